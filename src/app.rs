@@ -1,0 +1,197 @@
+//! Building and running the server: `Application::build` connects storage and the bus, binds
+//! the listener (port 0 works, for tests) and `run_until_stopped` serves until shutdown.
+
+use crate::bus::Bus;
+use crate::settings::Settings;
+use crate::state::AppState;
+use crate::store::Store;
+use crate::webhooks::WebhookWorker;
+use anyhow::Context;
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::{Json, Router};
+use governor::{Quota, RateLimiter};
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use secrecy::ExposeSecret;
+use std::net::SocketAddr;
+use std::num::NonZeroU32;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::trace::TraceLayer;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Switchboard API", description = "Omnichannel contact-center and ticketing server"),
+    servers((url = "/api/v1")),
+    components(schemas(crate::error::ErrorBody, crate::bus::Event))
+)]
+struct ApiDoc;
+
+/// The database URL to use: the configured one, or SQLite under the data directory.
+pub fn database_url(settings: &Settings) -> anyhow::Result<String> {
+    let url = settings.database.url.expose_secret().trim().to_string();
+    if !url.is_empty() {
+        return Ok(url);
+    }
+    let dir = &settings.server.data_dir;
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("creating data directory {}", dir.display()))?;
+    Ok(format!(
+        "sqlite://{}?mode=rwc",
+        dir.join("switchboard.db").display()
+    ))
+}
+
+/// Connect to the configured database and apply migrations.
+pub async fn connect_store(settings: &Settings) -> anyhow::Result<Store> {
+    let store = Store::connect(&database_url(settings)?, settings.database.max_connections)
+        .await
+        .context("connecting to the database")?;
+    store.migrate().await.context("running migrations")?;
+    Ok(store)
+}
+
+fn metrics_handle() -> PrometheusHandle {
+    // One global recorder per process; tests build many applications in one process.
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            PrometheusBuilder::new()
+                .install_recorder()
+                .expect("metrics recorder installs once")
+        })
+        .clone()
+}
+
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    state: AppState,
+    stop: CancellationToken,
+}
+
+impl Application {
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let store = connect_store(&settings).await?;
+        let stop = CancellationToken::new();
+        let node = crate::store::new_id();
+        let redis_url = settings.redis.url.expose_secret().trim().to_string();
+        let bus = if redis_url.is_empty() {
+            Bus::local(node)
+        } else {
+            Bus::redis(
+                &redis_url,
+                &settings.redis.channel_prefix,
+                node,
+                stop.clone(),
+            )
+            .await
+            .context("connecting to Redis")?
+        };
+        let per_minute =
+            NonZeroU32::new(settings.auth.login_attempts_per_minute.max(1)).expect("non-zero");
+        let state = AppState {
+            store,
+            bus,
+            login_limiter: Arc::new(RateLimiter::keyed(Quota::per_minute(per_minute))),
+            metrics: metrics_handle(),
+            settings: Arc::new(settings),
+        };
+        let listener = TcpListener::bind(&state.settings.server.bind)
+            .await
+            .with_context(|| format!("binding {}", state.settings.server.bind))?;
+        let router = build_router(state.clone());
+        Ok(Application {
+            listener,
+            router,
+            state,
+            stop,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .expect("bound listener has an address")
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// A token that stops the server and its workers when cancelled.
+    pub fn stop_token(&self) -> CancellationToken {
+        self.stop.clone()
+    }
+
+    /// Serve and run background workers until the stop token is cancelled.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        let worker = WebhookWorker::new(
+            self.state.store.clone(),
+            self.state.settings.webhooks.clone(),
+        );
+        let worker_task = tokio::spawn(worker.run_until_stopped(self.stop.clone()));
+        let stop = self.stop.clone();
+        let grace = Duration::from_secs(self.state.settings.server.shutdown_grace_secs);
+        tracing::info!(addr = %self.local_addr(), "switchboard listening");
+        axum::serve(
+            self.listener,
+            self.router
+                .into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move { stop.cancelled().await })
+        .await?;
+        let _ = tokio::time::timeout(grace, worker_task).await;
+        Ok(())
+    }
+}
+
+/// All routes: `/api/v1/*` (described in the OpenAPI document) plus health and metrics.
+pub fn build_router(state: AppState) -> Router {
+    let (api, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(crate::auth::routes::router())
+        .merge(crate::agents::router())
+        .merge(crate::queues::router())
+        .merge(crate::customers::router())
+        .merge(crate::conversations::router())
+        .merge(crate::webhooks::router())
+        .split_for_parts();
+    let doc = Arc::new(doc);
+    let max_body = state.settings.server.max_body_bytes;
+    let api = api
+        .route(
+            "/openapi.json",
+            get(move || async move { Json(doc.as_ref().clone()) }),
+        )
+        .fallback(|| async { crate::error::ApiError::NotFound("route") });
+    Router::new()
+        .nest("/api/v1", api)
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .layer(RequestBodyLimitLayer::new(max_body))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
+    if state.store.ping().await {
+        (StatusCode::OK, "ready")
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "database unreachable")
+    }
+}
+
+async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        state.metrics.render(),
+    )
+}

@@ -1,0 +1,248 @@
+//! Authentication and authorisation: argon2 password hashes, opaque session and API tokens
+//! (stored only as SHA-256 hashes), and the [`Caller`] extractor that every route uses.
+
+pub mod routes;
+
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+use crate::store::now_ms;
+use argon2::password_hash::{
+    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
+};
+use argon2::Argon2;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use utoipa::ToSchema;
+
+/// Name of the session cookie set at login.
+pub const SESSION_COOKIE: &str = "sb_session";
+
+/// Agent roles, in increasing power.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Agent,
+    Supervisor,
+    Admin,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Agent => "agent",
+            Role::Supervisor => "supervisor",
+            Role::Admin => "admin",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Role> {
+        match s {
+            "agent" => Some(Role::Agent),
+            "supervisor" => Some(Role::Supervisor),
+            "admin" => Some(Role::Admin),
+            _ => None,
+        }
+    }
+}
+
+/// Hash a password with argon2id and a random salt (CPU-heavy: call from a blocking task).
+pub fn hash_password(password: &str) -> anyhow::Result<String> {
+    let salt = SaltString::generate(&mut OsRng);
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| anyhow::anyhow!("hashing failed: {e}"))
+}
+
+/// Check a password against a stored argon2 hash.
+pub fn verify_password(password: &str, hash: &str) -> bool {
+    PasswordHash::new(hash)
+        .map(|parsed| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok()
+        })
+        .unwrap_or(false)
+}
+
+/// Hash a password on the blocking pool.
+pub async fn hash_password_async(password: String) -> ApiResult<String> {
+    tokio::task::spawn_blocking(move || hash_password(&password))
+        .await
+        .map_err(|e| ApiError::Internal(e.into()))?
+        .map_err(ApiError::Internal)
+}
+
+/// A new random opaque token (256 bits, URL-safe).
+pub fn new_token() -> String {
+    let bytes: [u8; 32] = rand::random();
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// How tokens are stored: only their SHA-256, so a database leak reveals no usable token.
+pub fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// The signed-in agent behind a request.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct AgentRef {
+    pub id: String,
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+}
+
+/// Who is calling: an agent (session or bearer token) or an integration's API token.
+#[derive(Debug, Clone)]
+pub enum Caller {
+    Agent {
+        agent: AgentRef,
+        token_id: String,
+    },
+    Integration {
+        token_id: String,
+        name: String,
+        scopes: Vec<String>,
+    },
+}
+
+impl Caller {
+    /// The calling agent, if at least `role`; integrations are refused.
+    pub fn require_role(&self, role: Role) -> ApiResult<&AgentRef> {
+        match self {
+            Caller::Agent { agent, .. } if agent.role >= role => Ok(agent),
+            Caller::Agent { .. } => Err(ApiError::Forbidden(format!(
+                "this action needs the {} role",
+                role.as_str()
+            ))),
+            Caller::Integration { .. } => Err(ApiError::Forbidden(
+                "API tokens cannot use this route".into(),
+            )),
+        }
+    }
+
+    /// Allowed for agents of at least `role`, and for API tokens carrying `scope` (or `*`).
+    pub fn require(&self, role: Role, scope: &str) -> ApiResult<()> {
+        match self {
+            Caller::Integration { scopes, .. } => {
+                if scopes.iter().any(|s| s == scope || s == "*") {
+                    Ok(())
+                } else {
+                    Err(ApiError::Forbidden(format!(
+                        "this API token lacks the `{scope}` scope"
+                    )))
+                }
+            }
+            _ => self.require_role(role).map(|_| ()),
+        }
+    }
+
+    /// (actor kind, actor id) for history records.
+    pub fn actor(&self) -> (&'static str, Option<String>) {
+        match self {
+            Caller::Agent { agent, .. } => ("agent", Some(agent.id.clone())),
+            Caller::Integration { token_id, .. } => ("api", Some(token_id.clone())),
+        }
+    }
+
+    pub fn agent(&self) -> Option<&AgentRef> {
+        match self {
+            Caller::Agent { agent, .. } => Some(agent),
+            _ => None,
+        }
+    }
+}
+
+/// Find the raw token in `Authorization: Bearer …` or the session cookie.
+pub fn token_from_parts(parts: &Parts) -> Option<String> {
+    if let Some(v) = parts.headers.get(axum::http::header::AUTHORIZATION) {
+        let v = v.to_str().ok()?;
+        return v
+            .strip_prefix("Bearer ")
+            .map(|t| t.trim().to_string())
+            .filter(|t| !t.is_empty());
+    }
+    for v in parts.headers.get_all(axum::http::header::COOKIE) {
+        let Ok(v) = v.to_str() else { continue };
+        for pair in v.split(';') {
+            if let Some((k, val)) = pair.trim().split_once('=') {
+                if k == SESSION_COOKIE && !val.is_empty() {
+                    return Some(val.to_string());
+                }
+            }
+        }
+    }
+    None
+}
+
+#[derive(sqlx::FromRow)]
+struct TokenRow {
+    id: String,
+    kind: String,
+    name: Option<String>,
+    scopes: String,
+    agent_id: Option<String>,
+    email: Option<String>,
+    agent_name: Option<String>,
+    role: Option<String>,
+    active: Option<i64>,
+}
+
+/// Resolve a raw token to a caller, or `None` when unknown, expired, revoked or inactive.
+pub async fn resolve_token(state: &AppState, token: &str) -> ApiResult<Option<Caller>> {
+    let row: Option<TokenRow> = sqlx::query_as(
+        "SELECT t.id, t.kind, t.name, t.scopes, t.agent_id, a.email, a.name AS agent_name, \
+                a.role, a.active \
+         FROM auth_tokens t LEFT JOIN agents a ON a.id = t.agent_id \
+         WHERE t.token_hash = $1 AND t.revoked_at IS NULL \
+           AND (t.expires_at IS NULL OR t.expires_at > $2)",
+    )
+    .bind(token_hash(token))
+    .bind(now_ms())
+    .fetch_optional(state.store.pool())
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    if row.kind == "api" {
+        let scopes: Vec<String> = serde_json::from_str(&row.scopes).unwrap_or_default();
+        return Ok(Some(Caller::Integration {
+            token_id: row.id,
+            name: row.name.unwrap_or_default(),
+            scopes,
+        }));
+    }
+    match (
+        row.agent_id,
+        row.email,
+        row.agent_name,
+        row.role,
+        row.active,
+    ) {
+        (Some(id), Some(email), Some(name), Some(role), Some(1)) => {
+            let role = Role::parse(&role).unwrap_or(Role::Agent);
+            Ok(Some(Caller::Agent {
+                agent: AgentRef {
+                    id,
+                    email,
+                    name,
+                    role,
+                },
+                token_id: row.id,
+            }))
+        }
+        _ => Ok(None),
+    }
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> ApiResult<Self> {
+        let token = token_from_parts(parts).ok_or(ApiError::Unauthorized)?;
+        resolve_token(state, &token)
+            .await?
+            .ok_or(ApiError::Unauthorized)
+    }
+}

@@ -1,0 +1,124 @@
+//! Assignment and transfer with capacity checks inside the transaction.
+
+use super::service::{get, record, Actor};
+use super::Conversation;
+use crate::bus::Event;
+use crate::store::{now_ms, StoreError, StoreResult, Tx};
+use serde_json::json;
+use std::collections::BTreeMap;
+
+/// Why an assignment was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum AssignError {
+    #[error("agent not found or inactive")]
+    NoSuchAgent,
+    #[error("queue not found")]
+    NoSuchQueue,
+    #[error("agent is at capacity for {channel} ({load}/{capacity})")]
+    AtCapacity {
+        channel: String,
+        load: i64,
+        capacity: i64,
+    },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Conversations an agent currently holds on `channel` (open or pending).
+pub async fn load(tx: &mut Tx, agent_id: &str, channel: &str) -> StoreResult<i64> {
+    let (n,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM conversations WHERE assignee_id = $1 AND channel = $2 AND status IN ('open', 'pending')",
+    )
+    .bind(agent_id)
+    .bind(channel)
+    .fetch_one(tx.conn())
+    .await
+    .map_err(StoreError::from_sqlx)?;
+    Ok(n)
+}
+
+/// Assign `conv` to `agent_id`, checking the agent's capacity for the conversation's channel
+/// unless `override_capacity`. The agent row is touched first so that, on PostgreSQL,
+/// concurrent assignments to one agent serialise on its row lock and cannot both pass the check.
+pub async fn to_agent(
+    tx: &mut Tx,
+    conv: &Conversation,
+    agent_id: &str,
+    override_capacity: bool,
+    actor: &Actor,
+) -> Result<Option<Event>, AssignError> {
+    let cap: Option<(String,)> = sqlx::query_as(
+        "UPDATE agents SET updated_at = updated_at WHERE id = $1 AND active = 1 RETURNING capacity",
+    )
+    .bind(agent_id)
+    .fetch_optional(tx.conn())
+    .await
+    .map_err(StoreError::from_sqlx)?;
+    let (cap,) = cap.ok_or(AssignError::NoSuchAgent)?;
+    if conv.assignee_id.as_deref() == Some(agent_id) {
+        return Ok(None);
+    }
+    if !override_capacity {
+        let caps: BTreeMap<String, i64> = serde_json::from_str(&cap).unwrap_or_default();
+        let capacity = caps.get(&conv.channel).copied().unwrap_or(0);
+        let current = load(tx, agent_id, &conv.channel).await?;
+        if current >= capacity {
+            return Err(AssignError::AtCapacity {
+                channel: conv.channel.clone(),
+                load: current,
+                capacity,
+            });
+        }
+    }
+    sqlx::query("UPDATE conversations SET assignee_id = $1, updated_at = $2, enqueued_at = NULL WHERE id = $3")
+        .bind(agent_id)
+        .bind(now_ms())
+        .bind(&conv.id)
+        .execute(tx.conn())
+        .await
+        .map_err(StoreError::from_sqlx)?;
+    let updated = get(tx.conn(), &conv.id).await?;
+    let ev = record(
+        tx,
+        &updated,
+        "assigned",
+        actor,
+        json!({ "from": conv.assignee_id, "to": agent_id, "override_capacity": override_capacity }),
+    )
+    .await?;
+    Ok(Some(ev))
+}
+
+/// Move `conv` to a queue, unassigning it so the queue's agents can take it.
+pub async fn to_queue(
+    tx: &mut Tx,
+    conv: &Conversation,
+    queue_id: &str,
+    actor: &Actor,
+) -> Result<Event, AssignError> {
+    let exists: Option<(String,)> = sqlx::query_as("SELECT id FROM queues WHERE id = $1")
+        .bind(queue_id)
+        .fetch_optional(tx.conn())
+        .await
+        .map_err(StoreError::from_sqlx)?;
+    if exists.is_none() {
+        return Err(AssignError::NoSuchQueue);
+    }
+    let now = now_ms();
+    sqlx::query("UPDATE conversations SET queue_id = $1, assignee_id = NULL, updated_at = $2, enqueued_at = $2 WHERE id = $3")
+        .bind(queue_id)
+        .bind(now)
+        .bind(&conv.id)
+        .execute(tx.conn())
+        .await
+        .map_err(StoreError::from_sqlx)?;
+    let updated = get(tx.conn(), &conv.id).await?;
+    Ok(record(
+        tx,
+        &updated,
+        "transferred",
+        actor,
+        json!({ "from_queue": conv.queue_id, "to_queue": queue_id, "from_agent": conv.assignee_id }),
+    )
+    .await?)
+}

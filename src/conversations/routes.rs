@@ -1,0 +1,556 @@
+//! `/conversations` routes.
+
+use super::assign::{self, AssignError};
+use super::service::{self, Actor, NewConversation, NewMessage};
+use super::{Conversation, ConversationRow, HistoryEntry, Message, COLS, STATUSES};
+use crate::auth::{Caller, Role};
+use crate::customers;
+use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult};
+use crate::pagination::{decode_cursor, finish, page_size, Page};
+use crate::state::AppState;
+use crate::store::StoreError;
+use crate::validate;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_conversations, create_conversation))
+        .routes(routes!(get_conversation, update_conversation))
+        .routes(routes!(list_messages, post_message))
+        .routes(routes!(assign_conversation))
+}
+
+fn actor(caller: &Caller) -> Actor {
+    let (kind, id) = caller.actor();
+    Actor { kind, id }
+}
+
+fn not_found(e: StoreError) -> ApiError {
+    match e {
+        StoreError::NotFound => ApiError::NotFound("conversation"),
+        o => o.into(),
+    }
+}
+
+/// A WHERE clause built from optional filters, with numbered placeholders.
+struct Filter {
+    sql: String,
+    binds: Vec<String>,
+}
+
+impl Filter {
+    fn add(&mut self, clause: &str, value: String) {
+        self.binds.push(value);
+        self.sql
+            .push_str(&clause.replace('?', &format!("${}", self.binds.len())));
+    }
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct ListParams {
+    pub status: Option<String>,
+    pub queue: Option<String>,
+    /// An agent id, `me`, or `none` for unassigned.
+    pub assignee: Option<String>,
+    pub channel: Option<String>,
+    pub customer: Option<String>,
+    pub tag: Option<String>,
+    pub limit: Option<usize>,
+    pub cursor: Option<String>,
+}
+
+/// List conversations, newest first, with filters.
+#[utoipa::path(get, path = "/conversations", tag = "conversations", params(ListParams), responses((status = 200, body = Page<Conversation>)))]
+async fn list_conversations(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiQuery(p): ApiQuery<ListParams>,
+) -> ApiResult<Json<Page<Conversation>>> {
+    caller.require(Role::Agent, "conversations")?;
+    let limit = page_size(p.limit, state.settings.limits.max_page_size);
+    let mut f = Filter {
+        sql: format!("SELECT {COLS} FROM conversations WHERE 1 = 1"),
+        binds: Vec::new(),
+    };
+    if let Some(c) = &p.cursor {
+        f.add(" AND id < ?", decode_cursor(c)?);
+    }
+    if let Some(s) = &p.status {
+        if !STATUSES.contains(&s.as_str()) {
+            return Err(ApiError::invalid(
+                "invalid_status",
+                "status must be open, pending, resolved or closed",
+            ));
+        }
+        f.add(" AND status = ?", s.clone());
+    }
+    if let Some(q) = &p.queue {
+        f.add(" AND queue_id = ?", q.clone());
+    }
+    match p.assignee.as_deref() {
+        None => {}
+        Some("none") => f.sql.push_str(" AND assignee_id IS NULL"),
+        Some("me") => {
+            let me = caller.require_role(Role::Agent)?.id.clone();
+            f.add(" AND assignee_id = ?", me);
+        }
+        Some(a) => f.add(" AND assignee_id = ?", a.to_string()),
+    }
+    if let Some(c) = &p.channel {
+        f.add(" AND channel = ?", validate::channel(c)?);
+    }
+    if let Some(c) = &p.customer {
+        f.add(" AND customer_id = ?", c.clone());
+    }
+    if let Some(t) = &p.tag {
+        f.add(
+            " AND id IN (SELECT conversation_id FROM conversation_tags WHERE tag = ?)",
+            t.trim().to_lowercase(),
+        );
+    }
+    f.sql
+        .push_str(&format!(" ORDER BY id DESC LIMIT {}", limit + 1));
+    let mut q = sqlx::query_as::<_, ConversationRow>(&f.sql);
+    for b in &f.binds {
+        q = q.bind(b);
+    }
+    let rows = q.fetch_all(state.store.pool()).await?;
+    let mut conn = state.store.pool().acquire().await?;
+    let mut items = Vec::with_capacity(rows.len());
+    for r in rows {
+        let tags = service::tags(&mut conn, &r.id).await?;
+        items.push(r.into_model(tags));
+    }
+    Ok(Json(finish(items, limit, |c: &Conversation| c.id.clone())))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CustomerRef {
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateConversation {
+    /// An existing customer, or `customer` to match/create one by email or phone.
+    pub customer_id: Option<String>,
+    pub customer: Option<CustomerRef>,
+    pub subject: String,
+    /// First message from the customer, if any.
+    pub body: Option<String>,
+    pub queue_id: Option<String>,
+    #[serde(default)]
+    pub priority: i64,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// Defaults to `api`.
+    pub channel: Option<String>,
+    /// Idempotency key for the first message.
+    pub external_id: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ConversationDetail {
+    #[serde(flatten)]
+    pub conversation: Conversation,
+    pub messages: Vec<Message>,
+    pub history: Vec<HistoryEntry>,
+}
+
+async fn detail(state: &AppState, id: &str) -> ApiResult<ConversationDetail> {
+    let mut conn = state.store.pool().acquire().await?;
+    let conversation = service::get(&mut conn, id).await.map_err(not_found)?;
+    let messages = service::messages(&mut conn, id, 0, 1000).await?;
+    let history = service::history(&mut conn, id).await?;
+    Ok(ConversationDetail {
+        conversation,
+        messages,
+        history,
+    })
+}
+
+/// Open a conversation through the API (integrations use the `api` channel).
+#[utoipa::path(post, path = "/conversations", tag = "conversations", request_body = CreateConversation, responses((status = 201, body = ConversationDetail)))]
+async fn create_conversation(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(req): ApiJson<CreateConversation>,
+) -> ApiResult<(StatusCode, Json<ConversationDetail>)> {
+    caller.require(Role::Agent, "conversations")?;
+    let limits = &state.settings.limits;
+    let subject = validate::name("subject", &req.subject, 998)?;
+    let channel = validate::channel(req.channel.as_deref().unwrap_or("api"))?;
+    let tags = validate::labels("tags", &req.tags)?;
+    if !(-1000..=1000).contains(&req.priority) {
+        return Err(ApiError::invalid(
+            "invalid_priority",
+            "priority must be -1000–1000",
+        ));
+    }
+    if let Some(b) = &req.body {
+        if b.chars().count() > limits.max_message_chars {
+            return Err(ApiError::invalid("too_long", "body too long"));
+        }
+    }
+    let region = &state.settings.text.default_region;
+    let ident = match (&req.customer_id, &req.customer) {
+        (Some(_), Some(_)) => {
+            return Err(ApiError::invalid(
+                "invalid_field",
+                "give customer_id or customer, not both",
+            ))
+        }
+        (None, None) => {
+            return Err(ApiError::invalid(
+                "invalid_field",
+                "customer_id or customer is required",
+            ))
+        }
+        (Some(_), None) => None,
+        (None, Some(c)) => {
+            let name = c
+                .name
+                .as_deref()
+                .map(|n| validate::name("name", n, limits.max_name_chars))
+                .transpose()?;
+            let (kind, raw) = match (&c.email, &c.phone) {
+                (Some(e), _) => ("email", e.clone()),
+                (None, Some(p)) => ("phone", p.clone()),
+                _ => {
+                    return Err(ApiError::invalid(
+                        "invalid_field",
+                        "customer needs an email or phone",
+                    ))
+                }
+            };
+            Some((
+                kind,
+                customers::normalise_identity(kind, &raw, region)?,
+                raw,
+                name,
+            ))
+        }
+    };
+    let act = actor(&caller);
+    let mut tx = state.store.begin().await?;
+    let customer_id = match (&req.customer_id, ident) {
+        (Some(id), _) => {
+            let c = customers::get_with(tx.conn(), id)
+                .await
+                .map_err(|_| ApiError::NotFound("customer"))?;
+            c.merged_into.unwrap_or(c.id)
+        }
+        (None, Some((kind, value, raw, name))) => {
+            customers::find_or_create(&mut tx, kind, &value, raw.trim(), name.as_deref())
+                .await?
+                .0
+        }
+        (None, None) => unreachable!("checked above"),
+    };
+    if let Some(q) = &req.queue_id {
+        crate::queues::get(&state.store, q)
+            .await
+            .map_err(|_| ApiError::NotFound("queue"))?;
+    }
+    let new = NewConversation {
+        customer_id,
+        channel: channel.clone(),
+        subject,
+        queue_id: req.queue_id.clone(),
+        priority: req.priority,
+        tags,
+    };
+    let (conv, ev) = service::create(&mut tx, state.store.backend(), new, &act).await?;
+    let mut evs = vec![ev];
+    if let Some(body) = req.body {
+        let msg = NewMessage {
+            author_kind: "customer",
+            author_id: Some(conv.customer_id.clone()),
+            body,
+            internal: false,
+            channel,
+            external_id: req.external_id,
+            meta: serde_json::json!({}),
+            at: None,
+        };
+        let (_, ev) = service::append_message(&mut tx, &conv.id, msg, &act)
+            .await
+            .map_err(|e| match e {
+                StoreError::Conflict(_) => {
+                    ApiError::Conflict("a message with this external_id already exists".into())
+                }
+                o => o.into(),
+            })?;
+        evs.extend(ev);
+    }
+    tx.commit().await?;
+    for ev in evs {
+        state.bus.publish(ev).await;
+    }
+    Ok((StatusCode::CREATED, Json(detail(&state, &conv.id).await?)))
+}
+
+/// One conversation with its messages and history.
+#[utoipa::path(get, path = "/conversations/{id}", tag = "conversations", responses((status = 200, body = ConversationDetail), (status = 404, body = crate::error::ErrorBody)))]
+async fn get_conversation(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Json<ConversationDetail>> {
+    caller.require(Role::Agent, "conversations")?;
+    Ok(Json(detail(&state, &id).await?))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateConversation {
+    pub status: Option<String>,
+    pub priority: Option<i64>,
+    /// Replaces the tag set.
+    pub tags: Option<Vec<String>>,
+    pub subject: Option<String>,
+}
+
+/// Change status, priority, tags or subject; each change is recorded in the history.
+#[utoipa::path(patch, path = "/conversations/{id}", tag = "conversations", request_body = UpdateConversation, responses((status = 200, body = ConversationDetail)))]
+async fn update_conversation(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(req): ApiJson<UpdateConversation>,
+) -> ApiResult<Json<ConversationDetail>> {
+    caller.require(Role::Agent, "conversations")?;
+    if let Some(s) = &req.status {
+        if !STATUSES.contains(&s.as_str()) {
+            return Err(ApiError::invalid(
+                "invalid_status",
+                "status must be open, pending, resolved or closed",
+            ));
+        }
+    }
+    if let Some(p) = req.priority {
+        if !(-1000..=1000).contains(&p) {
+            return Err(ApiError::invalid(
+                "invalid_priority",
+                "priority must be -1000–1000",
+            ));
+        }
+    }
+    let tags = req
+        .tags
+        .as_ref()
+        .map(|t| validate::labels("tags", t))
+        .transpose()?;
+    let subject = req
+        .subject
+        .as_ref()
+        .map(|s| validate::name("subject", s, 998))
+        .transpose()?;
+    let act = actor(&caller);
+    let mut tx = state.store.begin().await?;
+    let conv = service::get(tx.conn(), &id).await.map_err(not_found)?;
+    let mut evs = Vec::new();
+    if let Some(s) = &req.status {
+        evs.extend(service::set_status(&mut tx, &conv, s, &act).await?);
+    }
+    let now = crate::store::now_ms();
+    if let Some(p) = req.priority.filter(|p| *p != conv.priority) {
+        sqlx::query("UPDATE conversations SET priority = $1, updated_at = $2 WHERE id = $3")
+            .bind(p)
+            .bind(now)
+            .bind(&id)
+            .execute(tx.conn())
+            .await?;
+        evs.push(
+            service::record(
+                &mut tx,
+                &conv,
+                "priority_changed",
+                &act,
+                serde_json::json!({ "from": conv.priority, "to": p }),
+            )
+            .await?,
+        );
+    }
+    if let Some(t) = tags.filter(|t| {
+        let mut a = t.clone();
+        a.sort();
+        a != conv.tags
+    }) {
+        service::set_tags(&mut tx, &id, &t).await?;
+        evs.push(
+            service::record(
+                &mut tx,
+                &conv,
+                "tags_changed",
+                &act,
+                serde_json::json!({ "from": conv.tags, "to": t }),
+            )
+            .await?,
+        );
+    }
+    if let Some(s) = subject.filter(|s| *s != conv.subject) {
+        sqlx::query("UPDATE conversations SET subject = $1, subject_search = $2, updated_at = $3 WHERE id = $4")
+            .bind(&s)
+            .bind(switchboard_text::search_fold(&s))
+            .bind(now)
+            .bind(&id)
+            .execute(tx.conn())
+            .await?;
+        evs.push(
+            service::record(
+                &mut tx,
+                &conv,
+                "subject_changed",
+                &act,
+                serde_json::json!({ "from": conv.subject, "to": s }),
+            )
+            .await?,
+        );
+    }
+    tx.commit().await?;
+    for ev in evs {
+        state.bus.publish(ev).await;
+    }
+    Ok(Json(detail(&state, &id).await?))
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct MessageParams {
+    /// Only messages after this sequence number.
+    pub after_seq: Option<i64>,
+    pub limit: Option<usize>,
+}
+
+/// Messages of a conversation, oldest first (page with `after_seq`).
+#[utoipa::path(get, path = "/conversations/{id}/messages", tag = "conversations", params(MessageParams), responses((status = 200, body = Page<Message>)))]
+async fn list_messages(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<String>,
+    ApiQuery(p): ApiQuery<MessageParams>,
+) -> ApiResult<Json<Page<Message>>> {
+    caller.require(Role::Agent, "conversations")?;
+    let limit = page_size(p.limit, state.settings.limits.max_page_size);
+    let mut conn = state.store.pool().acquire().await?;
+    service::get(&mut conn, &id).await.map_err(not_found)?;
+    let mut items = service::messages(&mut conn, &id, p.after_seq.unwrap_or(0), limit + 1).await?;
+    let next_cursor = if items.len() > limit {
+        items.truncate(limit);
+        items.last().map(|m| m.seq.to_string())
+    } else {
+        None
+    };
+    Ok(Json(Page { items, next_cursor }))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PostMessage {
+    pub body: String,
+    /// An internal note, never shown to the customer.
+    #[serde(default)]
+    pub internal: bool,
+}
+
+/// Post an agent reply or an internal note.
+#[utoipa::path(post, path = "/conversations/{id}/messages", tag = "conversations", request_body = PostMessage, responses((status = 201, body = Message)))]
+async fn post_message(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(req): ApiJson<PostMessage>,
+) -> ApiResult<(StatusCode, Json<Message>)> {
+    caller.require(Role::Agent, "conversations")?;
+    let body = req.body.trim();
+    if body.is_empty() {
+        return Err(ApiError::invalid(
+            "invalid_field",
+            "`body` must not be empty",
+        ));
+    }
+    if body.chars().count() > state.settings.limits.max_message_chars {
+        return Err(ApiError::invalid("too_long", "message body too long"));
+    }
+    let act = actor(&caller);
+    let author_kind = if caller.agent().is_some() {
+        "agent"
+    } else {
+        "system"
+    };
+    let mut tx = state.store.begin().await?;
+    let conv = service::get(tx.conn(), &id).await.map_err(not_found)?;
+    let msg = NewMessage {
+        author_kind,
+        author_id: act.id.clone(),
+        body: body.to_string(),
+        internal: req.internal,
+        channel: conv.channel.clone(),
+        external_id: None,
+        meta: serde_json::json!({}),
+        at: None,
+    };
+    let (message, ev) = service::append_message(&mut tx, &id, msg, &act).await?;
+    tx.commit().await?;
+    if let Some(ev) = ev {
+        state.bus.publish(ev).await;
+    }
+    Ok((StatusCode::CREATED, Json(message)))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AssignRequest {
+    pub agent_id: Option<String>,
+    pub queue_id: Option<String>,
+    /// Supervisors and admins may exceed the agent's capacity on purpose.
+    #[serde(default)]
+    pub override_capacity: bool,
+}
+
+/// Assign to an agent or transfer to a queue.
+#[utoipa::path(post, path = "/conversations/{id}/assign", tag = "conversations", request_body = AssignRequest, responses((status = 200, body = ConversationDetail), (status = 409, body = crate::error::ErrorBody)))]
+async fn assign_conversation(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(req): ApiJson<AssignRequest>,
+) -> ApiResult<Json<ConversationDetail>> {
+    caller.require(Role::Agent, "conversations")?;
+    if req.override_capacity {
+        caller.require_role(Role::Supervisor)?;
+    }
+    let act = actor(&caller);
+    let mut tx = state.store.begin().await?;
+    let conv = service::get(tx.conn(), &id).await.map_err(not_found)?;
+    let result = match (&req.agent_id, &req.queue_id) {
+        (Some(a), None) => assign::to_agent(&mut tx, &conv, a, req.override_capacity, &act).await,
+        (None, Some(q)) => assign::to_queue(&mut tx, &conv, q, &act).await.map(Some),
+        _ => {
+            return Err(ApiError::invalid(
+                "invalid_field",
+                "give exactly one of agent_id or queue_id",
+            ))
+        }
+    };
+    let ev = result.map_err(|e| match e {
+        AssignError::NoSuchAgent => ApiError::NotFound("agent"),
+        AssignError::NoSuchQueue => ApiError::NotFound("queue"),
+        AssignError::AtCapacity { .. } => ApiError::Conflict(e.to_string()),
+        AssignError::Store(s) => s.into(),
+    })?;
+    tx.commit().await?;
+    if let Some(ev) = ev {
+        state.bus.publish(ev).await;
+    }
+    Ok(Json(detail(&state, &id).await?))
+}

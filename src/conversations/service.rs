@@ -1,0 +1,326 @@
+//! Conversation operations shared by the HTTP routes and the channel adapters. Each takes a
+//! transaction so callers combine them atomically with their own writes.
+
+use super::{Conversation, ConversationRow, HistoryEntry, Message, MessageRow, COLS, MSG_COLS};
+use crate::bus::Event;
+use crate::events;
+use crate::store::{dialect, ms_to_rfc3339, new_id, now_ms, Backend, StoreError, StoreResult, Tx};
+use serde_json::{json, Value};
+use sqlx::AnyConnection;
+
+/// Who made a change.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    /// `agent`, `api`, `customer` or `system`.
+    pub kind: &'static str,
+    pub id: Option<String>,
+}
+
+impl Actor {
+    pub fn system() -> Self {
+        Actor {
+            kind: "system",
+            id: None,
+        }
+    }
+}
+
+pub async fn get(conn: &mut AnyConnection, id: &str) -> StoreResult<Conversation> {
+    let row: Option<ConversationRow> =
+        sqlx::query_as(&format!("SELECT {COLS} FROM conversations WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(StoreError::from_sqlx)?;
+    let row = row.ok_or(StoreError::NotFound)?;
+    let tags = tags(conn, id).await?;
+    Ok(row.into_model(tags))
+}
+
+pub async fn tags(conn: &mut AnyConnection, id: &str) -> StoreResult<Vec<String>> {
+    let rows: Vec<(String,)> =
+        sqlx::query_as("SELECT tag FROM conversation_tags WHERE conversation_id = $1 ORDER BY tag")
+            .bind(id)
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(StoreError::from_sqlx)?;
+    Ok(rows.into_iter().map(|r| r.0).collect())
+}
+
+/// Messages with `seq > after_seq`, oldest first, at most `limit`.
+pub async fn messages(
+    conn: &mut AnyConnection,
+    id: &str,
+    after_seq: i64,
+    limit: usize,
+) -> StoreResult<Vec<Message>> {
+    let rows: Vec<MessageRow> = sqlx::query_as(&format!(
+        "SELECT {MSG_COLS} FROM messages WHERE conversation_id = $1 AND seq > $2 ORDER BY seq LIMIT $3"
+    ))
+    .bind(id)
+    .bind(after_seq)
+    .bind(limit as i64)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(StoreError::from_sqlx)?;
+    Ok(rows.into_iter().map(Message::from).collect())
+}
+
+pub async fn history(conn: &mut AnyConnection, id: &str) -> StoreResult<Vec<HistoryEntry>> {
+    let rows: Vec<(String, String, String, Option<String>, String, i64)> = sqlx::query_as(
+        "SELECT id, kind, actor_kind, actor_id, data, created_at FROM conversation_events \
+         WHERE conversation_id = $1 ORDER BY created_at, id",
+    )
+    .bind(id)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(StoreError::from_sqlx)?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, kind, actor_kind, actor_id, data, at)| HistoryEntry {
+            id,
+            kind,
+            actor_kind,
+            actor_id,
+            data: serde_json::from_str(&data).unwrap_or(Value::Null),
+            at: ms_to_rfc3339(at),
+        })
+        .collect())
+}
+
+/// Record a change in the conversation's history, queue its webhooks, and return the bus
+/// event to publish after commit.
+pub async fn record(
+    tx: &mut Tx,
+    conv: &Conversation,
+    kind: &str,
+    actor: &Actor,
+    data: Value,
+) -> StoreResult<Event> {
+    let mut ev = events::new_event(&format!("conversation.{kind}"), data);
+    ev.conversation_id = Some(conv.id.clone());
+    ev.customer_id = Some(conv.customer_id.clone());
+    ev.agent_id = conv.assignee_id.clone();
+    sqlx::query(
+        "INSERT INTO conversation_events (id, conversation_id, kind, actor_kind, actor_id, data, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(&ev.id)
+    .bind(&conv.id)
+    .bind(kind)
+    .bind(actor.kind)
+    .bind(&actor.id)
+    .bind(ev.data.to_string())
+    .bind(now_ms())
+    .execute(tx.conn())
+    .await
+    .map_err(StoreError::from_sqlx)?;
+    events::record(tx, &ev).await?;
+    Ok(ev)
+}
+
+/// What a new conversation starts with.
+pub struct NewConversation {
+    pub customer_id: String,
+    pub channel: String,
+    pub subject: String,
+    pub queue_id: Option<String>,
+    pub priority: i64,
+    pub tags: Vec<String>,
+}
+
+/// Open a conversation; returns it and the `created` event.
+pub async fn create(
+    tx: &mut Tx,
+    backend: Backend,
+    new: NewConversation,
+    actor: &Actor,
+) -> StoreResult<(Conversation, Event)> {
+    let id = new_id();
+    let now = now_ms();
+    let number = dialect::next_conversation_number(backend, tx).await?;
+    sqlx::query(
+        "INSERT INTO conversations (id, number, customer_id, channel, status, priority, queue_id, subject, \
+           subject_search, created_at, updated_at, enqueued_at) \
+         VALUES ($1, $2, $3, $4, 'open', $5, $6, $7, $8, $9, $9, $10)",
+    )
+    .bind(&id)
+    .bind(number)
+    .bind(&new.customer_id)
+    .bind(&new.channel)
+    .bind(new.priority)
+    .bind(&new.queue_id)
+    .bind(&new.subject)
+    .bind(switchboard_text::search_fold(&new.subject))
+    .bind(now)
+    .bind(new.queue_id.as_ref().map(|_| now))
+    .execute(tx.conn())
+    .await
+    .map_err(StoreError::from_sqlx)?;
+    set_tags(tx, &id, &new.tags).await?;
+    let conv = get(tx.conn(), &id).await?;
+    let ev = record(
+        tx,
+        &conv,
+        "created",
+        actor,
+        json!({ "channel": conv.channel, "number": number, "queue_id": conv.queue_id }),
+    )
+    .await?;
+    Ok((conv, ev))
+}
+
+pub async fn set_tags(tx: &mut Tx, id: &str, tags: &[String]) -> StoreResult<()> {
+    sqlx::query("DELETE FROM conversation_tags WHERE conversation_id = $1")
+        .bind(id)
+        .execute(tx.conn())
+        .await
+        .map_err(StoreError::from_sqlx)?;
+    for t in tags {
+        sqlx::query("INSERT INTO conversation_tags (conversation_id, tag) VALUES ($1, $2)")
+            .bind(id)
+            .bind(t)
+            .execute(tx.conn())
+            .await
+            .map_err(StoreError::from_sqlx)?;
+    }
+    Ok(())
+}
+
+/// A message to append.
+pub struct NewMessage {
+    pub author_kind: &'static str,
+    pub author_id: Option<String>,
+    pub body: String,
+    pub internal: bool,
+    pub channel: String,
+    /// Source id (Message-ID, widget client id, call id): appending it twice is a no-op.
+    pub external_id: Option<String>,
+    pub meta: Value,
+    /// When the message happened, if not now (e.g. a call record's start time).
+    pub at: Option<i64>,
+}
+
+/// Append a message idempotently. Returns the message, whether it was new, and the event.
+pub async fn append_message(
+    tx: &mut Tx,
+    conv_id: &str,
+    msg: NewMessage,
+    actor: &Actor,
+) -> StoreResult<(Message, Option<Event>)> {
+    if let Some(ext) = &msg.external_id {
+        let existing: Option<MessageRow> = sqlx::query_as(&format!(
+            "SELECT {MSG_COLS} FROM messages WHERE channel = $1 AND external_id = $2"
+        ))
+        .bind(&msg.channel)
+        .bind(ext)
+        .fetch_optional(tx.conn())
+        .await
+        .map_err(StoreError::from_sqlx)?;
+        if let Some(row) = existing {
+            return Ok((row.into(), None));
+        }
+    }
+    let now = now_ms();
+    let at = msg.at.unwrap_or(now);
+    // Incrementing the counter row also serialises concurrent appends on PostgreSQL.
+    let (seq,): (i64,) = sqlx::query_as(
+        "UPDATE conversations SET last_seq = last_seq + 1, updated_at = $1, \
+           last_message_at = CASE WHEN $2 = 1 THEN last_message_at ELSE $3 END \
+         WHERE id = $4 RETURNING last_seq",
+    )
+    .bind(now)
+    .bind(msg.internal as i64)
+    .bind(at)
+    .bind(conv_id)
+    .fetch_optional(tx.conn())
+    .await
+    .map_err(StoreError::from_sqlx)?
+    .ok_or(StoreError::NotFound)?;
+    let id = new_id();
+    sqlx::query(
+        "INSERT INTO messages (id, conversation_id, seq, author_kind, author_id, body, body_search, internal, \
+           channel, external_id, meta, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+    )
+    .bind(&id)
+    .bind(conv_id)
+    .bind(seq)
+    .bind(msg.author_kind)
+    .bind(&msg.author_id)
+    .bind(&msg.body)
+    .bind(switchboard_text::search_fold(&msg.body))
+    .bind(msg.internal as i64)
+    .bind(&msg.channel)
+    .bind(&msg.external_id)
+    .bind(msg.meta.to_string())
+    .bind(at)
+    .execute(tx.conn())
+    .await
+    .map_err(StoreError::from_sqlx)?;
+    if msg.author_kind == "agent" && !msg.internal {
+        sqlx::query("UPDATE conversations SET first_response_at = $1 WHERE id = $2 AND first_response_at IS NULL")
+            .bind(now)
+            .bind(conv_id)
+            .execute(tx.conn())
+            .await
+            .map_err(StoreError::from_sqlx)?;
+    }
+    let row: MessageRow = sqlx::query_as(&format!("SELECT {MSG_COLS} FROM messages WHERE id = $1"))
+        .bind(&id)
+        .fetch_one(tx.conn())
+        .await
+        .map_err(StoreError::from_sqlx)?;
+    let message = Message::from(row);
+    let conv = get(tx.conn(), conv_id).await?;
+    let kind = if msg.internal {
+        "note_added"
+    } else {
+        "message_added"
+    };
+    let mut ev = record(
+        tx,
+        &conv,
+        kind,
+        actor,
+        json!({ "message_id": message.id, "seq": seq, "author_kind": message.author_kind }),
+    )
+    .await?;
+    ev.kind = "message.created".into();
+    ev.data = json!({ "message": message });
+    Ok((message, Some(ev)))
+}
+
+/// Change status; records `status_changed`. Returns None when unchanged.
+pub async fn set_status(
+    tx: &mut Tx,
+    conv: &Conversation,
+    status: &str,
+    actor: &Actor,
+) -> StoreResult<Option<Event>> {
+    if conv.status == status {
+        return Ok(None);
+    }
+    let now = now_ms();
+    let resolved_at = matches!(status, "resolved" | "closed").then_some(now);
+    sqlx::query(
+        "UPDATE conversations SET status = $1, updated_at = $2, resolved_at = $3 WHERE id = $4",
+    )
+    .bind(status)
+    .bind(now)
+    .bind(resolved_at)
+    .bind(&conv.id)
+    .execute(tx.conn())
+    .await
+    .map_err(StoreError::from_sqlx)?;
+    let conv2 = get(tx.conn(), &conv.id).await?;
+    Ok(Some(
+        record(
+            tx,
+            &conv2,
+            "status_changed",
+            actor,
+            json!({ "from": conv.status, "to": status }),
+        )
+        .await?,
+    ))
+}

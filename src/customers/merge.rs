@@ -1,0 +1,119 @@
+//! Merging two customer profiles that turn out to be one person.
+
+use super::routes::not_found;
+use super::{get, get_with, Customer};
+use crate::auth::{Caller, Role};
+use crate::error::{ApiError, ApiJson, ApiPath, ApiResult};
+use crate::events;
+use crate::state::AppState;
+use crate::store::{new_id, now_ms};
+use axum::extract::State;
+use axum::Json;
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MergeRequest {
+    /// The profile to fold into the one in the path; it is kept, marked `merged_into`.
+    pub source_id: String,
+}
+
+/// Merge `source_id` into `{id}`: identities and conversations move, attributes are combined
+/// (the target's win), the higher tier wins, and nothing is deleted.
+#[utoipa::path(post, path = "/customers/{id}/merge", tag = "customers", request_body = MergeRequest, responses((status = 200, body = Customer), (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
+pub async fn merge_customers(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(req): ApiJson<MergeRequest>,
+) -> ApiResult<Json<Customer>> {
+    caller.require(Role::Agent, "customers")?;
+    if req.source_id == id {
+        return Err(ApiError::invalid(
+            "invalid_merge",
+            "cannot merge a customer into itself",
+        ));
+    }
+    let (actor_kind, actor_id) = caller.actor();
+    let mut tx = state.store.begin().await?;
+    let target = get_with(tx.conn(), &id).await.map_err(not_found)?;
+    let source = get_with(tx.conn(), &req.source_id)
+        .await
+        .map_err(not_found)?;
+    if target.merged_into.is_some() || source.merged_into.is_some() {
+        return Err(ApiError::Conflict(
+            "one of these customers was already merged".into(),
+        ));
+    }
+    let now = now_ms();
+    let mut attributes = source.attributes.clone();
+    if let (Some(a), Some(t)) = (attributes.as_object_mut(), target.attributes.as_object()) {
+        for (k, v) in t {
+            a.insert(k.clone(), v.clone());
+        }
+    }
+    let tier = if target.tier == "standard" {
+        source.tier.clone()
+    } else {
+        target.tier.clone()
+    };
+    let name = target.name.clone().or(source.name.clone());
+    let language = target.language.clone().or(source.language.clone());
+    sqlx::query(
+        "UPDATE customers SET name = $1, name_search = $2, language = $3, tier = $4, attributes = $5, updated_at = $6 WHERE id = $7",
+    )
+    .bind(&name)
+    .bind(switchboard_text::search_fold(name.as_deref().unwrap_or("")))
+    .bind(&language)
+    .bind(&tier)
+    .bind(attributes.to_string())
+    .bind(now)
+    .bind(&id)
+    .execute(tx.conn())
+    .await?;
+    sqlx::query("UPDATE identities SET customer_id = $1 WHERE customer_id = $2")
+        .bind(&id)
+        .bind(&source.id)
+        .execute(tx.conn())
+        .await?;
+    let batch = new_id();
+    sqlx::query(
+        "INSERT INTO conversation_events (id, conversation_id, kind, actor_kind, actor_id, data, created_at) \
+         SELECT $1 || ':' || c.id, c.id, 'customer_merged', $2, $3, $4, $5 FROM conversations c WHERE c.customer_id = $6",
+    )
+    .bind(&batch)
+    .bind(actor_kind)
+    .bind(&actor_id)
+    .bind(serde_json::json!({ "from": source.id, "to": id }).to_string())
+    .bind(now)
+    .bind(&source.id)
+    .execute(tx.conn())
+    .await?;
+    sqlx::query("UPDATE conversations SET customer_id = $1 WHERE customer_id = $2")
+        .bind(&id)
+        .bind(&source.id)
+        .execute(tx.conn())
+        .await?;
+    sqlx::query("UPDATE customers SET merged_into = $1, updated_at = $2 WHERE id = $3")
+        .bind(&id)
+        .bind(now)
+        .bind(&source.id)
+        .execute(tx.conn())
+        .await?;
+    // Profiles previously merged into the source now point at the target.
+    sqlx::query("UPDATE customers SET merged_into = $1 WHERE merged_into = $2")
+        .bind(&id)
+        .bind(&source.id)
+        .execute(tx.conn())
+        .await?;
+    let mut ev = events::new_event(
+        "customer.merged",
+        serde_json::json!({ "source_id": source.id }),
+    );
+    ev.customer_id = Some(id.clone());
+    events::record(&mut tx, &ev).await?;
+    tx.commit().await?;
+    state.bus.publish(ev).await;
+    Ok(Json(get(&state.store, &id).await?))
+}

@@ -1,0 +1,226 @@
+//! Customers: one profile per real person, matched across email addresses, phone numbers,
+//! chat visitors and external ids (all stored normalised), with merge and a timeline.
+
+pub mod merge;
+pub mod routes;
+pub mod timeline;
+
+use crate::error::{ApiError, ApiResult};
+use crate::store::{ms_to_rfc3339, new_id, now_ms, Store, StoreError, StoreResult, Tx};
+use serde::Serialize;
+use sqlx::AnyConnection;
+use utoipa::ToSchema;
+
+pub use routes::router;
+
+/// Kinds of identity a customer can have.
+pub const IDENTITY_KINDS: &[&str] = &["email", "phone", "visitor", "external"];
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Identity {
+    pub id: String,
+    /// `email`, `phone`, `visitor` or `external`.
+    pub kind: String,
+    /// Normalised form (lower-cased email, E.164 phone number).
+    pub value: String,
+    /// As originally given.
+    pub raw: String,
+    pub created_at: String,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Customer {
+    pub id: String,
+    pub name: Option<String>,
+    pub language: Option<String>,
+    /// e.g. `standard` or `vip`.
+    pub tier: String,
+    #[schema(value_type = Object)]
+    pub attributes: serde_json::Value,
+    pub identities: Vec<Identity>,
+    /// Set when this profile was merged into another; follow it.
+    pub merged_into: Option<String>,
+    pub conversation_count: i64,
+    pub last_contact_at: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct CustomerRow {
+    pub id: String,
+    pub name: Option<String>,
+    pub language: Option<String>,
+    pub tier: String,
+    pub attributes: String,
+    pub merged_into: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+pub(crate) const COLS: &str =
+    "id, name, language, tier, attributes, merged_into, created_at, updated_at";
+
+/// Normalise an identity value of `kind`; errors are user-facing.
+pub fn normalise_identity(kind: &str, raw: &str, region: &str) -> ApiResult<String> {
+    let raw = raw.trim();
+    match kind {
+        "email" => switchboard_text::EmailAddress::parse(raw)
+            .map(|e| e.into_string())
+            .map_err(|e| ApiError::invalid("invalid_email", e.to_string())),
+        "phone" => switchboard_text::PhoneNumber::parse(raw, region)
+            .map(|p| p.into_string())
+            .map_err(|e| ApiError::invalid("invalid_phone", e.to_string())),
+        "visitor" | "external" => {
+            if raw.is_empty() || raw.chars().count() > 200 || raw.chars().any(char::is_control) {
+                Err(ApiError::invalid(
+                    "invalid_identity",
+                    "identity must be 1–200 characters",
+                ))
+            } else {
+                Ok(raw.to_string())
+            }
+        }
+        other => Err(ApiError::invalid(
+            "invalid_identity_kind",
+            format!("unknown identity kind `{other}` (email, phone, visitor, external)"),
+        )),
+    }
+}
+
+pub async fn get(store: &Store, id: &str) -> StoreResult<Customer> {
+    let mut conn = store
+        .pool()
+        .acquire()
+        .await
+        .map_err(StoreError::from_sqlx)?;
+    get_with(&mut conn, id).await
+}
+
+pub async fn get_with(conn: &mut AnyConnection, id: &str) -> StoreResult<Customer> {
+    let row: Option<CustomerRow> =
+        sqlx::query_as(&format!("SELECT {COLS} FROM customers WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(StoreError::from_sqlx)?;
+    let row = row.ok_or(StoreError::NotFound)?;
+    let idents: Vec<(String, String, String, String, i64)> = sqlx::query_as(
+        "SELECT id, kind, value, raw, created_at FROM identities WHERE customer_id = $1 ORDER BY id",
+    )
+    .bind(id)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(StoreError::from_sqlx)?;
+    let (count, last): (i64, Option<i64>) = sqlx::query_as(
+        "SELECT COUNT(*), MAX(COALESCE(last_message_at, created_at)) FROM conversations WHERE customer_id = $1",
+    )
+    .bind(id)
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(StoreError::from_sqlx)?;
+    Ok(Customer {
+        id: row.id,
+        name: row.name,
+        language: row.language,
+        tier: row.tier,
+        attributes: serde_json::from_str(&row.attributes).unwrap_or_else(|_| serde_json::json!({})),
+        identities: idents
+            .into_iter()
+            .map(|(id, kind, value, raw, at)| Identity {
+                id,
+                kind,
+                value,
+                raw,
+                created_at: ms_to_rfc3339(at),
+            })
+            .collect(),
+        merged_into: row.merged_into,
+        conversation_count: count,
+        last_contact_at: last.map(ms_to_rfc3339),
+        created_at: ms_to_rfc3339(row.created_at),
+        updated_at: ms_to_rfc3339(row.updated_at),
+    })
+}
+
+/// Insert a bare customer profile.
+pub async fn insert(
+    tx: &mut Tx,
+    name: Option<&str>,
+    language: Option<&str>,
+    tier: &str,
+    attributes: &str,
+) -> StoreResult<String> {
+    let id = new_id();
+    let now = now_ms();
+    sqlx::query(
+        "INSERT INTO customers (id, name, name_search, language, tier, attributes, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
+    )
+    .bind(&id)
+    .bind(name)
+    .bind(switchboard_text::search_fold(name.unwrap_or("")))
+    .bind(language)
+    .bind(tier)
+    .bind(attributes)
+    .bind(now)
+    .execute(tx.conn())
+    .await
+    .map_err(StoreError::from_sqlx)?;
+    Ok(id)
+}
+
+/// Attach an already-normalised identity; `Conflict` if another customer has it.
+pub async fn add_identity(
+    tx: &mut Tx,
+    customer_id: &str,
+    kind: &str,
+    value: &str,
+    raw: &str,
+) -> StoreResult<String> {
+    let id = new_id();
+    sqlx::query("INSERT INTO identities (id, customer_id, kind, value, raw, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
+        .bind(&id)
+        .bind(customer_id)
+        .bind(kind)
+        .bind(value)
+        .bind(raw)
+        .bind(now_ms())
+        .execute(tx.conn())
+        .await
+        .map_err(StoreError::from_sqlx)?;
+    Ok(id)
+}
+
+/// The customer owning a normalised identity, following merges.
+pub async fn find_by_identity(
+    conn: &mut AnyConnection,
+    kind: &str,
+    value: &str,
+) -> StoreResult<Option<String>> {
+    let row: Option<(String,)> =
+        sqlx::query_as("SELECT customer_id FROM identities WHERE kind = $1 AND value = $2")
+            .bind(kind)
+            .bind(value)
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(StoreError::from_sqlx)?;
+    Ok(row.map(|r| r.0))
+}
+
+/// Find the customer with this (normalised) identity or create one, inside `tx`.
+/// Returns (customer id, created).
+pub async fn find_or_create(
+    tx: &mut Tx,
+    kind: &str,
+    value: &str,
+    raw: &str,
+    name: Option<&str>,
+) -> StoreResult<(String, bool)> {
+    if let Some(id) = find_by_identity(tx.conn(), kind, value).await? {
+        return Ok((id, false));
+    }
+    let id = insert(tx, name, None, "standard", "{}").await?;
+    add_identity(tx, &id, kind, value, raw).await?;
+    Ok((id, true))
+}

@@ -1,0 +1,259 @@
+//! Queues: where conversations wait for an agent, with channels, required skills, language
+//! and priority.
+
+use crate::auth::{Caller, Role};
+use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult};
+use crate::pagination::{decode_cursor, finish, page_size, Page};
+use crate::state::AppState;
+use crate::store::{ms_to_rfc3339, new_id, now_ms, Store, StoreError, StoreResult};
+use crate::validate;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Queue {
+    pub id: String,
+    pub name: String,
+    pub channels: Vec<String>,
+    pub skills: Vec<String>,
+    pub language: Option<String>,
+    pub priority: i64,
+    /// Assign directly instead of offering (typical for email).
+    pub auto_accept: bool,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+#[derive(sqlx::FromRow)]
+struct QueueRow {
+    id: String,
+    name: String,
+    channels: String,
+    skills: String,
+    language: Option<String>,
+    priority: i64,
+    auto_accept: i64,
+    created_at: i64,
+    updated_at: i64,
+}
+
+const COLS: &str =
+    "id, name, channels, skills, language, priority, auto_accept, created_at, updated_at";
+
+impl From<QueueRow> for Queue {
+    fn from(r: QueueRow) -> Self {
+        Queue {
+            id: r.id,
+            name: r.name,
+            channels: serde_json::from_str(&r.channels).unwrap_or_default(),
+            skills: serde_json::from_str(&r.skills).unwrap_or_default(),
+            language: r.language,
+            priority: r.priority,
+            auto_accept: r.auto_accept == 1,
+            created_at: ms_to_rfc3339(r.created_at),
+            updated_at: ms_to_rfc3339(r.updated_at),
+        }
+    }
+}
+
+pub async fn get(store: &Store, id: &str) -> StoreResult<Queue> {
+    let row: Option<QueueRow> = sqlx::query_as(&format!("SELECT {COLS} FROM queues WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(store.pool())
+        .await
+        .map_err(StoreError::from_sqlx)?;
+    row.map(Queue::from).ok_or(StoreError::NotFound)
+}
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_queues, create_queue))
+        .routes(routes!(get_queue, update_queue))
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct ListParams {
+    pub limit: Option<usize>,
+    pub cursor: Option<String>,
+}
+
+/// List queues.
+#[utoipa::path(get, path = "/queues", tag = "queues", params(ListParams), responses((status = 200, body = Page<Queue>)))]
+async fn list_queues(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiQuery(p): ApiQuery<ListParams>,
+) -> ApiResult<Json<Page<Queue>>> {
+    caller.require_role(Role::Agent)?;
+    let limit = page_size(p.limit, state.settings.limits.max_page_size);
+    let after = match &p.cursor {
+        Some(c) => decode_cursor(c)?,
+        None => String::new(),
+    };
+    let rows: Vec<QueueRow> = sqlx::query_as(&format!(
+        "SELECT {COLS} FROM queues WHERE id > $1 ORDER BY id LIMIT $2"
+    ))
+    .bind(after)
+    .bind((limit + 1) as i64)
+    .fetch_all(state.store.pool())
+    .await?;
+    let rows = rows.into_iter().map(Queue::from).collect();
+    Ok(Json(finish(rows, limit, |q: &Queue| q.id.clone())))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct QueueInput {
+    pub name: Option<String>,
+    pub channels: Option<Vec<String>>,
+    pub skills: Option<Vec<String>>,
+    /// Empty string clears it.
+    pub language: Option<String>,
+    pub priority: Option<i64>,
+    pub auto_accept: Option<bool>,
+}
+
+struct Checked {
+    name: String,
+    channels: Vec<String>,
+    skills: Vec<String>,
+    language: Option<String>,
+    priority: i64,
+    auto_accept: bool,
+}
+
+fn check(state: &AppState, req: QueueInput, cur: Option<&Queue>) -> ApiResult<Checked> {
+    let name = match (&req.name, cur) {
+        (Some(n), _) => validate::name("name", n, state.settings.limits.max_name_chars)?,
+        (None, Some(c)) => c.name.clone(),
+        (None, None) => return Err(ApiError::invalid("invalid_field", "`name` is required")),
+    };
+    let channels = match &req.channels {
+        Some(c) => {
+            let c = validate::labels("channels", c)?;
+            for ch in &c {
+                validate::channel(ch)?;
+            }
+            c
+        }
+        None => cur.map(|c| c.channels.clone()).unwrap_or_default(),
+    };
+    let skills = match &req.skills {
+        Some(s) => validate::labels("skills", s)?,
+        None => cur.map(|c| c.skills.clone()).unwrap_or_default(),
+    };
+    let language = match req.language {
+        Some(l) if l.trim().is_empty() => None,
+        Some(l) => Some(validate::labels("language", &[l])?.remove(0)),
+        None => cur.and_then(|c| c.language.clone()),
+    };
+    let priority = req.priority.or(cur.map(|c| c.priority)).unwrap_or(0);
+    if !(-1000..=1000).contains(&priority) {
+        return Err(ApiError::invalid(
+            "invalid_priority",
+            "priority must be -1000–1000",
+        ));
+    }
+    let auto_accept = req
+        .auto_accept
+        .or(cur.map(|c| c.auto_accept))
+        .unwrap_or(false);
+    Ok(Checked {
+        name,
+        channels,
+        skills,
+        language,
+        priority,
+        auto_accept,
+    })
+}
+
+fn conflict(e: sqlx::Error) -> ApiError {
+    match StoreError::from_sqlx(e) {
+        StoreError::Conflict(_) => {
+            ApiError::Conflict("a queue with this name already exists".into())
+        }
+        o => o.into(),
+    }
+}
+
+/// Create a queue (admin).
+#[utoipa::path(post, path = "/queues", tag = "queues", request_body = QueueInput, responses((status = 201, body = Queue)))]
+async fn create_queue(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(req): ApiJson<QueueInput>,
+) -> ApiResult<(StatusCode, Json<Queue>)> {
+    caller.require_role(Role::Admin)?;
+    let c = check(&state, req, None)?;
+    let id = new_id();
+    let now = now_ms();
+    sqlx::query(
+        "INSERT INTO queues (id, name, channels, skills, language, priority, auto_accept, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
+    )
+    .bind(&id)
+    .bind(&c.name)
+    .bind(serde_json::to_string(&c.channels)?)
+    .bind(serde_json::to_string(&c.skills)?)
+    .bind(&c.language)
+    .bind(c.priority)
+    .bind(c.auto_accept as i64)
+    .bind(now)
+    .execute(state.store.pool())
+    .await
+    .map_err(conflict)?;
+    Ok((StatusCode::CREATED, Json(get(&state.store, &id).await?)))
+}
+
+fn not_found(e: StoreError) -> ApiError {
+    match e {
+        StoreError::NotFound => ApiError::NotFound("queue"),
+        o => o.into(),
+    }
+}
+
+/// One queue.
+#[utoipa::path(get, path = "/queues/{id}", tag = "queues", responses((status = 200, body = Queue), (status = 404, body = crate::error::ErrorBody)))]
+async fn get_queue(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Json<Queue>> {
+    caller.require_role(Role::Agent)?;
+    get(&state.store, &id).await.map(Json).map_err(not_found)
+}
+
+/// Update a queue (admin).
+#[utoipa::path(patch, path = "/queues/{id}", tag = "queues", request_body = QueueInput, responses((status = 200, body = Queue)))]
+async fn update_queue(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(req): ApiJson<QueueInput>,
+) -> ApiResult<Json<Queue>> {
+    caller.require_role(Role::Admin)?;
+    let cur = get(&state.store, &id).await.map_err(not_found)?;
+    let c = check(&state, req, Some(&cur))?;
+    sqlx::query(
+        "UPDATE queues SET name = $1, channels = $2, skills = $3, language = $4, priority = $5, \
+           auto_accept = $6, updated_at = $7 WHERE id = $8",
+    )
+    .bind(&c.name)
+    .bind(serde_json::to_string(&c.channels)?)
+    .bind(serde_json::to_string(&c.skills)?)
+    .bind(&c.language)
+    .bind(c.priority)
+    .bind(c.auto_accept as i64)
+    .bind(now_ms())
+    .bind(&id)
+    .execute(state.store.pool())
+    .await
+    .map_err(conflict)?;
+    Ok(Json(get(&state.store, &id).await?))
+}

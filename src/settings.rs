@@ -1,0 +1,105 @@
+//! Typed settings: `config/default.toml` (embedded), an optional extra TOML file, then
+//! environment variables (`SWITCHBOARD__SECTION__KEY` plus a few documented short names).
+
+use figment::providers::{Env, Format, Toml};
+use figment::Figment;
+use secrecy::SecretString;
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+/// The defaults shipped with the binary, so `switchboard` runs from any directory.
+pub const DEFAULT_TOML: &str = include_str!("../config/default.toml");
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Settings {
+    pub server: ServerSettings,
+    pub database: DatabaseSettings,
+    pub redis: RedisSettings,
+    pub auth: AuthSettings,
+    pub text: TextSettings,
+    pub limits: LimitSettings,
+    pub webhooks: WebhookSettings,
+    pub logging: LoggingSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ServerSettings {
+    pub bind: String,
+    pub data_dir: PathBuf,
+    pub max_body_bytes: usize,
+    pub shutdown_grace_secs: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct DatabaseSettings {
+    /// Kept secret: a PostgreSQL URL may carry a password.
+    pub url: SecretString,
+    pub max_connections: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct RedisSettings {
+    pub url: SecretString,
+    pub channel_prefix: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct AuthSettings {
+    pub session_ttl_hours: u64,
+    pub cookie_secure: bool,
+    pub login_attempts_per_minute: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct TextSettings {
+    pub default_region: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct LimitSettings {
+    pub max_name_chars: usize,
+    pub max_message_chars: usize,
+    pub max_page_size: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct WebhookSettings {
+    pub max_attempts: u32,
+    pub retry_base_secs: u64,
+    pub timeout_secs: u64,
+    pub poll_interval_ms: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct LoggingSettings {
+    pub level: String,
+    pub format: String,
+}
+
+impl Settings {
+    /// Load defaults, then `extra_file` (if given), then the environment.
+    pub fn load(extra_file: Option<&Path>) -> Result<Self, figment::Error> {
+        let mut fig = Figment::new().merge(Toml::string(DEFAULT_TOML));
+        if let Some(path) = extra_file {
+            fig = fig.merge(Toml::file_exact(path));
+        }
+        fig.merge(Env::prefixed("SWITCHBOARD__").split("__"))
+            .merge(short_env("SWITCHBOARD_BIND", "server.bind"))
+            .merge(short_env("SWITCHBOARD_DATA_DIR", "server.data_dir"))
+            .merge(short_env("SWITCHBOARD_DATABASE_URL", "database.url"))
+            .merge(short_env("SWITCHBOARD_REDIS_URL", "redis.url"))
+            .extract()
+    }
+
+    /// Defaults only, ignoring the environment (tests build on this).
+    pub fn defaults() -> Self {
+        Figment::new()
+            .merge(Toml::string(DEFAULT_TOML))
+            .extract()
+            .expect("embedded default.toml is valid")
+    }
+}
+
+fn short_env(var: &'static str, key: &'static str) -> Env {
+    Env::raw().only(&[var]).map(move |_| key.into()).split(".")
+}

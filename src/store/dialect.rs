@@ -1,0 +1,32 @@
+//! The statements whose SQL differs between SQLite and PostgreSQL. Nothing else in the code
+//! base branches on the backend.
+
+use super::{Backend, StoreError, StoreResult, Tx};
+
+/// Allocate the next human-facing conversation number (`#1000`, `#1001`, …).
+///
+/// PostgreSQL uses a sequence (safe across nodes); SQLite reads the maximum inside the
+/// serialised write transaction, which is equally safe because only one writer exists.
+pub async fn next_conversation_number(backend: Backend, tx: &mut Tx) -> StoreResult<i64> {
+    let sql = match backend {
+        Backend::Postgres => "SELECT nextval('conversation_numbers')",
+        Backend::Sqlite => "SELECT COALESCE(MAX(number), 999) + 1 FROM conversations",
+    };
+    let (n,): (i64,) = sqlx::query_as(sql)
+        .fetch_one(tx.conn())
+        .await
+        .map_err(StoreError::from_sqlx)?;
+    Ok(n)
+}
+
+/// Escape `%`, `_` and `\` for a `LIKE … ESCAPE '\'` pattern.
+pub fn like_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    for c in s.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
