@@ -1,51 +1,28 @@
-//! Text normalisation (placeholder until the real crate lands).
-use std::fmt;
-pub fn fold_digits(s: &str) -> String {
-    s.to_string()
-}
-pub fn search_fold(s: &str) -> String {
-    s.to_lowercase()
-}
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct EmailAddress(String);
-impl EmailAddress {
-    pub fn parse(s: &str) -> Result<Self, TextError> {
-        if s.contains('@') {
-            Ok(Self(s.trim().to_lowercase()))
-        } else {
-            Err(TextError::Email)
-        }
-    }
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-    pub fn into_string(self) -> String {
-        self.0
-    }
-}
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct PhoneNumber(String);
-impl PhoneNumber {
-    pub fn parse(s: &str, _r: &str) -> Result<Self, TextError> {
-        Ok(Self(s.to_string()))
-    }
-    pub fn parse_lenient(s: &str, _r: &str) -> Result<Self, TextError> {
-        Ok(Self(s.to_string()))
-    }
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-    pub fn into_string(self) -> String {
-        self.0
-    }
-}
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum TextError {
-    Email,
-}
-impl fmt::Display for TextError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "invalid")
-    }
-}
-impl std::error::Error for TextError {}
+//! Text normalisation for Switchboard.
+//!
+//! Pure, allocation-light helpers that the server uses wherever user-typed
+//! text is stored, compared or displayed:
+//!
+//! * [`fold_digits`] turns Persian and Arabic-Indic digits into ASCII digits.
+//! * [`search_fold`] builds the normalised *search form* of a name or text, so
+//!   that Arabic and Persian spellings of the same word (علي / علی) match.
+//! * [`EmailAddress`] and [`PhoneNumber`] are validated, canonical contact
+//!   identifiers (lowercased email; E.164 phone number).
+//! * [`detect_direction`] picks the text direction for `dir` attributes.
+//!
+//! The crate has no I/O and no global state; every function is deterministic.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod direction;
+mod email;
+mod error;
+mod fold;
+mod phone;
+
+pub use direction::{detect_direction, Direction};
+pub use email::EmailAddress;
+pub use error::TextError;
+pub use fold::{fold_digits, search_fold};
+pub use phone::PhoneNumber;
