@@ -90,13 +90,14 @@ pub async fn history(conn: &mut AnyConnection, id: &str) -> StoreResult<Vec<Hist
 
 /// Record a change in the conversation's history, queue its webhooks, and return the bus
 /// event to publish after commit.
-pub async fn record(
-    tx: &mut Tx,
-    conv: &Conversation,
-    kind: &str,
-    actor: &Actor,
-    data: Value,
-) -> StoreResult<Event> {
+pub async fn record(tx: &mut Tx, conv: &Conversation, kind: &str, actor: &Actor, data: Value) -> StoreResult<Event> {
+    let ev = record_history(tx, conv, kind, actor, data).await?;
+    events::record(tx, &ev).await?;
+    Ok(ev)
+}
+
+/// Write the history entry only; the caller queues webhooks for the event it publishes.
+async fn record_history(tx: &mut Tx, conv: &Conversation, kind: &str, actor: &Actor, data: Value) -> StoreResult<Event> {
     let mut ev = events::new_event(&format!("conversation.{kind}"), data);
     ev.conversation_id = Some(conv.id.clone());
     ev.customer_id = Some(conv.customer_id.clone());
@@ -115,7 +116,6 @@ pub async fn record(
     .execute(tx.conn())
     .await
     .map_err(StoreError::from_sqlx)?;
-    events::record(tx, &ev).await?;
     Ok(ev)
 }
 
@@ -277,7 +277,7 @@ pub async fn append_message(
     } else {
         "message_added"
     };
-    let mut ev = record(
+    let mut ev = record_history(
         tx,
         &conv,
         kind,
@@ -287,6 +287,7 @@ pub async fn append_message(
     .await?;
     ev.kind = "message.created".into();
     ev.data = json!({ "message": message });
+    events::record(tx, &ev).await?;
     Ok((message, Some(ev)))
 }
 

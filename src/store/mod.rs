@@ -160,13 +160,14 @@ pub fn new_id() -> String {
     uuid::Uuid::now_v7().to_string()
 }
 
+/// Fixed-width RFC 3339 in UTC with milliseconds, so timestamps also sort as strings.
+const RFC3339_MILLIS: &[time::format_description::FormatItem<'static>] =
+    time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
+
 /// Unix milliseconds as RFC 3339 (API output).
 pub fn ms_to_rfc3339(ms: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp_nanos(ms as i128 * 1_000_000)
         .ok()
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
+        .and_then(|t| t.format(RFC3339_MILLIS).ok())
         .unwrap_or_default()
 }

@@ -1,0 +1,12 @@
+//! Integration tests: the real server on port 0, over HTTP, on SQLite and PostgreSQL.
+
+mod helpers;
+
+mod auth;
+mod bad_input;
+mod bus;
+mod cli;
+mod conversations;
+mod customers;
+mod directory;
+mod webhooks;
