@@ -24,7 +24,7 @@ use time::UtcOffset;
 
 use crate::datetime::{parse_iso_local, parse_iso_local_opt};
 use crate::infer::infer;
-use crate::lines::{field, non_empty, parse_secs, split_fields, LineResult};
+use crate::lines::{field, non_empty, parse_secs, FieldSplitter, LineResult};
 use crate::record::{CallRecord, ContactKind, Disposition, ParseOptions, Source};
 
 /// Fewest columns accepted (no uniqueid, no userfield).
@@ -33,9 +33,13 @@ const MIN_COLUMNS: usize = 16;
 const MAX_COLUMNS: usize = 40;
 
 /// Parses one `Master.csv` line.
-pub(crate) fn parse_line(line: &[u8], opts: &ParseOptions) -> LineResult {
+pub(crate) fn parse_line(
+    line: &[u8],
+    splitter: &mut FieldSplitter,
+    opts: &ParseOptions,
+) -> LineResult {
     let offset = crate::datetime::offset(opts.utc_offset_secs)?;
-    let rec = split_fields(line, b',')?;
+    let rec = splitter.split(line)?;
     build(&rec, offset, opts).map(Some)
 }
 

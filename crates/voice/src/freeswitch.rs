@@ -14,7 +14,7 @@ use time::UtcOffset;
 
 use crate::datetime::{parse_iso_local, parse_iso_local_opt};
 use crate::infer::infer;
-use crate::lines::{field, non_empty, parse_secs, split_fields, truncate, LineResult};
+use crate::lines::{field, non_empty, parse_secs, truncate, FieldSplitter, LineResult};
 use crate::record::{CallRecord, ContactKind, Disposition, ParseOptions, Source};
 
 /// Fewest columns accepted (through `accountcode`).
@@ -23,9 +23,13 @@ const MIN_COLUMNS: usize = 13;
 const MAX_COLUMNS: usize = 40;
 
 /// Parses one `Master.csv` line of the default template.
-pub(crate) fn parse_line(line: &[u8], opts: &ParseOptions) -> LineResult {
+pub(crate) fn parse_line(
+    line: &[u8],
+    splitter: &mut FieldSplitter,
+    opts: &ParseOptions,
+) -> LineResult {
     let offset = crate::datetime::offset(opts.utc_offset_secs)?;
-    let rec = split_fields(line, b',')?;
+    let rec = splitter.split(line)?;
     build(&rec, offset, opts).map(Some)
 }
 

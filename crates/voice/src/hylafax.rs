@@ -18,7 +18,7 @@ use time::UtcOffset;
 
 use crate::datetime::{parse_hylafax_local, plus_secs};
 use crate::infer::{count_digits, digit_value};
-use crate::lines::{field, non_empty, split_fields, truncate, LineResult};
+use crate::lines::{field, non_empty, truncate, FieldSplitter, LineResult};
 use crate::record::{CallRecord, ContactKind, Direction, Disposition, ParseOptions, Source};
 
 /// Columns up to and including `reason`.
@@ -27,9 +27,13 @@ const MIN_COLUMNS: usize = 14;
 const MAX_COLUMNS: usize = 40;
 
 /// Parses one `xferfaxlog` line; `Ok(None)` for kinds that are not faxes.
-pub(crate) fn parse_line(line: &[u8], opts: &ParseOptions) -> LineResult {
+pub(crate) fn parse_line(
+    line: &[u8],
+    splitter: &mut FieldSplitter,
+    opts: &ParseOptions,
+) -> LineResult {
     let offset = crate::datetime::offset(opts.utc_offset_secs)?;
-    let rec = split_fields(line, b'\t')?;
+    let rec = splitter.split(line)?;
     build(&rec, offset)
 }
 

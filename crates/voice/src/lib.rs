@@ -96,10 +96,16 @@ fn run(
     include_partial: bool,
     opts: &ParseOptions,
 ) -> (ParseReport, usize) {
+    let delimiter = if format == Source::HylaFax {
+        b'\t'
+    } else {
+        b','
+    };
+    let mut splitter = lines::FieldSplitter::new(delimiter);
     lines::drive(input, first_line, include_partial, |line| match format {
-        Source::Asterisk => asterisk::parse_line(line, opts),
-        Source::FreeSwitch => freeswitch::parse_line(line, opts),
-        Source::HylaFax => hylafax::parse_line(line, opts),
+        Source::Asterisk => asterisk::parse_line(line, &mut splitter, opts),
+        Source::FreeSwitch => freeswitch::parse_line(line, &mut splitter, opts),
+        Source::HylaFax => hylafax::parse_line(line, &mut splitter, opts),
         Source::Cti => Err("CTI events are not a line-based log format".to_string()),
     })
 }

@@ -129,3 +129,21 @@ fn an_invalid_utc_offset_is_reported_per_line_instead_of_panicking() {
         .iter()
         .all(|e| e.reason.contains("utc_offset")));
 }
+
+#[test]
+fn timestamps_at_the_edge_of_the_calendar_are_errors_not_panics() {
+    let line = |start: &str| {
+        format!(
+            "\"\",\"101\",\"102\",\"c\",\"\",\"SIP/101-1\",\"\",\"Dial\",\"\",\"{start}\",\"\",\"\",0,0,\"NO ANSWER\",\"DOCUMENTATION\",\"1.1\",\"\"\n"
+        )
+    };
+    let west = ParseOptions {
+        utc_offset_secs: -(25 * 3600),
+        internal_extension_max_len: 5,
+    };
+    let report = parse_asterisk(line("9999-12-31 23:59:59").as_bytes(), &west);
+    assert_eq!(report.errors.len(), 1, "{report:?}");
+    assert!(report.errors[0].reason.contains("range"));
+    let report = parse_asterisk(line("2025-02-30 10:00:00").as_bytes(), &tehran());
+    assert_eq!(report.errors.len(), 1);
+}
