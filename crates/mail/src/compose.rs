@@ -181,7 +181,8 @@ fn escape(text: &str) -> String {
 }
 
 /// Escaped HTML: blank-line-separated paragraphs become `<p>`, single line
-/// breaks `<br>`.
+/// breaks `<br>`. The direction is set on a wrapping `<div>` too, because
+/// webmail clients drop `<body>` attributes.
 fn text_to_html(text: &str, rtl: bool) -> String {
     let mut paragraphs: Vec<Vec<&str>> = vec![Vec::new()];
     for line in text.lines() {
@@ -208,7 +209,8 @@ fn text_to_html(text: &str, rtl: bool) -> String {
     };
     format!(
         "<!DOCTYPE html>\n<html dir=\"{dir}\"><head><meta charset=\"utf-8\"></head>\n\
-         <body dir=\"{dir}\" style=\"direction:{dir};text-align:{align}\">\n{body}</body></html>\n"
+         <body dir=\"{dir}\">\n<div dir=\"{dir}\" style=\"direction:{dir};text-align:{align}\">\n{body}</div>\n\
+         </body></html>\n"
     )
 }
 

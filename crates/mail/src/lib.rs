@@ -19,6 +19,7 @@ mod classify;
 mod compose;
 mod parse;
 mod quote;
+mod recover;
 mod sanitize;
 mod subject;
 

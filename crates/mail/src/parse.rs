@@ -1,6 +1,8 @@
 //! Raw bytes to [`ParsedEmail`].
 
-use crate::{classify, quote, sanitize, Address, Attachment, Limits, MailError, ParsedEmail};
+use crate::{
+    classify, quote, recover, sanitize, Address, Attachment, Limits, MailError, ParsedEmail,
+};
 use mail_parser::decoders::html::html_to_text;
 use mail_parser::{HeaderValue, Message, MessageParser, MessagePart, MimeHeaders, PartType};
 use sha2::{Digest, Sha256};
@@ -176,9 +178,12 @@ fn has_plain_text(message: &Message<'_>) -> bool {
 fn body_text(message: &Message<'_>) -> String {
     let mut out = String::new();
     for &id in &message.text_body {
-        let piece = match message.part(id).map(|p| &p.body) {
-            Some(PartType::Text(t)) => t.to_string(),
-            Some(PartType::Html(h)) => html_to_text(h),
+        let Some(part) = message.part(id) else {
+            continue;
+        };
+        let piece = match &part.body {
+            PartType::Text(t) => recover::part_text(part, t).into_owned(),
+            PartType::Html(h) => html_to_text(h),
             _ => continue,
         };
         if !out.is_empty() && !piece.trim().is_empty() {
@@ -214,7 +219,7 @@ fn collect_attachments(
             .map(|s| s.trim().to_string())
             .filter(|s| !s.is_empty())
             .unwrap_or_else(|| format!("part-{}", n + 1));
-        let data = part.contents();
+        let data = recover::part_bytes(part);
         if data.len() > limits.max_attachment_bytes {
             dropped.push((filename, data.len()));
             continue;
@@ -224,7 +229,7 @@ fn collect_attachments(
             content_type: content_type(part),
             content_id: part.content_id().map(clean_id).filter(|s| !s.is_empty()),
             inline: is_inline(part),
-            data: data.to_vec(),
+            data: data.into_owned(),
         });
     }
     (kept, dropped)

@@ -169,7 +169,10 @@ pub(crate) fn strip_html_quotes(html: &str) -> String {
     BUILDER
         .get_or_init(|| {
             let mut b = Builder::default();
+            let mut attributes = b.clone_tag_attributes();
+            attributes.remove("blockquote");
             b.rm_tags(["blockquote"])
+                .tag_attributes(attributes)
                 .add_clean_content_tags(["blockquote"]);
             b
         })

@@ -108,7 +108,7 @@ fn filter_attribute<'u>(element: &str, attribute: &str, value: &'u str) -> Optio
 ///   to map onto the stored inline attachment with that `Content-ID`.
 pub fn sanitize_html(html: &str) -> String {
     let clean = builder().clean(html).to_string();
-    rewrite_images(&clean)
+    rewrite_images(clean.trim())
 }
 
 /// Walks ammonia's serialised output (every `<` outside a tag is escaped,
