@@ -6,7 +6,7 @@ use mail_parser::{Message, MessageParser, MimeHeaders, PartType};
 
 /// Classifies a parsed `mail_parser` message. See [`AutoKind`] for the
 /// signals used and their precedence.
-pub fn classify(message: &Message<'_>) -> AutoKind {
+pub(crate) fn classify(message: &Message<'_>) -> AutoKind {
     if let Some(kind) = delivery_status_report(message) {
         return kind;
     }

@@ -23,7 +23,6 @@ mod recover;
 mod sanitize;
 mod subject;
 
-pub use classify::classify;
 pub use compose::{compose_ack, compose_reply, is_rtl, Reply};
 pub use parse::parse;
 pub use quote::fold_quotes;

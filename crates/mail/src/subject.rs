@@ -68,19 +68,13 @@ pub fn strip_reply_prefixes(subject: &str) -> String {
 }
 
 fn strip_one(s: &str) -> Option<&str> {
-    let lower = s.to_lowercase();
-    if lower.len() != s.len() {
-        // Lowercasing changed byte offsets (rare scripts); compare per prefix.
-        return PREFIXES
-            .iter()
-            .find_map(|p| strip_prefix_ci(s, p).and_then(after_prefix));
-    }
     PREFIXES
         .iter()
-        .filter(|p| lower.starts_with(*p))
-        .find_map(|p| after_prefix(&s[p.len()..]))
+        .find_map(|p| strip_prefix_ci(s, p).and_then(after_prefix))
 }
 
+/// Case-insensitive `strip_prefix`, comparing char by char so that byte
+/// offsets always fall on char boundaries of `s`.
 fn strip_prefix_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
     let mut idx = 0;
     let mut chars = s.char_indices();
@@ -150,6 +144,9 @@ mod tests {
         assert_eq!(strip_reply_prefixes("Re : spaced"), "spaced");
         assert_eq!(strip_reply_prefixes("Regarding: x"), "Regarding: x");
         assert_eq!(strip_reply_prefixes("Re:"), "");
+        // Lowercasing changes byte lengths here; must not split a char.
+        assert_eq!(strip_reply_prefixes("ẞİre: x"), "ẞİre: x");
+        assert_eq!(strip_reply_prefixes("RE: İstanbul"), "İstanbul");
     }
 
     #[test]
