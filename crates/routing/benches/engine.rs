@@ -135,6 +135,66 @@ fn steady(agents: u64, waiting: u64, cycles: u64) {
     );
 }
 
+/// Many high-priority buckets nobody can serve (1,000 queues needing a skill
+/// no agent has, plus 1,000 conversations reserved for busy sticky agents):
+/// decisions must not walk over them.
+fn unservable(cycles: u64) {
+    let mut rng = Lcg(9);
+    let mut e = setup(1_000, 2, 100_000, &mut rng);
+    let now = 1_000_000_000;
+    for d in e.next_decisions(now, usize::MAX) {
+        if matches!(d.kind, switchboard_routing::DecisionKind::Offer { .. }) {
+            e.accept(&d.conversation, &d.agent, now).expect("accept");
+        }
+    }
+    for q in 0..1_000 {
+        let queue = Queue::new(format!("orphan-{q}"))
+            .with_skill("nobody")
+            .with_base_priority(100);
+        e.upsert_queue(queue, now);
+        let conv = Conversation::new(
+            format!("orphan-conv-{q}"),
+            format!("orphan-{q}"),
+            "chat",
+            now,
+        );
+        e.enqueue(conv, now).expect("enqueue");
+        let sticky = Conversation::new(format!("sticky-{q}"), "queue-0", "chat", now)
+            .with_priority(100)
+            .with_sticky(format!("agent-{:05}", q % 1_000), now + 10_000_000);
+        e.enqueue(sticky, now).expect("enqueue");
+    }
+    let mut held: Vec<_> = e
+        .conversations()
+        .filter(|(_, s)| matches!(s, ConversationStatus::Assigned { .. }))
+        .map(|(c, _)| c.id.clone())
+        .collect();
+    held.sort();
+    let mut in_decide = Duration::ZERO;
+    let mut made = 0u64;
+    for next_id in 100_000..100_000 + cycles {
+        let idx = (rng.next() as usize) % held.len();
+        let done = held.swap_remove(idx);
+        e.release(&done, now).expect("release");
+        enqueue(&mut e, next_id, now, &mut rng);
+        let t = Instant::now();
+        let decisions = e.next_decisions(now, 1);
+        in_decide += t.elapsed();
+        for d in decisions {
+            made += 1;
+            if matches!(d.kind, switchboard_routing::DecisionKind::Offer { .. }) {
+                e.accept(&d.conversation, &d.agent, now).expect("accept");
+            }
+            held.push(d.conversation);
+        }
+    }
+    println!(
+        "unservable agents= 1000 waiting={:>7} (+1000 orphan queues, sticky holds) decisions={made:>6}  {:>6.0} ns/decision (next_decisions only)",
+        e.waiting_len(),
+        in_decide.as_nanos() as f64 / made.max(1) as f64,
+    );
+}
+
 fn main() {
     println!("switchboard-routing engine benchmark");
     for (agents, waiting) in [(10, 1_000), (100, 10_000), (1_000, 100_000)] {
@@ -144,4 +204,5 @@ fn main() {
         steady(100, waiting, 50_000);
     }
     steady(1_000, 100_000, 50_000);
+    unservable(50_000);
 }

@@ -101,6 +101,8 @@ pub(crate) struct Agents {
     pub(crate) map: HashMap<AgentId, AgentState>,
     /// queue → channel → agents eligible right now, best first.
     pub(crate) pools: HashMap<QueueId, HashMap<Channel, BTreeSet<AgentKey>>>,
+    /// Pools that may have become empty or non-empty since the last drain.
+    pub(crate) toggled: Vec<(QueueId, Channel)>,
 }
 
 impl Agents {
@@ -136,7 +138,9 @@ impl Agents {
                         .get_mut(&queue)
                         .and_then(|by_ch| by_ch.get_mut(&channel))
                     {
-                        set.remove(&key);
+                        if set.remove(&key) && set.is_empty() {
+                            self.toggled.push((queue, channel.clone()));
+                        }
                     }
                 }
             }
@@ -146,12 +150,16 @@ impl Agents {
             let key = state.key(&channel);
             let mut added = Vec::with_capacity(state.qualified.len());
             for queue in &state.qualified {
-                self.pools
+                let set = self
+                    .pools
                     .entry(queue.clone())
                     .or_default()
                     .entry(channel.clone())
-                    .or_default()
-                    .insert(key.clone());
+                    .or_default();
+                if set.is_empty() {
+                    self.toggled.push((queue.clone(), channel.clone()));
+                }
+                set.insert(key.clone());
                 added.push((queue.clone(), key.clone()));
             }
             state.entries.insert(channel, added);
@@ -168,11 +176,21 @@ impl Agents {
                         .get_mut(&queue)
                         .and_then(|by_ch| by_ch.get_mut(&channel))
                     {
-                        set.remove(&key);
+                        if set.remove(&key) && set.is_empty() {
+                            self.toggled.push((queue, channel.clone()));
+                        }
                     }
                 }
             }
         }
+    }
+
+    /// Whether some agent is eligible for `queue`/`channel`.
+    pub(crate) fn pool_nonempty(&self, queue: &QueueId, channel: &Channel) -> bool {
+        self.pools
+            .get(queue)
+            .and_then(|by_ch| by_ch.get(channel))
+            .is_some_and(|s| !s.is_empty())
     }
 
     /// Whether the agent exists and is eligible for `queue`/`channel`.

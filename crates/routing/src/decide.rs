@@ -3,7 +3,7 @@
 
 use crate::agents::AgentState;
 use crate::engine::{Engine, Status};
-use crate::ids::{AgentId, ConversationId};
+use crate::ids::{AgentId, Channel, ConversationId};
 use crate::model::{Decision, DecisionKind, Timestamp};
 use crate::waiting::BucketId;
 
@@ -51,15 +51,60 @@ impl Engine {
                     out.push(self.commit(&conv, agent, now));
                 }
                 None => {
-                    // Nobody can serve this bucket; capacity only shrinks
-                    // during this call, so skip it until the end.
+                    // Defensive: dormant buckets are not in `heads`, so this
+                    // should not happen. Capacity only shrinks during this
+                    // call, so skip the bucket until the end.
+                    debug_assert!(false, "unservable bucket {bucket:?} among heads");
                     let head = self.waiting.heads.pop_first().expect("non-empty");
                     parked.push(head);
                 }
             }
         }
-        self.waiting.heads.extend(parked);
+        for (key, bucket) in parked {
+            let current = self.waiting.buckets.get(&bucket).and_then(|s| s.first());
+            if current == Some(&key) && !self.waiting.dormant.contains(&bucket) {
+                self.waiting.heads.insert((key, bucket));
+            }
+        }
         out
+    }
+
+    /// Whether some agent may take the head of `bucket` right now.
+    pub(crate) fn bucket_servable(&self, bucket: &BucketId) -> bool {
+        match bucket {
+            BucketId::Pool(queue, channel) => self.agents.pool_nonempty(queue, channel),
+            BucketId::Reserved(agent, queue, channel) => {
+                self.agents.eligible(agent, queue, channel)
+            }
+        }
+    }
+
+    /// Re-index an agent and wake or put to sleep the buckets whose
+    /// servability may have changed.
+    pub(crate) fn refresh_agent(&mut self, agent: &AgentId, scope: Option<&Channel>) {
+        self.agents.refresh(agent, scope);
+        self.sync_toggled();
+        if let Some(state) = self.agents.map.get(agent) {
+            for conv in &state.reserved {
+                if let Some(Status::Waiting { bucket, .. }) =
+                    self.convs.get(conv).map(|c| &c.status)
+                {
+                    if let BucketId::Reserved(_, queue, channel) = bucket {
+                        self.waiting
+                            .set_awake(bucket, state.eligible(queue, channel));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Apply pool emptiness changes to the matching buckets.
+    pub(crate) fn sync_toggled(&mut self) {
+        for (queue, channel) in std::mem::take(&mut self.agents.toggled) {
+            let awake = self.agents.pool_nonempty(&queue, &channel);
+            self.waiting
+                .set_awake(&BucketId::Pool(queue, channel), awake);
+        }
     }
 
     /// The agent who should get the head of `bucket`, if any may.
@@ -118,7 +163,7 @@ impl Engine {
             let a = self.agents.map.get_mut(&agent).expect("agent exists");
             AgentState::add(&mut a.pending, &channel);
             a.held.insert(conv.clone());
-            self.agents.refresh(&agent, Some(&channel));
+            self.refresh_agent(&agent, Some(&channel));
             DecisionKind::Offer { expires_at }
         };
         Decision {

@@ -89,7 +89,7 @@ impl Engine {
                 let mut state = AgentState::new(agent);
                 state.qualified = qualified;
                 self.agents.map.insert(id.clone(), state);
-                self.agents.refresh(&id, None);
+                self.refresh_agent(&id, None);
                 Vec::new()
             }
             Some(state) => {
@@ -99,7 +99,7 @@ impl Engine {
                 state.spec.idle_since = idle;
                 state.spec.presence = old_presence;
                 state.qualified = qualified;
-                self.agents.refresh(&id, None);
+                self.refresh_agent(&id, None);
                 self.set_presence(&id, presence, now).unwrap_or_default()
             }
         }
@@ -137,7 +137,7 @@ impl Engine {
                 } else {
                     state.qualified.remove(&id);
                 }
-                self.agents.refresh(&agent, None);
+                self.refresh_agent(&agent, None);
             }
         }
         if priority_changed {
@@ -174,7 +174,7 @@ impl Engine {
             if let Some(a) = self.agents.map.get_mut(&agent) {
                 a.qualified.remove(id);
             }
-            self.agents.refresh(&agent, None);
+            self.refresh_agent(&agent, None);
         }
         self.agents.pools.remove(id);
         Ok(self.queues.remove(id).expect("checked").spec)
@@ -208,7 +208,7 @@ impl Engine {
         let state = self.agents.map.get_mut(agent).expect("checked");
         AgentState::add(&mut state.load, &channel);
         state.held.insert(id);
-        self.agents.refresh(agent, Some(&channel));
+        self.refresh_agent(agent, Some(&channel));
         Ok(())
     }
 
@@ -233,7 +233,7 @@ impl Engine {
         let state = self.agents.map.get_mut(agent).expect("checked");
         AgentState::add(&mut state.pending, &channel);
         state.held.insert(id);
-        self.agents.refresh(agent, Some(&channel));
+        self.refresh_agent(agent, Some(&channel));
         Ok(())
     }
 

@@ -63,7 +63,11 @@ impl Engine {
         if let Some(at) = reserve_timer {
             self.waiting.reserve_timers.insert((at, id.clone()));
         }
-        self.waiting.insert(bucket.clone(), key.clone());
+        let awake = match &bucket {
+            BucketId::Pool(q, c) => self.agents.pool_nonempty(q, c),
+            BucketId::Reserved(a, q, c) => self.agents.eligible(a, q, c),
+        };
+        self.waiting.insert(bucket.clone(), key.clone(), awake);
         conv.status = Status::Waiting {
             bucket,
             key,
@@ -116,14 +120,14 @@ impl Engine {
                     AgentState::sub(&mut a.pending, &channel);
                     a.held.remove(id);
                 }
-                self.agents.refresh(agent, Some(&channel));
+                self.refresh_agent(agent, Some(&channel));
             }
             Status::Assigned { agent, .. } => {
                 if let Some(a) = self.agents.map.get_mut(agent) {
                     AgentState::sub(&mut a.load, &channel);
                     a.held.remove(id);
                 }
-                self.agents.refresh(agent, Some(&channel));
+                self.refresh_agent(agent, Some(&channel));
             }
             Status::Waiting { .. } | Status::Detached => {}
         }
@@ -170,7 +174,7 @@ impl Engine {
         AgentState::add(&mut a.load, &c.spec.channel);
         a.spec.idle_since = a.spec.idle_since.max(now);
         a.held.insert(conv.clone());
-        self.agents.refresh(agent, None);
+        self.refresh_agent(agent, None);
     }
 
     /// The agent declines an outstanding offer: the conversation waits again
@@ -264,7 +268,7 @@ impl Engine {
             if let Some(a) = self.agents.map.get_mut(agent) {
                 a.spec.idle_since = a.spec.idle_since.max(now);
             }
-            self.agents.refresh(agent, None);
+            self.refresh_agent(agent, None);
         }
         let c = self.convs.remove(conv).expect("exists");
         if let Some(q) = self.queues.get_mut(&c.spec.queue) {
@@ -296,7 +300,7 @@ impl Engine {
                 presence == Presence::Offline && self.config.requeue_unanswered_on_offline;
             out = self.take_back(agent, unanswered, RequeueReason::UnansweredAssignment, now);
         }
-        self.agents.refresh(agent, None);
+        self.refresh_agent(agent, None);
         Ok(out)
     }
 
@@ -355,6 +359,7 @@ impl Engine {
         let out = self.take_back(agent, true, RequeueReason::AgentRemoved, now);
         self.agents.unindex(agent);
         self.agents.map.remove(agent);
+        self.sync_toggled();
         Ok(out)
     }
 

@@ -89,14 +89,33 @@ impl Engine {
                 self.waiting.len
             ));
         }
+        let mut awake = 0usize;
         for (bucket, set) in &self.waiting.buckets {
             let head = set.first().ok_or("empty bucket kept")?;
-            if !self.waiting.heads.contains(&(head.clone(), bucket.clone())) {
-                return Err(format!("head of {bucket:?} missing"));
+            let servable = self.bucket_servable(bucket);
+            if servable == self.waiting.dormant.contains(bucket) {
+                return Err(format!(
+                    "{bucket:?} servable={servable} but dormancy disagrees"
+                ));
             }
+            let listed = self.waiting.heads.contains(&(head.clone(), bucket.clone()));
+            if listed != servable {
+                return Err(format!(
+                    "head of {bucket:?} listed={listed}, servable={servable}"
+                ));
+            }
+            awake += usize::from(servable);
         }
-        if self.waiting.heads.len() != self.waiting.buckets.len() {
+        if self.waiting.heads.len() != awake {
             return Err("stale heads".into());
+        }
+        if self
+            .waiting
+            .dormant
+            .iter()
+            .any(|b| !self.waiting.buckets.contains_key(b))
+        {
+            return Err("dormant entry for a missing bucket".into());
         }
         let offers = self
             .convs

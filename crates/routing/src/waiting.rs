@@ -2,7 +2,8 @@
 //! for time-dependent changes (SLA boost, sticky reservation lapse).
 
 use std::cmp::Reverse;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::hash_map::Entry;
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use crate::ids::{AgentId, Channel, ConversationId, QueueId};
 use crate::model::Timestamp;
@@ -23,8 +24,12 @@ pub(crate) enum BucketId {
 #[derive(Debug, Default)]
 pub(crate) struct WaitingIndex {
     pub(crate) buckets: HashMap<BucketId, BTreeSet<ServiceKey>>,
-    /// The first key of every non-empty bucket.
+    /// The first key of every non-empty bucket that some agent could serve
+    /// right now (i.e. not dormant).
     pub(crate) heads: BTreeSet<(ServiceKey, BucketId)>,
+    /// Non-empty buckets that no agent can serve right now; kept out of
+    /// `heads` so deciding never walks over them.
+    pub(crate) dormant: HashSet<BucketId>,
     /// (time the SLA boost starts, conversation) for unboosted waiting ones.
     pub(crate) sla_timers: BTreeSet<(Timestamp, ConversationId)>,
     /// (time a sticky reservation lapses, conversation).
@@ -34,15 +39,24 @@ pub(crate) struct WaitingIndex {
 
 impl WaitingIndex {
     /// Insert a conversation key into a bucket, keeping `heads` current.
-    pub(crate) fn insert(&mut self, bucket: BucketId, key: ServiceKey) {
-        let set = self.buckets.entry(bucket.clone()).or_default();
+    /// `awake_if_new` is the bucket's servability when it does not exist yet.
+    pub(crate) fn insert(&mut self, bucket: BucketId, key: ServiceKey, awake_if_new: bool) {
+        let set = match self.buckets.entry(bucket.clone()) {
+            Entry::Occupied(e) => e.into_mut(),
+            Entry::Vacant(v) => {
+                if !awake_if_new {
+                    self.dormant.insert(bucket.clone());
+                }
+                v.insert(BTreeSet::new())
+            }
+        };
         let old_head = set.first().cloned();
         if !set.insert(key) {
             return;
         }
         self.len += 1;
         let new_head = set.first().cloned();
-        if old_head != new_head {
+        if old_head != new_head && !self.dormant.contains(&bucket) {
             if let Some(old) = old_head {
                 self.heads.remove(&(old, bucket.clone()));
             }
@@ -62,16 +76,37 @@ impl WaitingIndex {
             return;
         }
         self.len -= 1;
-        if was_head {
+        if !was_head {
+            return;
+        }
+        let awake = !self.dormant.contains(bucket);
+        if awake {
             self.heads.remove(&(key.clone(), bucket.clone()));
-            match set.first() {
-                Some(next) => {
-                    self.heads.insert((next.clone(), bucket.clone()));
-                }
-                None => {
-                    self.buckets.remove(bucket);
-                }
+        }
+        match set.first() {
+            Some(next) if awake => {
+                self.heads.insert((next.clone(), bucket.clone()));
             }
+            Some(_) => {}
+            None => {
+                self.buckets.remove(bucket);
+                self.dormant.remove(bucket);
+            }
+        }
+    }
+
+    /// Record whether a bucket can be served right now. Buckets that do not
+    /// exist are ignored (their state is given on first insert).
+    pub(crate) fn set_awake(&mut self, bucket: &BucketId, awake: bool) {
+        let Some(head) = self.buckets.get(bucket).and_then(|s| s.first()) else {
+            return;
+        };
+        if awake {
+            if self.dormant.remove(bucket) {
+                self.heads.insert((head.clone(), bucket.clone()));
+            }
+        } else if self.dormant.insert(bucket.clone()) {
+            self.heads.remove(&(head.clone(), bucket.clone()));
         }
     }
 }
