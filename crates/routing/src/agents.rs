@@ -2,7 +2,9 @@
 //! take work right now.
 
 use std::cmp::Reverse;
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::BTreeSet;
+
+use crate::hash::{HashMap, HashSet};
 
 use crate::ids::{AgentId, Channel, ConversationId, QueueId};
 use crate::model::{Agent, Presence, Timestamp, Usage};
@@ -31,10 +33,10 @@ impl AgentState {
     pub(crate) fn new(spec: Agent) -> Self {
         AgentState {
             spec,
-            load: HashMap::new(),
-            pending: HashMap::new(),
-            qualified: HashSet::new(),
-            entries: HashMap::new(),
+            load: HashMap::default(),
+            pending: HashMap::default(),
+            qualified: HashSet::default(),
+            entries: HashMap::default(),
             held: BTreeSet::new(),
             reserved: BTreeSet::new(),
         }

@@ -1,10 +1,11 @@
 //! The engine: state, setup (agents, queues, conversations, restore) and
 //! read-only queries.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::BTreeSet;
 
 use crate::agents::{AgentState, Agents};
 use crate::error::RouteError;
+use crate::hash::{HashMap, HashSet};
 use crate::ids::{AgentId, Channel, ConversationId, QueueId};
 use crate::model::{
     Agent, Conversation, ConversationStatus, Queue, Requeued, RoutingConfig, Timestamp, Usage,
@@ -120,7 +121,7 @@ impl Engine {
                     id.clone(),
                     QueueState {
                         spec: queue,
-                        convs: HashSet::new(),
+                        convs: HashSet::default(),
                     },
                 );
                 false

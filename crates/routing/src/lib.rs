@@ -26,6 +26,21 @@
 //! Cost of one decision is logarithmic in the number of waiting conversations:
 //! waiting conversations are indexed per (queue, channel) bucket and only
 //! bucket heads are compared.
+//!
+//! ```
+//! use switchboard_routing::{Agent, Conversation, DecisionKind, Engine, Queue, RoutingConfig};
+//!
+//! let now = 1_700_000_000_000;
+//! let mut engine = Engine::new(RoutingConfig::default());
+//! engine.upsert_queue(Queue::new("support").with_skill("billing"), now);
+//! engine.upsert_agent(Agent::new("alice", now).with_skill("billing").with_capacity("chat", 2), now);
+//! engine.enqueue(Conversation::new("c-1", "support", "chat", now), now).unwrap();
+//!
+//! let decisions = engine.next_decisions(now, usize::MAX);
+//! assert_eq!(decisions[0].agent.as_str(), "alice");
+//! assert!(matches!(decisions[0].kind, DecisionKind::Offer { .. }));
+//! engine.accept(&decisions[0].conversation, &decisions[0].agent, now + 1_000).unwrap();
+//! ```
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -33,6 +48,7 @@ mod agents;
 mod decide;
 mod engine;
 mod error;
+mod hash;
 mod ids;
 mod lifecycle;
 mod model;

@@ -1,6 +1,6 @@
 //! Internal consistency check (expensive; for tests and debugging).
 
-use std::collections::HashSet;
+use crate::hash::{HashMap, HashSet};
 
 use crate::engine::{Engine, Status};
 use crate::waiting::BucketId;
@@ -131,8 +131,8 @@ impl Engine {
     fn validate_agents(&self) -> Result<(), String> {
         let mut pooled = 0usize;
         for (id, a) in &self.agents.map {
-            let mut load = std::collections::HashMap::new();
-            let mut pending = std::collections::HashMap::new();
+            let mut load = HashMap::default();
+            let mut pending = HashMap::default();
             for conv in &a.held {
                 let c = self
                     .convs

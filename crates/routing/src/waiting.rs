@@ -3,8 +3,9 @@
 
 use std::cmp::Reverse;
 use std::collections::hash_map::Entry;
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::BTreeSet;
 
+use crate::hash::{HashMap, HashSet};
 use crate::ids::{AgentId, Channel, ConversationId, QueueId};
 use crate::model::Timestamp;
 

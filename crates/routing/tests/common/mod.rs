@@ -5,7 +5,7 @@ use std::cmp::Reverse;
 
 use switchboard_routing::{
     Agent, AgentId, Channel, Conversation, ConversationStatus, Decision, Engine, Presence, Queue,
-    Timestamp,
+    RoutingConfig, Timestamp,
 };
 
 pub fn a(s: &str) -> AgentId {
@@ -151,4 +151,38 @@ pub fn assert_holdings(engine: &Engine, overridden: &[AgentId]) {
         }
     }
     engine.validate().unwrap();
+}
+
+// ---- fixtures for the rule tests ----
+
+pub const T0: i64 = 1_000_000;
+
+pub fn engine_with(queues: &[Queue], agents: &[Agent]) -> Engine {
+    let mut e = Engine::new(RoutingConfig::default());
+    for q in queues {
+        e.upsert_queue(q.clone(), T0);
+    }
+    for ag in agents {
+        e.upsert_agent(ag.clone(), T0);
+    }
+    e
+}
+
+pub fn chat_agent(id: &str, cap: u32) -> Agent {
+    Agent::new(id, 0).with_capacity("chat", cap)
+}
+
+pub fn conv(id: &str, at: i64) -> Conversation {
+    Conversation::new(id, "q", "chat", at)
+}
+
+pub fn simple(agents: &[Agent]) -> Engine {
+    engine_with(&[Queue::new("q")], agents)
+}
+
+pub fn served(e: &mut Engine, now: i64) -> Vec<(String, String)> {
+    e.next_decisions(now, usize::MAX)
+        .into_iter()
+        .map(|d| (d.conversation.to_string(), d.agent.to_string()))
+        .collect()
 }
