@@ -285,7 +285,7 @@ prechatForm = h('form', { 'class': 'card', 'data-testid': 'prechat-form', hidden
 ratingEl = h('div', { 'class': 'card', 'data-testid': 'rating', hidden: true });
 input = h('textarea', {
 rows: '1', 'data-testid': 'composer-input', 'aria-label': t('placeholder'), placeholder: t('placeholder'),
-dir: 'auto', oninput: onInput, onkeydown: onComposerKey
+dir: DIR, oninput: onInput, onkeydown: onComposerKey, onpaste: onPaste
 });
 fileInput = h('input', {
 type: 'file', hidden: true, 'data-testid': 'file-input', tabindex: '-1',
@@ -456,6 +456,7 @@ for (var i = 0; i < kids.length; i++) {
 var k = kids[i];
 if (!k.classList.contains('msg')) continue;
 var ks = k.getAttribute('data-seq');
+if (ks == null && k.getAttribute('data-state') === 'failed') continue;
 if (ks == null || +ks > seq) { list.insertBefore(el, k); return; }
 }
 list.appendChild(el);
@@ -684,6 +685,10 @@ if (item && store.outbox.some(function (o) { return o.client_id === item.client_
 setState(el, 'failed');
 dropOutbox(f.client_id);
 save();
+if (el._item && el._item.text && !input.value) {
+input.value = el._item.text;
+onInput();
+}
 }
 return;
 }
@@ -716,7 +721,11 @@ else if (s !== 'resolved') ratingEl.hidden = true;
 var typingOn = false;
 var typingSentAt = 0;
 var typingTimer;
+function followDir(el) {
+el.dir = textDir(el.value, DIR);
+}
 function onInput() {
+followDir(input);
 input.style.height = 'auto';
 input.style.height = Math.min(input.scrollHeight, 120) + 'px';
 if (!input.value.trim()) { stopTyping(); return; }
@@ -777,6 +786,13 @@ place(el);
 });
 }
 var ALLOWED = /^(image\/(png|jpeg|gif|webp)|application\/pdf)$/;
+function onPaste(e) {
+var files = e.clipboardData && e.clipboardData.files;
+if (files && files.length) {
+e.preventDefault();
+sendFile(files[0]);
+}
+}
 function onFilePicked() {
 var file = fileInput.files && fileInput.files[0];
 fileInput.value = '';
@@ -888,7 +904,10 @@ stars.push(b);
 row.appendChild(b);
 })(n);
 }
-var comment = h('textarea', { rows: '2', 'data-testid': 'rating-comment', 'aria-label': t('comment'), placeholder: t('comment'), dir: 'auto' });
+var comment = h('textarea', {
+rows: '2', 'data-testid': 'rating-comment', 'aria-label': t('comment'), placeholder: t('comment'), dir: DIR,
+oninput: function () { followDir(comment); }
+});
 var submit = h('button', {
 type: 'button', 'class': 'primary', 'data-testid': 'rating-submit', disabled: true, text: t('submit'),
 onclick: function () {
@@ -955,7 +974,7 @@ defaults();
 identity = next;
 store.uid = next.user_id;
 save();
-if (ws) { drop(true); attempt = 0; connect(); }
+if (ws && ws.readyState === 1) { drop(true); attempt = 0; connect(); }
 }
 function start() {
 buildUI();

@@ -175,7 +175,7 @@ function buildUI() {
 
   input = h('textarea', {
     rows: '1', 'data-testid': 'composer-input', 'aria-label': t('placeholder'), placeholder: t('placeholder'),
-    dir: 'auto', oninput: onInput, onkeydown: onComposerKey
+    dir: DIR, oninput: onInput, onkeydown: onComposerKey, onpaste: onPaste
   });
   fileInput = h('input', {
     type: 'file', hidden: true, 'data-testid': 'file-input', tabindex: '-1',
@@ -357,6 +357,8 @@ function place(el) {
     var k = kids[i];
     if (!k.classList.contains('msg')) continue;
     var ks = k.getAttribute('data-seq');
+    // Failed messages never get a seq; they keep their place in the timeline.
+    if (ks == null && k.getAttribute('data-state') === 'failed') continue;
     if (ks == null || +ks > seq) { list.insertBefore(el, k); return; }
   }
   list.appendChild(el);
@@ -599,6 +601,11 @@ function onServerError(f) {
       setState(el, 'failed');
       dropOutbox(f.client_id);
       save();
+      // Give the visitor their text back so they can shorten or fix it.
+      if (el._item && el._item.text && !input.value) {
+        input.value = el._item.text;
+        onInput();
+      }
     }
     return;
   }
@@ -635,7 +642,12 @@ function applyStatus(s) {
 var typingOn = false;
 var typingSentAt = 0;
 var typingTimer;
+// dir="auto" would flip the placeholder of an empty field, so follow the text instead.
+function followDir(el) {
+  el.dir = textDir(el.value, DIR);
+}
 function onInput() {
+  followDir(input);
   input.style.height = 'auto';
   input.style.height = Math.min(input.scrollHeight, 120) + 'px';
   if (!input.value.trim()) { stopTyping(); return; }
@@ -699,6 +711,13 @@ function restoreOutbox() {
 
 // ---------------------------------------------------------------- files
 var ALLOWED = /^(image\/(png|jpeg|gif|webp)|application\/pdf)$/;
+function onPaste(e) {
+  var files = e.clipboardData && e.clipboardData.files;
+  if (files && files.length) {
+    e.preventDefault();
+    sendFile(files[0]);
+  }
+}
 function onFilePicked() {
   var file = fileInput.files && fileInput.files[0];
   fileInput.value = '';
@@ -815,7 +834,10 @@ function showRating(key) {
       row.appendChild(b);
     })(n);
   }
-  var comment = h('textarea', { rows: '2', 'data-testid': 'rating-comment', 'aria-label': t('comment'), placeholder: t('comment'), dir: 'auto' });
+  var comment = h('textarea', {
+    rows: '2', 'data-testid': 'rating-comment', 'aria-label': t('comment'), placeholder: t('comment'), dir: DIR,
+    oninput: function () { followDir(comment); }
+  });
   var submit = h('button', {
     type: 'button', 'class': 'primary', 'data-testid': 'rating-submit', disabled: true, text: t('submit'),
     onclick: function () {
@@ -887,7 +909,8 @@ function identify(id) {
   identity = next;
   store.uid = next.user_id;
   save();
-  if (ws) { drop(true); attempt = 0; connect(); }
+  // hello carries the identity: only an already-greeted socket needs redoing.
+  if (ws && ws.readyState === 1) { drop(true); attempt = 0; connect(); }
 }
 
 function start() {
