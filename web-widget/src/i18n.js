@@ -2,6 +2,7 @@
 var STRINGS = {
   en: {
     title: 'Chat with us',
+    greeting: 'Hi! How can we help you today?',
     open_chat: 'Open chat',
     close_chat: 'Close chat',
     send: 'Send message',
@@ -48,6 +49,7 @@ var STRINGS = {
   },
   fa: {
     title: 'گفتگو با ما',
+    greeting: 'سلام! چطور می‌توانیم کمکتان کنیم؟',
     open_chat: 'باز کردن گفتگو',
     close_chat: 'بستن گفتگو',
     send: 'ارسال پیام',

@@ -167,7 +167,7 @@ function buildUI() {
   bannerEl = h('div', { 'class': 'notice banner', 'data-testid': 'banner', role: 'alert', hidden: true });
   list = h('div', {
     'class': 'list', 'data-testid': 'message-list', role: 'log', 'aria-live': 'polite',
-    'aria-label': t('title'), tabindex: '0'
+    'aria-label': t('title'), tabindex: '0', 'data-empty': t('greeting')
   });
   typingEl = h('div', { 'class': 'typing', 'data-testid': 'typing-indicator', 'aria-live': 'polite', hidden: true });
   prechatForm = h('form', { 'class': 'card', 'data-testid': 'prechat-form', hidden: true, novalidate: false, onsubmit: submitPrechat });
