@@ -136,7 +136,23 @@ impl Application {
             self.state.store.clone(),
             self.state.settings.webhooks.clone(),
         );
-        let worker_task = tokio::spawn(worker.run_until_stopped(self.stop.clone()));
+        let mut workers = vec![tokio::spawn(worker.run_until_stopped(self.stop.clone()))];
+        workers.extend(crate::routing::spawn_workers(
+            &self.state,
+            self.stop.clone(),
+        ));
+        workers.extend(crate::channels::email::spawn_workers(
+            &self.state,
+            self.stop.clone(),
+        ));
+        workers.extend(crate::channels::voice::spawn_workers(
+            &self.state,
+            self.stop.clone(),
+        ));
+        workers.extend(crate::channels::chat::spawn_workers(
+            &self.state,
+            self.stop.clone(),
+        ));
         let stop = self.stop.clone();
         let grace = Duration::from_secs(self.state.settings.server.shutdown_grace_secs);
         tracing::info!(addr = %self.local_addr(), "switchboard listening");
@@ -147,7 +163,7 @@ impl Application {
         )
         .with_graceful_shutdown(async move { stop.cancelled().await })
         .await?;
-        let _ = tokio::time::timeout(grace, worker_task).await;
+        let _ = tokio::time::timeout(grace, futures::future::join_all(workers)).await;
         Ok(())
     }
 }
@@ -161,6 +177,10 @@ pub fn build_router(state: AppState) -> Router {
         .merge(crate::customers::router())
         .merge(crate::conversations::router())
         .merge(crate::webhooks::router())
+        .merge(crate::routing::router())
+        .merge(crate::channels::email::router())
+        .merge(crate::channels::voice::router())
+        .merge(crate::channels::chat::router())
         .split_for_parts();
     let doc = Arc::new(doc);
     let max_body = state.settings.server.max_body_bytes;
@@ -175,6 +195,10 @@ pub fn build_router(state: AppState) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
+        .merge(crate::routing::public_routes())
+        .merge(crate::channels::email::public_routes())
+        .merge(crate::channels::voice::public_routes())
+        .merge(crate::channels::chat::public_routes())
         .layer(axum::extract::DefaultBodyLimit::max(max_body))
         .layer(TraceLayer::new_for_http())
         .with_state(state)

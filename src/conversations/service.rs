@@ -90,14 +90,26 @@ pub async fn history(conn: &mut AnyConnection, id: &str) -> StoreResult<Vec<Hist
 
 /// Record a change in the conversation's history, queue its webhooks, and return the bus
 /// event to publish after commit.
-pub async fn record(tx: &mut Tx, conv: &Conversation, kind: &str, actor: &Actor, data: Value) -> StoreResult<Event> {
+pub async fn record(
+    tx: &mut Tx,
+    conv: &Conversation,
+    kind: &str,
+    actor: &Actor,
+    data: Value,
+) -> StoreResult<Event> {
     let ev = record_history(tx, conv, kind, actor, data).await?;
     events::record(tx, &ev).await?;
     Ok(ev)
 }
 
 /// Write the history entry only; the caller queues webhooks for the event it publishes.
-async fn record_history(tx: &mut Tx, conv: &Conversation, kind: &str, actor: &Actor, data: Value) -> StoreResult<Event> {
+async fn record_history(
+    tx: &mut Tx,
+    conv: &Conversation,
+    kind: &str,
+    actor: &Actor,
+    data: Value,
+) -> StoreResult<Event> {
     let mut ev = events::new_event(&format!("conversation.{kind}"), data);
     ev.conversation_id = Some(conv.id.clone());
     ev.customer_id = Some(conv.customer_id.clone());

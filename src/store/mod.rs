@@ -161,8 +161,9 @@ pub fn new_id() -> String {
 }
 
 /// Fixed-width RFC 3339 in UTC with milliseconds, so timestamps also sort as strings.
-const RFC3339_MILLIS: &[time::format_description::FormatItem<'static>] =
-    time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
+const RFC3339_MILLIS: &[time::format_description::FormatItem<'static>] = time::macros::format_description!(
+    "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
+);
 
 /// Unix milliseconds as RFC 3339 (API output).
 pub fn ms_to_rfc3339(ms: i64) -> String {

@@ -14,23 +14,41 @@ async fn login_gives_a_bearer_token_and_an_http_only_session_cookie(b: Backend) 
     assert_eq!(resp.status(), StatusCode::OK);
     let cookie = resp.headers()["set-cookie"].to_str().unwrap().to_string();
     assert!(cookie.starts_with("sb_session="), "{cookie}");
-    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"), "{cookie}");
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
+        "{cookie}"
+    );
     let body: serde_json::Value = resp.json().await.unwrap();
     assert_eq!(body["agent"]["email"], ADMIN_EMAIL);
     assert!(body["agent"].get("password_hash").is_none());
     // The cookie alone authenticates.
     let session = cookie.split(';').next().unwrap();
-    let me = app.client.get(app.url("/api/v1/auth/me")).header("cookie", session).send().await.unwrap();
+    let me = app
+        .client
+        .get(app.url("/api/v1/auth/me"))
+        .header("cookie", session)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(me.status(), StatusCode::OK);
     // And the bearer token too.
-    let (status, me) = app.get("/api/v1/auth/me", body["token"].as_str().unwrap()).await;
+    let (status, me) = app
+        .get("/api/v1/auth/me", body["token"].as_str().unwrap())
+        .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(me["role"], "admin");
 }
 
 async fn wrong_password_is_refused_and_passwords_are_stored_hashed(b: Backend) {
     let app = spawn_app(b).await;
-    let (status, body) = app.call("POST", "/api/v1/auth/login", None, Some(json!({"email": ADMIN_EMAIL, "password": "nope nope"}))).await;
+    let (status, body) = app
+        .call(
+            "POST",
+            "/api/v1/auth/login",
+            None,
+            Some(json!({"email": ADMIN_EMAIL, "password": "nope nope"})),
+        )
+        .await;
     assert_error(status, &body, StatusCode::UNAUTHORIZED, "unauthorized");
     let (status, _) = app.call("GET", "/api/v1/auth/me", None, None).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
@@ -50,13 +68,35 @@ async fn login_attempts_are_rate_limited(b: Backend) {
     // spawn_app used one attempt already for the admin login.
     let mut statuses = Vec::new();
     for _ in 0..4 {
-        let (status, _) = app.call("POST", "/api/v1/auth/login", None, Some(json!({"email": ADMIN_EMAIL, "password": "wrong password"}))).await;
+        let (status, _) = app
+            .call(
+                "POST",
+                "/api/v1/auth/login",
+                None,
+                Some(json!({"email": ADMIN_EMAIL, "password": "wrong password"})),
+            )
+            .await;
         statuses.push(status);
     }
-    assert_eq!(&statuses[..2], &[StatusCode::UNAUTHORIZED, StatusCode::UNAUTHORIZED]);
-    assert!(statuses[2..].iter().all(|s| *s == StatusCode::TOO_MANY_REQUESTS), "{statuses:?}");
+    assert_eq!(
+        &statuses[..2],
+        &[StatusCode::UNAUTHORIZED, StatusCode::UNAUTHORIZED]
+    );
+    assert!(
+        statuses[2..]
+            .iter()
+            .all(|s| *s == StatusCode::TOO_MANY_REQUESTS),
+        "{statuses:?}"
+    );
     // Even the right password is refused while limited.
-    let (status, body) = app.call("POST", "/api/v1/auth/login", None, Some(json!({"email": ADMIN_EMAIL, "password": PASSWORD}))).await;
+    let (status, body) = app
+        .call(
+            "POST",
+            "/api/v1/auth/login",
+            None,
+            Some(json!({"email": ADMIN_EMAIL, "password": PASSWORD})),
+        )
+        .await;
     assert_error(status, &body, StatusCode::TOO_MANY_REQUESTS, "rate_limited");
 }
 
@@ -79,9 +119,17 @@ async fn roles_are_enforced_on_admin_routes(b: Backend) {
     for token in [&agent, &sup] {
         let (s, body) = app.post("/api/v1/agents", token, json!({"email": "x@example.com", "name": "X", "role": "admin", "password": PASSWORD})).await;
         assert_error(s, &body, StatusCode::FORBIDDEN, "forbidden");
-        let (s, _) = app.post("/api/v1/queues", token, json!({"name": "Sales"})).await;
+        let (s, _) = app
+            .post("/api/v1/queues", token, json!({"name": "Sales"}))
+            .await;
         assert_eq!(s, StatusCode::FORBIDDEN);
-        let (s, _) = app.post("/api/v1/webhooks", token, json!({"url": "http://127.0.0.1:9/x"})).await;
+        let (s, _) = app
+            .post(
+                "/api/v1/webhooks",
+                token,
+                json!({"url": "http://127.0.0.1:9/x"}),
+            )
+            .await;
         assert_eq!(s, StatusCode::FORBIDDEN);
         let (s, _) = app.get("/api/v1/api-tokens", token).await;
         assert_eq!(s, StatusCode::FORBIDDEN);
@@ -93,33 +141,74 @@ async fn roles_are_enforced_on_admin_routes(b: Backend) {
         let (_, me) = app.get("/api/v1/auth/me", &app.admin_token).await;
         (me["id"].as_str().unwrap().to_string(), ())
     };
-    let (s, _) = app.put(&format!("/api/v1/agents/{admin_id}/presence"), &agent, json!({"status": "away"})).await;
+    let (s, _) = app
+        .put(
+            &format!("/api/v1/agents/{admin_id}/presence"),
+            &agent,
+            json!({"status": "away"}),
+        )
+        .await;
     assert_eq!(s, StatusCode::FORBIDDEN);
-    let (s, me) = app.put("/api/v1/agents/me/presence", &agent, json!({"status": "available"})).await;
+    let (s, me) = app
+        .put(
+            "/api/v1/agents/me/presence",
+            &agent,
+            json!({"status": "available"}),
+        )
+        .await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(me["presence"], "available");
-    let (s, _) = app.put(&format!("/api/v1/agents/{admin_id}/presence"), &sup, json!({"status": "away"})).await;
+    let (s, _) = app
+        .put(
+            &format!("/api/v1/agents/{admin_id}/presence"),
+            &sup,
+            json!({"status": "away"}),
+        )
+        .await;
     assert_eq!(s, StatusCode::OK);
 }
 
 async fn api_tokens_carry_scopes_and_cannot_use_agent_routes(b: Backend) {
     let app = spawn_app(b).await;
     let customers_only = app.api_token(&["customers"]).await;
-    let (s, _) = app.post("/api/v1/customers", &customers_only, json!({"name": "Sara"})).await;
+    let (s, _) = app
+        .post(
+            "/api/v1/customers",
+            &customers_only,
+            json!({"name": "Sara"}),
+        )
+        .await;
     assert_eq!(s, StatusCode::CREATED);
-    let (s, body) = app.post("/api/v1/conversations", &customers_only, json!({"customer": {"email": "a@b.example"}, "subject": "x"})).await;
+    let (s, body) = app
+        .post(
+            "/api/v1/conversations",
+            &customers_only,
+            json!({"customer": {"email": "a@b.example"}, "subject": "x"}),
+        )
+        .await;
     assert_error(s, &body, StatusCode::FORBIDDEN, "forbidden");
     let (s, _) = app.get("/api/v1/agents", &customers_only).await;
     assert_eq!(s, StatusCode::FORBIDDEN);
     let (s, _) = app.get("/api/v1/auth/me", &customers_only).await;
     assert_eq!(s, StatusCode::FORBIDDEN);
     // Unknown scopes are refused; tokens can be listed (without values) and revoked.
-    let (s, _) = app.post("/api/v1/api-tokens", &app.admin_token, json!({"name": "x", "scopes": ["root"]})).await;
+    let (s, _) = app
+        .post(
+            "/api/v1/api-tokens",
+            &app.admin_token,
+            json!({"name": "x", "scopes": ["root"]}),
+        )
+        .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
     let (_, list) = app.get("/api/v1/api-tokens", &app.admin_token).await;
     let item = &list["items"][0];
     assert!(item.get("token").is_none(), "{item}");
-    let (s, _) = app.delete(&format!("/api/v1/api-tokens/{}", item["id"].as_str().unwrap()), &app.admin_token).await;
+    let (s, _) = app
+        .delete(
+            &format!("/api/v1/api-tokens/{}", item["id"].as_str().unwrap()),
+            &app.admin_token,
+        )
+        .await;
     assert_eq!(s, StatusCode::NO_CONTENT);
     let (s, _) = app.get("/api/v1/customers", &customers_only).await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);

@@ -19,27 +19,70 @@ async fn malformed_and_invalid_requests_get_json_errors(b: Backend) {
     assert_eq!(body["code"], "bad_request");
     let resp = send_raw("{}", "text/plain").await.unwrap();
     assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
-    let (s, body) = app.post("/api/v1/customers", &app.admin_token, json!({"name": "x", "favourite_colour": "blue"})).await;
+    let (s, body) = app
+        .post(
+            "/api/v1/customers",
+            &app.admin_token,
+            json!({"name": "x", "favourite_colour": "blue"}),
+        )
+        .await;
     assert_error(s, &body, StatusCode::UNPROCESSABLE_ENTITY, "invalid_field");
-    let (s, body) = app.post("/api/v1/customers", &app.admin_token, json!({"name": "ب".repeat(201)})).await;
+    let (s, body) = app
+        .post(
+            "/api/v1/customers",
+            &app.admin_token,
+            json!({"name": "ب".repeat(201)}),
+        )
+        .await;
     assert_error(s, &body, StatusCode::UNPROCESSABLE_ENTITY, "too_long");
-    let (s, body) = app.post("/api/v1/customers", &app.admin_token, json!({"name": 42})).await;
+    let (s, body) = app
+        .post("/api/v1/customers", &app.admin_token, json!({"name": 42}))
+        .await;
     assert_error(s, &body, StatusCode::UNPROCESSABLE_ENTITY, "invalid_field");
-    let (s, body) = app.get("/api/v1/customers/01900000-0000-7000-8000-000000000000", &app.admin_token).await;
+    let (s, body) = app
+        .get(
+            "/api/v1/customers/01900000-0000-7000-8000-000000000000",
+            &app.admin_token,
+        )
+        .await;
     assert_error(s, &body, StatusCode::NOT_FOUND, "not_found");
-    let (s, body) = app.get("/api/v1/conversations/nope", &app.admin_token).await;
+    let (s, body) = app
+        .get("/api/v1/conversations/nope", &app.admin_token)
+        .await;
     assert_error(s, &body, StatusCode::NOT_FOUND, "not_found");
     let (s, body) = app.get("/api/v1/no-such-route", &app.admin_token).await;
     assert_error(s, &body, StatusCode::NOT_FOUND, "not_found");
-    let (s, body) = app.get("/api/v1/conversations?limit=banana", &app.admin_token).await;
+    let (s, body) = app
+        .get("/api/v1/conversations?limit=banana", &app.admin_token)
+        .await;
     assert_error(s, &body, StatusCode::BAD_REQUEST, "bad_request");
-    let (s, body) = app.get("/api/v1/conversations?cursor=%%%", &app.admin_token).await;
+    let (s, body) = app
+        .get("/api/v1/conversations?cursor=%%%", &app.admin_token)
+        .await;
     assert_eq!(s, StatusCode::BAD_REQUEST, "{body}");
-    let (s, body) = app.post("/api/v1/agents", &app.admin_token, json!({"email": "not-an-email", "name": "x", "role": "agent", "password": PASSWORD})).await;
+    let (s, body) = app
+        .post(
+            "/api/v1/agents",
+            &app.admin_token,
+            json!({"email": "not-an-email", "name": "x", "role": "agent", "password": PASSWORD}),
+        )
+        .await;
     assert_error(s, &body, StatusCode::UNPROCESSABLE_ENTITY, "invalid_email");
-    let (s, body) = app.post("/api/v1/agents", &app.admin_token, json!({"email": "a@example.com", "name": "x", "role": "root", "password": PASSWORD})).await;
+    let (s, body) = app
+        .post(
+            "/api/v1/agents",
+            &app.admin_token,
+            json!({"email": "a@example.com", "name": "x", "role": "root", "password": PASSWORD}),
+        )
+        .await;
     assert_error(s, &body, StatusCode::UNPROCESSABLE_ENTITY, "invalid_field");
-    let (s, body) = app.post("/api/v1/agents", &app.admin_token, json!({"email": "a@example.com", "name": "x", "role": "agent", "password": "short"})).await;
+    let (s, body) = app
+        .post(
+            "/api/v1/agents",
+            &app.admin_token,
+            json!({"email": "a@example.com", "name": "x", "role": "agent", "password": "short"}),
+        )
+        .await;
     assert_error(s, &body, StatusCode::UNPROCESSABLE_ENTITY, "weak_password");
     // An oversized body is refused before it is read whole.
     let huge = "x".repeat(2 * 1024 * 1024);
@@ -62,7 +105,13 @@ async fn malformed_and_invalid_requests_get_json_errors(b: Backend) {
 
 async fn a_failed_request_leaves_nothing_half_written(b: Backend) {
     let app = spawn_app(b).await;
-    let (_, existing) = app.post("/api/v1/customers", &app.admin_token, json!({"identities": [{"kind": "email", "value": "taken@example.com"}]})).await;
+    let (_, existing) = app
+        .post(
+            "/api/v1/customers",
+            &app.admin_token,
+            json!({"identities": [{"kind": "email", "value": "taken@example.com"}]}),
+        )
+        .await;
     // Second identity conflicts after the customer row and the first identity were inserted.
     let (s, _) = app
         .post("/api/v1/customers", &app.admin_token, json!({"name": "Half", "identities": [
@@ -70,7 +119,11 @@ async fn a_failed_request_leaves_nothing_half_written(b: Backend) {
         .await;
     assert_eq!(s, StatusCode::CONFLICT);
     let (_, res) = app.get("/api/v1/customers?q=fresh", &app.admin_token).await;
-    assert_eq!(res["items"].as_array().unwrap().len(), 0, "rolled back: {res}");
+    assert_eq!(
+        res["items"].as_array().unwrap().len(),
+        0,
+        "rolled back: {res}"
+    );
     let (_, list) = app.get("/api/v1/customers", &app.admin_token).await;
     assert_eq!(list["items"].as_array().unwrap().len(), 1);
     assert_eq!(list["items"][0]["id"], existing["id"]);
@@ -83,7 +136,13 @@ async fn health_readiness_metrics_and_openapi_are_served(b: Backend) {
     let r = app.client.get(app.url("/readyz")).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     // Make some traffic so counters exist.
-    app.call("POST", "/api/v1/auth/login", None, Some(json!({"email": ADMIN_EMAIL, "password": "wrong password"}))).await;
+    app.call(
+        "POST",
+        "/api/v1/auth/login",
+        None,
+        Some(json!({"email": ADMIN_EMAIL, "password": "wrong password"})),
+    )
+    .await;
     let r = app.client.get(app.url("/metrics")).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     let text = r.text().await.unwrap();
@@ -92,10 +151,26 @@ async fn health_readiness_metrics_and_openapi_are_served(b: Backend) {
     assert_eq!(s, StatusCode::OK);
     let paths = doc["paths"].as_object().unwrap();
     for p in [
-        "/auth/login", "/auth/logout", "/auth/me", "/agents", "/agents/{id}", "/agents/{id}/presence", "/queues", "/queues/{id}",
-        "/customers", "/customers/{id}", "/customers/{id}/identities", "/customers/{id}/identities/{identity_id}",
-        "/customers/{id}/merge", "/customers/{id}/timeline", "/conversations", "/conversations/{id}",
-        "/conversations/{id}/messages", "/conversations/{id}/assign", "/webhooks", "/api-tokens",
+        "/auth/login",
+        "/auth/logout",
+        "/auth/me",
+        "/agents",
+        "/agents/{id}",
+        "/agents/{id}/presence",
+        "/queues",
+        "/queues/{id}",
+        "/customers",
+        "/customers/{id}",
+        "/customers/{id}/identities",
+        "/customers/{id}/identities/{identity_id}",
+        "/customers/{id}/merge",
+        "/customers/{id}/timeline",
+        "/conversations",
+        "/conversations/{id}",
+        "/conversations/{id}/messages",
+        "/conversations/{id}/assign",
+        "/webhooks",
+        "/api-tokens",
     ] {
         assert!(paths.contains_key(p), "OpenAPI lacks {p}");
     }

@@ -22,19 +22,36 @@ async fn every_change_is_published_on_the_bus(b: Backend) {
     let app = spawn_app(b).await;
     let mut rx = app.state.bus.subscribe();
     let (agent_id, agent) = app.agent("agent@example.com", "agent", json!({})).await;
-    let conv = app.conversation(&app.admin_token, "sara@example.com", "Hi", json!({})).await;
+    let conv = app
+        .conversation(&app.admin_token, "sara@example.com", "Hi", json!({}))
+        .await;
     let id = conv["id"].as_str().unwrap();
     let created = next_of_kind(&mut rx, "conversation.created").await;
     assert_eq!(created.conversation_id.as_deref(), Some(id));
     let first = next_of_kind(&mut rx, "message.created").await;
     assert_eq!(first.data["message"]["seq"], 1);
-    app.post(&format!("/api/v1/conversations/{id}/assign"), &agent, json!({"agent_id": agent_id})).await;
+    app.post(
+        &format!("/api/v1/conversations/{id}/assign"),
+        &agent,
+        json!({"agent_id": agent_id}),
+    )
+    .await;
     let assigned = next_of_kind(&mut rx, "conversation.assigned").await;
     assert_eq!(assigned.agent_id.as_deref(), Some(agent_id.as_str()));
-    app.patch(&format!("/api/v1/conversations/{id}"), &agent, json!({"status": "resolved"})).await;
+    app.patch(
+        &format!("/api/v1/conversations/{id}"),
+        &agent,
+        json!({"status": "resolved"}),
+    )
+    .await;
     let status = next_of_kind(&mut rx, "conversation.status_changed").await;
     assert_eq!(status.data["to"], "resolved");
-    app.put("/api/v1/agents/me/presence", &agent, json!({"status": "available"})).await;
+    app.put(
+        "/api/v1/agents/me/presence",
+        &agent,
+        json!({"status": "available"}),
+    )
+    .await;
     let presence = next_of_kind(&mut rx, "agent.presence_changed").await;
     assert_eq!(presence.data["status"], "available");
 }
@@ -60,13 +77,25 @@ async fn an_event_crosses_from_one_node_to_another_over_redis() {
     })
     .await;
     let mut rx_b = node_b.state.bus.subscribe();
-    let conv = a.conversation(&a.admin_token, "cross@example.com", "Across nodes", json!({})).await;
+    let conv = a
+        .conversation(
+            &a.admin_token,
+            "cross@example.com",
+            "Across nodes",
+            json!({}),
+        )
+        .await;
     let ev = next_of_kind(&mut rx_b, "conversation.created").await;
     assert_eq!(ev.conversation_id.as_deref(), conv["id"].as_str());
     assert_eq!(ev.node, a.state.bus.node(), "produced by node A");
     assert_ne!(a.state.bus.node(), node_b.state.bus.node());
     // Node B serves the same data (PostgreSQL is the system of record).
-    let (s, got) = node_b.get(&format!("/api/v1/conversations/{}", conv["id"].as_str().unwrap()), &node_b.admin_token).await;
+    let (s, got) = node_b
+        .get(
+            &format!("/api/v1/conversations/{}", conv["id"].as_str().unwrap()),
+            &node_b.admin_token,
+        )
+        .await;
     assert_eq!(s, reqwest::StatusCode::OK);
     assert_eq!(got["subject"], "Across nodes");
 }

@@ -14,7 +14,12 @@ fn run(args: &[&str], data_dir: &std::path::Path, stdin: &str) -> std::process::
         .stderr(Stdio::piped())
         .spawn()
         .expect("binary runs");
-    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
     child.wait_with_output().unwrap()
 }
 
@@ -22,25 +27,82 @@ fn run(args: &[&str], data_dir: &std::path::Path, stdin: &str) -> std::process::
 async fn first_admin_is_created_from_the_command_line_with_the_password_on_stdin() {
     let dir = tempfile::tempdir().unwrap();
     let out = run(&["migrate"], dir.path(), "");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(dir.path().join("switchboard.db").exists(), "SQLite database under the data dir");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        dir.path().join("switchboard.db").exists(),
+        "SQLite database under the data dir"
+    );
     let out = run(
-        &["agents", "create", "--email", "Boss@Example.com", "--name", "Boss", "--role", "admin", "--password-stdin"],
+        &[
+            "agents",
+            "create",
+            "--email",
+            "Boss@Example.com",
+            "--name",
+            "Boss",
+            "--role",
+            "admin",
+            "--password-stdin",
+        ],
         dir.path(),
         "a long password\n",
     );
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(String::from_utf8_lossy(&out.stdout).contains("boss@example.com"));
     // Too-short passwords and duplicates are refused with a message.
-    let out = run(&["agents", "create", "--email", "x@example.com", "--name", "X", "--role", "agent", "--password-stdin"], dir.path(), "short\n");
+    let out = run(
+        &[
+            "agents",
+            "create",
+            "--email",
+            "x@example.com",
+            "--name",
+            "X",
+            "--role",
+            "agent",
+            "--password-stdin",
+        ],
+        dir.path(),
+        "short\n",
+    );
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("at least 8"));
-    let out = run(&["agents", "create", "--email", "boss@example.com", "--name", "B", "--role", "agent", "--password-stdin"], dir.path(), "a long password\n");
+    let out = run(
+        &[
+            "agents",
+            "create",
+            "--email",
+            "boss@example.com",
+            "--name",
+            "B",
+            "--role",
+            "agent",
+            "--password-stdin",
+        ],
+        dir.path(),
+        "a long password\n",
+    );
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("already exists"));
     // The server started on that data directory accepts the login.
-    let url = format!("sqlite://{}?mode=rwc", dir.path().join("switchboard.db").display());
-    let app = spawn_on(&url, std::sync::Arc::new(tempfile::tempdir().unwrap()), |_| {}).await;
+    let url = format!(
+        "sqlite://{}?mode=rwc",
+        dir.path().join("switchboard.db").display()
+    );
+    let app = spawn_on(
+        &url,
+        std::sync::Arc::new(tempfile::tempdir().unwrap()),
+        |_| {},
+    )
+    .await;
     let token = app.login("boss@example.com", "a long password").await;
     let (s, me) = app.get("/api/v1/auth/me", &token).await;
     assert_eq!(s, reqwest::StatusCode::OK);

@@ -33,7 +33,8 @@ pub const PASSWORD: &str = "correct horse battery";
 
 /// PostgreSQL server used for tests; the suite fails (never skips) when it is unreachable.
 pub fn pg_admin_url() -> String {
-    std::env::var("SWITCHBOARD_TEST_POSTGRES").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+    std::env::var("SWITCHBOARD_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }
 
 pub fn redis_url() -> String {
@@ -49,9 +50,14 @@ pub async fn fresh_database(backend: Backend, dir: &std::path::Path) -> String {
             let admin = pg_admin_url();
             let mut conn = sqlx::PgConnection::connect(&admin)
                 .await
-                .unwrap_or_else(|e| panic!("PostgreSQL must be running for the tests ({admin}): {e}"));
+                .unwrap_or_else(|e| {
+                    panic!("PostgreSQL must be running for the tests ({admin}): {e}")
+                });
             let name = format!("sb_test_{}", uuid::Uuid::new_v4().simple());
-            sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.expect("create test database");
+            sqlx::query(&format!("CREATE DATABASE {name}"))
+                .execute(&mut conn)
+                .await
+                .expect("create test database");
             let base = admin.rsplit_once('/').expect("admin URL has a database").0;
             format!("{base}/{name}")
         }
@@ -96,22 +102,45 @@ pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut Settings))
 }
 
 /// Start a server on an existing database (e.g. a second node).
-pub async fn spawn_on(url: &str, dir: std::sync::Arc<tempfile::TempDir>, tweak: impl FnOnce(&mut Settings)) -> TestApp {
+pub async fn spawn_on(
+    url: &str,
+    dir: std::sync::Arc<tempfile::TempDir>,
+    tweak: impl FnOnce(&mut Settings),
+) -> TestApp {
     let mut settings = test_settings(url, dir.path());
     tweak(&mut settings);
-    let app = Application::build(settings).await.expect("application builds");
+    let app = Application::build(settings)
+        .await
+        .expect("application builds");
     let base = format!("http://{}", app.local_addr());
     let state = app.state().clone();
     let stop = app.stop_token();
     tokio::spawn(app.run_until_stopped());
-    let admin_exists = switchboard::agents::find_credentials(&state.store, ADMIN_EMAIL).await.unwrap().is_some();
+    let admin_exists = switchboard::agents::find_credentials(&state.store, ADMIN_EMAIL)
+        .await
+        .unwrap()
+        .is_some();
     if !admin_exists {
-        switchboard::agents::create_from_cli(&state.store, ADMIN_EMAIL, "Admin", switchboard::auth::Role::Admin, PASSWORD)
-            .await
-            .expect("admin created");
+        switchboard::agents::create_from_cli(
+            &state.store,
+            ADMIN_EMAIL,
+            "Admin",
+            switchboard::auth::Role::Admin,
+            PASSWORD,
+        )
+        .await
+        .expect("admin created");
     }
     let client = reqwest::Client::new();
-    let mut t = TestApp { base, client, state, stop, admin_token: String::new(), database_url: url.to_string(), _dir: dir };
+    let mut t = TestApp {
+        base,
+        client,
+        state,
+        stop,
+        admin_token: String::new(),
+        database_url: url.to_string(),
+        _dir: dir,
+    };
     t.admin_token = t.login(ADMIN_EMAIL, PASSWORD).await;
     t
 }
@@ -122,13 +151,26 @@ impl TestApp {
     }
 
     pub async fn login(&self, email: &str, password: &str) -> String {
-        let (status, body) = self.call("POST", "/api/v1/auth/login", None, Some(json!({"email": email, "password": password}))).await;
+        let (status, body) = self
+            .call(
+                "POST",
+                "/api/v1/auth/login",
+                None,
+                Some(json!({"email": email, "password": password})),
+            )
+            .await;
         assert_eq!(status, StatusCode::OK, "login failed: {body}");
         body["token"].as_str().unwrap().to_string()
     }
 
     /// One JSON request; returns status and parsed body (Null when empty).
-    pub async fn call(&self, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> (StatusCode, Value) {
+    pub async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
         let mut req = self.client.request(method.parse().unwrap(), self.url(path));
         if let Some(t) = token {
             req = req.bearer_auth(t);
@@ -139,7 +181,11 @@ impl TestApp {
         let resp = req.send().await.expect("request sent");
         let status = resp.status();
         let text = resp.text().await.unwrap();
-        let value = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+        let value = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
         (status, value)
     }
 
@@ -175,13 +221,25 @@ impl TestApp {
 
     /// Create an API token with `scopes` and return its value.
     pub async fn api_token(&self, scopes: &[&str]) -> String {
-        let (status, body) = self.post("/api/v1/api-tokens", &self.admin_token, json!({"name": "integration", "scopes": scopes})).await;
+        let (status, body) = self
+            .post(
+                "/api/v1/api-tokens",
+                &self.admin_token,
+                json!({"name": "integration", "scopes": scopes}),
+            )
+            .await;
         assert_eq!(status, StatusCode::CREATED, "{body}");
         body["token"].as_str().unwrap().to_string()
     }
 
     /// Open a conversation through the API for a customer identified by email.
-    pub async fn conversation(&self, token: &str, email: &str, subject: &str, extra: Value) -> Value {
+    pub async fn conversation(
+        &self,
+        token: &str,
+        email: &str,
+        subject: &str,
+        extra: Value,
+    ) -> Value {
         let mut body = json!({"customer": {"email": email}, "subject": subject, "body": format!("hello about {subject}")});
         if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
             for (k, v) in e {
@@ -198,5 +256,8 @@ impl TestApp {
 pub fn assert_error(status: StatusCode, body: &Value, expected: StatusCode, code: &str) {
     assert_eq!(status, expected, "unexpected status, body: {body}");
     assert_eq!(body["code"], code, "unexpected code in {body}");
-    assert!(body["error"].as_str().is_some_and(|e| !e.is_empty()), "missing error text in {body}");
+    assert!(
+        body["error"].as_str().is_some_and(|e| !e.is_empty()),
+        "missing error text in {body}"
+    );
 }

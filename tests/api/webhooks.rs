@@ -18,7 +18,11 @@ async fn receiver(fail_first: usize) -> (String, Seen) {
         async move {
             let mut v = seen.lock().unwrap();
             v.push((headers, body));
-            if v.len() <= fail_first { AxStatus::SERVICE_UNAVAILABLE } else { AxStatus::OK }
+            if v.len() <= fail_first {
+                AxStatus::SERVICE_UNAVAILABLE
+            } else {
+                AxStatus::OK
+            }
         }
     };
     let router = axum::Router::new().route("/hook", axum::routing::post(handler));
@@ -41,33 +45,80 @@ async fn wait_until<F: Fn() -> bool>(what: &str, f: F) {
 async fn matching_events_are_delivered_signed_and_failures_are_retried(b: Backend) {
     let app = spawn_app(b).await;
     let (url, seen) = receiver(1).await;
-    let (s, hook) = app.post("/api/v1/webhooks", &app.admin_token, json!({"url": url, "events": ["conversation.*"]})).await;
+    let (s, hook) = app
+        .post(
+            "/api/v1/webhooks",
+            &app.admin_token,
+            json!({"url": url, "events": ["conversation.*"]}),
+        )
+        .await;
     assert_eq!(s, StatusCode::CREATED, "{hook}");
     let secret = hook["secret"].as_str().unwrap().to_string();
     let id = hook["id"].as_str().unwrap().to_string();
     // Not matching the filter: customer events.
-    app.post("/api/v1/customers", &app.admin_token, json!({"name": "No hook"})).await;
-    let conv = app.conversation(&app.admin_token, "sara@example.com", "Hook me", json!({})).await;
+    app.post(
+        "/api/v1/customers",
+        &app.admin_token,
+        json!({"name": "No hook"}),
+    )
+    .await;
+    let conv = app
+        .conversation(&app.admin_token, "sara@example.com", "Hook me", json!({}))
+        .await;
     // First attempt fails (503), the retry succeeds.
     // One failure, then the retry succeeds.
     wait_until("retry delivery", || {
-        seen.lock().unwrap().iter().filter(|(h, _)| h["x-switchboard-event"] == "conversation.created").count() >= 2
+        seen.lock()
+            .unwrap()
+            .iter()
+            .filter(|(h, _)| h["x-switchboard-event"] == "conversation.created")
+            .count()
+            >= 2
     })
     .await;
-    let (headers, body) = seen.lock().unwrap().iter().rfind(|(h, _)| h["x-switchboard-event"] == "conversation.created").unwrap().clone();
-    let ts: i64 = headers["x-switchboard-timestamp"].to_str().unwrap().parse().unwrap();
+    let (headers, body) = seen
+        .lock()
+        .unwrap()
+        .iter()
+        .rfind(|(h, _)| h["x-switchboard-event"] == "conversation.created")
+        .unwrap()
+        .clone();
+    let ts: i64 = headers["x-switchboard-timestamp"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     let expected = switchboard::webhooks::signature(&secret, ts, &body);
-    assert_eq!(headers["x-switchboard-signature"].to_str().unwrap(), expected);
-    assert_ne!(switchboard::webhooks::signature("other secret", ts, &body), expected);
+    assert_eq!(
+        headers["x-switchboard-signature"].to_str().unwrap(),
+        expected
+    );
+    assert_ne!(
+        switchboard::webhooks::signature("other secret", ts, &body),
+        expected
+    );
     let payload: serde_json::Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(payload["conversation_id"], conv["id"]);
     let all = seen.lock().unwrap().clone();
-    assert!(all.iter().all(|(h, _)| h["x-switchboard-event"].to_str().unwrap().starts_with("conversation.")));
+    assert!(all.iter().all(|(h, _)| h["x-switchboard-event"]
+        .to_str()
+        .unwrap()
+        .starts_with("conversation.")));
     // The status is visible through the API.
     let mut delivered = false;
     for _ in 0..100 {
-        let (_, deliveries) = app.get(&format!("/api/v1/webhooks/{id}/deliveries"), &app.admin_token).await;
-        let d = deliveries["items"].as_array().unwrap().iter().find(|d| d["event_kind"] == "conversation.created").cloned();
+        let (_, deliveries) = app
+            .get(
+                &format!("/api/v1/webhooks/{id}/deliveries"),
+                &app.admin_token,
+            )
+            .await;
+        let d = deliveries["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["event_kind"] == "conversation.created")
+            .cloned();
         if let Some(d) = d.filter(|d| d["status"] == "delivered") {
             assert_eq!(d["attempts"], 2);
             delivered = true;
@@ -76,7 +127,9 @@ async fn matching_events_are_delivered_signed_and_failures_are_retried(b: Backen
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert!(delivered);
-    let (_, h) = app.get(&format!("/api/v1/webhooks/{id}"), &app.admin_token).await;
+    let (_, h) = app
+        .get(&format!("/api/v1/webhooks/{id}"), &app.admin_token)
+        .await;
     assert_eq!(h["last_status"], "delivered");
     assert!(h.get("secret").is_none(), "secret shown only once");
 }
@@ -84,13 +137,25 @@ async fn matching_events_are_delivered_signed_and_failures_are_retried(b: Backen
 async fn deliveries_give_up_after_the_attempt_limit_and_say_so(b: Backend) {
     let app = spawn_app_with(b, |s| s.webhooks.max_attempts = 2).await;
     let (url, seen) = receiver(usize::MAX).await;
-    let (_, hook) = app.post("/api/v1/webhooks", &app.admin_token, json!({"url": url, "events": ["customer.created"]})).await;
+    let (_, hook) = app
+        .post(
+            "/api/v1/webhooks",
+            &app.admin_token,
+            json!({"url": url, "events": ["customer.created"]}),
+        )
+        .await;
     let id = hook["id"].as_str().unwrap().to_string();
-    app.post("/api/v1/customers", &app.admin_token, json!({"name": "x"})).await;
+    app.post("/api/v1/customers", &app.admin_token, json!({"name": "x"}))
+        .await;
     wait_until("two attempts", || seen.lock().unwrap().len() >= 2).await;
     let mut failed = false;
     for _ in 0..100 {
-        let (_, deliveries) = app.get(&format!("/api/v1/webhooks/{id}/deliveries"), &app.admin_token).await;
+        let (_, deliveries) = app
+            .get(
+                &format!("/api/v1/webhooks/{id}/deliveries"),
+                &app.admin_token,
+            )
+            .await;
         if deliveries["items"][0]["status"] == "failed" {
             assert_eq!(deliveries["items"][0]["last_status_code"], 503);
             failed = true;
@@ -101,7 +166,13 @@ async fn deliveries_give_up_after_the_attempt_limit_and_say_so(b: Backend) {
     assert!(failed);
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert_eq!(seen.lock().unwrap().len(), 2, "no attempts after giving up");
-    let (s, body) = app.post("/api/v1/webhooks", &app.admin_token, json!({"url": "ftp://example.com"})).await;
+    let (s, body) = app
+        .post(
+            "/api/v1/webhooks",
+            &app.admin_token,
+            json!({"url": "ftp://example.com"}),
+        )
+        .await;
     assert_error(s, &body, StatusCode::UNPROCESSABLE_ENTITY, "invalid_url");
 }
 
