@@ -78,7 +78,7 @@ pub struct LoggingSettings {
 
 impl Settings {
     /// Load defaults, then `extra_file` (if given), then the environment.
-    pub fn load(extra_file: Option<&Path>) -> Result<Self, figment::Error> {
+    pub fn load(extra_file: Option<&Path>) -> Result<Self, Box<figment::Error>> {
         let mut fig = Figment::new().merge(Toml::string(DEFAULT_TOML));
         if let Some(path) = extra_file {
             fig = fig.merge(Toml::file_exact(path));
@@ -89,6 +89,7 @@ impl Settings {
             .merge(short_env("SWITCHBOARD_DATABASE_URL", "database.url"))
             .merge(short_env("SWITCHBOARD_REDIS_URL", "redis.url"))
             .extract()
+            .map_err(Box::new)
     }
 
     /// Defaults only, ignoring the environment (tests build on this).

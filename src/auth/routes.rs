@@ -224,7 +224,8 @@ async fn list_api_tokens(
     caller: Caller,
 ) -> ApiResult<Json<Page<ApiToken>>> {
     caller.require_role(Role::Admin)?;
-    let rows: Vec<(String, Option<String>, String, i64, Option<i64>)> = sqlx::query_as(
+    type TokenRow = (String, Option<String>, String, i64, Option<i64>);
+    let rows: Vec<TokenRow> = sqlx::query_as(
         "SELECT id, name, scopes, created_at, revoked_at FROM auth_tokens WHERE kind = 'api' ORDER BY id DESC",
     )
     .fetch_all(state.store.pool())

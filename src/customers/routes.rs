@@ -161,7 +161,7 @@ async fn create_customer(
         .as_deref()
         .map(|n| validate::name("name", n, max))
         .transpose()?;
-    let language = req.language.as_deref().map(|l| check_tier(l)).transpose()?;
+    let language = req.language.as_deref().map(check_tier).transpose()?;
     let tier = check_tier(req.tier.as_deref().unwrap_or("standard"))?;
     let attributes = req.attributes.unwrap_or_else(|| serde_json::json!({}));
     check_attributes(&attributes)?;
