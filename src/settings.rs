@@ -104,3 +104,30 @@ impl Settings {
 fn short_env(var: &'static str, key: &'static str) -> Env {
     Env::raw().only(&[var]).map(move |_| key.into()).split(".")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use secrecy::ExposeSecret;
+
+    #[test]
+    fn environment_variables_override_the_defaults() {
+        // The only test in this binary that touches these variables.
+        std::env::set_var("SWITCHBOARD__AUTH__SESSION_TTL_HOURS", "12");
+        std::env::set_var("SWITCHBOARD__TEXT__DEFAULT_REGION", "DE");
+        std::env::set_var("SWITCHBOARD_BIND", "0.0.0.0:9999");
+        std::env::set_var("SWITCHBOARD_DATA_DIR", "/srv/switchboard");
+        std::env::set_var("SWITCHBOARD_DATABASE_URL", "postgres://sb@db/sb");
+        std::env::set_var("SWITCHBOARD_REDIS_URL", "redis://cache:6379");
+        let s = Settings::load(None).expect("settings load");
+        assert_eq!(s.auth.session_ttl_hours, 12);
+        assert_eq!(s.text.default_region, "DE");
+        assert_eq!(s.server.bind, "0.0.0.0:9999");
+        assert_eq!(s.server.data_dir, PathBuf::from("/srv/switchboard"));
+        assert_eq!(s.database.url.expose_secret(), "postgres://sb@db/sb");
+        assert_eq!(s.redis.url.expose_secret(), "redis://cache:6379");
+        // Untouched settings keep their documented defaults.
+        assert_eq!(s.limits.max_page_size, 200);
+        assert!(!format!("{:?}", s.database.url).contains("sb@db"), "secrets are redacted in Debug");
+    }
+}
