@@ -128,6 +128,9 @@ mod tests {
         assert_eq!(s.redis.url.expose_secret(), "redis://cache:6379");
         // Untouched settings keep their documented defaults.
         assert_eq!(s.limits.max_page_size, 200);
-        assert!(!format!("{:?}", s.database.url).contains("sb@db"), "secrets are redacted in Debug");
+        assert!(
+            !format!("{:?}", s.database.url).contains("sb@db"),
+            "secrets are redacted in Debug"
+        );
     }
 }
