@@ -50,6 +50,11 @@ async fn login(
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> ApiResult<Response> {
     let email = req.email.trim().to_lowercase();
+    if state.login_limiter.len() > 10_000 {
+        // Forget keys whose quota has fully replenished, so guessing many emails cannot
+        // grow the limiter without bound.
+        state.login_limiter.retain_recent();
+    }
     if state
         .login_limiter
         .check_key(&format!("ip:{}", peer.ip()))
