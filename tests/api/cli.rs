@@ -3,11 +3,20 @@ use crate::helpers::*;
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-fn run(args: &[&str], data_dir: &std::path::Path, stdin: &str) -> std::process::Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+fn run(
+    args: &[&str],
+    data_dir: &std::path::Path,
+    db: Option<&str>,
+    stdin: &str,
+) -> std::process::Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_switchboard"));
+    match db {
+        Some(url) => cmd.env("SWITCHBOARD_DATABASE_URL", url),
+        None => cmd.env_remove("SWITCHBOARD_DATABASE_URL"),
+    };
+    let mut child = cmd
         .args(args)
         .env("SWITCHBOARD_DATA_DIR", data_dir)
-        .env_remove("SWITCHBOARD_DATABASE_URL")
         .env_remove("SWITCHBOARD_REDIS_URL")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -23,19 +32,26 @@ fn run(args: &[&str], data_dir: &std::path::Path, stdin: &str) -> std::process::
     child.wait_with_output().unwrap()
 }
 
-#[tokio::test]
-async fn first_admin_is_created_from_the_command_line_with_the_password_on_stdin() {
+async fn first_admin_is_created_from_the_command_line_with_the_password_on_stdin(b: Backend) {
     let dir = tempfile::tempdir().unwrap();
-    let out = run(&["migrate"], dir.path(), "");
+    // SQLite: the default database under the data dir; PostgreSQL: SWITCHBOARD_DATABASE_URL.
+    let pg = match b {
+        Backend::Sqlite => None,
+        Backend::Postgres => Some(fresh_database(b, dir.path()).await),
+    };
+    let db = pg.as_deref();
+    let out = run(&["migrate"], dir.path(), db, "");
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(
-        dir.path().join("switchboard.db").exists(),
-        "SQLite database under the data dir"
-    );
+    if b == Backend::Sqlite {
+        assert!(
+            dir.path().join("switchboard.db").exists(),
+            "SQLite database under the data dir"
+        );
+    }
     let out = run(
         &[
             "agents",
@@ -49,6 +65,7 @@ async fn first_admin_is_created_from_the_command_line_with_the_password_on_stdin
             "--password-stdin",
         ],
         dir.path(),
+        db,
         "a long password\n",
     );
     assert!(
@@ -71,6 +88,7 @@ async fn first_admin_is_created_from_the_command_line_with_the_password_on_stdin
             "--password-stdin",
         ],
         dir.path(),
+        db,
         "short\n",
     );
     assert!(!out.status.success());
@@ -88,15 +106,18 @@ async fn first_admin_is_created_from_the_command_line_with_the_password_on_stdin
             "--password-stdin",
         ],
         dir.path(),
+        db,
         "a long password\n",
     );
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("already exists"));
     // The server started on that data directory accepts the login.
-    let url = format!(
-        "sqlite://{}?mode=rwc",
-        dir.path().join("switchboard.db").display()
-    );
+    let url = pg.clone().unwrap_or_else(|| {
+        format!(
+            "sqlite://{}?mode=rwc",
+            dir.path().join("switchboard.db").display()
+        )
+    });
     let app = spawn_on(
         &url,
         std::sync::Arc::new(tempfile::tempdir().unwrap()),
@@ -108,3 +129,5 @@ async fn first_admin_is_created_from_the_command_line_with_the_password_on_stdin
     assert_eq!(s, reqwest::StatusCode::OK);
     assert_eq!(me["role"], "admin");
 }
+
+crate::storage_tests!(first_admin_is_created_from_the_command_line_with_the_password_on_stdin);
