@@ -1,7 +1,7 @@
 //! Merging two customer profiles that turn out to be one person.
 
 use super::routes::not_found;
-use super::{get, get_with, Customer};
+use super::{get, get_with, update_profile, Customer, Profile};
 use crate::auth::{Caller, Role};
 use crate::error::{ApiError, ApiJson, ApiPath, ApiResult};
 use crate::events;
@@ -60,18 +60,13 @@ pub async fn merge_customers(
     };
     let name = target.name.clone().or(source.name.clone());
     let language = target.language.clone().or(source.language.clone());
-    sqlx::query(
-        "UPDATE customers SET name = $1, name_search = $2, language = $3, tier = $4, attributes = $5, updated_at = $6 WHERE id = $7",
-    )
-    .bind(&name)
-    .bind(switchboard_text::search_fold(name.as_deref().unwrap_or("")))
-    .bind(&language)
-    .bind(&tier)
-    .bind(attributes.to_string())
-    .bind(now)
-    .bind(&id)
-    .execute(tx.conn())
-    .await?;
+    let profile = Profile {
+        name: name.as_deref(),
+        language: language.as_deref(),
+        tier: &tier,
+        attributes: &attributes,
+    };
+    update_profile(&mut tx, &id, &profile).await?;
     sqlx::query("UPDATE identities SET customer_id = $1 WHERE customer_id = $2")
         .bind(&id)
         .bind(&source.id)

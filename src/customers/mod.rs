@@ -224,3 +224,30 @@ pub async fn find_or_create(
     add_identity(tx, &id, kind, value, raw).await?;
     Ok((id, true))
 }
+
+/// The editable part of a profile.
+pub struct Profile<'a> {
+    pub name: Option<&'a str>,
+    pub language: Option<&'a str>,
+    pub tier: &'a str,
+    pub attributes: &'a serde_json::Value,
+}
+
+/// Overwrite a customer's profile fields (keeping the folded search form in step).
+pub async fn update_profile(tx: &mut Tx, id: &str, p: &Profile<'_>) -> StoreResult<()> {
+    sqlx::query(
+        "UPDATE customers SET name = $1, name_search = $2, language = $3, tier = $4, attributes = $5, \
+           updated_at = $6 WHERE id = $7",
+    )
+    .bind(p.name)
+    .bind(switchboard_text::search_fold(p.name.unwrap_or("")))
+    .bind(p.language)
+    .bind(p.tier)
+    .bind(p.attributes.to_string())
+    .bind(now_ms())
+    .bind(id)
+    .execute(tx.conn())
+    .await
+    .map_err(StoreError::from_sqlx)?;
+    Ok(())
+}

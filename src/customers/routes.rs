@@ -1,15 +1,15 @@
 //! `/customers`, identities, merge and timeline routes.
 
 use super::{
-    add_identity, get, get_with, insert, normalise_identity, Customer, CustomerRow, COLS,
-    IDENTITY_KINDS,
+    add_identity, get, get_with, insert, normalise_identity, update_profile, Customer, CustomerRow,
+    Profile, COLS, IDENTITY_KINDS,
 };
 use crate::auth::{Caller, Role};
 use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult};
 use crate::events;
 use crate::pagination::{decode_cursor, finish, page_size, Page};
 use crate::state::AppState;
-use crate::store::{dialect::like_escape, now_ms, StoreError};
+use crate::store::{dialect::like_escape, StoreError};
 use crate::validate;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -254,18 +254,13 @@ async fn update_customer(
         check_attributes(&attributes)?;
     }
     let mut tx = state.store.begin().await?;
-    sqlx::query(
-        "UPDATE customers SET name = $1, name_search = $2, language = $3, tier = $4, attributes = $5, updated_at = $6 WHERE id = $7",
-    )
-    .bind(&name)
-    .bind(switchboard_text::search_fold(name.as_deref().unwrap_or("")))
-    .bind(&language)
-    .bind(&tier)
-    .bind(attributes.to_string())
-    .bind(now_ms())
-    .bind(&id)
-    .execute(tx.conn())
-    .await?;
+    let profile = Profile {
+        name: name.as_deref(),
+        language: language.as_deref(),
+        tier: &tier,
+        attributes: &attributes,
+    };
+    update_profile(&mut tx, &id, &profile).await?;
     let mut ev = events::new_event("customer.updated", serde_json::json!({ "tier": tier }));
     ev.customer_id = Some(id.clone());
     events::record(&mut tx, &ev).await?;
