@@ -210,6 +210,10 @@ pub async fn find_by_identity(
 
 /// Find the customer with this (normalised) identity or create one, inside `tx`.
 /// Returns (customer id, created).
+///
+/// Safe against a concurrent transaction (another node) creating the same identity: the
+/// identity insert does nothing on conflict (waiting for the other transaction on
+/// PostgreSQL), and then the other transaction's customer is used.
 pub async fn find_or_create(
     tx: &mut Tx,
     kind: &str,
@@ -221,8 +225,29 @@ pub async fn find_or_create(
         return Ok((id, false));
     }
     let id = insert(tx, name, None, "standard", "{}").await?;
-    add_identity(tx, &id, kind, value, raw).await?;
-    Ok((id, true))
+    let inserted = sqlx::query(
+        "INSERT INTO identities (id, customer_id, kind, value, raw, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (kind, value) DO NOTHING",
+    )
+    .bind(new_id())
+    .bind(&id)
+    .bind(kind)
+    .bind(value)
+    .bind(raw)
+    .bind(now_ms())
+    .execute(tx.conn())
+    .await
+    .map_err(StoreError::from_sqlx)?;
+    if inserted.rows_affected() == 1 {
+        return Ok((id, true));
+    }
+    sqlx::query("DELETE FROM customers WHERE id = $1")
+        .bind(&id)
+        .execute(tx.conn())
+        .await
+        .map_err(StoreError::from_sqlx)?;
+    let existing = find_by_identity(tx.conn(), kind, value).await?;
+    existing.map(|e| (e, false)).ok_or(StoreError::NotFound)
 }
 
 /// The editable part of a profile.

@@ -356,7 +356,36 @@ async fn concurrent_assignments_never_exceed_capacity(b: Backend) {
     assert_eq!(mine["items"].as_array().unwrap().len(), 3);
 }
 
+async fn concurrent_contacts_from_a_new_address_make_one_customer(b: Backend) {
+    let app = spawn_app(b).await;
+    let requests = (0..8).map(|i| {
+        let app = &app;
+        async move {
+            app.conversation(
+                &app.admin_token,
+                "New.Person@example.com",
+                &format!("#{i}"),
+                json!({}),
+            )
+            .await
+        }
+    });
+    let convs = futures::future::join_all(requests).await;
+    let customers: std::collections::BTreeSet<_> = convs
+        .iter()
+        .map(|c| c["customer_id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(customers.len(), 1, "{customers:?}");
+    let (_, list) = app.get("/api/v1/customers", &app.admin_token).await;
+    assert_eq!(
+        list["items"].as_array().unwrap().len(),
+        1,
+        "no orphan profiles: {list}"
+    );
+}
+
 crate::storage_tests!(
+    concurrent_contacts_from_a_new_address_make_one_customer,
     integration_opens_a_conversation_and_the_customer_is_matched,
     agent_replies_and_notes_are_recorded_with_history,
     list_filters_and_cursor_pagination,
