@@ -29,9 +29,33 @@ use utoipa_axum::router::OpenApiRouter;
 #[openapi(
     info(title = "Switchboard API", description = "Omnichannel contact-center and ticketing server"),
     servers((url = "/api/v1")),
-    components(schemas(crate::error::ErrorBody, crate::bus::Event))
+    components(schemas(crate::error::ErrorBody, crate::bus::Event)),
+    modifiers(&SecurityAddon),
+    security(("bearer" = []), ("session_cookie" = []))
 )]
 struct ApiDoc;
+
+/// Documents the two ways to authenticate: a bearer token or the session cookie.
+struct SecurityAddon;
+
+impl utoipa::Modify for SecurityAddon {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{
+            ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme,
+        };
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        components.add_security_scheme(
+            "session_cookie",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(
+                crate::auth::SESSION_COOKIE,
+            ))),
+        );
+    }
+}
 
 /// The database URL to use: the configured one, or SQLite under the data directory.
 pub fn database_url(settings: &Settings) -> anyhow::Result<String> {
