@@ -311,8 +311,50 @@ async fn uploads_are_guarded_and_limited(b: Backend) {
     );
 }
 
+async fn concurrent_uploads_of_one_log_store_each_call_once(b: Backend) {
+    let app = spawn_app(b).await;
+    let token = app.api_token(&["voice:ingest"]).await;
+    let body = fixture("asterisk_Master.csv");
+    let (a, b2, c) = tokio::join!(
+        upload(&app, &token, "asterisk", body.clone()),
+        upload(&app, &token, "asterisk", body.clone()),
+        upload(&app, &app.admin_token, "asterisk", body.clone()),
+    );
+    let mut stored = 0;
+    let mut duplicates = 0;
+    for (s, r) in [a, b2, c] {
+        assert_eq!(s, StatusCode::OK, "{r}");
+        stored += r["stored"].as_u64().unwrap();
+        duplicates += r["duplicates"].as_u64().unwrap();
+    }
+    assert_eq!(
+        (stored, duplicates),
+        (5, 10),
+        "each call stored by exactly one upload"
+    );
+    let (_, convs) = app
+        .get("/api/v1/conversations?limit=100", &app.admin_token)
+        .await;
+    let mut messages = 0;
+    for c in convs["items"].as_array().unwrap() {
+        messages += detail(&app, &c["id"]).await["messages"]
+            .as_array()
+            .unwrap()
+            .len();
+    }
+    assert_eq!(messages, 5);
+    let karim = customer_by_phone(&app, "+989351112233").await;
+    assert_eq!(
+        conversations_of(&app, karim["id"].as_str().unwrap(), "&tag=callback")
+            .await
+            .len(),
+        2
+    );
+}
+
 crate::storage_tests!(
     asterisk_log_is_stored_once_with_missed_calls_grouped_for_callback,
+    concurrent_uploads_of_one_log_store_each_call_once,
     freeswitch_and_hylafax_logs_become_phone_and_fax_entries,
     answered_call_appears_on_the_timeline_beside_an_api_conversation,
     a_bad_line_is_reported_with_its_number_and_the_rest_is_stored,

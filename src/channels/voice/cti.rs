@@ -4,28 +4,28 @@
 //!
 //! A ringing call is remembered in `voice_live_calls` and published as `call.ringing` with the
 //! caller's customer id (screen pop); the hangup turns it into a contact entry. Calls whose
-//! hangup never arrives are closed by [`run_once`].
+//! hangup never arrives are closed by [`super::live::run_once`].
 
-use super::ingest::{agent_by_extension, normalise_number, store_contact, store_in, Contact};
-use super::{STALE_ANSWERED_MS, STALE_RINGING_MS};
+use super::ingest::{agent_by_extension, normalise_number, store_contact};
+use super::live::{
+    call_event, close_call, contact, dir_name, record_of, to_time, LiveCall, LIVE_COLS,
+};
 use crate::auth::{resolve_token, Caller};
-use crate::bus::Event;
 use crate::customers;
 use crate::error::{ApiError, ApiPath, ApiResult};
 use crate::events;
 use crate::state::AppState;
-use crate::store::{now_ms, StoreError, StoreResult, Tx};
+use crate::store::{now_ms, StoreError, StoreResult};
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::State;
 use axum::http::{header, HeaderMap};
 use axum::Json;
 use serde_json::{json, Value};
+use sqlx::AnyConnection;
 use switchboard_voice::{
-    parse_cti_form, parse_cti_json, CallRecord, ContactKind, CtiEvent, Direction, Disposition,
-    HangupCause, Source,
+    parse_cti_form, parse_cti_json, CtiEvent, Direction, Disposition, HangupCause,
 };
-use time::OffsetDateTime;
 
 /// The scope an API token needs to post call events and upload logs.
 pub const INGEST_SCOPE: &str = "voice:ingest";
@@ -99,42 +99,6 @@ fn cause_name(c: &HangupCause) -> String {
     .to_string()
 }
 
-fn to_time(ms: i64) -> OffsetDateTime {
-    OffsetDateTime::from_unix_timestamp_nanos(ms as i128 * 1_000_000)
-        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
-}
-
-fn contact(record: CallRecord, agent_id: Option<String>) -> Contact {
-    Contact {
-        source: "cti",
-        record,
-        customer_id: None,
-        notes: None,
-        logged_by: None,
-        agent_id,
-    }
-}
-
-fn dir_name(d: Direction) -> &'static str {
-    if d == Direction::Outbound {
-        "outbound"
-    } else {
-        "inbound"
-    }
-}
-
-fn call_event(
-    kind: &str,
-    customer_id: Option<String>,
-    agent_id: Option<String>,
-    data: Value,
-) -> Event {
-    let mut ev = events::new_event(kind, data);
-    ev.customer_id = customer_id;
-    ev.agent_id = agent_id;
-    ev
-}
-
 async fn new_call(state: &AppState, event: CtiEvent, now: i64) -> ApiResult<Value> {
     let CtiEvent::NewCall {
         call_id,
@@ -198,17 +162,20 @@ async fn new_call(state: &AppState, event: CtiEvent, now: i64) -> ApiResult<Valu
 }
 
 /// The agent behind an `answeringNumber`: an extension or an agent's email address.
-async fn answering_agent(tx: &mut Tx, who: Option<&str>) -> StoreResult<Option<String>> {
+async fn answering_agent(
+    conn: &mut AnyConnection,
+    who: Option<&str>,
+) -> StoreResult<Option<String>> {
     let Some(who) = who.map(str::trim).filter(|w| !w.is_empty()) else {
         return Ok(None);
     };
-    if let Some(id) = agent_by_extension(tx, &switchboard_voice::ascii_digits(who)).await? {
+    if let Some(id) = agent_by_extension(conn, &switchboard_voice::ascii_digits(who)).await? {
         return Ok(Some(id));
     }
     let row: Option<(String,)> =
         sqlx::query_as("SELECT id FROM agents WHERE LOWER(email) = LOWER($1)")
             .bind(who)
-            .fetch_optional(tx.conn())
+            .fetch_optional(&mut *conn)
             .await
             .map_err(StoreError::from_sqlx)?;
     Ok(row.map(|r| r.0))
@@ -227,7 +194,7 @@ async fn answer(state: &AppState, event: CtiEvent, now: i64) -> ApiResult<Value>
         unreachable!("checked by the caller")
     };
     let mut tx = state.store.begin().await?;
-    let agent_id = answering_agent(&mut tx, answering_number.as_deref()).await?;
+    let agent_id = answering_agent(tx.conn(), answering_number.as_deref()).await?;
     sqlx::query(
         "INSERT INTO voice_live_calls (call_id, direction, from_raw, to_raw, started_at, updated_at) \
          VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT (call_id) DO NOTHING",
@@ -260,77 +227,6 @@ async fn answer(state: &AppState, event: CtiEvent, now: i64) -> ApiResult<Value>
     Ok(json!({ "ok": true, "agent_id": agent_id }))
 }
 
-#[derive(sqlx::FromRow)]
-struct LiveCall {
-    call_id: String,
-    direction: String,
-    from_raw: String,
-    to_raw: String,
-    agent_id: Option<String>,
-    started_at: i64,
-    answered_at: Option<i64>,
-}
-
-const LIVE_COLS: &str = "call_id, direction, from_raw, to_raw, agent_id, started_at, answered_at";
-
-fn record_of(
-    live: &LiveCall,
-    ended: i64,
-    disposition: Disposition,
-    cause: Option<String>,
-) -> CallRecord {
-    let secs = |from: i64| ((ended - from).max(0) / 1000) as u32;
-    CallRecord {
-        source: Source::Cti,
-        kind: ContactKind::Call,
-        external_id: live.call_id.clone(),
-        direction: if live.direction == "outbound" {
-            Direction::Outbound
-        } else {
-            Direction::Inbound
-        },
-        from: live.from_raw.clone(),
-        to: live.to_raw.clone(),
-        caller_name: None,
-        started_at: to_time(live.started_at),
-        answered_at: live.answered_at.map(to_time),
-        ended_at: Some(to_time(ended)),
-        duration_secs: secs(live.started_at),
-        billable_secs: live.answered_at.map(secs).unwrap_or(0),
-        disposition,
-        agent_extension: None,
-        recording_url: None,
-        fax_pages: None,
-        fax_status: None,
-        raw_cause: cause,
-    }
-}
-
-/// Turn a live call into its contact entry and forget it, in one transaction.
-async fn close_call(state: &AppState, mut tx: Tx, contact: Contact) -> ApiResult<Vec<Event>> {
-    let mut events = Vec::new();
-    let outcome = store_in(state, &mut tx, &contact, &mut events).await?;
-    sqlx::query("DELETE FROM voice_live_calls WHERE call_id = $1")
-        .bind(&contact.record.external_id)
-        .execute(tx.conn())
-        .await?;
-    let customer_id = match &outcome {
-        super::ingest::Outcome::Stored { customer_id, .. } => Some(customer_id.clone()),
-        _ => None,
-    };
-    let ev = call_event(
-        "call.ended",
-        customer_id,
-        contact.agent_id.clone(),
-        json!({ "call_id": contact.record.external_id,
-                "disposition": super::summary::disposition_name(contact.record.disposition) }),
-    );
-    events::record(&mut tx, &ev).await?;
-    events.push(ev);
-    tx.commit().await?;
-    Ok(events)
-}
-
 async fn hangup(state: &AppState, event: CtiEvent, now: i64) -> ApiResult<Value> {
     let CtiEvent::Hangup {
         call_id,
@@ -344,12 +240,12 @@ async fn hangup(state: &AppState, event: CtiEvent, now: i64) -> ApiResult<Value>
     else {
         unreachable!("checked by the caller")
     };
-    let mut tx = state.store.begin().await?;
+    let mut conn = state.store.pool().acquire().await?;
     let live: Option<LiveCall> = sqlx::query_as(&format!(
         "SELECT {LIVE_COLS} FROM voice_live_calls WHERE call_id = $1"
     ))
     .bind(&call_id)
-    .fetch_optional(tx.conn())
+    .fetch_optional(&mut *conn)
     .await?;
     let live = live.unwrap_or(LiveCall {
         call_id: call_id.clone(),
@@ -365,52 +261,14 @@ async fn hangup(state: &AppState, event: CtiEvent, now: i64) -> ApiResult<Value>
         None if live.answered_at.is_some() => Disposition::Answered,
         None => Disposition::NoAnswer,
     };
-    let agent_id = match answering_agent(&mut tx, answering_number.as_deref()).await? {
+    let agent_id = match answering_agent(&mut conn, answering_number.as_deref()).await? {
         Some(id) => Some(id),
         None => live.agent_id.clone(),
     };
     let cause_text = cause.map(|c| cause_name(&c));
     let mut record = record_of(&live, now, disposition, cause_text);
     record.recording_url = recording_url;
-    let events = close_call(state, tx, contact(record, agent_id)).await?;
-    for ev in events {
-        state.bus.publish(ev).await;
-    }
+    drop(conn);
+    close_call(state, contact(record, agent_id)).await?;
     Ok(json!({ "ok": true }))
-}
-
-/// Close calls whose hangup never arrived: ringing longer than [`STALE_RINGING_MS`] (stored as
-/// missed, so a callback conversation opens) or answered and silent longer than
-/// [`STALE_ANSWERED_MS`]. Returns how many calls were closed. The worker calls this
-/// periodically; tests call it with a future `now`.
-pub async fn run_once(state: &AppState, now: i64) -> ApiResult<usize> {
-    let stale: Vec<LiveCall> = sqlx::query_as(&format!(
-        "SELECT {LIVE_COLS} FROM voice_live_calls WHERE (answered_at IS NULL AND updated_at < $1) \
-           OR (answered_at IS NOT NULL AND updated_at < $2) ORDER BY started_at"
-    ))
-    .bind(now - STALE_RINGING_MS)
-    .bind(now - STALE_ANSWERED_MS)
-    .fetch_all(state.store.pool())
-    .await?;
-    let mut closed = 0;
-    for live in stale {
-        let tx = state.store.begin().await?;
-        let disposition = if live.answered_at.is_some() {
-            Disposition::Answered
-        } else {
-            Disposition::NoAnswer
-        };
-        let record = record_of(
-            &live,
-            now,
-            disposition,
-            Some("timeout: no hangup event".into()),
-        );
-        let agent_id = live.agent_id.clone();
-        for ev in close_call(state, tx, contact(record, agent_id)).await? {
-            state.bus.publish(ev).await;
-        }
-        closed += 1;
-    }
-    Ok(closed)
 }

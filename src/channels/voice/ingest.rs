@@ -12,6 +12,8 @@ use crate::conversations::{self, Actor, NewConversation, NewMessage};
 use crate::customers;
 use crate::state::AppState;
 use crate::store::{StoreError, StoreResult, Tx};
+use sqlx::AnyConnection;
+
 use serde::Serialize;
 use switchboard_voice::{CallRecord, ContactKind, Direction, Disposition};
 use utoipa::ToSchema;
@@ -190,7 +192,7 @@ pub async fn store_in(
     let known = contact.logged_by.as_ref().or(contact.agent_id.as_ref());
     let agent_id = match (known, &rec.agent_extension) {
         (Some(id), _) => Some(id.clone()),
-        (None, Some(ext)) => agent_by_extension(tx, ext).await?,
+        (None, Some(ext)) => agent_by_extension(tx.conn(), ext).await?,
         (None, None) => None,
     };
     let at = rec.started_at.unix_timestamp() * 1000;
@@ -265,7 +267,11 @@ pub async fn store_in(
         at: Some(at),
     };
     let (message, ev) = conversations::append_message(tx, &conv_id, msg, &actor).await?;
-    events.extend(ev);
+    let Some(ev) = ev else {
+        // A concurrent writer stored this record after our check: roll everything back.
+        return Err(StoreError::Conflict("record stored concurrently".into()));
+    };
+    events.push(ev);
     Ok(Outcome::Stored {
         conversation_id: conv_id,
         message_id: message.id,
@@ -274,10 +280,13 @@ pub async fn store_in(
 }
 
 /// The agent whose PBX extension is `ext`, if any.
-pub async fn agent_by_extension(tx: &mut Tx, ext: &str) -> StoreResult<Option<String>> {
+pub async fn agent_by_extension(
+    conn: &mut AnyConnection,
+    ext: &str,
+) -> StoreResult<Option<String>> {
     let row: Option<(String,)> = sqlx::query_as("SELECT id FROM agents WHERE extension = $1")
         .bind(ext)
-        .fetch_optional(tx.conn())
+        .fetch_optional(&mut *conn)
         .await
         .map_err(StoreError::from_sqlx)?;
     Ok(row.map(|r| r.0))

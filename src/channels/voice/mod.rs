@@ -12,13 +12,14 @@
 
 pub mod cti;
 pub mod ingest;
+pub mod live;
 pub mod manual;
 pub mod records;
 pub mod summary;
 pub mod tail;
 
-pub use cti::run_once;
 pub use ingest::{IngestReport, Rejection};
+pub use live::run_once;
 pub use tail::{parse_tail_spec, tail_once, TailSource};
 
 use crate::state::AppState;

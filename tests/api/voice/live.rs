@@ -146,6 +146,35 @@ async fn cti_events_pop_the_customer_and_a_missed_call_opens_a_callback(b: Backe
     let d = detail(&app, &cb[0]["id"]).await;
     assert_eq!(d["messages"].as_array().unwrap().len(), 1);
     assert_eq!(d["messages"][0]["meta"]["cause"], "noAnswer");
+
+    // When the customer calls again and is answered, the call joins the open callback.
+    let (s, _) = cti(
+        &app,
+        &token,
+        event("newCall", "c-3", "09125556677", json!({})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, _) = cti(
+        &app,
+        &token,
+        event(
+            "hangup",
+            "c-3",
+            "09125556677",
+            json!({"cause": "normalClearing"}),
+        ),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    let d = detail(&app, &cb[0]["id"]).await;
+    assert_eq!(d["messages"].as_array().unwrap().len(), 2, "{d}");
+    assert_eq!(
+        d["status"], "open",
+        "the agent resolves the callback, not the log"
+    );
+    let all = conversations_of(&app, caller["id"].as_str().unwrap(), "").await;
+    assert_eq!(all.len(), 1);
 }
 
 async fn cti_accepts_form_data_and_fax_events_and_refuses_bad_tokens(b: Backend) {
