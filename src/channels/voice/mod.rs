@@ -1,14 +1,33 @@
 //! The voice channel: PBX call records and fax logs become contact entries on the customer's
 //! history (channel `phone` or `fax`).
 //!
-//! Intake paths, all ending in [`ingest::store_contact`]:
+//! Intake paths, all ending in [`ingest::store_contact`] (one transaction per record):
 //! * `POST /api/v1/channels/voice/records?format=asterisk|freeswitch|hylafax` — log upload
-//!   (admin, or an API token with the `voice:ingest` scope);
+//!   (admin, or an API token with the `voice:ingest` scope); answers
+//!   `{stored, duplicates, ignored, rejected: [{line, reason}]}`;
 //! * `POST /api/v1/channels/voice/cti/{token}` — live call events, wire-compatible with
-//!   Zammad's generic CTI API; `{token}` is an API token with the `voice:ingest` scope;
+//!   Zammad's generic CTI API (JSON or form data);
 //! * `POST /api/v1/channels/voice/calls` — an agent logging a call by hand;
-//! * the tail worker following the files listed in `SWITCHBOARD_VOICE_TAIL`
-//!   (`asterisk:/var/log/asterisk/cdr-csv/Master.csv,hylafax:/var/spool/hylafax/etc/xferfaxlog`).
+//! * the tail worker following the files listed in the environment variable
+//!   `SWITCHBOARD_VOICE_TAIL`, e.g.
+//!   `asterisk:/var/log/asterisk/cdr-csv/Master.csv,hylafax:/var/spool/hylafax/etc/xferfaxlog`,
+//!   with the read offset of each file persisted in `voice_tail_offsets`.
+//!
+//! **CTI authentication.** The `{token}` in the CTI URL is an ordinary API token (created with
+//! `POST /api/v1/api-tokens`) carrying the `voice:ingest` scope. Tokens are stored only as
+//! hashes, can be revoked, and a `voice:ingest` token can do nothing but feed call data. Agent
+//! session tokens are refused in the URL. Keep HTTP access logs of the CTI path private, as
+//! for any URL-embedded secret.
+//!
+//! **Idempotency.** A message's `external_id` is `source:id` (`asterisk:<uniqueid>`,
+//! `freeswitch:<uuid>`, `hylafax:<commid>`, `cti:<callId or faxId>`); storing a record twice
+//! is counted as a duplicate and changes nothing.
+//!
+//! **Where entries go.** The customer is matched by phone identity (inbound: caller, outbound:
+//! called number, normalised to E.164 in `settings.text.default_region`) or created. Missed
+//! inbound calls open a callback conversation (tag `callback`, status open) that repeated
+//! misses within [`CALLBACK_WINDOW_MS`] join; other calls and faxes join the customer's open
+//! conversation on the same channel, or start a new one that is resolved at once.
 
 pub mod cti;
 pub mod ingest;

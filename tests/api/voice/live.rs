@@ -389,4 +389,44 @@ crate::storage_tests!(
     cti_accepts_form_data_and_fax_events_and_refuses_bad_tokens,
     calls_without_hangup_are_closed_by_the_timeout,
     agents_log_calls_by_hand,
+    a_call_rung_on_one_node_is_closed_on_another,
 );
+
+async fn a_call_rung_on_one_node_is_closed_on_another(b: Backend) {
+    let first = spawn_app(b).await;
+    let token = first.api_token(&["voice:ingest"]).await;
+    let second = spawn_on(&first.database_url, first._dir.clone(), |_| {}).await;
+    let ring = event("newCall", "n-1", "09121230000", json!({}));
+    let (s, _) = cti(&first, &token, ring).await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, _) = cti(
+        &second,
+        &token,
+        event("answer", "n-1", "09121230000", json!({})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    let hangup = event(
+        "hangup",
+        "n-1",
+        "09121230000",
+        json!({"cause": "normalClearing"}),
+    );
+    let (s, _) = cti(&second, &token, hangup).await;
+    assert_eq!(s, StatusCode::OK);
+    let caller = customer_by_phone(&first, "+989121230000").await;
+    let convs = conversations_of(&first, caller["id"].as_str().unwrap(), "").await;
+    assert_eq!(convs.len(), 1);
+    let d = detail(&first, &convs[0]["id"]).await;
+    let msg = &d["messages"][0];
+    assert!(
+        msg["meta"]["answered_at"].is_string(),
+        "answer seen across nodes: {msg}"
+    );
+    let later = switchboard::store::now_ms() + voice::STALE_ANSWERED_MS + 1_000;
+    assert_eq!(
+        voice::run_once(&first.state, later).await.unwrap(),
+        0,
+        "nothing left live"
+    );
+}
