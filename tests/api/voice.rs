@@ -364,4 +364,5 @@ crate::storage_tests!(
 );
 
 mod live;
+mod manual;
 mod tail;
