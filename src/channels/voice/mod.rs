@@ -85,7 +85,7 @@ pub fn spawn_workers(state: &AppState, stop: CancellationToken) -> Vec<JoinHandl
     let mut workers = vec![tokio::spawn(stale_worker(state.clone(), stop.clone()))];
     match std::env::var(TAIL_ENV) {
         Ok(spec) if !spec.trim().is_empty() => match parse_tail_spec(&spec) {
-            Ok(sources) => workers.push(tokio::spawn(tail_worker(state.clone(), sources, stop))),
+            Ok(sources) => workers.push(spawn_tail_worker(state, sources, stop)),
             Err(e) => tracing::error!(error = %e, "{TAIL_ENV} is invalid; not tailing any log"),
         },
         _ => {}
@@ -103,6 +103,16 @@ async fn stale_worker(state: AppState, stop: CancellationToken) {
             tracing::error!(error = %e, "closing stale calls failed");
         }
     }
+}
+
+/// Follow `sources` every [`TAIL_POLL_INTERVAL`] until `stop` (what `SWITCHBOARD_VOICE_TAIL`
+/// starts).
+pub fn spawn_tail_worker(
+    state: &AppState,
+    sources: Vec<TailSource>,
+    stop: CancellationToken,
+) -> JoinHandle<()> {
+    tokio::spawn(tail_worker(state.clone(), sources, stop))
 }
 
 async fn tail_worker(state: AppState, sources: Vec<TailSource>, stop: CancellationToken) {

@@ -99,6 +99,47 @@ async fn tailing_follows_appends_partial_lines_restarts_and_rotation(b: Backend)
     }
 }
 
+async fn the_tail_worker_picks_up_appended_lines(b: Backend) {
+    let app = spawn_app(b).await;
+    let logs = tempfile::tempdir().expect("temp dir");
+    let path = logs.path().join("Master.csv");
+    append(&path, &cdr("w.1", "09120000011", 11));
+    let sources = vec![TailSource {
+        path: path.clone(),
+        format: Source::Asterisk,
+    }];
+    let worker = voice::spawn_tail_worker(&app.state, sources, app.stop.clone());
+    let found = |n: &'static str| {
+        let app = &app;
+        async move {
+            for _ in 0..100 {
+                let (_, page) = app
+                    .get(&format!("/api/v1/customers?q=%2B{n}"), &app.admin_token)
+                    .await;
+                if !page["items"].as_array().unwrap().is_empty() {
+                    return true;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+            false
+        }
+    };
+    assert!(
+        found("989120000011").await,
+        "existing line stored by the worker"
+    );
+    append(&path, &cdr("w.2", "09120000012", 12));
+    assert!(
+        found("989120000012").await,
+        "appended line stored by the worker"
+    );
+    app.stop.cancel();
+    tokio::time::timeout(std::time::Duration::from_secs(5), worker)
+        .await
+        .expect("worker stops when asked")
+        .unwrap();
+}
+
 #[test]
 fn the_tail_setting_names_format_and_path_pairs() {
     let spec =
@@ -114,4 +155,7 @@ fn the_tail_setting_names_format_and_path_pairs() {
     assert!(voice::parse_tail_spec("/tmp/no-format").is_err());
 }
 
-crate::storage_tests!(tailing_follows_appends_partial_lines_restarts_and_rotation);
+crate::storage_tests!(
+    tailing_follows_appends_partial_lines_restarts_and_rotation,
+    the_tail_worker_picks_up_appended_lines,
+);
