@@ -49,7 +49,7 @@ pub async fn cti_event(
         }
         _ => return Err(ApiError::Unauthorized),
     }
-    let body = body.map_err(|_| ApiError::TooLarge)?;
+    let body = body.map_err(super::records::body_rejection)?;
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -69,7 +69,11 @@ pub async fn cti_event(
     let event = parsed.map_err(|e| ApiError::invalid("invalid_cti_event", e.to_string()))?;
     let now = now_ms();
     let reply = match event {
-        CtiEvent::NewCall { .. } => new_call(&state, event, now).await?,
+        CtiEvent::NewCall { .. } => match new_call(&state, event.clone(), now).await {
+            // Another request created the caller's customer first: now it is found.
+            Err(ApiError::Conflict(_)) => new_call(&state, event, now).await?,
+            other => other?,
+        },
         CtiEvent::Answer { .. } => answer(&state, event, now).await?,
         CtiEvent::Hangup { .. } => hangup(&state, event, now).await?,
         CtiEvent::Fax { .. } => {

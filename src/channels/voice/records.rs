@@ -105,6 +105,16 @@ pub async fn store_lines(
     Ok(report)
 }
 
+/// A raw body that could not be read: 413 when over the size limit, else 400.
+pub fn body_rejection(r: BytesRejection) -> ApiError {
+    if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::TooLarge
+    } else {
+        ApiError::BadRequest(r.body_text())
+    }
+}
+
+/// Query of a log upload.
 #[derive(Deserialize, IntoParams)]
 pub struct UploadParams {
     /// `asterisk` (Master.csv), `freeswitch` (mod_cdr_csv) or `hylafax` (xferfaxlog).
@@ -133,13 +143,7 @@ pub async fn upload_records(
             "format must be asterisk, freeswitch or hylafax",
         )
     })?;
-    let body = body.map_err(|r| {
-        if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::TooLarge
-        } else {
-            ApiError::BadRequest(r.body_text())
-        }
-    })?;
+    let body = body.map_err(body_rejection)?;
     let opts = options(p.utc_offset_secs.unwrap_or(PBX_UTC_OFFSET_SECS));
     let (lines, _) = parse_lines(format, &body, 1, true, &opts);
     let report = store_lines(&state, format, lines).await?;
