@@ -1,14 +1,78 @@
-//! The voice channel.
+//! The voice channel: PBX call records and fax logs become contact entries on the customer's
+//! history (channel `phone` or `fax`).
+//!
+//! Intake paths, all ending in [`ingest::store_contact`] (one transaction per record):
+//! * `POST /api/v1/channels/voice/records?format=asterisk|freeswitch|hylafax` — log upload
+//!   (admin, or an API token with the `voice:ingest` scope); answers
+//!   `{stored, duplicates, ignored, rejected: [{line, reason}]}`;
+//! * `POST /api/v1/channels/voice/cti/{token}` — live call events, wire-compatible with
+//!   Zammad's generic CTI API (JSON or form data);
+//! * `POST /api/v1/channels/voice/calls` — an agent logging a call by hand;
+//! * the tail worker following the files listed in the environment variable
+//!   `SWITCHBOARD_VOICE_TAIL`, e.g.
+//!   `asterisk:/var/log/asterisk/cdr-csv/Master.csv,hylafax:/var/spool/hylafax/etc/xferfaxlog`,
+//!   with the read offset of each file persisted in `voice_tail_offsets`.
+//!
+//! **CTI authentication.** The `{token}` in the CTI URL is an ordinary API token (created with
+//! `POST /api/v1/api-tokens`) carrying the `voice:ingest` scope. Tokens are stored only as
+//! hashes, can be revoked, and a `voice:ingest` token can do nothing but feed call data. Agent
+//! session tokens are refused in the URL. Keep HTTP access logs of the CTI path private, as
+//! for any URL-embedded secret.
+//!
+//! **Idempotency.** A message's `external_id` is `source:id` (`asterisk:<uniqueid>`,
+//! `freeswitch:<uuid>`, `hylafax:<commid>`, `cti:<callId or faxId>`); storing a record twice
+//! is counted as a duplicate and changes nothing.
+//!
+//! **Where entries go.** The customer is matched by phone identity (inbound: caller, outbound:
+//! called number, normalised to E.164 in `settings.text.default_region`) or created. Missed
+//! inbound calls open a callback conversation (tag `callback`, status open) that repeated
+//! misses within [`CALLBACK_WINDOW_MS`] join; other calls and faxes join the customer's open
+//! conversation on the same channel, or start a new one that is resolved at once.
+
+pub mod cti;
+pub mod ingest;
+pub mod live;
+pub mod manual;
+pub mod records;
+pub mod summary;
+pub mod tail;
+
+pub use ingest::{IngestReport, Rejection};
+pub use live::run_once;
+pub use tail::{parse_tail_spec, tail_once, TailSource};
 
 use crate::state::AppState;
+use crate::store::now_ms;
 use axum::Router;
+use std::time::Duration;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+/// Missed calls from one number within this window join one open callback conversation.
+pub const CALLBACK_WINDOW_MS: i64 = 2 * 60 * 60 * 1000;
+/// A CTI call still ringing (no answer, no hangup) after this long is closed as missed.
+pub const STALE_RINGING_MS: i64 = 15 * 60 * 1000;
+/// An answered CTI call with no event for this long is closed as answered.
+pub const STALE_ANSWERED_MS: i64 = 12 * 60 * 60 * 1000;
+/// How often the stale-call worker runs.
+pub const STALE_CHECK_INTERVAL: Duration = Duration::from_secs(60);
+/// How often the tail worker polls its files.
+pub const TAIL_POLL_INTERVAL: Duration = Duration::from_secs(2);
+/// Most bytes the tail worker reads from one file in one go.
+pub const MAX_TAIL_READ_BYTES: usize = 4 * 1024 * 1024;
+/// Offset of the PBX's local time from UTC used for log timestamps (Tehran, +03:30).
+pub const PBX_UTC_OFFSET_SECS: i32 = 12_600;
+/// Environment variable listing the log files to tail (`format:path,format:path`).
+pub const TAIL_ENV: &str = "SWITCHBOARD_VOICE_TAIL";
 
 /// Routes under `/api/v1` (described in the OpenAPI document).
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
+        .routes(routes!(records::upload_records))
+        .routes(routes!(cti::cti_event))
+        .routes(routes!(manual::log_call))
 }
 
 /// Routes outside `/api/v1` (sockets, scripts).
@@ -16,7 +80,55 @@ pub fn public_routes() -> Router<AppState> {
     Router::new()
 }
 
-/// Background workers of this channel, stopped by `stop`.
-pub fn spawn_workers(_state: &AppState, _stop: CancellationToken) -> Vec<JoinHandle<()>> {
-    Vec::new()
+/// Background workers: closing stale CTI calls, and tailing the files in `SWITCHBOARD_VOICE_TAIL`.
+pub fn spawn_workers(state: &AppState, stop: CancellationToken) -> Vec<JoinHandle<()>> {
+    let mut workers = vec![tokio::spawn(stale_worker(state.clone(), stop.clone()))];
+    match std::env::var(TAIL_ENV) {
+        Ok(spec) if !spec.trim().is_empty() => match parse_tail_spec(&spec) {
+            Ok(sources) => workers.push(spawn_tail_worker(state, sources, stop)),
+            Err(e) => tracing::error!(error = %e, "{TAIL_ENV} is invalid; not tailing any log"),
+        },
+        _ => {}
+    }
+    workers
+}
+
+async fn stale_worker(state: AppState, stop: CancellationToken) {
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = tokio::time::sleep(STALE_CHECK_INTERVAL) => {}
+        }
+        if let Err(e) = run_once(&state, now_ms()).await {
+            tracing::error!(error = %e, "closing stale calls failed");
+        }
+    }
+}
+
+/// Follow `sources` every [`TAIL_POLL_INTERVAL`] until `stop` (what `SWITCHBOARD_VOICE_TAIL`
+/// starts).
+pub fn spawn_tail_worker(
+    state: &AppState,
+    sources: Vec<TailSource>,
+    stop: CancellationToken,
+) -> JoinHandle<()> {
+    tokio::spawn(tail_worker(state.clone(), sources, stop))
+}
+
+async fn tail_worker(state: AppState, sources: Vec<TailSource>, stop: CancellationToken) {
+    tracing::info!(files = sources.len(), "tailing voice logs");
+    loop {
+        match tail_once(&state, &sources).await {
+            Ok(report) => {
+                for r in &report.rejected {
+                    tracing::warn!(line = r.line, reason = %r.reason, "voice log line skipped");
+                }
+            }
+            Err(e) => tracing::error!(error = ?e, "tailing voice logs failed"),
+        }
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = tokio::time::sleep(TAIL_POLL_INTERVAL) => {}
+        }
+    }
 }

@@ -1,0 +1,344 @@
+//! Live CTI events and the stale-call timeout.
+use super::{conversations_of, customer_by_phone, detail};
+use crate::helpers::*;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use std::time::Duration;
+use switchboard::bus::Event;
+use switchboard::channels::voice;
+use switchboard::store::now_ms;
+use tokio::sync::broadcast::Receiver;
+
+async fn next_of_kind(rx: &mut Receiver<Event>, kind: &str) -> Event {
+    tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            let ev = rx.recv().await.expect("bus open");
+            if ev.kind == kind {
+                return ev;
+            }
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("no {kind} event within 10 s"))
+}
+
+async fn cti(app: &TestApp, token: &str, body: Value) -> (StatusCode, Value) {
+    app.call(
+        "POST",
+        &format!("/api/v1/channels/voice/cti/{token}"),
+        None,
+        Some(body),
+    )
+    .await
+}
+
+async fn cti_form(app: &TestApp, token: &str, body: &str) -> (StatusCode, Value) {
+    let resp = app
+        .client
+        .post(app.url(&format!("/api/v1/channels/voice/cti/{token}")))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body.to_string())
+        .send()
+        .await
+        .expect("sent");
+    let status = resp.status();
+    (status, resp.json().await.expect("JSON answer"))
+}
+
+fn event(kind: &str, call_id: &str, from: &str, extra: Value) -> Value {
+    let mut body = json!({"event": kind, "callId": call_id, "from": from, "to": "02133445566", "direction": "in"});
+    for (k, v) in extra.as_object().unwrap() {
+        body[k] = v.clone();
+    }
+    body
+}
+
+async fn cti_events_pop_the_customer_and_a_missed_call_opens_a_callback(b: Backend) {
+    let app = spawn_app(b).await;
+    let token = app.api_token(&["voice:ingest"]).await;
+    let (agent_id, _) = app
+        .agent("ext201@example.com", "agent", json!({"extension": "201"}))
+        .await;
+    let mut rx = app.state.bus.subscribe();
+
+    let ring = event(
+        "newCall",
+        "c-1",
+        "09121234567",
+        json!({"user": ["Sara"], "queue": "support"}),
+    );
+    let (s, body) = cti(&app, &token, ring).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let ringing = next_of_kind(&mut rx, "call.ringing").await;
+    assert!(ringing.customer_id.is_some());
+    assert_eq!(ringing.customer_id.as_deref(), body["customer_id"].as_str());
+    assert_eq!(ringing.data["from"], "+989121234567");
+    assert_eq!(ringing.data["queue"], "support");
+    let sara = customer_by_phone(&app, "+989121234567").await;
+    assert_eq!(
+        ringing.customer_id.as_deref(),
+        sara["id"].as_str(),
+        "screen pop names the caller"
+    );
+
+    let (s, body) = cti(
+        &app,
+        &token,
+        event(
+            "answer",
+            "c-1",
+            "09121234567",
+            json!({"answeringNumber": "201"}),
+        ),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let answered = next_of_kind(&mut rx, "call.answered").await;
+    assert_eq!(answered.agent_id.as_deref(), Some(agent_id.as_str()));
+    let hangup = event(
+        "hangup",
+        "c-1",
+        "09121234567",
+        json!({"cause": "normalClearing", "recordingUrl": "https://pbx.example/rec/c-1.wav"}),
+    );
+    let (s, body) = cti(&app, &token, hangup).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    next_of_kind(&mut rx, "call.ended").await;
+    let convs = conversations_of(&app, sara["id"].as_str().unwrap(), "").await;
+    assert_eq!(convs.len(), 1);
+    assert_eq!(convs[0]["status"], "resolved");
+    let d = detail(&app, &convs[0]["id"]).await;
+    let msg = &d["messages"][0];
+    assert!(
+        msg["body"]
+            .as_str()
+            .unwrap()
+            .starts_with("Inbound call, answered, "),
+        "{msg}"
+    );
+    assert_eq!(msg["meta"]["agent_id"], agent_id.as_str());
+    assert_eq!(
+        msg["meta"]["recording_url"],
+        "https://pbx.example/rec/c-1.wav"
+    );
+    assert_eq!(msg["external_id"], "cti:c-1");
+
+    // A call nobody answers, from a number written in Persian digits.
+    let (s, _) = cti(
+        &app,
+        &token,
+        event("newCall", "c-2", "۰۹۱۲۵۵۵۶۶۷۷", json!({})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    let hangup = event("hangup", "c-2", "۰۹۱۲۵۵۵۶۶۷۷", json!({"cause": "noAnswer"}));
+    let (s, body) = cti(&app, &token, hangup.clone()).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let caller = customer_by_phone(&app, "+989125556677").await;
+    let cb = conversations_of(&app, caller["id"].as_str().unwrap(), "&tag=callback").await;
+    assert_eq!(cb.len(), 1);
+    assert_eq!(cb[0]["status"], "open");
+    assert_eq!(cb[0]["channel"], "phone");
+    assert_eq!(cb[0]["subject"], "Missed call from +989125556677");
+    // A repeated hangup stores nothing new.
+    let (s, _) = cti(&app, &token, hangup).await;
+    assert_eq!(s, StatusCode::OK);
+    let d = detail(&app, &cb[0]["id"]).await;
+    assert_eq!(d["messages"].as_array().unwrap().len(), 1);
+    assert_eq!(d["messages"][0]["meta"]["cause"], "noAnswer");
+
+    // When the customer calls again and is answered, the call joins the open callback.
+    let (s, _) = cti(
+        &app,
+        &token,
+        event("newCall", "c-3", "09125556677", json!({})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, _) = cti(
+        &app,
+        &token,
+        event(
+            "hangup",
+            "c-3",
+            "09125556677",
+            json!({"cause": "normalClearing"}),
+        ),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    let d = detail(&app, &cb[0]["id"]).await;
+    assert_eq!(d["messages"].as_array().unwrap().len(), 2, "{d}");
+    assert_eq!(
+        d["status"], "open",
+        "the agent resolves the callback, not the log"
+    );
+    let all = conversations_of(&app, caller["id"].as_str().unwrap(), "").await;
+    assert_eq!(all.len(), 1);
+}
+
+async fn cti_accepts_form_data_and_fax_events_and_refuses_bad_tokens(b: Backend) {
+    let app = spawn_app(b).await;
+    let token = app.api_token(&["voice:ingest"]).await;
+    let form = "event=newCall&from=09351234567&to=02133445566&direction=in&callId=f-1&user%5B%5D=Sara&user%5B%5D=Reza";
+    let (s, body) = cti_form(&app, &token, form).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let rung = body["customer_id"].clone();
+    assert!(rung.is_string(), "{body}");
+    let form = "event=hangup&from=09351234567&to=02133445566&direction=in&callId=f-1&cause=cancel";
+    let (s, body) = cti_form(&app, &token, form).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let caller = customer_by_phone(&app, "+989351234567").await;
+    assert_eq!(
+        caller["id"], rung,
+        "form numbers are matched like JSON ones"
+    );
+    let cb = conversations_of(&app, caller["id"].as_str().unwrap(), "&tag=callback").await;
+    assert_eq!(cb.len(), 1, "an abandoned call asks for a callback");
+
+    let fax = json!({"event": "fax", "direction": "in", "from": "02188776655", "to": "02133445566",
+                     "faxId": "f-81", "pages": 3, "status": "ok", "at": "2025-03-01T08:30:00Z"});
+    let (s, body) = cti(&app, &token, fax).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let sender = customer_by_phone(&app, "+982188776655").await;
+    let faxes = conversations_of(&app, sender["id"].as_str().unwrap(), "&channel=fax").await;
+    let d = detail(&app, &faxes[0]["id"]).await;
+    assert_eq!(d["messages"][0]["body"], "Inbound fax, 3 pages, ok");
+
+    let ring = event("newCall", "x-1", "09121234567", json!({}));
+    let (s, e) = cti(&app, "not-a-token", ring.clone()).await;
+    assert_error(s, &e, StatusCode::UNAUTHORIZED, "unauthorized");
+    let (s, e) = cti(&app, &app.admin_token, ring.clone()).await;
+    assert_error(s, &e, StatusCode::UNAUTHORIZED, "unauthorized");
+    let other = app.api_token(&["conversations"]).await;
+    let (s, e) = cti(&app, &other, ring).await;
+    assert_error(s, &e, StatusCode::FORBIDDEN, "forbidden");
+    let (s, e) = cti(
+        &app,
+        &token,
+        json!({"event": "dance", "callId": "x", "from": "1", "to": "2", "direction": "in"}),
+    )
+    .await;
+    assert_error(s, &e, StatusCode::UNPROCESSABLE_ENTITY, "invalid_cti_event");
+    let (s, e) = cti(
+        &app,
+        &token,
+        json!({"event": "newCall", "from": "1", "to": "2", "direction": "in"}),
+    )
+    .await;
+    assert_error(s, &e, StatusCode::UNPROCESSABLE_ENTITY, "invalid_cti_event");
+    assert!(e["error"].as_str().unwrap().contains("callId"), "{e}");
+}
+
+async fn calls_without_hangup_are_closed_by_the_timeout(b: Backend) {
+    let app = spawn_app(b).await;
+    let token = app.api_token(&["voice:ingest"]).await;
+    let (s, _) = cti(
+        &app,
+        &token,
+        event("newCall", "s-1", "09127770000", json!({})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, _) = cti(
+        &app,
+        &token,
+        event("newCall", "s-2", "09127770001", json!({})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, _) = cti(
+        &app,
+        &token,
+        event("answer", "s-2", "09127770001", json!({})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    let now = now_ms();
+    assert_eq!(
+        voice::run_once(&app.state, now).await.unwrap(),
+        0,
+        "nothing is stale yet"
+    );
+    let later = now + voice::STALE_RINGING_MS + 1_000;
+    assert_eq!(
+        voice::run_once(&app.state, later).await.unwrap(),
+        1,
+        "only the ringing call"
+    );
+    let caller = customer_by_phone(&app, "+989127770000").await;
+    let cb = conversations_of(&app, caller["id"].as_str().unwrap(), "&tag=callback").await;
+    assert_eq!(cb.len(), 1, "a call that rang out becomes a missed call");
+    assert_eq!(
+        voice::run_once(&app.state, later).await.unwrap(),
+        0,
+        "closed once"
+    );
+    // A hangup arriving after the timeout stores nothing new.
+    let (s, _) = cti(
+        &app,
+        &token,
+        event("hangup", "s-1", "09127770000", json!({"cause": "noAnswer"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    let d = detail(&app, &cb[0]["id"]).await;
+    assert_eq!(d["messages"].as_array().unwrap().len(), 1);
+
+    let much_later = now + voice::STALE_ANSWERED_MS + 1_000;
+    assert_eq!(
+        voice::run_once(&app.state, much_later).await.unwrap(),
+        1,
+        "the answered call"
+    );
+    let other = customer_by_phone(&app, "+989127770001").await;
+    let convs = conversations_of(&app, other["id"].as_str().unwrap(), "").await;
+    assert_eq!(convs.len(), 1);
+    assert_eq!(convs[0]["status"], "resolved");
+}
+
+async fn a_call_rung_on_one_node_is_closed_on_another(b: Backend) {
+    let first = spawn_app(b).await;
+    let token = first.api_token(&["voice:ingest"]).await;
+    let second = spawn_on(&first.database_url, first._dir.clone(), |_| {}).await;
+    let ring = event("newCall", "n-1", "09121230000", json!({}));
+    let (s, _) = cti(&first, &token, ring).await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, _) = cti(
+        &second,
+        &token,
+        event("answer", "n-1", "09121230000", json!({})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    let hangup = event(
+        "hangup",
+        "n-1",
+        "09121230000",
+        json!({"cause": "normalClearing"}),
+    );
+    let (s, _) = cti(&second, &token, hangup).await;
+    assert_eq!(s, StatusCode::OK);
+    let caller = customer_by_phone(&first, "+989121230000").await;
+    let convs = conversations_of(&first, caller["id"].as_str().unwrap(), "").await;
+    assert_eq!(convs.len(), 1);
+    let d = detail(&first, &convs[0]["id"]).await;
+    let msg = &d["messages"][0];
+    assert!(
+        msg["meta"]["answered_at"].is_string(),
+        "answer seen across nodes: {msg}"
+    );
+    let later = switchboard::store::now_ms() + voice::STALE_ANSWERED_MS + 1_000;
+    assert_eq!(
+        voice::run_once(&first.state, later).await.unwrap(),
+        0,
+        "nothing left live"
+    );
+}
+
+crate::storage_tests!(
+    cti_events_pop_the_customer_and_a_missed_call_opens_a_callback,
+    cti_accepts_form_data_and_fax_events_and_refuses_bad_tokens,
+    calls_without_hangup_are_closed_by_the_timeout,
+    a_call_rung_on_one_node_is_closed_on_another,
+);
