@@ -500,6 +500,7 @@ panelCustomerId: null,
 timeline: null,         // {customerId, items, cursor, loading, done}
 offers: [],
 offersSupported: true,
+statsSupported: true,
 live: false
 };
 var SEEN_KEY = 'switchboard.console.seen';
@@ -1079,6 +1080,8 @@ entries.sort(function (a, b) {
 var d = (parseTime(a.at) || 0) - (parseTime(b.at) || 0);
 if (d) return d;
 if (a.m && b.m) return a.m.seq - b.m.seq;
+if (a.hi && a.hi.kind === 'created') return -1;
+if (b.hi && b.hi.kind === 'created') return 1;
 return a.m ? -1 : b.m ? 1 : 0;
 });
 var shown = [];
@@ -1531,7 +1534,8 @@ return el;
 function screenPop(ev) {
 var d = ev.data || {};
 var customerId = d.customer_id || ev.customer_id;
-var name = h('div', { class: 'caller', dir: 'auto', 'data-testid': 'call-customer' }, '');
+var nameText = h('bdi', null, '');
+var name = h('div', { class: 'caller', 'data-testid': 'call-customer' }, nameText);
 var content = h('div', null,
 h('div', { class: 'toast-title' }, channelIcon('phone'), ' ', t('call.ringing')),
 h('div', { dir: 'ltr', class: 'from' }, h('bdi', null, d.from ? String(d.from) : '')),
@@ -1540,7 +1544,7 @@ customerId ? h('button', { type: 'button', class: 'btn primary small', 'data-tes
 var el = toast(content, 'call', { ttl: 30000, testid: 'call-toast' });
 if (customerId) {
 getCustomer(customerId).then(function (c) {
-name.textContent = customerLabel(c);
+nameText.textContent = customerLabel(c);
 if (c.tier === 'vip') name.appendChild(h('span', { class: 'badge vip' }, t('customer.vip')));
 }, function () { /* unknown caller */ });
 }
@@ -1569,7 +1573,12 @@ return page.items || page.queues || page.agents || [];
 }
 function loadStats() {
 var soft = function (p) { return p.then(function (v) { return { ok: true, v: v }; }, function (e) { return { ok: false, e: e }; }); };
-Promise.all([soft(api('GET', '/stats/queues')), soft(api('GET', '/stats/agents')), soft(api('GET', '/agents?limit=500'))]).then(function (r) {
+var missing = { ok: false, e: new ApiError(404, 'not_found', 'not found') };
+var stats = S.statsSupported === false ? Promise.resolve([missing, missing])
+: Promise.all([soft(api('GET', '/stats/queues')), soft(api('GET', '/stats/agents'))]);
+Promise.all([stats, soft(api('GET', '/agents?limit=500'))]).then(function (all) {
+var r = [all[0][0], all[0][1], all[1]];
+[r[0], r[1]].forEach(function (x) { if (!x.ok && x.e && x.e.status === 404) S.statsSupported = false; });
 if (r[2].ok) S.agents = (r[2].v && r[2].v.items) || S.agents;
 renderSupervisor({ queues: r[0], agents: r[1], at: new Date().toISOString() });
 });
@@ -1595,15 +1604,21 @@ if (typeof v === 'number' && /seconds?$/.test(key)) return fmtCountdown(v);
 if (typeof v === 'number') return fmtNum(v);
 if (typeof v === 'boolean') return v ? '✓' : '–';
 if (typeof v === 'string' && /_at$/.test(key)) return fmtShortTime(v);
-if (Array.isArray(v)) return v.join(', ');
+if (Array.isArray(v)) return v.map(function (x) { return key === 'channels' ? t('channel.' + x, null, String(x)) : String(x); }).join(LANG === 'fa' ? '، ' : ', ');
 return String(v);
+}
+function statLabel(key) {
+var parts = key.split('.');
+var label = t('stat.' + parts[0], null, parts[0].replace(/_/g, ' '));
+if (parts.length > 1) label += ' · ' + t('channel.' + parts[1], null, t('status.' + parts[1], null, parts[1].replace(/_/g, ' ')));
+return label;
 }
 function statTable(rows, testid) {
 rows = rows.map(flatten);
 var cols = [];
 rows.forEach(function (r) { Object.keys(r).forEach(function (k) { if (!STAT_KEYS_SKIP[k] && cols.indexOf(k) < 0) cols.push(k); }); });
 return h('table', { class: 'stats', 'data-testid': testid },
-h('thead', null, h('tr', null, cols.map(function (k) { return h('th', { scope: 'col' }, t('stat.' + k, null, k.replace(/[._]/g, ' '))); }))),
+h('thead', null, h('tr', null, cols.map(function (k) { return h('th', { scope: 'col' }, statLabel(k)); }))),
 h('tbody', null, rows.map(function (r) {
 return h('tr', null, cols.map(function (k) {
 var v = r[k];

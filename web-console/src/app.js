@@ -25,6 +25,7 @@ var S = {
   timeline: null,         // {customerId, items, cursor, loading, done}
   offers: [],
   offersSupported: true,
+  statsSupported: true,
   live: false
 };
 

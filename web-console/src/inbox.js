@@ -341,6 +341,8 @@ function renderMessages() {
     var d = (parseTime(a.at) || 0) - (parseTime(b.at) || 0);
     if (d) return d;
     if (a.m && b.m) return a.m.seq - b.m.seq;
+    if (a.hi && a.hi.kind === 'created') return -1;
+    if (b.hi && b.hi.kind === 'created') return 1;
     return a.m ? -1 : b.m ? 1 : 0;
   });
   var shown = [];

@@ -237,7 +237,8 @@ function toast(content, kind, opts) {
 function screenPop(ev) {
   var d = ev.data || {};
   var customerId = d.customer_id || ev.customer_id;
-  var name = h('div', { class: 'caller', dir: 'auto', 'data-testid': 'call-customer' }, '');
+  var nameText = h('bdi', null, '');
+  var name = h('div', { class: 'caller', 'data-testid': 'call-customer' }, nameText);
   var content = h('div', null,
     h('div', { class: 'toast-title' }, channelIcon('phone'), ' ', t('call.ringing')),
     h('div', { dir: 'ltr', class: 'from' }, h('bdi', null, d.from ? String(d.from) : '')),
@@ -246,7 +247,7 @@ function screenPop(ev) {
   var el = toast(content, 'call', { ttl: 30000, testid: 'call-toast' });
   if (customerId) {
     getCustomer(customerId).then(function (c) {
-      name.textContent = customerLabel(c);
+      nameText.textContent = customerLabel(c);
       if (c.tier === 'vip') name.appendChild(h('span', { class: 'badge vip' }, t('customer.vip')));
     }, function () { /* unknown caller */ });
   }
@@ -283,7 +284,14 @@ function rowsOf(page) {
 
 function loadStats() {
   var soft = function (p) { return p.then(function (v) { return { ok: true, v: v }; }, function (e) { return { ok: false, e: e }; }); };
-  Promise.all([soft(api('GET', '/stats/queues')), soft(api('GET', '/stats/agents')), soft(api('GET', '/agents?limit=500'))]).then(function (r) {
+  // Once the server says the stats routes do not exist, stop asking and
+  // fall back to agent presence from /agents.
+  var missing = { ok: false, e: new ApiError(404, 'not_found', 'not found') };
+  var stats = S.statsSupported === false ? Promise.resolve([missing, missing])
+    : Promise.all([soft(api('GET', '/stats/queues')), soft(api('GET', '/stats/agents'))]);
+  Promise.all([stats, soft(api('GET', '/agents?limit=500'))]).then(function (all) {
+    var r = [all[0][0], all[0][1], all[1]];
+    [r[0], r[1]].forEach(function (x) { if (!x.ok && x.e && x.e.status === 404) S.statsSupported = false; });
     if (r[2].ok) S.agents = (r[2].v && r[2].v.items) || S.agents;
     renderSupervisor({ queues: r[0], agents: r[1], at: new Date().toISOString() });
   });
@@ -312,8 +320,16 @@ function statCell(key, v) {
   if (typeof v === 'number') return fmtNum(v);
   if (typeof v === 'boolean') return v ? '✓' : '–';
   if (typeof v === 'string' && /_at$/.test(key)) return fmtShortTime(v);
-  if (Array.isArray(v)) return v.join(', ');
+  if (Array.isArray(v)) return v.map(function (x) { return key === 'channels' ? t('channel.' + x, null, String(x)) : String(x); }).join(LANG === 'fa' ? '، ' : ', ');
   return String(v);
+}
+
+// Flattened keys such as capacity.chat read as "Capacity · Chat".
+function statLabel(key) {
+  var parts = key.split('.');
+  var label = t('stat.' + parts[0], null, parts[0].replace(/_/g, ' '));
+  if (parts.length > 1) label += ' · ' + t('channel.' + parts[1], null, t('status.' + parts[1], null, parts[1].replace(/_/g, ' ')));
+  return label;
 }
 
 function statTable(rows, testid) {
@@ -321,7 +337,7 @@ function statTable(rows, testid) {
   var cols = [];
   rows.forEach(function (r) { Object.keys(r).forEach(function (k) { if (!STAT_KEYS_SKIP[k] && cols.indexOf(k) < 0) cols.push(k); }); });
   return h('table', { class: 'stats', 'data-testid': testid },
-    h('thead', null, h('tr', null, cols.map(function (k) { return h('th', { scope: 'col' }, t('stat.' + k, null, k.replace(/[._]/g, ' '))); }))),
+    h('thead', null, h('tr', null, cols.map(function (k) { return h('th', { scope: 'col' }, statLabel(k)); }))),
     h('tbody', null, rows.map(function (r) {
       return h('tr', null, cols.map(function (k) {
         var v = r[k];
