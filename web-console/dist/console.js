@@ -513,7 +513,9 @@ try { return JSON.parse(localStorage.getItem(SEEN_KEY) || '{}') || {}; } catch (
 var SEEN = loadSeen();
 function markSeen(conv) {
 if (!conv) return;
-SEEN[conv.id] = conv.last_message_at || conv.updated_at || new Date().toISOString();
+var at = conv.last_message_at || conv.updated_at || new Date().toISOString();
+if (SEEN[conv.id] && parseTime(SEEN[conv.id]) >= parseTime(at)) return;
+SEEN[conv.id] = at;
 var keys = Object.keys(SEEN);
 if (keys.length > 500) keys.slice(0, keys.length - 500).forEach(function (k) { delete SEEN[k]; });
 try { localStorage.setItem(SEEN_KEY, JSON.stringify(SEEN)); } catch (e) { /* ignore */ }
@@ -549,6 +551,7 @@ renderLogin();
 function onUnauthorized() {
 if (!S.me) return;
 stopLive();
+stopSupervisorRefresh();
 S.me = null;
 renderLogin();
 }
@@ -587,8 +590,27 @@ error, submit);
 root.appendChild(h('main', { class: 'login-screen' }, form));
 email.focus();
 }
-function startMain() {
+function resetSession() {
 S.view = 'inbox';
+S.tab = 'mine';
+S.filterChannel = '';
+S.filterStatus = '';
+S.filterCustomer = null;
+S.list = [];
+S.listCursor = null;
+S.selectedIdx = -1;
+S.currentId = null;
+S.current = null;
+S.currentError = null;
+S.drafts = {};
+S.panelCustomerId = null;
+S.timeline = null;
+S.offers = [];
+S.offersSupported = true;
+S.statsSupported = true;
+}
+function startMain() {
+resetSession();
 Promise.all([
 api('GET', '/agents?limit=500').then(function (p) { S.agents = (p && p.items) || []; }, function () { S.agents = []; }),
 api('GET', '/queues?limit=500').then(function (p) { S.queues = (p && p.items) || []; }, function () { S.queues = []; })
@@ -719,9 +741,6 @@ input.addEventListener('keydown', function (e) {
 if (e.key === 'Escape') { results.hidden = true; input.blur(); }
 if (e.key === 'ArrowDown' && !results.hidden) { var f = results.querySelector('[role=option]'); if (f) { e.preventDefault(); f.focus(); } }
 });
-document.addEventListener('click', function (e) {
-if (!results.contains(e.target) && e.target !== input) results.hidden = true;
-});
 return h('div', { class: 'search' }, input, results);
 }
 function customerLabel(c) {
@@ -750,6 +769,10 @@ throw err;
 }
 return S.customerReqs[id];
 }
+document.addEventListener('click', function (e) {
+var results = $('#search-results');
+if (results && !results.hidden && !(e.target.closest && e.target.closest('.search'))) results.hidden = true;
+});
 document.addEventListener('keydown', function (e) {
 if (!S.me || S.view !== 'inbox') return;
 if (e.ctrlKey || e.metaKey || e.altKey) return;
@@ -787,6 +810,7 @@ return p;
 var listSeq = 0;
 function loadList(more) {
 var mySeq = ++listSeq;
+var selectedId = S.selectedIdx >= 0 && S.list[S.selectedIdx] ? S.list[S.selectedIdx].id : null;
 S.listLoading = true;
 S.listError = null;
 if (!more) renderListRows();
@@ -797,8 +821,9 @@ S.list = more ? S.list.concat(items) : items;
 S.listCursor = (page && page.next_cursor) || null;
 S.listLoading = false;
 if (!more) {
+var keepId = selectedId || S.currentId;
 S.selectedIdx = -1;
-for (var i = 0; i < S.list.length; i++) if (S.list[i].id === S.currentId) S.selectedIdx = i;
+for (var i = 0; i < S.list.length; i++) if (S.list[i].id === keepId) S.selectedIdx = i;
 }
 renderListRows();
 }, function (err) {
@@ -816,7 +841,7 @@ clear(pane);
 var tabs = h('div', { class: 'tabs', role: 'tablist', 'aria-label': t('tabs.label') },
 ['mine', 'unassigned', 'open'].map(function (tab) {
 return h('button', { type: 'button', role: 'tab', class: 'tab' + (S.tab === tab ? ' active' : ''), 'aria-selected': S.tab === tab ? 'true' : 'false',
-'data-testid': 'tab-' + tab, onclick: function () { S.tab = tab; renderListPane(); loadList(); } }, t('tab.' + tab));
+'aria-controls': 'convlist', 'data-testid': 'tab-' + tab, onclick: function () { S.tab = tab; renderListPane(); loadList(); } }, t('tab.' + tab));
 }));
 var channel = h('select', { 'aria-label': t('filter.channel'), 'data-testid': 'filter-channel',
 onchange: function () { S.filterChannel = channel.value; loadList(); } },
@@ -980,8 +1005,12 @@ renderMessages();
 }
 function refreshConversationView() {
 if (!$('#messages')) { renderConversation(); return; }
-renderConvHead();
+var head = $('#convhead');
+if (!head || head.getAttribute('data-sig') !== headSignature(S.current)) renderConvHead();
 renderMessages();
+}
+function headSignature(c) {
+return JSON.stringify([c.status, c.priority, c.tags, c.assignee_id, c.queue_id, c.subject, LANG, S.agents.length]);
 }
 function patchConversation(body) {
 var id = S.currentId;
@@ -999,7 +1028,11 @@ function renderConvHead() {
 var head = $('#convhead');
 var c = S.current;
 if (!head || !c) return;
+var typing = head.querySelector('.tag-input');
+var typed = typing ? typing.value : '';
+var hadFocus = typing && document.activeElement === typing;
 clear(head);
+head.setAttribute('data-sig', headSignature(c));
 var cust = S.customers[c.customer_id];
 var status = h('select', { 'data-testid': 'status-select', 'aria-label': t('filter.status'),
 onchange: function () { patchConversation({ status: status.value }); } },
@@ -1014,7 +1047,8 @@ onkeydown: function (e) {
 if (e.key !== 'Enter') return;
 e.preventDefault();
 var v = tagInput.value.trim();
-if (!v || c.tags.indexOf(v) >= 0) { tagInput.value = ''; return; }
+tagInput.value = '';
+if (!v || c.tags.indexOf(v) >= 0) return;
 patchConversation({ tags: c.tags.concat([v]) });
 } });
 var tags = h('div', { class: 'tags', 'aria-label': t('tags.label'), role: 'group', 'data-testid': 'tags' },
@@ -1040,6 +1074,7 @@ var take = c.assignee_id === S.me.id ? null : h('button', { type: 'button', clas
 onclick: function () { doAssign({ agent_id: S.me.id }); } }, t('assign.take'));
 var who = c.assignee_id ? t('assign.assignee', { name: agentName(c.assignee_id) }) : t('assign.unassigned');
 if (c.queue_id) who += ' · ' + t('assign.queue', { name: queueName(c.queue_id) });
+if (typed) tagInput.value = typed;
 append(head, [
 h('div', { class: 'title-row' },
 channelIcon(c.channel),
@@ -1053,6 +1088,7 @@ h('span', { class: 'ctl assignee muted', dir: 'auto', 'data-testid': 'assignee' 
 h('span', { class: 'ctl' }, assign, assignBtn, take)),
 tags
 ]);
+if (hadFocus) tagInput.focus();
 }
 function doAssign(body) {
 var id = S.currentId;
@@ -1400,6 +1436,7 @@ var m = data.message;
 var convId = ev.conversation_id || (m && m.conversation_id);
 if (m && convId === S.currentId) addMessage(m);
 var at = (m && m.created_at) || ev.at;
+if (m && m.author_kind === 'agent' && m.author_id === S.me.id) markSeen({ id: convId, last_message_at: at });
 if (!updateListItem({ id: convId, last_message_at: at })) refreshList();
 if (ev.customer_id) refreshTimeline(ev.customer_id);
 break;

@@ -41,7 +41,9 @@ var SEEN = loadSeen();
 
 function markSeen(conv) {
   if (!conv) return;
-  SEEN[conv.id] = conv.last_message_at || conv.updated_at || new Date().toISOString();
+  var at = conv.last_message_at || conv.updated_at || new Date().toISOString();
+  if (SEEN[conv.id] && parseTime(SEEN[conv.id]) >= parseTime(at)) return;
+  SEEN[conv.id] = at;
   var keys = Object.keys(SEEN);
   if (keys.length > 500) keys.slice(0, keys.length - 500).forEach(function (k) { delete SEEN[k]; });
   try { localStorage.setItem(SEEN_KEY, JSON.stringify(SEEN)); } catch (e) { /* ignore */ }
@@ -86,6 +88,7 @@ function boot() {
 function onUnauthorized() {
   if (!S.me) return;
   stopLive();
+  stopSupervisorRefresh();
   S.me = null;
   renderLogin();
 }
@@ -131,8 +134,29 @@ function renderLogin(message) {
 
 // ---- main shell ---------------------------------------------------------
 
-function startMain() {
+// Forget everything tied to the previous session (another agent may sign in).
+function resetSession() {
   S.view = 'inbox';
+  S.tab = 'mine';
+  S.filterChannel = '';
+  S.filterStatus = '';
+  S.filterCustomer = null;
+  S.list = [];
+  S.listCursor = null;
+  S.selectedIdx = -1;
+  S.currentId = null;
+  S.current = null;
+  S.currentError = null;
+  S.drafts = {};
+  S.panelCustomerId = null;
+  S.timeline = null;
+  S.offers = [];
+  S.offersSupported = true;
+  S.statsSupported = true;
+}
+
+function startMain() {
+  resetSession();
   Promise.all([
     api('GET', '/agents?limit=500').then(function (p) { S.agents = (p && p.items) || []; }, function () { S.agents = []; }),
     api('GET', '/queues?limit=500').then(function (p) { S.queues = (p && p.items) || []; }, function () { S.queues = []; })
@@ -274,9 +298,6 @@ function searchBox() {
     if (e.key === 'Escape') { results.hidden = true; input.blur(); }
     if (e.key === 'ArrowDown' && !results.hidden) { var f = results.querySelector('[role=option]'); if (f) { e.preventDefault(); f.focus(); } }
   });
-  document.addEventListener('click', function (e) {
-    if (!results.contains(e.target) && e.target !== input) results.hidden = true;
-  });
   return h('div', { class: 'search' }, input, results);
 }
 
@@ -309,6 +330,12 @@ function getCustomer(id) {
   }
   return S.customerReqs[id];
 }
+
+// Clicking anywhere outside the search box closes its results.
+document.addEventListener('click', function (e) {
+  var results = $('#search-results');
+  if (results && !results.hidden && !(e.target.closest && e.target.closest('.search'))) results.hidden = true;
+});
 
 // ---- keyboard -----------------------------------------------------------
 

@@ -15,6 +15,7 @@ function listParams(cursor) {
 var listSeq = 0;
 function loadList(more) {
   var mySeq = ++listSeq;
+  var selectedId = S.selectedIdx >= 0 && S.list[S.selectedIdx] ? S.list[S.selectedIdx].id : null;
   S.listLoading = true;
   S.listError = null;
   if (!more) renderListRows();
@@ -25,8 +26,9 @@ function loadList(more) {
     S.listCursor = (page && page.next_cursor) || null;
     S.listLoading = false;
     if (!more) {
+      var keepId = selectedId || S.currentId;
       S.selectedIdx = -1;
-      for (var i = 0; i < S.list.length; i++) if (S.list[i].id === S.currentId) S.selectedIdx = i;
+      for (var i = 0; i < S.list.length; i++) if (S.list[i].id === keepId) S.selectedIdx = i;
     }
     renderListRows();
   }, function (err) {
@@ -47,7 +49,7 @@ function renderListPane() {
   var tabs = h('div', { class: 'tabs', role: 'tablist', 'aria-label': t('tabs.label') },
     ['mine', 'unassigned', 'open'].map(function (tab) {
       return h('button', { type: 'button', role: 'tab', class: 'tab' + (S.tab === tab ? ' active' : ''), 'aria-selected': S.tab === tab ? 'true' : 'false',
-        'data-testid': 'tab-' + tab, onclick: function () { S.tab = tab; renderListPane(); loadList(); } }, t('tab.' + tab));
+        'aria-controls': 'convlist', 'data-testid': 'tab-' + tab, onclick: function () { S.tab = tab; renderListPane(); loadList(); } }, t('tab.' + tab));
     }));
   var channel = h('select', { 'aria-label': t('filter.channel'), 'data-testid': 'filter-channel',
     onchange: function () { S.filterChannel = channel.value; loadList(); } },
@@ -226,8 +228,15 @@ function renderConversation() {
 
 function refreshConversationView() {
   if (!$('#messages')) { renderConversation(); return; }
-  renderConvHead();
+  // Rebuild the header only when something in it changed, so polling does
+  // not close an open dropdown or eat a half-typed tag.
+  var head = $('#convhead');
+  if (!head || head.getAttribute('data-sig') !== headSignature(S.current)) renderConvHead();
   renderMessages();
+}
+
+function headSignature(c) {
+  return JSON.stringify([c.status, c.priority, c.tags, c.assignee_id, c.queue_id, c.subject, LANG, S.agents.length]);
 }
 
 function patchConversation(body) {
@@ -247,7 +256,11 @@ function renderConvHead() {
   var head = $('#convhead');
   var c = S.current;
   if (!head || !c) return;
+  var typing = head.querySelector('.tag-input');
+  var typed = typing ? typing.value : '';
+  var hadFocus = typing && document.activeElement === typing;
   clear(head);
+  head.setAttribute('data-sig', headSignature(c));
   var cust = S.customers[c.customer_id];
 
   var status = h('select', { 'data-testid': 'status-select', 'aria-label': t('filter.status'),
@@ -265,7 +278,8 @@ function renderConvHead() {
       if (e.key !== 'Enter') return;
       e.preventDefault();
       var v = tagInput.value.trim();
-      if (!v || c.tags.indexOf(v) >= 0) { tagInput.value = ''; return; }
+      tagInput.value = '';
+      if (!v || c.tags.indexOf(v) >= 0) return;
       patchConversation({ tags: c.tags.concat([v]) });
     } });
   var tags = h('div', { class: 'tags', 'aria-label': t('tags.label'), role: 'group', 'data-testid': 'tags' },
@@ -294,6 +308,7 @@ function renderConvHead() {
   var who = c.assignee_id ? t('assign.assignee', { name: agentName(c.assignee_id) }) : t('assign.unassigned');
   if (c.queue_id) who += ' · ' + t('assign.queue', { name: queueName(c.queue_id) });
 
+  if (typed) tagInput.value = typed;
   append(head, [
     h('div', { class: 'title-row' },
       channelIcon(c.channel),
@@ -307,6 +322,7 @@ function renderConvHead() {
       h('span', { class: 'ctl' }, assign, assignBtn, take)),
     tags
   ]);
+  if (hadFocus) tagInput.focus();
 }
 
 function doAssign(body) {

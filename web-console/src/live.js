@@ -90,6 +90,8 @@ function handleEvent(ev) {
       var convId = ev.conversation_id || (m && m.conversation_id);
       if (m && convId === S.currentId) addMessage(m);
       var at = (m && m.created_at) || ev.at;
+      // My own messages (e.g. from another tab) do not make a row unread.
+      if (m && m.author_kind === 'agent' && m.author_id === S.me.id) markSeen({ id: convId, last_message_at: at });
       if (!updateListItem({ id: convId, last_message_at: at })) refreshList();
       if (ev.customer_id) refreshTimeline(ev.customer_id);
       break;
