@@ -58,6 +58,7 @@ en: {
 'assign.choose': 'Choose…',
 'assign.submit': 'Transfer',
 'assign.take': 'Take',
+'assign.override': 'Assign anyway',
 'assign.assignee': 'Assignee: {name}',
 'assign.unassigned': 'Unassigned',
 'assign.queue': 'Queue: {name}',
@@ -91,6 +92,8 @@ en: {
 'customer.timeline': 'History (all channels)',
 'customer.timeline.end': 'Start of history.',
 'customer.anon': 'Unknown customer',
+'customer.merged': 'This profile was merged into another.',
+'customer.mergedOpen': 'Open current profile',
 'timeline.opened': 'Conversation {num} opened',
 'search.label': 'Search customers',
 'search.placeholder': 'Search customers…',
@@ -202,6 +205,7 @@ fa: {
 'assign.choose': 'انتخاب…',
 'assign.submit': 'انتقال',
 'assign.take': 'برداشتن',
+'assign.override': 'با این حال واگذار شود',
 'assign.assignee': 'مسئول: {name}',
 'assign.unassigned': 'بدون مسئول',
 'assign.queue': 'صف: {name}',
@@ -235,6 +239,8 @@ fa: {
 'customer.timeline': 'سابقه (همهٔ کانال‌ها)',
 'customer.timeline.end': 'ابتدای سابقه.',
 'customer.anon': 'مشتری ناشناس',
+'customer.merged': 'این پرونده با پروندهٔ دیگری ادغام شده است.',
+'customer.mergedOpen': 'نمایش پروندهٔ فعلی',
 'timeline.opened': 'گفتگوی {num} باز شد',
 'search.label': 'جستجوی مشتری',
 'search.placeholder': 'جستجوی مشتری…',
@@ -1097,6 +1103,14 @@ if (conv && S.currentId === id) Object.assign(S.current, stripDetail(conv));
 reloadCurrent();
 refreshList();
 }, function (err) {
+if (err.status === 409 && body.agent_id && !body.override_capacity && isSupervisor()) {
+var box = toast(h('div', null,
+h('div', { dir: 'auto' }, errMsg(err)),
+h('button', { type: 'button', class: 'btn primary small', 'data-testid': 'assign-override',
+onclick: function () { box.remove(); doAssign(Object.assign({}, body, { override_capacity: true })); } }, t('assign.override'))),
+'error', { ttl: 15000 });
+return;
+}
 toast(t('error.generic', { msg: errMsg(err) }), 'error');
 });
 }
@@ -1305,6 +1319,9 @@ append(el, [
 h('div', { class: 'profile-head' },
 h('h3', { dir: 'auto', 'data-testid': 'customer-name' }, customerLabel(c)),
 c.tier === 'vip' ? h('span', { class: 'badge vip', 'data-testid': 'vip-badge' }, t('customer.vip')) : (c.tier && c.tier !== 'standard' ? h('span', { class: 'badge' }, c.tier) : null)),
+c.merged_into ? h('p', { class: 'notice' }, t('customer.merged'), ' ',
+h('button', { type: 'button', class: 'btn small', 'data-testid': 'customer-merged-open',
+onclick: function () { S.panelCustomerId = c.merged_into; renderCustomerPanel(); } }, t('customer.mergedOpen'))) : null,
 h('p', { class: 'muted' }, t('customer.conversations', { n: c.conversation_count || 0 })),
 h('h4', null, t('customer.identities')),
 h('ul', { class: 'identities', 'data-testid': 'identities' }, (c.identities || []).map(function (idn) {

@@ -332,6 +332,15 @@ function doAssign(body) {
     reloadCurrent();
     refreshList();
   }, function (err) {
+    // Supervisors may exceed an agent's capacity on purpose.
+    if (err.status === 409 && body.agent_id && !body.override_capacity && isSupervisor()) {
+      var box = toast(h('div', null,
+        h('div', { dir: 'auto' }, errMsg(err)),
+        h('button', { type: 'button', class: 'btn primary small', 'data-testid': 'assign-override',
+          onclick: function () { box.remove(); doAssign(Object.assign({}, body, { override_capacity: true })); } }, t('assign.override'))),
+        'error', { ttl: 15000 });
+      return;
+    }
     toast(t('error.generic', { msg: errMsg(err) }), 'error');
   });
 }
@@ -569,6 +578,9 @@ function fillProfile(el, c) {
     h('div', { class: 'profile-head' },
       h('h3', { dir: 'auto', 'data-testid': 'customer-name' }, customerLabel(c)),
       c.tier === 'vip' ? h('span', { class: 'badge vip', 'data-testid': 'vip-badge' }, t('customer.vip')) : (c.tier && c.tier !== 'standard' ? h('span', { class: 'badge' }, c.tier) : null)),
+    c.merged_into ? h('p', { class: 'notice' }, t('customer.merged'), ' ',
+      h('button', { type: 'button', class: 'btn small', 'data-testid': 'customer-merged-open',
+        onclick: function () { S.panelCustomerId = c.merged_into; renderCustomerPanel(); } }, t('customer.mergedOpen'))) : null,
     h('p', { class: 'muted' }, t('customer.conversations', { n: c.conversation_count || 0 })),
     h('h4', null, t('customer.identities')),
     h('ul', { class: 'identities', 'data-testid': 'identities' }, (c.identities || []).map(function (idn) {
