@@ -339,26 +339,31 @@ document.addEventListener('click', function (e) {
 
 // ---- keyboard -----------------------------------------------------------
 
+// Shortcuts use e.code (physical key) so they work with a Persian keyboard
+// layout active too, where the J key types "ت".
+var SHORTCUT_KEYS = { KeyJ: 'j', KeyK: 'k', KeyR: 'r', KeyN: 'n', Slash: '/' };
+
 document.addEventListener('keydown', function (e) {
   if (!S.me || S.view !== 'inbox') return;
   if (e.ctrlKey || e.metaKey || e.altKey) return;
   if (isTyping(e)) return;
-  if (e.key === 'j' || e.key === 'k') {
+  var key = SHORTCUT_KEYS[e.code] || e.key;
+  if (key === 'j' || key === 'k') {
     e.preventDefault();
-    moveSelection(e.key === 'j' ? 1 : -1);
-  } else if (e.key === 'Enter') {
+    moveSelection(key === 'j' ? 1 : -1);
+  } else if (key === 'Enter') {
     var row = document.activeElement;
     if (row && row.classList && row.classList.contains('row')) {
       e.preventDefault();
       openConversation(row.getAttribute('data-id'));
     }
-  } else if (e.key === 'r' || e.key === 'n') {
+  } else if (key === 'r' || key === 'n') {
     if (!S.current) return;
     e.preventDefault();
-    setComposeMode(e.key === 'n');
+    setComposeMode(key === 'n');
     var ta = $('#composer-text');
     if (ta) ta.focus();
-  } else if (e.key === '/') {
+  } else if (key === '/') {
     e.preventDefault();
     var s = $('#search');
     if (s) s.focus();

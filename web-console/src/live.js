@@ -83,6 +83,7 @@ var refreshTimeline = debounce(function (customerId) {
 }, 500);
 
 function handleEvent(ev) {
+  if (!S.me) return;
   var data = ev.data || {};
   switch (ev.kind) {
     case 'message.created': {
