@@ -325,7 +325,12 @@ return s;
 function applyLang() {
 document.documentElement.lang = LANG;
 document.documentElement.dir = LANG === 'fa' ? 'rtl' : 'ltr';
-document.title = t('app.title');
+updateTitle();
+}
+function updateTitle() {
+var n = 0;
+if (typeof S !== 'undefined' && S.me) S.list.forEach(function (c) { if (c.id !== S.currentId && isUnread(c)) n++; });
+document.title = (n ? '(' + fmtNum(n) + ') ' : '') + t('app.title');
 }
 function setLang(lang) {
 LANG = lang === 'fa' ? 'fa' : 'en';
@@ -569,6 +574,7 @@ onclick: function () { setLang(LANG === 'fa' ? 'en' : 'fa'); if (S.me) renderAll
 }, t('lang.toggle'));
 }
 function renderLogin(message) {
+updateTitle();
 var root = clear($('#app'));
 var email = h('input', { id: 'login-email', type: 'email', name: 'email', required: true, autocomplete: 'username', dir: 'ltr', 'data-testid': 'login-email' });
 var password = h('input', { id: 'login-password', type: 'password', name: 'password', required: true, autocomplete: 'current-password', dir: 'ltr', 'data-testid': 'login-password' });
@@ -627,6 +633,7 @@ startLive();
 });
 }
 function renderAll() {
+saveDraft();
 var root = clear($('#app'));
 root.appendChild(h('div', { class: 'shell' },
 h('header', { class: 'topbar', id: 'topbar' }),
@@ -638,6 +645,7 @@ renderOffers();
 renderMain();
 }
 function renderMain() {
+saveDraft();
 var main = clear($('#main'));
 if (S.view === 'supervisor' && isSupervisor()) {
 main.appendChild(h('section', { id: 'supervisor', class: 'supervisor', 'data-testid': 'supervisor-view', 'aria-label': t('view.supervisor') }));
@@ -886,6 +894,7 @@ S.list.forEach(function (c, i) { ul.appendChild(listRow(c, i)); });
 if (S.listLoading) ul.appendChild(h('li', { class: 'empty muted' }, t('list.loading')));
 else if (S.listCursor) ul.appendChild(h('li', { class: 'more' }, h('button', { type: 'button', class: 'btn', onclick: function () { loadList(true); } }, t('list.more'))));
 if (hadFocus && S.selectedIdx >= 0) focusRow(S.selectedIdx);
+updateTitle();
 }
 function listRow(c, i) {
 var cust = S.customers[c.customer_id];

@@ -104,6 +104,7 @@ function langButton() {
 }
 
 function renderLogin(message) {
+  updateTitle();
   var root = clear($('#app'));
   var email = h('input', { id: 'login-email', type: 'email', name: 'email', required: true, autocomplete: 'username', dir: 'ltr', 'data-testid': 'login-email' });
   var password = h('input', { id: 'login-password', type: 'password', name: 'password', required: true, autocomplete: 'current-password', dir: 'ltr', 'data-testid': 'login-password' });
@@ -168,6 +169,7 @@ function startMain() {
 }
 
 function renderAll() {
+  saveDraft();
   var root = clear($('#app'));
   root.appendChild(h('div', { class: 'shell' },
     h('header', { class: 'topbar', id: 'topbar' }),
@@ -180,6 +182,7 @@ function renderAll() {
 }
 
 function renderMain() {
+  saveDraft();
   var main = clear($('#main'));
   if (S.view === 'supervisor' && isSupervisor()) {
     main.appendChild(h('section', { id: 'supervisor', class: 'supervisor', 'data-testid': 'supervisor-view', 'aria-label': t('view.supervisor') }));

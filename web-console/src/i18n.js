@@ -332,7 +332,14 @@ function t(key, vars, fallback) {
 function applyLang() {
   document.documentElement.lang = LANG;
   document.documentElement.dir = LANG === 'fa' ? 'rtl' : 'ltr';
-  document.title = t('app.title');
+  updateTitle();
+}
+
+// The tab title carries the number of unread conversations in the list.
+function updateTitle() {
+  var n = 0;
+  if (typeof S !== 'undefined' && S.me) S.list.forEach(function (c) { if (c.id !== S.currentId && isUnread(c)) n++; });
+  document.title = (n ? '(' + fmtNum(n) + ') ' : '') + t('app.title');
 }
 
 function setLang(lang) {

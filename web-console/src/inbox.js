@@ -87,6 +87,7 @@ function renderListRows() {
   if (S.listLoading) ul.appendChild(h('li', { class: 'empty muted' }, t('list.loading')));
   else if (S.listCursor) ul.appendChild(h('li', { class: 'more' }, h('button', { type: 'button', class: 'btn', onclick: function () { loadList(true); } }, t('list.more'))));
   if (hadFocus && S.selectedIdx >= 0) focusRow(S.selectedIdx);
+  updateTitle();
 }
 
 function listRow(c, i) {
