@@ -1604,7 +1604,7 @@ var nameText = h('bdi', null, '');
 var name = h('div', { class: 'caller', 'data-testid': 'call-customer' }, nameText);
 var content = h('div', null,
 h('div', { class: 'toast-title' }, channelIcon('phone'), ' ', t('call.ringing')),
-h('div', { dir: 'ltr', class: 'from' }, h('bdi', null, d.from ? String(d.from) : '')),
+h('div', { class: 'from' }, h('bdi', { dir: 'ltr' }, d.from ? String(d.from) : '')),
 name,
 customerId ? h('button', { type: 'button', class: 'btn primary small', 'data-testid': 'call-open', onclick: function () { openCustomer(customerId); el.remove(); } }, t('call.open')) : null);
 var el = toast(content, 'call', { ttl: 30000, testid: 'call-toast' });
@@ -1688,7 +1688,7 @@ h('thead', null, h('tr', null, cols.map(function (k) { return h('th', { scope: '
 h('tbody', null, rows.map(function (r) {
 return h('tr', null, cols.map(function (k) {
 var v = r[k];
-return h('td', { dir: 'auto', class: typeof v === 'number' ? 'num' : null }, statCell(k, v));
+return h('td', { class: typeof v === 'number' ? 'num' : null }, h('bdi', null, statCell(k, v)));
 }));
 })));
 }
