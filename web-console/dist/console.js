@@ -968,6 +968,8 @@ if (same) refreshConversationView(); else renderConversation();
 if (S.panelCustomerId !== conv.customer_id) {
 S.panelCustomerId = conv.customer_id;
 renderCustomerPanel();
+} else {
+renderTimeline();
 }
 }, function (err) {
 if (mySeq !== convSeq) return;

@@ -169,6 +169,8 @@ function openConversation(id) {
     if (S.panelCustomerId !== conv.customer_id) {
       S.panelCustomerId = conv.customer_id;
       renderCustomerPanel();
+    } else {
+      renderTimeline();
     }
   }, function (err) {
     if (mySeq !== convSeq) return;
