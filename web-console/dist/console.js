@@ -1038,6 +1038,7 @@ if (S.currentId !== id) return;
 Object.assign(S.current, stripDetail(conv));
 updateListItem(stripDetail(conv));
 reloadCurrent();
+refreshTimeline(S.current.customer_id);
 }, function (err) {
 toast(t('error.generic', { msg: errMsg(err) }), 'error');
 renderConvHead();
@@ -1282,6 +1283,7 @@ ta.value = '';
 delete S.drafts[id];
 if (m && m.seq !== undefined) addMessage(m);
 reloadCurrent();
+if (S.current) refreshTimeline(S.current.customer_id);
 ta.focus();
 }, function (err) {
 send.disabled = false;

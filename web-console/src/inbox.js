@@ -249,6 +249,7 @@ function patchConversation(body) {
     Object.assign(S.current, stripDetail(conv));
     updateListItem(stripDetail(conv));
     reloadCurrent();
+    refreshTimeline(S.current.customer_id);
   }, function (err) {
     toast(t('error.generic', { msg: errMsg(err) }), 'error');
     renderConvHead();
@@ -524,6 +525,7 @@ function composer() {
       delete S.drafts[id];
       if (m && m.seq !== undefined) addMessage(m);
       reloadCurrent();
+      if (S.current) refreshTimeline(S.current.customer_id);
       ta.focus();
     }, function (err) {
       send.disabled = false;
