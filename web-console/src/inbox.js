@@ -1,0 +1,643 @@
+// inbox.js: conversation list, conversation view with composer and
+// controls, customer panel with the cross-channel timeline.
+
+// ---- conversation list --------------------------------------------------
+
+function listParams(cursor) {
+  var p = { limit: 50, cursor: cursor || null, channel: S.filterChannel, status: S.filterStatus };
+  if (S.tab === 'mine') p.assignee = 'me';
+  else if (S.tab === 'unassigned') p.assignee = 'none';
+  else if (S.tab === 'open') p.status = 'open';
+  if (S.filterCustomer) p.customer = S.filterCustomer.id;
+  return p;
+}
+
+var listSeq = 0;
+function loadList(more) {
+  var mySeq = ++listSeq;
+  var selectedId = S.selectedIdx >= 0 && S.list[S.selectedIdx] ? S.list[S.selectedIdx].id : null;
+  S.listLoading = true;
+  S.listError = null;
+  if (!more) renderListRows();
+  return api('GET', '/conversations' + qs(listParams(more ? S.listCursor : null))).then(function (page) {
+    if (mySeq !== listSeq) return;
+    var items = (page && page.items) || [];
+    S.list = more ? S.list.concat(items) : items;
+    S.listCursor = (page && page.next_cursor) || null;
+    S.listLoading = false;
+    if (!more) {
+      var keepId = selectedId || S.currentId;
+      S.selectedIdx = -1;
+      for (var i = 0; i < S.list.length; i++) if (S.list[i].id === keepId) S.selectedIdx = i;
+    }
+    renderListRows();
+  }, function (err) {
+    if (mySeq !== listSeq) return;
+    S.listLoading = false;
+    S.listError = errMsg(err);
+    renderListRows();
+  });
+}
+
+// Quiet refresh used by live events and polling: keeps focus and selection.
+var refreshList = debounce(function () { if (S.me && S.view === 'inbox') loadList(); }, 400);
+
+function renderListPane() {
+  var pane = $('#listpane');
+  if (!pane) return;
+  clear(pane);
+  var tabs = h('div', { class: 'tabs', role: 'tablist', 'aria-label': t('tabs.label') },
+    ['mine', 'unassigned', 'open'].map(function (tab) {
+      return h('button', { type: 'button', role: 'tab', class: 'tab' + (S.tab === tab ? ' active' : ''), 'aria-selected': S.tab === tab ? 'true' : 'false',
+        'aria-controls': 'convlist', 'data-testid': 'tab-' + tab, onclick: function () { S.tab = tab; renderListPane(); loadList(); } }, t('tab.' + tab));
+    }));
+  var channel = h('select', { 'aria-label': t('filter.channel'), 'data-testid': 'filter-channel',
+    onchange: function () { S.filterChannel = channel.value; loadList(); } },
+    h('option', { value: '' }, t('filter.channel') + ': ' + t('filter.any')),
+    CHANNELS.map(function (c) { return h('option', { value: c, selected: S.filterChannel === c }, t('channel.' + c)); }));
+  var status = h('select', { 'aria-label': t('filter.status'), 'data-testid': 'filter-status', disabled: S.tab === 'open',
+    onchange: function () { S.filterStatus = status.value; loadList(); } },
+    h('option', { value: '' }, t('filter.status') + ': ' + t('filter.any')),
+    STATUSES.map(function (s) { return h('option', { value: s, selected: S.filterStatus === s }, t('status.' + s)); }));
+  var chip = null;
+  if (S.filterCustomer) {
+    chip = h('div', { class: 'chip filter-chip', 'data-testid': 'filter-customer' },
+      h('span', { dir: 'auto' }, t('filter.customer', { name: S.filterCustomer.name })),
+      h('button', { type: 'button', class: 'chip-x', 'aria-label': t('filter.clear'),
+        onclick: function () { S.filterCustomer = null; renderListPane(); loadList(); } }, '×'));
+  }
+  append(pane, [tabs, h('div', { class: 'filters' }, channel, status), chip,
+    h('ul', { id: 'convlist', class: 'convlist', role: 'listbox', 'aria-label': t('list.label'), 'data-testid': 'conversation-list',
+      onscroll: function (e) {
+        var el = e.currentTarget;
+        if (S.listCursor && !S.listLoading && el.scrollTop + el.clientHeight > el.scrollHeight - 60) loadList(true);
+      } }),
+    h('p', { class: 'hint muted' }, t('shortcuts'))]);
+  renderListRows();
+}
+
+function renderListRows() {
+  var ul = $('#convlist');
+  if (!ul) return;
+  var hadFocus = ul.contains(document.activeElement);
+  clear(ul);
+  if (S.listError) ul.appendChild(h('li', { class: 'empty error', role: 'alert' }, t('list.error', { msg: S.listError })));
+  else if (!S.list.length && !S.listLoading) ul.appendChild(h('li', { class: 'empty muted' }, t('list.empty')));
+  S.list.forEach(function (c, i) { ul.appendChild(listRow(c, i)); });
+  if (S.listLoading) ul.appendChild(h('li', { class: 'empty muted' }, t('list.loading')));
+  else if (S.listCursor) ul.appendChild(h('li', { class: 'more' }, h('button', { type: 'button', class: 'btn', onclick: function () { loadList(true); } }, t('list.more'))));
+  if (hadFocus && S.selectedIdx >= 0) focusRow(S.selectedIdx);
+  updateTitle();
+}
+
+function listRow(c, i) {
+  var cust = S.customers[c.customer_id];
+  var name = h('span', { class: 'name', dir: 'auto', 'data-customer-name': c.customer_id }, cust ? customerLabel(cust) : '…');
+  if (!cust) getCustomer(c.customer_id).then(null, function () { name.textContent = t('customer.anon'); });
+  var unread = isUnread(c) && c.id !== S.currentId;
+  var selected = i === S.selectedIdx;
+  var li = h('li', {
+    class: 'row' + (c.id === S.currentId ? ' current' : '') + (unread ? ' unread' : '') + (selected ? ' selected' : ''),
+    role: 'option', tabindex: selected || (S.selectedIdx < 0 && i === 0) ? '0' : '-1',
+    'aria-selected': c.id === S.currentId ? 'true' : 'false',
+    'data-testid': 'conversation-row', 'data-id': c.id,
+    onclick: function () { S.selectedIdx = i; openConversation(c.id); },
+    onfocus: function () { S.selectedIdx = i; markSelected(); }
+  },
+    h('span', { class: 'chan' }, channelIcon(c.channel)),
+    h('span', { class: 'rowmain' },
+      h('span', { class: 'line1' }, name, h('time', { class: 'time', datetime: c.last_message_at || c.updated_at }, fmtShortTime(c.last_message_at || c.updated_at))),
+      h('span', { class: 'line2' },
+        h('span', { class: 'subject', dir: 'auto' }, c.subject || convNumber(c)),
+        h('span', { class: 'status-pill status-' + c.status }, t('status.' + c.status, null, c.status)),
+        unread ? h('span', { class: 'dot', 'data-testid': 'unread-dot', role: 'img', 'aria-label': t('list.unread') }) : null)));
+  return li;
+}
+
+function markSelected() {
+  var rows = document.querySelectorAll('#convlist .row');
+  rows.forEach(function (r, i) {
+    r.classList.toggle('selected', i === S.selectedIdx);
+    r.tabIndex = i === S.selectedIdx ? 0 : -1;
+  });
+}
+
+function focusRow(i) {
+  var rows = document.querySelectorAll('#convlist .row');
+  if (!rows.length) return;
+  i = Math.max(0, Math.min(rows.length - 1, i));
+  S.selectedIdx = i;
+  markSelected();
+  rows[i].focus();
+  rows[i].scrollIntoView({ block: 'nearest' });
+}
+
+function moveSelection(delta) {
+  var i = S.selectedIdx < 0 ? (delta > 0 ? 0 : S.list.length - 1) : S.selectedIdx + delta;
+  focusRow(i);
+}
+
+function updateListItem(conv) {
+  for (var i = 0; i < S.list.length; i++) {
+    if (S.list[i].id === conv.id) {
+      S.list[i] = Object.assign({}, S.list[i], conv);
+      renderListRows();
+      return true;
+    }
+  }
+  return false;
+}
+
+// ---- conversation view --------------------------------------------------
+
+var convSeq = 0;
+function openConversation(id) {
+  if (!id) return;
+  if (S.currentId && S.currentId !== id) saveDraft();
+  var mySeq = ++convSeq;
+  var same = S.currentId === id;
+  S.currentId = id;
+  if (!same) { S.current = null; S.currentError = null; renderConversation(); }
+  renderListRows();
+  return api('GET', '/conversations/' + encodeURIComponent(id)).then(function (conv) {
+    if (mySeq !== convSeq) return;
+    S.current = conv;
+    S.currentError = null;
+    markSeen(conv);
+    updateListItem(stripDetail(conv));
+    if (same) refreshConversationView(); else renderConversation();
+    if (S.panelCustomerId !== conv.customer_id) {
+      S.panelCustomerId = conv.customer_id;
+      renderCustomerPanel();
+    } else {
+      renderTimeline();
+    }
+  }, function (err) {
+    if (mySeq !== convSeq) return;
+    S.currentError = errMsg(err);
+    renderConversation();
+  });
+}
+
+function stripDetail(conv) {
+  var c = Object.assign({}, conv);
+  delete c.messages;
+  delete c.history;
+  return c;
+}
+
+// Re-fetch without rebuilding the composer (polling, live events).
+function reloadCurrent() {
+  if (!S.currentId) return;
+  var id = S.currentId;
+  api('GET', '/conversations/' + encodeURIComponent(id)).then(function (conv) {
+    if (S.currentId !== id) return;
+    S.current = conv;
+    markSeen(conv);
+    updateListItem(stripDetail(conv));
+    refreshConversationView();
+  }, function () { /* keep what we have */ });
+}
+
+function saveDraft() {
+  var ta = $('#composer-text');
+  if (ta && S.currentId) S.drafts[S.currentId] = ta.value;
+}
+
+function renderConversation() {
+  var pane = $('#convpane');
+  if (!pane) return;
+  clear(pane);
+  if (!S.currentId) {
+    pane.appendChild(h('div', { class: 'placeholder muted' }, t('conv.none')));
+    return;
+  }
+  if (S.currentError) {
+    pane.appendChild(h('div', { class: 'placeholder error', role: 'alert' }, t('conv.error', { msg: S.currentError })));
+    return;
+  }
+  if (!S.current) {
+    pane.appendChild(h('div', { class: 'placeholder muted' }, t('conv.loading')));
+    return;
+  }
+  append(pane, [
+    h('div', { id: 'convhead', class: 'convhead' }),
+    h('div', { id: 'messages', class: 'messages', role: 'log', 'aria-live': 'polite', 'aria-label': t('conv.messages'), 'data-testid': 'messages', tabindex: '0' }),
+    composer()
+  ]);
+  renderConvHead();
+  renderMessages();
+}
+
+function refreshConversationView() {
+  if (!$('#messages')) { renderConversation(); return; }
+  // Rebuild the header only when something in it changed, so polling does
+  // not close an open dropdown or eat a half-typed tag.
+  var head = $('#convhead');
+  if (!head || head.getAttribute('data-sig') !== headSignature(S.current)) renderConvHead();
+  renderMessages();
+}
+
+function headSignature(c) {
+  return JSON.stringify([c.status, c.priority, c.tags, c.assignee_id, c.queue_id, c.subject, LANG, S.agents.length]);
+}
+
+function patchConversation(body) {
+  var id = S.currentId;
+  return api('PATCH', '/conversations/' + encodeURIComponent(id), body).then(function (conv) {
+    if (S.currentId !== id) return;
+    Object.assign(S.current, stripDetail(conv));
+    updateListItem(stripDetail(conv));
+    reloadCurrent();
+    refreshTimeline(S.current.customer_id);
+  }, function (err) {
+    toast(t('error.generic', { msg: errMsg(err) }), 'error');
+    renderConvHead();
+  });
+}
+
+function renderConvHead() {
+  var head = $('#convhead');
+  var c = S.current;
+  if (!head || !c) return;
+  var typing = head.querySelector('.tag-input');
+  var typed = typing ? typing.value : '';
+  var hadFocus = typing && document.activeElement === typing;
+  clear(head);
+  head.setAttribute('data-sig', headSignature(c));
+  var cust = S.customers[c.customer_id];
+
+  var status = h('select', { 'data-testid': 'status-select', 'aria-label': t('filter.status'),
+    onchange: function () { patchConversation({ status: status.value }); } },
+    STATUSES.map(function (s) { return h('option', { value: s, selected: c.status === s }, t('status.' + s)); }));
+
+  var prios = [0, 1, 2, 3];
+  if (prios.indexOf(c.priority) < 0) prios.push(c.priority);
+  var priority = h('select', { 'data-testid': 'priority-select', 'aria-label': t('priority.label'),
+    onchange: function () { patchConversation({ priority: parseInt(priority.value, 10) }); } },
+    prios.map(function (p) { return h('option', { value: String(p), selected: c.priority === p }, t('priority.' + p, null, fmtNum(p))); }));
+
+  var tagInput = h('input', { type: 'text', class: 'tag-input', dir: 'auto', placeholder: t('tags.add'), 'aria-label': t('tags.add'), 'data-testid': 'tag-input',
+    onkeydown: function (e) {
+      if (e.key !== 'Enter') return;
+      e.preventDefault();
+      var v = tagInput.value.trim();
+      tagInput.value = '';
+      if (!v || c.tags.indexOf(v) >= 0) return;
+      patchConversation({ tags: c.tags.concat([v]) });
+    } });
+  var tags = h('div', { class: 'tags', 'aria-label': t('tags.label'), role: 'group', 'data-testid': 'tags' },
+    c.tags.map(function (tag) {
+      return h('span', { class: 'chip', 'data-testid': 'tag' }, h('span', { dir: 'auto' }, tag),
+        h('button', { type: 'button', class: 'chip-x', 'aria-label': t('tags.remove', { tag: tag }),
+          onclick: function () { patchConversation({ tags: c.tags.filter(function (x) { return x !== tag; }) }); } }, '×'));
+    }), tagInput);
+
+  var assign = h('select', { 'data-testid': 'assign-select', 'aria-label': t('assign.label') },
+    h('option', { value: '' }, t('assign.choose')),
+    h('optgroup', { label: t('assign.agents') }, S.agents.filter(function (a) { return a.active !== false; }).map(function (a) {
+      return h('option', { value: 'agent:' + a.id }, a.name + ' (' + t('presence.' + a.presence, null, a.presence) + ')');
+    })),
+    S.queues.length ? h('optgroup', { label: t('assign.queues') }, S.queues.map(function (q) { return h('option', { value: 'queue:' + q.id }, q.name); })) : null);
+  var assignBtn = h('button', { type: 'button', class: 'btn', 'data-testid': 'assign-submit',
+    onclick: function () {
+      var v = assign.value;
+      if (!v) { assign.focus(); return; }
+      var body = v.indexOf('agent:') === 0 ? { agent_id: v.slice(6) } : { queue_id: v.slice(6) };
+      doAssign(body);
+    } }, t('assign.submit'));
+  var take = c.assignee_id === S.me.id ? null : h('button', { type: 'button', class: 'btn primary', 'data-testid': 'assign-me',
+    onclick: function () { doAssign({ agent_id: S.me.id }); } }, t('assign.take'));
+
+  var who = c.assignee_id ? t('assign.assignee', { name: agentName(c.assignee_id) }) : t('assign.unassigned');
+  if (c.queue_id) who += ' · ' + t('assign.queue', { name: queueName(c.queue_id) });
+
+  if (typed) tagInput.value = typed;
+  append(head, [
+    h('div', { class: 'title-row' },
+      channelIcon(c.channel),
+      h('h2', { class: 'subject', dir: 'auto', 'data-testid': 'conversation-subject' }, c.subject || ''),
+      h('span', { class: 'num muted' }, convNumber(c)),
+      h('span', { class: 'muted custname', dir: 'auto', 'data-customer-name': c.customer_id }, cust ? customerLabel(cust) : '')),
+    h('div', { class: 'controls' },
+      h('label', { class: 'ctl' }, h('span', null, t('filter.status')), status),
+      h('label', { class: 'ctl' }, h('span', null, t('priority.label')), priority),
+      h('span', { class: 'ctl assignee muted', dir: 'auto', 'data-testid': 'assignee' }, who),
+      h('span', { class: 'ctl' }, assign, assignBtn, take)),
+    tags
+  ]);
+  if (hadFocus) tagInput.focus();
+}
+
+function doAssign(body) {
+  var id = S.currentId;
+  api('POST', '/conversations/' + encodeURIComponent(id) + '/assign', body).then(function (conv) {
+    if (conv && S.currentId === id) Object.assign(S.current, stripDetail(conv));
+    reloadCurrent();
+    refreshList();
+  }, function (err) {
+    // Supervisors may exceed an agent's capacity on purpose.
+    if (err.status === 409 && body.agent_id && !body.override_capacity && isSupervisor()) {
+      var box = toast(h('div', null,
+        h('div', { dir: 'auto' }, errMsg(err)),
+        h('button', { type: 'button', class: 'btn primary small', 'data-testid': 'assign-override',
+          onclick: function () { box.remove(); doAssign(Object.assign({}, body, { override_capacity: true })); } }, t('assign.override'))),
+        'error', { ttl: 15000 });
+      return;
+    }
+    toast(t('error.generic', { msg: errMsg(err) }), 'error');
+  });
+}
+
+// Messages and history merged by time; history shown as small centred lines.
+// Rendering is incremental: when the new entry list extends what is shown,
+// only the new entries are appended, so e-mail iframes are not reloaded and
+// the reader's scroll position holds.
+function entryKey(e) { return e.m ? 'm' + e.m.seq : 'h' + e.hi.id; }
+
+function renderMessages() {
+  var box = $('#messages');
+  var c = S.current;
+  if (!box || !c) return;
+  var atBottom = box.scrollHeight - box.scrollTop - box.clientHeight < 40 || !box.childNodes.length;
+  var entries = [];
+  (c.messages || []).forEach(function (m) { entries.push({ at: m.created_at, m: m }); });
+  (c.history || []).forEach(function (hi) {
+    if (hi.kind === 'message_added' || hi.kind === 'note_added') return;
+    entries.push({ at: hi.at, hi: hi });
+  });
+  entries.sort(function (a, b) {
+    var d = (parseTime(a.at) || 0) - (parseTime(b.at) || 0);
+    if (d) return d;
+    if (a.m && b.m) return a.m.seq - b.m.seq;
+    if (a.hi && a.hi.kind === 'created') return -1;
+    if (b.hi && b.hi.kind === 'created') return 1;
+    return a.m ? -1 : b.m ? 1 : 0;
+  });
+  var shown = [];
+  for (var i = 0; i < box.children.length; i++) shown.push(box.children[i].getAttribute('data-key'));
+  var isPrefix = shown.length <= entries.length && shown.every(function (k, j) { return k === entryKey(entries[j]); });
+  if (!isPrefix) { clear(box); shown = []; }
+  for (var k = shown.length; k < entries.length; k++) {
+    var e = entries[k];
+    var el = e.m ? messageBubble(e.m) : historyLine(e.hi);
+    el.setAttribute('data-key', entryKey(e));
+    box.appendChild(el);
+  }
+  if (atBottom) box.scrollTop = box.scrollHeight;
+}
+
+function addMessage(m) {
+  var c = S.current;
+  if (!c || m.conversation_id !== c.id) return;
+  c.messages = c.messages || [];
+  for (var i = 0; i < c.messages.length; i++) if (c.messages[i].seq === m.seq) return;
+  c.messages.push(m);
+  c.messages.sort(function (a, b) { return a.seq - b.seq; });
+  c.last_message_at = m.created_at;
+  markSeen(c);
+  renderMessages();
+}
+
+function historyLine(hi) {
+  var d = hi.data || {};
+  var text;
+  if (hi.kind === 'status_changed') text = t('history.status_changed', { from: t('status.' + d.from, null, d.from), to: t('status.' + d.to, null, d.to) });
+  else if (hi.kind === 'priority_changed') text = t('history.priority_changed', { from: t('priority.' + d.from, null, String(d.from)), to: t('priority.' + d.to, null, String(d.to)) });
+  else if (hi.kind === 'assigned') {
+    text = t('history.assigned');
+    if (d.agent_id || d.to) text += ': ' + agentName(d.agent_id || d.to);
+    else if (d.queue_id) text += ': ' + queueName(d.queue_id);
+  } else text = t('history.' + hi.kind, null, hi.kind.replace(/_/g, ' '));
+  var actor = hi.actor_kind === 'agent' && hi.actor_id ? agentName(hi.actor_id) : '';
+  return h('div', { class: 'history', 'data-testid': 'history-entry', 'data-kind': hi.kind },
+    h('bdi', null, text),
+    actor ? [h('span', { 'aria-hidden': 'true' }, '·'), h('bdi', null, actor)] : null,
+    h('span', { 'aria-hidden': 'true' }, '·'),
+    h('time', { datetime: hi.at }, fmtShortTime(hi.at)));
+}
+
+function messageBubble(m) {
+  var kind = m.author_kind === 'customer' ? 'customer' : m.author_kind === 'system' ? 'system' : 'agent';
+  var author;
+  if (kind === 'customer') author = customerLabel(S.customers[S.current && S.current.customer_id]);
+  else if (kind === 'system') author = t('msg.system');
+  else author = agentName(m.author_id) || t('msg.agent');
+  var html = m.meta && typeof m.meta.html_sanitized === 'string' ? m.meta.html_sanitized : null;
+  var body;
+  if (html) {
+    body = h('div', { class: 'body html' }, emailFrame(html), m.body ? h('details', { class: 'plain' }, h('summary', null, t('msg.plain')), h('div', { class: 'text', dir: 'auto' }, m.body)) : null);
+  } else {
+    body = h('div', { class: 'body text', dir: textDir(m.body) === 'auto' ? 'auto' : textDir(m.body) }, m.body);
+  }
+  return h('article', {
+    class: 'bubble ' + kind + (m.internal ? ' internal' : ''), 'data-testid': 'message', 'data-seq': String(m.seq),
+    'data-internal': m.internal ? 'true' : 'false', 'aria-label': m.internal ? t('msg.internal') : author
+  },
+    h('header', { class: 'meta' },
+      h('span', { class: 'author', dir: 'auto' }, author),
+      m.internal ? h('span', { class: 'badge note' }, t('msg.internal')) : null,
+      m.channel ? channelIcon(m.channel) : null,
+      h('time', { datetime: m.created_at, title: fmtDateTime(m.created_at) }, fmtShortTime(m.created_at))),
+    body);
+}
+
+// E-mail HTML (already sanitised by the server) goes only into a sandboxed
+// iframe via srcdoc. The sandbox has no tokens at all: no scripts, no same
+// origin, no forms, no popups. Remote images arrive as data-remote-src; the
+// "show images" button rewrites the document (parsed inertly with DOMParser,
+// never attached to our page) and reloads the iframe. A CSP meta tag blocks
+// any remote fetch until then.
+function emailDoc(html, showImages) {
+  var doc = new DOMParser().parseFromString(html, 'text/html');
+  // The server already sanitises; dropping these too keeps the sandbox quiet.
+  doc.querySelectorAll('script, meta[http-equiv], base, object, embed').forEach(function (el) { el.remove(); });
+  if (showImages) {
+    doc.querySelectorAll('[data-remote-src]').forEach(function (img) {
+      img.setAttribute('src', img.getAttribute('data-remote-src'));
+      img.removeAttribute('data-remote-src');
+    });
+  }
+  var csp = doc.createElement('meta');
+  csp.setAttribute('http-equiv', 'Content-Security-Policy');
+  csp.setAttribute('content', "default-src 'none'; style-src 'unsafe-inline'; font-src data:; img-src data: cid:" + (showImages ? ' https: http:' : ''));
+  doc.head.insertBefore(csp, doc.head.firstChild);
+  var base = doc.createElement('style');
+  base.textContent = 'body{font-family:Vazirmatn,Tahoma,system-ui,sans-serif;margin:8px;overflow-wrap:anywhere;color:#1d2733;background:#fff}img{max-width:100%;height:auto}';
+  doc.head.appendChild(base);
+  return '<!DOCTYPE html>' + doc.documentElement.outerHTML;
+}
+
+function emailFrame(html) {
+  var frame = h('iframe', { sandbox: '', referrerpolicy: 'no-referrer', class: 'email-frame', title: t('msg.html'), 'data-testid': 'email-frame' });
+  frame.srcdoc = emailDoc(html, false);
+  var hasRemote = /data-remote-src/.test(html);
+  var btn = hasRemote ? h('button', { type: 'button', class: 'btn small', 'data-testid': 'show-images',
+    onclick: function () {
+      frame.srcdoc = emailDoc(html, true);
+      btn.disabled = true;
+      btn.textContent = t('msg.imagesShown');
+    } }, t('msg.showImages')) : null;
+  return h('div', { class: 'email-wrap' }, btn, frame);
+}
+
+// ---- composer -----------------------------------------------------------
+
+function setComposeMode(internal) {
+  S.composeInternal = internal;
+  var form = $('#composer');
+  if (!form) return;
+  form.classList.toggle('note-mode', internal);
+  $('#mode-reply').setAttribute('aria-pressed', internal ? 'false' : 'true');
+  $('#mode-note').setAttribute('aria-pressed', internal ? 'true' : 'false');
+  $('#composer-text').placeholder = t(internal ? 'composer.placeholder.note' : 'composer.placeholder.reply');
+  $('#composer-send').textContent = t(internal ? 'composer.saveNote' : 'composer.send');
+}
+
+function composer() {
+  var ta = h('textarea', { id: 'composer-text', dir: 'auto', rows: '3', 'aria-label': t('composer.label'), 'data-testid': 'composer',
+    placeholder: t(S.composeInternal ? 'composer.placeholder.note' : 'composer.placeholder.reply') });
+  ta.value = S.drafts[S.currentId] || '';
+  var error = h('p', { class: 'form-error', role: 'alert', 'data-testid': 'composer-error' });
+  var send = h('button', { type: 'submit', id: 'composer-send', class: 'btn primary', 'data-testid': 'send' }, t(S.composeInternal ? 'composer.saveNote' : 'composer.send'));
+  var form = h('form', { id: 'composer', class: 'composer' + (S.composeInternal ? ' note-mode' : ''), 'aria-label': t('composer.label'),
+    onsubmit: function (e) { e.preventDefault(); submit(); } },
+    h('div', { class: 'modes', role: 'group', 'aria-label': t('composer.mode') },
+      h('button', { type: 'button', id: 'mode-reply', class: 'btn mode', 'aria-pressed': S.composeInternal ? 'false' : 'true', 'data-testid': 'mode-reply',
+        onclick: function () { setComposeMode(false); ta.focus(); } }, t('composer.reply')),
+      h('button', { type: 'button', id: 'mode-note', class: 'btn mode', 'aria-pressed': S.composeInternal ? 'true' : 'false', 'data-testid': 'mode-note',
+        onclick: function () { setComposeMode(true); ta.focus(); } }, t('composer.note'))),
+    ta, h('div', { class: 'composer-foot' }, error, send));
+  ta.addEventListener('keydown', function (e) {
+    if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) { e.preventDefault(); submit(); }
+    if (e.key === 'Escape') ta.blur();
+  });
+  function submit() {
+    var text = ta.value;
+    if (!text.trim() || send.disabled) return;
+    var id = S.currentId;
+    send.disabled = true;
+    error.textContent = '';
+    api('POST', '/conversations/' + encodeURIComponent(id) + '/messages', { body: text, internal: S.composeInternal }).then(function (m) {
+      send.disabled = false;
+      if (S.currentId !== id) return;
+      ta.value = '';
+      delete S.drafts[id];
+      if (m && m.seq !== undefined) addMessage(m);
+      reloadCurrent();
+      if (S.current) refreshTimeline(S.current.customer_id);
+      ta.focus();
+    }, function (err) {
+      send.disabled = false;
+      error.textContent = t('composer.failed', { msg: errMsg(err) });
+    });
+  }
+  return form;
+}
+
+// ---- customer panel -----------------------------------------------------
+
+function renderCustomerPanel() {
+  var pane = $('#custpane');
+  if (!pane) return;
+  clear(pane);
+  var id = S.panelCustomerId;
+  if (!id) { pane.appendChild(h('p', { class: 'placeholder muted' }, t('customer.none'))); return; }
+  var profile = h('section', { class: 'profile', 'data-testid': 'customer-profile' }, h('p', { class: 'muted' }, t('list.loading')));
+  var tl = h('section', { class: 'timeline' },
+    h('h3', null, t('customer.timeline')),
+    h('ol', { id: 'timeline', class: 'timeline-list', 'data-testid': 'timeline' }),
+    h('div', { id: 'timeline-sentinel', class: 'sentinel' }));
+  append(pane, [profile, tl]);
+  getCustomer(id).then(function (c) {
+    if (S.panelCustomerId !== id) return;
+    fillProfile(profile, c);
+  }, function (err) {
+    clear(profile).appendChild(h('p', { class: 'error' }, t('error.generic', { msg: errMsg(err) })));
+  });
+  if (!S.timeline || S.timeline.customerId !== id) S.timeline = { customerId: id, items: [], cursor: null, loading: false, done: false };
+  renderTimeline();
+  if (!S.timeline.items.length) loadTimeline();
+  if (timelineIO) timelineIO.disconnect();
+  if (window.IntersectionObserver) {
+    timelineIO = new IntersectionObserver(function (entries) {
+      if (entries[0].isIntersecting) loadTimeline();
+    }, { root: pane });
+    timelineIO.observe($('#timeline-sentinel'));
+  }
+}
+
+var timelineIO = null;
+
+// Attached once per panel element (renderMain creates it).
+function onCustomerPanelScroll(e) {
+  var pane = e.currentTarget;
+  if (pane.scrollTop + pane.clientHeight > pane.scrollHeight - 80) loadTimeline();
+}
+
+function fillProfile(el, c) {
+  clear(el);
+  var attrs = c.attributes || {};
+  var keys = Object.keys(attrs);
+  append(el, [
+    h('div', { class: 'profile-head' },
+      h('h3', { dir: 'auto', 'data-testid': 'customer-name' }, customerLabel(c)),
+      c.tier === 'vip' ? h('span', { class: 'badge vip', 'data-testid': 'vip-badge' }, t('customer.vip')) : (c.tier && c.tier !== 'standard' ? h('span', { class: 'badge' }, c.tier) : null)),
+    c.merged_into ? h('p', { class: 'notice' }, t('customer.merged'), ' ',
+      h('button', { type: 'button', class: 'btn small', 'data-testid': 'customer-merged-open',
+        onclick: function () { S.panelCustomerId = c.merged_into; renderCustomerPanel(); } }, t('customer.mergedOpen'))) : null,
+    h('p', { class: 'muted' }, t('customer.conversations', { n: c.conversation_count || 0 })),
+    h('h4', null, t('customer.identities')),
+    h('ul', { class: 'identities', 'data-testid': 'identities' }, (c.identities || []).map(function (idn) {
+      return h('li', null, channelIcon(idn.kind === 'email' ? 'email' : idn.kind === 'phone' ? 'phone' : 'chat'),
+        h('bdi', { dir: 'ltr' }, idn.raw || idn.value));
+    })),
+    keys.length ? h('h4', null, t('customer.attributes')) : null,
+    keys.length ? h('dl', { class: 'attrs', 'data-testid': 'attributes' }, keys.map(function (k) {
+      var v = attrs[k];
+      return [h('dt', null, h('bdi', null, k)), h('dd', null, h('bdi', null, typeof v === 'string' ? v : typeof v === 'number' ? fmtNum(v) : JSON.stringify(v)))];
+    })) : null
+  ]);
+}
+
+function loadTimeline() {
+  var tl = S.timeline;
+  if (!tl || tl.loading || tl.done) return;
+  tl.loading = true;
+  var id = tl.customerId;
+  api('GET', '/customers/' + encodeURIComponent(id) + '/timeline' + qs({ limit: 20, cursor: tl.cursor })).then(function (page) {
+    if (S.timeline !== tl) return;
+    tl.items = tl.items.concat((page && page.items) || []);
+    tl.cursor = (page && page.next_cursor) || null;
+    tl.done = !tl.cursor;
+    tl.loading = false;
+    renderTimeline();
+    // Keep filling while the panel is not yet scrollable.
+    var pane = $('#custpane');
+    if (!tl.done && pane && pane.scrollHeight <= pane.clientHeight + 80) loadTimeline();
+  }, function () {
+    tl.loading = false;
+    tl.done = true;
+    renderTimeline();
+  });
+}
+
+function renderTimeline() {
+  var ol = $('#timeline');
+  var tl = S.timeline;
+  if (!ol || !tl) return;
+  clear(ol);
+  tl.items.forEach(function (it) {
+    var num = '#' + new Intl.NumberFormat(locale(), { useGrouping: false }).format(it.conversation_number);
+    var text = it.kind === 'conversation' ? t('timeline.opened', { num: num }) : (it.body || '');
+    ol.appendChild(h('li', { class: 'tl-item tl-' + it.kind + (it.internal ? ' internal' : '') + (it.conversation_id === S.currentId ? ' current' : ''),
+      'data-testid': 'timeline-item', tabindex: '0', role: 'link',
+      onclick: function () { openConversation(it.conversation_id); },
+      onkeydown: function (e) { if (e.key === 'Enter') openConversation(it.conversation_id); } },
+      h('div', { class: 'tl-meta' }, channelIcon(it.channel), h('span', { dir: 'auto', class: 'tl-subject' }, it.subject || num),
+        h('time', { class: 'muted', datetime: it.at }, fmtShortTime(it.at))),
+      h('div', { class: 'tl-body', dir: 'auto' }, text)));
+  });
+  if (tl.loading) ol.appendChild(h('li', { class: 'muted' }, t('list.loading')));
+  else if (tl.done) ol.appendChild(h('li', { class: 'muted end' }, t('customer.timeline.end')));
+}
