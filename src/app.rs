@@ -219,6 +219,7 @@ pub fn build_router(state: AppState) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
+        .merge(crate::console::routes())
         .merge(crate::routing::public_routes())
         .merge(crate::channels::email::public_routes())
         .merge(crate::channels::voice::public_routes())

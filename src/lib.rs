@@ -6,6 +6,7 @@ pub mod app;
 pub mod auth;
 pub mod bus;
 pub mod channels;
+pub mod console;
 pub mod conversations;
 pub mod customers;
 pub mod error;

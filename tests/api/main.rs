@@ -7,6 +7,7 @@ mod bad_input;
 mod bus;
 mod chat;
 mod cli;
+mod console;
 mod conversations;
 mod customers;
 mod directory;

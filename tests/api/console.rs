@@ -1,0 +1,42 @@
+//! The embedded web console is served by the server itself.
+use crate::helpers::*;
+use reqwest::StatusCode;
+
+#[tokio::test]
+async fn the_console_is_served_with_a_strict_content_security_policy() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let root = client.get(app.url("/")).send().await.unwrap();
+    assert!(root.status().is_redirection());
+    assert_eq!(root.headers()["location"], "/console/");
+    let page = client.get(app.url("/console/")).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let csp = page.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        csp.contains("script-src 'self'") && csp.contains("frame-ancestors 'none'"),
+        "{csp}"
+    );
+    let html = page.text().await.unwrap();
+    assert!(html.contains("console.js"), "{html}");
+    for (path, ctype) in [
+        ("/console/console.js", "text/javascript"),
+        ("/console/console.css", "text/css"),
+    ] {
+        let r = client.get(app.url(path)).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "{path}");
+        assert!(r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with(ctype));
+        assert!(
+            r.text().await.unwrap().len() > 1000,
+            "{path} is the real bundle"
+        );
+    }
+}
