@@ -19,6 +19,7 @@ pub struct Settings {
     pub text: TextSettings,
     pub limits: LimitSettings,
     pub webhooks: WebhookSettings,
+    pub voice: VoiceSettings,
     pub logging: LoggingSettings,
 }
 
@@ -68,6 +69,12 @@ pub struct WebhookSettings {
     pub retry_base_secs: u64,
     pub timeout_secs: u64,
     pub poll_interval_ms: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct VoiceSettings {
+    pub tail: String,
+    pub pbx_utc_offset_secs: i32,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -9,7 +9,7 @@
 //!   Zammad's generic CTI API (JSON or form data);
 //! * `POST /api/v1/channels/voice/calls` — an agent logging a call by hand;
 //! * the tail worker following the files listed in the environment variable
-//!   `SWITCHBOARD_VOICE_TAIL`, e.g.
+//!   the `voice.tail` setting (`SWITCHBOARD__VOICE__TAIL`), e.g.
 //!   `asterisk:/var/log/asterisk/cdr-csv/Master.csv,hylafax:/var/spool/hylafax/etc/xferfaxlog`,
 //!   with the read offset of each file persisted in `voice_tail_offsets`.
 //!
@@ -62,10 +62,6 @@ pub const STALE_CHECK_INTERVAL: Duration = Duration::from_secs(60);
 pub const TAIL_POLL_INTERVAL: Duration = Duration::from_secs(2);
 /// Most bytes the tail worker reads from one file in one go.
 pub const MAX_TAIL_READ_BYTES: usize = 4 * 1024 * 1024;
-/// Offset of the PBX's local time from UTC used for log timestamps (Tehran, +03:30).
-pub const PBX_UTC_OFFSET_SECS: i32 = 12_600;
-/// Environment variable listing the log files to tail (`format:path,format:path`).
-pub const TAIL_ENV: &str = "SWITCHBOARD_VOICE_TAIL";
 
 /// Routes under `/api/v1` (described in the OpenAPI document).
 pub fn router() -> OpenApiRouter<AppState> {
@@ -80,15 +76,15 @@ pub fn public_routes() -> Router<AppState> {
     Router::new()
 }
 
-/// Background workers: closing stale CTI calls, and tailing the files in `SWITCHBOARD_VOICE_TAIL`.
+/// Background workers: closing stale CTI calls, and tailing the files in the `voice.tail` setting (`SWITCHBOARD__VOICE__TAIL`).
 pub fn spawn_workers(state: &AppState, stop: CancellationToken) -> Vec<JoinHandle<()>> {
     let mut workers = vec![tokio::spawn(stale_worker(state.clone(), stop.clone()))];
-    match std::env::var(TAIL_ENV) {
-        Ok(spec) if !spec.trim().is_empty() => match parse_tail_spec(&spec) {
+    let spec = &state.settings.voice.tail;
+    if !spec.trim().is_empty() {
+        match parse_tail_spec(spec) {
             Ok(sources) => workers.push(spawn_tail_worker(state, sources, stop)),
-            Err(e) => tracing::error!(error = %e, "{TAIL_ENV} is invalid; not tailing any log"),
-        },
-        _ => {}
+            Err(e) => tracing::error!(error = %e, "voice.tail is invalid; not tailing any log"),
+        }
     }
     workers
 }
@@ -105,7 +101,7 @@ async fn stale_worker(state: AppState, stop: CancellationToken) {
     }
 }
 
-/// Follow `sources` every [`TAIL_POLL_INTERVAL`] until `stop` (what `SWITCHBOARD_VOICE_TAIL`
+/// Follow `sources` every [`TAIL_POLL_INTERVAL`] until `stop` (what the `voice.tail` setting (`SWITCHBOARD__VOICE__TAIL`)
 /// starts).
 pub fn spawn_tail_worker(
     state: &AppState,

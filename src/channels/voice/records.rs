@@ -1,7 +1,6 @@
 //! Log ingest: uploaded or tailed Asterisk, FreeSWITCH and HylaFAX logs, line by line.
 
 use super::ingest::{store_contact, Contact, IngestReport, Outcome};
-use super::PBX_UTC_OFFSET_SECS;
 use crate::auth::{Caller, Role};
 use crate::error::{ApiError, ApiQuery, ApiResult};
 use crate::state::AppState;
@@ -15,7 +14,7 @@ use serde::Deserialize;
 use switchboard_voice::{parse_chunk, CallRecord, ParseOptions, Source};
 use utoipa::IntoParams;
 
-/// Parse a log format name as used in the API and `SWITCHBOARD_VOICE_TAIL`.
+/// Parse a log format name as used in the API and the `voice.tail` setting.
 pub fn parse_format(name: &str) -> Option<Source> {
     match name.trim().to_ascii_lowercase().as_str() {
         "asterisk" => Some(Source::Asterisk),
@@ -119,7 +118,7 @@ pub fn body_rejection(r: BytesRejection) -> ApiError {
 pub struct UploadParams {
     /// `asterisk` (Master.csv), `freeswitch` (mod_cdr_csv) or `hylafax` (xferfaxlog).
     pub format: String,
-    /// Offset of the PBX's local time from UTC in seconds (default 12600, Tehran).
+    /// Offset of the PBX's local time from UTC in seconds (default `voice.pbx_utc_offset_secs`).
     pub utc_offset_secs: Option<i32>,
 }
 
@@ -144,7 +143,10 @@ pub async fn upload_records(
         )
     })?;
     let body = body.map_err(body_rejection)?;
-    let opts = options(p.utc_offset_secs.unwrap_or(PBX_UTC_OFFSET_SECS));
+    let opts = options(
+        p.utc_offset_secs
+            .unwrap_or(state.settings.voice.pbx_utc_offset_secs),
+    );
     let (lines, _) = parse_lines(format, &body, 1, true, &opts);
     let report = store_lines(&state, format, lines).await?;
     metrics::counter!("switchboard_voice_records_stored_total").increment(report.stored as u64);

@@ -9,7 +9,7 @@
 
 use super::ingest::{IngestReport, Rejection};
 use super::records::{options, parse_format, parse_lines, store_lines};
-use super::{MAX_TAIL_READ_BYTES, PBX_UTC_OFFSET_SECS};
+use super::MAX_TAIL_READ_BYTES;
 use crate::state::AppState;
 use crate::store::now_ms;
 use anyhow::Context;
@@ -25,7 +25,7 @@ pub struct TailSource {
     pub format: Source,
 }
 
-/// Parse `SWITCHBOARD_VOICE_TAIL`: comma-separated `format:path` pairs, e.g.
+/// Parse the `voice.tail` setting: comma-separated `format:path` pairs, e.g.
 /// `asterisk:/var/log/asterisk/cdr-csv/Master.csv,hylafax:/var/spool/hylafax/etc/xferfaxlog`.
 pub fn parse_tail_spec(spec: &str) -> Result<Vec<TailSource>, String> {
     spec.split(',')
@@ -94,7 +94,7 @@ async fn tail_file(state: &AppState, source: &TailSource) -> anyhow::Result<Inge
         }
         None => (0, 1),
     };
-    let opts = options(PBX_UTC_OFFSET_SECS);
+    let opts = options(state.settings.voice.pbx_utc_offset_secs);
     let mut file = tokio::fs::File::open(&source.path)
         .await
         .with_context(|| format!("opening {path_key}"))?;

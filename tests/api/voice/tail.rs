@@ -100,15 +100,12 @@ async fn tailing_follows_appends_partial_lines_restarts_and_rotation(b: Backend)
 }
 
 async fn the_tail_worker_picks_up_appended_lines(b: Backend) {
-    let app = spawn_app(b).await;
     let logs = tempfile::tempdir().expect("temp dir");
     let path = logs.path().join("Master.csv");
     append(&path, &cdr("w.1", "09120000011", 11));
-    let sources = vec![TailSource {
-        path: path.clone(),
-        format: Source::Asterisk,
-    }];
-    let worker = voice::spawn_tail_worker(&app.state, sources, app.stop.clone());
+    // Configured the way an admin would: the `voice.tail` setting.
+    let spec = format!("asterisk:{}", path.display());
+    let app = spawn_app_with(b, move |s| s.voice.tail = spec).await;
     let found = |n: &'static str| {
         let app = &app;
         async move {
@@ -133,11 +130,6 @@ async fn the_tail_worker_picks_up_appended_lines(b: Backend) {
         found("989120000012").await,
         "appended line stored by the worker"
     );
-    app.stop.cancel();
-    tokio::time::timeout(std::time::Duration::from_secs(5), worker)
-        .await
-        .expect("worker stops when asked")
-        .unwrap();
 }
 
 #[test]
