@@ -130,6 +130,21 @@ async fn replies_thread_by_headers_then_by_subject_token_and_reopen_resolved_con
     )
     .await;
     assert_eq!(fourth["conversation_id"], conv_id.as_str());
+    // The same token from a stranger does not reach into Sara's conversation.
+    let stranger = stored(
+        &app,
+        &eml(
+            &[
+                "From: mallory@example.net",
+                &subject,
+                "Message-ID: <m-1@example.net>",
+            ],
+            "Let me in.",
+        ),
+        "",
+    )
+    .await;
+    assert_eq!(stranger["new_conversation"], true);
     let msgs = messages(&app, &conv_id).await;
     assert_eq!(msgs.len(), 4);
     assert_eq!(
@@ -284,6 +299,26 @@ async fn only_the_email_inbound_scope_or_admins_may_push_mail(b: Backend) {
     assert_eq!(s, StatusCode::CREATED, "{body}");
 }
 
+async fn large_messages_are_accepted_up_to_the_email_limit_and_refused_beyond(b: Backend) {
+    let app = spawn_app(b).await;
+    // 3 MiB: above the server's general JSON body limit, well within the email limit.
+    let big = "x".repeat(76);
+    let lines: Vec<&str> = std::iter::repeat(big.as_str()).take(40_000).collect();
+    let raw = eml(
+        &[
+            "From: big@example.com",
+            "Subject: big",
+            "Message-ID: <big-1@example.com>",
+        ],
+        &lines.join("\r\n"),
+    );
+    assert!(raw.len() > 3_000_000);
+    stored(&app, &raw, "").await;
+    let too_big = vec![b'a'; 25 * 1024 * 1024 + 1];
+    let (s, body) = inbound(&app, &app.admin_token, &too_big, "").await;
+    assert_error(s, &body, StatusCode::PAYLOAD_TOO_LARGE, "too_large");
+}
+
 async fn attachments_are_stored_and_downloadable_by_agents(b: Backend) {
     let app = spawn_app(b).await;
     let raw =
@@ -349,6 +384,7 @@ crate::storage_tests!(
     hostile_html_is_sanitised_in_what_the_api_returns,
     auto_replies_are_marked_and_never_acknowledged,
     only_the_email_inbound_scope_or_admins_may_push_mail,
+    large_messages_are_accepted_up_to_the_email_limit_and_refused_beyond,
     attachments_are_stored_and_downloadable_by_agents,
     mail_without_a_usable_sender_is_still_stored,
 );

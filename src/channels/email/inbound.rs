@@ -112,8 +112,13 @@ async fn find_existing(tx: &mut Tx, message_id: &str) -> StoreResult<Option<Stri
 }
 
 /// The conversation this message answers: by `In-Reply-To`/`References` (newest first), then
-/// by the `[#number]` subject token.
-async fn thread(tx: &mut Tx, parsed: &ParsedEmail) -> StoreResult<Option<String>> {
+/// by the `[#number]` subject token, which only counts for the conversation's own customer (so
+/// a stranger cannot write into, or reopen, someone else's conversation by guessing numbers).
+async fn thread(
+    tx: &mut Tx,
+    parsed: &ParsedEmail,
+    customer_id: &str,
+) -> StoreResult<Option<String>> {
     let ids = parsed
         .in_reply_to
         .iter()
@@ -125,8 +130,9 @@ async fn thread(tx: &mut Tx, parsed: &ParsedEmail) -> StoreResult<Option<String>
     }
     if let Some(n) = switchboard_mail::conversation_token(&parsed.subject) {
         let row: Option<(String,)> =
-            sqlx::query_as("SELECT id FROM conversations WHERE number = $1")
+            sqlx::query_as("SELECT id FROM conversations WHERE number = $1 AND customer_id = $2")
                 .bind(n)
+                .bind(customer_id)
                 .fetch_optional(tx.conn())
                 .await
                 .map_err(StoreError::from_sqlx)?;
@@ -188,8 +194,8 @@ async fn store(
             return Ok(o);
         }
     }
-    let threaded = thread(tx, parsed).await?;
     let (customer_id, usable_sender) = sender(state, tx, &parsed.from).await?;
+    let threaded = thread(tx, parsed, &customer_id).await?;
     let actor = Actor {
         kind: "customer",
         id: Some(customer_id.clone()),
@@ -214,7 +220,10 @@ async fn store(
         }
     };
     let personal = matches!(parsed.auto, AutoKind::None | AutoKind::Bulk);
-    if !new_conversation && personal && matches!(conv.status.as_str(), "resolved" | "closed") {
+    if !new_conversation
+        && personal
+        && matches!(conv.status.as_str(), "pending" | "resolved" | "closed")
+    {
         events.extend(convs::set_status(tx, &conv, "open", &actor).await?);
     }
     let attachments: Vec<(String, &switchboard_mail::Attachment)> =

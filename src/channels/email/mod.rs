@@ -2,16 +2,18 @@
 //! messages; agent replies leave through a durable outbox sent over SMTP.
 //!
 //! - [`inbound`]: parse, quarantine, thread, store (idempotent by `Message-ID`).
-//! - [`mailboxes`]: IMAP/SMTP account settings (admin only).
+//! - [`mailboxes`], [`mailbox_routes`]: IMAP/SMTP account settings (admin only).
 //! - [`outbox`]: replies and acknowledgements queued inside the agent's transaction, sent by
-//!   [`OutboxWorker`] with a stable `Message-ID`.
+//!   [`OutboxWorker`] ([`sender`]) with a stable `Message-ID`.
 //! - [`imap`]: [`ImapWorker`] polls each mailbox and feeds [`inbound`].
 
 pub mod imap;
 pub mod inbound;
+pub mod mailbox_routes;
 pub mod mailboxes;
 pub mod outbox;
 pub mod routes;
+pub mod sender;
 
 use crate::state::AppState;
 use axum::Router;
@@ -21,7 +23,8 @@ use tokio_util::sync::CancellationToken;
 use utoipa_axum::router::OpenApiRouter;
 
 pub use imap::ImapWorker;
-pub use outbox::{enqueue_reply, OutboxWorker};
+pub use outbox::enqueue_reply;
+pub use sender::OutboxWorker;
 
 /// Largest raw message accepted (HTTP body and IMAP fetch).
 pub const MAX_MESSAGE_BYTES: usize = 25 * 1024 * 1024;
@@ -48,7 +51,7 @@ pub fn limits() -> switchboard_mail::Limits {
 
 /// Routes under `/api/v1` (described in the OpenAPI document).
 pub fn router() -> OpenApiRouter<AppState> {
-    routes::router().merge(mailboxes::router())
+    routes::router().merge(mailbox_routes::router())
 }
 
 /// Routes outside `/api/v1` (sockets, scripts).
