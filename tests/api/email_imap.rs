@@ -143,6 +143,23 @@ async fn imap_failures_are_reported_and_change_nothing(b: Backend) {
             .await
             .unwrap();
     assert!(last_error.unwrap().contains("login failed"));
+    // TLS is really attempted: implicit TLS against a plain-text port fails the handshake,
+    // STARTTLS against a server without TLS is refused; neither hangs nor stores anything.
+    for (mode, expected) in [("tls", "TLS handshake"), ("starttls", "STARTTLS")] {
+        let (s, m) = app
+            .patch(
+                &format!("/api/v1/channels/email/mailboxes/{mb}"),
+                &app.admin_token,
+                json!({"imap_tls": mode, "imap_password": dovecot::PASSWORD}),
+            )
+            .await;
+        assert_eq!(s, reqwest::StatusCode::OK, "{m}");
+        let err = ImapWorker::new(app.state.clone())
+            .run_once(&mb)
+            .await
+            .unwrap_err();
+        assert!(format!("{err:#}").contains(expected), "{mode}: {err:#}");
+    }
     assert!(email_conversations(&app).await.is_empty());
     assert!(server.flags().await.iter().all(|(_, s)| !s));
 }

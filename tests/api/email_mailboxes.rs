@@ -32,6 +32,19 @@ async fn admins_manage_mailboxes_and_passwords_are_never_returned(b: Backend) {
         !text.contains("imap-pass") && !text.contains("smtp-pass"),
         "{text}"
     );
+    // At rest the passwords are encrypted, not merely hidden.
+    let (imap_pw, smtp_pw): (String, String) =
+        sqlx::query_as("SELECT imap_password, smtp_password FROM email_mailboxes WHERE id = $1")
+            .bind(&id)
+            .fetch_one(app.state.store.pool())
+            .await
+            .unwrap();
+    for stored in [&imap_pw, &smtp_pw] {
+        assert!(
+            stored.starts_with("enc:v1:") && !stored.contains("-pass"),
+            "{stored}"
+        );
+    }
     let (s, list) = app
         .get("/api/v1/channels/email/mailboxes", &app.admin_token)
         .await;

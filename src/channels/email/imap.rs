@@ -8,9 +8,8 @@ use super::inbound::{self, Outcome};
 use super::mailboxes::{self, Mailbox};
 use crate::state::AppState;
 use crate::store::now_ms;
-use anyhow::{anyhow, bail, Context};
+use anyhow::Context;
 use futures::TryStreamExt;
-use tokio::net::TcpStream;
 use tokio_util::sync::CancellationToken;
 
 /// Messages fetched per mailbox per pass.
@@ -98,34 +97,8 @@ impl ImapWorker {
 
     async fn pass(&self, mailbox: &Mailbox) -> anyhow::Result<PassReport> {
         let pool = self.state.store.pool();
-        let host = mailbox
-            .imap_host
-            .as_deref()
-            .ok_or_else(|| anyhow!("the mailbox has no IMAP server configured"))?;
-        if mailbox.imap_tls != "none" {
-            bail!(
-                "IMAP over {} is not supported yet; use tls mode `none` on a trusted network",
-                mailbox.imap_tls
-            );
-        }
-        let port = mailbox.imap_port.unwrap_or(143) as u16;
-        let timeout = super::NETWORK_TIMEOUT;
-        let tcp = tokio::time::timeout(timeout, TcpStream::connect((host, port)))
-            .await
-            .context("IMAP connect timed out")?
-            .with_context(|| format!("connecting to {host}:{port}"))?;
-        let mut client = async_imap::Client::new(tcp);
-        client
-            .read_response()
-            .await
-            .context("reading IMAP greeting")?
-            .ok_or_else(|| anyhow!("IMAP server closed the connection"))?;
-        let user = mailbox.imap_user.as_deref().unwrap_or(&mailbox.address);
-        let password = mailbox.imap_password.as_deref().unwrap_or_default();
-        let mut session = client
-            .login(user, password)
-            .await
-            .map_err(|(e, _)| anyhow!("IMAP login failed: {e}"))?;
+        let password = mailbox.imap_secret(&self.state.settings.server.data_dir)?;
+        let mut session = super::imap_conn::connect(mailbox, &password).await?;
         let selected = session
             .select(&mailbox.imap_folder)
             .await

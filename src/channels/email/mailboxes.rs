@@ -1,13 +1,15 @@
 //! Mailboxes: one support address with its IMAP (fetch) and SMTP (send) accounts.
 //!
 //! Passwords are write-only through the API: responses only say whether one is set. They are
-//! stored as given in the database (protect the database like the data directory).
+//! stored encrypted (see [`super::secrets`]).
 
+use super::secrets::SecretBox;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use crate::store::{ms_to_rfc3339, StoreError, StoreResult};
 use serde::{Deserialize, Serialize};
 use sqlx::AnyConnection;
+use std::path::Path;
 use utoipa::ToSchema;
 
 /// Transport security modes for IMAP and SMTP.
@@ -41,6 +43,22 @@ const COLS: &str = "id, name, address, imap_host, imap_port, imap_tls, imap_user
     created_at, updated_at";
 
 impl Mailbox {
+    /// The IMAP password in clear (empty when none is set).
+    pub fn imap_secret(&self, data_dir: &Path) -> anyhow::Result<String> {
+        match &self.imap_password {
+            Some(p) => SecretBox::for_dir(data_dir)?.open(p),
+            None => Ok(String::new()),
+        }
+    }
+
+    /// The SMTP password in clear, if one is set.
+    pub fn smtp_secret(&self, data_dir: &Path) -> anyhow::Result<Option<String>> {
+        match &self.smtp_password {
+            Some(p) => SecretBox::for_dir(data_dir)?.open(p).map(Some),
+            None => Ok(None),
+        }
+    }
+
     /// The domain part of the address, for our `Message-ID`s.
     pub fn domain(&self) -> String {
         self.address
@@ -197,6 +215,8 @@ pub(super) async fn apply(state: &AppState, m: &mut Mailbox, input: MailboxInput
             *target = opt_text(field, value, 255)?;
         }
     }
+    let secret_box =
+        SecretBox::for_dir(&state.settings.server.data_dir).map_err(ApiError::Internal)?;
     for (value, target) in [
         (&input.imap_password, &mut m.imap_password),
         (&input.smtp_password, &mut m.smtp_password),
@@ -205,7 +225,11 @@ pub(super) async fn apply(state: &AppState, m: &mut Mailbox, input: MailboxInput
             if p.chars().count() > 1024 {
                 return Err(ApiError::invalid("too_long", "password too long"));
             }
-            *target = (!p.is_empty()).then(|| p.clone());
+            *target = if p.is_empty() {
+                None
+            } else {
+                Some(secret_box.seal(p).map_err(ApiError::Internal)?)
+            };
         }
     }
     if let Some(f) = &input.imap_folder {

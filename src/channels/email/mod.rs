@@ -5,14 +5,17 @@
 //! - [`mailboxes`], [`mailbox_routes`]: IMAP/SMTP account settings (admin only).
 //! - [`outbox`]: replies and acknowledgements queued inside the agent's transaction, sent by
 //!   [`OutboxWorker`] ([`sender`]) with a stable `Message-ID`.
+//! - [`secrets`]: mailbox passwords encrypted at rest.
 //! - [`imap`]: [`ImapWorker`] polls each mailbox and feeds [`inbound`].
 
 pub mod imap;
+pub mod imap_conn;
 pub mod inbound;
 pub mod mailbox_routes;
 pub mod mailboxes;
 pub mod outbox;
 pub mod routes;
+pub mod secrets;
 pub mod sender;
 
 use crate::state::AppState;

@@ -178,7 +178,10 @@ impl OutboxWorker {
             switchboard_mail::compose_reply(&reply)
         }
         .map_err(|e| Failure::Permanent(e.to_string()))?;
-        let transport = transport(&mailbox).map_err(Failure::Permanent)?;
+        let password = mailbox
+            .smtp_secret(&self.state.settings.server.data_dir)
+            .map_err(|e| Failure::Permanent(format!("{e:#}")))?;
+        let transport = transport(&mailbox, password).map_err(Failure::Permanent)?;
         match transport.send(email).await {
             Ok(_) => Ok(()),
             Err(e) if e.is_permanent() => Err(Failure::Permanent(format!(
@@ -203,7 +206,10 @@ impl OutboxWorker {
 }
 
 /// An SMTP client for the mailbox's settings.
-fn transport(m: &Mailbox) -> Result<AsyncSmtpTransport<Tokio1Executor>, String> {
+fn transport(
+    m: &Mailbox,
+    password: Option<String>,
+) -> Result<AsyncSmtpTransport<Tokio1Executor>, String> {
     type T = AsyncSmtpTransport<Tokio1Executor>;
     let host = m
         .smtp_host
@@ -217,8 +223,8 @@ fn transport(m: &Mailbox) -> Result<AsyncSmtpTransport<Tokio1Executor>, String> 
     if let Some(p) = m.smtp_port {
         b = b.port(p as u16);
     }
-    if let (Some(u), Some(p)) = (&m.smtp_user, &m.smtp_password) {
-        b = b.credentials(Credentials::new(u.clone(), p.clone()));
+    if let (Some(u), Some(p)) = (&m.smtp_user, password) {
+        b = b.credentials(Credentials::new(u.clone(), p));
     }
     Ok(b.timeout(Some(super::NETWORK_TIMEOUT)).build())
 }
