@@ -303,7 +303,7 @@ async fn large_messages_are_accepted_up_to_the_email_limit_and_refused_beyond(b:
     let app = spawn_app(b).await;
     // 3 MiB: above the server's general JSON body limit, well within the email limit.
     let big = "x".repeat(76);
-    let lines: Vec<&str> = std::iter::repeat(big.as_str()).take(40_000).collect();
+    let lines: Vec<&str> = std::iter::repeat_n(big.as_str(), 40_000).collect();
     let raw = eml(
         &[
             "From: big@example.com",

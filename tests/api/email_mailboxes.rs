@@ -121,4 +121,27 @@ async fn admins_manage_mailboxes_and_passwords_are_never_returned(b: Backend) {
     assert_error(s, &e, StatusCode::NOT_FOUND, "not_found");
 }
 
-crate::storage_tests!(admins_manage_mailboxes_and_passwords_are_never_returned);
+async fn email_routes_are_in_the_openapi_document(b: Backend) {
+    let app = spawn_app(b).await;
+    let (s, doc) = app.call("GET", "/api/v1/openapi.json", None, None).await;
+    assert_eq!(s, StatusCode::OK);
+    for p in [
+        "/channels/email/inbound",
+        "/channels/email/quarantine",
+        "/channels/email/quarantine/{id}/raw",
+        "/channels/email/attachments/{id}",
+        "/channels/email/outbox",
+        "/channels/email/mailboxes",
+        "/channels/email/mailboxes/{id}",
+    ] {
+        assert!(
+            doc["paths"].get(p).is_some(),
+            "{p} missing from the OpenAPI document"
+        );
+    }
+}
+
+crate::storage_tests!(
+    admins_manage_mailboxes_and_passwords_are_never_returned,
+    email_routes_are_in_the_openapi_document,
+);

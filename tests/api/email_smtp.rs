@@ -98,6 +98,16 @@ async fn agent_reply_goes_out_over_smtp_threaded_and_the_customer_answer_joins(b
         "a personal reply is not marked automatic"
     );
     assert_eq!(outbox(&app, &conv_id).await[0].1, "sent");
+    let (s, listed) = app
+        .get(
+            &format!("/api/v1/channels/email/outbox?conversation_id={conv_id}"),
+            &agent,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{listed}");
+    assert_eq!(listed[0]["status"], "sent");
+    assert_eq!(listed[0]["rfc_message_id"], rfc_id.as_str());
+    assert!(listed[0]["sent_at"].is_string(), "{listed}");
     // The agent's message carries the Message-ID it was sent with.
     let msgs = messages(&app, &conv_id).await;
     assert_eq!(msgs.last().unwrap()["external_id"], rfc_id.as_str());
@@ -142,6 +152,16 @@ async fn agent_reply_goes_out_over_smtp_threaded_and_the_customer_answer_joins(b
     let rows = outbox(&app, &conv_id).await;
     assert_eq!(rows[0].1, "failed");
     assert_eq!(sink.received().len(), 1, "nothing else was sent");
+    let (_, history) = app
+        .get(&format!("/api/v1/conversations/{conv_id}"), &agent)
+        .await;
+    let kinds: Vec<&str> = history["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["kind"].as_str().unwrap())
+        .collect();
+    assert!(kinds.contains(&"email_delivery_failed"), "{kinds:?}");
 }
 
 async fn smtp_rejections_fail_the_reply_visibly_and_temporary_errors_retry(b: Backend) {

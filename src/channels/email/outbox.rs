@@ -215,7 +215,7 @@ pub(crate) async fn bounced(
     }))
 }
 
-/// An internal system message telling agents a delivery failed.
+/// An internal system message telling agents a delivery failed, plus the history event.
 pub(crate) async fn failure_note(
     tx: &mut Tx,
     conversation_id: &str,
@@ -231,10 +231,22 @@ pub(crate) async fn failure_note(
         internal: true,
         channel: "email".into(),
         external_id,
-        meta: json!({ "kind": "email_delivery_failed", "details": details }),
+        meta: json!({ "kind": "email_delivery_failed", "details": details.clone() }),
         at: None,
     };
     let (message, ev) = convs::append_message(tx, conversation_id, note, &Actor::system()).await?;
     events.extend(ev);
+    // Also a history entry and `conversation.email_delivery_failed` webhook event.
+    let conv = convs::get(tx.conn(), conversation_id).await?;
+    events.push(
+        convs::record(
+            tx,
+            &conv,
+            "email_delivery_failed",
+            &Actor::system(),
+            details,
+        )
+        .await?,
+    );
     Ok(message.id)
 }

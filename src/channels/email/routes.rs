@@ -23,6 +23,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_quarantine))
         .routes(routes!(get_quarantined_raw))
         .routes(routes!(get_attachment))
+        .routes(routes!(list_outbox))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -180,4 +181,58 @@ async fn get_attachment(
         data,
     )
         .into_response())
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct OutboxParams {
+    /// The conversation whose outgoing mail to list.
+    pub conversation_id: String,
+}
+
+/// One outgoing email and how its delivery went.
+#[derive(Serialize, ToSchema, sqlx::FromRow)]
+pub struct OutboxEntry {
+    pub id: String,
+    /// The agent's message it carries (`null` for acknowledgements).
+    pub message_id: Option<String>,
+    /// `reply` or `ack`.
+    pub kind: String,
+    /// `pending`, `sent` or `failed`.
+    pub status: String,
+    pub attempts: i64,
+    pub to_address: String,
+    /// The `Message-ID` it is (or will be) sent with.
+    pub rfc_message_id: String,
+    pub last_error: Option<String>,
+    #[serde(skip)]
+    pub created_ms: i64,
+    #[serde(skip)]
+    pub sent_ms: Option<i64>,
+    #[sqlx(skip)]
+    pub created_at: String,
+    #[sqlx(skip)]
+    pub sent_at: Option<String>,
+}
+
+/// Outgoing mail of a conversation with its delivery status, oldest first (agents).
+#[utoipa::path(get, path = "/channels/email/outbox", tag = "email", params(OutboxParams), responses((status = 200, body = Vec<OutboxEntry>)))]
+async fn list_outbox(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiQuery(p): ApiQuery<OutboxParams>,
+) -> ApiResult<Json<Vec<OutboxEntry>>> {
+    caller.require(Role::Agent, "conversations")?;
+    let mut rows: Vec<OutboxEntry> = sqlx::query_as(
+        "SELECT id, message_id, kind, status, attempts, to_address, rfc_message_id, last_error, \
+           created_at AS created_ms, sent_at AS sent_ms FROM email_outbox \
+         WHERE conversation_id = $1 ORDER BY created_at, id LIMIT 500",
+    )
+    .bind(&p.conversation_id)
+    .fetch_all(state.store.pool())
+    .await?;
+    for r in &mut rows {
+        r.created_at = ms_to_rfc3339(r.created_ms);
+        r.sent_at = r.sent_ms.map(ms_to_rfc3339);
+    }
+    Ok(Json(rows))
 }
