@@ -71,6 +71,24 @@ async fn imap_worker_stores_new_mail_marks_it_seen_and_never_stores_twice(b: Bac
     let third = worker.run_once(&mb).await.unwrap();
     assert_eq!((third.fetched, third.stored), (1, 1), "{third:?}");
     assert_eq!(email_conversations(&app).await.len(), 3);
+    // A new UIDVALIDITY (folder recreated) restarts from the first UID; nothing is stored twice.
+    sqlx::query("UPDATE email_imap_state SET uidvalidity = 1 WHERE mailbox_id = $1")
+        .bind(&mb)
+        .execute(app.state.store.pool())
+        .await
+        .unwrap();
+    let rescan = worker.run_once(&mb).await.unwrap();
+    assert_eq!(
+        (
+            rescan.fetched,
+            rescan.stored,
+            rescan.duplicates,
+            rescan.quarantined
+        ),
+        (4, 0, 3, 1),
+        "{rescan:?}"
+    );
+    assert_eq!(email_conversations(&app).await.len(), 3);
 }
 
 async fn a_restart_mid_batch_loses_nothing_and_duplicates_nothing(b: Backend) {

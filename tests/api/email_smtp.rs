@@ -275,6 +275,11 @@ async fn new_conversations_get_an_automatic_acknowledgement_when_enabled(b: Back
             .unwrap(),
         0
     );
+    // Pushed without `?mailbox=`: the mailbox is found by the address it was sent to.
+    let other = stored(&app, &corpus("windows1256_body.eml"), "").await;
+    let rows = outbox(&app, other["conversation_id"].as_str().unwrap()).await;
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0].0, "ack");
 }
 
 crate::storage_tests!(

@@ -31,7 +31,7 @@ pub enum Outcome {
     },
 }
 
-/// Store `raw` received for `mailbox` (if known).
+/// Store `raw` received for `mailbox` (if known; otherwise the mailbox it is addressed to).
 pub async fn ingest(
     state: &AppState,
     mailbox: Option<&Mailbox>,
@@ -45,8 +45,12 @@ pub async fn ingest(
     if let Some(conversation_id) = find_existing(&mut tx, &parsed.message_id).await? {
         return Ok(Outcome::Duplicate { conversation_id });
     }
+    let addressed = match mailbox {
+        Some(m) => Some(m.clone()),
+        None => addressed_to(&mut tx, &parsed).await?,
+    };
     let mut events = Vec::new();
-    let result = store(state, &mut tx, mailbox, &parsed, &mut events).await;
+    let result = store(state, &mut tx, addressed.as_ref(), &parsed, &mut events).await;
     let outcome = match result {
         Ok(o) => o,
         // Another worker stored the same Message-ID concurrently.
@@ -96,6 +100,19 @@ async fn quarantine(
         quarantine_id: id,
         reason: reason.to_string(),
     })
+}
+
+/// The mailbox whose address the message was sent to (`To`, then `Cc`), when the caller did
+/// not say.
+async fn addressed_to(tx: &mut Tx, parsed: &ParsedEmail) -> StoreResult<Option<Mailbox>> {
+    let all = mailboxes::load_all(tx.conn()).await?;
+    let recipients = parsed.to.iter().chain(parsed.cc.iter());
+    for r in recipients.filter_map(|a| a.email.as_deref()) {
+        if let Some(m) = all.iter().find(|m| m.address.eq_ignore_ascii_case(r)) {
+            return Ok(Some(m.clone()));
+        }
+    }
+    Ok(None)
 }
 
 /// The conversation already holding this `Message-ID` (an inbound message or one we sent).

@@ -75,8 +75,8 @@ pub struct Quarantined {
 
 #[derive(Deserialize, IntoParams)]
 pub struct QuarantineParams {
-    /// Only entries received before this id (paging, newest first).
-    pub before: Option<String>,
+    /// `next_cursor` of the previous page (newest first).
+    pub cursor: Option<String>,
     pub limit: Option<usize>,
 }
 
@@ -93,7 +93,7 @@ async fn list_quarantine(
         "SELECT id, mailbox_id, reason, size, received_at FROM email_quarantine \
          WHERE ($1 = '' OR id < $1) ORDER BY id DESC LIMIT $2",
     )
-    .bind(p.before.unwrap_or_default())
+    .bind(p.cursor.unwrap_or_default())
     .bind(limit as i64 + 1)
     .fetch_all(state.store.pool())
     .await?;
