@@ -280,10 +280,76 @@ async fn new_conversations_get_an_automatic_acknowledgement_when_enabled(b: Back
     let rows = outbox(&app, other["conversation_id"].as_str().unwrap()).await;
     assert_eq!(rows.len(), 1, "{rows:?}");
     assert_eq!(rows[0].0, "ack");
+    // Mail from our own address (a forwarding loop) is never acknowledged.
+    let own = eml(
+        &[
+            "From: Support <support@switchboard.example>",
+            "To: support@switchboard.example",
+            "Subject: loop",
+            "Message-ID: <own-1@switchboard.example>",
+        ],
+        "loop",
+    );
+    let own = stored(&app, &own, "").await;
+    assert!(outbox(&app, own["conversation_id"].as_str().unwrap())
+        .await
+        .is_empty());
+}
+
+async fn a_reply_retried_after_the_server_was_down_keeps_its_message_id(b: Backend) {
+    let app = spawn_app(b).await;
+    let port = free_port();
+    let mb = mailbox(
+        &app,
+        json!({"smtp_host": "127.0.0.1", "smtp_port": port, "smtp_tls": "none"}),
+    )
+    .await;
+    let out = stored(
+        &app,
+        &corpus("persian_utf8_plain.eml"),
+        &format!("?mailbox={mb}"),
+    )
+    .await;
+    let conv_id = out["conversation_id"].as_str().unwrap();
+    reply(&app, &app.admin_token, conv_id, "پاسخ ما", false).await;
+    send_due(&app).await;
+    let rows = outbox(&app, conv_id).await;
+    assert_eq!(
+        (rows[0].1.as_str(), rows[0].2),
+        ("pending", 1),
+        "connection refused is temporary: {rows:?}"
+    );
+    let rfc_id = rows[0].3.clone();
+    // The server comes up; the retry (made due now) goes out with the same Message-ID.
+    let sink = SmtpSink::start_on(port).await;
+    sqlx::query("UPDATE email_outbox SET next_attempt_at = 0")
+        .execute(app.state.store.pool())
+        .await
+        .unwrap();
+    send_due(&app).await;
+    let sent = sink.wait_for(1).await;
+    assert_eq!(parse(&sent[0]).message_id, rfc_id);
+    let rows = outbox(&app, conv_id).await;
+    assert_eq!((rows[0].1.as_str(), rows[0].2), ("sent", 2), "{rows:?}");
+    // Giving up after the last attempt is a visible failure too.
+    reply(&app, &app.admin_token, conv_id, "second", false).await;
+    drop(sink);
+    sqlx::query("UPDATE email_outbox SET attempts = $1 WHERE status = 'pending'")
+        .bind(switchboard::channels::email::MAX_SEND_ATTEMPTS - 1)
+        .execute(app.state.store.pool())
+        .await
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    send_due(&app).await;
+    let rows = outbox(&app, conv_id).await;
+    assert_eq!(rows[1].1, "failed", "{rows:?}");
+    let note = messages(&app, conv_id).await.last().unwrap().clone();
+    assert_eq!(note["meta"]["kind"], "email_delivery_failed", "{note}");
 }
 
 crate::storage_tests!(
     agent_reply_goes_out_over_smtp_threaded_and_the_customer_answer_joins,
     smtp_rejections_fail_the_reply_visibly_and_temporary_errors_retry,
     new_conversations_get_an_automatic_acknowledgement_when_enabled,
+    a_reply_retried_after_the_server_was_down_keeps_its_message_id,
 );

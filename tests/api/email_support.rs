@@ -121,8 +121,12 @@ pub struct SmtpSink {
 
 impl SmtpSink {
     pub async fn start() -> SmtpSink {
+        SmtpSink::start_on(free_port()).await
+    }
+
+    /// Start on a given loopback port.
+    pub async fn start_on(port: u16) -> SmtpSink {
         let dir = tempfile::tempdir().unwrap();
-        let port = free_port();
         let script =
             Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/email/smtp_sink.py");
         let mut child = Command::new("python3")

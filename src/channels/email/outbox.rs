@@ -84,6 +84,16 @@ pub(crate) async fn enqueue_ack(
     else {
         return Ok(());
     };
+    // Never acknowledge our own addresses (a loop through a forwarding rule).
+    let ours: Option<(i64,)> =
+        sqlx::query_as("SELECT 1 FROM email_mailboxes WHERE LOWER(address) = LOWER($1)")
+            .bind(&to)
+            .fetch_optional(tx.conn())
+            .await
+            .map_err(StoreError::from_sqlx)?;
+    if ours.is_some() {
+        return Ok(());
+    }
     let body = format!(
         "We received your message and will answer soon. Your reference is #{}.\n\n\
          پیام شما دریافت شد و به‌زودی پاسخ می‌دهیم. شمارهٔ پیگیری: #{}",
