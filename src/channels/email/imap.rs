@@ -39,6 +39,7 @@ pub struct PassReport {
 }
 
 impl ImapWorker {
+    /// A worker over the store and settings in `state`.
     pub fn new(state: AppState) -> Self {
         ImapWorker {
             state,

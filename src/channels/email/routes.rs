@@ -16,6 +16,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+/// Inbound, quarantine, attachment and outbox routes.
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(post_inbound))
@@ -26,6 +27,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_outbox))
 }
 
+/// Query of the inbound endpoint.
 #[derive(Deserialize, IntoParams)]
 pub struct InboundParams {
     /// The mailbox the message arrived at (its queue and acknowledgement settings apply).
@@ -73,6 +75,7 @@ pub struct Quarantined {
     pub received_at: String,
 }
 
+/// Paging of the quarantine list.
 #[derive(Deserialize, IntoParams)]
 pub struct QuarantineParams {
     /// `next_cursor` of the previous page (newest first).
@@ -183,6 +186,7 @@ async fn get_attachment(
         .into_response())
 }
 
+/// Query of the outbox list.
 #[derive(Deserialize, IntoParams)]
 pub struct OutboxParams {
     /// The conversation whose outgoing mail to list.

@@ -46,6 +46,7 @@ enum Failure {
 }
 
 impl OutboxWorker {
+    /// A worker over the store, settings and bus in `state`.
     pub fn new(state: AppState) -> Self {
         OutboxWorker { state }
     }
