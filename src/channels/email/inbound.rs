@@ -41,29 +41,32 @@ pub async fn ingest(
         Ok(p) => p,
         Err(e) => return quarantine(state, mailbox, raw, &e.to_string()).await,
     };
+    // A unique-key race with another writer (same Message-ID, or a new customer created at
+    // the same moment) rolls back; trying again sees the other writer's rows.
+    let mut attempt = 0;
+    loop {
+        match try_store(state, mailbox, &parsed).await {
+            Err(StoreError::Conflict(_)) if attempt < 3 => attempt += 1,
+            other => return other,
+        }
+    }
+}
+
+async fn try_store(
+    state: &AppState,
+    mailbox: Option<&Mailbox>,
+    parsed: &ParsedEmail,
+) -> StoreResult<Outcome> {
     let mut tx = state.store.begin().await?;
     if let Some(conversation_id) = find_existing(&mut tx, &parsed.message_id).await? {
         return Ok(Outcome::Duplicate { conversation_id });
     }
     let addressed = match mailbox {
         Some(m) => Some(m.clone()),
-        None => addressed_to(&mut tx, &parsed).await?,
+        None => addressed_to(&mut tx, parsed).await?,
     };
     let mut events = Vec::new();
-    let result = store(state, &mut tx, addressed.as_ref(), &parsed, &mut events).await;
-    let outcome = match result {
-        Ok(o) => o,
-        // Another worker stored the same Message-ID concurrently.
-        Err(StoreError::Conflict(_)) => {
-            drop(tx);
-            let mut tx = state.store.begin().await?;
-            return match find_existing(&mut tx, &parsed.message_id).await? {
-                Some(conversation_id) => Ok(Outcome::Duplicate { conversation_id }),
-                None => Err(StoreError::Conflict("message id".into())),
-            };
-        }
-        Err(e) => return Err(e),
-    };
+    let outcome = store(state, &mut tx, addressed.as_ref(), parsed, &mut events).await?;
     tx.commit().await?;
     for ev in events {
         state.bus.publish(ev).await;
