@@ -139,6 +139,32 @@ async fn a_restart_mid_batch_loses_nothing_and_duplicates_nothing(b: Backend) {
     assert_eq!(nothing.fetched, 0);
 }
 
+async fn two_nodes_polling_one_mailbox_at_once_store_each_message_once(b: Backend) {
+    let app = spawn_app(b).await;
+    let node2 = spawn_on(&app.database_url, app._dir.clone(), |_| {}).await;
+    let server = Dovecot::start().await;
+    let mb = imap_mailbox(&app, &server).await;
+    server
+        .deliver(&[
+            corpus("duplicate_id_a.eml"),
+            corpus("persian_utf8_plain.eml"),
+            corpus("reply_outlook.eml"),
+        ])
+        .await;
+    let w1 = ImapWorker::new(app.state.clone());
+    let w2 = ImapWorker::new(node2.state.clone());
+    let (r1, r2) = tokio::join!(w1.run_once(&mb), w2.run_once(&mb));
+    let (r1, r2) = (r1.unwrap(), r2.unwrap());
+    assert!(r1.ran || r2.ran);
+    assert_eq!(r1.stored + r2.stored, 3, "{r1:?} {r2:?}");
+    assert_eq!(
+        r1.duplicates + r2.duplicates,
+        0,
+        "the lease kept the nodes apart: {r1:?} {r2:?}"
+    );
+    assert_eq!(email_conversations(&app).await.len(), 3);
+}
+
 async fn imap_failures_are_reported_and_change_nothing(b: Backend) {
     let app = spawn_app(b).await;
     let server = Dovecot::start().await;
@@ -186,4 +212,5 @@ crate::storage_tests!(
     imap_worker_stores_new_mail_marks_it_seen_and_never_stores_twice,
     a_restart_mid_batch_loses_nothing_and_duplicates_nothing,
     imap_failures_are_reported_and_change_nothing,
+    two_nodes_polling_one_mailbox_at_once_store_each_message_once,
 );
