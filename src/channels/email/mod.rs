@@ -1,14 +1,60 @@
-//! The email channel.
+//! The email channel: inbound mail (HTTP push or IMAP polling) becomes conversations and
+//! messages; agent replies leave through a durable outbox sent over SMTP.
+//!
+//! - [`inbound`]: parse, quarantine, thread, store (idempotent by `Message-ID`).
+//! - [`mailboxes`], [`mailbox_routes`]: IMAP/SMTP account settings (admin only).
+//! - [`outbox`]: replies and acknowledgements queued inside the agent's transaction, sent by
+//!   [`OutboxWorker`] ([`sender`]) with a stable `Message-ID`.
+//! - [`secrets`]: mailbox passwords encrypted at rest.
+//! - [`imap`]: [`ImapWorker`] polls each mailbox and feeds [`inbound`].
+
+pub mod imap;
+pub mod imap_conn;
+pub mod inbound;
+pub mod mailbox_routes;
+pub mod mailboxes;
+pub mod outbox;
+pub mod routes;
+pub mod secrets;
+pub mod sender;
 
 use crate::state::AppState;
 use axum::Router;
+use std::time::Duration;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use utoipa_axum::router::OpenApiRouter;
 
+pub use imap::ImapWorker;
+pub use outbox::enqueue_reply;
+pub use sender::OutboxWorker;
+
+/// Largest raw message accepted (HTTP body and IMAP fetch).
+pub const MAX_MESSAGE_BYTES: usize = 25 * 1024 * 1024;
+/// Largest single attachment kept; bigger ones are listed as dropped.
+pub const MAX_ATTACHMENT_BYTES: usize = 20 * 1024 * 1024;
+/// How often each mailbox is polled over IMAP.
+pub const IMAP_POLL_INTERVAL: Duration = Duration::from_secs(30);
+/// How often the outbox is checked for due mail.
+pub const OUTBOX_POLL_INTERVAL: Duration = Duration::from_secs(5);
+/// Timeout for one SMTP or IMAP network operation.
+pub const NETWORK_TIMEOUT: Duration = Duration::from_secs(30);
+/// Sending attempts before a transiently failing message is given up.
+pub const MAX_SEND_ATTEMPTS: i64 = 8;
+/// Domain for our `Message-ID`s when the mailbox address has none usable.
+pub const FALLBACK_DOMAIN: &str = "switchboard.invalid";
+
+/// The parser limits used for every inbound message.
+pub fn limits() -> switchboard_mail::Limits {
+    switchboard_mail::Limits {
+        max_message_bytes: MAX_MESSAGE_BYTES,
+        max_attachment_bytes: MAX_ATTACHMENT_BYTES,
+    }
+}
+
 /// Routes under `/api/v1` (described in the OpenAPI document).
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
+    routes::router().merge(mailbox_routes::router())
 }
 
 /// Routes outside `/api/v1` (sockets, scripts).
@@ -16,7 +62,11 @@ pub fn public_routes() -> Router<AppState> {
     Router::new()
 }
 
-/// Background workers of this channel, stopped by `stop`.
-pub fn spawn_workers(_state: &AppState, _stop: CancellationToken) -> Vec<JoinHandle<()>> {
-    Vec::new()
+/// Background workers of this channel, stopped by `stop`: the outbox sender and the IMAP
+/// poller.
+pub fn spawn_workers(state: &AppState, stop: CancellationToken) -> Vec<JoinHandle<()>> {
+    vec![
+        tokio::spawn(OutboxWorker::new(state.clone()).run_until_stopped(stop.clone())),
+        tokio::spawn(ImapWorker::new(state.clone()).run_until_stopped(stop)),
+    ]
 }

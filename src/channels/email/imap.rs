@@ -1,0 +1,207 @@
+//! IMAP ingestion: each mailbox's folder is polled; messages with a UID above the last one
+//! stored are fetched (without marking them read), stored through [`super::inbound`], and only
+//! after the commit flagged `\Seen` and counted in `email_imap_state.last_uid`. A crash between
+//! those steps re-fetches the message next time, and `Message-ID` idempotency stores it once.
+//! A lease on the state row keeps two nodes off the same mailbox.
+
+use super::inbound::{self, Outcome};
+use super::mailboxes::{self, Mailbox};
+use crate::state::AppState;
+use crate::store::now_ms;
+use anyhow::Context;
+use futures::TryStreamExt;
+use tokio_util::sync::CancellationToken;
+
+/// Messages fetched per mailbox per pass.
+pub const BATCH: usize = 100;
+const LEASE_MS: i64 = 300_000;
+
+/// Polls mailboxes over IMAP.
+#[derive(Clone)]
+pub struct ImapWorker {
+    state: AppState,
+    batch: usize,
+}
+
+/// What one pass over a mailbox did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct PassReport {
+    /// Messages fetched from the server.
+    pub fetched: usize,
+    /// New messages stored.
+    pub stored: usize,
+    /// Already stored (same `Message-ID`).
+    pub duplicates: usize,
+    /// Unparseable, put in quarantine.
+    pub quarantined: usize,
+    /// False when another node holds the mailbox's lease.
+    pub ran: bool,
+}
+
+impl ImapWorker {
+    /// A worker over the store and settings in `state`.
+    pub fn new(state: AppState) -> Self {
+        ImapWorker {
+            state,
+            batch: BATCH,
+        }
+    }
+
+    /// Fetch at most `n` messages per pass.
+    pub fn with_batch(mut self, n: usize) -> Self {
+        self.batch = n.max(1);
+        self
+    }
+
+    /// One pass over one mailbox.
+    pub async fn run_once(&self, mailbox_id: &str) -> anyhow::Result<PassReport> {
+        let pool = self.state.store.pool();
+        let mailbox = {
+            let mut conn = pool.acquire().await?;
+            mailboxes::load(&mut conn, mailbox_id)
+                .await
+                .context("loading mailbox")?
+        };
+        sqlx::query(
+            "INSERT INTO email_imap_state (mailbox_id, last_uid) VALUES ($1, 0) \
+             ON CONFLICT (mailbox_id) DO NOTHING",
+        )
+        .bind(mailbox_id)
+        .execute(pool)
+        .await?;
+        let now = now_ms();
+        let claimed = sqlx::query(
+            "UPDATE email_imap_state SET locked_until = $1 WHERE mailbox_id = $2 \
+               AND (locked_until IS NULL OR locked_until < $3)",
+        )
+        .bind(now + LEASE_MS)
+        .bind(mailbox_id)
+        .bind(now)
+        .execute(pool)
+        .await?;
+        if claimed.rows_affected() != 1 {
+            return Ok(PassReport::default());
+        }
+        let result = self.pass(&mailbox).await;
+        let error = result.as_ref().err().map(|e| format!("{e:#}"));
+        sqlx::query(
+            "UPDATE email_imap_state SET locked_until = NULL, last_error = $1, last_run_at = $2 \
+             WHERE mailbox_id = $3",
+        )
+        .bind(&error)
+        .bind(now_ms())
+        .bind(mailbox_id)
+        .execute(pool)
+        .await?;
+        result
+    }
+
+    async fn pass(&self, mailbox: &Mailbox) -> anyhow::Result<PassReport> {
+        let pool = self.state.store.pool();
+        let password = mailbox.imap_secret(&self.state.settings.server.data_dir)?;
+        let mut session = super::imap_conn::connect(mailbox, &password).await?;
+        let selected = session
+            .select(&mailbox.imap_folder)
+            .await
+            .with_context(|| format!("selecting folder {}", mailbox.imap_folder))?;
+        let (stored_validity, mut last_uid): (Option<i64>, i64) = sqlx::query_as(
+            "SELECT uidvalidity, last_uid FROM email_imap_state WHERE mailbox_id = $1",
+        )
+        .bind(&mailbox.id)
+        .fetch_one(pool)
+        .await?;
+        let validity = selected.uid_validity.map(i64::from);
+        if validity != stored_validity {
+            // New UID numbering: start over; Message-ID idempotency prevents duplicates.
+            last_uid = 0;
+            sqlx::query(
+                "UPDATE email_imap_state SET uidvalidity = $1, last_uid = 0 WHERE mailbox_id = $2",
+            )
+            .bind(validity)
+            .bind(&mailbox.id)
+            .execute(pool)
+            .await?;
+        }
+        let mut report = PassReport {
+            ran: true,
+            ..PassReport::default()
+        };
+        let mut uids: Vec<u32> = session
+            .uid_search(format!("UID {}:*", last_uid + 1))
+            .await
+            .context("searching for new messages")?
+            .into_iter()
+            .filter(|u| i64::from(*u) > last_uid)
+            .collect();
+        uids.sort_unstable();
+        uids.truncate(self.batch);
+        for uid in uids {
+            let fetches: Vec<_> = session
+                .uid_fetch(uid.to_string(), "(UID BODY.PEEK[])")
+                .await
+                .with_context(|| format!("fetching UID {uid}"))?
+                .try_collect()
+                .await
+                .with_context(|| format!("fetching UID {uid}"))?;
+            let raw = fetches
+                .iter()
+                .find(|f| f.uid == Some(uid))
+                .and_then(|f| f.body())
+                .map(<[u8]>::to_vec);
+            if let Some(raw) = raw {
+                report.fetched += 1;
+                match inbound::ingest(&self.state, Some(mailbox), &raw).await? {
+                    Outcome::Stored { .. } => report.stored += 1,
+                    Outcome::Duplicate { .. } => report.duplicates += 1,
+                    Outcome::Quarantined { .. } => report.quarantined += 1,
+                }
+                // Stored durably: now mark it read on the server.
+                let _: Vec<_> = session
+                    .uid_store(uid.to_string(), "+FLAGS.SILENT (\\Seen)")
+                    .await
+                    .with_context(|| format!("flagging UID {uid}"))?
+                    .try_collect()
+                    .await
+                    .with_context(|| format!("flagging UID {uid}"))?;
+            }
+            // Expunged between search and fetch, or stored: either way, move past it.
+            sqlx::query(
+                "UPDATE email_imap_state SET last_uid = $1, locked_until = $2 WHERE mailbox_id = $3",
+            )
+            .bind(i64::from(uid))
+            .bind(now_ms() + LEASE_MS)
+            .bind(&mailbox.id)
+            .execute(pool)
+            .await?;
+        }
+        let _ = session.logout().await;
+        Ok(report)
+    }
+
+    /// One pass over every mailbox with an IMAP server.
+    pub async fn run_all(&self) {
+        let all = match self.state.store.pool().acquire().await {
+            Ok(mut conn) => mailboxes::load_all(&mut conn).await.unwrap_or_default(),
+            Err(_) => return,
+        };
+        for m in all.into_iter().filter(|m| m.imap_host.is_some()) {
+            if let Err(e) = self.run_once(&m.id).await {
+                tracing::warn!(mailbox = %m.id, error = %format!("{e:#}"), "IMAP pass failed");
+            }
+        }
+    }
+
+    /// Poll every [`super::IMAP_POLL_INTERVAL`] until `stop` is cancelled.
+    pub async fn run_until_stopped(self, stop: CancellationToken) {
+        loop {
+            tokio::select! {
+                _ = stop.cancelled() => return,
+                _ = tokio::time::sleep(super::IMAP_POLL_INTERVAL) => {}
+            }
+            tokio::select! {
+                _ = stop.cancelled() => return,
+                _ = self.run_all() => {}
+            }
+        }
+    }
+}

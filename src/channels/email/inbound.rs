@@ -1,0 +1,340 @@
+//! One inbound message, from HTTP or IMAP, into storage: parse (or quarantine), deduplicate by
+//! `Message-ID`, thread, match the sender, store text, sanitised HTML and attachments, reopen,
+//! acknowledge. Everything happens in one transaction; events are published after commit.
+
+use super::mailboxes::{self, Mailbox};
+use super::outbox;
+use crate::conversations::{self as convs, Actor, NewConversation, NewMessage};
+use crate::state::AppState;
+use crate::store::{new_id, now_ms, StoreError, StoreResult, Tx};
+use serde::Serialize;
+use serde_json::{json, Value};
+use switchboard_mail::{Address, AutoKind, ParsedEmail};
+use utoipa::ToSchema;
+
+/// What happened to an inbound message.
+#[derive(Debug, Clone, Serialize, ToSchema, PartialEq)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum Outcome {
+    /// Stored as a new message.
+    Stored {
+        conversation_id: String,
+        message_id: String,
+        new_conversation: bool,
+    },
+    /// Already stored earlier (same `Message-ID`); nothing changed.
+    Duplicate { conversation_id: String },
+    /// Not parseable; kept in quarantine for an admin.
+    Quarantined {
+        quarantine_id: String,
+        reason: String,
+    },
+}
+
+/// Store `raw` received for `mailbox` (if known; otherwise the mailbox it is addressed to).
+pub async fn ingest(
+    state: &AppState,
+    mailbox: Option<&Mailbox>,
+    raw: &[u8],
+) -> StoreResult<Outcome> {
+    let parsed = match switchboard_mail::parse(raw, &super::limits()) {
+        Ok(p) => p,
+        Err(e) => return quarantine(state, mailbox, raw, &e.to_string()).await,
+    };
+    // A unique-key race with another writer (same Message-ID, or a new customer created at
+    // the same moment) rolls back; trying again sees the other writer's rows.
+    let mut attempt = 0;
+    loop {
+        match try_store(state, mailbox, &parsed).await {
+            Err(StoreError::Conflict(_)) if attempt < 3 => attempt += 1,
+            other => return other,
+        }
+    }
+}
+
+async fn try_store(
+    state: &AppState,
+    mailbox: Option<&Mailbox>,
+    parsed: &ParsedEmail,
+) -> StoreResult<Outcome> {
+    let mut tx = state.store.begin().await?;
+    if let Some(conversation_id) = find_existing(&mut tx, &parsed.message_id).await? {
+        return Ok(Outcome::Duplicate { conversation_id });
+    }
+    let addressed = match mailbox {
+        Some(m) => Some(m.clone()),
+        None => addressed_to(&mut tx, parsed).await?,
+    };
+    let mut events = Vec::new();
+    let outcome = store(state, &mut tx, addressed.as_ref(), parsed, &mut events).await?;
+    tx.commit().await?;
+    for ev in events {
+        state.bus.publish(ev).await;
+    }
+    Ok(outcome)
+}
+
+/// Keep unparseable bytes with the reason; never fails for lack of structure.
+async fn quarantine(
+    state: &AppState,
+    mailbox: Option<&Mailbox>,
+    raw: &[u8],
+    reason: &str,
+) -> StoreResult<Outcome> {
+    let id = new_id();
+    let mut tx = state.store.begin().await?;
+    sqlx::query(
+        "INSERT INTO email_quarantine (id, mailbox_id, reason, size, raw, received_at) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(&id)
+    .bind(mailbox.map(|m| m.id.clone()))
+    .bind(reason)
+    .bind(raw.len() as i64)
+    .bind(raw.to_vec())
+    .bind(now_ms())
+    .execute(tx.conn())
+    .await
+    .map_err(StoreError::from_sqlx)?;
+    tx.commit().await?;
+    tracing::warn!(quarantine_id = %id, reason, "inbound email quarantined");
+    metrics::counter!("switchboard_email_quarantined_total").increment(1);
+    Ok(Outcome::Quarantined {
+        quarantine_id: id,
+        reason: reason.to_string(),
+    })
+}
+
+/// The mailbox whose address the message was sent to (`To`, then `Cc`), when the caller did
+/// not say.
+async fn addressed_to(tx: &mut Tx, parsed: &ParsedEmail) -> StoreResult<Option<Mailbox>> {
+    let all = mailboxes::load_all(tx.conn()).await?;
+    let recipients = parsed.to.iter().chain(parsed.cc.iter());
+    for r in recipients.filter_map(|a| a.email.as_deref()) {
+        if let Some(m) = all.iter().find(|m| m.address.eq_ignore_ascii_case(r)) {
+            return Ok(Some(m.clone()));
+        }
+    }
+    Ok(None)
+}
+
+/// The conversation already holding this `Message-ID` (an inbound message or one we sent).
+async fn find_existing(tx: &mut Tx, message_id: &str) -> StoreResult<Option<String>> {
+    let row: Option<(String,)> = sqlx::query_as(
+        "SELECT conversation_id FROM messages WHERE channel = 'email' AND external_id = $1 \
+         UNION ALL SELECT conversation_id FROM email_outbox WHERE rfc_message_id = $1",
+    )
+    .bind(message_id)
+    .fetch_optional(tx.conn())
+    .await
+    .map_err(StoreError::from_sqlx)?;
+    Ok(row.map(|r| r.0))
+}
+
+/// The conversation this message answers: by `In-Reply-To`/`References` (newest first), then
+/// by the `[#number]` subject token, which only counts for the conversation's own customer (so
+/// a stranger cannot write into, or reopen, someone else's conversation by guessing numbers).
+async fn thread(
+    tx: &mut Tx,
+    parsed: &ParsedEmail,
+    customer_id: &str,
+) -> StoreResult<Option<String>> {
+    let ids = parsed
+        .in_reply_to
+        .iter()
+        .chain(parsed.references.iter().rev());
+    for id in ids {
+        if let Some(c) = find_existing(tx, id).await? {
+            return Ok(Some(c));
+        }
+    }
+    if let Some(n) = switchboard_mail::conversation_token(&parsed.subject) {
+        let row: Option<(String,)> =
+            sqlx::query_as("SELECT id FROM conversations WHERE number = $1 AND customer_id = $2")
+                .bind(n)
+                .bind(customer_id)
+                .fetch_optional(tx.conn())
+                .await
+                .map_err(StoreError::from_sqlx)?;
+        return Ok(row.map(|r| r.0));
+    }
+    Ok(None)
+}
+
+/// The customer behind the sender, created if new; senders without a usable address get a
+/// profile of their own with no identity.
+async fn sender(state: &AppState, tx: &mut Tx, from: &Address) -> StoreResult<(String, bool)> {
+    let region = &state.settings.text.default_region;
+    let normalised = from
+        .email
+        .as_deref()
+        .and_then(|e| crate::customers::normalise_identity("email", e, region).ok());
+    match (normalised, &from.email) {
+        (Some(value), Some(raw)) => {
+            let (id, _) =
+                crate::customers::find_or_create(tx, "email", &value, raw, from.name.as_deref())
+                    .await?;
+            Ok((id, true))
+        }
+        _ => {
+            let name = from.name.as_deref().unwrap_or("Unknown sender");
+            let id = crate::customers::insert(tx, Some(name), None, "standard", "{}").await?;
+            Ok((id, false))
+        }
+    }
+}
+
+fn auto_kind(auto: &AutoKind) -> Value {
+    match auto {
+        AutoKind::None => Value::Null,
+        AutoKind::AutoReply => json!("auto_reply"),
+        AutoKind::Bulk => json!("bulk"),
+        AutoKind::Bounce { .. } => json!("bounce"),
+    }
+}
+
+fn addr(a: &Address) -> Value {
+    json!({ "email": a.email, "name": a.name })
+}
+
+async fn store(
+    state: &AppState,
+    tx: &mut Tx,
+    mailbox: Option<&Mailbox>,
+    parsed: &ParsedEmail,
+    events: &mut Vec<crate::bus::Event>,
+) -> StoreResult<Outcome> {
+    if let AutoKind::Bounce {
+        original_message_id: Some(original),
+        status,
+        recipient,
+    } = &parsed.auto
+    {
+        if let Some(o) = outbox::bounced(tx, parsed, original, status, recipient, events).await? {
+            return Ok(o);
+        }
+    }
+    let (customer_id, usable_sender) = sender(state, tx, &parsed.from).await?;
+    let threaded = thread(tx, parsed, &customer_id).await?;
+    let actor = Actor {
+        kind: "customer",
+        id: Some(customer_id.clone()),
+    };
+    let (conv, new_conversation) = match threaded {
+        Some(id) => (convs::get(tx.conn(), &id).await?, false),
+        None => {
+            let new = NewConversation {
+                customer_id: customer_id.clone(),
+                channel: "email".into(),
+                subject: switchboard_mail::strip_reply_prefixes(&parsed.subject)
+                    .chars()
+                    .take(998)
+                    .collect(),
+                queue_id: mailbox.and_then(|m| m.queue_id.clone()),
+                priority: 0,
+                tags: Vec::new(),
+            };
+            let (conv, ev) = convs::create(tx, state.store.backend(), new, &actor).await?;
+            events.push(ev);
+            (conv, true)
+        }
+    };
+    let personal = matches!(parsed.auto, AutoKind::None | AutoKind::Bulk);
+    if !new_conversation
+        && personal
+        && matches!(conv.status.as_str(), "pending" | "resolved" | "closed")
+    {
+        events.extend(convs::set_status(tx, &conv, "open", &actor).await?);
+    }
+    let attachments: Vec<(String, &switchboard_mail::Attachment)> =
+        parsed.attachments.iter().map(|a| (new_id(), a)).collect();
+    let max_chars = state.settings.limits.max_message_chars;
+    let mut body = if parsed.text_unquoted.trim().is_empty() {
+        parsed.text.trim().to_string()
+    } else {
+        parsed.text_unquoted.trim().to_string()
+    };
+    let truncated = body.chars().count() > max_chars;
+    if truncated {
+        body = body.chars().take(max_chars).collect();
+    }
+    let meta = json!({
+        "mailbox_id": mailbox.map(|m| m.id.clone()),
+        "message_id": parsed.message_id,
+        "message_id_synthetic": parsed.message_id_synthetic,
+        "in_reply_to": parsed.in_reply_to,
+        "references": parsed.references,
+        "subject": parsed.subject,
+        "from": addr(&parsed.from),
+        "reply_to": parsed.reply_to.as_ref().map(addr),
+        "to": parsed.to.iter().map(addr).collect::<Vec<_>>(),
+        "cc": parsed.cc.iter().map(addr).collect::<Vec<_>>(),
+        "date": parsed.date,
+        "sender_unusable": !usable_sender,
+        "text": parsed.text,
+        "text_unquoted": parsed.text_unquoted,
+        "html_sanitized": parsed.html_sanitized,
+        "auto": auto_kind(&parsed.auto),
+        "truncated": truncated,
+        "size": parsed.size,
+        "attachments": attachments.iter().map(|(id, a)| json!({
+            "id": id, "filename": a.filename, "content_type": a.content_type,
+            "size": a.data.len(), "inline": a.inline, "content_id": a.content_id,
+        })).collect::<Vec<_>>(),
+        "dropped_attachments": parsed.dropped_attachments.iter()
+            .map(|(f, s)| json!({"filename": f, "size": s})).collect::<Vec<_>>(),
+    });
+    let msg = NewMessage {
+        author_kind: "customer",
+        author_id: Some(customer_id.clone()),
+        body,
+        internal: false,
+        channel: "email".into(),
+        external_id: Some(parsed.message_id.clone()),
+        meta,
+        at: None,
+    };
+    let (message, ev) = convs::append_message(tx, &conv.id, msg, &actor).await?;
+    events.extend(ev);
+    for (id, a) in &attachments {
+        sqlx::query(
+            "INSERT INTO email_attachments (id, message_id, conversation_id, filename, content_type, \
+               content_id, inline, size, data, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(id)
+        .bind(&message.id)
+        .bind(&conv.id)
+        .bind(&a.filename)
+        .bind(&a.content_type)
+        .bind(&a.content_id)
+        .bind(a.inline as i64)
+        .bind(a.data.len() as i64)
+        .bind(a.data.clone())
+        .bind(now_ms())
+        .execute(tx.conn())
+        .await
+        .map_err(StoreError::from_sqlx)?;
+    }
+    let ack = mailbox.filter(|m| m.ack_enabled == 1);
+    if let (true, true, Some(m)) = (new_conversation, parsed.auto == AutoKind::None, ack) {
+        outbox::enqueue_ack(tx, &conv, m, parsed).await?;
+    }
+    metrics::counter!("switchboard_email_inbound_total").increment(1);
+    Ok(Outcome::Stored {
+        conversation_id: conv.id,
+        message_id: message.id,
+        new_conversation,
+    })
+}
+
+/// Load the mailbox with `id` for ingestion.
+pub async fn mailbox(state: &AppState, id: &str) -> StoreResult<Mailbox> {
+    let mut conn = state
+        .store
+        .pool()
+        .acquire()
+        .await
+        .map_err(StoreError::from_sqlx)?;
+    mailboxes::load(&mut conn, id).await
+}
