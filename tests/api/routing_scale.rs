@@ -1,0 +1,121 @@
+//! Scale mode: two server nodes on one PostgreSQL database routing at the same time.
+use super::support::*;
+use crate::helpers::*;
+use reqwest::StatusCode;
+use serde_json::json;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use switchboard::routing::run_once;
+use switchboard::store::now_ms;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_nodes_on_one_database_never_double_assign_nor_exceed_capacity() {
+    let one = spawn_app(Backend::Postgres).await;
+    let two = spawn_on(&one.database_url, one._dir.clone(), |_| {}).await;
+    let q = queue(&one, json!({"name": "Support"})).await;
+    let mut agents = Vec::new();
+    for i in 0..3 {
+        let (_, t) = agent_with(
+            &one,
+            &format!("a{i}@example.com"),
+            json!({"capacity": {"api": 2}}),
+            "available",
+        )
+        .await;
+        agents.push(t);
+    }
+    let mut convs = Vec::new();
+    for i in 0..30 {
+        let node = if i % 2 == 0 { &one } else { &two };
+        let c = node
+            .conversation(
+                &node.admin_token,
+                &format!("c{i}@example.com"),
+                "Help",
+                json!({"queue_id": q}),
+            )
+            .await;
+        convs.push(c["id"].as_str().unwrap().to_string());
+    }
+    // Besides both nodes' own workers, hammer the router from both nodes in tight loops.
+    let done = Arc::new(AtomicBool::new(false));
+    let mut hammers = Vec::new();
+    for state in [
+        one.state.clone(),
+        two.state.clone(),
+        one.state.clone(),
+        two.state.clone(),
+    ] {
+        let done = done.clone();
+        hammers.push(tokio::spawn(async move {
+            let mut passes = 0;
+            while !done.load(Ordering::Relaxed) {
+                run_once(&state, now_ms()).await.expect("routing pass");
+                passes += 1;
+            }
+            passes
+        }));
+    }
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let mut served = 0;
+    let mut round = 0;
+    while served < 30 {
+        assert!(Instant::now() < deadline, "only {served} of 30 served");
+        round += 1;
+        for (i, tok) in agents.iter().enumerate() {
+            let node = if (i + round) % 2 == 0 { &one } else { &two };
+            for o in offers(node, tok).await {
+                let id = o["id"].as_str().unwrap();
+                let (s, c) = node
+                    .post(&format!("/api/v1/offers/{id}/accept"), tok, json!({}))
+                    .await;
+                if s == StatusCode::CONFLICT {
+                    continue; // expired meanwhile; it will be offered again
+                }
+                assert_eq!(s, StatusCode::OK, "{c}");
+                let cid = c["id"].as_str().unwrap();
+                let (s, r) = node
+                    .patch(
+                        &format!("/api/v1/conversations/{cid}"),
+                        tok,
+                        json!({"status": "resolved"}),
+                    )
+                    .await;
+                assert_eq!(s, StatusCode::OK, "{r}");
+                served += 1;
+            }
+        }
+        assert_invariants(&one).await;
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    done.store(true, Ordering::Relaxed);
+    for h in hammers {
+        assert!(h.await.unwrap() > 0);
+    }
+    assert_invariants(&one).await;
+    assert!(
+        assigned_twice(&one).await.is_empty(),
+        "a conversation was assigned twice"
+    );
+    // Offers of one conversation never overlap in time.
+    let rows: Vec<(String, i64, Option<i64>, String)> = sqlx::query_as(
+        "SELECT conversation_id, created_at, decided_at, status FROM offers ORDER BY conversation_id, created_at, id",
+    )
+    .fetch_all(one.state.store.pool())
+    .await
+    .unwrap();
+    for w in rows.windows(2) {
+        if w[0].0 == w[1].0 {
+            let closed = w[0].2.expect("an earlier offer was decided");
+            assert!(closed <= w[1].1, "overlapping offers for {}: {w:?}", w[0].0);
+        }
+    }
+    let (resolved,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM conversations WHERE status = 'resolved' AND assignee_id IS NOT NULL",
+    )
+    .fetch_one(one.state.store.pool())
+    .await
+    .unwrap();
+    assert_eq!(resolved, 30);
+}
