@@ -16,13 +16,18 @@ use switchboard_routing::{Decision, DecisionKind};
 pub enum Applied {
     /// The conversation was offered to the agent.
     Offered {
+        /// The new offer.
         offer_id: String,
+        /// The conversation offered.
         conversation_id: String,
+        /// The agent it was offered to.
         agent_id: String,
     },
     /// The conversation was assigned directly (auto-accept queue).
     Assigned {
+        /// The conversation assigned.
         conversation_id: String,
+        /// Its new assignee.
         agent_id: String,
     },
 }

@@ -26,7 +26,8 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use utoipa_axum::router::OpenApiRouter;
 
-pub use run::{run_once, RunReport};
+pub use apply::Applied;
+pub use run::{apply_decision, run_once, RunReport};
 
 /// How long an offer stays open before it expires and goes to the next agent.
 pub const OFFER_TIMEOUT_MS: i64 = 30_000;

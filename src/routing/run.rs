@@ -9,6 +9,7 @@ use crate::conversations::{self, Actor};
 use crate::state::AppState;
 use crate::store::{ms_to_rfc3339, StoreError, StoreResult};
 use serde_json::json;
+use switchboard_routing::Decision;
 
 /// What one pass did.
 #[derive(Debug, Default, Clone)]
@@ -39,19 +40,33 @@ pub async fn run_once(state: &AppState, now: i64) -> StoreResult<RunReport> {
     };
     let mut engine = snapshot::load(&state.store, now).await?;
     for d in engine.next_decisions(now, usize::MAX) {
-        let tx = state.store.begin().await?;
-        match apply::apply(tx, &d, now).await {
-            Ok(Some((applied, ev))) => {
-                state.bus.publish(ev).await;
-                report.applied.push(applied);
-            }
-            Ok(None) | Err(StoreError::Conflict(_)) => report.dropped += 1,
-            Err(e) => return Err(e),
+        match apply_decision(state, &d, now).await? {
+            Some(applied) => report.applied.push(applied),
+            None => report.dropped += 1,
         }
     }
     metrics::counter!("switchboard_routing_decisions_total").increment(report.applied.len() as u64);
     metrics::counter!("switchboard_routing_dropped_total").increment(report.dropped as u64);
     Ok(report)
+}
+
+/// Apply one engine decision in its own transaction, re-checking it against the database,
+/// and publish its event. `None` when the database no longer allows it (the conversation was
+/// offered or assigned meanwhile, the agent left or is at capacity): the decision is dropped.
+pub async fn apply_decision(
+    state: &AppState,
+    decision: &Decision,
+    now: i64,
+) -> StoreResult<Option<Applied>> {
+    let tx = state.store.begin().await?;
+    match apply::apply(tx, decision, now).await {
+        Ok(Some((applied, ev))) => {
+            state.bus.publish(ev).await;
+            Ok(Some(applied))
+        }
+        Ok(None) | Err(StoreError::Conflict(_)) => Ok(None),
+        Err(e) => Err(e),
+    }
 }
 
 /// Close one outstanding offer with `status`, recording `kind` in the history; `decline`

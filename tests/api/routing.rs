@@ -12,6 +12,10 @@ use support::*;
 
 #[path = "routing_console.rs"]
 mod console;
+#[path = "routing_restart.rs"]
+mod restart;
+#[path = "routing_rules.rs"]
+mod rules;
 #[path = "routing_scale.rs"]
 mod scale;
 

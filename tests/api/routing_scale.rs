@@ -119,3 +119,116 @@ async fn two_nodes_on_one_database_never_double_assign_nor_exceed_capacity() {
     .unwrap();
     assert_eq!(resolved, 30);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn conflicting_decisions_from_two_nodes_are_arbitrated_by_the_database() {
+    use switchboard_routing::{Decision, DecisionKind};
+    let one = spawn_app(Backend::Postgres).await;
+    let two = spawn_on(&one.database_url, one._dir.clone(), |_| {}).await;
+    let q = queue(&one, json!({"name": "Support"})).await;
+    let (x_id, _) = agent_with(
+        &one,
+        "x@example.com",
+        json!({"capacity": {"api": 2}}),
+        "away",
+    )
+    .await;
+    let mut convs = Vec::new();
+    for i in 0..10 {
+        convs.push(queued(&one, &format!("c{i}@example.com"), &q).await);
+    }
+    // Available without an event: both nodes' routers only notice it on their next tick, while
+    // every conversation is pushed at the agent from both nodes at once.
+    sqlx::query("UPDATE agents SET presence = 'available' WHERE id = $1")
+        .bind(&x_id)
+        .execute(one.state.store.pool())
+        .await
+        .unwrap();
+    let now = now_ms();
+    let mut tasks = Vec::new();
+    for c in &convs {
+        for state in [one.state.clone(), two.state.clone()] {
+            let d = Decision {
+                conversation: c.as_str().into(),
+                agent: x_id.as_str().into(),
+                kind: DecisionKind::Offer {
+                    expires_at: now + 30_000,
+                },
+            };
+            tasks.push(tokio::spawn(async move {
+                switchboard::routing::apply_decision(&state, &d, now)
+                    .await
+                    .expect("no error surfaces")
+            }));
+        }
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let (held,): (i64,) =
+        sqlx::query_as("SELECT COUNT(*) FROM offers WHERE agent_id = $1 AND status = 'offered'")
+            .bind(&x_id)
+            .fetch_one(one.state.store.pool())
+            .await
+            .unwrap();
+    assert_eq!(held, 2, "exactly the agent's capacity is offered");
+    assert_invariants(&one).await;
+    // One conversation pushed at three free agents from both nodes: one offer wins.
+    let mut others = Vec::new();
+    for i in 0..3 {
+        let (id, _) = agent_with(
+            &one,
+            &format!("o{i}@example.com"),
+            json!({"capacity": {"api": 5}}),
+            "away",
+        )
+        .await;
+        others.push(id);
+    }
+    let waiting: Vec<(String,)> = sqlx::query_as(
+        "SELECT c.id FROM conversations c WHERE c.assignee_id IS NULL AND NOT EXISTS \
+         (SELECT 1 FROM offers o WHERE o.conversation_id = c.id AND o.status = 'offered') ORDER BY c.id",
+    )
+    .fetch_all(one.state.store.pool())
+    .await
+    .unwrap();
+    let target = waiting[0].0.clone();
+    sqlx::query("UPDATE agents SET presence = 'available' WHERE id IN ($1, $2, $3)")
+        .bind(&others[0])
+        .bind(&others[1])
+        .bind(&others[2])
+        .execute(one.state.store.pool())
+        .await
+        .unwrap();
+    let mut tasks = Vec::new();
+    for a in &others {
+        for state in [one.state.clone(), two.state.clone()] {
+            let d = Decision {
+                conversation: target.as_str().into(),
+                agent: a.as_str().into(),
+                kind: DecisionKind::Offer {
+                    expires_at: now + 30_000,
+                },
+            };
+            tasks.push(tokio::spawn(async move {
+                switchboard::routing::apply_decision(&state, &d, now)
+                    .await
+                    .expect("no error surfaces")
+            }));
+        }
+    }
+    let mut won = 0;
+    for t in tasks {
+        won += t.await.unwrap().is_some() as usize;
+    }
+    assert!(won <= 1, "{won} offers of one conversation were applied");
+    let (n,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM offers WHERE conversation_id = $1 AND status = 'offered'",
+    )
+    .bind(&target)
+    .fetch_one(one.state.store.pool())
+    .await
+    .unwrap();
+    assert_eq!(n, 1);
+    assert_invariants(&one).await;
+}
