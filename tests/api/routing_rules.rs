@@ -142,7 +142,67 @@ async fn a_returning_customer_is_offered_to_their_last_agent(b: Backend) {
     assert_eq!(offered["data"]["agent_id"], expected.as_str());
 }
 
+async fn offers_are_private_to_their_agent_and_refuse_bad_requests(b: Backend) {
+    let app = spawn_app(b).await;
+    let q = queue(&app, json!({"name": "Support"})).await;
+    let (_, x) = agent_with(
+        &app,
+        "x@example.com",
+        json!({"capacity": {"api": 1}}),
+        "available",
+    )
+    .await;
+    let (_, nosy) = app.agent("nosy@example.com", "agent", json!({})).await;
+    let conv = queued(&app, "one@example.com", &q).await;
+    let offer = wait_offers(&app, &x, 1).await.remove(0);
+    let id = offer["id"].as_str().unwrap();
+    let (s, body) = app.call("GET", "/api/v1/offers", None, None).await;
+    assert_error(s, &body, StatusCode::UNAUTHORIZED, "unauthorized");
+    let api = app.api_token(&["*"]).await;
+    let (s, body) = app.get("/api/v1/offers", &api).await;
+    assert_error(s, &body, StatusCode::FORBIDDEN, "forbidden");
+    let (s, body) = app
+        .post(&format!("/api/v1/offers/{id}/accept"), &api, json!({}))
+        .await;
+    assert_error(s, &body, StatusCode::FORBIDDEN, "forbidden");
+    let (s, body) = app
+        .post("/api/v1/offers/no-such-offer/accept", &x, json!({}))
+        .await;
+    assert_error(s, &body, StatusCode::NOT_FOUND, "not_found");
+    for action in ["accept", "decline"] {
+        let (s, body) = app
+            .post(&format!("/api/v1/offers/{id}/{action}"), &nosy, json!({}))
+            .await;
+        assert_error(s, &body, StatusCode::NOT_FOUND, "not_found");
+    }
+    assert!(offers(&app, &nosy).await.is_empty());
+    // Resolved before the agent answered: the offer cannot be accepted and is withdrawn.
+    let (s, _) = app
+        .patch(
+            &format!("/api/v1/conversations/{conv}"),
+            &app.admin_token,
+            json!({"status": "resolved"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, body) = app
+        .post(&format!("/api/v1/offers/{id}/accept"), &x, json!({}))
+        .await;
+    assert_error(s, &body, StatusCode::CONFLICT, "conflict");
+    let c = wait_conversation(&app, &conv, |c| {
+        c["history"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|h| h["kind"] == "offer_withdrawn")
+    })
+    .await;
+    assert!(c["assignee_id"].is_null(), "{c}");
+    assert!(offers(&app, &x).await.is_empty());
+}
+
 crate::storage_tests!(
     an_sla_breach_is_published_once_and_counted,
     a_returning_customer_is_offered_to_their_last_agent,
+    offers_are_private_to_their_agent_and_refuse_bad_requests,
 );
