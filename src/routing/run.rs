@@ -58,6 +58,20 @@ pub async fn apply_decision(
     decision: &Decision,
     now: i64,
 ) -> StoreResult<Option<Applied>> {
+    // Cheap unlocked pre-check: a conversation another pass already took is dropped without
+    // queueing for the agent's row lock.
+    let waiting: Option<(i64,)> = sqlx::query_as(
+        "SELECT 1 FROM conversations c WHERE c.id = $1 AND c.status = 'open' \
+         AND c.assignee_id IS NULL AND NOT EXISTS (SELECT 1 FROM offers o \
+           WHERE o.conversation_id = c.id AND o.status = 'offered')",
+    )
+    .bind(decision.conversation.as_str())
+    .fetch_optional(state.store.pool())
+    .await
+    .map_err(StoreError::from_sqlx)?;
+    if waiting.is_none() {
+        return Ok(None);
+    }
     let tx = state.store.begin().await?;
     match apply::apply(tx, decision, now).await {
         Ok(Some((applied, ev))) => {
