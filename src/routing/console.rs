@@ -84,7 +84,7 @@ async fn console(
             tracing::warn!(error = %e, "cannot remove console connection");
         }
         tokio::time::sleep(grace).await;
-        match offline_if_gone(&state, &agent.id, grace).await {
+        match offline_if_gone(&state, &agent.id, grace, now_ms()).await {
             Ok(Some(ev)) => state.bus.publish(ev).await,
             Ok(None) => {}
             Err(e) => tracing::warn!(error = %e, "cannot apply console presence grace"),
@@ -135,14 +135,45 @@ async fn serve(state: &AppState, mut socket: WebSocket, agent: &str, all: bool, 
     }
 }
 
+/// Connections not refreshed for this long belong to a node that died.
+fn stale_before(now: i64) -> i64 {
+    now - (3 * CONSOLE_HEARTBEAT).as_millis() as i64
+}
+
+/// Agents whose console connections all went stale more than `grace` ago (their node died
+/// without closing them) go offline; the stale rows are removed. Returns the events published.
+pub(crate) async fn sweep_stale(state: &AppState, now: i64, grace: Duration) -> StoreResult<usize> {
+    let cutoff = stale_before(now) - grace.as_millis() as i64;
+    let agents: Vec<(String,)> =
+        sqlx::query_as("SELECT DISTINCT agent_id FROM console_connections WHERE seen_at <= $1")
+            .bind(cutoff)
+            .fetch_all(state.store.pool())
+            .await
+            .map_err(StoreError::from_sqlx)?;
+    let mut n = 0;
+    for (agent,) in agents {
+        sqlx::query("DELETE FROM console_connections WHERE agent_id = $1 AND seen_at <= $2")
+            .bind(&agent)
+            .bind(cutoff)
+            .execute(state.store.pool())
+            .await
+            .map_err(StoreError::from_sqlx)?;
+        if let Some(ev) = offline_if_gone(state, &agent, grace, now).await? {
+            state.bus.publish(ev).await;
+            n += 1;
+        }
+    }
+    Ok(n)
+}
+
 /// Set the agent offline when it has no live console connection left on any node.
 async fn offline_if_gone(
     state: &AppState,
     agent: &str,
     grace: Duration,
+    now: i64,
 ) -> StoreResult<Option<Event>> {
-    let now = now_ms();
-    let stale = now - (3 * CONSOLE_HEARTBEAT).as_millis() as i64;
+    let stale = stale_before(now);
     let mut tx = state.store.begin().await?;
     let (live,): (i64,) = sqlx::query_as(
         "SELECT COUNT(*) FROM console_connections WHERE agent_id = $1 AND seen_at > $2",

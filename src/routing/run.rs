@@ -14,6 +14,8 @@ use switchboard_routing::Decision;
 /// What one pass did.
 #[derive(Debug, Default, Clone)]
 pub struct RunReport {
+    /// Agents set offline because the node holding their console died.
+    pub gone_offline: usize,
     /// Offers that timed out (the agent joins the conversation's declined set).
     pub expired: usize,
     /// Offers withdrawn because the agent left `available` or the conversation stopped waiting.
@@ -32,6 +34,7 @@ pub struct RunReport {
 /// every change re-checks the database inside its own transaction.
 pub async fn run_once(state: &AppState, now: i64) -> StoreResult<RunReport> {
     let mut report = RunReport {
+        gone_offline: super::console::sweep_stale(state, now, super::CONSOLE_GRACE).await?,
         expired: expire_offers(state, now).await?,
         withdrawn: withdraw_offers(state, now).await?,
         requeued: requeue_offline(state, now).await?,

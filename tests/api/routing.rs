@@ -432,6 +432,16 @@ async fn stats_show_queues_and_agents_to_supervisors_only(b: Backend) {
     assert_eq!(me["capacity"]["api"], 1, "{me}");
     let (s, _) = app.call("GET", "/api/v1/stats/queues", None, None).await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
+    let (_, doc) = app.call("GET", "/api/v1/openapi.json", None, None).await;
+    for path in [
+        "/offers",
+        "/offers/{id}/accept",
+        "/offers/{id}/decline",
+        "/stats/queues",
+        "/stats/agents",
+    ] {
+        assert!(doc["paths"][path].is_object(), "{path} documented");
+    }
 }
 
 crate::storage_tests!(

@@ -148,7 +148,46 @@ async fn an_agent_goes_offline_when_its_last_console_is_gone_for_the_grace_perio
     assert!(went_offline, "agent still present after the grace period");
 }
 
+async fn an_agent_whose_console_node_died_goes_offline_and_its_offer_returns(b: Backend) {
+    let app = spawn_app(b).await;
+    let q = queue(&app, json!({"name": "Support"})).await;
+    let cap = json!({"capacity": {"api": 1}});
+    let (x_id, x) = agent_with(&app, "x@example.com", cap.clone(), "available").await;
+    let conv = queued(&app, "one@example.com", &q).await;
+    wait_offers(&app, &x, 1).await;
+    // The node that held x's console was killed: its row is no longer refreshed.
+    let long_ago = switchboard::store::now_ms() - 10 * 60_000;
+    sqlx::query(
+        "INSERT INTO console_connections (id, agent_id, node, connected_at, seen_at) \
+         VALUES ('dead', $1, 'dead-node', $2, $2)",
+    )
+    .bind(&x_id)
+    .bind(long_ago)
+    .execute(app.state.store.pool())
+    .await
+    .unwrap();
+    // An agent who never used the console is not touched.
+    let (y_id, y) = agent_with(&app, "y@example.com", cap, "available").await;
+    // Any node's router notices (here the app's own worker, within a tick).
+    let mut offline = false;
+    for _ in 0..50 {
+        if presence(&app, &x_id).await == "offline" {
+            offline = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(offline, "agent of the dead console never went offline");
+    assert_eq!(presence(&app, &y_id).await, "available");
+    let o = wait_offers(&app, &y, 1).await;
+    assert_eq!(o[0]["conversation_id"], conv.as_str());
+    assert!(history(&app, &conv)
+        .await
+        .contains(&"offer_withdrawn".to_string()));
+}
+
 crate::storage_tests!(
+    an_agent_whose_console_node_died_goes_offline_and_its_offer_returns,
     the_console_socket_pushes_the_offer_to_the_agent,
     the_console_refuses_a_missing_or_bad_token,
     an_agent_goes_offline_when_its_last_console_is_gone_for_the_grace_period,
