@@ -18,6 +18,8 @@ mod restart;
 mod rules;
 #[path = "routing_scale.rs"]
 mod scale;
+#[path = "routing_stats.rs"]
+mod stats;
 
 async fn a_queued_conversation_is_offered_to_the_eligible_agent_and_accepting_assigns_it(
     b: Backend,
@@ -263,73 +265,6 @@ async fn capacity_is_never_exceeded_with_twenty_conversations_and_two_agents(b: 
     assert_invariants(&app).await;
 }
 
-async fn vip_customers_are_served_first(b: Backend) {
-    let app = spawn_app(b).await;
-    let q = queue(&app, json!({"name": "Support"})).await;
-    let (_, x) = agent_with(
-        &app,
-        "x@example.com",
-        json!({"capacity": {"api": 1}}),
-        "away",
-    )
-    .await;
-    for i in 0..3 {
-        queued(&app, &format!("n{i}@example.com"), &q).await;
-    }
-    let (s, vip) = app.post("/api/v1/customers", &app.admin_token, json!({"name": "Big", "tier": "vip", "identities": [{"kind": "email", "value": "vip@example.com"}]})).await;
-    assert_eq!(s, StatusCode::CREATED, "{vip}");
-    let c = app
-        .conversation(
-            &app.admin_token,
-            "vip@example.com",
-            "Urgent",
-            json!({"queue_id": q}),
-        )
-        .await;
-    assert_eq!(c["customer_id"], vip["id"]);
-    set_presence(&app, &x, "available").await;
-    let o = wait_offers(&app, &x, 1).await;
-    assert_eq!(
-        o[0]["conversation_id"], c["id"],
-        "the VIP, though last, is offered first"
-    );
-    let (s, due) = app
-        .get(
-            &format!("/api/v1/conversations/{}", c["id"].as_str().unwrap()),
-            &app.admin_token,
-        )
-        .await;
-    assert_eq!(s, StatusCode::OK);
-    let (vip_due,): (Option<i64>,) =
-        sqlx::query_as("SELECT first_response_due - created_at FROM conversations WHERE id = $1")
-            .bind(due["id"].as_str().unwrap())
-            .fetch_one(app.state.store.pool())
-            .await
-            .unwrap();
-    assert_eq!(vip_due, Some(switchboard::routing::FIRST_RESPONSE_VIP_MS));
-}
-
-async fn an_auto_accept_queue_assigns_directly(b: Backend) {
-    let app = spawn_app(b).await;
-    let q = queue(&app, json!({"name": "Mail", "auto_accept": true})).await;
-    let (x_id, x) = agent_with(
-        &app,
-        "x@example.com",
-        json!({"capacity": {"api": 5}}),
-        "available",
-    )
-    .await;
-    let conv = queued(&app, "m@example.com", &q).await;
-    let c = wait_conversation(&app, &conv, |c| !c["assignee_id"].is_null()).await;
-    assert_eq!(c["assignee_id"], x_id.as_str());
-    assert!(offers(&app, &x).await.is_empty(), "no offer step");
-    let kinds = history(&app, &conv).await;
-    assert!(
-        kinds.contains(&"assigned".to_string()) && !kinds.contains(&"offered".to_string()),
-        "{kinds:?}"
-    );
-}
-
 async fn an_offline_agents_unaccepted_work_returns_to_the_queue(b: Backend) {
     let app = spawn_app(b).await;
     let q = queue(&app, json!({"name": "Support"})).await;
@@ -386,71 +321,10 @@ async fn an_offline_agents_unaccepted_work_returns_to_the_queue(b: Backend) {
     assert_invariants(&app).await;
 }
 
-async fn stats_show_queues_and_agents_to_supervisors_only(b: Backend) {
-    let app = spawn_app(b).await;
-    let q = queue(&app, json!({"name": "Support", "skills": ["billing"]})).await;
-    let (x_id, x) = agent_with(
-        &app,
-        "x@example.com",
-        json!({"skills": ["billing"], "capacity": {"api": 1}}),
-        "available",
-    )
-    .await;
-    let (_, sup) = app.agent("boss@example.com", "supervisor", json!({})).await;
-    queued(&app, "one@example.com", &q).await;
-    queued(&app, "two@example.com", &q).await;
-    wait_offers(&app, &x, 1).await;
-    let (s, body) = app.get("/api/v1/stats/queues", &x).await;
-    assert_error(s, &body, StatusCode::FORBIDDEN, "forbidden");
-    let (s, body) = app.get("/api/v1/stats/agents", &x).await;
-    assert_error(s, &body, StatusCode::FORBIDDEN, "forbidden");
-    let (s, body) = app.get("/api/v1/stats/queues", &sup).await;
-    assert_eq!(s, StatusCode::OK, "{body}");
-    let row = body["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["queue_id"] == q.as_str())
-        .unwrap()
-        .clone();
-    assert_eq!(row["waiting"], 1, "{row}");
-    assert_eq!(row["offered"], 1, "{row}");
-    assert_eq!(row["assigned"], 0, "{row}");
-    assert_eq!(row["available_agents"], 1, "{row}");
-    assert!(row["oldest_wait_seconds"].as_i64().unwrap() >= 0);
-    let (s, body) = app.get("/api/v1/stats/agents", &sup).await;
-    assert_eq!(s, StatusCode::OK, "{body}");
-    let me = body["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["agent_id"] == x_id.as_str())
-        .unwrap()
-        .clone();
-    assert_eq!(me["presence"], "available");
-    assert_eq!(me["offered"]["api"], 1, "{me}");
-    assert_eq!(me["capacity"]["api"], 1, "{me}");
-    let (s, _) = app.call("GET", "/api/v1/stats/queues", None, None).await;
-    assert_eq!(s, StatusCode::UNAUTHORIZED);
-    let (_, doc) = app.call("GET", "/api/v1/openapi.json", None, None).await;
-    for path in [
-        "/offers",
-        "/offers/{id}/accept",
-        "/offers/{id}/decline",
-        "/stats/queues",
-        "/stats/agents",
-    ] {
-        assert!(doc["paths"][path].is_object(), "{path} documented");
-    }
-}
-
 crate::storage_tests!(
     a_queued_conversation_is_offered_to_the_eligible_agent_and_accepting_assigns_it,
     declining_an_offer_hands_the_conversation_to_the_next_agent,
     an_offer_that_times_out_is_offered_elsewhere_and_the_history_shows_it,
     capacity_is_never_exceeded_with_twenty_conversations_and_two_agents,
-    vip_customers_are_served_first,
-    an_auto_accept_queue_assigns_directly,
     an_offline_agents_unaccepted_work_returns_to_the_queue,
-    stats_show_queues_and_agents_to_supervisors_only,
 );

@@ -1,4 +1,5 @@
-//! Routing rules beyond the basics: SLA deadlines and breaches, sticky agents.
+//! Routing rules beyond the basics: VIP priority, auto-accept queues, SLA deadlines and
+//! breaches, sticky agents, offer privacy.
 use super::support::*;
 use crate::helpers::*;
 use reqwest::StatusCode;
@@ -201,7 +202,76 @@ async fn offers_are_private_to_their_agent_and_refuse_bad_requests(b: Backend) {
     assert!(offers(&app, &x).await.is_empty());
 }
 
+async fn vip_customers_are_served_first(b: Backend) {
+    let app = spawn_app(b).await;
+    let q = queue(&app, json!({"name": "Support"})).await;
+    let (_, x) = agent_with(
+        &app,
+        "x@example.com",
+        json!({"capacity": {"api": 1}}),
+        "away",
+    )
+    .await;
+    for i in 0..3 {
+        queued(&app, &format!("n{i}@example.com"), &q).await;
+    }
+    let (s, vip) = app.post("/api/v1/customers", &app.admin_token, json!({"name": "Big", "tier": "vip", "identities": [{"kind": "email", "value": "vip@example.com"}]})).await;
+    assert_eq!(s, StatusCode::CREATED, "{vip}");
+    let c = app
+        .conversation(
+            &app.admin_token,
+            "vip@example.com",
+            "Urgent",
+            json!({"queue_id": q}),
+        )
+        .await;
+    assert_eq!(c["customer_id"], vip["id"]);
+    set_presence(&app, &x, "available").await;
+    let o = wait_offers(&app, &x, 1).await;
+    assert_eq!(
+        o[0]["conversation_id"], c["id"],
+        "the VIP, though last, is offered first"
+    );
+    let (s, due) = app
+        .get(
+            &format!("/api/v1/conversations/{}", c["id"].as_str().unwrap()),
+            &app.admin_token,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (vip_due,): (Option<i64>,) =
+        sqlx::query_as("SELECT first_response_due - created_at FROM conversations WHERE id = $1")
+            .bind(due["id"].as_str().unwrap())
+            .fetch_one(app.state.store.pool())
+            .await
+            .unwrap();
+    assert_eq!(vip_due, Some(switchboard::routing::FIRST_RESPONSE_VIP_MS));
+}
+
+async fn an_auto_accept_queue_assigns_directly(b: Backend) {
+    let app = spawn_app(b).await;
+    let q = queue(&app, json!({"name": "Mail", "auto_accept": true})).await;
+    let (x_id, x) = agent_with(
+        &app,
+        "x@example.com",
+        json!({"capacity": {"api": 5}}),
+        "available",
+    )
+    .await;
+    let conv = queued(&app, "m@example.com", &q).await;
+    let c = wait_conversation(&app, &conv, |c| !c["assignee_id"].is_null()).await;
+    assert_eq!(c["assignee_id"], x_id.as_str());
+    assert!(offers(&app, &x).await.is_empty(), "no offer step");
+    let kinds = history(&app, &conv).await;
+    assert!(
+        kinds.contains(&"assigned".to_string()) && !kinds.contains(&"offered".to_string()),
+        "{kinds:?}"
+    );
+}
+
 crate::storage_tests!(
+    vip_customers_are_served_first,
+    an_auto_accept_queue_assigns_directly,
     an_sla_breach_is_published_once_and_counted,
     a_returning_customer_is_offered_to_their_last_agent,
     offers_are_private_to_their_agent_and_refuse_bad_requests,
