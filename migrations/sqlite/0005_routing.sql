@@ -45,3 +45,10 @@ CREATE TABLE console_connections (
     seen_at INTEGER NOT NULL
 );
 CREATE INDEX console_connections_agent ON console_connections(agent_id, seen_at);
+
+-- Which node runs the periodic router pass (others still route on their own events).
+CREATE TABLE routing_leases (
+    name TEXT PRIMARY KEY,
+    holder TEXT NOT NULL,
+    expires_at INTEGER NOT NULL
+);

@@ -33,6 +33,9 @@ pub use run::{apply_decision, run_once, RunReport};
 pub const OFFER_TIMEOUT_MS: i64 = 30_000;
 /// The router runs at least this often (and on every relevant bus event).
 pub const ROUTER_TICK: Duration = Duration::from_secs(1);
+/// The node running the periodic pass holds a lease this long, renewed every tick; when it
+/// dies another node takes over once the lease has run out.
+pub const ROUTER_LEASE: Duration = Duration::from_secs(5);
 /// First-response deadline for normal conversations, from enqueue time.
 pub const FIRST_RESPONSE_NORMAL_MS: i64 = 15 * 60_000;
 /// First-response deadline for VIP customers (`customers.tier = 'vip'`).

@@ -232,3 +232,61 @@ async fn conflicting_decisions_from_two_nodes_are_arbitrated_by_the_database() {
     assert_eq!(n, 1);
     assert_invariants(&one).await;
 }
+
+async fn lease_holder(app: &TestApp) -> Option<String> {
+    let row: Option<(String, i64)> =
+        sqlx::query_as("SELECT holder, expires_at FROM routing_leases WHERE name = 'router'")
+            .fetch_optional(app.state.store.pool())
+            .await
+            .unwrap();
+    row.filter(|(_, until)| *until > now_ms()).map(|(h, _)| h)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_node_leads_the_periodic_pass_and_another_takes_over_when_it_stops() {
+    let one = spawn_app(Backend::Postgres).await;
+    let two = spawn_on(&one.database_url, one._dir.clone(), |_| {}).await;
+    let nodes = [
+        one.state.bus.node().to_string(),
+        two.state.bus.node().to_string(),
+    ];
+    let mut leader = None;
+    for _ in 0..50 {
+        leader = lease_holder(&one).await;
+        if leader.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let leader = leader.expect("a node holds the router lease");
+    assert!(nodes.contains(&leader));
+    // The lease is held, not passed back and forth.
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    assert_eq!(lease_holder(&one).await.as_deref(), Some(leader.as_str()));
+    let (stopped, survivor) = if leader == nodes[0] {
+        (&one, &two)
+    } else {
+        (&two, &one)
+    };
+    stopped.stop.cancel();
+    let mut taken = false;
+    for _ in 0..80 {
+        if lease_holder(survivor).await.as_deref() == Some(survivor.state.bus.node()) {
+            taken = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(taken, "the surviving node never took the lease over");
+    // Routing goes on through the survivor.
+    let q = queue(survivor, json!({"name": "Support"})).await;
+    let (_, x) = agent_with(
+        survivor,
+        "x@example.com",
+        json!({"capacity": {"api": 1}}),
+        "available",
+    )
+    .await;
+    queued(survivor, "one@example.com", &q).await;
+    wait_offers(survivor, &x, 1).await;
+}
