@@ -90,6 +90,21 @@ async fn the_console_refuses_a_missing_or_bad_token(b: Backend) {
             other => panic!("expected 401, got {other:?}"),
         }
     }
+    // A bearer header (or the session cookie) works as well as `?token=`.
+    let (_, x) = app.agent("x@example.com", "agent", json!({})).await;
+    for (name, value) in [
+        ("authorization", format!("Bearer {x}")),
+        ("cookie", format!("sb_session={x}")),
+    ] {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        let mut req = format!("{ws}/ws/console").into_client_request().unwrap();
+        req.headers_mut().insert(name, value.parse().unwrap());
+        let (mut socket, _) = tokio_tungstenite::connect_async(req)
+            .await
+            .expect("authenticated by header");
+        let hello = next_matching(&mut socket, |_| true).await;
+        assert_eq!(hello["type"], "hello");
+    }
     // An API token is not an agent.
     let api = app.api_token(&["*"]).await;
     match tokio_tungstenite::connect_async(format!("{ws}/ws/console?token={api}")).await {
