@@ -102,6 +102,18 @@ pub(crate) async fn load(store: &Store, now: i64) -> StoreResult<Engine> {
     .map_err(StoreError::from_sqlx)?;
     let offers: HashMap<String, (String, i64)> =
         offers.into_iter().map(|(c, a, e)| (c, (a, e))).collect();
+    let convs: Vec<ConvRow> = sqlx::query_as(
+        "SELECT c.id, c.queue_id, c.channel, c.priority, COALESCE(c.enqueued_at, c.created_at), \
+                c.first_response_due, c.assignee_id, c.customer_id, cu.tier \
+         FROM conversations c JOIN customers cu ON cu.id = c.customer_id \
+         WHERE (c.assignee_id IS NOT NULL AND c.status IN ('open', 'pending')) \
+            OR (c.assignee_id IS NULL AND c.status = 'open' AND c.queue_id IS NOT NULL)",
+    )
+    .fetch_all(pool)
+    .await
+    .map_err(StoreError::from_sqlx)?;
+    // Declines and sticky agents are read after the conversations: a conversation declined or
+    // arrived in between must not lose them (it would be offered to the wrong agent).
     let declines: Vec<(String, String)> = sqlx::query_as(
         "SELECT d.conversation_id, d.agent_id FROM routing_declines d \
          JOIN conversations c ON c.id = d.conversation_id \
@@ -115,16 +127,6 @@ pub(crate) async fn load(store: &Store, now: i64) -> StoreResult<Engine> {
         declined.entry(c).or_default().push(a);
     }
     let sticky = sticky_agents(store, now).await?;
-    let convs: Vec<ConvRow> = sqlx::query_as(
-        "SELECT c.id, c.queue_id, c.channel, c.priority, COALESCE(c.enqueued_at, c.created_at), \
-                c.first_response_due, c.assignee_id, c.customer_id, cu.tier \
-         FROM conversations c JOIN customers cu ON cu.id = c.customer_id \
-         WHERE (c.assignee_id IS NOT NULL AND c.status IN ('open', 'pending')) \
-            OR (c.assignee_id IS NULL AND c.status = 'open' AND c.queue_id IS NOT NULL)",
-    )
-    .fetch_all(pool)
-    .await
-    .map_err(StoreError::from_sqlx)?;
     for (id, queue, channel, priority, enqueued, due, assignee, customer, tier) in convs {
         let queue = queue.filter(|q| known_queues.contains(q));
         let boost = if tier == "vip" { VIP_PRIORITY_BOOST } else { 0 };

@@ -118,12 +118,19 @@ async fn declining_an_offer_hands_the_conversation_to_the_next_agent(b: Backend)
     };
     let (tok, _, offer) = first;
     let id = offer["id"].as_str().unwrap();
+    let place = enqueued_at(&app, &conv).await;
+    assert!(place.is_some());
     let (s, declined) = app
         .post(&format!("/api/v1/offers/{id}/decline"), &tok, json!({}))
         .await;
     assert_eq!(s, StatusCode::OK, "{declined}");
     assert_eq!(declined["status"], "declined");
     let next = wait_offers(&app, &second.0, 1).await.remove(0);
+    assert_eq!(
+        enqueued_at(&app, &conv).await,
+        place,
+        "back at its original place"
+    );
     assert_eq!(next["conversation_id"], conv.as_str());
     assert!(
         offers(&app, &tok).await.is_empty(),
@@ -288,6 +295,8 @@ async fn an_offline_agents_unaccepted_work_returns_to_the_queue(b: Backend) {
     let c2 = queued(&app, "two@example.com", &q).await;
     let o2 = wait_offers(&app, &x, 1).await.remove(0);
     assert_eq!(o2["conversation_id"], c2.as_str());
+    let place = enqueued_at(&app, &c1).await;
+    assert!(place.is_some());
     set_presence(&app, &x, "offline").await;
     let (y_id, y) = agent_with(
         &app,
@@ -306,6 +315,11 @@ async fn an_offline_agents_unaccepted_work_returns_to_the_queue(b: Backend) {
     want.sort();
     assert_eq!(ids, want);
     assert!(history(&app, &c1).await.contains(&"requeued".to_string()));
+    assert_eq!(
+        enqueued_at(&app, &c1).await,
+        place,
+        "requeued at its original place"
+    );
     assert!(history(&app, &c2)
         .await
         .contains(&"offer_withdrawn".to_string()));

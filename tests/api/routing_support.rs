@@ -155,3 +155,14 @@ pub async fn assigned_twice(app: &TestApp) -> Vec<(String, i64)> {
     .await
     .unwrap()
 }
+
+/// The conversation's place in its queue (`enqueued_at`, Unix ms).
+pub async fn enqueued_at(app: &TestApp, id: &str) -> Option<i64> {
+    let (at,): (Option<i64>,) =
+        sqlx::query_as("SELECT enqueued_at FROM conversations WHERE id = $1")
+            .bind(id)
+            .fetch_one(app.state.store.pool())
+            .await
+            .unwrap();
+    at
+}
