@@ -42,6 +42,7 @@ pub async fn run_once(state: &AppState, now: i64) -> StoreResult<RunReport> {
         ..RunReport::default()
     };
     let mut engine = snapshot::load(&state.store, now).await?;
+    metrics::gauge!("switchboard_routing_waiting").set(engine.waiting_len() as f64);
     for d in engine.next_decisions(now, usize::MAX) {
         match apply_decision(state, &d, now).await? {
             Some(applied) => report.applied.push(applied),
@@ -128,6 +129,8 @@ pub(crate) async fn close_offer(
     let data = json!({ "offer_id": offer_id, "agent_id": agent });
     let ev = record_for_agent(&mut tx, &conv, kind, &agent, actor, data).await?;
     tx.commit().await?;
+    metrics::counter!("switchboard_routing_offers_closed_total", "status" => status.to_string())
+        .increment(1);
     Ok(Some(ev))
 }
 

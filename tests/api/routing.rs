@@ -229,6 +229,19 @@ async fn an_offer_that_times_out_is_offered_elsewhere_and_the_history_shows_it(b
     );
     let _ = other;
     assert_invariants(&app).await;
+    let metrics = app
+        .client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("switchboard_routing_offers_closed_total{status=\"expired\"}"),
+        "expiry counted"
+    );
 }
 
 async fn capacity_is_never_exceeded_with_twenty_conversations_and_two_agents(b: Backend) {
