@@ -1,0 +1,209 @@
+//! `GET /ws/console`: the agent console socket. Authenticated by `?token=`, the session cookie
+//! or a bearer token; pushes every bus event concerning the agent (offers to it, its
+//! conversations' messages, assignments, its presence) and every event to supervisors, as
+//! JSON text frames (the [`crate::bus::Event`] shape).
+//!
+//! Each open socket has a row in `console_connections` (refreshed every
+//! [`super::CONSOLE_HEARTBEAT`]); when an agent's last connection has been gone for the grace
+//! period, on any node, its presence becomes `offline` and its unanswered work is re-queued.
+
+use super::CONSOLE_HEARTBEAT;
+use crate::auth::{resolve_token, token_from_parts, Role};
+use crate::bus::Event;
+use crate::error::{ApiError, ApiResult};
+use crate::events;
+use crate::state::AppState;
+use crate::store::{new_id, now_ms, StoreError, StoreResult};
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{Query, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use axum::routing::get;
+use axum::Router;
+use serde::Deserialize;
+use std::time::Duration;
+use tokio::sync::broadcast::error::RecvError;
+
+/// The console route; `grace` is how long an agent stays present after its last socket closed.
+pub fn routes(grace: Duration) -> Router<AppState> {
+    Router::new().route(
+        "/ws/console",
+        get(
+            move |state: State<AppState>,
+                  query: Query<TokenQuery>,
+                  headers: HeaderMap,
+                  ws: WebSocketUpgrade| { console(state, query, headers, ws, grace) },
+        ),
+    )
+}
+
+/// Query string of the console socket.
+#[derive(Deserialize)]
+pub struct TokenQuery {
+    token: Option<String>,
+}
+
+async fn console(
+    State(state): State<AppState>,
+    Query(q): Query<TokenQuery>,
+    headers: HeaderMap,
+    ws: WebSocketUpgrade,
+    grace: Duration,
+) -> ApiResult<Response> {
+    let (mut parts, ()) = axum::http::Request::new(()).into_parts();
+    parts.headers = headers;
+    let token = q
+        .token
+        .filter(|t| !t.is_empty())
+        .or_else(|| token_from_parts(&parts))
+        .ok_or(ApiError::Unauthorized)?;
+    let caller = resolve_token(&state, &token)
+        .await?
+        .ok_or(ApiError::Unauthorized)?;
+    let agent = caller.require_role(Role::Agent)?.clone();
+    let all = agent.role >= Role::Supervisor;
+    let conn_id = new_id();
+    let now = now_ms();
+    sqlx::query(
+        "INSERT INTO console_connections (id, agent_id, node, connected_at, seen_at) \
+         VALUES ($1, $2, $3, $4, $4)",
+    )
+    .bind(&conn_id)
+    .bind(&agent.id)
+    .bind(state.bus.node())
+    .bind(now)
+    .execute(state.store.pool())
+    .await?;
+    Ok(ws.on_upgrade(move |socket| async move {
+        serve(&state, socket, &agent.id, all, &conn_id).await;
+        if let Err(e) = sqlx::query("DELETE FROM console_connections WHERE id = $1")
+            .bind(&conn_id)
+            .execute(state.store.pool())
+            .await
+        {
+            tracing::warn!(error = %e, "cannot remove console connection");
+        }
+        tokio::time::sleep(grace).await;
+        match offline_if_gone(&state, &agent.id, grace, now_ms()).await {
+            Ok(Some(ev)) => state.bus.publish(ev).await,
+            Ok(None) => {}
+            Err(e) => tracing::warn!(error = %e, "cannot apply console presence grace"),
+        }
+    }))
+}
+
+fn relevant(ev: &Event, agent: &str, all: bool) -> bool {
+    all || ev.agent_id.as_deref() == Some(agent)
+}
+
+async fn serve(state: &AppState, mut socket: WebSocket, agent: &str, all: bool, conn_id: &str) {
+    let mut events = state.bus.subscribe();
+    let mut beat = tokio::time::interval(CONSOLE_HEARTBEAT);
+    beat.tick().await;
+    let hello = serde_json::json!({ "type": "hello", "agent_id": agent }).to_string();
+    if socket.send(Message::Text(hello.into())).await.is_err() {
+        return;
+    }
+    loop {
+        tokio::select! {
+            ev = events.recv() => match ev {
+                Ok(ev) if relevant(&ev, agent, all) => {
+                    let Ok(text) = serde_json::to_string(&ev) else { continue };
+                    if socket.send(Message::Text(text.into())).await.is_err() {
+                        return;
+                    }
+                }
+                Ok(_) => {}
+                Err(RecvError::Lagged(n)) => tracing::warn!(missed = n, "console fell behind the bus"),
+                Err(RecvError::Closed) => return,
+            },
+            msg = socket.recv() => match msg {
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
+                Some(Ok(_)) => {}
+            },
+            _ = beat.tick() => {
+                let _ = sqlx::query("UPDATE console_connections SET seen_at = $1 WHERE id = $2")
+                    .bind(now_ms())
+                    .bind(conn_id)
+                    .execute(state.store.pool())
+                    .await;
+                if socket.send(Message::Ping(Vec::new().into())).await.is_err() {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// Connections not refreshed for this long belong to a node that died.
+fn stale_before(now: i64) -> i64 {
+    now - (3 * CONSOLE_HEARTBEAT).as_millis() as i64
+}
+
+/// Agents whose console connections all went stale more than `grace` ago (their node died
+/// without closing them) go offline; the stale rows are removed. Returns the events published.
+pub(crate) async fn sweep_stale(state: &AppState, now: i64, grace: Duration) -> StoreResult<usize> {
+    let cutoff = stale_before(now) - grace.as_millis() as i64;
+    let agents: Vec<(String,)> =
+        sqlx::query_as("SELECT DISTINCT agent_id FROM console_connections WHERE seen_at <= $1")
+            .bind(cutoff)
+            .fetch_all(state.store.pool())
+            .await
+            .map_err(StoreError::from_sqlx)?;
+    let mut n = 0;
+    for (agent,) in agents {
+        sqlx::query("DELETE FROM console_connections WHERE agent_id = $1 AND seen_at <= $2")
+            .bind(&agent)
+            .bind(cutoff)
+            .execute(state.store.pool())
+            .await
+            .map_err(StoreError::from_sqlx)?;
+        if let Some(ev) = offline_if_gone(state, &agent, grace, now).await? {
+            state.bus.publish(ev).await;
+            n += 1;
+        }
+    }
+    Ok(n)
+}
+
+/// Set the agent offline when it has no live console connection left on any node.
+async fn offline_if_gone(
+    state: &AppState,
+    agent: &str,
+    grace: Duration,
+    now: i64,
+) -> StoreResult<Option<Event>> {
+    let stale = stale_before(now);
+    let mut tx = state.store.begin().await?;
+    let (live,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM console_connections WHERE agent_id = $1 AND seen_at > $2",
+    )
+    .bind(agent)
+    .bind(stale)
+    .fetch_one(tx.conn())
+    .await
+    .map_err(StoreError::from_sqlx)?;
+    if live > 0 {
+        return Ok(None);
+    }
+    let res = sqlx::query(
+        "UPDATE agents SET presence = 'offline', presence_at = $1 \
+         WHERE id = $2 AND presence <> 'offline'",
+    )
+    .bind(now)
+    .bind(agent)
+    .execute(tx.conn())
+    .await
+    .map_err(StoreError::from_sqlx)?;
+    if res.rows_affected() == 0 {
+        return Ok(None);
+    }
+    let mut ev = events::new_event(
+        "agent.presence_changed",
+        serde_json::json!({ "status": "offline", "reason": "console_disconnected", "grace_seconds": grace.as_secs() }),
+    );
+    ev.agent_id = Some(agent.to_string());
+    events::record(&mut tx, &ev).await?;
+    tx.commit().await?;
+    Ok(Some(ev))
+}

@@ -1,0 +1,275 @@
+//! One pass of the router: housekeeping (expired and withdrawn offers, conversations of offline
+//! agents, SLA deadlines), then the engine's decisions applied one transaction each.
+
+use super::apply::{self, record_for_agent, Applied};
+use super::snapshot;
+use super::{FIRST_RESPONSE_NORMAL_MS, FIRST_RESPONSE_VIP_MS};
+use crate::bus::Event;
+use crate::conversations::{self, Actor};
+use crate::state::AppState;
+use crate::store::{ms_to_rfc3339, StoreError, StoreResult};
+use serde_json::json;
+use switchboard_routing::Decision;
+
+/// What one pass did.
+#[derive(Debug, Default, Clone)]
+pub struct RunReport {
+    /// Agents set offline because the node holding their console died.
+    pub gone_offline: usize,
+    /// Offers that timed out (the agent joins the conversation's declined set).
+    pub expired: usize,
+    /// Offers withdrawn because the agent left `available` or the conversation stopped waiting.
+    pub withdrawn: usize,
+    /// Unanswered conversations taken back from offline agents.
+    pub requeued: usize,
+    /// SLA breaches published in this pass.
+    pub breached: usize,
+    /// Decisions applied.
+    pub applied: Vec<Applied>,
+    /// Decisions dropped because the database no longer allowed them.
+    pub dropped: usize,
+}
+
+/// Run the router once as of `now` (Unix ms). Safe to run concurrently on any number of nodes:
+/// every change re-checks the database inside its own transaction.
+pub async fn run_once(state: &AppState, now: i64) -> StoreResult<RunReport> {
+    let mut report = RunReport {
+        gone_offline: super::console::sweep_stale(state, now, super::CONSOLE_GRACE).await?,
+        expired: expire_offers(state, now).await?,
+        withdrawn: withdraw_offers(state, now).await?,
+        requeued: requeue_offline(state, now).await?,
+        breached: sla(state, now).await?,
+        ..RunReport::default()
+    };
+    let mut engine = snapshot::load(&state.store, now).await?;
+    metrics::gauge!("switchboard_routing_waiting").set(engine.waiting_len() as f64);
+    for d in engine.next_decisions(now, usize::MAX) {
+        match apply_decision(state, &d, now).await? {
+            Some(applied) => report.applied.push(applied),
+            None => report.dropped += 1,
+        }
+    }
+    metrics::counter!("switchboard_routing_decisions_total").increment(report.applied.len() as u64);
+    metrics::counter!("switchboard_routing_dropped_total").increment(report.dropped as u64);
+    Ok(report)
+}
+
+/// Apply one engine decision in its own transaction, re-checking it against the database,
+/// and publish its event. `None` when the database no longer allows it (the conversation was
+/// offered or assigned meanwhile, the agent left or is at capacity): the decision is dropped.
+pub async fn apply_decision(
+    state: &AppState,
+    decision: &Decision,
+    now: i64,
+) -> StoreResult<Option<Applied>> {
+    // Cheap unlocked pre-check: a conversation another pass already took is dropped without
+    // queueing for the agent's row lock.
+    let waiting: Option<(i64,)> = sqlx::query_as(
+        "SELECT 1 FROM conversations c WHERE c.id = $1 AND c.status = 'open' \
+         AND c.assignee_id IS NULL AND NOT EXISTS (SELECT 1 FROM offers o \
+           WHERE o.conversation_id = c.id AND o.status = 'offered')",
+    )
+    .bind(decision.conversation.as_str())
+    .fetch_optional(state.store.pool())
+    .await
+    .map_err(StoreError::from_sqlx)?;
+    if waiting.is_none() {
+        return Ok(None);
+    }
+    let tx = state.store.begin().await?;
+    match apply::apply(tx, decision, now).await {
+        Ok(Some((applied, ev))) => {
+            state.bus.publish(ev).await;
+            Ok(Some(applied))
+        }
+        Ok(None) | Err(StoreError::Conflict(_)) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Close one outstanding offer with `status`, recording `kind` in the history; `decline`
+/// also adds the agent to the conversation's declined set. Returns the event when this call
+/// closed it.
+pub(crate) async fn close_offer(
+    state: &AppState,
+    offer_id: &str,
+    status: &str,
+    kind: &str,
+    decline: bool,
+    actor: &Actor,
+    now: i64,
+) -> StoreResult<Option<Event>> {
+    let mut tx = state.store.begin().await?;
+    let row: Option<(String, String)> = sqlx::query_as(
+        "UPDATE offers SET status = $1, decided_at = $2 WHERE id = $3 AND status = 'offered' \
+         RETURNING conversation_id, agent_id",
+    )
+    .bind(status)
+    .bind(now)
+    .bind(offer_id)
+    .fetch_optional(tx.conn())
+    .await
+    .map_err(StoreError::from_sqlx)?;
+    let Some((conv_id, agent)) = row else {
+        return Ok(None);
+    };
+    if decline {
+        sqlx::query(
+            "INSERT INTO routing_declines (conversation_id, agent_id, created_at) \
+             VALUES ($1, $2, $3) ON CONFLICT (conversation_id, agent_id) DO NOTHING",
+        )
+        .bind(&conv_id)
+        .bind(&agent)
+        .bind(now)
+        .execute(tx.conn())
+        .await
+        .map_err(StoreError::from_sqlx)?;
+    }
+    let conv = conversations::get(tx.conn(), &conv_id).await?;
+    let data = json!({ "offer_id": offer_id, "agent_id": agent });
+    let ev = record_for_agent(&mut tx, &conv, kind, &agent, actor, data).await?;
+    tx.commit().await?;
+    metrics::counter!("switchboard_routing_offers_closed_total", "status" => status.to_string())
+        .increment(1);
+    Ok(Some(ev))
+}
+
+async fn close_all(
+    state: &AppState,
+    ids: Vec<(String,)>,
+    status: &str,
+    kind: &str,
+    decline: bool,
+    now: i64,
+) -> StoreResult<usize> {
+    let mut n = 0;
+    for (id,) in ids {
+        if let Some(ev) =
+            close_offer(state, &id, status, kind, decline, &Actor::system(), now).await?
+        {
+            state.bus.publish(ev).await;
+            n += 1;
+        }
+    }
+    Ok(n)
+}
+
+async fn expire_offers(state: &AppState, now: i64) -> StoreResult<usize> {
+    let ids: Vec<(String,)> =
+        sqlx::query_as("SELECT id FROM offers WHERE status = 'offered' AND expires_at <= $1")
+            .bind(now)
+            .fetch_all(state.store.pool())
+            .await
+            .map_err(StoreError::from_sqlx)?;
+    close_all(state, ids, "expired", "offer_expired", true, now).await
+}
+
+async fn withdraw_offers(state: &AppState, now: i64) -> StoreResult<usize> {
+    let ids: Vec<(String,)> = sqlx::query_as(
+        "SELECT o.id FROM offers o JOIN agents a ON a.id = o.agent_id \
+         JOIN conversations c ON c.id = o.conversation_id WHERE o.status = 'offered' \
+         AND (a.active <> 1 OR a.presence <> 'available' OR c.status <> 'open' \
+              OR c.assignee_id IS NOT NULL OR c.queue_id IS NULL)",
+    )
+    .fetch_all(state.store.pool())
+    .await
+    .map_err(StoreError::from_sqlx)?;
+    close_all(state, ids, "withdrawn", "offer_withdrawn", false, now).await
+}
+
+/// Routed conversations never answered by an agent that went offline (or was deactivated) go
+/// back to their queue at their original place.
+async fn requeue_offline(state: &AppState, now: i64) -> StoreResult<usize> {
+    let rows: Vec<(String, String)> = sqlx::query_as(
+        "SELECT c.id, c.assignee_id FROM conversations c JOIN agents a ON a.id = c.assignee_id \
+         WHERE c.status = 'open' AND c.queue_id IS NOT NULL AND c.first_response_at IS NULL \
+           AND (a.presence = 'offline' OR a.active <> 1) \
+           AND EXISTS (SELECT 1 FROM offers o WHERE o.conversation_id = c.id \
+                       AND o.agent_id = c.assignee_id AND o.status = 'accepted')",
+    )
+    .fetch_all(state.store.pool())
+    .await
+    .map_err(StoreError::from_sqlx)?;
+    let mut n = 0;
+    for (conv_id, agent) in rows {
+        let mut tx = state.store.begin().await?;
+        apply::lock_agent(&mut tx, &agent, false).await?;
+        let res = sqlx::query(
+            "UPDATE conversations SET assignee_id = NULL, updated_at = $1, \
+               enqueued_at = COALESCE(enqueued_at, created_at) \
+             WHERE id = $2 AND assignee_id = $3 AND status = 'open' AND first_response_at IS NULL",
+        )
+        .bind(now)
+        .bind(&conv_id)
+        .bind(&agent)
+        .execute(tx.conn())
+        .await
+        .map_err(StoreError::from_sqlx)?;
+        if res.rows_affected() == 0 {
+            continue;
+        }
+        let conv = conversations::get(tx.conn(), &conv_id).await?;
+        let data = json!({ "from": agent, "reason": "agent_offline" });
+        let ev =
+            record_for_agent(&mut tx, &conv, "requeued", &agent, &Actor::system(), data).await?;
+        tx.commit().await?;
+        state.bus.publish(ev).await;
+        n += 1;
+    }
+    Ok(n)
+}
+
+/// Stamp first-response deadlines on queued conversations that have none, then publish each
+/// breach once (the `sla_breaches` primary key makes "once" hold across nodes).
+async fn sla(state: &AppState, now: i64) -> StoreResult<usize> {
+    let mut tx = state.store.begin().await?;
+    sqlx::query(
+        "UPDATE conversations SET first_response_due = COALESCE(enqueued_at, created_at) + \
+           CASE WHEN customer_id IN (SELECT id FROM customers WHERE tier = 'vip') THEN $1 ELSE $2 END \
+         WHERE status = 'open' AND queue_id IS NOT NULL AND first_response_due IS NULL \
+           AND first_response_at IS NULL",
+    )
+    .bind(FIRST_RESPONSE_VIP_MS)
+    .bind(FIRST_RESPONSE_NORMAL_MS)
+    .execute(tx.conn())
+    .await
+    .map_err(StoreError::from_sqlx)?;
+    tx.commit().await?;
+    let due: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT c.id, c.first_response_due FROM conversations c WHERE c.status = 'open' \
+           AND c.first_response_at IS NULL AND c.first_response_due IS NOT NULL \
+           AND c.first_response_due <= $1 AND NOT EXISTS (SELECT 1 FROM sla_breaches b \
+             WHERE b.conversation_id = c.id AND b.kind = 'first_response')",
+    )
+    .bind(now)
+    .fetch_all(state.store.pool())
+    .await
+    .map_err(StoreError::from_sqlx)?;
+    let mut n = 0;
+    for (conv_id, due_at) in due {
+        let mut tx = state.store.begin().await?;
+        let res = sqlx::query(
+            "INSERT INTO sla_breaches (conversation_id, kind, due, created_at) \
+             VALUES ($1, 'first_response', $2, $3) ON CONFLICT (conversation_id, kind) DO NOTHING",
+        )
+        .bind(&conv_id)
+        .bind(due_at)
+        .bind(now)
+        .execute(tx.conn())
+        .await
+        .map_err(StoreError::from_sqlx)?;
+        if res.rows_affected() == 0 {
+            continue;
+        }
+        let conv = conversations::get(tx.conn(), &conv_id).await?;
+        let data = json!({ "kind": "first_response", "due": ms_to_rfc3339(due_at) });
+        let ev =
+            conversations::record(&mut tx, &conv, "sla_breached", &Actor::system(), data).await?;
+        tx.commit().await?;
+        metrics::counter!("switchboard_sla_breaches_total", "kind" => "first_response")
+            .increment(1);
+        state.bus.publish(ev).await;
+        n += 1;
+    }
+    Ok(n)
+}

@@ -1,0 +1,192 @@
+//! Loading the routing state from the database into a fresh engine: queues, active agents,
+//! assigned conversations, outstanding offers and waiting conversations (with their original
+//! enqueue time, priority, SLA deadline, sticky agent and declines).
+
+use super::{STICKY_MAX_WAIT_MS, STICKY_WINDOW_MS, VIP_PRIORITY_BOOST};
+use crate::store::{Store, StoreError, StoreResult};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use switchboard_routing::{Agent, Conversation, Engine, Presence, Queue, RoutingConfig};
+
+/// Queue used for assigned conversations that belong to no queue (manual assignments): they
+/// only count against their agent's capacity.
+const NO_QUEUE: &str = "";
+
+/// The engine configuration the server uses.
+pub(crate) fn config() -> RoutingConfig {
+    RoutingConfig {
+        offer_timeout: super::OFFER_TIMEOUT_MS,
+        sticky_max_wait: STICKY_MAX_WAIT_MS,
+        ..RoutingConfig::default()
+    }
+}
+
+fn presence(s: &str) -> Presence {
+    match s {
+        "available" => Presence::Available,
+        "away" => Presence::Away,
+        _ => Presence::Offline,
+    }
+}
+
+fn json_list(s: &str) -> Vec<String> {
+    serde_json::from_str(s).unwrap_or_default()
+}
+
+type AgentRow = (String, String, String, String, String, i64, Option<i64>);
+type QueueRow = (String, String, Option<String>, i64, i64);
+type ConvRow = (
+    String,
+    Option<String>,
+    String,
+    i64,
+    i64,
+    Option<i64>,
+    Option<String>,
+    String,
+    String,
+);
+
+/// A fresh engine holding the current state of `store` as of `now`.
+pub(crate) async fn load(store: &Store, now: i64) -> StoreResult<Engine> {
+    let pool = store.pool();
+    let mut engine = Engine::new(config());
+    let queues: Vec<QueueRow> =
+        sqlx::query_as("SELECT id, skills, language, priority, auto_accept FROM queues")
+            .fetch_all(pool)
+            .await
+            .map_err(StoreError::from_sqlx)?;
+    let mut known_queues: HashSet<String> = HashSet::new();
+    engine.upsert_queue(Queue::new(NO_QUEUE), now);
+    for (id, skills, language, priority, auto) in queues {
+        let mut q = Queue::new(id.as_str())
+            .with_base_priority(priority.clamp(-1_000_000, 1_000_000) as i32)
+            .with_auto_accept(auto == 1);
+        for s in json_list(&skills) {
+            q = q.with_skill(s);
+        }
+        if let Some(l) = language.filter(|l| !l.is_empty()) {
+            q = q.with_language(l);
+        }
+        engine.upsert_queue(q, now);
+        known_queues.insert(id);
+    }
+    let agents: Vec<AgentRow> = sqlx::query_as(
+        "SELECT a.id, a.presence, a.skills, a.languages, a.capacity, a.presence_at, r.idle_since \
+         FROM agents a LEFT JOIN agent_routing r ON r.agent_id = a.id WHERE a.active = 1",
+    )
+    .fetch_all(pool)
+    .await
+    .map_err(StoreError::from_sqlx)?;
+    let mut known_agents: HashSet<String> = HashSet::new();
+    for (id, pres, skills, languages, capacity, presence_at, idle) in agents {
+        let mut a =
+            Agent::new(id.as_str(), idle.unwrap_or(presence_at)).with_presence(presence(&pres));
+        for s in json_list(&skills) {
+            a = a.with_skill(s);
+        }
+        for l in json_list(&languages) {
+            a = a.with_language(l);
+        }
+        let caps: BTreeMap<String, i64> = serde_json::from_str(&capacity).unwrap_or_default();
+        for (channel, n) in caps {
+            a = a.with_capacity(channel, n.clamp(0, u32::MAX as i64) as u32);
+        }
+        engine.upsert_agent(a, now);
+        known_agents.insert(id);
+    }
+    let offers: Vec<(String, String, i64)> = sqlx::query_as(
+        "SELECT conversation_id, agent_id, expires_at FROM offers WHERE status = 'offered'",
+    )
+    .fetch_all(pool)
+    .await
+    .map_err(StoreError::from_sqlx)?;
+    let offers: HashMap<String, (String, i64)> =
+        offers.into_iter().map(|(c, a, e)| (c, (a, e))).collect();
+    let convs: Vec<ConvRow> = sqlx::query_as(
+        "SELECT c.id, c.queue_id, c.channel, c.priority, COALESCE(c.enqueued_at, c.created_at), \
+                c.first_response_due, c.assignee_id, c.customer_id, cu.tier \
+         FROM conversations c JOIN customers cu ON cu.id = c.customer_id \
+         WHERE (c.assignee_id IS NOT NULL AND c.status IN ('open', 'pending')) \
+            OR (c.assignee_id IS NULL AND c.status = 'open' AND c.queue_id IS NOT NULL)",
+    )
+    .fetch_all(pool)
+    .await
+    .map_err(StoreError::from_sqlx)?;
+    // Declines and sticky agents are read after the conversations: a conversation declined or
+    // arrived in between must not lose them (it would be offered to the wrong agent).
+    let declines: Vec<(String, String)> = sqlx::query_as(
+        "SELECT d.conversation_id, d.agent_id FROM routing_declines d \
+         JOIN conversations c ON c.id = d.conversation_id \
+         WHERE c.status = 'open' AND c.assignee_id IS NULL",
+    )
+    .fetch_all(pool)
+    .await
+    .map_err(StoreError::from_sqlx)?;
+    let mut declined: HashMap<String, Vec<String>> = HashMap::new();
+    for (c, a) in declines {
+        declined.entry(c).or_default().push(a);
+    }
+    let sticky = sticky_agents(store, now).await?;
+    for (id, queue, channel, priority, enqueued, due, assignee, customer, tier) in convs {
+        let queue = queue.filter(|q| known_queues.contains(q));
+        let boost = if tier == "vip" { VIP_PRIORITY_BOOST } else { 0 };
+        let mut conv = Conversation::new(
+            id.as_str(),
+            queue.as_deref().unwrap_or(NO_QUEUE),
+            channel.as_str(),
+            enqueued,
+        )
+        .with_priority((priority.clamp(-1_000_000, 1_000_000) as i32).saturating_add(boost));
+        if let Some(due) = due {
+            conv = conv.with_sla_due(due);
+        }
+        // Engine errors below only mean the row refers to something it does not route (an
+        // inactive agent): such a conversation is simply left out of this pass.
+        if let Some(agent) = assignee {
+            if known_agents.contains(&agent) {
+                let _ = engine.restore_assigned(conv, &agent.as_str().into(), true);
+            }
+            continue;
+        }
+        if queue.is_none() {
+            continue;
+        }
+        if let Some((agent, expires)) = offers.get(&id) {
+            if known_agents.contains(agent) {
+                let _ = engine.restore_offer(conv, &agent.as_str().into(), *expires);
+            }
+            continue;
+        }
+        for a in declined.remove(&id).unwrap_or_default() {
+            conv.declined.insert(a.into());
+        }
+        if let Some((agent, at)) = sticky.get(&customer) {
+            conv = conv.with_sticky(agent.as_str(), at + STICKY_WINDOW_MS);
+        }
+        let _ = engine.enqueue(conv, now);
+    }
+    Ok(engine)
+}
+
+/// Customer → (last agent, when) for customers waiting in a queue whose agent served them
+/// within [`STICKY_WINDOW_MS`].
+async fn sticky_agents(store: &Store, now: i64) -> StoreResult<HashMap<String, (String, i64)>> {
+    let rows: Vec<(String, String, i64)> = sqlx::query_as(
+        "SELECT c.customer_id, c.assignee_id, c.updated_at FROM conversations c \
+         WHERE c.assignee_id IS NOT NULL AND c.updated_at >= $1 AND c.customer_id IN \
+           (SELECT w.customer_id FROM conversations w \
+            WHERE w.status = 'open' AND w.assignee_id IS NULL AND w.queue_id IS NOT NULL)",
+    )
+    .bind(now - STICKY_WINDOW_MS)
+    .fetch_all(store.pool())
+    .await
+    .map_err(StoreError::from_sqlx)?;
+    let mut out: HashMap<String, (String, i64)> = HashMap::new();
+    for (customer, agent, at) in rows {
+        let e = out.entry(customer).or_insert((agent.clone(), at));
+        if at > e.1 {
+            *e = (agent, at);
+        }
+    }
+    Ok(out)
+}

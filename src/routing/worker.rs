@@ -1,0 +1,136 @@
+//! The router worker: runs [`super::run_once`] on every relevant bus event and, on the node
+//! holding the router lease, every [`super::ROUTER_TICK`] (expiring offers, SLA checks, and
+//! whatever events this node did not see). Correctness never depends on the lease: the
+//! database arbitrates every decision; the lease only avoids every node reloading every second.
+
+use super::apply::touch_idle;
+use super::{ROUTER_LEASE, ROUTER_TICK};
+use crate::bus::Event;
+use crate::state::AppState;
+use crate::store::{now_ms, StoreError, StoreResult};
+use tokio::sync::broadcast::error::RecvError;
+use tokio_util::sync::CancellationToken;
+
+/// Events after which waiting conversations or agents' capacity may have changed.
+fn triggers(ev: &Event) -> bool {
+    matches!(
+        ev.kind.as_str(),
+        "conversation.created"
+            | "conversation.transferred"
+            | "conversation.status_changed"
+            | "conversation.assigned"
+            | "conversation.offer_declined"
+            | "conversation.updated"
+            | "agent.presence_changed"
+            | "agent.updated"
+            | "agent.created"
+            | "queue.updated"
+            | "queue.created"
+    )
+}
+
+/// When an agent resolves or closes a conversation it becomes "idle since" now.
+async fn note_release(state: &AppState, ev: &Event) {
+    let done = ev.kind == "conversation.status_changed"
+        && matches!(ev.data["to"].as_str(), Some("resolved" | "closed"));
+    let Some(agent) = ev.agent_id.as_deref().filter(|_| done) else {
+        return;
+    };
+    let result = async {
+        let mut tx = state.store.begin().await?;
+        touch_idle(&mut tx, agent, now_ms()).await?;
+        tx.commit().await
+    }
+    .await;
+    if let Err(e) = result {
+        tracing::warn!(error = %e, "cannot record agent idle time");
+    }
+}
+
+/// Take or renew the router lease for this node; true when this node holds it.
+async fn hold_lease(state: &AppState, now: i64) -> StoreResult<bool> {
+    let node = state.bus.node();
+    let until = now + ROUTER_LEASE.as_millis() as i64;
+    let mut tx = state.store.begin().await?;
+    let created = sqlx::query(
+        "INSERT INTO routing_leases (name, holder, expires_at) VALUES ('router', $1, $2) \
+         ON CONFLICT (name) DO NOTHING",
+    )
+    .bind(node)
+    .bind(until)
+    .execute(tx.conn())
+    .await
+    .map_err(StoreError::from_sqlx)?;
+    let renewed = sqlx::query(
+        "UPDATE routing_leases SET holder = $1, expires_at = $2 \
+         WHERE name = 'router' AND (holder = $1 OR expires_at < $3)",
+    )
+    .bind(node)
+    .bind(until)
+    .bind(now)
+    .execute(tx.conn())
+    .await
+    .map_err(StoreError::from_sqlx)?;
+    tx.commit().await?;
+    Ok(created.rows_affected() + renewed.rows_affected() > 0)
+}
+
+/// Give the lease up (on shutdown) so another node takes over at its next tick.
+async fn release_lease(state: &AppState) {
+    let result = sqlx::query("UPDATE routing_leases SET expires_at = 0 WHERE holder = $1")
+        .bind(state.bus.node())
+        .execute(state.store.pool())
+        .await;
+    if let Err(e) = result {
+        tracing::warn!(error = %e, "cannot release the router lease");
+    }
+}
+
+/// Route until `stop` is cancelled: on every relevant local event, and every
+/// [`ROUTER_TICK`] while this node holds the router lease.
+pub(crate) async fn run(state: AppState, stop: CancellationToken) {
+    let mut events = state.bus.subscribe();
+    let mut tick = tokio::time::interval(ROUTER_TICK);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => {
+                release_lease(&state).await;
+                return;
+            }
+            _ = tick.tick() => match hold_lease(&state, now_ms()).await {
+                Ok(true) => {}
+                Ok(false) => continue,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot take the router lease");
+                    continue;
+                }
+            },
+            ev = events.recv() => match ev {
+                Ok(ev) => {
+                    note_release(&state, &ev).await;
+                    if !triggers(&ev) {
+                        continue;
+                    }
+                }
+                Err(RecvError::Lagged(_)) => {}
+                Err(RecvError::Closed) => return,
+            },
+        }
+        // Several events usually arrive together: one pass handles them all.
+        while let Ok(ev) = events.try_recv() {
+            note_release(&state, &ev).await;
+        }
+        for _ in 0..3 {
+            match super::run_once(&state, now_ms()).await {
+                // Decisions lost to another node: the next pass sees the new state.
+                Ok(report) if report.dropped > 0 => continue,
+                Ok(_) => break,
+                Err(e) => {
+                    tracing::warn!(error = %e, "routing pass failed");
+                    break;
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,278 @@
+//! Routing rules beyond the basics: VIP priority, auto-accept queues, SLA deadlines and
+//! breaches, sticky agents, offer privacy.
+use super::support::*;
+use crate::helpers::*;
+use reqwest::StatusCode;
+use serde_json::json;
+use switchboard::routing::{run_once, FIRST_RESPONSE_NORMAL_MS};
+use switchboard::store::now_ms;
+
+async fn an_sla_breach_is_published_once_and_counted(b: Backend) {
+    let app = spawn_app(b).await;
+    let q = queue(&app, json!({"name": "Nobody home"})).await;
+    let conv = queued(&app, "late@example.com", &q).await;
+    let mut events = app.state.bus.subscribe();
+    let later = now_ms() + FIRST_RESPONSE_NORMAL_MS + 1_000;
+    let mut breached = 0;
+    for _ in 0..3 {
+        breached += run_once(&app.state, later).await.unwrap().breached;
+    }
+    assert_eq!(breached, 1, "published exactly once");
+    let ev = loop {
+        let ev = tokio::time::timeout(std::time::Duration::from_secs(5), events.recv())
+            .await
+            .expect("breach event on the bus")
+            .unwrap();
+        if ev.kind == "conversation.sla_breached" {
+            break ev;
+        }
+    };
+    assert_eq!(ev.conversation_id.as_deref(), Some(conv.as_str()));
+    assert_eq!(ev.data["kind"], "first_response");
+    let kinds = history(&app, &conv).await;
+    assert_eq!(
+        kinds.iter().filter(|k| *k == "sla_breached").count(),
+        1,
+        "{kinds:?}"
+    );
+    let metrics = app
+        .client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("switchboard_sla_breaches_total"),
+        "breach metric exported"
+    );
+    // A conversation answered in time never breaches.
+    let answered = queued(&app, "quick@example.com", &q).await;
+    let (s, m) = app
+        .post(
+            &format!("/api/v1/conversations/{answered}/messages"),
+            &app.admin_token,
+            json!({"body": "on it"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{m}");
+    let report = run_once(&app.state, later + 60_000).await.unwrap();
+    assert_eq!(report.breached, 0, "{report:?}");
+}
+
+async fn a_returning_customer_is_offered_to_their_last_agent(b: Backend) {
+    let app = spawn_app(b).await;
+    let q = queue(&app, json!({"name": "Support"})).await;
+    let cap = json!({"capacity": {"api": 3}});
+    let (x_id, x) = agent_with(&app, "x@example.com", cap.clone(), "available").await;
+    let (y_id, y) = agent_with(&app, "y@example.com", cap, "available").await;
+    let first = queued(&app, "loyal@example.com", &q).await;
+    let c = wait_conversation(&app, &first, |c| {
+        c["history"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|h| h["kind"] == "offered")
+    })
+    .await;
+    let offered = c["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["kind"] == "offered")
+        .unwrap();
+    let who = offered["data"]["agent_id"].as_str().unwrap().to_string();
+    let tok = if who == x_id { &x } else { &y };
+    let offer = wait_offers(&app, tok, 1).await.remove(0);
+    let (s, _) = app
+        .post(
+            &format!("/api/v1/offers/{}/accept", offer["id"].as_str().unwrap()),
+            tok,
+            json!({}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, _) = app
+        .patch(
+            &format!("/api/v1/conversations/{first}"),
+            tok,
+            json!({"status": "resolved"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    // The other agent has been idle longer, so without stickiness it would be chosen.
+    let again = queued(&app, "loyal@example.com", &q).await;
+    let c = wait_conversation(&app, &again, |c| {
+        c["history"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|h| h["kind"] == "offered")
+    })
+    .await;
+    let offered = c["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["kind"] == "offered")
+        .unwrap();
+    assert_eq!(
+        offered["data"]["agent_id"],
+        who.as_str(),
+        "sticky agent first"
+    );
+    // A new customer goes to the agent idle the longest.
+    let other = queued(&app, "new@example.com", &q).await;
+    let c = wait_conversation(&app, &other, |c| {
+        c["history"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|h| h["kind"] == "offered")
+    })
+    .await;
+    let offered = c["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["kind"] == "offered")
+        .unwrap();
+    let expected = if who == x_id { &y_id } else { &x_id };
+    assert_eq!(offered["data"]["agent_id"], expected.as_str());
+}
+
+async fn offers_are_private_to_their_agent_and_refuse_bad_requests(b: Backend) {
+    let app = spawn_app(b).await;
+    let q = queue(&app, json!({"name": "Support"})).await;
+    let (_, x) = agent_with(
+        &app,
+        "x@example.com",
+        json!({"capacity": {"api": 1}}),
+        "available",
+    )
+    .await;
+    let (_, nosy) = app.agent("nosy@example.com", "agent", json!({})).await;
+    let conv = queued(&app, "one@example.com", &q).await;
+    let offer = wait_offers(&app, &x, 1).await.remove(0);
+    let id = offer["id"].as_str().unwrap();
+    let (s, body) = app.call("GET", "/api/v1/offers", None, None).await;
+    assert_error(s, &body, StatusCode::UNAUTHORIZED, "unauthorized");
+    let api = app.api_token(&["*"]).await;
+    let (s, body) = app.get("/api/v1/offers", &api).await;
+    assert_error(s, &body, StatusCode::FORBIDDEN, "forbidden");
+    let (s, body) = app
+        .post(&format!("/api/v1/offers/{id}/accept"), &api, json!({}))
+        .await;
+    assert_error(s, &body, StatusCode::FORBIDDEN, "forbidden");
+    let (s, body) = app
+        .post("/api/v1/offers/no-such-offer/accept", &x, json!({}))
+        .await;
+    assert_error(s, &body, StatusCode::NOT_FOUND, "not_found");
+    for action in ["accept", "decline"] {
+        let (s, body) = app
+            .post(&format!("/api/v1/offers/{id}/{action}"), &nosy, json!({}))
+            .await;
+        assert_error(s, &body, StatusCode::NOT_FOUND, "not_found");
+    }
+    assert!(offers(&app, &nosy).await.is_empty());
+    // Resolved before the agent answered: the offer cannot be accepted and is withdrawn.
+    let (s, _) = app
+        .patch(
+            &format!("/api/v1/conversations/{conv}"),
+            &app.admin_token,
+            json!({"status": "resolved"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, body) = app
+        .post(&format!("/api/v1/offers/{id}/accept"), &x, json!({}))
+        .await;
+    assert_error(s, &body, StatusCode::CONFLICT, "conflict");
+    let c = wait_conversation(&app, &conv, |c| {
+        c["history"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|h| h["kind"] == "offer_withdrawn")
+    })
+    .await;
+    assert!(c["assignee_id"].is_null(), "{c}");
+    assert!(offers(&app, &x).await.is_empty());
+}
+
+async fn vip_customers_are_served_first(b: Backend) {
+    let app = spawn_app(b).await;
+    let q = queue(&app, json!({"name": "Support"})).await;
+    let (_, x) = agent_with(
+        &app,
+        "x@example.com",
+        json!({"capacity": {"api": 1}}),
+        "away",
+    )
+    .await;
+    for i in 0..3 {
+        queued(&app, &format!("n{i}@example.com"), &q).await;
+    }
+    let (s, vip) = app.post("/api/v1/customers", &app.admin_token, json!({"name": "Big", "tier": "vip", "identities": [{"kind": "email", "value": "vip@example.com"}]})).await;
+    assert_eq!(s, StatusCode::CREATED, "{vip}");
+    let c = app
+        .conversation(
+            &app.admin_token,
+            "vip@example.com",
+            "Urgent",
+            json!({"queue_id": q}),
+        )
+        .await;
+    assert_eq!(c["customer_id"], vip["id"]);
+    set_presence(&app, &x, "available").await;
+    let o = wait_offers(&app, &x, 1).await;
+    assert_eq!(
+        o[0]["conversation_id"], c["id"],
+        "the VIP, though last, is offered first"
+    );
+    let (s, due) = app
+        .get(
+            &format!("/api/v1/conversations/{}", c["id"].as_str().unwrap()),
+            &app.admin_token,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (vip_due,): (Option<i64>,) =
+        sqlx::query_as("SELECT first_response_due - created_at FROM conversations WHERE id = $1")
+            .bind(due["id"].as_str().unwrap())
+            .fetch_one(app.state.store.pool())
+            .await
+            .unwrap();
+    assert_eq!(vip_due, Some(switchboard::routing::FIRST_RESPONSE_VIP_MS));
+}
+
+async fn an_auto_accept_queue_assigns_directly(b: Backend) {
+    let app = spawn_app(b).await;
+    let q = queue(&app, json!({"name": "Mail", "auto_accept": true})).await;
+    let (x_id, x) = agent_with(
+        &app,
+        "x@example.com",
+        json!({"capacity": {"api": 5}}),
+        "available",
+    )
+    .await;
+    let conv = queued(&app, "m@example.com", &q).await;
+    let c = wait_conversation(&app, &conv, |c| !c["assignee_id"].is_null()).await;
+    assert_eq!(c["assignee_id"], x_id.as_str());
+    assert!(offers(&app, &x).await.is_empty(), "no offer step");
+    let kinds = history(&app, &conv).await;
+    assert!(
+        kinds.contains(&"assigned".to_string()) && !kinds.contains(&"offered".to_string()),
+        "{kinds:?}"
+    );
+}
+
+crate::storage_tests!(
+    vip_customers_are_served_first,
+    an_auto_accept_queue_assigns_directly,
+    an_sla_breach_is_published_once_and_counted,
+    a_returning_customer_is_offered_to_their_last_agent,
+    offers_are_private_to_their_agent_and_refuse_bad_requests,
+);
