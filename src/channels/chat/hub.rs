@@ -37,10 +37,13 @@ pub enum Push {
     Read(i64),
 }
 
+/// A visitor's conversation (if known) and open sockets (id, push queue).
+type VisitorSockets = (Option<String>, Vec<(u64, mpsc::Sender<Push>)>);
+
 #[derive(Default)]
 struct Registry {
-    /// visitor id → (conversation, sockets).
-    visitors: HashMap<String, (Option<String>, Vec<(u64, mpsc::Sender<Push>)>)>,
+    /// visitor id → conversation and sockets.
+    visitors: HashMap<String, VisitorSockets>,
     /// conversation id → visitor id, for visitors with a socket on this node.
     conversations: HashMap<String, String>,
 }
@@ -161,10 +164,8 @@ impl Hub {
         };
         entry.1.retain(|(i, _)| *i != id);
         if entry.1.is_empty() {
-            if let Some((conv, _)) = reg.visitors.remove(visitor) {
-                if let Some(c) = conv {
-                    reg.conversations.remove(&c);
-                }
+            if let Some((Some(c), _)) = reg.visitors.remove(visitor) {
+                reg.conversations.remove(&c);
             }
         }
     }

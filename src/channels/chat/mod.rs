@@ -9,8 +9,10 @@
 
 mod agent;
 mod attachments;
+mod handlers;
 mod hub;
 mod secrets;
+mod site_routes;
 pub mod sites;
 mod socket;
 mod visitor;
@@ -53,8 +55,8 @@ const WIDGET_JS: &str = include_str!("../../../web-widget/dist/widget.js");
 /// Routes under `/api/v1` (described in the OpenAPI document).
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(sites::list_sites, sites::create_site))
-        .routes(routes!(sites::get_site, sites::update_site))
+        .routes(routes!(site_routes::list_sites, site_routes::create_site))
+        .routes(routes!(site_routes::get_site, site_routes::update_site))
         .routes(routes!(agent::agent_typing))
         .routes(routes!(agent::agent_read))
         .routes(routes!(agent::get_rating))
