@@ -7,6 +7,8 @@ mod browser;
 mod client;
 #[path = "chat/extras.rs"]
 mod extras;
+#[path = "chat/presence.rs"]
+mod presence;
 
 use crate::helpers::*;
 use client::*;

@@ -100,6 +100,58 @@ pub async fn agent_read(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// The web visitor behind a chat conversation, as agents see it.
+#[derive(Serialize, ToSchema)]
+pub struct VisitorInfo {
+    pub visitor_id: String,
+    pub site_id: String,
+    /// From the pre-chat form.
+    pub name: Option<String>,
+    pub email: Option<String>,
+    /// The visitor has seen every message up to this seq (delivery state).
+    pub read_seq: i64,
+    pub first_seen_at: String,
+    pub last_seen_at: String,
+}
+
+/// Who the chat visitor is and how far they have read.
+#[utoipa::path(get, path = "/channels/chat/conversations/{id}/visitor", tag = "chat", responses((status = 200, body = VisitorInfo), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn get_visitor(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Json<VisitorInfo>> {
+    caller.require(Role::Agent, "conversations")?;
+    chat_conversation(&state, &id).await?;
+    type Row = (
+        String,
+        String,
+        Option<String>,
+        Option<String>,
+        i64,
+        i64,
+        i64,
+    );
+    let row: Option<Row> = sqlx::query_as(
+        "SELECT id, site_id, name, email, read_seq, created_at, updated_at FROM chat_visitors \
+         WHERE conversation_id = $1",
+    )
+    .bind(&id)
+    .fetch_optional(state.store.pool())
+    .await?;
+    let (visitor_id, site_id, name, email, read_seq, first, last) =
+        row.ok_or(ApiError::NotFound("visitor"))?;
+    Ok(Json(VisitorInfo {
+        visitor_id,
+        site_id,
+        name,
+        email,
+        read_seq,
+        first_seen_at: ms_to_rfc3339(first),
+        last_seen_at: ms_to_rfc3339(last),
+    }))
+}
+
 /// The visitor's rating of a chat conversation.
 #[utoipa::path(get, path = "/channels/chat/conversations/{id}/rating", tag = "chat", responses((status = 200, body = Rating), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn get_rating(

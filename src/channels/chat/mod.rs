@@ -60,6 +60,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(agent::agent_typing))
         .routes(routes!(agent::agent_read))
         .routes(routes!(agent::get_rating))
+        .routes(routes!(agent::get_visitor))
         .routes(routes!(attachments::upload))
         .route(
             "/widget/attachments",

@@ -107,6 +107,7 @@ struct Hello {
     site: String,
     visitor_token: Option<String>,
     last_seq: Option<i64>,
+    locale: Option<String>,
     identity: Option<Identity>,
 }
 
@@ -156,6 +157,11 @@ impl Session {
         };
         let key = self.hub.key(&self.state).await?.to_vec();
         let token = secrets::visitor_token(&key, &visitor.id, &self.site.id);
+        // The UI language the page asked for: Persian unless English was requested.
+        let locale = match hello.locale.as_deref() {
+            Some(l) if l.to_ascii_lowercase().starts_with("en") => "en",
+            _ => "fa",
+        };
         let mut conn = self.state.store.pool().acquire().await?;
         self.conversation = visitor::conversation_of(&mut conn, &visitor.id).await?;
         // Register before reading the replay so that nothing published meanwhile is missed.
@@ -164,7 +170,7 @@ impl Session {
         let mut welcome = json!({
             "type": "welcome", "visitor_token": token, "conversation_id": self.conversation,
             "site": {"name": self.site.name, "prechat_fields": self.site.prechat_fields,
-                     "online": self.site.online(&mut conn).await?, "locale": "fa"},
+                     "online": self.site.online(&mut conn).await?, "locale": locale},
             "agent": null, "messages": [], "status": null,
         });
         if let Some(c) = self.conversation.clone() {

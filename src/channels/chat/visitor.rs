@@ -299,14 +299,27 @@ pub async fn prechat(
     Ok(())
 }
 
-/// Remember how far the visitor has read.
+/// Remember how far the visitor has read (never beyond the conversation's last message).
 pub async fn mark_read(state: &AppState, v: &Visitor, seq: i64) -> ApiResult<()> {
     let mut tx = state.store.begin().await?;
-    sqlx::query("UPDATE chat_visitors SET read_seq = $1 WHERE id = $2 AND read_seq < $1")
-        .bind(seq)
-        .bind(&v.id)
-        .execute(tx.conn())
-        .await?;
+    let last: Option<(i64,)> = sqlx::query_as(
+        "SELECT c.last_seq FROM chat_visitors v JOIN conversations c ON c.id = v.conversation_id \
+         WHERE v.id = $1",
+    )
+    .bind(&v.id)
+    .fetch_optional(tx.conn())
+    .await?;
+    let Some((last,)) = last else {
+        return Ok(()); // nothing to have read yet
+    };
+    sqlx::query(
+        "UPDATE chat_visitors SET read_seq = $1, updated_at = $2 WHERE id = $3 AND read_seq < $1",
+    )
+    .bind(seq.clamp(0, last))
+    .bind(now_ms())
+    .bind(&v.id)
+    .execute(tx.conn())
+    .await?;
     tx.commit().await?;
     Ok(())
 }

@@ -1,0 +1,137 @@
+//! Connection limits and the signals that flow from the visitor to the agents.
+
+use super::client::*;
+use crate::helpers::*;
+use reqwest::StatusCode;
+use serde_json::json;
+use std::time::Duration;
+
+async fn visitor_typing_read_marks_and_profile_reach_the_agents(b: Backend) {
+    let app = spawn_app(b).await;
+    let key = site(&app, json!({"prechat_fields": ["name", "email"]})).await["site_key"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (_, agent) = app.agent("agent@example.com", "agent", json!({})).await;
+    let mut bus = app.state.bus.subscribe();
+    let (mut v, _) = Visitor::join(&app, &key, None, None).await;
+    v.send(json!({"type": "prechat", "name": "نگار", "email": "negar@example.com"}))
+        .await;
+    let conv = v.say("q", "سلام").await["conversation_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    v.send(json!({"type": "typing", "on": true})).await;
+    let typing = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            let ev = bus.recv().await.unwrap();
+            if ev.kind == "chat.typing" {
+                return ev;
+            }
+        }
+    })
+    .await
+    .expect("visitor typing published on the bus");
+    assert_eq!(typing.conversation_id.as_deref(), Some(conv.as_str()));
+    assert_eq!(typing.data["author"], "visitor");
+    assert_eq!(typing.data["on"], true);
+    reply(&app, &agent, &conv, "بفرمایید", false).await;
+    assert_eq!(v.next_of("message").await["seq"], 1);
+    assert_eq!(v.next_of("message").await["seq"], 2);
+    // A read mark beyond the last message is clamped.
+    v.send(json!({"type": "read", "seq": 99})).await;
+    let info = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            let (s, info) = app
+                .get(
+                    &format!("/api/v1/channels/chat/conversations/{conv}/visitor"),
+                    &agent,
+                )
+                .await;
+            assert_eq!(s, StatusCode::OK, "{info}");
+            if info["read_seq"] == 2 {
+                return info;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await
+    .expect("read mark stored");
+    assert_eq!(info["name"], "نگار");
+    assert_eq!(info["email"], "negar@example.com");
+    let (_, detail) = app
+        .get(&format!("/api/v1/conversations/{conv}"), &agent)
+        .await;
+    let (_, customer) = app
+        .get(
+            &format!(
+                "/api/v1/customers/{}",
+                detail["customer_id"].as_str().unwrap()
+            ),
+            &agent,
+        )
+        .await;
+    assert_eq!(customer["name"], "نگار");
+    assert!(
+        customer.to_string().contains("negar@example.com"),
+        "{customer}"
+    );
+    // Agent-only routes refuse anonymous callers and non-chat conversations.
+    let (s, body) = app
+        .call(
+            "GET",
+            &format!("/api/v1/channels/chat/conversations/{conv}/visitor"),
+            None,
+            None,
+        )
+        .await;
+    assert_error(s, &body, StatusCode::UNAUTHORIZED, "unauthorized");
+    let other = app
+        .conversation(&app.admin_token, "x@example.com", "email", json!({}))
+        .await;
+    let (s, body) = app
+        .post(
+            &format!(
+                "/api/v1/channels/chat/conversations/{}/typing",
+                other["id"].as_str().unwrap()
+            ),
+            &agent,
+            json!({"on": true}),
+        )
+        .await;
+    assert_error(s, &body, StatusCode::UNPROCESSABLE_ENTITY, "not_chat");
+}
+
+crate::storage_tests!(visitor_typing_read_marks_and_profile_reach_the_agents);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_address_may_hold_twenty_sockets_and_the_twenty_first_is_refused() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let key = site(&app, json!({})).await["site_key"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut open_sockets = Vec::new();
+    for _ in 0..20 {
+        open_sockets.push(
+            open(&app, &key, Some(ORIGIN))
+                .await
+                .expect("within the limit"),
+        );
+    }
+    assert_eq!(open(&app, &key, Some(ORIGIN)).await.err(), Some(429));
+    // Closing one frees its slot.
+    let mut first = open_sockets.remove(0);
+    first.ws.close(None).await.unwrap();
+    drop(first);
+    let reopened = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            if let Ok(v) = open(&app, &key, Some(ORIGIN)).await {
+                return v;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await;
+    assert!(reopened.is_ok(), "a slot is released when a socket closes");
+}
