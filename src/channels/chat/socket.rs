@@ -7,6 +7,7 @@ use super::{secrets, sites, MAX_FRAME_BYTES, SOCKET_BUFFER};
 use super::{HELLO_TIMEOUT, IDLE_TIMEOUT, PING_INTERVAL};
 use crate::error::{ApiError, ApiQuery};
 use crate::state::AppState;
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket, WebSocketUpgrade};
 use axum::extract::{ConnectInfo, State};
 use axum::http::{header, HeaderMap};
@@ -34,8 +35,12 @@ pub async fn upgrade(
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
     ApiQuery(q): ApiQuery<WsQuery>,
     headers: HeaderMap,
-    ws: WebSocketUpgrade,
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response {
+    let ws = match ws {
+        Ok(ws) => ws,
+        Err(r) => return ApiError::BadRequest(r.body_text()).into_response(),
+    };
     let site = {
         let mut conn = match state.store.pool().acquire().await {
             Ok(c) => c,

@@ -12,7 +12,7 @@ use std::path::Path;
 use std::time::Duration;
 
 const CHROMIUM: &str = "/usr/bin/chromium";
-const SETUP: &str = "install the browser test's dependencies: `apt-get install -y chromium nodejs npm && npm ci --prefix tests/browser`, then `cargo test --test api chat::browser`";
+const SETUP: &str = "see tests/browser/README.md: `apt-get install -y chromium nodejs npm && npm ci --prefix tests/browser`, then `cargo test --test api chat::browser`";
 
 /// Serve `web-widget/test-page.html` on its own origin, embedding the widget from `app_url`.
 async fn host_page(app_url: &str, site_key: &str) -> String {
