@@ -180,6 +180,14 @@ async fn visitors_cannot_see_each_other_or_use_the_agent_api(b: Backend) {
         "a forged token is not honoured"
     );
     assert_eq!(wf["messages"], json!([]));
+    // A token of one site means nothing on another.
+    let other = site(&app, json!({})).await["site_key"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (_o, wo) = Visitor::join(&app, &other, Some(&ta), None).await;
+    assert_ne!(wo["visitor_token"], ta.as_str());
+    assert_eq!(wo["conversation_id"], serde_json::Value::Null);
     // Replays never mix visitors.
     let (_a2, wa2) = Visitor::join(&app, &key, Some(&ta), None).await;
     assert!(wa2.to_string().contains("secret of A") && !wa2.to_string().contains("secret of B"));

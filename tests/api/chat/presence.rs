@@ -102,7 +102,47 @@ async fn visitor_typing_read_marks_and_profile_reach_the_agents(b: Backend) {
     assert_error(s, &body, StatusCode::UNPROCESSABLE_ENTITY, "not_chat");
 }
 
-crate::storage_tests!(visitor_typing_read_marks_and_profile_reach_the_agents);
+async fn two_tabs_sending_their_first_messages_at_once_share_one_conversation(b: Backend) {
+    let app = spawn_app(b).await;
+    let key = site(&app, json!({})).await["site_key"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (mut t1, w) = Visitor::join(&app, &key, None, None).await;
+    let token = w["visitor_token"].as_str().unwrap().to_string();
+    let (mut t2, _) = Visitor::join(&app, &key, Some(&token), None).await;
+    t1.message("t1", "از زبانه اول").await;
+    t2.message("t2", "از زبانه دوم").await;
+    let mut acks = Vec::new();
+    for tab in [&mut t1, &mut t2] {
+        // Whatever the interleaving: one ack, and both messages once each, in seq order.
+        let (mut ack, mut seen) = (None, Vec::new());
+        while ack.is_none() || seen.len() < 2 {
+            let f = tab.next().await;
+            match f["type"].as_str().unwrap() {
+                "ack" => ack = Some(f),
+                "message" => seen.push(f["seq"].as_i64().unwrap()),
+                _ => {}
+            }
+        }
+        assert_eq!(seen, vec![1, 2]);
+        acks.push(ack.unwrap());
+    }
+    assert_eq!(acks[0]["conversation_id"], acks[1]["conversation_id"]);
+    let mut seqs: Vec<i64> = acks.iter().map(|a| a["seq"].as_i64().unwrap()).collect();
+    seqs.sort();
+    assert_eq!(seqs, vec![1, 2]);
+    let (s, page) = app
+        .get("/api/v1/conversations?channel=chat", &app.admin_token)
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(page["items"].as_array().unwrap().len(), 1, "{page}");
+}
+
+crate::storage_tests!(
+    visitor_typing_read_marks_and_profile_reach_the_agents,
+    two_tabs_sending_their_first_messages_at_once_share_one_conversation,
+);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_address_may_hold_twenty_sockets_and_the_twenty_first_is_refused() {
