@@ -401,6 +401,22 @@ async fn a_visitor_resumes_after_a_server_restart_without_loss_or_repeats() {
         .to_string();
     assert_eq!(v.next_of("message").await["seq"], 1);
     a.stop.cancel();
+    // The stopping node closes the socket ("service restart"), so the widget reconnects.
+    let closed = tokio::time::timeout(Duration::from_secs(10), async {
+        use futures::StreamExt;
+        loop {
+            match v.ws.next().await {
+                Some(Ok(tokio_tungstenite::tungstenite::Message::Close(Some(f)))) => {
+                    return u16::from(f.code)
+                }
+                None | Some(Err(_)) => return 0,
+                _ => continue,
+            }
+        }
+    })
+    .await
+    .expect("the socket is closed when its node stops");
+    assert_eq!(closed, 1012);
     drop(v);
     tokio::time::sleep(Duration::from_millis(300)).await;
     let b = spawn_on(&a.database_url, a._dir.clone(), |_| {}).await;

@@ -56,6 +56,8 @@ pub struct Hub {
     pub limiter: KeyedLimiter,
     key: OnceCell<Vec<u8>>,
     next_id: AtomicU64,
+    /// Cancelled when the node stops: open sockets close so the widgets reconnect elsewhere.
+    pub stopping: CancellationToken,
 }
 
 static HUBS: LazyLock<Mutex<HashMap<String, Arc<Hub>>>> = LazyLock::new(Default::default);
@@ -73,6 +75,7 @@ pub fn get(state: &AppState) -> Arc<Hub> {
                 limiter: RateLimiter::keyed(quota),
                 key: OnceCell::new(),
                 next_id: AtomicU64::new(1),
+                stopping: CancellationToken::new(),
             })
         })
         .clone()
@@ -86,6 +89,7 @@ pub struct IpSlot {
 
 impl Drop for IpSlot {
     fn drop(&mut self) {
+        metrics::gauge!("switchboard_chat_sockets").decrement(1.0);
         let mut m = self.hub.per_ip.lock().expect("ip map");
         if let Some(n) = m.get_mut(&self.ip) {
             *n -= 1;
@@ -126,6 +130,7 @@ impl Hub {
             return None;
         }
         *n += 1;
+        metrics::gauge!("switchboard_chat_sockets").increment(1.0);
         Some(IpSlot {
             hub: self.clone(),
             ip,
@@ -249,6 +254,7 @@ pub fn spawn_dispatcher(state: &AppState, stop: CancellationToken) -> JoinHandle
                 },
             }
         }
+        hub.stopping.cancel();
         HUBS.lock().expect("hub map").remove(state.bus.node());
     })
 }

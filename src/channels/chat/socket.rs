@@ -335,6 +335,10 @@ impl Session {
                     }
                     Some(p) => self.on_push(p, key).await?,
                 },
+                _ = self.hub.stopping.cancelled() => {
+                    self.close(1012, "server restarting").await;
+                    return Ok(());
+                }
                 _ = ping.tick() => {
                     if last_rx.elapsed() > IDLE_TIMEOUT {
                         self.close(1001, "idle").await;
