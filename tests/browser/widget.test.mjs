@@ -1,5 +1,6 @@
 // The website widget in a real browser: a visitor writes in Persian, an agent answers through
-// the API, and the reply appears in the widget as a right-to-left bubble.
+// the API, and the reply appears in the widget as a right-to-left bubble; then the visitor
+// sends a picture (cross-origin upload) and rates the resolved chat.
 //
 // Started by the Rust test `chat::browser::browser_widget_round_trip`, which runs the server
 // and the host page and passes APP_URL, PAGE_URL, ADMIN_TOKEN and ARTIFACT_DIR.
@@ -14,6 +15,8 @@ const ARTIFACT_DIR = process.env.ARTIFACT_DIR || 'artifacts';
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const QUESTION = 'سلام، سفارشم کجاست؟';
 const ANSWER = 'سفارش شما ارسال شد';
+// A 1×1 PNG.
+const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==', 'base64');
 
 async function api(method, path, body) {
   const resp = await fetch(APP_URL + path, {
@@ -36,7 +39,7 @@ async function poll(what, fn, timeoutMs = 15000) {
   }
 }
 
-test('a visitor asks in Persian and sees the agent reply right-to-left', async () => {
+test('a visitor asks in Persian, sees the reply right-to-left, sends a picture and rates the chat', async () => {
   for (const [k, v] of Object.entries({ APP_URL, PAGE_URL, ADMIN_TOKEN })) {
     assert.ok(v, `${k} is not set: run this through \`cargo test --test api chat::browser\``);
   }
@@ -80,6 +83,33 @@ test('a visitor asks in Persian and sees the agent reply right-to-left', async (
     assert.equal(state.lastSeq, 2);
     assert.equal(state.dir, 'rtl');
     await page.screenshot({ path: join(ARTIFACT_DIR, 'widget-round-trip.png') });
+
+    // A picture: uploaded cross-origin (CORS preflight with the Visitor token), sent as a
+    // message, and shown from its signed URL.
+    await page.getByTestId('file-input').setInputFiles({ name: 'رسید.png', mimeType: 'image/png', buffer: PNG });
+    const picture = page.locator('[data-testid="message"][data-author="visitor"][data-seq="3"]');
+    await picture.waitFor({ timeout: 15000 });
+    const img = picture.locator('img');
+    await poll('the image from the server', () =>
+      img.evaluate((el) => el.complete && el.naturalWidth === 1 && el.src.startsWith(location.protocol) && !el.src.startsWith('blob:')));
+    const stored = await api('GET', `/api/v1/conversations/${conv.id}/messages`);
+    assert.equal(stored.items[2].meta.attachment.content_type, 'image/png');
+
+    // Resolved: the rating card appears, and the score reaches the server.
+    await api('PATCH', `/api/v1/conversations/${conv.id}`, { status: 'resolved' });
+    await page.getByTestId('rating-star-5').click();
+    await page.getByTestId('rating-comment').fill('عالی بود');
+    await page.getByTestId('rating-submit').click();
+    await page.getByTestId('rating-thanks').waitFor();
+    const rating = await poll('the rating', async () => {
+      const r = await fetch(`${APP_URL}/api/v1/channels/chat/conversations/${conv.id}/rating`, {
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+      });
+      return r.ok ? r.json() : null;
+    });
+    assert.equal(rating.score, 5);
+    assert.equal(rating.comment, 'عالی بود');
+    await page.screenshot({ path: join(ARTIFACT_DIR, 'widget-rated.png') });
   } catch (e) {
     await page.screenshot({ path: join(ARTIFACT_DIR, 'widget-failure.png') }).catch(() => {});
     throw e;

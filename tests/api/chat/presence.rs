@@ -175,3 +175,37 @@ async fn an_address_may_hold_twenty_sockets_and_the_twenty_first_is_refused() {
     .await;
     assert!(reopened.is_ok(), "a slot is released when a socket closes");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_socket_that_never_says_hello_first_is_closed() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let key = site(&app, json!({})).await["site_key"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut silent = open(&app, &key, Some(ORIGIN)).await.unwrap();
+    let started = std::time::Instant::now();
+    let code = tokio::time::timeout(Duration::from_secs(20), async {
+        use futures::StreamExt;
+        loop {
+            match silent.ws.next().await {
+                Some(Ok(tokio_tungstenite::tungstenite::Message::Close(Some(f)))) => {
+                    return u16::from(f.code)
+                }
+                None | Some(Err(_)) => return 0,
+                _ => continue,
+            }
+        }
+    })
+    .await
+    .expect("closed within the hello timeout");
+    assert_eq!(code, 1008, "policy violation: hello expected");
+    assert!(
+        started.elapsed() >= Duration::from_secs(9),
+        "not before the timeout"
+    );
+    // A hello that is not first is refused too.
+    let mut wrong = open(&app, &key, Some(ORIGIN)).await.unwrap();
+    wrong.message("x", "before hello").await;
+    assert_eq!(wrong.next_of("error").await["code"], "bad_frame");
+}
