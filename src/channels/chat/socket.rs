@@ -167,33 +167,40 @@ impl Session {
             Some(l) if l.to_ascii_lowercase().starts_with("en") => "en",
             _ => "fa",
         };
+        // One pooled connection at a time: holding one while asking for another could exhaust
+        // the pool when many visitors connect at once.
         let mut conn = self.state.store.pool().acquire().await?;
         self.conversation = visitor::conversation_of(&mut conn, &visitor.id).await?;
+        let online = self.site.online(&mut conn).await?;
+        let conv = match &self.conversation {
+            Some(c) => Some(crate::conversations::get(&mut conn, c).await?),
+            None => None,
+        };
+        // A resuming client cannot claim more than exists (that would hide new messages).
+        let last: Option<(i64,)> =
+            sqlx::query_as("SELECT last_seq FROM conversations WHERE id = $1")
+                .bind(&self.conversation)
+                .fetch_optional(&mut *conn)
+                .await?;
+        drop(conn);
         // Register before reading the replay so that nothing published meanwhile is missed.
         let (_registration, mut pushes) =
             self.hub.register(&visitor.id, self.conversation.as_deref());
         let mut welcome = json!({
             "type": "welcome", "visitor_token": token, "conversation_id": self.conversation,
             "site": {"name": self.site.name, "prechat_fields": self.site.prechat_fields,
-                     "online": self.site.online(&mut conn).await?, "locale": locale},
+                     "online": online, "locale": locale},
             "agent": null, "messages": [], "status": null,
         });
-        if let Some(c) = self.conversation.clone() {
-            let conv = crate::conversations::get(&mut conn, &c).await?;
+        if let Some(conv) = conv {
             welcome["status"] = json!(conv.status);
             if let Some(a) = &conv.assignee_id {
                 welcome["agent"] = json!({"name": self.name_of(a).await?});
             }
-            // A resuming client cannot claim more than exists (that would hide new messages).
-            let (last,): (i64,) =
-                sqlx::query_as("SELECT last_seq FROM conversations WHERE id = $1")
-                    .bind(&c)
-                    .fetch_one(&mut *conn)
-                    .await?;
+            let last = last.map(|r| r.0).unwrap_or(0);
             let after = hello.last_seq.unwrap_or(0).clamp(0, last);
-            welcome["messages"] = Value::Array(self.unseen(&c, after, &key).await?);
+            welcome["messages"] = Value::Array(self.unseen(&conv.id, after, &key).await?);
         }
-        drop(conn);
         self.send(welcome).await?;
         self.loop_frames(stream, &mut pushes, &visitor, &key).await
     }

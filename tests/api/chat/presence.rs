@@ -139,7 +139,47 @@ async fn two_tabs_sending_their_first_messages_at_once_share_one_conversation(b:
     assert_eq!(page["items"].as_array().unwrap().len(), 1, "{page}");
 }
 
+async fn fifteen_visitors_at_once_each_get_their_own_ordered_conversation(b: Backend) {
+    let app = std::sync::Arc::new(spawn_app(b).await);
+    let key = site(&app, json!({})).await["site_key"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut tasks = Vec::new();
+    for n in 0..15 {
+        let (app, key) = (app.clone(), key.clone());
+        tasks.push(tokio::spawn(async move {
+            let (mut v, _) = Visitor::join(&app, &key, None, None).await;
+            let mut conv = String::new();
+            for i in 1..=5 {
+                let ack = v
+                    .say(&format!("{n}-{i}"), &format!("visitor {n} message {i}"))
+                    .await;
+                assert_eq!(ack["seq"], i);
+                conv = ack["conversation_id"].as_str().unwrap().to_string();
+            }
+            (n, conv)
+        }));
+    }
+    let mut convs = std::collections::HashSet::new();
+    for t in tasks {
+        let (n, conv) = t.await.unwrap();
+        let bodies: Vec<String> = api_messages(&app, &conv)
+            .await
+            .iter()
+            .map(|m| m["body"].as_str().unwrap().to_string())
+            .collect();
+        let expected: Vec<String> = (1..=5)
+            .map(|i| format!("visitor {n} message {i}"))
+            .collect();
+        assert_eq!(bodies, expected);
+        convs.insert(conv);
+    }
+    assert_eq!(convs.len(), 15);
+}
+
 crate::storage_tests!(
+    fifteen_visitors_at_once_each_get_their_own_ordered_conversation,
     visitor_typing_read_marks_and_profile_reach_the_agents,
     two_tabs_sending_their_first_messages_at_once_share_one_conversation,
 );
