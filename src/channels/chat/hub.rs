@@ -294,7 +294,7 @@ async fn dispatch(state: &AppState, hub: &Hub, ev: Event) -> anyhow::Result<()> 
         "message.created" if ev.data["message"]["internal"] != true => Push::Messages,
         "conversation.assigned" => match ev.data["to"].as_str() {
             Some(agent) => Push::AgentJoined {
-                name: super::visitor::agent_name(state.store.pool(), agent).await?,
+                name: super::frames::agent_name(state.store.pool(), agent).await?,
             },
             None => return Ok(()),
         },

@@ -9,6 +9,7 @@
 
 mod agent;
 mod attachments;
+mod frames;
 mod handlers;
 mod hub;
 mod secrets;

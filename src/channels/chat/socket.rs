@@ -257,7 +257,7 @@ impl Session {
         if let Some(n) = self.names.get(agent) {
             return Ok(n.clone());
         }
-        let n = visitor::agent_name(self.state.store.pool(), agent).await?;
+        let n = super::frames::agent_name(self.state.store.pool(), agent).await?;
         self.names.insert(agent.to_string(), n.clone());
         Ok(n)
     }
@@ -277,7 +277,7 @@ impl Session {
                     (Some(a), "agent") => Some(self.name_of(a).await?),
                     _ => None,
                 };
-                out.extend(visitor::frame(m, name.as_deref(), key));
+                out.extend(super::frames::frame(m, name.as_deref(), key));
             }
         }
         self.delivered = self.delivered.max(cursor);

@@ -1,4 +1,4 @@
-//! Connection limits and the signals that flow from the visitor to the agents.
+//! Handshake checks, connection limits and the signals that flow from the visitor to the agents.
 
 use super::client::*;
 use crate::helpers::*;
@@ -248,4 +248,45 @@ async fn a_socket_that_never_says_hello_first_is_closed() {
     let mut wrong = open(&app, &key, Some(ORIGIN)).await.unwrap();
     wrong.message("x", "before hello").await;
     assert_eq!(wrong.next_of("error").await["code"], "bad_frame");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_from_an_unlisted_origin_is_refused_at_the_handshake() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let key = site(&app, json!({})).await["site_key"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let closed = site(&app, json!({"allowed_origins": []})).await["site_key"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        open(&app, &key, Some("https://evil.example")).await.err(),
+        Some(403)
+    );
+    assert_eq!(
+        open(&app, &key, Some("https://shop.example.evil.com"))
+            .await
+            .err(),
+        Some(403)
+    );
+    assert_eq!(
+        open(&app, &key, None).await.err(),
+        Some(403),
+        "no Origin, no chat"
+    );
+    assert_eq!(
+        open(&app, &closed, Some(ORIGIN)).await.err(),
+        Some(403),
+        "an empty list allows nobody"
+    );
+    assert_eq!(
+        open(&app, "no-such-site", Some(ORIGIN)).await.err(),
+        Some(404)
+    );
+    assert!(
+        open(&app, &key, Some("HTTPS://SHOP.EXAMPLE")).await.is_ok(),
+        "origins compare case-insensitively"
+    );
 }
