@@ -1,22 +1,115 @@
-//! The chat channel.
+//! The web chat channel: the embeddable widget script (`GET /widget.js`), the visitor WebSocket
+//! (`GET /ws/widget?site=KEY`, protocol in `docs/widget-protocol.md`), chat sites, visitor file
+//! uploads and the agent-side typing, read and rating routes.
+//!
+//! Delivery guarantees: a visitor message is acknowledged only after its transaction commits,
+//! and it is stored once per `client_id`. Live pushes are triggers; every message frame is read
+//! back from the database in `seq` order, so replays after a reconnect, a restart or a switch of
+//! node never lose, repeat or reorder a message.
+
+mod agent;
+mod attachments;
+mod frames;
+mod handlers;
+mod hub;
+mod secrets;
+mod site_routes;
+pub mod sites;
+mod socket;
+mod visitor;
 
 use crate::state::AppState;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::get;
 use axum::Router;
+use std::time::Duration;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+/// Longest visitor message, in characters.
+pub const MAX_MESSAGE_CHARS: usize = 4000;
+/// Largest visitor upload.
+pub const MAX_ATTACHMENT_BYTES: usize = 10 * 1024 * 1024;
+/// Open visitor sockets allowed per client IP address (per node).
+pub const MAX_CONNECTIONS_PER_IP: usize = 20;
+/// Visitor messages per second, sustained …
+pub const RATE_PER_SECOND: u32 = 5;
+/// … and in a burst.
+pub const RATE_BURST: u32 = 10;
+/// How often the server pings an open socket.
+pub const PING_INTERVAL: Duration = Duration::from_secs(30);
+/// A socket silent this long (no frame, no pong) is closed.
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(90);
+/// How long a new socket may take to send `hello`.
+pub const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
+/// WebSocket read and write buffers (the 128 KiB default costs ~136 KiB per socket).
+pub const SOCKET_BUFFER: usize = 4096;
+/// Largest WebSocket frame or message accepted from a visitor.
+pub const MAX_FRAME_BYTES: usize = 64 * 1024;
+
+/// The widget, built by `web-widget/build.mjs`.
+const WIDGET_JS: &str = include_str!("../../../web-widget/dist/widget.js");
 
 /// Routes under `/api/v1` (described in the OpenAPI document).
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
+        .routes(routes!(site_routes::list_sites, site_routes::create_site))
+        .routes(routes!(site_routes::get_site, site_routes::update_site))
+        .routes(routes!(agent::agent_typing))
+        .routes(routes!(agent::agent_read))
+        .routes(routes!(agent::get_rating))
+        .routes(routes!(agent::get_visitor))
+        .routes(routes!(attachments::upload))
+        .route(
+            "/widget/attachments",
+            axum::routing::options(attachments::preflight),
+        )
+        .route(
+            "/widget/attachments/{id}",
+            get(attachments::download).options(attachments::preflight),
+        )
 }
 
 /// Routes outside `/api/v1` (sockets, scripts).
 pub fn public_routes() -> Router<AppState> {
     Router::new()
+        .route("/widget.js", get(widget_js))
+        .route("/ws/widget", get(socket::upgrade))
+}
+
+fn widget_etag() -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(WIDGET_JS.as_bytes());
+    format!("\"{}\"", hex::encode(&digest[..12]))
+}
+
+async fn widget_js(headers: HeaderMap) -> impl IntoResponse {
+    let etag = widget_etag();
+    let cached = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v == etag);
+    let common = [
+        (header::CACHE_CONTROL, "public, max-age=86400".to_string()),
+        (header::ETAG, etag),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_string()),
+    ];
+    if cached {
+        return (StatusCode::NOT_MODIFIED, common).into_response();
+    }
+    (
+        StatusCode::OK,
+        common,
+        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+        WIDGET_JS,
+    )
+        .into_response()
 }
 
 /// Background workers of this channel, stopped by `stop`.
-pub fn spawn_workers(_state: &AppState, _stop: CancellationToken) -> Vec<JoinHandle<()>> {
-    Vec::new()
+pub fn spawn_workers(state: &AppState, stop: CancellationToken) -> Vec<JoinHandle<()>> {
+    vec![hub::spawn_dispatcher(state, stop)]
 }

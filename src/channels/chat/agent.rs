@@ -1,0 +1,178 @@
+//! Agent-side chat routes: typing and read indicators for the visitor, and the visitor's rating.
+
+use super::visitor::CHANNEL;
+use crate::auth::{Caller, Role};
+use crate::conversations;
+use crate::error::{ApiError, ApiJson, ApiPath, ApiResult};
+use crate::state::AppState;
+use crate::store::{ms_to_rfc3339, StoreError};
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use utoipa::ToSchema;
+
+/// Agent typing indicator.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TypingRequest {
+    pub on: bool,
+}
+
+/// Agent read receipt: the visitor's messages up to `seq` were read.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReadRequest {
+    pub seq: i64,
+}
+
+/// A visitor's satisfaction rating.
+#[derive(Serialize, ToSchema)]
+pub struct Rating {
+    pub conversation_id: String,
+    /// 1 (poor) to 5 (excellent).
+    pub score: i64,
+    pub comment: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+async fn chat_conversation(state: &AppState, id: &str) -> ApiResult<conversations::Conversation> {
+    let mut conn = state.store.pool().acquire().await?;
+    let conv = conversations::get(&mut conn, id)
+        .await
+        .map_err(|e| match e {
+            StoreError::NotFound => ApiError::NotFound("conversation"),
+            other => other.into(),
+        })?;
+    if conv.channel != CHANNEL {
+        return Err(ApiError::invalid(
+            "not_chat",
+            "this is not a chat conversation",
+        ));
+    }
+    Ok(conv)
+}
+
+async fn publish(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+    kind: &str,
+    mut data: serde_json::Value,
+) {
+    if let Some(a) = caller.agent() {
+        data["author_name"] = json!(a.name);
+    }
+    data["author"] = json!("agent");
+    let mut ev = crate::events::new_event(kind, data);
+    ev.conversation_id = Some(id.to_string());
+    ev.agent_id = caller.agent().map(|a| a.id.clone());
+    state.bus.publish(ev).await;
+}
+
+/// Show or hide "… is typing" in the visitor's widget.
+#[utoipa::path(post, path = "/channels/chat/conversations/{id}/typing", tag = "chat", request_body = TypingRequest, responses((status = 204), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn agent_typing(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(req): ApiJson<TypingRequest>,
+) -> ApiResult<StatusCode> {
+    caller.require_role(Role::Agent)?;
+    chat_conversation(&state, &id).await?;
+    publish(&state, &caller, &id, "chat.typing", json!({"on": req.on})).await;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Tell the visitor their messages up to `seq` were read.
+#[utoipa::path(post, path = "/channels/chat/conversations/{id}/read", tag = "chat", request_body = ReadRequest, responses((status = 204), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn agent_read(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(req): ApiJson<ReadRequest>,
+) -> ApiResult<StatusCode> {
+    caller.require_role(Role::Agent)?;
+    chat_conversation(&state, &id).await?;
+    publish(&state, &caller, &id, "chat.read", json!({"seq": req.seq})).await;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The web visitor behind a chat conversation, as agents see it.
+#[derive(Serialize, ToSchema)]
+pub struct VisitorInfo {
+    pub visitor_id: String,
+    pub site_id: String,
+    /// From the pre-chat form.
+    pub name: Option<String>,
+    pub email: Option<String>,
+    /// The visitor has seen every message up to this seq (delivery state).
+    pub read_seq: i64,
+    pub first_seen_at: String,
+    pub last_seen_at: String,
+}
+
+/// Who the chat visitor is and how far they have read.
+#[utoipa::path(get, path = "/channels/chat/conversations/{id}/visitor", tag = "chat", responses((status = 200, body = VisitorInfo), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn get_visitor(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Json<VisitorInfo>> {
+    caller.require(Role::Agent, "conversations")?;
+    chat_conversation(&state, &id).await?;
+    type Row = (
+        String,
+        String,
+        Option<String>,
+        Option<String>,
+        i64,
+        i64,
+        i64,
+    );
+    let row: Option<Row> = sqlx::query_as(
+        "SELECT id, site_id, name, email, read_seq, created_at, updated_at FROM chat_visitors \
+         WHERE conversation_id = $1",
+    )
+    .bind(&id)
+    .fetch_optional(state.store.pool())
+    .await?;
+    let (visitor_id, site_id, name, email, read_seq, first, last) =
+        row.ok_or(ApiError::NotFound("visitor"))?;
+    Ok(Json(VisitorInfo {
+        visitor_id,
+        site_id,
+        name,
+        email,
+        read_seq,
+        first_seen_at: ms_to_rfc3339(first),
+        last_seen_at: ms_to_rfc3339(last),
+    }))
+}
+
+/// The visitor's rating of a chat conversation.
+#[utoipa::path(get, path = "/channels/chat/conversations/{id}/rating", tag = "chat", responses((status = 200, body = Rating), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn get_rating(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Json<Rating>> {
+    caller.require(Role::Agent, "conversations")?;
+    chat_conversation(&state, &id).await?;
+    let row: Option<(i64, Option<String>, i64, i64)> = sqlx::query_as(
+        "SELECT score, comment, created_at, updated_at FROM chat_ratings WHERE conversation_id = $1",
+    )
+    .bind(&id)
+    .fetch_optional(state.store.pool())
+    .await?;
+    let (score, comment, created, updated) = row.ok_or(ApiError::NotFound("rating"))?;
+    Ok(Json(Rating {
+        conversation_id: id,
+        score,
+        comment,
+        created_at: ms_to_rfc3339(created),
+        updated_at: ms_to_rfc3339(updated),
+    }))
+}

@@ -1,0 +1,217 @@
+//! Handling what a visitor sends after `hello`, and what the hub pushes.
+
+use super::hub::Push;
+use super::socket::Session;
+use super::visitor::{self, Visitor};
+use super::MAX_MESSAGE_CHARS;
+use crate::error::ApiError;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+/// Frames after `hello`.
+#[derive(Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub(super) enum Inbound {
+    Message {
+        client_id: String,
+        #[serde(default)]
+        text: String,
+        attachment_id: Option<String>,
+    },
+    Typing {
+        on: bool,
+    },
+    Read {
+        seq: i64,
+    },
+    Prechat {
+        name: Option<String>,
+        email: Option<String>,
+    },
+    Rating {
+        score: i64,
+        comment: Option<String>,
+    },
+    Ping,
+    Pong,
+}
+
+pub(super) fn error_frame(code: &str, text: &str, client_id: Option<&str>) -> Value {
+    let mut f = json!({"type": "error", "code": code, "error": text});
+    if let Some(c) = client_id {
+        f["client_id"] = json!(c);
+    }
+    f
+}
+
+impl Session {
+    pub(super) async fn on_push(&mut self, p: Push, key: &[u8]) -> anyhow::Result<()> {
+        match p {
+            Push::Messages => self.catch_up(key).await,
+            Push::Conversation(c) => {
+                if self.conversation.is_none() {
+                    self.conversation = Some(c);
+                }
+                self.catch_up(key).await
+            }
+            Push::Typing { on, name } => {
+                self.send(json!({"type": "typing", "on": on, "author_name": name}))
+                    .await
+            }
+            Push::AgentJoined { name } => {
+                self.send(json!({"type": "agent_joined", "agent": {"name": name}}))
+                    .await
+            }
+            Push::Status(s) => self.send(json!({"type": "status", "status": s})).await,
+            Push::Read(seq) => self.send(json!({"type": "read", "seq": seq})).await,
+        }
+    }
+
+    pub(super) async fn publish_typing(&self, v: &Visitor, on: bool) {
+        let Some(conv) = &self.conversation else {
+            return;
+        };
+        let mut ev = crate::events::new_event(
+            "chat.typing",
+            json!({"on": on, "author": "visitor", "visitor_id": v.id}),
+        );
+        ev.conversation_id = Some(conv.clone());
+        self.state.bus.publish(ev).await;
+    }
+
+    pub(super) async fn handle(
+        &mut self,
+        f: Inbound,
+        v: &Visitor,
+        key: &[u8],
+    ) -> anyhow::Result<()> {
+        match f {
+            Inbound::Message {
+                client_id,
+                text,
+                attachment_id,
+            } => {
+                self.on_message(v, key, &client_id, &text, attachment_id.as_deref())
+                    .await
+            }
+            Inbound::Read { seq } => {
+                if let Err(e) = visitor::mark_read(&self.state, v, seq).await {
+                    return self.send_api_error(e, None).await;
+                }
+                if let Some(conv) = &self.conversation {
+                    let mut ev = crate::events::new_event(
+                        "chat.read",
+                        json!({"author": "visitor", "seq": seq}),
+                    );
+                    ev.conversation_id = Some(conv.clone());
+                    self.state.bus.publish(ev).await;
+                }
+                Ok(())
+            }
+            Inbound::Prechat { name, email } => {
+                match visitor::prechat(&self.state, v, name.as_deref(), email.as_deref()).await {
+                    Ok(()) => Ok(()),
+                    Err(e) => self.send_api_error(e, None).await,
+                }
+            }
+            Inbound::Rating { score, comment } => {
+                match visitor::rate(&self.state, v, score, comment.as_deref()).await {
+                    Ok(ev) => {
+                        self.state.bus.publish(ev).await;
+                        Ok(())
+                    }
+                    Err(e) => self.send_api_error(e, None).await,
+                }
+            }
+            Inbound::Ping => self.send(json!({"type": "pong"})).await,
+            Inbound::Pong | Inbound::Typing { .. } => Ok(()),
+        }
+    }
+
+    async fn send_api_error(&mut self, e: ApiError, client_id: Option<&str>) -> anyhow::Result<()> {
+        let code = match &e {
+            ApiError::Invalid { code, .. } => *code,
+            ApiError::Internal(cause) => {
+                tracing::error!(error = ?cause, "chat socket operation failed");
+                "internal"
+            }
+            _ => "bad_request",
+        };
+        self.send(error_frame(code, &e.to_string(), client_id))
+            .await
+    }
+
+    async fn on_message(
+        &mut self,
+        v: &Visitor,
+        key: &[u8],
+        client_id: &str,
+        text: &str,
+        attachment_id: Option<&str>,
+    ) -> anyhow::Result<()> {
+        let cid = Some(client_id);
+        if client_id.is_empty() || client_id.len() > 100 {
+            return self
+                .send(error_frame(
+                    "bad_frame",
+                    "client_id must be 1–100 characters",
+                    None,
+                ))
+                .await;
+        }
+        if self.hub.limiter.check_key(&v.id).is_err() {
+            return self
+                .send(error_frame(
+                    "rate_limited",
+                    "too many messages, slow down",
+                    cid,
+                ))
+                .await;
+        }
+        if text.chars().count() > MAX_MESSAGE_CHARS {
+            let msg = format!("messages are limited to {MAX_MESSAGE_CHARS} characters");
+            return self.send(error_frame("message_too_large", &msg, cid)).await;
+        }
+        let text = text.trim();
+        let attachment = match attachment_id {
+            Some(a) => match super::attachments::meta_for(&self.state, a, &v.id).await {
+                Ok(Some(m)) => Some(m),
+                Ok(None) => {
+                    return self
+                        .send(error_frame(
+                            "attachment_not_found",
+                            "no such attachment",
+                            cid,
+                        ))
+                        .await
+                }
+                Err(e) => return self.send_api_error(e, cid).await,
+            },
+            None => None,
+        };
+        if text.is_empty() && attachment.is_none() {
+            return self
+                .send(error_frame(
+                    "empty_message",
+                    "a message needs text or a file",
+                    cid,
+                ))
+                .await;
+        }
+        let stored = match visitor::store_message(&self.state, v, client_id, text, attachment).await
+        {
+            Ok(s) => s,
+            Err(e) => return self.send_api_error(e, cid).await,
+        };
+        if self.conversation.is_none() {
+            self.conversation = Some(stored.conversation_id.clone());
+            self.hub.set_conversation(&v.id, &stored.conversation_id);
+        }
+        for ev in stored.events {
+            self.state.bus.publish(ev).await;
+        }
+        self.send(json!({"type": "ack", "client_id": client_id, "seq": stored.seq, "conversation_id": stored.conversation_id}))
+            .await?;
+        self.catch_up(key).await
+    }
+}

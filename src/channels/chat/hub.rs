@@ -1,0 +1,317 @@
+//! The per-node registry of open visitor sockets and the worker that turns bus events into
+//! pushes. Pushes are only triggers or small notices: message frames are always read back from
+//! the database by the socket, so a lost, duplicated or reordered event cannot lose, repeat or
+//! reorder a message.
+
+use super::{MAX_CONNECTIONS_PER_IP, RATE_BURST, RATE_PER_SECOND};
+use crate::bus::Event;
+use crate::state::{AppState, KeyedLimiter};
+use governor::{Quota, RateLimiter};
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, LazyLock, Mutex};
+use tokio::sync::{broadcast, mpsc, OnceCell};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+/// Pending pushes a slow socket may hold before it is dropped (the widget reconnects and replays).
+const SOCKET_QUEUE: usize = 256;
+
+/// Something for a visitor socket to do.
+#[derive(Debug, Clone)]
+pub enum Push {
+    /// New messages may exist: read them from the database.
+    Messages,
+    /// The visitor's conversation was opened (by another tab).
+    Conversation(String),
+    Typing {
+        on: bool,
+        name: String,
+    },
+    AgentJoined {
+        name: String,
+    },
+    Status(String),
+    Read(i64),
+}
+
+/// A visitor's conversation (if known) and open sockets (id, push queue).
+type VisitorSockets = (Option<String>, Vec<(u64, mpsc::Sender<Push>)>);
+
+#[derive(Default)]
+struct Registry {
+    /// visitor id → conversation and sockets.
+    visitors: HashMap<String, VisitorSockets>,
+    /// conversation id → visitor id, for visitors with a socket on this node.
+    conversations: HashMap<String, String>,
+}
+
+/// Sockets, limits and the signing key of one node.
+pub struct Hub {
+    reg: Mutex<Registry>,
+    per_ip: Mutex<HashMap<IpAddr, usize>>,
+    /// Messages per visitor.
+    pub limiter: KeyedLimiter,
+    key: OnceCell<Vec<u8>>,
+    next_id: AtomicU64,
+    /// Cancelled when the node stops: open sockets close so the widgets reconnect elsewhere.
+    pub stopping: CancellationToken,
+}
+
+static HUBS: LazyLock<Mutex<HashMap<String, Arc<Hub>>>> = LazyLock::new(Default::default);
+
+/// The hub of the node owning `state` (one per application, keyed by its bus node id).
+pub fn get(state: &AppState) -> Arc<Hub> {
+    let mut hubs = HUBS.lock().expect("hub map");
+    hubs.entry(state.bus.node().to_string())
+        .or_insert_with(|| {
+            let quota = Quota::per_second(NonZeroU32::new(RATE_PER_SECOND).expect("non-zero"))
+                .allow_burst(NonZeroU32::new(RATE_BURST).expect("non-zero"));
+            Arc::new(Hub {
+                reg: Mutex::default(),
+                per_ip: Mutex::default(),
+                limiter: RateLimiter::keyed(quota),
+                key: OnceCell::new(),
+                next_id: AtomicU64::new(1),
+                stopping: CancellationToken::new(),
+            })
+        })
+        .clone()
+}
+
+/// Holds one connection slot of an IP address; released on drop.
+pub struct IpSlot {
+    hub: Arc<Hub>,
+    ip: IpAddr,
+}
+
+impl Drop for IpSlot {
+    fn drop(&mut self) {
+        metrics::gauge!("switchboard_chat_sockets").decrement(1.0);
+        let mut m = self.hub.per_ip.lock().expect("ip map");
+        if let Some(n) = m.get_mut(&self.ip) {
+            *n -= 1;
+            if *n == 0 {
+                m.remove(&self.ip);
+            }
+        }
+    }
+}
+
+/// A registered socket; unregisters on drop.
+pub struct Registration {
+    hub: Arc<Hub>,
+    visitor: String,
+    id: u64,
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        self.hub.unregister(&self.visitor, self.id);
+    }
+}
+
+impl Hub {
+    /// The signing key (loaded or created once per node).
+    pub async fn key(&self, state: &AppState) -> crate::store::StoreResult<&[u8]> {
+        self.key
+            .get_or_try_init(|| super::secrets::load_or_create(&state.store))
+            .await
+            .map(|k| k.as_slice())
+    }
+
+    /// Take a connection slot for `ip`, or `None` when it has too many sockets open.
+    pub fn acquire_ip(self: &Arc<Self>, ip: IpAddr) -> Option<IpSlot> {
+        let mut m = self.per_ip.lock().expect("ip map");
+        let n = m.entry(ip).or_insert(0);
+        if *n >= MAX_CONNECTIONS_PER_IP {
+            return None;
+        }
+        *n += 1;
+        metrics::gauge!("switchboard_chat_sockets").increment(1.0);
+        Some(IpSlot {
+            hub: self.clone(),
+            ip,
+        })
+    }
+
+    /// Register a socket of `visitor`; pushes arrive on the returned receiver.
+    pub fn register(
+        self: &Arc<Self>,
+        visitor: &str,
+        conversation: Option<&str>,
+    ) -> (Registration, mpsc::Receiver<Push>) {
+        let (tx, rx) = mpsc::channel(SOCKET_QUEUE);
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let mut reg = self.reg.lock().expect("registry");
+        let entry = reg.visitors.entry(visitor.to_string()).or_default();
+        entry.1.push((id, tx));
+        if entry.0.is_none() {
+            entry.0 = conversation.map(str::to_string);
+        }
+        if let Some(c) = conversation {
+            reg.conversations.insert(c.to_string(), visitor.to_string());
+        }
+        let registration = Registration {
+            hub: self.clone(),
+            visitor: visitor.to_string(),
+            id,
+        };
+        (registration, rx)
+    }
+
+    fn unregister(&self, visitor: &str, id: u64) {
+        let mut reg = self.reg.lock().expect("registry");
+        let Some(entry) = reg.visitors.get_mut(visitor) else {
+            return;
+        };
+        entry.1.retain(|(i, _)| *i != id);
+        if entry.1.is_empty() {
+            if let Some((Some(c), _)) = reg.visitors.remove(visitor) {
+                reg.conversations.remove(&c);
+            }
+        }
+    }
+
+    /// Record that `visitor` now has `conversation` and tell its other sockets.
+    pub fn set_conversation(&self, visitor: &str, conversation: &str) {
+        let mut reg = self.reg.lock().expect("registry");
+        let Some(entry) = reg.visitors.get_mut(visitor) else {
+            return;
+        };
+        if entry.0.as_deref() == Some(conversation) {
+            return;
+        }
+        entry.0 = Some(conversation.to_string());
+        reg.conversations
+            .insert(conversation.to_string(), visitor.to_string());
+        drop(reg);
+        self.push_visitor(visitor, Push::Conversation(conversation.to_string()));
+    }
+
+    fn has_visitor(&self, visitor: &str) -> bool {
+        self.reg
+            .lock()
+            .expect("registry")
+            .visitors
+            .contains_key(visitor)
+    }
+
+    fn visitor_of(&self, conversation: &str) -> Option<String> {
+        self.reg
+            .lock()
+            .expect("registry")
+            .conversations
+            .get(conversation)
+            .cloned()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.reg.lock().expect("registry").visitors.is_empty()
+    }
+
+    /// Push to every socket of `visitor`; a socket whose queue is full is dropped from the
+    /// registry, which closes it (the widget reconnects and replays).
+    fn push_visitor(&self, visitor: &str, push: Push) {
+        let mut reg = self.reg.lock().expect("registry");
+        if let Some(entry) = reg.visitors.get_mut(visitor) {
+            entry.1.retain(|(_, tx)| tx.try_send(push.clone()).is_ok());
+        }
+    }
+
+    fn push_all(&self, push: Push) {
+        let mut reg = self.reg.lock().expect("registry");
+        for entry in reg.visitors.values_mut() {
+            entry.1.retain(|(_, tx)| tx.try_send(push.clone()).is_ok());
+        }
+    }
+}
+
+/// Forward bus events to the visitor sockets on this node until `stop`.
+pub fn spawn_dispatcher(state: &AppState, stop: CancellationToken) -> JoinHandle<()> {
+    let state = state.clone();
+    let hub = get(&state);
+    let mut rx = state.bus.subscribe();
+    tokio::spawn(async move {
+        let mut sweep = tokio::time::interval(std::time::Duration::from_secs(60));
+        loop {
+            tokio::select! {
+                _ = stop.cancelled() => break,
+                _ = sweep.tick() => hub.limiter.retain_recent(),
+                ev = rx.recv() => match ev {
+                    Ok(ev) => {
+                        if let Err(e) = dispatch(&state, &hub, ev).await {
+                            tracing::warn!(error = %e, "chat dispatch failed");
+                        }
+                    }
+                    Err(broadcast::error::RecvError::Lagged(n)) => {
+                        tracing::warn!(missed = n, "chat dispatcher lagged; asking sockets to catch up");
+                        hub.push_all(Push::Messages);
+                    }
+                    Err(broadcast::error::RecvError::Closed) => break,
+                },
+            }
+        }
+        hub.stopping.cancel();
+        HUBS.lock().expect("hub map").remove(state.bus.node());
+    })
+}
+
+async fn dispatch(state: &AppState, hub: &Hub, ev: Event) -> anyhow::Result<()> {
+    let Some(conv) = ev.conversation_id.as_deref() else {
+        return Ok(());
+    };
+    if hub.is_empty() {
+        return Ok(());
+    }
+    let visitor = match hub.visitor_of(conv) {
+        Some(v) => v,
+        None if ev.kind == "message.created" && ev.data["message"]["channel"] == "chat" => {
+            // A conversation opened by this visitor's tab on another node.
+            let row: Option<(String,)> =
+                sqlx::query_as("SELECT id FROM chat_visitors WHERE conversation_id = $1")
+                    .bind(conv)
+                    .fetch_optional(state.store.pool())
+                    .await?;
+            match row {
+                Some((v,)) if hub.has_visitor(&v) => {
+                    hub.set_conversation(&v, conv);
+                    v
+                }
+                _ => return Ok(()),
+            }
+        }
+        None => return Ok(()),
+    };
+    // TODO(email-outbox): when the visitor left an email (pre-chat, offline form) and has no
+    // socket open, agent replies should also go out by email. That must be queued in the
+    // reply's own transaction (once, not per node), so it belongs in the email outbox being
+    // built in parallel: enqueue there for `chat_visitors.email` when `message.created` has
+    // author_kind `agent`, `internal` false and channel `chat`.
+    let push = match ev.kind.as_str() {
+        "message.created" if ev.data["message"]["internal"] != true => Push::Messages,
+        "conversation.assigned" => match ev.data["to"].as_str() {
+            Some(agent) => Push::AgentJoined {
+                name: super::frames::agent_name(state.store.pool(), agent).await?,
+            },
+            None => return Ok(()),
+        },
+        "conversation.status_changed" => match ev.data["to"].as_str() {
+            Some(s) => Push::Status(s.to_string()),
+            None => return Ok(()),
+        },
+        "chat.typing" if ev.data["author"] == "agent" => Push::Typing {
+            on: ev.data["on"] == true,
+            name: ev.data["author_name"].as_str().unwrap_or("").to_string(),
+        },
+        "chat.read" if ev.data["author"] == "agent" => match ev.data["seq"].as_i64() {
+            Some(seq) => Push::Read(seq),
+            None => return Ok(()),
+        },
+        _ => return Ok(()),
+    };
+    hub.push_visitor(&visitor, push);
+    Ok(())
+}

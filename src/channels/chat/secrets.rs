@@ -1,0 +1,126 @@
+//! Signing: the server secret (generated once, kept in `server_secrets`, shared by every node on
+//! the database), visitor tokens, attachment URL signatures and identity verification.
+
+use crate::store::{now_ms, Store, StoreError, StoreResult};
+use base64::Engine;
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// Name of the row in `server_secrets` holding the chat signing key.
+const SECRET_NAME: &str = "chat_signing_key";
+
+/// The signing key, created on first use. Concurrent first uses on several nodes agree because
+/// the insert is `ON CONFLICT DO NOTHING` and everyone reads the stored row afterwards.
+pub async fn load_or_create(store: &Store) -> StoreResult<Vec<u8>> {
+    let fresh: [u8; 32] = rand::random();
+    let encoded = base64::engine::general_purpose::STANDARD.encode(fresh);
+    let mut tx = store.begin().await?;
+    sqlx::query(
+        "INSERT INTO server_secrets (name, value, created_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (name) DO NOTHING",
+    )
+    .bind(SECRET_NAME)
+    .bind(&encoded)
+    .bind(now_ms())
+    .execute(tx.conn())
+    .await
+    .map_err(StoreError::from_sqlx)?;
+    let (value,): (String,) = sqlx::query_as("SELECT value FROM server_secrets WHERE name = $1")
+        .bind(SECRET_NAME)
+        .fetch_one(tx.conn())
+        .await
+        .map_err(StoreError::from_sqlx)?;
+    tx.commit().await?;
+    base64::engine::general_purpose::STANDARD
+        .decode(value)
+        .map_err(|e| StoreError::Other(sqlx::Error::Decode(e.into())))
+}
+
+fn mac(key: &[u8], parts: &[&str]) -> HmacSha256 {
+    let mut m = HmacSha256::new_from_slice(key).expect("HMAC takes any key length");
+    for (i, p) in parts.iter().enumerate() {
+        if i > 0 {
+            m.update(b"\n");
+        }
+        m.update(p.as_bytes());
+    }
+    m
+}
+
+fn sign(key: &[u8], parts: &[&str]) -> String {
+    hex::encode(mac(key, parts).finalize().into_bytes())
+}
+
+fn verify(key: &[u8], parts: &[&str], sig_hex: &str) -> bool {
+    match hex::decode(sig_hex) {
+        Ok(sig) => mac(key, parts).verify_slice(&sig).is_ok(),
+        Err(_) => false,
+    }
+}
+
+/// A visitor token: `<visitor id>.<site id>.<hex HMAC>`. It is not an auth token: the agent API
+/// never accepts it.
+pub fn visitor_token(key: &[u8], visitor_id: &str, site_id: &str) -> String {
+    let sig = sign(key, &["visitor", visitor_id, site_id]);
+    format!("{visitor_id}.{site_id}.{sig}")
+}
+
+/// The (visitor id, site id) a token was issued for, if its signature is valid.
+pub fn parse_visitor_token(key: &[u8], token: &str) -> Option<(String, String)> {
+    let mut it = token.trim().splitn(3, '.');
+    let (visitor, site, sig) = (it.next()?, it.next()?, it.next()?);
+    if visitor.is_empty() || site.is_empty() {
+        return None;
+    }
+    verify(key, &["visitor", visitor, site], sig).then(|| (visitor.to_string(), site.to_string()))
+}
+
+/// Signature that lets `<img src>` fetch an attachment without headers.
+pub fn attachment_sig(key: &[u8], attachment_id: &str) -> String {
+    sign(key, &["attachment", attachment_id])
+}
+
+/// Check an attachment URL signature.
+pub fn attachment_sig_ok(key: &[u8], attachment_id: &str, sig: &str) -> bool {
+    verify(key, &["attachment", attachment_id], sig)
+}
+
+/// `hello.identity.hash` must be hex HMAC-SHA256(site identity secret, user_id).
+pub fn identity_ok(secret: &str, user_id: &str, hash: &str) -> bool {
+    let Ok(sig) = hex::decode(hash.trim()) else {
+        return false;
+    };
+    let mut m = HmacSha256::new_from_slice(secret.as_bytes()).expect("HMAC takes any key length");
+    m.update(user_id.as_bytes());
+    m.verify_slice(&sig).is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn visitor_tokens_round_trip_and_reject_tampering() {
+        let key = b"k".repeat(32);
+        let t = visitor_token(&key, "v1", "s1");
+        assert_eq!(
+            parse_visitor_token(&key, &t),
+            Some(("v1".into(), "s1".into()))
+        );
+        assert_eq!(parse_visitor_token(&key, &t.replace("v1", "v2")), None);
+        assert_eq!(parse_visitor_token(b"other", &t), None);
+        assert_eq!(parse_visitor_token(&key, "garbage"), None);
+    }
+
+    #[test]
+    fn identity_hash_is_hmac_of_the_user_id() {
+        let mut m = HmacSha256::new_from_slice(b"secret").unwrap();
+        m.update(b"42");
+        let good = hex::encode(m.finalize().into_bytes());
+        assert!(identity_ok("secret", "42", &good));
+        assert!(!identity_ok("secret", "43", &good));
+        assert!(!identity_ok("secret", "42", "zz"));
+    }
+}

@@ -1,0 +1,369 @@
+//! `GET /ws/widget?site=KEY`: the visitor WebSocket (protocol in `docs/widget-protocol.md`).
+
+use super::handlers::{error_frame, Inbound};
+use super::hub::{self, Hub, IpSlot, Push};
+use super::visitor::{self, Visitor};
+use super::{secrets, sites, MAX_FRAME_BYTES, SOCKET_BUFFER};
+use super::{HELLO_TIMEOUT, IDLE_TIMEOUT, PING_INTERVAL};
+use crate::error::{ApiError, ApiQuery};
+use crate::state::AppState;
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
+use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket, WebSocketUpgrade};
+use axum::extract::{ConnectInfo, State};
+use axum::http::{header, HeaderMap};
+use axum::response::{IntoResponse, Response};
+use futures::stream::{SplitSink, SplitStream};
+use futures::{SinkExt, StreamExt};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+type Sink = SplitSink<WebSocket, WsMessage>;
+
+/// Query of the socket URL.
+#[derive(Deserialize)]
+pub struct WsQuery {
+    site: String,
+}
+
+/// Check the site and the page origin, then upgrade.
+pub async fn upgrade(
+    State(state): State<AppState>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    ApiQuery(q): ApiQuery<WsQuery>,
+    headers: HeaderMap,
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Response {
+    let ws = match ws {
+        Ok(ws) => ws,
+        Err(r) => return ApiError::BadRequest(r.body_text()).into_response(),
+    };
+    let site = {
+        let mut conn = match state.store.pool().acquire().await {
+            Ok(c) => c,
+            Err(e) => return ApiError::from(e).into_response(),
+        };
+        match sites::by_key(&mut conn, &q.site).await {
+            Ok(Some(s)) => s,
+            Ok(None) => return ApiError::NotFound("site").into_response(),
+            Err(e) => return ApiError::from(e).into_response(),
+        }
+    };
+    let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
+    if !site.origin_allowed(origin) {
+        return (
+            axum::http::StatusCode::FORBIDDEN,
+            axum::Json(json!({"error": "this page's origin may not use this site's chat", "code": "origin_not_allowed"})),
+        )
+            .into_response();
+    }
+    let hub = hub::get(&state);
+    let Some(slot) = hub.acquire_ip(addr.ip()) else {
+        return ApiError::RateLimited.into_response();
+    };
+    ws.read_buffer_size(SOCKET_BUFFER)
+        .write_buffer_size(SOCKET_BUFFER)
+        .max_message_size(MAX_FRAME_BYTES)
+        .max_frame_size(MAX_FRAME_BYTES)
+        .on_upgrade(move |socket| async move {
+            let (sink, stream) = socket.split();
+            let mut s = Session {
+                state,
+                hub,
+                site,
+                sink,
+                names: HashMap::new(),
+                delivered: 0,
+                conversation: None,
+                _slot: slot,
+            };
+            if let Err(e) = s.run(stream).await {
+                tracing::debug!(error = %e, "visitor socket ended");
+            }
+        })
+}
+
+pub(super) struct Session {
+    pub(super) state: AppState,
+    pub(super) hub: Arc<Hub>,
+    pub(super) site: sites::Site,
+    pub(super) sink: Sink,
+    /// Agent names by id, for `author_name`.
+    names: HashMap<String, String>,
+    /// Highest seq of the conversation already sent (or skipped as internal).
+    delivered: i64,
+    pub(super) conversation: Option<String>,
+    _slot: IpSlot,
+}
+
+#[derive(Deserialize)]
+struct Identity {
+    user_id: String,
+    hash: String,
+    name: Option<String>,
+    email: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Hello {
+    site: String,
+    visitor_token: Option<String>,
+    last_seq: Option<i64>,
+    locale: Option<String>,
+    identity: Option<Identity>,
+}
+
+impl Session {
+    pub(super) async fn send(&mut self, v: Value) -> anyhow::Result<()> {
+        self.sink
+            .send(WsMessage::Text(v.to_string().into()))
+            .await?;
+        Ok(())
+    }
+
+    async fn close(&mut self, code: u16, reason: &str) {
+        let _ = self
+            .sink
+            .send(WsMessage::Close(Some(CloseFrame {
+                code,
+                reason: reason.into(),
+            })))
+            .await;
+    }
+
+    async fn run(&mut self, mut stream: SplitStream<WebSocket>) -> anyhow::Result<()> {
+        let first = tokio::time::timeout(HELLO_TIMEOUT, next_text(&mut stream)).await;
+        let Ok(Some(text)) = first else {
+            self.close(1008, "hello expected").await;
+            return Ok(());
+        };
+        let hello = match serde_json::from_str::<Value>(&text) {
+            Ok(v) if v["type"] == "hello" => serde_json::from_value::<Hello>(v).ok(),
+            _ => None,
+        };
+        let Some(hello) = hello.filter(|h| h.site == self.site.site_key) else {
+            self.send(error_frame(
+                "bad_frame",
+                "the first frame must be hello for this site",
+                None,
+            ))
+            .await?;
+            self.close(1008, "hello expected").await;
+            return Ok(());
+        };
+        let Some(visitor) = self
+            .start(hello.visitor_token.as_deref(), hello.identity)
+            .await?
+        else {
+            return Ok(());
+        };
+        let key = self.hub.key(&self.state).await?.to_vec();
+        let token = secrets::visitor_token(&key, &visitor.id, &self.site.id);
+        // The UI language the page asked for: Persian unless English was requested.
+        let locale = match hello.locale.as_deref() {
+            Some(l) if l.to_ascii_lowercase().starts_with("en") => "en",
+            _ => "fa",
+        };
+        // One pooled connection at a time: holding one while asking for another could exhaust
+        // the pool when many visitors connect at once.
+        let mut conn = self.state.store.pool().acquire().await?;
+        self.conversation = visitor::conversation_of(&mut conn, &visitor.id).await?;
+        let online = self.site.online(&mut conn).await?;
+        let conv = match &self.conversation {
+            Some(c) => Some(crate::conversations::get(&mut conn, c).await?),
+            None => None,
+        };
+        // A resuming client cannot claim more than exists (that would hide new messages).
+        let last: Option<(i64,)> =
+            sqlx::query_as("SELECT last_seq FROM conversations WHERE id = $1")
+                .bind(&self.conversation)
+                .fetch_optional(&mut *conn)
+                .await?;
+        drop(conn);
+        // Register before reading the replay so that nothing published meanwhile is missed.
+        let (_registration, mut pushes) =
+            self.hub.register(&visitor.id, self.conversation.as_deref());
+        let mut welcome = json!({
+            "type": "welcome", "visitor_token": token, "conversation_id": self.conversation,
+            "site": {"name": self.site.name, "prechat_fields": self.site.prechat_fields,
+                     "online": online, "locale": locale},
+            "agent": null, "messages": [], "status": null,
+        });
+        if let Some(conv) = conv {
+            welcome["status"] = json!(conv.status);
+            if let Some(a) = &conv.assignee_id {
+                welcome["agent"] = json!({"name": self.name_of(a).await?});
+            }
+            let last = last.map(|r| r.0).unwrap_or(0);
+            let after = hello.last_seq.unwrap_or(0).clamp(0, last);
+            welcome["messages"] = Value::Array(self.unseen(&conv.id, after, &key).await?);
+        }
+        self.send(welcome).await?;
+        self.loop_frames(stream, &mut pushes, &visitor, &key).await
+    }
+
+    /// Resolve the visitor from the token and the identity; `None` after an error frame.
+    async fn start(
+        &mut self,
+        token: Option<&str>,
+        identity: Option<Identity>,
+    ) -> anyhow::Result<Option<Visitor>> {
+        let key = self.hub.key(&self.state).await?.to_vec();
+        let mut identity_customer = None;
+        if let (Some(id), Some(secret)) = (identity, self.site.identity_secret.clone()) {
+            if id.user_id.is_empty() || !secrets::identity_ok(&secret, &id.user_id, &id.hash) {
+                self.send(error_frame(
+                    "identity_invalid",
+                    "the identity hash does not match",
+                    None,
+                ))
+                .await?;
+                self.close(1008, "identity_invalid").await;
+                return Ok(None);
+            }
+            let c = visitor::identity_customer(
+                &self.state,
+                &self.site,
+                &id.user_id,
+                id.name.as_deref(),
+                id.email.as_deref(),
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+            identity_customer = Some(c);
+        }
+        let mut id = token
+            .and_then(|t| secrets::parse_visitor_token(&key, t))
+            .filter(|(_, site)| *site == self.site.id)
+            .map(|(v, _)| v);
+        if let (Some(v), Some(c)) = (&id, &identity_customer) {
+            let mut conn = self.state.store.pool().acquire().await?;
+            let owner = visitor::customer_of(&mut conn, v).await?;
+            if owner.is_some_and(|o| o != *c) {
+                id = None; // another signed-in user on this browser: start afresh
+            }
+        }
+        Ok(Some(Visitor {
+            id: id.unwrap_or_else(crate::store::new_id),
+            site: self.site.clone(),
+            identity_customer,
+        }))
+    }
+
+    async fn name_of(&mut self, agent: &str) -> anyhow::Result<String> {
+        if let Some(n) = self.names.get(agent) {
+            return Ok(n.clone());
+        }
+        let n = super::frames::agent_name(self.state.store.pool(), agent).await?;
+        self.names.insert(agent.to_string(), n.clone());
+        Ok(n)
+    }
+
+    /// Visible messages with seq > `after` as frames; advances `delivered` past every stored one.
+    async fn unseen(&mut self, conv: &str, after: i64, key: &[u8]) -> anyhow::Result<Vec<Value>> {
+        let mut out = Vec::new();
+        let mut cursor = after;
+        loop {
+            let mut conn = self.state.store.pool().acquire().await?;
+            let batch = crate::conversations::messages(&mut conn, conv, cursor, 500).await?;
+            drop(conn);
+            let Some(last) = batch.last() else { break };
+            cursor = last.seq;
+            for m in &batch {
+                let name = match (&m.author_id, m.author_kind.as_str()) {
+                    (Some(a), "agent") => Some(self.name_of(a).await?),
+                    _ => None,
+                };
+                out.extend(super::frames::frame(m, name.as_deref(), key));
+            }
+        }
+        self.delivered = self.delivered.max(cursor);
+        Ok(out)
+    }
+
+    pub(super) async fn catch_up(&mut self, key: &[u8]) -> anyhow::Result<()> {
+        let Some(conv) = self.conversation.clone() else {
+            return Ok(());
+        };
+        for f in self.unseen(&conv, self.delivered, key).await? {
+            self.send(f).await?;
+        }
+        Ok(())
+    }
+
+    async fn loop_frames(
+        &mut self,
+        mut stream: SplitStream<WebSocket>,
+        pushes: &mut tokio::sync::mpsc::Receiver<Push>,
+        v: &Visitor,
+        key: &[u8],
+    ) -> anyhow::Result<()> {
+        let mut ping = tokio::time::interval(PING_INTERVAL);
+        ping.tick().await;
+        let mut last_rx = Instant::now();
+        let mut last_typing: Option<Instant> = None;
+        loop {
+            tokio::select! {
+                frame = stream.next() => {
+                    let text = match frame {
+                        None | Some(Err(_)) | Some(Ok(WsMessage::Close(_))) => return Ok(()),
+                        Some(Ok(WsMessage::Text(t))) => t.to_string(),
+                        Some(Ok(WsMessage::Binary(_))) => {
+                            self.send(error_frame("bad_frame", "frames must be JSON text", None)).await?;
+                            continue;
+                        }
+                        Some(Ok(_)) => { last_rx = Instant::now(); continue; }
+                    };
+                    last_rx = Instant::now();
+                    match serde_json::from_str::<Inbound>(&text) {
+                        Ok(Inbound::Typing { on }) => {
+                            // At most one typing event per second reaches the bus.
+                            if last_typing.is_some_and(|t| t.elapsed().as_millis() < 1000) && on {
+                                continue;
+                            }
+                            last_typing = Some(Instant::now());
+                            self.publish_typing(v, on).await;
+                        }
+                        Ok(f) => self.handle(f, v, key).await?,
+                        Err(_) => {
+                            let client_id = serde_json::from_str::<Value>(&text).ok()
+                                .and_then(|v| v["client_id"].as_str().map(str::to_string));
+                            self.send(error_frame("bad_frame", "malformed or unknown frame", client_id.as_deref())).await?;
+                        }
+                    }
+                }
+                push = pushes.recv() => match push {
+                    None => {
+                        self.close(1013, "too slow, reconnect").await;
+                        return Ok(());
+                    }
+                    Some(p) => self.on_push(p, key).await?,
+                },
+                _ = self.hub.stopping.cancelled() => {
+                    self.close(1012, "server restarting").await;
+                    return Ok(());
+                }
+                _ = ping.tick() => {
+                    if last_rx.elapsed() > IDLE_TIMEOUT {
+                        self.close(1001, "idle").await;
+                        return Ok(());
+                    }
+                    self.sink.send(WsMessage::Ping(Default::default())).await?;
+                }
+            }
+        }
+    }
+}
+
+async fn next_text(stream: &mut SplitStream<WebSocket>) -> Option<String> {
+    loop {
+        match stream.next().await? {
+            Ok(WsMessage::Text(t)) => return Some(t.to_string()),
+            Ok(WsMessage::Ping(_)) | Ok(WsMessage::Pong(_)) => continue,
+            _ => return None,
+        }
+    }
+}
