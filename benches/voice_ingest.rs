@@ -40,7 +40,10 @@ async fn run(label: &str, db_url: String, path: &std::path::Path, records: usize
     settings.logging.level = "warn".into();
     let app = Application::build(settings).await.expect("server builds");
     let state = app.state().clone();
-    let sources = [TailSource { path: path.to_path_buf(), format: Source::Asterisk }];
+    let sources = [TailSource {
+        path: path.to_path_buf(),
+        format: Source::Asterisk,
+    }];
     let start = Instant::now();
     let mut stored = 0;
     while stored < records {
@@ -60,17 +63,35 @@ async fn run(label: &str, db_url: String, path: &std::path::Path, records: usize
 
 #[tokio::main]
 async fn main() {
-    let records: usize = std::env::var("SB_BENCH_RECORDS").ok().and_then(|v| v.parse().ok()).unwrap_or(20_000);
+    let records: usize = std::env::var("SB_BENCH_RECORDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20_000);
     let text = log(records);
-    let opts = ParseOptions { utc_offset_secs: 12_600, internal_extension_max_len: 5 };
+    let opts = ParseOptions {
+        utc_offset_secs: 12_600,
+        internal_extension_max_len: 5,
+    };
     let start = Instant::now();
     let report = parse_asterisk(text.as_bytes(), &opts);
     let secs = start.elapsed().as_secs_f64();
     assert_eq!(report.records.len(), records);
-    println!("parse only  {records} records in {secs:.3} s = {:.0} records/s", records as f64 / secs);
+    println!(
+        "parse only  {records} records in {secs:.3} s = {:.0} records/s",
+        records as f64 / secs
+    );
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("Master.csv");
     std::fs::write(&path, &text).unwrap();
-    run("sqlite", format!("sqlite://{}?mode=rwc", dir.path().join("bench.db").display()), &path, records).await;
+    run(
+        "sqlite",
+        format!(
+            "sqlite://{}?mode=rwc",
+            dir.path().join("bench.db").display()
+        ),
+        &path,
+        records,
+    )
+    .await;
     run("postgres", support::fresh_pg().await, &path, records).await;
 }

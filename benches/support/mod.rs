@@ -16,13 +16,20 @@ pub fn rss_kib(pid: u32) -> u64 {
 
 /// A free loopback port (bound then released).
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// Wait until something accepts TCP connections on `port`.
 pub async fn wait_for_port(port: u16) {
     for _ in 0..600 {
-        if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
             return;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -47,7 +54,17 @@ pub fn start_switchboard(port: u16, db_url: Option<&str>) -> (ChildGuard, tempfi
     let bin = env!("CARGO_BIN_EXE_switchboard");
     let mut create = Command::new(bin);
     create
-        .args(["agents", "create", "--email", "admin@example.com", "--name", "Admin", "--role", "admin", "--password-stdin"])
+        .args([
+            "agents",
+            "create",
+            "--email",
+            "admin@example.com",
+            "--name",
+            "Admin",
+            "--role",
+            "admin",
+            "--password-stdin",
+        ])
         .env("SWITCHBOARD_DATA_DIR", dir.path())
         .stdin(Stdio::piped())
         .stdout(Stdio::null());
@@ -56,7 +73,12 @@ pub fn start_switchboard(port: u16, db_url: Option<&str>) -> (ChildGuard, tempfi
     }
     let mut child = create.spawn().unwrap();
     use std::io::Write;
-    child.stdin.take().unwrap().write_all(b"a long password").unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"a long password")
+        .unwrap();
     assert!(child.wait().unwrap().success(), "admin creation failed");
     let mut cmd = Command::new(bin);
     cmd.env("SWITCHBOARD_DATA_DIR", dir.path())
@@ -89,9 +111,14 @@ pub async fn fresh_pg() -> String {
     use sqlx::Connection;
     let admin = std::env::var("SWITCHBOARD_TEST_POSTGRES")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-    let mut conn = sqlx::PgConnection::connect(&admin).await.expect("PostgreSQL reachable");
+    let mut conn = sqlx::PgConnection::connect(&admin)
+        .await
+        .expect("PostgreSQL reachable");
     let name = format!("sb_bench_{}", uuid::Uuid::new_v4().simple());
-    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.unwrap();
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut conn)
+        .await
+        .unwrap();
     format!("{}/{name}", admin.rsplit_once('/').unwrap().0)
 }
 

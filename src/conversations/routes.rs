@@ -502,6 +502,7 @@ async fn post_message(
     let (message, ev) = service::append_message(&mut tx, &id, msg, &act).await?;
     // Email replies go out through the email channel's outbox, in this same transaction.
     crate::channels::email::enqueue_reply(&mut tx, &conv, &message).await?;
+    crate::channels::email::enqueue_chat_copy(&mut tx, &conv, &message).await?;
     tx.commit().await?;
     if let Some(ev) = ev {
         state.bus.publish(ev).await;

@@ -4,7 +4,7 @@
 #[path = "chat/browser.rs"]
 mod browser;
 #[path = "chat/client.rs"]
-mod client;
+pub(crate) mod client;
 #[path = "chat/extras.rs"]
 mod extras;
 #[path = "chat/nodes.rs"]

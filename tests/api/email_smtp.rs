@@ -347,7 +347,95 @@ async fn a_reply_retried_after_the_server_was_down_keeps_its_message_id(b: Backe
     assert_eq!(note["meta"]["kind"], "email_delivery_failed", "{note}");
 }
 
+async fn a_chat_left_while_nobody_was_available_gets_replies_by_email_too(b: Backend) {
+    use crate::chat::client::{site, Visitor};
+    let app = spawn_app(b).await;
+    let sink = SmtpSink::start().await;
+    smtp_mailbox(&app, &sink, json!({})).await;
+    let key = site(&app, json!({"prechat_fields": ["email"]})).await["site_key"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // Nobody is available: the widget says so and still takes the message and an email.
+    let (mut v, welcome) = Visitor::join(&app, &key, None, None).await;
+    assert_eq!(welcome["site"]["online"], false);
+    v.send(json!({"type": "prechat", "name": "Sara", "email": "sara@example.com"}))
+        .await;
+    let ack = v.say("c1", "سلام، کسی هست؟").await;
+    let conv_id = ack["conversation_id"].as_str().unwrap().to_string();
+    let conv = conversation(&app, &conv_id).await;
+    assert!(
+        conv["tags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t == "offline"),
+        "{conv}"
+    );
+    // Internal notes never leave; the agent's reply goes to the chat and by email.
+    reply(&app, &app.admin_token, &conv_id, "note", true).await;
+    reply(
+        &app,
+        &app.admin_token,
+        &conv_id,
+        "سلام سارا، سفارش شما ارسال شد.",
+        false,
+    )
+    .await;
+    send_due(&app).await;
+    let sent = sink.wait_for(1).await;
+    assert_eq!(sent.len(), 1, "exactly the one reply was mailed");
+    let mail = parse(&sent[0]);
+    assert_eq!(mail.to[0].email.as_deref(), Some("sara@example.com"));
+    assert!(mail.text.contains("سفارش شما ارسال شد"), "{}", mail.text);
+    assert!(
+        mail.subject.contains(&format!("[#{}]", conv["number"])),
+        "{}",
+        mail.subject
+    );
+    // Her email answer threads back into the same chat conversation.
+    let answer = format!(
+        "From: Sara <sara@example.com>\r\nTo: support@switchboard.example\r\nSubject: Re: {}\r\n\
+         Message-ID: <answer-1@example.com>\r\nIn-Reply-To: <{}>\r\n\r\nممنون!\r\n",
+        mail.subject, mail.message_id
+    );
+    let out = stored(&app, answer.as_bytes(), "").await;
+    assert_eq!(out["conversation_id"], conv_id.as_str());
+}
+
+async fn online_chats_are_not_mailed(b: Backend) {
+    use crate::chat::client::{site, Visitor};
+    let app = spawn_app(b).await;
+    let sink = SmtpSink::start().await;
+    smtp_mailbox(&app, &sink, json!({})).await;
+    app.put(
+        "/api/v1/agents/me/presence",
+        &app.admin_token,
+        json!({"status": "available"}),
+    )
+    .await;
+    let key = site(&app, json!({"prechat_fields": ["email"]})).await["site_key"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (mut v, welcome) = Visitor::join(&app, &key, None, None).await;
+    assert_eq!(welcome["site"]["online"], true);
+    v.send(json!({"type": "prechat", "email": "sara@example.com"}))
+        .await;
+    let conv_id = v.say("c1", "hi").await["conversation_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    reply(&app, &app.admin_token, &conv_id, "hello", false).await;
+    assert!(
+        outbox(&app, &conv_id).await.is_empty(),
+        "the visitor is on the page"
+    );
+}
+
 crate::storage_tests!(
+    a_chat_left_while_nobody_was_available_gets_replies_by_email_too,
+    online_chats_are_not_mailed,
     agent_reply_goes_out_over_smtp_threaded_and_the_customer_answer_joins,
     smtp_rejections_fail_the_reply_visibly_and_temporary_errors_retry,
     new_conversations_get_an_automatic_acknowledgement_when_enabled,

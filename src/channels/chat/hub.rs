@@ -285,11 +285,8 @@ async fn dispatch(state: &AppState, hub: &Hub, ev: Event) -> anyhow::Result<()> 
         }
         None => return Ok(()),
     };
-    // TODO(email-outbox): when the visitor left an email (pre-chat, offline form) and has no
-    // socket open, agent replies should also go out by email. That must be queued in the
-    // reply's own transaction (once, not per node), so it belongs in the email outbox being
-    // built in parallel: enqueue there for `chat_visitors.email` when `message.created` has
-    // author_kind `agent`, `internal` false and channel `chat`.
+    // Offline chats also get agent replies by email: `email::enqueue_chat_copy`, queued in
+    // the reply's own transaction.
     let push = match ev.kind.as_str() {
         "message.created" if ev.data["message"]["internal"] != true => Push::Messages,
         "conversation.assigned" => match ev.data["to"].as_str() {

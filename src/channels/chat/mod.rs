@@ -18,6 +18,8 @@ pub mod sites;
 mod socket;
 mod visitor;
 
+pub use visitor::OFFLINE_TAG;
+
 use crate::state::AppState;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::IntoResponse;

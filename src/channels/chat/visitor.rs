@@ -5,6 +5,9 @@
 use super::sites::Site;
 use crate::bus::Event;
 use crate::conversations::{self, Actor, NewConversation, NewMessage};
+
+/// Tag of chats started while no agent was available.
+pub const OFFLINE_TAG: &str = "offline";
 use crate::customers;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
@@ -191,13 +194,20 @@ pub async fn store_message(
             c
         }
         None => {
+            // Started while nobody could answer: tagged `offline`, so agent replies also go
+            // to the visitor's email (if they left one) — see `email::enqueue_chat_copy`.
+            let online = v.site.online(tx.conn()).await?;
             let new = NewConversation {
                 customer_id: customer,
                 channel: CHANNEL.into(),
                 subject: subject_from(text),
                 queue_id: v.site.queue_id.clone(),
                 priority: 0,
-                tags: Vec::new(),
+                tags: if online {
+                    Vec::new()
+                } else {
+                    vec![OFFLINE_TAG.into()]
+                },
             };
             let (c, ev) =
                 conversations::create(&mut tx, state.store.backend(), new, &actor).await?;

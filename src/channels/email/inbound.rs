@@ -295,7 +295,12 @@ async fn store(
         at: None,
     };
     let (message, ev) = convs::append_message(tx, &conv.id, msg, &actor).await?;
-    events.extend(ev);
+    let Some(ev) = ev else {
+        // Another writer stored this Message-ID after our duplicate check: roll back (and the
+        // conversation this attempt may have opened with it); the retry reports the duplicate.
+        return Err(StoreError::Conflict("message stored concurrently".into()));
+    };
+    events.push(ev);
     for (id, a) in &attachments {
         sqlx::query(
             "INSERT INTO email_attachments (id, message_id, conversation_id, filename, content_type, \

@@ -26,7 +26,7 @@ use tokio_util::sync::CancellationToken;
 use utoipa_axum::router::OpenApiRouter;
 
 pub use imap::ImapWorker;
-pub use outbox::enqueue_reply;
+pub use outbox::{enqueue_chat_copy, enqueue_reply};
 pub use sender::OutboxWorker;
 
 /// Largest raw message accepted (HTTP body and IMAP fetch).

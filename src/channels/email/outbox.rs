@@ -69,6 +69,58 @@ pub async fn enqueue_reply(tx: &mut Tx, conv: &Conversation, message: &Message) 
     Ok(())
 }
 
+/// A chat started while no agent was available (tagged `offline`) whose visitor left an
+/// email: queue a copy of the agent's reply to that address, in the reply's own transaction.
+/// The copy's Message-ID becomes the reply's external id, so an email answer to it threads
+/// back into the chat conversation.
+pub async fn enqueue_chat_copy(
+    tx: &mut Tx,
+    conv: &Conversation,
+    message: &Message,
+) -> StoreResult<()> {
+    if conv.channel != "chat"
+        || message.internal
+        || message.author_kind != "agent"
+        || !conv
+            .tags
+            .iter()
+            .any(|t| t == crate::channels::chat::OFFLINE_TAG)
+    {
+        return Ok(());
+    }
+    let visitor: Option<(Option<String>, Option<String>)> = sqlx::query_as(
+        "SELECT email, name FROM chat_visitors WHERE conversation_id = $1 AND email IS NOT NULL \
+         ORDER BY updated_at DESC LIMIT 1",
+    )
+    .bind(&conv.id)
+    .fetch_optional(tx.conn())
+    .await
+    .map_err(StoreError::from_sqlx)?;
+    let Some((Some(to), name)) = visitor else {
+        return Ok(());
+    };
+    let mailbox = pick_mailbox(tx, None).await?;
+    let rfc_id = insert(
+        tx,
+        conv,
+        Some(&message.id),
+        mailbox.as_ref(),
+        "reply",
+        (to, name),
+        &message.body,
+        None,
+        &[],
+    )
+    .await?;
+    sqlx::query("UPDATE messages SET external_id = $1 WHERE id = $2")
+        .bind(&rfc_id)
+        .bind(&message.id)
+        .execute(tx.conn())
+        .await
+        .map_err(StoreError::from_sqlx)?;
+    Ok(())
+}
+
 /// Queue an automatic acknowledgement for a conversation just opened by `parsed`.
 pub(crate) async fn enqueue_ack(
     tx: &mut Tx,
