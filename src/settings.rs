@@ -20,6 +20,7 @@ pub struct Settings {
     pub limits: LimitSettings,
     pub webhooks: WebhookSettings,
     pub voice: VoiceSettings,
+    pub routing: RoutingSettings,
     pub logging: LoggingSettings,
 }
 
@@ -69,6 +70,19 @@ pub struct WebhookSettings {
     pub retry_base_secs: u64,
     pub timeout_secs: u64,
     pub poll_interval_ms: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct RoutingSettings {
+    pub offer_timeout_secs: i64,
+    pub first_response_minutes: i64,
+    pub vip_first_response_minutes: i64,
+    pub resolution_hours: i64,
+    pub vip_resolution_hours: i64,
+    pub vip_priority_boost: i32,
+    pub sticky_window_days: i64,
+    pub sticky_max_wait_secs: i64,
+    pub console_grace_secs: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -24,15 +24,21 @@ use serde::Deserialize;
 use std::time::Duration;
 use tokio::sync::broadcast::error::RecvError;
 
-/// The console route; `grace` is how long an agent stays present after its last socket closed.
-pub fn routes(grace: Duration) -> Router<AppState> {
+/// The console route; `grace` is how long an agent stays present after its last socket closed
+/// (`None`: the `routing.console_grace_secs` setting).
+pub fn routes(grace: Option<Duration>) -> Router<AppState> {
     Router::new().route(
         "/ws/console",
         get(
             move |state: State<AppState>,
                   query: Query<TokenQuery>,
                   headers: HeaderMap,
-                  ws: WebSocketUpgrade| { console(state, query, headers, ws, grace) },
+                  ws: WebSocketUpgrade| {
+                let grace = grace.unwrap_or_else(|| {
+                    Duration::from_secs(state.settings.routing.console_grace_secs)
+                });
+                console(state, query, headers, ws, grace)
+            },
         ),
     )
 }

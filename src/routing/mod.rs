@@ -29,25 +29,13 @@ use utoipa_axum::router::OpenApiRouter;
 pub use apply::Applied;
 pub use run::{apply_decision, run_once, RunReport};
 
-/// How long an offer stays open before it expires and goes to the next agent.
+/// Default of `routing.offer_timeout_secs`, in ms (how long an offer stays open).
 pub const OFFER_TIMEOUT_MS: i64 = 30_000;
 /// The router runs at least this often (and on every relevant bus event).
 pub const ROUTER_TICK: Duration = Duration::from_secs(1);
 /// The node running the periodic pass holds a lease this long, renewed every tick; when it
 /// dies another node takes over once the lease has run out.
 pub const ROUTER_LEASE: Duration = Duration::from_secs(5);
-/// First-response deadline for normal conversations, from enqueue time.
-pub const FIRST_RESPONSE_NORMAL_MS: i64 = 15 * 60_000;
-/// First-response deadline for VIP customers (`customers.tier = 'vip'`).
-pub const FIRST_RESPONSE_VIP_MS: i64 = 5 * 60_000;
-/// Priority added to the conversations of VIP customers.
-pub const VIP_PRIORITY_BOOST: i32 = 100;
-/// The customer's last agent is preferred when it served them within this window.
-pub const STICKY_WINDOW_MS: i64 = 7 * 24 * 3_600_000;
-/// A conversation waits at most this long for its busy sticky agent.
-pub const STICKY_MAX_WAIT_MS: i64 = 30_000;
-/// An agent goes offline once its last console connection has been gone this long.
-pub const CONSOLE_GRACE: Duration = Duration::from_secs(60);
 /// Live console connections refresh their row this often (and ping the client).
 pub const CONSOLE_HEARTBEAT: Duration = Duration::from_secs(15);
 
@@ -60,7 +48,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 /// Routes outside `/api/v1`: the agent console socket `/ws/console`.
 pub fn public_routes() -> Router<AppState> {
-    console::routes(CONSOLE_GRACE)
+    console::routes(None)
 }
 
 /// The router worker of this node, stopped by `stop`.

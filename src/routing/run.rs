@@ -3,7 +3,6 @@
 
 use super::apply::{self, record_for_agent, Applied};
 use super::snapshot;
-use super::{FIRST_RESPONSE_NORMAL_MS, FIRST_RESPONSE_VIP_MS};
 use crate::bus::Event;
 use crate::conversations::{self, Actor};
 use crate::state::AppState;
@@ -34,14 +33,19 @@ pub struct RunReport {
 /// every change re-checks the database inside its own transaction.
 pub async fn run_once(state: &AppState, now: i64) -> StoreResult<RunReport> {
     let mut report = RunReport {
-        gone_offline: super::console::sweep_stale(state, now, super::CONSOLE_GRACE).await?,
+        gone_offline: super::console::sweep_stale(
+            state,
+            now,
+            std::time::Duration::from_secs(state.settings.routing.console_grace_secs),
+        )
+        .await?,
         expired: expire_offers(state, now).await?,
         withdrawn: withdraw_offers(state, now).await?,
         requeued: requeue_offline(state, now).await?,
         breached: sla(state, now).await?,
         ..RunReport::default()
     };
-    let mut engine = snapshot::load(&state.store, now).await?;
+    let mut engine = snapshot::load(&state.store, &state.settings.routing, now).await?;
     metrics::gauge!("switchboard_routing_waiting").set(engine.waiting_len() as f64);
     for d in engine.next_decisions(now, usize::MAX) {
         match apply_decision(state, &d, now).await? {
@@ -219,9 +223,11 @@ async fn requeue_offline(state: &AppState, now: i64) -> StoreResult<usize> {
     Ok(n)
 }
 
-/// Stamp first-response deadlines on queued conversations that have none, then publish each
-/// breach once (the `sla_breaches` primary key makes "once" hold across nodes).
+/// Stamp SLA due times on conversations that have none (first response from entering a queue,
+/// resolution from creation; VIP customers get the tighter targets), then publish each breach
+/// once (the `sla_breaches` primary key makes "once" hold across nodes).
 async fn sla(state: &AppState, now: i64) -> StoreResult<usize> {
+    let s = &state.settings.routing;
     let mut tx = state.store.begin().await?;
     sqlx::query(
         "UPDATE conversations SET first_response_due = COALESCE(enqueued_at, created_at) + \
@@ -229,30 +235,48 @@ async fn sla(state: &AppState, now: i64) -> StoreResult<usize> {
          WHERE status = 'open' AND queue_id IS NOT NULL AND first_response_due IS NULL \
            AND first_response_at IS NULL",
     )
-    .bind(FIRST_RESPONSE_VIP_MS)
-    .bind(FIRST_RESPONSE_NORMAL_MS)
+    .bind(s.vip_first_response_minutes * 60_000)
+    .bind(s.first_response_minutes * 60_000)
+    .execute(tx.conn())
+    .await
+    .map_err(StoreError::from_sqlx)?;
+    sqlx::query(
+        "UPDATE conversations SET resolution_due = created_at + \
+           CASE WHEN customer_id IN (SELECT id FROM customers WHERE tier = 'vip') THEN $1 ELSE $2 END \
+         WHERE status IN ('open', 'pending') AND queue_id IS NOT NULL AND resolution_due IS NULL",
+    )
+    .bind(s.vip_resolution_hours * 3_600_000)
+    .bind(s.resolution_hours * 3_600_000)
     .execute(tx.conn())
     .await
     .map_err(StoreError::from_sqlx)?;
     tx.commit().await?;
-    let due: Vec<(String, i64)> = sqlx::query_as(
-        "SELECT c.id, c.first_response_due FROM conversations c WHERE c.status = 'open' \
-           AND c.first_response_at IS NULL AND c.first_response_due IS NOT NULL \
-           AND c.first_response_due <= $1 AND NOT EXISTS (SELECT 1 FROM sla_breaches b \
-             WHERE b.conversation_id = c.id AND b.kind = 'first_response')",
+    let due: Vec<(String, String, i64)> = sqlx::query_as(
+        "SELECT c.id, 'first_response', c.first_response_due FROM conversations c \
+         WHERE c.status = 'open' AND c.first_response_at IS NULL \
+           AND c.first_response_due IS NOT NULL AND c.first_response_due <= $1 \
+           AND NOT EXISTS (SELECT 1 FROM sla_breaches b \
+             WHERE b.conversation_id = c.id AND b.kind = 'first_response') \
+         UNION ALL \
+         SELECT c.id, 'resolution', c.resolution_due FROM conversations c \
+         WHERE c.status IN ('open', 'pending') \
+           AND c.resolution_due IS NOT NULL AND c.resolution_due <= $1 \
+           AND NOT EXISTS (SELECT 1 FROM sla_breaches b \
+             WHERE b.conversation_id = c.id AND b.kind = 'resolution')",
     )
     .bind(now)
     .fetch_all(state.store.pool())
     .await
     .map_err(StoreError::from_sqlx)?;
     let mut n = 0;
-    for (conv_id, due_at) in due {
+    for (conv_id, kind, due_at) in due {
         let mut tx = state.store.begin().await?;
         let res = sqlx::query(
             "INSERT INTO sla_breaches (conversation_id, kind, due, created_at) \
-             VALUES ($1, 'first_response', $2, $3) ON CONFLICT (conversation_id, kind) DO NOTHING",
+             VALUES ($1, $2, $3, $4) ON CONFLICT (conversation_id, kind) DO NOTHING",
         )
         .bind(&conv_id)
+        .bind(&kind)
         .bind(due_at)
         .bind(now)
         .execute(tx.conn())
@@ -262,12 +286,11 @@ async fn sla(state: &AppState, now: i64) -> StoreResult<usize> {
             continue;
         }
         let conv = conversations::get(tx.conn(), &conv_id).await?;
-        let data = json!({ "kind": "first_response", "due": ms_to_rfc3339(due_at) });
+        let data = json!({ "kind": kind, "due": ms_to_rfc3339(due_at) });
         let ev =
             conversations::record(&mut tx, &conv, "sla_breached", &Actor::system(), data).await?;
         tx.commit().await?;
-        metrics::counter!("switchboard_sla_breaches_total", "kind" => "first_response")
-            .increment(1);
+        metrics::counter!("switchboard_sla_breaches_total", "kind" => kind).increment(1);
         state.bus.publish(ev).await;
         n += 1;
     }

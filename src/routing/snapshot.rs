@@ -2,7 +2,7 @@
 //! assigned conversations, outstanding offers and waiting conversations (with their original
 //! enqueue time, priority, SLA deadline, sticky agent and declines).
 
-use super::{STICKY_MAX_WAIT_MS, STICKY_WINDOW_MS, VIP_PRIORITY_BOOST};
+use crate::settings::RoutingSettings;
 use crate::store::{Store, StoreError, StoreResult};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use switchboard_routing::{Agent, Conversation, Engine, Presence, Queue, RoutingConfig};
@@ -12,10 +12,10 @@ use switchboard_routing::{Agent, Conversation, Engine, Presence, Queue, RoutingC
 const NO_QUEUE: &str = "";
 
 /// The engine configuration the server uses.
-pub(crate) fn config() -> RoutingConfig {
+pub(crate) fn config(s: &RoutingSettings) -> RoutingConfig {
     RoutingConfig {
-        offer_timeout: super::OFFER_TIMEOUT_MS,
-        sticky_max_wait: STICKY_MAX_WAIT_MS,
+        offer_timeout: s.offer_timeout_secs * 1000,
+        sticky_max_wait: s.sticky_max_wait_secs * 1000,
         ..RoutingConfig::default()
     }
 }
@@ -47,9 +47,10 @@ type ConvRow = (
 );
 
 /// A fresh engine holding the current state of `store` as of `now`.
-pub(crate) async fn load(store: &Store, now: i64) -> StoreResult<Engine> {
+pub(crate) async fn load(store: &Store, s: &RoutingSettings, now: i64) -> StoreResult<Engine> {
     let pool = store.pool();
-    let mut engine = Engine::new(config());
+    let mut engine = Engine::new(config(s));
+    let sticky_window = s.sticky_window_days * 24 * 3_600_000;
     let queues: Vec<QueueRow> =
         sqlx::query_as("SELECT id, skills, language, priority, auto_accept FROM queues")
             .fetch_all(pool)
@@ -126,10 +127,14 @@ pub(crate) async fn load(store: &Store, now: i64) -> StoreResult<Engine> {
     for (c, a) in declines {
         declined.entry(c).or_default().push(a);
     }
-    let sticky = sticky_agents(store, now).await?;
+    let sticky = sticky_agents(store, now - sticky_window).await?;
     for (id, queue, channel, priority, enqueued, due, assignee, customer, tier) in convs {
         let queue = queue.filter(|q| known_queues.contains(q));
-        let boost = if tier == "vip" { VIP_PRIORITY_BOOST } else { 0 };
+        let boost = if tier == "vip" {
+            s.vip_priority_boost
+        } else {
+            0
+        };
         let mut conv = Conversation::new(
             id.as_str(),
             queue.as_deref().unwrap_or(NO_QUEUE),
@@ -161,7 +166,7 @@ pub(crate) async fn load(store: &Store, now: i64) -> StoreResult<Engine> {
             conv.declined.insert(a.into());
         }
         if let Some((agent, at)) = sticky.get(&customer) {
-            conv = conv.with_sticky(agent.as_str(), at + STICKY_WINDOW_MS);
+            conv = conv.with_sticky(agent.as_str(), at + sticky_window);
         }
         let _ = engine.enqueue(conv, now);
     }
@@ -169,15 +174,15 @@ pub(crate) async fn load(store: &Store, now: i64) -> StoreResult<Engine> {
 }
 
 /// Customer → (last agent, when) for customers waiting in a queue whose agent served them
-/// within [`STICKY_WINDOW_MS`].
-async fn sticky_agents(store: &Store, now: i64) -> StoreResult<HashMap<String, (String, i64)>> {
+/// since `since` (the sticky window).
+async fn sticky_agents(store: &Store, since: i64) -> StoreResult<HashMap<String, (String, i64)>> {
     let rows: Vec<(String, String, i64)> = sqlx::query_as(
         "SELECT c.customer_id, c.assignee_id, c.updated_at FROM conversations c \
          WHERE c.assignee_id IS NOT NULL AND c.updated_at >= $1 AND c.customer_id IN \
            (SELECT w.customer_id FROM conversations w \
             WHERE w.status = 'open' AND w.assignee_id IS NULL AND w.queue_id IS NOT NULL)",
     )
-    .bind(now - STICKY_WINDOW_MS)
+    .bind(since)
     .fetch_all(store.pool())
     .await
     .map_err(StoreError::from_sqlx)?;

@@ -115,8 +115,8 @@ async fn the_console_refuses_a_missing_or_bad_token(b: Backend) {
 
 /// Serve the console with a 1 s grace on its own port, against the app's state.
 async fn console_with_short_grace(app: &TestApp) -> String {
-    let router =
-        switchboard::routing::console::routes(Duration::from_secs(1)).with_state(app.state.clone());
+    let router = switchboard::routing::console::routes(Some(Duration::from_secs(1)))
+        .with_state(app.state.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, router).await });

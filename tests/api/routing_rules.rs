@@ -4,7 +4,7 @@ use super::support::*;
 use crate::helpers::*;
 use reqwest::StatusCode;
 use serde_json::json;
-use switchboard::routing::{run_once, FIRST_RESPONSE_NORMAL_MS};
+use switchboard::routing::run_once;
 use switchboard::store::now_ms;
 
 async fn an_sla_breach_is_published_once_and_counted(b: Backend) {
@@ -12,7 +12,7 @@ async fn an_sla_breach_is_published_once_and_counted(b: Backend) {
     let q = queue(&app, json!({"name": "Nobody home"})).await;
     let conv = queued(&app, "late@example.com", &q).await;
     let mut events = app.state.bus.subscribe();
-    let later = now_ms() + FIRST_RESPONSE_NORMAL_MS + 1_000;
+    let later = now_ms() + app.state.settings.routing.first_response_minutes * 60_000 + 1_000;
     let mut breached = 0;
     for _ in 0..3 {
         breached += run_once(&app.state, later).await.unwrap().breached;
@@ -60,6 +60,58 @@ async fn an_sla_breach_is_published_once_and_counted(b: Backend) {
     assert_eq!(s, StatusCode::CREATED, "{m}");
     let report = run_once(&app.state, later + 60_000).await.unwrap();
     assert_eq!(report.breached, 0, "{report:?}");
+}
+
+async fn an_unresolved_conversation_breaches_its_resolution_target_once(b: Backend) {
+    let app = spawn_app(b).await;
+    let q = queue(&app, json!({"name": "Slow"})).await;
+    let open = queued(&app, "waiting@example.com", &q).await;
+    let done = queued(&app, "done@example.com", &q).await;
+    for id in [&open, &done] {
+        let (s, _) = app
+            .post(
+                &format!("/api/v1/conversations/{id}/messages"),
+                &app.admin_token,
+                json!({"body": "looking into it"}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED);
+    }
+    run_once(&app.state, now_ms()).await.unwrap();
+    let (s, _) = app
+        .patch(
+            &format!("/api/v1/conversations/{done}"),
+            &app.admin_token,
+            json!({"status": "resolved"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let hours = app.state.settings.routing.resolution_hours;
+    let later = now_ms() + hours * 3_600_000 + 60_000;
+    let mut breached = 0;
+    for _ in 0..2 {
+        breached += run_once(&app.state, later).await.unwrap().breached;
+    }
+    assert_eq!(breached, 1, "only the unresolved one, only once");
+    let (_, c) = app
+        .get(&format!("/api/v1/conversations/{open}"), &app.admin_token)
+        .await;
+    let breach = c["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["kind"] == "sla_breached")
+        .cloned()
+        .expect("breach recorded in the history");
+    assert_eq!(breach["data"]["kind"], "resolution");
+    let (_, d) = app
+        .get(&format!("/api/v1/conversations/{done}"), &app.admin_token)
+        .await;
+    assert!(!d["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|h| h["kind"] == "sla_breached"));
 }
 
 async fn a_returning_customer_is_offered_to_their_last_agent(b: Backend) {
@@ -245,7 +297,10 @@ async fn vip_customers_are_served_first(b: Backend) {
             .fetch_one(app.state.store.pool())
             .await
             .unwrap();
-    assert_eq!(vip_due, Some(switchboard::routing::FIRST_RESPONSE_VIP_MS));
+    assert_eq!(
+        vip_due,
+        Some(app.state.settings.routing.vip_first_response_minutes * 60_000)
+    );
 }
 
 async fn an_auto_accept_queue_assigns_directly(b: Backend) {
@@ -273,6 +328,7 @@ crate::storage_tests!(
     vip_customers_are_served_first,
     an_auto_accept_queue_assigns_directly,
     an_sla_breach_is_published_once_and_counted,
+    an_unresolved_conversation_breaches_its_resolution_target_once,
     a_returning_customer_is_offered_to_their_last_agent,
     offers_are_private_to_their_agent_and_refuse_bad_requests,
 );
