@@ -136,6 +136,33 @@ async fn upload_inner(
     if origin.is_some() && !site.origin_allowed(origin) {
         return Err(ApiError::Forbidden("origin not allowed".into()).into());
     }
+    let (name, bytes) = read_file(req).await?;
+    let content_type = sniff(&bytes).ok_or(UploadError::Unsupported)?;
+    let id = new_id();
+    let mut tx = state.store.begin().await.map_err(ApiError::from)?;
+    sqlx::query(
+        "INSERT INTO chat_attachments (id, site_id, visitor_id, name, content_type, size, data, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(&id)
+    .bind(&site.id)
+    .bind(&visitor)
+    .bind(&name)
+    .bind(content_type)
+    .bind(bytes.len() as i64)
+    .bind(bytes.to_vec())
+    .bind(now_ms())
+    .execute(tx.conn())
+    .await
+    .map_err(ApiError::from)?;
+    tx.commit().await.map_err(ApiError::from)?;
+    Ok(
+        json!({"id": id, "name": name, "content_type": content_type, "size": bytes.len(), "url": url(key, &id)}),
+    )
+}
+
+/// The `file` field of a multipart upload (at most [`MAX_ATTACHMENT_BYTES`]), with a clean name.
+async fn read_file(req: Request) -> Result<(String, axum::body::Bytes), UploadError> {
     let ct = req
         .headers()
         .get(header::CONTENT_TYPE)
@@ -167,28 +194,7 @@ async fn upload_inner(
     }
     let (name, bytes) = file
         .ok_or_else(|| ApiError::invalid("invalid_field", "multipart field `file` is required"))?;
-    let content_type = sniff(&bytes).ok_or(UploadError::Unsupported)?;
-    let id = new_id();
-    let mut tx = state.store.begin().await.map_err(ApiError::from)?;
-    sqlx::query(
-        "INSERT INTO chat_attachments (id, site_id, visitor_id, name, content_type, size, data, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-    )
-    .bind(&id)
-    .bind(&site.id)
-    .bind(&visitor)
-    .bind(&name)
-    .bind(content_type)
-    .bind(bytes.len() as i64)
-    .bind(bytes.to_vec())
-    .bind(now_ms())
-    .execute(tx.conn())
-    .await
-    .map_err(ApiError::from)?;
-    tx.commit().await.map_err(ApiError::from)?;
-    Ok(
-        json!({"id": id, "name": name, "content_type": content_type, "size": bytes.len(), "url": url(key, &id)}),
-    )
+    Ok((name, bytes))
 }
 
 fn multipart_error(e: multer::Error) -> UploadError {
@@ -323,4 +329,81 @@ mod tests {
         assert_eq!(clean_name(Some("C:\\x\\رسید.pdf")), "رسید.pdf");
         assert_eq!(clean_name(None), "file");
     }
+}
+
+/// An agent sends a file (image or PDF, recognised by content) into a chat: it is stored for
+/// the conversation's visitor and posted as an agent message, which the widget shows (images
+/// preview) through the signed URL.
+#[utoipa::path(post, path = "/channels/chat/conversations/{id}/attachments", tag = "chat", responses((status = 201, body = crate::conversations::Message), (status = 404, body = crate::error::ErrorBody), (status = 413, body = crate::error::ErrorBody), (status = 415, body = crate::error::ErrorBody)))]
+pub async fn agent_upload(
+    State(state): State<AppState>,
+    caller: crate::auth::Caller,
+    ApiPath(id): ApiPath<String>,
+    req: Request,
+) -> Response {
+    match agent_upload_inner(&state, &caller, &id, req).await {
+        Ok(m) => (StatusCode::CREATED, axum::Json(m)).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn agent_upload_inner(
+    state: &AppState,
+    caller: &crate::auth::Caller,
+    conv_id: &str,
+    req: Request,
+) -> Result<crate::conversations::Message, UploadError> {
+    use crate::conversations::{self as convs, Actor, NewMessage};
+    let agent = caller.require_role(crate::auth::Role::Agent)?.clone();
+    let visitor: Option<(String, String)> = sqlx::query_as(
+        "SELECT v.id, v.site_id FROM chat_visitors v JOIN conversations c ON c.id = v.conversation_id \
+         WHERE c.id = $1 AND c.channel = $2 ORDER BY v.updated_at DESC LIMIT 1",
+    )
+    .bind(conv_id)
+    .bind(super::visitor::CHANNEL)
+    .fetch_optional(state.store.pool())
+    .await
+    .map_err(ApiError::from)?;
+    let (visitor, site_id) = visitor.ok_or(ApiError::NotFound("chat conversation"))?;
+    let (name, bytes) = read_file(req).await?;
+    let content_type = sniff(&bytes).ok_or(UploadError::Unsupported)?;
+    let id = new_id();
+    let mut tx = state.store.begin().await.map_err(ApiError::from)?;
+    sqlx::query(
+        "INSERT INTO chat_attachments (id, site_id, visitor_id, name, content_type, size, data, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(&id)
+    .bind(&site_id)
+    .bind(&visitor)
+    .bind(&name)
+    .bind(content_type)
+    .bind(bytes.len() as i64)
+    .bind(bytes.to_vec())
+    .bind(now_ms())
+    .execute(tx.conn())
+    .await
+    .map_err(ApiError::from)?;
+    let msg = NewMessage {
+        author_kind: "agent",
+        author_id: Some(agent.id.clone()),
+        body: name.clone(),
+        internal: false,
+        channel: super::visitor::CHANNEL.into(),
+        external_id: None,
+        meta: json!({ "attachment": {"id": id, "name": name, "content_type": content_type, "size": bytes.len()} }),
+        at: None,
+    };
+    let actor = Actor {
+        kind: "agent",
+        id: Some(agent.id),
+    };
+    let (message, ev) = convs::append_message(&mut tx, conv_id, msg, &actor)
+        .await
+        .map_err(ApiError::from)?;
+    tx.commit().await.map_err(ApiError::from)?;
+    if let Some(ev) = ev {
+        state.bus.publish(ev).await;
+    }
+    Ok(message)
 }

@@ -108,21 +108,37 @@ const PNG: &[u8] =
     b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89";
 
 async fn upload(app: &TestApp, token: Option<&str>, name: &str, bytes: &[u8]) -> reqwest::Response {
+    upload_to(app, "/api/v1/widget/attachments", token, name, bytes).await
+}
+
+async fn upload_to(
+    app: &TestApp,
+    path: &str,
+    token: Option<&str>,
+    name: &str,
+    bytes: &[u8],
+) -> reqwest::Response {
     let boundary = "sbBoundary7MA4YWxkTrZu0gW";
     let mut body = format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\nContent-Type: application/octet-stream\r\n\r\n").into_bytes();
     body.extend_from_slice(bytes);
     body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
     let mut req = app
         .client
-        .post(app.url("/api/v1/widget/attachments"))
+        .post(app.url(path))
         .header("Origin", ORIGIN)
         .header(
             "Content-Type",
             format!("multipart/form-data; boundary={boundary}"),
         )
         .body(body);
+    // Visitors upload with their visitor token; agents with their bearer token.
+    let scheme = if path.starts_with("/api/v1/widget/") {
+        "Visitor"
+    } else {
+        "Bearer"
+    };
     if let Some(t) = token {
-        req = req.header("Authorization", format!("Visitor {t}"));
+        req = req.header("Authorization", format!("{scheme} {t}"));
     }
     req.send().await.unwrap()
 }
@@ -334,7 +350,54 @@ async fn the_site_is_online_only_with_an_available_agent_inside_business_hours(b
     assert_eq!(v.say("o", "پیام آفلاین").await["seq"], 1);
 }
 
+async fn agents_send_files_that_reach_the_visitor_with_a_preview_url(b: Backend) {
+    let app = spawn_app(b).await;
+    let key = site(&app, json!({})).await["site_key"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (mut v, _) = Visitor::join(&app, &key, None, None).await;
+    let conv = v.say("c1", "can you send the invoice?").await["conversation_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let path = format!("/api/v1/channels/chat/conversations/{conv}/attachments");
+    let (_, agent) = app.agent("agent@example.com", "agent", json!({})).await;
+    let resp = upload_to(&app, &path, Some(&agent), "فاکتور.png", PNG).await;
+    assert_eq!(resp.status(), StatusCode::CREATED);
+    let msg: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(msg["author_kind"], "agent");
+    assert_eq!(msg["meta"]["attachment"]["content_type"], "image/png");
+    // The visitor's widget receives it with a signed URL that loads without headers.
+    let frame = loop {
+        let f = v.next_of("message").await;
+        if f["author"] == "agent" {
+            break f;
+        }
+    };
+    assert_eq!(frame["attachment"]["name"], "فاکتور.png");
+    let url = frame["attachment"]["url"].as_str().unwrap();
+    let got = reqwest::get(app.url(url)).await.unwrap();
+    assert_eq!(got.status(), StatusCode::OK);
+    assert_eq!(got.bytes().await.unwrap().as_ref(), PNG);
+    // Only images and PDFs, only agents, only chat conversations.
+    let bad = upload_to(&app, &path, Some(&agent), "x.exe", b"MZ\x90\0").await;
+    assert_eq!(bad.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let anon = upload_to(&app, &path, None, "x.png", PNG).await;
+    assert_eq!(anon.status(), StatusCode::UNAUTHORIZED);
+    let other = app
+        .conversation(&app.admin_token, "x@example.com", "Not a chat", json!({}))
+        .await;
+    let not_chat = format!(
+        "/api/v1/channels/chat/conversations/{}/attachments",
+        other["id"].as_str().unwrap()
+    );
+    let resp = upload_to(&app, &not_chat, Some(&agent), "x.png", PNG).await;
+    assert_eq!(resp.status(), StatusCode::NOT_FOUND);
+}
+
 crate::storage_tests!(
+    agents_send_files_that_reach_the_visitor_with_a_preview_url,
     sites_are_managed_by_admins_with_validated_fields,
     visitors_upload_images_and_pdfs_that_load_from_a_signed_url,
     verified_identities_and_prechat_emails_join_the_existing_customer,
