@@ -1,4 +1,8 @@
-//! The embedded web console is served by the server itself.
+//! The embedded web console is served by the server itself; `browser` drives it in Chromium.
+
+#[path = "console/browser.rs"]
+mod browser;
+
 use crate::helpers::*;
 use reqwest::StatusCode;
 
