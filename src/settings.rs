@@ -21,6 +21,7 @@ pub struct Settings {
     pub webhooks: WebhookSettings,
     pub voice: VoiceSettings,
     pub routing: RoutingSettings,
+    pub email: EmailSettings,
     pub logging: LoggingSettings,
 }
 
@@ -70,6 +71,12 @@ pub struct WebhookSettings {
     pub retry_base_secs: u64,
     pub timeout_secs: u64,
     pub poll_interval_ms: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct EmailSettings {
+    pub imap_poll_secs: u64,
+    pub imap_lease_secs: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]

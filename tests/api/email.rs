@@ -7,6 +7,8 @@ mod concurrency;
 mod dovecot;
 #[path = "email_imap.rs"]
 mod imap;
+#[path = "email_kill.rs"]
+mod kill;
 #[path = "email_mailboxes.rs"]
 mod mailboxes;
 #[path = "email_smtp.rs"]

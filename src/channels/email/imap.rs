@@ -14,7 +14,6 @@ use tokio_util::sync::CancellationToken;
 
 /// Messages fetched per mailbox per pass.
 pub const BATCH: usize = 100;
-const LEASE_MS: i64 = 300_000;
 
 /// Polls mailboxes over IMAP.
 #[derive(Clone)]
@@ -47,6 +46,12 @@ impl ImapWorker {
         }
     }
 
+    /// How long this node owns a mailbox without renewing (`email.imap_lease_secs`); renewed
+    /// after every stored message, so a node that died mid-batch hands over within this time.
+    fn lease_ms(&self) -> i64 {
+        self.state.settings.email.imap_lease_secs as i64 * 1000
+    }
+
     /// Fetch at most `n` messages per pass.
     pub fn with_batch(mut self, n: usize) -> Self {
         self.batch = n.max(1);
@@ -74,7 +79,7 @@ impl ImapWorker {
             "UPDATE email_imap_state SET locked_until = $1 WHERE mailbox_id = $2 \
                AND (locked_until IS NULL OR locked_until < $3)",
         )
-        .bind(now + LEASE_MS)
+        .bind(now + self.lease_ms())
         .bind(mailbox_id)
         .bind(now)
         .execute(pool)
@@ -169,7 +174,7 @@ impl ImapWorker {
                 "UPDATE email_imap_state SET last_uid = $1, locked_until = $2 WHERE mailbox_id = $3",
             )
             .bind(i64::from(uid))
-            .bind(now_ms() + LEASE_MS)
+            .bind(now_ms() + self.lease_ms())
             .bind(&mailbox.id)
             .execute(pool)
             .await?;
@@ -178,30 +183,41 @@ impl ImapWorker {
         Ok(report)
     }
 
-    /// One pass over every mailbox with an IMAP server.
-    pub async fn run_all(&self) {
+    /// One pass over every mailbox with an IMAP server; true when some mailbox filled a whole
+    /// batch (more mail is probably waiting, so the next pass should not wait).
+    pub async fn run_all(&self) -> bool {
         let all = match self.state.store.pool().acquire().await {
             Ok(mut conn) => mailboxes::load_all(&mut conn).await.unwrap_or_default(),
-            Err(_) => return,
+            Err(_) => return false,
         };
+        let mut more = false;
         for m in all.into_iter().filter(|m| m.imap_host.is_some()) {
-            if let Err(e) = self.run_once(&m.id).await {
-                tracing::warn!(mailbox = %m.id, error = %format!("{e:#}"), "IMAP pass failed");
+            match self.run_once(&m.id).await {
+                Ok(r) => more |= r.fetched >= self.batch,
+                Err(e) => {
+                    tracing::warn!(mailbox = %m.id, error = %format!("{e:#}"), "IMAP pass failed")
+                }
             }
         }
+        more
     }
 
-    /// Poll every [`super::IMAP_POLL_INTERVAL`] until `stop` is cancelled.
+    /// Poll every `email.imap_poll_secs` until `stop` is cancelled; a backlog is drained
+    /// batch after batch without waiting in between.
     pub async fn run_until_stopped(self, stop: CancellationToken) {
+        let interval = std::time::Duration::from_secs(self.state.settings.email.imap_poll_secs);
+        let mut more = false;
         loop {
-            tokio::select! {
-                _ = stop.cancelled() => return,
-                _ = tokio::time::sleep(super::IMAP_POLL_INTERVAL) => {}
+            if !more {
+                tokio::select! {
+                    _ = stop.cancelled() => return,
+                    _ = tokio::time::sleep(interval) => {}
+                }
             }
-            tokio::select! {
+            more = tokio::select! {
                 _ = stop.cancelled() => return,
-                _ = self.run_all() => {}
-            }
+                more = self.run_all() => more,
+            };
         }
     }
 }

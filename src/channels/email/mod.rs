@@ -33,8 +33,6 @@ pub use sender::OutboxWorker;
 pub const MAX_MESSAGE_BYTES: usize = 25 * 1024 * 1024;
 /// Largest single attachment kept; bigger ones are listed as dropped.
 pub const MAX_ATTACHMENT_BYTES: usize = 20 * 1024 * 1024;
-/// How often each mailbox is polled over IMAP.
-pub const IMAP_POLL_INTERVAL: Duration = Duration::from_secs(30);
 /// How often the outbox is checked for due mail.
 pub const OUTBOX_POLL_INTERVAL: Duration = Duration::from_secs(5);
 /// Timeout for one SMTP or IMAP network operation.
