@@ -208,7 +208,47 @@ async fn imap_failures_are_reported_and_change_nothing(b: Backend) {
     assert!(server.flags().await.iter().all(|(_, s)| !s));
 }
 
+async fn new_mail_is_picked_up_at_once_through_imap_idle(b: Backend) {
+    // Polling every five minutes: only IDLE can explain a pickup within seconds.
+    let app = spawn_app_with(b, |s| s.email.imap_poll_secs = 300).await;
+    let server = Dovecot::start().await;
+    let mb = imap_mailbox(&app, &server).await;
+    // Wait for the worker's first pass over the new mailbox; it then goes idle.
+    let started = std::time::Instant::now();
+    loop {
+        let ran: Option<(Option<i64>,)> =
+            sqlx::query_as("SELECT last_run_at FROM email_imap_state WHERE mailbox_id = $1")
+                .bind(&mb)
+                .fetch_optional(app.state.store.pool())
+                .await
+                .unwrap();
+        if matches!(ran, Some((Some(_),))) {
+            break;
+        }
+        assert!(
+            started.elapsed().as_secs() < 30,
+            "the worker never looked at the mailbox"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    server.deliver(&[corpus("windows1256_body.eml")]).await;
+    let delivered = std::time::Instant::now();
+    loop {
+        if email_conversations(&app).await.len() == 1 {
+            break;
+        }
+        assert!(
+            delivered.elapsed().as_secs() < 20,
+            "new mail was not picked up through IDLE"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(server.flags().await.iter().all(|(_, seen)| *seen));
+}
+
 crate::storage_tests!(
+    new_mail_is_picked_up_at_once_through_imap_idle,
     imap_worker_stores_new_mail_marks_it_seen_and_never_stores_twice,
     a_restart_mid_batch_loses_nothing_and_duplicates_nothing,
     imap_failures_are_reported_and_change_nothing,

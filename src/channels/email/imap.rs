@@ -202,8 +202,9 @@ impl ImapWorker {
         more
     }
 
-    /// Poll every `email.imap_poll_secs` until `stop` is cancelled; a backlog is drained
-    /// batch after batch without waiting in between.
+    /// Run a pass whenever IMAP IDLE reports new mail, and at least every
+    /// `email.imap_poll_secs`, until `stop` is cancelled; a backlog is drained batch after
+    /// batch without waiting in between.
     pub async fn run_until_stopped(self, stop: CancellationToken) {
         let interval = std::time::Duration::from_secs(self.state.settings.email.imap_poll_secs);
         let mut more = false;
@@ -211,7 +212,7 @@ impl ImapWorker {
             if !more {
                 tokio::select! {
                     _ = stop.cancelled() => return,
-                    _ = tokio::time::sleep(interval) => {}
+                    _ = super::idle::wait_for_mail(&self.state, interval) => {}
                 }
             }
             more = tokio::select! {

@@ -8,6 +8,7 @@
 //! - [`secrets`]: mailbox passwords encrypted at rest.
 //! - [`imap`]: [`ImapWorker`] polls each mailbox and feeds [`inbound`].
 
+pub mod idle;
 pub mod imap;
 pub mod imap_conn;
 pub mod inbound;
