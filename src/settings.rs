@@ -22,6 +22,7 @@ pub struct Settings {
     pub voice: VoiceSettings,
     pub routing: RoutingSettings,
     pub email: EmailSettings,
+    pub chat: ChatSettings,
     pub logging: LoggingSettings,
 }
 
@@ -71,6 +72,17 @@ pub struct WebhookSettings {
     pub retry_base_secs: u64,
     pub timeout_secs: u64,
     pub poll_interval_ms: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ChatSettings {
+    pub max_message_chars: usize,
+    pub messages_per_second: u32,
+    pub message_burst: u32,
+    pub sockets_per_ip: usize,
+    pub ping_secs: u64,
+    pub idle_timeout_secs: u64,
+    pub hello_timeout_secs: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]

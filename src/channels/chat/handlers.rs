@@ -3,7 +3,6 @@
 use super::hub::Push;
 use super::socket::Session;
 use super::visitor::{self, Visitor};
-use super::MAX_MESSAGE_CHARS;
 use crate::error::ApiError;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -168,8 +167,9 @@ impl Session {
                 ))
                 .await;
         }
-        if text.chars().count() > MAX_MESSAGE_CHARS {
-            let msg = format!("messages are limited to {MAX_MESSAGE_CHARS} characters");
+        let max = self.state.settings.chat.max_message_chars;
+        if text.chars().count() > max {
+            let msg = format!("messages are limited to {max} characters");
             return self.send(error_frame("message_too_large", &msg, cid)).await;
         }
         let text = text.trim();

@@ -3,7 +3,6 @@
 //! the database by the socket, so a lost, duplicated or reordered event cannot lose, repeat or
 //! reorder a message.
 
-use super::{MAX_CONNECTIONS_PER_IP, RATE_BURST, RATE_PER_SECOND};
 use crate::bus::Event;
 use crate::state::{AppState, KeyedLimiter};
 use governor::{Quota, RateLimiter};
@@ -54,6 +53,8 @@ pub struct Hub {
     per_ip: Mutex<HashMap<IpAddr, usize>>,
     /// Messages per visitor.
     pub limiter: KeyedLimiter,
+    /// Sockets allowed per client IP.
+    per_ip_limit: usize,
     key: OnceCell<Vec<u8>>,
     next_id: AtomicU64,
     /// Cancelled when the node stops: open sockets close so the widgets reconnect elsewhere.
@@ -67,11 +68,14 @@ pub fn get(state: &AppState) -> Arc<Hub> {
     let mut hubs = HUBS.lock().expect("hub map");
     hubs.entry(state.bus.node().to_string())
         .or_insert_with(|| {
-            let quota = Quota::per_second(NonZeroU32::new(RATE_PER_SECOND).expect("non-zero"))
-                .allow_burst(NonZeroU32::new(RATE_BURST).expect("non-zero"));
+            let c = &state.settings.chat;
+            let quota =
+                Quota::per_second(NonZeroU32::new(c.messages_per_second.max(1)).expect("non-zero"))
+                    .allow_burst(NonZeroU32::new(c.message_burst.max(1)).expect("non-zero"));
             Arc::new(Hub {
                 reg: Mutex::default(),
                 per_ip: Mutex::default(),
+                per_ip_limit: c.sockets_per_ip,
                 limiter: RateLimiter::keyed(quota),
                 key: OnceCell::new(),
                 next_id: AtomicU64::new(1),
@@ -126,7 +130,7 @@ impl Hub {
     pub fn acquire_ip(self: &Arc<Self>, ip: IpAddr) -> Option<IpSlot> {
         let mut m = self.per_ip.lock().expect("ip map");
         let n = m.entry(ip).or_insert(0);
-        if *n >= MAX_CONNECTIONS_PER_IP {
+        if *n >= self.per_ip_limit {
             return None;
         }
         *n += 1;

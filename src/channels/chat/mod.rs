@@ -25,28 +25,20 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::Router;
-use std::time::Duration;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 /// Longest visitor message, in characters.
-pub const MAX_MESSAGE_CHARS: usize = 4000;
 /// Largest visitor upload.
 pub const MAX_ATTACHMENT_BYTES: usize = 10 * 1024 * 1024;
 /// Open visitor sockets allowed per client IP address (per node).
-pub const MAX_CONNECTIONS_PER_IP: usize = 20;
 /// Visitor messages per second, sustained …
-pub const RATE_PER_SECOND: u32 = 5;
 /// … and in a burst.
-pub const RATE_BURST: u32 = 10;
 /// How often the server pings an open socket.
-pub const PING_INTERVAL: Duration = Duration::from_secs(30);
 /// A socket silent this long (no frame, no pong) is closed.
-pub const IDLE_TIMEOUT: Duration = Duration::from_secs(90);
 /// How long a new socket may take to send `hello`.
-pub const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
 /// WebSocket read and write buffers (the 128 KiB default costs ~136 KiB per socket).
 pub const SOCKET_BUFFER: usize = 4096;
 /// Largest WebSocket frame or message accepted from a visitor.

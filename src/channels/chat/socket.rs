@@ -4,7 +4,6 @@ use super::handlers::{error_frame, Inbound};
 use super::hub::{self, Hub, IpSlot, Push};
 use super::visitor::{self, Visitor};
 use super::{secrets, sites, MAX_FRAME_BYTES, SOCKET_BUFFER};
-use super::{HELLO_TIMEOUT, IDLE_TIMEOUT, PING_INTERVAL};
 use crate::error::{ApiError, ApiQuery};
 use crate::state::AppState;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
@@ -19,7 +18,7 @@ use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 type Sink = SplitSink<WebSocket, WsMessage>;
 
@@ -135,7 +134,8 @@ impl Session {
     }
 
     async fn run(&mut self, mut stream: SplitStream<WebSocket>) -> anyhow::Result<()> {
-        let first = tokio::time::timeout(HELLO_TIMEOUT, next_text(&mut stream)).await;
+        let hello = Duration::from_secs(self.state.settings.chat.hello_timeout_secs);
+        let first = tokio::time::timeout(hello, next_text(&mut stream)).await;
         let Ok(Some(text)) = first else {
             self.close(1008, "hello expected").await;
             return Ok(());
@@ -301,7 +301,12 @@ impl Session {
         v: &Visitor,
         key: &[u8],
     ) -> anyhow::Result<()> {
-        let mut ping = tokio::time::interval(PING_INTERVAL);
+        let c = &self.state.settings.chat;
+        let (ping_every, idle) = (
+            Duration::from_secs(c.ping_secs.max(1)),
+            Duration::from_secs(c.idle_timeout_secs),
+        );
+        let mut ping = tokio::time::interval(ping_every);
         ping.tick().await;
         let mut last_rx = Instant::now();
         let mut last_typing: Option<Instant> = None;
@@ -347,7 +352,7 @@ impl Session {
                     return Ok(());
                 }
                 _ = ping.tick() => {
-                    if last_rx.elapsed() > IDLE_TIMEOUT {
+                    if last_rx.elapsed() > idle {
                         self.close(1001, "idle").await;
                         return Ok(());
                     }

@@ -218,7 +218,7 @@ async fn an_address_may_hold_twenty_sockets_and_the_twenty_first_is_refused() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_socket_that_never_says_hello_first_is_closed() {
-    let app = spawn_app(Backend::Sqlite).await;
+    let app = spawn_app_with(Backend::Sqlite, |s| s.chat.hello_timeout_secs = 2).await;
     let key = site(&app, json!({})).await["site_key"]
         .as_str()
         .unwrap()
@@ -241,7 +241,7 @@ async fn a_socket_that_never_says_hello_first_is_closed() {
     .expect("closed within the hello timeout");
     assert_eq!(code, 1008, "policy violation: hello expected");
     assert!(
-        started.elapsed() >= Duration::from_secs(9),
+        started.elapsed() >= Duration::from_millis(1900),
         "not before the timeout"
     );
     // A hello that is not first is refused too.
@@ -289,4 +289,53 @@ async fn a_page_from_an_unlisted_origin_is_refused_at_the_handshake() {
         open(&app, &key, Some("HTTPS://SHOP.EXAMPLE")).await.is_ok(),
         "origins compare case-insensitively"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_socket_is_pinged_then_closed_while_a_live_one_stays_open() {
+    use futures::StreamExt;
+    use tokio_tungstenite::tungstenite::Message as M;
+    let app = spawn_app_with(Backend::Sqlite, |s| {
+        s.chat.ping_secs = 1;
+        s.chat.idle_timeout_secs = 3;
+    })
+    .await;
+    let key = site(&app, json!({})).await["site_key"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (mut live, _) = Visitor::join(&app, &key, None, None).await;
+    let (mut silent, _) = Visitor::join(&app, &key, None, None).await;
+    // The live widget keeps reading, so its client answers every ping with a pong.
+    let live_task = tokio::spawn(async move {
+        let until = std::time::Instant::now() + Duration::from_secs(6);
+        let mut pings = 0;
+        while std::time::Instant::now() < until {
+            match tokio::time::timeout(Duration::from_millis(200), live.ws.next()).await {
+                Ok(Some(Ok(M::Ping(_)))) => pings += 1,
+                Ok(Some(Ok(M::Close(_)))) | Ok(None) | Ok(Some(Err(_))) => return (false, pings),
+                _ => {}
+            }
+        }
+        (true, pings)
+    });
+    // The silent one reads nothing for longer than the idle timeout.
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    let code = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            match silent.ws.next().await {
+                Some(Ok(M::Close(Some(f)))) => return u16::from(f.code),
+                None | Some(Err(_)) => return 0,
+                _ => continue,
+            }
+        }
+    })
+    .await
+    .expect("the silent socket was closed (an open one would keep getting pings)");
+    // 1001 when the close frame is read first; 0 when the client's queued pongs hit the
+    // already-closed connection before it reads that frame.
+    assert!(code == 1001 || code == 0, "closed as idle, got code {code}");
+    let (still_open, pings) = live_task.await.unwrap();
+    assert!(still_open, "a socket that answers pings stays open");
+    assert!(pings >= 3, "pinged every second: {pings}");
 }
