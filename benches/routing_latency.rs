@@ -1,7 +1,10 @@
 //! End-to-end routing latency: a real server (SQLite in a temporary directory, or PostgreSQL
 //! when `SWITCHBOARD_BENCH_POSTGRES` names an empty database) with available agents; each
 //! conversation is created over HTTP and timed until its `conversation.offered` event appears
-//! on the bus. Then a backlog is drained by one router pass and its throughput reported.
+//! on the bus. Then a steady open-loop load (`SB_BENCH_RATE` arrivals per second, default 200,
+//! for `SB_BENCH_SECS`, default 10) is timed from the create request to the offer arriving on
+//! a console WebSocket (what an agent's browser receives). Last, a backlog is drained by one
+//! router pass and its throughput reported.
 //!
 //! `cargo bench --bench routing_latency` (release), or `--profile dev` for a quick run.
 
@@ -51,6 +54,7 @@ async fn start(dir: &std::path::Path) -> Server {
     if let Ok(url) = std::env::var("SWITCHBOARD_BENCH_POSTGRES") {
         settings.database.url = url.into();
     }
+    settings.logging.level = "warn".into();
     let app = Application::build(settings).await.expect("server builds");
     let base = format!("http://{}", app.local_addr());
     let state = app.state().clone();
@@ -132,6 +136,7 @@ async fn main() {
         percentile(&samples, 0.99),
         samples[samples.len() - 1],
     );
+    steady(&server, &queue).await;
     // Backlog: agents away while conversations pile up, then one pass drains them.
     server
         .sql("UPDATE agents SET presence = 'away' WHERE role = 'agent'")
@@ -165,5 +170,110 @@ async fn main() {
         report.applied.len(),
         report.applied.len() as f64 / took.as_secs_f64(),
         report.dropped,
+    );
+}
+
+/// Open-loop arrivals at a fixed rate; latency from sending the create request to the
+/// `conversation.offered` frame on a supervisor's console socket.
+async fn steady(server: &Server, queue: &str) {
+    use futures::StreamExt;
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex};
+    let rate: u64 = std::env::var("SB_BENCH_RATE")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(200);
+    let secs: u64 = std::env::var("SB_BENCH_SECS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10);
+    let ws_url = format!(
+        "{}/ws/console?token={}",
+        server.base.replacen("http", "ws", 1),
+        server.token
+    );
+    let (mut ws, _) = tokio_tungstenite::connect_async(ws_url)
+        .await
+        .expect("console socket");
+    let sent: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
+    let total = (rate * secs) as usize;
+    let received = {
+        let sent = sent.clone();
+        tokio::spawn(async move {
+            let mut out = Vec::with_capacity(total);
+            let deadline = Instant::now() + Duration::from_secs(secs + 30);
+            while out.len() < total && Instant::now() < deadline {
+                let Ok(Some(Ok(msg))) =
+                    tokio::time::timeout(Duration::from_secs(1), ws.next()).await
+                else {
+                    continue;
+                };
+                let Ok(text) = msg.into_text() else { continue };
+                let Ok(ev) = serde_json::from_str::<Value>(&text) else {
+                    continue;
+                };
+                if ev["kind"] != "conversation.offered" {
+                    continue;
+                }
+                let id = ev["conversation_id"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string();
+                // The create response may not be back yet: retry briefly.
+                for _ in 0..200 {
+                    if let Some(t) = sent.lock().unwrap().get(&id) {
+                        out.push(t.elapsed());
+                        break;
+                    }
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+            }
+            out
+        })
+    };
+    let interval = Duration::from_micros(1_000_000 / rate);
+    let start = Instant::now();
+    let mut tasks = Vec::with_capacity(total);
+    for i in 0..total {
+        let due = start + interval * i as u32;
+        tokio::time::sleep_until(due.into()).await;
+        let client = server.client.clone();
+        let url = format!("{}/api/v1/conversations", server.base);
+        let token = server.token.clone();
+        let queue = queue.to_string();
+        let sent = sent.clone();
+        tasks.push(tokio::spawn(async move {
+            let t0 = Instant::now();
+            let resp = client
+                .post(url)
+                .bearer_auth(token)
+                .json(&json!({"customer": {"email": format!("s{i}@bench.test")}, "subject": "Steady", "queue_id": queue}))
+                .send()
+                .await;
+            if let Ok(r) = resp {
+                if let Ok(v) = r.json::<Value>().await {
+                    if let Some(id) = v["id"].as_str() {
+                        sent.lock().unwrap().insert(id.to_string(), t0);
+                    }
+                }
+            }
+        }));
+    }
+    for t in tasks {
+        let _ = t.await;
+    }
+    let offered_rate = total as f64 / start.elapsed().as_secs_f64();
+    let mut samples = received.await.expect("receiver");
+    samples.sort();
+    if samples.is_empty() {
+        println!("steady {rate}/s: no offers reached the console socket");
+        return;
+    }
+    println!(
+        "steady {rate} arrivals/s for {secs} s (achieved {offered_rate:.0}/s): create→offer on the console socket for {}/{total}: p50 {:?}  p99 {:?}  max {:?}",
+        samples.len(),
+        percentile(&samples, 0.50),
+        percentile(&samples, 0.99),
+        samples[samples.len() - 1],
     );
 }

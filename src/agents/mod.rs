@@ -25,6 +25,9 @@ pub struct Agent {
     pub languages: Vec<String>,
     /// Conversations the agent can hold at once per channel, e.g. `{"chat": 3, "email": 10}`.
     pub capacity: BTreeMap<String, u32>,
+    /// While busy on a key channel, no new work on the listed channels, e.g.
+    /// `{"phone": ["chat"]}`: a call blocks new chats.
+    pub blocks: BTreeMap<String, Vec<String>>,
     /// PBX extension, used to map call records to the agent.
     pub extension: Option<String>,
     pub presence: String,
@@ -43,6 +46,7 @@ pub(crate) struct AgentRow {
     skills: String,
     languages: String,
     capacity: String,
+    blocks: String,
     extension: Option<String>,
     presence: String,
     created_at: i64,
@@ -51,7 +55,7 @@ pub(crate) struct AgentRow {
 
 pub(crate) const AGENT_COLUMNS: &str =
     "id, email, name, role, password_hash, active, skills, languages, \
-     capacity, extension, presence, created_at, updated_at";
+     capacity, blocks, extension, presence, created_at, updated_at";
 
 impl From<AgentRow> for Agent {
     fn from(r: AgentRow) -> Self {
@@ -64,6 +68,7 @@ impl From<AgentRow> for Agent {
             skills: serde_json::from_str(&r.skills).unwrap_or_default(),
             languages: serde_json::from_str(&r.languages).unwrap_or_default(),
             capacity: serde_json::from_str(&r.capacity).unwrap_or_default(),
+            blocks: serde_json::from_str(&r.blocks).unwrap_or_default(),
             extension: r.extension,
             presence: r.presence,
             created_at: ms_to_rfc3339(r.created_at),
@@ -114,6 +119,7 @@ pub struct NewAgent {
     pub skills: Vec<String>,
     pub languages: Vec<String>,
     pub capacity: BTreeMap<String, u32>,
+    pub blocks: BTreeMap<String, Vec<String>>,
     pub extension: Option<String>,
 }
 
@@ -122,8 +128,8 @@ pub async fn insert(store: &Store, a: NewAgent) -> StoreResult<Agent> {
     let now = crate::store::now_ms();
     sqlx::query(
         "INSERT INTO agents (id, email, name, role, password_hash, active, skills, languages, \
-           capacity, extension, presence, presence_at, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, 1, $6, $7, $8, $9, 'offline', $10, $10, $10)",
+           capacity, extension, presence, presence_at, created_at, updated_at, blocks) \
+         VALUES ($1, $2, $3, $4, $5, 1, $6, $7, $8, $9, 'offline', $10, $10, $10, $11)",
     )
     .bind(&id)
     .bind(&a.email)
@@ -135,6 +141,7 @@ pub async fn insert(store: &Store, a: NewAgent) -> StoreResult<Agent> {
     .bind(serde_json::to_string(&a.capacity).unwrap_or_default())
     .bind(&a.extension)
     .bind(now)
+    .bind(serde_json::to_string(&a.blocks).unwrap_or_default())
     .execute(store.pool())
     .await
     .map_err(StoreError::from_sqlx)?;
@@ -169,6 +176,7 @@ pub async fn create_from_cli(
             skills: vec![],
             languages: vec![],
             capacity: default_capacity(),
+            blocks: BTreeMap::new(),
             extension: None,
         },
     )

@@ -66,6 +66,8 @@ pub struct CreateAgent {
     #[serde(default)]
     pub languages: Vec<String>,
     pub capacity: Option<BTreeMap<String, u32>>,
+    /// e.g. `{"phone": ["chat"]}`: while on a call, no new chats.
+    pub blocks: Option<BTreeMap<String, Vec<String>>>,
     pub extension: Option<String>,
 }
 
@@ -77,6 +79,16 @@ fn check_capacity(c: &BTreeMap<String, u32>) -> ApiResult<()> {
                 "invalid_capacity",
                 "capacity must be 0–1000",
             ));
+        }
+    }
+    Ok(())
+}
+
+fn check_blocks(b: &BTreeMap<String, Vec<String>>) -> ApiResult<()> {
+    for (busy, blocked) in b {
+        validate::channel(busy)?;
+        for c in blocked {
+            validate::channel(c)?;
         }
     }
     Ok(())
@@ -123,6 +135,11 @@ async fn create_agent(
         skills: validate::labels("skills", &req.skills)?,
         languages: validate::labels("languages", &req.languages)?,
         capacity,
+        blocks: {
+            let b = req.blocks.unwrap_or_default();
+            check_blocks(&b)?;
+            b
+        },
         extension: check_extension(&req.extension)?,
     };
     let agent = insert(&state.store, new).await.map_err(|e| match e {
@@ -167,6 +184,7 @@ pub struct UpdateAgent {
     pub skills: Option<Vec<String>>,
     pub languages: Option<Vec<String>>,
     pub capacity: Option<BTreeMap<String, u32>>,
+    pub blocks: Option<BTreeMap<String, Vec<String>>>,
     /// Empty string clears it.
     pub extension: Option<String>,
     pub password: Option<String>,
@@ -210,6 +228,13 @@ async fn update_agent(
         Some(_) => check_extension(&req.extension)?,
         None => cur.extension.clone(),
     };
+    let blocks = match req.blocks {
+        Some(b) => {
+            check_blocks(&b)?;
+            b
+        }
+        None => cur.blocks.clone(),
+    };
     let role = req.role.unwrap_or(cur.role);
     let active = req.active.unwrap_or(cur.active);
     let password_hash = match req.password {
@@ -225,7 +250,7 @@ async fn update_agent(
         "UPDATE agents SET name = $1, role = $2, active = $3, skills = $4, languages = $5, \
            capacity = $6, extension = $7, updated_at = $8, \
            password_hash = COALESCE($9, password_hash), \
-           presence = CASE WHEN $3 = 1 THEN presence ELSE 'offline' END \
+           presence = CASE WHEN $3 = 1 THEN presence ELSE 'offline' END, blocks = $11 \
          WHERE id = $10",
     )
     .bind(&name)
@@ -238,6 +263,7 @@ async fn update_agent(
     .bind(now)
     .bind(password_hash)
     .bind(&id)
+    .bind(serde_json::to_string(&blocks)?)
     .execute(tx.conn())
     .await
     .map_err(|e| match StoreError::from_sqlx(e) {

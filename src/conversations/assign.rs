@@ -20,6 +20,8 @@ pub enum AssignError {
         load: i64,
         capacity: i64,
     },
+    #[error("agent is busy on a channel that blocks new {channel} work")]
+    Blocked { channel: String },
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -35,6 +37,25 @@ pub async fn load(tx: &mut Tx, agent_id: &str, channel: &str) -> StoreResult<i64
     .await
     .map_err(StoreError::from_sqlx)?;
     Ok(n)
+}
+
+/// True when the agent is busy on a channel that blocks new work on `channel` (the agent's
+/// `blocks` setting, e.g. a call blocking chats).
+pub async fn blocked(tx: &mut Tx, agent_id: &str, channel: &str) -> StoreResult<bool> {
+    let row: Option<(String,)> = sqlx::query_as("SELECT blocks FROM agents WHERE id = $1")
+        .bind(agent_id)
+        .fetch_optional(tx.conn())
+        .await
+        .map_err(StoreError::from_sqlx)?;
+    let blocks: BTreeMap<String, Vec<String>> = row
+        .and_then(|(b,)| serde_json::from_str(&b).ok())
+        .unwrap_or_default();
+    for (busy, stopped) in blocks {
+        if stopped.iter().any(|c| c == channel) && load(tx, agent_id, &busy).await? > 0 {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 /// Assign `conv` to `agent_id`, checking the agent's capacity for the conversation's channel
@@ -67,6 +88,11 @@ pub async fn to_agent(
                 channel: conv.channel.clone(),
                 load: current,
                 capacity,
+            });
+        }
+        if blocked(tx, agent_id, &conv.channel).await? {
+            return Err(AssignError::Blocked {
+                channel: conv.channel.clone(),
             });
         }
     }

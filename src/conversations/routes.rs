@@ -548,7 +548,9 @@ async fn assign_conversation(
     let ev = result.map_err(|e| match e {
         AssignError::NoSuchAgent => ApiError::NotFound("agent"),
         AssignError::NoSuchQueue => ApiError::NotFound("queue"),
-        AssignError::AtCapacity { .. } => ApiError::Conflict(e.to_string()),
+        AssignError::AtCapacity { .. } | AssignError::Blocked { .. } => {
+            ApiError::Conflict(e.to_string())
+        }
         AssignError::Store(s) => s.into(),
     })?;
     tx.commit().await?;

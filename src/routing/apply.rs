@@ -153,7 +153,7 @@ pub(crate) async fn apply(
     let capacity = caps.get(&channel).copied().unwrap_or(0);
     let used = conversations::assign::load(&mut tx, agent, &channel).await?
         + pending(&mut tx, agent, &channel).await?;
-    if used >= capacity {
+    if used >= capacity || conversations::assign::blocked(&mut tx, agent, &channel).await? {
         return Ok(None);
     }
     let offer_id = new_id();

@@ -32,7 +32,16 @@ fn json_list(s: &str) -> Vec<String> {
     serde_json::from_str(s).unwrap_or_default()
 }
 
-type AgentRow = (String, String, String, String, String, i64, Option<i64>);
+type AgentRow = (
+    String,
+    String,
+    String,
+    String,
+    String,
+    i64,
+    Option<i64>,
+    String,
+);
 type QueueRow = (String, String, Option<String>, i64, i64);
 type ConvRow = (
     String,
@@ -72,14 +81,15 @@ pub(crate) async fn load(store: &Store, s: &RoutingSettings, now: i64) -> StoreR
         known_queues.insert(id);
     }
     let agents: Vec<AgentRow> = sqlx::query_as(
-        "SELECT a.id, a.presence, a.skills, a.languages, a.capacity, a.presence_at, r.idle_since \
+        "SELECT a.id, a.presence, a.skills, a.languages, a.capacity, a.presence_at, r.idle_since, \
+                a.blocks \
          FROM agents a LEFT JOIN agent_routing r ON r.agent_id = a.id WHERE a.active = 1",
     )
     .fetch_all(pool)
     .await
     .map_err(StoreError::from_sqlx)?;
     let mut known_agents: HashSet<String> = HashSet::new();
-    for (id, pres, skills, languages, capacity, presence_at, idle) in agents {
+    for (id, pres, skills, languages, capacity, presence_at, idle, blocks) in agents {
         let mut a =
             Agent::new(id.as_str(), idle.unwrap_or(presence_at)).with_presence(presence(&pres));
         for s in json_list(&skills) {
@@ -91,6 +101,13 @@ pub(crate) async fn load(store: &Store, s: &RoutingSettings, now: i64) -> StoreR
         let caps: BTreeMap<String, i64> = serde_json::from_str(&capacity).unwrap_or_default();
         for (channel, n) in caps {
             a = a.with_capacity(channel, n.clamp(0, u32::MAX as i64) as u32);
+        }
+        let blocks: BTreeMap<String, Vec<String>> =
+            serde_json::from_str(&blocks).unwrap_or_default();
+        for (busy, stopped) in blocks {
+            for c in stopped {
+                a = a.with_block(busy.as_str(), c);
+            }
         }
         engine.upsert_agent(a, now);
         known_agents.insert(id);

@@ -324,7 +324,80 @@ async fn an_auto_accept_queue_assigns_directly(b: Backend) {
     );
 }
 
+async fn a_call_in_progress_blocks_new_chats_until_it_ends(b: Backend) {
+    let app = spawn_app(b).await;
+    let q = queue(&app, json!({"name": "Chat"})).await;
+    let (agent_id, agent) = agent_with(
+        &app,
+        "busy@example.com",
+        json!({"capacity": {"phone": 1, "chat": 3}, "blocks": {"phone": ["chat"]}}),
+        "available",
+    )
+    .await;
+    let (_, one) = app
+        .get(&format!("/api/v1/agents/{agent_id}"), &app.admin_token)
+        .await;
+    assert_eq!(one["blocks"], json!({"phone": ["chat"]}));
+    // On a call.
+    let call = app
+        .conversation(
+            &app.admin_token,
+            "caller@example.com",
+            "Call",
+            json!({"channel": "phone"}),
+        )
+        .await;
+    let call_id = call["id"].as_str().unwrap();
+    let (s, body) = app
+        .post(
+            &format!("/api/v1/conversations/{call_id}/assign"),
+            &app.admin_token,
+            json!({"agent_id": agent_id}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let chat = app
+        .conversation(
+            &app.admin_token,
+            "visitor@example.com",
+            "Chat",
+            json!({"channel": "chat", "queue_id": q}),
+        )
+        .await;
+    let chat_id = chat["id"].as_str().unwrap().to_string();
+    run_once(&app.state, now_ms()).await.unwrap();
+    assert!(
+        offers(&app, &agent).await.is_empty(),
+        "no chat offered during the call"
+    );
+    let (s, body) = app
+        .post(
+            &format!("/api/v1/conversations/{chat_id}/assign"),
+            &app.admin_token,
+            json!({"agent_id": agent_id}),
+        )
+        .await;
+    assert_eq!(
+        s,
+        StatusCode::CONFLICT,
+        "manual assignment obeys it too: {body}"
+    );
+    // The call ends: the chat is offered.
+    let (s, _) = app
+        .patch(
+            &format!("/api/v1/conversations/{call_id}"),
+            &app.admin_token,
+            json!({"status": "resolved"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    run_once(&app.state, now_ms()).await.unwrap();
+    let offered = wait_offers(&app, &agent, 1).await;
+    assert_eq!(offered[0]["conversation_id"], chat_id.as_str());
+}
+
 crate::storage_tests!(
+    a_call_in_progress_blocks_new_chats_until_it_ends,
     vip_customers_are_served_first,
     an_auto_accept_queue_assigns_directly,
     an_sla_breach_is_published_once_and_counted,
