@@ -396,6 +396,7 @@ async fn measure(
     let phases = if target == Target::Relay { 1 } else { 2 };
     let mut total_sent = 0;
     for phase in 0..phases {
+        let t0 = Instant::now();
         let (sent, skipped) = drive(&cmds, rate, secs, phase * (rate * secs) as usize).await;
         total_sent += sent;
         if skipped > 0 {
@@ -411,6 +412,8 @@ async fn measure(
                 drain(&[&stats.delivered], total_sent as usize).await;
             }
         }
+        let took = t0.elapsed().as_secs_f64();
+        println!("  phase {phase}: {sent} sent in {secs} s, all answered after {took:.1} s = {:.0} messages/s sustained", sent as f64 / took);
     }
     if target == Target::Switchboard {
         row(
