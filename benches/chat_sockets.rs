@@ -8,7 +8,7 @@
 //!
 //! `cargo bench --bench chat_sockets` — env: `SB_BENCH_SOCKETS` (10000), `SB_BENCH_RATE` (2000
 //! messages/s), `SB_BENCH_SECS` (5 per latency phase), `SB_BENCH_DEFAULT_SOCKETS` (sockets for
-//! the default-buffer relay, 10000).
+//! the default-buffer relay, 10000), `SB_BENCH_PG=1` (Switchboard on PostgreSQL).
 
 mod support;
 
@@ -483,7 +483,12 @@ async fn bench() {
         drop(guard);
     }
     let port = support::free_port();
-    let (guard, _dir) = support::start_switchboard(port, None);
+    // `SB_BENCH_PG=1`: Switchboard on a fresh PostgreSQL database instead of SQLite.
+    let pg = match std::env::var("SB_BENCH_PG").as_deref() {
+        Ok("1") => Some(support::fresh_pg().await),
+        _ => None,
+    };
+    let (guard, _dir) = support::start_switchboard(port, pg.as_deref());
     CHILDREN.lock().unwrap().push(guard.0.id());
     support::wait_for_port(port).await;
     let base = format!("http://127.0.0.1:{port}");
@@ -505,7 +510,11 @@ async fn bench() {
     let hello = next_json(&mut console).await.expect("console hello");
     assert_eq!(hello["type"], "hello", "{hello}");
     measure(
-        "switchboard (SQLite)",
+        if pg.is_some() {
+            "switchboard (PostgreSQL)"
+        } else {
+            "switchboard (SQLite)"
+        },
         Target::Switchboard,
         guard.0.id(),
         port,
