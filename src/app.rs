@@ -126,6 +126,7 @@ impl Application {
             login_limiter: Arc::new(RateLimiter::keyed(Quota::per_minute(per_minute))),
             metrics: metrics_handle(),
             settings: Arc::new(settings),
+            chat_hub: Arc::default(),
         };
         let listener = TcpListener::bind(&state.settings.server.bind)
             .await

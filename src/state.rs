@@ -19,4 +19,6 @@ pub struct AppState {
     pub bus: Bus,
     pub login_limiter: Arc<KeyedLimiter>,
     pub metrics: PrometheusHandle,
+    /// The web chat's socket registry for this application (created on first use).
+    pub chat_hub: Arc<std::sync::OnceLock<Arc<crate::channels::chat::Hub>>>,
 }

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, LazyLock, Mutex};
+use std::sync::{Arc, Mutex};
 use tokio::sync::{broadcast, mpsc, OnceCell};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -61,13 +61,11 @@ pub struct Hub {
     pub stopping: CancellationToken,
 }
 
-static HUBS: LazyLock<Mutex<HashMap<String, Arc<Hub>>>> = LazyLock::new(Default::default);
-
-/// The hub of the node owning `state` (one per application, keyed by its bus node id).
+/// The hub of the application owning `state` (created on first use, kept in the state).
 pub fn get(state: &AppState) -> Arc<Hub> {
-    let mut hubs = HUBS.lock().expect("hub map");
-    hubs.entry(state.bus.node().to_string())
-        .or_insert_with(|| {
+    state
+        .chat_hub
+        .get_or_init(|| {
             let c = &state.settings.chat;
             let quota =
                 Quota::per_second(NonZeroU32::new(c.messages_per_second.max(1)).expect("non-zero"))
@@ -259,7 +257,6 @@ pub fn spawn_dispatcher(state: &AppState, stop: CancellationToken) -> JoinHandle
             }
         }
         hub.stopping.cancel();
-        HUBS.lock().expect("hub map").remove(state.bus.node());
     })
 }
 

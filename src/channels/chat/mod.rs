@@ -18,6 +18,7 @@ pub mod sites;
 mod socket;
 mod visitor;
 
+pub use hub::Hub;
 pub use visitor::OFFLINE_TAG;
 
 use crate::state::AppState;
