@@ -138,27 +138,39 @@ async fn upload_inner(
     }
     let (name, bytes) = read_file(req).await?;
     let content_type = sniff(&bytes).ok_or(UploadError::Unsupported)?;
-    let id = new_id();
     let mut tx = state.store.begin().await.map_err(ApiError::from)?;
+    let id = insert(&mut tx, &site.id, &visitor, &name, content_type, &bytes).await?;
+    tx.commit().await.map_err(ApiError::from)?;
+    Ok(
+        json!({"id": id, "name": name, "content_type": content_type, "size": bytes.len(), "url": url(key, &id)}),
+    )
+}
+
+/// Store an accepted file for `visitor` of `site_id`; returns its id.
+async fn insert(
+    tx: &mut crate::store::Tx,
+    site_id: &str,
+    visitor: &str,
+    name: &str,
+    content_type: &str,
+    bytes: &[u8],
+) -> ApiResult<String> {
+    let id = new_id();
     sqlx::query(
         "INSERT INTO chat_attachments (id, site_id, visitor_id, name, content_type, size, data, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
     .bind(&id)
-    .bind(&site.id)
-    .bind(&visitor)
-    .bind(&name)
+    .bind(site_id)
+    .bind(visitor)
+    .bind(name)
     .bind(content_type)
     .bind(bytes.len() as i64)
     .bind(bytes.to_vec())
     .bind(now_ms())
     .execute(tx.conn())
-    .await
-    .map_err(ApiError::from)?;
-    tx.commit().await.map_err(ApiError::from)?;
-    Ok(
-        json!({"id": id, "name": name, "content_type": content_type, "size": bytes.len(), "url": url(key, &id)}),
-    )
+    .await?;
+    Ok(id)
 }
 
 /// The `file` field of a multipart upload (at most [`MAX_ATTACHMENT_BYTES`]), with a clean name.
@@ -367,23 +379,8 @@ async fn agent_upload_inner(
     let (visitor, site_id) = visitor.ok_or(ApiError::NotFound("chat conversation"))?;
     let (name, bytes) = read_file(req).await?;
     let content_type = sniff(&bytes).ok_or(UploadError::Unsupported)?;
-    let id = new_id();
     let mut tx = state.store.begin().await.map_err(ApiError::from)?;
-    sqlx::query(
-        "INSERT INTO chat_attachments (id, site_id, visitor_id, name, content_type, size, data, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-    )
-    .bind(&id)
-    .bind(&site_id)
-    .bind(&visitor)
-    .bind(&name)
-    .bind(content_type)
-    .bind(bytes.len() as i64)
-    .bind(bytes.to_vec())
-    .bind(now_ms())
-    .execute(tx.conn())
-    .await
-    .map_err(ApiError::from)?;
+    let id = insert(&mut tx, &site_id, &visitor, &name, content_type, &bytes).await?;
     let msg = NewMessage {
         author_kind: "agent",
         author_id: Some(agent.id.clone()),
