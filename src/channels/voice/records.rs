@@ -1,6 +1,6 @@
 //! Log ingest: uploaded or tailed Asterisk, FreeSWITCH and HylaFAX logs, line by line.
 
-use super::ingest::{store_contact, Contact, IngestReport, Outcome};
+use super::ingest::IngestReport;
 use crate::auth::{Caller, Role};
 use crate::error::{ApiError, ApiQuery, ApiResult};
 use crate::state::AppState;
@@ -76,32 +76,14 @@ pub fn parse_lines(
     (out, start)
 }
 
-/// Store parsed lines one by one (each in its own transaction). A storage failure stops the
-/// run with an error; what was stored before it stays stored, and a retry skips it as duplicate.
+/// Store parsed lines in batches (see [`super::batch`]). A storage failure stops the run with
+/// an error; what was stored before it stays stored, and a retry skips it as duplicate.
 pub async fn store_lines(
     state: &AppState,
     format: Source,
     lines: Vec<ParsedLine>,
 ) -> StoreResult<IngestReport> {
-    let mut report = IngestReport::default();
-    for (line, parsed) in lines {
-        let outcome = match parsed {
-            Ok(record) => {
-                let contact = Contact {
-                    source: source_name(format),
-                    record,
-                    customer_id: None,
-                    notes: None,
-                    logged_by: None,
-                    agent_id: None,
-                };
-                store_contact(state, &contact).await?
-            }
-            Err(reason) => Outcome::Rejected(reason),
-        };
-        report.add(line, &outcome);
-    }
-    Ok(report)
+    super::batch::store_batched(state, source_name(format), lines).await
 }
 
 /// A raw body that could not be read: 413 when over the size limit, else 400.
