@@ -299,21 +299,10 @@ async fn resolve_customers(
     lines: &[ParsedLine],
     items: &[(usize, &'static str, String, String)],
 ) -> StoreResult<HashMap<String, String>> {
-    let numbers: Vec<String> = items
-        .iter()
-        .map(|it| it.3.clone())
-        .collect::<HashSet<_>>()
-        .into_iter()
-        .collect();
-    let rows: Vec<(String, String)> = fetch_in(
-        tx,
-        "SELECT value, customer_id FROM identities WHERE kind = 'phone' AND value IN",
-        &numbers,
-    )
-    .await?;
-    let mut map: HashMap<String, String> = rows.into_iter().collect();
+    let mut seen = HashSet::new();
+    let mut wanted = Vec::new();
     for (i, _, _, number) in items {
-        if map.contains_key(number) {
+        if !seen.insert(number.as_str()) {
             continue;
         }
         let rec = record(lines, *i);
@@ -323,10 +312,9 @@ async fn resolve_customers(
         };
         let name = rec
             .caller_name
-            .as_deref()
+            .clone()
             .filter(|_| rec.direction != Direction::Outbound);
-        let (id, _) = customers::find_or_create(tx, "phone", number, raw.trim(), name).await?;
-        map.insert(number.clone(), id);
+        wanted.push((number.clone(), raw.trim().to_string(), name));
     }
-    Ok(map)
+    customers::find_or_create_many(tx, "phone", &wanted).await
 }
