@@ -42,11 +42,25 @@ fn log() -> String {
     out
 }
 
+/// A message and its conversation, as compared.
+type SnapshotRow = (
+    String,
+    String,
+    i64,
+    String,
+    String,
+    String,
+    String,
+    String,
+    i64,
+    i64,
+);
+
 /// Every stored message with what identifies its conversation across databases (the
 /// external id of the conversation's first message) and the conversation's final state.
 async fn snapshot(app: &TestApp) -> (Vec<Vec<String>>, Vec<(String, i64)>, i64) {
     let pool = app.state.store.pool();
-    let rows: Vec<(String, String, i64, String, String, String, String, String, i64, i64)> =
+    let rows: Vec<SnapshotRow> =
         sqlx::query_as(
             "SELECT i.value, m.external_id, m.seq, m.author_kind, m.body, \
                (SELECT f.external_id FROM messages f WHERE f.conversation_id = c.id AND f.seq = 1), \
