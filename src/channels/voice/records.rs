@@ -54,6 +54,58 @@ pub fn parse_lines(
     include_partial: bool,
     opts: &ParseOptions,
 ) -> (Vec<ParsedLine>, usize) {
+    let owned;
+    let whole = if include_partial && input.last().is_some_and(|&b| b != b'\n') {
+        owned = [input, b"\n"].concat();
+        &owned[..]
+    } else {
+        input
+    };
+    // One parser run over the whole input; records carry no line numbers, so they are matched
+    // to the non-blank lines without an error, which holds unless the parser skipped a line.
+    let (report, consumed) = parse_chunk(format, whole, first_line, opts);
+    let consumed = consumed.min(input.len());
+    let errors: std::collections::HashMap<usize, String> = report
+        .errors
+        .into_iter()
+        .map(|e| (e.line, e.reason))
+        .collect();
+    let mut out = Vec::with_capacity(report.records.len() + errors.len());
+    let mut record_lines = Vec::with_capacity(report.records.len());
+    let mut line_no = first_line;
+    for line in whole[..consumed.min(whole.len())].split_inclusive(|&b| b == b'\n') {
+        let line = line.strip_suffix(b"\n").unwrap_or(line);
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if !line.iter().all(u8::is_ascii_whitespace) && !errors.contains_key(&line_no) {
+            record_lines.push(line_no);
+        }
+        line_no += 1;
+    }
+    if record_lines.len() != report.records.len() {
+        return parse_each_line(format, input, first_line, include_partial, opts);
+    }
+    let mut records = record_lines.into_iter().zip(report.records).peekable();
+    let mut errors: Vec<(usize, String)> = errors.into_iter().collect();
+    errors.sort_by_key(|e| e.0);
+    for (line, reason) in errors {
+        while let Some((l, r)) = records.next_if(|(l, _)| *l < line) {
+            out.push((l, Ok(r)));
+        }
+        out.push((line, Err(reason)));
+    }
+    out.extend(records.map(|(l, r)| (l, Ok(r))));
+    (out, consumed)
+}
+
+/// [`parse_lines`] running the parser once per line (when records cannot be matched to
+/// lines otherwise).
+fn parse_each_line(
+    format: Source,
+    input: &[u8],
+    first_line: usize,
+    include_partial: bool,
+    opts: &ParseOptions,
+) -> (Vec<ParsedLine>, usize) {
     let mut out = Vec::new();
     let mut start = 0;
     let mut line_no = first_line;

@@ -12,8 +12,9 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt::Write;
 use switchboard_voice::CallRecord;
 
-/// Most bind parameters in one statement (well below both backends' limits).
-const MAX_PARAMS: usize = 2000;
+/// Most bind parameters in one statement: well below both backends' limits, and small
+/// because SQLite looks each parameter up by name in a linear list (quadratic per statement).
+const MAX_PARAMS: usize = 300;
 
 /// Where a planned message goes.
 #[derive(Debug, Clone)]
