@@ -146,13 +146,20 @@ async fn fast_batch(
         return Ok((outcomes.into_iter().map(Option::unwrap).collect(), vec![]));
     }
     let mut tx = state.store.begin().await?;
-    let ext_ids: Vec<String> = items.iter().map(|it| it.2.clone()).collect();
-    let stored: Vec<(String, String)> = fetch_in(
-        &mut tx,
-        "SELECT channel, external_id FROM messages WHERE external_id IN",
-        &ext_ids,
-    )
-    .await?;
+    // Per channel, so the lookup uses the (channel, external_id) unique index.
+    let mut stored = Vec::new();
+    for channel in ["phone", "fax"] {
+        let ids: Vec<String> = items
+            .iter()
+            .filter(|it| it.1 == channel)
+            .map(|it| it.2.clone())
+            .collect();
+        let sql = format!(
+            "SELECT external_id FROM messages WHERE channel = '{channel}' AND external_id IN"
+        );
+        let rows: Vec<(String,)> = fetch_in(&mut tx, &sql, &ids).await?;
+        stored.extend(rows.into_iter().map(|r| (channel.to_string(), r.0)));
+    }
     let mut seen: HashSet<(String, String)> = stored.into_iter().collect();
     items.retain(|(i, channel, ext, _)| {
         let new = seen.insert((channel.to_string(), ext.clone()));

@@ -72,14 +72,13 @@ pub fn parse_lines(
         .collect();
     let mut out = Vec::with_capacity(report.records.len() + errors.len());
     let mut record_lines = Vec::with_capacity(report.records.len());
-    let mut line_no = first_line;
-    for line in whole[..consumed.min(whole.len())].split_inclusive(|&b| b == b'\n') {
+    let complete = whole[..consumed].split_inclusive(|&b| b == b'\n');
+    for (line_no, line) in (first_line..).zip(complete) {
         let line = line.strip_suffix(b"\n").unwrap_or(line);
         let line = line.strip_suffix(b"\r").unwrap_or(line);
         if !line.iter().all(u8::is_ascii_whitespace) && !errors.contains_key(&line_no) {
             record_lines.push(line_no);
         }
-        line_no += 1;
     }
     if record_lines.len() != report.records.len() {
         return parse_each_line(format, input, first_line, include_partial, opts);

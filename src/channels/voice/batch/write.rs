@@ -6,15 +6,21 @@ use crate::channels::voice::summary::subject;
 use crate::conversations::Message;
 use crate::events;
 use crate::state::AppState;
-use crate::store::{dialect, ms_to_rfc3339, new_id, StoreError, StoreResult, Tx};
+use crate::store::{dialect, ms_to_rfc3339, new_id, now_ms, StoreError, StoreResult, Tx};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt::Write;
 use switchboard_voice::CallRecord;
 
-/// Most bind parameters in one statement: well below both backends' limits, and small
-/// because SQLite looks each parameter up by name in a linear list (quadratic per statement).
-const MAX_PARAMS: usize = 300;
+/// Most bind parameters in one statement: well below both backends' limits, and small on
+/// SQLite, which looks each parameter up by name in a linear list (quadratic per statement).
+fn max_params(tx: &mut Tx) -> usize {
+    if tx.conn().backend_name().eq_ignore_ascii_case("sqlite") {
+        300
+    } else {
+        4000
+    }
+}
 
 /// Where a planned message goes.
 #[derive(Debug, Clone)]
@@ -160,22 +166,7 @@ impl Plan {
         .await?;
         // Existing conversations: reserve the sequence numbers (also serialising concurrent
         // appends on PostgreSQL), in id order to keep lock order stable.
-        let mut base: HashMap<String, (i64, Option<String>)> = HashMap::new();
-        for (id, (count, last_at, now)) in &self.existing {
-            let (seq, assignee): (i64, Option<String>) = sqlx::query_as(
-                "UPDATE conversations SET last_seq = last_seq + $1, updated_at = $2, \
-                   last_message_at = $3 WHERE id = $4 RETURNING last_seq, assignee_id",
-            )
-            .bind(count)
-            .bind(now)
-            .bind(last_at)
-            .bind(id)
-            .fetch_optional(tx.conn())
-            .await
-            .map_err(StoreError::from_sqlx)?
-            .ok_or(StoreError::NotFound)?;
-            base.insert(id.clone(), (seq - count, assignee));
-        }
+        let base = reserve_seqs(tx, &self.existing).await?;
         let mut msg_rows = Vec::with_capacity(self.msgs.len());
         let mut history = Vec::new();
         let mut out_events = Vec::new();
@@ -264,6 +255,48 @@ impl Plan {
     }
 }
 
+/// Reserve sequence numbers on existing conversations (`id → (messages, last message time,
+/// _)`), which also serialises concurrent appends on PostgreSQL; returns per conversation the
+/// last sequence number before the batch and the assignee.
+async fn reserve_seqs(
+    tx: &mut Tx,
+    existing: &BTreeMap<String, (i64, i64, i64)>,
+) -> StoreResult<HashMap<String, (i64, Option<String>)>> {
+    let mut base = HashMap::new();
+    let all: Vec<_> = existing.iter().collect();
+    let per = (max_params(tx) / 3).max(1);
+    for chunk in all.chunks(per) {
+        let (mut seqs, mut ats, mut ids) = (String::new(), String::new(), String::new());
+        for k in 0..chunk.len() {
+            let p = k * 3 + 2;
+            let _ = write!(seqs, " WHEN ${p} THEN ${}", p + 1);
+            let _ = write!(ats, " WHEN ${p} THEN ${}", p + 2);
+            let _ = write!(ids, "{}${p}", if k > 0 { ", " } else { "" });
+        }
+        let sql = format!(
+            "UPDATE conversations SET last_seq = last_seq + CASE id{seqs} END, updated_at = $1, \
+               last_message_at = CASE id{ats} END WHERE id IN ({ids}) \
+             RETURNING id, last_seq, assignee_id"
+        );
+        let mut q = sqlx::query_as::<_, (String, i64, Option<String>)>(&sql).bind(now_ms());
+        for (id, (count, last_at, _)) in chunk {
+            q = q.bind(*id).bind(*count).bind(*last_at);
+        }
+        let rows = q
+            .fetch_all(tx.conn())
+            .await
+            .map_err(StoreError::from_sqlx)?;
+        for (id, seq, assignee) in rows {
+            let count = existing[&id].0;
+            base.insert(id, (seq - count, assignee));
+        }
+    }
+    if base.len() != existing.len() {
+        return Err(StoreError::NotFound);
+    }
+    Ok(base)
+}
+
 /// A `conversation.<kind>` event about `m`'s conversation, with its history row.
 fn event(
     m: &PlannedMsg,
@@ -310,7 +343,7 @@ fn placeholders(out: &mut String, start: usize, n: usize) {
 /// A trailing `internal` column in `head` beyond `cols` is filled with 0.
 async fn insert_rows(tx: &mut Tx, head: &str, cols: usize, rows: Vec<Vec<V>>) -> StoreResult<()> {
     let extra_zero = head.ends_with("internal)");
-    let per = (MAX_PARAMS / cols).max(1);
+    let per = (max_params(tx) / cols).max(1);
     let mut rows = rows.into_iter().peekable();
     while rows.peek().is_some() {
         let chunk: Vec<Vec<V>> = rows.by_ref().take(per).collect();
@@ -346,7 +379,8 @@ where
     T: for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow> + Send + Unpin,
 {
     let mut out = Vec::new();
-    for chunk in values.chunks(MAX_PARAMS) {
+    let per = max_params(tx);
+    for chunk in values.chunks(per) {
         let mut sql = format!("{head} (");
         placeholders(&mut sql, 1, chunk.len());
         sql.push(')');
