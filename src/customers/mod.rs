@@ -344,7 +344,9 @@ async fn identities_of(
         "SELECT value, customer_id FROM identities WHERE kind = $1 AND value IN ({})",
         marks.join(", ")
     );
-    let mut q = sqlx::query_as::<_, (String, String)>(&sql).bind(kind);
+    let mut q = sqlx::query_as::<_, (String, String)>(&sql)
+        .persistent(false)
+        .bind(kind);
     for v in values {
         q = q.bind(*v);
     }

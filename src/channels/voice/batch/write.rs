@@ -18,7 +18,7 @@ fn max_params(tx: &mut Tx) -> usize {
     if tx.conn().backend_name().eq_ignore_ascii_case("sqlite") {
         300
     } else {
-        4000
+        2000
     }
 }
 
@@ -278,7 +278,9 @@ async fn reserve_seqs(
                last_message_at = CASE id{ats} END WHERE id IN ({ids}) \
              RETURNING id, last_seq, assignee_id"
         );
-        let mut q = sqlx::query_as::<_, (String, i64, Option<String>)>(&sql).bind(now_ms());
+        let mut q = sqlx::query_as::<_, (String, i64, Option<String>)>(&sql)
+            .persistent(false)
+            .bind(now_ms());
         for (id, (count, last_at, _)) in chunk {
             q = q.bind(*id).bind(*count).bind(*last_at);
         }
@@ -384,7 +386,9 @@ where
         let mut sql = format!("{head} (");
         placeholders(&mut sql, 1, chunk.len());
         sql.push(')');
-        let mut q = sqlx::query_as::<_, T>(&sql);
+        // One-off statements: PostgreSQL plans them with the values (a cached generic plan
+        // compares every row with every parameter when the table has no statistics yet).
+        let mut q = sqlx::query_as::<_, T>(&sql).persistent(false);
         for v in chunk {
             q = q.bind(v);
         }
