@@ -15,6 +15,7 @@
 //! again one record per transaction with [`store_contact`], which skips what the other writer
 //! stored as duplicates; so a bad record never takes its neighbours with it.
 
+mod sql;
 mod write;
 
 use super::ingest::{
@@ -27,9 +28,10 @@ use crate::bus::Event;
 use crate::customers;
 use crate::state::AppState;
 use crate::store::{now_ms, StoreError, StoreResult, Tx};
+use sql::fetch_in;
 use std::collections::{HashMap, HashSet};
 use switchboard_voice::Direction;
-use write::{fetch_in, NewConv, Plan, PlannedMsg, Target};
+use write::{NewConv, Plan, PlannedMsg, Target};
 
 /// Records stored per transaction.
 pub const BATCH_SIZE: usize = 500;
