@@ -34,7 +34,7 @@ use switchboard_voice::Direction;
 use write::{NewConv, Plan, PlannedMsg, Target};
 
 /// Records stored per transaction.
-pub const BATCH_SIZE: usize = 500;
+pub const BATCH_SIZE: usize = 1000;
 
 /// Store parsed lines of a `source` log (`asterisk`, `freeswitch`, `hylafax`) in batches.
 /// A storage failure that persists one record at a time stops the run with an error; what
