@@ -250,6 +250,113 @@ pub async fn find_or_create(
     existing.map(|e| (e, false)).ok_or(StoreError::NotFound)
 }
 
+/// [`find_or_create`] for many identities of one `kind` at once (batch imports), with the
+/// same safety against concurrent creators: `items` are `(value, raw, name)` with distinct
+/// normalised values; returns the customer id per value.
+pub async fn find_or_create_many(
+    tx: &mut Tx,
+    kind: &str,
+    items: &[(String, String, Option<String>)],
+) -> StoreResult<std::collections::HashMap<String, String>> {
+    let mut found = std::collections::HashMap::new();
+    for chunk in items.chunks(200) {
+        let values: Vec<&str> = chunk.iter().map(|i| i.0.as_str()).collect();
+        found.extend(identities_of(tx, kind, &values).await?);
+        let missing: Vec<_> = chunk.iter().filter(|i| !found.contains_key(&i.0)).collect();
+        if missing.is_empty() {
+            continue;
+        }
+        let now = now_ms();
+        let ids: Vec<String> = missing.iter().map(|_| new_id()).collect();
+        let rows = (0..missing.len()).map(|r| {
+            let p = r * 5;
+            format!(
+                "(${}, ${}, ${}, ${}, ${})",
+                p + 1,
+                p + 2,
+                p + 3,
+                p + 4,
+                p + 5
+            )
+        });
+        let sql = format!(
+            "INSERT INTO customers (id, name, name_search, created_at, updated_at) VALUES {}",
+            rows.collect::<Vec<_>>().join(", ")
+        );
+        let mut q = sqlx::query(&sql);
+        for (id, (_, _, name)) in ids.iter().zip(&missing) {
+            let folded = switchboard_text::search_fold(name.as_deref().unwrap_or(""));
+            q = q.bind(id).bind(name).bind(folded).bind(now).bind(now);
+        }
+        q.execute(tx.conn()).await.map_err(StoreError::from_sqlx)?;
+        let rows = (0..missing.len()).map(|r| {
+            let p = r * 5 + 2;
+            format!(
+                "(${}, ${}, $1, ${}, ${}, ${})",
+                p,
+                p + 1,
+                p + 2,
+                p + 3,
+                p + 4
+            )
+        });
+        let sql = format!(
+            "INSERT INTO identities (id, customer_id, kind, value, raw, created_at) VALUES {} \
+             ON CONFLICT (kind, value) DO NOTHING",
+            rows.collect::<Vec<_>>().join(", ")
+        );
+        let mut q = sqlx::query(&sql).bind(kind);
+        for (id, (value, raw, _)) in ids.iter().zip(&missing) {
+            q = q.bind(new_id()).bind(id).bind(value).bind(raw).bind(now);
+        }
+        q.execute(tx.conn()).await.map_err(StoreError::from_sqlx)?;
+        let values: Vec<&str> = missing.iter().map(|i| i.0.as_str()).collect();
+        let owners = identities_of(tx, kind, &values).await?;
+        // Customers whose identity a concurrent transaction created first are dropped.
+        for (id, (value, _, _)) in ids.iter().zip(&missing) {
+            if owners.get(value) != Some(id) {
+                sqlx::query("DELETE FROM customers WHERE id = $1")
+                    .bind(id)
+                    .execute(tx.conn())
+                    .await
+                    .map_err(StoreError::from_sqlx)?;
+            }
+        }
+        found.extend(owners);
+    }
+    if let Some(lost) = items.iter().find(|i| !found.contains_key(&i.0)) {
+        return Err(StoreError::Conflict(format!(
+            "identity {} vanished",
+            lost.0
+        )));
+    }
+    Ok(found)
+}
+
+/// Owner per value of the identities of `kind` among `values`.
+async fn identities_of(
+    tx: &mut Tx,
+    kind: &str,
+    values: &[&str],
+) -> StoreResult<std::collections::HashMap<String, String>> {
+    let marks: Vec<String> = (0..values.len()).map(|k| format!("${}", k + 2)).collect();
+    let sql = format!(
+        "SELECT value, customer_id FROM identities WHERE kind = $1 AND value IN ({})",
+        marks.join(", ")
+    );
+    let mut q = sqlx::query_as::<_, (String, String)>(&sql)
+        .persistent(false)
+        .bind(kind);
+    for v in values {
+        q = q.bind(*v);
+    }
+    let rows = q
+        .fetch_all(tx.conn())
+        .await
+        .map_err(StoreError::from_sqlx)?;
+    Ok(rows.into_iter().collect())
+}
+
 /// The editable part of a profile.
 pub struct Profile<'a> {
     pub name: Option<&'a str>,

@@ -30,3 +30,34 @@ pub fn like_escape(s: &str) -> String {
     }
     out
 }
+
+/// Allocate `count` consecutive-or-not new conversation numbers at once (batch inserts).
+///
+/// Like [`next_conversation_number`]: a sequence on PostgreSQL; on SQLite the maximum plus
+/// one onwards, safe inside the serialised write transaction as long as the caller inserts
+/// the conversations before allocating again.
+pub async fn next_conversation_numbers(
+    backend: Backend,
+    tx: &mut Tx,
+    count: usize,
+) -> StoreResult<Vec<i64>> {
+    if count == 0 {
+        return Ok(Vec::new());
+    }
+    match backend {
+        Backend::Postgres => {
+            let rows: Vec<(i64,)> = sqlx::query_as(
+                "SELECT nextval('conversation_numbers') FROM generate_series(1::bigint, $1)",
+            )
+            .bind(count as i64)
+            .fetch_all(tx.conn())
+            .await
+            .map_err(StoreError::from_sqlx)?;
+            Ok(rows.into_iter().map(|r| r.0).collect())
+        }
+        Backend::Sqlite => {
+            let first = next_conversation_number(backend, tx).await?;
+            Ok((first..first + count as i64).collect())
+        }
+    }
+}

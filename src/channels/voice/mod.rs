@@ -1,7 +1,8 @@
 //! The voice channel: PBX call records and fax logs become contact entries on the customer's
 //! history (channel `phone` or `fax`).
 //!
-//! Intake paths, all ending in [`ingest::store_contact`] (one transaction per record):
+//! Intake paths, all ending in [`ingest::store_contact`] (one transaction per record) or, for
+//! log files, [`batch::store_batched`] (one transaction per [`batch::BATCH_SIZE`] records):
 //! * `POST /api/v1/channels/voice/records?format=asterisk|freeswitch|hylafax` — log upload
 //!   (admin, or an API token with the `voice:ingest` scope); answers
 //!   `{stored, duplicates, ignored, rejected: [{line, reason}]}`;
@@ -29,6 +30,7 @@
 //! misses within [`CALLBACK_WINDOW_MS`] join; other calls and faxes join the customer's open
 //! conversation on the same channel, or start a new one that is resolved at once.
 
+pub mod batch;
 pub mod cti;
 pub mod ingest;
 pub mod live;

@@ -1,6 +1,6 @@
 //! Log ingest: uploaded or tailed Asterisk, FreeSWITCH and HylaFAX logs, line by line.
 
-use super::ingest::{store_contact, Contact, IngestReport, Outcome};
+use super::ingest::IngestReport;
 use crate::auth::{Caller, Role};
 use crate::error::{ApiError, ApiQuery, ApiResult};
 use crate::state::AppState;
@@ -54,6 +54,57 @@ pub fn parse_lines(
     include_partial: bool,
     opts: &ParseOptions,
 ) -> (Vec<ParsedLine>, usize) {
+    let owned;
+    let whole = if include_partial && input.last().is_some_and(|&b| b != b'\n') {
+        owned = [input, b"\n"].concat();
+        &owned[..]
+    } else {
+        input
+    };
+    // One parser run over the whole input; records carry no line numbers, so they are matched
+    // to the non-blank lines without an error, which holds unless the parser skipped a line.
+    let (report, consumed) = parse_chunk(format, whole, first_line, opts);
+    let consumed = consumed.min(input.len());
+    let errors: std::collections::HashMap<usize, String> = report
+        .errors
+        .into_iter()
+        .map(|e| (e.line, e.reason))
+        .collect();
+    let mut out = Vec::with_capacity(report.records.len() + errors.len());
+    let mut record_lines = Vec::with_capacity(report.records.len());
+    let complete = whole[..consumed].split_inclusive(|&b| b == b'\n');
+    for (line_no, line) in (first_line..).zip(complete) {
+        let line = line.strip_suffix(b"\n").unwrap_or(line);
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if !line.iter().all(u8::is_ascii_whitespace) && !errors.contains_key(&line_no) {
+            record_lines.push(line_no);
+        }
+    }
+    if record_lines.len() != report.records.len() {
+        return parse_each_line(format, input, first_line, include_partial, opts);
+    }
+    let mut records = record_lines.into_iter().zip(report.records).peekable();
+    let mut errors: Vec<(usize, String)> = errors.into_iter().collect();
+    errors.sort_by_key(|e| e.0);
+    for (line, reason) in errors {
+        while let Some((l, r)) = records.next_if(|(l, _)| *l < line) {
+            out.push((l, Ok(r)));
+        }
+        out.push((line, Err(reason)));
+    }
+    out.extend(records.map(|(l, r)| (l, Ok(r))));
+    (out, consumed)
+}
+
+/// [`parse_lines`] running the parser once per line (when records cannot be matched to
+/// lines otherwise).
+fn parse_each_line(
+    format: Source,
+    input: &[u8],
+    first_line: usize,
+    include_partial: bool,
+    opts: &ParseOptions,
+) -> (Vec<ParsedLine>, usize) {
     let mut out = Vec::new();
     let mut start = 0;
     let mut line_no = first_line;
@@ -76,32 +127,14 @@ pub fn parse_lines(
     (out, start)
 }
 
-/// Store parsed lines one by one (each in its own transaction). A storage failure stops the
-/// run with an error; what was stored before it stays stored, and a retry skips it as duplicate.
+/// Store parsed lines in batches (see [`super::batch`]). A storage failure stops the run with
+/// an error; what was stored before it stays stored, and a retry skips it as duplicate.
 pub async fn store_lines(
     state: &AppState,
     format: Source,
     lines: Vec<ParsedLine>,
 ) -> StoreResult<IngestReport> {
-    let mut report = IngestReport::default();
-    for (line, parsed) in lines {
-        let outcome = match parsed {
-            Ok(record) => {
-                let contact = Contact {
-                    source: source_name(format),
-                    record,
-                    customer_id: None,
-                    notes: None,
-                    logged_by: None,
-                    agent_id: None,
-                };
-                store_contact(state, &contact).await?
-            }
-            Err(reason) => Outcome::Rejected(reason),
-        };
-        report.add(line, &outcome);
-    }
-    Ok(report)
+    super::batch::store_batched(state, source_name(format), lines).await
 }
 
 /// A raw body that could not be read: 413 when over the size limit, else 400.

@@ -1,0 +1,329 @@
+//! Storing parsed log lines in batches of [`BATCH_SIZE`] records per transaction (uploads and
+//! the tail worker).
+//!
+//! A batch does in a few statements what [`store_contact`] does per record: one `IN (…)`
+//! query finds the records already stored, one finds the callers' customers (missing ones are
+//! created), one loads the agents' extensions, one the callers' open conversations; then the
+//! batch is planned in memory (same matching rules as [`super::ingest::store_in`]: missed
+//! calls join an open callback conversation within [`CALLBACK_WINDOW_MS`], other contacts the
+//! customer's open conversation on the channel, or a new resolved one) and written with
+//! multi-row inserts: conversations in their final state, messages, history entries, and
+//! webhook deliveries (only when an active webhook exists). Events are published after commit.
+//!
+//! **Failures.** If anything in a batch fails (typically a concurrent upload of the same log
+//! storing a record first, a unique-key conflict), the whole batch is rolled back and stored
+//! again one record per transaction with [`store_contact`], which skips what the other writer
+//! stored as duplicates; so a bad record never takes its neighbours with it.
+
+mod sql;
+mod write;
+
+use super::ingest::{
+    channel_of, is_missed, normalise_number, store_contact, Contact, IngestReport, Outcome,
+};
+use super::records::ParsedLine;
+use super::summary::{body, meta};
+use super::CALLBACK_WINDOW_MS;
+use crate::bus::Event;
+use crate::customers;
+use crate::state::AppState;
+use crate::store::{now_ms, StoreError, StoreResult, Tx};
+use sql::fetch_in;
+use std::collections::{HashMap, HashSet};
+use switchboard_voice::Direction;
+use write::{NewConv, Plan, PlannedMsg, Target};
+
+/// Records stored per transaction.
+pub const BATCH_SIZE: usize = 1000;
+
+/// Store parsed lines of a `source` log (`asterisk`, `freeswitch`, `hylafax`) in batches.
+/// A storage failure that persists one record at a time stops the run with an error; what
+/// was stored before it stays stored, and a retry skips it as duplicate.
+pub async fn store_batched(
+    state: &AppState,
+    source: &'static str,
+    lines: Vec<ParsedLine>,
+) -> StoreResult<IngestReport> {
+    let mut report = IngestReport::default();
+    let mut lines = lines.into_iter().peekable();
+    while lines.peek().is_some() {
+        let batch: Vec<ParsedLine> = lines.by_ref().take(BATCH_SIZE).collect();
+        report.merge(store_batch(state, source, batch).await?);
+    }
+    Ok(report)
+}
+
+async fn store_batch(
+    state: &AppState,
+    source: &'static str,
+    lines: Vec<ParsedLine>,
+) -> StoreResult<IngestReport> {
+    let mut report = IngestReport::default();
+    match fast_batch(state, source, &lines).await {
+        Ok((outcomes, events)) => {
+            for ev in events {
+                state.bus.publish(ev).await;
+            }
+            for ((line, _), outcome) in lines.iter().zip(&outcomes) {
+                report.add(*line, outcome);
+            }
+        }
+        Err(e) => {
+            tracing::debug!(error = %e, "voice batch rolled back; storing it record by record");
+            for (line, parsed) in lines {
+                let outcome = match parsed {
+                    Ok(record) => store_contact(state, &contact(source, record)).await?,
+                    Err(reason) => Outcome::Rejected(reason),
+                };
+                report.add(line, &outcome);
+            }
+        }
+    }
+    Ok(report)
+}
+
+fn contact(source: &'static str, record: switchboard_voice::CallRecord) -> Contact {
+    Contact {
+        source,
+        record,
+        customer_id: None,
+        notes: None,
+        logged_by: None,
+        agent_id: None,
+    }
+}
+
+/// A conversation the planner may append to: open ones loaded from the database or opened
+/// earlier in this batch.
+struct OpenConv {
+    id: String,
+    target: Target,
+    channel: String,
+    open: bool,
+    callback: bool,
+    created_at: i64,
+    last_at: Option<i64>,
+}
+
+type OpenRow = (String, String, String, String, i64, Option<i64>, i64);
+
+/// Store one batch in one transaction; returns each line's outcome and the events to publish.
+async fn fast_batch(
+    state: &AppState,
+    source: &'static str,
+    lines: &[ParsedLine],
+) -> StoreResult<(Vec<Outcome>, Vec<Event>)> {
+    let region = state.settings.text.default_region.as_str();
+    let mut outcomes: Vec<Option<Outcome>> = vec![None; lines.len()];
+    // (line index, channel, external id, customer number, raw number)
+    let mut items = Vec::new();
+    for (i, (_, parsed)) in lines.iter().enumerate() {
+        match parsed {
+            Err(reason) => outcomes[i] = Some(Outcome::Rejected(reason.clone())),
+            Ok(rec) if rec.direction == Direction::Internal => {
+                outcomes[i] = Some(Outcome::Internal)
+            }
+            Ok(rec) => {
+                let raw = match rec.direction {
+                    Direction::Outbound => &rec.to,
+                    _ => &rec.from,
+                };
+                match normalise_number(raw, region) {
+                    Some(number) => items.push((
+                        i,
+                        channel_of(rec),
+                        format!("{source}:{}", rec.external_id),
+                        number,
+                    )),
+                    None => {
+                        outcomes[i] = Some(Outcome::Rejected(format!(
+                            "no usable customer number ({raw:?})"
+                        )))
+                    }
+                }
+            }
+        }
+    }
+    if items.is_empty() {
+        return Ok((outcomes.into_iter().map(Option::unwrap).collect(), vec![]));
+    }
+    let mut tx = state.store.begin().await?;
+    // Per channel, so the lookup uses the (channel, external_id) unique index.
+    let mut stored = Vec::new();
+    for channel in ["phone", "fax"] {
+        let ids: Vec<String> = items
+            .iter()
+            .filter(|it| it.1 == channel)
+            .map(|it| it.2.clone())
+            .collect();
+        let sql = format!(
+            "SELECT external_id FROM messages WHERE channel = '{channel}' AND external_id IN"
+        );
+        let rows: Vec<(String,)> = fetch_in(&mut tx, &sql, &ids).await?;
+        stored.extend(rows.into_iter().map(|r| (channel.to_string(), r.0)));
+    }
+    let mut seen: HashSet<(String, String)> = stored.into_iter().collect();
+    items.retain(|(i, channel, ext, _)| {
+        let new = seen.insert((channel.to_string(), ext.clone()));
+        if !new {
+            outcomes[*i] = Some(Outcome::Duplicate);
+        }
+        new
+    });
+    let customers = resolve_customers(&mut tx, lines, &items).await?;
+    let agents: HashMap<String, String> = if items
+        .iter()
+        .any(|it| record(lines, it.0).agent_extension.is_some())
+    {
+        let rows: Vec<(String, String)> = sqlx::query_as(
+            "SELECT extension, id FROM agents WHERE extension IS NOT NULL ORDER BY id DESC",
+        )
+        .fetch_all(tx.conn())
+        .await
+        .map_err(StoreError::from_sqlx)?;
+        rows.into_iter().collect()
+    } else {
+        HashMap::new()
+    };
+    let customer_ids: Vec<String> = customers
+        .values()
+        .cloned()
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    let rows: Vec<OpenRow> = fetch_in(
+        &mut tx,
+        &format!(
+            "SELECT c.id, c.customer_id, c.channel, c.status, c.created_at, c.last_message_at, \
+               (SELECT COUNT(*) FROM conversation_tags t WHERE t.conversation_id = c.id \
+                  AND t.tag = '{}') FROM conversations c \
+             WHERE c.status IN ('open', 'pending') AND c.customer_id IN",
+            super::ingest::CALLBACK_TAG
+        ),
+        &customer_ids,
+    )
+    .await?;
+    let mut open: HashMap<String, Vec<OpenConv>> = HashMap::new();
+    for (id, customer, channel, status, created_at, last_at, tagged) in rows {
+        open.entry(customer).or_default().push(OpenConv {
+            target: Target::Existing(id.clone()),
+            id,
+            channel,
+            open: status == "open",
+            callback: tagged > 0,
+            created_at,
+            last_at,
+        });
+    }
+    let mut plan = Plan::default();
+    for (i, channel, external_id, number) in items {
+        let rec = record(lines, i);
+        let customer_id = customers[&number].clone();
+        let agent_id = rec
+            .agent_extension
+            .as_ref()
+            .and_then(|ext| agents.get(ext).cloned());
+        let at = rec.started_at.unix_timestamp() * 1000;
+        let now = now_ms();
+        let list = open.entry(customer_id.clone()).or_default();
+        let missed = is_missed(rec);
+        let found = if missed {
+            list.iter_mut()
+                .filter(|c| c.callback && c.open && c.channel == "phone")
+                .filter(|c| {
+                    c.last_at.is_some_and(|l| {
+                        l >= at - CALLBACK_WINDOW_MS && l <= at + CALLBACK_WINDOW_MS
+                    })
+                })
+                .max_by_key(|c| c.last_at)
+        } else {
+            list.iter_mut()
+                .filter(|c| c.channel == channel)
+                .max_by(|a, b| {
+                    (a.last_at.unwrap_or(a.created_at), &a.id)
+                        .cmp(&(b.last_at.unwrap_or(b.created_at), &b.id))
+                })
+        };
+        let (conv_id, target) = match found {
+            Some(c) => {
+                c.last_at = Some(at);
+                (c.id.clone(), c.target.clone())
+            }
+            None => {
+                let raw = match rec.direction {
+                    Direction::Outbound => &rec.to,
+                    _ => &rec.from,
+                };
+                let shown = normalise_number(raw, region).unwrap_or_else(|| raw.clone());
+                let new = NewConv::new(&customer_id, channel, missed, rec, &shown, now);
+                let target = Target::New(plan.new_convs.len());
+                if missed {
+                    list.push(OpenConv {
+                        id: new.id.clone(),
+                        target: target.clone(),
+                        channel: channel.to_string(),
+                        open: true,
+                        callback: true,
+                        created_at: now,
+                        last_at: Some(at),
+                    });
+                }
+                let id = new.id.clone();
+                plan.new_convs.push(new);
+                (id, target)
+            }
+        };
+        let outbound = rec.direction == Direction::Outbound;
+        let c = contact(source, rec.clone());
+        plan.push_msg(PlannedMsg {
+            line: i,
+            conv_id,
+            target,
+            customer_id,
+            author_kind: if outbound { "system" } else { "customer" },
+            body: body(rec, None),
+            meta: meta(&c, region, agent_id.as_deref()),
+            channel,
+            external_id,
+            at,
+            now,
+        });
+    }
+    let events = plan.write(state, &mut tx, &mut outcomes).await?;
+    tx.commit().await?;
+    Ok((outcomes.into_iter().map(Option::unwrap).collect(), events))
+}
+
+fn record(lines: &[ParsedLine], i: usize) -> &switchboard_voice::CallRecord {
+    match &lines[i].1 {
+        Ok(rec) => rec,
+        Err(_) => unreachable!("only parsed records are planned"),
+    }
+}
+
+/// Customer id per normalised number of `items`, creating missing customers (named after the
+/// first record's caller name, as when stored one by one).
+async fn resolve_customers(
+    tx: &mut Tx,
+    lines: &[ParsedLine],
+    items: &[(usize, &'static str, String, String)],
+) -> StoreResult<HashMap<String, String>> {
+    let mut seen = HashSet::new();
+    let mut wanted = Vec::new();
+    for (i, _, _, number) in items {
+        if !seen.insert(number.as_str()) {
+            continue;
+        }
+        let rec = record(lines, *i);
+        let raw = match rec.direction {
+            Direction::Outbound => &rec.to,
+            _ => &rec.from,
+        };
+        let name = rec
+            .caller_name
+            .clone()
+            .filter(|_| rec.direction != Direction::Outbound);
+        wanted.push((number.clone(), raw.trim().to_string(), name));
+    }
+    customers::find_or_create_many(tx, "phone", &wanted).await
+}

@@ -1,0 +1,315 @@
+//! The write half of a batch: multi-row inserts of what the planner decided.
+
+use super::sql::{insert_rows, max_params, V};
+use crate::bus::Event;
+use crate::channels::voice::ingest::{Outcome, CALLBACK_TAG};
+use crate::channels::voice::summary::subject;
+use crate::conversations::Message;
+use crate::events;
+use crate::state::AppState;
+use crate::store::{dialect, ms_to_rfc3339, new_id, now_ms, StoreError, StoreResult, Tx};
+use serde_json::{json, Value};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fmt::Write;
+use switchboard_voice::CallRecord;
+
+/// Where a planned message goes.
+#[derive(Debug, Clone)]
+pub enum Target {
+    /// A conversation already in the database.
+    Existing(String),
+    /// The n-th conversation this batch opens.
+    New(usize),
+}
+
+/// A conversation the batch opens, in its final state.
+pub struct NewConv {
+    pub id: String,
+    customer_id: String,
+    channel: String,
+    subject: String,
+    /// Missed-call callback (stays open, tagged) rather than a logged contact (resolved).
+    callback: bool,
+    created_at: i64,
+    updated_at: i64,
+    count: i64,
+    last_at: i64,
+}
+
+impl NewConv {
+    /// A conversation for `rec` of the customer shown as `shown`, opened at `now`.
+    pub fn new(
+        customer_id: &str,
+        channel: &str,
+        missed: bool,
+        rec: &CallRecord,
+        shown: &str,
+        now: i64,
+    ) -> Self {
+        NewConv {
+            id: new_id(),
+            customer_id: customer_id.to_string(),
+            channel: channel.to_string(),
+            subject: if missed {
+                format!("Missed call from {shown}")
+            } else {
+                subject(rec, shown)
+            },
+            callback: missed,
+            created_at: now,
+            updated_at: now,
+            count: 0,
+            last_at: 0,
+        }
+    }
+}
+
+/// A message the batch appends.
+pub struct PlannedMsg {
+    pub line: usize,
+    pub conv_id: String,
+    pub target: Target,
+    pub customer_id: String,
+    pub author_kind: &'static str,
+    pub body: String,
+    pub meta: Value,
+    pub channel: &'static str,
+    pub external_id: String,
+    pub at: i64,
+    pub now: i64,
+}
+
+/// Everything one batch writes.
+#[derive(Default)]
+pub struct Plan {
+    pub new_convs: Vec<NewConv>,
+    /// Messages in input order with their position among the batch's messages of their
+    /// conversation (1-based).
+    msgs: Vec<(PlannedMsg, i64)>,
+    /// Existing conversation → (messages appended, last message time, last append time).
+    existing: BTreeMap<String, (i64, i64, i64)>,
+}
+
+impl Plan {
+    /// Append `m` to its conversation.
+    pub fn push_msg(&mut self, m: PlannedMsg) {
+        let offset = match &m.target {
+            Target::New(k) => {
+                let c = &mut self.new_convs[*k];
+                c.count += 1;
+                c.last_at = m.at;
+                c.updated_at = m.now;
+                c.count
+            }
+            Target::Existing(id) => {
+                let e = self.existing.entry(id.clone()).or_insert((0, 0, 0));
+                e.0 += 1;
+                e.1 = m.at;
+                e.2 = m.now;
+                e.0
+            }
+        };
+        self.msgs.push((m, offset));
+    }
+
+    /// Write the plan inside `tx`; fills `outcomes` and returns the events to publish.
+    pub async fn write(
+        self,
+        state: &AppState,
+        tx: &mut Tx,
+        outcomes: &mut [Option<Outcome>],
+    ) -> StoreResult<Vec<Event>> {
+        let numbers =
+            dialect::next_conversation_numbers(state.store.backend(), tx, self.new_convs.len())
+                .await?;
+        let conv_rows = self.new_convs.iter().zip(&numbers).map(|(c, n)| {
+            vec![
+                V::S(c.id.clone()),
+                V::I(*n),
+                V::S(c.customer_id.clone()),
+                V::S(c.channel.clone()),
+                V::S(if c.callback { "open" } else { "resolved" }.into()),
+                V::S(c.subject.clone()),
+                V::S(switchboard_text::search_fold(&c.subject)),
+                V::I(c.created_at),
+                V::I(c.updated_at),
+                V::I(c.last_at),
+                V::I(c.count),
+                V::J((!c.callback).then_some(c.updated_at)),
+            ]
+        });
+        insert_rows(
+            tx,
+            "INSERT INTO conversations (id, number, customer_id, channel, status, subject, \
+               subject_search, created_at, updated_at, last_message_at, last_seq, resolved_at)",
+            12,
+            conv_rows.collect(),
+        )
+        .await?;
+        let tag_rows = self.new_convs.iter().filter(|c| c.callback);
+        let tag_rows = tag_rows.map(|c| vec![V::S(c.id.clone()), V::S(CALLBACK_TAG.into())]);
+        insert_rows(
+            tx,
+            "INSERT INTO conversation_tags (conversation_id, tag)",
+            2,
+            tag_rows.collect(),
+        )
+        .await?;
+        // Existing conversations: reserve the sequence numbers (also serialising concurrent
+        // appends on PostgreSQL), in id order to keep lock order stable.
+        let base = reserve_seqs(tx, &self.existing).await?;
+        let mut msg_rows = Vec::with_capacity(self.msgs.len());
+        let mut history = Vec::new();
+        let mut out_events = Vec::new();
+        let mut announced = HashSet::new();
+        for (m, offset) in self.msgs {
+            let (seq, assignee) = match &m.target {
+                Target::New(k) => {
+                    if announced.insert(*k) {
+                        let c = &self.new_convs[*k];
+                        let data = json!({ "channel": c.channel, "number": numbers[*k], "queue_id": null });
+                        let ev = event(&m, "created", data, None, &mut history);
+                        out_events.push(ev);
+                        if !c.callback {
+                            let data = json!({ "from": "open", "to": "resolved" });
+                            out_events.push(event(&m, "status_changed", data, None, &mut history));
+                        }
+                    }
+                    (offset, None)
+                }
+                Target::Existing(id) => (base[id].0 + offset, base[id].1.clone()),
+            };
+            let message = Message {
+                id: new_id(),
+                conversation_id: m.conv_id.clone(),
+                seq,
+                author_kind: m.author_kind.into(),
+                author_id: (m.author_kind == "customer").then(|| m.customer_id.clone()),
+                body: m.body.clone(),
+                internal: false,
+                channel: m.channel.into(),
+                external_id: Some(m.external_id.clone()),
+                meta: m.meta.clone(),
+                created_at: ms_to_rfc3339(m.at),
+            };
+            msg_rows.push(vec![
+                V::S(message.id.clone()),
+                V::S(m.conv_id.clone()),
+                V::I(seq),
+                V::S(m.author_kind.into()),
+                V::N(message.author_id.clone()),
+                V::S(switchboard_text::search_fold(&m.body)),
+                V::S(m.body.clone()),
+                V::S(m.channel.into()),
+                V::S(m.external_id.clone()),
+                V::S(m.meta.to_string()),
+                V::I(m.at),
+            ]);
+            let data =
+                json!({ "message_id": message.id, "seq": seq, "author_kind": m.author_kind });
+            let mut ev = event(&m, "message_added", data, assignee, &mut history);
+            ev.kind = "message.created".into();
+            ev.data = json!({ "message": message });
+            out_events.push(ev);
+            outcomes[m.line] = Some(Outcome::Stored {
+                conversation_id: m.conv_id,
+                message_id: message.id,
+                customer_id: m.customer_id,
+            });
+        }
+        insert_rows(
+            tx,
+            "INSERT INTO messages (id, conversation_id, seq, author_kind, author_id, body_search, \
+               body, channel, external_id, meta, created_at, internal)",
+            11,
+            msg_rows,
+        )
+        .await?;
+        insert_rows(
+            tx,
+            "INSERT INTO conversation_events (id, conversation_id, kind, actor_kind, actor_id, \
+               data, created_at)",
+            7,
+            history,
+        )
+        .await?;
+        let (hooks,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM webhooks WHERE active = 1")
+            .fetch_one(tx.conn())
+            .await
+            .map_err(StoreError::from_sqlx)?;
+        if hooks > 0 {
+            for ev in &out_events {
+                events::record(tx, ev).await?;
+            }
+        }
+        Ok(out_events)
+    }
+}
+
+/// Reserve sequence numbers on existing conversations (`id → (messages, last message time,
+/// _)`), which also serialises concurrent appends on PostgreSQL; returns per conversation the
+/// last sequence number before the batch and the assignee.
+async fn reserve_seqs(
+    tx: &mut Tx,
+    existing: &BTreeMap<String, (i64, i64, i64)>,
+) -> StoreResult<HashMap<String, (i64, Option<String>)>> {
+    let mut base = HashMap::new();
+    let all: Vec<_> = existing.iter().collect();
+    let per = (max_params(tx) / 3).max(1);
+    for chunk in all.chunks(per) {
+        let (mut seqs, mut ats, mut ids) = (String::new(), String::new(), String::new());
+        for k in 0..chunk.len() {
+            let p = k * 3 + 2;
+            let _ = write!(seqs, " WHEN ${p} THEN ${}", p + 1);
+            let _ = write!(ats, " WHEN ${p} THEN ${}", p + 2);
+            let _ = write!(ids, "{}${p}", if k > 0 { ", " } else { "" });
+        }
+        let sql = format!(
+            "UPDATE conversations SET last_seq = last_seq + CASE id{seqs} END, updated_at = $1, \
+               last_message_at = CASE id{ats} END WHERE id IN ({ids}) \
+             RETURNING id, last_seq, assignee_id"
+        );
+        let mut q = sqlx::query_as::<_, (String, i64, Option<String>)>(&sql)
+            .persistent(false)
+            .bind(now_ms());
+        for (id, (count, last_at, _)) in chunk {
+            q = q.bind(*id).bind(*count).bind(*last_at);
+        }
+        let rows = q
+            .fetch_all(tx.conn())
+            .await
+            .map_err(StoreError::from_sqlx)?;
+        for (id, seq, assignee) in rows {
+            let count = existing[&id].0;
+            base.insert(id, (seq - count, assignee));
+        }
+    }
+    if base.len() != existing.len() {
+        return Err(StoreError::NotFound);
+    }
+    Ok(base)
+}
+
+/// A `conversation.<kind>` event about `m`'s conversation, with its history row.
+fn event(
+    m: &PlannedMsg,
+    kind: &str,
+    data: Value,
+    assignee: Option<String>,
+    history: &mut Vec<Vec<V>>,
+) -> Event {
+    let mut ev = events::new_event(&format!("conversation.{kind}"), data);
+    ev.conversation_id = Some(m.conv_id.clone());
+    ev.customer_id = Some(m.customer_id.clone());
+    ev.agent_id = assignee;
+    history.push(vec![
+        V::S(ev.id.clone()),
+        V::S(m.conv_id.clone()),
+        V::S(kind.into()),
+        V::S("system".into()),
+        V::N(None),
+        V::S(ev.data.to_string()),
+        V::I(m.now),
+    ]);
+    ev
+}
