@@ -108,6 +108,7 @@ pub struct RoutingSettings {
 pub struct VoiceSettings {
     pub tail: String,
     pub pbx_utc_offset_secs: i32,
+    pub callback_queue: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]

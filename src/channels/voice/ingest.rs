@@ -214,7 +214,7 @@ pub async fn store_in(
                     customer_id: customer_id.clone(),
                     channel: "phone".into(),
                     subject: format!("Missed call from {shown}"),
-                    queue_id: None,
+                    queue_id: super::callback_queue(state, tx).await?,
                     priority: 0,
                     tags: vec![CALLBACK_TAG.to_string()],
                 };

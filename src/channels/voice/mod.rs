@@ -65,6 +65,30 @@ pub const TAIL_POLL_INTERVAL: Duration = Duration::from_secs(2);
 /// Most bytes the tail worker reads from one file in one go.
 pub const MAX_TAIL_READ_BYTES: usize = 4 * 1024 * 1024;
 
+/// The queue missed-call callbacks go to (`voice.callback_queue`, by name or id), if any.
+pub async fn callback_queue(
+    state: &AppState,
+    tx: &mut crate::store::Tx,
+) -> crate::store::StoreResult<Option<String>> {
+    let wanted = state.settings.voice.callback_queue.trim();
+    if wanted.is_empty() {
+        return Ok(None);
+    }
+    let found: Option<(String,)> =
+        sqlx::query_as("SELECT id FROM queues WHERE id = $1 OR name = $1")
+            .bind(wanted)
+            .fetch_optional(tx.conn())
+            .await
+            .map_err(crate::store::StoreError::from_sqlx)?;
+    if found.is_none() {
+        tracing::warn!(
+            queue = wanted,
+            "voice.callback_queue names no queue; callbacks stay unqueued"
+        );
+    }
+    Ok(found.map(|f| f.0))
+}
+
 /// Routes under `/api/v1` (described in the OpenAPI document).
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

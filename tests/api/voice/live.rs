@@ -336,7 +336,97 @@ async fn a_call_rung_on_one_node_is_closed_on_another(b: Backend) {
     );
 }
 
+async fn missed_calls_become_callbacks_that_the_router_offers_to_an_agent(b: Backend) {
+    let app = spawn_app_with(b, |s| s.voice.callback_queue = "Callbacks".into()).await;
+    let (s, q) = app
+        .post(
+            "/api/v1/queues",
+            &app.admin_token,
+            json!({"name": "Callbacks", "channels": ["phone"]}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{q}");
+    let (_, agent) = app
+        .agent(
+            "callbacks@example.com",
+            "agent",
+            json!({"capacity": {"phone": 5}}),
+        )
+        .await;
+    let (s, _) = app
+        .put(
+            "/api/v1/agents/me/presence",
+            &agent,
+            json!({"status": "available"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let token = app.api_token(&["voice:ingest"]).await;
+    // A live call that rings and is hung up unanswered (CTI, one record at a time).
+    cti(
+        &app,
+        &token,
+        event("newCall", "m-1", "09121110000", json!({})),
+    )
+    .await;
+    let (s, body) = cti(
+        &app,
+        &token,
+        event("hangup", "m-1", "09121110000", json!({"cause": "noAnswer"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    // A missed call from a PBX log upload (the batched path).
+    let log = "\"\",\"09122220000\",\"101\",\"from-trunk\",\"\"\"X\"\" <09122220000>\",\"PJSIP/trunk-1\",\
+               \"PJSIP/101-1\",\"Dial\",\"PJSIP/101,30\",\"2025-03-01 12:00:00\",\"\",\"2025-03-01 12:00:20\",20,0,\
+               \"NO ANSWER\",\"DOCUMENTATION\",\"cb.1\",\"\"\n";
+    let resp = app
+        .client
+        .post(app.url("/api/v1/channels/voice/records?format=asterisk"))
+        .bearer_auth(&token)
+        .body(log)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let (_, queued) = app
+        .get(
+            &format!("/api/v1/conversations?queue={}", q["id"].as_str().unwrap()),
+            &app.admin_token,
+        )
+        .await;
+    let queued: Vec<String> = queued["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        queued.len(),
+        2,
+        "both callbacks are in the queue: {queued:?}"
+    );
+    switchboard::routing::run_once(&app.state, switchboard::store::now_ms())
+        .await
+        .unwrap();
+    let (_, offers) = app.get("/api/v1/offers", &agent).await;
+    let mut offered: Vec<String> = offers["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["conversation_id"].as_str().unwrap().to_string())
+        .collect();
+    offered.sort();
+    let mut expected = queued.clone();
+    expected.sort();
+    assert_eq!(
+        offered, expected,
+        "the router offers callbacks like any other work"
+    );
+}
+
 crate::storage_tests!(
+    missed_calls_become_callbacks_that_the_router_offers_to_an_agent,
     cti_events_pop_the_customer_and_a_missed_call_opens_a_callback,
     cti_accepts_form_data_and_fax_events_and_refuses_bad_tokens,
     calls_without_hangup_are_closed_by_the_timeout,

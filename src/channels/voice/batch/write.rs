@@ -122,6 +122,11 @@ impl Plan {
         let numbers =
             dialect::next_conversation_numbers(state.store.backend(), tx, self.new_convs.len())
                 .await?;
+        let queue = if self.new_convs.iter().any(|c| c.callback) {
+            super::super::callback_queue(state, tx).await?
+        } else {
+            None
+        };
         let conv_rows = self.new_convs.iter().zip(&numbers).map(|(c, n)| {
             vec![
                 V::S(c.id.clone()),
@@ -136,13 +141,16 @@ impl Plan {
                 V::I(c.last_at),
                 V::I(c.count),
                 V::J((!c.callback).then_some(c.updated_at)),
+                V::N(queue.clone().filter(|_| c.callback)),
+                V::J(queue.as_ref().filter(|_| c.callback).map(|_| c.created_at)),
             ]
         });
         insert_rows(
             tx,
             "INSERT INTO conversations (id, number, customer_id, channel, status, subject, \
-               subject_search, created_at, updated_at, last_message_at, last_seq, resolved_at)",
-            12,
+               subject_search, created_at, updated_at, last_message_at, last_seq, resolved_at, \
+               queue_id, enqueued_at)",
+            14,
             conv_rows.collect(),
         )
         .await?;
@@ -167,7 +175,9 @@ impl Plan {
                 Target::New(k) => {
                     if announced.insert(*k) {
                         let c = &self.new_convs[*k];
-                        let data = json!({ "channel": c.channel, "number": numbers[*k], "queue_id": null });
+                        let q = queue.clone().filter(|_| c.callback);
+                        let data =
+                            json!({ "channel": c.channel, "number": numbers[*k], "queue_id": q });
                         let ev = event(&m, "created", data, None, &mut history);
                         out_events.push(ev);
                         if !c.callback {
