@@ -25,6 +25,10 @@ pub struct Queue {
     pub priority: i64,
     /// Assign directly instead of offering (typical for email).
     pub auto_accept: bool,
+    /// First-response target for this queue, in minutes (`null`: the `[routing]` setting).
+    pub first_response_minutes: Option<i64>,
+    /// Resolution target for this queue, in hours (`null`: the `[routing]` setting).
+    pub resolution_hours: Option<i64>,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -38,12 +42,14 @@ struct QueueRow {
     language: Option<String>,
     priority: i64,
     auto_accept: i64,
+    first_response_minutes: Option<i64>,
+    resolution_hours: Option<i64>,
     created_at: i64,
     updated_at: i64,
 }
 
-const COLS: &str =
-    "id, name, channels, skills, language, priority, auto_accept, created_at, updated_at";
+const COLS: &str = "id, name, channels, skills, language, priority, auto_accept, \
+     first_response_minutes, resolution_hours, created_at, updated_at";
 
 impl From<QueueRow> for Queue {
     fn from(r: QueueRow) -> Self {
@@ -55,6 +61,8 @@ impl From<QueueRow> for Queue {
             language: r.language,
             priority: r.priority,
             auto_accept: r.auto_accept == 1,
+            first_response_minutes: r.first_response_minutes,
+            resolution_hours: r.resolution_hours,
             created_at: ms_to_rfc3339(r.created_at),
             updated_at: ms_to_rfc3339(r.updated_at),
         }
@@ -116,6 +124,10 @@ pub struct QueueInput {
     pub language: Option<String>,
     pub priority: Option<i64>,
     pub auto_accept: Option<bool>,
+    /// Minutes; 0 clears it (the `[routing]` setting applies again).
+    pub first_response_minutes: Option<i64>,
+    /// Hours; 0 clears it.
+    pub resolution_hours: Option<i64>,
 }
 
 struct Checked {
@@ -125,6 +137,21 @@ struct Checked {
     language: Option<String>,
     priority: i64,
     auto_accept: bool,
+    first_response_minutes: Option<i64>,
+    resolution_hours: Option<i64>,
+}
+
+/// An SLA target: `Some(0)` clears, 1–100,000 sets, `None` keeps `cur`.
+fn target(field: &'static str, v: Option<i64>, cur: Option<i64>) -> ApiResult<Option<i64>> {
+    match v {
+        None => Ok(cur),
+        Some(0) => Ok(None),
+        Some(n) if (1..=100_000).contains(&n) => Ok(Some(n)),
+        Some(_) => Err(ApiError::invalid(
+            "invalid_sla",
+            format!("`{field}` must be 0–100000"),
+        )),
+    }
 }
 
 fn check(state: &AppState, req: QueueInput, cur: Option<&Queue>) -> ApiResult<Checked> {
@@ -163,6 +190,16 @@ fn check(state: &AppState, req: QueueInput, cur: Option<&Queue>) -> ApiResult<Ch
         .auto_accept
         .or(cur.map(|c| c.auto_accept))
         .unwrap_or(false);
+    let first_response_minutes = target(
+        "first_response_minutes",
+        req.first_response_minutes,
+        cur.and_then(|c| c.first_response_minutes),
+    )?;
+    let resolution_hours = target(
+        "resolution_hours",
+        req.resolution_hours,
+        cur.and_then(|c| c.resolution_hours),
+    )?;
     Ok(Checked {
         name,
         channels,
@@ -170,6 +207,8 @@ fn check(state: &AppState, req: QueueInput, cur: Option<&Queue>) -> ApiResult<Ch
         language,
         priority,
         auto_accept,
+        first_response_minutes,
+        resolution_hours,
     })
 }
 
@@ -194,8 +233,9 @@ async fn create_queue(
     let id = new_id();
     let now = now_ms();
     sqlx::query(
-        "INSERT INTO queues (id, name, channels, skills, language, priority, auto_accept, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
+        "INSERT INTO queues (id, name, channels, skills, language, priority, auto_accept, created_at, \
+           updated_at, first_response_minutes, resolution_hours) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10)",
     )
     .bind(&id)
     .bind(&c.name)
@@ -205,6 +245,8 @@ async fn create_queue(
     .bind(c.priority)
     .bind(c.auto_accept as i64)
     .bind(now)
+    .bind(c.first_response_minutes)
+    .bind(c.resolution_hours)
     .execute(state.store.pool())
     .await
     .map_err(conflict)?;
@@ -242,7 +284,8 @@ async fn update_queue(
     let c = check(&state, req, Some(&cur))?;
     sqlx::query(
         "UPDATE queues SET name = $1, channels = $2, skills = $3, language = $4, priority = $5, \
-           auto_accept = $6, updated_at = $7 WHERE id = $8",
+           auto_accept = $6, updated_at = $7, first_response_minutes = $9, resolution_hours = $10 \
+         WHERE id = $8",
     )
     .bind(&c.name)
     .bind(serde_json::to_string(&c.channels)?)
@@ -252,6 +295,8 @@ async fn update_queue(
     .bind(c.auto_accept as i64)
     .bind(now_ms())
     .bind(&id)
+    .bind(c.first_response_minutes)
+    .bind(c.resolution_hours)
     .execute(state.store.pool())
     .await
     .map_err(conflict)?;

@@ -231,7 +231,9 @@ async fn sla(state: &AppState, now: i64) -> StoreResult<usize> {
     let mut tx = state.store.begin().await?;
     sqlx::query(
         "UPDATE conversations SET first_response_due = COALESCE(enqueued_at, created_at) + \
-           CASE WHEN customer_id IN (SELECT id FROM customers WHERE tier = 'vip') THEN $1 ELSE $2 END \
+           CASE WHEN customer_id IN (SELECT id FROM customers WHERE tier = 'vip') THEN $1 \
+             ELSE COALESCE((SELECT q.first_response_minutes * 60000 FROM queues q \
+               WHERE q.id = conversations.queue_id), $2) END \
          WHERE status = 'open' AND queue_id IS NOT NULL AND first_response_due IS NULL \
            AND first_response_at IS NULL",
     )
@@ -242,7 +244,9 @@ async fn sla(state: &AppState, now: i64) -> StoreResult<usize> {
     .map_err(StoreError::from_sqlx)?;
     sqlx::query(
         "UPDATE conversations SET resolution_due = created_at + \
-           CASE WHEN customer_id IN (SELECT id FROM customers WHERE tier = 'vip') THEN $1 ELSE $2 END \
+           CASE WHEN customer_id IN (SELECT id FROM customers WHERE tier = 'vip') THEN $1 \
+             ELSE COALESCE((SELECT q.resolution_hours * 3600000 FROM queues q \
+               WHERE q.id = conversations.queue_id), $2) END \
          WHERE status IN ('open', 'pending') AND queue_id IS NOT NULL AND resolution_due IS NULL",
     )
     .bind(s.vip_resolution_hours * 3_600_000)

@@ -396,7 +396,79 @@ async fn a_call_in_progress_blocks_new_chats_until_it_ends(b: Backend) {
     assert_eq!(offered[0]["conversation_id"], chat_id.as_str());
 }
 
+async fn queues_can_set_their_own_sla_targets(b: Backend) {
+    let app = spawn_app(b).await;
+    let fast = queue(
+        &app,
+        json!({"name": "Fast", "first_response_minutes": 2, "resolution_hours": 1}),
+    )
+    .await;
+    let normal = queue(&app, json!({"name": "Normal"})).await;
+    let (s, q) = app
+        .get(&format!("/api/v1/queues/{fast}"), &app.admin_token)
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(
+        (
+            q["first_response_minutes"].as_i64(),
+            q["resolution_hours"].as_i64()
+        ),
+        (Some(2), Some(1))
+    );
+    let (s, body) = app
+        .patch(
+            &format!("/api/v1/queues/{normal}"),
+            &app.admin_token,
+            json!({"resolution_hours": -1}),
+        )
+        .await;
+    assert_error(s, &body, StatusCode::UNPROCESSABLE_ENTITY, "invalid_sla");
+    let a = queued(&app, "fast@example.com", &fast).await;
+    let n = queued(&app, "normal@example.com", &normal).await;
+    run_once(&app.state, now_ms()).await.unwrap();
+    let due = |id: String| {
+        let app = &app;
+        async move {
+            let row: (Option<i64>, Option<i64>) = sqlx::query_as(
+                "SELECT first_response_due - COALESCE(enqueued_at, created_at), resolution_due - created_at \
+                 FROM conversations WHERE id = $1",
+            )
+            .bind(id)
+            .fetch_one(app.state.store.pool())
+            .await
+            .unwrap();
+            row
+        }
+    };
+    assert_eq!(
+        due(a).await,
+        (Some(2 * 60_000), Some(3_600_000)),
+        "the queue's own targets"
+    );
+    let r = &app.state.settings.routing;
+    assert_eq!(
+        due(n).await,
+        (
+            Some(r.first_response_minutes * 60_000),
+            Some(r.resolution_hours * 3_600_000)
+        ),
+        "the [routing] settings"
+    );
+    // 0 clears a queue's target.
+    let (s, q) = app
+        .patch(
+            &format!("/api/v1/queues/{fast}"),
+            &app.admin_token,
+            json!({"first_response_minutes": 0}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(q["first_response_minutes"].is_null());
+    assert_eq!(q["resolution_hours"], 1);
+}
+
 crate::storage_tests!(
+    queues_can_set_their_own_sla_targets,
     a_call_in_progress_blocks_new_chats_until_it_ends,
     vip_customers_are_served_first,
     an_auto_accept_queue_assigns_directly,

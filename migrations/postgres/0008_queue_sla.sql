@@ -1,0 +1,3 @@
+-- Per-queue SLA targets (NULL: the [routing] settings apply).
+ALTER TABLE queues ADD COLUMN first_response_minutes BIGINT;
+ALTER TABLE queues ADD COLUMN resolution_hours BIGINT;
