@@ -29,6 +29,9 @@ pub struct Queue {
     pub first_response_minutes: Option<i64>,
     /// Resolution target for this queue, in hours (`null`: the `[routing]` setting).
     pub resolution_hours: Option<i64>,
+    /// When an agent goes offline, their unanswered email returns to this queue too (by
+    /// default email stays assigned; chats and callbacks always return).
+    pub requeue_email_when_offline: bool,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -44,12 +47,13 @@ struct QueueRow {
     auto_accept: i64,
     first_response_minutes: Option<i64>,
     resolution_hours: Option<i64>,
+    requeue_email_when_offline: i64,
     created_at: i64,
     updated_at: i64,
 }
 
 const COLS: &str = "id, name, channels, skills, language, priority, auto_accept, \
-     first_response_minutes, resolution_hours, created_at, updated_at";
+     first_response_minutes, resolution_hours, requeue_email_when_offline, created_at, updated_at";
 
 impl From<QueueRow> for Queue {
     fn from(r: QueueRow) -> Self {
@@ -63,6 +67,7 @@ impl From<QueueRow> for Queue {
             auto_accept: r.auto_accept == 1,
             first_response_minutes: r.first_response_minutes,
             resolution_hours: r.resolution_hours,
+            requeue_email_when_offline: r.requeue_email_when_offline == 1,
             created_at: ms_to_rfc3339(r.created_at),
             updated_at: ms_to_rfc3339(r.updated_at),
         }
@@ -128,6 +133,7 @@ pub struct QueueInput {
     pub first_response_minutes: Option<i64>,
     /// Hours; 0 clears it.
     pub resolution_hours: Option<i64>,
+    pub requeue_email_when_offline: Option<bool>,
 }
 
 struct Checked {
@@ -139,6 +145,7 @@ struct Checked {
     auto_accept: bool,
     first_response_minutes: Option<i64>,
     resolution_hours: Option<i64>,
+    requeue_email_when_offline: bool,
 }
 
 /// An SLA target: `Some(0)` clears, 1–100,000 sets, `None` keeps `cur`.
@@ -200,7 +207,12 @@ fn check(state: &AppState, req: QueueInput, cur: Option<&Queue>) -> ApiResult<Ch
         req.resolution_hours,
         cur.and_then(|c| c.resolution_hours),
     )?;
+    let requeue_email_when_offline = req
+        .requeue_email_when_offline
+        .or(cur.map(|c| c.requeue_email_when_offline))
+        .unwrap_or(false);
     Ok(Checked {
+        requeue_email_when_offline,
         name,
         channels,
         skills,
@@ -234,8 +246,8 @@ async fn create_queue(
     let now = now_ms();
     sqlx::query(
         "INSERT INTO queues (id, name, channels, skills, language, priority, auto_accept, created_at, \
-           updated_at, first_response_minutes, resolution_hours) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10)",
+           updated_at, first_response_minutes, resolution_hours, requeue_email_when_offline) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10, $11)",
     )
     .bind(&id)
     .bind(&c.name)
@@ -247,6 +259,7 @@ async fn create_queue(
     .bind(now)
     .bind(c.first_response_minutes)
     .bind(c.resolution_hours)
+    .bind(c.requeue_email_when_offline as i64)
     .execute(state.store.pool())
     .await
     .map_err(conflict)?;
@@ -284,8 +297,8 @@ async fn update_queue(
     let c = check(&state, req, Some(&cur))?;
     sqlx::query(
         "UPDATE queues SET name = $1, channels = $2, skills = $3, language = $4, priority = $5, \
-           auto_accept = $6, updated_at = $7, first_response_minutes = $9, resolution_hours = $10 \
-         WHERE id = $8",
+           auto_accept = $6, updated_at = $7, first_response_minutes = $9, resolution_hours = $10, \
+           requeue_email_when_offline = $11 WHERE id = $8",
     )
     .bind(&c.name)
     .bind(serde_json::to_string(&c.channels)?)
@@ -297,6 +310,7 @@ async fn update_queue(
     .bind(&id)
     .bind(c.first_response_minutes)
     .bind(c.resolution_hours)
+    .bind(c.requeue_email_when_offline as i64)
     .execute(state.store.pool())
     .await
     .map_err(conflict)?;

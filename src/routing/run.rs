@@ -186,7 +186,9 @@ async fn withdraw_offers(state: &AppState, now: i64) -> StoreResult<usize> {
 async fn requeue_offline(state: &AppState, now: i64) -> StoreResult<usize> {
     let rows: Vec<(String, String)> = sqlx::query_as(
         "SELECT c.id, c.assignee_id FROM conversations c JOIN agents a ON a.id = c.assignee_id \
-         WHERE c.status = 'open' AND c.queue_id IS NOT NULL AND c.first_response_at IS NULL \
+           JOIN queues q ON q.id = c.queue_id \
+         WHERE c.status = 'open' AND c.first_response_at IS NULL \
+           AND (c.channel <> 'email' OR q.requeue_email_when_offline = 1) \
            AND (a.presence = 'offline' OR a.active <> 1) \
            AND EXISTS (SELECT 1 FROM offers o WHERE o.conversation_id = c.id \
                        AND o.agent_id = c.assignee_id AND o.status = 'accepted')",

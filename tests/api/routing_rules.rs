@@ -467,7 +467,67 @@ async fn queues_can_set_their_own_sla_targets(b: Backend) {
     assert_eq!(q["resolution_hours"], 1);
 }
 
+async fn email_stays_with_an_offline_agent_unless_the_queue_says_otherwise(b: Backend) {
+    let app = spawn_app(b).await;
+    let keep = queue(&app, json!({"name": "Mail", "auto_accept": true})).await;
+    let give_back = queue(
+        &app,
+        json!({"name": "Mail 2", "auto_accept": true, "requeue_email_when_offline": true}),
+    )
+    .await;
+    let (agent_id, agent) = agent_with(
+        &app,
+        "mail@example.com",
+        json!({"capacity": {"email": 5}}),
+        "available",
+    )
+    .await;
+    let mut ids = Vec::new();
+    for (q, who) in [(&keep, "a@example.com"), (&give_back, "b@example.com")] {
+        let c = app
+            .conversation(
+                &app.admin_token,
+                who,
+                "Mail",
+                json!({"channel": "email", "queue_id": q}),
+            )
+            .await;
+        ids.push(c["id"].as_str().unwrap().to_string());
+    }
+    run_once(&app.state, now_ms()).await.unwrap();
+    for id in &ids {
+        let (_, c) = app
+            .get(&format!("/api/v1/conversations/{id}"), &app.admin_token)
+            .await;
+        assert_eq!(c["assignee_id"], agent_id.as_str(), "auto-accepted: {c}");
+    }
+    set_presence(&app, &agent, "offline").await;
+    run_once(&app.state, now_ms()).await.unwrap();
+    let (_, kept) = app
+        .get(
+            &format!("/api/v1/conversations/{}", ids[0]),
+            &app.admin_token,
+        )
+        .await;
+    assert_eq!(
+        kept["assignee_id"],
+        agent_id.as_str(),
+        "email stays assigned"
+    );
+    let (_, back) = app
+        .get(
+            &format!("/api/v1/conversations/{}", ids[1]),
+            &app.admin_token,
+        )
+        .await;
+    assert!(
+        back["assignee_id"].is_null(),
+        "this queue takes email back: {back}"
+    );
+}
+
 crate::storage_tests!(
+    email_stays_with_an_offline_agent_unless_the_queue_says_otherwise,
     queues_can_set_their_own_sla_targets,
     a_call_in_progress_blocks_new_chats_until_it_ends,
     vip_customers_are_served_first,
