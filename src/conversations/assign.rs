@@ -39,6 +39,27 @@ pub async fn load(tx: &mut Tx, agent_id: &str, channel: &str) -> StoreResult<i64
     Ok(n)
 }
 
+/// Offers waiting for the agent's answer on `channel` (they hold a slot of its capacity),
+/// leaving out any for `except_conversation`.
+pub async fn pending_offers(
+    tx: &mut Tx,
+    agent_id: &str,
+    channel: &str,
+    except_conversation: &str,
+) -> StoreResult<i64> {
+    let (n,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM offers WHERE agent_id = $1 AND channel = $2 AND status = 'offered' \
+           AND conversation_id <> $3",
+    )
+    .bind(agent_id)
+    .bind(channel)
+    .bind(except_conversation)
+    .fetch_one(tx.conn())
+    .await
+    .map_err(StoreError::from_sqlx)?;
+    Ok(n)
+}
+
 /// True when the agent is busy on a channel that blocks new work on `channel` (the agent's
 /// `blocks` setting, e.g. a call blocking chats).
 pub async fn blocked(tx: &mut Tx, agent_id: &str, channel: &str) -> StoreResult<bool> {
@@ -82,7 +103,8 @@ pub async fn to_agent(
     if !override_capacity {
         let caps: BTreeMap<String, i64> = serde_json::from_str(&cap).unwrap_or_default();
         let capacity = caps.get(&conv.channel).copied().unwrap_or(0);
-        let current = load(tx, agent_id, &conv.channel).await?;
+        let current = load(tx, agent_id, &conv.channel).await?
+            + pending_offers(tx, agent_id, &conv.channel, &conv.id).await?;
         if current >= capacity {
             return Err(AssignError::AtCapacity {
                 channel: conv.channel.clone(),

@@ -75,15 +75,7 @@ pub(crate) async fn lock_agent(
 
 /// Outstanding offers of `agent` on `channel`.
 pub(crate) async fn pending(tx: &mut Tx, agent: &str, channel: &str) -> StoreResult<i64> {
-    let (n,): (i64,) = sqlx::query_as(
-        "SELECT COUNT(*) FROM offers WHERE agent_id = $1 AND channel = $2 AND status = 'offered'",
-    )
-    .bind(agent)
-    .bind(channel)
-    .fetch_one(tx.conn())
-    .await
-    .map_err(StoreError::from_sqlx)?;
-    Ok(n)
+    conversations::assign::pending_offers(tx, agent, channel, "").await
 }
 
 /// Remember when the agent last got or finished work ("longest idle" ordering).

@@ -526,7 +526,66 @@ async fn email_stays_with_an_offline_agent_unless_the_queue_says_otherwise(b: Ba
     );
 }
 
+async fn manual_assignment_counts_outstanding_offers_against_capacity(b: Backend) {
+    let app = spawn_app(b).await;
+    let q = queue(&app, json!({"name": "Chat"})).await;
+    let (agent_id, agent) = agent_with(
+        &app,
+        "one@example.com",
+        json!({"capacity": {"chat": 1}}),
+        "available",
+    )
+    .await;
+    let offered = app
+        .conversation(
+            &app.admin_token,
+            "a@example.com",
+            "A",
+            json!({"channel": "chat", "queue_id": q}),
+        )
+        .await;
+    run_once(&app.state, now_ms()).await.unwrap();
+    let o = wait_offers(&app, &agent, 1).await;
+    assert_eq!(o[0]["conversation_id"], offered["id"]);
+    let other = app
+        .conversation(
+            &app.admin_token,
+            "b@example.com",
+            "B",
+            json!({"channel": "chat"}),
+        )
+        .await;
+    let (s, body) = app
+        .post(
+            &format!(
+                "/api/v1/conversations/{}/assign",
+                other["id"].as_str().unwrap()
+            ),
+            &app.admin_token,
+            json!({"agent_id": agent_id}),
+        )
+        .await;
+    assert_eq!(
+        s,
+        StatusCode::CONFLICT,
+        "the offer holds the only chat slot: {body}"
+    );
+    // Assigning the offered conversation itself does not count its own offer.
+    let (s, body) = app
+        .post(
+            &format!(
+                "/api/v1/conversations/{}/assign",
+                offered["id"].as_str().unwrap()
+            ),
+            &app.admin_token,
+            json!({"agent_id": agent_id}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+}
+
 crate::storage_tests!(
+    manual_assignment_counts_outstanding_offers_against_capacity,
     email_stays_with_an_offline_agent_unless_the_queue_says_otherwise,
     queues_can_set_their_own_sla_targets,
     a_call_in_progress_blocks_new_chats_until_it_ends,
