@@ -40,7 +40,9 @@ function minifyJs(js) {
 }
 
 const css = minifyCss(src('styles.css'));
-let body = src('i18n.js') + '\n' + src('widget.js');
+// One scope: the parts are concatenated in this order inside a single IIFE.
+const PARTS = ['i18n.js', 'widget.js', 'ui.js', 'socket.js', 'composer.js', 'api.js'];
+let body = PARTS.map(src).join('\n');
 if (!body.includes('var CSS = __CSS__;')) throw new Error('src/widget.js lacks the __CSS__ placeholder');
 body = body.replace('var CSS = __CSS__;', () => 'var CSS = ' + JSON.stringify(css) + ';');
 
