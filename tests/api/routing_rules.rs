@@ -114,6 +114,23 @@ async fn an_unresolved_conversation_breaches_its_resolution_target_once(b: Backe
         .any(|h| h["kind"] == "sla_breached"));
 }
 
+/// The agent a conversation was first offered to, once it has been offered.
+async fn offered_agent(app: &TestApp, id: &str) -> String {
+    let offered = |c: &serde_json::Value| {
+        c["history"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|h| h["kind"] == "offered")
+            .cloned()
+    };
+    let c = wait_conversation(app, id, |c| offered(c).is_some()).await;
+    offered(&c).unwrap()["data"]["agent_id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
 async fn a_returning_customer_is_offered_to_their_last_agent(b: Backend) {
     let app = spawn_app(b).await;
     let q = queue(&app, json!({"name": "Support"})).await;
@@ -121,21 +138,7 @@ async fn a_returning_customer_is_offered_to_their_last_agent(b: Backend) {
     let (x_id, x) = agent_with(&app, "x@example.com", cap.clone(), "available").await;
     let (y_id, y) = agent_with(&app, "y@example.com", cap, "available").await;
     let first = queued(&app, "loyal@example.com", &q).await;
-    let c = wait_conversation(&app, &first, |c| {
-        c["history"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|h| h["kind"] == "offered")
-    })
-    .await;
-    let offered = c["history"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|h| h["kind"] == "offered")
-        .unwrap();
-    let who = offered["data"]["agent_id"].as_str().unwrap().to_string();
+    let who = offered_agent(&app, &first).await;
     let tok = if who == x_id { &x } else { &y };
     let offer = wait_offers(&app, tok, 1).await.remove(0);
     let (s, _) = app
@@ -156,25 +159,7 @@ async fn a_returning_customer_is_offered_to_their_last_agent(b: Backend) {
     assert_eq!(s, StatusCode::OK);
     // The other agent has been idle longer, so without stickiness it would be chosen.
     let again = queued(&app, "loyal@example.com", &q).await;
-    let c = wait_conversation(&app, &again, |c| {
-        c["history"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|h| h["kind"] == "offered")
-    })
-    .await;
-    let offered = c["history"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|h| h["kind"] == "offered")
-        .unwrap();
-    assert_eq!(
-        offered["data"]["agent_id"],
-        who.as_str(),
-        "sticky agent first"
-    );
+    assert_eq!(offered_agent(&app, &again).await, who, "sticky agent first");
     // A new customer goes to the agent idle the longest.
     let other = queued(&app, "new@example.com", &q).await;
     let c = wait_conversation(&app, &other, |c| {
@@ -348,13 +333,7 @@ async fn a_call_in_progress_blocks_new_chats_until_it_ends(b: Backend) {
         )
         .await;
     let call_id = call["id"].as_str().unwrap();
-    let (s, body) = app
-        .post(
-            &format!("/api/v1/conversations/{call_id}/assign"),
-            &app.admin_token,
-            json!({"agent_id": agent_id}),
-        )
-        .await;
+    let (s, body) = assign(&app, call_id, &agent_id).await;
     assert_eq!(s, StatusCode::OK, "{body}");
     let chat = app
         .conversation(
@@ -370,13 +349,7 @@ async fn a_call_in_progress_blocks_new_chats_until_it_ends(b: Backend) {
         offers(&app, &agent).await.is_empty(),
         "no chat offered during the call"
     );
-    let (s, body) = app
-        .post(
-            &format!("/api/v1/conversations/{chat_id}/assign"),
-            &app.admin_token,
-            json!({"agent_id": agent_id}),
-        )
-        .await;
+    let (s, body) = assign(&app, &chat_id, &agent_id).await;
     assert_eq!(
         s,
         StatusCode::CONFLICT,

@@ -166,3 +166,13 @@ pub async fn enqueued_at(app: &TestApp, id: &str) -> Option<i64> {
             .unwrap();
     at
 }
+
+/// Assign a conversation to an agent as the admin; returns status and body.
+pub async fn assign(app: &TestApp, conv: &str, agent_id: &str) -> (StatusCode, Value) {
+    app.post(
+        &format!("/api/v1/conversations/{conv}/assign"),
+        &app.admin_token,
+        json!({"agent_id": agent_id}),
+    )
+    .await
+}
