@@ -97,29 +97,41 @@ pub async fn record(
     actor: &Actor,
     data: Value,
 ) -> StoreResult<Event> {
-    let ev = record_history(tx, conv, kind, actor, data).await?;
+    let at = ConvRef {
+        id: &conv.id,
+        customer_id: &conv.customer_id,
+        assignee_id: conv.assignee_id.as_deref(),
+    };
+    let ev = record_history(tx, &at, kind, actor, data).await?;
     events::record(tx, &ev).await?;
     Ok(ev)
+}
+
+/// What a history entry needs to know of its conversation.
+struct ConvRef<'a> {
+    id: &'a str,
+    customer_id: &'a str,
+    assignee_id: Option<&'a str>,
 }
 
 /// Write the history entry only; the caller queues webhooks for the event it publishes.
 async fn record_history(
     tx: &mut Tx,
-    conv: &Conversation,
+    conv: &ConvRef<'_>,
     kind: &str,
     actor: &Actor,
     data: Value,
 ) -> StoreResult<Event> {
     let mut ev = events::new_event(&format!("conversation.{kind}"), data);
-    ev.conversation_id = Some(conv.id.clone());
-    ev.customer_id = Some(conv.customer_id.clone());
-    ev.agent_id = conv.assignee_id.clone();
+    ev.conversation_id = Some(conv.id.to_string());
+    ev.customer_id = Some(conv.customer_id.to_string());
+    ev.agent_id = conv.assignee_id.map(str::to_string);
     sqlx::query(
         "INSERT INTO conversation_events (id, conversation_id, kind, actor_kind, actor_id, data, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(&ev.id)
-    .bind(&conv.id)
+    .bind(conv.id)
     .bind(kind)
     .bind(actor.kind)
     .bind(&actor.id)
@@ -236,15 +248,19 @@ pub async fn append_message(
     let now = now_ms();
     let at = msg.at.unwrap_or(now);
     // Incrementing the counter row also serialises concurrent appends on PostgreSQL.
-    let (seq,): (i64,) = sqlx::query_as(
+    let first_response = msg.author_kind == "agent" && !msg.internal;
+    let (seq, customer_id, assignee_id): (i64, String, Option<String>) = sqlx::query_as(
         "UPDATE conversations SET last_seq = last_seq + 1, updated_at = $1, \
-           last_message_at = CASE WHEN $2 = 1 THEN last_message_at ELSE $3 END \
-         WHERE id = $4 RETURNING last_seq",
+           last_message_at = CASE WHEN $2 = 1 THEN last_message_at ELSE $3 END, \
+           first_response_at = CASE WHEN $5 = 1 AND first_response_at IS NULL THEN $1 \
+             ELSE first_response_at END \
+         WHERE id = $4 RETURNING last_seq, customer_id, assignee_id",
     )
     .bind(now)
     .bind(msg.internal as i64)
     .bind(at)
     .bind(conv_id)
+    .bind(first_response as i64)
     .fetch_optional(tx.conn())
     .await
     .map_err(StoreError::from_sqlx)?
@@ -269,21 +285,24 @@ pub async fn append_message(
     .execute(tx.conn())
     .await
     .map_err(StoreError::from_sqlx)?;
-    if msg.author_kind == "agent" && !msg.internal {
-        sqlx::query("UPDATE conversations SET first_response_at = $1 WHERE id = $2 AND first_response_at IS NULL")
-            .bind(now)
-            .bind(conv_id)
-            .execute(tx.conn())
-            .await
-            .map_err(StoreError::from_sqlx)?;
-    }
-    let row: MessageRow = sqlx::query_as(&format!("SELECT {MSG_COLS} FROM messages WHERE id = $1"))
-        .bind(&id)
-        .fetch_one(tx.conn())
-        .await
-        .map_err(StoreError::from_sqlx)?;
-    let message = Message::from(row);
-    let conv = get(tx.conn(), conv_id).await?;
+    let message = Message {
+        id,
+        conversation_id: conv_id.to_string(),
+        seq,
+        author_kind: msg.author_kind.to_string(),
+        author_id: msg.author_id,
+        body: msg.body,
+        internal: msg.internal,
+        channel: msg.channel,
+        external_id: msg.external_id,
+        meta: msg.meta,
+        created_at: ms_to_rfc3339(at),
+    };
+    let conv = ConvRef {
+        id: conv_id,
+        customer_id: &customer_id,
+        assignee_id: assignee_id.as_deref(),
+    };
     let kind = if msg.internal {
         "note_added"
     } else {
