@@ -1,9 +1,11 @@
 //! Inbound email per second from raw MIME to a committed conversation (customer matched, thread
-//! found, message and attachments stored, one transaction per message), on SQLite and on
-//! PostgreSQL, beside `mail-parser` alone and `switchboard_mail::parse` alone in the same run.
+//! found, message and attachments stored and committed), on SQLite and on PostgreSQL — in
+//! batches as the IMAP worker stores a fetch (one transaction per batch), one transaction per
+//! message, and over HTTP — beside `mail-parser` alone and `switchboard_mail::parse` alone in
+//! the same run.
 //!
-//! `cargo bench --bench email_ingest` — env: `SB_BENCH_MESSAGES` (5000), `SB_BENCH_HTTP_CLIENTS`
-//! (4 concurrent clients for the HTTP run).
+//! `cargo bench --bench email_ingest` — env: `SB_BENCH_MESSAGES` (5000), `SB_BENCH_BATCH` (50),
+//! `SB_BENCH_HTTP_CLIENTS` (4 concurrent clients for the HTTP run).
 
 mod support;
 
@@ -176,6 +178,32 @@ async fn direct(label: &str, db_url: String, msgs: &[Vec<u8>]) {
     println!("|   per message: p50 {p50} µs, p99 {p99} µs, max {max} µs | | | | | | |");
 }
 
+/// `inbound::ingest_batch` over batches of `batch` messages, as the IMAP worker stores one
+/// fetch: one transaction per batch (group commit), every message committed when it returns.
+async fn batched(label: &str, db_url: String, msgs: &[Vec<u8>], batch: usize) {
+    let dir = tempfile::tempdir().unwrap();
+    let app = Application::build(settings(dir.path(), db_url))
+        .await
+        .expect("server builds");
+    let state = app.state().clone();
+    let started = Instant::now();
+    let mut lat = Vec::new();
+    for chunk in msgs.chunks(batch) {
+        let t = Instant::now();
+        let out = inbound::ingest_batch(&state, None, chunk, None)
+            .await
+            .expect("ingest_batch");
+        lat.push(t.elapsed().as_micros() as u64);
+        for o in out {
+            assert!(matches!(o, Outcome::Stored { .. }), "{o:?}");
+        }
+    }
+    let secs = started.elapsed().as_secs_f64();
+    report(label, msgs.len(), secs, counts(&state).await);
+    let (p50, p99, max) = support::percentiles(lat);
+    println!("|   per batch of {batch}: p50 {p50} µs, p99 {p99} µs, max {max} µs | | | | | | |");
+}
+
 /// `POST /api/v1/channels/email/inbound` with `clients` concurrent HTTP clients.
 async fn over_http(label: &str, db_url: String, msgs: &[Vec<u8>], clients: usize) {
     let dir = tempfile::tempdir().unwrap();
@@ -285,12 +313,30 @@ async fn main() {
     );
     let dir = tempfile::tempdir().unwrap();
     let sqlite = |name: &str| format!("sqlite://{}?mode=rwc", dir.path().join(name).display());
+    let batch: usize = std::env::var("SB_BENCH_BATCH")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(50);
+    batched(
+        &format!("SQLite, inbound::ingest_batch, batches of {batch}"),
+        sqlite("c.db"),
+        &msgs,
+        batch,
+    )
+    .await;
     direct("SQLite, inbound::ingest, sequential", sqlite("a.db"), &msgs).await;
     over_http(
         &format!("SQLite, HTTP POST, {clients} clients"),
         sqlite("b.db"),
         &msgs,
         clients,
+    )
+    .await;
+    batched(
+        &format!("PostgreSQL, inbound::ingest_batch, batches of {batch}"),
+        support::fresh_pg().await,
+        &msgs,
+        batch,
     )
     .await;
     direct(

@@ -22,6 +22,9 @@ pub fn new_event(kind: &str, data: Value) -> Event {
 /// Queue webhook deliveries for every active webhook whose filter matches `ev.kind`
 /// (exactly, `*`, or `prefix.*`).
 pub async fn record(tx: &mut Tx, ev: &Event) -> StoreResult<()> {
+    if !tx.webhooks_active().await? {
+        return Ok(());
+    }
     let payload =
         serde_json::to_string(ev).map_err(|e| StoreError::Other(sqlx::Error::Decode(e.into())))?;
     let prefix = ev

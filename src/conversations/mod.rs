@@ -98,6 +98,58 @@ pub struct Message {
     pub created_at: String,
 }
 
+impl Message {
+    /// The message as JSON, moving its fields (what `serde_json::to_value` gives, without
+    /// copying the body and meta once more).
+    pub fn into_value(self) -> serde_json::Value {
+        use serde_json::Value;
+        let mut m = serde_json::Map::new();
+        m.insert("id".into(), Value::String(self.id));
+        m.insert(
+            "conversation_id".into(),
+            Value::String(self.conversation_id),
+        );
+        m.insert("seq".into(), self.seq.into());
+        m.insert("author_kind".into(), Value::String(self.author_kind));
+        m.insert("author_id".into(), self.author_id.into());
+        m.insert("body".into(), Value::String(self.body));
+        m.insert("internal".into(), Value::Bool(self.internal));
+        m.insert("channel".into(), Value::String(self.channel));
+        m.insert("external_id".into(), self.external_id.into());
+        m.insert("meta".into(), self.meta);
+        m.insert("created_at".into(), Value::String(self.created_at));
+        Value::Object(m)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Message;
+
+    #[test]
+    fn into_value_is_what_serde_gives() {
+        for (author_id, external_id) in [(None, None), (Some("c1".into()), Some("x@y".into()))] {
+            let msg = Message {
+                id: "m1".into(),
+                conversation_id: "c".into(),
+                seq: 7,
+                author_kind: "customer".into(),
+                author_id,
+                body: "سلام".into(),
+                internal: true,
+                channel: "phone".into(),
+                external_id,
+                meta: serde_json::json!({"a": [1, {"b": null}]}),
+                created_at: "2026-01-01T00:00:00.000Z".into(),
+            };
+            assert_eq!(
+                serde_json::to_value(&msg).unwrap(),
+                msg.clone().into_value()
+            );
+        }
+    }
+}
+
 #[derive(sqlx::FromRow)]
 pub(crate) struct MessageRow {
     pub id: String,

@@ -181,8 +181,36 @@ pub async fn create(
     .execute(tx.conn())
     .await
     .map_err(StoreError::from_sqlx)?;
-    set_tags(tx, &id, &new.tags).await?;
-    let conv = get(tx.conn(), &id).await?;
+    // A new conversation has no tags yet: insert them, nothing to delete first.
+    let mut tags = new.tags;
+    tags.sort();
+    tags.dedup();
+    for t in &tags {
+        sqlx::query("INSERT INTO conversation_tags (conversation_id, tag) VALUES ($1, $2)")
+            .bind(&id)
+            .bind(t)
+            .execute(tx.conn())
+            .await
+            .map_err(StoreError::from_sqlx)?;
+    }
+    // Built from what was just written rather than read back.
+    let conv = Conversation {
+        id,
+        number,
+        customer_id: new.customer_id,
+        channel: new.channel,
+        status: "open".into(),
+        priority: new.priority,
+        queue_id: new.queue_id,
+        assignee_id: None,
+        subject: new.subject,
+        tags,
+        created_at: ms_to_rfc3339(now),
+        updated_at: ms_to_rfc3339(now),
+        last_message_at: None,
+        first_response_at: None,
+        resolved_at: None,
+    };
     let ev = record(
         tx,
         &conv,

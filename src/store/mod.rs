@@ -55,17 +55,46 @@ pub struct Store {
     /// SQLite allows one writer; serialising write transactions in-process avoids
     /// `SQLITE_BUSY` upgrade failures. PostgreSQL needs no such lock.
     write_lock: Option<Arc<Mutex<()>>>,
+    webhooks: Arc<WebhookCache>,
 }
+
+/// Whether any active webhook exists, as last read (Unix ms of the reading, answer), so
+/// changes need not look for webhooks to notify in a database that has none.
+#[derive(Default)]
+struct WebhookCache(std::sync::Mutex<Option<(i64, bool)>>);
+
+/// How long a reading of [`WebhookCache`] is trusted: a webhook added on another node starts
+/// receiving this node's events at most this long after it was created.
+const WEBHOOK_CACHE_MS: i64 = 1000;
 
 /// A write transaction (holding the SQLite writer lock where needed).
 pub struct Tx {
     tx: sqlx::Transaction<'static, sqlx::Any>,
     _guard: Option<OwnedMutexGuard<()>>,
+    webhooks: Arc<WebhookCache>,
 }
 
 impl Tx {
     pub fn conn(&mut self) -> &mut AnyConnection {
         &mut self.tx
+    }
+
+    /// True when an active webhook may exist (read at most [`WEBHOOK_CACHE_MS`] ago, or now
+    /// inside this transaction).
+    pub async fn webhooks_active(&mut self) -> StoreResult<bool> {
+        let now = now_ms();
+        let cached = *self.webhooks.0.lock().expect("webhook cache lock");
+        if let Some((at, active)) = cached {
+            if now - at < WEBHOOK_CACHE_MS && now >= at {
+                return Ok(active);
+            }
+        }
+        let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM webhooks WHERE active = 1")
+            .fetch_one(self.conn())
+            .await
+            .map_err(StoreError::from_sqlx)?;
+        *self.webhooks.0.lock().expect("webhook cache lock") = Some((now, n > 0));
+        Ok(n > 0)
     }
     pub async fn commit(self) -> StoreResult<()> {
         self.tx.commit().await.map_err(StoreError::from_sqlx)
@@ -113,6 +142,7 @@ impl Store {
             pool,
             backend,
             write_lock,
+            webhooks: Arc::default(),
         })
     }
 
@@ -141,7 +171,16 @@ impl Store {
             None => None,
         };
         let tx = self.pool.begin().await.map_err(StoreError::from_sqlx)?;
-        Ok(Tx { tx, _guard: guard })
+        Ok(Tx {
+            tx,
+            _guard: guard,
+            webhooks: self.webhooks.clone(),
+        })
+    }
+
+    /// Forget whether webhooks exist (call after adding, changing or removing one).
+    pub fn webhooks_changed(&self) {
+        *self.webhooks.0.lock().expect("webhook cache lock") = None;
     }
 
     /// True when the database answers a trivial query.

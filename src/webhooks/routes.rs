@@ -161,6 +161,7 @@ async fn create_webhook(
         .await?;
     write_filters(&mut tx, &id, &events).await?;
     tx.commit().await?;
+    state.store.webhooks_changed();
     let mut hook = load(&state, &id).await?;
     hook.secret = Some(secret);
     Ok((StatusCode::CREATED, Json(hook)))
@@ -225,6 +226,7 @@ async fn update_webhook(
     .await?;
     write_filters(&mut tx, &id, &events).await?;
     tx.commit().await?;
+    state.store.webhooks_changed();
     Ok(Json(load(&state, &id).await?))
 }
 
@@ -246,6 +248,7 @@ async fn delete_webhook(
         sqlx::query(sql).bind(&id).execute(tx.conn()).await?;
     }
     tx.commit().await?;
+    state.store.webhooks_changed();
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -99,7 +99,36 @@ fn parse_strict(cleaned: &Cleaned, region: Option<country::Id>) -> Result<PhoneN
         (false, Some(rest)) if !rest.is_empty() => format!("+{rest}"),
         (false, _) => cleaned.digits.clone(),
     };
-    let number = phonenumber::parse(region, &candidate)
+    // Parsing and validating against the numbering plan (regular expressions) costs ~10 µs;
+    // the same few numbers (callers, the site's own lines) come back again and again in call
+    // logs, so each thread remembers its recent answers.
+    let key = (candidate, region);
+    if let Some(hit) = MEMO.with(|m| m.borrow().get(&key).cloned()) {
+        return hit;
+    }
+    let result = parse_uncached(&key.0, region);
+    MEMO.with(|m| {
+        let mut m = m.borrow_mut();
+        if m.len() >= MEMO_CAPACITY {
+            m.clear();
+        }
+        m.insert(key, result.clone());
+    });
+    result
+}
+
+/// Most answers [`MEMO`] keeps per thread before starting over.
+const MEMO_CAPACITY: usize = 4096;
+
+type MemoKey = (String, Option<country::Id>);
+
+thread_local! {
+    static MEMO: std::cell::RefCell<std::collections::HashMap<MemoKey, Result<PhoneNumber, TextError>>> =
+        std::cell::RefCell::new(std::collections::HashMap::new());
+}
+
+fn parse_uncached(candidate: &str, region: Option<country::Id>) -> Result<PhoneNumber, TextError> {
+    let number = phonenumber::parse(region, candidate)
         .map_err(|e| TextError::PhoneUnparsable(e.to_string()))?;
     if !number.is_valid() {
         return Err(TextError::PhoneInvalid);

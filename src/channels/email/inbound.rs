@@ -37,41 +37,163 @@ pub async fn ingest(
     mailbox: Option<&Mailbox>,
     raw: &[u8],
 ) -> StoreResult<Outcome> {
-    let parsed = match switchboard_mail::parse(raw, &super::limits()) {
-        Ok(p) => p,
-        Err(e) => return quarantine(state, mailbox, raw, &e.to_string()).await,
-    };
-    // A unique-key race with another writer (same Message-ID, or a new customer created at
-    // the same moment) rolls back; trying again sees the other writer's rows.
-    let mut attempt = 0;
-    loop {
-        match try_store(state, mailbox, &parsed).await {
-            Err(StoreError::Conflict(_)) if attempt < 3 => attempt += 1,
-            other => return other,
-        }
+    match switchboard_mail::parse(raw, &super::limits()) {
+        Ok(parsed) => store_one(state, mailbox, &parsed).await,
+        Err(e) => quarantine(state, mailbox, raw, &e.to_string()).await,
     }
 }
 
-async fn try_store(
+/// Where an IMAP folder's reading stands once a batch is stored: saved in the batch's own
+/// transaction, so the stored messages and the last UID move together.
+#[derive(Debug, Clone, Copy)]
+pub struct ImapMark {
+    pub last_uid: i64,
+    /// The worker's lease on the mailbox, extended with each batch.
+    pub locked_until: i64,
+}
+
+/// Store several messages received together (one IMAP fetch) in ONE transaction: group
+/// commit. Each outcome is final once this returns; events are published after the commit.
+/// If anything in the batch fails (a concurrent writer storing the same `Message-ID` first,
+/// say), the batch is rolled back and every message is stored on its own, so one bad message
+/// never takes its neighbours with it. `mark`, if given, is saved for `mailbox` with the batch
+/// (or after the last message, on the one-by-one path).
+pub async fn ingest_batch(
     state: &AppState,
     mailbox: Option<&Mailbox>,
-    parsed: &ParsedEmail,
-) -> StoreResult<Outcome> {
-    let mut tx = state.store.begin().await?;
-    if let Some(conversation_id) = find_existing(&mut tx, &parsed.message_id).await? {
-        return Ok(Outcome::Duplicate { conversation_id });
+    raws: &[Vec<u8>],
+    mark: Option<ImapMark>,
+) -> StoreResult<Vec<Outcome>> {
+    let limits = super::limits();
+    let parsed: Vec<Result<ParsedEmail, String>> = raws
+        .iter()
+        .map(|raw| switchboard_mail::parse(raw, &limits).map_err(|e| e.to_string()))
+        .collect();
+    match store_batch(state, mailbox, raws, &parsed, mark).await {
+        Ok(outcomes) => return Ok(outcomes),
+        Err(e) => tracing::debug!(error = %e, "email batch rolled back; storing one by one"),
     }
-    let addressed = match mailbox {
-        Some(m) => Some(m.clone()),
-        None => addressed_to(&mut tx, parsed).await?,
-    };
+    let mut outcomes = Vec::with_capacity(raws.len());
+    for (raw, p) in raws.iter().zip(&parsed) {
+        outcomes.push(match p {
+            Ok(p) => store_one(state, mailbox, p).await?,
+            Err(reason) => quarantine(state, mailbox, raw, reason).await?,
+        });
+    }
+    if let (Some(m), Some(mark)) = (mailbox, mark) {
+        let mut tx = state.store.begin().await?;
+        save_mark(&mut tx, &m.id, mark).await?;
+        tx.commit().await?;
+    }
+    Ok(outcomes)
+}
+
+async fn store_batch(
+    state: &AppState,
+    mailbox: Option<&Mailbox>,
+    raws: &[Vec<u8>],
+    parsed: &[Result<ParsedEmail, String>],
+    mark: Option<ImapMark>,
+) -> StoreResult<Vec<Outcome>> {
+    let mut tx = state.store.begin().await?;
     let mut events = Vec::new();
-    let outcome = store(state, &mut tx, addressed.as_ref(), parsed, &mut events).await?;
+    let mut outcomes = Vec::with_capacity(raws.len());
+    for (raw, p) in raws.iter().zip(parsed) {
+        outcomes.push(match p {
+            Ok(p) => store_in(state, &mut tx, mailbox, p, &mut events).await?,
+            Err(reason) => quarantine_in(&mut tx, mailbox, raw, reason).await?,
+        });
+    }
+    if let (Some(m), Some(mark)) = (mailbox, mark) {
+        save_mark(&mut tx, &m.id, mark).await?;
+    }
     tx.commit().await?;
     for ev in events {
         state.bus.publish(ev).await;
     }
-    Ok(outcome)
+    for o in &outcomes {
+        count(o);
+    }
+    Ok(outcomes)
+}
+
+async fn save_mark(tx: &mut Tx, mailbox_id: &str, mark: ImapMark) -> StoreResult<()> {
+    sqlx::query(
+        "UPDATE email_imap_state SET last_uid = $1, locked_until = $2 WHERE mailbox_id = $3",
+    )
+    .bind(mark.last_uid)
+    .bind(mark.locked_until)
+    .bind(mailbox_id)
+    .execute(tx.conn())
+    .await
+    .map_err(StoreError::from_sqlx)?;
+    Ok(())
+}
+
+/// Metrics and logs for a committed outcome.
+fn count(outcome: &Outcome) {
+    match outcome {
+        Outcome::Stored { .. } => {
+            metrics::counter!("switchboard_email_inbound_total").increment(1);
+        }
+        Outcome::Quarantined {
+            quarantine_id,
+            reason,
+        } => {
+            tracing::warn!(%quarantine_id, reason, "inbound email quarantined");
+            metrics::counter!("switchboard_email_quarantined_total").increment(1);
+        }
+        Outcome::Duplicate { .. } => {}
+    }
+}
+
+/// One parsed message in its own transaction. A unique-key race with another writer (same
+/// Message-ID, or a new customer created at the same moment) rolls back; trying again sees
+/// the other writer's rows.
+async fn store_one(
+    state: &AppState,
+    mailbox: Option<&Mailbox>,
+    parsed: &ParsedEmail,
+) -> StoreResult<Outcome> {
+    let mut attempt = 0;
+    loop {
+        let mut tx = state.store.begin().await?;
+        let mut events = Vec::new();
+        let result = store_in(state, &mut tx, mailbox, parsed, &mut events).await;
+        let result = match result {
+            Ok(o) => tx.commit().await.map(|_| o),
+            Err(e) => Err(e),
+        };
+        match result {
+            Err(StoreError::Conflict(_)) if attempt < 3 => attempt += 1,
+            Ok(outcome) => {
+                for ev in events {
+                    state.bus.publish(ev).await;
+                }
+                count(&outcome);
+                return Ok(outcome);
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Deduplicate, find the mailbox, store: inside `tx`.
+async fn store_in(
+    state: &AppState,
+    tx: &mut Tx,
+    mailbox: Option<&Mailbox>,
+    parsed: &ParsedEmail,
+    events: &mut Vec<crate::bus::Event>,
+) -> StoreResult<Outcome> {
+    if let Some(conversation_id) = find_existing(tx, &parsed.message_id).await? {
+        return Ok(Outcome::Duplicate { conversation_id });
+    }
+    let addressed = match mailbox {
+        Some(m) => Some(m.clone()),
+        None => addressed_to(tx, parsed).await?,
+    };
+    store(state, tx, addressed.as_ref(), parsed, events).await
 }
 
 /// Keep unparseable bytes with the reason; never fails for lack of structure.
@@ -81,8 +203,20 @@ async fn quarantine(
     raw: &[u8],
     reason: &str,
 ) -> StoreResult<Outcome> {
-    let id = new_id();
     let mut tx = state.store.begin().await?;
+    let outcome = quarantine_in(&mut tx, mailbox, raw, reason).await?;
+    tx.commit().await?;
+    count(&outcome);
+    Ok(outcome)
+}
+
+async fn quarantine_in(
+    tx: &mut Tx,
+    mailbox: Option<&Mailbox>,
+    raw: &[u8],
+    reason: &str,
+) -> StoreResult<Outcome> {
+    let id = new_id();
     sqlx::query(
         "INSERT INTO email_quarantine (id, mailbox_id, reason, size, raw, received_at) \
          VALUES ($1, $2, $3, $4, $5, $6)",
@@ -96,9 +230,6 @@ async fn quarantine(
     .execute(tx.conn())
     .await
     .map_err(StoreError::from_sqlx)?;
-    tx.commit().await?;
-    tracing::warn!(quarantine_id = %id, reason, "inbound email quarantined");
-    metrics::counter!("switchboard_email_quarantined_total").increment(1);
     Ok(Outcome::Quarantined {
         quarantine_id: id,
         reason: reason.to_string(),
@@ -325,7 +456,6 @@ async fn store(
     if let (true, true, Some(m)) = (new_conversation, parsed.auto == AutoKind::None, ack) {
         outbox::enqueue_ack(tx, &conv, m, parsed).await?;
     }
-    metrics::counter!("switchboard_email_inbound_total").increment(1);
     Ok(Outcome::Stored {
         conversation_id: conv.id,
         message_id: message.id,

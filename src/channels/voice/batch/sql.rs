@@ -1,12 +1,27 @@
-//! Multi-row statements with numbered parameters, portable across SQLite and PostgreSQL.
+//! Multi-row statements, portable across SQLite and PostgreSQL: numbered parameters (`$n`)
+//! on PostgreSQL, anonymous ones (`?`, bound by position) on SQLite.
 
 use crate::store::{StoreError, StoreResult, Tx};
 use std::fmt::Write;
 
-/// Most bind parameters in one statement: well below both backends' limits, and small on
-/// SQLite, which looks each parameter up by name in a linear list (quadratic per statement).
+fn is_sqlite(tx: &mut Tx) -> bool {
+    tx.conn().backend_name().eq_ignore_ascii_case("sqlite")
+}
+
+/// Most bind parameters in one statement, below both backends' limits (SQLite: 32,766).
+/// SQLite gets anonymous `?` parameters: named ones (`$n`) are looked up in a linear list per
+/// bind, which made 2,000-parameter statements quadratic.
 pub fn max_params(tx: &mut Tx) -> usize {
-    if tx.conn().backend_name().eq_ignore_ascii_case("sqlite") {
+    if is_sqlite(tx) {
+        30_000
+    } else {
+        2000
+    }
+}
+
+/// Most numbered (`$n`) parameters in one statement: small on SQLite (see [`max_params`]).
+pub fn max_numbered_params(tx: &mut Tx) -> usize {
+    if is_sqlite(tx) {
         300
     } else {
         2000
@@ -21,13 +36,17 @@ pub enum V {
     J(Option<i64>),
 }
 
-/// `$start, $start+1, …` (`n` placeholders).
-fn placeholders(out: &mut String, start: usize, n: usize) {
+/// `$start, $start+1, …` (`n` placeholders), or `?, ?, …` when `anonymous`.
+fn placeholders(out: &mut String, start: usize, n: usize, anonymous: bool) {
     for k in 0..n {
         if k > 0 {
             out.push_str(", ");
         }
-        let _ = write!(out, "${}", start + k);
+        if anonymous {
+            out.push('?');
+        } else {
+            let _ = write!(out, "${}", start + k);
+        }
     }
 }
 
@@ -40,6 +59,7 @@ pub async fn insert_rows(
     rows: Vec<Vec<V>>,
 ) -> StoreResult<()> {
     let extra_zero = head.ends_with("internal)");
+    let anonymous = is_sqlite(tx);
     let per = (max_params(tx) / cols).max(1);
     let mut rows = rows.into_iter().peekable();
     while rows.peek().is_some() {
@@ -50,7 +70,7 @@ pub async fn insert_rows(
                 sql.push_str(", ");
             }
             sql.push('(');
-            placeholders(&mut sql, r * cols + 1, cols);
+            placeholders(&mut sql, r * cols + 1, cols, anonymous);
             if extra_zero {
                 sql.push_str(", 0");
             }
@@ -77,9 +97,10 @@ where
 {
     let mut out = Vec::new();
     let per = max_params(tx);
+    let anonymous = is_sqlite(tx);
     for chunk in values.chunks(per) {
         let mut sql = format!("{head} (");
-        placeholders(&mut sql, 1, chunk.len());
+        placeholders(&mut sql, 1, chunk.len(), anonymous);
         sql.push(')');
         // One-off statements: PostgreSQL plans them with the values (a cached generic plan
         // compares every row with every parameter when the table has no statistics yet).

@@ -1,6 +1,6 @@
 //! The write half of a batch: multi-row inserts of what the planner decided.
 
-use super::sql::{insert_rows, max_params, V};
+use super::sql::{insert_rows, max_numbered_params, V};
 use crate::bus::Event;
 use crate::channels::voice::ingest::{Outcome, CALLBACK_TAG};
 use crate::channels::voice::summary::subject;
@@ -113,128 +113,72 @@ impl Plan {
     }
 
     /// Write the plan inside `tx`; fills `outcomes` and returns the events to publish.
+    ///
+    /// The CPU-heavy parts (search folding, meta JSON, events) run on a blocking-pool thread
+    /// while the database executes the statements that do not depend on them, so the two
+    /// cores work at once instead of taking turns.
     pub async fn write(
         self,
         state: &AppState,
         tx: &mut Tx,
         outcomes: &mut [Option<Outcome>],
     ) -> StoreResult<Vec<Event>> {
-        let numbers =
-            dialect::next_conversation_numbers(state.store.backend(), tx, self.new_convs.len())
-                .await?;
-        let queue = if self.new_convs.iter().any(|c| c.callback) {
-            super::super::callback_queue(state, tx).await?
-        } else {
-            None
-        };
-        let conv_rows = self.new_convs.iter().zip(&numbers).map(|(c, n)| {
-            vec![
-                V::S(c.id.clone()),
-                V::I(*n),
-                V::S(c.customer_id.clone()),
-                V::S(c.channel.clone()),
-                V::S(if c.callback { "open" } else { "resolved" }.into()),
-                V::S(c.subject.clone()),
-                V::S(switchboard_text::search_fold(&c.subject)),
-                V::I(c.created_at),
-                V::I(c.updated_at),
-                V::I(c.last_at),
-                V::I(c.count),
-                V::J((!c.callback).then_some(c.updated_at)),
-                V::N(queue.clone().filter(|_| c.callback)),
-                V::J(queue.as_ref().filter(|_| c.callback).map(|_| c.created_at)),
-            ]
+        let Plan {
+            new_convs,
+            msgs,
+            existing,
+        } = self;
+        let prepare = tokio::task::spawn_blocking(move || {
+            let prepared: Vec<(String, String, String)> = msgs
+                .iter()
+                .map(|(m, _)| {
+                    let search = switchboard_text::search_fold(&m.body);
+                    (new_id(), search, m.meta.to_string())
+                })
+                .collect();
+            (msgs, prepared)
         });
-        insert_rows(
-            tx,
-            "INSERT INTO conversations (id, number, customer_id, channel, status, subject, \
-               subject_search, created_at, updated_at, last_message_at, last_seq, resolved_at, \
-               queue_id, enqueued_at)",
-            14,
-            conv_rows.collect(),
-        )
-        .await?;
-        let tag_rows = self.new_convs.iter().filter(|c| c.callback);
-        let tag_rows = tag_rows.map(|c| vec![V::S(c.id.clone()), V::S(CALLBACK_TAG.into())]);
-        insert_rows(
-            tx,
-            "INSERT INTO conversation_tags (conversation_id, tag)",
-            2,
-            tag_rows.collect(),
-        )
-        .await?;
-        // Existing conversations: reserve the sequence numbers (also serialising concurrent
-        // appends on PostgreSQL), in id order to keep lock order stable.
-        let base = reserve_seqs(tx, &self.existing).await?;
-        let mut msg_rows = Vec::with_capacity(self.msgs.len());
-        let mut history = Vec::new();
-        let mut out_events = Vec::new();
-        let mut announced = HashSet::new();
-        for (m, offset) in self.msgs {
+        let written = write_conversations(state, tx, &new_convs, &existing).await;
+        let (msgs, prepared) = prepare.await.map_err(join_error)?;
+        let (numbers, queue, base) = written?;
+        let mut msg_rows = Vec::with_capacity(msgs.len());
+        let mut pending = Vec::with_capacity(msgs.len());
+        for ((m, offset), (message_id, body_search, meta_text)) in msgs.into_iter().zip(prepared) {
             let (seq, assignee) = match &m.target {
-                Target::New(k) => {
-                    if announced.insert(*k) {
-                        let c = &self.new_convs[*k];
-                        let q = queue.clone().filter(|_| c.callback);
-                        let data =
-                            json!({ "channel": c.channel, "number": numbers[*k], "queue_id": q });
-                        let ev = event(&m, "created", data, None, &mut history);
-                        out_events.push(ev);
-                        if !c.callback {
-                            let data = json!({ "from": "open", "to": "resolved" });
-                            out_events.push(event(&m, "status_changed", data, None, &mut history));
-                        }
-                    }
-                    (offset, None)
-                }
+                Target::New(_) => (offset, None),
                 Target::Existing(id) => (base[id].0 + offset, base[id].1.clone()),
             };
-            let message = Message {
-                id: new_id(),
-                conversation_id: m.conv_id.clone(),
-                seq,
-                author_kind: m.author_kind.into(),
-                author_id: (m.author_kind == "customer").then(|| m.customer_id.clone()),
-                body: m.body.clone(),
-                internal: false,
-                channel: m.channel.into(),
-                external_id: Some(m.external_id.clone()),
-                meta: m.meta.clone(),
-                created_at: ms_to_rfc3339(m.at),
-            };
+            let author_id = (m.author_kind == "customer").then(|| m.customer_id.clone());
             msg_rows.push(vec![
-                V::S(message.id.clone()),
+                V::S(message_id.clone()),
                 V::S(m.conv_id.clone()),
                 V::I(seq),
                 V::S(m.author_kind.into()),
-                V::N(message.author_id.clone()),
-                V::S(switchboard_text::search_fold(&m.body)),
+                V::N(author_id.clone()),
+                V::S(body_search),
                 V::S(m.body.clone()),
                 V::S(m.channel.into()),
                 V::S(m.external_id.clone()),
-                V::S(m.meta.to_string()),
+                V::S(meta_text),
                 V::I(m.at),
             ]);
-            let data =
-                json!({ "message_id": message.id, "seq": seq, "author_kind": m.author_kind });
-            let mut ev = event(&m, "message_added", data, assignee, &mut history);
-            ev.kind = "message.created".into();
-            ev.data = json!({ "message": message });
-            out_events.push(ev);
-            outcomes[m.line] = Some(Outcome::Stored {
-                conversation_id: m.conv_id,
-                message_id: message.id,
-                customer_id: m.customer_id,
-            });
+            pending.push((m, seq, assignee, message_id, author_id));
         }
-        insert_rows(
+        let build =
+            tokio::task::spawn_blocking(move || build_events(pending, &new_convs, &numbers, queue));
+        let inserted = insert_rows(
             tx,
             "INSERT INTO messages (id, conversation_id, seq, author_kind, author_id, body_search, \
                body, channel, external_id, meta, created_at, internal)",
             11,
             msg_rows,
         )
-        .await?;
+        .await;
+        let (out_events, history, stored) = build.await.map_err(join_error)?;
+        inserted?;
+        for (line, outcome) in stored {
+            outcomes[line] = Some(outcome);
+        }
         insert_rows(
             tx,
             "INSERT INTO conversation_events (id, conversation_id, kind, actor_kind, actor_id, \
@@ -243,17 +187,136 @@ impl Plan {
             history,
         )
         .await?;
-        let (hooks,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM webhooks WHERE active = 1")
-            .fetch_one(tx.conn())
-            .await
-            .map_err(StoreError::from_sqlx)?;
-        if hooks > 0 {
+        if tx.webhooks_active().await? {
             for ev in &out_events {
                 events::record(tx, ev).await?;
             }
         }
         Ok(out_events)
     }
+}
+
+fn join_error(e: tokio::task::JoinError) -> StoreError {
+    StoreError::Other(sqlx::Error::Protocol(format!("batch worker failed: {e}")))
+}
+
+/// New conversations (numbered, callback ones queued and tagged) and the sequence numbers
+/// reserved on existing ones: the statements that need nothing computed from the messages.
+async fn write_conversations(
+    state: &AppState,
+    tx: &mut Tx,
+    new_convs: &[NewConv],
+    existing: &BTreeMap<String, (i64, i64, i64)>,
+) -> StoreResult<(
+    Vec<i64>,
+    Option<String>,
+    HashMap<String, (i64, Option<String>)>,
+)> {
+    let numbers =
+        dialect::next_conversation_numbers(state.store.backend(), tx, new_convs.len()).await?;
+    let queue = if new_convs.iter().any(|c| c.callback) {
+        super::super::callback_queue(state, tx).await?
+    } else {
+        None
+    };
+    let conv_rows = new_convs.iter().zip(&numbers).map(|(c, n)| {
+        vec![
+            V::S(c.id.clone()),
+            V::I(*n),
+            V::S(c.customer_id.clone()),
+            V::S(c.channel.clone()),
+            V::S(if c.callback { "open" } else { "resolved" }.into()),
+            V::S(c.subject.clone()),
+            V::S(switchboard_text::search_fold(&c.subject)),
+            V::I(c.created_at),
+            V::I(c.updated_at),
+            V::I(c.last_at),
+            V::I(c.count),
+            V::J((!c.callback).then_some(c.updated_at)),
+            V::N(queue.clone().filter(|_| c.callback)),
+            V::J(queue.as_ref().filter(|_| c.callback).map(|_| c.created_at)),
+        ]
+    });
+    insert_rows(
+        tx,
+        "INSERT INTO conversations (id, number, customer_id, channel, status, subject, \
+           subject_search, created_at, updated_at, last_message_at, last_seq, resolved_at, \
+           queue_id, enqueued_at)",
+        14,
+        conv_rows.collect(),
+    )
+    .await?;
+    let tag_rows = new_convs.iter().filter(|c| c.callback);
+    let tag_rows = tag_rows.map(|c| vec![V::S(c.id.clone()), V::S(CALLBACK_TAG.into())]);
+    insert_rows(
+        tx,
+        "INSERT INTO conversation_tags (conversation_id, tag)",
+        2,
+        tag_rows.collect(),
+    )
+    .await?;
+    // Existing conversations: reserve the sequence numbers (also serialising concurrent
+    // appends on PostgreSQL), in id order to keep lock order stable.
+    let base = reserve_seqs(tx, existing).await?;
+    Ok((numbers, queue, base))
+}
+
+/// A message planned and numbered: (message, seq, assignee, message id, author id).
+type Numbered = (PlannedMsg, i64, Option<String>, String, Option<String>);
+
+/// The events of the batch in order, their history rows, and each line's outcome.
+#[allow(clippy::type_complexity)]
+fn build_events(
+    pending: Vec<Numbered>,
+    new_convs: &[NewConv],
+    numbers: &[i64],
+    queue: Option<String>,
+) -> (Vec<Event>, Vec<Vec<V>>, Vec<(usize, Outcome)>) {
+    let mut history = Vec::new();
+    let mut out_events = Vec::new();
+    let mut stored = Vec::with_capacity(pending.len());
+    let mut announced = HashSet::new();
+    for (m, seq, assignee, message_id, author_id) in pending {
+        if let Target::New(k) = &m.target {
+            if announced.insert(*k) {
+                let c = &new_convs[*k];
+                let q = queue.clone().filter(|_| c.callback);
+                let data = json!({ "channel": c.channel, "number": numbers[*k], "queue_id": q });
+                out_events.push(event(&m, "created", data, None, &mut history));
+                if !c.callback {
+                    let data = json!({ "from": "open", "to": "resolved" });
+                    out_events.push(event(&m, "status_changed", data, None, &mut history));
+                }
+            }
+        }
+        let data = json!({ "message_id": message_id, "seq": seq, "author_kind": m.author_kind });
+        let mut ev = event(&m, "message_added", data, assignee, &mut history);
+        stored.push((
+            m.line,
+            Outcome::Stored {
+                conversation_id: m.conv_id.clone(),
+                message_id: message_id.clone(),
+                customer_id: m.customer_id.clone(),
+            },
+        ));
+        let message = Message {
+            id: message_id,
+            conversation_id: m.conv_id,
+            seq,
+            author_kind: m.author_kind.into(),
+            author_id,
+            body: m.body,
+            internal: false,
+            channel: m.channel.into(),
+            external_id: Some(m.external_id),
+            meta: m.meta,
+            created_at: ms_to_rfc3339(m.at),
+        };
+        ev.kind = "message.created".into();
+        ev.data = json!({ "message": message.into_value() });
+        out_events.push(ev);
+    }
+    (out_events, history, stored)
 }
 
 /// Reserve sequence numbers on existing conversations (`id → (messages, last message time,
@@ -265,7 +328,7 @@ async fn reserve_seqs(
 ) -> StoreResult<HashMap<String, (i64, Option<String>)>> {
     let mut base = HashMap::new();
     let all: Vec<_> = existing.iter().collect();
-    let per = (max_params(tx) / 3).max(1);
+    let per = (max_numbered_params(tx) / 3).max(1);
     for chunk in all.chunks(per) {
         let (mut seqs, mut ats, mut ids) = (String::new(), String::new(), String::new());
         for k in 0..chunk.len() {
