@@ -15,6 +15,8 @@ mod mailboxes;
 mod smtp;
 #[path = "email_support.rs"]
 pub mod support;
+#[path = "email_tls.rs"]
+mod tls;
 
 use crate::helpers::*;
 use reqwest::StatusCode;

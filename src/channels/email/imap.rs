@@ -104,7 +104,8 @@ impl ImapWorker {
     async fn pass(&self, mailbox: &Mailbox) -> anyhow::Result<PassReport> {
         let pool = self.state.store.pool();
         let password = mailbox.imap_secret(&self.state.settings.server.data_dir)?;
-        let mut session = super::imap_conn::connect(mailbox, &password).await?;
+        let mut session =
+            super::imap_conn::connect(&self.state.settings.email, mailbox, &password).await?;
         let selected = session
             .select(&mailbox.imap_folder)
             .await

@@ -7,6 +7,7 @@
 //!   [`OutboxWorker`] ([`sender`]) with a stable `Message-ID`.
 //! - [`secrets`]: mailbox passwords encrypted at rest.
 //! - [`imap`]: [`ImapWorker`] polls each mailbox and feeds [`inbound`].
+//! - [`tls`]: the roots trusted by IMAP and SMTP TLS (`email.extra_ca_file`).
 
 pub mod idle;
 pub mod imap;
@@ -18,6 +19,7 @@ pub mod outbox;
 pub mod routes;
 pub mod secrets;
 pub mod sender;
+pub mod tls;
 
 use crate::state::AppState;
 use axum::Router;
@@ -62,10 +64,18 @@ pub fn public_routes() -> Router<AppState> {
 }
 
 /// Background workers of this channel, stopped by `stop`: the outbox sender and the IMAP
-/// poller.
+/// poller (not on a node with `email.imap_poll_secs = 0`).
 pub fn spawn_workers(state: &AppState, stop: CancellationToken) -> Vec<JoinHandle<()>> {
-    vec![
-        tokio::spawn(OutboxWorker::new(state.clone()).run_until_stopped(stop.clone())),
-        tokio::spawn(ImapWorker::new(state.clone()).run_until_stopped(stop)),
-    ]
+    if let Err(e) = tls::extra_roots(&state.settings.email) {
+        tracing::error!(error = %format!("{e:#}"), "TLS connections to mail servers will fail");
+    }
+    let mut workers = vec![tokio::spawn(
+        OutboxWorker::new(state.clone()).run_until_stopped(stop.clone()),
+    )];
+    if state.settings.email.imap_poll_secs > 0 {
+        workers.push(tokio::spawn(
+            ImapWorker::new(state.clone()).run_until_stopped(stop),
+        ));
+    }
+    workers
 }
