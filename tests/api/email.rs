@@ -11,6 +11,8 @@ mod imap;
 mod kill;
 #[path = "email_mailboxes.rs"]
 mod mailboxes;
+#[path = "email_quarantine.rs"]
+mod quarantine;
 #[path = "email_smtp.rs"]
 mod smtp;
 #[path = "email_support.rs"]

@@ -2,6 +2,7 @@
 //! messages; agent replies leave through a durable outbox sent over SMTP.
 //!
 //! - [`inbound`]: parse, quarantine, thread, store (idempotent by `Message-ID`).
+//! - [`quarantine`]: admins ingest quarantined mail again or discard it.
 //! - [`mailboxes`], [`mailbox_routes`]: IMAP/SMTP account settings (admin only).
 //! - [`outbox`]: replies and acknowledgements queued inside the agent's transaction, sent by
 //!   [`OutboxWorker`] ([`sender`]) with a stable `Message-ID`.
@@ -16,6 +17,7 @@ pub mod inbound;
 pub mod mailbox_routes;
 pub mod mailboxes;
 pub mod outbox;
+pub mod quarantine;
 pub mod routes;
 pub mod secrets;
 pub mod sender;
@@ -55,7 +57,9 @@ pub fn limits() -> switchboard_mail::Limits {
 
 /// Routes under `/api/v1` (described in the OpenAPI document).
 pub fn router() -> OpenApiRouter<AppState> {
-    routes::router().merge(mailbox_routes::router())
+    routes::router()
+        .merge(quarantine::router())
+        .merge(mailbox_routes::router())
 }
 
 /// Routes outside `/api/v1` (sockets, scripts).
