@@ -19,6 +19,8 @@ mod smtp;
 pub mod support;
 #[path = "email_tls.rs"]
 mod tls;
+#[path = "email_wake.rs"]
+mod wake;
 
 use crate::helpers::*;
 use reqwest::StatusCode;
