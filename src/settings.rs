@@ -89,6 +89,8 @@ pub struct ChatSettings {
 pub struct EmailSettings {
     pub imap_poll_secs: u64,
     pub imap_lease_secs: u64,
+    /// PEM bundle of additional trusted roots for IMAP and SMTP TLS; empty = none.
+    pub extra_ca_file: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]

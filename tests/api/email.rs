@@ -11,10 +11,16 @@ mod imap;
 mod kill;
 #[path = "email_mailboxes.rs"]
 mod mailboxes;
+#[path = "email_quarantine.rs"]
+mod quarantine;
 #[path = "email_smtp.rs"]
 mod smtp;
 #[path = "email_support.rs"]
 pub mod support;
+#[path = "email_tls.rs"]
+mod tls;
+#[path = "email_wake.rs"]
+mod wake;
 
 use crate::helpers::*;
 use reqwest::StatusCode;

@@ -1,5 +1,6 @@
 //! A throwaway Dovecot IMAP server for the IMAP tests: its own config, users, maildirs and
-//! loopback port in a temp dir, no TLS, killed on drop. Fails loudly when Dovecot is missing.
+//! loopback port in a temp dir, killed on drop. Plain text unless started with a certificate
+//! ([`Dovecot::start_tls`]). Fails loudly when Dovecot is missing.
 
 use super::support::free_port;
 use futures::TryStreamExt;
@@ -15,6 +16,8 @@ pub const PASSWORD: &str = "imap secret";
 pub struct Dovecot {
     child: Child,
     pub port: u16,
+    /// The implicit-TLS (IMAPS) listener; 0 without TLS.
+    pub imaps_port: u16,
     pub dir: tempfile::TempDir,
 }
 
@@ -28,6 +31,17 @@ const BINARY: &str = "/usr/sbin/dovecot";
 
 impl Dovecot {
     pub async fn start() -> Dovecot {
+        Dovecot::start_with(None).await
+    }
+
+    /// With TLS (`ssl = required`): STARTTLS on [`Dovecot::port`], implicit TLS on
+    /// [`Dovecot::imaps_port`], serving the PEM certificate chain and key at the given paths.
+    /// (Dovecot counts loopback connections as secure, so plain logins still work.)
+    pub async fn start_tls(cert: &Path, key: &Path) -> Dovecot {
+        Dovecot::start_with(Some((cert, key))).await
+    }
+
+    async fn start_with(tls: Option<(&Path, &Path)>) -> Dovecot {
         assert!(
             Path::new(BINARY).exists(),
             "Dovecot is not installed: install dovecot-imapd (apt-get install -y dovecot-imapd)"
@@ -54,16 +68,31 @@ impl Dovecot {
         std::fs::set_permissions(d.join("mail"), std::fs::Permissions::from_mode(0o777)).unwrap();
         std::fs::write(d.join("passwd"), format!("{USER}:{{PLAIN}}{PASSWORD}\n")).unwrap();
         let port = free_port();
+        let (ssl, imaps_port, imaps) = match tls {
+            Some((cert, key)) => {
+                let imaps_port = free_port();
+                (
+                    format!(
+                        "ssl = required\nssl_cert = <{}\nssl_key = <{}\n",
+                        cert.display(),
+                        key.display()
+                    ),
+                    imaps_port,
+                    format!("address = 127.0.0.1\n    port = {imaps_port}\n    ssl = yes"),
+                )
+            }
+            None => ("ssl = no\n".to_string(), 0, "port = 0".to_string()),
+        };
         let conf = format!(
             "base_dir = {d}/run\nstate_dir = {d}/state\nlog_path = {d}/dovecot.log\n\
-             protocols = imap\nlisten = 127.0.0.1\nssl = no\ndisable_plaintext_auth = no\n\
+             protocols = imap\nlisten = 127.0.0.1\n{ssl}disable_plaintext_auth = no\n\
              auth_mechanisms = plain login\ndefault_internal_user = {internal}\n\
              default_internal_group = {internal}\ndefault_login_user = {login}\n\
              first_valid_uid = 0\nmail_location = maildir:{d}/mail/%u\n\
              passdb {{\n  driver = passwd-file\n  args = scheme=PLAIN username_format=%u {d}/passwd\n}}\n\
              userdb {{\n  driver = static\n  args = uid={uid} gid={gid} home={d}/mail/%u\n}}\n\
              service imap-login {{\n  chroot =\n  inet_listener imap {{\n    address = 127.0.0.1\n    port = {port}\n  }}\n\
-               inet_listener imaps {{\n    port = 0\n  }}\n}}\n",
+               inet_listener imaps {{\n    {imaps}\n  }}\n}}\n",
             d = d.display()
         );
         std::fs::write(d.join("dovecot.conf"), conf).unwrap();
@@ -76,7 +105,12 @@ impl Dovecot {
             .kill_on_drop(true)
             .spawn()
             .expect("dovecot starts");
-        let dovecot = Dovecot { child, port, dir };
+        let dovecot = Dovecot {
+            child,
+            port,
+            imaps_port,
+            dir,
+        };
         for _ in 0..100 {
             if TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
                 return dovecot;

@@ -16,6 +16,11 @@ async fn imap_mailbox(app: &TestApp, server: &Dovecot) -> String {
     .await
 }
 
+/// A server without its own IMAP worker: these tests run passes by hand.
+async fn manual_app(b: Backend) -> TestApp {
+    spawn_app_with(b, |s| s.email.imap_poll_secs = 0).await
+}
+
 async fn email_conversations(app: &TestApp) -> Vec<serde_json::Value> {
     let (_, list) = app
         .get(
@@ -27,7 +32,7 @@ async fn email_conversations(app: &TestApp) -> Vec<serde_json::Value> {
 }
 
 async fn imap_worker_stores_new_mail_marks_it_seen_and_never_stores_twice(b: Backend) {
-    let app = spawn_app(b).await;
+    let app = manual_app(b).await;
     let server = Dovecot::start().await;
     let mb = imap_mailbox(&app, &server).await;
     server
@@ -92,7 +97,7 @@ async fn imap_worker_stores_new_mail_marks_it_seen_and_never_stores_twice(b: Bac
 }
 
 async fn a_restart_mid_batch_loses_nothing_and_duplicates_nothing(b: Backend) {
-    let app = spawn_app(b).await;
+    let app = manual_app(b).await;
     let server = Dovecot::start().await;
     let mb = imap_mailbox(&app, &server).await;
     server
@@ -120,7 +125,10 @@ async fn a_restart_mid_batch_loses_nothing_and_duplicates_nothing(b: Backend) {
         .unwrap();
     app.stop.cancel();
     // Another node on the same database carries on.
-    let node2 = spawn_on(&app.database_url, app._dir.clone(), |_| {}).await;
+    let node2 = spawn_on(&app.database_url, app._dir.clone(), |s| {
+        s.email.imap_poll_secs = 0
+    })
+    .await;
     let rest = ImapWorker::new(node2.state.clone())
         .run_once(&mb)
         .await
@@ -140,8 +148,11 @@ async fn a_restart_mid_batch_loses_nothing_and_duplicates_nothing(b: Backend) {
 }
 
 async fn two_nodes_polling_one_mailbox_at_once_store_each_message_once(b: Backend) {
-    let app = spawn_app(b).await;
-    let node2 = spawn_on(&app.database_url, app._dir.clone(), |_| {}).await;
+    let app = manual_app(b).await;
+    let node2 = spawn_on(&app.database_url, app._dir.clone(), |s| {
+        s.email.imap_poll_secs = 0
+    })
+    .await;
     let server = Dovecot::start().await;
     let mb = imap_mailbox(&app, &server).await;
     server
@@ -166,7 +177,7 @@ async fn two_nodes_polling_one_mailbox_at_once_store_each_message_once(b: Backen
 }
 
 async fn imap_failures_are_reported_and_change_nothing(b: Backend) {
-    let app = spawn_app(b).await;
+    let app = manual_app(b).await;
     let server = Dovecot::start().await;
     let mb = mailbox(
         &app,

@@ -33,7 +33,8 @@ pub async fn wait_for_mail(state: &AppState, timeout: Duration) {
 async fn idle_one(state: &AppState, mailbox: &Mailbox, timeout: Duration) {
     let result: anyhow::Result<bool> = async {
         let password = mailbox.imap_secret(&state.settings.server.data_dir)?;
-        let mut session = super::imap_conn::connect(mailbox, &password).await?;
+        let mut session =
+            super::imap_conn::connect(&state.settings.email, mailbox, &password).await?;
         if !session.capabilities().await?.has_str("IDLE") {
             let _ = session.logout().await;
             return Ok(false);

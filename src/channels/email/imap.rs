@@ -2,14 +2,17 @@
 //! stored are fetched (without marking them read), stored through [`super::inbound`], and only
 //! after the commit flagged `\Seen` and counted in `email_imap_state.last_uid`. A crash between
 //! those steps re-fetches the message next time, and `Message-ID` idempotency stores it once.
-//! A lease on the state row keeps two nodes off the same mailbox.
+//! A lease on the state row keeps two nodes off the same mailbox. Mailbox changes announced on
+//! the bus wake the worker at once, so a new or fixed mailbox does not wait for the next poll.
 
 use super::inbound::{self, Outcome};
 use super::mailboxes::{self, Mailbox};
+use crate::bus::Event;
 use crate::state::AppState;
 use crate::store::now_ms;
 use anyhow::Context;
 use futures::TryStreamExt;
+use tokio::sync::broadcast::{self, error::RecvError};
 use tokio_util::sync::CancellationToken;
 
 /// Messages fetched per mailbox per pass.
@@ -104,7 +107,8 @@ impl ImapWorker {
     async fn pass(&self, mailbox: &Mailbox) -> anyhow::Result<PassReport> {
         let pool = self.state.store.pool();
         let password = mailbox.imap_secret(&self.state.settings.server.data_dir)?;
-        let mut session = super::imap_conn::connect(mailbox, &password).await?;
+        let mut session =
+            super::imap_conn::connect(&self.state.settings.email, mailbox, &password).await?;
         let selected = session
             .select(&mailbox.imap_folder)
             .await
@@ -202,23 +206,40 @@ impl ImapWorker {
         more
     }
 
-    /// Run a pass whenever IMAP IDLE reports new mail, and at least every
+    /// Run a pass whenever IMAP IDLE reports new mail, whenever a mailbox is created, changed
+    /// or deleted (on any node: [`mailboxes::MAILBOX_CHANGED`] on the bus), and at least every
     /// `email.imap_poll_secs`, until `stop` is cancelled; a backlog is drained batch after
     /// batch without waiting in between.
     pub async fn run_until_stopped(self, stop: CancellationToken) {
         let interval = std::time::Duration::from_secs(self.state.settings.email.imap_poll_secs);
+        // Subscribed for the worker's lifetime: a change made during a pass is still seen.
+        let mut events = self.state.bus.subscribe();
         let mut more = false;
         loop {
             if !more {
                 tokio::select! {
                     _ = stop.cancelled() => return,
                     _ = super::idle::wait_for_mail(&self.state, interval) => {}
+                    _ = mailbox_changed(&mut events) => {}
                 }
             }
             more = tokio::select! {
                 _ = stop.cancelled() => return,
                 more = self.run_all() => more,
             };
+        }
+    }
+}
+
+/// Return at the next [`mailboxes::MAILBOX_CHANGED`] event (or when some events were missed,
+/// one of them may have been a change); never when the bus is gone.
+async fn mailbox_changed(events: &mut broadcast::Receiver<Event>) {
+    loop {
+        match events.recv().await {
+            Ok(ev) if ev.kind == mailboxes::MAILBOX_CHANGED => return,
+            Ok(_) => {}
+            Err(RecvError::Lagged(_)) => return,
+            Err(RecvError::Closed) => std::future::pending::<()>().await,
         }
     }
 }

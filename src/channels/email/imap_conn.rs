@@ -1,12 +1,14 @@
 //! Opening an authenticated IMAP session for a mailbox: plain TCP, implicit TLS (IMAPS) or
-//! STARTTLS, with certificates checked against the Mozilla root store (`webpki-roots`).
+//! STARTTLS, with certificates checked against the Mozilla root store (`webpki-roots`) and the
+//! extra roots of `email.extra_ca_file` (see [`super::tls`]).
 
 use super::mailboxes::Mailbox;
+use crate::settings::EmailSettings;
 use anyhow::{anyhow, Context};
 use std::sync::Arc;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
-use tokio_rustls::rustls::pki_types::ServerName;
+use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName};
 use tokio_rustls::rustls::{ClientConfig, RootCertStore};
 use tokio_rustls::TlsConnector;
 
@@ -18,7 +20,11 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + std::fmt::Debug> ImapStream for 
 pub type Session = async_imap::Session<Box<dyn ImapStream>>;
 
 /// Connect, secure (per `imap_tls`), read the greeting and log in.
-pub async fn connect(mailbox: &Mailbox, password: &str) -> anyhow::Result<Session> {
+pub async fn connect(
+    settings: &EmailSettings,
+    mailbox: &Mailbox,
+    password: &str,
+) -> anyhow::Result<Session> {
     let host = mailbox
         .imap_host
         .as_deref()
@@ -27,13 +33,18 @@ pub async fn connect(mailbox: &Mailbox, password: &str) -> anyhow::Result<Sessio
     let default_port = if tls == "tls" { 993 } else { 143 };
     let port = mailbox.imap_port.unwrap_or(default_port) as u16;
     let timeout = super::NETWORK_TIMEOUT;
+    let extra = if tls == "none" {
+        Vec::new()
+    } else {
+        super::tls::extra_roots(settings)?
+    };
     let work = async {
         let tcp = TcpStream::connect((host, port))
             .await
             .with_context(|| format!("connecting to {host}:{port}"))?;
         let client = match tls {
             "tls" => {
-                let mut c = async_imap::Client::new(wrap(tcp, host).await?);
+                let mut c = async_imap::Client::new(wrap(tcp, host, &extra).await?);
                 greeting(&mut c).await?;
                 c
             }
@@ -44,7 +55,7 @@ pub async fn connect(mailbox: &Mailbox, password: &str) -> anyhow::Result<Sessio
                     .run_command_and_check_ok("STARTTLS", None)
                     .await
                     .context("the server refused STARTTLS")?;
-                async_imap::Client::new(wrap(plain.into_inner(), host).await?)
+                async_imap::Client::new(wrap(plain.into_inner(), host, &extra).await?)
             }
             _ => {
                 let mut c = async_imap::Client::new(Box::new(tcp) as Box<dyn ImapStream>);
@@ -72,9 +83,18 @@ async fn greeting(client: &mut async_imap::Client<Box<dyn ImapStream>>) -> anyho
     Ok(())
 }
 
-async fn wrap<S: ImapStream + 'static>(tcp: S, host: &str) -> anyhow::Result<Box<dyn ImapStream>> {
+async fn wrap<S: ImapStream + 'static>(
+    tcp: S,
+    host: &str,
+    extra: &[CertificateDer<'static>],
+) -> anyhow::Result<Box<dyn ImapStream>> {
     let mut roots = RootCertStore::empty();
     roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    for cert in extra {
+        roots
+            .add(cert.clone())
+            .context("email.extra_ca_file holds a certificate that cannot be a trust root")?;
+    }
     let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
     let config = ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()

@@ -1,6 +1,7 @@
-//! `/channels/email/mailboxes` routes (admin only).
+//! `/channels/email/mailboxes` routes (admin only). Every change is announced on the bus
+//! ([`super::mailboxes::MAILBOX_CHANGED`]) so IMAP workers on all nodes pick it up at once.
 
-use super::mailboxes::{apply, load, load_all, Mailbox, MailboxInput, MailboxView};
+use super::mailboxes::{apply, changed_event, load, load_all, Mailbox, MailboxInput, MailboxView};
 use crate::auth::{Caller, Role};
 use crate::error::{ApiError, ApiJson, ApiPath, ApiResult};
 use crate::state::AppState;
@@ -78,6 +79,7 @@ async fn create_mailbox(
     let mut tx = state.store.begin().await?;
     save(&mut tx, &m, true).await.map_err(conflict)?;
     tx.commit().await?;
+    state.bus.publish(changed_event(&m.id, "created")).await;
     Ok((StatusCode::CREATED, Json(m.into())))
 }
 
@@ -159,6 +161,7 @@ async fn update_mailbox(
             .await?;
     }
     tx.commit().await?;
+    state.bus.publish(changed_event(&m.id, "updated")).await;
     Ok(Json(m.into()))
 }
 
@@ -183,5 +186,6 @@ async fn delete_mailbox(
         return Err(ApiError::NotFound("mailbox"));
     }
     tx.commit().await?;
+    state.bus.publish(changed_event(&id, "deleted")).await;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -69,6 +69,19 @@ impl Mailbox {
     }
 }
 
+/// Bus event published after a mailbox is created, changed or deleted (`data`: `mailbox_id`,
+/// `change`). Every node's IMAP worker reconciles on it at once instead of at its next poll.
+pub const MAILBOX_CHANGED: &str = "mailbox.changed";
+
+/// The [`MAILBOX_CHANGED`] event for mailbox `id`; `change` is `created`, `updated` or
+/// `deleted`.
+pub fn changed_event(id: &str, change: &str) -> crate::bus::Event {
+    crate::events::new_event(
+        MAILBOX_CHANGED,
+        serde_json::json!({ "mailbox_id": id, "change": change }),
+    )
+}
+
 /// Load one mailbox.
 pub async fn load(conn: &mut AnyConnection, id: &str) -> StoreResult<Mailbox> {
     sqlx::query_as(&format!("SELECT {COLS} FROM email_mailboxes WHERE id = $1"))

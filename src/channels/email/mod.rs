@@ -2,11 +2,13 @@
 //! messages; agent replies leave through a durable outbox sent over SMTP.
 //!
 //! - [`inbound`]: parse, quarantine, thread, store (idempotent by `Message-ID`).
+//! - [`quarantine`]: admins ingest quarantined mail again or discard it.
 //! - [`mailboxes`], [`mailbox_routes`]: IMAP/SMTP account settings (admin only).
 //! - [`outbox`]: replies and acknowledgements queued inside the agent's transaction, sent by
 //!   [`OutboxWorker`] ([`sender`]) with a stable `Message-ID`.
 //! - [`secrets`]: mailbox passwords encrypted at rest.
 //! - [`imap`]: [`ImapWorker`] polls each mailbox and feeds [`inbound`].
+//! - [`tls`]: the roots trusted by IMAP and SMTP TLS (`email.extra_ca_file`).
 
 pub mod idle;
 pub mod imap;
@@ -15,9 +17,11 @@ pub mod inbound;
 pub mod mailbox_routes;
 pub mod mailboxes;
 pub mod outbox;
+pub mod quarantine;
 pub mod routes;
 pub mod secrets;
 pub mod sender;
+pub mod tls;
 
 use crate::state::AppState;
 use axum::Router;
@@ -53,7 +57,9 @@ pub fn limits() -> switchboard_mail::Limits {
 
 /// Routes under `/api/v1` (described in the OpenAPI document).
 pub fn router() -> OpenApiRouter<AppState> {
-    routes::router().merge(mailbox_routes::router())
+    routes::router()
+        .merge(quarantine::router())
+        .merge(mailbox_routes::router())
 }
 
 /// Routes outside `/api/v1` (sockets, scripts).
@@ -62,10 +68,18 @@ pub fn public_routes() -> Router<AppState> {
 }
 
 /// Background workers of this channel, stopped by `stop`: the outbox sender and the IMAP
-/// poller.
+/// poller (not on a node with `email.imap_poll_secs = 0`).
 pub fn spawn_workers(state: &AppState, stop: CancellationToken) -> Vec<JoinHandle<()>> {
-    vec![
-        tokio::spawn(OutboxWorker::new(state.clone()).run_until_stopped(stop.clone())),
-        tokio::spawn(ImapWorker::new(state.clone()).run_until_stopped(stop)),
-    ]
+    if let Err(e) = tls::extra_roots(&state.settings.email) {
+        tracing::error!(error = %format!("{e:#}"), "TLS connections to mail servers will fail");
+    }
+    let mut workers = vec![tokio::spawn(
+        OutboxWorker::new(state.clone()).run_until_stopped(stop.clone()),
+    )];
+    if state.settings.email.imap_poll_secs > 0 {
+        workers.push(tokio::spawn(
+            ImapWorker::new(state.clone()).run_until_stopped(stop),
+        ));
+    }
+    workers
 }

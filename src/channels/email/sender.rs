@@ -4,9 +4,11 @@
 
 use super::mailboxes::{self, Mailbox};
 use super::outbox::failure_note;
+use crate::settings::EmailSettings;
 use crate::state::AppState;
 use crate::store::{now_ms, StoreError, StoreResult};
 use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use serde_json::json;
 use switchboard_mail::Reply;
@@ -182,7 +184,7 @@ impl OutboxWorker {
         let password = mailbox
             .smtp_secret(&self.state.settings.server.data_dir)
             .map_err(|e| Failure::Permanent(format!("{e:#}")))?;
-        let transport = transport(&mailbox, password).map_err(Failure::Permanent)?;
+        let transport = transport(&self.state.settings.email, &mailbox, password)?;
         match transport.send(email).await {
             Ok(_) => Ok(()),
             Err(e) if e.is_permanent() => Err(Failure::Permanent(format!(
@@ -206,19 +208,47 @@ impl OutboxWorker {
     }
 }
 
-/// An SMTP client for the mailbox's settings.
+/// An SMTP client for the mailbox's settings; TLS trusts the Mozilla roots plus
+/// `email.extra_ca_file` (see [`super::tls`]). A broken CA bundle is the server's own
+/// configuration, fixable without touching the mail: such sends are retried.
 fn transport(
+    settings: &EmailSettings,
     m: &Mailbox,
     password: Option<String>,
-) -> Result<AsyncSmtpTransport<Tokio1Executor>, String> {
+) -> Result<AsyncSmtpTransport<Tokio1Executor>, Failure> {
     type T = AsyncSmtpTransport<Tokio1Executor>;
-    let host = m
-        .smtp_host
-        .as_deref()
-        .ok_or_else(|| "the mailbox has no SMTP server configured".to_string())?;
-    let mut b = match m.smtp_tls.as_str() {
-        "tls" => T::relay(host).map_err(|e| e.to_string())?,
-        "starttls" => T::starttls_relay(host).map_err(|e| e.to_string())?,
+    let host = m.smtp_host.as_deref().ok_or_else(|| {
+        Failure::Permanent("the mailbox has no SMTP server configured".to_string())
+    })?;
+    let mode = m.smtp_tls.as_str();
+    let mut b = match mode {
+        "tls" | "starttls" => {
+            let mut params = TlsParameters::builder(host.to_string());
+            let extra = super::tls::extra_roots(settings)
+                .map_err(|e| Failure::Transient(format!("{e:#}")))?;
+            for der in extra {
+                let cert = Certificate::from_der(der.to_vec())
+                    .map_err(|e| Failure::Transient(format!("email.extra_ca_file: {e}")))?;
+                params = params.add_root_certificate(cert);
+            }
+            let params = params
+                .build()
+                .map_err(|e| Failure::Permanent(format!("TLS setup: {e}")))?;
+            // Same ports and guarantees as lettre's `relay` / `starttls_relay`: STARTTLS is
+            // required, never skipped when the server does not offer it.
+            let (tls, port) = if mode == "tls" {
+                (
+                    Tls::Wrapper(params),
+                    lettre::transport::smtp::SUBMISSIONS_PORT,
+                )
+            } else {
+                (
+                    Tls::Required(params),
+                    lettre::transport::smtp::SUBMISSION_PORT,
+                )
+            };
+            T::builder_dangerous(host).port(port).tls(tls)
+        }
         _ => T::builder_dangerous(host),
     };
     if let Some(p) = m.smtp_port {
