@@ -366,4 +366,5 @@ crate::storage_tests!(
 mod batch;
 mod live;
 mod manual;
+mod settings;
 mod tail;

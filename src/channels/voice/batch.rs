@@ -5,7 +5,7 @@
 //! query finds the records already stored, one finds the callers' customers (missing ones are
 //! created), one loads the agents' extensions, one the callers' open conversations; then the
 //! batch is planned in memory (same matching rules as [`super::ingest::store_in`]: missed
-//! calls join an open callback conversation within [`CALLBACK_WINDOW_MS`], other contacts the
+//! calls join an open callback conversation within `voice.callback_window_mins`, other contacts the
 //! customer's open conversation on the channel, or a new resolved one) and written with
 //! multi-row inserts: conversations in their final state, messages, history entries, and
 //! webhook deliveries (only when an active webhook exists). Events are published after commit.
@@ -23,7 +23,6 @@ use super::ingest::{
 };
 use super::records::ParsedLine;
 use super::summary::{body, meta};
-use super::CALLBACK_WINDOW_MS;
 use crate::bus::Event;
 use crate::customers;
 use crate::state::AppState;
@@ -114,6 +113,7 @@ async fn fast_batch(
     lines: &[ParsedLine],
 ) -> StoreResult<(Vec<Outcome>, Vec<Event>)> {
     let region = state.settings.text.default_region.as_str();
+    let window = state.settings.voice.callback_window_ms();
     let mut outcomes: Vec<Option<Outcome>> = vec![None; lines.len()];
     // (line index, channel, external id, customer number, raw number)
     let mut items = Vec::new();
@@ -231,9 +231,8 @@ async fn fast_batch(
             list.iter_mut()
                 .filter(|c| c.callback && c.open && c.channel == "phone")
                 .filter(|c| {
-                    c.last_at.is_some_and(|l| {
-                        l >= at - CALLBACK_WINDOW_MS && l <= at + CALLBACK_WINDOW_MS
-                    })
+                    c.last_at
+                        .is_some_and(|l| l >= at - window && l <= at + window)
                 })
                 .max_by_key(|c| c.last_at)
         } else {

@@ -6,7 +6,6 @@
 //! logged on the customer's open phone conversation, or on a new, already resolved one.
 
 use super::summary::{body, meta, subject};
-use super::CALLBACK_WINDOW_MS;
 use crate::bus::Event;
 use crate::conversations::{self, Actor, NewConversation, NewMessage};
 use crate::customers;
@@ -207,7 +206,8 @@ pub async fn store_in(
         .clone()
         .unwrap_or_else(|| customer_raw.clone());
     let conv_id = if is_missed(rec) {
-        match open_callback(tx, &customer_id, at).await? {
+        let window = state.settings.voice.callback_window_ms();
+        match open_callback(tx, &customer_id, at, window).await? {
             Some(id) => id,
             None => {
                 let new = NewConversation {
@@ -292,8 +292,13 @@ pub async fn agent_by_extension(
     Ok(row.map(|r| r.0))
 }
 
-/// An open callback conversation of the customer with a message within the window of `at`.
-async fn open_callback(tx: &mut Tx, customer_id: &str, at: i64) -> StoreResult<Option<String>> {
+/// An open callback conversation of the customer with a message within `window` ms of `at`.
+async fn open_callback(
+    tx: &mut Tx,
+    customer_id: &str,
+    at: i64,
+    window: i64,
+) -> StoreResult<Option<String>> {
     let row: Option<(String,)> = sqlx::query_as(
         "SELECT c.id FROM conversations c \
          JOIN conversation_tags t ON t.conversation_id = c.id AND t.tag = $1 \
@@ -303,8 +308,8 @@ async fn open_callback(tx: &mut Tx, customer_id: &str, at: i64) -> StoreResult<O
     )
     .bind(CALLBACK_TAG)
     .bind(customer_id)
-    .bind(at - CALLBACK_WINDOW_MS)
-    .bind(at + CALLBACK_WINDOW_MS)
+    .bind(at - window)
+    .bind(at + window)
     .fetch_optional(tx.conn())
     .await
     .map_err(StoreError::from_sqlx)?;
