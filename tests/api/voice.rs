@@ -363,6 +363,7 @@ crate::storage_tests!(
     uploads_are_guarded_and_limited,
 );
 
+mod anonymous;
 mod batch;
 mod live;
 mod manual;

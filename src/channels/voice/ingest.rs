@@ -5,6 +5,7 @@
 //! is a no-op. Missed inbound calls open (or join) a callback conversation; everything else is
 //! logged on the customer's open phone conversation, or on a new, already resolved one.
 
+use super::anonymous::{anonymous_customer, customer_party, customer_raw, Party, ANONYMOUS_SHOWN};
 use super::summary::{body, meta, subject};
 use crate::bus::Event;
 use crate::conversations::{self, Actor, NewConversation, NewMessage};
@@ -166,27 +167,23 @@ pub async fn store_in(
         return Ok(Outcome::Duplicate);
     }
     let region = state.settings.text.default_region.as_str();
-    let customer_raw = match rec.direction {
-        Direction::Outbound => &rec.to,
-        _ => &rec.from,
-    };
+    let customer_raw = customer_raw(rec);
     let customer_number = normalise_number(customer_raw, region);
-    let customer_id = match (&contact.customer_id, &customer_number) {
-        (Some(id), _) => id.clone(),
-        (None, Some(number)) => {
-            let name = rec
-                .caller_name
-                .as_deref()
-                .filter(|_| rec.direction != Direction::Outbound);
-            customers::find_or_create(tx, "phone", number, customer_raw.trim(), name)
-                .await?
-                .0
-        }
-        (None, None) => {
-            return Ok(Outcome::Rejected(format!(
-                "no usable customer number ({customer_raw:?})"
-            )))
-        }
+    let (customer_id, anonymous) = match &contact.customer_id {
+        Some(id) => (id.clone(), false),
+        None => match customer_party(rec, region) {
+            Ok(Party::Number(number)) => {
+                let name = rec
+                    .caller_name
+                    .as_deref()
+                    .filter(|_| rec.direction != Direction::Outbound);
+                let found =
+                    customers::find_or_create(tx, "phone", &number, customer_raw.trim(), name);
+                (found.await?.0, false)
+            }
+            Ok(Party::Anonymous) => (anonymous_customer(tx).await?, true),
+            Err(reason) => return Ok(Outcome::Rejected(reason)),
+        },
     };
     let known = contact.logged_by.as_ref().or(contact.agent_id.as_ref());
     let agent_id = match (known, &rec.agent_extension) {
@@ -202,49 +199,47 @@ pub async fn store_in(
         },
         None => Actor::system(),
     };
-    let shown = customer_number
-        .clone()
-        .unwrap_or_else(|| customer_raw.clone());
-    let conv_id = if is_missed(rec) {
+    let shown = match (anonymous, customer_number) {
+        (true, _) => ANONYMOUS_SHOWN.to_string(),
+        (false, number) => number.unwrap_or_else(|| customer_raw.to_string()),
+    };
+    let existing = if anonymous {
+        None
+    } else if is_missed(rec) {
         let window = state.settings.voice.callback_window_ms();
-        match open_callback(tx, &customer_id, at, window).await? {
-            Some(id) => id,
-            None => {
-                let new = NewConversation {
-                    customer_id: customer_id.clone(),
-                    channel: "phone".into(),
-                    subject: format!("Missed call from {shown}"),
-                    queue_id: super::callback_queue(state, tx).await?,
-                    priority: 0,
-                    tags: vec![CALLBACK_TAG.to_string()],
-                };
-                let (conv, ev) =
-                    conversations::create(tx, state.store.backend(), new, &actor).await?;
-                events.push(ev);
-                conv.id
-            }
-        }
+        open_callback(tx, &customer_id, at, window).await?
     } else {
-        match open_conversation(tx, &customer_id, channel).await? {
-            Some(id) => id,
-            None => {
-                let new = NewConversation {
-                    customer_id: customer_id.clone(),
-                    channel: channel.into(),
-                    subject: subject(rec, &shown),
-                    queue_id: None,
-                    priority: 0,
-                    tags: Vec::new(),
-                };
-                let (conv, ev) =
-                    conversations::create(tx, state.store.backend(), new, &actor).await?;
-                events.push(ev);
-                if let Some(ev) = conversations::set_status(tx, &conv, "resolved", &actor).await? {
-                    events.push(ev);
-                }
-                conv.id
-            }
+        open_conversation(tx, &customer_id, channel).await?
+    };
+    let conv_id = if let Some(id) = existing {
+        id
+    } else if is_missed(rec) && !anonymous {
+        let new = NewConversation {
+            customer_id: customer_id.clone(),
+            channel: "phone".into(),
+            subject: format!("Missed call from {shown}"),
+            queue_id: super::callback_queue(state, tx).await?,
+            priority: 0,
+            tags: vec![CALLBACK_TAG.to_string()],
+        };
+        let (conv, ev) = conversations::create(tx, state.store.backend(), new, &actor).await?;
+        events.push(ev);
+        conv.id
+    } else {
+        let new = NewConversation {
+            customer_id: customer_id.clone(),
+            channel: channel.into(),
+            subject: subject(rec, &shown),
+            queue_id: None,
+            priority: 0,
+            tags: Vec::new(),
+        };
+        let (conv, ev) = conversations::create(tx, state.store.backend(), new, &actor).await?;
+        events.push(ev);
+        if let Some(ev) = conversations::set_status(tx, &conv, "resolved", &actor).await? {
+            events.push(ev);
         }
+        conv.id
     };
     let author_kind = match (&contact.logged_by, rec.direction) {
         (Some(_), _) => "agent",
@@ -263,7 +258,7 @@ pub async fn store_in(
         internal: false,
         channel: channel.into(),
         external_id: Some(external_id),
-        meta: meta(contact, region, agent_id.as_deref()),
+        meta: with_anonymous(meta(contact, region, agent_id.as_deref()), anonymous),
         at: Some(at),
     };
     let (message, ev) = conversations::append_message(tx, &conv_id, msg, &actor).await?;
@@ -277,6 +272,14 @@ pub async fn store_in(
         message_id: message.id,
         customer_id,
     })
+}
+
+/// `meta` with `"anonymous": true` added for a caller stored on the anonymous profile.
+pub fn with_anonymous(mut meta: serde_json::Value, anonymous: bool) -> serde_json::Value {
+    if anonymous {
+        meta["anonymous"] = serde_json::Value::Bool(true);
+    }
+    meta
 }
 
 /// The agent whose PBX extension is `ext`, if any.

@@ -25,13 +25,16 @@
 //! is counted as a duplicate and changes nothing.
 //!
 //! **Where entries go.** The customer is matched by phone identity (inbound: caller, outbound:
-//! called number, normalised to E.164 in `settings.text.default_region`) or created. Missed
+//! called number, normalised to E.164 in `settings.text.default_region`) or created; a caller
+//! whose number is withheld or unusable goes to the shared anonymous profile (see
+//! [`anonymous`]), while an outbound call to an unusable number is rejected. Missed
 //! inbound calls open a callback conversation (tag `callback`, status open) that repeated
 //! misses within `voice.callback_window_mins` join; other calls and faxes join the customer's
 //! open conversation on the same channel, or start a new one that is resolved at once. Live
 //! calls whose hangup never arrives are closed after `voice.stale_ringing_secs` (ringing) or
 //! `voice.stale_answered_secs` (answered).
 
+pub mod anonymous;
 pub mod batch;
 pub mod cti;
 pub mod ingest;
