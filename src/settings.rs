@@ -115,6 +115,9 @@ pub struct VoiceSettings {
     pub stale_ringing_secs: u32,
     /// An answered live call with no event for this many seconds is closed as answered.
     pub stale_answered_secs: u32,
+    /// A PBX log record (CDR) and a live-event (CTI) entry of one customer, same direction,
+    /// starting at most this many seconds apart, are one call (stored once); 0 turns it off.
+    pub cti_match_secs: u32,
 }
 
 impl VoiceSettings {
@@ -126,6 +129,11 @@ impl VoiceSettings {
     /// [`Self::stale_ringing_secs`] in milliseconds.
     pub fn stale_ringing_ms(&self) -> i64 {
         i64::from(self.stale_ringing_secs) * 1000
+    }
+
+    /// [`Self::cti_match_secs`] in milliseconds.
+    pub fn cti_match_ms(&self) -> i64 {
+        i64::from(self.cti_match_secs) * 1000
     }
 
     /// [`Self::stale_answered_secs`] in milliseconds.

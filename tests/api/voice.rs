@@ -367,5 +367,6 @@ mod anonymous;
 mod batch;
 mod live;
 mod manual;
+mod pairing;
 mod settings;
 mod tail;

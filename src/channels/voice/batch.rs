@@ -2,8 +2,10 @@
 //! the tail worker).
 //!
 //! A batch does in a few statements what [`store_contact`] does per record: one `IN (…)`
-//! query finds the records already stored, one finds the callers' customers (missing ones are
-//! created), one loads the agents' extensions, one the callers' open conversations; then the
+//! query finds the records already stored (or folded into another entry), one finds the
+//! callers' customers (missing ones are created), one loads the agents' extensions, one the
+//! CTI entries the batch's calls may complete (see [`super::pairing`]; those calls are taken
+//! out of the plan, their entries updated), one the callers' open conversations; then the
 //! batch is planned in memory (same matching rules as [`super::ingest::store_in`]: missed
 //! calls join an open callback conversation within `voice.callback_window_mins`, other
 //! contacts the customer's open conversation on the channel, or a new resolved one; anonymous
@@ -16,6 +18,7 @@
 //! again one record per transaction with [`store_contact`], which skips what the other writer
 //! stored as duplicates; so a bad record never takes its neighbours with it.
 
+mod pair;
 mod sql;
 mod write;
 
@@ -23,13 +26,14 @@ use super::anonymous::{anonymous_customer, customer_party, customer_raw, Party, 
 use super::ingest::{
     channel_of, is_missed, store_contact, with_anonymous, Contact, IngestReport, Outcome,
 };
+use super::pairing;
 use super::records::ParsedLine;
 use super::summary::{body, meta};
 use crate::bus::Event;
 use crate::customers;
 use crate::state::AppState;
 use crate::store::{now_ms, StoreError, StoreResult, Tx};
-use sql::fetch_in;
+use sql::{fetch_in, max_params};
 use std::collections::{HashMap, HashSet};
 use switchboard_voice::Direction;
 use write::{NewConv, Plan, PlannedMsg, Target};
@@ -142,7 +146,8 @@ async fn fast_batch(
         return Ok((outcomes.into_iter().map(Option::unwrap).collect(), vec![]));
     }
     let mut tx = state.store.begin().await?;
-    // Per channel, so the lookup uses the (channel, external_id) unique index.
+    // Per channel, so the lookup uses the (channel, external_id) unique index; calls also
+    // look among the source ids folded into another entry (same parameters, one statement).
     let mut stored = Vec::new();
     for channel in ["phone", "fax"] {
         let ids: Vec<String> = items
@@ -150,11 +155,24 @@ async fn fast_batch(
             .filter(|it| it.channel == channel)
             .map(|it| it.external_id.clone())
             .collect();
-        let sql = format!(
-            "SELECT external_id FROM messages WHERE channel = '{channel}' AND external_id IN"
-        );
-        let rows: Vec<(String,)> = fetch_in(&mut tx, &sql, &ids).await?;
-        stored.extend(rows.into_iter().map(|r| (channel.to_string(), r.0)));
+        for chunk in ids.chunks(max_params(&mut tx)) {
+            let aliases = match channel {
+                "phone" => {
+                    let marks: Vec<String> = (1..=chunk.len()).map(|k| format!("${k}")).collect();
+                    format!(
+                        "SELECT source_id FROM voice_source_ids WHERE source_id IN ({}) UNION ALL ",
+                        marks.join(", ")
+                    )
+                }
+                _ => String::new(),
+            };
+            let sql = format!(
+                "{aliases}SELECT external_id FROM messages WHERE channel = '{channel}' \
+                 AND external_id IN"
+            );
+            let rows: Vec<(String,)> = fetch_in(&mut tx, &sql, chunk).await?;
+            stored.extend(rows.into_iter().map(|r| (channel.to_string(), r.0)));
+        }
     }
     let mut seen: HashSet<(String, String)> = stored.into_iter().collect();
     items.retain(|it| {
@@ -183,6 +201,17 @@ async fn fast_batch(
     } else {
         HashMap::new()
     };
+    let folds = pair::fold_into_cti(
+        state,
+        &mut tx,
+        source,
+        lines,
+        &mut items,
+        (&customers, &anonymous_id),
+        &agents,
+        &mut outcomes,
+    )
+    .await?;
     let customer_ids: Vec<String> = customers
         .values()
         .chain(&anonymous_id)
@@ -214,6 +243,7 @@ async fn fast_batch(
             last_at,
         });
     }
+    pairing::write(&mut tx, &folds).await?;
     let mut plan = Plan::default();
     for Item {
         i,
@@ -224,11 +254,7 @@ async fn fast_batch(
     {
         let rec = record(lines, i);
         let anonymous = number.is_none();
-        let customer_id = match (&number, &anonymous_id) {
-            (Some(n), _) => customers[n].clone(),
-            (None, Some(id)) => id.clone(),
-            (None, None) => unreachable!("resolved when any record is anonymous"),
-        };
+        let customer_id = customer_of(&number, (&customers, &anonymous_id));
         let agent_id = rec
             .agent_extension
             .as_ref()
@@ -303,6 +329,18 @@ async fn fast_batch(
     let events = plan.write(state, &mut tx, &mut outcomes).await?;
     tx.commit().await?;
     Ok((outcomes.into_iter().map(Option::unwrap).collect(), events))
+}
+
+/// The customers of a batch: by normalised number, and the anonymous profile if needed.
+type Customers<'a> = (&'a HashMap<String, String>, &'a Option<String>);
+
+/// The customer id of a record with customer `number` (`None`: anonymous).
+fn customer_of(number: &Option<String>, (customers, anonymous_id): Customers) -> String {
+    match (number, anonymous_id) {
+        (Some(n), _) => customers[n].clone(),
+        (None, Some(id)) => id.clone(),
+        (None, None) => unreachable!("resolved when any record is anonymous"),
+    }
 }
 
 fn record(lines: &[ParsedLine], i: usize) -> &switchboard_voice::CallRecord {

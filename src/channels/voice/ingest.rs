@@ -6,6 +6,7 @@
 //! logged on the customer's open phone conversation, or on a new, already resolved one.
 
 use super::anonymous::{anonymous_customer, customer_party, customer_raw, Party, ANONYMOUS_SHOWN};
+use super::pairing::{self, Pairing};
 use super::summary::{body, meta, subject};
 use crate::bus::Event;
 use crate::conversations::{self, Actor, NewConversation, NewMessage};
@@ -46,6 +47,13 @@ pub enum Outcome {
         message_id: String,
         customer_id: String,
     },
+    /// Folded into the stored entry `message_id` of the same call from the other kind of
+    /// source (a PBX log record completing a live CTI entry, or the reverse; see
+    /// [`super::pairing`]).
+    Merged {
+        message_id: String,
+        customer_id: String,
+    },
     /// Already stored earlier (same source and external id).
     Duplicate,
     /// Internal extension-to-extension call: not a customer contact.
@@ -67,6 +75,9 @@ pub struct Rejection {
 pub struct IngestReport {
     /// Records newly stored.
     pub stored: usize,
+    /// Records that completed the entry of the same call already logged from live call events
+    /// (CTI) instead of adding a second entry.
+    pub merged: usize,
     /// Records already stored before (re-uploads, overlapping logs).
     pub duplicates: usize,
     /// Internal extension-to-extension calls, which are not customer contacts.
@@ -80,6 +91,7 @@ impl IngestReport {
     pub fn add(&mut self, line: usize, outcome: &Outcome) {
         match outcome {
             Outcome::Stored { .. } => self.stored += 1,
+            Outcome::Merged { .. } => self.merged += 1,
             Outcome::Duplicate => self.duplicates += 1,
             Outcome::Internal => self.ignored += 1,
             Outcome::Rejected(reason) => self.rejected.push(Rejection {
@@ -92,6 +104,7 @@ impl IngestReport {
     /// Add another report's counts to this one.
     pub fn merge(&mut self, other: IngestReport) {
         self.stored += other.stored;
+        self.merged += other.merged;
         self.duplicates += other.duplicates;
         self.ignored += other.ignored;
         self.rejected.extend(other.rejected);
@@ -156,13 +169,16 @@ pub async fn store_in(
     }
     let channel = channel_of(rec);
     let external_id = format!("{}:{}", contact.source, rec.external_id);
-    let exists: Option<(String,)> =
-        sqlx::query_as("SELECT id FROM messages WHERE channel = $1 AND external_id = $2")
-            .bind(channel)
-            .bind(&external_id)
-            .fetch_optional(tx.conn())
-            .await
-            .map_err(StoreError::from_sqlx)?;
+    // Stored as its own entry, or folded into another entry of the same call.
+    let exists: Option<(String,)> = sqlx::query_as(
+        "SELECT id FROM messages WHERE channel = $1 AND external_id = $2 \
+         UNION ALL SELECT message_id FROM voice_source_ids WHERE source_id = $2 AND $1 = 'phone'",
+    )
+    .bind(channel)
+    .bind(&external_id)
+    .fetch_optional(tx.conn())
+    .await
+    .map_err(StoreError::from_sqlx)?;
     if exists.is_some() {
         return Ok(Outcome::Duplicate);
     }
@@ -199,6 +215,21 @@ pub async fn store_in(
         },
         None => Actor::system(),
     };
+    let pairing = Pairing::of(contact.source, rec).filter(|_| contact.customer_id.is_none());
+    let tolerance = state.settings.voice.cti_match_ms();
+    if let Some(pairing) = pairing.filter(|_| tolerance > 0) {
+        let found = pairing::entries(tx, pairing, at - tolerance, at + tolerance).await?;
+        let mine = found.iter().filter(|e| e.customer_id == customer_id);
+        if let Some(entry) = pairing::best(rec, at, mine, tolerance, region) {
+            let meta = with_anonymous(meta(contact, region, agent_id.as_deref()), anonymous);
+            let fold = pairing::fold(pairing, entry, contact.source, rec, &meta, body(rec, None));
+            pairing::write(tx, &[fold]).await?;
+            return Ok(Outcome::Merged {
+                message_id: entry.message_id.clone(),
+                customer_id,
+            });
+        }
+    }
     let shown = match (anonymous, customer_number) {
         (true, _) => ANONYMOUS_SHOWN.to_string(),
         (false, number) => number.unwrap_or_else(|| customer_raw.to_string()),

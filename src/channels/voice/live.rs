@@ -120,7 +120,9 @@ async fn close_in_tx(state: &AppState, contact: &Contact) -> StoreResult<Vec<Eve
         .map_err(StoreError::from_sqlx)?;
     if outcome != Outcome::Duplicate {
         let customer_id = match &outcome {
-            Outcome::Stored { customer_id, .. } => Some(customer_id.clone()),
+            Outcome::Stored { customer_id, .. } | Outcome::Merged { customer_id, .. } => {
+                Some(customer_id.clone())
+            }
             _ => None,
         };
         let ev = call_event(

@@ -22,7 +22,9 @@
 //!
 //! **Idempotency.** A message's `external_id` is `source:id` (`asterisk:<uniqueid>`,
 //! `freeswitch:<uuid>`, `hylafax:<commid>`, `cti:<callId or faxId>`); storing a record twice
-//! is counted as a duplicate and changes nothing.
+//! is counted as a duplicate and changes nothing. A call reported both by CTI events and by a
+//! PBX log is one entry: the second record completes the first one's entry and its id is kept
+//! in `voice_source_ids` (see [`pairing`]), so it too is a duplicate when stored again.
 //!
 //! **Where entries go.** The customer is matched by phone identity (inbound: caller, outbound:
 //! called number, normalised to E.164 in `settings.text.default_region`) or created; a caller
@@ -40,6 +42,7 @@ pub mod cti;
 pub mod ingest;
 pub mod live;
 pub mod manual;
+pub mod pairing;
 pub mod records;
 pub mod summary;
 pub mod tail;
