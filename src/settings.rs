@@ -111,6 +111,37 @@ pub struct VoiceSettings {
     pub tail: String,
     pub pbx_utc_offset_secs: i32,
     pub callback_queue: String,
+    /// Missed calls from one number within this many minutes join one callback conversation.
+    pub callback_window_mins: u32,
+    /// A live (CTI) call still ringing after this many seconds is closed as missed.
+    pub stale_ringing_secs: u32,
+    /// An answered live call with no event for this many seconds is closed as answered.
+    pub stale_answered_secs: u32,
+    /// A PBX log record (CDR) and a live-event (CTI) entry of one customer, same direction,
+    /// starting at most this many seconds apart, are one call (stored once); 0 turns it off.
+    pub cti_match_secs: u32,
+}
+
+impl VoiceSettings {
+    /// [`Self::callback_window_mins`] in milliseconds.
+    pub fn callback_window_ms(&self) -> i64 {
+        i64::from(self.callback_window_mins) * 60_000
+    }
+
+    /// [`Self::stale_ringing_secs`] in milliseconds.
+    pub fn stale_ringing_ms(&self) -> i64 {
+        i64::from(self.stale_ringing_secs) * 1000
+    }
+
+    /// [`Self::cti_match_secs`] in milliseconds.
+    pub fn cti_match_ms(&self) -> i64 {
+        i64::from(self.cti_match_secs) * 1000
+    }
+
+    /// [`Self::stale_answered_secs`] in milliseconds.
+    pub fn stale_answered_ms(&self) -> i64 {
+        i64::from(self.stale_answered_secs) * 1000
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -363,7 +363,10 @@ crate::storage_tests!(
     uploads_are_guarded_and_limited,
 );
 
+mod anonymous;
 mod batch;
 mod live;
 mod manual;
+mod pairing;
+mod settings;
 mod tail;

@@ -2,33 +2,38 @@
 //! the tail worker).
 //!
 //! A batch does in a few statements what [`store_contact`] does per record: one `IN (…)`
-//! query finds the records already stored, one finds the callers' customers (missing ones are
-//! created), one loads the agents' extensions, one the callers' open conversations; then the
+//! query finds the records already stored (or folded into another entry), one finds the
+//! callers' customers (missing ones are created), one loads the agents' extensions, one the
+//! CTI entries the batch's calls may complete (see [`super::pairing`]; those calls are taken
+//! out of the plan, their entries updated), one the callers' open conversations; then the
 //! batch is planned in memory (same matching rules as [`super::ingest::store_in`]: missed
-//! calls join an open callback conversation within [`CALLBACK_WINDOW_MS`], other contacts the
-//! customer's open conversation on the channel, or a new resolved one) and written with
-//! multi-row inserts: conversations in their final state, messages, history entries, and
-//! webhook deliveries (only when an active webhook exists). Events are published after commit.
+//! calls join an open callback conversation within `voice.callback_window_mins`, other
+//! contacts the customer's open conversation on the channel, or a new resolved one; anonymous
+//! callers always a new resolved one) and written with multi-row inserts: conversations in
+//! their final state, messages, history entries, and webhook deliveries (only when an active
+//! webhook exists). Events are published after commit.
 //!
 //! **Failures.** If anything in a batch fails (typically a concurrent upload of the same log
 //! storing a record first, a unique-key conflict), the whole batch is rolled back and stored
 //! again one record per transaction with [`store_contact`], which skips what the other writer
 //! stored as duplicates; so a bad record never takes its neighbours with it.
 
+mod pair;
 mod sql;
 mod write;
 
+use super::anonymous::{anonymous_customer, customer_party, customer_raw, Party, ANONYMOUS_SHOWN};
 use super::ingest::{
-    channel_of, is_missed, normalise_number, store_contact, Contact, IngestReport, Outcome,
+    channel_of, is_missed, store_contact, with_anonymous, Contact, IngestReport, Outcome,
 };
+use super::pairing;
 use super::records::ParsedLine;
 use super::summary::{body, meta};
-use super::CALLBACK_WINDOW_MS;
 use crate::bus::Event;
 use crate::customers;
 use crate::state::AppState;
 use crate::store::{now_ms, StoreError, StoreResult, Tx};
-use sql::fetch_in;
+use sql::{fetch_in, max_params};
 use std::collections::{HashMap, HashSet};
 use switchboard_voice::Direction;
 use write::{NewConv, Plan, PlannedMsg, Target};
@@ -114,8 +119,8 @@ async fn fast_batch(
     lines: &[ParsedLine],
 ) -> StoreResult<(Vec<Outcome>, Vec<Event>)> {
     let region = state.settings.text.default_region.as_str();
+    let window = state.settings.voice.callback_window_ms();
     let mut outcomes: Vec<Option<Outcome>> = vec![None; lines.len()];
-    // (line index, channel, external id, customer number, raw number)
     let mut items = Vec::new();
     for (i, (_, parsed)) in lines.iter().enumerate() {
         match parsed {
@@ -123,57 +128,68 @@ async fn fast_batch(
             Ok(rec) if rec.direction == Direction::Internal => {
                 outcomes[i] = Some(Outcome::Internal)
             }
-            Ok(rec) => {
-                let raw = match rec.direction {
-                    Direction::Outbound => &rec.to,
-                    _ => &rec.from,
-                };
-                match normalise_number(raw, region) {
-                    Some(number) => items.push((
-                        i,
-                        channel_of(rec),
-                        format!("{source}:{}", rec.external_id),
-                        number,
-                    )),
-                    None => {
-                        outcomes[i] = Some(Outcome::Rejected(format!(
-                            "no usable customer number ({raw:?})"
-                        )))
-                    }
-                }
-            }
+            Ok(rec) => match customer_party(rec, region) {
+                Ok(party) => items.push(Item {
+                    i,
+                    channel: channel_of(rec),
+                    external_id: format!("{source}:{}", rec.external_id),
+                    number: match party {
+                        Party::Number(n) => Some(n),
+                        Party::Anonymous => None,
+                    },
+                }),
+                Err(reason) => outcomes[i] = Some(Outcome::Rejected(reason)),
+            },
         }
     }
     if items.is_empty() {
         return Ok((outcomes.into_iter().map(Option::unwrap).collect(), vec![]));
     }
     let mut tx = state.store.begin().await?;
-    // Per channel, so the lookup uses the (channel, external_id) unique index.
+    // Per channel, so the lookup uses the (channel, external_id) unique index; calls also
+    // look among the source ids folded into another entry (same parameters, one statement).
     let mut stored = Vec::new();
     for channel in ["phone", "fax"] {
         let ids: Vec<String> = items
             .iter()
-            .filter(|it| it.1 == channel)
-            .map(|it| it.2.clone())
+            .filter(|it| it.channel == channel)
+            .map(|it| it.external_id.clone())
             .collect();
-        let sql = format!(
-            "SELECT external_id FROM messages WHERE channel = '{channel}' AND external_id IN"
-        );
-        let rows: Vec<(String,)> = fetch_in(&mut tx, &sql, &ids).await?;
-        stored.extend(rows.into_iter().map(|r| (channel.to_string(), r.0)));
+        for chunk in ids.chunks(max_params(&mut tx)) {
+            let aliases = match channel {
+                "phone" => {
+                    let marks: Vec<String> = (1..=chunk.len()).map(|k| format!("${k}")).collect();
+                    format!(
+                        "SELECT source_id FROM voice_source_ids WHERE source_id IN ({}) UNION ALL ",
+                        marks.join(", ")
+                    )
+                }
+                _ => String::new(),
+            };
+            let sql = format!(
+                "{aliases}SELECT external_id FROM messages WHERE channel = '{channel}' \
+                 AND external_id IN"
+            );
+            let rows: Vec<(String,)> = fetch_in(&mut tx, &sql, chunk).await?;
+            stored.extend(rows.into_iter().map(|r| (channel.to_string(), r.0)));
+        }
     }
     let mut seen: HashSet<(String, String)> = stored.into_iter().collect();
-    items.retain(|(i, channel, ext, _)| {
-        let new = seen.insert((channel.to_string(), ext.clone()));
+    items.retain(|it| {
+        let new = seen.insert((it.channel.to_string(), it.external_id.clone()));
         if !new {
-            outcomes[*i] = Some(Outcome::Duplicate);
+            outcomes[it.i] = Some(Outcome::Duplicate);
         }
         new
     });
     let customers = resolve_customers(&mut tx, lines, &items).await?;
+    let anonymous_id = match items.iter().any(|it| it.number.is_none()) {
+        true => Some(anonymous_customer(&mut tx).await?),
+        false => None,
+    };
     let agents: HashMap<String, String> = if items
         .iter()
-        .any(|it| record(lines, it.0).agent_extension.is_some())
+        .any(|it| record(lines, it.i).agent_extension.is_some())
     {
         let rows: Vec<(String, String)> = sqlx::query_as(
             "SELECT extension, id FROM agents WHERE extension IS NOT NULL ORDER BY id DESC",
@@ -185,8 +201,20 @@ async fn fast_batch(
     } else {
         HashMap::new()
     };
+    let folds = pair::fold_into_cti(
+        state,
+        &mut tx,
+        source,
+        lines,
+        &mut items,
+        (&customers, &anonymous_id),
+        &agents,
+        &mut outcomes,
+    )
+    .await?;
     let customer_ids: Vec<String> = customers
         .values()
+        .chain(&anonymous_id)
         .cloned()
         .collect::<HashSet<_>>()
         .into_iter()
@@ -215,10 +243,18 @@ async fn fast_batch(
             last_at,
         });
     }
+    pairing::write(&mut tx, &folds).await?;
     let mut plan = Plan::default();
-    for (i, channel, external_id, number) in items {
+    for Item {
+        i,
+        channel,
+        external_id,
+        number,
+    } in items
+    {
         let rec = record(lines, i);
-        let customer_id = customers[&number].clone();
+        let anonymous = number.is_none();
+        let customer_id = customer_of(&number, (&customers, &anonymous_id));
         let agent_id = rec
             .agent_extension
             .as_ref()
@@ -226,14 +262,16 @@ async fn fast_batch(
         let at = rec.started_at.unix_timestamp() * 1000;
         let now = now_ms();
         let list = open.entry(customer_id.clone()).or_default();
-        let missed = is_missed(rec);
-        let found = if missed {
+        // Anonymous callers are unrelated people: no callback, no joining.
+        let missed = is_missed(rec) && !anonymous;
+        let found = if anonymous {
+            None
+        } else if missed {
             list.iter_mut()
                 .filter(|c| c.callback && c.open && c.channel == "phone")
                 .filter(|c| {
-                    c.last_at.is_some_and(|l| {
-                        l >= at - CALLBACK_WINDOW_MS && l <= at + CALLBACK_WINDOW_MS
-                    })
+                    c.last_at
+                        .is_some_and(|l| l >= at - window && l <= at + window)
                 })
                 .max_by_key(|c| c.last_at)
         } else {
@@ -250,11 +288,10 @@ async fn fast_batch(
                 (c.id.clone(), c.target.clone())
             }
             None => {
-                let raw = match rec.direction {
-                    Direction::Outbound => &rec.to,
-                    _ => &rec.from,
+                let shown = match &number {
+                    Some(n) => n.clone(),
+                    None => ANONYMOUS_SHOWN.to_string(),
                 };
-                let shown = normalise_number(raw, region).unwrap_or_else(|| raw.clone());
                 let new = NewConv::new(&customer_id, channel, missed, rec, &shown, now);
                 let target = Target::New(plan.new_convs.len());
                 if missed {
@@ -282,7 +319,7 @@ async fn fast_batch(
             customer_id,
             author_kind: if outbound { "system" } else { "customer" },
             body: body(rec, None),
-            meta: meta(&c, region, agent_id.as_deref()),
+            meta: with_anonymous(meta(&c, region, agent_id.as_deref()), anonymous),
             channel,
             external_id,
             at,
@@ -294,6 +331,18 @@ async fn fast_batch(
     Ok((outcomes.into_iter().map(Option::unwrap).collect(), events))
 }
 
+/// The customers of a batch: by normalised number, and the anonymous profile if needed.
+type Customers<'a> = (&'a HashMap<String, String>, &'a Option<String>);
+
+/// The customer id of a record with customer `number` (`None`: anonymous).
+fn customer_of(number: &Option<String>, (customers, anonymous_id): Customers) -> String {
+    match (number, anonymous_id) {
+        (Some(n), _) => customers[n].clone(),
+        (None, Some(id)) => id.clone(),
+        (None, None) => unreachable!("resolved when any record is anonymous"),
+    }
+}
+
 fn record(lines: &[ParsedLine], i: usize) -> &switchboard_voice::CallRecord {
     match &lines[i].1 {
         Ok(rec) => rec,
@@ -301,29 +350,35 @@ fn record(lines: &[ParsedLine], i: usize) -> &switchboard_voice::CallRecord {
     }
 }
 
+/// A record to plan: its line index, channel, prefixed external id and customer number
+/// (`None` for an anonymous caller).
+struct Item {
+    i: usize,
+    channel: &'static str,
+    external_id: String,
+    number: Option<String>,
+}
+
 /// Customer id per normalised number of `items`, creating missing customers (named after the
 /// first record's caller name, as when stored one by one).
 async fn resolve_customers(
     tx: &mut Tx,
     lines: &[ParsedLine],
-    items: &[(usize, &'static str, String, String)],
+    items: &[Item],
 ) -> StoreResult<HashMap<String, String>> {
     let mut seen = HashSet::new();
     let mut wanted = Vec::new();
-    for (i, _, _, number) in items {
+    for it in items {
+        let Some(number) = &it.number else { continue };
         if !seen.insert(number.as_str()) {
             continue;
         }
-        let rec = record(lines, *i);
-        let raw = match rec.direction {
-            Direction::Outbound => &rec.to,
-            _ => &rec.from,
-        };
+        let rec = record(lines, it.i);
         let name = rec
             .caller_name
             .clone()
             .filter(|_| rec.direction != Direction::Outbound);
-        wanted.push((number.clone(), raw.trim().to_string(), name));
+        wanted.push((number.clone(), customer_raw(rec).trim().to_string(), name));
     }
     customers::find_or_create_many(tx, "phone", &wanted).await
 }

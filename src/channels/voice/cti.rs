@@ -6,6 +6,7 @@
 //! caller's customer id (screen pop); the hangup turns it into a contact entry. Calls whose
 //! hangup never arrives are closed by [`super::live::run_once`].
 
+use super::anonymous::{anonymous_customer, party, Party};
 use super::ingest::{agent_by_extension, normalise_number, store_contact};
 use super::live::{
     call_event, close_call, contact, dir_name, record_of, to_time, LiveCall, LIVE_COLS,
@@ -122,13 +123,16 @@ async fn new_call(state: &AppState, event: CtiEvent, now: i64) -> ApiResult<Valu
         &from
     };
     let mut tx = state.store.begin().await?;
-    let customer_id = match normalise_number(raw, region) {
-        Some(n) => Some(
+    let party = party(raw, direction == Direction::Outbound, region);
+    let anonymous = party == Ok(Party::Anonymous);
+    let customer_id = match party {
+        Ok(Party::Number(n)) => Some(
             customers::find_or_create(&mut tx, "phone", &n, raw, None)
                 .await?
                 .0,
         ),
-        None => None,
+        Ok(Party::Anonymous) => Some(anonymous_customer(&mut tx).await?),
+        Err(_) => None,
     };
     let inserted = sqlx::query(
         "INSERT INTO voice_live_calls (call_id, direction, from_raw, to_raw, customer_id, queue, \
@@ -152,7 +156,7 @@ async fn new_call(state: &AppState, event: CtiEvent, now: i64) -> ApiResult<Valu
             "call_id": call_id, "direction": dir_name(direction),
             "from": normalise_number(&from, region).unwrap_or(from.clone()),
             "to": normalise_number(&to, region).unwrap_or(to.clone()),
-            "queue": queue, "users": users,
+            "queue": queue, "users": users, "anonymous": anonymous,
         }),
     );
     if inserted > 0 {
@@ -162,7 +166,7 @@ async fn new_call(state: &AppState, event: CtiEvent, now: i64) -> ApiResult<Valu
     if inserted > 0 {
         state.bus.publish(ev).await;
     }
-    Ok(json!({ "ok": true, "customer_id": customer_id }))
+    Ok(json!({ "ok": true, "customer_id": customer_id, "anonymous": anonymous }))
 }
 
 /// The agent behind an `answeringNumber`: an extension or an agent's email address.

@@ -5,8 +5,9 @@
 //! is a no-op. Missed inbound calls open (or join) a callback conversation; everything else is
 //! logged on the customer's open phone conversation, or on a new, already resolved one.
 
+use super::anonymous::{anonymous_customer, customer_party, customer_raw, Party, ANONYMOUS_SHOWN};
+use super::pairing::{self, Pairing};
 use super::summary::{body, meta, subject};
-use super::CALLBACK_WINDOW_MS;
 use crate::bus::Event;
 use crate::conversations::{self, Actor, NewConversation, NewMessage};
 use crate::customers;
@@ -46,6 +47,13 @@ pub enum Outcome {
         message_id: String,
         customer_id: String,
     },
+    /// Folded into the stored entry `message_id` of the same call from the other kind of
+    /// source (a PBX log record completing a live CTI entry, or the reverse; see
+    /// [`super::pairing`]).
+    Merged {
+        message_id: String,
+        customer_id: String,
+    },
     /// Already stored earlier (same source and external id).
     Duplicate,
     /// Internal extension-to-extension call: not a customer contact.
@@ -67,6 +75,9 @@ pub struct Rejection {
 pub struct IngestReport {
     /// Records newly stored.
     pub stored: usize,
+    /// Records that completed the entry of the same call already logged from live call events
+    /// (CTI) instead of adding a second entry.
+    pub merged: usize,
     /// Records already stored before (re-uploads, overlapping logs).
     pub duplicates: usize,
     /// Internal extension-to-extension calls, which are not customer contacts.
@@ -80,6 +91,7 @@ impl IngestReport {
     pub fn add(&mut self, line: usize, outcome: &Outcome) {
         match outcome {
             Outcome::Stored { .. } => self.stored += 1,
+            Outcome::Merged { .. } => self.merged += 1,
             Outcome::Duplicate => self.duplicates += 1,
             Outcome::Internal => self.ignored += 1,
             Outcome::Rejected(reason) => self.rejected.push(Rejection {
@@ -92,6 +104,7 @@ impl IngestReport {
     /// Add another report's counts to this one.
     pub fn merge(&mut self, other: IngestReport) {
         self.stored += other.stored;
+        self.merged += other.merged;
         self.duplicates += other.duplicates;
         self.ignored += other.ignored;
         self.rejected.extend(other.rejected);
@@ -156,38 +169,37 @@ pub async fn store_in(
     }
     let channel = channel_of(rec);
     let external_id = format!("{}:{}", contact.source, rec.external_id);
-    let exists: Option<(String,)> =
-        sqlx::query_as("SELECT id FROM messages WHERE channel = $1 AND external_id = $2")
-            .bind(channel)
-            .bind(&external_id)
-            .fetch_optional(tx.conn())
-            .await
-            .map_err(StoreError::from_sqlx)?;
+    // Stored as its own entry, or folded into another entry of the same call.
+    let exists: Option<(String,)> = sqlx::query_as(
+        "SELECT id FROM messages WHERE channel = $1 AND external_id = $2 \
+         UNION ALL SELECT message_id FROM voice_source_ids WHERE source_id = $2 AND $1 = 'phone'",
+    )
+    .bind(channel)
+    .bind(&external_id)
+    .fetch_optional(tx.conn())
+    .await
+    .map_err(StoreError::from_sqlx)?;
     if exists.is_some() {
         return Ok(Outcome::Duplicate);
     }
     let region = state.settings.text.default_region.as_str();
-    let customer_raw = match rec.direction {
-        Direction::Outbound => &rec.to,
-        _ => &rec.from,
-    };
+    let customer_raw = customer_raw(rec);
     let customer_number = normalise_number(customer_raw, region);
-    let customer_id = match (&contact.customer_id, &customer_number) {
-        (Some(id), _) => id.clone(),
-        (None, Some(number)) => {
-            let name = rec
-                .caller_name
-                .as_deref()
-                .filter(|_| rec.direction != Direction::Outbound);
-            customers::find_or_create(tx, "phone", number, customer_raw.trim(), name)
-                .await?
-                .0
-        }
-        (None, None) => {
-            return Ok(Outcome::Rejected(format!(
-                "no usable customer number ({customer_raw:?})"
-            )))
-        }
+    let (customer_id, anonymous) = match &contact.customer_id {
+        Some(id) => (id.clone(), false),
+        None => match customer_party(rec, region) {
+            Ok(Party::Number(number)) => {
+                let name = rec
+                    .caller_name
+                    .as_deref()
+                    .filter(|_| rec.direction != Direction::Outbound);
+                let found =
+                    customers::find_or_create(tx, "phone", &number, customer_raw.trim(), name);
+                (found.await?.0, false)
+            }
+            Ok(Party::Anonymous) => (anonymous_customer(tx).await?, true),
+            Err(reason) => return Ok(Outcome::Rejected(reason)),
+        },
     };
     let known = contact.logged_by.as_ref().or(contact.agent_id.as_ref());
     let agent_id = match (known, &rec.agent_extension) {
@@ -203,48 +215,62 @@ pub async fn store_in(
         },
         None => Actor::system(),
     };
-    let shown = customer_number
-        .clone()
-        .unwrap_or_else(|| customer_raw.clone());
-    let conv_id = if is_missed(rec) {
-        match open_callback(tx, &customer_id, at).await? {
-            Some(id) => id,
-            None => {
-                let new = NewConversation {
-                    customer_id: customer_id.clone(),
-                    channel: "phone".into(),
-                    subject: format!("Missed call from {shown}"),
-                    queue_id: super::callback_queue(state, tx).await?,
-                    priority: 0,
-                    tags: vec![CALLBACK_TAG.to_string()],
-                };
-                let (conv, ev) =
-                    conversations::create(tx, state.store.backend(), new, &actor).await?;
-                events.push(ev);
-                conv.id
-            }
+    let pairing = Pairing::of(contact.source, rec).filter(|_| contact.customer_id.is_none());
+    let tolerance = state.settings.voice.cti_match_ms();
+    if let Some(pairing) = pairing.filter(|_| tolerance > 0) {
+        let found = pairing::entries(tx, pairing, at - tolerance, at + tolerance).await?;
+        let mine = found.iter().filter(|e| e.customer_id == customer_id);
+        if let Some(entry) = pairing::best(rec, at, mine, tolerance, region) {
+            let meta = with_anonymous(meta(contact, region, agent_id.as_deref()), anonymous);
+            let fold = pairing::fold(pairing, entry, contact.source, rec, &meta, body(rec, None));
+            pairing::write(tx, &[fold]).await?;
+            return Ok(Outcome::Merged {
+                message_id: entry.message_id.clone(),
+                customer_id,
+            });
         }
+    }
+    let shown = match (anonymous, customer_number) {
+        (true, _) => ANONYMOUS_SHOWN.to_string(),
+        (false, number) => number.unwrap_or_else(|| customer_raw.to_string()),
+    };
+    let existing = if anonymous {
+        None
+    } else if is_missed(rec) {
+        let window = state.settings.voice.callback_window_ms();
+        open_callback(tx, &customer_id, at, window).await?
     } else {
-        match open_conversation(tx, &customer_id, channel).await? {
-            Some(id) => id,
-            None => {
-                let new = NewConversation {
-                    customer_id: customer_id.clone(),
-                    channel: channel.into(),
-                    subject: subject(rec, &shown),
-                    queue_id: None,
-                    priority: 0,
-                    tags: Vec::new(),
-                };
-                let (conv, ev) =
-                    conversations::create(tx, state.store.backend(), new, &actor).await?;
-                events.push(ev);
-                if let Some(ev) = conversations::set_status(tx, &conv, "resolved", &actor).await? {
-                    events.push(ev);
-                }
-                conv.id
-            }
+        open_conversation(tx, &customer_id, channel).await?
+    };
+    let conv_id = if let Some(id) = existing {
+        id
+    } else if is_missed(rec) && !anonymous {
+        let new = NewConversation {
+            customer_id: customer_id.clone(),
+            channel: "phone".into(),
+            subject: format!("Missed call from {shown}"),
+            queue_id: super::callback_queue(state, tx).await?,
+            priority: 0,
+            tags: vec![CALLBACK_TAG.to_string()],
+        };
+        let (conv, ev) = conversations::create(tx, state.store.backend(), new, &actor).await?;
+        events.push(ev);
+        conv.id
+    } else {
+        let new = NewConversation {
+            customer_id: customer_id.clone(),
+            channel: channel.into(),
+            subject: subject(rec, &shown),
+            queue_id: None,
+            priority: 0,
+            tags: Vec::new(),
+        };
+        let (conv, ev) = conversations::create(tx, state.store.backend(), new, &actor).await?;
+        events.push(ev);
+        if let Some(ev) = conversations::set_status(tx, &conv, "resolved", &actor).await? {
+            events.push(ev);
         }
+        conv.id
     };
     let author_kind = match (&contact.logged_by, rec.direction) {
         (Some(_), _) => "agent",
@@ -263,7 +289,7 @@ pub async fn store_in(
         internal: false,
         channel: channel.into(),
         external_id: Some(external_id),
-        meta: meta(contact, region, agent_id.as_deref()),
+        meta: with_anonymous(meta(contact, region, agent_id.as_deref()), anonymous),
         at: Some(at),
     };
     let (message, ev) = conversations::append_message(tx, &conv_id, msg, &actor).await?;
@@ -279,6 +305,14 @@ pub async fn store_in(
     })
 }
 
+/// `meta` with `"anonymous": true` added for a caller stored on the anonymous profile.
+pub fn with_anonymous(mut meta: serde_json::Value, anonymous: bool) -> serde_json::Value {
+    if anonymous {
+        meta["anonymous"] = serde_json::Value::Bool(true);
+    }
+    meta
+}
+
 /// The agent whose PBX extension is `ext`, if any.
 pub async fn agent_by_extension(
     conn: &mut AnyConnection,
@@ -292,8 +326,13 @@ pub async fn agent_by_extension(
     Ok(row.map(|r| r.0))
 }
 
-/// An open callback conversation of the customer with a message within the window of `at`.
-async fn open_callback(tx: &mut Tx, customer_id: &str, at: i64) -> StoreResult<Option<String>> {
+/// An open callback conversation of the customer with a message within `window` ms of `at`.
+async fn open_callback(
+    tx: &mut Tx,
+    customer_id: &str,
+    at: i64,
+    window: i64,
+) -> StoreResult<Option<String>> {
     let row: Option<(String,)> = sqlx::query_as(
         "SELECT c.id FROM conversations c \
          JOIN conversation_tags t ON t.conversation_id = c.id AND t.tag = $1 \
@@ -303,8 +342,8 @@ async fn open_callback(tx: &mut Tx, customer_id: &str, at: i64) -> StoreResult<O
     )
     .bind(CALLBACK_TAG)
     .bind(customer_id)
-    .bind(at - CALLBACK_WINDOW_MS)
-    .bind(at + CALLBACK_WINDOW_MS)
+    .bind(at - window)
+    .bind(at + window)
     .fetch_optional(tx.conn())
     .await
     .map_err(StoreError::from_sqlx)?;

@@ -2,7 +2,6 @@
 //! entries, and the timeout closing calls whose hangup never arrives.
 
 use super::ingest::{store_in, Contact, Outcome};
-use super::{STALE_ANSWERED_MS, STALE_RINGING_MS};
 use crate::bus::Event;
 use crate::error::ApiResult;
 use crate::events;
@@ -121,7 +120,9 @@ async fn close_in_tx(state: &AppState, contact: &Contact) -> StoreResult<Vec<Eve
         .map_err(StoreError::from_sqlx)?;
     if outcome != Outcome::Duplicate {
         let customer_id = match &outcome {
-            Outcome::Stored { customer_id, .. } => Some(customer_id.clone()),
+            Outcome::Stored { customer_id, .. } | Outcome::Merged { customer_id, .. } => {
+                Some(customer_id.clone())
+            }
             _ => None,
         };
         let ev = call_event(
@@ -138,17 +139,17 @@ async fn close_in_tx(state: &AppState, contact: &Contact) -> StoreResult<Vec<Eve
     Ok(events)
 }
 
-/// Close calls whose hangup never arrived: ringing longer than [`STALE_RINGING_MS`] (stored as
-/// missed, so a callback conversation opens) or answered and silent longer than
-/// [`STALE_ANSWERED_MS`]. Returns how many calls were closed. The worker calls this
+/// Close calls whose hangup never arrived: ringing longer than `voice.stale_ringing_secs`
+/// (stored as missed, so a callback conversation opens) or answered and silent longer than
+/// `voice.stale_answered_secs`. Returns how many calls were closed. The worker calls this
 /// periodically; tests call it with a future `now`.
 pub async fn run_once(state: &AppState, now: i64) -> ApiResult<usize> {
     let stale: Vec<LiveCall> = sqlx::query_as(&format!(
         "SELECT {LIVE_COLS} FROM voice_live_calls WHERE (answered_at IS NULL AND updated_at < $1) \
            OR (answered_at IS NOT NULL AND updated_at < $2) ORDER BY started_at"
     ))
-    .bind(now - STALE_RINGING_MS)
-    .bind(now - STALE_ANSWERED_MS)
+    .bind(now - state.settings.voice.stale_ringing_ms())
+    .bind(now - state.settings.voice.stale_answered_ms())
     .fetch_all(state.store.pool())
     .await?;
     let mut closed = 0;

@@ -22,19 +22,27 @@
 //!
 //! **Idempotency.** A message's `external_id` is `source:id` (`asterisk:<uniqueid>`,
 //! `freeswitch:<uuid>`, `hylafax:<commid>`, `cti:<callId or faxId>`); storing a record twice
-//! is counted as a duplicate and changes nothing.
+//! is counted as a duplicate and changes nothing. A call reported both by CTI events and by a
+//! PBX log is one entry: the second record completes the first one's entry and its id is kept
+//! in `voice_source_ids` (see [`pairing`]), so it too is a duplicate when stored again.
 //!
 //! **Where entries go.** The customer is matched by phone identity (inbound: caller, outbound:
-//! called number, normalised to E.164 in `settings.text.default_region`) or created. Missed
+//! called number, normalised to E.164 in `settings.text.default_region`) or created; a caller
+//! whose number is withheld or unusable goes to the shared anonymous profile (see
+//! [`anonymous`]), while an outbound call to an unusable number is rejected. Missed
 //! inbound calls open a callback conversation (tag `callback`, status open) that repeated
-//! misses within [`CALLBACK_WINDOW_MS`] join; other calls and faxes join the customer's open
-//! conversation on the same channel, or start a new one that is resolved at once.
+//! misses within `voice.callback_window_mins` join; other calls and faxes join the customer's
+//! open conversation on the same channel, or start a new one that is resolved at once. Live
+//! calls whose hangup never arrives are closed after `voice.stale_ringing_secs` (ringing) or
+//! `voice.stale_answered_secs` (answered).
 
+pub mod anonymous;
 pub mod batch;
 pub mod cti;
 pub mod ingest;
 pub mod live;
 pub mod manual;
+pub mod pairing;
 pub mod records;
 pub mod summary;
 pub mod tail;
@@ -52,12 +60,6 @@ use tokio_util::sync::CancellationToken;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-/// Missed calls from one number within this window join one open callback conversation.
-pub const CALLBACK_WINDOW_MS: i64 = 2 * 60 * 60 * 1000;
-/// A CTI call still ringing (no answer, no hangup) after this long is closed as missed.
-pub const STALE_RINGING_MS: i64 = 15 * 60 * 1000;
-/// An answered CTI call with no event for this long is closed as answered.
-pub const STALE_ANSWERED_MS: i64 = 12 * 60 * 60 * 1000;
 /// How often the stale-call worker runs.
 pub const STALE_CHECK_INTERVAL: Duration = Duration::from_secs(60);
 /// How often the tail worker polls its files.

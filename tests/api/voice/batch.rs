@@ -7,7 +7,7 @@ use switchboard::channels::voice::records::{options, parse_lines};
 use switchboard_voice::Source;
 
 /// 1,200 Asterisk lines (more than two batches): 37 callers calling back and forth, a third
-/// missed, some outbound, internal, duplicated and unusable lines.
+/// missed, some outbound, internal, duplicated, anonymous and unusable lines.
 fn log() -> String {
     let mut out = String::new();
     for i in 0..1200u32 {
@@ -68,7 +68,7 @@ async fn snapshot(app: &TestApp) -> (Vec<Vec<String>>, Vec<(String, i64)>, i64) 
                (SELECT COALESCE(MAX(t.tag), '') FROM conversation_tags t WHERE t.conversation_id = c.id), \
                c.last_seq, COALESCE(c.last_message_at, 0) \
              FROM messages m JOIN conversations c ON c.id = m.conversation_id \
-             JOIN identities i ON i.customer_id = c.customer_id AND i.kind = 'phone' \
+             JOIN identities i ON i.customer_id = c.customer_id \
              ORDER BY m.external_id",
         )
         .fetch_all(pool)
@@ -156,6 +156,10 @@ async fn a_log_bigger_than_a_batch_is_stored_as_one_record_at_a_time_would_be(b:
     let (rows, history, customers) = snapshot(&batched).await;
     let (want_rows, want_history, want_customers) = snapshot(&single).await;
     assert_eq!(rows.len(), expected.stored);
+    assert!(
+        rows.iter().any(|r| r[0] == "phone"),
+        "anonymous callers are stored (on the profile with identity anonymous/phone)"
+    );
     for (got, want) in rows.iter().zip(&want_rows) {
         assert_eq!(got, want, "message stored the same way");
     }

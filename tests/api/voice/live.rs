@@ -22,7 +22,7 @@ async fn next_of_kind(rx: &mut Receiver<Event>, kind: &str) -> Event {
     .unwrap_or_else(|_| panic!("no {kind} event within 10 s"))
 }
 
-async fn cti(app: &TestApp, token: &str, body: Value) -> (StatusCode, Value) {
+pub(super) async fn cti(app: &TestApp, token: &str, body: Value) -> (StatusCode, Value) {
     app.call(
         "POST",
         &format!("/api/v1/channels/voice/cti/{token}"),
@@ -45,7 +45,7 @@ async fn cti_form(app: &TestApp, token: &str, body: &str) -> (StatusCode, Value)
     (status, resp.json().await.expect("JSON answer"))
 }
 
-fn event(kind: &str, call_id: &str, from: &str, extra: Value) -> Value {
+pub(super) fn event(kind: &str, call_id: &str, from: &str, extra: Value) -> Value {
     let mut body = json!({"event": kind, "callId": call_id, "from": from, "to": "02133445566", "direction": "in"});
     for (k, v) in extra.as_object().unwrap() {
         body[k] = v.clone();
@@ -260,7 +260,7 @@ async fn calls_without_hangup_are_closed_by_the_timeout(b: Backend) {
         0,
         "nothing is stale yet"
     );
-    let later = now + voice::STALE_RINGING_MS + 1_000;
+    let later = now + app.state.settings.voice.stale_ringing_ms() + 1_000;
     assert_eq!(
         voice::run_once(&app.state, later).await.unwrap(),
         1,
@@ -285,7 +285,7 @@ async fn calls_without_hangup_are_closed_by_the_timeout(b: Backend) {
     let d = detail(&app, &cb[0]["id"]).await;
     assert_eq!(d["messages"].as_array().unwrap().len(), 1);
 
-    let much_later = now + voice::STALE_ANSWERED_MS + 1_000;
+    let much_later = now + app.state.settings.voice.stale_answered_ms() + 1_000;
     assert_eq!(
         voice::run_once(&app.state, much_later).await.unwrap(),
         1,
@@ -328,7 +328,8 @@ async fn a_call_rung_on_one_node_is_closed_on_another(b: Backend) {
         msg["meta"]["answered_at"].is_string(),
         "answer seen across nodes: {msg}"
     );
-    let later = switchboard::store::now_ms() + voice::STALE_ANSWERED_MS + 1_000;
+    let later =
+        switchboard::store::now_ms() + first.state.settings.voice.stale_answered_ms() + 1_000;
     assert_eq!(
         voice::run_once(&first.state, later).await.unwrap(),
         0,
