@@ -8,5 +8,9 @@ CREATE TABLE voice_source_ids (
     created_at BIGINT NOT NULL
 );
 CREATE INDEX voice_source_ids_message ON voice_source_ids(message_id);
--- Phone entries by start time, to find the entry of the same call from the other source.
-CREATE INDEX messages_phone_at ON messages(channel, created_at) WHERE channel = 'phone';
+-- Phone entries by start time, per source, to find the entry of the same call from the other
+-- source (partial indexes, so a busy log's calls from the other source are never scanned).
+CREATE INDEX messages_cti_at ON messages(created_at)
+    WHERE channel = 'phone' AND external_id LIKE 'cti:%';
+CREATE INDEX messages_cdr_at ON messages(created_at)
+    WHERE channel = 'phone' AND (external_id LIKE 'asterisk:%' OR external_id LIKE 'freeswitch:%');

@@ -46,6 +46,18 @@ pub async fn merge_customers(
             "one of these customers was already merged".into(),
         ));
     }
+    // The shared profile of callers with withheld numbers is not a person: merging it would
+    // move its reserved identity, and every later anonymous call, onto a real customer.
+    let shared = |c: &Customer| {
+        c.identities
+            .iter()
+            .any(|i| i.kind == crate::channels::voice::anonymous::ANONYMOUS_KIND)
+    };
+    if shared(&target) || shared(&source) {
+        return Err(ApiError::Conflict(
+            "the shared anonymous-caller profile cannot be merged".into(),
+        ));
+    }
     let now = now_ms();
     let mut attributes = source.attributes.clone();
     if let (Some(a), Some(t)) = (attributes.as_object_mut(), target.attributes.as_object()) {

@@ -258,8 +258,9 @@ pub async fn find_or_create_many(
     kind: &str,
     items: &[(String, String, Option<String>)],
 ) -> StoreResult<std::collections::HashMap<String, String>> {
+    use crate::store::bulk::{insert_rows, V};
     let mut found = std::collections::HashMap::new();
-    for chunk in items.chunks(200) {
+    for chunk in items.chunks(1000) {
         let values: Vec<&str> = chunk.iter().map(|i| i.0.as_str()).collect();
         found.extend(identities_of(tx, kind, &values).await?);
         let missing: Vec<_> = chunk.iter().filter(|i| !found.contains_key(&i.0)).collect();
@@ -268,48 +269,40 @@ pub async fn find_or_create_many(
         }
         let now = now_ms();
         let ids: Vec<String> = missing.iter().map(|_| new_id()).collect();
-        let rows = (0..missing.len()).map(|r| {
-            let p = r * 5;
-            format!(
-                "(${}, ${}, ${}, ${}, ${})",
-                p + 1,
-                p + 2,
-                p + 3,
-                p + 4,
-                p + 5
-            )
-        });
-        let sql = format!(
-            "INSERT INTO customers (id, name, name_search, created_at, updated_at) VALUES {}",
-            rows.collect::<Vec<_>>().join(", ")
-        );
-        let mut q = sqlx::query(&sql);
-        for (id, (_, _, name)) in ids.iter().zip(&missing) {
+        let rows = ids.iter().zip(&missing).map(|(id, (_, _, name))| {
             let folded = switchboard_text::search_fold(name.as_deref().unwrap_or(""));
-            q = q.bind(id).bind(name).bind(folded).bind(now).bind(now);
-        }
-        q.execute(tx.conn()).await.map_err(StoreError::from_sqlx)?;
-        let rows = (0..missing.len()).map(|r| {
-            let p = r * 5 + 2;
-            format!(
-                "(${}, ${}, $1, ${}, ${}, ${})",
-                p,
-                p + 1,
-                p + 2,
-                p + 3,
-                p + 4
-            )
+            vec![
+                V::S(id.clone()),
+                V::N(name.clone()),
+                V::S(folded),
+                V::I(now),
+                V::I(now),
+            ]
         });
-        let sql = format!(
-            "INSERT INTO identities (id, customer_id, kind, value, raw, created_at) VALUES {} \
-             ON CONFLICT (kind, value) DO NOTHING",
-            rows.collect::<Vec<_>>().join(", ")
-        );
-        let mut q = sqlx::query(&sql).bind(kind);
-        for (id, (value, raw, _)) in ids.iter().zip(&missing) {
-            q = q.bind(new_id()).bind(id).bind(value).bind(raw).bind(now);
-        }
-        q.execute(tx.conn()).await.map_err(StoreError::from_sqlx)?;
+        insert_rows(
+            tx,
+            "INSERT INTO customers (id, name, name_search, created_at, updated_at)",
+            rows.collect(),
+            "",
+        )
+        .await?;
+        let rows = ids.iter().zip(&missing).map(|(id, (value, raw, _))| {
+            vec![
+                V::S(new_id()),
+                V::S(id.clone()),
+                V::S(kind.to_string()),
+                V::S(value.clone()),
+                V::S(raw.clone()),
+                V::I(now),
+            ]
+        });
+        insert_rows(
+            tx,
+            "INSERT INTO identities (id, customer_id, kind, value, raw, created_at)",
+            rows.collect(),
+            "ON CONFLICT (kind, value) DO NOTHING",
+        )
+        .await?;
         let values: Vec<&str> = missing.iter().map(|i| i.0.as_str()).collect();
         let owners = identities_of(tx, kind, &values).await?;
         // Customers whose identity a concurrent transaction created first are dropped.
@@ -339,18 +332,16 @@ async fn identities_of(
     kind: &str,
     values: &[&str],
 ) -> StoreResult<std::collections::HashMap<String, String>> {
-    let marks: Vec<String> = (0..values.len()).map(|k| format!("${}", k + 2)).collect();
     let sql = format!(
-        "SELECT value, customer_id FROM identities WHERE kind = $1 AND value IN ({})",
-        marks.join(", ")
+        "SELECT value, customer_id FROM identities WHERE kind = $2 AND value IN \
+           (SELECT value FROM {})",
+        crate::store::dialect::json_values(tx)
     );
-    let mut q = sqlx::query_as::<_, (String, String)>(&sql)
-        .persistent(false)
-        .bind(kind);
-    for v in values {
-        q = q.bind(*v);
-    }
-    let rows = q
+    let list = serde_json::to_string(values)
+        .map_err(|e| StoreError::Other(sqlx::Error::Encode(e.into())))?;
+    let rows = sqlx::query_as::<_, (String, String)>(&sql)
+        .bind(list)
+        .bind(kind)
         .fetch_all(tx.conn())
         .await
         .map_err(StoreError::from_sqlx)?;

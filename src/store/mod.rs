@@ -5,6 +5,7 @@
 //! backends decode through `Any`: TEXT, BIGINT/INTEGER (timestamps are Unix milliseconds, flags
 //! are 0/1) and JSON kept as TEXT.
 
+pub mod bulk;
 pub mod dialect;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
@@ -121,12 +122,16 @@ impl Store {
             .acquire_timeout(Duration::from_secs(10));
         let pool = match backend {
             Backend::Sqlite => {
+                // An in-process database: no dropped connection to detect, so no ping
+                // (a statement round trip) before every use.
                 pool_opts
+                    .test_before_acquire(false)
                     .after_connect(|conn, _| {
                         Box::pin(async move {
                             conn.execute(
                                 "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; \
-                                 PRAGMA foreign_keys=ON; PRAGMA busy_timeout=10000;",
+                                 PRAGMA foreign_keys=ON; PRAGMA busy_timeout=10000; \
+                                 PRAGMA wal_autocheckpoint=10000;",
                             )
                             .await?;
                             Ok(())

@@ -1,7 +1,8 @@
 //! IMAP ingestion: each mailbox's folder is polled; messages with a UID above the last one
-//! stored are fetched (without marking them read), stored through [`super::inbound`], and only
-//! after the commit flagged `\Seen` and counted in `email_imap_state.last_uid`. A crash between
-//! those steps re-fetches the message next time, and `Message-ID` idempotency stores it once.
+//! stored are fetched in groups (without marking them read), each group stored through
+//! [`super::inbound::ingest_batch`] in one transaction that also moves
+//! `email_imap_state.last_uid`, and only after that commit flagged `\Seen`. A crash before the
+//! commit re-fetches the group next time; `Message-ID` idempotency stores each message once.
 //! A lease on the state row keeps two nodes off the same mailbox. Mailbox changes announced on
 //! the bus wake the worker at once, so a new or fixed mailbox does not wait for the next poll.
 
@@ -17,6 +18,57 @@ use tokio_util::sync::CancellationToken;
 
 /// Messages fetched per mailbox per pass.
 pub const BATCH: usize = 100;
+
+/// Most messages fetched with one command and stored in one transaction.
+const GROUP: usize = 50;
+
+/// Most bytes (by `RFC822.SIZE`) fetched with one command; a bigger message goes alone.
+const GROUP_BYTES: u64 = 16 * 1024 * 1024;
+
+/// `uids` (sorted) split into fetch groups of at most [`GROUP`] messages and [`GROUP_BYTES`].
+async fn groups(
+    session: &mut super::imap_conn::Session,
+    uids: &[u32],
+) -> anyhow::Result<Vec<Vec<u32>>> {
+    if uids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let set = uid_set(uids);
+    let sizes: std::collections::HashMap<u32, u64> = session
+        .uid_fetch(&set, "(UID RFC822.SIZE)")
+        .await
+        .context("reading message sizes")?
+        .try_collect::<Vec<_>>()
+        .await
+        .context("reading message sizes")?
+        .iter()
+        .filter_map(|f| Some((f.uid?, u64::from(f.size.unwrap_or(0)))))
+        .collect();
+    let mut out: Vec<Vec<u32>> = Vec::new();
+    let mut bytes = 0;
+    for uid in uids {
+        let size = sizes.get(uid).copied().unwrap_or(0);
+        match out.last_mut() {
+            Some(g) if g.len() < GROUP && bytes + size <= GROUP_BYTES => {
+                g.push(*uid);
+                bytes += size;
+            }
+            _ => {
+                out.push(vec![*uid]);
+                bytes = size;
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// `1,2,5` — an IMAP sequence set of UIDs.
+fn uid_set(uids: &[u32]) -> String {
+    uids.iter()
+        .map(u32::to_string)
+        .collect::<Vec<_>>()
+        .join(",")
+}
 
 /// Polls mailboxes over IMAP.
 #[derive(Clone)]
@@ -50,7 +102,7 @@ impl ImapWorker {
     }
 
     /// How long this node owns a mailbox without renewing (`email.imap_lease_secs`); renewed
-    /// after every stored message, so a node that died mid-batch hands over within this time.
+    /// with every stored group, so a node that died mid-batch hands over within this time.
     fn lease_ms(&self) -> i64 {
         self.state.settings.email.imap_lease_secs as i64 * 1000
     }
@@ -144,44 +196,54 @@ impl ImapWorker {
             .collect();
         uids.sort_unstable();
         uids.truncate(self.batch);
-        for uid in uids {
+        for group in groups(&mut session, &uids).await? {
+            let set = uid_set(&group);
             let fetches: Vec<_> = session
-                .uid_fetch(uid.to_string(), "(UID BODY.PEEK[])")
+                .uid_fetch(&set, "(UID BODY.PEEK[])")
                 .await
-                .with_context(|| format!("fetching UID {uid}"))?
+                .with_context(|| format!("fetching UIDs {set}"))?
                 .try_collect()
                 .await
-                .with_context(|| format!("fetching UID {uid}"))?;
-            let raw = fetches
-                .iter()
-                .find(|f| f.uid == Some(uid))
-                .and_then(|f| f.body())
-                .map(<[u8]>::to_vec);
-            if let Some(raw) = raw {
-                report.fetched += 1;
-                match inbound::ingest(&self.state, Some(mailbox), &raw).await? {
+                .with_context(|| format!("fetching UIDs {set}"))?;
+            let mut raws = Vec::with_capacity(group.len());
+            let mut got = Vec::with_capacity(group.len());
+            for uid in &group {
+                // Missing ones were expunged between search and fetch: move past them.
+                let body = fetches
+                    .iter()
+                    .find(|f| f.uid == Some(*uid))
+                    .and_then(|f| f.body());
+                if let Some(body) = body {
+                    raws.push(body.to_vec());
+                    got.push(*uid);
+                }
+            }
+            report.fetched += raws.len();
+            // The group is stored in one transaction together with the new last UID.
+            let mark = inbound::ImapMark {
+                last_uid: i64::from(*group.last().expect("groups are never empty")),
+                locked_until: now_ms() + self.lease_ms(),
+            };
+            for outcome in
+                inbound::ingest_batch(&self.state, Some(mailbox), &raws, Some(mark)).await?
+            {
+                match outcome {
                     Outcome::Stored { .. } => report.stored += 1,
                     Outcome::Duplicate { .. } => report.duplicates += 1,
                     Outcome::Quarantined { .. } => report.quarantined += 1,
                 }
-                // Stored durably: now mark it read on the server.
+            }
+            // Stored durably: now mark them read on the server.
+            if !got.is_empty() {
+                let set = uid_set(&got);
                 let _: Vec<_> = session
-                    .uid_store(uid.to_string(), "+FLAGS.SILENT (\\Seen)")
+                    .uid_store(&set, "+FLAGS.SILENT (\\Seen)")
                     .await
-                    .with_context(|| format!("flagging UID {uid}"))?
+                    .with_context(|| format!("flagging UIDs {set}"))?
                     .try_collect()
                     .await
-                    .with_context(|| format!("flagging UID {uid}"))?;
+                    .with_context(|| format!("flagging UIDs {set}"))?;
             }
-            // Expunged between search and fetch, or stored: either way, move past it.
-            sqlx::query(
-                "UPDATE email_imap_state SET last_uid = $1, locked_until = $2 WHERE mailbox_id = $3",
-            )
-            .bind(i64::from(uid))
-            .bind(now_ms() + self.lease_ms())
-            .bind(&mailbox.id)
-            .execute(pool)
-            .await?;
         }
         let _ = session.logout().await;
         Ok(report)

@@ -33,7 +33,7 @@ use crate::bus::Event;
 use crate::customers;
 use crate::state::AppState;
 use crate::store::{now_ms, StoreError, StoreResult, Tx};
-use sql::{fetch_in, max_params};
+use sql::fetch_in;
 use std::collections::{HashMap, HashSet};
 use switchboard_voice::Direction;
 use write::{NewConv, Plan, PlannedMsg, Target};
@@ -51,9 +51,28 @@ pub async fn store_batched(
 ) -> StoreResult<IngestReport> {
     let mut report = IngestReport::default();
     let mut lines = lines.into_iter().peekable();
+    // A committed batch's events go out from a task of their own while the next batch is
+    // stored; batches publish one after another, so subscribers see them in order.
+    let mut publishing: Option<tokio::task::JoinHandle<()>> = None;
     while lines.peek().is_some() {
         let batch: Vec<ParsedLine> = lines.by_ref().take(BATCH_SIZE).collect();
-        report.merge(store_batch(state, source, batch).await?);
+        let stored = store_batch(state, source, batch, &mut publishing).await;
+        if let Some(previous) = publishing.take() {
+            let _ = previous.await;
+        }
+        let (batch_report, events) = stored?;
+        report.merge(batch_report);
+        if !events.is_empty() {
+            let bus = state.bus.clone();
+            publishing = Some(tokio::spawn(async move {
+                for ev in events {
+                    bus.publish(ev).await;
+                }
+            }));
+        }
+    }
+    if let Some(last) = publishing {
+        let _ = last.await;
     }
     Ok(report)
 }
@@ -62,19 +81,22 @@ async fn store_batch(
     state: &AppState,
     source: &'static str,
     lines: Vec<ParsedLine>,
-) -> StoreResult<IngestReport> {
+    publishing: &mut Option<tokio::task::JoinHandle<()>>,
+) -> StoreResult<(IngestReport, Vec<Event>)> {
     let mut report = IngestReport::default();
     match fast_batch(state, source, &lines).await {
         Ok((outcomes, events)) => {
-            for ev in events {
-                state.bus.publish(ev).await;
-            }
             for ((line, _), outcome) in lines.iter().zip(&outcomes) {
                 report.add(*line, outcome);
             }
+            return Ok((report, events));
         }
         Err(e) => {
             tracing::debug!(error = %e, "voice batch rolled back; storing it record by record");
+            // Records stored one by one publish their own events: the earlier batch's first.
+            if let Some(previous) = publishing.take() {
+                let _ = previous.await;
+            }
             for (line, parsed) in lines {
                 let outcome = match parsed {
                     Ok(record) => store_contact(state, &contact(source, record)).await?,
@@ -84,7 +106,7 @@ async fn store_batch(
             }
         }
     }
-    Ok(report)
+    Ok((report, Vec::new()))
 }
 
 fn contact(source: &'static str, record: switchboard_voice::CallRecord) -> Contact {
@@ -147,7 +169,7 @@ async fn fast_batch(
     }
     let mut tx = state.store.begin().await?;
     // Per channel, so the lookup uses the (channel, external_id) unique index; calls also
-    // look among the source ids folded into another entry (same parameters, one statement).
+    // look among the source ids folded into another entry.
     let mut stored = Vec::new();
     for channel in ["phone", "fax"] {
         let ids: Vec<String> = items
@@ -155,22 +177,14 @@ async fn fast_batch(
             .filter(|it| it.channel == channel)
             .map(|it| it.external_id.clone())
             .collect();
-        for chunk in ids.chunks(max_params(&mut tx)) {
-            let aliases = match channel {
-                "phone" => {
-                    let marks: Vec<String> = (1..=chunk.len()).map(|k| format!("${k}")).collect();
-                    format!(
-                        "SELECT source_id FROM voice_source_ids WHERE source_id IN ({}) UNION ALL ",
-                        marks.join(", ")
-                    )
-                }
-                _ => String::new(),
-            };
-            let sql = format!(
-                "{aliases}SELECT external_id FROM messages WHERE channel = '{channel}' \
-                 AND external_id IN"
-            );
-            let rows: Vec<(String,)> = fetch_in(&mut tx, &sql, chunk).await?;
+        let sql = format!(
+            "SELECT external_id FROM messages WHERE channel = '{channel}' AND external_id IN"
+        );
+        let rows: Vec<(String,)> = fetch_in(&mut tx, &sql, &ids).await?;
+        stored.extend(rows.into_iter().map(|r| (channel.to_string(), r.0)));
+        if channel == "phone" {
+            let sql = "SELECT source_id FROM voice_source_ids WHERE source_id IN";
+            let rows: Vec<(String,)> = fetch_in(&mut tx, sql, &ids).await?;
             stored.extend(rows.into_iter().map(|r| (channel.to_string(), r.0)));
         }
     }

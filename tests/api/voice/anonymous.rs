@@ -253,7 +253,38 @@ async fn a_cti_call_from_a_hidden_number_pops_the_anonymous_profile(b: Backend) 
     );
 }
 
+async fn the_shared_anonymous_profile_cannot_be_merged(b: Backend) {
+    let app = spawn_app(b).await;
+    let token = app.api_token(&["voice:ingest"]).await;
+    let log = asterisk("anonymous", "2025-03-01 09:00:00", true, "m.1")
+        + &asterisk("09121234567", "2025-03-01 09:05:00", true, "m.2");
+    let (s, report) = upload(&app, &token, "asterisk", log.into_bytes()).await;
+    assert_eq!(s, StatusCode::OK, "{report}");
+    assert_eq!(report["stored"], 2, "{report}");
+    let anonymous = anonymous_profiles(&app).await[0]["id"].clone();
+    let (s, page) = app
+        .get("/api/v1/customers?q=%2B989121234567", &app.admin_token)
+        .await;
+    assert_eq!(s, StatusCode::OK, "{page}");
+    let person = page["items"][0]["id"].clone();
+    assert!(person.is_string() && person != anonymous, "{page}");
+    for (target, source) in [(&person, &anonymous), (&anonymous, &person)] {
+        let (s, body) = app
+            .post(
+                &format!("/api/v1/customers/{}/merge", target.as_str().unwrap()),
+                &app.admin_token,
+                json!({"source_id": source}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CONFLICT, "{body}");
+    }
+    let (profile, entries) = anonymous_entries(&app).await;
+    assert_eq!(profile["id"], anonymous);
+    assert_eq!(entries.len(), 1, "the anonymous call stays where it was");
+}
+
 crate::storage_tests!(
+    the_shared_anonymous_profile_cannot_be_merged,
     anonymous_callers_in_logs_are_kept_on_one_shared_profile,
     concurrent_anonymous_calls_share_one_profile,
     a_cti_call_from_a_hidden_number_pops_the_anonymous_profile,

@@ -1,6 +1,6 @@
 //! The write half of a batch: multi-row inserts of what the planner decided.
 
-use super::sql::{insert_rows, max_numbered_params, V};
+use super::sql::{insert_rows, is_sqlite, max_numbered_params, V};
 use crate::bus::Event;
 use crate::channels::voice::ingest::{Outcome, CALLBACK_TAG};
 use crate::channels::voice::summary::subject;
@@ -170,8 +170,8 @@ impl Plan {
             tx,
             "INSERT INTO messages (id, conversation_id, seq, author_kind, author_id, body_search, \
                body, channel, external_id, meta, created_at, internal)",
-            11,
             msg_rows,
+            "",
         )
         .await;
         let (out_events, history, stored) = build.await.map_err(join_error)?;
@@ -183,8 +183,8 @@ impl Plan {
             tx,
             "INSERT INTO conversation_events (id, conversation_id, kind, actor_kind, actor_id, \
                data, created_at)",
-            7,
             history,
+            "",
         )
         .await?;
         if tx.webhooks_active().await? {
@@ -242,8 +242,8 @@ async fn write_conversations(
         "INSERT INTO conversations (id, number, customer_id, channel, status, subject, \
            subject_search, created_at, updated_at, last_message_at, last_seq, resolved_at, \
            queue_id, enqueued_at)",
-        14,
         conv_rows.collect(),
+        "",
     )
     .await?;
     let tag_rows = new_convs.iter().filter(|c| c.callback);
@@ -251,8 +251,8 @@ async fn write_conversations(
     insert_rows(
         tx,
         "INSERT INTO conversation_tags (conversation_id, tag)",
-        2,
         tag_rows.collect(),
+        "",
     )
     .await?;
     // Existing conversations: reserve the sequence numbers (also serialising concurrent
@@ -328,6 +328,36 @@ async fn reserve_seqs(
 ) -> StoreResult<HashMap<String, (i64, Option<String>)>> {
     let mut base = HashMap::new();
     let all: Vec<_> = existing.iter().collect();
+    if is_sqlite(tx) {
+        // One writer at a time: no lock order to keep, so one joined UPDATE for the batch with
+        // anonymous parameters (a CASE over many ids would compare each row with every id).
+        for chunk in all.chunks(10_000) {
+            let rows = vec!["(?, ?, ?)"; chunk.len()].join(", ");
+            let sql = format!(
+                "UPDATE conversations SET last_seq = last_seq + v.n, updated_at = ?, \
+                   last_message_at = v.at \
+                 FROM (SELECT column1 AS id, column2 AS n, column3 AS at FROM (VALUES {rows})) AS v \
+                 WHERE conversations.id = v.id \
+                 RETURNING conversations.id, conversations.last_seq, conversations.assignee_id"
+            );
+            let mut q = sqlx::query_as::<_, (String, i64, Option<String>)>(&sql).bind(now_ms());
+            for (id, (count, last_at, _)) in chunk {
+                q = q.bind(*id).bind(*count).bind(*last_at);
+            }
+            let rows = q
+                .fetch_all(tx.conn())
+                .await
+                .map_err(StoreError::from_sqlx)?;
+            for (id, seq, assignee) in rows {
+                let count = existing[&id].0;
+                base.insert(id, (seq - count, assignee));
+            }
+        }
+        if base.len() != existing.len() {
+            return Err(StoreError::NotFound);
+        }
+        return Ok(base);
+    }
     let per = (max_numbered_params(tx) / 3).max(1);
     for chunk in all.chunks(per) {
         let (mut seqs, mut ats, mut ids) = (String::new(), String::new(), String::new());
