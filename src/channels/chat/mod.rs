@@ -3,8 +3,9 @@
 //! uploads and the agent-side typing, read and rating routes.
 //!
 //! Delivery guarantees: a visitor message is acknowledged only after its transaction commits,
-//! and it is stored once per `client_id`. Live pushes are triggers; every message frame is read
-//! back from the database in `seq` order, so replays after a reconnect, a restart or a switch of
+//! and it is stored once per `client_id`. Live pushes are triggers; message frames are read back from the
+//! database in `seq` order (the sender's own echo is built from the row it just committed when
+//! it is the next one the socket owes), so replays after a reconnect, a restart or a switch of
 //! node never lose, repeat or reorder a message.
 
 mod agent;
@@ -12,6 +13,7 @@ mod attachments;
 mod frames;
 mod handlers;
 mod hub;
+mod mailbox;
 mod secrets;
 mod site_routes;
 pub mod sites;
