@@ -199,7 +199,15 @@ impl Session {
                 ))
                 .await;
         }
-        let stored = match visitor::store_message(&self.state, v, client_id, text, attachment).await
+        let stored = match super::writer::store(
+            &self.state,
+            &self.hub,
+            v,
+            client_id,
+            text,
+            attachment,
+        )
+        .await
         {
             Ok(s) => s,
             Err(e) => return self.send_api_error(e, cid).await,

@@ -10,8 +10,8 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
-use tokio::sync::{broadcast, OnceCell};
+use std::sync::{Arc, Mutex, OnceLock};
+use tokio::sync::{broadcast, mpsc, OnceCell};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
@@ -58,6 +58,8 @@ pub struct Hub {
     /// The last loaded version of each site, shared by its sockets.
     sites: Mutex<HashMap<String, Arc<super::sites::Site>>>,
     next_id: AtomicU64,
+    /// The group-commit writer of visitor messages (started on first use).
+    writer: OnceLock<mpsc::Sender<super::writer::Job>>,
     /// Cancelled when the node stops: open sockets close so the widgets reconnect elsewhere.
     pub stopping: CancellationToken,
 }
@@ -79,6 +81,7 @@ pub fn get(state: &AppState) -> Arc<Hub> {
                 key: OnceCell::new(),
                 sites: Mutex::default(),
                 next_id: AtomicU64::new(1),
+                writer: OnceLock::new(),
                 stopping: CancellationToken::new(),
             })
         })
@@ -153,6 +156,12 @@ impl Hub {
             hub: self.clone(),
             ip,
         })
+    }
+
+    /// The queue of the group-commit writer, started on first use.
+    pub(super) fn writer(self: &Arc<Self>, state: &AppState) -> &mpsc::Sender<super::writer::Job> {
+        self.writer
+            .get_or_init(|| super::writer::spawn(state.clone(), self.clone()))
     }
 
     /// Register a socket of `visitor`; pushes arrive in the returned mailbox.
