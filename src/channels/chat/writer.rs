@@ -5,14 +5,15 @@
 //! never takes its neighbours with it, and the `client_id` idempotency (checked inside every
 //! transaction) means nothing is stored twice, even if the failed commit did reach the disk.
 //!
-//! Order: the writer handles batches one after another and a batch's messages in arrival
-//! order, and a socket waits for its ack before it reads its next frame, so each
-//! conversation's messages keep the order they were sent in.
+//! Order: a batch's messages are stored in arrival order, and a socket waits for its ack
+//! before it reads its next frame, so each conversation's messages keep the order they were
+//! sent in.
 
 use super::hub::Hub;
 use super::visitor::{self, Stored, Visitor};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
+use crate::store::Backend;
 use serde_json::Value;
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
@@ -54,27 +55,42 @@ pub async fn store(
     answer.await.unwrap_or(Err(ApiError::Unavailable))
 }
 
-/// Start the writer of `hub`; it stops when the node stops, after storing what was queued.
+/// Start the writers of `hub`; they stop when the node stops, after storing what was queued.
+/// SQLite has one writer (its transactions are serialised anyway); PostgreSQL runs a few in
+/// parallel, each taking the next batch while the others commit. Two writers never hold
+/// messages of one socket at once (a socket waits for each ack), and the visitor and
+/// conversation row locks order what two tabs of one visitor send.
 pub fn spawn(state: AppState, hub: Arc<Hub>) -> mpsc::Sender<Job> {
-    let (tx, mut rx) = mpsc::channel::<Job>(QUEUE);
-    tokio::spawn(async move {
-        let mut jobs = Vec::with_capacity(MAX_BATCH);
-        loop {
-            let n = tokio::select! {
-                biased;
-                n = rx.recv_many(&mut jobs, MAX_BATCH) => n,
-                _ = hub.stopping.cancelled() => {
-                    rx.close();
-                    rx.recv_many(&mut jobs, MAX_BATCH).await
+    let (tx, rx) = mpsc::channel::<Job>(QUEUE);
+    let writers = match state.store.backend() {
+        Backend::Sqlite => 1,
+        Backend::Postgres => (state.settings.database.max_connections / 2).clamp(1, 4),
+    };
+    let rx = Arc::new(tokio::sync::Mutex::new(rx));
+    for _ in 0..writers {
+        let (state, hub, rx) = (state.clone(), hub.clone(), rx.clone());
+        tokio::spawn(async move {
+            let mut jobs = Vec::with_capacity(MAX_BATCH);
+            loop {
+                let n = {
+                    let mut rx = rx.lock().await;
+                    tokio::select! {
+                        biased;
+                        n = rx.recv_many(&mut jobs, MAX_BATCH) => n,
+                        _ = hub.stopping.cancelled() => {
+                            rx.close();
+                            rx.recv_many(&mut jobs, MAX_BATCH).await
+                        }
+                    }
+                };
+                if n == 0 {
+                    break;
                 }
-            };
-            if n == 0 {
-                break;
+                write(&state, std::mem::take(&mut jobs)).await;
+                jobs.reserve(MAX_BATCH);
             }
-            write(&state, std::mem::take(&mut jobs)).await;
-            jobs.reserve(MAX_BATCH);
-        }
-    });
+        });
+    }
     tx
 }
 
