@@ -1,6 +1,8 @@
 //! Web chat: the visitor WebSocket driven by a real tokio-tungstenite peer against the real server,
 //! on SQLite and PostgreSQL; cross-node over Redis; the widget in a real browser.
 
+#[path = "chat/batch.rs"]
+mod batch;
 #[path = "chat/browser.rs"]
 mod browser;
 #[path = "chat/client.rs"]

@@ -46,7 +46,8 @@ pub(super) fn error_frame(code: &str, text: &str, client_id: Option<&str>) -> Va
 impl Session {
     pub(super) async fn on_push(&mut self, p: Push, key: &[u8]) -> anyhow::Result<()> {
         match p {
-            Push::Messages => self.catch_up(key).await,
+            Push::Messages(upto) if upto <= self.delivered => Ok(()),
+            Push::Messages(_) => self.catch_up(key).await,
             Push::Conversation(c) => {
                 if self.conversation.is_none() {
                     self.conversation = Some(c);
@@ -198,7 +199,15 @@ impl Session {
                 ))
                 .await;
         }
-        let stored = match visitor::store_message(&self.state, v, client_id, text, attachment).await
+        let stored = match super::writer::store(
+            &self.state,
+            &self.hub,
+            v,
+            client_id,
+            text,
+            attachment,
+        )
+        .await
         {
             Ok(s) => s,
             Err(e) => return self.send_api_error(e, cid).await,
@@ -212,6 +221,18 @@ impl Session {
         }
         self.send(json!({"type": "ack", "client_id": client_id, "seq": stored.seq, "conversation_id": stored.conversation_id}))
             .await?;
-        self.catch_up(key).await
+        // The echo: straight from the row just committed when it is the next one this socket
+        // owes; otherwise (a gap, a resend) read everything missing back from the database.
+        let ours = self.conversation.as_deref() == Some(stored.conversation_id.as_str());
+        match stored.message {
+            Some(m) if ours && m.seq == self.delivered + 1 => {
+                self.delivered = m.seq;
+                match super::frames::frame(&m, None, key) {
+                    Some(f) => self.send(f).await,
+                    None => Ok(()),
+                }
+            }
+            _ => self.catch_up(key).await,
+        }
     }
 }

@@ -10,19 +10,18 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use tokio::sync::{broadcast, mpsc, OnceCell};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-/// Pending pushes a slow socket may hold before it is dropped (the widget reconnects and replays).
-const SOCKET_QUEUE: usize = 256;
+pub use super::mailbox::Mailbox;
 
 /// Something for a visitor socket to do.
 #[derive(Debug, Clone)]
 pub enum Push {
-    /// New messages may exist: read them from the database.
-    Messages,
+    /// Messages up to this seq may exist: read those not yet sent from the database.
+    Messages(i64),
     /// The visitor's conversation was opened (by another tab).
     Conversation(String),
     Typing {
@@ -37,7 +36,7 @@ pub enum Push {
 }
 
 /// A visitor's conversation (if known) and open sockets (id, push queue).
-type VisitorSockets = (Option<String>, Vec<(u64, mpsc::Sender<Push>)>);
+type VisitorSockets = (Option<String>, Vec<(u64, Arc<Mailbox>)>);
 
 #[derive(Default)]
 struct Registry {
@@ -56,7 +55,11 @@ pub struct Hub {
     /// Sockets allowed per client IP.
     per_ip_limit: usize,
     key: OnceCell<Vec<u8>>,
+    /// The last loaded version of each site, shared by its sockets.
+    sites: Mutex<HashMap<String, Arc<super::sites::Site>>>,
     next_id: AtomicU64,
+    /// The group-commit writer of visitor messages (started on first use).
+    writer: OnceLock<mpsc::Sender<super::writer::Job>>,
     /// Cancelled when the node stops: open sockets close so the widgets reconnect elsewhere.
     pub stopping: CancellationToken,
 }
@@ -76,7 +79,9 @@ pub fn get(state: &AppState) -> Arc<Hub> {
                 per_ip_limit: c.sockets_per_ip,
                 limiter: RateLimiter::keyed(quota),
                 key: OnceCell::new(),
+                sites: Mutex::default(),
                 next_id: AtomicU64::new(1),
+                writer: OnceLock::new(),
                 stopping: CancellationToken::new(),
             })
         })
@@ -124,6 +129,20 @@ impl Hub {
             .map(|k| k.as_slice())
     }
 
+    /// `site` as a shared copy: the cached one when nothing changed (each socket still loads
+    /// its site, so changes apply to new sockets at once).
+    pub fn share_site(&self, site: super::sites::Site) -> Arc<super::sites::Site> {
+        let mut m = self.sites.lock().expect("sites");
+        match m.get(&site.id) {
+            Some(s) if **s == site => s.clone(),
+            _ => {
+                let s = Arc::new(site);
+                m.insert(s.id.clone(), s.clone());
+                s
+            }
+        }
+    }
+
     /// Take a connection slot for `ip`, or `None` when it has too many sockets open.
     pub fn acquire_ip(self: &Arc<Self>, ip: IpAddr) -> Option<IpSlot> {
         let mut m = self.per_ip.lock().expect("ip map");
@@ -139,16 +158,26 @@ impl Hub {
         })
     }
 
-    /// Register a socket of `visitor`; pushes arrive on the returned receiver.
+    /// The queue of the group-commit writer, started on first use.
+    pub(super) fn writer(self: &Arc<Self>, state: &AppState) -> &mpsc::Sender<super::writer::Job> {
+        self.writer
+            .get_or_init(|| super::writer::spawn(state.clone(), self.clone()))
+    }
+
+    /// Register a socket of `visitor`; pushes arrive in the returned mailbox.
     pub fn register(
         self: &Arc<Self>,
         visitor: &str,
         conversation: Option<&str>,
-    ) -> (Registration, mpsc::Receiver<Push>) {
-        let (tx, rx) = mpsc::channel(SOCKET_QUEUE);
+    ) -> (Registration, Arc<Mailbox>) {
+        let rx = Arc::new(Mailbox::default());
+        let tx = rx.clone();
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let mut reg = self.reg.lock().expect("registry");
-        let entry = reg.visitors.entry(visitor.to_string()).or_default();
+        let entry = reg
+            .visitors
+            .entry(visitor.to_string())
+            .or_insert_with(|| (None, Vec::with_capacity(1)));
         entry.1.push((id, tx));
         if entry.0.is_none() {
             entry.0 = conversation.map(str::to_string);
@@ -219,14 +248,14 @@ impl Hub {
     fn push_visitor(&self, visitor: &str, push: Push) {
         let mut reg = self.reg.lock().expect("registry");
         if let Some(entry) = reg.visitors.get_mut(visitor) {
-            entry.1.retain(|(_, tx)| tx.try_send(push.clone()).is_ok());
+            entry.1.retain(|(_, tx)| tx.put(push.clone()));
         }
     }
 
     fn push_all(&self, push: Push) {
         let mut reg = self.reg.lock().expect("registry");
         for entry in reg.visitors.values_mut() {
-            entry.1.retain(|(_, tx)| tx.try_send(push.clone()).is_ok());
+            entry.1.retain(|(_, tx)| tx.put(push.clone()));
         }
     }
 }
@@ -250,7 +279,7 @@ pub fn spawn_dispatcher(state: &AppState, stop: CancellationToken) -> JoinHandle
                     }
                     Err(broadcast::error::RecvError::Lagged(n)) => {
                         tracing::warn!(missed = n, "chat dispatcher lagged; asking sockets to catch up");
-                        hub.push_all(Push::Messages);
+                        hub.push_all(Push::Messages(i64::MAX));
                     }
                     Err(broadcast::error::RecvError::Closed) => break,
                 },
@@ -289,7 +318,9 @@ async fn dispatch(state: &AppState, hub: &Hub, ev: Event) -> anyhow::Result<()> 
     // Offline chats also get agent replies by email: `email::enqueue_chat_copy`, queued in
     // the reply's own transaction.
     let push = match ev.kind.as_str() {
-        "message.created" if ev.data["message"]["internal"] != true => Push::Messages,
+        "message.created" if ev.data["message"]["internal"] != true => {
+            Push::Messages(ev.data["message"]["seq"].as_i64().unwrap_or(i64::MAX))
+        }
         "conversation.assigned" => match ev.data["to"].as_str() {
             Some(agent) => Push::AgentJoined {
                 name: super::frames::agent_name(state.store.pool(), agent).await?,

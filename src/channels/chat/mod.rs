@@ -2,21 +2,27 @@
 //! (`GET /ws/widget?site=KEY`, protocol in `docs/widget-protocol.md`), chat sites, visitor file
 //! uploads and the agent-side typing, read and rating routes.
 //!
-//! Delivery guarantees: a visitor message is acknowledged only after its transaction commits,
-//! and it is stored once per `client_id`. Live pushes are triggers; every message frame is read
-//! back from the database in `seq` order, so replays after a reconnect, a restart or a switch of
+//! Delivery guarantees: a visitor message is acknowledged only after its transaction commits
+//! (visitor messages are group-committed by one writer per node, see `writer`), and it is
+//! stored once per `client_id`. Live pushes are triggers; message frames are read back from the
+//! database in `seq` order (the sender's own echo is built from the row it just committed when
+//! it is the next one the socket owes), so replays after a reconnect, a restart or a switch of
 //! node never lose, repeat or reorder a message.
 
 mod agent;
 mod attachments;
+mod batch;
+mod batch_sql;
 mod frames;
 mod handlers;
 mod hub;
+mod mailbox;
 mod secrets;
 mod site_routes;
 pub mod sites;
 mod socket;
 mod visitor;
+mod writer;
 
 pub use hub::Hub;
 pub use visitor::OFFLINE_TAG;

@@ -65,7 +65,7 @@ impl BusinessHours {
 }
 
 /// A website that embeds the widget.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct Site {
     pub id: String,
     pub name: String,

@@ -1,7 +1,7 @@
 //! `GET /ws/widget?site=KEY`: the visitor WebSocket (protocol in `docs/widget-protocol.md`).
 
 use super::handlers::{error_frame, Inbound};
-use super::hub::{self, Hub, IpSlot, Push};
+use super::hub::{self, Hub, IpSlot, Mailbox, Registration};
 use super::visitor::{self, Visitor};
 use super::{secrets, sites, MAX_FRAME_BYTES, SOCKET_BUFFER};
 use crate::error::{ApiError, ApiQuery};
@@ -67,9 +67,12 @@ pub async fn upgrade(
         .write_buffer_size(SOCKET_BUFFER)
         .max_message_size(MAX_FRAME_BYTES)
         .max_frame_size(MAX_FRAME_BYTES)
-        .on_upgrade(move |socket| async move {
+        .on_upgrade(move |socket| {
+            // Everything is moved into the session before the future starts, so the socket's
+            // future holds each piece once.
             let (sink, stream) = socket.split();
-            let mut s = Session {
+            let site = hub.share_site(site);
+            let s = Session {
                 state,
                 hub,
                 site,
@@ -79,23 +82,32 @@ pub async fn upgrade(
                 conversation: None,
                 _slot: slot,
             };
-            if let Err(e) = s.run(stream).await {
-                tracing::debug!(error = %e, "visitor socket ended");
-            }
+            s.serve(stream)
         })
 }
 
+/// One visitor socket. Kept small: every open socket holds one of these plus the frame loop's
+/// future (the handshake and the frame handlers run boxed, so their larger state machines
+/// exist only while they run).
 pub(super) struct Session {
     pub(super) state: AppState,
     pub(super) hub: Arc<Hub>,
-    pub(super) site: sites::Site,
+    pub(super) site: Arc<sites::Site>,
     pub(super) sink: Sink,
     /// Agent names by id, for `author_name`.
     names: HashMap<String, String>,
     /// Highest seq of the conversation already sent (or skipped as internal).
-    delivered: i64,
+    pub(super) delivered: i64,
     pub(super) conversation: Option<String>,
     _slot: IpSlot,
+}
+
+/// What the frame loop needs once `welcome` was sent.
+struct Live {
+    visitor: Visitor,
+    key: Vec<u8>,
+    _registration: Registration,
+    pushes: Arc<Mailbox>,
 }
 
 #[derive(Deserialize)]
@@ -133,12 +145,29 @@ impl Session {
             .await;
     }
 
+    async fn serve(mut self, stream: SplitStream<WebSocket>) {
+        if let Err(e) = self.run(stream).await {
+            tracing::debug!(error = %e, "visitor socket ended");
+        }
+    }
+
     async fn run(&mut self, mut stream: SplitStream<WebSocket>) -> anyhow::Result<()> {
+        let Some(live) = Box::pin(self.handshake(&mut stream)).await? else {
+            return Ok(());
+        };
+        self.loop_frames(stream, &live).await
+    }
+
+    /// `hello` → `welcome` (with the replay); `None` when the socket was refused.
+    async fn handshake(
+        &mut self,
+        stream: &mut SplitStream<WebSocket>,
+    ) -> anyhow::Result<Option<Live>> {
         let hello = Duration::from_secs(self.state.settings.chat.hello_timeout_secs);
-        let first = tokio::time::timeout(hello, next_text(&mut stream)).await;
+        let first = tokio::time::timeout(hello, next_text(stream)).await;
         let Ok(Some(text)) = first else {
             self.close(1008, "hello expected").await;
-            return Ok(());
+            return Ok(None);
         };
         let hello = match serde_json::from_str::<Value>(&text) {
             Ok(v) if v["type"] == "hello" => serde_json::from_value::<Hello>(v).ok(),
@@ -152,13 +181,13 @@ impl Session {
             ))
             .await?;
             self.close(1008, "hello expected").await;
-            return Ok(());
+            return Ok(None);
         };
         let Some(visitor) = self
             .start(hello.visitor_token.as_deref(), hello.identity)
             .await?
         else {
-            return Ok(());
+            return Ok(None);
         };
         let key = self.hub.key(&self.state).await?.to_vec();
         let token = secrets::visitor_token(&key, &visitor.id, &self.site.id);
@@ -177,15 +206,18 @@ impl Session {
             None => None,
         };
         // A resuming client cannot claim more than exists (that would hide new messages).
-        let last: Option<(i64,)> =
-            sqlx::query_as("SELECT last_seq FROM conversations WHERE id = $1")
-                .bind(&self.conversation)
-                .fetch_optional(&mut *conn)
-                .await?;
+        let last: Option<(i64,)> = match &self.conversation {
+            Some(c) => {
+                sqlx::query_as("SELECT last_seq FROM conversations WHERE id = $1")
+                    .bind(c)
+                    .fetch_optional(&mut *conn)
+                    .await?
+            }
+            None => None,
+        };
         drop(conn);
         // Register before reading the replay so that nothing published meanwhile is missed.
-        let (_registration, mut pushes) =
-            self.hub.register(&visitor.id, self.conversation.as_deref());
+        let (registration, pushes) = self.hub.register(&visitor.id, self.conversation.as_deref());
         let mut welcome = json!({
             "type": "welcome", "visitor_token": token, "conversation_id": self.conversation,
             "site": {"name": self.site.name, "prechat_fields": self.site.prechat_fields,
@@ -202,7 +234,12 @@ impl Session {
             welcome["messages"] = Value::Array(self.unseen(&conv.id, after, &key).await?);
         }
         self.send(welcome).await?;
-        self.loop_frames(stream, &mut pushes, &visitor, &key).await
+        Ok(Some(Live {
+            visitor,
+            key,
+            _registration: registration,
+            pushes,
+        }))
     }
 
     /// Resolve the visitor from the token and the identity; `None` after an error frame.
@@ -294,13 +331,14 @@ impl Session {
         Ok(())
     }
 
+    /// The frame loop every open socket sits in. Handlers are boxed so that this future stays
+    /// small while the socket idles.
     async fn loop_frames(
         &mut self,
         mut stream: SplitStream<WebSocket>,
-        pushes: &mut tokio::sync::mpsc::Receiver<Push>,
-        v: &Visitor,
-        key: &[u8],
+        live: &Live,
     ) -> anyhow::Result<()> {
+        let (v, key) = (&live.visitor, live.key.as_slice());
         let c = &self.state.settings.chat;
         let (ping_every, idle) = (
             Duration::from_secs(c.ping_secs.max(1)),
@@ -317,7 +355,7 @@ impl Session {
                         None | Some(Err(_)) | Some(Ok(WsMessage::Close(_))) => return Ok(()),
                         Some(Ok(WsMessage::Text(t))) => t.to_string(),
                         Some(Ok(WsMessage::Binary(_))) => {
-                            self.send(error_frame("bad_frame", "frames must be JSON text", None)).await?;
+                            Box::pin(self.send(error_frame("bad_frame", "frames must be JSON text", None))).await?;
                             continue;
                         }
                         Some(Ok(_)) => { last_rx = Instant::now(); continue; }
@@ -330,33 +368,33 @@ impl Session {
                                 continue;
                             }
                             last_typing = Some(Instant::now());
-                            self.publish_typing(v, on).await;
+                            Box::pin(self.publish_typing(v, on)).await;
                         }
-                        Ok(f) => self.handle(f, v, key).await?,
+                        Ok(f) => Box::pin(self.handle(f, v, key)).await?,
                         Err(_) => {
                             let client_id = serde_json::from_str::<Value>(&text).ok()
                                 .and_then(|v| v["client_id"].as_str().map(str::to_string));
-                            self.send(error_frame("bad_frame", "malformed or unknown frame", client_id.as_deref())).await?;
+                            Box::pin(self.send(error_frame("bad_frame", "malformed or unknown frame", client_id.as_deref()))).await?;
                         }
                     }
                 }
-                push = pushes.recv() => match push {
+                push = live.pushes.take() => match push {
                     None => {
-                        self.close(1013, "too slow, reconnect").await;
+                        Box::pin(self.close(1013, "too slow, reconnect")).await;
                         return Ok(());
                     }
-                    Some(p) => self.on_push(p, key).await?,
+                    Some(p) => Box::pin(self.on_push(p, key)).await?,
                 },
                 _ = self.hub.stopping.cancelled() => {
-                    self.close(1012, "server restarting").await;
+                    Box::pin(self.close(1012, "server restarting")).await;
                     return Ok(());
                 }
                 _ = ping.tick() => {
                     if last_rx.elapsed() > idle {
-                        self.close(1001, "idle").await;
+                        Box::pin(self.close(1001, "idle")).await;
                         return Ok(());
                     }
-                    self.sink.send(WsMessage::Ping(Default::default())).await?;
+                    Box::pin(self.sink.send(WsMessage::Ping(Default::default()))).await?;
                 }
             }
         }

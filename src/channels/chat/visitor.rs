@@ -4,7 +4,7 @@
 
 use super::sites::Site;
 use crate::bus::Event;
-use crate::conversations::{self, Actor, NewConversation, NewMessage};
+use crate::conversations::{self, Actor, Message, NewConversation, NewMessage};
 
 /// Tag of chats started while no agent was available.
 pub const OFFLINE_TAG: &str = "offline";
@@ -22,7 +22,7 @@ pub const CHANNEL: &str = "chat";
 #[derive(Debug, Clone)]
 pub struct Visitor {
     pub id: String,
-    pub site: Site,
+    pub site: std::sync::Arc<Site>,
     /// Customer to use when the visitor row is first written (from a verified identity).
     pub identity_customer: Option<String>,
 }
@@ -128,7 +128,7 @@ pub async fn identity_customer(
 }
 
 /// Subject of a new conversation: the first words of the first message.
-fn subject_from(text: &str) -> String {
+pub fn subject_from(text: &str) -> String {
     let mut s = String::new();
     for w in text.split_whitespace().take(8) {
         if s.chars().count() + w.chars().count() > 80 {
@@ -152,12 +152,44 @@ pub struct Stored {
     pub conversation_id: String,
     /// Events to publish (empty for a resend).
     pub events: Vec<Event>,
+    /// The row just stored (`None` for a resend), so the socket can echo it without reading
+    /// it back.
+    pub message: Option<Message>,
 }
 
-/// Store a visitor message, opening (or reopening) the conversation; a resend of the same
-/// `client_id` returns the first copy's seq.
+/// Store a visitor message in its own transaction (see [`store_in`]).
 pub async fn store_message(
     state: &AppState,
+    v: &Visitor,
+    client_id: &str,
+    text: &str,
+    attachment: Option<Value>,
+) -> ApiResult<Stored> {
+    let mut tx = state.store.begin().await?;
+    let stored = store_in(state, &mut tx, v, client_id, text, attachment).await?;
+    tx.commit().await?;
+    Ok(stored)
+}
+
+/// The widget's `client_id` as the message's `external_id` (unique per visitor).
+pub fn external_id(v: &Visitor, client_id: &str) -> String {
+    format!("{}:{}", v.id, client_id)
+}
+
+/// The meta of a visitor message.
+pub fn message_meta(v: &Visitor, client_id: &str, attachment: Option<Value>) -> Value {
+    let mut meta = json!({ "client_id": client_id, "site_id": v.site.id, "visitor_id": v.id });
+    if let Some(a) = attachment {
+        meta["attachment"] = a;
+    }
+    meta
+}
+
+/// Store a visitor message inside `tx`, opening (or reopening) the conversation; a resend of
+/// the same `client_id` returns the first copy's seq.
+pub async fn store_in(
+    state: &AppState,
+    tx: &mut Tx,
     v: &Visitor,
     client_id: &str,
     text: &str,
@@ -167,8 +199,7 @@ pub async fn store_message(
         kind: "customer",
         id: Some(v.id.clone()),
     };
-    let external_id = format!("{}:{}", v.id, client_id);
-    let mut tx = state.store.begin().await?;
+    let external_id = external_id(v, client_id);
     let existing: Option<(String, i64)> = sqlx::query_as(
         "SELECT conversation_id, seq FROM messages WHERE channel = $1 AND external_id = $2",
     )
@@ -181,15 +212,16 @@ pub async fn store_message(
             seq,
             conversation_id,
             events: Vec::new(),
+            message: None,
         });
     }
-    let (customer, conv) = ensure(&mut tx, v).await?;
+    let (customer, conv) = ensure(tx, v).await?;
     let mut events = Vec::new();
     let conv = match conv {
         Some(c) => {
             let current = conversations::get(tx.conn(), &c).await?;
             if matches!(current.status.as_str(), "resolved" | "closed") {
-                events.extend(conversations::set_status(&mut tx, &current, "open", &actor).await?);
+                events.extend(conversations::set_status(tx, &current, "open", &actor).await?);
             }
             c
         }
@@ -209,8 +241,7 @@ pub async fn store_message(
                     vec![OFFLINE_TAG.into()]
                 },
             };
-            let (c, ev) =
-                conversations::create(&mut tx, state.store.backend(), new, &actor).await?;
+            let (c, ev) = conversations::create(tx, state.store.backend(), new, &actor).await?;
             events.push(ev);
             sqlx::query("UPDATE chat_visitors SET conversation_id = $1 WHERE id = $2")
                 .bind(&c.id)
@@ -220,10 +251,6 @@ pub async fn store_message(
             c.id
         }
     };
-    let mut meta = json!({ "client_id": client_id, "site_id": v.site.id, "visitor_id": v.id });
-    if let Some(a) = attachment {
-        meta["attachment"] = a;
-    }
     let msg = NewMessage {
         author_kind: "customer",
         author_id: None,
@@ -231,16 +258,16 @@ pub async fn store_message(
         internal: false,
         channel: CHANNEL.into(),
         external_id: Some(external_id),
-        meta,
+        meta: message_meta(v, client_id, attachment),
         at: None,
     };
-    let (message, ev) = conversations::append_message(&mut tx, &conv, msg, &actor).await?;
+    let (message, ev) = conversations::append_message(tx, &conv, msg, &actor).await?;
     events.extend(ev);
-    tx.commit().await?;
     Ok(Stored {
         seq: message.seq,
         conversation_id: conv,
         events,
+        message: Some(message),
     })
 }
 

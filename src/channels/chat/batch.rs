@@ -1,0 +1,484 @@
+//! One group commit: many visitor messages stored inside one transaction with a handful of
+//! multi-row statements, whatever the batch size. Writes the same rows and events as
+//! [`visitor::store_in`], which still handles the rare cases itself (reopening a resolved
+//! conversation, verified identities, a visitor row without a conversation, races).
+//!
+//! Statements per batch: a resend check, a touch (and PostgreSQL row lock) of the visitor
+//! rows, one sequence-number reservation for open conversations; for new visitors the visitor
+//! rows, customers, conversation numbers, conversations, tags and a visitor update; then the
+//! messages, the history rows and a webhook check — each multi-row, chunked under the
+//! parameter limit.
+
+use super::batch_sql::{fetch_in, insert_returning, insert_rows, max_params, B};
+use super::visitor::{self, Stored, Visitor, CHANNEL, OFFLINE_TAG};
+use super::writer::Job;
+use crate::bus::Event;
+use crate::conversations::Message;
+use crate::customers;
+use crate::error::ApiResult;
+use crate::events;
+use crate::state::AppState;
+use crate::store::{dialect, ms_to_rfc3339, new_id, now_ms, StoreError, StoreResult, Tx};
+use serde_json::{json, Value};
+use std::collections::{HashMap, HashSet};
+use std::fmt::Write;
+
+/// How one visitor's messages in the batch are stored.
+enum Route {
+    /// Appended to its open conversation.
+    Open(String),
+    /// A new visitor: the batch opens its conversation (index into the fresh list).
+    Fresh(usize),
+    /// The one-message path ([`visitor::store_in`]) inside the same transaction.
+    Single,
+}
+
+/// A conversation the batch opens for a new visitor.
+struct Fresh<'a> {
+    visitor: &'a Visitor,
+    conv_id: String,
+    number: i64,
+    customer: String,
+    subject: String,
+    offline: bool,
+    /// Messages of this visitor in the batch.
+    count: i64,
+}
+
+/// Store every job inside `tx`; the results are in job order. Any error fails the batch.
+pub async fn store_all(state: &AppState, tx: &mut Tx, jobs: &[Job]) -> ApiResult<Vec<Stored>> {
+    let now = now_ms();
+    let ext: Vec<String> = jobs
+        .iter()
+        .map(|j| visitor::external_id(&j.visitor, &j.client_id))
+        .collect();
+    let mut out: Vec<Option<Stored>> = jobs.iter().map(|_| None).collect();
+    // Resends of stored messages get the first copy's seq; repeats inside the batch too.
+    let keys: Vec<&str> = ext.iter().map(String::as_str).collect();
+    let stored: HashMap<String, (String, i64)> = fetch_in::<(String, String, i64)>(
+        tx,
+        "SELECT external_id, conversation_id, seq FROM messages \
+         WHERE channel = $1 AND external_id IN",
+        "",
+        &[B::S(CHANNEL.into())],
+        &keys,
+    )
+    .await?
+    .into_iter()
+    .map(|(e, c, s)| (e, (c, s)))
+    .collect();
+    let mut first: HashMap<&str, usize> = HashMap::new();
+    let (mut repeats, mut work) = (Vec::new(), Vec::new());
+    for (i, e) in ext.iter().enumerate() {
+        if let Some((c, seq)) = stored.get(e) {
+            out[i] = Some(resend(c, *seq));
+        } else if let Some(&f) = first.get(e.as_str()) {
+            repeats.push((i, f));
+        } else {
+            first.insert(e, i);
+            work.push(i);
+        }
+    }
+    // The visitors, in order of their first message, with their message counts.
+    let mut visitors: Vec<&Visitor> = Vec::new();
+    let mut count: HashMap<&str, i64> = HashMap::new();
+    for &i in &work {
+        let v = &jobs[i].visitor;
+        let n = count.entry(v.id.as_str()).or_insert(0);
+        if *n == 0 {
+            visitors.push(v);
+        }
+        *n += 1;
+    }
+    let ids: Vec<&str> = visitors.iter().map(|v| v.id.as_str()).collect();
+    let known: HashMap<String, Option<String>> = fetch_in::<(String, Option<String>)>(
+        tx,
+        "UPDATE chat_visitors SET updated_at = $1 WHERE id IN",
+        " RETURNING id, conversation_id",
+        &[B::I(now)],
+        &ids,
+    )
+    .await?
+    .into_iter()
+    .collect();
+    let mut route: HashMap<&str, Route> = HashMap::new();
+    let (mut open, mut candidates) = (Vec::new(), Vec::new());
+    for v in &visitors {
+        let r = match known.get(&v.id) {
+            Some(Some(c)) => {
+                open.push((c.as_str(), count[v.id.as_str()], v.id.as_str()));
+                Route::Open(c.clone())
+            }
+            None if v.identity_customer.is_none() => {
+                candidates.push(*v);
+                Route::Single // until its conversation is opened below
+            }
+            _ => Route::Single,
+        };
+        route.insert(&v.id, r);
+    }
+    // Open conversations: reserve the seqs (and lock the rows on PostgreSQL). One that was
+    // resolved meanwhile is left to the one-message path, which reopens it.
+    let pairs: Vec<(&str, i64)> = open.iter().map(|(c, n, _)| (*c, *n)).collect();
+    let reserved = reserve(tx, now, &pairs).await?;
+    for (c, _, v) in &open {
+        if !reserved.contains_key(*c) {
+            route.insert(v, Route::Single);
+        }
+    }
+    let fresh = open_conversations(state, tx, now, candidates, &count, jobs, &work).await?;
+    for (k, f) in fresh.iter().enumerate() {
+        route.insert(&f.visitor.id, Route::Fresh(k));
+    }
+    // The messages, their history rows and events, in arrival order.
+    let mut next: HashMap<String, i64> = HashMap::new();
+    let (mut rows, mut history, mut singles) = (Vec::new(), Vec::new(), Vec::new());
+    for &i in &work {
+        let j = &jobs[i];
+        let vid = j.visitor.id.as_str();
+        let mut events = Vec::new();
+        let (conv, customer, assignee, seq) = match &route[vid] {
+            Route::Single => {
+                singles.push(i);
+                continue;
+            }
+            Route::Open(c) => {
+                let (last, customer, assignee) = &reserved[c];
+                let n = next.entry(c.clone()).or_insert(last - count[vid]);
+                *n += 1;
+                (c.clone(), customer.clone(), assignee.clone(), *n)
+            }
+            Route::Fresh(k) => {
+                let f = &fresh[*k];
+                let n = next.entry(f.conv_id.clone()).or_insert(0);
+                *n += 1;
+                if *n == 1 {
+                    let data = json!({ "channel": CHANNEL, "number": f.number,
+                                       "queue_id": j.visitor.site.queue_id });
+                    let at = At {
+                        conv: &f.conv_id,
+                        customer: &f.customer,
+                        assignee: None,
+                        vid,
+                        now,
+                    };
+                    events.push(event(&at, "created", data, &mut history));
+                }
+                (f.conv_id.clone(), f.customer.clone(), None, *n)
+            }
+        };
+        let message = Message {
+            id: new_id(),
+            conversation_id: conv.clone(),
+            seq,
+            author_kind: "customer".into(),
+            author_id: None,
+            body: j.text.clone(),
+            internal: false,
+            channel: CHANNEL.into(),
+            external_id: Some(ext[i].clone()),
+            meta: visitor::message_meta(&j.visitor, &j.client_id, j.attachment.clone()),
+            created_at: ms_to_rfc3339(now),
+        };
+        rows.push(vec![
+            B::S(message.id.clone()),
+            B::S(conv.clone()),
+            B::I(seq),
+            B::S(message.body.clone()),
+            B::S(switchboard_text::search_fold(&message.body)),
+            B::S(ext[i].clone()),
+            B::S(message.meta.to_string()),
+            B::I(now),
+        ]);
+        let data = json!({ "message_id": message.id, "seq": seq, "author_kind": "customer" });
+        let at = At {
+            conv: &conv,
+            customer: &customer,
+            assignee: assignee.as_deref(),
+            vid,
+            now,
+        };
+        let mut ev = event(&at, "message_added", data, &mut history);
+        ev.kind = "message.created".into();
+        ev.data = json!({ "message": message });
+        events.push(ev);
+        out[i] = Some(Stored {
+            seq,
+            conversation_id: conv,
+            events,
+            message: Some(message),
+        });
+    }
+    insert_rows(
+        tx,
+        "INSERT INTO messages (id, conversation_id, seq, body, body_search, external_id, meta, \
+           created_at, author_kind, author_id, internal, channel)",
+        8,
+        ", 'customer', NULL, 0, 'chat'",
+        rows,
+    )
+    .await?;
+    insert_rows(
+        tx,
+        "INSERT INTO conversation_events (id, conversation_id, kind, actor_id, data, created_at, \
+           actor_kind)",
+        6,
+        ", 'customer'",
+        history,
+    )
+    .await?;
+    let events = out.iter().flatten().flat_map(|s| s.events.iter());
+    if events.clone().next().is_some() && webhooks_active(tx).await? {
+        for ev in events {
+            events::record(tx, ev).await?;
+        }
+    }
+    for i in singles {
+        let j = &jobs[i];
+        let s = visitor::store_in(
+            state,
+            tx,
+            &j.visitor,
+            &j.client_id,
+            &j.text,
+            j.attachment.clone(),
+        )
+        .await?;
+        out[i] = Some(s);
+    }
+    for (i, f) in repeats {
+        let s = out[f].as_ref().expect("stored before its repeat");
+        out[i] = Some(resend(&s.conversation_id, s.seq));
+    }
+    Ok(out
+        .into_iter()
+        .map(|s| s.expect("every job answered"))
+        .collect())
+}
+
+fn resend(conv: &str, seq: i64) -> Stored {
+    Stored {
+        seq,
+        conversation_id: conv.to_string(),
+        events: Vec::new(),
+        message: None,
+    }
+}
+
+/// Where a history entry belongs.
+struct At<'a> {
+    conv: &'a str,
+    customer: &'a str,
+    assignee: Option<&'a str>,
+    vid: &'a str,
+    now: i64,
+}
+
+/// A `conversation.<kind>` event by the visitor, with its history row.
+fn event(at: &At, kind: &str, data: Value, history: &mut Vec<Vec<B>>) -> Event {
+    let mut ev = events::new_event(&format!("conversation.{kind}"), data);
+    ev.conversation_id = Some(at.conv.to_string());
+    ev.customer_id = Some(at.customer.to_string());
+    ev.agent_id = at.assignee.map(str::to_string);
+    history.push(vec![
+        B::S(ev.id.clone()),
+        B::S(at.conv.to_string()),
+        B::S(kind.into()),
+        B::O(Some(at.vid.to_string())),
+        B::S(ev.data.to_string()),
+        B::I(at.now),
+    ]);
+    ev
+}
+
+/// Add `count` to `last_seq` of each open conversation; returns per conversation the new
+/// `last_seq`, the customer and the assignee. Resolved or closed ones are left out.
+async fn reserve(
+    tx: &mut Tx,
+    now: i64,
+    open: &[(&str, i64)],
+) -> StoreResult<HashMap<String, (i64, String, Option<String>)>> {
+    let mut out = HashMap::new();
+    let per = ((max_params(tx) - 1) / 2).max(1);
+    for chunk in open.chunks(per) {
+        let (mut case, mut ids) = (String::new(), String::new());
+        for k in 0..chunk.len() {
+            let p = 2 + 2 * k;
+            let _ = write!(case, " WHEN ${p} THEN ${}", p + 1);
+            let _ = write!(ids, "{}${p}", if k > 0 { ", " } else { "" });
+        }
+        let sql = format!(
+            "UPDATE conversations SET last_seq = last_seq + CASE id{case} END, updated_at = $1, \
+               last_message_at = $1 \
+             WHERE id IN ({ids}) AND status NOT IN ('resolved', 'closed') \
+             RETURNING id, last_seq, customer_id, assignee_id"
+        );
+        let mut q = sqlx::query_as::<_, (String, i64, String, Option<String>)>(&sql)
+            .persistent(false)
+            .bind(now);
+        for (id, n) in chunk {
+            q = q.bind(id.to_string()).bind(*n);
+        }
+        for (id, last, customer, assignee) in q
+            .fetch_all(tx.conn())
+            .await
+            .map_err(StoreError::from_sqlx)?
+        {
+            out.insert(id, (last, customer, assignee));
+        }
+    }
+    Ok(out)
+}
+
+/// Webhooks may want these events (checked once per batch instead of once per event).
+async fn webhooks_active(tx: &mut Tx) -> StoreResult<bool> {
+    let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM webhooks WHERE active = 1")
+        .fetch_one(tx.conn())
+        .await
+        .map_err(StoreError::from_sqlx)?;
+    Ok(n > 0)
+}
+
+/// Create the visitor rows, customers and conversations of new visitors. A visitor whose row
+/// another transaction created meanwhile is left out (it takes the one-message path).
+#[allow(clippy::too_many_arguments)]
+async fn open_conversations<'a>(
+    state: &AppState,
+    tx: &mut Tx,
+    now: i64,
+    candidates: Vec<&'a Visitor>,
+    count: &HashMap<&str, i64>,
+    jobs: &[Job],
+    work: &[usize],
+) -> StoreResult<Vec<Fresh<'a>>> {
+    if candidates.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows = candidates.iter().map(|v| {
+        vec![
+            B::S(v.id.clone()),
+            B::S(v.site.id.clone()),
+            B::I(now),
+            B::I(now),
+        ]
+    });
+    let inserted: HashSet<String> = insert_returning(
+        tx,
+        "INSERT INTO chat_visitors (id, site_id, created_at, updated_at)",
+        4,
+        " ON CONFLICT (id) DO NOTHING RETURNING id",
+        rows.collect(),
+    )
+    .await?
+    .into_iter()
+    .collect();
+    let mine: Vec<&Visitor> = candidates
+        .into_iter()
+        .filter(|v| inserted.contains(&v.id))
+        .collect();
+    if mine.is_empty() {
+        return Ok(Vec::new());
+    }
+    let items: Vec<_> = mine
+        .iter()
+        .map(|v| (v.id.clone(), v.id.clone(), None))
+        .collect();
+    let owners = customers::find_or_create_many(tx, "visitor", &items).await?;
+    let mut online: HashMap<&str, bool> = HashMap::new();
+    let mut fresh = Vec::with_capacity(mine.len());
+    for v in mine {
+        let on = match online.get(v.site.id.as_str()) {
+            Some(o) => *o,
+            None => {
+                let o = v.site.online(tx.conn()).await?;
+                online.insert(&v.site.id, o);
+                o
+            }
+        };
+        let text = work
+            .iter()
+            .map(|&i| &jobs[i])
+            .find(|j| j.visitor.id == v.id)
+            .map(|j| j.text.as_str())
+            .unwrap_or("");
+        fresh.push(Fresh {
+            visitor: v,
+            conv_id: new_id(),
+            number: 0,
+            customer: owners.get(&v.id).cloned().ok_or(StoreError::NotFound)?,
+            subject: visitor::subject_from(text),
+            offline: !on,
+            count: count[v.id.as_str()],
+        });
+    }
+    let numbers =
+        dialect::next_conversation_numbers(state.store.backend(), tx, fresh.len()).await?;
+    for (f, n) in fresh.iter_mut().zip(numbers) {
+        f.number = n;
+    }
+    let conv_rows = fresh.iter().map(|f| {
+        let queue = f.visitor.site.queue_id.clone();
+        vec![
+            B::S(f.conv_id.clone()),
+            B::I(f.number),
+            B::S(f.customer.clone()),
+            B::OI(queue.as_ref().map(|_| now)),
+            B::O(queue),
+            B::S(f.subject.clone()),
+            B::S(switchboard_text::search_fold(&f.subject)),
+            B::I(now),
+            B::I(f.count),
+            B::I(now),
+            B::I(now),
+        ]
+    });
+    insert_rows(
+        tx,
+        "INSERT INTO conversations (id, number, customer_id, enqueued_at, queue_id, subject, \
+           subject_search, created_at, last_seq, updated_at, last_message_at, channel, status, \
+           priority)",
+        11,
+        ", 'chat', 'open', 0",
+        conv_rows.collect(),
+    )
+    .await?;
+    let tags = fresh.iter().filter(|f| f.offline);
+    let tags = tags.map(|f| vec![B::S(f.conv_id.clone()), B::S(OFFLINE_TAG.into())]);
+    insert_rows(
+        tx,
+        "INSERT INTO conversation_tags (conversation_id, tag)",
+        2,
+        "",
+        tags.collect(),
+    )
+    .await?;
+    link_visitors(tx, &fresh).await?;
+    Ok(fresh)
+}
+
+/// Point the new visitor rows at their customer and conversation.
+async fn link_visitors(tx: &mut Tx, fresh: &[Fresh<'_>]) -> StoreResult<()> {
+    let per = (max_params(tx) / 3).max(1);
+    for chunk in fresh.chunks(per) {
+        let (mut cust, mut conv, mut ids) = (String::new(), String::new(), String::new());
+        for k in 0..chunk.len() {
+            let p = 1 + 3 * k;
+            let _ = write!(cust, " WHEN ${p} THEN ${}", p + 1);
+            let _ = write!(conv, " WHEN ${p} THEN ${}", p + 2);
+            let _ = write!(ids, "{}${p}", if k > 0 { ", " } else { "" });
+        }
+        let sql = format!(
+            "UPDATE chat_visitors SET customer_id = CASE id{cust} END, \
+               conversation_id = CASE id{conv} END WHERE id IN ({ids})"
+        );
+        let mut q = sqlx::query(&sql).persistent(false);
+        for f in chunk {
+            q = q
+                .bind(f.visitor.id.clone())
+                .bind(f.customer.clone())
+                .bind(f.conv_id.clone());
+        }
+        q.execute(tx.conn()).await.map_err(StoreError::from_sqlx)?;
+    }
+    Ok(())
+}

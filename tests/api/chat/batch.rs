@@ -1,0 +1,156 @@
+//! Group commit: visitor messages arriving together are stored together, yet one failing
+//! message never takes its neighbours with it, and a resend is never stored twice.
+
+use super::client::*;
+use crate::helpers::*;
+use serde_json::{json, Value};
+
+/// Wait on `v` for the ack or error frame about `client_id`.
+async fn answer(v: &mut Visitor, client_id: &str) -> Value {
+    loop {
+        let f = v.next().await;
+        if matches!(f["type"].as_str(), Some("ack" | "error")) && f["client_id"] == client_id {
+            return f;
+        }
+    }
+}
+
+async fn a_failing_message_does_not_take_its_batch_neighbours_with_it(b: Backend) {
+    let app = spawn_app(b).await;
+    let key = site(&app, json!({})).await["site_key"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut visitors = Vec::new();
+    for n in 0..12 {
+        let (mut v, _) = Visitor::join(&app, &key, None, None).await;
+        let ack = v.say("c1", &format!("visitor {n} first")).await;
+        visitors.push((v, ack["conversation_id"].as_str().unwrap().to_string()));
+    }
+    // Visitor 0's next message cannot be stored: its seq 1 is taken.
+    sqlx::query("UPDATE conversations SET last_seq = 0 WHERE id = $1")
+        .bind(&visitors[0].1)
+        .execute(app.state.store.pool())
+        .await
+        .unwrap();
+    // All twelve send at once, so their messages share batches.
+    for (n, (v, _)) in visitors.iter_mut().enumerate() {
+        v.message("c2", &format!("visitor {n} second")).await;
+    }
+    let mut answers = Vec::new();
+    for (v, _) in visitors.iter_mut() {
+        answers.push(answer(v, "c2").await);
+    }
+    assert_eq!(answers[0]["type"], "error", "{}", answers[0]);
+    for (n, a) in answers.iter().enumerate().skip(1) {
+        assert_eq!(a["type"], "ack", "visitor {n}: {a}");
+        assert_eq!(a["seq"], 2, "visitor {n}: {a}");
+    }
+    for (n, (_, conv)) in visitors.iter().enumerate() {
+        let bodies: Vec<String> = api_messages(&app, conv)
+            .await
+            .iter()
+            .map(|m| m["body"].as_str().unwrap().to_string())
+            .collect();
+        let mut expected = vec![format!("visitor {n} first")];
+        if n > 0 {
+            expected.push(format!("visitor {n} second"));
+        }
+        assert_eq!(bodies, expected, "visitor {n}");
+    }
+    // Once repaired, the resend is stored, once.
+    sqlx::query("UPDATE conversations SET last_seq = 1 WHERE id = $1")
+        .bind(&visitors[0].1)
+        .execute(app.state.store.pool())
+        .await
+        .unwrap();
+    let (v0, conv0) = &mut visitors[0];
+    assert_eq!(v0.say("c2", "visitor 0 second").await["seq"], 2);
+    assert_eq!(v0.say("c2", "visitor 0 second").await["seq"], 2);
+    assert_eq!(api_messages(&app, conv0).await.len(), 2);
+}
+
+async fn two_tabs_sending_the_same_message_at_once_store_it_once(b: Backend) {
+    let app = spawn_app(b).await;
+    let key = site(&app, json!({})).await["site_key"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (mut t1, w) = Visitor::join(&app, &key, None, None).await;
+    let token = w["visitor_token"].as_str().unwrap().to_string();
+    let conv = t1.say("c1", "سلام").await["conversation_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (mut t2, _) = Visitor::join(&app, &key, Some(&token), None).await;
+    // Two tabs of one visitor share its rate limit (burst 10): 1 + 2 × 3 messages.
+    for round in 2..=4 {
+        let cid = format!("c{round}");
+        t1.message(&cid, "دوباره").await;
+        t2.message(&cid, "دوباره").await;
+        let (a1, a2) = (answer(&mut t1, &cid).await, answer(&mut t2, &cid).await);
+        assert_eq!(a1["type"], "ack", "{a1}");
+        assert_eq!(a1["seq"], round, "{a1}");
+        assert_eq!(a2["seq"], round, "{a2}");
+    }
+    let seqs: Vec<i64> = api_messages(&app, &conv)
+        .await
+        .iter()
+        .map(|m| m["seq"].as_i64().unwrap())
+        .collect();
+    assert_eq!(seqs, (1..=4).collect::<Vec<_>>());
+}
+
+async fn new_and_returning_visitors_in_one_burst_keep_their_order(b: Backend) {
+    let app = std::sync::Arc::new(spawn_app(b).await);
+    let key = site(&app, json!({})).await["site_key"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // Half the visitors already have a conversation, half are new; all send three messages
+    // back to back without waiting, so new and open conversations share batches.
+    let mut joined = Vec::new();
+    for n in 0..16 {
+        let (mut v, _) = Visitor::join(&app, &key, None, None).await;
+        let first = (n % 2 == 0).then_some(());
+        if first.is_some() {
+            v.say("c0", &format!("{n}-0")).await;
+        }
+        joined.push((n, v, first.is_some()));
+    }
+    for (n, v, _) in joined.iter_mut() {
+        for i in 1..=3 {
+            v.message(&format!("c{i}"), &format!("{n}-{i}")).await;
+        }
+    }
+    for (n, v, returning) in joined.iter_mut() {
+        let mut conv = String::new();
+        for i in 1..=3 {
+            let a = answer(v, &format!("c{i}")).await;
+            assert_eq!(a["type"], "ack", "{a}");
+            assert_eq!(a["seq"], i + *returning as i64, "{a}");
+            conv = a["conversation_id"].as_str().unwrap().to_string();
+        }
+        let bodies: Vec<String> = api_messages(&app, &conv)
+            .await
+            .iter()
+            .map(|m| m["body"].as_str().unwrap().to_string())
+            .collect();
+        let from = if *returning { 0 } else { 1 };
+        let expected: Vec<String> = (from..=3).map(|i| format!("{n}-{i}")).collect();
+        assert_eq!(bodies, expected);
+    }
+    let (_, page) = app
+        .get(
+            "/api/v1/conversations?channel=chat&limit=100",
+            &app.admin_token,
+        )
+        .await;
+    assert_eq!(page["items"].as_array().unwrap().len(), 16, "{page}");
+}
+
+crate::storage_tests!(
+    a_failing_message_does_not_take_its_batch_neighbours_with_it,
+    two_tabs_sending_the_same_message_at_once_store_it_once,
+    new_and_returning_visitors_in_one_burst_keep_their_order,
+);
