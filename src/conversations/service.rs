@@ -37,6 +37,17 @@ pub async fn get(conn: &mut AnyConnection, id: &str) -> StoreResult<Conversation
     Ok(row.into_model(tags))
 }
 
+/// [`get`] without the tags (one statement fewer, for callers that do not look at them).
+pub async fn get_untagged(conn: &mut AnyConnection, id: &str) -> StoreResult<Conversation> {
+    let row: Option<ConversationRow> =
+        sqlx::query_as(&format!("SELECT {COLS} FROM conversations WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(StoreError::from_sqlx)?;
+    Ok(row.ok_or(StoreError::NotFound)?.into_model(Vec::new()))
+}
+
 pub async fn tags(conn: &mut AnyConnection, id: &str) -> StoreResult<Vec<String>> {
     let rows: Vec<(String,)> =
         sqlx::query_as("SELECT tag FROM conversation_tags WHERE conversation_id = $1 ORDER BY tag")
@@ -273,6 +284,19 @@ pub async fn append_message(
             return Ok((row.into(), None));
         }
     }
+    let (message, ev) = append_new_message(tx, conv_id, msg, actor).await?;
+    Ok((message, Some(ev)))
+}
+
+/// [`append_message`] for a caller that has already looked for the message's external id in
+/// this transaction: a duplicate then fails on the unique index (`StoreError::Conflict`)
+/// instead of being looked up first.
+pub async fn append_new_message(
+    tx: &mut Tx,
+    conv_id: &str,
+    msg: NewMessage,
+    actor: &Actor,
+) -> StoreResult<(Message, Event)> {
     let now = now_ms();
     let at = msg.at.unwrap_or(now);
     // Incrementing the counter row also serialises concurrent appends on PostgreSQL.
@@ -347,7 +371,7 @@ pub async fn append_message(
     ev.kind = "message.created".into();
     ev.data = json!({ "message": message });
     events::record(tx, &ev).await?;
-    Ok((message, Some(ev)))
+    Ok((message, ev))
 }
 
 /// Change status; records `status_changed`. Returns None when unchanged.

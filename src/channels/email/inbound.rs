@@ -98,9 +98,14 @@ async fn store_batch(
     let mut tx = state.store.begin().await?;
     let mut events = Vec::new();
     let mut outcomes = Vec::with_capacity(raws.len());
+    // Messages without a given mailbox are matched to one by address: load them once.
+    let known = match mailbox {
+        Some(_) => None,
+        None => Some(mailboxes::load_all(tx.conn()).await?),
+    };
     for (raw, p) in raws.iter().zip(parsed) {
         outcomes.push(match p {
-            Ok(p) => store_in(state, &mut tx, mailbox, p, &mut events).await?,
+            Ok(p) => store_in(state, &mut tx, mailbox, known.as_deref(), p, &mut events).await?,
             Err(reason) => quarantine_in(&mut tx, mailbox, raw, reason).await?,
         });
     }
@@ -159,7 +164,7 @@ async fn store_one(
     loop {
         let mut tx = state.store.begin().await?;
         let mut events = Vec::new();
-        let result = store_in(state, &mut tx, mailbox, parsed, &mut events).await;
+        let result = store_in(state, &mut tx, mailbox, None, parsed, &mut events).await;
         let result = match result {
             Ok(o) => tx.commit().await.map(|_| o),
             Err(e) => Err(e),
@@ -178,11 +183,13 @@ async fn store_one(
     }
 }
 
-/// Deduplicate, find the mailbox, store: inside `tx`.
+/// Deduplicate, find the mailbox (among `known` mailboxes when the caller loaded them),
+/// store: inside `tx`.
 async fn store_in(
     state: &AppState,
     tx: &mut Tx,
     mailbox: Option<&Mailbox>,
+    known: Option<&[Mailbox]>,
     parsed: &ParsedEmail,
     events: &mut Vec<crate::bus::Event>,
 ) -> StoreResult<Outcome> {
@@ -191,7 +198,7 @@ async fn store_in(
     }
     let addressed = match mailbox {
         Some(m) => Some(m.clone()),
-        None => addressed_to(tx, parsed).await?,
+        None => addressed_to(tx, known, parsed).await?,
     };
     store(state, tx, addressed.as_ref(), parsed, events).await
 }
@@ -238,8 +245,19 @@ async fn quarantine_in(
 
 /// The mailbox whose address the message was sent to (`To`, then `Cc`), when the caller did
 /// not say.
-async fn addressed_to(tx: &mut Tx, parsed: &ParsedEmail) -> StoreResult<Option<Mailbox>> {
-    let all = mailboxes::load_all(tx.conn()).await?;
+async fn addressed_to(
+    tx: &mut Tx,
+    known: Option<&[Mailbox]>,
+    parsed: &ParsedEmail,
+) -> StoreResult<Option<Mailbox>> {
+    let loaded;
+    let all = match known {
+        Some(all) => all,
+        None => {
+            loaded = mailboxes::load_all(tx.conn()).await?;
+            &loaded[..]
+        }
+    };
     let recipients = parsed.to.iter().chain(parsed.cc.iter());
     for r in recipients.filter_map(|a| a.email.as_deref()) {
         if let Some(m) = all.iter().find(|m| m.address.eq_ignore_ascii_case(r)) {
@@ -352,7 +370,7 @@ async fn store(
         id: Some(customer_id.clone()),
     };
     let (conv, new_conversation) = match threaded {
-        Some(id) => (convs::get(tx.conn(), &id).await?, false),
+        Some(id) => (convs::get_untagged(tx.conn(), &id).await?, false),
         None => {
             let new = NewConversation {
                 customer_id: customer_id.clone(),
@@ -425,12 +443,10 @@ async fn store(
         meta,
         at: None,
     };
-    let (message, ev) = convs::append_message(tx, &conv.id, msg, &actor).await?;
-    let Some(ev) = ev else {
-        // Another writer stored this Message-ID after our duplicate check: roll back (and the
-        // conversation this attempt may have opened with it); the retry reports the duplicate.
-        return Err(StoreError::Conflict("message stored concurrently".into()));
-    };
+    // The Message-ID was looked for at the start of this transaction. Another writer storing
+    // it since fails this insert on the unique index (a conflict): the transaction rolls back
+    // (with the conversation this attempt may have opened) and the retry reports the duplicate.
+    let (message, ev) = convs::append_new_message(tx, &conv.id, msg, &actor).await?;
     events.push(ev);
     for (id, a) in &attachments {
         sqlx::query(
