@@ -161,7 +161,15 @@ impl Application {
             self.state.store.clone(),
             self.state.settings.webhooks.clone(),
         );
-        let mut workers = vec![tokio::spawn(worker.run_until_stopped(self.stop.clone()))];
+        let mut workers = vec![
+            tokio::spawn(worker.run_until_stopped(self.stop.clone())),
+            tokio::spawn(
+                self.state
+                    .store
+                    .clone()
+                    .run_checkpoints(Duration::from_millis(500), self.stop.clone()),
+            ),
+        ];
         workers.extend(crate::routing::spawn_workers(
             &self.state,
             self.stop.clone(),

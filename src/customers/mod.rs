@@ -284,6 +284,7 @@ pub async fn find_or_create_many(
             "INSERT INTO customers (id, name, name_search, created_at, updated_at)",
             rows.collect(),
             "",
+            "",
         )
         .await?;
         let rows = ids.iter().zip(&missing).map(|(id, (value, raw, _))| {
@@ -300,6 +301,7 @@ pub async fn find_or_create_many(
             tx,
             "INSERT INTO identities (id, customer_id, kind, value, raw, created_at)",
             rows.collect(),
+            "",
             "ON CONFLICT (kind, value) DO NOTHING",
         )
         .await?;

@@ -10,6 +10,17 @@ use super::{dialect, StoreError, StoreResult, Tx};
 use serde::ser::{Serialize, Serializer};
 use std::fmt::Write;
 
+/// Most numbered (`$n`) parameters in one statement, for statements that still bind values
+/// one by one with numbers: small on SQLite, which resolves each by name in a linear list
+/// (quadratic per statement); PostgreSQL takes many more.
+pub fn max_numbered_params(tx: &mut Tx) -> usize {
+    if tx.is_sqlite() {
+        300
+    } else {
+        2000
+    }
+}
+
 /// Most rows sent in one statement.
 const MAX_ROWS: usize = 5000;
 
@@ -37,9 +48,9 @@ impl Serialize for V {
     }
 }
 
-/// Insert `rows` with `head` (`INSERT INTO t (a, b, …)`), then `tail` (e.g. `ON CONFLICT …
-/// DO NOTHING`, or empty), many rows per statement. Every row has the same shape; a trailing
-/// `internal` column in `head` beyond the row's values is filled with 0.
+/// Insert `rows` with `head` (`INSERT INTO t (a, b, …)`), many rows per statement: each row's
+/// values, then `extra` inside its parentheses (constants for trailing columns, e.g. `, 0`),
+/// then `tail` after the last row (e.g. `ON CONFLICT … DO NOTHING`, or empty).
 ///
 /// Unlike lookups, inserts bind every value: expanding a JSON array costs SQLite a parse of
 /// each row per column read (measured slower than binding ~10,000 values). On SQLite the
@@ -48,15 +59,78 @@ pub async fn insert_rows(
     tx: &mut Tx,
     head: &str,
     rows: Vec<Vec<V>>,
+    extra: &str,
     tail: &str,
 ) -> StoreResult<()> {
+    for (sql, q) in statements(tx, head, rows, extra, tail) {
+        let mut query = sqlx::query(&sql);
+        for v in q {
+            query = v.bind(query);
+        }
+        query
+            .execute(tx.conn())
+            .await
+            .map_err(StoreError::from_sqlx)?;
+    }
+    Ok(())
+}
+
+/// [`insert_rows`] with a `RETURNING id`-style `tail`: the first column of every returned row.
+pub async fn insert_returning(
+    tx: &mut Tx,
+    head: &str,
+    rows: Vec<Vec<V>>,
+    tail: &str,
+) -> StoreResult<Vec<String>> {
+    let mut out = Vec::new();
+    for (sql, q) in statements(tx, head, rows, "", tail) {
+        let mut query = sqlx::query_as::<_, (String,)>(&sql);
+        for v in q {
+            query = match v {
+                V::S(v) => query.bind(v),
+                V::N(v) => query.bind(v),
+                V::I(v) => query.bind(v),
+                V::J(v) => query.bind(v),
+            };
+        }
+        let got = query
+            .fetch_all(tx.conn())
+            .await
+            .map_err(StoreError::from_sqlx)?;
+        out.extend(got.into_iter().map(|r| r.0));
+    }
+    Ok(out)
+}
+
+type Query<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
+
+impl V {
+    fn bind(self, q: Query<'_>) -> Query<'_> {
+        match self {
+            V::S(v) => q.bind(v),
+            V::N(v) => q.bind(v),
+            V::I(v) => q.bind(v),
+            V::J(v) => q.bind(v),
+        }
+    }
+}
+
+/// The statements inserting `rows`, each with the values it binds, in as few statements as
+/// the backend's parameter limit allows.
+fn statements(
+    tx: &mut Tx,
+    head: &str,
+    rows: Vec<Vec<V>>,
+    extra: &str,
+    tail: &str,
+) -> Vec<(String, Vec<V>)> {
     let Some(cols) = rows.first().map(Vec::len) else {
-        return Ok(());
+        return Vec::new();
     };
-    let sqlite = tx.conn().backend_name().eq_ignore_ascii_case("sqlite");
+    let sqlite = tx.is_sqlite();
     let max_params = if sqlite { 30_000 } else { 2000 };
-    let extra_zero = head.ends_with("internal)");
     let per = (max_params / cols.max(1)).max(1);
+    let mut out = Vec::new();
     let mut rows = rows.into_iter().peekable();
     while rows.peek().is_some() {
         let chunk: Vec<Vec<V>> = rows.by_ref().take(per).collect();
@@ -75,27 +149,16 @@ pub async fn insert_rows(
                     let _ = write!(sql, "${n}");
                 }
             }
-            if extra_zero {
-                sql.push_str(", 0");
-            }
+            sql.push_str(extra);
             sql.push(')');
         }
         if !tail.is_empty() {
             sql.push(' ');
-            sql.push_str(tail);
+            sql.push_str(tail.trim_start());
         }
-        let mut q = sqlx::query(&sql);
-        for v in chunk.into_iter().flatten() {
-            q = match v {
-                V::S(s) => q.bind(s),
-                V::N(s) => q.bind(s),
-                V::I(i) => q.bind(i),
-                V::J(i) => q.bind(i),
-            };
-        }
-        q.execute(tx.conn()).await.map_err(StoreError::from_sqlx)?;
+        out.push((sql, chunk.into_iter().flatten().collect()));
     }
-    Ok(())
+    out
 }
 
 /// Run `head (SELECT value FROM …values…)`: `head` ends with `IN`; returns the rows.

@@ -64,7 +64,7 @@ pub async fn next_conversation_numbers(
 
 /// A table of the JSON array of strings bound as `$1`, one text row per element in `value`.
 pub fn json_values(tx: &mut Tx) -> &'static str {
-    if tx.conn().backend_name().eq_ignore_ascii_case("sqlite") {
+    if tx.is_sqlite() {
         "json_each($1)"
     } else {
         "json_array_elements_text($1::json)"

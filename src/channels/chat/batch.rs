@@ -9,7 +9,7 @@
 //! messages, the history rows and a webhook check — each multi-row, chunked under the
 //! parameter limit.
 
-use super::batch_sql::{fetch_in, insert_returning, insert_rows, max_params, B};
+use super::batch_sql::{fetch_in, max_params};
 use super::visitor::{self, Stored, Visitor, CHANNEL, OFFLINE_TAG};
 use super::writer::Job;
 use crate::bus::Event;
@@ -18,6 +18,7 @@ use crate::customers;
 use crate::error::ApiResult;
 use crate::events;
 use crate::state::AppState;
+use crate::store::bulk::{insert_returning, insert_rows, V as B};
 use crate::store::{dialect, ms_to_rfc3339, new_id, now_ms, StoreError, StoreResult, Tx};
 use serde_json::{json, Value};
 use std::collections::{HashMap, HashSet};
@@ -213,18 +214,18 @@ pub async fn store_all(state: &AppState, tx: &mut Tx, jobs: &[Job]) -> ApiResult
         tx,
         "INSERT INTO messages (id, conversation_id, seq, body, body_search, external_id, meta, \
            created_at, author_kind, author_id, internal, channel)",
-        8,
-        ", 'customer', NULL, 0, 'chat'",
         rows,
+        ", 'customer', NULL, 0, 'chat'",
+        "",
     )
     .await?;
     insert_rows(
         tx,
         "INSERT INTO conversation_events (id, conversation_id, kind, actor_id, data, created_at, \
            actor_kind)",
-        6,
-        ", 'customer'",
         history,
+        ", 'customer'",
+        "",
     )
     .await?;
     let events = out.iter().flatten().flat_map(|s| s.events.iter());
@@ -284,7 +285,7 @@ fn event(at: &At, kind: &str, data: Value, history: &mut Vec<Vec<B>>) -> Event {
         B::S(ev.id.clone()),
         B::S(at.conv.to_string()),
         B::S(kind.into()),
-        B::O(Some(at.vid.to_string())),
+        B::N(Some(at.vid.to_string())),
         B::S(ev.data.to_string()),
         B::I(at.now),
     ]);
@@ -365,9 +366,8 @@ async fn open_conversations<'a>(
     let inserted: HashSet<String> = insert_returning(
         tx,
         "INSERT INTO chat_visitors (id, site_id, created_at, updated_at)",
-        4,
-        " ON CONFLICT (id) DO NOTHING RETURNING id",
         rows.collect(),
+        " ON CONFLICT (id) DO NOTHING RETURNING id",
     )
     .await?
     .into_iter()
@@ -422,8 +422,8 @@ async fn open_conversations<'a>(
             B::S(f.conv_id.clone()),
             B::I(f.number),
             B::S(f.customer.clone()),
-            B::OI(queue.as_ref().map(|_| now)),
-            B::O(queue),
+            B::J(queue.as_ref().map(|_| now)),
+            B::N(queue),
             B::S(f.subject.clone()),
             B::S(switchboard_text::search_fold(&f.subject)),
             B::I(now),
@@ -437,9 +437,9 @@ async fn open_conversations<'a>(
         "INSERT INTO conversations (id, number, customer_id, enqueued_at, queue_id, subject, \
            subject_search, created_at, last_seq, updated_at, last_message_at, channel, status, \
            priority)",
-        11,
-        ", 'chat', 'open', 0",
         conv_rows.collect(),
+        ", 'chat', 'open', 0",
+        "",
     )
     .await?;
     let tags = fresh.iter().filter(|f| f.offline);
@@ -447,9 +447,9 @@ async fn open_conversations<'a>(
     insert_rows(
         tx,
         "INSERT INTO conversation_tags (conversation_id, tag)",
-        2,
-        "",
         tags.collect(),
+        "",
+        "",
     )
     .await?;
     link_visitors(tx, &fresh).await?;

@@ -171,6 +171,7 @@ impl Plan {
             "INSERT INTO messages (id, conversation_id, seq, author_kind, author_id, body_search, \
                body, channel, external_id, meta, created_at, internal)",
             msg_rows,
+            ", 0",
             "",
         )
         .await;
@@ -184,6 +185,7 @@ impl Plan {
             "INSERT INTO conversation_events (id, conversation_id, kind, actor_kind, actor_id, \
                data, created_at)",
             history,
+            "",
             "",
         )
         .await?;
@@ -244,6 +246,7 @@ async fn write_conversations(
            queue_id, enqueued_at)",
         conv_rows.collect(),
         "",
+        "",
     )
     .await?;
     let tag_rows = new_convs.iter().filter(|c| c.callback);
@@ -252,6 +255,7 @@ async fn write_conversations(
         tx,
         "INSERT INTO conversation_tags (conversation_id, tag)",
         tag_rows.collect(),
+        "",
         "",
     )
     .await?;
