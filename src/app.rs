@@ -74,9 +74,13 @@ pub fn database_url(settings: &Settings) -> anyhow::Result<String> {
 
 /// Connect to the configured database and apply migrations.
 pub async fn connect_store(settings: &Settings) -> anyhow::Result<Store> {
-    let store = Store::connect(&database_url(settings)?, settings.database.max_connections)
-        .await
-        .context("connecting to the database")?;
+    let store = Store::connect(
+        &database_url(settings)?,
+        settings.database.max_connections,
+        &settings.database.sqlite_synchronous,
+    )
+    .await
+    .context("connecting to the database")?;
     store.migrate().await.context("running migrations")?;
     Ok(store)
 }

@@ -39,6 +39,8 @@ pub struct DatabaseSettings {
     /// Kept secret: a PostgreSQL URL may carry a password.
     pub url: SecretString,
     pub max_connections: u32,
+    /// SQLite `PRAGMA synchronous`: `normal` or `full`.
+    pub sqlite_synchronous: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -111,8 +111,20 @@ static MIGRATOR_SQLITE: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/s
 static MIGRATOR_POSTGRES: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
 impl Store {
-    /// Connect to `url` (`sqlite://…` or `postgres://…`).
-    pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Self> {
+    /// Connect to `url` (`sqlite://…` or `postgres://…`); `sqlite_synchronous` (`normal` or
+    /// `full`) is SQLite's `PRAGMA synchronous`.
+    pub async fn connect(
+        url: &str,
+        max_connections: u32,
+        sqlite_synchronous: &str,
+    ) -> anyhow::Result<Self> {
+        let synchronous = match sqlite_synchronous.to_ascii_lowercase().as_str() {
+            "normal" => "NORMAL",
+            "full" => "FULL",
+            other => anyhow::bail!(
+                "database.sqlite_synchronous must be \"normal\" or \"full\", not {other:?}"
+            ),
+        };
         sqlx::any::install_default_drivers();
         let backend = if url.starts_with("sqlite:") {
             Backend::Sqlite
@@ -131,12 +143,15 @@ impl Store {
                 // (a statement round trip) before every use.
                 pool_opts
                     .test_before_acquire(false)
-                    .after_connect(|conn, _| {
+                    .after_connect(move |conn, _| {
                         Box::pin(async move {
                             conn.execute(
-                                "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; \
-                                 PRAGMA foreign_keys=ON; PRAGMA busy_timeout=10000; \
-                                 PRAGMA wal_autocheckpoint=10000;",
+                                format!(
+                                    "PRAGMA journal_mode=WAL; PRAGMA synchronous={synchronous}; \
+                                     PRAGMA foreign_keys=ON; PRAGMA busy_timeout=10000; \
+                                     PRAGMA wal_autocheckpoint=10000;"
+                                )
+                                .as_str(),
                             )
                             .await?;
                             Ok(())

@@ -73,7 +73,9 @@ async fn a_server_killed_mid_batch_stores_exactly_every_message_after_restart(b:
     imap.deliver(&mail).await;
     let data = tempfile::tempdir().unwrap();
     let db = fresh_database(b, data.path()).await;
-    let store = switchboard::store::Store::connect(&db, 2).await.unwrap();
+    let store = switchboard::store::Store::connect(&db, 2, "normal")
+        .await
+        .unwrap();
     store.migrate().await.unwrap();
     switchboard::agents::create_from_cli(
         &store,

@@ -13,5 +13,6 @@ mod customers;
 mod directory;
 mod email;
 mod routing;
+mod sqlite;
 mod voice;
 mod webhooks;
