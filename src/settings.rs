@@ -74,6 +74,8 @@ pub struct WebhookSettings {
     pub retry_base_secs: u64,
     pub timeout_secs: u64,
     pub poll_interval_ms: u64,
+    /// Allow webhook URLs on loopback/private/link-local addresses (off: SSRF protection).
+    pub allow_private_targets: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]

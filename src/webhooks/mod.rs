@@ -3,6 +3,7 @@
 //! that retries with exponential backoff.
 
 pub mod routes;
+pub mod targets;
 pub mod worker;
 
 pub use routes::router;

@@ -81,7 +81,7 @@ pub struct WebhookInput {
     pub active: Option<bool>,
 }
 
-fn check_url(u: &str) -> ApiResult<String> {
+fn check_url(state: &AppState, u: &str) -> ApiResult<String> {
     let u = u.trim();
     let parsed = reqwest::Url::parse(u)
         .map_err(|_| ApiError::invalid("invalid_url", "url must be an absolute http(s) URL"))?;
@@ -90,6 +90,14 @@ fn check_url(u: &str) -> ApiResult<String> {
             "invalid_url",
             "url must be an absolute http(s) URL",
         ));
+    }
+    if !state.settings.webhooks.allow_private_targets {
+        if let Some(why) = super::targets::refuse(&parsed) {
+            return Err(ApiError::invalid(
+                "private_url",
+                format!("url names {why}; webhooks only reach public addresses"),
+            ));
+        }
     }
     Ok(u.to_string())
 }
@@ -141,6 +149,7 @@ async fn create_webhook(
 ) -> ApiResult<(StatusCode, Json<Webhook>)> {
     caller.require_role(Role::Admin)?;
     let url = check_url(
+        &state,
         req.url
             .as_deref()
             .ok_or_else(|| ApiError::invalid("invalid_url", "`url` is required"))?,
@@ -205,7 +214,7 @@ async fn update_webhook(
     caller.require_role(Role::Admin)?;
     let cur = load(&state, &id).await?;
     let url = match &req.url {
-        Some(u) => check_url(u)?,
+        Some(u) => check_url(&state, u)?,
         None => cur.url,
     };
     let events = match &req.events {

@@ -17,12 +17,14 @@ const LEASE_MS: i64 = 60_000;
 
 impl WebhookWorker {
     pub fn new(store: Store, settings: WebhookSettings) -> Self {
-        let client = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder()
             .timeout(Duration::from_secs(settings.timeout_secs))
             .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("Switchboard-Webhooks/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .expect("reqwest client builds");
+            .user_agent(concat!("Switchboard-Webhooks/", env!("CARGO_PKG_VERSION")));
+        if !settings.allow_private_targets {
+            builder = builder.dns_resolver(std::sync::Arc::new(super::targets::PublicOnly));
+        }
+        let client = builder.build().expect("reqwest client builds");
         WebhookWorker {
             store,
             settings,
@@ -75,20 +77,31 @@ impl WebhookWorker {
             return Ok(());
         };
         let ts = now_ms() / 1000;
-        let result = self
-            .client
-            .post(&url)
-            .header("content-type", "application/json")
-            .header("x-switchboard-event", &kind)
-            .header("x-switchboard-delivery", id)
-            .header("x-switchboard-timestamp", ts.to_string())
-            .header(
-                "x-switchboard-signature",
-                signature(&secret, ts, payload.as_bytes()),
-            )
-            .body(payload)
-            .send()
-            .await;
+        // An IP literal never reaches the resolver: check it here (URLs saved before the rule,
+        // or with the setting on at the time).
+        let refused = !self.settings.allow_private_targets
+            && reqwest::Url::parse(&url)
+                .ok()
+                .and_then(|u| super::targets::refuse(&u))
+                .is_some();
+        let result = if refused {
+            Err(None)
+        } else {
+            self.client
+                .post(&url)
+                .header("content-type", "application/json")
+                .header("x-switchboard-event", &kind)
+                .header("x-switchboard-delivery", id)
+                .header("x-switchboard-timestamp", ts.to_string())
+                .header(
+                    "x-switchboard-signature",
+                    signature(&secret, ts, payload.as_bytes()),
+                )
+                .body(payload)
+                .send()
+                .await
+                .map_err(Some)
+        };
         let (ok, code, error) = match result {
             Ok(resp) if resp.status().is_success() => {
                 (true, Some(resp.status().as_u16() as i64), None)
@@ -98,11 +111,14 @@ impl WebhookWorker {
                 Some(resp.status().as_u16() as i64),
                 Some(format!("HTTP {}", resp.status())),
             ),
-            Err(e) => (
+            Err(None) => (false, None, Some("refused: private address".to_string())),
+            Err(Some(e)) => (
                 false,
                 None,
                 Some(if e.is_timeout() {
                     "timeout".to_string()
+                } else if format!("{e:?}").contains("private addresses (refused)") {
+                    "refused: resolves to a private address".to_string()
                 } else {
                     "connection failed".to_string()
                 }),

@@ -176,7 +176,76 @@ async fn deliveries_give_up_after_the_attempt_limit_and_say_so(b: Backend) {
     assert_error(s, &body, StatusCode::UNPROCESSABLE_ENTITY, "invalid_url");
 }
 
+async fn webhooks_only_reach_public_addresses_unless_allowed(b: Backend) {
+    let app = spawn_app_with(b, |s| s.webhooks.allow_private_targets = false).await;
+    for url in [
+        "http://127.0.0.1:9/hook",
+        "http://[::1]/hook",
+        "http://169.254.169.254/latest/meta-data",
+        "http://10.0.0.5/hook",
+        "https://localhost/hook",
+    ] {
+        let (s, body) = app
+            .post("/api/v1/webhooks", &app.admin_token, json!({"url": url}))
+            .await;
+        assert_error(s, &body, StatusCode::UNPROCESSABLE_ENTITY, "private_url");
+    }
+    let (s, body) = app
+        .post(
+            "/api/v1/webhooks",
+            &app.admin_token,
+            json!({"url": "https://hooks.example.com/x", "active": false}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{body}");
+    let id = body["id"].as_str().unwrap().to_string();
+    let (s, body) = app
+        .patch(
+            &format!("/api/v1/webhooks/{id}"),
+            &app.admin_token,
+            json!({"url": "http://192.168.1.10/x"}),
+        )
+        .await;
+    assert_error(s, &body, StatusCode::UNPROCESSABLE_ENTITY, "private_url");
+
+    // A loopback URL saved earlier (e.g. while the setting was on) is refused at delivery.
+    let (url, seen) = receiver(0).await;
+    let pool = app.state.store.pool();
+    sqlx::query(
+        "INSERT INTO webhooks (id, url, secret, events, active, created_at, updated_at) \
+         VALUES ('old-hook', $1, 's3cret', '[\"*\"]', 1, 0, 0)",
+    )
+    .bind(&url)
+    .execute(pool)
+    .await
+    .unwrap();
+    sqlx::query("INSERT INTO webhook_event_filters (webhook_id, event) VALUES ('old-hook', '*')")
+        .execute(pool)
+        .await
+        .unwrap();
+    app.state.store.webhooks_changed();
+    app.post("/api/v1/customers", &app.admin_token, json!({"name": "x"}))
+        .await;
+    let mut refused = false;
+    for _ in 0..100 {
+        let (_, deliveries) = app
+            .get("/api/v1/webhooks/old-hook/deliveries", &app.admin_token)
+            .await;
+        if deliveries["items"][0]["last_error"] == "refused: private address" {
+            refused = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(refused, "the delivery is refused with a reason");
+    assert!(
+        seen.lock().unwrap().is_empty(),
+        "nothing reached the receiver"
+    );
+}
+
 crate::storage_tests!(
+    webhooks_only_reach_public_addresses_unless_allowed,
     matching_events_are_delivered_signed_and_failures_are_retried,
     deliveries_give_up_after_the_attempt_limit_and_say_so,
 );
