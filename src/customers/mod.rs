@@ -105,42 +105,85 @@ pub async fn get_with(conn: &mut AnyConnection, id: &str) -> StoreResult<Custome
             .await
             .map_err(StoreError::from_sqlx)?;
     let row = row.ok_or(StoreError::NotFound)?;
-    let idents: Vec<(String, String, String, String, i64)> = sqlx::query_as(
-        "SELECT id, kind, value, raw, created_at FROM identities WHERE customer_id = $1 ORDER BY id",
-    )
-    .bind(id)
+    let backend = if conn.backend_name().eq_ignore_ascii_case("sqlite") {
+        crate::store::Backend::Sqlite
+    } else {
+        crate::store::Backend::Postgres
+    };
+    Ok(hydrate(conn, backend, vec![row])
+        .await?
+        .pop()
+        .expect("one row in, one customer out"))
+}
+
+/// Profiles for `rows` with their identities and conversation figures, in two statements
+/// whatever the number of rows (a page of customers is not one query per customer).
+pub(crate) async fn hydrate(
+    conn: &mut AnyConnection,
+    backend: crate::store::Backend,
+    rows: Vec<CustomerRow>,
+) -> StoreResult<Vec<Customer>> {
+    use std::collections::HashMap;
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
+    let list = serde_json::to_string(&ids)
+        .map_err(|e| StoreError::Other(sqlx::Error::Encode(e.into())))?;
+    let among = format!(
+        "customer_id IN (SELECT value FROM {})",
+        crate::store::dialect::json_values_on(backend)
+    );
+    let idents: Vec<(String, String, String, String, String, i64)> = sqlx::query_as(&format!(
+        "SELECT customer_id, id, kind, value, raw, created_at FROM identities WHERE {among} \
+         ORDER BY id"
+    ))
+    .bind(&list)
     .fetch_all(&mut *conn)
     .await
     .map_err(StoreError::from_sqlx)?;
-    let (count, last): (i64, Option<i64>) = sqlx::query_as(
-        "SELECT COUNT(*), MAX(COALESCE(last_message_at, created_at)) FROM conversations WHERE customer_id = $1",
-    )
-    .bind(id)
-    .fetch_one(&mut *conn)
+    let figures: Vec<(String, i64, Option<i64>)> = sqlx::query_as(&format!(
+        "SELECT customer_id, COUNT(*), MAX(COALESCE(last_message_at, created_at)) \
+         FROM conversations WHERE {among} GROUP BY customer_id"
+    ))
+    .bind(&list)
+    .fetch_all(&mut *conn)
     .await
     .map_err(StoreError::from_sqlx)?;
-    Ok(Customer {
-        id: row.id,
-        name: row.name,
-        language: row.language,
-        tier: row.tier,
-        attributes: serde_json::from_str(&row.attributes).unwrap_or_else(|_| serde_json::json!({})),
-        identities: idents
-            .into_iter()
-            .map(|(id, kind, value, raw, at)| Identity {
-                id,
-                kind,
-                value,
-                raw,
-                created_at: ms_to_rfc3339(at),
-            })
-            .collect(),
-        merged_into: row.merged_into,
-        conversation_count: count,
-        last_contact_at: last.map(ms_to_rfc3339),
-        created_at: ms_to_rfc3339(row.created_at),
-        updated_at: ms_to_rfc3339(row.updated_at),
-    })
+    let mut by_customer: HashMap<String, Vec<Identity>> = HashMap::new();
+    for (customer, id, kind, value, raw, at) in idents {
+        by_customer.entry(customer).or_default().push(Identity {
+            id,
+            kind,
+            value,
+            raw,
+            created_at: ms_to_rfc3339(at),
+        });
+    }
+    let figures: HashMap<String, (i64, Option<i64>)> = figures
+        .into_iter()
+        .map(|(c, n, last)| (c, (n, last)))
+        .collect();
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let (count, last) = figures.get(&row.id).copied().unwrap_or((0, None));
+            Customer {
+                identities: by_customer.remove(&row.id).unwrap_or_default(),
+                attributes: serde_json::from_str(&row.attributes)
+                    .unwrap_or_else(|_| serde_json::json!({})),
+                conversation_count: count,
+                last_contact_at: last.map(ms_to_rfc3339),
+                created_at: ms_to_rfc3339(row.created_at),
+                updated_at: ms_to_rfc3339(row.updated_at),
+                id: row.id,
+                name: row.name,
+                language: row.language,
+                tier: row.tier,
+                merged_into: row.merged_into,
+            }
+        })
+        .collect())
 }
 
 /// Insert a bare customer profile.

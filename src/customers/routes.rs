@@ -1,8 +1,8 @@
 //! `/customers`, identities, merge and timeline routes.
 
 use super::{
-    add_identity, get, get_with, insert, normalise_identity, update_profile, Customer, CustomerRow,
-    Profile, COLS, IDENTITY_KINDS,
+    add_identity, get, insert, normalise_identity, update_profile, Customer, CustomerRow, Profile,
+    COLS, IDENTITY_KINDS,
 };
 use crate::auth::{Caller, Role};
 use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult};
@@ -91,10 +91,7 @@ async fn list_customers(
         }
     };
     let mut conn = state.store.pool().acquire().await?;
-    let mut items = Vec::with_capacity(rows.len());
-    for r in rows {
-        items.push(get_with(&mut conn, &r.id).await?);
-    }
+    let items = super::hydrate(&mut conn, state.store.backend(), rows).await?;
     Ok(Json(finish(items, limit, |c: &Customer| c.id.clone())))
 }
 

@@ -64,9 +64,17 @@ pub async fn next_conversation_numbers(
 
 /// A table of the JSON array of strings bound as `$1`, one text row per element in `value`.
 pub fn json_values(tx: &mut Tx) -> &'static str {
-    if tx.is_sqlite() {
-        "json_each($1)"
+    json_values_on(if tx.is_sqlite() {
+        Backend::Sqlite
     } else {
-        "json_array_elements_text($1::json)"
+        Backend::Postgres
+    })
+}
+
+/// [`json_values`] for a connection outside a transaction.
+pub fn json_values_on(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Sqlite => "json_each($1)",
+        Backend::Postgres => "json_array_elements_text($1::json)",
     }
 }

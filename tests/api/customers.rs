@@ -338,7 +338,59 @@ async fn timeline_lists_every_channel_newest_first_with_pagination(b: Backend) {
     assert_eq!(paged, all);
 }
 
+async fn a_page_of_customers_carries_each_ones_identities_and_figures(b: Backend) {
+    let app = spawn_app(b).await;
+    // Three customers with 1, 2 and 3 conversations; one without any.
+    for (k, email) in ["a@example.com", "b@example.com", "c@example.com"]
+        .iter()
+        .enumerate()
+    {
+        for n in 0..=k {
+            app.conversation(&app.admin_token, email, &format!("topic {n}"), json!({}))
+                .await;
+        }
+    }
+    let (s, lonely) = app
+        .post(
+            "/api/v1/customers",
+            &app.admin_token,
+            json!({"name": "بدون گفتگو"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{lonely}");
+    let (s, page) = app
+        .get("/api/v1/customers?limit=10", &app.admin_token)
+        .await;
+    assert_eq!(s, StatusCode::OK, "{page}");
+    let items = page["items"].as_array().unwrap();
+    assert_eq!(items.len(), 4, "{page}");
+    for item in items {
+        // Each list item is exactly the profile its own endpoint shows.
+        let (_, one) = app
+            .get(
+                &format!("/api/v1/customers/{}", item["id"].as_str().unwrap()),
+                &app.admin_token,
+            )
+            .await;
+        assert_eq!(item, &one);
+    }
+    let count = |email: &str| {
+        items
+            .iter()
+            .find(|c| c["identities"][0]["value"] == email)
+            .map(|c| c["conversation_count"].clone())
+    };
+    assert_eq!(count("a@example.com"), Some(json!(1)));
+    assert_eq!(count("b@example.com"), Some(json!(2)));
+    assert_eq!(count("c@example.com"), Some(json!(3)));
+    let none = items.iter().find(|c| c["id"] == lonely["id"]).unwrap();
+    assert_eq!(none["conversation_count"], 0);
+    assert_eq!(none["identities"], json!([]));
+    assert!(none["last_contact_at"].is_null(), "{none}");
+}
+
 crate::storage_tests!(
+    a_page_of_customers_carries_each_ones_identities_and_figures,
     identities_are_normalised_and_unique,
     search_folds_persian_and_arabic_letter_forms,
     customer_update_merges_attributes_and_sets_tier,
