@@ -229,7 +229,7 @@ pub async fn store_all(state: &AppState, tx: &mut Tx, jobs: &[Job]) -> ApiResult
     )
     .await?;
     let events = out.iter().flatten().flat_map(|s| s.events.iter());
-    if events.clone().next().is_some() && webhooks_active(tx).await? {
+    if events.clone().next().is_some() && tx.webhooks_active().await? {
         for ev in events {
             events::record(tx, ev).await?;
         }
@@ -329,15 +329,6 @@ async fn reserve(
         }
     }
     Ok(out)
-}
-
-/// Webhooks may want these events (checked once per batch instead of once per event).
-async fn webhooks_active(tx: &mut Tx) -> StoreResult<bool> {
-    let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM webhooks WHERE active = 1")
-        .fetch_one(tx.conn())
-        .await
-        .map_err(StoreError::from_sqlx)?;
-    Ok(n > 0)
 }
 
 /// Create the visitor rows, customers and conversations of new visitors. A visitor whose row
