@@ -26,15 +26,9 @@ impl Actor {
 }
 
 pub async fn get(conn: &mut AnyConnection, id: &str) -> StoreResult<Conversation> {
-    let row: Option<ConversationRow> =
-        sqlx::query_as(&format!("SELECT {COLS} FROM conversations WHERE id = $1"))
-            .bind(id)
-            .fetch_optional(&mut *conn)
-            .await
-            .map_err(StoreError::from_sqlx)?;
-    let row = row.ok_or(StoreError::NotFound)?;
-    let tags = tags(conn, id).await?;
-    Ok(row.into_model(tags))
+    let mut conv = get_untagged(conn, id).await?;
+    conv.tags = tags(conn, id).await?;
+    Ok(conv)
 }
 
 /// [`get`] without the tags (one statement fewer, for callers that do not look at them).
@@ -196,14 +190,7 @@ pub async fn create(
     let mut tags = new.tags;
     tags.sort();
     tags.dedup();
-    for t in &tags {
-        sqlx::query("INSERT INTO conversation_tags (conversation_id, tag) VALUES ($1, $2)")
-            .bind(&id)
-            .bind(t)
-            .execute(tx.conn())
-            .await
-            .map_err(StoreError::from_sqlx)?;
-    }
+    insert_tags(tx, &id, &tags).await?;
     // Built from what was just written rather than read back.
     let conv = Conversation {
         id,
@@ -239,6 +226,10 @@ pub async fn set_tags(tx: &mut Tx, id: &str, tags: &[String]) -> StoreResult<()>
         .execute(tx.conn())
         .await
         .map_err(StoreError::from_sqlx)?;
+    insert_tags(tx, id, tags).await
+}
+
+async fn insert_tags(tx: &mut Tx, id: &str, tags: &[String]) -> StoreResult<()> {
     for t in tags {
         sqlx::query("INSERT INTO conversation_tags (conversation_id, tag) VALUES ($1, $2)")
             .bind(id)

@@ -332,50 +332,40 @@ async fn reserve_seqs(
 ) -> StoreResult<HashMap<String, (i64, Option<String>)>> {
     let mut base = HashMap::new();
     let all: Vec<_> = existing.iter().collect();
-    if is_sqlite(tx) {
-        // One writer at a time: no lock order to keep, so one joined UPDATE for the batch with
-        // anonymous parameters (a CASE over many ids would compare each row with every id).
-        for chunk in all.chunks(10_000) {
+    // SQLite has one writer at a time: no lock order to keep, so one joined UPDATE per batch
+    // with anonymous parameters (a CASE over many ids compares each row with every id).
+    // PostgreSQL keeps `WHERE id IN (…)`, which locks rows in id order.
+    let sqlite = is_sqlite(tx);
+    let per = if sqlite {
+        10_000
+    } else {
+        (max_numbered_params(tx) / 3).max(1)
+    };
+    for chunk in all.chunks(per) {
+        let sql = if sqlite {
             let rows = vec!["(?, ?, ?)"; chunk.len()].join(", ");
-            let sql = format!(
+            format!(
                 "UPDATE conversations SET last_seq = last_seq + v.n, updated_at = ?, \
                    last_message_at = v.at \
                  FROM (SELECT column1 AS id, column2 AS n, column3 AS at FROM (VALUES {rows})) AS v \
                  WHERE conversations.id = v.id \
                  RETURNING conversations.id, conversations.last_seq, conversations.assignee_id"
-            );
-            let mut q = sqlx::query_as::<_, (String, i64, Option<String>)>(&sql).bind(now_ms());
-            for (id, (count, last_at, _)) in chunk {
-                q = q.bind(*id).bind(*count).bind(*last_at);
+            )
+        } else {
+            let (mut seqs, mut ats, mut ids) = (String::new(), String::new(), String::new());
+            for k in 0..chunk.len() {
+                let p = k * 3 + 2;
+                let _ = write!(seqs, " WHEN ${p} THEN ${}", p + 1);
+                let _ = write!(ats, " WHEN ${p} THEN ${}", p + 2);
+                let _ = write!(ids, "{}${p}", if k > 0 { ", " } else { "" });
             }
-            let rows = q
-                .fetch_all(tx.conn())
-                .await
-                .map_err(StoreError::from_sqlx)?;
-            for (id, seq, assignee) in rows {
-                let count = existing[&id].0;
-                base.insert(id, (seq - count, assignee));
-            }
-        }
-        if base.len() != existing.len() {
-            return Err(StoreError::NotFound);
-        }
-        return Ok(base);
-    }
-    let per = (max_numbered_params(tx) / 3).max(1);
-    for chunk in all.chunks(per) {
-        let (mut seqs, mut ats, mut ids) = (String::new(), String::new(), String::new());
-        for k in 0..chunk.len() {
-            let p = k * 3 + 2;
-            let _ = write!(seqs, " WHEN ${p} THEN ${}", p + 1);
-            let _ = write!(ats, " WHEN ${p} THEN ${}", p + 2);
-            let _ = write!(ids, "{}${p}", if k > 0 { ", " } else { "" });
-        }
-        let sql = format!(
-            "UPDATE conversations SET last_seq = last_seq + CASE id{seqs} END, updated_at = $1, \
-               last_message_at = CASE id{ats} END WHERE id IN ({ids}) \
-             RETURNING id, last_seq, assignee_id"
-        );
+            format!(
+                "UPDATE conversations SET last_seq = last_seq + CASE id{seqs} END, updated_at = $1, \
+                   last_message_at = CASE id{ats} END WHERE id IN ({ids}) \
+                 RETURNING id, last_seq, assignee_id"
+            )
+        };
+        // Both bind `now`, then (id, count, last time) per conversation, in order.
         let mut q = sqlx::query_as::<_, (String, i64, Option<String>)>(&sql)
             .persistent(false)
             .bind(now_ms());
