@@ -71,6 +71,17 @@ pub async fn messages(
     Ok(rows.into_iter().map(Message::from).collect())
 }
 
+/// One message by id.
+pub async fn message(conn: &mut AnyConnection, id: &str) -> StoreResult<Message> {
+    let row: MessageRow = sqlx::query_as(&format!("SELECT {MSG_COLS} FROM messages WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(StoreError::from_sqlx)?
+        .ok_or(StoreError::NotFound)?;
+    Ok(row.into())
+}
+
 pub async fn history(conn: &mut AnyConnection, id: &str) -> StoreResult<Vec<HistoryEntry>> {
     let rows: Vec<(String, String, String, Option<String>, String, i64)> = sqlx::query_as(
         "SELECT id, kind, actor_kind, actor_id, data, created_at FROM conversation_events \
@@ -120,6 +131,15 @@ struct ConvRef<'a> {
 }
 
 /// Write the history entry only; the caller queues webhooks for the event it publishes.
+/// A `conversation.<kind>` event about `conv`.
+fn conversation_event(conv: &ConvRef<'_>, kind: &str, data: Value) -> Event {
+    let mut ev = events::new_event(&format!("conversation.{kind}"), data);
+    ev.conversation_id = Some(conv.id.to_string());
+    ev.customer_id = Some(conv.customer_id.to_string());
+    ev.agent_id = conv.assignee_id.map(str::to_string);
+    ev
+}
+
 async fn record_history(
     tx: &mut Tx,
     conv: &ConvRef<'_>,
@@ -127,10 +147,7 @@ async fn record_history(
     actor: &Actor,
     data: Value,
 ) -> StoreResult<Event> {
-    let mut ev = events::new_event(&format!("conversation.{kind}"), data);
-    ev.conversation_id = Some(conv.id.to_string());
-    ev.customer_id = Some(conv.customer_id.to_string());
-    ev.agent_id = conv.assignee_id.map(str::to_string);
+    let ev = conversation_event(conv, kind, data);
     sqlx::query(
         "INSERT INTO conversation_events (id, conversation_id, kind, actor_kind, actor_id, data, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -346,19 +363,15 @@ pub async fn append_new_message(
         customer_id: &customer_id,
         assignee_id: assignee_id.as_deref(),
     };
-    let kind = if msg.internal {
-        "note_added"
+    // A note is an agent's action and goes into the history; a message is its own entry in
+    // the message list (id, seq, author), so it gets no history row of its own.
+    let mut ev = if msg.internal {
+        let data =
+            json!({ "message_id": message.id, "seq": seq, "author_kind": message.author_kind });
+        record_history(tx, &conv, "note_added", actor, data).await?
     } else {
-        "message_added"
+        conversation_event(&conv, "message_added", Value::Null)
     };
-    let mut ev = record_history(
-        tx,
-        &conv,
-        kind,
-        actor,
-        json!({ "message_id": message.id, "seq": seq, "author_kind": message.author_kind }),
-    )
-    .await?;
     ev.kind = "message.created".into();
     ev.data = json!({ "message": message });
     events::record(tx, &ev).await?;

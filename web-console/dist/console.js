@@ -1474,6 +1474,10 @@ if (!updateListItem({ id: convId, last_message_at: at })) refreshList();
 if (ev.customer_id) refreshTimeline(ev.customer_id);
 break;
 }
+case 'message.updated':
+if (ev.conversation_id && ev.conversation_id === S.currentId) reloadCurrent();
+if (ev.customer_id) refreshTimeline(ev.customer_id);
+break;
 case 'conversation.created':
 case 'conversation.assigned':
 case 'conversation.status_changed':

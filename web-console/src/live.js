@@ -97,6 +97,11 @@ function handleEvent(ev) {
       if (ev.customer_id) refreshTimeline(ev.customer_id);
       break;
     }
+    case 'message.updated':
+      // e.g. a call entry completed by the PBX's record: show the new figures.
+      if (ev.conversation_id && ev.conversation_id === S.currentId) reloadCurrent();
+      if (ev.customer_id) refreshTimeline(ev.customer_id);
+      break;
     case 'conversation.created':
     case 'conversation.assigned':
     case 'conversation.status_changed':

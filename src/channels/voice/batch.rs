@@ -226,6 +226,8 @@ async fn fast_batch(
         &mut outcomes,
     )
     .await?;
+    // Before the open conversations are read: a fold may settle a callback conversation.
+    let fold_events = pairing::write(&mut tx, &folds).await?;
     let customer_ids: Vec<String> = customers
         .values()
         .chain(&anonymous_id)
@@ -257,7 +259,6 @@ async fn fast_batch(
             last_at,
         });
     }
-    pairing::write(&mut tx, &folds).await?;
     let mut plan = Plan::default();
     for Item {
         i,
@@ -340,7 +341,8 @@ async fn fast_batch(
             now,
         });
     }
-    let events = plan.write(state, &mut tx, &mut outcomes).await?;
+    let mut events = fold_events;
+    events.extend(plan.write(state, &mut tx, &mut outcomes).await?);
     tx.commit().await?;
     Ok((outcomes.into_iter().map(Option::unwrap).collect(), events))
 }

@@ -223,7 +223,7 @@ pub async fn store_in(
         if let Some(entry) = pairing::best(rec, at, mine, tolerance, region) {
             let meta = with_anonymous(meta(contact, region, agent_id.as_deref()), anonymous);
             let fold = pairing::fold(pairing, entry, contact.source, rec, &meta, body(rec, None));
-            pairing::write(tx, &[fold]).await?;
+            events.extend(pairing::write(tx, &[fold]).await?);
             return Ok(Outcome::Merged {
                 message_id: entry.message_id.clone(),
                 customer_id,

@@ -16,10 +16,19 @@
 //! same other party (inbound: called number; outbound: calling number) when both are known
 //! and comparable — an extension (at most five digits) is only compared with an extension and
 //! a full number with a full number, since a CDR often names the extension a DID was routed
-//! to. The closest start time wins. No events are published for a completed entry.
+//! to. The closest start time wins.
+//!
+//! A completed entry is announced as `message.updated` (the whole message, as in
+//! `message.created`). When the CDR shows that a call the CTI side had closed as missed was
+//! answered after all (its hangup was lost and the stale-call timeout closed it, or the CTI
+//! cause was wrong), the callback conversation it opened is settled: resolved by the system if
+//! it is still open, unassigned, and holds no other missed call.
 
 use super::anonymous::is_withheld;
-use super::ingest::normalise_number;
+use super::ingest::{normalise_number, CALLBACK_TAG};
+use crate::bus::Event;
+use crate::conversations::{self, Actor};
+use crate::events;
 use crate::store::{now_ms, StoreError, StoreResult, Tx};
 use serde_json::Value;
 use std::fmt::Write;
@@ -189,6 +198,13 @@ pub struct Fold {
     pub message_id: String,
     pub meta: Value,
     pub body: String,
+    /// The entry was a missed inbound call and the record says it was answered.
+    pub answered_now: bool,
+}
+
+/// Whether entry meta describes a missed inbound call (as [`super::ingest::is_missed`]).
+fn missed(meta: &Value) -> bool {
+    meta["kind"] == "call" && meta["direction"] != "outbound" && meta["disposition"] != "answered"
 }
 
 /// Fold the record (`source`, its `meta` and summary `body`) into `entry`.
@@ -221,9 +237,11 @@ pub fn fold(
             }
         }
     }
+    let answered_now = missed(&entry.meta) && merged["disposition"] == "answered";
     Fold {
         source_id: format!("{source}:{}", rec.external_id),
         message_id: entry.message_id.clone(),
+        answered_now,
         meta: merged,
         body: match pairing {
             Pairing::CdrIntoCti => body,
@@ -233,8 +251,10 @@ pub fn fold(
 }
 
 /// Write `folds`: the aliases (a concurrent writer of the same record makes this a unique-key
-/// `Conflict`) and the entries' new meta and summary, two statements per 50 folds.
-pub async fn write(tx: &mut Tx, folds: &[Fold]) -> StoreResult<()> {
+/// `Conflict`) and the entries' new meta and summary, two statements per 50 folds; then settle
+/// the callbacks of calls answered after all. Returns the events to publish after commit
+/// (already queued for webhooks).
+pub async fn write(tx: &mut Tx, folds: &[Fold]) -> StoreResult<Vec<Event>> {
     let now = now_ms();
     for chunk in folds.chunks(50) {
         let mut rows = String::new();
@@ -271,5 +291,48 @@ pub async fn write(tx: &mut Tx, folds: &[Fold]) -> StoreResult<()> {
         }
         q.execute(tx.conn()).await.map_err(StoreError::from_sqlx)?;
     }
-    Ok(())
+    let mut out = Vec::new();
+    for f in folds {
+        let message = conversations::message(tx.conn(), &f.message_id).await?;
+        let conv = conversations::get(tx.conn(), &message.conversation_id).await?;
+        let mut ev = events::new_event("message.updated", Value::Null);
+        ev.conversation_id = Some(conv.id.clone());
+        ev.customer_id = Some(conv.customer_id.clone());
+        ev.agent_id = conv.assignee_id.clone();
+        ev.data = serde_json::json!({ "message": message.into_value() });
+        events::record(tx, &ev).await?;
+        out.push(ev);
+        if f.answered_now {
+            out.extend(settle_callback(tx, &conv, &f.message_id).await?);
+        }
+    }
+    Ok(out)
+}
+
+/// Resolve `conv` if it is an open, unassigned callback whose only missed call was
+/// `message_id` (now known to have been answered).
+async fn settle_callback(
+    tx: &mut Tx,
+    conv: &conversations::Conversation,
+    message_id: &str,
+) -> StoreResult<Option<Event>> {
+    let callback = conv.tags.iter().any(|t| t == CALLBACK_TAG);
+    if !callback || conv.status != "open" || conv.assignee_id.is_some() {
+        return Ok(None);
+    }
+    let others: Vec<(String,)> = sqlx::query_as(
+        "SELECT meta FROM messages WHERE conversation_id = $1 AND channel = 'phone' AND id <> $2",
+    )
+    .bind(&conv.id)
+    .bind(message_id)
+    .fetch_all(tx.conn())
+    .await
+    .map_err(StoreError::from_sqlx)?;
+    let still_missed = others
+        .iter()
+        .any(|(meta,)| missed(&serde_json::from_str(meta).unwrap_or(Value::Null)));
+    if still_missed {
+        return Ok(None);
+    }
+    conversations::set_status(tx, conv, "resolved", &Actor::system()).await
 }

@@ -4,6 +4,7 @@ use super::{conversations_of, customer_by_phone, detail, upload};
 use crate::helpers::*;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
+use switchboard::channels::voice;
 use switchboard::channels::voice::ingest::{store_contact, Contact, Outcome};
 use switchboard::channels::voice::records::{options, parse_lines};
 use switchboard::store::now_ms;
@@ -31,6 +32,29 @@ fn cdr(src: &str, dst: &str, at: i64, id: &str) -> String {
          \"PJSIP/101-1\",\"Dial\",\"PJSIP/101,30\",\"{start}\",\"{answer}\",\"{end}\",95,90,\
          \"ANSWERED\",\"DOCUMENTATION\",\"{id}\",\"\"\n"
     )
+}
+
+/// A missed Asterisk call record (rang 20 s, nobody answered).
+fn missed_cdr(src: &str, dst: &str, at: i64, id: &str) -> String {
+    let (start, end) = (stamp(at), stamp(at + 20_000));
+    format!(
+        "\"\",\"{src}\",\"{dst}\",\"from-trunk\",\"\"\"\"\" <{src}>\",\"PJSIP/trunk-1\",\
+         \"PJSIP/101-1\",\"Dial\",\"PJSIP/101,30\",\"{start}\",\"\",\"{end}\",20,0,\
+         \"NO ANSWER\",\"DOCUMENTATION\",\"{id}\",\"\"\n"
+    )
+}
+
+/// One record of `log` as a contact to store on its own (the per-record path).
+fn contact_of(log: &str) -> Contact {
+    let (mut lines, _) = parse_lines(Source::Asterisk, log.as_bytes(), 1, true, &options(0));
+    Contact {
+        source: "asterisk",
+        record: lines.remove(0).1.expect("parsed"),
+        customer_id: None,
+        notes: None,
+        logged_by: None,
+        agent_id: None,
+    }
 }
 
 /// Every message of the customer with this number.
@@ -225,7 +249,104 @@ async fn a_late_cti_hangup_completes_the_cdr_entry(b: Backend) {
     assert_eq!(messages_of(&app, "+989121110003").await.len(), 1);
 }
 
+/// Callback conversations of the customer with this number.
+async fn callbacks_of(app: &TestApp, e164: &str) -> Vec<Value> {
+    let customer = customer_by_phone(app, e164).await;
+    conversations_of(app, customer["id"].as_str().unwrap(), "&tag=callback").await
+}
+
+async fn a_cdr_showing_a_timed_out_call_answered_settles_its_callback(b: Backend) {
+    let app = spawn_app_with(b, |s| s.voice.pbx_utc_offset_secs = 0).await;
+    let token = app.api_token(&["voice:ingest"]).await;
+    let at = now_ms();
+    // Two callers ring; no answer or hangup event ever arrives (the CTI link dropped).
+    for (id, from) in [("t-1", "09121110005"), ("t-2", "09121110006")] {
+        let (s, body) = cti(&app, &token, event("newCall", id, from, json!({}))).await;
+        assert_eq!(s, StatusCode::OK, "{body}");
+    }
+    let later = now_ms() + app.state.settings.voice.stale_ringing_ms() + 1_000;
+    assert_eq!(voice::run_once(&app.state, later).await.unwrap(), 2);
+    let (first, second) = ("+989121110005", "+989121110006");
+    for number in [first, second] {
+        let cb = callbacks_of(&app, number).await;
+        assert_eq!(cb.len(), 1, "closed as missed: a callback opens");
+        assert_eq!(cb[0]["status"], "open");
+    }
+    // The second caller also called ten minutes later, and that call really was missed.
+    let log = missed_cdr("09121110006", "101", at + 600_000, "t.3");
+    let (s, report) = upload(&app, &token, "asterisk", log.into_bytes()).await;
+    assert_eq!(
+        (s, report["stored"].as_u64()),
+        (StatusCode::OK, Some(1)),
+        "{report}"
+    );
+    assert_eq!(
+        callbacks_of(&app, second).await.len(),
+        1,
+        "joined the callback"
+    );
+
+    // The PBX's records say both timed-out calls were answered: the first stored on its
+    // own, the second with an upload (the batch path).
+    let mut rx = app.state.bus.subscribe();
+    let first_cdr = contact_of(&cdr("09121110005", "101", at, "t.1"));
+    let outcome = store_contact(&app.state, &first_cdr).await.unwrap();
+    assert!(matches!(outcome, Outcome::Merged { .. }), "{outcome:?}");
+    let log = cdr("09121110006", "101", at, "t.2");
+    let (s, report) = upload(&app, &token, "asterisk", log.into_bytes()).await;
+    assert_eq!(
+        (s, report["merged"].as_u64()),
+        (StatusCode::OK, Some(1)),
+        "{report}"
+    );
+
+    let cb = callbacks_of(&app, first).await;
+    assert_eq!(
+        cb[0]["status"], "resolved",
+        "nothing left to call back: {cb:?}"
+    );
+    let cb2 = callbacks_of(&app, second).await;
+    assert_eq!(
+        cb2[0]["status"], "open",
+        "the later missed call still needs a callback"
+    );
+    let d = detail(&app, &cb[0]["id"]).await;
+    let call = &d["messages"][0];
+    assert_eq!(call["meta"]["disposition"], "answered", "{call}");
+    assert_eq!(call["body"], "Inbound call, answered, 1m30s");
+    let changed = d["history"].as_array().unwrap().iter().any(|h| {
+        h["kind"] == "status_changed"
+            && h["data"]["to"] == "resolved"
+            && h["actor_kind"] == "system"
+    });
+    assert!(changed, "{}", d["history"]);
+
+    // Events: both entries announced as updated, only the first callback resolved.
+    let (mut updated, mut resolved) = (Vec::new(), Vec::new());
+    while updated.len() < 2 || resolved.is_empty() {
+        let ev = tokio::time::timeout(std::time::Duration::from_secs(10), rx.recv())
+            .await
+            .unwrap_or_else(|_| panic!("events within 10 s: {updated:?} {resolved:?}"))
+            .expect("bus open");
+        match ev.kind.as_str() {
+            "message.updated" => updated.push(ev.data["message"].clone()),
+            "conversation.status_changed" => resolved.push(ev.conversation_id.clone().unwrap()),
+            _ => {}
+        }
+    }
+    let sources: Vec<_> = updated
+        .iter()
+        .map(|m| m["meta"]["cdr_source_id"].clone())
+        .collect();
+    assert_eq!(sources, [json!("t.1"), json!("t.2")]);
+    assert!(updated
+        .iter()
+        .all(|m| m["meta"]["disposition"] == "answered"));
+    assert_eq!(resolved, [cb[0]["id"].as_str().unwrap().to_string()]);
+}
+
 crate::storage_tests!(
+    a_cdr_showing_a_timed_out_call_answered_settles_its_callback,
     a_cdr_completes_the_cti_entry_of_its_call,
     pairing_follows_the_setting_and_the_other_party,
     a_late_cti_hangup_completes_the_cdr_entry,

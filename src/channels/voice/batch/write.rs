@@ -293,8 +293,11 @@ fn build_events(
                 }
             }
         }
-        let data = json!({ "message_id": message_id, "seq": seq, "author_kind": m.author_kind });
-        let mut ev = event(&m, "message_added", data, assignee, &mut history);
+        // A message has no history row of its own (see `conversations::append_new_message`).
+        let mut ev = events::new_event("message.created", Value::Null);
+        ev.conversation_id = Some(m.conv_id.clone());
+        ev.customer_id = Some(m.customer_id.clone());
+        ev.agent_id = assignee;
         stored.push((
             m.line,
             Outcome::Stored {
@@ -316,7 +319,6 @@ fn build_events(
             meta: m.meta,
             created_at: ms_to_rfc3339(m.at),
         };
-        ev.kind = "message.created".into();
         ev.data = json!({ "message": message.into_value() });
         out_events.push(ev);
     }
