@@ -9,3 +9,7 @@ DROP INDEX conversations_queue;
 CREATE INDEX conversations_queue ON conversations(queue_id, status) WHERE queue_id IS NOT NULL;
 DROP INDEX conversations_assignee;
 CREATE INDEX conversations_assignee ON conversations(assignee_id, status) WHERE assignee_id IS NOT NULL;
+-- A customer's open conversations (matching a new contact to one) without visiting each of the
+-- customer's resolved ones; still serves every lookup by customer alone.
+DROP INDEX conversations_customer;
+CREATE INDEX conversations_customer ON conversations(customer_id, status);

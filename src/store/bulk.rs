@@ -221,7 +221,16 @@ where
     T: for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow> + Send + Unpin,
 {
     let mut out = Vec::new();
-    let sql = format!("{head} (SELECT value FROM {})", dialect::json_values(tx));
+    // PostgreSQL: `col = ANY(ARRAY(…))` is answered from an index on `col` whatever the
+    // statistics say; with `IN (SELECT …)` the planner guesses 100 values and, on a table
+    // filled faster than autovacuum analyses it (a bulk import), hashes them and scans every
+    // row of the table instead (measured: 34 ms per lookup at 100,000 phone entries).
+    let sql = match head.trim_end().strip_suffix(" IN") {
+        Some(column) if !tx.is_sqlite() => {
+            format!("{column} = ANY(ARRAY(SELECT json_array_elements_text($1::json)))")
+        }
+        _ => format!("{head} (SELECT value FROM {})", dialect::json_values(tx)),
+    };
     for chunk in values.chunks(MAX_ROWS) {
         let list = serde_json::to_string(chunk)
             .map_err(|e| StoreError::Other(sqlx::Error::Encode(e.into())))?;

@@ -72,6 +72,15 @@ impl Pairing {
         }
     }
 
+    /// The partial index of the entries this record may complete (phone entries of the other
+    /// source by start time).
+    fn index(self) -> &'static str {
+        match self {
+            Pairing::CdrIntoCti => "messages_cti_at",
+            Pairing::CtiIntoCdr => "messages_cdr_at",
+        }
+    }
+
     /// SQL condition on `m.external_id` selecting the entries this record may complete.
     fn target(self) -> &'static str {
         match self {
@@ -100,9 +109,16 @@ pub struct Entry {
 /// anonymous profile has a long one).
 pub async fn entries(tx: &mut Tx, pairing: Pairing, from: i64, to: i64) -> StoreResult<Vec<Entry>> {
     type Row = (String, String, String, i64, String, String);
+    // SQLite without statistics prefers the (channel, external_id) index, i.e. every phone
+    // entry ever stored; it is told which index to use. PostgreSQL picks the partial one.
+    let indexed = if tx.is_sqlite() {
+        format!("INDEXED BY {}", pairing.index())
+    } else {
+        String::new()
+    };
     let sql = format!(
         "SELECT m.id, m.conversation_id, c.customer_id, m.created_at, m.body, m.meta \
-         FROM messages m JOIN conversations c ON c.id = m.conversation_id \
+         FROM messages m {indexed} JOIN conversations c ON c.id = m.conversation_id \
          WHERE m.channel = 'phone' AND m.created_at >= $1 AND m.created_at <= $2 AND {} \
            AND NOT EXISTS (SELECT 1 FROM voice_source_ids a WHERE a.message_id = m.id) \
          ORDER BY m.created_at, m.id",
