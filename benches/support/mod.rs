@@ -114,6 +114,18 @@ pub async fn fresh_pg() -> String {
     let mut conn = sqlx::PgConnection::connect(&admin)
         .await
         .expect("PostgreSQL reachable");
+    // Databases of earlier runs go first (autovacuum working through them disturbs the
+    // measurement); one still in use by a concurrent run refuses and stays.
+    let old: Vec<(String,)> =
+        sqlx::query_as("SELECT datname FROM pg_database WHERE datname LIKE 'sb\\_bench\\_%'")
+            .fetch_all(&mut conn)
+            .await
+            .unwrap_or_default();
+    for (db,) in old {
+        let _ = sqlx::query(&format!("DROP DATABASE {db}"))
+            .execute(&mut conn)
+            .await;
+    }
     let name = format!("sb_bench_{}", uuid::Uuid::new_v4().simple());
     sqlx::query(&format!("CREATE DATABASE {name}"))
         .execute(&mut conn)
