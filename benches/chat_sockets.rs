@@ -3,6 +3,9 @@
 //!
 //! The bare relay is this same binary re-executed with `SB_BENCH_ROLE=relay` (a separate process,
 //! so its resident memory is its own); Switchboard is the real `switchboard` binary on SQLite.
+//! For Switchboard two latencies are reported, each for a visitor's first message (which opens
+//! a conversation) and for follow-ups: send → `ack` (sent only after the message committed)
+//! and visitor → agent delivery, send → an admin's console socket receiving `message.created`.
 //! Every client socket binds its own loopback source address (127.10.x.y), at most 19 sockets per
 //! address, because Switchboard allows 20 widget sockets per client IP.
 //!
@@ -95,27 +98,36 @@ async fn measure(
             }
             Target::Switchboard => {
                 drain(&[&stats.ack_first, &stats.ack_next], total_sent as usize).await;
-                drain(&[&stats.delivered], total_sent as usize).await;
+                drain(
+                    &[&stats.delivered_first, &stats.delivered],
+                    total_sent as usize,
+                )
+                .await;
             }
         }
         let took = t0.elapsed().as_secs_f64();
         println!("  phase {phase}: {sent} sent in {secs} s, all answered after {took:.1} s = {:.0} messages/s sustained", sent as f64 / took);
     }
     if target == Target::Switchboard {
+        let (first, next) = (
+            total_sent.min(n as u64),
+            total_sent.saturating_sub(n as u64),
+        );
         row(
             "send → ack, first message (opens conversation)",
             &stats.ack_first,
-            total_sent.min(n as u64),
+            first,
+        );
+        row("send → ack, follow-up message", &stats.ack_next, next);
+        row(
+            "visitor → agent console, first message",
+            &stats.delivered_first,
+            first,
         );
         row(
-            "send → ack, follow-up message",
-            &stats.ack_next,
-            total_sent - total_sent.min(n as u64),
-        );
-        row(
-            "send → console message.created (all)",
+            "visitor → agent console, follow-up message",
             &stats.delivered,
-            total_sent,
+            next,
         );
         println!(
             "RSS after latency phases: {:.1} MiB",
