@@ -56,14 +56,14 @@ async fn measure(
     pid: u32,
     port: u16,
     site: &str,
-    agent: Ws,
+    agent: String,
     n: usize,
     rate: u64,
     secs: u64,
 ) {
     let stats = Arc::new(Stats::default());
     let stop = CancellationToken::new();
-    let agent_handle = tokio::spawn(agent_task(target, agent, stats.clone(), stop.clone()));
+    let agent_handle = spawn_agent(target, port, agent, stats.clone(), stop.clone()).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     let before = support::rss_kib(pid);
     let (socks, failed, took) = open_all(target, port, site, n).await;
@@ -148,8 +148,38 @@ async fn measure(
     );
     stop.cancel();
     drop(cmds);
-    let _ = agent_handle.await;
+    let _ = tokio::task::spawn_blocking(move || agent_handle.join()).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
+}
+
+/// The agent side (the relay's agent socket, Switchboard's console) on a thread of its own with
+/// its own runtime, so the 10,000 visitor tasks of the client never delay its reads: its
+/// latency is the server's, as for an agent on another machine. Returns once it is connected.
+async fn spawn_agent(
+    target: Target,
+    port: u16,
+    path: String,
+    stats: Arc<Stats>,
+    stop: CancellationToken,
+) -> std::thread::JoinHandle<()> {
+    let (ready, connected) = tokio::sync::oneshot::channel();
+    let handle = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let mut ws = connect(port, &path, None).await.expect("agent socket");
+            if target == Target::Switchboard {
+                let hello = next_json(&mut ws).await.expect("console hello");
+                assert_eq!(hello["type"], "hello", "{hello}");
+            }
+            let _ = ready.send(());
+            agent_task(target, ws, stats, stop).await;
+        });
+    });
+    connected.await.expect("agent side connected");
+    handle
 }
 
 /// Group commits of the run, from Switchboard's `/metrics` (count, mean size, mean time).
@@ -189,14 +219,13 @@ async fn bench() {
         let port = support::free_port();
         let guard = spawn_relay(port, buf);
         support::wait_for_port(port).await;
-        let agent = connect(port, "/agent", None).await.expect("agent socket");
         measure(
             label,
             Target::Relay,
             guard.0.id(),
             port,
             "",
-            agent,
+            "/agent".to_string(),
             count,
             rate,
             lat,
@@ -226,11 +255,6 @@ async fn bench() {
         .await
         .expect("site body");
     let key = site["site_key"].as_str().expect("site_key").to_string();
-    let mut console = connect(port, &format!("/ws/console?token={token}"), None)
-        .await
-        .expect("console socket");
-    let hello = next_json(&mut console).await.expect("console hello");
-    assert_eq!(hello["type"], "hello", "{hello}");
     measure(
         if pg.is_some() {
             "switchboard (PostgreSQL)"
@@ -241,7 +265,7 @@ async fn bench() {
         guard.0.id(),
         port,
         &key,
-        console,
+        format!("/ws/console?token={token}"),
         n,
         rate,
         secs,
