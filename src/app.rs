@@ -167,11 +167,14 @@ impl Application {
         );
         let mut workers = vec![
             tokio::spawn(worker.run_until_stopped(self.stop.clone())),
+            // Often, so each checkpoint has little to copy and sync: under steady writes the
+            // log only restarts through SQLite's own checkpoint inside a commit, which then
+            // finds the log nearly copied (at 500 ms it synced ~20 MB: 20–40 ms commits).
             tokio::spawn(
                 self.state
                     .store
                     .clone()
-                    .run_checkpoints(Duration::from_millis(500), self.stop.clone()),
+                    .run_checkpoints(Duration::from_millis(50), self.stop.clone()),
             ),
         ];
         workers.extend(crate::routing::spawn_workers(

@@ -28,7 +28,10 @@ pub fn micros() -> u64 {
 pub struct Stats {
     pub ack_first: Mutex<Vec<u64>>,
     pub ack_next: Mutex<Vec<u64>>,
+    /// Send → the agent side received it (relay: every message; Switchboard: follow-ups).
     pub delivered: Mutex<Vec<u64>>,
+    /// Switchboard: send → the console received a visitor's first message.
+    pub delivered_first: Mutex<Vec<u64>>,
     pub errors: AtomicU64,
     pub first_error: Mutex<Option<String>>,
 }
@@ -146,7 +149,7 @@ pub async fn visitor_task(
                 let frame = match target {
                     Target::Relay => t.to_string(),
                     Target::Switchboard => json!({"type": "message",
-                        "client_id": format!("c{idx}-{sent}-{t}"), "text": format!("bench {t}")}).to_string(),
+                        "client_id": format!("c{idx}-{sent}-{t}"), "text": format!("bench {t} {sent}")}).to_string(),
                 };
                 sent += 1;
                 if let Err(e) = ws.send(Message::Text(frame.into())).await {
@@ -198,19 +201,26 @@ pub async fn agent_task(target: Target, mut ws: Ws, stats: Arc<Stats>, stop: Can
                 return;
             }
         };
+        // (send time, whether it was the visitor's first message)
         let sent = match target {
-            Target::Relay => text.parse::<u64>().ok(),
+            Target::Relay => text.parse::<u64>().ok().map(|t| (t, false)),
             Target::Switchboard => {
                 let v: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
                 (v["kind"] == "message.created")
                     .then(|| v["data"]["message"]["body"].as_str())
                     .flatten()
                     .and_then(|b| b.strip_prefix("bench "))
-                    .and_then(|t| t.parse().ok())
+                    .and_then(|b| b.split_once(' '))
+                    .and_then(|(t, k)| Some((t.parse().ok()?, k == "0")))
             }
         };
-        if let Some(t) = sent {
-            stats.delivered.lock().unwrap().push(micros() - t);
+        if let Some((t, first)) = sent {
+            let list = if first {
+                &stats.delivered_first
+            } else {
+                &stats.delivered
+            };
+            list.lock().unwrap().push(micros() - t);
         }
     }
 }

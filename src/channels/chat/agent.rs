@@ -111,6 +111,8 @@ pub struct VisitorInfo {
     /// The visitor has seen every message up to this seq (delivery state).
     pub read_seq: i64,
     pub first_seen_at: String,
+    /// Last message or read mark; may lag by up to a minute (a visitor's messages refresh it
+    /// at most once a minute).
     pub last_seen_at: String,
 }
 

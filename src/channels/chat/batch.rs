@@ -3,12 +3,15 @@
 //! [`visitor::store_in`], which still handles the rare cases itself (reopening a resolved
 //! conversation, verified identities, a visitor row without a conversation, races).
 //!
-//! Statements per batch: a resend check, a touch (and PostgreSQL row lock) of the visitor
+//! Statements per batch on PostgreSQL: a resend check, a touch (and row lock) of the visitor
 //! rows, one sequence-number reservation for open conversations; for new visitors the visitor
 //! rows, customers, conversation numbers, conversations, tags and a visitor update; then the
-//! messages, the history rows and a webhook check — each multi-row, chunked under the
-//! parameter limit.
+//! messages and the history rows — each multi-row, chunked under the parameter limit. On
+//! SQLite ([`batch_lite`]) the resend check, visitors and their conversations are one read,
+//! and the reservation, messages and history one multi-statement write, so a batch of
+//! follow-ups is four round trips to SQLite's thread with `BEGIN` and `COMMIT`.
 
+use super::batch_lite;
 use super::batch_sql::{fetch_in, max_params};
 use super::visitor::{self, Stored, Visitor, CHANNEL, OFFLINE_TAG};
 use super::writer::Job;
@@ -54,20 +57,33 @@ pub async fn store_all(state: &AppState, tx: &mut Tx, jobs: &[Job]) -> ApiResult
         .map(|j| visitor::external_id(&j.visitor, &j.client_id))
         .collect();
     let mut out: Vec<Option<Stored>> = jobs.iter().map(|_| None).collect();
-    // Resends of stored messages get the first copy's seq; repeats inside the batch too.
     let keys: Vec<&str> = ext.iter().map(String::as_str).collect();
-    let stored: HashMap<String, (String, i64)> = fetch_in::<(String, String, i64)>(
-        tx,
-        "SELECT external_id, conversation_id, seq FROM messages \
-         WHERE channel = $1 AND external_id IN",
-        "",
-        &[B::S(CHANNEL.into())],
-        &keys,
-    )
-    .await?
-    .into_iter()
-    .map(|(e, c, s)| (e, (c, s)))
-    .collect();
+    // SQLite: one read for resends and visitors (with their conversations); PostgreSQL: a
+    // resend check, then the visitor rows touched and locked once the work is known.
+    let mut lite = if tx.is_sqlite() {
+        let mut ids: Vec<&str> = jobs.iter().map(|j| j.visitor.id.as_str()).collect();
+        let mut seen = HashSet::new();
+        ids.retain(|v| seen.insert(*v));
+        Some(batch_lite::lookup(tx, now, CHANNEL, &keys, &ids).await?)
+    } else {
+        None
+    };
+    // Resends of stored messages get the first copy's seq; repeats inside the batch too.
+    let stored: HashMap<String, (String, i64)> = match &mut lite {
+        Some(l) => std::mem::take(&mut l.stored),
+        None => fetch_in::<(String, String, i64)>(
+            tx,
+            "SELECT external_id, conversation_id, seq FROM messages \
+             WHERE channel = $1 AND external_id IN",
+            "",
+            &[B::S(CHANNEL.into())],
+            &keys,
+        )
+        .await?
+        .into_iter()
+        .map(|(e, c, s)| (e, (c, s)))
+        .collect(),
+    };
     let mut first: HashMap<&str, usize> = HashMap::new();
     let (mut repeats, mut work) = (Vec::new(), Vec::new());
     for (i, e) in ext.iter().enumerate() {
@@ -91,21 +107,29 @@ pub async fn store_all(state: &AppState, tx: &mut Tx, jobs: &[Job]) -> ApiResult
         }
         *n += 1;
     }
-    let ids: Vec<&str> = visitors.iter().map(|v| v.id.as_str()).collect();
-    let known: HashMap<String, Option<String>> = fetch_in::<(String, Option<String>)>(
-        tx,
-        "UPDATE chat_visitors SET updated_at = $1 WHERE id IN",
-        " RETURNING id, conversation_id",
-        &[B::I(now)],
-        &ids,
-    )
-    .await?
-    .into_iter()
-    .collect();
+    let known: HashMap<String, Option<String>> = match &mut lite {
+        Some(l) => std::mem::take(&mut l.known),
+        None => {
+            let ids: Vec<&str> = visitors.iter().map(|v| v.id.as_str()).collect();
+            fetch_in::<(String, Option<String>)>(
+                tx,
+                "UPDATE chat_visitors SET updated_at = $1 WHERE id IN",
+                " RETURNING id, conversation_id",
+                &[B::I(now)],
+                &ids,
+            )
+            .await?
+            .into_iter()
+            .collect()
+        }
+    };
     let mut route: HashMap<&str, Route> = HashMap::new();
     let (mut open, mut candidates) = (Vec::new(), Vec::new());
     for v in &visitors {
         let r = match known.get(&v.id) {
+            // A conversation is one visitor's; should two ever share one, the second takes
+            // the one-message path (seqs are reserved per conversation and visitor).
+            Some(Some(c)) if open.iter().any(|(o, _, _)| *o == c.as_str()) => Route::Single,
             Some(Some(c)) => {
                 open.push((c.as_str(), count[v.id.as_str()], v.id.as_str()));
                 Route::Open(c.clone())
@@ -121,7 +145,10 @@ pub async fn store_all(state: &AppState, tx: &mut Tx, jobs: &[Job]) -> ApiResult
     // Open conversations: reserve the seqs (and lock the rows on PostgreSQL). One that was
     // resolved meanwhile is left to the one-message path, which reopens it.
     let pairs: Vec<(&str, i64)> = open.iter().map(|(c, n, _)| (*c, *n)).collect();
-    let reserved = reserve(tx, now, &pairs).await?;
+    let (reserved, pending) = match &lite {
+        Some(l) => reserve_read(&l.convs, &pairs),
+        None => (reserve(tx, now, &pairs).await?, Vec::new()),
+    };
     for (c, _, v) in &open {
         if !reserved.contains_key(*c) {
             route.insert(v, Route::Single);
@@ -210,24 +237,10 @@ pub async fn store_all(state: &AppState, tx: &mut Tx, jobs: &[Job]) -> ApiResult
             message: Some(message),
         });
     }
-    insert_rows(
-        tx,
-        "INSERT INTO messages (id, conversation_id, seq, body, body_search, external_id, meta, \
-           created_at, author_kind, author_id, internal, channel)",
-        rows,
-        ", 'customer', NULL, 0, 'chat'",
-        "",
-    )
-    .await?;
-    insert_rows(
-        tx,
-        "INSERT INTO conversation_events (id, conversation_id, kind, actor_id, data, created_at, \
-           actor_kind)",
-        history,
-        ", 'customer'",
-        "",
-    )
-    .await?;
+    match &lite {
+        Some(l) => batch_lite::write(tx, now, &pending, &l.stale, rows, history).await?,
+        None => insert_all(tx, rows, history).await?,
+    }
     let events = out.iter().flatten().flat_map(|s| s.events.iter());
     if events.clone().next().is_some() && tx.webhooks_active().await? {
         for ev in events {
@@ -329,6 +342,54 @@ async fn reserve(
         }
     }
     Ok(out)
+}
+
+/// Insert the message and history rows (PostgreSQL; SQLite sends them with its other writes).
+async fn insert_all(tx: &mut Tx, rows: Vec<Vec<B>>, history: Vec<Vec<B>>) -> StoreResult<()> {
+    insert_rows(
+        tx,
+        "INSERT INTO messages (id, conversation_id, seq, body, body_search, external_id, meta, \
+           created_at, author_kind, author_id, internal, channel)",
+        rows,
+        ", 'customer', NULL, 0, 'chat'",
+        "",
+    )
+    .await?;
+    insert_rows(
+        tx,
+        "INSERT INTO conversation_events (id, conversation_id, kind, actor_id, data, created_at, \
+           actor_kind)",
+        history,
+        ", 'customer'",
+        "",
+    )
+    .await
+}
+
+/// [`reserve`] from the conversations as read on SQLite: the reservations happen in
+/// [`batch_lite::write`] (conversation, messages added, `last_seq` as read).
+#[allow(clippy::type_complexity)]
+fn reserve_read(
+    convs: &HashMap<String, batch_lite::Conv>,
+    open: &[(&str, i64)],
+) -> (
+    HashMap<String, (i64, String, Option<String>)>,
+    Vec<(String, i64, i64)>,
+) {
+    let (mut reserved, mut pending) = (HashMap::new(), Vec::new());
+    for &(c, n) in open {
+        let Some(conv) = convs.get(c) else { continue };
+        if matches!(conv.status.as_str(), "resolved" | "closed") {
+            continue;
+        }
+        let last = conv.last_seq + n;
+        reserved.insert(
+            c.to_string(),
+            (last, conv.customer.clone(), conv.assignee.clone()),
+        );
+        pending.push((c.to_string(), n, conv.last_seq));
+    }
+    (reserved, pending)
 }
 
 /// Create the visitor rows, customers and conversations of new visitors. A visitor whose row

@@ -12,6 +12,7 @@
 mod agent;
 mod attachments;
 mod batch;
+mod batch_lite;
 mod batch_sql;
 mod frames;
 mod handlers;

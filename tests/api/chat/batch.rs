@@ -149,7 +149,57 @@ async fn new_and_returning_visitors_in_one_burst_keep_their_order(b: Backend) {
     assert_eq!(page["items"].as_array().unwrap().len(), 16, "{page}");
 }
 
+async fn a_resolved_conversation_in_a_burst_is_reopened_and_numbered_in_order(b: Backend) {
+    let app = spawn_app(b).await;
+    let key = site(&app, json!({})).await["site_key"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut visitors = Vec::new();
+    for n in 0..8 {
+        let (mut v, _) = Visitor::join(&app, &key, None, None).await;
+        let ack = v.say("c1", &format!("visitor {n} first")).await;
+        visitors.push((v, ack["conversation_id"].as_str().unwrap().to_string()));
+    }
+    // Visitor 0's conversation was resolved meanwhile; the others are still open.
+    sqlx::query("UPDATE conversations SET status = 'resolved' WHERE id = $1")
+        .bind(&visitors[0].1)
+        .execute(app.state.store.pool())
+        .await
+        .unwrap();
+    for (n, (v, _)) in visitors.iter_mut().enumerate() {
+        v.message("c2", &format!("visitor {n} second")).await;
+        v.message("c3", &format!("visitor {n} third")).await;
+    }
+    for (n, (v, conv)) in visitors.iter_mut().enumerate() {
+        for (cid, seq) in [("c2", 2), ("c3", 3)] {
+            let a = answer(v, cid).await;
+            assert_eq!(a["type"], "ack", "visitor {n}: {a}");
+            assert_eq!(a["seq"], seq, "visitor {n}: {a}");
+            assert_eq!(a["conversation_id"], conv.as_str(), "visitor {n}: {a}");
+        }
+        let bodies: Vec<String> = api_messages(&app, conv)
+            .await
+            .iter()
+            .map(|m| m["body"].as_str().unwrap().to_string())
+            .collect();
+        let expected: Vec<String> = ["first", "second", "third"]
+            .iter()
+            .map(|w| format!("visitor {n} {w}"))
+            .collect();
+        assert_eq!(bodies, expected, "visitor {n}");
+        let (status, last): (String, i64) =
+            sqlx::query_as("SELECT status, last_seq FROM conversations WHERE id = $1")
+                .bind(conv.as_str())
+                .fetch_one(app.state.store.pool())
+                .await
+                .unwrap();
+        assert_eq!((status.as_str(), last), ("open", 3), "visitor {n}");
+    }
+}
+
 crate::storage_tests!(
+    a_resolved_conversation_in_a_burst_is_reopened_and_numbered_in_order,
     a_failing_message_does_not_take_its_batch_neighbours_with_it,
     two_tabs_sending_the_same_message_at_once_store_it_once,
     new_and_returning_visitors_in_one_burst_keep_their_order,

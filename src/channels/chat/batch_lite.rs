@@ -1,0 +1,203 @@
+//! The group commit's statements on SQLite, where a batch needs four round trips to the
+//! database thread (`BEGIN`, one read, one write, `COMMIT`) instead of seven, each statement
+//! text prepared once per connection.
+//!
+//! SQLite has one writer at a time (the store's writer lock), and a transaction that read a
+//! snapshot and then writes fails (`SQLITE_BUSY_SNAPSHOT`) if anything else committed
+//! meanwhile. So the batch reads everything it decides on in one statement — resent messages,
+//! each visitor's conversation with its `last_seq` and status — numbers the messages itself,
+//! and sends the sequence reservation, the rare visitor touch, the messages and their history
+//! rows as one multi-statement write. The reservation re-checks each conversation's `last_seq`
+//! and the whole write must change exactly the expected number of rows, or the batch fails
+//! (and its messages are stored one by one), so a number can never be handed out twice.
+
+use crate::store::bulk::V;
+use crate::store::{StoreError, StoreResult, Tx};
+use std::collections::HashMap;
+
+/// A visitor's `last_seen_at` (`chat_visitors.updated_at`) is refreshed by a message only when
+/// it is older than this: a page write fewer per message.
+pub const TOUCH_MS: i64 = 60_000;
+
+/// An open conversation as the batch read it.
+pub struct Conv {
+    pub last_seq: i64,
+    pub status: String,
+    pub customer: String,
+    pub assignee: Option<String>,
+}
+
+/// What the batch's one read found.
+#[derive(Default)]
+pub struct Lookup {
+    /// external id → (conversation, seq) of messages already stored.
+    pub stored: HashMap<String, (String, i64)>,
+    /// visitor → its conversation (visitors without a row are absent).
+    pub known: HashMap<String, Option<String>>,
+    /// conversation → its row.
+    pub convs: HashMap<String, Conv>,
+    /// Visitors whose `updated_at` is older than [`TOUCH_MS`].
+    pub stale: Vec<String>,
+}
+
+type Row = (
+    i64,
+    String,
+    Option<String>,
+    Option<i64>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    i64,
+);
+
+/// Resent messages among `keys` and the visitor rows of `visitors`, in one statement.
+pub async fn lookup(
+    tx: &mut Tx,
+    now: i64,
+    channel: &str,
+    keys: &[&str],
+    visitors: &[&str],
+) -> StoreResult<Lookup> {
+    let json = |v: &[&str]| {
+        serde_json::to_string(v).map_err(|e| StoreError::Other(sqlx::Error::Encode(e.into())))
+    };
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT 0, m.external_id, m.conversation_id, m.seq, NULL, NULL, NULL, 0 FROM messages m \
+         WHERE m.channel = $3 AND m.external_id IN (SELECT value FROM json_each($1)) \
+         UNION ALL \
+         SELECT 1, v.id, v.conversation_id, c.last_seq, c.status, c.customer_id, c.assignee_id, \
+           v.updated_at FROM chat_visitors v LEFT JOIN conversations c ON c.id = v.conversation_id \
+         WHERE v.id IN (SELECT value FROM json_each($2))",
+    )
+    .bind(json(keys)?)
+    .bind(json(visitors)?)
+    .bind(channel)
+    .fetch_all(tx.conn())
+    .await
+    .map_err(StoreError::from_sqlx)?;
+    let mut out = Lookup::default();
+    for (kind, key, conv, seq, status, customer, assignee, updated) in rows {
+        if kind == 0 {
+            if let (Some(c), Some(s)) = (conv, seq) {
+                out.stored.insert(key, (c, s));
+            }
+            continue;
+        }
+        if updated < now - TOUCH_MS {
+            out.stale.push(key.clone());
+        }
+        if let (Some(c), Some(last_seq), Some(status), Some(customer)) =
+            (&conv, seq, status, customer)
+        {
+            out.convs.insert(
+                c.clone(),
+                Conv {
+                    last_seq,
+                    status,
+                    customer,
+                    assignee,
+                },
+            );
+        }
+        out.known.insert(key, conv);
+    }
+    Ok(out)
+}
+
+/// The batch's writes as one round trip: `reserve` (conversation, messages added, `last_seq`
+/// as read) moves each conversation's `last_seq` on, `stale` visitors are touched, then the
+/// message and history rows are inserted. Fails unless every statement changed exactly the
+/// rows it should.
+pub async fn write(
+    tx: &mut Tx,
+    now: i64,
+    reserve: &[(String, i64, i64)],
+    stale: &[String],
+    messages: Vec<Vec<V>>,
+    history: Vec<Vec<V>>,
+) -> StoreResult<()> {
+    let json = |v: &serde_json::Value| v.to_string();
+    let mut sql = String::new();
+    let mut args: Vec<V> = Vec::new();
+    let mut expected = 0u64;
+    if !reserve.is_empty() {
+        sql.push_str(
+            "UPDATE conversations SET last_seq = last_seq + v.n, updated_at = ?, \
+               last_message_at = ? \
+             FROM (SELECT json_extract(value, '$[0]') AS id, json_extract(value, '$[1]') AS n, \
+               json_extract(value, '$[2]') AS seen FROM json_each(?)) AS v \
+             WHERE conversations.id = v.id AND conversations.last_seq = v.seen;\n",
+        );
+        let list: Vec<_> = reserve
+            .iter()
+            .map(|(c, n, seen)| serde_json::json!([c, n, seen]))
+            .collect();
+        args.extend([V::I(now), V::I(now), V::S(json(&list.into()))]);
+        expected += reserve.len() as u64;
+    }
+    if !stale.is_empty() {
+        sql.push_str(
+            "UPDATE chat_visitors SET updated_at = ? WHERE id IN (SELECT value FROM json_each(?));\n",
+        );
+        args.extend([V::I(now), V::S(json(&stale.into()))]);
+        expected += stale.len() as u64;
+    }
+    expected += (messages.len() + history.len()) as u64;
+    let cached = messages.len() <= 16 && history.len() <= 32;
+    insert(
+        &mut sql,
+        &mut args,
+        "INSERT INTO messages (id, conversation_id, seq, body, body_search, external_id, meta, \
+           created_at, author_kind, author_id, internal, channel)",
+        messages,
+        ", 'customer', NULL, 0, 'chat'",
+    );
+    insert(
+        &mut sql,
+        &mut args,
+        "INSERT INTO conversation_events (id, conversation_id, kind, actor_id, data, created_at, \
+           actor_kind)",
+        history,
+        ", 'customer'",
+    );
+    if sql.is_empty() {
+        return Ok(());
+    }
+    let mut q = sqlx::query(&sql).persistent(cached);
+    for v in args {
+        q = match v {
+            V::S(v) => q.bind(v),
+            V::N(v) => q.bind(v),
+            V::I(v) => q.bind(v),
+            V::J(v) => q.bind(v),
+        };
+    }
+    let done = q.execute(tx.conn()).await.map_err(StoreError::from_sqlx)?;
+    if done.rows_affected() != expected {
+        return Err(StoreError::Conflict(format!(
+            "chat batch changed {} rows, expected {expected}",
+            done.rows_affected()
+        )));
+    }
+    Ok(())
+}
+
+/// Append `head VALUES (?, …, ?extra), …;` for `rows` to `sql` and their values to `args`.
+fn insert(sql: &mut String, args: &mut Vec<V>, head: &str, rows: Vec<Vec<V>>, extra: &str) {
+    if rows.is_empty() {
+        return;
+    }
+    sql.push_str(head);
+    sql.push_str(" VALUES ");
+    for (r, row) in rows.into_iter().enumerate() {
+        sql.push_str(if r > 0 { ", (" } else { "(" });
+        for k in 0..row.len() {
+            sql.push_str(if k > 0 { ", ?" } else { "?" });
+        }
+        sql.push_str(extra);
+        sql.push(')');
+        args.extend(row);
+    }
+    sql.push_str(";\n");
+}
