@@ -218,7 +218,6 @@ pub async fn store_all(state: &AppState, tx: &mut Tx, jobs: &[Job]) -> ApiResult
             B::S(message.meta.to_string()),
             B::I(now),
         ]);
-        let data = json!({ "message_id": message.id, "seq": seq, "author_kind": "customer" });
         let at = At {
             conv: &conv,
             customer: &customer,
@@ -226,9 +225,8 @@ pub async fn store_all(state: &AppState, tx: &mut Tx, jobs: &[Job]) -> ApiResult
             vid,
             now,
         };
-        let mut ev = event(&at, "message_added", data, &mut history);
-        ev.kind = "message.created".into();
-        ev.data = json!({ "message": message });
+        // No history row: the message list holds it (see `conversations::append_new_message`).
+        let ev = bare_event(&at, "message.created", json!({ "message": message }));
         events.push(ev);
         out[i] = Some(Stored {
             seq,
@@ -288,12 +286,18 @@ struct At<'a> {
     now: i64,
 }
 
-/// A `conversation.<kind>` event by the visitor, with its history row.
-fn event(at: &At, kind: &str, data: Value, history: &mut Vec<Vec<B>>) -> Event {
-    let mut ev = events::new_event(&format!("conversation.{kind}"), data);
+/// An event `kind` about the visitor's conversation.
+fn bare_event(at: &At, kind: &str, data: Value) -> Event {
+    let mut ev = events::new_event(kind, data);
     ev.conversation_id = Some(at.conv.to_string());
     ev.customer_id = Some(at.customer.to_string());
     ev.agent_id = at.assignee.map(str::to_string);
+    ev
+}
+
+/// A `conversation.<kind>` event by the visitor, with its history row.
+fn event(at: &At, kind: &str, data: Value, history: &mut Vec<Vec<B>>) -> Event {
+    let ev = bare_event(at, &format!("conversation.{kind}"), data);
     history.push(vec![
         B::S(ev.id.clone()),
         B::S(at.conv.to_string()),
