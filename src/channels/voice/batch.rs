@@ -32,7 +32,7 @@ use super::summary::{body, meta};
 use crate::bus::Event;
 use crate::customers;
 use crate::state::AppState;
-use crate::store::{now_ms, StoreError, StoreResult, Tx};
+use crate::store::{now_ms, Backend, StoreError, StoreResult, Tx};
 use sql::fetch_in;
 use std::collections::{HashMap, HashSet};
 use switchboard_voice::Direction;
@@ -44,7 +44,66 @@ pub const BATCH_SIZE: usize = 1000;
 /// Store parsed lines of a `source` log (`asterisk`, `freeswitch`, `hylafax`) in batches.
 /// A storage failure that persists one record at a time stops the run with an error; what
 /// was stored before it stays stored, and a retry skips it as duplicate.
+///
+/// On PostgreSQL a long log is split by customer into [`STREAMS`] streams stored at once on
+/// their own connections: the server inserts each batch on one core, so one stream leaves the
+/// others idle. Every record of a customer (their calls, callbacks, open conversations, CTI
+/// entries) stays in one stream and keeps its order; anonymous and unusable records go to
+/// the first, a repeated source id to the stream of its first line. SQLite has one writer, so
+/// it keeps one stream.
 pub async fn store_batched(
+    state: &AppState,
+    source: &'static str,
+    lines: Vec<ParsedLine>,
+) -> StoreResult<IngestReport> {
+    if state.store.backend() == Backend::Sqlite || lines.len() <= BATCH_SIZE {
+        return store_stream(state, source, lines).await;
+    }
+    let region = state.settings.text.default_region.as_str();
+    let mut streams: Vec<Vec<ParsedLine>> = vec![Vec::new(); STREAMS];
+    // A source id seen again (a repeated line, or a corrupt log reusing it for another
+    // caller) follows its first line, so the first one is stored and the others are
+    // duplicates, as in file order.
+    let mut first_of: HashMap<(&'static str, String), usize> = HashMap::new();
+    for line in lines {
+        let k = match &line.1 {
+            Ok(rec) => {
+                let by_customer = match customer_party(rec, region) {
+                    Ok(Party::Number(n)) => stream_of(&n),
+                    _ => 0,
+                };
+                *first_of
+                    .entry((channel_of(rec), rec.external_id.clone()))
+                    .or_insert(by_customer)
+            }
+            Err(_) => 0,
+        };
+        streams[k].push(line);
+    }
+    let runs = streams
+        .into_iter()
+        .map(|lines| store_stream(state, source, lines));
+    let mut report = IngestReport::default();
+    for done in futures::future::join_all(runs).await {
+        report.merge(done?);
+    }
+    report.rejected.sort_by_key(|r| r.line);
+    Ok(report)
+}
+
+/// Streams of one PostgreSQL ingest run.
+const STREAMS: usize = 3;
+
+/// The stream of a customer's number.
+fn stream_of(number: &str) -> usize {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    number.hash(&mut h);
+    (h.finish() % STREAMS as u64) as usize
+}
+
+/// Store lines in order, [`BATCH_SIZE`] per transaction.
+async fn store_stream(
     state: &AppState,
     source: &'static str,
     lines: Vec<ParsedLine>,
