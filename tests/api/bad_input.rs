@@ -93,8 +93,7 @@ async fn malformed_and_invalid_requests_get_json_errors(b: Backend) {
     assert_error(s, &body, StatusCode::UNPROCESSABLE_ENTITY, "weak_password");
     // An oversized body is refused before it is read whole.
     let huge = "x".repeat(2 * 1024 * 1024);
-    let resp = app
-        .client
+    let resp = raw_client
         .post(app.url("/api/v1/customers"))
         .bearer_auth(&app.admin_token)
         .header("content-type", "application/json")
