@@ -105,6 +105,13 @@ impl Tx {
     pub async fn commit(self) -> StoreResult<()> {
         self.tx.commit().await.map_err(StoreError::from_sqlx)
     }
+
+    /// Roll back now, before the SQLite write lock is released (a dropped transaction is
+    /// rolled back later, when its connection is next used, while the next writer may
+    /// already have begun on another connection).
+    pub async fn rollback(self) -> StoreResult<()> {
+        self.tx.rollback().await.map_err(StoreError::from_sqlx)
+    }
 }
 
 static MIGRATOR_SQLITE: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");

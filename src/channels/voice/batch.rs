@@ -200,7 +200,6 @@ async fn fast_batch(
     lines: &[ParsedLine],
 ) -> StoreResult<(Vec<Outcome>, Vec<Event>)> {
     let region = state.settings.text.default_region.as_str();
-    let window = state.settings.voice.callback_window_ms();
     let mut outcomes: Vec<Option<Outcome>> = vec![None; lines.len()];
     let mut items = Vec::new();
     for (i, (_, parsed)) in lines.iter().enumerate() {
@@ -227,6 +226,31 @@ async fn fast_batch(
         return Ok((outcomes.into_iter().map(Option::unwrap).collect(), vec![]));
     }
     let mut tx = state.store.begin().await?;
+    match in_tx(state, source, lines, &mut tx, items, &mut outcomes).await {
+        Ok(events) => {
+            tx.commit().await?;
+            Ok((outcomes.into_iter().map(Option::unwrap).collect(), events))
+        }
+        Err(e) => {
+            // Now, under the write lock, not when the connection is next used: the batch is
+            // about to be stored again record by record on other connections.
+            let _ = tx.rollback().await;
+            Err(e)
+        }
+    }
+}
+
+/// The statements of [`fast_batch`] inside `tx`: fills `outcomes`, returns the events.
+async fn in_tx(
+    state: &AppState,
+    source: &'static str,
+    lines: &[ParsedLine],
+    tx: &mut Tx,
+    mut items: Vec<Item>,
+    outcomes: &mut [Option<Outcome>],
+) -> StoreResult<Vec<Event>> {
+    let region = state.settings.text.default_region.as_str();
+    let window = state.settings.voice.callback_window_ms();
     // Per channel, so the lookup uses the (channel, external_id) unique index; calls also
     // look among the source ids folded into another entry.
     let mut stored = Vec::new();
@@ -239,11 +263,11 @@ async fn fast_batch(
         let sql = format!(
             "SELECT external_id FROM messages WHERE channel = '{channel}' AND external_id IN"
         );
-        let rows: Vec<(String,)> = fetch_in(&mut tx, &sql, &ids).await?;
+        let rows: Vec<(String,)> = fetch_in(tx, &sql, &ids).await?;
         stored.extend(rows.into_iter().map(|r| (channel.to_string(), r.0)));
         if channel == "phone" {
             let sql = "SELECT source_id FROM voice_source_ids WHERE source_id IN";
-            let rows: Vec<(String,)> = fetch_in(&mut tx, sql, &ids).await?;
+            let rows: Vec<(String,)> = fetch_in(tx, sql, &ids).await?;
             stored.extend(rows.into_iter().map(|r| (channel.to_string(), r.0)));
         }
     }
@@ -255,9 +279,9 @@ async fn fast_batch(
         }
         new
     });
-    let customers = resolve_customers(&mut tx, lines, &items).await?;
+    let customers = resolve_customers(tx, lines, &items).await?;
     let anonymous_id = match items.iter().any(|it| it.number.is_none()) {
-        true => Some(anonymous_customer(&mut tx).await?),
+        true => Some(anonymous_customer(tx).await?),
         false => None,
     };
     let agents: HashMap<String, String> = if items
@@ -276,17 +300,17 @@ async fn fast_batch(
     };
     let folds = pair::fold_into_cti(
         state,
-        &mut tx,
+        tx,
         source,
         lines,
         &mut items,
         (&customers, &anonymous_id),
         &agents,
-        &mut outcomes,
+        outcomes,
     )
     .await?;
     // Before the open conversations are read: a fold may settle a callback conversation.
-    let fold_events = pairing::write(&mut tx, &folds).await?;
+    let fold_events = pairing::write(tx, &folds).await?;
     let customer_ids: Vec<String> = customers
         .values()
         .chain(&anonymous_id)
@@ -295,7 +319,7 @@ async fn fast_batch(
         .into_iter()
         .collect();
     let rows: Vec<OpenRow> = fetch_in(
-        &mut tx,
+        tx,
         &format!(
             "SELECT c.id, c.customer_id, c.channel, c.status, c.created_at, c.last_message_at, \
                (SELECT COUNT(*) FROM conversation_tags t WHERE t.conversation_id = c.id \
@@ -401,9 +425,8 @@ async fn fast_batch(
         });
     }
     let mut events = fold_events;
-    events.extend(plan.write(state, &mut tx, &mut outcomes).await?);
-    tx.commit().await?;
-    Ok((outcomes.into_iter().map(Option::unwrap).collect(), events))
+    events.extend(plan.write(state, tx, outcomes).await?);
+    Ok(events)
 }
 
 /// The customers of a batch: by normalised number, and the anonymous profile if needed.

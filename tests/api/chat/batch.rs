@@ -15,18 +15,24 @@ async fn answer(v: &mut Visitor, client_id: &str) -> Value {
     }
 }
 
-async fn a_failing_message_does_not_take_its_batch_neighbours_with_it(b: Backend) {
-    let app = spawn_app(b).await;
-    let key = site(&app, json!({})).await["site_key"]
+/// `n` visitors of a new site, each with a first message stored: (visitor, conversation id).
+async fn chatting(app: &TestApp, n: usize) -> Vec<(Visitor, String)> {
+    let key = site(app, json!({})).await["site_key"]
         .as_str()
         .unwrap()
         .to_string();
     let mut visitors = Vec::new();
-    for n in 0..12 {
-        let (mut v, _) = Visitor::join(&app, &key, None, None).await;
-        let ack = v.say("c1", &format!("visitor {n} first")).await;
+    for k in 0..n {
+        let (mut v, _) = Visitor::join(app, &key, None, None).await;
+        let ack = v.say("c1", &format!("visitor {k} first")).await;
         visitors.push((v, ack["conversation_id"].as_str().unwrap().to_string()));
     }
+    visitors
+}
+
+async fn a_failing_message_does_not_take_its_batch_neighbours_with_it(b: Backend) {
+    let app = spawn_app(b).await;
+    let mut visitors = chatting(&app, 12).await;
     // Visitor 0's next message cannot be stored: its seq 1 is taken.
     sqlx::query("UPDATE conversations SET last_seq = 0 WHERE id = $1")
         .bind(&visitors[0].1)
@@ -151,16 +157,7 @@ async fn new_and_returning_visitors_in_one_burst_keep_their_order(b: Backend) {
 
 async fn a_resolved_conversation_in_a_burst_is_reopened_and_numbered_in_order(b: Backend) {
     let app = spawn_app(b).await;
-    let key = site(&app, json!({})).await["site_key"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let mut visitors = Vec::new();
-    for n in 0..8 {
-        let (mut v, _) = Visitor::join(&app, &key, None, None).await;
-        let ack = v.say("c1", &format!("visitor {n} first")).await;
-        visitors.push((v, ack["conversation_id"].as_str().unwrap().to_string()));
-    }
+    let mut visitors = chatting(&app, 8).await;
     // Visitor 0's conversation was resolved meanwhile; the others are still open.
     sqlx::query("UPDATE conversations SET status = 'resolved' WHERE id = $1")
         .bind(&visitors[0].1)
