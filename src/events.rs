@@ -19,6 +19,21 @@ pub fn new_event(kind: &str, data: Value) -> Event {
     }
 }
 
+/// An event of `kind` about a conversation of `customer_id`, assigned to `agent_id`.
+pub fn about_conversation(
+    kind: &str,
+    data: Value,
+    conversation_id: &str,
+    customer_id: &str,
+    agent_id: Option<&str>,
+) -> Event {
+    let mut ev = new_event(kind, data);
+    ev.conversation_id = Some(conversation_id.to_string());
+    ev.customer_id = Some(customer_id.to_string());
+    ev.agent_id = agent_id.map(str::to_string);
+    ev
+}
+
 /// Queue webhook deliveries for every active webhook whose filter matches `ev.kind`
 /// (exactly, `*`, or `prefix.*`).
 pub async fn record(tx: &mut Tx, ev: &Event) -> StoreResult<()> {

@@ -133,11 +133,8 @@ struct ConvRef<'a> {
 /// Write the history entry only; the caller queues webhooks for the event it publishes.
 /// A `conversation.<kind>` event about `conv`.
 fn conversation_event(conv: &ConvRef<'_>, kind: &str, data: Value) -> Event {
-    let mut ev = events::new_event(&format!("conversation.{kind}"), data);
-    ev.conversation_id = Some(conv.id.to_string());
-    ev.customer_id = Some(conv.customer_id.to_string());
-    ev.agent_id = conv.assignee_id.map(str::to_string);
-    ev
+    let kind = format!("conversation.{kind}");
+    events::about_conversation(&kind, data, conv.id, conv.customer_id, conv.assignee_id)
 }
 
 async fn record_history(

@@ -106,11 +106,21 @@ impl Tx {
         self.tx.commit().await.map_err(StoreError::from_sqlx)
     }
 
-    /// Roll back now, before the SQLite write lock is released (a dropped transaction is
-    /// rolled back later, when its connection is next used, while the next writer may
-    /// already have begun on another connection).
-    pub async fn rollback(self) -> StoreResult<()> {
-        self.tx.rollback().await.map_err(StoreError::from_sqlx)
+    /// Commit when `result` is `Ok`; otherwise roll back at once, before the SQLite write
+    /// lock is released, and return the error. (A dropped transaction is rolled back later,
+    /// when its connection is next used, while the next writer — e.g. the same records
+    /// retried one by one — may already have begun on another connection.)
+    pub async fn finish<T, E: From<StoreError>>(self, result: Result<T, E>) -> Result<T, E> {
+        match result {
+            Ok(v) => {
+                self.commit().await?;
+                Ok(v)
+            }
+            Err(e) => {
+                let _ = self.tx.rollback().await;
+                Err(e)
+            }
+        }
     }
 }
 

@@ -288,11 +288,7 @@ struct At<'a> {
 
 /// An event `kind` about the visitor's conversation.
 fn bare_event(at: &At, kind: &str, data: Value) -> Event {
-    let mut ev = events::new_event(kind, data);
-    ev.conversation_id = Some(at.conv.to_string());
-    ev.customer_id = Some(at.customer.to_string());
-    ev.agent_id = at.assignee.map(str::to_string);
-    ev
+    events::about_conversation(kind, data, at.conv, at.customer, at.assignee)
 }
 
 /// A `conversation.<kind>` event by the visitor, with its history row.

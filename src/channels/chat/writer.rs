@@ -127,15 +127,6 @@ async fn write(state: &AppState, jobs: Vec<Job>) {
 
 async fn batch_commit(state: &AppState, jobs: &[Job]) -> ApiResult<Vec<Stored>> {
     let mut tx = state.store.begin().await?;
-    match super::batch::store_all(state, &mut tx, jobs).await {
-        Ok(stored) => {
-            tx.commit().await?;
-            Ok(stored)
-        }
-        Err(e) => {
-            // Before the messages are retried one by one on other connections.
-            let _ = tx.rollback().await;
-            Err(e)
-        }
-    }
+    let stored = super::batch::store_all(state, &mut tx, jobs).await;
+    tx.finish(stored).await
 }

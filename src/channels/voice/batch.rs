@@ -226,18 +226,9 @@ async fn fast_batch(
         return Ok((outcomes.into_iter().map(Option::unwrap).collect(), vec![]));
     }
     let mut tx = state.store.begin().await?;
-    match in_tx(state, source, lines, &mut tx, items, &mut outcomes).await {
-        Ok(events) => {
-            tx.commit().await?;
-            Ok((outcomes.into_iter().map(Option::unwrap).collect(), events))
-        }
-        Err(e) => {
-            // Now, under the write lock, not when the connection is next used: the batch is
-            // about to be stored again record by record on other connections.
-            let _ = tx.rollback().await;
-            Err(e)
-        }
-    }
+    let written = in_tx(state, source, lines, &mut tx, items, &mut outcomes).await;
+    let events = tx.finish(written).await?;
+    Ok((outcomes.into_iter().map(Option::unwrap).collect(), events))
 }
 
 /// The statements of [`fast_batch`] inside `tx`: fills `outcomes`, returns the events.

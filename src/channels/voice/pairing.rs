@@ -311,11 +311,13 @@ pub async fn write(tx: &mut Tx, folds: &[Fold]) -> StoreResult<Vec<Event>> {
     for f in folds {
         let message = conversations::message(tx.conn(), &f.message_id).await?;
         let conv = conversations::get(tx.conn(), &message.conversation_id).await?;
-        let mut ev = events::new_event("message.updated", Value::Null);
-        ev.conversation_id = Some(conv.id.clone());
-        ev.customer_id = Some(conv.customer_id.clone());
-        ev.agent_id = conv.assignee_id.clone();
-        ev.data = serde_json::json!({ "message": message.into_value() });
+        let ev = events::about_conversation(
+            "message.updated",
+            serde_json::json!({ "message": message.into_value() }),
+            &conv.id,
+            &conv.customer_id,
+            conv.assignee_id.as_deref(),
+        );
         events::record(tx, &ev).await?;
         out.push(ev);
         if f.answered_now {

@@ -286,18 +286,13 @@ fn build_events(
                 let c = &new_convs[*k];
                 let q = queue.clone().filter(|_| c.callback);
                 let data = json!({ "channel": c.channel, "number": numbers[*k], "queue_id": q });
-                out_events.push(event(&m, "created", data, None, &mut history));
+                out_events.push(event(&m, "created", data, &mut history));
                 if !c.callback {
                     let data = json!({ "from": "open", "to": "resolved" });
-                    out_events.push(event(&m, "status_changed", data, None, &mut history));
+                    out_events.push(event(&m, "status_changed", data, &mut history));
                 }
             }
         }
-        // A message has no history row of its own (see `conversations::append_new_message`).
-        let mut ev = events::new_event("message.created", Value::Null);
-        ev.conversation_id = Some(m.conv_id.clone());
-        ev.customer_id = Some(m.customer_id.clone());
-        ev.agent_id = assignee;
         stored.push((
             m.line,
             Outcome::Stored {
@@ -319,8 +314,15 @@ fn build_events(
             meta: m.meta,
             created_at: ms_to_rfc3339(m.at),
         };
-        ev.data = json!({ "message": message.into_value() });
-        out_events.push(ev);
+        // A message has no history row of its own (see `conversations::append_new_message`).
+        let conv_id = message.conversation_id.clone();
+        out_events.push(events::about_conversation(
+            "message.created",
+            json!({ "message": message.into_value() }),
+            &conv_id,
+            &m.customer_id,
+            assignee.as_deref(),
+        ));
     }
     (out_events, history, stored)
 }
@@ -390,17 +392,10 @@ async fn reserve_seqs(
 }
 
 /// A `conversation.<kind>` event about `m`'s conversation, with its history row.
-fn event(
-    m: &PlannedMsg,
-    kind: &str,
-    data: Value,
-    assignee: Option<String>,
-    history: &mut Vec<Vec<V>>,
-) -> Event {
-    let mut ev = events::new_event(&format!("conversation.{kind}"), data);
-    ev.conversation_id = Some(m.conv_id.clone());
-    ev.customer_id = Some(m.customer_id.clone());
-    ev.agent_id = assignee;
+fn event(m: &PlannedMsg, kind: &str, data: Value, history: &mut Vec<Vec<V>>) -> Event {
+    let kind_name = format!("conversation.{kind}");
+    // Only new conversations get these: nobody is assigned yet.
+    let ev = events::about_conversation(&kind_name, data, &m.conv_id, &m.customer_id, None);
     history.push(vec![
         V::S(ev.id.clone()),
         V::S(m.conv_id.clone()),
