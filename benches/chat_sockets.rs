@@ -188,10 +188,18 @@ async fn print_batches(port: u16) {
         return;
     };
     let text = resp.text().await.unwrap_or_default();
+    // Summed over the metric's labels.
     let metric = |name: &str| {
         text.lines()
-            .find_map(|l| l.strip_prefix(name)?.trim().parse::<f64>().ok())
-            .unwrap_or(0.0)
+            .filter_map(|l| {
+                let rest = l.strip_prefix(name)?;
+                let value = match rest.strip_prefix('{') {
+                    Some(labelled) => labelled.split_once('}')?.1,
+                    None => rest,
+                };
+                value.trim().parse::<f64>().ok()
+            })
+            .sum::<f64>()
     };
     let n = metric("switchboard_chat_batch_size_count");
     let size = metric("switchboard_chat_batch_size_sum");
@@ -201,6 +209,13 @@ async fn print_batches(port: u16) {
             "group commits: {n:.0}, mean {:.1} messages and {:.2} ms each",
             size / n,
             secs * 1000.0 / n
+        );
+    }
+    let passes = metric("switchboard_routing_pass_seconds_count");
+    if passes > 0.0 {
+        println!(
+            "routing passes: {passes:.0}, mean {:.2} ms each",
+            metric("switchboard_routing_pass_seconds_sum") * 1000.0 / passes
         );
     }
 }

@@ -1,13 +1,14 @@
 //! Routing: queues of waiting conversations offered to agents by the pure engine in
 //! `switchboard-routing`, with the database as the arbiter.
 //!
-//! Every pass of the router ([`run_once`]) expires and withdraws stale offers, returns the
-//! unanswered conversations of offline agents to their queue, stamps and checks SLA deadlines,
-//! loads a fresh snapshot of agents, queues and conversations into an [`switchboard_routing::Engine`]
+//! Every periodic pass of the router ([`run_once`]) expires and withdraws stale offers, returns
+//! the unanswered conversations of offline agents to their queue, stamps and checks SLA
+//! deadlines, loads a fresh snapshot of agents, queues and conversations into an [`switchboard_routing::Engine`]
 //! and applies each of its decisions in its own transaction that re-checks everything
 //! (conversation still waiting, agent available with free capacity). A decision that lost a race
 //! against another node is dropped; the next pass sees the new state. Any number of nodes may
-//! therefore route over one database at the same time.
+//! therefore route over one database at the same time. Bus events call for the cheaper
+//! [`route_once`] (no time-driven housekeeping; no snapshot at all while nobody is available).
 //!
 //! Future work: keep the engine between passes and feed it bus events instead of reloading it.
 
@@ -27,7 +28,7 @@ use tokio_util::sync::CancellationToken;
 use utoipa_axum::router::OpenApiRouter;
 
 pub use apply::Applied;
-pub use run::{apply_decision, run_once, RunReport};
+pub use run::{apply_decision, route_once, run_once, RunReport};
 
 /// Default of `routing.offer_timeout_secs`, in ms (how long an offer stays open).
 pub const OFFER_TIMEOUT_MS: i64 = 30_000;

@@ -29,9 +29,12 @@ pub struct RunReport {
     pub dropped: usize,
 }
 
-/// Run the router once as of `now` (Unix ms). Safe to run concurrently on any number of nodes:
+/// Run the router once as of `now` (Unix ms): housekeeping (consoles gone silent, expired
+/// offers, SLA breaches) and then [`route_once`]. Runs every [`super::ROUTER_TICK`]
+/// on the node holding the router lease. Safe to run concurrently on any number of nodes:
 /// every change re-checks the database inside its own transaction.
 pub async fn run_once(state: &AppState, now: i64) -> StoreResult<RunReport> {
+    let started = std::time::Instant::now();
     let mut report = RunReport {
         gone_offline: super::console::sweep_stale(
             state,
@@ -40,12 +43,59 @@ pub async fn run_once(state: &AppState, now: i64) -> StoreResult<RunReport> {
         )
         .await?,
         expired: expire_offers(state, now).await?,
-        withdrawn: withdraw_offers(state, now).await?,
-        requeued: requeue_offline(state, now).await?,
-        breached: sla(state, now).await?,
+        breached: breaches(state, now).await?,
         ..RunReport::default()
     };
-    let mut engine = snapshot::load(&state.store, &state.settings.routing, now).await?;
+    route(state, now, &mut report, true, true).await?;
+    metrics::histogram!("switchboard_routing_pass_seconds", "pass" => "tick")
+        .record(started.elapsed().as_secs_f64());
+    Ok(report)
+}
+
+/// The part of a pass that events call for (a conversation arrived, an agent came back or
+/// left, capacity freed): with `settle`, offers withdrawn from agents who left and unanswered
+/// work of offline agents re-queued; then the engine's decisions. What only time changes
+/// (offer expiry, SLA deadlines, silent consoles) waits for the next [`run_once`]: at
+/// thousands of new conversations a second, every event pass re-running it was most of the
+/// router's work.
+pub async fn route_once(state: &AppState, now: i64, settle: bool) -> StoreResult<RunReport> {
+    let started = std::time::Instant::now();
+    let mut report = RunReport::default();
+    route(state, now, &mut report, settle, false).await?;
+    metrics::histogram!("switchboard_routing_pass_seconds", "pass" => "event")
+        .record(started.elapsed().as_secs_f64());
+    Ok(report)
+}
+
+async fn route(
+    state: &AppState,
+    now: i64,
+    report: &mut RunReport,
+    settle: bool,
+    tick: bool,
+) -> StoreResult<()> {
+    if settle {
+        report.withdrawn = withdraw_offers(state, now).await?;
+        report.requeued = requeue_offline(state, now).await?;
+    }
+    // Nobody available: no decision is possible, so an event pass stops here (one read); the
+    // periodic pass still stamps due times and keeps the gauge current.
+    let anyone = snapshot::anyone_available(&state.store).await?;
+    if !anyone && !tick {
+        return Ok(());
+    }
+    // New arrivals get their SLA due times before the engine orders them (a read, served by
+    // a partial index, when there is nothing to stamp).
+    stamp_if_needed(state).await?;
+    let loaded = match anyone {
+        true => snapshot::load(&state.store, &state.settings.routing, now).await?,
+        false => None,
+    };
+    let Some(mut engine) = loaded else {
+        let waiting = snapshot::waiting_count(&state.store).await?;
+        metrics::gauge!("switchboard_routing_waiting").set(waiting as f64);
+        return Ok(());
+    };
     metrics::gauge!("switchboard_routing_waiting").set(engine.waiting_len() as f64);
     for d in engine.next_decisions(now, usize::MAX) {
         match apply_decision(state, &d, now).await? {
@@ -55,7 +105,7 @@ pub async fn run_once(state: &AppState, now: i64) -> StoreResult<RunReport> {
     }
     metrics::counter!("switchboard_routing_decisions_total").increment(report.applied.len() as u64);
     metrics::counter!("switchboard_routing_dropped_total").increment(report.dropped as u64);
-    Ok(report)
+    Ok(())
 }
 
 /// Apply one engine decision in its own transaction, re-checking it against the database,
@@ -185,9 +235,11 @@ async fn withdraw_offers(state: &AppState, now: i64) -> StoreResult<usize> {
 /// back to their queue at their original place.
 async fn requeue_offline(state: &AppState, now: i64) -> StoreResult<usize> {
     let rows: Vec<(String, String)> = sqlx::query_as(
-        "SELECT c.id, c.assignee_id FROM conversations c JOIN agents a ON a.id = c.assignee_id \
+        // From the (few) offline agents to their open conversations: SQLite keeps the order
+        // of a CROSS JOIN, and from the conversations' side it read every open one per pass.
+        "SELECT c.id, c.assignee_id FROM agents a CROSS JOIN conversations c \
            JOIN queues q ON q.id = c.queue_id \
-         WHERE c.status = 'open' AND c.first_response_at IS NULL \
+         WHERE c.assignee_id = a.id AND c.status = 'open' AND c.first_response_at IS NULL \
            AND (c.channel <> 'email' OR q.requeue_email_when_offline = 1) \
            AND (a.presence = 'offline' OR a.active <> 1) \
            AND EXISTS (SELECT 1 FROM offers o WHERE o.conversation_id = c.id \
@@ -225,25 +277,25 @@ async fn requeue_offline(state: &AppState, now: i64) -> StoreResult<usize> {
     Ok(n)
 }
 
-/// Stamp SLA due times on conversations that have none (first response from entering a queue,
-/// resolution from creation; VIP customers get the tighter targets), then publish each breach
-/// once (the `sla_breaches` primary key makes "once" hold across nodes).
-async fn sla(state: &AppState, now: i64) -> StoreResult<usize> {
-    let s = &state.settings.routing;
+/// Stamp SLA due times on queued conversations that have none (first response from entering
+/// a queue, resolution from creation; VIP customers get the tighter targets).
+async fn stamp_if_needed(state: &AppState) -> StoreResult<()> {
     // Most passes find nothing to stamp: look first with a read, which on SQLite neither takes
-    // nor waits for the write lock that every message's commit needs.
+    // nor waits for the write lock that every message's commit needs. Two branches, each
+    // served by its partial index (migration 0011).
     let unstamped: Option<(String,)> = sqlx::query_as(
-        "SELECT id FROM conversations WHERE queue_id IS NOT NULL AND \
-           ((status = 'open' AND first_response_due IS NULL AND first_response_at IS NULL) \
-            OR (status IN ('open', 'pending') AND resolution_due IS NULL)) LIMIT 1",
+        "SELECT id FROM conversations WHERE queue_id IS NOT NULL AND status = 'open' \
+           AND first_response_due IS NULL AND first_response_at IS NULL \
+         UNION ALL SELECT id FROM conversations WHERE queue_id IS NOT NULL \
+           AND status IN ('open', 'pending') AND resolution_due IS NULL LIMIT 1",
     )
     .fetch_optional(state.store.pool())
     .await
     .map_err(StoreError::from_sqlx)?;
     if unstamped.is_some() {
-        stamp_due_times(state, s).await?;
+        stamp_due_times(state, &state.settings.routing).await?;
     }
-    breaches(state, now).await
+    Ok(())
 }
 
 /// Give queued conversations without them their first-response and resolution due times.
@@ -280,25 +332,37 @@ async fn stamp_due_times(
     tx.commit().await
 }
 
-/// Record the SLA breaches due by `now`; returns how many were recorded.
+/// Record the SLA breaches due by `now`, each once (the `sla_breaches` primary key makes
+/// "once" hold across nodes); returns how many were recorded.
 async fn breaches(state: &AppState, now: i64) -> StoreResult<usize> {
-    let due: Vec<(String, String, i64)> = sqlx::query_as(
-        "SELECT c.id, 'first_response', c.first_response_due FROM conversations c \
+    // SQLite (no statistics) would rather read every open conversation by status: it is told
+    // to use the partial indexes on the due times (migration 0011); PostgreSQL picks them.
+    let (first, resolution) = if state.store.backend() == crate::store::Backend::Sqlite {
+        (
+            "INDEXED BY conversations_first_response_due",
+            "INDEXED BY conversations_resolution_due",
+        )
+    } else {
+        ("", "")
+    };
+    let sql = format!(
+        "SELECT c.id, 'first_response', c.first_response_due FROM conversations c {first} \
          WHERE c.status = 'open' AND c.first_response_at IS NULL \
            AND c.first_response_due IS NOT NULL AND c.first_response_due <= $1 \
            AND NOT EXISTS (SELECT 1 FROM sla_breaches b \
              WHERE b.conversation_id = c.id AND b.kind = 'first_response') \
          UNION ALL \
-         SELECT c.id, 'resolution', c.resolution_due FROM conversations c \
+         SELECT c.id, 'resolution', c.resolution_due FROM conversations c {resolution} \
          WHERE c.status IN ('open', 'pending') \
            AND c.resolution_due IS NOT NULL AND c.resolution_due <= $1 \
            AND NOT EXISTS (SELECT 1 FROM sla_breaches b \
-             WHERE b.conversation_id = c.id AND b.kind = 'resolution')",
-    )
-    .bind(now)
-    .fetch_all(state.store.pool())
-    .await
-    .map_err(StoreError::from_sqlx)?;
+             WHERE b.conversation_id = c.id AND b.kind = 'resolution')"
+    );
+    let due: Vec<(String, String, i64)> = sqlx::query_as(&sql)
+        .bind(now)
+        .fetch_all(state.store.pool())
+        .await
+        .map_err(StoreError::from_sqlx)?;
     let mut n = 0;
     for (conv_id, kind, due_at) in due {
         let mut tx = state.store.begin().await?;

@@ -55,8 +55,13 @@ type ConvRow = (
     String,
 );
 
-/// A fresh engine holding the current state of `store` as of `now`.
-pub(crate) async fn load(store: &Store, s: &RoutingSettings, now: i64) -> StoreResult<Engine> {
+/// A fresh engine holding the current state of `store` as of `now`; `None` when no agent is
+/// available (no decision is possible, so the conversations are not read).
+pub(crate) async fn load(
+    store: &Store,
+    s: &RoutingSettings,
+    now: i64,
+) -> StoreResult<Option<Engine>> {
     let pool = store.pool();
     let mut engine = Engine::new(config(s));
     let sticky_window = s.sticky_window_days * 24 * 3_600_000;
@@ -88,6 +93,9 @@ pub(crate) async fn load(store: &Store, s: &RoutingSettings, now: i64) -> StoreR
     .fetch_all(pool)
     .await
     .map_err(StoreError::from_sqlx)?;
+    if !agents.iter().any(|a| a.1 == "available") {
+        return Ok(None);
+    }
     let mut known_agents: HashSet<String> = HashSet::new();
     for (id, pres, skills, languages, capacity, presence_at, idle, blocks) in agents {
         let mut a =
@@ -187,7 +195,30 @@ pub(crate) async fn load(store: &Store, s: &RoutingSettings, now: i64) -> StoreR
         }
         let _ = engine.enqueue(conv, now);
     }
-    Ok(engine)
+    Ok(Some(engine))
+}
+
+/// Whether any active agent is available (else no routing decision is possible).
+pub(crate) async fn anyone_available(store: &Store) -> StoreResult<bool> {
+    let row: Option<(i64,)> =
+        sqlx::query_as("SELECT 1 FROM agents WHERE active = 1 AND presence = 'available' LIMIT 1")
+            .fetch_optional(store.pool())
+            .await
+            .map_err(StoreError::from_sqlx)?;
+    Ok(row.is_some())
+}
+
+/// Conversations waiting in a queue (the `switchboard_routing_waiting` gauge when no snapshot
+/// was loaded).
+pub(crate) async fn waiting_count(store: &Store) -> StoreResult<i64> {
+    let (n,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM conversations \
+         WHERE assignee_id IS NULL AND status = 'open' AND queue_id IS NOT NULL",
+    )
+    .fetch_one(store.pool())
+    .await
+    .map_err(StoreError::from_sqlx)?;
+    Ok(n)
 }
 
 /// Customer → (last agent, when) for customers waiting in a queue whose agent served them

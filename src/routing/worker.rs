@@ -1,6 +1,6 @@
-//! The router worker: runs [`super::run_once`] on every relevant bus event and, on the node
-//! holding the router lease, every [`super::ROUTER_TICK`] (expiring offers, SLA checks, and
-//! whatever events this node did not see). Correctness never depends on the lease: the
+//! The router worker: runs [`super::route_once`] on every relevant bus event and, on the node
+//! holding the router lease, [`super::run_once`] every [`super::ROUTER_TICK`] (expiring offers,
+//! SLA checks, and whatever events this node did not see). Correctness never depends on the lease: the
 //! database arbitrates every decision; the lease only avoids every node reloading every second.
 
 use super::apply::touch_idle;
@@ -8,7 +8,7 @@ use super::{ROUTER_LEASE, ROUTER_TICK};
 use crate::bus::Event;
 use crate::state::AppState;
 use crate::store::{now_ms, StoreError, StoreResult};
-use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 use tokio_util::sync::CancellationToken;
 
 /// Events after which waiting conversations or agents' capacity may have changed.
@@ -27,6 +27,13 @@ fn triggers(ev: &Event) -> bool {
             | "queue.updated"
             | "queue.created"
     )
+}
+
+/// Whether `ev` may call for withdrawing offers or re-queueing an offline agent's work (an
+/// agent left or changed, a conversation stopped waiting or moved); a new conversation only
+/// calls for routing, which at thousands a second matters.
+fn settles(ev: &Event) -> bool {
+    ev.kind != "conversation.created"
 }
 
 /// When an agent resolves or closes a conversation it becomes "idle since" now.
@@ -93,13 +100,14 @@ pub(crate) async fn run(state: AppState, stop: CancellationToken) {
     let mut tick = tokio::time::interval(ROUTER_TICK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        tokio::select! {
+        let mut settle = false;
+        let periodic = tokio::select! {
             _ = stop.cancelled() => {
                 release_lease(&state).await;
                 return;
             }
             _ = tick.tick() => match hold_lease(&state, now_ms()).await {
-                Ok(true) => {}
+                Ok(true) => true,
                 Ok(false) => continue,
                 Err(e) => {
                     tracing::warn!(error = %e, "cannot take the router lease");
@@ -112,17 +120,34 @@ pub(crate) async fn run(state: AppState, stop: CancellationToken) {
                     if !triggers(&ev) {
                         continue;
                     }
+                    settle = settles(&ev);
+                    false
                 }
-                Err(RecvError::Lagged(_)) => {}
+                Err(RecvError::Lagged(_)) => {
+                    settle = true;
+                    false
+                }
                 Err(RecvError::Closed) => return,
             },
-        }
+        };
         // Several events usually arrive together: one pass handles them all.
-        while let Ok(ev) = events.try_recv() {
-            note_release(&state, &ev).await;
+        loop {
+            match events.try_recv() {
+                Ok(ev) => {
+                    note_release(&state, &ev).await;
+                    settle |= triggers(&ev) && settles(&ev);
+                }
+                Err(TryRecvError::Lagged(_)) => settle = true,
+                Err(_) => break,
+            }
         }
         for _ in 0..3 {
-            match super::run_once(&state, now_ms()).await {
+            let pass = if periodic {
+                super::run_once(&state, now_ms()).await
+            } else {
+                super::route_once(&state, now_ms(), settle).await
+            };
+            match pass {
                 // Decisions lost to another node: the next pass sees the new state.
                 Ok(report) if report.dropped > 0 => continue,
                 Ok(_) => break,

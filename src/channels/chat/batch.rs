@@ -11,7 +11,7 @@
 //! and the reservation, messages and history one multi-statement write, so a batch of
 //! follow-ups is four round trips to SQLite's thread with `BEGIN` and `COMMIT`.
 
-use super::batch_lite;
+use super::batch_lite::{self, FreshRows};
 use super::batch_sql::{fetch_in, max_params};
 use super::visitor::{self, Stored, Visitor, CHANNEL, OFFLINE_TAG};
 use super::writer::Job;
@@ -47,6 +47,65 @@ struct Fresh<'a> {
     offline: bool,
     /// Messages of this visitor in the batch.
     count: i64,
+}
+
+/// Columns of a conversation a batch opens ([`Fresh::row`], then [`CONVERSATION_EXTRA`]).
+pub(super) const CONVERSATION_INSERT: &str = "INSERT INTO conversations (id, number, customer_id, \
+    enqueued_at, queue_id, subject, subject_search, created_at, last_seq, updated_at, \
+    last_message_at, channel, status, priority)";
+/// The constant columns of [`CONVERSATION_INSERT`].
+pub(super) const CONVERSATION_EXTRA: &str = ", 'chat', 'open', 0";
+
+impl<'a> Fresh<'a> {
+    /// A conversation for `v`, whose first message in `jobs` gives the subject; numbered later.
+    fn new(
+        v: &'a Visitor,
+        customer: String,
+        offline: bool,
+        count: &HashMap<&str, i64>,
+        jobs: &[Job],
+        work: &[usize],
+    ) -> Self {
+        let text = work
+            .iter()
+            .map(|&i| &jobs[i])
+            .find(|j| j.visitor.id == v.id)
+            .map(|j| j.text.as_str())
+            .unwrap_or("");
+        Fresh {
+            visitor: v,
+            conv_id: new_id(),
+            number: 0,
+            customer,
+            subject: visitor::subject_from(text),
+            offline,
+            count: count[v.id.as_str()],
+        }
+    }
+
+    /// The values of [`CONVERSATION_INSERT`].
+    fn row(&self, now: i64) -> Vec<B> {
+        let queue = self.visitor.site.queue_id.clone();
+        vec![
+            B::S(self.conv_id.clone()),
+            B::I(self.number),
+            B::S(self.customer.clone()),
+            B::J(queue.as_ref().map(|_| now)),
+            B::N(queue),
+            B::S(self.subject.clone()),
+            B::S(switchboard_text::search_fold(&self.subject)),
+            B::I(now),
+            B::I(self.count),
+            B::I(now),
+            B::I(now),
+        ]
+    }
+
+    /// The offline tag row, when the conversation was opened with nobody available.
+    fn tag(&self) -> Option<Vec<B>> {
+        self.offline
+            .then(|| vec![B::S(self.conv_id.clone()), B::S(OFFLINE_TAG.into())])
+    }
 }
 
 /// Store every job inside `tx`; the results are in job order. Any error fails the batch.
@@ -154,7 +213,12 @@ pub async fn store_all(state: &AppState, tx: &mut Tx, jobs: &[Job]) -> ApiResult
             route.insert(v, Route::Single);
         }
     }
-    let fresh = open_conversations(state, tx, now, candidates, &count, jobs, &work).await?;
+    let (fresh, fresh_rows) = if lite.is_some() {
+        open_lite(tx, now, candidates, &count, jobs, &work).await?
+    } else {
+        let fresh = open_conversations(state, tx, now, candidates, &count, jobs, &work).await?;
+        (fresh, FreshRows::default())
+    };
     for (k, f) in fresh.iter().enumerate() {
         route.insert(&f.visitor.id, Route::Fresh(k));
     }
@@ -236,7 +300,9 @@ pub async fn store_all(state: &AppState, tx: &mut Tx, jobs: &[Job]) -> ApiResult
         });
     }
     match &lite {
-        Some(l) => batch_lite::write(tx, now, &pending, &l.stale, rows, history).await?,
+        Some(l) => {
+            batch_lite::write(tx, now, fresh_rows, &pending, &l.stale, rows, history).await?
+        }
         None => insert_all(tx, rows, history).await?,
     }
     let events = out.iter().flatten().flat_map(|s| s.events.iter());
@@ -447,55 +513,24 @@ async fn open_conversations<'a>(
                 o
             }
         };
-        let text = work
-            .iter()
-            .map(|&i| &jobs[i])
-            .find(|j| j.visitor.id == v.id)
-            .map(|j| j.text.as_str())
-            .unwrap_or("");
-        fresh.push(Fresh {
-            visitor: v,
-            conv_id: new_id(),
-            number: 0,
-            customer: owners.get(&v.id).cloned().ok_or(StoreError::NotFound)?,
-            subject: visitor::subject_from(text),
-            offline: !on,
-            count: count[v.id.as_str()],
-        });
+        let customer = owners.get(&v.id).cloned().ok_or(StoreError::NotFound)?;
+        fresh.push(Fresh::new(v, customer, !on, count, jobs, work));
     }
     let numbers =
         dialect::next_conversation_numbers(state.store.backend(), tx, fresh.len()).await?;
     for (f, n) in fresh.iter_mut().zip(numbers) {
         f.number = n;
     }
-    let conv_rows = fresh.iter().map(|f| {
-        let queue = f.visitor.site.queue_id.clone();
-        vec![
-            B::S(f.conv_id.clone()),
-            B::I(f.number),
-            B::S(f.customer.clone()),
-            B::J(queue.as_ref().map(|_| now)),
-            B::N(queue),
-            B::S(f.subject.clone()),
-            B::S(switchboard_text::search_fold(&f.subject)),
-            B::I(now),
-            B::I(f.count),
-            B::I(now),
-            B::I(now),
-        ]
-    });
+    let conv_rows = fresh.iter().map(|f| f.row(now));
     insert_rows(
         tx,
-        "INSERT INTO conversations (id, number, customer_id, enqueued_at, queue_id, subject, \
-           subject_search, created_at, last_seq, updated_at, last_message_at, channel, status, \
-           priority)",
+        CONVERSATION_INSERT,
         conv_rows.collect(),
-        ", 'chat', 'open', 0",
+        CONVERSATION_EXTRA,
         "",
     )
     .await?;
-    let tags = fresh.iter().filter(|f| f.offline);
-    let tags = tags.map(|f| vec![B::S(f.conv_id.clone()), B::S(OFFLINE_TAG.into())]);
+    let tags = fresh.iter().filter_map(Fresh::tag);
     insert_rows(
         tx,
         "INSERT INTO conversation_tags (conversation_id, tag)",
@@ -506,6 +541,57 @@ async fn open_conversations<'a>(
     .await?;
     link_visitors(tx, &fresh).await?;
     Ok(fresh)
+}
+
+/// [`open_conversations`] on SQLite: one read, and the rows to send with the batch's write.
+async fn open_lite<'a>(
+    tx: &mut Tx,
+    now: i64,
+    candidates: Vec<&'a Visitor>,
+    count: &HashMap<&str, i64>,
+    jobs: &[Job],
+    work: &[usize],
+) -> StoreResult<(Vec<Fresh<'a>>, FreshRows)> {
+    let mut rows = FreshRows::default();
+    if candidates.is_empty() {
+        return Ok((Vec::new(), rows));
+    }
+    let ids: Vec<&str> = candidates.iter().map(|v| v.id.as_str()).collect();
+    let found = batch_lite::fresh_lookup(tx, &ids).await?;
+    let mut fresh = Vec::with_capacity(candidates.len());
+    for v in candidates {
+        let customer = match found.owners.get(&v.id) {
+            Some(c) => c.clone(),
+            None => {
+                let c = new_id();
+                rows.customers
+                    .push(vec![B::S(c.clone()), B::I(now), B::I(now)]);
+                rows.identities.push(vec![
+                    B::S(new_id()),
+                    B::S(c.clone()),
+                    B::S(v.id.clone()),
+                    B::S(v.id.clone()),
+                    B::I(now),
+                ]);
+                c
+            }
+        };
+        let offline = !(found.available > 0 && v.site.in_hours());
+        let mut f = Fresh::new(v, customer, offline, count, jobs, work);
+        f.number = found.next_number + fresh.len() as i64;
+        rows.conversations.push(f.row(now));
+        rows.tags.extend(f.tag());
+        rows.visitors.push(vec![
+            B::S(v.id.clone()),
+            B::S(v.site.id.clone()),
+            B::S(f.customer.clone()),
+            B::S(f.conv_id.clone()),
+            B::I(now),
+            B::I(now),
+        ]);
+        fresh.push(f);
+    }
+    Ok((fresh, rows))
 }
 
 /// Point the new visitor rows at their customer and conversation.

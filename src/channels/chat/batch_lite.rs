@@ -1,6 +1,8 @@
 //! The group commit's statements on SQLite, where a batch needs four round trips to the
 //! database thread (`BEGIN`, one read, one write, `COMMIT`) instead of seven, each statement
-//! text prepared once per connection.
+//! text prepared once per connection; a batch that opens conversations for new visitors reads
+//! once more ([`fresh_lookup`]) and sends their customers, identities, conversations, visitor
+//! rows and tags with the same write (five round trips instead of about sixteen).
 //!
 //! SQLite has one writer at a time (the store's writer lock), and a transaction that read a
 //! snapshot and then writes fails (`SQLITE_BUSY_SNAPSHOT`) if anything else committed
@@ -105,13 +107,76 @@ pub async fn lookup(
     Ok(out)
 }
 
-/// The batch's writes as one round trip: `reserve` (conversation, messages added, `last_seq`
-/// as read) moves each conversation's `last_seq` on, `stale` visitors are touched, then the
-/// message and history rows are inserted. Fails unless every statement changed exactly the
-/// rows it should.
+/// What opening conversations for new visitors needs to know, read in one statement.
+pub struct FreshLookup {
+    /// visitor id → the customer already owning its `visitor` identity (rare: a visitor row
+    /// removed while its identity stayed).
+    pub owners: HashMap<String, String>,
+    /// The next free conversation number.
+    pub next_number: i64,
+    /// Agents available right now.
+    pub available: i64,
+}
+
+/// Identity owners of `visitors`, the next conversation number and the available agents, in
+/// one statement. Safe without the `ON CONFLICT` checks of the PostgreSQL path: the batch
+/// holds SQLite's only write transaction, so nothing read here changes before its commit.
+pub async fn fresh_lookup(tx: &mut Tx, visitors: &[&str]) -> StoreResult<FreshLookup> {
+    let list = serde_json::to_string(visitors)
+        .map_err(|e| StoreError::Other(sqlx::Error::Encode(e.into())))?;
+    let rows: Vec<(i64, Option<String>, Option<String>, i64)> = sqlx::query_as(
+        "SELECT 0, i.value, i.customer_id, 0 FROM identities i \
+         WHERE i.kind = 'visitor' AND i.value IN (SELECT value FROM json_each($1)) \
+         UNION ALL SELECT 1, NULL, NULL, COALESCE(MAX(number), 999) + 1 FROM conversations \
+         UNION ALL SELECT 2, NULL, NULL, COUNT(*) FROM agents \
+           WHERE active = 1 AND presence = 'available'",
+    )
+    .bind(list)
+    .fetch_all(tx.conn())
+    .await
+    .map_err(StoreError::from_sqlx)?;
+    let mut out = FreshLookup {
+        owners: HashMap::new(),
+        next_number: 1000,
+        available: 0,
+    };
+    for (kind, value, customer, n) in rows {
+        match (kind, value, customer) {
+            (0, Some(v), Some(c)) => {
+                out.owners.insert(v, c);
+            }
+            (1, _, _) => out.next_number = n,
+            (2, _, _) => out.available = n,
+            _ => {}
+        }
+    }
+    Ok(out)
+}
+
+/// Rows a batch inserts for the conversations it opens, in foreign-key order.
+#[derive(Default)]
+pub struct FreshRows {
+    /// `(id, created_at, updated_at)` of new customers.
+    pub customers: Vec<Vec<V>>,
+    /// `(id, customer_id, value, raw, created_at)` of their `visitor` identities.
+    pub identities: Vec<Vec<V>>,
+    /// The conversation rows, as [`super::batch`] builds them for both backends.
+    pub conversations: Vec<Vec<V>>,
+    /// `(id, site_id, customer_id, conversation_id, created_at, updated_at)` of the visitor
+    /// rows.
+    pub visitors: Vec<Vec<V>>,
+    /// `(conversation_id, tag)`.
+    pub tags: Vec<Vec<V>>,
+}
+
+/// The batch's writes as one round trip: the `fresh` rows first, then `reserve`
+/// (conversation, messages added, `last_seq` as read) moves each conversation's `last_seq`
+/// on, `stale` visitors are touched, then the message and history rows are inserted. Fails
+/// unless every statement changed exactly the rows it should.
 pub async fn write(
     tx: &mut Tx,
     now: i64,
+    fresh: FreshRows,
     reserve: &[(String, i64, i64)],
     stale: &[String],
     messages: Vec<Vec<V>>,
@@ -121,6 +186,39 @@ pub async fn write(
     let mut sql = String::new();
     let mut args: Vec<V> = Vec::new();
     let mut expected = 0u64;
+    // Statement shapes vary with the number of new conversations: only cache the others.
+    let cached = fresh.conversations.is_empty() && messages.len() <= 16 && history.len() <= 32;
+    for (head, rows, extra) in [
+        (
+            "INSERT INTO customers (id, created_at, updated_at, name_search)",
+            fresh.customers,
+            ", ''",
+        ),
+        (
+            "INSERT INTO identities (id, customer_id, value, raw, created_at, kind)",
+            fresh.identities,
+            ", 'visitor'",
+        ),
+        (
+            super::batch::CONVERSATION_INSERT,
+            fresh.conversations,
+            super::batch::CONVERSATION_EXTRA,
+        ),
+        (
+            "INSERT INTO chat_visitors (id, site_id, customer_id, conversation_id, created_at, \
+               updated_at)",
+            fresh.visitors,
+            "",
+        ),
+        (
+            "INSERT INTO conversation_tags (conversation_id, tag)",
+            fresh.tags,
+            "",
+        ),
+    ] {
+        expected += rows.len() as u64;
+        insert(&mut sql, &mut args, head, rows, extra);
+    }
     if !reserve.is_empty() {
         sql.push_str(
             "UPDATE conversations SET last_seq = last_seq + v.n, updated_at = ?, \
@@ -144,7 +242,6 @@ pub async fn write(
         expected += stale.len() as u64;
     }
     expected += (messages.len() + history.len()) as u64;
-    let cached = messages.len() <= 16 && history.len() <= 32;
     insert(
         &mut sql,
         &mut args,

@@ -131,10 +131,8 @@ impl Site {
 
     /// Open now: inside business hours (if any) and at least one agent is available.
     pub async fn online(&self, conn: &mut AnyConnection) -> Result<bool, StoreError> {
-        if let Some(h) = &self.business_hours {
-            if !h.is_open(now_ms()) {
-                return Ok(false);
-            }
+        if !self.in_hours() {
+            return Ok(false);
         }
         let (n,): (i64,) = sqlx::query_as(
             "SELECT COUNT(*) FROM agents WHERE active = 1 AND presence = 'available'",
@@ -143,6 +141,13 @@ impl Site {
         .await
         .map_err(StoreError::from_sqlx)?;
         Ok(n > 0)
+    }
+
+    /// True unless business hours are set and the site is closed now.
+    pub fn in_hours(&self) -> bool {
+        self.business_hours
+            .as_ref()
+            .is_none_or(|h| h.is_open(now_ms()))
     }
 }
 

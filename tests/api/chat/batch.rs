@@ -3,6 +3,7 @@
 
 use super::client::*;
 use crate::helpers::*;
+use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 /// Wait on `v` for the ack or error frame about `client_id`.
@@ -195,9 +196,93 @@ async fn a_resolved_conversation_in_a_burst_is_reopened_and_numbered_in_order(b:
     }
 }
 
+/// New visitors sending their first messages together: each gets a conversation of its own
+/// with a distinct number, a customer holding the visitor identity, its visitor row pointing
+/// at both, the `offline` tag (nobody is available) and a `created` history entry; a visitor
+/// whose identity already belongs to a customer joins that customer.
+async fn a_burst_of_new_visitors_opens_one_whole_conversation_each(b: Backend) {
+    let app = spawn_app(b).await;
+    let key = site(&app, json!({})).await["site_key"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut visitors = Vec::new();
+    for _ in 0..10 {
+        let (v, w) = Visitor::join(&app, &key, None, None).await;
+        let token = w["visitor_token"].as_str().unwrap();
+        visitors.push((v, token.split('.').next().unwrap().to_string()));
+    }
+    // Visitor 3's identity already belongs to a known customer.
+    let (s, known) = app
+        .post(
+            "/api/v1/customers",
+            &app.admin_token,
+            json!({"name": "Known", "identities": [{"kind": "visitor", "value": visitors[3].1}]}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{known}");
+    for (n, (v, _)) in visitors.iter_mut().enumerate() {
+        v.message("c1", &format!("سلام {n}")).await;
+    }
+    let mut numbers = std::collections::HashSet::new();
+    let mut customers = std::collections::HashSet::new();
+    for (n, (v, vid)) in visitors.iter_mut().enumerate() {
+        let a = answer(v, "c1").await;
+        assert_eq!(a["type"], "ack", "visitor {n}: {a}");
+        assert_eq!(a["seq"], 1, "visitor {n}: {a}");
+        let conv = a["conversation_id"].as_str().unwrap();
+        let (s, c) = app
+            .get(&format!("/api/v1/conversations/{conv}"), &app.admin_token)
+            .await;
+        assert_eq!(s, StatusCode::OK, "{c}");
+        assert_eq!(c["channel"], "chat");
+        assert_eq!(c["status"], "open");
+        assert_eq!(c["subject"], format!("سلام {n}"));
+        assert!(numbers.insert(c["number"].as_i64().unwrap()), "{c}");
+        let tags: Vec<&str> = c["tags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t.as_str().unwrap())
+            .collect();
+        assert_eq!(tags, ["offline"], "{c}");
+        let history: Vec<&str> = c["history"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| h["kind"].as_str().unwrap())
+            .collect();
+        assert_eq!(history, ["created"], "{c}");
+        let customer = c["customer_id"].as_str().unwrap().to_string();
+        if n == 3 {
+            assert_eq!(customer, known["id"].as_str().unwrap());
+        }
+        assert!(
+            customers.insert(customer.clone()),
+            "one customer per visitor"
+        );
+        let (owner,): (String,) = sqlx::query_as(
+            "SELECT customer_id FROM identities WHERE kind = 'visitor' AND value = $1",
+        )
+        .bind(vid.as_str())
+        .fetch_one(app.state.store.pool())
+        .await
+        .unwrap();
+        assert_eq!(owner, customer, "visitor {n}");
+        let row: (Option<String>, Option<String>) =
+            sqlx::query_as("SELECT customer_id, conversation_id FROM chat_visitors WHERE id = $1")
+                .bind(vid.as_str())
+                .fetch_one(app.state.store.pool())
+                .await
+                .unwrap();
+        assert_eq!(row, (Some(customer), Some(conv.to_string())), "visitor {n}");
+    }
+}
+
 crate::storage_tests!(
     a_resolved_conversation_in_a_burst_is_reopened_and_numbered_in_order,
     a_failing_message_does_not_take_its_batch_neighbours_with_it,
     two_tabs_sending_the_same_message_at_once_store_it_once,
     new_and_returning_visitors_in_one_burst_keep_their_order,
+    a_burst_of_new_visitors_opens_one_whole_conversation_each,
 );
