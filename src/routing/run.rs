@@ -87,15 +87,12 @@ async fn route(
     // New arrivals get their SLA due times before the engine orders them (a read, served by
     // a partial index, when there is nothing to stamp).
     stamp_if_needed(state).await?;
-    let loaded = match anyone {
-        true => snapshot::load(&state.store, &state.settings.routing, now).await?,
-        false => None,
-    };
-    let Some(mut engine) = loaded else {
+    if !anyone {
         let waiting = snapshot::waiting_count(&state.store).await?;
         metrics::gauge!("switchboard_routing_waiting").set(waiting as f64);
         return Ok(());
-    };
+    }
+    let mut engine = snapshot::load(&state.store, &state.settings.routing, now).await?;
     metrics::gauge!("switchboard_routing_waiting").set(engine.waiting_len() as f64);
     for d in engine.next_decisions(now, usize::MAX) {
         match apply_decision(state, &d, now).await? {

@@ -55,13 +55,8 @@ type ConvRow = (
     String,
 );
 
-/// A fresh engine holding the current state of `store` as of `now`; `None` when no agent is
-/// available (no decision is possible, so the conversations are not read).
-pub(crate) async fn load(
-    store: &Store,
-    s: &RoutingSettings,
-    now: i64,
-) -> StoreResult<Option<Engine>> {
+/// A fresh engine holding the current state of `store` as of `now`.
+pub(crate) async fn load(store: &Store, s: &RoutingSettings, now: i64) -> StoreResult<Engine> {
     let pool = store.pool();
     let mut engine = Engine::new(config(s));
     let sticky_window = s.sticky_window_days * 24 * 3_600_000;
@@ -93,9 +88,6 @@ pub(crate) async fn load(
     .fetch_all(pool)
     .await
     .map_err(StoreError::from_sqlx)?;
-    if !agents.iter().any(|a| a.1 == "available") {
-        return Ok(None);
-    }
     let mut known_agents: HashSet<String> = HashSet::new();
     for (id, pres, skills, languages, capacity, presence_at, idle, blocks) in agents {
         let mut a =
@@ -195,7 +187,7 @@ pub(crate) async fn load(
         }
         let _ = engine.enqueue(conv, now);
     }
-    Ok(Some(engine))
+    Ok(engine)
 }
 
 /// Whether any active agent is available (else no routing decision is possible).

@@ -11,18 +11,18 @@
 //! and the reservation, messages and history one multi-statement write, so a batch of
 //! follow-ups is four round trips to SQLite's thread with `BEGIN` and `COMMIT`.
 
-use super::batch_lite::{self, FreshRows};
+use super::batch_lite;
 use super::batch_sql::{fetch_in, max_params};
-use super::visitor::{self, Stored, Visitor, CHANNEL, OFFLINE_TAG};
+use super::fresh;
+use super::visitor::{self, Stored, Visitor, CHANNEL};
 use super::writer::Job;
 use crate::bus::Event;
 use crate::conversations::Message;
-use crate::customers;
 use crate::error::ApiResult;
 use crate::events;
 use crate::state::AppState;
-use crate::store::bulk::{insert_returning, insert_rows, V as B};
-use crate::store::{dialect, ms_to_rfc3339, new_id, now_ms, StoreError, StoreResult, Tx};
+use crate::store::bulk::{insert_rows, V as B};
+use crate::store::{ms_to_rfc3339, new_id, now_ms, StoreError, StoreResult, Tx};
 use serde_json::{json, Value};
 use std::collections::{HashMap, HashSet};
 use std::fmt::Write;
@@ -35,77 +35,6 @@ enum Route {
     Fresh(usize),
     /// The one-message path ([`visitor::store_in`]) inside the same transaction.
     Single,
-}
-
-/// A conversation the batch opens for a new visitor.
-struct Fresh<'a> {
-    visitor: &'a Visitor,
-    conv_id: String,
-    number: i64,
-    customer: String,
-    subject: String,
-    offline: bool,
-    /// Messages of this visitor in the batch.
-    count: i64,
-}
-
-/// Columns of a conversation a batch opens ([`Fresh::row`], then [`CONVERSATION_EXTRA`]).
-pub(super) const CONVERSATION_INSERT: &str = "INSERT INTO conversations (id, number, customer_id, \
-    enqueued_at, queue_id, subject, subject_search, created_at, last_seq, updated_at, \
-    last_message_at, channel, status, priority)";
-/// The constant columns of [`CONVERSATION_INSERT`].
-pub(super) const CONVERSATION_EXTRA: &str = ", 'chat', 'open', 0";
-
-impl<'a> Fresh<'a> {
-    /// A conversation for `v`, whose first message in `jobs` gives the subject; numbered later.
-    fn new(
-        v: &'a Visitor,
-        customer: String,
-        offline: bool,
-        count: &HashMap<&str, i64>,
-        jobs: &[Job],
-        work: &[usize],
-    ) -> Self {
-        let text = work
-            .iter()
-            .map(|&i| &jobs[i])
-            .find(|j| j.visitor.id == v.id)
-            .map(|j| j.text.as_str())
-            .unwrap_or("");
-        Fresh {
-            visitor: v,
-            conv_id: new_id(),
-            number: 0,
-            customer,
-            subject: visitor::subject_from(text),
-            offline,
-            count: count[v.id.as_str()],
-        }
-    }
-
-    /// The values of [`CONVERSATION_INSERT`].
-    fn row(&self, now: i64) -> Vec<B> {
-        let queue = self.visitor.site.queue_id.clone();
-        vec![
-            B::S(self.conv_id.clone()),
-            B::I(self.number),
-            B::S(self.customer.clone()),
-            B::J(queue.as_ref().map(|_| now)),
-            B::N(queue),
-            B::S(self.subject.clone()),
-            B::S(switchboard_text::search_fold(&self.subject)),
-            B::I(now),
-            B::I(self.count),
-            B::I(now),
-            B::I(now),
-        ]
-    }
-
-    /// The offline tag row, when the conversation was opened with nobody available.
-    fn tag(&self) -> Option<Vec<B>> {
-        self.offline
-            .then(|| vec![B::S(self.conv_id.clone()), B::S(OFFLINE_TAG.into())])
-    }
 }
 
 /// Store every job inside `tx`; the results are in job order. Any error fails the batch.
@@ -213,12 +142,7 @@ pub async fn store_all(state: &AppState, tx: &mut Tx, jobs: &[Job]) -> ApiResult
             route.insert(v, Route::Single);
         }
     }
-    let (fresh, fresh_rows) = if lite.is_some() {
-        open_lite(tx, now, candidates, &count, jobs, &work).await?
-    } else {
-        let fresh = open_conversations(state, tx, now, candidates, &count, jobs, &work).await?;
-        (fresh, FreshRows::default())
-    };
+    let (fresh, fresh_rows) = fresh::open(state, tx, now, candidates, &count, jobs, &work).await?;
     for (k, f) in fresh.iter().enumerate() {
         route.insert(&f.visitor.id, Route::Fresh(k));
     }
@@ -456,167 +380,4 @@ fn reserve_read(
         pending.push((c.to_string(), n, conv.last_seq));
     }
     (reserved, pending)
-}
-
-/// Create the visitor rows, customers and conversations of new visitors. A visitor whose row
-/// another transaction created meanwhile is left out (it takes the one-message path).
-#[allow(clippy::too_many_arguments)]
-async fn open_conversations<'a>(
-    state: &AppState,
-    tx: &mut Tx,
-    now: i64,
-    candidates: Vec<&'a Visitor>,
-    count: &HashMap<&str, i64>,
-    jobs: &[Job],
-    work: &[usize],
-) -> StoreResult<Vec<Fresh<'a>>> {
-    if candidates.is_empty() {
-        return Ok(Vec::new());
-    }
-    let rows = candidates.iter().map(|v| {
-        vec![
-            B::S(v.id.clone()),
-            B::S(v.site.id.clone()),
-            B::I(now),
-            B::I(now),
-        ]
-    });
-    let inserted: HashSet<String> = insert_returning(
-        tx,
-        "INSERT INTO chat_visitors (id, site_id, created_at, updated_at)",
-        rows.collect(),
-        " ON CONFLICT (id) DO NOTHING RETURNING id",
-    )
-    .await?
-    .into_iter()
-    .collect();
-    let mine: Vec<&Visitor> = candidates
-        .into_iter()
-        .filter(|v| inserted.contains(&v.id))
-        .collect();
-    if mine.is_empty() {
-        return Ok(Vec::new());
-    }
-    let items: Vec<_> = mine
-        .iter()
-        .map(|v| (v.id.clone(), v.id.clone(), None))
-        .collect();
-    let owners = customers::find_or_create_many(tx, "visitor", &items).await?;
-    let mut online: HashMap<&str, bool> = HashMap::new();
-    let mut fresh = Vec::with_capacity(mine.len());
-    for v in mine {
-        let on = match online.get(v.site.id.as_str()) {
-            Some(o) => *o,
-            None => {
-                let o = v.site.online(tx.conn()).await?;
-                online.insert(&v.site.id, o);
-                o
-            }
-        };
-        let customer = owners.get(&v.id).cloned().ok_or(StoreError::NotFound)?;
-        fresh.push(Fresh::new(v, customer, !on, count, jobs, work));
-    }
-    let numbers =
-        dialect::next_conversation_numbers(state.store.backend(), tx, fresh.len()).await?;
-    for (f, n) in fresh.iter_mut().zip(numbers) {
-        f.number = n;
-    }
-    let conv_rows = fresh.iter().map(|f| f.row(now));
-    insert_rows(
-        tx,
-        CONVERSATION_INSERT,
-        conv_rows.collect(),
-        CONVERSATION_EXTRA,
-        "",
-    )
-    .await?;
-    let tags = fresh.iter().filter_map(Fresh::tag);
-    insert_rows(
-        tx,
-        "INSERT INTO conversation_tags (conversation_id, tag)",
-        tags.collect(),
-        "",
-        "",
-    )
-    .await?;
-    link_visitors(tx, &fresh).await?;
-    Ok(fresh)
-}
-
-/// [`open_conversations`] on SQLite: one read, and the rows to send with the batch's write.
-async fn open_lite<'a>(
-    tx: &mut Tx,
-    now: i64,
-    candidates: Vec<&'a Visitor>,
-    count: &HashMap<&str, i64>,
-    jobs: &[Job],
-    work: &[usize],
-) -> StoreResult<(Vec<Fresh<'a>>, FreshRows)> {
-    let mut rows = FreshRows::default();
-    if candidates.is_empty() {
-        return Ok((Vec::new(), rows));
-    }
-    let ids: Vec<&str> = candidates.iter().map(|v| v.id.as_str()).collect();
-    let found = batch_lite::fresh_lookup(tx, &ids).await?;
-    let mut fresh = Vec::with_capacity(candidates.len());
-    for v in candidates {
-        let customer = match found.owners.get(&v.id) {
-            Some(c) => c.clone(),
-            None => {
-                let c = new_id();
-                rows.customers
-                    .push(vec![B::S(c.clone()), B::I(now), B::I(now)]);
-                rows.identities.push(vec![
-                    B::S(new_id()),
-                    B::S(c.clone()),
-                    B::S(v.id.clone()),
-                    B::S(v.id.clone()),
-                    B::I(now),
-                ]);
-                c
-            }
-        };
-        let offline = !(found.available > 0 && v.site.in_hours());
-        let mut f = Fresh::new(v, customer, offline, count, jobs, work);
-        f.number = found.next_number + fresh.len() as i64;
-        rows.conversations.push(f.row(now));
-        rows.tags.extend(f.tag());
-        rows.visitors.push(vec![
-            B::S(v.id.clone()),
-            B::S(v.site.id.clone()),
-            B::S(f.customer.clone()),
-            B::S(f.conv_id.clone()),
-            B::I(now),
-            B::I(now),
-        ]);
-        fresh.push(f);
-    }
-    Ok((fresh, rows))
-}
-
-/// Point the new visitor rows at their customer and conversation.
-async fn link_visitors(tx: &mut Tx, fresh: &[Fresh<'_>]) -> StoreResult<()> {
-    let per = (max_params(tx) / 3).max(1);
-    for chunk in fresh.chunks(per) {
-        let (mut cust, mut conv, mut ids) = (String::new(), String::new(), String::new());
-        for k in 0..chunk.len() {
-            let p = 1 + 3 * k;
-            let _ = write!(cust, " WHEN ${p} THEN ${}", p + 1);
-            let _ = write!(conv, " WHEN ${p} THEN ${}", p + 2);
-            let _ = write!(ids, "{}${p}", if k > 0 { ", " } else { "" });
-        }
-        let sql = format!(
-            "UPDATE chat_visitors SET customer_id = CASE id{cust} END, \
-               conversation_id = CASE id{conv} END WHERE id IN ({ids})"
-        );
-        let mut q = sqlx::query(&sql).persistent(false);
-        for f in chunk {
-            q = q
-                .bind(f.visitor.id.clone())
-                .bind(f.customer.clone())
-                .bind(f.conv_id.clone());
-        }
-        q.execute(tx.conn()).await.map_err(StoreError::from_sqlx)?;
-    }
-    Ok(())
 }

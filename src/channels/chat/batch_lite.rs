@@ -160,7 +160,7 @@ pub struct FreshRows {
     pub customers: Vec<Vec<V>>,
     /// `(id, customer_id, value, raw, created_at)` of their `visitor` identities.
     pub identities: Vec<Vec<V>>,
-    /// The conversation rows, as [`super::batch`] builds them for both backends.
+    /// The conversation rows, as [`super::fresh`] builds them for both backends.
     pub conversations: Vec<Vec<V>>,
     /// `(id, site_id, customer_id, conversation_id, created_at, updated_at)` of the visitor
     /// rows.
@@ -200,9 +200,9 @@ pub async fn write(
             ", 'visitor'",
         ),
         (
-            super::batch::CONVERSATION_INSERT,
+            super::fresh::CONVERSATION_INSERT,
             fresh.conversations,
-            super::batch::CONVERSATION_EXTRA,
+            super::fresh::CONVERSATION_EXTRA,
         ),
         (
             "INSERT INTO chat_visitors (id, site_id, customer_id, conversation_id, created_at, \

@@ -15,6 +15,7 @@ mod batch;
 mod batch_lite;
 mod batch_sql;
 mod frames;
+mod fresh;
 mod handlers;
 mod hub;
 mod mailbox;
