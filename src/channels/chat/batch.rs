@@ -142,7 +142,12 @@ pub async fn store_all(state: &AppState, tx: &mut Tx, jobs: &[Job]) -> ApiResult
             route.insert(v, Route::Single);
         }
     }
-    let (fresh, fresh_rows) = fresh::open(state, tx, now, candidates, &count, jobs, &work).await?;
+    let sent = fresh::Sent {
+        count: &count,
+        jobs,
+        work: &work,
+    };
+    let (fresh, fresh_rows) = fresh::open(state, tx, now, candidates, sent).await?;
     for (k, f) in fresh.iter().enumerate() {
         route.insert(&f.visitor.id, Route::Fresh(k));
     }

@@ -15,6 +15,16 @@ use crate::store::{dialect, new_id, StoreError, StoreResult, Tx};
 use std::collections::{HashMap, HashSet};
 use std::fmt::Write;
 
+/// The batch's messages, as the conversations it opens need them.
+#[derive(Clone, Copy)]
+pub(super) struct Sent<'b> {
+    /// Messages per visitor id.
+    pub count: &'b HashMap<&'b str, i64>,
+    pub jobs: &'b [Job],
+    /// Indexes into `jobs` of the messages to store, in arrival order.
+    pub work: &'b [usize],
+}
+
 /// A conversation the batch opens for a new visitor.
 pub(super) struct Fresh<'a> {
     pub(super) visitor: &'a Visitor,
@@ -35,18 +45,12 @@ pub(super) const CONVERSATION_INSERT: &str = "INSERT INTO conversations (id, num
 pub(super) const CONVERSATION_EXTRA: &str = ", 'chat', 'open', 0";
 
 impl<'a> Fresh<'a> {
-    /// A conversation for `v`, whose first message in `jobs` gives the subject; numbered later.
-    pub(super) fn new(
-        v: &'a Visitor,
-        customer: String,
-        offline: bool,
-        count: &HashMap<&str, i64>,
-        jobs: &[Job],
-        work: &[usize],
-    ) -> Self {
-        let text = work
+    /// A conversation for `v`, whose first message gives the subject; numbered later.
+    pub(super) fn new(v: &'a Visitor, customer: String, offline: bool, sent: Sent<'_>) -> Self {
+        let text = sent
+            .work
             .iter()
-            .map(|&i| &jobs[i])
+            .map(|&i| &sent.jobs[i])
             .find(|j| j.visitor.id == v.id)
             .map(|j| j.text.as_str())
             .unwrap_or("");
@@ -57,7 +61,7 @@ impl<'a> Fresh<'a> {
             customer,
             subject: visitor::subject_from(text),
             offline,
-            count: count[v.id.as_str()],
+            count: sent.count[v.id.as_str()],
         }
     }
 
@@ -88,34 +92,28 @@ impl<'a> Fresh<'a> {
 
 /// Open a conversation for each of `candidates` (new visitors), inside `tx`: written at once on
 /// PostgreSQL; on SQLite returned as rows for the batch's one write.
-#[allow(clippy::too_many_arguments)]
 pub(super) async fn open<'a>(
     state: &AppState,
     tx: &mut Tx,
     now: i64,
     candidates: Vec<&'a Visitor>,
-    count: &HashMap<&str, i64>,
-    jobs: &[Job],
-    work: &[usize],
+    sent: Sent<'_>,
 ) -> StoreResult<(Vec<Fresh<'a>>, FreshRows)> {
     if tx.is_sqlite() {
-        return open_lite(tx, now, candidates, count, jobs, work).await;
+        return open_lite(tx, now, candidates, sent).await;
     }
-    let fresh = open_conversations(state, tx, now, candidates, count, jobs, work).await?;
+    let fresh = open_conversations(state, tx, now, candidates, sent).await?;
     Ok((fresh, FreshRows::default()))
 }
 
 /// Create the visitor rows, customers and conversations of new visitors. A visitor whose row
 /// another transaction created meanwhile is left out (it takes the one-message path).
-#[allow(clippy::too_many_arguments)]
 async fn open_conversations<'a>(
     state: &AppState,
     tx: &mut Tx,
     now: i64,
     candidates: Vec<&'a Visitor>,
-    count: &HashMap<&str, i64>,
-    jobs: &[Job],
-    work: &[usize],
+    sent: Sent<'_>,
 ) -> StoreResult<Vec<Fresh<'a>>> {
     if candidates.is_empty() {
         return Ok(Vec::new());
@@ -161,7 +159,7 @@ async fn open_conversations<'a>(
             }
         };
         let customer = owners.get(&v.id).cloned().ok_or(StoreError::NotFound)?;
-        fresh.push(Fresh::new(v, customer, !on, count, jobs, work));
+        fresh.push(Fresh::new(v, customer, !on, sent));
     }
     let numbers =
         dialect::next_conversation_numbers(state.store.backend(), tx, fresh.len()).await?;
@@ -195,9 +193,7 @@ async fn open_lite<'a>(
     tx: &mut Tx,
     now: i64,
     candidates: Vec<&'a Visitor>,
-    count: &HashMap<&str, i64>,
-    jobs: &[Job],
-    work: &[usize],
+    sent: Sent<'_>,
 ) -> StoreResult<(Vec<Fresh<'a>>, FreshRows)> {
     let mut rows = FreshRows::default();
     if candidates.is_empty() {
@@ -224,7 +220,7 @@ async fn open_lite<'a>(
             }
         };
         let offline = !(found.available > 0 && v.site.in_hours());
-        let mut f = Fresh::new(v, customer, offline, count, jobs, work);
+        let mut f = Fresh::new(v, customer, offline, sent);
         f.number = found.next_number + fresh.len() as i64;
         rows.conversations.push(f.row(now));
         rows.tags.extend(f.tag());
