@@ -88,12 +88,7 @@ pub async fn insert_returning(
     for (sql, q) in statements(tx, head, rows, "", tail) {
         let mut query = sqlx::query_as::<_, (String,)>(&sql);
         for v in q {
-            query = match v {
-                V::S(v) => query.bind(v),
-                V::N(v) => query.bind(v),
-                V::I(v) => query.bind(v),
-                V::J(v) => query.bind(v),
-            };
+            query = v.bind_as(query);
         }
         let got = query
             .fetch_all(tx.conn())
@@ -105,9 +100,21 @@ pub async fn insert_returning(
 }
 
 type Query<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
+type QueryAs<'q, O> = sqlx::query::QueryAs<'q, sqlx::Any, O, sqlx::any::AnyArguments<'q>>;
 
 impl V {
-    fn bind(self, q: Query<'_>) -> Query<'_> {
+    /// Bind this value as the next parameter of `q`.
+    pub(crate) fn bind(self, q: Query<'_>) -> Query<'_> {
+        match self {
+            V::S(v) => q.bind(v),
+            V::N(v) => q.bind(v),
+            V::I(v) => q.bind(v),
+            V::J(v) => q.bind(v),
+        }
+    }
+
+    /// [`V::bind`] for a query returning rows as `O`.
+    pub(crate) fn bind_as<O>(self, q: QueryAs<'_, O>) -> QueryAs<'_, O> {
         match self {
             V::S(v) => q.bind(v),
             V::N(v) => q.bind(v),

@@ -263,12 +263,7 @@ pub async fn write(
     }
     let mut q = sqlx::query(&sql).persistent(cached);
     for v in args {
-        q = match v {
-            V::S(v) => q.bind(v),
-            V::N(v) => q.bind(v),
-            V::I(v) => q.bind(v),
-            V::J(v) => q.bind(v),
-        };
+        q = v.bind(q);
     }
     let done = q.execute(tx.conn()).await.map_err(StoreError::from_sqlx)?;
     if done.rows_affected() != expected {

@@ -36,12 +36,7 @@ where
         sql.push_str(tail);
         let mut q = sqlx::query_as::<_, T>(&sql).persistent(false);
         for p in params {
-            q = match p {
-                V::S(v) => q.bind(v.clone()),
-                V::N(v) => q.bind(v.clone()),
-                V::I(v) => q.bind(*v),
-                V::J(v) => q.bind(*v),
-            };
+            q = p.clone().bind_as(q);
         }
         for k in chunk {
             q = q.bind(k.to_string());
