@@ -2,7 +2,8 @@
 //! conversation found or opened, entry stored), on SQLite and PostgreSQL, beside CSV parsing
 //! alone in the same run.
 //!
-//! `cargo bench --bench voice_ingest` (records: `SB_BENCH_RECORDS`, default 20000)
+//! `cargo bench --bench voice_ingest` (records: `SB_BENCH_RECORDS`, default 20000; backends:
+//! `SB_BENCH_BACKENDS`, default `sqlite,postgres`)
 
 mod support;
 
@@ -83,15 +84,20 @@ async fn main() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("Master.csv");
     std::fs::write(&path, &text).unwrap();
-    run(
-        "sqlite",
-        format!(
-            "sqlite://{}?mode=rwc",
-            dir.path().join("bench.db").display()
-        ),
-        &path,
-        records,
-    )
-    .await;
-    run("postgres", support::fresh_pg().await, &path, records).await;
+    let backends = std::env::var("SB_BENCH_BACKENDS").unwrap_or_else(|_| "sqlite,postgres".into());
+    if backends.contains("sqlite") {
+        run(
+            "sqlite",
+            format!(
+                "sqlite://{}?mode=rwc",
+                dir.path().join("bench.db").display()
+            ),
+            &path,
+            records,
+        )
+        .await;
+    }
+    if backends.contains("postgres") {
+        run("postgres", support::fresh_pg().await, &path, records).await;
+    }
 }

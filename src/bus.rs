@@ -4,6 +4,7 @@
 
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 use utoipa::ToSchema;
@@ -41,7 +42,7 @@ enum Transport {
 /// Publish/subscribe handle, cheap to clone.
 #[derive(Clone)]
 pub struct Bus {
-    local: broadcast::Sender<Event>,
+    local: broadcast::Sender<Arc<Event>>,
     transport: Transport,
     node: String,
 }
@@ -95,7 +96,7 @@ impl Bus {
                 };
                 match serde_json::from_str::<Event>(&payload) {
                     Ok(ev) => {
-                        let _ = forward.send(ev);
+                        let _ = forward.send(Arc::new(ev));
                     }
                     Err(e) => tracing::warn!(error = %e, "malformed bus event"),
                 }
@@ -119,7 +120,7 @@ impl Bus {
             .increment(1);
         match &self.transport {
             Transport::Local => {
-                let _ = self.local.send(event);
+                let _ = self.local.send(Arc::new(event));
             }
             Transport::Redis { conn, channel } => {
                 let payload = match serde_json::to_string(&event) {
@@ -143,8 +144,10 @@ impl Bus {
         }
     }
 
-    /// Subscribe to all events from now on.
-    pub fn subscribe(&self) -> broadcast::Receiver<Event> {
+    /// Subscribe to all events from now on. Subscribers share each event (one allocation,
+    /// however many subscribers): cloning an event's JSON per subscriber cost a bulk import
+    /// about a tenth of its time.
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Event>> {
         self.local.subscribe()
     }
 }

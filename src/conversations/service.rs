@@ -179,24 +179,49 @@ pub async fn create(
     new: NewConversation,
     actor: &Actor,
 ) -> StoreResult<(Conversation, Event)> {
+    create_as(tx, backend, new, actor, "open").await
+}
+
+/// A conversation that is over as it is recorded (a logged call): created `resolved`, with
+/// one `created` history entry and event saying so — it never was open, so no
+/// `status_changed` follows.
+pub async fn create_resolved(
+    tx: &mut Tx,
+    backend: Backend,
+    new: NewConversation,
+    actor: &Actor,
+) -> StoreResult<(Conversation, Event)> {
+    create_as(tx, backend, new, actor, "resolved").await
+}
+
+async fn create_as(
+    tx: &mut Tx,
+    backend: Backend,
+    new: NewConversation,
+    actor: &Actor,
+    status: &str,
+) -> StoreResult<(Conversation, Event)> {
     let id = new_id();
     let now = now_ms();
     let number = dialect::next_conversation_number(backend, tx).await?;
+    let resolved_at = (status != "open").then_some(now);
     sqlx::query(
         "INSERT INTO conversations (id, number, customer_id, channel, status, priority, queue_id, subject, \
-           subject_search, created_at, updated_at, enqueued_at) \
-         VALUES ($1, $2, $3, $4, 'open', $5, $6, $7, $8, $9, $9, $10)",
+           subject_search, created_at, updated_at, enqueued_at, resolved_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11, $12)",
     )
     .bind(&id)
     .bind(number)
     .bind(&new.customer_id)
     .bind(&new.channel)
+    .bind(status)
     .bind(new.priority)
     .bind(&new.queue_id)
     .bind(&new.subject)
     .bind(switchboard_text::search_fold(&new.subject))
     .bind(now)
     .bind(new.queue_id.as_ref().map(|_| now))
+    .bind(resolved_at)
     .execute(tx.conn())
     .await
     .map_err(StoreError::from_sqlx)?;
@@ -211,7 +236,7 @@ pub async fn create(
         number,
         customer_id: new.customer_id,
         channel: new.channel,
-        status: "open".into(),
+        status: status.into(),
         priority: new.priority,
         queue_id: new.queue_id,
         assignee_id: None,
@@ -221,17 +246,22 @@ pub async fn create(
         updated_at: ms_to_rfc3339(now),
         last_message_at: None,
         first_response_at: None,
-        resolved_at: None,
+        resolved_at: resolved_at.map(ms_to_rfc3339),
     };
     let ev = record(
         tx,
         &conv,
         "created",
         actor,
-        json!({ "channel": conv.channel, "number": number, "queue_id": conv.queue_id }),
+        created_data(&conv.channel, number, &conv.queue_id, status),
     )
     .await?;
     Ok((conv, ev))
+}
+
+/// What a `created` history entry and event say.
+pub fn created_data(channel: &str, number: i64, queue_id: &Option<String>, status: &str) -> Value {
+    json!({ "channel": channel, "number": number, "queue_id": queue_id, "status": status })
 }
 
 pub async fn set_tags(tx: &mut Tx, id: &str, tags: &[String]) -> StoreResult<()> {

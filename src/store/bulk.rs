@@ -103,6 +103,15 @@ type Query<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
 type QueryAs<'q, O> = sqlx::query::QueryAs<'q, sqlx::Any, O, sqlx::any::AnyArguments<'q>>;
 
 impl V {
+    /// About how many bytes this value takes as JSON.
+    fn len_hint(&self) -> usize {
+        match self {
+            V::S(v) | V::N(Some(v)) => v.len() + 8,
+            V::N(None) | V::J(None) => 4,
+            V::I(_) | V::J(Some(_)) => 20,
+        }
+    }
+
     /// Bind this value as the next parameter of `q`.
     pub(crate) fn bind(self, q: Query<'_>) -> Query<'_> {
         match self {
@@ -203,20 +212,31 @@ fn json_statements(
         sql.push(' ');
         sql.push_str(tail.trim_start());
     }
+    // Keys `"c0":` … once, values serialised straight into one buffer (sized from the first
+    // row): no allocation per value.
+    let keys: Vec<String> = (0..cols)
+        .map(|k| format!("{}\"c{k}\":", if k > 0 { "," } else { "" }))
+        .collect();
+    let per_row = 16
+        + keys.iter().map(String::len).sum::<usize>()
+        + first.iter().map(V::len_hint).sum::<usize>();
     let mut out = Vec::new();
     let mut rows = rows.into_iter().peekable();
     while rows.peek().is_some() {
-        let mut json = String::from("[");
+        let mut json: Vec<u8> = Vec::with_capacity(2 + per_row * rows.len().min(MAX_ROWS));
+        json.push(b'[');
         for (r, row) in rows.by_ref().take(MAX_ROWS).enumerate() {
-            json.push_str(if r > 0 { ",{" } else { "{" });
-            for (k, v) in row.iter().take(cols).enumerate() {
-                let _ = write!(json, "{}\"c{k}\":", if k > 0 { "," } else { "" });
-                // Serialising a string, integer or null cannot fail.
-                json.push_str(&serde_json::to_string(v).unwrap_or_else(|_| "null".into()));
+            json.extend_from_slice(if r > 0 { b",{" } else { b"{" });
+            for (key, v) in keys.iter().zip(&row) {
+                json.extend_from_slice(key.as_bytes());
+                // Serialising a string, integer or null into memory cannot fail.
+                let _ = serde_json::to_writer(&mut json, v);
             }
-            json.push('}');
+            json.push(b'}');
         }
-        json.push(']');
+        json.push(b']');
+        // serde_json writes UTF-8 only.
+        let json = String::from_utf8(json).unwrap_or_default();
         out.push((sql.clone(), vec![V::S(json)]));
     }
     out

@@ -120,7 +120,21 @@ async fn asterisk_log_is_stored_once_with_missed_calls_grouped_for_callback(b: B
     let convs = conversations_of(&app, sara["id"].as_str().unwrap(), "").await;
     assert_eq!(convs.len(), 1);
     assert_eq!(convs[0]["status"], "resolved");
+    assert!(convs[0]["resolved_at"].is_string(), "{}", convs[0]);
     let d = detail(&app, &convs[0]["id"]).await;
+    // Logged, not worked on: created resolved, one history entry, no status change.
+    let kinds: Vec<&Value> = d["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| &h["kind"])
+        .collect();
+    assert_eq!(kinds, vec!["created"], "{}", d["history"]);
+    assert_eq!(
+        d["history"][0]["data"]["status"], "resolved",
+        "{}",
+        d["history"]
+    );
     let msg = &d["messages"][0];
     assert_eq!(msg["channel"], "phone");
     assert_eq!(msg["body"], "Inbound call, answered, 3m12s");

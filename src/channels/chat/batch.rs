@@ -17,7 +17,7 @@ use super::fresh;
 use super::visitor::{self, Stored, Visitor, CHANNEL};
 use super::writer::Job;
 use crate::bus::Event;
-use crate::conversations::Message;
+use crate::conversations::{self, Message};
 use crate::error::ApiResult;
 use crate::events;
 use crate::state::AppState;
@@ -174,8 +174,8 @@ pub async fn store_all(state: &AppState, tx: &mut Tx, jobs: &[Job]) -> ApiResult
                 let n = next.entry(f.conv_id.clone()).or_insert(0);
                 *n += 1;
                 if *n == 1 {
-                    let data = json!({ "channel": CHANNEL, "number": f.number,
-                                       "queue_id": j.visitor.site.queue_id });
+                    let queue = &j.visitor.site.queue_id;
+                    let data = conversations::created_data(CHANNEL, f.number, queue, "open");
                     let at = At {
                         conv: &f.conv_id,
                         customer: &f.customer,

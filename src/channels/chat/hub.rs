@@ -289,7 +289,7 @@ pub fn spawn_dispatcher(state: &AppState, stop: CancellationToken) -> JoinHandle
     })
 }
 
-async fn dispatch(state: &AppState, hub: &Hub, ev: Event) -> anyhow::Result<()> {
+async fn dispatch(state: &AppState, hub: &Hub, ev: std::sync::Arc<Event>) -> anyhow::Result<()> {
     let Some(conv) = ev.conversation_id.as_deref() else {
         return Ok(());
     };

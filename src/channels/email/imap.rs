@@ -295,7 +295,7 @@ impl ImapWorker {
 
 /// Return at the next [`mailboxes::MAILBOX_CHANGED`] event (or when some events were missed,
 /// one of them may have been a change); never when the bus is gone.
-async fn mailbox_changed(events: &mut broadcast::Receiver<Event>) {
+async fn mailbox_changed(events: &mut broadcast::Receiver<std::sync::Arc<Event>>) {
     loop {
         match events.recv().await {
             Ok(ev) if ev.kind == mailboxes::MAILBOX_CHANGED => return,

@@ -265,11 +265,9 @@ pub async fn store_in(
             priority: 0,
             tags: Vec::new(),
         };
-        let (conv, ev) = conversations::create(tx, state.store.backend(), new, &actor).await?;
+        let backend = state.store.backend();
+        let (conv, ev) = conversations::create_resolved(tx, backend, new, &actor).await?;
         events.push(ev);
-        if let Some(ev) = conversations::set_status(tx, &conv, "resolved", &actor).await? {
-            events.push(ev);
-        }
         conv.id
     };
     let author_kind = match (&contact.logged_by, rec.direction) {

@@ -9,7 +9,10 @@ use switchboard::channels::voice;
 use switchboard::store::now_ms;
 use tokio::sync::broadcast::Receiver;
 
-async fn next_of_kind(rx: &mut Receiver<Event>, kind: &str) -> Event {
+async fn next_of_kind(
+    rx: &mut Receiver<std::sync::Arc<Event>>,
+    kind: &str,
+) -> std::sync::Arc<Event> {
     tokio::time::timeout(Duration::from_secs(10), async {
         loop {
             let ev = rx.recv().await.expect("bus open");

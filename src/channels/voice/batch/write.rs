@@ -4,7 +4,7 @@ use super::sql::{insert_rows, is_sqlite, max_numbered_params, V};
 use crate::bus::Event;
 use crate::channels::voice::ingest::{Outcome, CALLBACK_TAG};
 use crate::channels::voice::summary::subject;
-use crate::conversations::Message;
+use crate::conversations::{self, Message};
 use crate::events;
 use crate::state::AppState;
 use crate::store::{dialect, ms_to_rfc3339, new_id, now_ms, StoreError, StoreResult, Tx};
@@ -198,7 +198,7 @@ impl Plan {
     }
 }
 
-fn join_error(e: tokio::task::JoinError) -> StoreError {
+pub(super) fn join_error(e: tokio::task::JoinError) -> StoreError {
     StoreError::Other(sqlx::Error::Protocol(format!("batch worker failed: {e}")))
 }
 
@@ -285,12 +285,9 @@ fn build_events(
             if announced.insert(*k) {
                 let c = &new_convs[*k];
                 let q = queue.clone().filter(|_| c.callback);
-                let data = json!({ "channel": c.channel, "number": numbers[*k], "queue_id": q });
+                let status = if c.callback { "open" } else { "resolved" };
+                let data = conversations::created_data(&c.channel, numbers[*k], &q, status);
                 out_events.push(event(&m, "created", data, &mut history));
-                if !c.callback {
-                    let data = json!({ "from": "open", "to": "resolved" });
-                    out_events.push(event(&m, "status_changed", data, &mut history));
-                }
             }
         }
         stored.push((
