@@ -7,6 +7,7 @@ use crate::state::AppState;
 use crate::store::Store;
 use crate::webhooks::WebhookWorker;
 use anyhow::Context;
+use axum::serve::ListenerExt;
 use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
@@ -197,8 +198,16 @@ impl Application {
         let stop = self.stop.clone();
         let grace = Duration::from_secs(self.state.settings.server.shutdown_grace_secs);
         tracing::info!(addr = %self.local_addr(), "switchboard listening");
+        // No Nagle delay: chat frames and console events are small writes that must leave at
+        // once (with it, a console receiving a steady stream of events waited for the
+        // previous segment's ACK before each write).
+        let listener = self.listener.tap_io(|tcp| {
+            if let Err(e) = tcp.set_nodelay(true) {
+                tracing::debug!(error = %e, "cannot set TCP_NODELAY");
+            }
+        });
         axum::serve(
-            self.listener,
+            listener,
             self.router
                 .into_make_service_with_connect_info::<SocketAddr>(),
         )

@@ -20,10 +20,9 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
-use futures::SinkExt;
 use serde::Deserialize;
 use std::time::Duration;
-use tokio::sync::broadcast::error::{RecvError, TryRecvError};
+use tokio::sync::broadcast::error::RecvError;
 
 /// The console route; `grace` is how long an agent stays present after its last socket closed
 /// (`None`: the `routing.console_grace_secs` setting).
@@ -99,9 +98,6 @@ async fn console(
     }))
 }
 
-/// Most events written to a console socket before it is flushed.
-const CONSOLE_BATCH: usize = 64;
-
 fn relevant(ev: &Event, agent: &str, all: bool) -> bool {
     all || ev.agent_id.as_deref() == Some(agent)
 }
@@ -116,38 +112,16 @@ async fn serve(state: &AppState, mut socket: WebSocket, agent: &str, all: bool, 
     }
     loop {
         tokio::select! {
-            ev = events.recv() => {
-                // Every event already waiting goes out with this one, flushed once: under
-                // load one write per wake-up instead of one per event.
-                let mut next = Some(ev);
-                let mut queued = 0;
-                while let Some(ev) = next.take() {
-                    match ev {
-                        Ok(ev) if relevant(&ev, agent, all) => {
-                            let Ok(text) = serde_json::to_string(&*ev) else { continue };
-                            if socket.feed(Message::Text(text.into())).await.is_err() {
-                                return;
-                            }
-                            queued += 1;
-                        }
-                        Ok(_) => {}
-                        Err(RecvError::Lagged(n)) => {
-                            tracing::warn!(missed = n, "console fell behind the bus")
-                        }
-                        Err(RecvError::Closed) => return,
-                    }
-                    if queued < CONSOLE_BATCH {
-                        next = match events.try_recv() {
-                            Ok(ev) => Some(Ok(ev)),
-                            Err(TryRecvError::Lagged(n)) => Some(Err(RecvError::Lagged(n))),
-                            Err(TryRecvError::Closed) => Some(Err(RecvError::Closed)),
-                            Err(TryRecvError::Empty) => None,
-                        };
+            ev = events.recv() => match ev {
+                Ok(ev) if relevant(&ev, agent, all) => {
+                    let Ok(text) = serde_json::to_string(&*ev) else { continue };
+                    if socket.send(Message::Text(text.into())).await.is_err() {
+                        return;
                     }
                 }
-                if queued > 0 && socket.flush().await.is_err() {
-                    return;
-                }
+                Ok(_) => {}
+                Err(RecvError::Lagged(n)) => tracing::warn!(missed = n, "console fell behind the bus"),
+                Err(RecvError::Closed) => return,
             },
             msg = socket.recv() => match msg {
                 Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
