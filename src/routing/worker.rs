@@ -8,6 +8,7 @@ use super::{ROUTER_LEASE, ROUTER_TICK};
 use crate::bus::Event;
 use crate::state::AppState;
 use crate::store::{now_ms, StoreError, StoreResult};
+use std::time::Duration;
 use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 use tokio_util::sync::CancellationToken;
 
@@ -93,12 +94,19 @@ async fn release_lease(state: &AppState) {
     }
 }
 
+/// Least time between the starts of two event-triggered passes: routing a burst a few
+/// milliseconds later costs nobody anything, while a pass per event (a read each, at
+/// thousands of new conversations a second) took CPU from the chats being stored.
+const EVENT_PASS_GAP: Duration = Duration::from_millis(10);
+
 /// Route until `stop` is cancelled: on every relevant local event, and every
 /// [`ROUTER_TICK`] while this node holds the router lease.
 pub(crate) async fn run(state: AppState, stop: CancellationToken) {
     let mut events = state.bus.subscribe();
     let mut tick = tokio::time::interval(ROUTER_TICK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let now = tokio::time::Instant::now();
+    let mut last_event_pass = now.checked_sub(EVENT_PASS_GAP).unwrap_or(now);
     loop {
         let mut settle = false;
         let periodic = tokio::select! {
@@ -130,7 +138,12 @@ pub(crate) async fn run(state: AppState, stop: CancellationToken) {
                 Err(RecvError::Closed) => return,
             },
         };
-        // Several events usually arrive together: one pass handles them all.
+        // Several events usually arrive together: one pass handles them all. Under a stream
+        // of them (thousands of new chats a second) event passes are at least
+        // EVENT_PASS_GAP apart, so the events of that gap share one pass.
+        if !periodic {
+            tokio::time::sleep_until(last_event_pass + EVENT_PASS_GAP).await;
+        }
         loop {
             match events.try_recv() {
                 Ok(ev) => {
@@ -140,6 +153,9 @@ pub(crate) async fn run(state: AppState, stop: CancellationToken) {
                 Err(TryRecvError::Lagged(_)) => settle = true,
                 Err(_) => break,
             }
+        }
+        if !periodic {
+            last_event_pass = tokio::time::Instant::now();
         }
         for _ in 0..3 {
             let pass = if periodic {
