@@ -7,11 +7,11 @@ use crate::state::AppState;
 use crate::store::Store;
 use crate::webhooks::WebhookWorker;
 use anyhow::Context;
-use axum::serve::ListenerExt;
 use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::get;
+use axum::serve::ListenerExt;
 use axum::{Json, Router};
 use governor::{Quota, RateLimiter};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
@@ -176,7 +176,7 @@ impl Application {
                 self.state
                     .store
                     .clone()
-                    .run_checkpoints(Duration::from_millis(50), self.stop.clone()),
+                    .run_checkpoints(Duration::from_millis(10), self.stop.clone()),
             ),
         ];
         workers.extend(crate::routing::spawn_workers(

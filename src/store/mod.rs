@@ -11,6 +11,7 @@ pub mod dialect;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyConnection, AnyPool, Executor};
 use std::str::FromStr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{Mutex, OwnedMutexGuard};
@@ -57,6 +58,8 @@ pub struct Store {
     /// `SQLITE_BUSY` upgrade failures. PostgreSQL needs no such lock.
     write_lock: Option<Arc<Mutex<()>>>,
     webhooks: Arc<WebhookCache>,
+    /// Transactions committed so far (for [`Store::run_checkpoints`]).
+    commits: Arc<AtomicU64>,
 }
 
 /// Whether any active webhook exists, as last read (Unix ms of the reading, answer), so
@@ -73,6 +76,7 @@ pub struct Tx {
     tx: sqlx::Transaction<'static, sqlx::Any>,
     _guard: Option<OwnedMutexGuard<()>>,
     webhooks: Arc<WebhookCache>,
+    commits: Arc<AtomicU64>,
 }
 
 impl Tx {
@@ -103,7 +107,9 @@ impl Tx {
         Ok(n > 0)
     }
     pub async fn commit(self) -> StoreResult<()> {
-        self.tx.commit().await.map_err(StoreError::from_sqlx)
+        self.tx.commit().await.map_err(StoreError::from_sqlx)?;
+        self.commits.fetch_add(1, Ordering::Relaxed);
+        Ok(())
     }
 
     /// Commit when `result` is `Ok`; otherwise roll back at once, before the SQLite write
@@ -185,6 +191,7 @@ impl Store {
             backend,
             write_lock,
             webhooks: Arc::default(),
+            commits: Arc::default(),
         })
     }
 
@@ -217,6 +224,7 @@ impl Store {
             tx,
             _guard: guard,
             webhooks: self.webhooks.clone(),
+            commits: self.commits.clone(),
         })
     }
 
@@ -225,19 +233,32 @@ impl Store {
         *self.webhooks.0.lock().expect("webhook cache lock") = None;
     }
 
-    /// On SQLite, copy the write-ahead log into the database every `every` from a background
-    /// task (a passive checkpoint never blocks writers), so commits rarely pay for one
-    /// themselves (SQLite then checkpoints inside a commit only past 10,000 WAL pages). Does
-    /// nothing on PostgreSQL. Ends when `stop` is cancelled.
+    /// On SQLite, copy the write-ahead log into the database from a background task (a
+    /// passive checkpoint never blocks writers), so commits rarely pay for one themselves
+    /// (SQLite then checkpoints inside a commit only past 10,000 WAL pages): every `every`
+    /// when a transaction committed since the last one, and at least once a second (writes
+    /// made outside a transaction). Small and frequent is what keeps writers' latency low:
+    /// a checkpoint's cost, its `fsync` above all, grows with the pages it copies, and
+    /// commits made meanwhile wait behind it in the file system (measured at 2,000 chat
+    /// messages/s: first-message ack p99 27 ms checkpointing every 500 ms, 6.0–7.9 ms every
+    /// 50 ms, 4.9–6.1 ms every 10 ms). Does nothing on PostgreSQL. Ends when `stop` is
+    /// cancelled.
     pub async fn run_checkpoints(self, every: Duration, stop: tokio_util::sync::CancellationToken) {
         if self.backend != Backend::Sqlite {
             return;
         }
+        let mut done = self.commits.load(Ordering::Relaxed);
+        let mut last = tokio::time::Instant::now();
         loop {
             tokio::select! {
                 _ = stop.cancelled() => return,
                 _ = tokio::time::sleep(every) => {}
             }
+            let commits = self.commits.load(Ordering::Relaxed);
+            if commits == done && last.elapsed() < Duration::from_secs(1) {
+                continue;
+            }
+            (done, last) = (commits, tokio::time::Instant::now());
             if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
                 .execute(&self.pool)
                 .await
