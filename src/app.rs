@@ -107,7 +107,6 @@ pub struct Application {
 
 impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
-        tokio::task::spawn_blocking(switchboard_text::PhoneNumber::warm_up);
         let store = connect_store(&settings).await?;
         let stop = CancellationToken::new();
         let node = crate::store::new_id();

@@ -139,13 +139,6 @@ fn parse_uncached(candidate: &str, region: Option<country::Id>) -> Result<PhoneN
 }
 
 impl PhoneNumber {
-    /// Load the numbering-plan metadata now. It loads on first use, which takes about a
-    /// tenth of a second; a server calls this at start-up so the first call record or screen
-    /// pop does not wait for it.
-    pub fn warm_up() {
-        let _ = parse_uncached("+982112345678", None);
-    }
-
     /// Parses and validates a phone number, returning its E.164 form.
     ///
     /// Accepts Persian and Arabic-Indic digits, spaces, dashes, dots,
