@@ -42,3 +42,33 @@ async fn an_unknown_synchronous_mode_is_refused_at_start() {
     };
     assert!(err.contains("sqlite_synchronous"), "{err}");
 }
+
+/// What is committed reaches the database file within about a second, copied out of the
+/// write-ahead log by the background checkpoints (SQLite's own would wait for 10,000 pages).
+#[tokio::test]
+async fn commits_are_checkpointed_into_the_database_file_in_the_background() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let db = app._dir.path().join("test.db");
+    let size = || std::fs::metadata(&db).expect("database file").len();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let before = size();
+    let note = "یادداشت ".repeat(400);
+    for i in 0..40 {
+        let (s, body) = app
+            .post(
+                "/api/v1/customers",
+                &app.admin_token,
+                serde_json::json!({"name": format!("مشتری {i}"), "attributes": {"note": note}}),
+            )
+            .await;
+        assert_eq!(s, reqwest::StatusCode::CREATED, "{body}");
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
+    while size() <= before {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "database file still {before} bytes: nothing checkpointed"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
