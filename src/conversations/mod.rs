@@ -99,6 +99,15 @@ pub struct Message {
 }
 
 impl Message {
+    /// `{"message": …}`, the data of a `message.created` event, moving the fields. (Not
+    /// `json!({"message": m.into_value()})`: `json!` serialises a `Value` argument into a new
+    /// one — a deep copy, measured at a tenth of a bulk call-log import's CPU.)
+    pub fn into_event_data(self) -> serde_json::Value {
+        let mut data = serde_json::Map::new();
+        data.insert("message".into(), self.into_value());
+        serde_json::Value::Object(data)
+    }
+
     /// The message as JSON, moving its fields (what `serde_json::to_value` gives, without
     /// copying the body and meta once more).
     pub fn into_value(self) -> serde_json::Value {

@@ -313,7 +313,7 @@ pub async fn write(tx: &mut Tx, folds: &[Fold]) -> StoreResult<Vec<Event>> {
         let conv = conversations::get(tx.conn(), &message.conversation_id).await?;
         let ev = events::about_conversation(
             "message.updated",
-            serde_json::json!({ "message": message.into_value() }),
+            message.into_event_data(),
             &conv.id,
             &conv.customer_id,
             conv.assignee_id.as_deref(),

@@ -8,7 +8,7 @@ use crate::conversations::{self, Message};
 use crate::events;
 use crate::state::AppState;
 use crate::store::{dialect, ms_to_rfc3339, new_id, now_ms, StoreError, StoreResult, Tx};
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt::Write;
 use switchboard_voice::CallRecord;
@@ -315,7 +315,7 @@ fn build_events(
         let conv_id = message.conversation_id.clone();
         out_events.push(events::about_conversation(
             "message.created",
-            json!({ "message": message.into_value() }),
+            message.into_event_data(),
             &conv_id,
             &m.customer_id,
             assignee.as_deref(),
