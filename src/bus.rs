@@ -144,9 +144,8 @@ impl Bus {
         }
     }
 
-    /// Subscribe to all events from now on. Subscribers share each event (one allocation,
-    /// however many subscribers): cloning an event's JSON per subscriber cost a bulk import
-    /// about a tenth of its time.
+    /// Subscribe to all events from now on. Subscribers (the router, the chat hub, every
+    /// console socket, …) share each event: one copy of its JSON however many there are.
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<Event>> {
         self.local.subscribe()
     }
