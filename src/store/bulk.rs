@@ -194,7 +194,23 @@ fn json_statements(
     extra: &str,
     tail: &str,
 ) -> Vec<(String, Vec<V>)> {
-    let first = &rows[0];
+    let mut sql = json_insert(head, &rows[0], extra, 1);
+    if !tail.is_empty() {
+        sql.push(' ');
+        sql.push_str(tail.trim_start());
+    }
+    let mut out = Vec::new();
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let chunk: Vec<Vec<V>> = rows.by_ref().take(MAX_ROWS).collect();
+        out.push((sql.clone(), vec![V::S(json_rows(chunk, cols))]));
+    }
+    out
+}
+
+/// `head SELECT c0, c1, …extra FROM json_to_recordset($param::json) AS x(c0 text, …)`, the
+/// column types taken from `first`, a row of the values.
+fn json_insert(head: &str, first: &[V], extra: &str, param: usize) -> String {
     let mut select = String::new();
     let mut defs = String::new();
     for (k, v) in first.iter().enumerate() {
@@ -206,12 +222,11 @@ fn json_statements(
         let _ = write!(select, "{sep}c{k}");
         let _ = write!(defs, "{sep}c{k} {ty}");
     }
-    let mut sql =
-        format!("{head} SELECT {select}{extra} FROM json_to_recordset($1::json) AS x({defs})");
-    if !tail.is_empty() {
-        sql.push(' ');
-        sql.push_str(tail.trim_start());
-    }
+    format!("{head} SELECT {select}{extra} FROM json_to_recordset(${param}::json) AS x({defs})")
+}
+
+/// `rows` (of `cols` values each) as a JSON array of objects `{"c0": …, "c1": …}`.
+fn json_rows(rows: Vec<Vec<V>>, cols: usize) -> String {
     // Keys `"c0":` … once, values serialised straight into one buffer (sized from the first
     // row): no allocation per value.
     let keys: Vec<String> = (0..cols)
@@ -219,27 +234,66 @@ fn json_statements(
         .collect();
     let per_row = 16
         + keys.iter().map(String::len).sum::<usize>()
-        + first.iter().map(V::len_hint).sum::<usize>();
-    let mut out = Vec::new();
-    let mut rows = rows.into_iter().peekable();
-    while rows.peek().is_some() {
-        let mut json: Vec<u8> = Vec::with_capacity(2 + per_row * rows.len().min(MAX_ROWS));
-        json.push(b'[');
-        for (r, row) in rows.by_ref().take(MAX_ROWS).enumerate() {
-            json.extend_from_slice(if r > 0 { b",{" } else { b"{" });
-            for (key, v) in keys.iter().zip(&row) {
-                json.extend_from_slice(key.as_bytes());
-                // Serialising a string, integer or null into memory cannot fail.
-                let _ = serde_json::to_writer(&mut json, v);
-            }
-            json.push(b'}');
+        + rows
+            .first()
+            .map_or(0, |r| r.iter().map(V::len_hint).sum::<usize>());
+    let mut json: Vec<u8> = Vec::with_capacity(2 + per_row * rows.len());
+    json.push(b'[');
+    for (r, row) in rows.into_iter().enumerate() {
+        json.extend_from_slice(if r > 0 { b",{" } else { b"{" });
+        for (key, v) in keys.iter().zip(&row) {
+            json.extend_from_slice(key.as_bytes());
+            // Serialising a string, integer or null into memory cannot fail.
+            let _ = serde_json::to_writer(&mut json, v);
         }
-        json.push(b']');
-        // serde_json writes UTF-8 only.
-        let json = String::from_utf8(json).unwrap_or_default();
-        out.push((sql.clone(), vec![V::S(json)]));
+        json.push(b'}');
     }
-    out
+    json.push(b']');
+    // serde_json writes UTF-8 only.
+    String::from_utf8(json).unwrap_or_default()
+}
+
+/// Insert into several tables at once: `parts` are `(head, rows, extra)` as for
+/// [`insert_rows`], inserted in their order. On PostgreSQL one statement (one round trip): each
+/// part a data-modifying `WITH` step reading its rows from one JSON parameter; foreign keys
+/// between the parts are checked at the statement's end. Parts without rows are left out.
+/// SQLite, or a part over `MAX_ROWS` rows: one [`insert_rows`] per part.
+pub async fn insert_together(
+    tx: &mut Tx,
+    parts: Vec<(&str, Vec<Vec<V>>, &str)>,
+) -> StoreResult<()> {
+    let parts: Vec<_> = parts.into_iter().filter(|p| !p.1.is_empty()).collect();
+    if tx.is_sqlite() || parts.iter().any(|p| p.1.len() > MAX_ROWS) {
+        for (head, rows, extra) in parts {
+            insert_rows(tx, head, rows, extra, "").await?;
+        }
+        return Ok(());
+    }
+    let n = parts.len();
+    let mut sql = String::new();
+    let mut params = Vec::with_capacity(n);
+    for (k, (head, rows, extra)) in parts.into_iter().enumerate() {
+        let insert = json_insert(head, &rows[0], extra, k + 1);
+        let _ = match k {
+            _ if k + 1 == n => write!(sql, "{}{insert}", if k > 0 { " " } else { "" }),
+            0 => write!(sql, "WITH p0 AS ({insert})"),
+            _ => write!(sql, ", p{k} AS ({insert})"),
+        };
+        let cols = rows[0].len();
+        params.push(json_rows(rows, cols));
+    }
+    if n == 0 {
+        return Ok(());
+    }
+    let mut query = sqlx::query(&sql);
+    for p in params {
+        query = query.bind(p);
+    }
+    query
+        .execute(tx.conn())
+        .await
+        .map_err(StoreError::from_sqlx)?;
+    Ok(())
 }
 
 /// Run `head (SELECT value FROM …values…)`: `head` ends with `IN`; returns the rows.

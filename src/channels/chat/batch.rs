@@ -3,16 +3,16 @@
 //! [`visitor::store_in`], which still handles the rare cases itself (reopening a resolved
 //! conversation, verified identities, a visitor row without a conversation, races).
 //!
-//! Statements per batch on PostgreSQL: a resend check, a touch (and row lock) of the visitor
-//! rows, one sequence-number reservation for open conversations; for new visitors the visitor
-//! rows, customers, conversation numbers, conversations, tags and a visitor update; then the
-//! messages and the history rows — each multi-row, chunked under the parameter limit. On
-//! SQLite ([`batch_lite`]) the resend check, visitors and their conversations are one read,
-//! and the reservation, messages and history one multi-statement write, so a batch of
-//! follow-ups is four round trips to SQLite's thread with `BEGIN` and `COMMIT`.
+//! Statements per batch on PostgreSQL ([`batch_pg`]): one read (resends, visitor rows), the
+//! sequence reservation of open conversations (which locks their rows) and one statement
+//! opening the conversations of new visitors, then one write of the messages and their
+//! history rows — five round trips with `BEGIN` and `COMMIT` (six when a batch has both
+//! kinds). On SQLite ([`batch_lite`]) the resend check, visitors and their conversations are
+//! one read, and the reservation, messages and history one multi-statement write, so a batch
+//! of follow-ups is four round trips to SQLite's thread with `BEGIN` and `COMMIT`.
 
 use super::batch_lite;
-use super::batch_sql::{fetch_in, max_params};
+use super::batch_pg;
 use super::fresh;
 use super::visitor::{self, Stored, Visitor, CHANNEL};
 use super::writer::Job;
@@ -21,7 +21,8 @@ use crate::conversations::{self, Message};
 use crate::error::ApiResult;
 use crate::events;
 use crate::state::AppState;
-use crate::store::bulk::{insert_rows, V as B};
+use crate::store::bulk::max_numbered_params as max_params;
+use crate::store::bulk::{insert_together, V as B};
 use crate::store::{ms_to_rfc3339, new_id, now_ms, StoreError, StoreResult, Tx};
 use serde_json::{json, Value};
 use std::collections::{HashMap, HashSet};
@@ -46,32 +47,19 @@ pub async fn store_all(state: &AppState, tx: &mut Tx, jobs: &[Job]) -> ApiResult
         .collect();
     let mut out: Vec<Option<Stored>> = jobs.iter().map(|_| None).collect();
     let keys: Vec<&str> = ext.iter().map(String::as_str).collect();
-    // SQLite: one read for resends and visitors (with their conversations); PostgreSQL: a
-    // resend check, then the visitor rows touched and locked once the work is known.
-    let mut lite = if tx.is_sqlite() {
-        let mut ids: Vec<&str> = jobs.iter().map(|j| j.visitor.id.as_str()).collect();
-        let mut seen = HashSet::new();
-        ids.retain(|v| seen.insert(*v));
-        Some(batch_lite::lookup(tx, now, CHANNEL, &keys, &ids).await?)
+    // One read: resends, the visitors and (SQLite) their conversations.
+    let mut ids: Vec<&str> = jobs.iter().map(|j| j.visitor.id.as_str()).collect();
+    let mut seen = HashSet::new();
+    ids.retain(|v| seen.insert(*v));
+    let (stored, known, stale, lite) = if tx.is_sqlite() {
+        let mut l = batch_lite::lookup(tx, now, CHANNEL, &keys, &ids).await?;
+        let (stored, known) = (std::mem::take(&mut l.stored), std::mem::take(&mut l.known));
+        (stored, known, Vec::new(), Some(l))
     } else {
-        None
+        let p = batch_pg::lookup(tx, now, CHANNEL, &keys, &ids).await?;
+        (p.stored, p.known, p.stale, None)
     };
     // Resends of stored messages get the first copy's seq; repeats inside the batch too.
-    let stored: HashMap<String, (String, i64)> = match &mut lite {
-        Some(l) => std::mem::take(&mut l.stored),
-        None => fetch_in::<(String, String, i64)>(
-            tx,
-            "SELECT external_id, conversation_id, seq FROM messages \
-             WHERE channel = $1 AND external_id IN",
-            "",
-            &[B::S(CHANNEL.into())],
-            &keys,
-        )
-        .await?
-        .into_iter()
-        .map(|(e, c, s)| (e, (c, s)))
-        .collect(),
-    };
     let mut first: HashMap<&str, usize> = HashMap::new();
     let (mut repeats, mut work) = (Vec::new(), Vec::new());
     for (i, e) in ext.iter().enumerate() {
@@ -95,22 +83,6 @@ pub async fn store_all(state: &AppState, tx: &mut Tx, jobs: &[Job]) -> ApiResult
         }
         *n += 1;
     }
-    let known: HashMap<String, Option<String>> = match &mut lite {
-        Some(l) => std::mem::take(&mut l.known),
-        None => {
-            let ids: Vec<&str> = visitors.iter().map(|v| v.id.as_str()).collect();
-            fetch_in::<(String, Option<String>)>(
-                tx,
-                "UPDATE chat_visitors SET updated_at = $1 WHERE id IN",
-                " RETURNING id, conversation_id",
-                &[B::I(now)],
-                &ids,
-            )
-            .await?
-            .into_iter()
-            .collect()
-        }
-    };
     let mut route: HashMap<&str, Route> = HashMap::new();
     let (mut open, mut candidates) = (Vec::new(), Vec::new());
     for v in &visitors {
@@ -147,7 +119,7 @@ pub async fn store_all(state: &AppState, tx: &mut Tx, jobs: &[Job]) -> ApiResult
         jobs,
         work: &work,
     };
-    let (fresh, fresh_rows) = fresh::open(state, tx, now, candidates, sent).await?;
+    let (fresh, fresh_rows) = fresh::open(tx, now, candidates, sent).await?;
     for (k, f) in fresh.iter().enumerate() {
         route.insert(&f.visitor.id, Route::Fresh(k));
     }
@@ -232,7 +204,10 @@ pub async fn store_all(state: &AppState, tx: &mut Tx, jobs: &[Job]) -> ApiResult
         Some(l) => {
             batch_lite::write(tx, now, fresh_rows, &pending, &l.stale, rows, history).await?
         }
-        None => insert_all(tx, rows, history).await?,
+        None => {
+            batch_pg::touch(tx, now, &stale).await?;
+            insert_all(tx, rows, history).await?
+        }
     }
     let events = out.iter().flatten().flat_map(|s| s.events.iter());
     if events.clone().next().is_some() && tx.webhooks_active().await? {
@@ -339,24 +314,25 @@ async fn reserve(
     Ok(out)
 }
 
-/// Insert the message and history rows (PostgreSQL; SQLite sends them with its other writes).
+/// Insert the message and history rows in one statement (PostgreSQL; SQLite sends them with
+/// its other writes).
 async fn insert_all(tx: &mut Tx, rows: Vec<Vec<B>>, history: Vec<Vec<B>>) -> StoreResult<()> {
-    insert_rows(
+    insert_together(
         tx,
-        "INSERT INTO messages (id, conversation_id, seq, body, body_search, external_id, meta, \
-           created_at, author_kind, author_id, internal, channel)",
-        rows,
-        ", 'customer', NULL, 0, 'chat'",
-        "",
-    )
-    .await?;
-    insert_rows(
-        tx,
-        "INSERT INTO conversation_events (id, conversation_id, kind, actor_id, data, created_at, \
-           actor_kind)",
-        history,
-        ", 'customer'",
-        "",
+        vec![
+            (
+                "INSERT INTO messages (id, conversation_id, seq, body, body_search, external_id, \
+                   meta, created_at, author_kind, author_id, internal, channel)",
+                rows,
+                ", 'customer', NULL, 0, 'chat'",
+            ),
+            (
+                "INSERT INTO conversation_events (id, conversation_id, kind, actor_id, data, \
+                   created_at, actor_kind)",
+                history,
+                ", 'customer'",
+            ),
+        ],
     )
     .await
 }

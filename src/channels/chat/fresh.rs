@@ -1,19 +1,15 @@
 //! The conversations a group commit opens for visitors writing for the first time: a visitor
 //! row, a customer holding the visitor identity (or the customer that already holds it), a
 //! numbered conversation and, when nobody is available, the `offline` tag. On PostgreSQL
-//! ([`open_conversations`]) with multi-row statements safe against concurrent writers; on
-//! SQLite ([`open_lite`]) with one read, the rows then going out with the batch's one write.
+//! ([`super::batch_pg::open`]) in one statement safe against concurrent writers; on SQLite
+//! ([`open_lite`]) with one read, the rows then going out with the batch's one write.
 
 use super::batch_lite::{self, FreshRows};
-use super::batch_sql::max_params;
 use super::visitor::{self, Visitor, OFFLINE_TAG};
 use super::writer::Job;
-use crate::customers;
-use crate::state::AppState;
-use crate::store::bulk::{insert_returning, insert_rows, V as B};
-use crate::store::{dialect, new_id, StoreError, StoreResult, Tx};
-use std::collections::{HashMap, HashSet};
-use std::fmt::Write;
+use crate::store::bulk::V as B;
+use crate::store::{new_id, StoreResult, Tx};
+use std::collections::HashMap;
 
 /// The batch's messages, as the conversations it opens need them.
 #[derive(Clone, Copy)]
@@ -93,7 +89,6 @@ impl<'a> Fresh<'a> {
 /// Open a conversation for each of `candidates` (new visitors), inside `tx`: written at once on
 /// PostgreSQL; on SQLite returned as rows for the batch's one write.
 pub(super) async fn open<'a>(
-    state: &AppState,
     tx: &mut Tx,
     now: i64,
     candidates: Vec<&'a Visitor>,
@@ -102,93 +97,11 @@ pub(super) async fn open<'a>(
     if tx.is_sqlite() {
         return open_lite(tx, now, candidates, sent).await;
     }
-    let fresh = open_conversations(state, tx, now, candidates, sent).await?;
+    let fresh = super::batch_pg::open(tx, now, candidates, sent).await?;
     Ok((fresh, FreshRows::default()))
 }
 
-/// Create the visitor rows, customers and conversations of new visitors. A visitor whose row
-/// another transaction created meanwhile is left out (it takes the one-message path).
-async fn open_conversations<'a>(
-    state: &AppState,
-    tx: &mut Tx,
-    now: i64,
-    candidates: Vec<&'a Visitor>,
-    sent: Sent<'_>,
-) -> StoreResult<Vec<Fresh<'a>>> {
-    if candidates.is_empty() {
-        return Ok(Vec::new());
-    }
-    let rows = candidates.iter().map(|v| {
-        vec![
-            B::S(v.id.clone()),
-            B::S(v.site.id.clone()),
-            B::I(now),
-            B::I(now),
-        ]
-    });
-    let inserted: HashSet<String> = insert_returning(
-        tx,
-        "INSERT INTO chat_visitors (id, site_id, created_at, updated_at)",
-        rows.collect(),
-        " ON CONFLICT (id) DO NOTHING RETURNING id",
-    )
-    .await?
-    .into_iter()
-    .collect();
-    let mine: Vec<&Visitor> = candidates
-        .into_iter()
-        .filter(|v| inserted.contains(&v.id))
-        .collect();
-    if mine.is_empty() {
-        return Ok(Vec::new());
-    }
-    let items: Vec<_> = mine
-        .iter()
-        .map(|v| (v.id.clone(), v.id.clone(), None))
-        .collect();
-    let owners = customers::find_or_create_many(tx, "visitor", &items).await?;
-    let mut online: HashMap<&str, bool> = HashMap::new();
-    let mut fresh = Vec::with_capacity(mine.len());
-    for v in mine {
-        let on = match online.get(v.site.id.as_str()) {
-            Some(o) => *o,
-            None => {
-                let o = v.site.online(tx.conn()).await?;
-                online.insert(&v.site.id, o);
-                o
-            }
-        };
-        let customer = owners.get(&v.id).cloned().ok_or(StoreError::NotFound)?;
-        fresh.push(Fresh::new(v, customer, !on, sent));
-    }
-    let numbers =
-        dialect::next_conversation_numbers(state.store.backend(), tx, fresh.len()).await?;
-    for (f, n) in fresh.iter_mut().zip(numbers) {
-        f.number = n;
-    }
-    let conv_rows = fresh.iter().map(|f| f.row(now));
-    insert_rows(
-        tx,
-        CONVERSATION_INSERT,
-        conv_rows.collect(),
-        CONVERSATION_EXTRA,
-        "",
-    )
-    .await?;
-    let tags = fresh.iter().filter_map(Fresh::tag);
-    insert_rows(
-        tx,
-        "INSERT INTO conversation_tags (conversation_id, tag)",
-        tags.collect(),
-        "",
-        "",
-    )
-    .await?;
-    link_visitors(tx, &fresh).await?;
-    Ok(fresh)
-}
-
-/// [`open_conversations`] on SQLite: one read, and the rows to send with the batch's write.
+/// [`super::batch_pg::open`] on SQLite: one read, and the rows to send with the batch's write.
 async fn open_lite<'a>(
     tx: &mut Tx,
     now: i64,
@@ -235,31 +148,4 @@ async fn open_lite<'a>(
         fresh.push(f);
     }
     Ok((fresh, rows))
-}
-
-/// Point the new visitor rows at their customer and conversation.
-async fn link_visitors(tx: &mut Tx, fresh: &[Fresh<'_>]) -> StoreResult<()> {
-    let per = (max_params(tx) / 3).max(1);
-    for chunk in fresh.chunks(per) {
-        let (mut cust, mut conv, mut ids) = (String::new(), String::new(), String::new());
-        for k in 0..chunk.len() {
-            let p = 1 + 3 * k;
-            let _ = write!(cust, " WHEN ${p} THEN ${}", p + 1);
-            let _ = write!(conv, " WHEN ${p} THEN ${}", p + 2);
-            let _ = write!(ids, "{}${p}", if k > 0 { ", " } else { "" });
-        }
-        let sql = format!(
-            "UPDATE chat_visitors SET customer_id = CASE id{cust} END, \
-               conversation_id = CASE id{conv} END WHERE id IN ({ids})"
-        );
-        let mut q = sqlx::query(&sql).persistent(false);
-        for f in chunk {
-            q = q
-                .bind(f.visitor.id.clone())
-                .bind(f.customer.clone())
-                .bind(f.conv_id.clone());
-        }
-        q.execute(tx.conn()).await.map_err(StoreError::from_sqlx)?;
-    }
-    Ok(())
 }

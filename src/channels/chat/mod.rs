@@ -13,7 +13,7 @@ mod agent;
 mod attachments;
 mod batch;
 mod batch_lite;
-mod batch_sql;
+mod batch_pg;
 mod frames;
 mod fresh;
 mod handlers;

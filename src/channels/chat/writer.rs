@@ -58,8 +58,9 @@ pub async fn store(
 /// Start the writers of `hub`; they stop when the node stops, after storing what was queued.
 /// SQLite has one writer (its transactions are serialised anyway); PostgreSQL runs a few in
 /// parallel, each taking the next batch while the others commit. Two writers never hold
-/// messages of one socket at once (a socket waits for each ack), and the visitor and
-/// conversation row locks order what two tabs of one visitor send.
+/// messages of one socket at once (a socket waits for each ack); what two tabs of one visitor
+/// send is ordered by the conversation's row lock (taken when a batch reserves sequence
+/// numbers) and, for a new visitor, by the visitor row's insert (one writer claims it).
 pub fn spawn(state: AppState, hub: Arc<Hub>) -> mpsc::Sender<Job> {
     let (tx, rx) = mpsc::channel::<Job>(QUEUE);
     let writers = match state.store.backend() {

@@ -279,7 +279,59 @@ async fn a_burst_of_new_visitors_opens_one_whole_conversation_each(b: Backend) {
     }
 }
 
+/// A visitor's `last_seen_at` (`chat_visitors.updated_at`) is refreshed by a message when it is
+/// over a minute old, and left alone otherwise.
+async fn messages_refresh_last_seen_at_most_once_a_minute(b: Backend) {
+    let app = spawn_app(b).await;
+    let mut visitors = chatting(&app, 2).await;
+    let pool = app.state.store.pool();
+    let vid = |conv: &str| {
+        let conv = conv.to_string();
+        async move {
+            let (id,): (String,) =
+                sqlx::query_as("SELECT id FROM chat_visitors WHERE conversation_id = $1")
+                    .bind(conv)
+                    .fetch_one(pool)
+                    .await
+                    .unwrap();
+            id
+        }
+    };
+    let (stale, fresh) = (vid(&visitors[0].1).await, vid(&visitors[1].1).await);
+    let minute_ago = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+        - 61_000;
+    // Visitor 0 was last seen over a minute ago, visitor 1 thirty seconds later.
+    for (id, at) in [(&stale, minute_ago), (&fresh, minute_ago + 30_000)] {
+        sqlx::query("UPDATE chat_visitors SET updated_at = $1 WHERE id = $2")
+            .bind(at)
+            .bind(id)
+            .execute(pool)
+            .await
+            .unwrap();
+    }
+    for (v, _) in visitors.iter_mut() {
+        v.message("c2", "again").await;
+    }
+    for (v, _) in visitors.iter_mut() {
+        assert_eq!(answer(v, "c2").await["seq"], 2);
+    }
+    let updated = |id: String| async move {
+        let (at,): (i64,) = sqlx::query_as("SELECT updated_at FROM chat_visitors WHERE id = $1")
+            .bind(id)
+            .fetch_one(pool)
+            .await
+            .unwrap();
+        at
+    };
+    assert!(updated(stale).await > minute_ago + 60_000, "refreshed");
+    assert_eq!(updated(fresh).await, minute_ago + 30_000, "left alone");
+}
+
 crate::storage_tests!(
+    messages_refresh_last_seen_at_most_once_a_minute,
     a_resolved_conversation_in_a_burst_is_reopened_and_numbered_in_order,
     a_failing_message_does_not_take_its_batch_neighbours_with_it,
     two_tabs_sending_the_same_message_at_once_store_it_once,
