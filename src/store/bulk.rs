@@ -77,30 +77,7 @@ pub async fn insert_rows(
     Ok(())
 }
 
-/// [`insert_rows`] with a `RETURNING id`-style `tail`: the first column of every returned row.
-pub async fn insert_returning(
-    tx: &mut Tx,
-    head: &str,
-    rows: Vec<Vec<V>>,
-    tail: &str,
-) -> StoreResult<Vec<String>> {
-    let mut out = Vec::new();
-    for (sql, q) in statements(tx, head, rows, "", tail) {
-        let mut query = sqlx::query_as::<_, (String,)>(&sql);
-        for v in q {
-            query = v.bind_as(query);
-        }
-        let got = query
-            .fetch_all(tx.conn())
-            .await
-            .map_err(StoreError::from_sqlx)?;
-        out.extend(got.into_iter().map(|r| r.0));
-    }
-    Ok(out)
-}
-
 type Query<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
-type QueryAs<'q, O> = sqlx::query::QueryAs<'q, sqlx::Any, O, sqlx::any::AnyArguments<'q>>;
 
 impl V {
     /// About how many bytes this value takes as JSON.
@@ -114,16 +91,6 @@ impl V {
 
     /// Bind this value as the next parameter of `q`.
     pub(crate) fn bind(self, q: Query<'_>) -> Query<'_> {
-        match self {
-            V::S(v) => q.bind(v),
-            V::N(v) => q.bind(v),
-            V::I(v) => q.bind(v),
-            V::J(v) => q.bind(v),
-        }
-    }
-
-    /// [`V::bind`] for a query returning rows as `O`.
-    pub(crate) fn bind_as<O>(self, q: QueryAs<'_, O>) -> QueryAs<'_, O> {
         match self {
             V::S(v) => q.bind(v),
             V::N(v) => q.bind(v),
