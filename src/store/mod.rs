@@ -213,13 +213,21 @@ impl Store {
         self.backend
     }
 
-    /// Start a write transaction.
+    /// Start a write transaction. On SQLite with `BEGIN IMMEDIATE`: it takes the database's
+    /// write lock at once (waiting up to `busy_timeout` for a write made outside this store's
+    /// lock, e.g. a lease renewal), so a transaction that reads and then writes can never fail
+    /// with `SQLITE_BUSY_SNAPSHOT` because such a write committed in between — which a
+    /// deferred `BEGIN` allowed, failing a chat batch and then its messages one by one.
     pub async fn begin(&self) -> StoreResult<Tx> {
         let guard = match &self.write_lock {
             Some(lock) => Some(lock.clone().lock_owned().await),
             None => None,
         };
-        let tx = self.pool.begin().await.map_err(StoreError::from_sqlx)?;
+        let tx = match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => self.pool.begin().await,
+        }
+        .map_err(StoreError::from_sqlx)?;
         Ok(Tx {
             tx,
             _guard: guard,
