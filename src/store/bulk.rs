@@ -263,6 +263,11 @@ pub async fn insert_together(
     Ok(())
 }
 
+/// `v` as JSON text, for a statement's one JSON parameter.
+pub fn json_param<T: Serialize + ?Sized>(v: &T) -> StoreResult<String> {
+    serde_json::to_string(v).map_err(|e| StoreError::Other(sqlx::Error::Encode(e.into())))
+}
+
 /// Run `head (SELECT value FROM …values…)`: `head` ends with `IN`; returns the rows.
 pub async fn fetch_in<T>(tx: &mut Tx, head: &str, values: &[String]) -> StoreResult<Vec<T>>
 where
@@ -280,8 +285,7 @@ where
         _ => format!("{head} (SELECT value FROM {})", dialect::json_values(tx)),
     };
     for chunk in values.chunks(MAX_ROWS) {
-        let list = serde_json::to_string(chunk)
-            .map_err(|e| StoreError::Other(sqlx::Error::Encode(e.into())))?;
+        let list = json_param(chunk)?;
         let rows = sqlx::query_as::<_, T>(&sql)
             .bind(list)
             .fetch_all(tx.conn())

@@ -13,7 +13,7 @@
 //! and the whole write must change exactly the expected number of rows, or the batch fails
 //! (and its messages are stored one by one), so a number can never be handed out twice.
 
-use crate::store::bulk::V;
+use crate::store::bulk::{json_param, V};
 use crate::store::{StoreError, StoreResult, Tx};
 use std::collections::HashMap;
 
@@ -61,9 +61,6 @@ pub async fn lookup(
     keys: &[&str],
     visitors: &[&str],
 ) -> StoreResult<Lookup> {
-    let json = |v: &[&str]| {
-        serde_json::to_string(v).map_err(|e| StoreError::Other(sqlx::Error::Encode(e.into())))
-    };
     let rows: Vec<Row> = sqlx::query_as(
         "SELECT 0, m.external_id, m.conversation_id, m.seq, NULL, NULL, NULL, 0 FROM messages m \
          WHERE m.channel = $3 AND m.external_id IN (SELECT value FROM json_each($1)) \
@@ -72,8 +69,8 @@ pub async fn lookup(
            v.updated_at FROM chat_visitors v LEFT JOIN conversations c ON c.id = v.conversation_id \
          WHERE v.id IN (SELECT value FROM json_each($2))",
     )
-    .bind(json(keys)?)
-    .bind(json(visitors)?)
+    .bind(json_param(keys)?)
+    .bind(json_param(visitors)?)
     .bind(channel)
     .fetch_all(tx.conn())
     .await
@@ -122,8 +119,7 @@ pub struct FreshLookup {
 /// one statement. Safe without the `ON CONFLICT` checks of the PostgreSQL path: the batch
 /// holds SQLite's only write transaction, so nothing read here changes before its commit.
 pub async fn fresh_lookup(tx: &mut Tx, visitors: &[&str]) -> StoreResult<FreshLookup> {
-    let list = serde_json::to_string(visitors)
-        .map_err(|e| StoreError::Other(sqlx::Error::Encode(e.into())))?;
+    let list = json_param(visitors)?;
     let rows: Vec<(i64, Option<String>, Option<String>, i64)> = sqlx::query_as(
         "SELECT 0, i.value, i.customer_id, 0 FROM identities i \
          WHERE i.kind = 'visitor' AND i.value IN (SELECT value FROM json_each($1)) \

@@ -12,6 +12,7 @@
 use super::batch_lite::TOUCH_MS;
 use super::fresh::{Fresh, Sent};
 use super::visitor::{Visitor, OFFLINE_TAG};
+use crate::store::bulk::json_param;
 use crate::store::{new_id, StoreError, StoreResult, Tx};
 use serde::Serialize;
 use std::collections::HashMap;
@@ -25,10 +26,6 @@ pub struct Lookup {
     pub known: HashMap<String, Option<String>>,
     /// Visitors whose `updated_at` is older than [`TOUCH_MS`].
     pub stale: Vec<String>,
-}
-
-fn to_json<T: Serialize + ?Sized>(v: &T) -> StoreResult<String> {
-    serde_json::to_string(v).map_err(|e| StoreError::Other(sqlx::Error::Encode(e.into())))
 }
 
 /// Resent messages among `keys` and the visitor rows of `visitors`, in one statement.
@@ -56,9 +53,9 @@ pub async fn lookup(
          CROSS JOIN LATERAL (SELECT conversation_id, updated_at FROM chat_visitors \
            WHERE id = k.id LIMIT 1) v",
     )
-    .bind(to_json(keys)?)
+    .bind(json_param(keys)?)
     .bind(channel)
-    .bind(to_json(visitors)?)
+    .bind(json_param(visitors)?)
     .fetch_all(tx.conn())
     .await
     .map_err(StoreError::from_sqlx)?;
@@ -93,7 +90,7 @@ pub async fn touch(tx: &mut Tx, now: i64, stale: &[String]) -> StoreResult<()> {
     )
     .persistent(false)
     .bind(now)
-    .bind(to_json(stale)?)
+    .bind(json_param(stale)?)
     .execute(tx.conn())
     .await
     .map_err(StoreError::from_sqlx)?;
@@ -207,7 +204,7 @@ pub(super) async fn open<'a>(
         })
         .collect();
     let rows: Vec<(String, i64, String, i64, i64)> = sqlx::query_as(OPEN)
-        .bind(to_json(&input)?)
+        .bind(json_param(&input)?)
         .bind(now)
         .bind(OFFLINE_TAG)
         .fetch_all(tx.conn())
