@@ -16,6 +16,7 @@ pub mod queues;
 pub mod routing;
 pub mod settings;
 pub mod state;
+pub mod startup;
 pub mod store;
 pub mod validate;
 pub mod webhooks;

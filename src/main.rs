@@ -3,8 +3,9 @@
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use std::io::Read;
+use std::io::{IsTerminal, Read};
 use std::path::PathBuf;
+use std::process::ExitCode;
 use switchboard::auth::Role;
 use switchboard::{app, Application, Settings};
 
@@ -54,7 +55,10 @@ enum AgentCommand {
 fn init_tracing(settings: &Settings) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&settings.logging.level));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    // Colours only for a person at a terminal: a log file or a journal gets plain text.
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::stdout().is_terminal());
     if settings.logging.format == "json" {
         builder.json().init();
     } else {
@@ -62,14 +66,41 @@ fn init_tracing(settings: &Settings) {
     }
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+/// A failure is one line on standard error (its causes joined by `: `), never a backtrace,
+/// whatever `RUST_BACKTRACE` says: these are a user's mistakes (a bad setting, a taken port).
+fn main() -> ExitCode {
     let cli = Cli::parse();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => return fail(&anyhow::Error::from(e)),
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(&e),
+    }
+}
+
+fn fail(e: &anyhow::Error) -> ExitCode {
+    let line = format!("{e:#}").replace('\n', " ");
+    eprintln!("error: {line}");
+    ExitCode::FAILURE
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    // How this binary was started, for the commands the start-up log suggests.
+    let mut command = vec![std::env::args().next().unwrap_or_else(|| "switchboard".into())];
+    if let Some(c) = &cli.config {
+        command.extend(["--config".to_string(), c.display().to_string()]);
+    }
     let settings = Settings::load(cli.config.as_deref()).context("loading settings")?;
     init_tracing(&settings);
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => {
             let app = Application::build(settings).await?;
+            for hint in switchboard::startup::hints(app.state(), app.local_addr(), &command).await?
+            {
+                tracing::info!("{hint}");
+            }
             let stop = app.stop_token();
             tokio::spawn(async move {
                 shutdown_signal().await;
