@@ -250,6 +250,9 @@ pub fn build_router(state: AppState) -> Router {
         .merge(crate::channels::voice::public_routes())
         .merge(crate::channels::chat::public_routes())
         .layer(axum::extract::DefaultBodyLimit::max(max_body))
+        // gzip or brotli as the client accepts: scripts, pages and JSON (not images, nor
+        // bodies under 32 bytes such as WebSocket upgrades).
+        .layer(tower_http::compression::CompressionLayer::new())
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
