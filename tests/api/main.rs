@@ -12,6 +12,8 @@ mod conversations;
 mod customers;
 mod directory;
 mod email;
+mod first_run;
+mod openapi;
 mod routing;
 mod sqlite;
 mod voice;
