@@ -231,7 +231,7 @@ pub fn build_router(state: AppState) -> Router {
         .merge(crate::channels::voice::router())
         .merge(crate::channels::chat::router())
         .split_for_parts();
-    let doc = Arc::new(doc);
+    let doc = Arc::new(crate::openapi::document(doc));
     let max_body = state.settings.server.max_body_bytes;
     let api = api
         .route(

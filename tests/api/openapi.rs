@@ -72,7 +72,9 @@ async fn query_parameters_are_declared_in_the_query_and_optional_ones_not_requir
         (
             "/conversations",
             "get",
-            vec!["status", "queue", "assignee", "channel", "customer", "tag", "limit", "cursor"],
+            vec![
+                "status", "queue", "assignee", "channel", "customer", "tag", "limit", "cursor",
+            ],
         ),
         ("/customers/{id}/timeline", "get", vec!["limit", "cursor"]),
         ("/channels/email/inbound", "post", vec!["mailbox"]),

@@ -5,7 +5,6 @@
 use super::sites::Site;
 use axum::extract::ws::{CloseFrame, Message, WebSocketUpgrade};
 use axum::response::Response;
-use futures::SinkExt;
 use serde_json::json;
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -30,20 +29,21 @@ pub fn refuse(ws: WebSocketUpgrade, site: &Site, origin: Option<&str>) -> Respon
              (add it with PATCH /api/v1/channels/chat/sites/{{id}})"
         );
     }
-    ws.max_message_size(1024).on_upgrade(|mut socket| async move {
-        let frame = json!({
-            "type": "error",
-            "code": "origin_not_allowed",
-            "error": "chat is not enabled on this website",
-        });
-        let _ = socket.send(Message::Text(frame.to_string().into())).await;
-        let _ = socket
-            .send(Message::Close(Some(CloseFrame {
-                code: POLICY_VIOLATION,
-                reason: "origin_not_allowed".into(),
-            })))
-            .await;
-    })
+    ws.max_message_size(1024)
+        .on_upgrade(|mut socket| async move {
+            let frame = json!({
+                "type": "error",
+                "code": "origin_not_allowed",
+                "error": "chat is not enabled on this website",
+            });
+            let _ = socket.send(Message::Text(frame.to_string().into())).await;
+            let _ = socket
+                .send(Message::Close(Some(CloseFrame {
+                    code: POLICY_VIOLATION,
+                    reason: "origin_not_allowed".into(),
+                })))
+                .await;
+        })
 }
 
 fn should_log(site: &str, origin: &str) -> bool {
@@ -52,7 +52,10 @@ fn should_log(site: &str, origin: &str) -> bool {
     let seen = seen.get_or_insert_with(HashMap::new);
     let key = (site.to_string(), origin.to_string());
     let now = Instant::now();
-    if seen.get(&key).is_some_and(|t| now.duration_since(*t) < LOG_EVERY) {
+    if seen
+        .get(&key)
+        .is_some_and(|t| now.duration_since(*t) < LOG_EVERY)
+    {
         return false;
     }
     if seen.len() >= LOG_MEMORY {
