@@ -13,6 +13,7 @@ mod customers;
 mod directory;
 mod email;
 mod first_run;
+mod newcomer;
 mod openapi;
 mod routing;
 mod sqlite;
