@@ -328,7 +328,7 @@ else subEl.appendChild(h('span', { 'data-testid': 'connection-status', 'data-sta
 offlineEl.hidden = !(site.online === false && !(agent && agent.name));
 var canWrite = !!store.token;
 input.disabled = !canWrite;
-input.placeholder = canWrite ? t('placeholder') : t('placeholder_wait');
+input.placeholder = canWrite ? t('placeholder') : (refused ? '' : t('placeholder_wait'));
 sendBtn.disabled = !canWrite;
 fileBtn.disabled = !canWrite;
 }

@@ -82,7 +82,7 @@ function setHeader() {
   offlineEl.hidden = !(site.online === false && !(agent && agent.name));
   var canWrite = !!store.token;
   input.disabled = !canWrite;
-  input.placeholder = canWrite ? t('placeholder') : t('placeholder_wait');
+  input.placeholder = canWrite ? t('placeholder') : (refused ? '' : t('placeholder_wait'));
   sendBtn.disabled = !canWrite;
   fileBtn.disabled = !canWrite;
 }
