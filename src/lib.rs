@@ -9,6 +9,7 @@ pub mod channels;
 pub mod console;
 pub mod conversations;
 pub mod customers;
+pub mod demo;
 pub mod error;
 pub mod events;
 pub mod openapi;

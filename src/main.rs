@@ -29,6 +29,10 @@ enum Command {
     Serve,
     /// Apply database migrations and exit.
     Migrate,
+    /// Fill a fresh database with a small Persian/English contact center (agents, queues, a
+    /// chat site and its test page, customers, emails, chats, calls, a fax), print the
+    /// agents' passwords once, then serve it.
+    Demo,
     /// Manage agents.
     Agents {
         #[command(subcommand)]
@@ -111,6 +115,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             });
             app.run_until_stopped().await
         }
+        Command::Demo => demo(settings, &command).await,
         Command::Migrate => {
             app::connect_store(&settings).await?;
             println!("migrations applied");
@@ -144,6 +149,33 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// `switchboard demo`: serve, seed through the running server, print what to log in with.
+async fn demo(settings: Settings, command: &[String]) -> anyhow::Result<()> {
+    let app = Application::build(settings).await?;
+    let (state, addr, stop) = (app.state().clone(), app.local_addr(), app.stop_token());
+    let server = tokio::spawn(app.run_until_stopped());
+    match switchboard::demo::seed(&state, addr).await {
+        Ok(lines) => {
+            for line in lines {
+                println!("{line}");
+            }
+        }
+        Err(e) => {
+            stop.cancel();
+            let _ = server.await;
+            return Err(e);
+        }
+    }
+    for hint in switchboard::startup::hints(&state, addr, command).await? {
+        tracing::info!("{hint}");
+    }
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        stop.cancel();
+    });
+    server.await?
 }
 
 async fn shutdown_signal() {
