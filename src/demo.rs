@@ -12,8 +12,17 @@ use std::net::SocketAddr;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
 
-/// The demo's people: (email, name, role, skills, languages).
-const AGENTS: &[(&str, &str, &str, &[&str], &[&str])] = &[
+/// A demo agent: (email, name, role, skills, languages).
+type DemoAgent = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static [&'static str],
+    &'static [&'static str],
+);
+
+/// The demo's people.
+const AGENTS: &[DemoAgent] = &[
     ("admin@demo.example", "Admin", "admin", &[], &["fa", "en"]),
     (
         "shirin@demo.example",
@@ -106,7 +115,10 @@ pub async fn seed(state: &AppState, addr: SocketAddr) -> anyhow::Result<Vec<Stri
         &admin_password,
     )
     .await?;
-    lines.push(format!("  {:<11} {admin_email:<22} {admin_password}", "admin"));
+    lines.push(format!(
+        "  {:<11} {admin_email:<22} {admin_password}",
+        "admin"
+    ));
     let http = reqwest::Client::new();
     let login: Value = http
         .post(format!("{base}/api/v1/auth/login"))
