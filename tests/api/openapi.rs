@@ -130,6 +130,37 @@ async fn optional_input_fields_are_not_required_and_uploads_document_their_multi
     }
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_documented_operation_is_served_with_that_method_and_path() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let (_, doc) = app.call("GET", "/api/v1/openapi.json", None, None).await;
+    // What an unrouted path answers, so the check below can tell.
+    let (s, body) = app.call("GET", "/api/v1/no/such/route", None, None).await;
+    assert_eq!(s, reqwest::StatusCode::NOT_FOUND);
+    assert!(body.to_string().contains("route not found"), "{body}");
+    for (path, method, _) in operations(&doc) {
+        let concrete = path.replace('{', "").replace('}', "");
+        let url = app.url(&format!("/api/v1{concrete}"));
+        let resp = app
+            .client
+            .request(method.to_uppercase().parse().unwrap(), url)
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status();
+        let body = resp.text().await.unwrap();
+        assert_ne!(
+            status,
+            reqwest::StatusCode::METHOD_NOT_ALLOWED,
+            "{method} {path}"
+        );
+        assert!(
+            !body.contains("route not found"),
+            "{method} {path} is documented but not routed: {status} {body}"
+        );
+    }
+}
+
 /// Validated by `openapi-spec-validator` (PyPI; `scripts/test` installs it). A missing
 /// validator fails the test rather than skipping it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
