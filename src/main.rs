@@ -73,7 +73,10 @@ fn init_tracing(settings: &Settings) {
 /// A failure is one line on standard error (its causes joined by `: `), never a backtrace,
 /// whatever `RUST_BACKTRACE` says: these are a user's mistakes (a bad setting, a taken port).
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(e),
+    };
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(r) => r,
         Err(e) => return fail(&anyhow::Error::from(e)),
@@ -82,6 +85,23 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(&e),
     }
+}
+
+/// Help and version print as usual; a mistake in the arguments is one line too.
+fn usage_error(e: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind::{
+        DisplayHelp, DisplayHelpOnMissingArgumentOrSubcommand, DisplayVersion,
+    };
+    if matches!(
+        e.kind(),
+        DisplayHelp | DisplayVersion | DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        e.exit();
+    }
+    let text = e.to_string();
+    let first = text.lines().next().unwrap_or("error: invalid arguments");
+    eprintln!("{first} (see --help)");
+    ExitCode::from(2)
 }
 
 fn fail(e: &anyhow::Error) -> ExitCode {

@@ -424,6 +424,20 @@ async fn the_start_up_log_shows_the_console_and_how_to_create_the_first_admin_in
     );
     assert!(!err.to_lowercase().contains("backtrace"), "{err}");
 
+    // A wrong argument: one line too.
+    let out = binary(dir.path())
+        .args(["agents", "create", "--email", "a@example.com", "--bogus"])
+        .env("RUST_BACKTRACE", "1")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.trim_end().lines().count(), 1, "one line:\n{err}");
+    assert!(
+        err.starts_with("error: ") && err.contains("--bogus"),
+        "{err}"
+    );
+
     // With an admin, the log no longer asks for one.
     let mut child = binary(dir.path())
         .args([

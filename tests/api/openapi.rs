@@ -139,7 +139,7 @@ async fn every_documented_operation_is_served_with_that_method_and_path() {
     assert_eq!(s, reqwest::StatusCode::NOT_FOUND);
     assert!(body.to_string().contains("route not found"), "{body}");
     for (path, method, _) in operations(&doc) {
-        let concrete = path.replace('{', "").replace('}', "");
+        let concrete = path.replace(['{', '}'], "");
         let url = app.url(&format!("/api/v1{concrete}"));
         let resp = app
             .client
