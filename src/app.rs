@@ -231,7 +231,7 @@ pub fn build_router(state: AppState) -> Router {
         .merge(crate::channels::voice::router())
         .merge(crate::channels::chat::router())
         .split_for_parts();
-    let doc = Arc::new(doc);
+    let doc = Arc::new(crate::openapi::document(doc));
     let max_body = state.settings.server.max_body_bytes;
     let api = api
         .route(
@@ -250,6 +250,9 @@ pub fn build_router(state: AppState) -> Router {
         .merge(crate::channels::voice::public_routes())
         .merge(crate::channels::chat::public_routes())
         .layer(axum::extract::DefaultBodyLimit::max(max_body))
+        // gzip or brotli as the client accepts: scripts, pages and JSON (not images, nor
+        // bodies under 32 bytes such as WebSocket upgrades).
+        .layer(tower_http::compression::CompressionLayer::new())
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

@@ -3,8 +3,9 @@
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use std::io::Read;
+use std::io::{IsTerminal, Read};
 use std::path::PathBuf;
+use std::process::ExitCode;
 use switchboard::auth::Role;
 use switchboard::{app, Application, Settings};
 
@@ -28,6 +29,10 @@ enum Command {
     Serve,
     /// Apply database migrations and exit.
     Migrate,
+    /// Fill a fresh database with a small Persian/English contact center (agents, queues, a
+    /// chat site and its test page, customers, emails, chats, calls, a fax), print the
+    /// agents' passwords once, then serve it.
+    Demo,
     /// Manage agents.
     Agents {
         #[command(subcommand)]
@@ -54,7 +59,10 @@ enum AgentCommand {
 fn init_tracing(settings: &Settings) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&settings.logging.level));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    // Colours only for a person at a terminal: a log file or a journal gets plain text.
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::stdout().is_terminal());
     if settings.logging.format == "json" {
         builder.json().init();
     } else {
@@ -62,14 +70,63 @@ fn init_tracing(settings: &Settings) {
     }
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
+/// A failure is one line on standard error (its causes joined by `: `), never a backtrace,
+/// whatever `RUST_BACKTRACE` says: these are a user's mistakes (a bad setting, a taken port).
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(e),
+    };
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => return fail(&anyhow::Error::from(e)),
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(&e),
+    }
+}
+
+/// Help and version print as usual; a mistake in the arguments is one line too.
+fn usage_error(e: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind::{
+        DisplayHelp, DisplayHelpOnMissingArgumentOrSubcommand, DisplayVersion,
+    };
+    if matches!(
+        e.kind(),
+        DisplayHelp | DisplayVersion | DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        e.exit();
+    }
+    let text = e.to_string();
+    let first = text.lines().next().unwrap_or("error: invalid arguments");
+    eprintln!("{first} (see --help)");
+    ExitCode::from(2)
+}
+
+fn fail(e: &anyhow::Error) -> ExitCode {
+    let line = format!("{e:#}").replace('\n', " ");
+    eprintln!("error: {line}");
+    ExitCode::FAILURE
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    // How this binary was started, for the commands the start-up log suggests.
+    let mut command = vec![std::env::args()
+        .next()
+        .unwrap_or_else(|| "switchboard".into())];
+    if let Some(c) = &cli.config {
+        command.extend(["--config".to_string(), c.display().to_string()]);
+    }
     let settings = Settings::load(cli.config.as_deref()).context("loading settings")?;
     init_tracing(&settings);
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => {
             let app = Application::build(settings).await?;
+            for hint in switchboard::startup::hints(app.state(), app.local_addr(), &command).await?
+            {
+                tracing::info!("{hint}");
+            }
             let stop = app.stop_token();
             tokio::spawn(async move {
                 shutdown_signal().await;
@@ -78,6 +135,7 @@ async fn main() -> anyhow::Result<()> {
             });
             app.run_until_stopped().await
         }
+        Command::Demo => demo(settings, &command).await,
         Command::Migrate => {
             app::connect_store(&settings).await?;
             println!("migrations applied");
@@ -111,6 +169,33 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// `switchboard demo`: serve, seed through the running server, print what to log in with.
+async fn demo(settings: Settings, command: &[String]) -> anyhow::Result<()> {
+    let app = Application::build(settings).await?;
+    let (state, addr, stop) = (app.state().clone(), app.local_addr(), app.stop_token());
+    let server = tokio::spawn(app.run_until_stopped());
+    match switchboard::demo::seed(&state, addr).await {
+        Ok(lines) => {
+            for line in lines {
+                println!("{line}");
+            }
+        }
+        Err(e) => {
+            stop.cancel();
+            let _ = server.await;
+            return Err(e);
+        }
+    }
+    for hint in switchboard::startup::hints(&state, addr, command).await? {
+        tracing::info!("{hint}");
+    }
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        stop.cancel();
+    });
+    server.await?
 }
 
 async fn shutdown_signal() {

@@ -83,6 +83,35 @@ pub async fn get(store: &Store, id: &str) -> StoreResult<Queue> {
     row.map(Queue::from).ok_or(StoreError::NotFound)
 }
 
+/// The default queue ("General — عمومی", every channel), created by migration 0013 so that a
+/// fresh install routes work before anyone configures queues.
+pub const DEFAULT_QUEUE_ID: &str = "00000000-0000-7000-8000-000000000001";
+
+/// The queue new work on `channel` lands in: `chosen` (a site's, a mailbox's, the request's),
+/// or else the default queue while its `channels` list names `channel` (an admin takes a
+/// channel out of it to leave that channel's unconfigured work unqueued).
+pub async fn or_default<'c, E>(
+    conn: E,
+    channel: &str,
+    chosen: Option<String>,
+) -> StoreResult<Option<String>>
+where
+    E: sqlx::Executor<'c, Database = sqlx::Any>,
+{
+    if chosen.is_some() {
+        return Ok(chosen);
+    }
+    let row: Option<(String,)> = sqlx::query_as("SELECT channels FROM queues WHERE id = $1")
+        .bind(DEFAULT_QUEUE_ID)
+        .fetch_optional(conn)
+        .await
+        .map_err(StoreError::from_sqlx)?;
+    let takes = row.is_some_and(|(channels,)| {
+        serde_json::from_str::<Vec<String>>(&channels).is_ok_and(|c| c.iter().any(|c| c == channel))
+    });
+    Ok(takes.then(|| DEFAULT_QUEUE_ID.to_string()))
+}
+
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_queues, create_queue))
@@ -90,6 +119,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListParams {
     pub limit: Option<usize>,
     pub cursor: Option<String>,

@@ -53,6 +53,7 @@ impl Filter {
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListParams {
     pub status: Option<String>,
     pub queue: Option<String>,
@@ -265,7 +266,7 @@ async fn create_conversation(
         customer_id,
         channel: channel.clone(),
         subject,
-        queue_id: req.queue_id.clone(),
+        queue_id: crate::queues::or_default(tx.conn(), &channel, req.queue_id.clone()).await?,
         priority: req.priority,
         tags,
     };
@@ -425,6 +426,7 @@ async fn update_conversation(
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct MessageParams {
     /// Only messages after this sequence number.
     pub after_seq: Option<i64>,

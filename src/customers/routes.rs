@@ -37,6 +37,7 @@ pub(crate) fn not_found(e: StoreError) -> ApiError {
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListParams {
     /// Searches names (Persian/Arabic letter forms folded) and identities.
     pub q: Option<String>,
@@ -73,13 +74,18 @@ async fn list_customers(
                 return Err(ApiError::invalid("too_long", "query too long"));
             }
             let pattern = format!("%{}%", like_escape(&switchboard_text::search_fold(q)));
-            let phone = switchboard_text::PhoneNumber::parse(q, &state.settings.text.default_region)
+            // A whole number, or the start of one as typed (`۰۹۱۲` → numbers starting `+98912`).
+            let region = &state.settings.text.default_region;
+            let phone = switchboard_text::PhoneNumber::parse(q, region)
                 .map(|p| p.into_string())
+                .ok()
+                .or_else(|| switchboard_text::phone_search_prefix(q, region))
+                .map(|p| format!("{}%", like_escape(&p)))
                 .unwrap_or_default();
             sqlx::query_as(&format!(
                 "SELECT {COLS} FROM customers WHERE merged_into IS NULL AND ($1 = '' OR id < $1) AND \
                    (name_search LIKE $2 ESCAPE '\\' OR id IN (SELECT customer_id FROM identities \
-                     WHERE value LIKE $2 ESCAPE '\\' OR value = $3)) \
+                     WHERE value LIKE $2 ESCAPE '\\' OR value LIKE $3 ESCAPE '\\')) \
                  ORDER BY id DESC LIMIT $4"
             ))
             .bind(&before)
@@ -109,7 +115,7 @@ pub struct CustomerInput {
     pub language: Option<String>,
     pub tier: Option<String>,
     /// Custom attributes (a JSON object; PATCH merges keys, `null` values delete them).
-    #[schema(value_type = Object)]
+    #[schema(value_type = Option<Object>)]
     pub attributes: Option<serde_json::Value>,
     #[serde(default)]
     pub identities: Vec<IdentityInput>,

@@ -117,3 +117,39 @@ test('a visitor asks in Persian, sees the reply right-to-left, sends a picture a
     await browser.close();
   }
 });
+
+// ---------------------------------------------------------------------------------------
+// A page on an origin the site does not allow (issue 16): the widget learns why from the
+// server (`origin_not_allowed`), shows "chat is not enabled here" and stops connecting.
+// The page is the server's own test page (`/widget/test?site=KEY`), whose origin the site
+// below does not list.
+test('on a page whose origin the site does not allow, the widget says chat is not enabled and stops retrying', async () => {
+  assert.ok(APP_URL && ADMIN_TOKEN, 'run this through `cargo test --test api chat::browser`');
+  const site = await api('POST', '/api/v1/channels/chat/sites', {
+    name: 'Elsewhere', allowed_origins: ['https://elsewhere.example'],
+  });
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+  });
+  const page = await browser.newPage({ locale: 'en-US' });
+  let sockets = 0;
+  page.on('websocket', () => { sockets++; });
+  try {
+    await page.goto(`${APP_URL}/widget/test?site=${encodeURIComponent(site.site_key)}`);
+    await page.getByTestId('launcher').click();
+    const status = page.getByTestId('connection-status');
+    await poll('the not-enabled state', async () => (await status.getAttribute('data-state')) === 'not-enabled');
+    // The page is Persian (`<html lang="fa">`), so the widget speaks Persian.
+    assert.match(await status.innerText(), /not enabled|فعال نیست/);
+    const state = await page.evaluate(() => window.Switchboard.state());
+    assert.equal(state.refused, true);
+    assert.equal(state.connected, false);
+    // A retrying widget would reconnect within 1–2 s; this one stays quiet.
+    await new Promise((r) => setTimeout(r, 3000));
+    assert.equal(sockets, 1, 'one attempt, no retries');
+    await page.screenshot({ path: join(ARTIFACT_DIR, 'widget-not-enabled.png') });
+  } finally {
+    await browser.close();
+  }
+});

@@ -318,16 +318,17 @@ function setHeader() {
 var site = store.site || {};
 siteNameEl.textContent = site.name || t('title');
 var txt;
-if (!ready) txt = everConnected || store.token ? (ws ? t('connecting') : t('reconnecting')) : t('connecting');
+if (refused) txt = t('err_origin_not_allowed');
+else if (!ready) txt = everConnected || store.token ? (ws ? t('connecting') : t('reconnecting')) : t('connecting');
 else if (agent && agent.name) txt = agent.name;
 else txt = site.online === false ? t('offline_short') : t('online');
 subEl.textContent = '';
 if (ready && agent && agent.name) subEl.appendChild(h('span', { 'data-testid': 'agent-name', text: agent.name }));
-else subEl.appendChild(h('span', { 'data-testid': 'connection-status', 'data-state': ready ? 'online' : 'offline', text: txt }));
+else subEl.appendChild(h('span', { 'data-testid': 'connection-status', 'data-state': refused ? 'not-enabled' : (ready ? 'online' : 'offline'), text: txt }));
 offlineEl.hidden = !(site.online === false && !(agent && agent.name));
 var canWrite = !!store.token;
 input.disabled = !canWrite;
-input.placeholder = canWrite ? t('placeholder') : t('placeholder_wait');
+input.placeholder = canWrite ? t('placeholder') : (refused ? '' : t('placeholder_wait'));
 sendBtn.disabled = !canWrite;
 fileBtn.disabled = !canWrite;
 }
@@ -507,6 +508,7 @@ var ws = null;
 var ready = false;
 var everConnected = false;
 var stopped = false;
+var refused = false;
 var attempt = 0;
 var reconnectTimer, pingTimer;
 var lastRx = 0;
@@ -696,6 +698,7 @@ return;
 }
 if (f.code === 'origin_not_allowed') {
 stopped = true;
+refused = true;
 drop(true);
 showBanner(text, true);
 return;
@@ -1012,7 +1015,7 @@ isOpen: function () { return isOpen; },
 identify: identify,
 reset: function () { if (host) reset(); },
 state: function () {
-return { connected: ready, site: SITE, server: SERVER, wsUrl: WS_URL, locale: LOCALE, dir: DIR, token: store.token || null, lastSeq: store.seq, outbox: store.outbox.length, status: status };
+return { connected: ready, site: SITE, server: SERVER, wsUrl: WS_URL, locale: LOCALE, dir: DIR, token: store.token || null, lastSeq: store.seq, outbox: store.outbox.length, status: status, refused: refused };
 }
 };
 W.Switchboard = api;

@@ -86,7 +86,7 @@ var api = {
   reset: function () { if (host) reset(); },
   // Read-only view for tests and debugging.
   state: function () {
-    return { connected: ready, site: SITE, server: SERVER, wsUrl: WS_URL, locale: LOCALE, dir: DIR, token: store.token || null, lastSeq: store.seq, outbox: store.outbox.length, status: status };
+    return { connected: ready, site: SITE, server: SERVER, wsUrl: WS_URL, locale: LOCALE, dir: DIR, token: store.token || null, lastSeq: store.seq, outbox: store.outbox.length, status: status, refused: refused };
   }
 };
 W.Switchboard = api;

@@ -4,6 +4,8 @@ var ws = null;
 var ready = false;
 var everConnected = false;
 var stopped = false;
+// The server said this page's origin may not use the site's chat: no more connecting.
+var refused = false;
 var attempt = 0;
 var reconnectTimer, pingTimer;
 var lastRx = 0;
@@ -205,6 +207,7 @@ function onServerError(f) {
   }
   if (f.code === 'origin_not_allowed') {
     stopped = true;
+    refused = true;
     drop(true);
     showBanner(text, true);
     return;

@@ -72,16 +72,17 @@ function setHeader() {
   var site = store.site || {};
   siteNameEl.textContent = site.name || t('title');
   var txt;
-  if (!ready) txt = everConnected || store.token ? (ws ? t('connecting') : t('reconnecting')) : t('connecting');
+  if (refused) txt = t('err_origin_not_allowed');
+  else if (!ready) txt = everConnected || store.token ? (ws ? t('connecting') : t('reconnecting')) : t('connecting');
   else if (agent && agent.name) txt = agent.name;
   else txt = site.online === false ? t('offline_short') : t('online');
   subEl.textContent = '';
   if (ready && agent && agent.name) subEl.appendChild(h('span', { 'data-testid': 'agent-name', text: agent.name }));
-  else subEl.appendChild(h('span', { 'data-testid': 'connection-status', 'data-state': ready ? 'online' : 'offline', text: txt }));
+  else subEl.appendChild(h('span', { 'data-testid': 'connection-status', 'data-state': refused ? 'not-enabled' : (ready ? 'online' : 'offline'), text: txt }));
   offlineEl.hidden = !(site.online === false && !(agent && agent.name));
   var canWrite = !!store.token;
   input.disabled = !canWrite;
-  input.placeholder = canWrite ? t('placeholder') : t('placeholder_wait');
+  input.placeholder = canWrite ? t('placeholder') : (refused ? '' : t('placeholder_wait'));
   sendBtn.disabled = !canWrite;
   fileBtn.disabled = !canWrite;
 }

@@ -25,9 +25,9 @@ pub struct PhoneNumber(String);
 
 /// The input reduced to what matters: whether it started with `+`, and its
 /// ASCII digits.
-struct Cleaned {
-    plus: bool,
-    digits: String,
+pub(crate) struct Cleaned {
+    pub(crate) plus: bool,
+    pub(crate) digits: String,
 }
 
 /// Characters a person may type between digit groups.
@@ -53,7 +53,7 @@ fn is_invisible(c: char) -> bool {
     )
 }
 
-fn clean(s: &str) -> Result<Cleaned, TextError> {
+pub(crate) fn clean(s: &str) -> Result<Cleaned, TextError> {
     let mut plus = false;
     let mut digits = String::new();
     for c in fold_digits(s).chars() {
@@ -78,7 +78,7 @@ fn clean(s: &str) -> Result<Cleaned, TextError> {
 
 /// Parses an ISO 3166 alpha-2 region; the empty string means "no default
 /// region" (only international numbers can then be parsed).
-fn region(default_region: &str) -> Result<Option<country::Id>, TextError> {
+pub(crate) fn region(default_region: &str) -> Result<Option<country::Id>, TextError> {
     let trimmed = default_region.trim();
     if trimmed.is_empty() {
         return Ok(None);

@@ -99,7 +99,8 @@ pub async fn preflight(State(state): State<AppState>, headers: HeaderMap) -> Api
 
 /// Upload a file for the visitor's next message: images (PNG, JPEG, GIF, WebP) and PDF up to
 /// 10 MiB, recognised by their content.
-#[utoipa::path(post, path = "/widget/attachments", tag = "chat", responses((status = 201, description = "`{id, name, content_type, size, url}`"), (status = 401, body = crate::error::ErrorBody), (status = 413, body = crate::error::ErrorBody), (status = 415, body = crate::error::ErrorBody)))]
+#[utoipa::path(post, path = "/widget/attachments", tag = "chat",
+    request_body(content = inline(UploadForm), content_type = "multipart/form-data"), responses((status = 201, description = "`{id, name, content_type, size, url}`"), (status = 401, body = crate::error::ErrorBody), (status = 413, body = crate::error::ErrorBody), (status = 415, body = crate::error::ErrorBody)))]
 pub async fn upload(State(state): State<AppState>, req: Request) -> Response {
     let o = origin(req.headers());
     let mut resp = match upload_inner(&state, req, o.as_deref()).await {
@@ -171,6 +172,15 @@ async fn insert(
     .execute(tx.conn())
     .await?;
     Ok(id)
+}
+
+/// The body of an attachment upload, as the API description shows it.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct UploadForm {
+    /// The file (one field named `file`).
+    #[schema(value_type = String, format = Binary)]
+    file: Vec<u8>,
 }
 
 /// The `file` field of a multipart upload (at most [`MAX_ATTACHMENT_BYTES`]), with a clean name.
@@ -346,7 +356,8 @@ mod tests {
 /// An agent sends a file (image or PDF, recognised by content) into a chat: it is stored for
 /// the conversation's visitor and posted as an agent message, which the widget shows (images
 /// preview) through the signed URL.
-#[utoipa::path(post, path = "/channels/chat/conversations/{id}/attachments", tag = "chat", responses((status = 201, body = crate::conversations::Message), (status = 404, body = crate::error::ErrorBody), (status = 413, body = crate::error::ErrorBody), (status = 415, body = crate::error::ErrorBody)))]
+#[utoipa::path(post, path = "/channels/chat/conversations/{id}/attachments", tag = "chat",
+    request_body(content = inline(UploadForm), content_type = "multipart/form-data"), responses((status = 201, body = crate::conversations::Message), (status = 404, body = crate::error::ErrorBody), (status = 413, body = crate::error::ErrorBody), (status = 415, body = crate::error::ErrorBody)))]
 pub async fn agent_upload(
     State(state): State<AppState>,
     caller: crate::auth::Caller,

@@ -19,10 +19,12 @@ mod fresh;
 mod handlers;
 mod hub;
 mod mailbox;
+mod origin;
 mod secrets;
 mod site_routes;
 pub mod sites;
 mod socket;
+mod test_page;
 mod visitor;
 mod writer;
 
@@ -81,23 +83,46 @@ pub fn router() -> OpenApiRouter<AppState> {
 pub fn public_routes() -> Router<AppState> {
     Router::new()
         .route("/widget.js", get(widget_js))
+        .route("/widget/test", get(test_page::test_page))
         .route("/ws/widget", get(socket::upgrade))
 }
 
-fn widget_etag() -> String {
+/// The widget's version: a hash of the script (`/widget.js?v=…` may be cached for a year).
+pub fn widget_version() -> String {
     use sha2::Digest;
     let digest = sha2::Sha256::digest(WIDGET_JS.as_bytes());
-    format!("\"{}\"", hex::encode(&digest[..12]))
+    hex::encode(&digest[..12])
 }
 
-async fn widget_js(headers: HeaderMap) -> impl IntoResponse {
+fn widget_etag() -> String {
+    format!("\"{}\"", widget_version())
+}
+
+/// Query of `/widget.js`: `v`, the script's version (its `ETag` without quotes).
+#[derive(serde::Deserialize)]
+pub struct WidgetQuery {
+    v: Option<String>,
+}
+
+/// The widget script. Asked for by its current version (`/widget.js?v=…`) it may be kept for
+/// a year; otherwise for a day, then revalidated by `ETag`.
+async fn widget_js(
+    headers: HeaderMap,
+    crate::error::ApiQuery(q): crate::error::ApiQuery<WidgetQuery>,
+) -> impl IntoResponse {
     let etag = widget_etag();
     let cached = headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v == etag);
+    let versioned = q.v.is_some_and(|v| v == etag.trim_matches('"'));
+    let cache = if versioned {
+        "public, max-age=31536000, immutable"
+    } else {
+        "public, max-age=86400"
+    };
     let common = [
-        (header::CACHE_CONTROL, "public, max-age=86400".to_string()),
+        (header::CACHE_CONTROL, cache.to_string()),
         (header::ETAG, etag),
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_string()),
     ];

@@ -45,19 +45,20 @@ pub async fn upgrade(
             Ok(c) => c,
             Err(e) => return ApiError::from(e).into_response(),
         };
-        match sites::by_key(&mut conn, &q.site).await {
+        let mut site = match sites::by_key(&mut conn, &q.site).await {
             Ok(Some(s)) => s,
             Ok(None) => return ApiError::NotFound("site").into_response(),
             Err(e) => return ApiError::from(e).into_response(),
+        };
+        match crate::queues::or_default(&mut *conn, "chat", site.queue_id.take()).await {
+            Ok(q) => site.queue_id = q,
+            Err(e) => return ApiError::from(e).into_response(),
         }
+        site
     };
     let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
     if !site.origin_allowed(origin) {
-        return (
-            axum::http::StatusCode::FORBIDDEN,
-            axum::Json(json!({"error": "this page's origin may not use this site's chat", "code": "origin_not_allowed"})),
-        )
-            .into_response();
+        return super::origin::refuse(ws, &site, origin);
     }
     let hub = hub::get(&state);
     let Some(slot) = hub.acquire_ip(addr.ip()) else {

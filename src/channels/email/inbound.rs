@@ -379,7 +379,12 @@ async fn store(
                     .chars()
                     .take(998)
                     .collect(),
-                queue_id: mailbox.and_then(|m| m.queue_id.clone()),
+                queue_id: crate::queues::or_default(
+                    tx.conn(),
+                    "email",
+                    mailbox.and_then(|m| m.queue_id.clone()),
+                )
+                .await?,
                 priority: 0,
                 tags: Vec::new(),
             };

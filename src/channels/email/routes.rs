@@ -29,6 +29,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 /// Query of the inbound endpoint.
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct InboundParams {
     /// The mailbox the message arrived at (its queue and acknowledgement settings apply).
     pub mailbox: Option<String>,
@@ -77,6 +78,7 @@ pub struct Quarantined {
 
 /// Paging of the quarantine list.
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct QuarantineParams {
     /// `next_cursor` of the previous page (newest first).
     pub cursor: Option<String>,
@@ -188,6 +190,7 @@ async fn get_attachment(
 
 /// Query of the outbox list.
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct OutboxParams {
     /// The conversation whose outgoing mail to list.
     pub conversation_id: String,

@@ -67,14 +67,15 @@ pub const TAIL_POLL_INTERVAL: Duration = Duration::from_secs(2);
 /// Most bytes the tail worker reads from one file in one go.
 pub const MAX_TAIL_READ_BYTES: usize = 4 * 1024 * 1024;
 
-/// The queue missed-call callbacks go to (`voice.callback_queue`, by name or id), if any.
+/// The queue missed-call callbacks go to (`voice.callback_queue`, by name or id; when unset,
+/// the default queue), if any.
 pub async fn callback_queue(
     state: &AppState,
     tx: &mut crate::store::Tx,
 ) -> crate::store::StoreResult<Option<String>> {
     let wanted = state.settings.voice.callback_queue.trim();
     if wanted.is_empty() {
-        return Ok(None);
+        return crate::queues::or_default(tx.conn(), "phone", None).await;
     }
     let found: Option<(String,)> =
         sqlx::query_as("SELECT id FROM queues WHERE id = $1 OR name = $1")

@@ -148,6 +148,7 @@ pub fn body_rejection(r: BytesRejection) -> ApiError {
 
 /// Query of a log upload.
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct UploadParams {
     /// `asterisk` (Master.csv), `freeswitch` (mod_cdr_csv) or `hylafax` (xferfaxlog).
     pub format: String,

@@ -48,6 +48,24 @@ pub async fn open(app: &TestApp, key: &str, origin: Option<&str>) -> Result<Visi
     }
 }
 
+/// Open the socket from `origin` on a site that does not allow it: the handshake is accepted
+/// and the socket says why (an `error` frame) and closes. Returns the frame's code.
+pub async fn refused(app: &TestApp, key: &str, origin: Option<&str>) -> String {
+    let mut v = open(app, key, origin)
+        .await
+        .expect("the handshake is accepted to say why");
+    let frame = v.next().await;
+    assert_eq!(frame["type"], "error", "{frame}");
+    let close = tokio::time::timeout(Duration::from_secs(10), v.ws.next())
+        .await
+        .expect("closed at once");
+    match close {
+        Some(Ok(Message::Close(Some(c)))) => assert_eq!(u16::from(c.code), 1008),
+        other => panic!("expected a close frame, got {other:?}"),
+    }
+    frame["code"].as_str().unwrap_or_default().to_string()
+}
+
 /// One visitor socket.
 pub struct Visitor {
     pub ws: Ws,

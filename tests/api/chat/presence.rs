@@ -251,7 +251,7 @@ async fn a_socket_that_never_says_hello_first_is_closed() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_page_from_an_unlisted_origin_is_refused_at_the_handshake() {
+async fn a_page_from_an_unlisted_origin_is_told_it_is_not_allowed_and_disconnected() {
     let app = spawn_app(Backend::Sqlite).await;
     let key = site(&app, json!({})).await["site_key"]
         .as_str()
@@ -262,23 +262,21 @@ async fn a_page_from_an_unlisted_origin_is_refused_at_the_handshake() {
         .unwrap()
         .to_string();
     assert_eq!(
-        open(&app, &key, Some("https://evil.example")).await.err(),
-        Some(403)
+        refused(&app, &key, Some("https://evil.example")).await,
+        "origin_not_allowed"
     );
     assert_eq!(
-        open(&app, &key, Some("https://shop.example.evil.com"))
-            .await
-            .err(),
-        Some(403)
+        refused(&app, &key, Some("https://shop.example.evil.com")).await,
+        "origin_not_allowed"
     );
     assert_eq!(
-        open(&app, &key, None).await.err(),
-        Some(403),
+        refused(&app, &key, None).await,
+        "origin_not_allowed",
         "no Origin, no chat"
     );
     assert_eq!(
-        open(&app, &closed, Some(ORIGIN)).await.err(),
-        Some(403),
+        refused(&app, &closed, Some(ORIGIN)).await,
+        "origin_not_allowed",
         "an empty list allows nobody"
     );
     assert_eq!(
