@@ -62,7 +62,7 @@ pub fn snippet(text: &str, terms: &[String]) -> String {
     let spans = words(text);
     let is_hit = |&(s, e): &(usize, usize)| {
         let folded = switchboard_text::search_fold(&text[s..e]);
-        terms.iter().any(|t| *t == folded)
+        terms.contains(&folded)
     };
     let first = spans.iter().find(|s| is_hit(s)).map(|s| s.0).unwrap_or(0);
     let start = back_chars(text, first, BEFORE);
