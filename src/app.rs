@@ -224,6 +224,8 @@ pub fn build_router(state: AppState) -> Router {
         .merge(crate::agents::router())
         .merge(crate::queues::router())
         .merge(crate::customers::router())
+        .merge(crate::search::router())
+        .merge(crate::canned::router())
         .merge(crate::conversations::router())
         .merge(crate::webhooks::router())
         .merge(crate::routing::router())

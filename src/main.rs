@@ -38,6 +38,17 @@ enum Command {
         #[command(subcommand)]
         command: AgentCommand,
     },
+    /// Maintain the full-text search index.
+    Search {
+        #[command(subcommand)]
+        command: SearchCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum SearchCommand {
+    /// Rebuild the index of conversation subjects and messages (e.g. after an upgrade).
+    Reindex,
 }
 
 #[derive(Subcommand)]
@@ -139,6 +150,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Migrate => {
             app::connect_store(&settings).await?;
             println!("migrations applied");
+            Ok(())
+        }
+        Command::Search {
+            command: SearchCommand::Reindex,
+        } => {
+            let store = app::connect_store(&settings).await?;
+            switchboard::store::fulltext::reindex(&store).await?;
+            println!("search index rebuilt");
             Ok(())
         }
         Command::Agents {

@@ -206,3 +206,28 @@ pub struct HistoryEntry {
     pub data: serde_json::Value,
     pub at: String,
 }
+
+/// The tags of several conversations in one query, by conversation id (sorted per id).
+pub async fn tags_of(
+    conn: &mut sqlx::AnyConnection,
+    backend: crate::store::Backend,
+    ids: &[String],
+) -> crate::store::StoreResult<std::collections::HashMap<String, Vec<String>>> {
+    let mut out: std::collections::HashMap<String, Vec<String>> = Default::default();
+    if ids.is_empty() {
+        return Ok(out);
+    }
+    let rows: Vec<(String, String)> = sqlx::query_as(&format!(
+        "SELECT conversation_id, tag FROM conversation_tags \
+         WHERE conversation_id IN (SELECT value FROM {}) ORDER BY conversation_id, tag",
+        crate::store::dialect::json_values_on(backend)
+    ))
+    .bind(crate::store::bulk::json_param(ids)?)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(crate::store::StoreError::from_sqlx)?;
+    for (id, tag) in rows {
+        out.entry(id).or_default().push(tag);
+    }
+    Ok(out)
+}

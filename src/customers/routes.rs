@@ -69,36 +69,45 @@ async fn list_customers(
             .fetch_all(state.store.pool())
             .await?
         }
-        Some(q) => {
-            if q.chars().count() > 200 {
-                return Err(ApiError::invalid("too_long", "query too long"));
-            }
-            let pattern = format!("%{}%", like_escape(&switchboard_text::search_fold(q)));
-            // A whole number, or the start of one as typed (`۰۹۱۲` → numbers starting `+98912`).
-            let region = &state.settings.text.default_region;
-            let phone = switchboard_text::PhoneNumber::parse(q, region)
-                .map(|p| p.into_string())
-                .ok()
-                .or_else(|| switchboard_text::phone_search_prefix(q, region))
-                .map(|p| format!("{}%", like_escape(&p)))
-                .unwrap_or_default();
-            sqlx::query_as(&format!(
-                "SELECT {COLS} FROM customers WHERE merged_into IS NULL AND ($1 = '' OR id < $1) AND \
-                   (name_search LIKE $2 ESCAPE '\\' OR id IN (SELECT customer_id FROM identities \
-                     WHERE value LIKE $2 ESCAPE '\\' OR value LIKE $3 ESCAPE '\\')) \
-                 ORDER BY id DESC LIMIT $4"
-            ))
-            .bind(&before)
-            .bind(&pattern)
-            .bind(&phone)
-            .bind((limit + 1) as i64)
-            .fetch_all(state.store.pool())
-            .await?
-        }
+        Some(q) => search_rows(&state, q, &before, limit + 1).await?,
     };
     let mut conn = state.store.pool().acquire().await?;
     let items = super::hydrate(&mut conn, state.store.backend(), rows).await?;
     Ok(Json(finish(items, limit, |c: &Customer| c.id.clone())))
+}
+
+/// Customers whose folded name or an identity contains `q` (or whose phone starts with `q`), newest
+/// first, ids below `before` (`""`: from the newest); at most `limit`.
+pub(crate) async fn search_rows(
+    state: &AppState,
+    q: &str,
+    before: &str,
+    limit: usize,
+) -> ApiResult<Vec<CustomerRow>> {
+    if q.chars().count() > 200 {
+        return Err(ApiError::invalid("too_long", "query too long"));
+    }
+    let pattern = format!("%{}%", like_escape(&switchboard_text::search_fold(q)));
+    // A whole number, or the start of one as typed (`۰۹۱۲` → numbers starting `+98912`).
+    let region = &state.settings.text.default_region;
+    let phone = switchboard_text::PhoneNumber::parse(q, region)
+        .map(|p| p.into_string())
+        .ok()
+        .or_else(|| switchboard_text::phone_search_prefix(q, region))
+        .map(|p| format!("{}%", like_escape(&p)))
+        .unwrap_or_default();
+    Ok(sqlx::query_as(&format!(
+        "SELECT {COLS} FROM customers WHERE merged_into IS NULL AND ($1 = '' OR id < $1) AND \
+           (name_search LIKE $2 ESCAPE '\\' OR id IN (SELECT customer_id FROM identities \
+             WHERE value LIKE $2 ESCAPE '\\' OR value LIKE $3 ESCAPE '\\')) \
+         ORDER BY id DESC LIMIT $4"
+    ))
+    .bind(before)
+    .bind(&pattern)
+    .bind(&phone)
+    .bind(limit as i64)
+    .fetch_all(state.store.pool())
+    .await?)
 }
 
 #[derive(Deserialize, ToSchema)]

@@ -7,6 +7,7 @@
 
 pub mod bulk;
 pub mod dialect;
+pub mod fulltext;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyConnection, AnyPool, Executor};

@@ -1,0 +1,264 @@
+//! `GET /search`: conversations whose subject or messages contain every word of `q` (best
+//! matches first, each with a highlighted snippet), and customers whose names or identities
+//! match, with the conversation filters of `/conversations`.
+
+use crate::auth::{Caller, Role};
+use crate::conversations::{Conversation, ConversationRow, COLS, STATUSES};
+use crate::customers::Customer;
+use crate::error::{ApiError, ApiQuery, ApiResult};
+use crate::pagination::{decode_cursor, encode_cursor, page_size};
+use crate::state::AppState;
+use crate::store::{dialect, fulltext, Backend};
+use crate::validate;
+use axum::extract::State;
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(search))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SearchParams {
+    /// Words to find (Persian/Arabic letter forms, digits and ZWNJ folded; whole words).
+    pub q: String,
+    pub status: Option<String>,
+    pub channel: Option<String>,
+    pub queue: Option<String>,
+    /// An agent id, `me`, or `none` for unassigned.
+    pub assignee: Option<String>,
+    pub customer: Option<String>,
+    /// Conversations created on or after this date (`YYYY-MM-DD`) or instant (RFC 3339).
+    pub from: Option<String>,
+    /// Conversations created before the end of this date, or before this instant.
+    pub to: Option<String>,
+    pub limit: Option<usize>,
+    pub cursor: Option<String>,
+}
+
+/// A conversation found by search.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ConversationHit {
+    #[serde(flatten)]
+    pub conversation: Conversation,
+    /// The best-matching message (or the subject), HTML-escaped, matches in `<mark>`.
+    pub snippet: String,
+    /// The message the snippet comes from (`null` when it is the subject).
+    pub message_id: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SearchResult {
+    pub conversations: Vec<ConversationHit>,
+    /// Matching customers (first page only).
+    pub customers: Vec<Customer>,
+    /// Pass as `?cursor=` for more conversations; `null` on the last page.
+    pub next_cursor: Option<String>,
+}
+
+#[derive(sqlx::FromRow)]
+struct HitRow {
+    #[sqlx(flatten)]
+    conversation: ConversationRow,
+    message_id: Option<String>,
+}
+
+/// Search conversations (subjects, messages, notes) and customers.
+#[utoipa::path(get, path = "/search", tag = "search", params(SearchParams),
+    responses((status = 200, body = SearchResult), (status = 422, body = crate::error::ErrorBody)))]
+async fn search(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiQuery(p): ApiQuery<SearchParams>,
+) -> ApiResult<Json<SearchResult>> {
+    caller.require(Role::Agent, "conversations")?;
+    let q = p.q.trim();
+    if q.chars().count() > 200 {
+        return Err(ApiError::invalid("too_long", "query too long"));
+    }
+    let terms = super::terms(q);
+    if terms.is_empty() {
+        return Err(ApiError::invalid(
+            "invalid_query",
+            "`q` needs at least one word",
+        ));
+    }
+    let limit = page_size(p.limit, state.settings.limits.max_page_size);
+    let offset: usize = match &p.cursor {
+        Some(c) => decode_cursor(c)?
+            .parse()
+            .map_err(|_| ApiError::BadRequest("invalid cursor".into()))?,
+        None => 0,
+    };
+    let backend = state.store.backend();
+    let (sql, binds) = hits_query(&p, &caller, backend, &terms, limit + 1, offset)?;
+    let mut query = sqlx::query_as::<_, HitRow>(&sql);
+    for b in &binds {
+        query = query.bind(b);
+    }
+    let mut rows = query.fetch_all(state.store.pool()).await?;
+    let next_cursor = (rows.len() > limit).then(|| encode_cursor(&(offset + limit).to_string()));
+    rows.truncate(limit);
+    let conversations = with_snippets(&state, backend, rows, &terms).await?;
+    let customers = match p.cursor {
+        Some(_) => Vec::new(),
+        None => {
+            let rows = crate::customers::routes::search_rows(&state, q, "", 10).await?;
+            let mut conn = state.store.pool().acquire().await?;
+            crate::customers::hydrate(&mut conn, backend, rows).await?
+        }
+    };
+    Ok(Json(SearchResult {
+        conversations,
+        customers,
+        next_cursor,
+    }))
+}
+
+/// The statement finding one row per matching conversation (its best hit), filtered, best
+/// first, and its bind values (`$1` is the match expression).
+fn hits_query(
+    p: &SearchParams,
+    caller: &Caller,
+    backend: Backend,
+    terms: &[String],
+    limit: usize,
+    offset: usize,
+) -> ApiResult<(String, Vec<String>)> {
+    let mut binds = vec![fulltext::match_param(backend, terms)];
+    let mut filter = String::new();
+    let mut add = |clause: &str, value: Option<String>| match value {
+        Some(v) => {
+            binds.push(v);
+            filter.push_str(&clause.replace('?', &format!("${}", binds.len())));
+        }
+        None => filter.push_str(clause),
+    };
+    if let Some(s) = &p.status {
+        if !STATUSES.contains(&s.as_str()) {
+            return Err(ApiError::invalid(
+                "invalid_status",
+                "status must be open, pending, resolved or closed",
+            ));
+        }
+        add(" AND c.status = ?", Some(s.clone()));
+    }
+    if let Some(c) = &p.channel {
+        add(" AND c.channel = ?", Some(validate::channel(c)?));
+    }
+    if let Some(q) = &p.queue {
+        add(" AND c.queue_id = ?", Some(q.clone()));
+    }
+    match p.assignee.as_deref() {
+        None => {}
+        Some("none") => add(" AND c.assignee_id IS NULL", None),
+        Some("me") => add(
+            " AND c.assignee_id = ?",
+            Some(caller.require_role(Role::Agent)?.id.clone()),
+        ),
+        Some(a) => add(" AND c.assignee_id = ?", Some(a.to_string())),
+    }
+    if let Some(c) = &p.customer {
+        add(" AND c.customer_id = ?", Some(c.clone()));
+    }
+    if let Some(f) = &p.from {
+        add(
+            " AND c.created_at >= CAST(? AS BIGINT)",
+            Some(bound("from", f, false)?.to_string()),
+        );
+    }
+    if let Some(t) = &p.to {
+        add(
+            " AND c.created_at < CAST(? AS BIGINT)",
+            Some(bound("to", t, true)?.to_string()),
+        );
+    }
+    let cols = COLS
+        .split(", ")
+        .map(|c| format!("c.{}", c.trim()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!(
+        "WITH hits AS ({hits}), ranked AS (\
+           SELECT conversation_id, message_id, rank, ROW_NUMBER() OVER \
+             (PARTITION BY conversation_id ORDER BY rank DESC, message_id) AS rn FROM hits) \
+         SELECT {cols}, r.message_id FROM ranked r JOIN conversations c ON c.id = r.conversation_id \
+         WHERE r.rn = 1{filter} ORDER BY r.rank DESC, c.id DESC LIMIT {limit} OFFSET {offset}",
+        hits = fulltext::hits_sql(backend),
+    );
+    Ok((sql, binds))
+}
+
+/// Unix milliseconds of a `from`/`to` bound: a date (its start, or for `to` the next day's
+/// start) or an RFC 3339 instant.
+fn bound(field: &'static str, s: &str, end_of_day: bool) -> ApiResult<i64> {
+    use time::format_description::well_known::Rfc3339;
+    let invalid = || {
+        ApiError::invalid(
+            "invalid_date",
+            format!("`{field}` must be a date (YYYY-MM-DD) or an RFC 3339 time"),
+        )
+    };
+    if let Ok(t) = time::OffsetDateTime::parse(s, &Rfc3339) {
+        return Ok((t.unix_timestamp_nanos() / 1_000_000) as i64);
+    }
+    let date = time::Date::parse(s, time::macros::format_description!("[year]-[month]-[day]"))
+        .map_err(|_| invalid())?;
+    let date = if end_of_day {
+        date.next_day().ok_or_else(invalid)?
+    } else {
+        date
+    };
+    Ok(date.midnight().assume_utc().unix_timestamp() * 1000)
+}
+
+/// The conversations of `rows` with a snippet of their best-matching message (one query for
+/// all the messages and one for all the tags).
+async fn with_snippets(
+    state: &AppState,
+    backend: Backend,
+    rows: Vec<HitRow>,
+    terms: &[String],
+) -> ApiResult<Vec<ConversationHit>> {
+    let ids: Vec<&str> = rows
+        .iter()
+        .filter_map(|r| r.message_id.as_deref())
+        .collect();
+    let mut conn = state.store.pool().acquire().await?;
+    let bodies: HashMap<String, String> = if ids.is_empty() {
+        HashMap::new()
+    } else {
+        sqlx::query_as::<_, (String, String)>(&format!(
+            "SELECT id, body FROM messages WHERE id IN (SELECT value FROM {})",
+            dialect::json_values_on(backend)
+        ))
+        .bind(serde_json::to_string(&ids).map_err(|e| ApiError::Internal(e.into()))?)
+        .fetch_all(&mut *conn)
+        .await?
+        .into_iter()
+        .collect()
+    };
+    let conv_ids: Vec<String> = rows.iter().map(|r| r.conversation.id.clone()).collect();
+    let mut tags = crate::conversations::tags_of(&mut conn, backend, &conv_ids).await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let text = match &r.message_id {
+                Some(m) => bodies.get(m).map(String::as_str).unwrap_or(""),
+                None => r.conversation.subject.as_str(),
+            };
+            let snippet = super::snippet(text, terms);
+            let t = tags.remove(&r.conversation.id).unwrap_or_default();
+            ConversationHit {
+                conversation: r.conversation.into_model(t),
+                snippet,
+                message_id: r.message_id,
+            }
+        })
+        .collect())
+}

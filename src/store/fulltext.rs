@@ -1,0 +1,87 @@
+//! Full-text matching of messages and subjects: the one place where search SQL differs per
+//! backend. SQLite matches with FTS5 (external-content tables kept by triggers, migration 0017);
+//! PostgreSQL with GIN-indexed `simple` tsvectors. Both index the folded copies written by the
+//! conversation writers (`body_search`, `subject_search`) and receive terms folded the same way
+//! in Rust, so they find the same conversations.
+
+use super::{Backend, Store, StoreError, StoreResult};
+
+/// SQL producing rows `(conversation_id, message_id, rank)` for every message (and every
+/// conversation subject, with a NULL `message_id`) matching all terms bound as `$1`; a higher
+/// rank is a better match. Subject matches count double.
+pub fn hits_sql(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Sqlite => {
+            "SELECT m.conversation_id AS conversation_id, m.id AS message_id, \
+                    -bm25(messages_fts) AS rank \
+             FROM messages_fts JOIN messages m ON m.rowid = messages_fts.rowid \
+             WHERE messages_fts MATCH $1 \
+             UNION ALL \
+             SELECT c.id, NULL, -2.0 * bm25(conversations_fts) \
+             FROM conversations_fts JOIN conversations c ON c.rowid = conversations_fts.rowid \
+             WHERE conversations_fts MATCH $1"
+        }
+        Backend::Postgres => {
+            "SELECT m.conversation_id AS conversation_id, m.id AS message_id, \
+                    ts_rank(to_tsvector('simple', m.body_search), to_tsquery('simple', $1))::float8 AS rank \
+             FROM messages m WHERE to_tsvector('simple', m.body_search) @@ to_tsquery('simple', $1) \
+             UNION ALL \
+             SELECT c.id, NULL::text, \
+                    2 * ts_rank(to_tsvector('simple', c.subject_search), to_tsquery('simple', $1))::float8 \
+             FROM conversations c \
+             WHERE to_tsvector('simple', c.subject_search) @@ to_tsquery('simple', $1)"
+        }
+    }
+}
+
+/// The `$1` of [`hits_sql`] for folded terms made only of letters and digits (every term
+/// must occur, as a whole word).
+pub fn match_param(backend: Backend, terms: &[String]) -> String {
+    let quote = match backend {
+        Backend::Sqlite => '"',
+        Backend::Postgres => '\'',
+    };
+    let join = match backend {
+        Backend::Sqlite => " ",
+        Backend::Postgres => " & ",
+    };
+    terms
+        .iter()
+        .map(|t| format!("{quote}{t}{quote}"))
+        .collect::<Vec<_>>()
+        .join(join)
+}
+
+/// Rebuild the full-text indexes from the stored rows (after an upgrade or a `VACUUM`).
+pub async fn reindex(store: &Store) -> StoreResult<()> {
+    let statements: &[&str] = match store.backend() {
+        Backend::Sqlite => &[
+            "INSERT INTO messages_fts(messages_fts) VALUES ('rebuild')",
+            "INSERT INTO conversations_fts(conversations_fts) VALUES ('rebuild')",
+        ],
+        Backend::Postgres => &[
+            "REINDEX INDEX messages_fts",
+            "REINDEX INDEX conversations_fts",
+        ],
+    };
+    let mut tx = store.begin().await?;
+    for sql in statements {
+        sqlx::query(sql)
+            .execute(tx.conn())
+            .await
+            .map_err(StoreError::from_sqlx)?;
+    }
+    tx.commit().await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_term_is_quoted_and_required() {
+        let terms = vec!["کد".to_string(), "447812".to_string()];
+        assert_eq!(match_param(Backend::Sqlite, &terms), "\"کد\" \"447812\"");
+        assert_eq!(match_param(Backend::Postgres, &terms), "'کد' & '447812'");
+    }
+}
