@@ -14,6 +14,7 @@ pub mod events;
 pub mod pagination;
 pub mod queues;
 pub mod routing;
+pub mod serve;
 pub mod settings;
 pub mod state;
 pub mod store;

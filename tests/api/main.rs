@@ -12,6 +12,7 @@ mod conversations;
 mod customers;
 mod directory;
 mod email;
+mod faults;
 mod routing;
 mod sqlite;
 mod voice;
