@@ -48,11 +48,13 @@ async fn while_postgresql_is_down_requests_get_a_quick_503_with_retry_after_and_
             took < Duration::from_secs(5),
             "{method} {path} took {took:?}"
         );
+        eprintln!("{method} {path}: 503 in {took:?} while PostgreSQL was down");
     }
     let ready = app.client.get(app.url("/readyz")).send().await.unwrap();
     assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE);
 
     pg.start_again().await;
+    let back = Instant::now();
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let (s, body) = app.get("/api/v1/conversations", &app.admin_token).await;
@@ -65,6 +67,7 @@ async fn while_postgresql_is_down_requests_get_a_quick_503_with_retry_after_and_
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+    eprintln!("requests succeed {:?} after PostgreSQL returned", back.elapsed());
     let (s, _) = app
         .post(
             "/api/v1/customers",

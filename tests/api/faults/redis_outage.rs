@@ -83,20 +83,26 @@ async fn a_redis_outage_neither_stalls_writes_nor_ends_live_delivery_after_redis
     created_event(&mut console, &before, 10).await;
 
     redis.kill();
+    let killed = Instant::now();
     let reason = wait_ready(&b, 503, 10).await;
+    eprintln!("readyz 503 after {:?}", killed.elapsed());
     assert!(reason.contains("bus"), "{reason}");
     let (during, took) = open(&a, "during").await;
     assert!(
         took < Duration::from_secs(2),
         "a write took {took:?} while Redis was down"
     );
+    eprintln!("a write answered in {took:?} while Redis was down");
     tokio::time::sleep(Duration::from_secs(2)).await;
 
     redis.restart().await;
+    let back = Instant::now();
     wait_ready(&a, 200, 15).await;
     wait_ready(&b, 200, 15).await;
+    eprintln!("both nodes ready {:?} after Redis returned", back.elapsed());
     // What node A committed during the outage was queued and reaches node B's console...
     created_event(&mut console, &during, 15).await;
+    eprintln!("the outage's event reached node B {:?} after Redis returned", back.elapsed());
     // ...and so does everything after.
     let (after, _) = open(&a, "after").await;
     created_event(&mut console, &after, 15).await;
