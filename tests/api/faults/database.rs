@@ -67,7 +67,10 @@ async fn while_postgresql_is_down_requests_get_a_quick_503_with_retry_after_and_
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    eprintln!("requests succeed {:?} after PostgreSQL returned", back.elapsed());
+    eprintln!(
+        "requests succeed {:?} after PostgreSQL returned",
+        back.elapsed()
+    );
     let (s, _) = app
         .post(
             "/api/v1/customers",
@@ -154,4 +157,59 @@ async fn a_widget_frame_with_a_nul_character_gets_an_invalid_text_frame_on_postg
     v.message("c2", "fine").await;
     let ack = v.next_of("ack").await;
     assert_eq!(ack["client_id"], "c2", "{ack}");
+}
+
+/// Machine-fed text (mail, PBX logs, CTI events) cannot be refused back to a person: NUL
+/// characters are dropped where it is parsed, and the rest is stored on PostgreSQL.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nul_characters_in_mail_call_records_and_cti_events_are_dropped_on_postgresql() {
+    let app = spawn_app(Backend::Postgres).await;
+    let token = app.api_token(&["*"]).await;
+    let mail = "From: Nul <nul@example.com>\r\nTo: support@example.com\r\nSubject: a=\r\n \
+                =?utf-8?q?b=00c?=\r\nMessage-ID: <nul-1@example.com>\r\nContent-Type: text/plain; \
+                charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\nhello=00world\r\n";
+    let resp = app
+        .client
+        .post(app.url("/api/v1/channels/email/inbound"))
+        .bearer_auth(&token)
+        .header("content-type", "message/rfc822")
+        .body(mail)
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status();
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let line = "\"\",\"09121230000\",\"101\",\"from-trunk\",\"\"\"Nu\0l\"\" <09121230000>\",\
+                \"PJSIP/t-1\",\"PJSIP/101-2\",\"Dial\",\"PJSIP/101\",\"2025-03-01 09:00:00\",\
+                \"2025-03-01 09:00:06\",\"2025-03-01 09:03:18\",198,192,\"ANSWERED\",\
+                \"DOCUMENTATION\",\"1740806400.9\",\"\"\n";
+    let resp = app
+        .client
+        .post(app.url("/api/v1/channels/voice/records?format=asterisk"))
+        .bearer_auth(&token)
+        .header("content-type", "text/plain")
+        .body(line)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let report: Value = resp.json().await.unwrap();
+    assert_eq!(report["stored"], 1, "{report}");
+    let cti = json!({"event": "newCall", "callId": "nul\u{0}-1", "from": "0912\u{0}1239999",
+                     "to": "02133445566", "direction": "in"});
+    let resp = app
+        .client
+        .post(app.url(&format!("/api/v1/channels/voice/cti/{token}")))
+        .json(&cti)
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.status().is_success(), "{}", resp.status());
+    let (n,): (i64,) =
+        sqlx::query_as("SELECT COUNT(*) FROM messages WHERE body LIKE '%helloworld%'")
+            .fetch_one(app.state.store.pool())
+            .await
+            .unwrap();
+    assert_eq!(n, 1, "the mail's text is stored without the NUL");
 }

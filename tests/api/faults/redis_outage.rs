@@ -102,7 +102,10 @@ async fn a_redis_outage_neither_stalls_writes_nor_ends_live_delivery_after_redis
     eprintln!("both nodes ready {:?} after Redis returned", back.elapsed());
     // What node A committed during the outage was queued and reaches node B's console...
     created_event(&mut console, &during, 15).await;
-    eprintln!("the outage's event reached node B {:?} after Redis returned", back.elapsed());
+    eprintln!(
+        "the outage's event reached node B {:?} after Redis returned",
+        back.elapsed()
+    );
     // ...and so does everything after.
     let (after, _) = open(&a, "after").await;
     created_event(&mut console, &after, 15).await;
