@@ -6,6 +6,7 @@ mod listener;
 mod login;
 mod mailbox;
 mod origin;
+mod proxies;
 mod redis_outage;
 pub mod services;
 mod sessions;
