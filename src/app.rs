@@ -11,13 +11,10 @@ use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::get;
-use axum::serve::ListenerExt;
 use axum::{Json, Router};
-use governor::{Quota, RateLimiter};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use secrecy::ExposeSecret;
 use std::net::SocketAddr;
-use std::num::NonZeroU32;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 use tokio::net::TcpListener;
@@ -67,18 +64,41 @@ pub fn database_url(settings: &Settings) -> anyhow::Result<String> {
     let dir = &settings.server.data_dir;
     std::fs::create_dir_all(dir)
         .with_context(|| format!("creating data directory {}", dir.display()))?;
-    Ok(format!(
-        "sqlite://{}?mode=rwc",
-        dir.join("switchboard.db").display()
-    ))
+    let db = dir.join("switchboard.db");
+    private_files(dir, &db)?;
+    Ok(format!("sqlite://{}?mode=rwc", db.display()))
+}
+
+/// Only the server's own user may read the data directory (0700) and the database (0600; its
+/// `-wal` and `-shm` files inherit the mode). The database file is created here if missing.
+#[cfg(unix)]
+fn private_files(dir: &std::path::Path, db: &std::path::Path) -> anyhow::Result<()> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+        .with_context(|| format!("restricting {}", dir.display()))?;
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(db)
+        .with_context(|| format!("creating {}", db.display()))?;
+    std::fs::set_permissions(db, std::fs::Permissions::from_mode(0o600))
+        .with_context(|| format!("restricting {}", db.display()))?;
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn private_files(_dir: &std::path::Path, _db: &std::path::Path) -> anyhow::Result<()> {
+    Ok(())
 }
 
 /// Connect to the configured database and apply migrations.
 pub async fn connect_store(settings: &Settings) -> anyhow::Result<Store> {
-    let store = Store::connect(
+    let store = Store::connect_with_timeout(
         &database_url(settings)?,
         settings.database.max_connections,
         &settings.database.sqlite_synchronous,
+        Duration::from_millis(settings.database.acquire_timeout_ms.max(1)),
     )
     .await
     .context("connecting to the database")?;
@@ -107,6 +127,7 @@ pub struct Application {
 
 impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        crate::serve::raise_fd_limit();
         let store = connect_store(&settings).await?;
         let stop = CancellationToken::new();
         let node = crate::store::new_id();
@@ -114,21 +135,23 @@ impl Application {
         let bus = if redis_url.is_empty() {
             Bus::local(node)
         } else {
-            Bus::redis(
-                &redis_url,
-                &settings.redis.channel_prefix,
-                node,
-                stop.clone(),
-            )
-            .await
-            .context("connecting to Redis")?
+            let opts = crate::bus::RedisOptions {
+                url: redis_url,
+                prefix: settings.redis.channel_prefix.clone(),
+                publish_queue: settings.redis.publish_queue,
+                max_backoff: Duration::from_millis(settings.redis.max_backoff_ms.max(1)),
+                timeout: Duration::from_millis(settings.redis.timeout_ms.max(1)),
+            };
+            Bus::redis(opts, node, stop.clone())
+                .await
+                .context("connecting to Redis")?
         };
-        let per_minute =
-            NonZeroU32::new(settings.auth.login_attempts_per_minute.max(1)).expect("non-zero");
+        let proxies = crate::auth::guard::TrustedProxies::parse(&settings.server.trusted_proxies)?;
         let state = AppState {
             store,
             bus,
-            login_limiter: Arc::new(RateLimiter::keyed(Quota::per_minute(per_minute))),
+            login_guard: Arc::new(crate::auth::guard::LoginGuard::new(&settings.auth)),
+            proxies: Arc::new(proxies),
             metrics: metrics_handle(),
             settings: Arc::new(settings),
             chat_hub: Arc::default(),
@@ -194,24 +217,15 @@ impl Application {
             &self.state,
             self.stop.clone(),
         ));
-        let stop = self.stop.clone();
         let grace = Duration::from_secs(self.state.settings.server.shutdown_grace_secs);
         tracing::info!(addr = %self.local_addr(), "switchboard listening");
-        // No Nagle delay: chat frames and console events are small writes that must leave at
-        // once (with it, a console receiving a steady stream of events waited for the
-        // previous segment's ACK before each write).
-        let listener = self.listener.tap_io(|tcp| {
-            if let Err(e) = tcp.set_nodelay(true) {
-                tracing::debug!(error = %e, "cannot set TCP_NODELAY");
-            }
-        });
-        axum::serve(
-            listener,
-            self.router
-                .into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move { stop.cancelled().await })
-        .await?;
+        let server = &self.state.settings.server;
+        let limits = crate::serve::ServeLimits {
+            max_connections: server.max_connections,
+            header_read_timeout: Duration::from_secs(server.header_read_timeout_secs.max(1)),
+            grace,
+        };
+        crate::serve::serve(self.listener, self.router, limits, self.stop.clone()).await;
         let _ = tokio::time::timeout(grace, futures::future::join_all(workers)).await;
         Ok(())
     }
@@ -251,6 +265,10 @@ pub fn build_router(state: AppState) -> Router {
         .merge(crate::channels::email::public_routes())
         .merge(crate::channels::voice::public_routes())
         .merge(crate::channels::chat::public_routes())
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::auth::origin::guard,
+        ))
         .layer(axum::extract::DefaultBodyLimit::max(max_body))
         // gzip or brotli as the client accepts: scripts, pages and JSON (not images, nor
         // bodies under 32 bytes such as WebSocket upgrades).
@@ -260,16 +278,28 @@ pub fn build_router(state: AppState) -> Router {
 }
 
 async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
-    if state.store.ping().await {
-        (StatusCode::OK, "ready")
-    } else {
+    if !state.store.ping().await {
         (StatusCode::SERVICE_UNAVAILABLE, "database unreachable")
+    } else if !state.bus.healthy() {
+        (StatusCode::SERVICE_UNAVAILABLE, "event bus unreachable")
+    } else {
+        (StatusCode::OK, "ready")
     }
 }
 
-async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+/// Prometheus metrics; by default only for clients on this machine (`server.metrics_public`).
+async fn metrics(
+    State(state): State<AppState>,
+    axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<SocketAddr>,
+    headers: axum::http::HeaderMap,
+) -> axum::response::Response {
+    let client = state.proxies.client_ip(peer, &headers);
+    if !state.settings.server.metrics_public && !client.is_loopback() {
+        return crate::error::ApiError::NotFound("route").into_response();
+    }
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         state.metrics.render(),
     )
+        .into_response()
 }

@@ -1,11 +1,19 @@
 //! Event bus: every change is published here. In embedded mode events stay in this process
-//! (a tokio broadcast channel); in scale mode they travel over Redis pub/sub so a subscriber
-//! on any node sees every node's events.
+//! (a tokio broadcast channel); in scale mode they also travel over Redis pub/sub so a
+//! subscriber on any node sees every node's events.
+//!
+//! Scale mode survives Redis outages: an event is delivered to this node's own subscribers at
+//! once and handed to a bounded per-node queue that a background task publishes to Redis, so
+//! a committed write never waits for Redis (when the queue is full the event is dropped for
+//! other nodes, counted and logged). The listener reconnects with backoff and resubscribes;
+//! while it is down [`Bus::healthy`] is false and `/readyz` says so.
 
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use tokio::sync::broadcast;
+use std::time::Duration;
+use tokio::sync::{broadcast, mpsc};
 use tokio_util::sync::CancellationToken;
 use utoipa::ToSchema;
 
@@ -30,117 +38,133 @@ pub struct Event {
     pub node: String,
 }
 
-#[derive(Clone)]
-enum Transport {
-    Local,
-    Redis {
-        conn: redis::aio::ConnectionManager,
-        channel: String,
-    },
+/// How the Redis transport behaves (from the `[redis]` settings).
+#[derive(Debug, Clone)]
+pub struct RedisOptions {
+    pub url: String,
+    pub prefix: String,
+    /// Events waiting to be published to Redis before new ones are dropped.
+    pub publish_queue: usize,
+    /// Longest wait between reconnection attempts.
+    pub max_backoff: Duration,
+    /// Longest wait for one Redis command or connection attempt.
+    pub timeout: Duration,
 }
 
 /// Publish/subscribe handle, cheap to clone.
 #[derive(Clone)]
 pub struct Bus {
     local: broadcast::Sender<Arc<Event>>,
-    transport: Transport,
+    /// Scale mode: the queue of serialised events for the Redis publisher task.
+    outbox: Option<mpsc::Sender<String>>,
     node: String,
+    health: Arc<Health>,
+}
+
+/// Whether the Redis listener is subscribed and the last publish succeeded.
+#[derive(Default)]
+struct Health {
+    listening: AtomicBool,
+    publishing: AtomicBool,
 }
 
 impl Bus {
     /// An in-process bus.
     pub fn local(node: String) -> Self {
         let (local, _) = broadcast::channel(4096);
+        let health = Health {
+            listening: AtomicBool::new(true),
+            publishing: AtomicBool::new(true),
+        };
         Bus {
             local,
-            transport: Transport::Local,
+            outbox: None,
             node,
+            health: Arc::new(health),
         }
     }
 
-    /// A bus over Redis pub/sub. A background task forwards every event published by any
-    /// node into this node's local subscribers, until `stop` is cancelled.
+    /// A bus over Redis pub/sub. Background tasks forward every other node's events into
+    /// this node's local subscribers and publish this node's events, until `stop` is
+    /// cancelled. Fails when Redis cannot be reached at start.
     pub async fn redis(
-        url: &str,
-        prefix: &str,
+        opts: RedisOptions,
         node: String,
         stop: CancellationToken,
     ) -> anyhow::Result<Self> {
-        let client = redis::Client::open(url)?;
-        let conn = redis::aio::ConnectionManager::new(client.clone()).await?;
-        let channel = format!("{prefix}:events");
+        let client = redis::Client::open(opts.url.as_str())?;
+        let config = redis::aio::ConnectionManagerConfig::new()
+            .set_connection_timeout(opts.timeout)
+            .set_response_timeout(opts.timeout)
+            .set_number_of_retries(1);
+        let conn = tokio::time::timeout(
+            opts.timeout,
+            redis::aio::ConnectionManager::new_with_config(client.clone(), config),
+        )
+        .await
+        .map_err(|_| anyhow::anyhow!("timed out connecting to Redis"))??;
+        let channel = format!("{}:events", opts.prefix);
         let (local, _) = broadcast::channel(4096);
-        let mut pubsub = client.get_async_pubsub().await?;
-        pubsub.subscribe(&channel).await?;
-        let forward = local.clone();
-        tokio::spawn(async move {
-            let mut pubsub = pubsub;
-            loop {
-                let msg = {
-                    let mut stream = pubsub.on_message();
-                    tokio::select! {
-                        _ = stop.cancelled() => return,
-                        m = stream.next() => m,
-                    }
-                };
-                let Some(msg) = msg else {
-                    tracing::error!("redis event subscription ended");
-                    return;
-                };
-                let payload: String = match msg.get_payload() {
-                    Ok(p) => p,
-                    Err(e) => {
-                        tracing::warn!(error = %e, "unreadable bus payload");
-                        continue;
-                    }
-                };
-                match serde_json::from_str::<Event>(&payload) {
-                    Ok(ev) => {
-                        let _ = forward.send(Arc::new(ev));
-                    }
-                    Err(e) => tracing::warn!(error = %e, "malformed bus event"),
-                }
-            }
-        });
-        Ok(Bus {
+        let (tx, rx) = mpsc::channel(opts.publish_queue.max(1));
+        let bus = Bus {
             local,
-            transport: Transport::Redis { conn, channel },
+            outbox: Some(tx),
             node,
-        })
+            health: Arc::new(Health::default()),
+        };
+        let first = subscribe(&client, &channel, opts.timeout).await?;
+        bus.health.listening.store(true, Ordering::Relaxed);
+        bus.health.publishing.store(true, Ordering::Relaxed);
+        let listener = Listener {
+            client,
+            channel: channel.clone(),
+            bus: bus.clone(),
+            opts: opts.clone(),
+        };
+        tokio::spawn(listener.run(first, stop.clone()));
+        let publisher = Publisher {
+            conn,
+            channel,
+            health: bus.health.clone(),
+            opts,
+        };
+        tokio::spawn(publisher.run(rx, stop));
+        Ok(bus)
     }
 
     pub fn node(&self) -> &str {
         &self.node
     }
 
-    /// Publish an event to every subscriber on every node.
+    /// False while the Redis listener is disconnected or publishing to Redis fails.
+    pub fn healthy(&self) -> bool {
+        self.health.listening.load(Ordering::Relaxed)
+            && self.health.publishing.load(Ordering::Relaxed)
+    }
+
+    /// Publish an event to every subscriber on every node. Never waits for Redis: this
+    /// node's subscribers get it at once, other nodes through the publisher's queue.
     pub async fn publish(&self, mut event: Event) {
         event.node = self.node.clone();
         metrics::counter!("switchboard_events_published_total", "kind" => event.kind.clone())
             .increment(1);
-        match &self.transport {
-            Transport::Local => {
-                let _ = self.local.send(Arc::new(event));
+        let Some(outbox) = &self.outbox else {
+            let _ = self.local.send(Arc::new(event));
+            return;
+        };
+        let payload = match serde_json::to_string(&event) {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot serialise event");
+                return;
             }
-            Transport::Redis { conn, channel } => {
-                let payload = match serde_json::to_string(&event) {
-                    Ok(p) => p,
-                    Err(e) => {
-                        tracing::error!(error = %e, "cannot serialise event");
-                        return;
-                    }
-                };
-                let mut conn = conn.clone();
-                let res: redis::RedisResult<i64> = redis::cmd("PUBLISH")
-                    .arg(channel)
-                    .arg(payload)
-                    .query_async(&mut conn)
-                    .await;
-                if let Err(e) = res {
-                    // The change itself is committed; only live fan-out is lost. Log loudly.
-                    tracing::error!(error = %e, kind = %event.kind, "redis publish failed");
-                }
-            }
+        };
+        let kind = event.kind.clone();
+        let _ = self.local.send(Arc::new(event));
+        if outbox.try_send(payload).is_err() {
+            // The change itself is committed; only live fan-out to other nodes is lost.
+            metrics::counter!("switchboard_events_dropped_total").increment(1);
+            tracing::warn!(kind = %kind, "bus publish queue full: event not sent to other nodes");
         }
     }
 
@@ -148,5 +172,130 @@ impl Bus {
     /// console socket, …) share each event: one copy of its JSON however many there are.
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<Event>> {
         self.local.subscribe()
+    }
+}
+
+async fn subscribe(
+    client: &redis::Client,
+    channel: &str,
+    timeout: Duration,
+) -> anyhow::Result<redis::aio::PubSub> {
+    let connect = async {
+        let mut pubsub = client.get_async_pubsub().await?;
+        pubsub.subscribe(channel).await?;
+        Ok::<_, redis::RedisError>(pubsub)
+    };
+    Ok(tokio::time::timeout(timeout, connect)
+        .await
+        .map_err(|_| anyhow::anyhow!("timed out subscribing to Redis"))??)
+}
+
+/// Forwards other nodes' events from Redis to local subscribers; reconnects with backoff.
+struct Listener {
+    client: redis::Client,
+    channel: String,
+    bus: Bus,
+    opts: RedisOptions,
+}
+
+impl Listener {
+    async fn run(self, first: redis::aio::PubSub, stop: CancellationToken) {
+        let mut pubsub = Some(first);
+        let mut backoff = Duration::from_millis(100);
+        loop {
+            if let Some(p) = pubsub.take() {
+                self.bus.health.listening.store(true, Ordering::Relaxed);
+                backoff = Duration::from_millis(100);
+                if self.forward(p, &stop).await {
+                    return;
+                }
+                self.bus.health.listening.store(false, Ordering::Relaxed);
+                metrics::counter!("switchboard_bus_disconnects_total").increment(1);
+                tracing::error!("redis event subscription lost; reconnecting");
+            }
+            tokio::select! {
+                _ = stop.cancelled() => return,
+                _ = tokio::time::sleep(backoff) => {}
+            }
+            backoff = (backoff * 2).min(self.opts.max_backoff);
+            match subscribe(&self.client, &self.channel, self.opts.timeout).await {
+                Ok(p) => {
+                    tracing::info!("redis event subscription restored");
+                    pubsub = Some(p);
+                }
+                Err(e) => tracing::warn!(error = %e, "redis still unreachable"),
+            }
+        }
+    }
+
+    /// Forward messages until the subscription ends (false) or `stop` is cancelled (true).
+    async fn forward(&self, mut pubsub: redis::aio::PubSub, stop: &CancellationToken) -> bool {
+        let mut stream = pubsub.on_message();
+        loop {
+            let msg = tokio::select! {
+                _ = stop.cancelled() => return true,
+                m = stream.next() => m,
+            };
+            let Some(msg) = msg else { return false };
+            let payload: String = match msg.get_payload() {
+                Ok(p) => p,
+                Err(e) => {
+                    tracing::warn!(error = %e, "unreadable bus payload");
+                    continue;
+                }
+            };
+            match serde_json::from_str::<Event>(&payload) {
+                // This node's own events were delivered locally when published.
+                Ok(ev) if ev.node == self.bus.node => {}
+                Ok(ev) => {
+                    let _ = self.bus.local.send(Arc::new(ev));
+                }
+                Err(e) => tracing::warn!(error = %e, "malformed bus event"),
+            }
+        }
+    }
+}
+
+/// Publishes this node's queued events to Redis, retrying each with backoff while Redis is
+/// down (later events wait in the bounded queue behind it).
+struct Publisher {
+    conn: redis::aio::ConnectionManager,
+    channel: String,
+    health: Arc<Health>,
+    opts: RedisOptions,
+}
+
+impl Publisher {
+    async fn run(mut self, mut rx: mpsc::Receiver<String>, stop: CancellationToken) {
+        loop {
+            let payload = tokio::select! {
+                _ = stop.cancelled() => return,
+                p = rx.recv() => match p { Some(p) => p, None => return },
+            };
+            let mut backoff = Duration::from_millis(100);
+            while let Err(e) = self.send(&payload).await {
+                if self.health.publishing.swap(false, Ordering::Relaxed) {
+                    tracing::error!(error = %e, "redis publish failed; retrying");
+                }
+                tokio::select! {
+                    _ = stop.cancelled() => return,
+                    _ = tokio::time::sleep(backoff) => {}
+                }
+                backoff = (backoff * 2).min(self.opts.max_backoff);
+            }
+            if !self.health.publishing.swap(true, Ordering::Relaxed) {
+                tracing::info!("redis publishing restored");
+            }
+        }
+    }
+
+    async fn send(&mut self, payload: &str) -> anyhow::Result<()> {
+        let mut cmd = redis::cmd("PUBLISH");
+        cmd.arg(&self.channel).arg(payload);
+        let publish = cmd.query_async::<i64>(&mut self.conn);
+        tokio::time::timeout(self.opts.timeout, publish)
+            .await
+            .map_err(|_| anyhow::anyhow!("redis publish timed out"))??;
+        Ok(())
     }
 }

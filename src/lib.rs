@@ -18,6 +18,7 @@ pub mod pagination;
 pub mod queues;
 pub mod routing;
 pub mod search;
+pub mod serve;
 pub mod settings;
 pub mod startup;
 pub mod state;

@@ -32,6 +32,16 @@ pub struct ServerSettings {
     pub data_dir: PathBuf,
     pub max_body_bytes: usize,
     pub shutdown_grace_secs: u64,
+    /// Connections served at once.
+    pub max_connections: usize,
+    /// Deadline for a request's headers, and for the next request on an idle connection.
+    pub header_read_timeout_secs: u64,
+    /// Reverse proxies (addresses or CIDR ranges) whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<String>,
+    /// The address browsers use to reach the server (e.g. `https://support.example.com`).
+    pub public_url: String,
+    /// Serve `/metrics` to any client (false: loopback clients only).
+    pub metrics_public: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -39,6 +49,8 @@ pub struct DatabaseSettings {
     /// Kept secret: a PostgreSQL URL may carry a password.
     pub url: SecretString,
     pub max_connections: u32,
+    /// Longest wait for a pooled connection, in milliseconds (then 503 `database_unavailable`).
+    pub acquire_timeout_ms: u64,
     /// SQLite `PRAGMA synchronous`: `normal` or `full`.
     pub sqlite_synchronous: String,
 }
@@ -47,6 +59,12 @@ pub struct DatabaseSettings {
 pub struct RedisSettings {
     pub url: SecretString,
     pub channel_prefix: String,
+    /// Events waiting to go to Redis before new ones are dropped (counted, logged).
+    pub publish_queue: usize,
+    /// Longest wait between reconnection attempts, in milliseconds.
+    pub max_backoff_ms: u64,
+    /// Longest wait for one Redis command or connection attempt, in milliseconds.
+    pub timeout_ms: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -54,6 +72,12 @@ pub struct AuthSettings {
     pub session_ttl_hours: u64,
     pub cookie_secure: bool,
     pub login_attempts_per_minute: u32,
+    /// Login attempts allowed per minute from one client address (any accounts).
+    pub login_attempts_per_minute_per_ip: u32,
+    /// Password hashes computed at once (argon2id: ~19 MiB each); others wait.
+    pub max_concurrent_hashes: usize,
+    /// How long a login waits for a hashing slot before `429`, in milliseconds.
+    pub hash_wait_ms: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -95,6 +119,8 @@ pub struct EmailSettings {
     pub imap_lease_secs: u64,
     /// PEM bundle of additional trusted roots for IMAP and SMTP TLS; empty = none.
     pub extra_ca_file: String,
+    /// Allow mailbox IMAP/SMTP hosts on loopback/private/link-local addresses.
+    pub allow_private_hosts: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -17,7 +17,10 @@ pub struct AppState {
     pub store: Store,
     pub settings: Arc<Settings>,
     pub bus: Bus,
-    pub login_limiter: Arc<KeyedLimiter>,
+    /// Login attempt limits and the bound on concurrent password hashing.
+    pub login_guard: Arc<crate::auth::guard::LoginGuard>,
+    /// Reverse proxies whose `X-Forwarded-For` names the client (`server.trusted_proxies`).
+    pub proxies: Arc<crate::auth::guard::TrustedProxies>,
     pub metrics: PrometheusHandle,
     /// The web chat's socket registry for this application (created on first use).
     pub chat_hub: Arc<std::sync::OnceLock<Arc<crate::channels::chat::Hub>>>,

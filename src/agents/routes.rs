@@ -271,6 +271,9 @@ async fn update_agent(
         StoreError::Conflict(_) => ApiError::Conflict("extension already in use".into()),
         o => o.into(),
     })?;
+    if cur.role == Role::Admin && cur.active && (role != Role::Admin || !active) {
+        keep_an_admin(&mut tx, &id).await?;
+    }
     if !active {
         sqlx::query(
             "UPDATE auth_tokens SET revoked_at = $1 WHERE agent_id = $2 AND revoked_at IS NULL",
@@ -289,6 +292,28 @@ async fn update_agent(
     tx.commit().await?;
     state.bus.publish(ev).await;
     Ok(Json(get(&state.store, &id).await?))
+}
+
+/// Refuse (409 `last_admin`) to demote or deactivate `id` when no other active admin remains.
+/// Every active admin row is touched first, so two admins demoting each other at once on
+/// PostgreSQL serialise on those row locks instead of both succeeding.
+async fn keep_an_admin(tx: &mut crate::store::Tx, id: &str) -> ApiResult<()> {
+    sqlx::query("UPDATE agents SET updated_at = updated_at WHERE role = 'admin' AND active = 1")
+        .execute(tx.conn())
+        .await?;
+    let (others,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM agents WHERE role = 'admin' AND active = 1 AND id <> $1",
+    )
+    .bind(id)
+    .fetch_one(tx.conn())
+    .await?;
+    if others == 0 {
+        return Err(ApiError::ConflictCode {
+            code: "last_admin",
+            message: "the last active admin cannot be demoted or deactivated".into(),
+        });
+    }
+    Ok(())
 }
 
 #[derive(Deserialize, ToSchema)]

@@ -1,6 +1,8 @@
 //! Authentication and authorisation: argon2 password hashes, opaque session and API tokens
 //! (stored only as SHA-256 hashes), and the [`Caller`] extractor that every route uses.
 
+pub mod guard;
+pub mod origin;
 pub mod routes;
 
 use crate::error::{ApiError, ApiResult};

@@ -1,16 +1,13 @@
 //! `/auth/*` (login, logout, me) and `/api-tokens` (integration tokens, admin only).
 
-use super::{
-    hash_password_async, new_token, token_hash, verify_password, AgentRef, Caller, Role,
-    SESSION_COOKIE,
-};
+use super::{new_token, token_hash, verify_password, AgentRef, Caller, Role, SESSION_COOKIE};
 use crate::agents::{self, Agent};
 use crate::error::{ApiError, ApiJson, ApiPath, ApiResult};
 use crate::pagination::Page;
 use crate::state::AppState;
 use crate::store::{ms_to_rfc3339, new_id, now_ms};
 use axum::extract::{ConnectInfo, State};
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
@@ -47,49 +44,24 @@ pub struct LoginResponse {
 async fn login(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> ApiResult<Response> {
     let email = req.email.trim().to_lowercase();
-    if state.login_limiter.len() > 10_000 {
-        // Forget keys whose quota has fully replenished, so guessing many emails cannot
-        // grow the limiter without bound.
-        state.login_limiter.retain_recent();
-    }
-    if state
-        .login_limiter
-        .check_key(&format!("ip:{}", peer.ip()))
-        .is_err()
-        || state
-            .login_limiter
-            .check_key(&format!("email:{email}"))
-            .is_err()
-    {
-        metrics::counter!("switchboard_login_rate_limited_total").increment(1);
-        return Err(ApiError::RateLimited);
-    }
+    let ip = state.proxies.client_ip(peer, &headers);
+    let guard = &state.login_guard;
+    guard.admit(ip, &email)?;
     let found = agents::find_credentials(&state.store, &email).await?;
-    let password = req.password;
-    let ok = match found {
-        Some((agent, hash)) if agent.active => {
-            let valid = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
-                .await
-                .unwrap_or(false);
-            valid.then_some(agent)
-        }
-        Some((_, hash)) => {
-            // Same work as a real check, so timing does not reveal inactive accounts.
-            let _ = tokio::task::spawn_blocking(move || verify_password(&password, &hash)).await;
-            None
-        }
-        None => {
-            let _ = hash_password_async(password).await;
-            None
-        }
+    let ok = {
+        let _slot = guard.hashing_slot().await?;
+        let _busy = HashingGauge::new();
+        check_password(found, req.password).await
     };
     let Some(agent) = ok else {
         metrics::counter!("switchboard_login_failures_total").increment(1);
         return Err(ApiError::Unauthorized);
     };
+    guard.succeeded(ip, &email);
     let token = new_token();
     let ttl_ms = state.settings.auth.session_ttl_hours as i64 * 3_600_000;
     let now = now_ms();
@@ -104,7 +76,8 @@ async fn login(
     .bind(now + ttl_ms)
     .execute(state.store.pool())
     .await?;
-    let secure = if state.settings.auth.cookie_secure {
+    let https = state.settings.server.public_url.starts_with("https://");
+    let secure = if state.settings.auth.cookie_secure || https {
         "; Secure"
     } else {
         ""
@@ -117,18 +90,60 @@ async fn login(
     Ok(([(header::SET_COOKIE, cookie)], Json(body)).into_response())
 }
 
+/// The agent whose password this is, or `None`. Unknown and inactive accounts cost the same
+/// work as a real check (one argon2 verification), so timing reveals neither.
+async fn check_password(found: Option<(Agent, String)>, password: String) -> Option<Agent> {
+    let (agent, hash) = match found {
+        Some((agent, hash)) => (agent.active.then_some(agent), Some(hash)),
+        None => (None, None),
+    };
+    let valid = tokio::task::spawn_blocking(move || {
+        verify_password(&password, hash.as_deref().unwrap_or_else(|| dummy_hash()))
+    })
+    .await
+    .unwrap_or(false);
+    agent.filter(|_| valid)
+}
+
+/// An argon2 hash of a random password with the default parameters, made once.
+fn dummy_hash() -> &'static str {
+    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HASH.get_or_init(|| super::hash_password(&new_token()).expect("argon2 hashes"))
+}
+
+/// Counts logins hashing right now (`switchboard_login_hashing` gauge).
+struct HashingGauge;
+
+impl HashingGauge {
+    fn new() -> Self {
+        metrics::gauge!("switchboard_login_hashing").increment(1.0);
+        HashingGauge
+    }
+}
+
+impl Drop for HashingGauge {
+    fn drop(&mut self) {
+        metrics::gauge!("switchboard_login_hashing").decrement(1.0);
+    }
+}
+
 /// Log out: revokes the token used for this request and clears the cookie.
 #[utoipa::path(post, path = "/auth/logout", tag = "auth", responses((status = 204)))]
 async fn logout(State(state): State<AppState>, caller: Caller) -> ApiResult<Response> {
     let token_id = match &caller {
         Caller::Agent { token_id, .. } | Caller::Integration { token_id, .. } => token_id,
     };
-    if matches!(caller, Caller::Agent { .. }) {
+    if let Caller::Agent { agent, .. } = &caller {
         sqlx::query("UPDATE auth_tokens SET revoked_at = $1 WHERE id = $2")
             .bind(now_ms())
             .bind(token_id)
             .execute(state.store.pool())
             .await?;
+        // Open console sockets of this session, on every node, close.
+        let data = serde_json::json!({ "token_id": token_id });
+        let mut ev = crate::events::new_event(crate::routing::console::REVOKED, data);
+        ev.agent_id = Some(agent.id.clone());
+        state.bus.publish(ev).await;
     }
     let cookie = format!("{SESSION_COOKIE}=; HttpOnly; SameSite=Lax; Path=/; Max-Age=0");
     Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, cookie)]).into_response())

@@ -8,7 +8,7 @@
 //! period, on any node, its presence becomes `offline` and its unanswered work is re-queued.
 
 use super::CONSOLE_HEARTBEAT;
-use crate::auth::{resolve_token, token_from_parts, Role};
+use crate::auth::{resolve_token, token_from_parts, Caller, Role};
 use crate::bus::Event;
 use crate::error::{ApiError, ApiResult};
 use crate::events;
@@ -67,7 +67,15 @@ async fn console(
         .await?
         .ok_or(ApiError::Unauthorized)?;
     let agent = caller.require_role(Role::Agent)?.clone();
-    let all = agent.role >= Role::Supervisor;
+    let Caller::Agent { token_id, .. } = &caller else {
+        return Err(ApiError::Unauthorized);
+    };
+    let session = Session {
+        agent: agent.id.clone(),
+        role: agent.role,
+        token_id: token_id.clone(),
+        token,
+    };
     let conn_id = new_id();
     let now = now_ms();
     sqlx::query(
@@ -81,7 +89,7 @@ async fn console(
     .execute(state.store.pool())
     .await?;
     Ok(ws.on_upgrade(move |socket| async move {
-        serve(&state, socket, &agent.id, all, &conn_id).await;
+        serve(&state, socket, &session, &conn_id).await;
         if let Err(e) = sqlx::query("DELETE FROM console_connections WHERE id = $1")
             .bind(&conn_id)
             .execute(state.store.pool())
@@ -98,11 +106,47 @@ async fn console(
     }))
 }
 
-fn relevant(ev: &Event, agent: &str, all: bool) -> bool {
-    all || ev.agent_id.as_deref() == Some(agent)
+/// Who a console socket serves, and with which session.
+struct Session {
+    agent: String,
+    role: Role,
+    token_id: String,
+    token: String,
 }
 
-async fn serve(state: &AppState, mut socket: WebSocket, agent: &str, all: bool, conn_id: &str) {
+impl Session {
+    fn relevant(&self, ev: &Event) -> bool {
+        ev.kind != REVOKED
+            && (self.role >= Role::Supervisor || ev.agent_id.as_deref() == Some(&self.agent))
+    }
+
+    /// Whether `ev` ends this socket: its session was revoked (logout), or its agent was
+    /// deactivated or given another role (the socket would keep the old role's view).
+    fn ended_by(&self, ev: &Event) -> bool {
+        match ev.kind.as_str() {
+            REVOKED => ev.data["token_id"].as_str() == Some(&self.token_id),
+            "agent.updated" if ev.agent_id.as_deref() == Some(&self.agent) => {
+                ev.data["active"] == false || ev.data["role"] != self.role.as_str()
+            }
+            _ => false,
+        }
+    }
+}
+
+/// Bus event published when a session token is revoked (on every node's consoles).
+pub const REVOKED: &str = "session.revoked";
+
+/// Close `socket` because its session ended.
+async fn close_revoked(socket: &mut WebSocket) {
+    let frame = axum::extract::ws::CloseFrame {
+        code: 4001,
+        reason: "session ended".into(),
+    };
+    let _ = socket.send(Message::Close(Some(frame))).await;
+}
+
+async fn serve(state: &AppState, mut socket: WebSocket, session: &Session, conn_id: &str) {
+    let agent = session.agent.as_str();
     let mut events = state.bus.subscribe();
     let mut beat = tokio::time::interval(CONSOLE_HEARTBEAT);
     beat.tick().await;
@@ -113,7 +157,8 @@ async fn serve(state: &AppState, mut socket: WebSocket, agent: &str, all: bool, 
     loop {
         tokio::select! {
             ev = events.recv() => match ev {
-                Ok(ev) if relevant(&ev, agent, all) => {
+                Ok(ev) if session.ended_by(&ev) => return close_revoked(&mut socket).await,
+                Ok(ev) if session.relevant(&ev) => {
                     let Ok(text) = serde_json::to_string(&*ev) else { continue };
                     if socket.send(Message::Text(text.into())).await.is_err() {
                         return;
@@ -128,6 +173,10 @@ async fn serve(state: &AppState, mut socket: WebSocket, agent: &str, all: bool, 
                 Some(Ok(_)) => {}
             },
             _ = beat.tick() => {
+                // Also catches a revocation whose event this node missed (e.g. a bus outage).
+                if matches!(resolve_token(state, &session.token).await, Ok(None)) {
+                    return close_revoked(&mut socket).await;
+                }
                 let _ = sqlx::query("UPDATE console_connections SET seen_at = $1 WHERE id = $2")
                     .bind(now_ms())
                     .bind(conn_id)

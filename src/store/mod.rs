@@ -142,6 +142,23 @@ impl Store {
         max_connections: u32,
         sqlite_synchronous: &str,
     ) -> anyhow::Result<Self> {
+        Self::connect_with_timeout(
+            url,
+            max_connections,
+            sqlite_synchronous,
+            Duration::from_secs(10),
+        )
+        .await
+    }
+
+    /// [`Store::connect`] with the longest wait for a pooled connection: past it a request
+    /// fails fast (503 `database_unavailable`) instead of hanging while the database is down.
+    pub async fn connect_with_timeout(
+        url: &str,
+        max_connections: u32,
+        sqlite_synchronous: &str,
+        acquire_timeout: Duration,
+    ) -> anyhow::Result<Self> {
         let synchronous = match sqlite_synchronous.to_ascii_lowercase().as_str() {
             "normal" => "NORMAL",
             "full" => "FULL",
@@ -160,7 +177,7 @@ impl Store {
         let opts = AnyConnectOptions::from_str(url)?;
         let pool_opts = AnyPoolOptions::new()
             .max_connections(max_connections)
-            .acquire_timeout(Duration::from_secs(10));
+            .acquire_timeout(acquire_timeout);
         let pool = match backend {
             Backend::Sqlite => {
                 // An in-process database: no dropped connection to detect, so no ping

@@ -36,6 +36,7 @@ fn start(db: &str, data: &std::path::Path, port: u16) -> Server {
         .env("SWITCHBOARD_BIND", format!("127.0.0.1:{port}"))
         .env("SWITCHBOARD__EMAIL__IMAP_POLL_SECS", "1")
         .env("SWITCHBOARD__EMAIL__IMAP_LEASE_SECS", "5")
+        .env("SWITCHBOARD__EMAIL__ALLOW_PRIVATE_HOSTS", "true")
         .env("SWITCHBOARD__LOGGING__LEVEL", "warn")
         .env_remove("SWITCHBOARD_REDIS_URL")
         .stdout(Stdio::null())

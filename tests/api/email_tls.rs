@@ -250,7 +250,8 @@ async fn mail_is_fetched_over_imaps_and_over_starttls() {
     set_mailbox(
         &app,
         &mb,
-        json!({"imap_tls": "starttls", "imap_port": server.port}),
+        json!({"imap_tls": "starttls", "imap_port": server.port,
+               "imap_password": dovecot::PASSWORD}),
     )
     .await;
     deliver_tls(&server, &pki, &[customer_mail(2)]).await;
@@ -337,7 +338,8 @@ async fn certificates_from_an_unknown_ca_are_refused_on_every_path() {
     deliver_tls(&server, &pki, &[customer_mail(1)]).await;
     let worker = ImapWorker::new(app.state.clone());
     for (tls, port) in [("tls", server.imaps_port), ("starttls", server.port)] {
-        set_mailbox(&app, &mb, json!({"imap_tls": tls, "imap_port": port})).await;
+        let body = json!({"imap_tls": tls, "imap_port": port, "imap_password": dovecot::PASSWORD});
+        set_mailbox(&app, &mb, body).await;
         let err = format!("{:#}", worker.run_once(&mb).await.unwrap_err());
         assert!(err.contains("TLS handshake"), "{tls}: {err}");
         assert!(

@@ -90,6 +90,7 @@ pub fn test_settings(database_url: &str, dir: &std::path::Path) -> Settings {
     s.webhooks.retry_base_secs = 1;
     // Test receivers listen on loopback.
     s.webhooks.allow_private_targets = true;
+    s.email.allow_private_hosts = true;
     s
 }
 

@@ -13,6 +13,7 @@ mod conversations;
 mod customers;
 mod directory;
 mod email;
+mod faults;
 mod first_run;
 mod newcomer;
 mod openapi;

@@ -158,6 +158,46 @@ pub struct ParsedEmail {
     pub size: usize,
 }
 
+impl ParsedEmail {
+    /// Remove NUL characters from every text field: mail may carry them (raw, `=00`, base64)
+    /// but databases such as PostgreSQL cannot store them in text. Attachment bytes are kept.
+    pub fn strip_nul(&mut self) {
+        fn clean(s: &mut String) {
+            if s.contains('\0') {
+                s.retain(|c| c != '\0');
+            }
+        }
+        fn clean_addr(a: &mut Address) {
+            a.email.iter_mut().chain(a.name.iter_mut()).for_each(clean);
+        }
+        for s in [
+            &mut self.message_id,
+            &mut self.subject,
+            &mut self.text,
+            &mut self.text_unquoted,
+        ] {
+            clean(s);
+        }
+        self.html_sanitized.iter_mut().for_each(clean);
+        self.in_reply_to.iter_mut().for_each(clean);
+        self.references.iter_mut().for_each(clean);
+        clean_addr(&mut self.from);
+        self.reply_to.iter_mut().for_each(clean_addr);
+        self.to
+            .iter_mut()
+            .chain(self.cc.iter_mut())
+            .for_each(clean_addr);
+        for a in &mut self.attachments {
+            clean(&mut a.filename);
+            clean(&mut a.content_type);
+            a.content_id.iter_mut().for_each(clean);
+        }
+        for (name, _) in &mut self.dropped_attachments {
+            clean(name);
+        }
+    }
+}
+
 /// Why a message could not be parsed or composed. The `Display` text is
 /// meant to be stored with a quarantined message.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

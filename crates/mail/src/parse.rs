@@ -61,7 +61,7 @@ pub fn parse(raw: &[u8], limits: &Limits) -> Result<ParsedEmail, MailError> {
     let html_sanitized = html.as_deref().map(sanitize::sanitize_html);
     let (attachments, dropped_attachments) = collect_attachments(&message, limits);
 
-    Ok(ParsedEmail {
+    let mut parsed = ParsedEmail {
         message_id,
         message_id_synthetic,
         content_hash,
@@ -89,7 +89,9 @@ pub fn parse(raw: &[u8], limits: &Limits) -> Result<ParsedEmail, MailError> {
         dropped_attachments,
         auto: classify::classify(&message),
         size: raw.len(),
-    })
+    };
+    parsed.strip_nul();
+    Ok(parsed)
 }
 
 /// Rejects input whose first line is not a header field (binary data,

@@ -260,9 +260,12 @@ fn scalar(v: Value) -> Option<String> {
     }
 }
 
+/// Every field of both encodings passes here: NUL characters (which databases cannot store
+/// in text) are dropped.
 fn push(fields: &mut Fields, key: &str, values: Vec<String>) {
-    let key = key.strip_suffix("[]").unwrap_or(key);
-    fields.entry(key.to_string()).or_default().extend(values);
+    let key = key.strip_suffix("[]").unwrap_or(key).replace('\0', "");
+    let values = values.into_iter().map(|v| v.replace('\0', ""));
+    fields.entry(key).or_default().extend(values);
 }
 
 /// First non-blank value of `key`, trimmed.

@@ -102,10 +102,20 @@ fn run(
         b','
     };
     let mut splitter = lines::FieldSplitter::new(delimiter);
-    lines::drive(input, first_line, include_partial, |line| match format {
-        Source::Asterisk => asterisk::parse_line(line, &mut splitter, opts),
-        Source::FreeSwitch => freeswitch::parse_line(line, &mut splitter, opts),
-        Source::HylaFax => hylafax::parse_line(line, &mut splitter, opts),
-        Source::Cti => Err("CTI events are not a line-based log format".to_string()),
+    lines::drive(input, first_line, include_partial, |line| {
+        // NUL bytes mean nothing in a log line, and databases cannot store them in text.
+        let cleaned: Vec<u8>;
+        let line = if line.contains(&0) {
+            cleaned = line.iter().copied().filter(|b| *b != 0).collect();
+            &cleaned[..]
+        } else {
+            line
+        };
+        match format {
+            Source::Asterisk => asterisk::parse_line(line, &mut splitter, opts),
+            Source::FreeSwitch => freeswitch::parse_line(line, &mut splitter, opts),
+            Source::HylaFax => hylafax::parse_line(line, &mut splitter, opts),
+            Source::Cti => Err("CTI events are not a line-based log format".to_string()),
+        }
     })
 }

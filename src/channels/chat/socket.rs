@@ -61,7 +61,7 @@ pub async fn upgrade(
         return super::origin::refuse(ws, &site, origin);
     }
     let hub = hub::get(&state);
-    let Some(slot) = hub.acquire_ip(addr.ip()) else {
+    let Some(slot) = hub.acquire_ip(state.proxies.client_ip(addr, &headers)) else {
         return ApiError::RateLimited.into_response();
     };
     ws.read_buffer_size(SOCKET_BUFFER)
@@ -171,6 +171,7 @@ impl Session {
             return Ok(None);
         };
         let hello = match serde_json::from_str::<Value>(&text) {
+            _ if crate::validate::json_has_nul(text.as_bytes()) => None,
             Ok(v) if v["type"] == "hello" => serde_json::from_value::<Hello>(v).ok(),
             _ => None,
         };
@@ -362,6 +363,10 @@ impl Session {
                         Some(Ok(_)) => { last_rx = Instant::now(); continue; }
                     };
                     last_rx = Instant::now();
+                    if crate::validate::json_has_nul(text.as_bytes()) {
+                        Box::pin(self.send(error_frame("invalid_text", "text must not contain NUL characters", None))).await?;
+                        continue;
+                    }
                     match serde_json::from_str::<Inbound>(&text) {
                         Ok(Inbound::Typing { on }) => {
                             // At most one typing event per second reaches the bus.

@@ -1,6 +1,7 @@
 //! `/channels/email/mailboxes` routes (admin only). Every change is announced on the bus
 //! ([`super::mailboxes::MAILBOX_CHANGED`]) so IMAP workers on all nodes pick it up at once.
 
+use super::mailbox_guard::{check_hosts, Endpoints};
 use super::mailboxes::{apply, changed_event, load, load_all, Mailbox, MailboxInput, MailboxView};
 use crate::auth::{Caller, Role};
 use crate::error::{ApiError, ApiJson, ApiPath, ApiResult};
@@ -76,6 +77,7 @@ async fn create_mailbox(
         updated_at: now,
     };
     apply(&state, &mut m, input).await?;
+    check_hosts(&m, state.settings.email.allow_private_hosts).await?;
     let mut tx = state.store.begin().await?;
     save(&mut tx, &m, true).await.map_err(conflict)?;
     tx.commit().await?;
@@ -149,7 +151,15 @@ async fn update_mailbox(
         .map_err(|_| ApiError::NotFound("mailbox"))?;
     drop(conn);
     let old_folder = m.imap_folder.clone();
+    let before = Endpoints::of(&m);
+    let passwords = MailboxInput {
+        imap_password: input.imap_password.clone(),
+        smtp_password: input.smtp_password.clone(),
+        ..Default::default()
+    };
     apply(&state, &mut m, input).await?;
+    before.check_passwords(&m, &passwords)?;
+    check_hosts(&m, state.settings.email.allow_private_hosts).await?;
     m.updated_at = now_ms();
     let mut tx = state.store.begin().await?;
     save(&mut tx, &m, false).await.map_err(conflict)?;
