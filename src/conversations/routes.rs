@@ -551,6 +551,10 @@ async fn assign_conversation(
         AssignError::AtCapacity { .. } | AssignError::Blocked { .. } => {
             ApiError::Conflict(e.to_string())
         }
+        AssignError::Unavailable { .. } => ApiError::ConflictCode {
+            code: "agent_unavailable",
+            message: e.to_string(),
+        },
         AssignError::Store(s) => s.into(),
     })?;
     tx.commit().await?;

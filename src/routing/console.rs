@@ -98,8 +98,13 @@ async fn console(
     }))
 }
 
+/// Supervisors see everything; an agent sees events about them (`agent_id`) or addressed to
+/// them among others (`data.agent_ids`, e.g. a call ringing for several agents).
 fn relevant(ev: &Event, agent: &str, all: bool) -> bool {
     all || ev.agent_id.as_deref() == Some(agent)
+        || ev.data["agent_ids"]
+            .as_array()
+            .is_some_and(|ids| ids.iter().any(|id| id.as_str() == Some(agent)))
 }
 
 async fn serve(state: &AppState, mut socket: WebSocket, agent: &str, all: bool, conn_id: &str) {

@@ -58,6 +58,10 @@ en: {
 'assign.choose': 'Choose…',
 'assign.submit': 'Transfer',
 'assign.take': 'Take',
+'assign.takeConfirm': '{name} is working on {num}. Take it over? They will be told.',
+'assign.takeYes': 'Take over',
+'assign.takeNo': 'Cancel',
+'assign.takenFromMe': '{name} took over conversation {num}',
 'assign.override': 'Assign anyway',
 'assign.assignee': 'Assignee: {name}',
 'assign.unassigned': 'Unassigned',
@@ -74,6 +78,13 @@ en: {
 'msg.showImages': 'Show images',
 'msg.imagesShown': 'Images shown',
 'msg.plain': 'Plain text',
+'msg.quoted': 'Show quoted text',
+'file.bytes': '{n} bytes',
+'file.kb': '{n} KB',
+'file.mb': '{n} MB',
+'file.unnamed': 'attachment',
+'file.list': 'Attachments',
+'file.attach': 'Attach file',
 'composer.label': 'Message',
 'composer.reply': 'Reply',
 'composer.note': 'Internal note',
@@ -106,6 +117,7 @@ en: {
 'call.ringing': 'Incoming call',
 'call.from': 'From {from}',
 'call.open': 'Open customer',
+'call.value': 'purchases {n}',
 'toast.dismiss': 'Dismiss',
 'live.on': 'Live',
 'live.off': 'Polling',
@@ -205,6 +217,10 @@ fa: {
 'assign.choose': 'انتخاب…',
 'assign.submit': 'انتقال',
 'assign.take': 'برداشتن',
+'assign.takeConfirm': '{name} روی گفتگوی {num} کار می‌کند. آن را برمی‌دارید؟ به او اطلاع داده می‌شود.',
+'assign.takeYes': 'برداشتن گفتگو',
+'assign.takeNo': 'انصراف',
+'assign.takenFromMe': '{name} گفتگوی {num} را برداشت',
 'assign.override': 'با این حال واگذار شود',
 'assign.assignee': 'مسئول: {name}',
 'assign.unassigned': 'بدون مسئول',
@@ -221,6 +237,13 @@ fa: {
 'msg.showImages': 'نمایش تصویرها',
 'msg.imagesShown': 'تصویرها نمایش داده شد',
 'msg.plain': 'متن ساده',
+'msg.quoted': 'نمایش متن نقل‌قول‌شده',
+'file.bytes': '{n} بایت',
+'file.kb': '{n} کیلوبایت',
+'file.mb': '{n} مگابایت',
+'file.unnamed': 'پیوست',
+'file.list': 'پیوست‌ها',
+'file.attach': 'پیوست فایل',
 'composer.label': 'پیام',
 'composer.reply': 'پاسخ',
 'composer.note': 'یادداشت داخلی',
@@ -253,6 +276,7 @@ fa: {
 'call.ringing': 'تماس ورودی',
 'call.from': 'از {from}',
 'call.open': 'نمایش مشتری',
+'call.value': 'خرید {n}',
 'toast.dismiss': 'بستن',
 'live.on': 'زنده',
 'live.off': 'نوبتی',
@@ -1091,7 +1115,9 @@ var body = v.indexOf('agent:') === 0 ? { agent_id: v.slice(6) } : { queue_id: v.
 doAssign(body);
 } }, t('assign.submit'));
 var take = c.assignee_id === S.me.id ? null : h('button', { type: 'button', class: 'btn primary', 'data-testid': 'assign-me',
-onclick: function () { doAssign({ agent_id: S.me.id }); } }, t('assign.take'));
+onclick: function () {
+if (c.assignee_id) confirmTake(c); else doAssign({ agent_id: S.me.id });
+} }, t('assign.take'));
 var who = c.assignee_id ? t('assign.assignee', { name: agentName(c.assignee_id) }) : t('assign.unassigned');
 if (c.queue_id) who += ' · ' + t('assign.queue', { name: queueName(c.queue_id) });
 if (typed) tagInput.value = typed;
@@ -1109,6 +1135,20 @@ h('span', { class: 'ctl' }, assign, assignBtn, take)),
 tags
 ]);
 if (hadFocus) tagInput.focus();
+}
+function confirmTake(c) {
+var old = $('#take-confirm');
+if (old) old.remove();
+var box = h('div', { id: 'take-confirm', class: 'confirm', role: 'alertdialog', 'aria-modal': 'false', 'aria-labelledby': 'take-confirm-text', 'data-testid': 'take-confirm' },
+h('p', { id: 'take-confirm-text', dir: 'auto' }, t('assign.takeConfirm', { name: agentName(c.assignee_id), num: convNumber(c) })),
+h('div', { class: 'confirm-buttons' },
+h('button', { type: 'button', class: 'btn primary', 'data-testid': 'take-confirm-yes',
+onclick: function () { box.remove(); doAssign({ agent_id: S.me.id }); } }, t('assign.takeYes')),
+h('button', { type: 'button', class: 'btn', 'data-testid': 'take-confirm-no',
+onclick: function () { box.remove(); } }, t('assign.takeNo'))));
+var head = $('#convhead');
+if (head) head.appendChild(box);
+box.querySelector('button').focus();
 }
 function doAssign(body) {
 var id = S.currentId;
@@ -1197,8 +1237,8 @@ else author = agentName(m.author_id) || t('msg.agent');
 var html = m.meta && typeof m.meta.html_sanitized === 'string' ? m.meta.html_sanitized : null;
 var body;
 if (html) {
-body = h('div', { class: 'body html' }, emailFrame(html), m.body ? h('details', { class: 'plain' }, h('summary', null, t('msg.plain')), h('div', { class: 'text', dir: 'auto' }, m.body)) : null);
-} else {
+body = h('div', { class: 'body html' }, emailFrame(html, m), m.body ? h('details', { class: 'plain' }, h('summary', null, t('msg.plain')), h('div', { class: 'text', dir: 'auto' }, m.body)) : null);
+} else if (!attachmentOnly(m)) {
 body = h('div', { class: 'body text', dir: textDir(m.body) === 'auto' ? 'auto' : textDir(m.body) }, m.body);
 }
 return h('article', {
@@ -1210,37 +1250,169 @@ h('span', { class: 'author', dir: 'auto' }, author),
 m.internal ? h('span', { class: 'badge note' }, t('msg.internal')) : null,
 m.channel ? channelIcon(m.channel) : null,
 h('time', { datetime: m.created_at, title: fmtDateTime(m.created_at) }, fmtShortTime(m.created_at))),
-body);
+body, attachmentsOf(m));
 }
-function emailDoc(html, showImages) {
+var CHAT_FILE = '/api/v1/channels/chat/attachments/';
+var EMAIL_FILE = '/api/v1/channels/email/attachments/';
+function fmtSize(n) {
+if (typeof n !== 'number') return '';
+if (n < 1024) return t('file.bytes', { n: fmtNum(n) });
+if (n < 1024 * 1024) return t('file.kb', { n: fmtNum(Math.round(n / 102.4) / 10) });
+return t('file.mb', { n: fmtNum(Math.round(n / 104857.6) / 10) });
+}
+function isImageType(ct) { return /^image\/(png|jpeg|gif|webp)$/.test(ct || ''); }
+function attachmentOnly(m) {
+var a = m.meta && m.meta.attachment;
+return !!a && (!m.body || m.body === a.name);
+}
+function fileLink(url, name, size) {
+return h('a', { href: url, download: name, class: 'file-link', 'data-testid': 'attachment-link', dir: 'auto' },
+h('span', { class: 'file-name' }, name), size !== undefined ? h('span', { class: 'muted file-size' }, ' ' + fmtSize(size)) : null);
+}
+function imagePreview(url, name) {
+return h('a', { href: url, target: '_blank', rel: 'noopener', class: 'file-preview' },
+h('img', { src: url, alt: name, loading: 'lazy', 'data-testid': 'attachment-image' }));
+}
+function attachmentsOf(m) {
+var meta = m.meta || {};
+var items = [];
+if (meta.attachment && meta.attachment.id) {
+var a = meta.attachment;
+var url = CHAT_FILE + encodeURIComponent(a.id);
+items.push(h('li', { class: 'file', 'data-testid': 'attachment' },
+isImageType(a.content_type) ? imagePreview(url, a.name) : null, fileLink(url, a.name, a.size)));
+}
+var html = typeof meta.html_sanitized === 'string' ? meta.html_sanitized : '';
+(Array.isArray(meta.attachments) ? meta.attachments : []).forEach(function (a) {
+if (!a || !a.id) return;
+if (a.inline && a.content_id && html.indexOf('data-cid="' + bareCid(a.content_id) + '"') >= 0) return;
+var url = EMAIL_FILE + encodeURIComponent(a.id);
+var name = a.filename || t('file.unnamed');
+items.push(h('li', { class: 'file', 'data-testid': 'attachment' },
+isImageType(a.content_type) ? imagePreview(url, name) : null, fileLink(url, name, a.size)));
+});
+if (!items.length) return null;
+return h('ul', { class: 'files', 'data-testid': 'attachments', 'aria-label': t('file.list') }, items);
+}
+function bareCid(id) { return String(id || '').replace(/^<|>$/g, ''); }
+function loadCidImages(m) {
+var list = (m && m.meta && Array.isArray(m.meta.attachments)) ? m.meta.attachments : [];
+var map = {};
+return Promise.all(list.filter(function (a) { return a && a.content_id && isImageType(a.content_type); }).map(function (a) {
+return fetch(EMAIL_FILE + encodeURIComponent(a.id), { credentials: 'same-origin' }).then(function (res) {
+if (!res.ok) throw new Error('HTTP ' + res.status);
+return res.blob();
+}).then(function (blob) {
+return new Promise(function (resolve) {
+var r = new FileReader();
+r.onload = function () { map[bareCid(a.content_id)] = r.result; resolve(); };
+r.onerror = function () { resolve(); };
+r.readAsDataURL(blob);
+});
+}, function () { /* shown broken */ });
+})).then(function () { return map; });
+}
+var QUOTE_SEL = 'blockquote, .gmail_quote, .yahoo_quoted, #divRplyFwdMsg, #appendonsend';
+function foldEmailQuotes(doc) {
+var found = Array.prototype.slice.call(doc.body.querySelectorAll(QUOTE_SEL));
+found.filter(function (el) { return !el.parentElement.closest(QUOTE_SEL); }).forEach(function (el) {
+if (!el.parentNode) return;
+var details = doc.createElement('details');
+details.className = 'quoted';
+var summary = doc.createElement('summary');
+summary.textContent = t('msg.quoted');
+details.appendChild(summary);
+var outlook = el.id === 'divRplyFwdMsg' || el.id === 'appendonsend';
+var prev = el.previousElementSibling;
+el.parentNode.insertBefore(details, el);
+if (prev && prev.tagName === 'HR' && outlook) details.insertBefore(prev, summary.nextSibling);
+var node = el;
+while (node) {
+var next = outlook ? node.nextSibling : null;
+details.appendChild(node);
+node = next;
+}
+});
+}
+function emailDirection(doc) {
+var first = doc.body.firstElementChild;
+var dir = first && doc.body.children.length === 1 ? first.getAttribute('dir') : null;
+if (dir !== 'rtl' && dir !== 'ltr') dir = textDir(doc.body.textContent);
+if (dir === 'auto') dir = LANG === 'fa' ? 'rtl' : 'ltr';
+doc.documentElement.setAttribute('dir', dir);
+var lang = first && first.getAttribute('lang');
+if (lang) doc.documentElement.setAttribute('lang', lang);
+}
+function emailDoc(html, images) {
 var doc = new DOMParser().parseFromString(html, 'text/html');
 doc.querySelectorAll('script, meta[http-equiv], base, object, embed').forEach(function (el) { el.remove(); });
-if (showImages) {
+if (images) {
 doc.querySelectorAll('[data-remote-src]').forEach(function (img) {
 img.setAttribute('src', img.getAttribute('data-remote-src'));
 img.removeAttribute('data-remote-src');
 });
+doc.querySelectorAll('[data-cid]').forEach(function (img) {
+var url = images.cid[img.getAttribute('data-cid')];
+if (url) { img.setAttribute('src', url); img.removeAttribute('data-cid'); }
+});
 }
+emailDirection(doc);
+foldEmailQuotes(doc);
 var csp = doc.createElement('meta');
 csp.setAttribute('http-equiv', 'Content-Security-Policy');
-csp.setAttribute('content', "default-src 'none'; style-src 'unsafe-inline'; font-src data:; img-src data: cid:" + (showImages ? ' https: http:' : ''));
+csp.setAttribute('content', "default-src 'none'; style-src 'unsafe-inline'; font-src data:; img-src data: cid:" + (images ? ' https: http:' : ''));
 doc.head.insertBefore(csp, doc.head.firstChild);
 var base = doc.createElement('style');
-base.textContent = 'body{font-family:Vazirmatn,Tahoma,system-ui,sans-serif;margin:8px;overflow-wrap:anywhere;color:#1d2733;background:#fff}img{max-width:100%;height:auto}';
+base.textContent = 'body{font-family:Vazirmatn,Tahoma,system-ui,sans-serif;margin:8px;overflow-wrap:anywhere;color:#1d2733;background:#fff}img{max-width:100%;height:auto}details.quoted>summary{cursor:pointer;color:#5b6b7b;font-size:90%}';
 doc.head.appendChild(base);
 return '<!DOCTYPE html>' + doc.documentElement.outerHTML;
 }
-function emailFrame(html) {
+function emailFrame(html, m) {
 var frame = h('iframe', { sandbox: '', referrerpolicy: 'no-referrer', class: 'email-frame', title: t('msg.html'), 'data-testid': 'email-frame' });
-frame.srcdoc = emailDoc(html, false);
-var hasRemote = /data-remote-src/.test(html);
-var btn = hasRemote ? h('button', { type: 'button', class: 'btn small', 'data-testid': 'show-images',
+frame.srcdoc = emailDoc(html, null);
+var hasImages = /data-remote-src|data-cid/.test(html);
+var btn = hasImages ? h('button', { type: 'button', class: 'btn small', 'data-testid': 'show-images',
 onclick: function () {
-frame.srcdoc = emailDoc(html, true);
 btn.disabled = true;
+loadCidImages(m).then(function (cid) {
+frame.srcdoc = emailDoc(html, { cid: cid });
 btn.textContent = t('msg.imagesShown');
+});
 } }, t('msg.showImages')) : null;
 return h('div', { class: 'email-wrap' }, btn, frame);
+}
+function uploadChatFile(convId, file) {
+var form = new FormData();
+form.append('file', file, file.name);
+return fetch('/api/v1/channels/chat/conversations/' + encodeURIComponent(convId) + '/attachments', {
+method: 'POST', credentials: 'same-origin', headers: { accept: 'application/json' }, body: form
+}).then(function (res) {
+return res.text().then(function (text) {
+var data = null;
+try { data = text ? JSON.parse(text) : null; } catch (e) { data = null; }
+if (!res.ok) throw new ApiError(res.status, (data && data.code) || 'http_' + res.status, (data && data.error) || res.statusText);
+return data;
+});
+});
+}
+function attachButton(error) {
+if (!S.current || S.current.channel !== 'chat') return null;
+var input = h('input', { type: 'file', id: 'composer-file', class: 'visually-hidden', accept: 'image/png,image/jpeg,image/gif,image/webp,application/pdf',
+'data-testid': 'attach-file',
+onchange: function () {
+var file = input.files && input.files[0];
+var id = S.currentId;
+if (!file || !id) return;
+error.textContent = '';
+uploadChatFile(id, file).then(function (m) {
+input.value = '';
+if (m && m.seq !== undefined) addMessage(m);
+}, function (err) {
+input.value = '';
+error.textContent = t('composer.failed', { msg: errMsg(err) });
+});
+} });
+return h('label', { class: 'btn attach', for: 'composer-file', title: t('file.attach') }, h('span', { 'aria-hidden': 'true' }, '📎 '), t('file.attach'), input);
 }
 function setComposeMode(internal) {
 S.composeInternal = internal;
@@ -1265,7 +1437,7 @@ h('button', { type: 'button', id: 'mode-reply', class: 'btn mode', 'aria-pressed
 onclick: function () { setComposeMode(false); ta.focus(); } }, t('composer.reply')),
 h('button', { type: 'button', id: 'mode-note', class: 'btn mode', 'aria-pressed': S.composeInternal ? 'true' : 'false', 'data-testid': 'mode-note',
 onclick: function () { setComposeMode(true); ta.focus(); } }, t('composer.note'))),
-ta, h('div', { class: 'composer-foot' }, error, send));
+ta, h('div', { class: 'composer-foot' }, error, attachButton(error), send));
 ta.addEventListener('keydown', function (e) {
 if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) { e.preventDefault(); submit(); }
 if (e.key === 'Escape') ta.blur();
@@ -1478,8 +1650,10 @@ case 'message.updated':
 if (ev.conversation_id && ev.conversation_id === S.currentId) reloadCurrent();
 if (ev.customer_id) refreshTimeline(ev.customer_id);
 break;
-case 'conversation.created':
 case 'conversation.assigned':
+if (data.from === S.me.id && data.to && data.to !== S.me.id) tookFromMe(ev);
+case 'conversation.created':
+case 'conversation.transferred':
 case 'conversation.status_changed':
 case 'conversation.updated':
 refreshList();
@@ -1511,6 +1685,12 @@ break;
 default:
 break;
 }
+}
+function tookFromMe(ev) {
+var d = ev.data || {};
+var conv = null;
+S.list.forEach(function (c) { if (c.id === ev.conversation_id) conv = c; });
+toast(t('assign.takenFromMe', { name: agentName(d.to), num: conv ? convNumber(conv) : '' }), 'info', { testid: 'taken-toast', ttl: 10000 });
 }
 function loadOffers() {
 if (!S.offersSupported || !S.me) return;
@@ -1605,23 +1785,39 @@ box.appendChild(el);
 setTimeout(function () { el.remove(); }, opts.ttl || 6000);
 return el;
 }
+var poppedCalls = {};
 function screenPop(ev) {
 var d = ev.data || {};
 var customerId = d.customer_id || ev.customer_id;
-var nameText = h('bdi', null, '');
+if (d.call_id) {
+if (poppedCalls[d.call_id]) return;
+poppedCalls[d.call_id] = true;
+}
+var nameText = h('bdi', { 'data-testid': 'call-name' }, '');
 var name = h('div', { class: 'caller', 'data-testid': 'call-customer' }, nameText);
+var recent = h('ol', { class: 'call-recent', 'data-testid': 'call-recent' });
 var content = h('div', null,
 h('div', { class: 'toast-title' }, channelIcon('phone'), ' ', t('call.ringing')),
-h('div', { class: 'from' }, h('bdi', { dir: 'ltr' }, d.from ? String(d.from) : '')),
-name,
+h('div', { class: 'from' }, h('bdi', { dir: 'ltr', 'data-testid': 'call-from' }, d.from ? String(d.from) : '')),
+name, recent,
 customerId ? h('button', { type: 'button', class: 'btn primary small', 'data-testid': 'call-open', onclick: function () { openCustomer(customerId); el.remove(); } }, t('call.open')) : null);
 var el = toast(content, 'call', { ttl: 30000, testid: 'call-toast' });
-if (customerId) {
+if (el && d.call_id) el.setAttribute('data-call', d.call_id);
+if (!customerId) return;
 getCustomer(customerId).then(function (c) {
 nameText.textContent = customerLabel(c);
-if (c.tier === 'vip') name.appendChild(h('span', { class: 'badge vip' }, t('customer.vip')));
+if (c.tier === 'vip') name.appendChild(h('span', { class: 'badge vip', 'data-testid': 'call-vip' }, t('customer.vip')));
+else if (c.tier && c.tier !== 'standard') name.appendChild(h('span', { class: 'badge', 'data-testid': 'call-tier' }, c.tier));
+var value = c.value && typeof c.value.total === 'number' ? c.value.total : null;
+if (value !== null) name.appendChild(h('span', { class: 'muted call-value' }, ' ' + t('call.value', { n: fmtNum(value) })));
 }, function () { /* unknown caller */ });
-}
+api('GET', '/customers/' + encodeURIComponent(customerId) + '/timeline' + qs({ limit: 3 })).then(function (page) {
+((page && page.items) || []).forEach(function (it) {
+recent.appendChild(h('li', { 'data-testid': 'call-recent-item' }, channelIcon(it.channel), ' ',
+h('bdi', { dir: 'auto' }, it.subject || it.body || ''), ' ',
+h('time', { class: 'muted', datetime: it.at }, fmtShortTime(it.at))));
+});
+}, function () { /* no history shown */ });
 }
 function openCustomer(customerId) {
 S.panelCustomerId = customerId;

@@ -307,7 +307,9 @@ function renderConvHead() {
       doAssign(body);
     } }, t('assign.submit'));
   var take = c.assignee_id === S.me.id ? null : h('button', { type: 'button', class: 'btn primary', 'data-testid': 'assign-me',
-    onclick: function () { doAssign({ agent_id: S.me.id }); } }, t('assign.take'));
+    onclick: function () {
+      if (c.assignee_id) confirmTake(c); else doAssign({ agent_id: S.me.id });
+    } }, t('assign.take'));
 
   var who = c.assignee_id ? t('assign.assignee', { name: agentName(c.assignee_id) }) : t('assign.unassigned');
   if (c.queue_id) who += ' · ' + t('assign.queue', { name: queueName(c.queue_id) });
@@ -327,6 +329,22 @@ function renderConvHead() {
     tags
   ]);
   if (hadFocus) tagInput.focus();
+}
+
+// Taking a colleague's conversation asks first; they are told live by the server's event.
+function confirmTake(c) {
+  var old = $('#take-confirm');
+  if (old) old.remove();
+  var box = h('div', { id: 'take-confirm', class: 'confirm', role: 'alertdialog', 'aria-modal': 'false', 'aria-labelledby': 'take-confirm-text', 'data-testid': 'take-confirm' },
+    h('p', { id: 'take-confirm-text', dir: 'auto' }, t('assign.takeConfirm', { name: agentName(c.assignee_id), num: convNumber(c) })),
+    h('div', { class: 'confirm-buttons' },
+      h('button', { type: 'button', class: 'btn primary', 'data-testid': 'take-confirm-yes',
+        onclick: function () { box.remove(); doAssign({ agent_id: S.me.id }); } }, t('assign.takeYes')),
+      h('button', { type: 'button', class: 'btn', 'data-testid': 'take-confirm-no',
+        onclick: function () { box.remove(); } }, t('assign.takeNo'))));
+  var head = $('#convhead');
+  if (head) head.appendChild(box);
+  box.querySelector('button').focus();
 }
 
 function doAssign(body) {
@@ -426,8 +444,8 @@ function messageBubble(m) {
   var html = m.meta && typeof m.meta.html_sanitized === 'string' ? m.meta.html_sanitized : null;
   var body;
   if (html) {
-    body = h('div', { class: 'body html' }, emailFrame(html), m.body ? h('details', { class: 'plain' }, h('summary', null, t('msg.plain')), h('div', { class: 'text', dir: 'auto' }, m.body)) : null);
-  } else {
+    body = h('div', { class: 'body html' }, emailFrame(html, m), m.body ? h('details', { class: 'plain' }, h('summary', null, t('msg.plain')), h('div', { class: 'text', dir: 'auto' }, m.body)) : null);
+  } else if (!attachmentOnly(m)) {
     body = h('div', { class: 'body text', dir: textDir(m.body) === 'auto' ? 'auto' : textDir(m.body) }, m.body);
   }
   return h('article', {
@@ -439,45 +457,5 @@ function messageBubble(m) {
       m.internal ? h('span', { class: 'badge note' }, t('msg.internal')) : null,
       m.channel ? channelIcon(m.channel) : null,
       h('time', { datetime: m.created_at, title: fmtDateTime(m.created_at) }, fmtShortTime(m.created_at))),
-    body);
+    body, attachmentsOf(m));
 }
-
-// E-mail HTML (already sanitised by the server) goes only into a sandboxed
-// iframe via srcdoc. The sandbox has no tokens at all: no scripts, no same
-// origin, no forms, no popups. Remote images arrive as data-remote-src; the
-// "show images" button rewrites the document (parsed inertly with DOMParser,
-// never attached to our page) and reloads the iframe. A CSP meta tag blocks
-// any remote fetch until then.
-function emailDoc(html, showImages) {
-  var doc = new DOMParser().parseFromString(html, 'text/html');
-  // The server already sanitises; dropping these too keeps the sandbox quiet.
-  doc.querySelectorAll('script, meta[http-equiv], base, object, embed').forEach(function (el) { el.remove(); });
-  if (showImages) {
-    doc.querySelectorAll('[data-remote-src]').forEach(function (img) {
-      img.setAttribute('src', img.getAttribute('data-remote-src'));
-      img.removeAttribute('data-remote-src');
-    });
-  }
-  var csp = doc.createElement('meta');
-  csp.setAttribute('http-equiv', 'Content-Security-Policy');
-  csp.setAttribute('content', "default-src 'none'; style-src 'unsafe-inline'; font-src data:; img-src data: cid:" + (showImages ? ' https: http:' : ''));
-  doc.head.insertBefore(csp, doc.head.firstChild);
-  var base = doc.createElement('style');
-  base.textContent = 'body{font-family:Vazirmatn,Tahoma,system-ui,sans-serif;margin:8px;overflow-wrap:anywhere;color:#1d2733;background:#fff}img{max-width:100%;height:auto}';
-  doc.head.appendChild(base);
-  return '<!DOCTYPE html>' + doc.documentElement.outerHTML;
-}
-
-function emailFrame(html) {
-  var frame = h('iframe', { sandbox: '', referrerpolicy: 'no-referrer', class: 'email-frame', title: t('msg.html'), 'data-testid': 'email-frame' });
-  frame.srcdoc = emailDoc(html, false);
-  var hasRemote = /data-remote-src/.test(html);
-  var btn = hasRemote ? h('button', { type: 'button', class: 'btn small', 'data-testid': 'show-images',
-    onclick: function () {
-      frame.srcdoc = emailDoc(html, true);
-      btn.disabled = true;
-      btn.textContent = t('msg.imagesShown');
-    } }, t('msg.showImages')) : null;
-  return h('div', { class: 'email-wrap' }, btn, frame);
-}
-

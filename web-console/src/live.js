@@ -102,8 +102,11 @@ function handleEvent(ev) {
       if (ev.conversation_id && ev.conversation_id === S.currentId) reloadCurrent();
       if (ev.customer_id) refreshTimeline(ev.customer_id);
       break;
-    case 'conversation.created':
     case 'conversation.assigned':
+      if (data.from === S.me.id && data.to && data.to !== S.me.id) tookFromMe(ev);
+      // falls through
+    case 'conversation.created':
+    case 'conversation.transferred':
     case 'conversation.status_changed':
     case 'conversation.updated':
       refreshList();
@@ -135,6 +138,14 @@ function handleEvent(ev) {
     default:
       break;
   }
+}
+
+// A colleague (or a supervisor) took one of my conversations: say so; the list refreshes.
+function tookFromMe(ev) {
+  var d = ev.data || {};
+  var conv = null;
+  S.list.forEach(function (c) { if (c.id === ev.conversation_id) conv = c; });
+  toast(t('assign.takenFromMe', { name: agentName(d.to), num: conv ? convNumber(conv) : '' }), 'info', { testid: 'taken-toast', ttl: 10000 });
 }
 
 // ---- offers -------------------------------------------------------------
@@ -242,23 +253,41 @@ function toast(content, kind, opts) {
   return el;
 }
 
+// The pop-up of a ringing call: who calls (name, tier, value), their last contacts and a
+// button to the profile. One per call, however many copies of the event arrive.
+var poppedCalls = {};
 function screenPop(ev) {
   var d = ev.data || {};
   var customerId = d.customer_id || ev.customer_id;
-  var nameText = h('bdi', null, '');
+  if (d.call_id) {
+    if (poppedCalls[d.call_id]) return;
+    poppedCalls[d.call_id] = true;
+  }
+  var nameText = h('bdi', { 'data-testid': 'call-name' }, '');
   var name = h('div', { class: 'caller', 'data-testid': 'call-customer' }, nameText);
+  var recent = h('ol', { class: 'call-recent', 'data-testid': 'call-recent' });
   var content = h('div', null,
     h('div', { class: 'toast-title' }, channelIcon('phone'), ' ', t('call.ringing')),
-    h('div', { class: 'from' }, h('bdi', { dir: 'ltr' }, d.from ? String(d.from) : '')),
-    name,
+    h('div', { class: 'from' }, h('bdi', { dir: 'ltr', 'data-testid': 'call-from' }, d.from ? String(d.from) : '')),
+    name, recent,
     customerId ? h('button', { type: 'button', class: 'btn primary small', 'data-testid': 'call-open', onclick: function () { openCustomer(customerId); el.remove(); } }, t('call.open')) : null);
   var el = toast(content, 'call', { ttl: 30000, testid: 'call-toast' });
-  if (customerId) {
-    getCustomer(customerId).then(function (c) {
-      nameText.textContent = customerLabel(c);
-      if (c.tier === 'vip') name.appendChild(h('span', { class: 'badge vip' }, t('customer.vip')));
-    }, function () { /* unknown caller */ });
-  }
+  if (el && d.call_id) el.setAttribute('data-call', d.call_id);
+  if (!customerId) return;
+  getCustomer(customerId).then(function (c) {
+    nameText.textContent = customerLabel(c);
+    if (c.tier === 'vip') name.appendChild(h('span', { class: 'badge vip', 'data-testid': 'call-vip' }, t('customer.vip')));
+    else if (c.tier && c.tier !== 'standard') name.appendChild(h('span', { class: 'badge', 'data-testid': 'call-tier' }, c.tier));
+    var value = c.value && typeof c.value.total === 'number' ? c.value.total : null;
+    if (value !== null) name.appendChild(h('span', { class: 'muted call-value' }, ' ' + t('call.value', { n: fmtNum(value) })));
+  }, function () { /* unknown caller */ });
+  api('GET', '/customers/' + encodeURIComponent(customerId) + '/timeline' + qs({ limit: 3 })).then(function (page) {
+    ((page && page.items) || []).forEach(function (it) {
+      recent.appendChild(h('li', { 'data-testid': 'call-recent-item' }, channelIcon(it.channel), ' ',
+        h('bdi', { dir: 'auto' }, it.subject || it.body || ''), ' ',
+        h('time', { class: 'muted', datetime: it.at }, fmtShortTime(it.at))));
+    });
+  }, function () { /* no history shown */ });
 }
 
 function openCustomer(customerId) {

@@ -25,7 +25,7 @@ function composer() {
         onclick: function () { setComposeMode(false); ta.focus(); } }, t('composer.reply')),
       h('button', { type: 'button', id: 'mode-note', class: 'btn mode', 'aria-pressed': S.composeInternal ? 'true' : 'false', 'data-testid': 'mode-note',
         onclick: function () { setComposeMode(true); ta.focus(); } }, t('composer.note'))),
-    ta, h('div', { class: 'composer-foot' }, error, send));
+    ta, h('div', { class: 'composer-foot' }, error, attachButton(error), send));
   ta.addEventListener('keydown', function (e) {
     if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) { e.preventDefault(); submit(); }
     if (e.key === 'Escape') ta.blur();

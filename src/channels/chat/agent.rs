@@ -178,3 +178,21 @@ pub async fn get_rating(
         updated_at: ms_to_rfc3339(updated),
     }))
 }
+
+/// A chat file (a visitor's upload or an agent's), for agents: the console shows images and
+/// links other files with it (session cookie, so `<img src>` works).
+#[utoipa::path(get, path = "/channels/chat/attachments/{id}", tag = "chat", responses((status = 200, body = Vec<u8>), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn agent_download(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<axum::response::Response> {
+    caller.require(Role::Agent, "conversations")?;
+    let row: Option<(String, String, Vec<u8>)> =
+        sqlx::query_as("SELECT name, content_type, data FROM chat_attachments WHERE id = $1")
+            .bind(&id)
+            .fetch_optional(state.store.pool())
+            .await?;
+    let (name, content_type, data) = row.ok_or(ApiError::NotFound("attachment"))?;
+    Ok(super::attachments::serve(&name, &content_type, data))
+}
