@@ -24,7 +24,7 @@ test('the called agent sees who is calling, their tier and last contacts, and op
     await pop.waitFor({ timeout: 10000 });
     await pop.locator(`[data-testid="call-name"]:text-is("${env.CUSTOMER_NAME}")`).waitFor();
     await pop.getByTestId('call-vip').waitFor();
-    await pop.getByTestId('call-recent-item').filter({ hasText: env.LAST_SUBJECT }).waitFor();
+    await pop.getByTestId('call-recent-item').filter({ hasText: env.LAST_SUBJECT }).first().waitFor();
     await page.screenshot({ path: join(ARTIFACT_DIR, 'console-call-pop.png') });
     await pop.getByTestId('call-open').click();
     await page.locator(`[data-testid="customer-name"]:text-is("${env.CUSTOMER_NAME}")`).waitFor();
