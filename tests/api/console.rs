@@ -16,6 +16,8 @@ mod ringing;
 mod socket;
 #[path = "console/take.rs"]
 mod take;
+#[path = "console/visitor.rs"]
+mod visitor;
 
 use crate::helpers::*;
 use reqwest::StatusCode;

@@ -103,6 +103,16 @@ en: {
 'customer.timeline': 'History (all channels)',
 'customer.timeline.end': 'Start of history.',
 'customer.anon': 'Unknown customer',
+'customer.visitor': 'Web visitor',
+'visitor.title': 'Chat visitor',
+'visitor.unverified': 'unverified',
+'visitor.verified': 'verified',
+'visitor.match': 'Possible match: the address belongs to this customer. Check before merging — anyone can type any address.',
+'visitor.matchOpen': 'Open profile',
+'visitor.merge': 'Merge into this customer',
+'visitor.mergeConfirm': 'Move this visitor and the chat into {name}\'s profile?',
+'visitor.mergeYes': 'Merge',
+'visitor.merged': 'Merged into {name}',
 'customer.merged': 'This profile was merged into another.',
 'customer.mergedOpen': 'Open current profile',
 'timeline.opened': 'Conversation {num} opened',
@@ -262,6 +272,16 @@ fa: {
 'customer.timeline': 'سابقه (همهٔ کانال‌ها)',
 'customer.timeline.end': 'ابتدای سابقه.',
 'customer.anon': 'مشتری ناشناس',
+'customer.visitor': 'بازدیدکنندهٔ وب',
+'visitor.title': 'بازدیدکنندهٔ گفتگو',
+'visitor.unverified': 'تأییدنشده',
+'visitor.verified': 'تأییدشده',
+'visitor.match': 'تطابق احتمالی: این نشانی متعلق به این مشتری است. پیش از ادغام بررسی کنید — هر کسی می‌تواند هر نشانی را وارد کند.',
+'visitor.matchOpen': 'نمایش پرونده',
+'visitor.merge': 'ادغام با این مشتری',
+'visitor.mergeConfirm': 'این بازدیدکننده و گفتگو به پروندهٔ {name} منتقل شود؟',
+'visitor.mergeYes': 'ادغام',
+'visitor.merged': 'با {name} ادغام شد',
 'customer.merged': 'این پرونده با پروندهٔ دیگری ادغام شده است.',
 'customer.mergedOpen': 'نمایش پروندهٔ فعلی',
 'timeline.opened': 'گفتگوی {num} باز شد',
@@ -786,7 +806,11 @@ if (!c) return t('customer.anon');
 return c.name || firstIdentity(c) || t('customer.anon');
 }
 function firstIdentity(c) {
-return c && c.identities && c.identities.length ? c.identities[0].raw || c.identities[0].value : '';
+var ids = (c && c.identities) || [];
+for (var i = 0; i < ids.length; i++) {
+if (ids[i].kind !== 'visitor') return ids[i].raw || ids[i].value;
+}
+return ids.length ? t('customer.visitor') : '';
 }
 function getCustomer(id) {
 if (!id) return Promise.resolve(null);
@@ -1231,7 +1255,11 @@ h('time', { datetime: hi.at }, fmtShortTime(hi.at)));
 function messageBubble(m) {
 var kind = m.author_kind === 'customer' ? 'customer' : m.author_kind === 'system' ? 'system' : 'agent';
 var author;
-if (kind === 'customer') author = customerLabel(S.customers[S.current && S.current.customer_id]);
+var custId = kind === 'customer' && S.current ? S.current.customer_id : null;
+if (kind === 'customer') {
+author = S.customers[custId] ? customerLabel(S.customers[custId]) : '…';
+if (!S.customers[custId] && custId) getCustomer(custId).then(null, function () { /* stays … */ });
+}
 else if (kind === 'system') author = t('msg.system');
 else author = agentName(m.author_id) || t('msg.agent');
 var html = m.meta && typeof m.meta.html_sanitized === 'string' ? m.meta.html_sanitized : null;
@@ -1246,7 +1274,7 @@ class: 'bubble ' + kind + (m.internal ? ' internal' : ''), 'data-testid': 'messa
 'data-internal': m.internal ? 'true' : 'false', 'aria-label': m.internal ? t('msg.internal') : author
 },
 h('header', { class: 'meta' },
-h('span', { class: 'author', dir: 'auto' }, author),
+h('span', { class: 'author', dir: 'auto', 'data-customer-name': custId || null, 'data-testid': 'message-author' }, author),
 m.internal ? h('span', { class: 'badge note' }, t('msg.internal')) : null,
 m.channel ? channelIcon(m.channel) : null,
 h('time', { datetime: m.created_at, title: fmtDateTime(m.created_at) }, fmtShortTime(m.created_at))),
@@ -1414,6 +1442,58 @@ error.textContent = t('composer.failed', { msg: errMsg(err) });
 } });
 return h('label', { class: 'btn attach', for: 'composer-file', title: t('file.attach') }, h('span', { 'aria-hidden': 'true' }, '📎 '), t('file.attach'), input);
 }
+function visitorSection(conv) {
+var box = h('section', { class: 'visitor-info', 'data-testid': 'visitor-info' });
+api('GET', '/channels/chat/conversations/' + encodeURIComponent(conv.id) + '/visitor').then(function (v) {
+if (!S.current || S.current.id !== conv.id) return;
+fillVisitor(box, conv, v);
+}, function () { box.remove(); });
+return box;
+}
+function fillVisitor(box, conv, v) {
+clear(box);
+if (!v.name && !v.email) { box.remove(); return; }
+append(box, [
+h('h4', null, t('visitor.title')),
+v.name ? h('p', { dir: 'auto', 'data-testid': 'visitor-name' }, v.name) : null,
+v.email ? h('p', null, h('bdi', { dir: 'ltr', 'data-testid': 'visitor-email' }, v.email), ' ',
+h('span', { class: 'badge ' + (v.email_verified ? 'ok' : 'warn'), 'data-testid': v.email_verified ? 'email-verified' : 'email-unverified' },
+t(v.email_verified ? 'visitor.verified' : 'visitor.unverified'))) : null,
+v.possible_match ? possibleMatch(conv, v.possible_match) : null
+]);
+}
+function possibleMatch(conv, m) {
+var label = m.name || t('customer.anon');
+var el = h('div', { class: 'notice possible-match', role: 'note', 'data-testid': 'possible-match', 'data-id': m.customer_id },
+h('p', null, t('visitor.match')),
+h('p', null, h('strong', { dir: 'auto', 'data-testid': 'possible-match-name' }, label),
+m.tier === 'vip' ? [' ', h('span', { class: 'badge vip' }, t('customer.vip'))] : null),
+h('div', { class: 'confirm-buttons' },
+h('button', { type: 'button', class: 'btn small', 'data-testid': 'possible-match-open',
+onclick: function () { S.panelCustomerId = m.customer_id; renderCustomerPanel(); } }, t('visitor.matchOpen')),
+h('button', { type: 'button', class: 'btn small', 'data-testid': 'possible-match-merge',
+onclick: function () { confirmMerge(el, conv, m, label); } }, t('visitor.merge'))));
+return el;
+}
+function confirmMerge(el, conv, m, label) {
+if (el.querySelector('.confirm')) return;
+var box = h('div', { class: 'confirm', role: 'alertdialog', 'data-testid': 'merge-confirm' },
+h('p', { dir: 'auto' }, t('visitor.mergeConfirm', { name: label })),
+h('div', { class: 'confirm-buttons' },
+h('button', { type: 'button', class: 'btn primary', 'data-testid': 'merge-confirm-yes', onclick: function () {
+box.remove();
+api('POST', '/customers/' + encodeURIComponent(m.customer_id) + '/merge', { source_id: conv.customer_id }).then(function () {
+delete S.customers[conv.customer_id];
+delete S.customers[m.customer_id];
+toast(t('visitor.merged', { name: label }), 'info');
+reloadCurrent();
+S.panelCustomerId = m.customer_id;
+renderCustomerPanel();
+}, function (err) { toast(t('error.generic', { msg: errMsg(err) }), 'error'); });
+} }, t('visitor.mergeYes')),
+h('button', { type: 'button', class: 'btn', onclick: function () { box.remove(); } }, t('assign.takeNo'))));
+el.appendChild(box);
+}
 function setComposeMode(internal) {
 S.composeInternal = internal;
 var form = $('#composer');
@@ -1475,7 +1555,8 @@ var tl = h('section', { class: 'timeline' },
 h('h3', null, t('customer.timeline')),
 h('ol', { id: 'timeline', class: 'timeline-list', 'data-testid': 'timeline' }),
 h('div', { id: 'timeline-sentinel', class: 'sentinel' }));
-append(pane, [profile, tl]);
+var conv = S.current && S.current.customer_id === id && S.current.channel === 'chat' ? S.current : null;
+append(pane, [profile, conv ? visitorSection(conv) : null, tl]);
 getCustomer(id).then(function (c) {
 if (S.panelCustomerId !== id) return;
 fillProfile(profile, c);

@@ -309,8 +309,13 @@ function customerLabel(c) {
   return c.name || firstIdentity(c) || t('customer.anon');
 }
 
+// The first identity a person can read: a chat visitor's id is a UUID, shown as "Web visitor".
 function firstIdentity(c) {
-  return c && c.identities && c.identities.length ? c.identities[0].raw || c.identities[0].value : '';
+  var ids = (c && c.identities) || [];
+  for (var i = 0; i < ids.length; i++) {
+    if (ids[i].kind !== 'visitor') return ids[i].raw || ids[i].value;
+  }
+  return ids.length ? t('customer.visitor') : '';
 }
 
 // Customers are fetched once and cached; callers get a promise.

@@ -438,7 +438,12 @@ function historyLine(hi) {
 function messageBubble(m) {
   var kind = m.author_kind === 'customer' ? 'customer' : m.author_kind === 'system' ? 'system' : 'agent';
   var author;
-  if (kind === 'customer') author = customerLabel(S.customers[S.current && S.current.customer_id]);
+  var custId = kind === 'customer' && S.current ? S.current.customer_id : null;
+  if (kind === 'customer') {
+    // Never "Unknown customer" while the profile is loading: a placeholder, filled on arrival.
+    author = S.customers[custId] ? customerLabel(S.customers[custId]) : '…';
+    if (!S.customers[custId] && custId) getCustomer(custId).then(null, function () { /* stays … */ });
+  }
   else if (kind === 'system') author = t('msg.system');
   else author = agentName(m.author_id) || t('msg.agent');
   var html = m.meta && typeof m.meta.html_sanitized === 'string' ? m.meta.html_sanitized : null;
@@ -453,7 +458,7 @@ function messageBubble(m) {
     'data-internal': m.internal ? 'true' : 'false', 'aria-label': m.internal ? t('msg.internal') : author
   },
     h('header', { class: 'meta' },
-      h('span', { class: 'author', dir: 'auto' }, author),
+      h('span', { class: 'author', dir: 'auto', 'data-customer-name': custId || null, 'data-testid': 'message-author' }, author),
       m.internal ? h('span', { class: 'badge note' }, t('msg.internal')) : null,
       m.channel ? channelIcon(m.channel) : null,
       h('time', { datetime: m.created_at, title: fmtDateTime(m.created_at) }, fmtShortTime(m.created_at))),

@@ -66,7 +66,8 @@ function renderCustomerPanel() {
     h('h3', null, t('customer.timeline')),
     h('ol', { id: 'timeline', class: 'timeline-list', 'data-testid': 'timeline' }),
     h('div', { id: 'timeline-sentinel', class: 'sentinel' }));
-  append(pane, [profile, tl]);
+  var conv = S.current && S.current.customer_id === id && S.current.channel === 'chat' ? S.current : null;
+  append(pane, [profile, conv ? visitorSection(conv) : null, tl]);
   getCustomer(id).then(function (c) {
     if (S.panelCustomerId !== id) return;
     fillProfile(profile, c);
