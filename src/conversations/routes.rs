@@ -169,7 +169,8 @@ pub struct ConversationDetail {
 async fn detail(state: &AppState, id: &str) -> ApiResult<ConversationDetail> {
     let mut conn = state.store.pool().acquire().await?;
     let conversation = service::get(&mut conn, id).await.map_err(not_found)?;
-    let messages = service::messages(&mut conn, id, 0, 1000).await?;
+    let mut messages = service::messages(&mut conn, id, 0, 1000).await?;
+    crate::channels::email::delivery::annotate(&mut conn, id, &mut messages).await?;
     let history = service::history(&mut conn, id).await?;
     Ok(ConversationDetail {
         conversation,
@@ -444,6 +445,7 @@ async fn list_messages(
     let mut conn = state.store.pool().acquire().await?;
     service::get(&mut conn, &id).await.map_err(not_found)?;
     let mut items = service::messages(&mut conn, &id, p.after_seq.unwrap_or(0), limit + 1).await?;
+    crate::channels::email::delivery::annotate(&mut conn, &id, &mut items).await?;
     let next_cursor = if items.len() > limit {
         items.truncate(limit);
         items.last().map(|m| m.seq.to_string())

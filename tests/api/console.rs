@@ -6,12 +6,16 @@ mod assign;
 mod browser;
 #[path = "console/call.rs"]
 mod call;
+#[path = "console/delivery.rs"]
+mod delivery;
 #[path = "console/files.rs"]
 mod files;
 #[path = "console/node.rs"]
 mod node;
 #[path = "console/ringing.rs"]
 mod ringing;
+#[path = "console/small.rs"]
+mod small;
 #[path = "console/socket.rs"]
 mod socket;
 #[path = "console/take.rs"]

@@ -79,6 +79,10 @@ en: {
 'msg.imagesShown': 'Images shown',
 'msg.plain': 'Plain text',
 'msg.quoted': 'Show quoted text',
+'delivery.pending': 'Sending… (attempt {n})',
+'delivery.sent': 'Sent',
+'delivery.failed': 'Not delivered after {n} attempts: {error}',
+'composer.noReplyChannel': 'Nobody can receive a reply on a phone or fax conversation: add a note, or write to the customer by email.',
 'file.bytes': '{n} bytes',
 'file.kb': '{n} KB',
 'file.mb': '{n} MB',
@@ -147,6 +151,19 @@ en: {
 'history.assigned': 'Assigned',
 'history.tags_changed': 'Tags changed',
 'history.subject_changed': 'Subject changed',
+'history.offered': 'Offered to {agent}',
+'history.offer_accepted': 'Offer accepted',
+'history.offer_declined': 'Offer declined by {agent}',
+'history.offer_expired': 'Offer to {agent} expired',
+'history.offer_withdrawn': 'Offer withdrawn',
+'history.requeued': 'Returned to the queue',
+'history.sla_breached': 'Service target missed',
+'history.rated': 'Rated by the customer',
+'history.transferred': 'Transferred to a queue',
+'history.customer_merged': 'Customer profiles merged',
+'history.email_delivery_failed': 'Email not delivered',
+'history.unknown': 'Change recorded',
+'rating.label': 'Rated {n} of 5',
 'stat.name': 'Name',
 'stat.queue': 'Queue',
 'stat.agent': 'Agent',
@@ -248,6 +265,10 @@ fa: {
 'msg.imagesShown': 'تصویرها نمایش داده شد',
 'msg.plain': 'متن ساده',
 'msg.quoted': 'نمایش متن نقل‌قول‌شده',
+'delivery.pending': 'در حال ارسال… (تلاش {n})',
+'delivery.sent': 'ارسال شد',
+'delivery.failed': 'پس از {n} تلاش تحویل نشد: {error}',
+'composer.noReplyChannel': 'در گفتگوی تلفن یا فکس کسی پاسخ را دریافت نمی‌کند: یادداشت بگذارید یا به مشتری ایمیل بزنید.',
 'file.bytes': '{n} بایت',
 'file.kb': '{n} کیلوبایت',
 'file.mb': '{n} مگابایت',
@@ -316,6 +337,19 @@ fa: {
 'history.assigned': 'واگذار شد',
 'history.tags_changed': 'برچسب‌ها تغییر کرد',
 'history.subject_changed': 'موضوع تغییر کرد',
+'history.offered': 'به {agent} پیشنهاد شد',
+'history.offer_accepted': 'پیشنهاد پذیرفته شد',
+'history.offer_declined': '{agent} پیشنهاد را رد کرد',
+'history.offer_expired': 'مهلت پیشنهاد به {agent} تمام شد',
+'history.offer_withdrawn': 'پیشنهاد پس گرفته شد',
+'history.requeued': 'به صف برگشت',
+'history.sla_breached': 'هدف زمانی خدمت از دست رفت',
+'history.rated': 'امتیاز مشتری ثبت شد',
+'history.transferred': 'به صف دیگری منتقل شد',
+'history.customer_merged': 'پرونده‌های مشتری ادغام شد',
+'history.email_delivery_failed': 'ایمیل تحویل نشد',
+'history.unknown': 'تغییری ثبت شد',
+'rating.label': 'امتیاز {n} از ۵',
 'stat.name': 'نام',
 'stat.queue': 'صف',
 'stat.agent': 'کارشناس',
@@ -866,7 +900,10 @@ document.addEventListener('DOMContentLoaded', boot);
 function listParams(cursor) {
 var p = { limit: 50, cursor: cursor || null, channel: S.filterChannel, status: S.filterStatus };
 if (S.tab === 'mine') p.assignee = 'me';
-else if (S.tab === 'unassigned') p.assignee = 'none';
+else if (S.tab === 'unassigned') {
+p.assignee = 'none';
+if (!S.filterStatus) p.status = 'open';
+}
 else if (S.tab === 'open') p.status = 'open';
 if (S.filterCustomer) p.customer = S.filterCustomer.id;
 return p;
@@ -1222,7 +1259,35 @@ var el = e.m ? messageBubble(e.m) : historyLine(e.hi);
 el.setAttribute('data-key', entryKey(e));
 box.appendChild(el);
 }
+syncDeliveries(box, c.messages || []);
 if (atBottom) box.scrollTop = box.scrollHeight;
+}
+function deliveryChip(d) {
+var text = t('delivery.' + d.status, { n: fmtNum(d.attempts || 0), error: d.error || '' }, d.status);
+return h('span', { class: 'delivery delivery-' + d.status, 'data-testid': 'delivery', 'data-status': d.status,
+title: d.error || '', role: d.status === 'failed' ? 'alert' : null }, text);
+}
+function syncDeliveries(box, messages) {
+messages.forEach(function (m) {
+var d = m.meta && m.meta.delivery;
+if (!d) return;
+var el = box.querySelector('[data-testid="message"][data-seq="' + m.seq + '"]');
+if (!el) return;
+var sig = JSON.stringify(d);
+var old = el.querySelector('[data-testid="delivery"]');
+if (old && old.getAttribute('data-sig') === sig) return;
+var chip = deliveryChip(d);
+chip.setAttribute('data-sig', sig);
+if (old) old.replaceWith(chip); else el.querySelector('.meta').appendChild(chip);
+});
+}
+function updateDelivery(ev) {
+var d = ev.data || {};
+if (!S.current || ev.conversation_id !== S.current.id || !d.delivery) return;
+(S.current.messages || []).forEach(function (m) {
+if (m.id === d.message_id) m.meta = Object.assign({}, m.meta || {}, { delivery: d.delivery });
+});
+renderMessages();
 }
 function addMessage(m) {
 var c = S.current;
@@ -1244,11 +1309,26 @@ else if (hi.kind === 'assigned') {
 text = t('history.assigned');
 if (d.agent_id || d.to) text += ': ' + agentName(d.agent_id || d.to);
 else if (d.queue_id) text += ': ' + queueName(d.queue_id);
-} else text = t('history.' + hi.kind, null, hi.kind.replace(/_/g, ' '));
+} else if (hi.kind === 'rated') {
+return ratingLine(hi);
+} else {
+var who = agentName(d.agent_id || d.from || d.to);
+text = t('history.' + hi.kind, { agent: who }, t('history.unknown'));
+}
 var actor = hi.actor_kind === 'agent' && hi.actor_id ? agentName(hi.actor_id) : '';
 return h('div', { class: 'history', 'data-testid': 'history-entry', 'data-kind': hi.kind },
 h('bdi', null, text),
 actor ? [h('span', { 'aria-hidden': 'true' }, '·'), h('bdi', null, actor)] : null,
+h('span', { 'aria-hidden': 'true' }, '·'),
+h('time', { datetime: hi.at }, fmtShortTime(hi.at)));
+}
+function ratingLine(hi) {
+var d = hi.data || {};
+var score = Math.max(0, Math.min(5, parseInt(d.score, 10) || 0));
+return h('div', { class: 'history rating', 'data-testid': 'history-entry', 'data-kind': 'rated' },
+h('span', { class: 'stars', role: 'img', 'aria-label': t('rating.label', { n: fmtNum(score) }), 'data-testid': 'rating-stars', 'data-score': String(score) },
+'★★★★★'.slice(0, score) + '☆☆☆☆☆'.slice(0, 5 - score)),
+d.comment ? h('q', { dir: 'auto', 'data-testid': 'rating-comment' }, d.comment) : null,
 h('span', { 'aria-hidden': 'true' }, '·'),
 h('time', { datetime: hi.at }, fmtShortTime(hi.at)));
 }
@@ -1494,7 +1574,11 @@ renderCustomerPanel();
 h('button', { type: 'button', class: 'btn', onclick: function () { box.remove(); } }, t('assign.takeNo'))));
 el.appendChild(box);
 }
+function noReplyChannel() {
+return !!S.current && (S.current.channel === 'phone' || S.current.channel === 'fax');
+}
 function setComposeMode(internal) {
+if (!internal && noReplyChannel()) return;
 S.composeInternal = internal;
 var form = $('#composer');
 if (!form) return;
@@ -1505,6 +1589,9 @@ $('#composer-text').placeholder = t(internal ? 'composer.placeholder.note' : 'co
 $('#composer-send').textContent = t(internal ? 'composer.saveNote' : 'composer.send');
 }
 function composer() {
+var noReply = noReplyChannel();
+if (noReply && !S.composeInternal) { S.composeInternal = true; S.noteForced = true; }
+if (!noReply && S.noteForced) { S.composeInternal = false; S.noteForced = false; }
 var ta = h('textarea', { id: 'composer-text', dir: 'auto', rows: '3', 'aria-label': t('composer.label'), 'data-testid': 'composer',
 placeholder: t(S.composeInternal ? 'composer.placeholder.note' : 'composer.placeholder.reply') });
 ta.value = S.drafts[S.currentId] || '';
@@ -1513,10 +1600,11 @@ var send = h('button', { type: 'submit', id: 'composer-send', class: 'btn primar
 var form = h('form', { id: 'composer', class: 'composer' + (S.composeInternal ? ' note-mode' : ''), 'aria-label': t('composer.label'),
 onsubmit: function (e) { e.preventDefault(); submit(); } },
 h('div', { class: 'modes', role: 'group', 'aria-label': t('composer.mode') },
-h('button', { type: 'button', id: 'mode-reply', class: 'btn mode', 'aria-pressed': S.composeInternal ? 'false' : 'true', 'data-testid': 'mode-reply',
+h('button', { type: 'button', id: 'mode-reply', class: 'btn mode', 'aria-pressed': S.composeInternal ? 'false' : 'true', 'data-testid': 'mode-reply', disabled: noReply,
 onclick: function () { setComposeMode(false); ta.focus(); } }, t('composer.reply')),
 h('button', { type: 'button', id: 'mode-note', class: 'btn mode', 'aria-pressed': S.composeInternal ? 'true' : 'false', 'data-testid': 'mode-note',
 onclick: function () { setComposeMode(true); ta.focus(); } }, t('composer.note'))),
+noReply ? h('p', { class: 'notice no-reply', 'data-testid': 'no-reply-channel' }, t('composer.noReplyChannel')) : null,
 ta, h('div', { class: 'composer-foot' }, error, attachButton(error), send));
 ta.addEventListener('keydown', function (e) {
 if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) { e.preventDefault(); submit(); }
@@ -1760,6 +1848,9 @@ if (sel) { sel.value = status; sel.className = 'presence presence-' + status; }
 }
 break;
 }
+case 'email.delivery':
+updateDelivery(ev);
+break;
 case 'call.ringing':
 screenPop(ev);
 break;
@@ -1964,10 +2055,29 @@ var label = t('stat.' + parts[0], null, parts[0].replace(/_/g, ' '));
 if (parts.length > 1) label += ' · ' + t('channel.' + parts[1], null, t('status.' + parts[1], null, parts[1].replace(/_/g, ' ')));
 return label;
 }
+var STAT_ORDER = ['name', 'role', 'presence', 'status', 'channels', 'waiting', 'oldest_wait_seconds', 'offered', 'assigned', 'available_agents', 'load', 'capacity', 'auto_accept'];
+function statColumnRank(k) {
+var parts = k.split('.');
+var top = STAT_ORDER.indexOf(parts[0]);
+var sub = parts.length > 1 ? CHANNELS.indexOf(parts[1]) : -1;
+return [top < 0 ? STAT_ORDER.length : top, parts[0], sub < 0 ? CHANNELS.length : sub, k];
+}
+function statColumns(rows) {
+var seen = {};
+rows.forEach(function (r) { Object.keys(r).forEach(function (k) { if (!STAT_KEYS_SKIP[k]) seen[k] = true; }); });
+if (seen.name) { delete seen.agent_id; delete seen.queue_id; }
+return Object.keys(seen).sort(function (a, b) {
+var x = statColumnRank(a), y = statColumnRank(b);
+for (var i = 0; i < x.length; i++) {
+if (x[i] < y[i]) return -1;
+if (x[i] > y[i]) return 1;
+}
+return 0;
+});
+}
 function statTable(rows, testid) {
 rows = rows.map(flatten);
-var cols = [];
-rows.forEach(function (r) { Object.keys(r).forEach(function (k) { if (!STAT_KEYS_SKIP[k] && cols.indexOf(k) < 0) cols.push(k); }); });
+var cols = statColumns(rows);
 return h('table', { class: 'stats', 'data-testid': testid },
 h('thead', null, h('tr', null, cols.map(function (k) { return h('th', { scope: 'col' }, statLabel(k)); }))),
 h('tbody', null, rows.map(function (r) {

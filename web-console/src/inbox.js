@@ -6,7 +6,11 @@
 function listParams(cursor) {
   var p = { limit: 50, cursor: cursor || null, channel: S.filterChannel, status: S.filterStatus };
   if (S.tab === 'mine') p.assignee = 'me';
-  else if (S.tab === 'unassigned') p.assignee = 'none';
+  else if (S.tab === 'unassigned') {
+    // Work to pick up: resolved call logs and closed mail are nobody's, but not waiting.
+    p.assignee = 'none';
+    if (!S.filterStatus) p.status = 'open';
+  }
   else if (S.tab === 'open') p.status = 'open';
   if (S.filterCustomer) p.customer = S.filterCustomer.id;
   return p;
@@ -402,7 +406,40 @@ function renderMessages() {
     el.setAttribute('data-key', entryKey(e));
     box.appendChild(el);
   }
+  syncDeliveries(box, c.messages || []);
   if (atBottom) box.scrollTop = box.scrollHeight;
+}
+
+// Outgoing email shows how its delivery goes (pending, sent, failed with the reason and the
+// number of attempts); bubbles already shown get the chip updated in place.
+function deliveryChip(d) {
+  var text = t('delivery.' + d.status, { n: fmtNum(d.attempts || 0), error: d.error || '' }, d.status);
+  return h('span', { class: 'delivery delivery-' + d.status, 'data-testid': 'delivery', 'data-status': d.status,
+    title: d.error || '', role: d.status === 'failed' ? 'alert' : null }, text);
+}
+
+function syncDeliveries(box, messages) {
+  messages.forEach(function (m) {
+    var d = m.meta && m.meta.delivery;
+    if (!d) return;
+    var el = box.querySelector('[data-testid="message"][data-seq="' + m.seq + '"]');
+    if (!el) return;
+    var sig = JSON.stringify(d);
+    var old = el.querySelector('[data-testid="delivery"]');
+    if (old && old.getAttribute('data-sig') === sig) return;
+    var chip = deliveryChip(d);
+    chip.setAttribute('data-sig', sig);
+    if (old) old.replaceWith(chip); else el.querySelector('.meta').appendChild(chip);
+  });
+}
+
+function updateDelivery(ev) {
+  var d = ev.data || {};
+  if (!S.current || ev.conversation_id !== S.current.id || !d.delivery) return;
+  (S.current.messages || []).forEach(function (m) {
+    if (m.id === d.message_id) m.meta = Object.assign({}, m.meta || {}, { delivery: d.delivery });
+  });
+  renderMessages();
 }
 
 function addMessage(m) {
@@ -426,11 +463,28 @@ function historyLine(hi) {
     text = t('history.assigned');
     if (d.agent_id || d.to) text += ': ' + agentName(d.agent_id || d.to);
     else if (d.queue_id) text += ': ' + queueName(d.queue_id);
-  } else text = t('history.' + hi.kind, null, hi.kind.replace(/_/g, ' '));
+  } else if (hi.kind === 'rated') {
+    return ratingLine(hi);
+  } else {
+    var who = agentName(d.agent_id || d.from || d.to);
+    text = t('history.' + hi.kind, { agent: who }, t('history.unknown'));
+  }
   var actor = hi.actor_kind === 'agent' && hi.actor_id ? agentName(hi.actor_id) : '';
   return h('div', { class: 'history', 'data-testid': 'history-entry', 'data-kind': hi.kind },
     h('bdi', null, text),
     actor ? [h('span', { 'aria-hidden': 'true' }, '·'), h('bdi', null, actor)] : null,
+    h('span', { 'aria-hidden': 'true' }, '·'),
+    h('time', { datetime: hi.at }, fmtShortTime(hi.at)));
+}
+
+// A customer's satisfaction rating: stars (score of 5) and their comment.
+function ratingLine(hi) {
+  var d = hi.data || {};
+  var score = Math.max(0, Math.min(5, parseInt(d.score, 10) || 0));
+  return h('div', { class: 'history rating', 'data-testid': 'history-entry', 'data-kind': 'rated' },
+    h('span', { class: 'stars', role: 'img', 'aria-label': t('rating.label', { n: fmtNum(score) }), 'data-testid': 'rating-stars', 'data-score': String(score) },
+      '★★★★★'.slice(0, score) + '☆☆☆☆☆'.slice(0, 5 - score)),
+    d.comment ? h('q', { dir: 'auto', 'data-testid': 'rating-comment' }, d.comment) : null,
     h('span', { 'aria-hidden': 'true' }, '·'),
     h('time', { datetime: hi.at }, fmtShortTime(hi.at)));
 }

@@ -132,6 +132,9 @@ function handleEvent(ev) {
       }
       break;
     }
+    case 'email.delivery':
+      updateDelivery(ev);
+      break;
     case 'call.ringing':
       screenPop(ev);
       break;
@@ -369,10 +372,34 @@ function statLabel(key) {
   return label;
 }
 
+// Columns in a fixed order whatever the rows hold (known keys first, then channels in their
+// usual order, then the rest alphabetically), each once; ids are not repeated beside names.
+var STAT_ORDER = ['name', 'role', 'presence', 'status', 'channels', 'waiting', 'oldest_wait_seconds', 'offered', 'assigned', 'available_agents', 'load', 'capacity', 'auto_accept'];
+
+function statColumnRank(k) {
+  var parts = k.split('.');
+  var top = STAT_ORDER.indexOf(parts[0]);
+  var sub = parts.length > 1 ? CHANNELS.indexOf(parts[1]) : -1;
+  return [top < 0 ? STAT_ORDER.length : top, parts[0], sub < 0 ? CHANNELS.length : sub, k];
+}
+
+function statColumns(rows) {
+  var seen = {};
+  rows.forEach(function (r) { Object.keys(r).forEach(function (k) { if (!STAT_KEYS_SKIP[k]) seen[k] = true; }); });
+  if (seen.name) { delete seen.agent_id; delete seen.queue_id; }
+  return Object.keys(seen).sort(function (a, b) {
+    var x = statColumnRank(a), y = statColumnRank(b);
+    for (var i = 0; i < x.length; i++) {
+      if (x[i] < y[i]) return -1;
+      if (x[i] > y[i]) return 1;
+    }
+    return 0;
+  });
+}
+
 function statTable(rows, testid) {
   rows = rows.map(flatten);
-  var cols = [];
-  rows.forEach(function (r) { Object.keys(r).forEach(function (k) { if (!STAT_KEYS_SKIP[k] && cols.indexOf(k) < 0) cols.push(k); }); });
+  var cols = statColumns(rows);
   return h('table', { class: 'stats', 'data-testid': testid },
     h('thead', null, h('tr', null, cols.map(function (k) { return h('th', { scope: 'col' }, statLabel(k)); }))),
     h('tbody', null, rows.map(function (r) {

@@ -1,7 +1,13 @@
 // The reply composer and the customer panel (profile and cross-channel timeline).
 // ---- composer -----------------------------------------------------------
 
+// Phone and fax conversations have nobody to receive a public reply: notes only there.
+function noReplyChannel() {
+  return !!S.current && (S.current.channel === 'phone' || S.current.channel === 'fax');
+}
+
 function setComposeMode(internal) {
+  if (!internal && noReplyChannel()) return;
   S.composeInternal = internal;
   var form = $('#composer');
   if (!form) return;
@@ -13,6 +19,9 @@ function setComposeMode(internal) {
 }
 
 function composer() {
+  var noReply = noReplyChannel();
+  if (noReply && !S.composeInternal) { S.composeInternal = true; S.noteForced = true; }
+  if (!noReply && S.noteForced) { S.composeInternal = false; S.noteForced = false; }
   var ta = h('textarea', { id: 'composer-text', dir: 'auto', rows: '3', 'aria-label': t('composer.label'), 'data-testid': 'composer',
     placeholder: t(S.composeInternal ? 'composer.placeholder.note' : 'composer.placeholder.reply') });
   ta.value = S.drafts[S.currentId] || '';
@@ -21,10 +30,11 @@ function composer() {
   var form = h('form', { id: 'composer', class: 'composer' + (S.composeInternal ? ' note-mode' : ''), 'aria-label': t('composer.label'),
     onsubmit: function (e) { e.preventDefault(); submit(); } },
     h('div', { class: 'modes', role: 'group', 'aria-label': t('composer.mode') },
-      h('button', { type: 'button', id: 'mode-reply', class: 'btn mode', 'aria-pressed': S.composeInternal ? 'false' : 'true', 'data-testid': 'mode-reply',
+      h('button', { type: 'button', id: 'mode-reply', class: 'btn mode', 'aria-pressed': S.composeInternal ? 'false' : 'true', 'data-testid': 'mode-reply', disabled: noReply,
         onclick: function () { setComposeMode(false); ta.focus(); } }, t('composer.reply')),
       h('button', { type: 'button', id: 'mode-note', class: 'btn mode', 'aria-pressed': S.composeInternal ? 'true' : 'false', 'data-testid': 'mode-note',
         onclick: function () { setComposeMode(true); ta.focus(); } }, t('composer.note'))),
+    noReply ? h('p', { class: 'notice no-reply', 'data-testid': 'no-reply-channel' }, t('composer.noReplyChannel')) : null,
     ta, h('div', { class: 'composer-foot' }, error, attachButton(error), send));
   ta.addEventListener('keydown', function (e) {
     if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) { e.preventDefault(); submit(); }
