@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { env, ARTIFACT_DIR, requireEnv, launch, watchedPage, signIn } from './console_support.mjs';
+import { env, ARTIFACT_DIR, requireEnv, launch, watchedPage, signIn, readmeShot } from './console_support.mjs';
 
 test('the called agent sees who is calling, their tier and last contacts, and opens the profile', async () => {
   requireEnv(['APP_URL', 'AGENT_EMAIL', 'AGENT_PASSWORD', 'CTI_URL', 'CALLER', 'CUSTOMER_NAME', 'LAST_SUBJECT']);
@@ -26,6 +26,7 @@ test('the called agent sees who is calling, their tier and last contacts, and op
     await pop.getByTestId('call-vip').waitFor();
     await pop.getByTestId('call-recent-item').filter({ hasText: env.LAST_SUBJECT }).first().waitFor();
     await page.screenshot({ path: join(ARTIFACT_DIR, 'console-call-pop.png') });
+    await readmeShot(page, 'console-fa-call.png');
     await pop.getByTestId('call-open').click();
     await page.locator(`[data-testid="customer-name"]:text-is("${env.CUSTOMER_NAME}")`).waitFor();
     await page.getByTestId('filter-customer').waitFor();

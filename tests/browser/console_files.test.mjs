@@ -8,12 +8,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { env, ARTIFACT_DIR, requireEnv, launch, poll, watchedPage, signIn, openFromTab, loadedWidth } from './console_support.mjs';
+import { env, ARTIFACT_DIR, requireEnv, launch, poll, watchedPage, signIn, openFromTab, loadedWidth, readmeShot } from './console_support.mjs';
 
 const AGENT_PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAUAAAAFCAIAAAACDbGyAAAAEUlEQVR4nGMQqTiBjBgo5AMAHychNbRPxAYAAAAASUVORK5CYII=', 'base64');
 
 test('an agent sees and sends chat images, downloads an email PDF and reads a Persian email right to left', async () => {
-  requireEnv(['APP_URL', 'AGENT_EMAIL', 'AGENT_PASSWORD', 'CHAT_CONVERSATION_ID', 'EMAIL_CONVERSATION_ID', 'PDF_NAME', 'QUOTED']);
+  requireEnv(['APP_URL', 'AGENT_EMAIL', 'AGENT_PASSWORD', 'CHAT_CONVERSATION_ID', 'EMAIL_CONVERSATION_ID', 'PDF_NAME', 'QUOTED', 'EMAIL_SUBJECT']);
   const browser = await launch();
   const { page, problems } = await watchedPage(browser, 'en-GB');
   try {
@@ -68,6 +68,13 @@ test('an agent sees and sends chat images, downloads an email PDF and reads a Pe
       return (await l.count()) === 1 && (await loadedWidth(l)) === 8;
     });
     await page.screenshot({ path: join(ARTIFACT_DIR, 'console-email.png') });
+    await readmeShot(page, 'console-en-email.png');
+
+    // The URL names the tab and the conversation: a reload opens the same place.
+    assert.equal(new URL(page.url()).hash, `#/open/${env.EMAIL_CONVERSATION_ID}`);
+    await page.reload();
+    await page.getByTestId('conversation-subject').filter({ hasText: env.EMAIL_SUBJECT }).waitFor();
+    assert.equal(await page.getByTestId('tab-open').getAttribute('aria-selected'), 'true');
     assert.deepEqual(problems, [], 'no console errors or failed requests');
   } catch (e) {
     await page.screenshot({ path: join(ARTIFACT_DIR, 'console-files-failure.png') }).catch(() => {});

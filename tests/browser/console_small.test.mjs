@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { env, ARTIFACT_DIR, requireEnv, launch, watchedPage, signIn, row, poll } from './console_support.mjs';
+import { env, ARTIFACT_DIR, requireEnv, launch, watchedPage, signIn, row, poll, readmeShot } from './console_support.mjs';
 
 const headers = (page, id) => page.locator(`[data-testid="${id}"] th`).allInnerTexts();
 
@@ -33,6 +33,7 @@ test('history in Persian, rating stars, a clean Unassigned list and stable super
       assert.doesNotMatch(text, /[a-z]_[a-z]/, `an untranslated history kind: ${text}`);
     }
     await page.screenshot({ path: join(ARTIFACT_DIR, 'console-fa-history.png') });
+    await readmeShot(page, 'console-fa-chat.png');
 
     // Supervisor tables: same columns, once each, after a refresh.
     await page.getByTestId('view-supervisor').click();
@@ -44,6 +45,7 @@ test('history in Persian, rating stars, a clean Unassigned list and stable super
     assert.deepEqual(after, before);
     for (const cols of after) assert.equal(new Set(cols).size, cols.length, `duplicate columns: ${cols}`);
     await page.screenshot({ path: join(ARTIFACT_DIR, 'console-fa-supervisor.png') });
+    await readmeShot(page, 'console-fa-supervisor.png');
     assert.deepEqual(problems, [], 'no console errors or failed requests');
   } catch (e) {
     await page.screenshot({ path: join(ARTIFACT_DIR, 'console-small-failure.png') }).catch(() => {});

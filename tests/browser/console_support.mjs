@@ -87,3 +87,11 @@ export async function openFromTab(page, tab, id) {
 export async function loadedWidth(img) {
   return img.evaluate((el) => (el.complete ? el.naturalWidth : 0));
 }
+
+// With README_SHOTS set (`SWITCHBOARD_README_SHOTS=1 cargo test --test api console::`), the
+// README's screenshots are refreshed from the same scenes into docs/screenshots.
+export async function readmeShot(page, name) {
+  if (!env.README_SHOTS) return;
+  mkdirSync(env.README_SHOTS, { recursive: true });
+  await page.screenshot({ path: `${env.README_SHOTS}/${name}` });
+}

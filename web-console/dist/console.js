@@ -701,6 +701,7 @@ S.statsSupported = true;
 }
 function startMain() {
 resetSession();
+var routed = readRoute();
 Promise.all([
 api('GET', '/agents?limit=500').then(function (p) { S.agents = (p && p.items) || []; }, function () { S.agents = []; }),
 api('GET', '/queues?limit=500').then(function (p) { S.queues = (p && p.items) || []; }, function () { S.queues = []; })
@@ -708,6 +709,8 @@ api('GET', '/queues?limit=500').then(function (p) { S.queues = (p && p.items) ||
 renderAll();
 loadList();
 startLive();
+if (routed) openConversation(routed);
+saveRoute();
 });
 }
 function renderAll() {
@@ -762,7 +765,7 @@ if (isSupervisor()) {
 views = h('div', { class: 'views', role: 'group', 'aria-label': t('views.label') },
 ['inbox', 'supervisor'].map(function (v) {
 return h('button', { type: 'button', class: 'btn tabbtn' + (S.view === v ? ' active' : ''), 'aria-pressed': S.view === v ? 'true' : 'false',
-'data-testid': 'view-' + v, onclick: function () { S.view = v; renderTopbar(); renderMain(); } }, t('view.' + v));
+'data-testid': 'view-' + v, onclick: function () { S.view = v; renderTopbar(); renderMain(); saveRoute(); } }, t('view.' + v));
 }));
 }
 var live = h('span', { class: 'live ' + (S.live ? 'on' : 'off'), id: 'live', 'data-testid': 'live-indicator', role: 'status', 'aria-label': t('live.label') },
@@ -942,7 +945,7 @@ clear(pane);
 var tabs = h('div', { class: 'tabs', role: 'tablist', 'aria-label': t('tabs.label') },
 ['mine', 'unassigned', 'open'].map(function (tab) {
 return h('button', { type: 'button', role: 'tab', class: 'tab' + (S.tab === tab ? ' active' : ''), 'aria-selected': S.tab === tab ? 'true' : 'false',
-'aria-controls': 'convlist', 'data-testid': 'tab-' + tab, onclick: function () { S.tab = tab; renderListPane(); loadList(); } }, t('tab.' + tab));
+'aria-controls': 'convlist', 'data-testid': 'tab-' + tab, onclick: function () { S.tab = tab; renderListPane(); loadList(); saveRoute(); } }, t('tab.' + tab));
 }));
 var channel = h('select', { 'aria-label': t('filter.channel'), 'data-testid': 'filter-channel',
 onchange: function () { S.filterChannel = channel.value; loadList(); } },
@@ -1041,6 +1044,7 @@ if (S.currentId && S.currentId !== id) saveDraft();
 var mySeq = ++convSeq;
 var same = S.currentId === id;
 S.currentId = id;
+saveRoute();
 if (!same) { S.current = null; S.currentError = null; renderConversation(); }
 renderListRows();
 return api('GET', '/conversations/' + encodeURIComponent(id)).then(function (conv) {
@@ -2103,4 +2107,29 @@ box.appendChild(h('h2', null, t('sup.agents')));
 if (res.agents.ok) box.appendChild(statTable(rowsOf(res.agents.v), 'stats-agents'));
 else box.appendChild(statTable(S.agents.map(function (a) { return { name: a.name, role: a.role, presence: a.presence }; }), 'stats-agents'));
 }
+var TABS = ['mine', 'unassigned', 'open'];
+function routeHash() {
+if (S.view === 'supervisor') return '#/supervisor';
+return '#/' + S.tab + (S.currentId ? '/' + encodeURIComponent(S.currentId) : '');
+}
+function saveRoute() {
+if (!S.me) return;
+var want = routeHash();
+if (location.hash !== want) history.replaceState(null, '', want);
+}
+function readRoute() {
+var parts = location.hash.replace(/^#\/?/, '').split('/');
+if (parts[0] === 'supervisor' && isSupervisor()) { S.view = 'supervisor'; return null; }
+if (TABS.indexOf(parts[0]) >= 0) S.tab = parts[0];
+return parts[1] ? decodeURIComponent(parts[1]) : null;
+}
+window.addEventListener('hashchange', function () {
+if (!S.me || location.hash === routeHash()) return;
+var view = S.view;
+S.view = 'inbox';
+var id = readRoute();
+if (S.view !== view) { renderTopbar(); renderMain(); } else renderListPane();
+loadList();
+if (id && id !== S.currentId) openConversation(id);
+});
 })();

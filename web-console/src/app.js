@@ -158,6 +158,7 @@ function resetSession() {
 
 function startMain() {
   resetSession();
+  var routed = readRoute();
   Promise.all([
     api('GET', '/agents?limit=500').then(function (p) { S.agents = (p && p.items) || []; }, function () { S.agents = []; }),
     api('GET', '/queues?limit=500').then(function (p) { S.queues = (p && p.items) || []; }, function () { S.queues = []; })
@@ -165,6 +166,8 @@ function startMain() {
     renderAll();
     loadList();
     startLive();
+    if (routed) openConversation(routed);
+    saveRoute();
   });
 }
 
@@ -223,7 +226,7 @@ function renderTopbar() {
     views = h('div', { class: 'views', role: 'group', 'aria-label': t('views.label') },
       ['inbox', 'supervisor'].map(function (v) {
         return h('button', { type: 'button', class: 'btn tabbtn' + (S.view === v ? ' active' : ''), 'aria-pressed': S.view === v ? 'true' : 'false',
-          'data-testid': 'view-' + v, onclick: function () { S.view = v; renderTopbar(); renderMain(); } }, t('view.' + v));
+          'data-testid': 'view-' + v, onclick: function () { S.view = v; renderTopbar(); renderMain(); saveRoute(); } }, t('view.' + v));
       }));
   }
 

@@ -53,7 +53,7 @@ function renderListPane() {
   var tabs = h('div', { class: 'tabs', role: 'tablist', 'aria-label': t('tabs.label') },
     ['mine', 'unassigned', 'open'].map(function (tab) {
       return h('button', { type: 'button', role: 'tab', class: 'tab' + (S.tab === tab ? ' active' : ''), 'aria-selected': S.tab === tab ? 'true' : 'false',
-        'aria-controls': 'convlist', 'data-testid': 'tab-' + tab, onclick: function () { S.tab = tab; renderListPane(); loadList(); } }, t('tab.' + tab));
+        'aria-controls': 'convlist', 'data-testid': 'tab-' + tab, onclick: function () { S.tab = tab; renderListPane(); loadList(); saveRoute(); } }, t('tab.' + tab));
     }));
   var channel = h('select', { 'aria-label': t('filter.channel'), 'data-testid': 'filter-channel',
     onchange: function () { S.filterChannel = channel.value; loadList(); } },
@@ -161,6 +161,7 @@ function openConversation(id) {
   var mySeq = ++convSeq;
   var same = S.currentId === id;
   S.currentId = id;
+  saveRoute();
   if (!same) { S.current = null; S.currentError = null; renderConversation(); }
   renderListRows();
   return api('GET', '/conversations/' + encodeURIComponent(id)).then(function (conv) {

@@ -124,6 +124,7 @@ async fn attachments_and_persian_html_email_in_a_real_browser() {
             ("EMAIL_CONVERSATION_ID", email_conv),
             ("PDF_NAME", PDF_NAME.into()),
             ("QUOTED", QUOTED.into()),
+            ("EMAIL_SUBJECT", "فاکتور سفارش".into()),
         ],
         120,
     )

@@ -36,6 +36,10 @@ pub async fn run_script(script: &str, vars: &[(&str, String)], secs: u64) -> Str
     for (k, v) in vars {
         cmd.env(k, v);
     }
+    if std::env::var_os("SWITCHBOARD_README_SHOTS").is_some() {
+        let docs = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/screenshots");
+        cmd.env("README_SHOTS", docs);
+    }
     let out = tokio::time::timeout(Duration::from_secs(secs), cmd.output())
         .await
         .unwrap_or_else(|_| panic!("{script} did not finish within {secs} s"))
