@@ -32,10 +32,7 @@ pub enum ApiError {
     Conflict(String),
     /// A 409 with its own machine code (e.g. `agent_unavailable`).
     #[error("{message}")]
-    ConflictCode {
-        code: &'static str,
-        message: String,
-    },
+    ConflictCode { code: &'static str, message: String },
     #[error("request body too large")]
     TooLarge,
     #[error("too many requests, slow down")]

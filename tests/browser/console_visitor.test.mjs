@@ -23,6 +23,7 @@ test('an unverified pre-chat email shows as a possible match, merged only after 
     await row(page, env.CLAIM_CONVERSATION_ID).click();
     await page.locator(`[data-testid="customer-name"]:text-is("${env.VISITOR_NAME}")`).waitFor();
     assert.equal(await page.getByTestId('vip-badge').count(), 0, 'the impostor does not get the VIP badge');
+    assert.doesNotMatch(await page.getByTestId('identities').innerText(), /[0-9a-f]{8}-[0-9a-f]{4}/, 'no raw visitor id');
     const info = page.getByTestId('visitor-info');
     await info.getByTestId('email-unverified').waitFor();
     assert.equal(await info.getByTestId('visitor-email').innerText(), env.CLAIMED_EMAIL);

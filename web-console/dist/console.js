@@ -1524,7 +1524,7 @@ input.value = '';
 error.textContent = t('composer.failed', { msg: errMsg(err) });
 });
 } });
-return h('label', { class: 'btn attach', for: 'composer-file', title: t('file.attach') }, h('span', { 'aria-hidden': 'true' }, '📎 '), t('file.attach'), input);
+return h('label', { class: 'btn attach', for: 'composer-file', title: t('file.attach') }, t('file.attach'), input);
 }
 function visitorSection(conv) {
 var box = h('section', { class: 'visitor-info', 'data-testid': 'visitor-info' });
@@ -1686,7 +1686,7 @@ h('p', { class: 'muted' }, t('customer.conversations', { n: c.conversation_count
 h('h4', null, t('customer.identities')),
 h('ul', { class: 'identities', 'data-testid': 'identities' }, (c.identities || []).map(function (idn) {
 return h('li', null, channelIcon(idn.kind === 'email' ? 'email' : idn.kind === 'phone' ? 'phone' : 'chat'),
-h('bdi', { dir: 'ltr' }, idn.raw || idn.value));
+idn.kind === 'visitor' ? h('span', { title: idn.value }, t('customer.visitor')) : h('bdi', { dir: 'ltr' }, idn.raw || idn.value));
 })),
 keys.length ? h('h4', null, t('customer.attributes')) : null,
 keys.length ? h('dl', { class: 'attrs', 'data-testid': 'attributes' }, keys.map(function (k) {

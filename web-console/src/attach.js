@@ -193,5 +193,5 @@ function attachButton(error) {
         error.textContent = t('composer.failed', { msg: errMsg(err) });
       });
     } });
-  return h('label', { class: 'btn attach', for: 'composer-file', title: t('file.attach') }, h('span', { 'aria-hidden': 'true' }, '📎 '), t('file.attach'), input);
+  return h('label', { class: 'btn attach', for: 'composer-file', title: t('file.attach') }, t('file.attach'), input);
 }

@@ -116,7 +116,8 @@ fn clean_dir(v: &str) -> Option<String> {
 
 fn clean_lang(v: &str) -> Option<String> {
     let v = v.trim();
-    let ok = !v.is_empty() && v.len() <= 35 && v.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+    let ok =
+        !v.is_empty() && v.len() <= 35 && v.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
     ok.then(|| v.to_string())
 }
 
@@ -161,7 +162,10 @@ mod tests {
         );
         assert_eq!(wrap("<p>Hello</p>", "<p>Hello</p>".into()), "<p>Hello</p>");
         assert_eq!(
-            wrap(r#"<body dir="ltr" lang="en">۱۲ Hello</body>"#, "۱۲ Hello".into()),
+            wrap(
+                r#"<body dir="ltr" lang="en">۱۲ Hello</body>"#,
+                "۱۲ Hello".into()
+            ),
             r#"<div dir="ltr" lang="en">۱۲ Hello</div>"#
         );
     }

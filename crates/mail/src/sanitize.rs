@@ -281,7 +281,10 @@ mod tests {
         assert!(out.contains(r#"<div class="gmail_quote">"#), "{out}");
         assert!(out.contains(r#"<blockquote class="gmail_quote">"#), "{out}");
         assert!(out.contains(r#"<div id="divRplyFwdMsg">"#), "{out}");
-        assert!(!out.contains("evil") && !out.contains("main") && !out.contains("\"x\""), "{out}");
+        assert!(
+            !out.contains("evil") && !out.contains("main") && !out.contains("\"x\""),
+            "{out}"
+        );
     }
 
     #[test]

@@ -17,7 +17,10 @@ pub async fn annotate(
     conversation_id: &str,
     messages: &mut [Message],
 ) -> StoreResult<()> {
-    if !messages.iter().any(|m| m.author_kind == "agent" && !m.internal) {
+    if !messages
+        .iter()
+        .any(|m| m.author_kind == "agent" && !m.internal)
+    {
         return Ok(());
     }
     let rows: Vec<Row> = sqlx::query_as(

@@ -136,7 +136,8 @@ impl OutboxWorker {
         .map_err(StoreError::from_sqlx)?;
         if let Some(message_id) = &row.message_id {
             let sent_at = (status == "sent").then_some(now);
-            let state = delivery::state(status, attempts, error.as_deref(), &row.to_address, sent_at);
+            let state =
+                delivery::state(status, attempts, error.as_deref(), &row.to_address, sent_at);
             let ev = delivery::event(&mut tx, &row.conversation_id, message_id, state).await?;
             events.push(ev);
         }

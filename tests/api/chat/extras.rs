@@ -246,7 +246,9 @@ fn hmac_hex(secret: &str, user: &str) -> String {
     hex::encode(m.finalize().into_bytes())
 }
 
-async fn verified_identities_join_the_existing_customer_and_prechat_emails_only_suggest_a_match(b: Backend) {
+async fn verified_identities_join_the_existing_customer_and_prechat_emails_only_suggest_a_match(
+    b: Backend,
+) {
     let app = spawn_app(b).await;
     let secret = "s3cret-s3cret-s3cret";
     let key = site(&app, json!({"identity_secret": secret})).await["site_key"]
@@ -302,7 +304,10 @@ async fn verified_identities_join_the_existing_customer_and_prechat_emails_only_
         .await;
     let (s, vip) = app
         .patch(
-            &format!("/api/v1/customers/{}", known["customer_id"].as_str().unwrap()),
+            &format!(
+                "/api/v1/customers/{}",
+                known["customer_id"].as_str().unwrap()
+            ),
             &app.admin_token,
             json!({"tier": "vip"}),
         )
@@ -318,7 +323,10 @@ async fn verified_identities_join_the_existing_customer_and_prechat_emails_only_
     let (_, d3) = app
         .get(&format!("/api/v1/conversations/{c3}"), &app.admin_token)
         .await;
-    assert_ne!(d3["customer_id"], known["customer_id"], "an unverified email never joins");
+    assert_ne!(
+        d3["customer_id"], known["customer_id"],
+        "an unverified email never joins"
+    );
     let (s, info) = app
         .get(
             &format!("/api/v1/channels/chat/conversations/{c3}/visitor"),
@@ -340,7 +348,10 @@ async fn verified_identities_join_the_existing_customer_and_prechat_emails_only_
     assert!(!mine.to_string().contains("reza@example.com"), "{mine}");
     let (_, owner) = app
         .get(
-            &format!("/api/v1/customers/{}", known["customer_id"].as_str().unwrap()),
+            &format!(
+                "/api/v1/customers/{}",
+                known["customer_id"].as_str().unwrap()
+            ),
             &app.admin_token,
         )
         .await;

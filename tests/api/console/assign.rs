@@ -32,7 +32,11 @@ async fn chats_and_callbacks_go_only_to_available_agents_unless_overridden(b: Ba
         .agent("here@example.com", "agent", json!({"name": "Maryam"}))
         .await;
     let (s, body) = app
-        .put("/api/v1/agents/me/presence", &here, json!({"status": "available"}))
+        .put(
+            "/api/v1/agents/me/presence",
+            &here,
+            json!({"status": "available"}),
+        )
         .await;
     assert_eq!(s, StatusCode::OK, "{body}");
     let (_, sup) = app.agent("boss@example.com", "supervisor", json!({})).await;
@@ -78,7 +82,12 @@ async fn chats_and_callbacks_go_only_to_available_agents_unless_overridden(b: Ba
     assert_error(s, &body, StatusCode::CONFLICT, "agent_unavailable");
     // Email waits happily for an offline agent.
     let mail = app
-        .conversation(&app.admin_token, "m@example.com", "mail", json!({"channel": "email"}))
+        .conversation(
+            &app.admin_token,
+            "m@example.com",
+            "mail",
+            json!({"channel": "email"}),
+        )
         .await;
     let (s, body) = assign(
         &app,

@@ -44,7 +44,10 @@ async fn the_called_agent_sees_the_caller_pop_up_in_a_real_browser() {
             ("APP_URL", app.base.clone()),
             ("AGENT_EMAIL", AGENT_EMAIL.into()),
             ("AGENT_PASSWORD", PASSWORD.into()),
-            ("CTI_URL", app.url(&format!("/api/v1/channels/voice/cti/{cti}"))),
+            (
+                "CTI_URL",
+                app.url(&format!("/api/v1/channels/voice/cti/{cti}")),
+            ),
             ("CALLER", "09121234567".into()),
             ("CUSTOMER_NAME", CUSTOMER_NAME.into()),
             ("LAST_SUBJECT", LAST_SUBJECT.into()),

@@ -44,7 +44,10 @@ async fn email_delivery_state_and_the_phone_composer_in_a_real_browser() {
             ("AGENT_EMAIL", "mail.agent@example.com".into()),
             ("AGENT_PASSWORD", PASSWORD.into()),
             ("EMAIL_CONVERSATION_ID", email.clone()),
-            ("PHONE_CONVERSATION_ID", phone["id"].as_str().unwrap().into()),
+            (
+                "PHONE_CONVERSATION_ID",
+                phone["id"].as_str().unwrap().into(),
+            ),
             ("REPLY", REPLY.into()),
         ],
         90,

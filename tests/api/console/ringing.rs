@@ -51,7 +51,13 @@ async fn a_ringing_call_reaches_the_called_extension_the_named_user_and_the_queu
         ws.push(connect(&app.base, t).await);
     }
 
-    ring(&app, &cti, "call-1", json!({"to": "201", "user": ["Sara"], "queue": "billing"})).await;
+    ring(
+        &app,
+        &cti,
+        "call-1",
+        json!({"to": "201", "user": ["Sara"], "queue": "billing"}),
+    )
+    .await;
     for (i, id) in [&ext_id, &sara_id, &billing_id].into_iter().enumerate() {
         let ev = next_event(&mut ws[i], "call.ringing").await;
         assert_eq!(ev["data"]["call_id"], "call-1", "{ev}");

@@ -66,12 +66,20 @@ async fn small_things_in_a_real_browser() {
         if c["history"].to_string().contains(COMMENT) {
             break;
         }
-        assert!(std::time::Instant::now() < deadline, "no rating stored: {c}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no rating stored: {c}"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     // A call log, resolved; and an open conversation nobody has.
     let call = app
-        .conversation(&app.admin_token, "c@example.com", "تماس", json!({"channel": "phone"}))
+        .conversation(
+            &app.admin_token,
+            "c@example.com",
+            "تماس",
+            json!({"channel": "phone"}),
+        )
         .await;
     let call_id = call["id"].as_str().unwrap().to_string();
     ok(app

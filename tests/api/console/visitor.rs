@@ -67,8 +67,15 @@ async fn an_unverified_prechat_email_is_only_a_possible_match_in_a_real_browser(
     )
     .await;
     let (s, c) = app
-        .get(&format!("/api/v1/conversations/{claim_conv}"), &app.admin_token)
+        .get(
+            &format!("/api/v1/conversations/{claim_conv}"),
+            &app.admin_token,
+        )
         .await;
     assert_eq!(s, StatusCode::OK, "{c}");
-    assert_eq!(c["customer_id"], owner.as_str(), "merged by the agent after checking");
+    assert_eq!(
+        c["customer_id"],
+        owner.as_str(),
+        "merged by the agent after checking"
+    );
 }
