@@ -79,6 +79,8 @@ en: {
 'msg.imagesShown': 'Images shown',
 'msg.plain': 'Plain text',
 'msg.quoted': 'Show quoted text',
+'chat.visitorTyping': 'The visitor is typing…',
+'chat.seen': 'Seen',
 'delivery.pending': 'Sending… (attempt {n})',
 'delivery.sent': 'Sent',
 'delivery.failed': 'Not delivered after {n} attempts: {error}',
@@ -265,6 +267,8 @@ fa: {
 'msg.imagesShown': 'تصویرها نمایش داده شد',
 'msg.plain': 'متن ساده',
 'msg.quoted': 'نمایش متن نقل‌قول‌شده',
+'chat.visitorTyping': 'بازدیدکننده در حال نوشتن است…',
+'chat.seen': 'دیده شد',
 'delivery.pending': 'در حال ارسال… (تلاش {n})',
 'delivery.sent': 'ارسال شد',
 'delivery.failed': 'پس از {n} تلاش تحویل نشد: {error}',
@@ -1264,6 +1268,8 @@ el.setAttribute('data-key', entryKey(e));
 box.appendChild(el);
 }
 syncDeliveries(box, c.messages || []);
+syncSeen();
+markChatRead();
 if (atBottom) box.scrollTop = box.scrollHeight;
 }
 function deliveryChip(d) {
@@ -1536,6 +1542,8 @@ return box;
 }
 function fillVisitor(box, conv, v) {
 clear(box);
+visitorRead[conv.id] = Math.max(visitorRead[conv.id] || 0, v.read_seq || 0);
+syncSeen();
 if (!v.name && !v.email) { box.remove(); return; }
 append(box, [
 h('h4', null, t('visitor.title')),
@@ -1578,6 +1586,72 @@ renderCustomerPanel();
 h('button', { type: 'button', class: 'btn', onclick: function () { box.remove(); } }, t('assign.takeNo'))));
 el.appendChild(box);
 }
+var typingState = { conv: null, sentAt: 0, timer: null };
+var readSent = {};      // conversation id -> highest customer seq reported read
+var visitorRead = {};   // conversation id -> highest seq the visitor has seen
+var visitorTypingTimer = null;
+function isChat() { return !!S.current && S.current.channel === 'chat'; }
+function sendTyping(convId, on) {
+api('POST', '/channels/chat/conversations/' + encodeURIComponent(convId) + '/typing', { on: on }).then(null, function () { /* best effort */ });
+}
+function agentTyping() {
+if (!isChat() || S.composeInternal) return;
+var id = S.current.id;
+var now = Date.now();
+if (typingState.conv !== id || now - typingState.sentAt > 3000) {
+typingState.conv = id;
+typingState.sentAt = now;
+sendTyping(id, true);
+}
+clearTimeout(typingState.timer);
+typingState.timer = setTimeout(agentStoppedTyping, 4000);
+}
+function agentStoppedTyping() {
+clearTimeout(typingState.timer);
+if (!typingState.conv) return;
+sendTyping(typingState.conv, false);
+typingState.conv = null;
+typingState.sentAt = 0;
+}
+function markChatRead() {
+if (!isChat() || document.visibilityState === 'hidden') return;
+var c = S.current;
+var last = 0;
+(c.messages || []).forEach(function (m) { if (m.author_kind === 'customer' && m.seq > last) last = m.seq; });
+if (!last || (readSent[c.id] || 0) >= last) return;
+readSent[c.id] = last;
+api('POST', '/channels/chat/conversations/' + encodeURIComponent(c.id) + '/read', { seq: last }).then(null, function () { readSent[c.id] = 0; });
+}
+document.addEventListener('visibilitychange', function () { if (S.me) markChatRead(); });
+function onChatTyping(ev) {
+var d = ev.data || {};
+if (d.author !== 'visitor' || !S.current || ev.conversation_id !== S.current.id) return;
+var el = $('#visitor-typing');
+if (!el) return;
+el.hidden = !d.on;
+clearTimeout(visitorTypingTimer);
+if (d.on) visitorTypingTimer = setTimeout(function () { el.hidden = true; }, 6000);
+}
+function onChatRead(ev) {
+var d = ev.data || {};
+if (d.author !== 'visitor' || !ev.conversation_id || typeof d.seq !== 'number') return;
+visitorRead[ev.conversation_id] = Math.max(visitorRead[ev.conversation_id] || 0, d.seq);
+if (S.current && S.current.id === ev.conversation_id) syncSeen();
+}
+function syncSeen() {
+var box = $('#messages');
+if (!box || !isChat()) return;
+var upto = visitorRead[S.current.id] || 0;
+(S.current.messages || []).forEach(function (m) {
+if (m.author_kind !== 'agent' || m.internal || m.seq > upto) return;
+var el = box.querySelector('[data-testid="message"][data-seq="' + m.seq + '"]');
+if (!el || el.querySelector('[data-testid="read-mark"]')) return;
+el.querySelector('.meta').appendChild(h('span', { class: 'delivery delivery-sent', 'data-testid': 'read-mark' }, t('chat.seen')));
+});
+}
+function visitorTypingLine() {
+return h('p', { id: 'visitor-typing', class: 'typing muted', 'data-testid': 'visitor-typing', hidden: true, role: 'status' }, t('chat.visitorTyping'));
+}
 function noReplyChannel() {
 return !!S.current && (S.current.channel === 'phone' || S.current.channel === 'fax');
 }
@@ -1608,8 +1682,10 @@ h('button', { type: 'button', id: 'mode-reply', class: 'btn mode', 'aria-pressed
 onclick: function () { setComposeMode(false); ta.focus(); } }, t('composer.reply')),
 h('button', { type: 'button', id: 'mode-note', class: 'btn mode', 'aria-pressed': S.composeInternal ? 'true' : 'false', 'data-testid': 'mode-note',
 onclick: function () { setComposeMode(true); ta.focus(); } }, t('composer.note'))),
+isChat() ? visitorTypingLine() : null,
 noReply ? h('p', { class: 'notice no-reply', 'data-testid': 'no-reply-channel' }, t('composer.noReplyChannel')) : null,
 ta, h('div', { class: 'composer-foot' }, error, attachButton(error), send));
+ta.addEventListener('input', agentTyping);
 ta.addEventListener('keydown', function (e) {
 if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) { e.preventDefault(); submit(); }
 if (e.key === 'Escape') ta.blur();
@@ -1618,6 +1694,7 @@ function submit() {
 var text = ta.value;
 if (!text.trim() || send.disabled) return;
 var id = S.currentId;
+agentStoppedTyping();
 send.disabled = true;
 error.textContent = '';
 api('POST', '/conversations/' + encodeURIComponent(id) + '/messages', { body: text, internal: S.composeInternal }).then(function (m) {
@@ -1852,6 +1929,12 @@ if (sel) { sel.value = status; sel.className = 'presence presence-' + status; }
 }
 break;
 }
+case 'chat.typing':
+onChatTyping(ev);
+break;
+case 'chat.read':
+onChatRead(ev);
+break;
 case 'email.delivery':
 updateDelivery(ev);
 break;

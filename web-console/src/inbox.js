@@ -408,6 +408,8 @@ function renderMessages() {
     box.appendChild(el);
   }
   syncDeliveries(box, c.messages || []);
+  syncSeen();
+  markChatRead();
   if (atBottom) box.scrollTop = box.scrollHeight;
 }
 

@@ -132,6 +132,12 @@ function handleEvent(ev) {
       }
       break;
     }
+    case 'chat.typing':
+      onChatTyping(ev);
+      break;
+    case 'chat.read':
+      onChatRead(ev);
+      break;
     case 'email.delivery':
       updateDelivery(ev);
       break;

@@ -34,8 +34,10 @@ function composer() {
         onclick: function () { setComposeMode(false); ta.focus(); } }, t('composer.reply')),
       h('button', { type: 'button', id: 'mode-note', class: 'btn mode', 'aria-pressed': S.composeInternal ? 'true' : 'false', 'data-testid': 'mode-note',
         onclick: function () { setComposeMode(true); ta.focus(); } }, t('composer.note'))),
+    isChat() ? visitorTypingLine() : null,
     noReply ? h('p', { class: 'notice no-reply', 'data-testid': 'no-reply-channel' }, t('composer.noReplyChannel')) : null,
     ta, h('div', { class: 'composer-foot' }, error, attachButton(error), send));
+  ta.addEventListener('input', agentTyping);
   ta.addEventListener('keydown', function (e) {
     if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) { e.preventDefault(); submit(); }
     if (e.key === 'Escape') ta.blur();
@@ -44,6 +46,7 @@ function composer() {
     var text = ta.value;
     if (!text.trim() || send.disabled) return;
     var id = S.currentId;
+    agentStoppedTyping();
     send.disabled = true;
     error.textContent = '';
     api('POST', '/conversations/' + encodeURIComponent(id) + '/messages', { body: text, internal: S.composeInternal }).then(function (m) {

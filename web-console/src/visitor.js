@@ -13,6 +13,8 @@ function visitorSection(conv) {
 
 function fillVisitor(box, conv, v) {
   clear(box);
+  visitorRead[conv.id] = Math.max(visitorRead[conv.id] || 0, v.read_seq || 0);
+  syncSeen();
   if (!v.name && !v.email) { box.remove(); return; }
   append(box, [
     h('h4', null, t('visitor.title')),
