@@ -79,6 +79,11 @@ en: {
 'msg.imagesShown': 'Images shown',
 'msg.plain': 'Plain text',
 'msg.quoted': 'Show quoted text',
+'notify.label': 'Notifications',
+'notify.desktop': 'Desktop notifications',
+'notify.sound': 'Sound',
+'notify.message': 'New message from a customer',
+'notify.offer': 'New conversation offered to you',
 'chat.visitorTyping': 'The visitor is typing…',
 'chat.seen': 'Seen',
 'delivery.pending': 'Sending… (attempt {n})',
@@ -267,6 +272,11 @@ fa: {
 'msg.imagesShown': 'تصویرها نمایش داده شد',
 'msg.plain': 'متن ساده',
 'msg.quoted': 'نمایش متن نقل‌قول‌شده',
+'notify.label': 'اعلان‌ها',
+'notify.desktop': 'اعلان دسکتاپ',
+'notify.sound': 'صدا',
+'notify.message': 'پیام تازه از مشتری',
+'notify.offer': 'گفتگوی تازه به شما پیشنهاد شد',
 'chat.visitorTyping': 'بازدیدکننده در حال نوشتن است…',
 'chat.seen': 'دیده شد',
 'delivery.pending': 'در حال ارسال… (تلاش {n})',
@@ -780,6 +790,7 @@ views,
 searchBox(),
 h('div', { class: 'spacer' }),
 live,
+notifyToggles(),
 presence,
 langButton(),
 h('span', { class: 'me', dir: 'auto', 'data-testid': 'me-name' }, S.me.name),
@@ -1890,6 +1901,7 @@ case 'message.created': {
 var m = data.message;
 var convId = ev.conversation_id || (m && m.conversation_id);
 if (m && convId === S.currentId) addMessage(m);
+if (m && m.author_kind === 'customer' && !m.internal && ev.agent_id === S.me.id) notify(t('notify.message'), m.body, 'message-' + m.id);
 var at = (m && m.created_at) || ev.at;
 if (m && m.author_kind === 'agent' && m.author_id === S.me.id) markSeen({ id: convId, last_message_at: at });
 if (!updateListItem({ id: convId, last_message_at: at })) refreshList();
@@ -1911,6 +1923,7 @@ if (ev.conversation_id && ev.conversation_id === S.currentId) reloadCurrent();
 if (ev.customer_id) refreshTimeline(ev.customer_id);
 break;
 case 'conversation.offered':
+if (ev.agent_id === S.me.id) notify(t('notify.offer'), '', 'offer-' + ev.conversation_id);
 if (!ev.agent_id || ev.agent_id === S.me.id) offerFromEvent(ev);
 break;
 case 'offer.accepted':
@@ -2065,6 +2078,7 @@ if (el && d.call_id) el.setAttribute('data-call', d.call_id);
 if (!customerId) return;
 getCustomer(customerId).then(function (c) {
 nameText.textContent = customerLabel(c);
+notify(t('call.ringing'), customerLabel(c) + (d.from ? ' · ' + d.from : ''), 'call-' + (d.call_id || customerId));
 if (c.tier === 'vip') name.appendChild(h('span', { class: 'badge vip', 'data-testid': 'call-vip' }, t('customer.vip')));
 else if (c.tier && c.tier !== 'standard') name.appendChild(h('span', { class: 'badge', 'data-testid': 'call-tier' }, c.tier));
 var value = c.value && typeof c.value.total === 'number' ? c.value.total : null;
@@ -2189,6 +2203,52 @@ else box.appendChild(statTable(S.queues.map(function (q) { return { name: q.name
 box.appendChild(h('h2', null, t('sup.agents')));
 if (res.agents.ok) box.appendChild(statTable(rowsOf(res.agents.v), 'stats-agents'));
 else box.appendChild(statTable(S.agents.map(function (a) { return { name: a.name, role: a.role, presence: a.presence }; }), 'stats-agents'));
+}
+var NOTIFY_KEY = 'switchboard.console.notify';
+function notifyPrefs() {
+try { return JSON.parse(localStorage.getItem(NOTIFY_KEY) || '{}') || {}; } catch (e) { return {}; }
+}
+function setNotifyPref(key, on) {
+var p = notifyPrefs();
+p[key] = on;
+try { localStorage.setItem(NOTIFY_KEY, JSON.stringify(p)); } catch (e) { /* private mode */ }
+}
+function notifyToggles() {
+var p = notifyPrefs();
+var desktop = h('input', { type: 'checkbox', 'data-testid': 'notify-desktop', checked: !!p.desktop,
+onchange: function () {
+setNotifyPref('desktop', desktop.checked);
+if (desktop.checked && window.Notification && Notification.permission === 'default') Notification.requestPermission();
+} });
+var sound = h('input', { type: 'checkbox', 'data-testid': 'notify-sound', checked: !!p.sound,
+onchange: function () { setNotifyPref('sound', sound.checked); } });
+return h('details', { class: 'notify-menu' },
+h('summary', { class: 'btn', 'data-testid': 'notify-menu' }, t('notify.label')),
+h('div', { class: 'notify-options' },
+h('label', null, desktop, ' ', t('notify.desktop')),
+h('label', null, sound, ' ', t('notify.sound'))));
+}
+var audioCtx = null;
+function beep() {
+var Ctx = window.AudioContext || window.webkitAudioContext;
+if (!Ctx) return;
+try {
+audioCtx = audioCtx || new Ctx();
+var osc = audioCtx.createOscillator();
+var gain = audioCtx.createGain();
+osc.frequency.value = 880;
+gain.gain.value = 0.08;
+osc.connect(gain);
+gain.connect(audioCtx.destination);
+osc.start();
+osc.stop(audioCtx.currentTime + 0.18);
+} catch (e) { /* no audio */ }
+}
+function notify(title, body, tag) {
+var p = notifyPrefs();
+if (p.sound) beep();
+if (!p.desktop || !window.Notification || Notification.permission !== 'granted') return;
+try { new Notification(title, { body: body || '', tag: tag, lang: LANG }); } catch (e) { /* unsupported */ }
 }
 var TABS = ['mine', 'unassigned', 'open'];
 function routeHash() {

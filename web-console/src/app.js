@@ -239,6 +239,7 @@ function renderTopbar() {
     searchBox(),
     h('div', { class: 'spacer' }),
     live,
+    notifyToggles(),
     presence,
     langButton(),
     h('span', { class: 'me', dir: 'auto', 'data-testid': 'me-name' }, S.me.name),

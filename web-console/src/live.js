@@ -90,6 +90,7 @@ function handleEvent(ev) {
       var m = data.message;
       var convId = ev.conversation_id || (m && m.conversation_id);
       if (m && convId === S.currentId) addMessage(m);
+      if (m && m.author_kind === 'customer' && !m.internal && ev.agent_id === S.me.id) notify(t('notify.message'), m.body, 'message-' + m.id);
       var at = (m && m.created_at) || ev.at;
       // My own messages (e.g. from another tab) do not make a row unread.
       if (m && m.author_kind === 'agent' && m.author_id === S.me.id) markSeen({ id: convId, last_message_at: at });
@@ -114,6 +115,7 @@ function handleEvent(ev) {
       if (ev.customer_id) refreshTimeline(ev.customer_id);
       break;
     case 'conversation.offered':
+      if (ev.agent_id === S.me.id) notify(t('notify.offer'), '', 'offer-' + ev.conversation_id);
       if (!ev.agent_id || ev.agent_id === S.me.id) offerFromEvent(ev);
       break;
     case 'offer.accepted':
@@ -285,6 +287,7 @@ function screenPop(ev) {
   if (!customerId) return;
   getCustomer(customerId).then(function (c) {
     nameText.textContent = customerLabel(c);
+    notify(t('call.ringing'), customerLabel(c) + (d.from ? ' · ' + d.from : ''), 'call-' + (d.call_id || customerId));
     if (c.tier === 'vip') name.appendChild(h('span', { class: 'badge vip', 'data-testid': 'call-vip' }, t('customer.vip')));
     else if (c.tier && c.tier !== 'standard') name.appendChild(h('span', { class: 'badge', 'data-testid': 'call-tier' }, c.tier));
     var value = c.value && typeof c.value.total === 'number' ? c.value.total : null;
