@@ -5,6 +5,8 @@ use crate::chat::client::{site, Visitor};
 use crate::helpers::*;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
+use switchboard::routing::run_once;
+use switchboard::store::now_ms;
 
 async fn assign(app: &TestApp, token: &str, conv: &str, body: Value) -> (StatusCode, Value) {
     app.post(&format!("/api/v1/conversations/{conv}/assign"), token, body)
@@ -21,7 +23,15 @@ async fn assignee(app: &TestApp, conv: &str) -> Value {
 
 async fn chats_and_callbacks_go_only_to_available_agents_unless_overridden(b: Backend) {
     let app = spawn_app(b).await;
-    let key = site(&app, json!({})).await["site_key"]
+    let (s, q) = app
+        .post(
+            "/api/v1/queues",
+            &app.admin_token,
+            json!({"name": "chat", "channels": ["chat"]}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{q}");
+    let key = site(&app, json!({"queue_id": q["id"]})).await["site_key"]
         .as_str()
         .unwrap()
         .to_string();
@@ -66,6 +76,47 @@ async fn chats_and_callbacks_go_only_to_available_agents_unless_overridden(b: Ba
     assert_eq!(s, StatusCode::OK, "{body}");
     let joined = v.next_of("agent_joined").await;
     assert_eq!(joined["agent"]["name"], "Maryam", "{joined}");
+
+    // Overridden onto an agent who stays away, a chat returns to the queue after the grace.
+    let (mut w, _) = Visitor::join(&app, &key, None, None).await;
+    let second = w.say("w", "سلام").await["conversation_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (s, body) = assign(
+        &app,
+        &sup,
+        &second,
+        json!({"agent_id": away_id, "override_capacity": true}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let grace = app.state.settings.routing.console_grace_secs as i64 * 1000;
+    run_once(&app.state, now_ms()).await.unwrap();
+    assert_eq!(
+        assignee(&app, &second).await,
+        away_id.as_str(),
+        "within the grace"
+    );
+    run_once(&app.state, now_ms() + grace + 1_000)
+        .await
+        .unwrap();
+    assert_eq!(
+        assignee(&app, &second).await,
+        Value::Null,
+        "back in the queue"
+    );
+    let (_, c) = app
+        .get(&format!("/api/v1/conversations/{second}"), &app.admin_token)
+        .await;
+    assert!(
+        c["history"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|h| h["kind"] == "requeued"),
+        "{c}"
+    );
 
     // A callback for a missed call is live work too.
     let (s, cb) = app
