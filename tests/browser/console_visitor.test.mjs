@@ -1,7 +1,7 @@
 // A chat visitor who typed a VIP customer's email into the pre-chat form: the agent sees the
 // chat on the visitor's own profile (no VIP badge, no borrowed history), the email marked
 // unverified, and the VIP customer as a possible match, merged only after confirming.
-// A visitor who left nothing is "Web visitor", never a raw id.
+// A visitor who left nothing is "Web visitor", never a raw id. The profile is edited in place.
 // Started by `console::visitor::an_unverified_prechat_email_is_only_a_possible_match_in_a_real_browser`.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { env, ARTIFACT_DIR, requireEnv, launch, watchedPage, signIn, row } from './console_support.mjs';
 
 test('an unverified pre-chat email shows as a possible match, merged only after checking', async () => {
-  requireEnv(['APP_URL', 'AGENT_EMAIL', 'AGENT_PASSWORD', 'CLAIM_CONVERSATION_ID', 'ANON_CONVERSATION_ID', 'CLAIMED_EMAIL', 'OWNER_NAME', 'VISITOR_NAME']);
+  requireEnv(['APP_URL', 'AGENT_EMAIL', 'AGENT_PASSWORD', 'CLAIM_CONVERSATION_ID', 'ANON_CONVERSATION_ID', 'CLAIMED_EMAIL', 'OWNER_NAME', 'VISITOR_NAME', 'NEW_NAME']);
   const browser = await launch();
   const { page, problems } = await watchedPage(browser, 'fa-IR');
   try {
@@ -41,6 +41,16 @@ test('an unverified pre-chat email shows as a possible match, merged only after 
     assert.equal((await merged).status(), 200);
     await page.locator(`[data-testid="customer-name"]:text-is("${env.OWNER_NAME}")`).waitFor();
     await page.getByTestId('vip-badge').waitFor();
+
+    // Edited from the profile: the new name shows in the panel and in the list.
+    await page.getByTestId('customer-edit').click();
+    await page.getByTestId('customer-edit-name').fill(env.NEW_NAME);
+    await page.getByTestId('customer-edit-language').selectOption('fa');
+    const patched = page.waitForResponse((r) => r.request().method() === 'PATCH' && r.url().includes('/customers/'));
+    await page.getByTestId('customer-save').click();
+    assert.equal((await patched).status(), 200);
+    await page.locator(`[data-testid="customer-name"]:text-is("${env.NEW_NAME}")`).waitFor();
+    await row(page, env.CLAIM_CONVERSATION_ID).locator(`.name:text-is("${env.NEW_NAME}")`).waitFor();
     assert.deepEqual(problems, [], 'no console errors or failed requests');
   } catch (e) {
     await page.screenshot({ path: join(ARTIFACT_DIR, 'console-visitor-failure.png') }).catch(() => {});

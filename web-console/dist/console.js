@@ -80,6 +80,7 @@ en: {
 'msg.plain': 'Plain text',
 'msg.quoted': 'Show quoted text',
 'notify.label': 'Notifications',
+'calendar.jalali': 'Jalali calendar',
 'notify.desktop': 'Desktop notifications',
 'notify.sound': 'Sound',
 'notify.message': 'New message from a customer',
@@ -115,6 +116,14 @@ en: {
 'customer.timeline.end': 'Start of history.',
 'customer.anon': 'Unknown customer',
 'customer.visitor': 'Web visitor',
+'customer.edit': 'Edit',
+'customer.editName': 'Name',
+'customer.editLanguage': 'Language',
+'customer.editTier': 'Tier',
+'customer.standard': 'Standard',
+'customer.save': 'Save',
+'language.fa': 'Persian',
+'language.en': 'English',
 'visitor.title': 'Chat visitor',
 'visitor.unverified': 'unverified',
 'visitor.verified': 'verified',
@@ -273,6 +282,7 @@ fa: {
 'msg.plain': 'متن ساده',
 'msg.quoted': 'نمایش متن نقل‌قول‌شده',
 'notify.label': 'اعلان‌ها',
+'calendar.jalali': 'تقویم جلالی',
 'notify.desktop': 'اعلان دسکتاپ',
 'notify.sound': 'صدا',
 'notify.message': 'پیام تازه از مشتری',
@@ -308,6 +318,14 @@ fa: {
 'customer.timeline.end': 'ابتدای سابقه.',
 'customer.anon': 'مشتری ناشناس',
 'customer.visitor': 'بازدیدکنندهٔ وب',
+'customer.edit': 'ویرایش',
+'customer.editName': 'نام',
+'customer.editLanguage': 'زبان',
+'customer.editTier': 'سطح',
+'customer.standard': 'عادی',
+'customer.save': 'ذخیره',
+'language.fa': 'فارسی',
+'language.en': 'انگلیسی',
 'visitor.title': 'بازدیدکنندهٔ گفتگو',
 'visitor.unverified': 'تأییدنشده',
 'visitor.verified': 'تأییدشده',
@@ -489,7 +507,13 @@ return svg;
 function channelIcon(channel) {
 return icon(channel, t('channel.' + channel, null, channel));
 }
-function locale() { return LANG === 'fa' ? 'fa-IR' : 'en-GB'; }
+function locale() {
+if (LANG === 'fa') return 'fa-IR';
+return calendarPref() === 'persian' ? 'en-GB-u-ca-persian' : 'en-GB';
+}
+function calendarPref() {
+try { return localStorage.getItem('switchboard.console.calendar') || ''; } catch (e) { return ''; }
+}
 function fmtNum(n) {
 if (n === null || n === undefined || n === '') return '';
 if (typeof n !== 'number') return String(n);
@@ -1597,6 +1621,37 @@ renderCustomerPanel();
 h('button', { type: 'button', class: 'btn', onclick: function () { box.remove(); } }, t('assign.takeNo'))));
 el.appendChild(box);
 }
+function editProfile(el, c) {
+if (el.querySelector('.profile-edit')) return;
+var name = h('input', { type: 'text', dir: 'auto', value: c.name || '', 'data-testid': 'customer-edit-name', 'aria-label': t('customer.editName') });
+var lang = h('select', { 'data-testid': 'customer-edit-language', 'aria-label': t('customer.editLanguage') },
+['', 'fa', 'en'].map(function (l) { return h('option', { value: l, selected: (c.language || '') === l }, l ? t('language.' + l) : '–'); }));
+var tier = h('select', { 'data-testid': 'customer-edit-tier', 'aria-label': t('customer.editTier') },
+['standard', 'vip'].concat(c.tier && ['standard', 'vip'].indexOf(c.tier) < 0 ? [c.tier] : []).map(function (x) {
+return h('option', { value: x, selected: (c.tier || 'standard') === x }, x === 'vip' ? t('customer.vip') : x === 'standard' ? t('customer.standard') : x);
+}));
+var error = h('p', { class: 'form-error', role: 'alert' });
+var form = h('form', { class: 'profile-edit', 'data-testid': 'customer-edit-form',
+onsubmit: function (e) {
+e.preventDefault();
+var body = { name: name.value.trim() || null, tier: tier.value };
+if (lang.value) body.language = lang.value;
+api('PATCH', '/customers/' + encodeURIComponent(c.id), body).then(function (updated) {
+S.customers[c.id] = updated;
+document.querySelectorAll('[data-customer-name="' + CSS.escape(c.id) + '"]').forEach(function (n) { n.textContent = customerLabel(updated); });
+fillProfile(el, updated);
+}, function (err) { error.textContent = t('error.generic', { msg: errMsg(err) }); });
+} },
+h('label', null, t('customer.editName'), name),
+h('label', null, t('customer.editLanguage'), lang),
+h('label', null, t('customer.editTier'), tier),
+error,
+h('div', { class: 'confirm-buttons' },
+h('button', { type: 'submit', class: 'btn primary small', 'data-testid': 'customer-save' }, t('customer.save')),
+h('button', { type: 'button', class: 'btn small', onclick: function () { form.remove(); } }, t('assign.takeNo'))));
+el.insertBefore(form, el.children[1] || null);
+name.focus();
+}
 var typingState = { conv: null, sentAt: 0, timer: null };
 var readSent = {};      // conversation id -> highest customer seq reported read
 var visitorRead = {};   // conversation id -> highest seq the visitor has seen
@@ -1766,7 +1821,8 @@ var keys = Object.keys(attrs);
 append(el, [
 h('div', { class: 'profile-head' },
 h('h3', { dir: 'auto', 'data-testid': 'customer-name' }, customerLabel(c)),
-c.tier === 'vip' ? h('span', { class: 'badge vip', 'data-testid': 'vip-badge' }, t('customer.vip')) : (c.tier && c.tier !== 'standard' ? h('span', { class: 'badge' }, c.tier) : null)),
+c.tier === 'vip' ? h('span', { class: 'badge vip', 'data-testid': 'vip-badge' }, t('customer.vip')) : (c.tier && c.tier !== 'standard' ? h('span', { class: 'badge' }, c.tier) : null),
+c.merged_into ? null : h('button', { type: 'button', class: 'btn small', 'data-testid': 'customer-edit', onclick: function () { editProfile(el, c); } }, t('customer.edit'))),
 c.merged_into ? h('p', { class: 'notice' }, t('customer.merged'), ' ',
 h('button', { type: 'button', class: 'btn small', 'data-testid': 'customer-merged-open',
 onclick: function () { S.panelCustomerId = c.merged_into; renderCustomerPanel(); } }, t('customer.mergedOpen'))) : null,
@@ -2222,11 +2278,17 @@ if (desktop.checked && window.Notification && Notification.permission === 'defau
 } });
 var sound = h('input', { type: 'checkbox', 'data-testid': 'notify-sound', checked: !!p.sound,
 onchange: function () { setNotifyPref('sound', sound.checked); } });
+var jalali = LANG === 'fa' ? null : h('input', { type: 'checkbox', 'data-testid': 'calendar-jalali', checked: calendarPref() === 'persian',
+onchange: function () {
+try { localStorage.setItem('switchboard.console.calendar', jalali.checked ? 'persian' : ''); } catch (e) { /* private mode */ }
+renderAll();
+} });
 return h('details', { class: 'notify-menu' },
 h('summary', { class: 'btn', 'data-testid': 'notify-menu' }, t('notify.label')),
 h('div', { class: 'notify-options' },
 h('label', null, desktop, ' ', t('notify.desktop')),
-h('label', null, sound, ' ', t('notify.sound'))));
+h('label', null, sound, ' ', t('notify.sound')),
+jalali ? h('label', null, jalali, ' ', t('calendar.jalali')) : null));
 }
 var audioCtx = null;
 function beep() {

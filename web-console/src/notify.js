@@ -22,11 +22,17 @@ function notifyToggles() {
     } });
   var sound = h('input', { type: 'checkbox', 'data-testid': 'notify-sound', checked: !!p.sound,
     onchange: function () { setNotifyPref('sound', sound.checked); } });
+  var jalali = LANG === 'fa' ? null : h('input', { type: 'checkbox', 'data-testid': 'calendar-jalali', checked: calendarPref() === 'persian',
+    onchange: function () {
+      try { localStorage.setItem('switchboard.console.calendar', jalali.checked ? 'persian' : ''); } catch (e) { /* private mode */ }
+      renderAll();
+    } });
   return h('details', { class: 'notify-menu' },
     h('summary', { class: 'btn', 'data-testid': 'notify-menu' }, t('notify.label')),
     h('div', { class: 'notify-options' },
       h('label', null, desktop, ' ', t('notify.desktop')),
-      h('label', null, sound, ' ', t('notify.sound'))));
+      h('label', null, sound, ' ', t('notify.sound')),
+      jalali ? h('label', null, jalali, ' ', t('calendar.jalali')) : null));
 }
 
 var audioCtx = null;

@@ -114,7 +114,8 @@ function fillProfile(el, c) {
   append(el, [
     h('div', { class: 'profile-head' },
       h('h3', { dir: 'auto', 'data-testid': 'customer-name' }, customerLabel(c)),
-      c.tier === 'vip' ? h('span', { class: 'badge vip', 'data-testid': 'vip-badge' }, t('customer.vip')) : (c.tier && c.tier !== 'standard' ? h('span', { class: 'badge' }, c.tier) : null)),
+      c.tier === 'vip' ? h('span', { class: 'badge vip', 'data-testid': 'vip-badge' }, t('customer.vip')) : (c.tier && c.tier !== 'standard' ? h('span', { class: 'badge' }, c.tier) : null),
+      c.merged_into ? null : h('button', { type: 'button', class: 'btn small', 'data-testid': 'customer-edit', onclick: function () { editProfile(el, c); } }, t('customer.edit'))),
     c.merged_into ? h('p', { class: 'notice' }, t('customer.merged'), ' ',
       h('button', { type: 'button', class: 'btn small', 'data-testid': 'customer-merged-open',
         onclick: function () { S.panelCustomerId = c.merged_into; renderCustomerPanel(); } }, t('customer.mergedOpen'))) : null,

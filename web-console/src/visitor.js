@@ -59,3 +59,36 @@ function confirmMerge(el, conv, m, label) {
       h('button', { type: 'button', class: 'btn', onclick: function () { box.remove(); } }, t('assign.takeNo'))));
   el.appendChild(box);
 }
+
+// Editing a customer's name, language and tier from the profile.
+function editProfile(el, c) {
+  if (el.querySelector('.profile-edit')) return;
+  var name = h('input', { type: 'text', dir: 'auto', value: c.name || '', 'data-testid': 'customer-edit-name', 'aria-label': t('customer.editName') });
+  var lang = h('select', { 'data-testid': 'customer-edit-language', 'aria-label': t('customer.editLanguage') },
+    ['', 'fa', 'en'].map(function (l) { return h('option', { value: l, selected: (c.language || '') === l }, l ? t('language.' + l) : '–'); }));
+  var tier = h('select', { 'data-testid': 'customer-edit-tier', 'aria-label': t('customer.editTier') },
+    ['standard', 'vip'].concat(c.tier && ['standard', 'vip'].indexOf(c.tier) < 0 ? [c.tier] : []).map(function (x) {
+      return h('option', { value: x, selected: (c.tier || 'standard') === x }, x === 'vip' ? t('customer.vip') : x === 'standard' ? t('customer.standard') : x);
+    }));
+  var error = h('p', { class: 'form-error', role: 'alert' });
+  var form = h('form', { class: 'profile-edit', 'data-testid': 'customer-edit-form',
+    onsubmit: function (e) {
+      e.preventDefault();
+      var body = { name: name.value.trim() || null, tier: tier.value };
+      if (lang.value) body.language = lang.value;
+      api('PATCH', '/customers/' + encodeURIComponent(c.id), body).then(function (updated) {
+        S.customers[c.id] = updated;
+        document.querySelectorAll('[data-customer-name="' + CSS.escape(c.id) + '"]').forEach(function (n) { n.textContent = customerLabel(updated); });
+        fillProfile(el, updated);
+      }, function (err) { error.textContent = t('error.generic', { msg: errMsg(err) }); });
+    } },
+    h('label', null, t('customer.editName'), name),
+    h('label', null, t('customer.editLanguage'), lang),
+    h('label', null, t('customer.editTier'), tier),
+    error,
+    h('div', { class: 'confirm-buttons' },
+      h('button', { type: 'submit', class: 'btn primary small', 'data-testid': 'customer-save' }, t('customer.save')),
+      h('button', { type: 'button', class: 'btn small', onclick: function () { form.remove(); } }, t('assign.takeNo'))));
+  el.insertBefore(form, el.children[1] || null);
+  name.focus();
+}

@@ -10,6 +10,7 @@ use serde_json::json;
 const OWNER_NAME: &str = "رضا کریمی";
 const VISITOR_NAME: &str = "رضا";
 const EMAIL: &str = "reza@example.com";
+const NEW_NAME: &str = "رضا کریمی‌نژاد";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unverified_prechat_email_is_only_a_possible_match_in_a_real_browser() {
@@ -62,6 +63,7 @@ async fn an_unverified_prechat_email_is_only_a_possible_match_in_a_real_browser(
             ("CLAIMED_EMAIL", EMAIL.into()),
             ("OWNER_NAME", OWNER_NAME.into()),
             ("VISITOR_NAME", VISITOR_NAME.into()),
+            ("NEW_NAME", NEW_NAME.into()),
         ],
         90,
     )
