@@ -24,6 +24,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_conversation, update_conversation))
         .routes(routes!(list_messages, post_message))
         .routes(routes!(assign_conversation))
+        .routes(routes!(super::viewing::post_viewing))
 }
 
 fn actor(caller: &Caller) -> Actor {

@@ -98,10 +98,12 @@ async fn console(
     }))
 }
 
-/// Supervisors see everything; an agent sees events about them (`agent_id`) or addressed to
-/// them among others (`data.agent_ids`, e.g. a call ringing for several agents).
+/// Supervisors see everything; an agent sees events about them (`agent_id`), addressed to
+/// them among others (`data.agent_ids`, e.g. a call ringing for several agents) or to every
+/// agent (`data.all_agents`, e.g. who is viewing a conversation).
 fn relevant(ev: &Event, agent: &str, all: bool) -> bool {
     all || ev.agent_id.as_deref() == Some(agent)
+        || ev.data["all_agents"] == true
         || ev.data["agent_ids"]
             .as_array()
             .is_some_and(|ids| ids.iter().any(|id| id.as_str() == Some(agent)))

@@ -1,4 +1,5 @@
-// Two agents, two browsers: Reza takes Maryam's conversation. The console asks Reza first;
+// Two agents, two browsers: Maryam sees Reza open and type in her conversation (collision
+// detection), then Reza takes it. The console asks Reza first;
 // Maryam's screen changes live — the conversation leaves her "Mine" list and she is told who
 // took it. Started by `console::take::taking_a_colleagues_conversation_in_two_real_browsers`.
 import { test } from 'node:test';
@@ -14,12 +15,18 @@ test('taking a colleague\'s conversation asks first and updates the colleague\'s
   try {
     await signIn(owner.page, env.OWNER_EMAIL, env.AGENT_PASSWORD);
     await signIn(taker.page, env.TAKER_EMAIL, env.AGENT_PASSWORD);
-    // Maryam's "Mine" holds the conversation.
-    await row(owner.page, env.CONVERSATION_ID).waitFor();
+    // Maryam's "Mine" holds the conversation; she has it open.
+    await row(owner.page, env.CONVERSATION_ID).click();
+    await owner.page.getByTestId('composer').waitFor();
 
     // Reza opens it from "All open" and presses Take: asked first, cancelling changes nothing.
     await taker.page.getByTestId('tab-open').click();
     await row(taker.page, env.CONVERSATION_ID).click();
+    // Collision: Maryam sees Reza viewing it, then typing in it.
+    const collision = owner.page.getByTestId('collision');
+    await collision.filter({ hasText: `${env.TAKER_NAME} این گفتگو را می‌بیند` }).waitFor();
+    await taker.page.getByTestId('composer').pressSequentially('Hi');
+    await collision.filter({ hasText: `${env.TAKER_NAME} در حال نوشتن پاسخ است` }).waitFor();
     await taker.page.getByTestId('assign-me').click();
     await taker.page.getByTestId('take-confirm').waitFor();
     await taker.page.getByTestId('take-confirm-no').click();

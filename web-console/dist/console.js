@@ -87,6 +87,8 @@ en: {
 'notify.offer': 'New conversation offered to you',
 'chat.visitorTyping': 'The visitor is typing…',
 'chat.seen': 'Seen',
+'collision.viewing': '{name} is viewing this conversation',
+'collision.typing': '{name} is typing a reply',
 'delivery.pending': 'Sending… (attempt {n})',
 'delivery.sent': 'Sent',
 'delivery.failed': 'Not delivered after {n} attempts: {error}',
@@ -289,6 +291,8 @@ fa: {
 'notify.offer': 'گفتگوی تازه به شما پیشنهاد شد',
 'chat.visitorTyping': 'بازدیدکننده در حال نوشتن است…',
 'chat.seen': 'دیده شد',
+'collision.viewing': '{name} این گفتگو را می‌بیند',
+'collision.typing': '{name} در حال نوشتن پاسخ است',
 'delivery.pending': 'در حال ارسال… (تلاش {n})',
 'delivery.sent': 'ارسال شد',
 'delivery.failed': 'پس از {n} تلاش تحویل نشد: {error}',
@@ -830,6 +834,7 @@ el.textContent = on ? t('live.on') : t('live.off');
 }
 }
 function logout() {
+stopViewing();
 api('POST', '/auth/logout').then(null, function () { /* already gone */ }).then(function () {
 stopLive();
 stopSupervisorRefresh();
@@ -1084,6 +1089,7 @@ var mySeq = ++convSeq;
 var same = S.currentId === id;
 S.currentId = id;
 saveRoute();
+startViewing(id);
 if (!same) { S.current = null; S.currentError = null; renderConversation(); }
 renderListRows();
 return api('GET', '/conversations/' + encodeURIComponent(id)).then(function (conv) {
@@ -1236,8 +1242,10 @@ h('label', { class: 'ctl' }, h('span', null, t('filter.status')), status),
 h('label', { class: 'ctl' }, h('span', null, t('priority.label')), priority),
 h('span', { class: 'ctl assignee muted', dir: 'auto', 'data-testid': 'assignee' }, who),
 h('span', { class: 'ctl' }, assign, assignBtn, take)),
-tags
+tags,
+h('p', { id: 'collision', class: 'collision', 'data-testid': 'collision', role: 'status', hidden: true })
 ]);
+renderCollision();
 if (hadFocus) tagInput.focus();
 }
 function confirmTake(c) {
@@ -1718,6 +1726,63 @@ el.querySelector('.meta').appendChild(h('span', { class: 'delivery delivery-sent
 function visitorTypingLine() {
 return h('p', { id: 'visitor-typing', class: 'typing muted', 'data-testid': 'visitor-typing', hidden: true, role: 'status' }, t('chat.visitorTyping'));
 }
+var viewers = {};          // conversation id -> {agent id: {name, typing, at}}
+var viewing = { conv: null, timer: null, typingAt: 0, typingTimer: null };
+function announceViewing(convId, on, typing) {
+fetch('/api/v1/conversations/' + encodeURIComponent(convId) + '/viewing', {
+method: 'POST', credentials: 'same-origin', keepalive: true,
+headers: { 'content-type': 'application/json', accept: 'application/json' },
+body: JSON.stringify({ on: on, typing: !!typing })
+}).then(null, function () { /* best effort */ });
+}
+function startViewing(id) {
+if (viewing.conv === id) return;
+if (viewing.conv) announceViewing(viewing.conv, false);
+viewing.conv = id;
+announceViewing(id, true);
+clearInterval(viewing.timer);
+viewing.timer = setInterval(function () {
+if (viewing.conv) announceViewing(viewing.conv, true, Date.now() - viewing.typingAt < 4000);
+renderCollision();
+}, 20000);
+}
+function stopViewing() {
+if (viewing.conv) announceViewing(viewing.conv, false);
+viewing.conv = null;
+clearInterval(viewing.timer);
+}
+function typingViewing() {
+if (!viewing.conv) return;
+var now = Date.now();
+if (now - viewing.typingAt > 3000) announceViewing(viewing.conv, true, true);
+viewing.typingAt = now;
+clearTimeout(viewing.typingTimer);
+viewing.typingTimer = setTimeout(function () {
+if (viewing.conv) announceViewing(viewing.conv, true, false);
+}, 4000);
+}
+function onViewing(ev) {
+var d = ev.data || {};
+if (!ev.conversation_id || !d.viewer_id || d.viewer_id === S.me.id) return;
+var m = viewers[ev.conversation_id] = viewers[ev.conversation_id] || {};
+if (d.on) m[d.viewer_id] = { name: d.viewer_name || agentName(d.viewer_id), typing: !!d.typing, at: Date.now() };
+else delete m[d.viewer_id];
+renderCollision();
+}
+function renderCollision() {
+var el = $('#collision');
+if (!el || !S.currentId) return;
+var m = viewers[S.currentId] || {};
+var now = Date.now();
+var parts = [];
+Object.keys(m).forEach(function (k) {
+if (now - m[k].at > 45000) { delete m[k]; return; }
+parts.push(t(m[k].typing ? 'collision.typing' : 'collision.viewing', { name: m[k].name }));
+});
+el.textContent = parts.join(' · ');
+el.hidden = !parts.length;
+}
+window.addEventListener('pagehide', stopViewing);
 function noReplyChannel() {
 return !!S.current && (S.current.channel === 'phone' || S.current.channel === 'fax');
 }
@@ -1752,6 +1817,7 @@ isChat() ? visitorTypingLine() : null,
 noReply ? h('p', { class: 'notice no-reply', 'data-testid': 'no-reply-channel' }, t('composer.noReplyChannel')) : null,
 ta, h('div', { class: 'composer-foot' }, error, attachButton(error), send));
 ta.addEventListener('input', agentTyping);
+ta.addEventListener('input', typingViewing);
 ta.addEventListener('keydown', function (e) {
 if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) { e.preventDefault(); submit(); }
 if (e.key === 'Escape') ta.blur();
@@ -1895,6 +1961,7 @@ tickTimer = setInterval(tickOffers, 1000);
 loadOffers();
 }
 function stopLive() {
+stopViewing();
 liveRunning = false;
 clearTimeout(wsTimer);
 clearInterval(pollTimer);
@@ -1998,6 +2065,9 @@ if (sel) { sel.value = status; sel.className = 'presence presence-' + status; }
 }
 break;
 }
+case 'conversation.viewing':
+onViewing(ev);
+break;
 case 'chat.typing':
 onChatTyping(ev);
 break;

@@ -257,6 +257,7 @@ function setLive(on) {
 }
 
 function logout() {
+  stopViewing();
   api('POST', '/auth/logout').then(null, function () { /* already gone */ }).then(function () {
     stopLive();
     stopSupervisorRefresh();

@@ -162,6 +162,7 @@ function openConversation(id) {
   var same = S.currentId === id;
   S.currentId = id;
   saveRoute();
+  startViewing(id);
   if (!same) { S.current = null; S.currentError = null; renderConversation(); }
   renderListRows();
   return api('GET', '/conversations/' + encodeURIComponent(id)).then(function (conv) {
@@ -331,8 +332,10 @@ function renderConvHead() {
       h('label', { class: 'ctl' }, h('span', null, t('priority.label')), priority),
       h('span', { class: 'ctl assignee muted', dir: 'auto', 'data-testid': 'assignee' }, who),
       h('span', { class: 'ctl' }, assign, assignBtn, take)),
-    tags
+    tags,
+    h('p', { id: 'collision', class: 'collision', 'data-testid': 'collision', role: 'status', hidden: true })
   ]);
+  renderCollision();
   if (hadFocus) tagInput.focus();
 }
 

@@ -20,6 +20,7 @@ function startLive() {
 }
 
 function stopLive() {
+  stopViewing();
   liveRunning = false;
   clearTimeout(wsTimer);
   clearInterval(pollTimer);
@@ -134,6 +135,9 @@ function handleEvent(ev) {
       }
       break;
     }
+    case 'conversation.viewing':
+      onViewing(ev);
+      break;
     case 'chat.typing':
       onChatTyping(ev);
       break;

@@ -38,6 +38,7 @@ function composer() {
     noReply ? h('p', { class: 'notice no-reply', 'data-testid': 'no-reply-channel' }, t('composer.noReplyChannel')) : null,
     ta, h('div', { class: 'composer-foot' }, error, attachButton(error), send));
   ta.addEventListener('input', agentTyping);
+  ta.addEventListener('input', typingViewing);
   ta.addEventListener('keydown', function (e) {
     if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) { e.preventDefault(); submit(); }
     if (e.key === 'Escape') ta.blur();
