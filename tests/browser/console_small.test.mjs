@@ -1,7 +1,7 @@
 // The small things, in the Persian console of a supervisor: history kinds read in Persian, a
 // customer's rating shows as stars with the comment, resolved call logs stay out of
 // "Unassigned", and the supervisor tables keep one column each, in the same order, across
-// refreshes. Started by `console::small::small_things_in_a_real_browser`.
+// refreshes; a missed call's subject and line are Persian too. Started by `console::small::small_things_in_a_real_browser`.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -10,7 +10,7 @@ import { env, ARTIFACT_DIR, requireEnv, launch, watchedPage, signIn, row, poll, 
 const headers = (page, id) => page.locator(`[data-testid="${id}"] th`).allInnerTexts();
 
 test('history in Persian, rating stars, a clean Unassigned list and stable supervisor tables', async () => {
-  requireEnv(['APP_URL', 'AGENT_EMAIL', 'AGENT_PASSWORD', 'CHAT_CONVERSATION_ID', 'CALL_CONVERSATION_ID', 'OPEN_CONVERSATION_ID', 'COMMENT']);
+  requireEnv(['APP_URL', 'AGENT_EMAIL', 'AGENT_PASSWORD', 'CHAT_CONVERSATION_ID', 'CALL_CONVERSATION_ID', 'OPEN_CONVERSATION_ID', 'COMMENT', 'MISSED_CONVERSATION_ID']);
   const browser = await launch();
   const { page, problems } = await watchedPage(browser, 'fa-IR');
   try {
@@ -19,6 +19,15 @@ test('history in Persian, rating stars, a clean Unassigned list and stable super
     await page.getByTestId('tab-unassigned').click();
     await row(page, env.OPEN_CONVERSATION_ID).waitFor();
     assert.equal(await row(page, env.CALL_CONVERSATION_ID).count(), 0, 'a resolved call log is nobody\'s work');
+
+    // The missed call reads in Persian, in the list and in the conversation.
+    const missed = row(page, env.MISSED_CONVERSATION_ID);
+    await missed.locator('.subject', { hasText: 'تماس بی‌پاسخ از' }).waitFor();
+    await missed.click();
+    await page.getByTestId('conversation-subject').filter({ hasText: 'تماس بی‌پاسخ از' }).waitFor();
+    const line = page.locator('[data-testid="message"][data-seq="1"] .body');
+    await line.filter({ hasText: 'تماس ورودی، بی‌پاسخ' }).waitFor();
+    assert.doesNotMatch(await page.getByTestId('messages').innerText(), /Missed|Inbound|answered/);
 
     // The rated chat: stars and comment; the transfer in Persian.
     await page.getByTestId('filter-status').selectOption('resolved');

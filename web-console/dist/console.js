@@ -87,6 +87,20 @@ en: {
 'notify.offer': 'New conversation offered to you',
 'chat.visitorTyping': 'The visitor is typing…',
 'chat.seen': 'Seen',
+'subject.missed': 'Missed call from {n}',
+'subject.inboundCall': 'Inbound call from {n}',
+'subject.outboundCall': 'Outbound call to {n}',
+'subject.inboundFax': 'Inbound fax from {n}',
+'subject.outboundFax': 'Outbound fax to {n}',
+'callDir.inbound': 'Inbound',
+'callDir.outbound': 'Outbound',
+'callDir.internal': 'Internal',
+'callDir.unknown': 'Inbound',
+'callLine.answered': '{dir} call, answered, {time}',
+'callLine.no_answer': '{dir} call, not answered (rang {time})',
+'callLine.busy': '{dir} call, busy',
+'callLine.failed': '{dir} call, failed',
+'callLine.fax': '{dir} fax, {pages} pages, {status}',
 'collision.viewing': '{name} is viewing this conversation',
 'collision.typing': '{name} is typing a reply',
 'delivery.pending': 'Sending… (attempt {n})',
@@ -291,6 +305,20 @@ fa: {
 'notify.offer': 'گفتگوی تازه به شما پیشنهاد شد',
 'chat.visitorTyping': 'بازدیدکننده در حال نوشتن است…',
 'chat.seen': 'دیده شد',
+'subject.missed': 'تماس بی‌پاسخ از {n}',
+'subject.inboundCall': 'تماس ورودی از {n}',
+'subject.outboundCall': 'تماس خروجی با {n}',
+'subject.inboundFax': 'فکس ورودی از {n}',
+'subject.outboundFax': 'فکس خروجی به {n}',
+'callDir.inbound': 'ورودی',
+'callDir.outbound': 'خروجی',
+'callDir.internal': 'داخلی',
+'callDir.unknown': 'ورودی',
+'callLine.answered': 'تماس {dir}، پاسخ داده شد، {time}',
+'callLine.no_answer': 'تماس {dir}، بی‌پاسخ (زنگ {time})',
+'callLine.busy': 'تماس {dir}، مشغول',
+'callLine.failed': 'تماس {dir}، ناموفق',
+'callLine.fax': 'فکس {dir}، {pages} صفحه، {status}',
 'collision.viewing': '{name} این گفتگو را می‌بیند',
 'collision.typing': '{name} در حال نوشتن پاسخ است',
 'delivery.pending': 'در حال ارسال… (تلاش {n})',
@@ -1046,7 +1074,7 @@ h('span', { class: 'chan' }, channelIcon(c.channel)),
 h('span', { class: 'rowmain' },
 h('span', { class: 'line1' }, name, h('time', { class: 'time', datetime: c.last_message_at || c.updated_at }, fmtShortTime(c.last_message_at || c.updated_at))),
 h('span', { class: 'line2' },
-h('span', { class: 'subject', dir: 'auto' }, c.subject || convNumber(c)),
+h('span', { class: 'subject', dir: 'auto' }, localSubject(c.subject) || convNumber(c)),
 h('span', { class: 'status-pill status-' + c.status }, t('status.' + c.status, null, c.status)),
 unread ? h('span', { class: 'dot', 'data-testid': 'unread-dot', role: 'img', 'aria-label': t('list.unread') }) : null)));
 return li;
@@ -1234,7 +1262,7 @@ if (typed) tagInput.value = typed;
 append(head, [
 h('div', { class: 'title-row' },
 channelIcon(c.channel),
-h('h2', { class: 'subject', dir: 'auto', 'data-testid': 'conversation-subject' }, c.subject || ''),
+h('h2', { class: 'subject', dir: 'auto', 'data-testid': 'conversation-subject' }, localSubject(c.subject) || ''),
 h('span', { class: 'num muted' }, convNumber(c)),
 h('span', { class: 'muted custname', dir: 'auto', 'data-customer-name': c.customer_id }, cust ? customerLabel(cust) : '')),
 h('div', { class: 'controls' },
@@ -1400,7 +1428,8 @@ var body;
 if (html) {
 body = h('div', { class: 'body html' }, emailFrame(html, m), m.body ? h('details', { class: 'plain' }, h('summary', null, t('msg.plain')), h('div', { class: 'text', dir: 'auto' }, m.body)) : null);
 } else if (!attachmentOnly(m)) {
-body = h('div', { class: 'body text', dir: textDir(m.body) === 'auto' ? 'auto' : textDir(m.body) }, m.body);
+var text = callLine(m) || m.body;
+body = h('div', { class: 'body text', dir: textDir(text) === 'auto' ? 'auto' : textDir(text) }, text);
 }
 return h('article', {
 class: 'bubble ' + kind + (m.internal ? ' internal' : ''), 'data-testid': 'message', 'data-seq': String(m.seq),
@@ -1659,6 +1688,41 @@ h('button', { type: 'submit', class: 'btn primary small', 'data-testid': 'custom
 h('button', { type: 'button', class: 'btn small', onclick: function () { form.remove(); } }, t('assign.takeNo'))));
 el.insertBefore(form, el.children[1] || null);
 name.focus();
+}
+var SUBJECT_FORMS = [
+[/^Missed call from (.+)$/, 'subject.missed'],
+[/^Inbound call from (.+)$/, 'subject.inboundCall'],
+[/^Outbound call to (.+)$/, 'subject.outboundCall'],
+[/^Inbound fax from (.+)$/, 'subject.inboundFax'],
+[/^Outbound fax to (.+)$/, 'subject.outboundFax']
+];
+function localSubject(s) {
+if (!s || LANG === 'en') return s;
+for (var i = 0; i < SUBJECT_FORMS.length; i++) {
+var m = SUBJECT_FORMS[i][0].exec(s);
+if (m) return t(SUBJECT_FORMS[i][1], { n: '\u2066' + m[1] + '\u2069' });
+}
+return s;
+}
+function clockText(secs) {
+return fmtCountdown(typeof secs === 'number' ? secs : 0);
+}
+function callLine(m) {
+var d = m.meta || {};
+if ((d.kind !== 'call' && d.kind !== 'fax') || !d.direction || !d.disposition) return null;
+var dir = t('callDir.' + d.direction, null, d.direction);
+var line;
+if (d.kind === 'fax') {
+line = t('callLine.fax', { dir: dir, pages: fmtNum(d.fax_pages || 0), status: d.fax_status || '' });
+} else if (d.disposition === 'answered') {
+line = t('callLine.answered', { dir: dir, time: clockText(d.billsec) });
+} else if (d.disposition === 'no_answer') {
+line = t('callLine.no_answer', { dir: dir, time: clockText(d.duration_secs) });
+} else {
+line = t('callLine.' + d.disposition, { dir: dir }, dir);
+}
+var notes = String(m.body || '').split('\n').slice(1).join('\n').trim();
+return notes ? line + '\n' + notes : line;
 }
 var typingState = { conv: null, sentAt: 0, timer: null };
 var readSent = {};      // conversation id -> highest customer seq reported read
@@ -1937,7 +2001,7 @@ ol.appendChild(h('li', { class: 'tl-item tl-' + it.kind + (it.internal ? ' inter
 'data-testid': 'timeline-item', tabindex: '0', role: 'link',
 onclick: function () { openConversation(it.conversation_id); },
 onkeydown: function (e) { if (e.key === 'Enter') openConversation(it.conversation_id); } },
-h('div', { class: 'tl-meta' }, channelIcon(it.channel), h('span', { dir: 'auto', class: 'tl-subject' }, it.subject || num),
+h('div', { class: 'tl-meta' }, channelIcon(it.channel), h('span', { dir: 'auto', class: 'tl-subject' }, localSubject(it.subject) || num),
 h('time', { class: 'muted', datetime: it.at }, fmtShortTime(it.at))),
 h('div', { class: 'tl-body', dir: 'auto' }, text)));
 });

@@ -112,7 +112,7 @@ function listRow(c, i) {
     h('span', { class: 'rowmain' },
       h('span', { class: 'line1' }, name, h('time', { class: 'time', datetime: c.last_message_at || c.updated_at }, fmtShortTime(c.last_message_at || c.updated_at))),
       h('span', { class: 'line2' },
-        h('span', { class: 'subject', dir: 'auto' }, c.subject || convNumber(c)),
+        h('span', { class: 'subject', dir: 'auto' }, localSubject(c.subject) || convNumber(c)),
         h('span', { class: 'status-pill status-' + c.status }, t('status.' + c.status, null, c.status)),
         unread ? h('span', { class: 'dot', 'data-testid': 'unread-dot', role: 'img', 'aria-label': t('list.unread') }) : null)));
   return li;
@@ -324,7 +324,7 @@ function renderConvHead() {
   append(head, [
     h('div', { class: 'title-row' },
       channelIcon(c.channel),
-      h('h2', { class: 'subject', dir: 'auto', 'data-testid': 'conversation-subject' }, c.subject || ''),
+      h('h2', { class: 'subject', dir: 'auto', 'data-testid': 'conversation-subject' }, localSubject(c.subject) || ''),
       h('span', { class: 'num muted' }, convNumber(c)),
       h('span', { class: 'muted custname', dir: 'auto', 'data-customer-name': c.customer_id }, cust ? customerLabel(cust) : '')),
     h('div', { class: 'controls' },
@@ -511,7 +511,8 @@ function messageBubble(m) {
   if (html) {
     body = h('div', { class: 'body html' }, emailFrame(html, m), m.body ? h('details', { class: 'plain' }, h('summary', null, t('msg.plain')), h('div', { class: 'text', dir: 'auto' }, m.body)) : null);
   } else if (!attachmentOnly(m)) {
-    body = h('div', { class: 'body text', dir: textDir(m.body) === 'auto' ? 'auto' : textDir(m.body) }, m.body);
+    var text = callLine(m) || m.body;
+    body = h('div', { class: 'body text', dir: textDir(text) === 'auto' ? 'auto' : textDir(text) }, text);
   }
   return h('article', {
     class: 'bubble ' + kind + (m.internal ? ' internal' : ''), 'data-testid': 'message', 'data-seq': String(m.seq),

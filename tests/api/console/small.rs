@@ -93,6 +93,41 @@ async fn small_things_in_a_real_browser() {
     let open = app
         .conversation(&app.admin_token, "o@example.com", "باز", json!({}))
         .await;
+    // A missed call: the server writes "Missed call from …"; the Persian console says it in Persian.
+    let cti = app.api_token(&["voice:ingest"]).await;
+    for (event, extra) in [
+        ("newCall", json!({})),
+        ("hangup", json!({"cause": "noAnswer"})),
+    ] {
+        let mut body = json!({"event": event, "callId": "missed-1", "from": "09121112222",
+            "to": "02133445566", "direction": "in"});
+        for (k, v) in extra.as_object().unwrap() {
+            body[k] = v.clone();
+        }
+        let path = format!("/api/v1/channels/voice/cti/{cti}");
+        ok(app.call("POST", &path, None, Some(body)).await).await;
+    }
+    let (s, page) = app
+        .get(
+            "/api/v1/conversations?channel=phone&status=open",
+            &app.admin_token,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{page}");
+    let missed = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| {
+            c["subject"]
+                .as_str()
+                .unwrap_or("")
+                .starts_with("Missed call from")
+        })
+        .unwrap_or_else(|| panic!("no callback conversation: {page}"))["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     run_script(
         "console_small.test.mjs",
         &[
@@ -103,6 +138,7 @@ async fn small_things_in_a_real_browser() {
             ("CALL_CONVERSATION_ID", call_id),
             ("OPEN_CONVERSATION_ID", open["id"].as_str().unwrap().into()),
             ("COMMENT", COMMENT.into()),
+            ("MISSED_CONVERSATION_ID", missed),
         ],
         90,
     )
