@@ -36,6 +36,10 @@ test('history in Persian, rating stars, a clean Unassigned list and stable super
     await rating.waitFor();
     assert.equal(await rating.getByTestId('rating-stars').innerText(), '★★★★☆');
     assert.equal(await rating.getByTestId('rating-comment').innerText(), env.COMMENT);
+    // …and on the customer's profile.
+    const onProfile = page.getByTestId('customer-ratings');
+    await onProfile.getByTestId('customer-rating-comment').filter({ hasText: env.COMMENT }).waitFor();
+    assert.match(await onProfile.innerText(), /★★★★☆/);
     const moved = page.locator('[data-testid="history-entry"][data-kind="transferred"]');
     assert.equal(await moved.locator('bdi').first().innerText(), 'به صف دیگری منتقل شد');
     for (const text of await page.getByTestId('history-entry').allInnerTexts()) {

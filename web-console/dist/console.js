@@ -196,6 +196,7 @@ en: {
 'history.email_delivery_failed': 'Email not delivered',
 'history.unknown': 'Change recorded',
 'rating.label': 'Rated {n} of 5',
+'rating.summary': '{avg} of 5 from {n} ratings',
 'stat.name': 'Name',
 'stat.queue': 'Queue',
 'stat.agent': 'Agent',
@@ -414,6 +415,7 @@ fa: {
 'history.email_delivery_failed': 'ایمیل تحویل نشد',
 'history.unknown': 'تغییری ثبت شد',
 'rating.label': 'امتیاز {n} از ۵',
+'rating.summary': '{avg} از ۵ در {n} امتیاز',
 'stat.name': 'نام',
 'stat.queue': 'صف',
 'stat.agent': 'کارشناس',
@@ -1689,6 +1691,21 @@ h('button', { type: 'button', class: 'btn small', onclick: function () { form.re
 el.insertBefore(form, el.children[1] || null);
 name.focus();
 }
+function ratingsLine(customerId) {
+var el = h('p', { class: 'ratings', 'data-testid': 'customer-ratings', hidden: true });
+api('GET', '/channels/chat/customers/' + encodeURIComponent(customerId) + '/ratings').then(function (r) {
+if (!r || !r.count) return;
+var avg = Math.round(r.average);
+append(el, [
+h('span', { class: 'stars', role: 'img', 'aria-label': t('rating.label', { n: fmtNum(r.average) }) },
+'★★★★★'.slice(0, avg) + '☆☆☆☆☆'.slice(0, 5 - avg)), ' ',
+h('span', { class: 'muted' }, t('rating.summary', { avg: fmtNum(r.average), n: fmtNum(r.count) })),
+r.items[0] && r.items[0].comment ? [' ', h('q', { dir: 'auto', 'data-testid': 'customer-rating-comment' }, r.items[0].comment)] : null
+]);
+el.hidden = false;
+}, function () { /* no ratings shown */ });
+return el;
+}
 var SUBJECT_FORMS = [
 [/^Missed call from (.+)$/, 'subject.missed'],
 [/^Inbound call from (.+)$/, 'subject.inboundCall'],
@@ -1957,6 +1974,7 @@ c.merged_into ? h('p', { class: 'notice' }, t('customer.merged'), ' ',
 h('button', { type: 'button', class: 'btn small', 'data-testid': 'customer-merged-open',
 onclick: function () { S.panelCustomerId = c.merged_into; renderCustomerPanel(); } }, t('customer.mergedOpen'))) : null,
 h('p', { class: 'muted' }, t('customer.conversations', { n: c.conversation_count || 0 })),
+c.merged_into ? null : ratingsLine(c.id),
 h('h4', null, t('customer.identities')),
 h('ul', { class: 'identities', 'data-testid': 'identities' }, (c.identities || []).map(function (idn) {
 return h('li', null, channelIcon(idn.kind === 'email' ? 'email' : idn.kind === 'phone' ? 'phone' : 'chat'),

@@ -121,6 +121,7 @@ function fillProfile(el, c) {
       h('button', { type: 'button', class: 'btn small', 'data-testid': 'customer-merged-open',
         onclick: function () { S.panelCustomerId = c.merged_into; renderCustomerPanel(); } }, t('customer.mergedOpen'))) : null,
     h('p', { class: 'muted' }, t('customer.conversations', { n: c.conversation_count || 0 })),
+    c.merged_into ? null : ratingsLine(c.id),
     h('h4', null, t('customer.identities')),
     h('ul', { class: 'identities', 'data-testid': 'identities' }, (c.identities || []).map(function (idn) {
       return h('li', null, channelIcon(idn.kind === 'email' ? 'email' : idn.kind === 'phone' ? 'phone' : 'chat'),

@@ -92,3 +92,20 @@ function editProfile(el, c) {
   el.insertBefore(form, el.children[1] || null);
   name.focus();
 }
+
+// The customer's chat ratings on the profile: average stars and the latest comment.
+function ratingsLine(customerId) {
+  var el = h('p', { class: 'ratings', 'data-testid': 'customer-ratings', hidden: true });
+  api('GET', '/channels/chat/customers/' + encodeURIComponent(customerId) + '/ratings').then(function (r) {
+    if (!r || !r.count) return;
+    var avg = Math.round(r.average);
+    append(el, [
+      h('span', { class: 'stars', role: 'img', 'aria-label': t('rating.label', { n: fmtNum(r.average) }) },
+        '★★★★★'.slice(0, avg) + '☆☆☆☆☆'.slice(0, 5 - avg)), ' ',
+      h('span', { class: 'muted' }, t('rating.summary', { avg: fmtNum(r.average), n: fmtNum(r.count) })),
+      r.items[0] && r.items[0].comment ? [' ', h('q', { dir: 'auto', 'data-testid': 'customer-rating-comment' }, r.items[0].comment)] : null
+    ]);
+    el.hidden = false;
+  }, function () { /* no ratings shown */ });
+  return el;
+}

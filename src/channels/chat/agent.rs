@@ -246,3 +246,50 @@ pub async fn agent_download(
     let (name, content_type, data) = row.ok_or(ApiError::NotFound("attachment"))?;
     Ok(super::attachments::serve(&name, &content_type, data))
 }
+
+/// A customer's chat ratings, newest first, with their average.
+#[derive(Serialize, ToSchema)]
+pub struct CustomerRatings {
+    pub items: Vec<Rating>,
+    pub count: usize,
+    /// Mean score, `null` without ratings.
+    pub average: Option<f64>,
+}
+
+/// The satisfaction ratings a customer gave in chats (shown on the profile).
+#[utoipa::path(get, path = "/channels/chat/customers/{id}/ratings", tag = "chat", responses((status = 200, body = CustomerRatings)))]
+pub async fn customer_ratings(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Json<CustomerRatings>> {
+    caller.require(Role::Agent, "customers")?;
+    let rows: Vec<(String, i64, Option<String>, i64, i64)> = sqlx::query_as(
+        "SELECT r.conversation_id, r.score, r.comment, r.created_at, r.updated_at \
+         FROM chat_ratings r JOIN conversations c ON c.id = r.conversation_id \
+         WHERE c.customer_id = $1 ORDER BY r.updated_at DESC LIMIT 50",
+    )
+    .bind(&id)
+    .fetch_all(state.store.pool())
+    .await?;
+    let items: Vec<Rating> = rows
+        .into_iter()
+        .map(
+            |(conversation_id, score, comment, created, updated)| Rating {
+                conversation_id,
+                score,
+                comment,
+                created_at: ms_to_rfc3339(created),
+                updated_at: ms_to_rfc3339(updated),
+            },
+        )
+        .collect();
+    let count = items.len();
+    let average =
+        (count > 0).then(|| items.iter().map(|r| r.score as f64).sum::<f64>() / count as f64);
+    Ok(Json(CustomerRatings {
+        items,
+        count,
+        average,
+    }))
+}

@@ -72,6 +72,21 @@ async fn small_things_in_a_real_browser() {
         );
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
+    // The rating is on the customer's record of ratings.
+    let (_, c) = app.get(&path, &app.admin_token).await;
+    let (s, ratings) = app
+        .get(
+            &format!(
+                "/api/v1/channels/chat/customers/{}/ratings",
+                c["customer_id"].as_str().unwrap()
+            ),
+            &app.admin_token,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{ratings}");
+    assert_eq!(ratings["count"], 1, "{ratings}");
+    assert_eq!(ratings["average"], 4.0, "{ratings}");
+    assert_eq!(ratings["items"][0]["comment"], COMMENT, "{ratings}");
     // A call log, resolved; and an open conversation nobody has.
     let call = app
         .conversation(
