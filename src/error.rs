@@ -33,7 +33,7 @@ pub enum ApiError {
     NotFound(&'static str),
     #[error("{0}")]
     Conflict(String),
-    /// A conflict with its own machine code (e.g. `last_admin`).
+    /// A 409 with its own machine code (e.g. `last_admin`, `agent_unavailable`).
     #[error("{message}")]
     ConflictCode { code: &'static str, message: String },
     #[error("request body too large")]

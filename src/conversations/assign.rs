@@ -22,6 +22,12 @@ pub enum AssignError {
     },
     #[error("agent is busy on a channel that blocks new {channel} work")]
     Blocked { channel: String },
+    #[error("{name} is {presence}: live {channel} work needs an available agent")]
+    Unavailable {
+        name: String,
+        presence: String,
+        channel: String,
+    },
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -79,8 +85,46 @@ pub async fn blocked(tx: &mut Tx, agent_id: &str, channel: &str) -> StoreResult<
     Ok(false)
 }
 
+/// Work that needs someone answering now: chats and callbacks of missed calls. It goes only to
+/// an available agent (an offline agent, or one who never signed in, would leave it waiting).
+pub fn is_live_work(conv: &Conversation) -> bool {
+    conv.channel == "chat"
+        || (conv.channel == "phone"
+            && conv
+                .tags
+                .iter()
+                .any(|t| t == crate::channels::voice::ingest::CALLBACK_TAG))
+}
+
+/// Refuse live work for an agent who is not available, unless they take it themselves.
+async fn check_available(
+    tx: &mut Tx,
+    conv: &Conversation,
+    agent_id: &str,
+    actor: &Actor,
+) -> Result<bool, AssignError> {
+    let (name, presence): (String, String) =
+        sqlx::query_as("SELECT name, presence FROM agents WHERE id = $1")
+            .bind(agent_id)
+            .fetch_one(tx.conn())
+            .await
+            .map_err(StoreError::from_sqlx)?;
+    let available = presence == "available";
+    let taking = actor.kind == "agent" && actor.id.as_deref() == Some(agent_id);
+    if available || taking || !is_live_work(conv) {
+        return Ok(available || taking);
+    }
+    Err(AssignError::Unavailable {
+        name,
+        presence,
+        channel: conv.channel.clone(),
+    })
+}
+
 /// Assign `conv` to `agent_id`, checking the agent's capacity for the conversation's channel
-/// unless `override_capacity`. The agent row is touched first so that, on PostgreSQL,
+/// and, for chats and callbacks, that the agent is available (or takes it themselves), unless
+/// `override_capacity` (supervisors). The assigned event says whether the agent was available
+/// (`agent_available`): a chat visitor hears "… joined" only then. The agent row is touched first so that, on PostgreSQL,
 /// concurrent assignments to one agent serialise on its row lock and cannot both pass the check.
 pub async fn to_agent(
     tx: &mut Tx,
@@ -100,6 +144,10 @@ pub async fn to_agent(
     if conv.assignee_id.as_deref() == Some(agent_id) {
         return Ok(None);
     }
+    let available = match check_available(tx, conv, agent_id, actor).await {
+        Err(AssignError::Unavailable { .. }) if override_capacity => false,
+        other => other?,
+    };
     if !override_capacity {
         let caps: BTreeMap<String, i64> = serde_json::from_str(&cap).unwrap_or_default();
         let capacity = caps.get(&conv.channel).copied().unwrap_or(0);
@@ -126,14 +174,16 @@ pub async fn to_agent(
         .await
         .map_err(StoreError::from_sqlx)?;
     let updated = get(tx.conn(), &conv.id).await?;
-    let ev = record(
+    let mut ev = record(
         tx,
         &updated,
         "assigned",
         actor,
-        json!({ "from": conv.assignee_id, "to": agent_id, "override_capacity": override_capacity }),
+        json!({ "from": conv.assignee_id, "to": agent_id, "override_capacity": override_capacity,
+                "agent_available": available }),
     )
     .await?;
+    tell_previous(&mut ev, conv, Some(agent_id));
     Ok(Some(ev))
 }
 
@@ -161,12 +211,26 @@ pub async fn to_queue(
         .await
         .map_err(StoreError::from_sqlx)?;
     let updated = get(tx.conn(), &conv.id).await?;
-    Ok(record(
+    let mut ev = record(
         tx,
         &updated,
         "transferred",
         actor,
         json!({ "from_queue": conv.queue_id, "to_queue": queue_id, "from_agent": conv.assignee_id }),
     )
-    .await?)
+    .await?;
+    tell_previous(&mut ev, conv, None);
+    Ok(ev)
+}
+
+/// Address the event also to the agent who held the conversation until now (`data.agent_ids`),
+/// so their console drops it from "Mine" at once.
+fn tell_previous(ev: &mut Event, before: &Conversation, new: Option<&str>) {
+    let Some(prev) = before.assignee_id.as_deref() else {
+        return;
+    };
+    let ids: Vec<&str> = new.into_iter().chain([prev]).collect();
+    if let Some(data) = ev.data.as_object_mut() {
+        data.insert("agent_ids".into(), json!(ids));
+    }
 }

@@ -4,6 +4,7 @@
 pub mod assign;
 pub mod routes;
 pub mod service;
+pub mod viewing;
 
 use crate::store::ms_to_rfc3339;
 use serde::Serialize;

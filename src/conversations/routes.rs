@@ -24,6 +24,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_conversation, update_conversation))
         .routes(routes!(list_messages, post_message))
         .routes(routes!(assign_conversation))
+        .routes(routes!(super::viewing::post_viewing))
 }
 
 fn actor(caller: &Caller) -> Actor {
@@ -170,7 +171,8 @@ pub struct ConversationDetail {
 async fn detail(state: &AppState, id: &str) -> ApiResult<ConversationDetail> {
     let mut conn = state.store.pool().acquire().await?;
     let conversation = service::get(&mut conn, id).await.map_err(not_found)?;
-    let messages = service::messages(&mut conn, id, 0, 1000).await?;
+    let mut messages = service::messages(&mut conn, id, 0, 1000).await?;
+    crate::channels::email::delivery::annotate(&mut conn, id, &mut messages).await?;
     let history = service::history(&mut conn, id).await?;
     Ok(ConversationDetail {
         conversation,
@@ -446,6 +448,7 @@ async fn list_messages(
     let mut conn = state.store.pool().acquire().await?;
     service::get(&mut conn, &id).await.map_err(not_found)?;
     let mut items = service::messages(&mut conn, &id, p.after_seq.unwrap_or(0), limit + 1).await?;
+    crate::channels::email::delivery::annotate(&mut conn, &id, &mut items).await?;
     let next_cursor = if items.len() > limit {
         items.truncate(limit);
         items.last().map(|m| m.seq.to_string())
@@ -553,6 +556,10 @@ async fn assign_conversation(
         AssignError::AtCapacity { .. } | AssignError::Blocked { .. } => {
             ApiError::Conflict(e.to_string())
         }
+        AssignError::Unavailable { .. } => ApiError::ConflictCode {
+            code: "agent_unavailable",
+            message: e.to_string(),
+        },
         AssignError::Store(s) => s.into(),
     })?;
     tx.commit().await?;

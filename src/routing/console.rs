@@ -115,9 +115,18 @@ struct Session {
 }
 
 impl Session {
+    /// Supervisors see everything; an agent sees events about them (`agent_id`), addressed to
+    /// them among others (`data.agent_ids`, e.g. a call ringing for several agents) or to every
+    /// agent (`data.all_agents`, e.g. who is viewing a conversation).
     fn relevant(&self, ev: &Event) -> bool {
+        let agent = self.agent.as_str();
         ev.kind != REVOKED
-            && (self.role >= Role::Supervisor || ev.agent_id.as_deref() == Some(&self.agent))
+            && (self.role >= Role::Supervisor
+                || ev.agent_id.as_deref() == Some(agent)
+                || ev.data["all_agents"] == true
+                || ev.data["agent_ids"]
+                    .as_array()
+                    .is_some_and(|ids| ids.iter().any(|id| id.as_str() == Some(agent))))
     }
 
     /// Whether `ev` ends this socket: its session was revoked (logout), or its agent was

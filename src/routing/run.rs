@@ -229,8 +229,10 @@ async fn withdraw_offers(state: &AppState, now: i64) -> StoreResult<usize> {
 }
 
 /// Routed conversations never answered by an agent that went offline (or was deactivated) go
-/// back to their queue at their original place.
+/// back to their queue at their original place; so do chats and callbacks assigned by hand
+/// (e.g. a supervisor's override) to an agent still offline `routing.console_grace_secs` later.
 async fn requeue_offline(state: &AppState, now: i64) -> StoreResult<usize> {
+    let grace_ms = state.settings.routing.console_grace_secs as i64 * 1000;
     let rows: Vec<(String, String)> = sqlx::query_as(
         // From the (few) offline agents to their open conversations: SQLite keeps the order
         // of a CROSS JOIN, and from the conversations' side it read every open one per pass.
@@ -239,9 +241,14 @@ async fn requeue_offline(state: &AppState, now: i64) -> StoreResult<usize> {
          WHERE c.assignee_id = a.id AND c.status = 'open' AND c.first_response_at IS NULL \
            AND (c.channel <> 'email' OR q.requeue_email_when_offline = 1) \
            AND (a.presence = 'offline' OR a.active <> 1) \
-           AND EXISTS (SELECT 1 FROM offers o WHERE o.conversation_id = c.id \
-                       AND o.agent_id = c.assignee_id AND o.status = 'accepted')",
+           AND (EXISTS (SELECT 1 FROM offers o WHERE o.conversation_id = c.id \
+                        AND o.agent_id = c.assignee_id AND o.status = 'accepted') \
+             OR ((c.channel = 'chat' OR EXISTS (SELECT 1 FROM conversation_tags t \
+                    WHERE t.conversation_id = c.id AND t.tag = 'callback')) \
+                 AND (SELECT MAX(e.created_at) FROM conversation_events e \
+                      WHERE e.conversation_id = c.id AND e.kind = 'assigned') <= $1))",
     )
+    .bind(now - grace_ms)
     .fetch_all(state.store.pool())
     .await
     .map_err(StoreError::from_sqlx)?;

@@ -1,7 +1,29 @@
 //! The embedded web console is served by the server itself; `browser` drives it in Chromium.
 
+#[path = "console/assign.rs"]
+mod assign;
 #[path = "console/browser.rs"]
 mod browser;
+#[path = "console/call.rs"]
+mod call;
+#[path = "console/delivery.rs"]
+mod delivery;
+#[path = "console/files.rs"]
+mod files;
+#[path = "console/node.rs"]
+mod node;
+#[path = "console/ringing.rs"]
+mod ringing;
+#[path = "console/signals.rs"]
+mod signals;
+#[path = "console/small.rs"]
+mod small;
+#[path = "console/socket.rs"]
+mod socket;
+#[path = "console/take.rs"]
+mod take;
+#[path = "console/visitor.rs"]
+mod visitor;
 
 use crate::helpers::*;
 use reqwest::StatusCode;

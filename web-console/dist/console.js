@@ -58,6 +58,10 @@ en: {
 'assign.choose': 'Choose…',
 'assign.submit': 'Transfer',
 'assign.take': 'Take',
+'assign.takeConfirm': '{name} is working on {num}. Take it over? They will be told.',
+'assign.takeYes': 'Take over',
+'assign.takeNo': 'Cancel',
+'assign.takenFromMe': '{name} took over conversation {num}',
 'assign.override': 'Assign anyway',
 'assign.assignee': 'Assignee: {name}',
 'assign.unassigned': 'Unassigned',
@@ -74,6 +78,41 @@ en: {
 'msg.showImages': 'Show images',
 'msg.imagesShown': 'Images shown',
 'msg.plain': 'Plain text',
+'msg.quoted': 'Show quoted text',
+'notify.label': 'Notifications',
+'calendar.jalali': 'Jalali calendar',
+'notify.desktop': 'Desktop notifications',
+'notify.sound': 'Sound',
+'notify.message': 'New message from a customer',
+'notify.offer': 'New conversation offered to you',
+'chat.visitorTyping': 'The visitor is typing…',
+'chat.seen': 'Seen',
+'subject.missed': 'Missed call from {n}',
+'subject.inboundCall': 'Inbound call from {n}',
+'subject.outboundCall': 'Outbound call to {n}',
+'subject.inboundFax': 'Inbound fax from {n}',
+'subject.outboundFax': 'Outbound fax to {n}',
+'callDir.inbound': 'Inbound',
+'callDir.outbound': 'Outbound',
+'callDir.internal': 'Internal',
+'callDir.unknown': 'Inbound',
+'callLine.answered': '{dir} call, answered, {time}',
+'callLine.no_answer': '{dir} call, not answered (rang {time})',
+'callLine.busy': '{dir} call, busy',
+'callLine.failed': '{dir} call, failed',
+'callLine.fax': '{dir} fax, {pages} pages, {status}',
+'collision.viewing': '{name} is viewing this conversation',
+'collision.typing': '{name} is typing a reply',
+'delivery.pending': 'Sending… (attempt {n})',
+'delivery.sent': 'Sent',
+'delivery.failed': 'Not delivered after {n} attempts: {error}',
+'composer.noReplyChannel': 'Nobody can receive a reply on a phone or fax conversation: add a note, or write to the customer by email.',
+'file.bytes': '{n} bytes',
+'file.kb': '{n} KB',
+'file.mb': '{n} MB',
+'file.unnamed': 'attachment',
+'file.list': 'Attachments',
+'file.attach': 'Attach file',
 'composer.label': 'Message',
 'composer.reply': 'Reply',
 'composer.note': 'Internal note',
@@ -92,6 +131,24 @@ en: {
 'customer.timeline': 'History (all channels)',
 'customer.timeline.end': 'Start of history.',
 'customer.anon': 'Unknown customer',
+'customer.visitor': 'Web visitor',
+'customer.edit': 'Edit',
+'customer.editName': 'Name',
+'customer.editLanguage': 'Language',
+'customer.editTier': 'Tier',
+'customer.standard': 'Standard',
+'customer.save': 'Save',
+'language.fa': 'Persian',
+'language.en': 'English',
+'visitor.title': 'Chat visitor',
+'visitor.unverified': 'unverified',
+'visitor.verified': 'verified',
+'visitor.match': 'Possible match: the address belongs to this customer. Check before merging — anyone can type any address.',
+'visitor.matchOpen': 'Open profile',
+'visitor.merge': 'Merge into this customer',
+'visitor.mergeConfirm': 'Move this visitor and the chat into {name}\'s profile?',
+'visitor.mergeYes': 'Merge',
+'visitor.merged': 'Merged into {name}',
 'customer.merged': 'This profile was merged into another.',
 'customer.mergedOpen': 'Open current profile',
 'timeline.opened': 'Conversation {num} opened',
@@ -106,6 +163,7 @@ en: {
 'call.ringing': 'Incoming call',
 'call.from': 'From {from}',
 'call.open': 'Open customer',
+'call.value': 'purchases {n}',
 'toast.dismiss': 'Dismiss',
 'live.on': 'Live',
 'live.off': 'Polling',
@@ -125,6 +183,20 @@ en: {
 'history.assigned': 'Assigned',
 'history.tags_changed': 'Tags changed',
 'history.subject_changed': 'Subject changed',
+'history.offered': 'Offered to {agent}',
+'history.offer_accepted': 'Offer accepted',
+'history.offer_declined': 'Offer declined by {agent}',
+'history.offer_expired': 'Offer to {agent} expired',
+'history.offer_withdrawn': 'Offer withdrawn',
+'history.requeued': 'Returned to the queue',
+'history.sla_breached': 'Service target missed',
+'history.rated': 'Rated by the customer',
+'history.transferred': 'Transferred to a queue',
+'history.customer_merged': 'Customer profiles merged',
+'history.email_delivery_failed': 'Email not delivered',
+'history.unknown': 'Change recorded',
+'rating.label': 'Rated {n} of 5',
+'rating.summary': '{avg} of 5 from {n} ratings',
 'stat.name': 'Name',
 'stat.queue': 'Queue',
 'stat.agent': 'Agent',
@@ -205,6 +277,10 @@ fa: {
 'assign.choose': 'انتخاب…',
 'assign.submit': 'انتقال',
 'assign.take': 'برداشتن',
+'assign.takeConfirm': '{name} روی گفتگوی {num} کار می‌کند. آن را برمی‌دارید؟ به او اطلاع داده می‌شود.',
+'assign.takeYes': 'برداشتن گفتگو',
+'assign.takeNo': 'انصراف',
+'assign.takenFromMe': '{name} گفتگوی {num} را برداشت',
 'assign.override': 'با این حال واگذار شود',
 'assign.assignee': 'مسئول: {name}',
 'assign.unassigned': 'بدون مسئول',
@@ -221,6 +297,41 @@ fa: {
 'msg.showImages': 'نمایش تصویرها',
 'msg.imagesShown': 'تصویرها نمایش داده شد',
 'msg.plain': 'متن ساده',
+'msg.quoted': 'نمایش متن نقل‌قول‌شده',
+'notify.label': 'اعلان‌ها',
+'calendar.jalali': 'تقویم جلالی',
+'notify.desktop': 'اعلان دسکتاپ',
+'notify.sound': 'صدا',
+'notify.message': 'پیام تازه از مشتری',
+'notify.offer': 'گفتگوی تازه به شما پیشنهاد شد',
+'chat.visitorTyping': 'بازدیدکننده در حال نوشتن است…',
+'chat.seen': 'دیده شد',
+'subject.missed': 'تماس بی‌پاسخ از {n}',
+'subject.inboundCall': 'تماس ورودی از {n}',
+'subject.outboundCall': 'تماس خروجی با {n}',
+'subject.inboundFax': 'فکس ورودی از {n}',
+'subject.outboundFax': 'فکس خروجی به {n}',
+'callDir.inbound': 'ورودی',
+'callDir.outbound': 'خروجی',
+'callDir.internal': 'داخلی',
+'callDir.unknown': 'ورودی',
+'callLine.answered': 'تماس {dir}، پاسخ داده شد، {time}',
+'callLine.no_answer': 'تماس {dir}، بی‌پاسخ (زنگ {time})',
+'callLine.busy': 'تماس {dir}، مشغول',
+'callLine.failed': 'تماس {dir}، ناموفق',
+'callLine.fax': 'فکس {dir}، {pages} صفحه، {status}',
+'collision.viewing': '{name} این گفتگو را می‌بیند',
+'collision.typing': '{name} در حال نوشتن پاسخ است',
+'delivery.pending': 'در حال ارسال… (تلاش {n})',
+'delivery.sent': 'ارسال شد',
+'delivery.failed': 'پس از {n} تلاش تحویل نشد: {error}',
+'composer.noReplyChannel': 'در گفتگوی تلفن یا فکس کسی پاسخ را دریافت نمی‌کند: یادداشت بگذارید یا به مشتری ایمیل بزنید.',
+'file.bytes': '{n} بایت',
+'file.kb': '{n} کیلوبایت',
+'file.mb': '{n} مگابایت',
+'file.unnamed': 'پیوست',
+'file.list': 'پیوست‌ها',
+'file.attach': 'پیوست فایل',
 'composer.label': 'پیام',
 'composer.reply': 'پاسخ',
 'composer.note': 'یادداشت داخلی',
@@ -239,6 +350,24 @@ fa: {
 'customer.timeline': 'سابقه (همهٔ کانال‌ها)',
 'customer.timeline.end': 'ابتدای سابقه.',
 'customer.anon': 'مشتری ناشناس',
+'customer.visitor': 'بازدیدکنندهٔ وب',
+'customer.edit': 'ویرایش',
+'customer.editName': 'نام',
+'customer.editLanguage': 'زبان',
+'customer.editTier': 'سطح',
+'customer.standard': 'عادی',
+'customer.save': 'ذخیره',
+'language.fa': 'فارسی',
+'language.en': 'انگلیسی',
+'visitor.title': 'بازدیدکنندهٔ گفتگو',
+'visitor.unverified': 'تأییدنشده',
+'visitor.verified': 'تأییدشده',
+'visitor.match': 'تطابق احتمالی: این نشانی متعلق به این مشتری است. پیش از ادغام بررسی کنید — هر کسی می‌تواند هر نشانی را وارد کند.',
+'visitor.matchOpen': 'نمایش پرونده',
+'visitor.merge': 'ادغام با این مشتری',
+'visitor.mergeConfirm': 'این بازدیدکننده و گفتگو به پروندهٔ {name} منتقل شود؟',
+'visitor.mergeYes': 'ادغام',
+'visitor.merged': 'با {name} ادغام شد',
 'customer.merged': 'این پرونده با پروندهٔ دیگری ادغام شده است.',
 'customer.mergedOpen': 'نمایش پروندهٔ فعلی',
 'timeline.opened': 'گفتگوی {num} باز شد',
@@ -253,6 +382,7 @@ fa: {
 'call.ringing': 'تماس ورودی',
 'call.from': 'از {from}',
 'call.open': 'نمایش مشتری',
+'call.value': 'خرید {n}',
 'toast.dismiss': 'بستن',
 'live.on': 'زنده',
 'live.off': 'نوبتی',
@@ -272,6 +402,20 @@ fa: {
 'history.assigned': 'واگذار شد',
 'history.tags_changed': 'برچسب‌ها تغییر کرد',
 'history.subject_changed': 'موضوع تغییر کرد',
+'history.offered': 'به {agent} پیشنهاد شد',
+'history.offer_accepted': 'پیشنهاد پذیرفته شد',
+'history.offer_declined': '{agent} پیشنهاد را رد کرد',
+'history.offer_expired': 'مهلت پیشنهاد به {agent} تمام شد',
+'history.offer_withdrawn': 'پیشنهاد پس گرفته شد',
+'history.requeued': 'به صف برگشت',
+'history.sla_breached': 'هدف زمانی خدمت از دست رفت',
+'history.rated': 'امتیاز مشتری ثبت شد',
+'history.transferred': 'به صف دیگری منتقل شد',
+'history.customer_merged': 'پرونده‌های مشتری ادغام شد',
+'history.email_delivery_failed': 'ایمیل تحویل نشد',
+'history.unknown': 'تغییری ثبت شد',
+'rating.label': 'امتیاز {n} از ۵',
+'rating.summary': '{avg} از ۵ در {n} امتیاز',
 'stat.name': 'نام',
 'stat.queue': 'صف',
 'stat.agent': 'کارشناس',
@@ -397,7 +541,13 @@ return svg;
 function channelIcon(channel) {
 return icon(channel, t('channel.' + channel, null, channel));
 }
-function locale() { return LANG === 'fa' ? 'fa-IR' : 'en-GB'; }
+function locale() {
+if (LANG === 'fa') return 'fa-IR';
+return calendarPref() === 'persian' ? 'en-GB-u-ca-persian' : 'en-GB';
+}
+function calendarPref() {
+try { return localStorage.getItem('switchboard.console.calendar') || ''; } catch (e) { return ''; }
+}
 function fmtNum(n) {
 if (n === null || n === undefined || n === '') return '';
 if (typeof n !== 'number') return String(n);
@@ -623,6 +773,7 @@ S.statsSupported = true;
 }
 function startMain() {
 resetSession();
+var routed = readRoute();
 Promise.all([
 api('GET', '/agents?limit=500').then(function (p) { S.agents = (p && p.items) || []; }, function () { S.agents = []; }),
 api('GET', '/queues?limit=500').then(function (p) { S.queues = (p && p.items) || []; }, function () { S.queues = []; })
@@ -630,6 +781,8 @@ api('GET', '/queues?limit=500').then(function (p) { S.queues = (p && p.items) ||
 renderAll();
 loadList();
 startLive();
+if (routed) openConversation(routed);
+saveRoute();
 });
 }
 function renderAll() {
@@ -684,7 +837,7 @@ if (isSupervisor()) {
 views = h('div', { class: 'views', role: 'group', 'aria-label': t('views.label') },
 ['inbox', 'supervisor'].map(function (v) {
 return h('button', { type: 'button', class: 'btn tabbtn' + (S.view === v ? ' active' : ''), 'aria-pressed': S.view === v ? 'true' : 'false',
-'data-testid': 'view-' + v, onclick: function () { S.view = v; renderTopbar(); renderMain(); } }, t('view.' + v));
+'data-testid': 'view-' + v, onclick: function () { S.view = v; renderTopbar(); renderMain(); saveRoute(); } }, t('view.' + v));
 }));
 }
 var live = h('span', { class: 'live ' + (S.live ? 'on' : 'off'), id: 'live', 'data-testid': 'live-indicator', role: 'status', 'aria-label': t('live.label') },
@@ -695,6 +848,7 @@ views,
 searchBox(),
 h('div', { class: 'spacer' }),
 live,
+notifyToggles(),
 presence,
 langButton(),
 h('span', { class: 'me', dir: 'auto', 'data-testid': 'me-name' }, S.me.name),
@@ -710,6 +864,7 @@ el.textContent = on ? t('live.on') : t('live.off');
 }
 }
 function logout() {
+stopViewing();
 api('POST', '/auth/logout').then(null, function () { /* already gone */ }).then(function () {
 stopLive();
 stopSupervisorRefresh();
@@ -762,7 +917,11 @@ if (!c) return t('customer.anon');
 return c.name || firstIdentity(c) || t('customer.anon');
 }
 function firstIdentity(c) {
-return c && c.identities && c.identities.length ? c.identities[0].raw || c.identities[0].value : '';
+var ids = (c && c.identities) || [];
+for (var i = 0; i < ids.length; i++) {
+if (ids[i].kind !== 'visitor') return ids[i].raw || ids[i].value;
+}
+return ids.length ? t('customer.visitor') : '';
 }
 function getCustomer(id) {
 if (!id) return Promise.resolve(null);
@@ -818,7 +977,10 @@ document.addEventListener('DOMContentLoaded', boot);
 function listParams(cursor) {
 var p = { limit: 50, cursor: cursor || null, channel: S.filterChannel, status: S.filterStatus };
 if (S.tab === 'mine') p.assignee = 'me';
-else if (S.tab === 'unassigned') p.assignee = 'none';
+else if (S.tab === 'unassigned') {
+p.assignee = 'none';
+if (!S.filterStatus) p.status = 'open';
+}
 else if (S.tab === 'open') p.status = 'open';
 if (S.filterCustomer) p.customer = S.filterCustomer.id;
 return p;
@@ -857,7 +1019,7 @@ clear(pane);
 var tabs = h('div', { class: 'tabs', role: 'tablist', 'aria-label': t('tabs.label') },
 ['mine', 'unassigned', 'open'].map(function (tab) {
 return h('button', { type: 'button', role: 'tab', class: 'tab' + (S.tab === tab ? ' active' : ''), 'aria-selected': S.tab === tab ? 'true' : 'false',
-'aria-controls': 'convlist', 'data-testid': 'tab-' + tab, onclick: function () { S.tab = tab; renderListPane(); loadList(); } }, t('tab.' + tab));
+'aria-controls': 'convlist', 'data-testid': 'tab-' + tab, onclick: function () { S.tab = tab; renderListPane(); loadList(); saveRoute(); } }, t('tab.' + tab));
 }));
 var channel = h('select', { 'aria-label': t('filter.channel'), 'data-testid': 'filter-channel',
 onchange: function () { S.filterChannel = channel.value; loadList(); } },
@@ -914,7 +1076,7 @@ h('span', { class: 'chan' }, channelIcon(c.channel)),
 h('span', { class: 'rowmain' },
 h('span', { class: 'line1' }, name, h('time', { class: 'time', datetime: c.last_message_at || c.updated_at }, fmtShortTime(c.last_message_at || c.updated_at))),
 h('span', { class: 'line2' },
-h('span', { class: 'subject', dir: 'auto' }, c.subject || convNumber(c)),
+h('span', { class: 'subject', dir: 'auto' }, localSubject(c.subject) || convNumber(c)),
 h('span', { class: 'status-pill status-' + c.status }, t('status.' + c.status, null, c.status)),
 unread ? h('span', { class: 'dot', 'data-testid': 'unread-dot', role: 'img', 'aria-label': t('list.unread') }) : null)));
 return li;
@@ -956,6 +1118,8 @@ if (S.currentId && S.currentId !== id) saveDraft();
 var mySeq = ++convSeq;
 var same = S.currentId === id;
 S.currentId = id;
+saveRoute();
+startViewing(id);
 if (!same) { S.current = null; S.currentError = null; renderConversation(); }
 renderListRows();
 return api('GET', '/conversations/' + encodeURIComponent(id)).then(function (conv) {
@@ -1091,14 +1255,16 @@ var body = v.indexOf('agent:') === 0 ? { agent_id: v.slice(6) } : { queue_id: v.
 doAssign(body);
 } }, t('assign.submit'));
 var take = c.assignee_id === S.me.id ? null : h('button', { type: 'button', class: 'btn primary', 'data-testid': 'assign-me',
-onclick: function () { doAssign({ agent_id: S.me.id }); } }, t('assign.take'));
+onclick: function () {
+if (c.assignee_id) confirmTake(c); else doAssign({ agent_id: S.me.id });
+} }, t('assign.take'));
 var who = c.assignee_id ? t('assign.assignee', { name: agentName(c.assignee_id) }) : t('assign.unassigned');
 if (c.queue_id) who += ' · ' + t('assign.queue', { name: queueName(c.queue_id) });
 if (typed) tagInput.value = typed;
 append(head, [
 h('div', { class: 'title-row' },
 channelIcon(c.channel),
-h('h2', { class: 'subject', dir: 'auto', 'data-testid': 'conversation-subject' }, c.subject || ''),
+h('h2', { class: 'subject', dir: 'auto', 'data-testid': 'conversation-subject' }, localSubject(c.subject) || ''),
 h('span', { class: 'num muted' }, convNumber(c)),
 h('span', { class: 'muted custname', dir: 'auto', 'data-customer-name': c.customer_id }, cust ? customerLabel(cust) : '')),
 h('div', { class: 'controls' },
@@ -1106,9 +1272,25 @@ h('label', { class: 'ctl' }, h('span', null, t('filter.status')), status),
 h('label', { class: 'ctl' }, h('span', null, t('priority.label')), priority),
 h('span', { class: 'ctl assignee muted', dir: 'auto', 'data-testid': 'assignee' }, who),
 h('span', { class: 'ctl' }, assign, assignBtn, take)),
-tags
+tags,
+h('p', { id: 'collision', class: 'collision', 'data-testid': 'collision', role: 'status', hidden: true })
 ]);
+renderCollision();
 if (hadFocus) tagInput.focus();
+}
+function confirmTake(c) {
+var old = $('#take-confirm');
+if (old) old.remove();
+var box = h('div', { id: 'take-confirm', class: 'confirm', role: 'alertdialog', 'aria-modal': 'false', 'aria-labelledby': 'take-confirm-text', 'data-testid': 'take-confirm' },
+h('p', { id: 'take-confirm-text', dir: 'auto' }, t('assign.takeConfirm', { name: agentName(c.assignee_id), num: convNumber(c) })),
+h('div', { class: 'confirm-buttons' },
+h('button', { type: 'button', class: 'btn primary', 'data-testid': 'take-confirm-yes',
+onclick: function () { box.remove(); doAssign({ agent_id: S.me.id }); } }, t('assign.takeYes')),
+h('button', { type: 'button', class: 'btn', 'data-testid': 'take-confirm-no',
+onclick: function () { box.remove(); } }, t('assign.takeNo'))));
+var head = $('#convhead');
+if (head) head.appendChild(box);
+box.querySelector('button').focus();
 }
 function doAssign(body) {
 var id = S.currentId;
@@ -1158,7 +1340,37 @@ var el = e.m ? messageBubble(e.m) : historyLine(e.hi);
 el.setAttribute('data-key', entryKey(e));
 box.appendChild(el);
 }
+syncDeliveries(box, c.messages || []);
+syncSeen();
+markChatRead();
 if (atBottom) box.scrollTop = box.scrollHeight;
+}
+function deliveryChip(d) {
+var text = t('delivery.' + d.status, { n: fmtNum(d.attempts || 0), error: d.error || '' }, d.status);
+return h('span', { class: 'delivery delivery-' + d.status, 'data-testid': 'delivery', 'data-status': d.status,
+title: d.error || '', role: d.status === 'failed' ? 'alert' : null }, text);
+}
+function syncDeliveries(box, messages) {
+messages.forEach(function (m) {
+var d = m.meta && m.meta.delivery;
+if (!d) return;
+var el = box.querySelector('[data-testid="message"][data-seq="' + m.seq + '"]');
+if (!el) return;
+var sig = JSON.stringify(d);
+var old = el.querySelector('[data-testid="delivery"]');
+if (old && old.getAttribute('data-sig') === sig) return;
+var chip = deliveryChip(d);
+chip.setAttribute('data-sig', sig);
+if (old) old.replaceWith(chip); else el.querySelector('.meta').appendChild(chip);
+});
+}
+function updateDelivery(ev) {
+var d = ev.data || {};
+if (!S.current || ev.conversation_id !== S.current.id || !d.delivery) return;
+(S.current.messages || []).forEach(function (m) {
+if (m.id === d.message_id) m.meta = Object.assign({}, m.meta || {}, { delivery: d.delivery });
+});
+renderMessages();
 }
 function addMessage(m) {
 var c = S.current;
@@ -1180,7 +1392,12 @@ else if (hi.kind === 'assigned') {
 text = t('history.assigned');
 if (d.agent_id || d.to) text += ': ' + agentName(d.agent_id || d.to);
 else if (d.queue_id) text += ': ' + queueName(d.queue_id);
-} else text = t('history.' + hi.kind, null, hi.kind.replace(/_/g, ' '));
+} else if (hi.kind === 'rated') {
+return ratingLine(hi);
+} else {
+var who = agentName(d.agent_id || d.from || d.to);
+text = t('history.' + hi.kind, { agent: who }, t('history.unknown'));
+}
 var actor = hi.actor_kind === 'agent' && hi.actor_id ? agentName(hi.actor_id) : '';
 return h('div', { class: 'history', 'data-testid': 'history-entry', 'data-kind': hi.kind },
 h('bdi', null, text),
@@ -1188,61 +1405,470 @@ actor ? [h('span', { 'aria-hidden': 'true' }, '·'), h('bdi', null, actor)] : nu
 h('span', { 'aria-hidden': 'true' }, '·'),
 h('time', { datetime: hi.at }, fmtShortTime(hi.at)));
 }
+function ratingLine(hi) {
+var d = hi.data || {};
+var score = Math.max(0, Math.min(5, parseInt(d.score, 10) || 0));
+return h('div', { class: 'history rating', 'data-testid': 'history-entry', 'data-kind': 'rated' },
+h('span', { class: 'stars', role: 'img', 'aria-label': t('rating.label', { n: fmtNum(score) }), 'data-testid': 'rating-stars', 'data-score': String(score) },
+'★★★★★'.slice(0, score) + '☆☆☆☆☆'.slice(0, 5 - score)),
+d.comment ? h('q', { dir: 'auto', 'data-testid': 'rating-comment' }, d.comment) : null,
+h('span', { 'aria-hidden': 'true' }, '·'),
+h('time', { datetime: hi.at }, fmtShortTime(hi.at)));
+}
 function messageBubble(m) {
 var kind = m.author_kind === 'customer' ? 'customer' : m.author_kind === 'system' ? 'system' : 'agent';
 var author;
-if (kind === 'customer') author = customerLabel(S.customers[S.current && S.current.customer_id]);
+var custId = kind === 'customer' && S.current ? S.current.customer_id : null;
+if (kind === 'customer') {
+author = S.customers[custId] ? customerLabel(S.customers[custId]) : '…';
+if (!S.customers[custId] && custId) getCustomer(custId).then(null, function () { /* stays … */ });
+}
 else if (kind === 'system') author = t('msg.system');
 else author = agentName(m.author_id) || t('msg.agent');
 var html = m.meta && typeof m.meta.html_sanitized === 'string' ? m.meta.html_sanitized : null;
 var body;
 if (html) {
-body = h('div', { class: 'body html' }, emailFrame(html), m.body ? h('details', { class: 'plain' }, h('summary', null, t('msg.plain')), h('div', { class: 'text', dir: 'auto' }, m.body)) : null);
-} else {
-body = h('div', { class: 'body text', dir: textDir(m.body) === 'auto' ? 'auto' : textDir(m.body) }, m.body);
+body = h('div', { class: 'body html' }, emailFrame(html, m), m.body ? h('details', { class: 'plain' }, h('summary', null, t('msg.plain')), h('div', { class: 'text', dir: 'auto' }, m.body)) : null);
+} else if (!attachmentOnly(m)) {
+var text = callLine(m) || m.body;
+body = h('div', { class: 'body text', dir: textDir(text) === 'auto' ? 'auto' : textDir(text) }, text);
 }
 return h('article', {
 class: 'bubble ' + kind + (m.internal ? ' internal' : ''), 'data-testid': 'message', 'data-seq': String(m.seq),
 'data-internal': m.internal ? 'true' : 'false', 'aria-label': m.internal ? t('msg.internal') : author
 },
 h('header', { class: 'meta' },
-h('span', { class: 'author', dir: 'auto' }, author),
+h('span', { class: 'author', dir: 'auto', 'data-customer-name': custId || null, 'data-testid': 'message-author' }, author),
 m.internal ? h('span', { class: 'badge note' }, t('msg.internal')) : null,
 m.channel ? channelIcon(m.channel) : null,
 h('time', { datetime: m.created_at, title: fmtDateTime(m.created_at) }, fmtShortTime(m.created_at))),
-body);
+body, attachmentsOf(m));
 }
-function emailDoc(html, showImages) {
+var CHAT_FILE = '/api/v1/channels/chat/attachments/';
+var EMAIL_FILE = '/api/v1/channels/email/attachments/';
+function fmtSize(n) {
+if (typeof n !== 'number') return '';
+if (n < 1024) return t('file.bytes', { n: fmtNum(n) });
+if (n < 1024 * 1024) return t('file.kb', { n: fmtNum(Math.round(n / 102.4) / 10) });
+return t('file.mb', { n: fmtNum(Math.round(n / 104857.6) / 10) });
+}
+function isImageType(ct) { return /^image\/(png|jpeg|gif|webp)$/.test(ct || ''); }
+function attachmentOnly(m) {
+var a = m.meta && m.meta.attachment;
+return !!a && (!m.body || m.body === a.name);
+}
+function fileLink(url, name, size) {
+return h('a', { href: url, download: name, class: 'file-link', 'data-testid': 'attachment-link', dir: 'auto' },
+h('span', { class: 'file-name' }, name), size !== undefined ? h('span', { class: 'muted file-size' }, ' ' + fmtSize(size)) : null);
+}
+function imagePreview(url, name) {
+return h('a', { href: url, target: '_blank', rel: 'noopener', class: 'file-preview' },
+h('img', { src: url, alt: name, loading: 'lazy', 'data-testid': 'attachment-image' }));
+}
+function attachmentsOf(m) {
+var meta = m.meta || {};
+var items = [];
+if (meta.attachment && meta.attachment.id) {
+var a = meta.attachment;
+var url = CHAT_FILE + encodeURIComponent(a.id);
+items.push(h('li', { class: 'file', 'data-testid': 'attachment' },
+isImageType(a.content_type) ? imagePreview(url, a.name) : null, fileLink(url, a.name, a.size)));
+}
+var html = typeof meta.html_sanitized === 'string' ? meta.html_sanitized : '';
+(Array.isArray(meta.attachments) ? meta.attachments : []).forEach(function (a) {
+if (!a || !a.id) return;
+if (a.inline && a.content_id && html.indexOf('data-cid="' + bareCid(a.content_id) + '"') >= 0) return;
+var url = EMAIL_FILE + encodeURIComponent(a.id);
+var name = a.filename || t('file.unnamed');
+items.push(h('li', { class: 'file', 'data-testid': 'attachment' },
+isImageType(a.content_type) ? imagePreview(url, name) : null, fileLink(url, name, a.size)));
+});
+if (!items.length) return null;
+return h('ul', { class: 'files', 'data-testid': 'attachments', 'aria-label': t('file.list') }, items);
+}
+function bareCid(id) { return String(id || '').replace(/^<|>$/g, ''); }
+function loadCidImages(m) {
+var list = (m && m.meta && Array.isArray(m.meta.attachments)) ? m.meta.attachments : [];
+var map = {};
+return Promise.all(list.filter(function (a) { return a && a.content_id && isImageType(a.content_type); }).map(function (a) {
+return fetch(EMAIL_FILE + encodeURIComponent(a.id), { credentials: 'same-origin' }).then(function (res) {
+if (!res.ok) throw new Error('HTTP ' + res.status);
+return res.blob();
+}).then(function (blob) {
+return new Promise(function (resolve) {
+var r = new FileReader();
+r.onload = function () { map[bareCid(a.content_id)] = r.result; resolve(); };
+r.onerror = function () { resolve(); };
+r.readAsDataURL(blob);
+});
+}, function () { /* shown broken */ });
+})).then(function () { return map; });
+}
+var QUOTE_SEL = 'blockquote, .gmail_quote, .yahoo_quoted, #divRplyFwdMsg, #appendonsend';
+function foldEmailQuotes(doc) {
+var found = Array.prototype.slice.call(doc.body.querySelectorAll(QUOTE_SEL));
+found.filter(function (el) { return !el.parentElement.closest(QUOTE_SEL); }).forEach(function (el) {
+if (!el.parentNode) return;
+var details = doc.createElement('details');
+details.className = 'quoted';
+var summary = doc.createElement('summary');
+summary.textContent = t('msg.quoted');
+details.appendChild(summary);
+var outlook = el.id === 'divRplyFwdMsg' || el.id === 'appendonsend';
+var prev = el.previousElementSibling;
+el.parentNode.insertBefore(details, el);
+if (prev && prev.tagName === 'HR' && outlook) details.insertBefore(prev, summary.nextSibling);
+var node = el;
+while (node) {
+var next = outlook ? node.nextSibling : null;
+details.appendChild(node);
+node = next;
+}
+});
+}
+function emailDirection(doc) {
+var first = doc.body.firstElementChild;
+var dir = first && doc.body.children.length === 1 ? first.getAttribute('dir') : null;
+if (dir !== 'rtl' && dir !== 'ltr') dir = textDir(doc.body.textContent);
+if (dir === 'auto') dir = LANG === 'fa' ? 'rtl' : 'ltr';
+doc.documentElement.setAttribute('dir', dir);
+var lang = first && first.getAttribute('lang');
+if (lang) doc.documentElement.setAttribute('lang', lang);
+}
+function emailDoc(html, images) {
 var doc = new DOMParser().parseFromString(html, 'text/html');
 doc.querySelectorAll('script, meta[http-equiv], base, object, embed').forEach(function (el) { el.remove(); });
-if (showImages) {
+if (images) {
 doc.querySelectorAll('[data-remote-src]').forEach(function (img) {
 img.setAttribute('src', img.getAttribute('data-remote-src'));
 img.removeAttribute('data-remote-src');
 });
+doc.querySelectorAll('[data-cid]').forEach(function (img) {
+var url = images.cid[img.getAttribute('data-cid')];
+if (url) { img.setAttribute('src', url); img.removeAttribute('data-cid'); }
+});
 }
+emailDirection(doc);
+foldEmailQuotes(doc);
 var csp = doc.createElement('meta');
 csp.setAttribute('http-equiv', 'Content-Security-Policy');
-csp.setAttribute('content', "default-src 'none'; style-src 'unsafe-inline'; font-src data:; img-src data: cid:" + (showImages ? ' https: http:' : ''));
+csp.setAttribute('content', "default-src 'none'; style-src 'unsafe-inline'; font-src data:; img-src data: cid:" + (images ? ' https: http:' : ''));
 doc.head.insertBefore(csp, doc.head.firstChild);
 var base = doc.createElement('style');
-base.textContent = 'body{font-family:Vazirmatn,Tahoma,system-ui,sans-serif;margin:8px;overflow-wrap:anywhere;color:#1d2733;background:#fff}img{max-width:100%;height:auto}';
+base.textContent = 'body{font-family:Vazirmatn,Tahoma,system-ui,sans-serif;margin:8px;overflow-wrap:anywhere;color:#1d2733;background:#fff}img{max-width:100%;height:auto}details.quoted>summary{cursor:pointer;color:#5b6b7b;font-size:90%}';
 doc.head.appendChild(base);
 return '<!DOCTYPE html>' + doc.documentElement.outerHTML;
 }
-function emailFrame(html) {
+function emailFrame(html, m) {
 var frame = h('iframe', { sandbox: '', referrerpolicy: 'no-referrer', class: 'email-frame', title: t('msg.html'), 'data-testid': 'email-frame' });
-frame.srcdoc = emailDoc(html, false);
-var hasRemote = /data-remote-src/.test(html);
-var btn = hasRemote ? h('button', { type: 'button', class: 'btn small', 'data-testid': 'show-images',
+frame.srcdoc = emailDoc(html, null);
+var hasImages = /data-remote-src|data-cid/.test(html);
+var btn = hasImages ? h('button', { type: 'button', class: 'btn small', 'data-testid': 'show-images',
 onclick: function () {
-frame.srcdoc = emailDoc(html, true);
 btn.disabled = true;
+loadCidImages(m).then(function (cid) {
+frame.srcdoc = emailDoc(html, { cid: cid });
 btn.textContent = t('msg.imagesShown');
+});
 } }, t('msg.showImages')) : null;
 return h('div', { class: 'email-wrap' }, btn, frame);
 }
+function uploadChatFile(convId, file) {
+var form = new FormData();
+form.append('file', file, file.name);
+return fetch('/api/v1/channels/chat/conversations/' + encodeURIComponent(convId) + '/attachments', {
+method: 'POST', credentials: 'same-origin', headers: { accept: 'application/json' }, body: form
+}).then(function (res) {
+return res.text().then(function (text) {
+var data = null;
+try { data = text ? JSON.parse(text) : null; } catch (e) { data = null; }
+if (!res.ok) throw new ApiError(res.status, (data && data.code) || 'http_' + res.status, (data && data.error) || res.statusText);
+return data;
+});
+});
+}
+function attachButton(error) {
+if (!S.current || S.current.channel !== 'chat') return null;
+var input = h('input', { type: 'file', id: 'composer-file', class: 'visually-hidden', accept: 'image/png,image/jpeg,image/gif,image/webp,application/pdf',
+'data-testid': 'attach-file',
+onchange: function () {
+var file = input.files && input.files[0];
+var id = S.currentId;
+if (!file || !id) return;
+error.textContent = '';
+uploadChatFile(id, file).then(function (m) {
+input.value = '';
+if (m && m.seq !== undefined) addMessage(m);
+}, function (err) {
+input.value = '';
+error.textContent = t('composer.failed', { msg: errMsg(err) });
+});
+} });
+return h('label', { class: 'btn attach', for: 'composer-file', title: t('file.attach') }, t('file.attach'), input);
+}
+function visitorSection(conv) {
+var box = h('section', { class: 'visitor-info', 'data-testid': 'visitor-info' });
+api('GET', '/channels/chat/conversations/' + encodeURIComponent(conv.id) + '/visitor').then(function (v) {
+if (!S.current || S.current.id !== conv.id) return;
+fillVisitor(box, conv, v);
+}, function () { box.remove(); });
+return box;
+}
+function fillVisitor(box, conv, v) {
+clear(box);
+visitorRead[conv.id] = Math.max(visitorRead[conv.id] || 0, v.read_seq || 0);
+syncSeen();
+if (!v.name && !v.email) { box.remove(); return; }
+append(box, [
+h('h4', null, t('visitor.title')),
+v.name ? h('p', { dir: 'auto', 'data-testid': 'visitor-name' }, v.name) : null,
+v.email ? h('p', null, h('bdi', { dir: 'ltr', 'data-testid': 'visitor-email' }, v.email), ' ',
+h('span', { class: 'badge ' + (v.email_verified ? 'ok' : 'warn'), 'data-testid': v.email_verified ? 'email-verified' : 'email-unverified' },
+t(v.email_verified ? 'visitor.verified' : 'visitor.unverified'))) : null,
+v.possible_match ? possibleMatch(conv, v.possible_match) : null
+]);
+}
+function possibleMatch(conv, m) {
+var label = m.name || t('customer.anon');
+var el = h('div', { class: 'notice possible-match', role: 'note', 'data-testid': 'possible-match', 'data-id': m.customer_id },
+h('p', null, t('visitor.match')),
+h('p', null, h('strong', { dir: 'auto', 'data-testid': 'possible-match-name' }, label),
+m.tier === 'vip' ? [' ', h('span', { class: 'badge vip' }, t('customer.vip'))] : null),
+h('div', { class: 'confirm-buttons' },
+h('button', { type: 'button', class: 'btn small', 'data-testid': 'possible-match-open',
+onclick: function () { S.panelCustomerId = m.customer_id; renderCustomerPanel(); } }, t('visitor.matchOpen')),
+h('button', { type: 'button', class: 'btn small', 'data-testid': 'possible-match-merge',
+onclick: function () { confirmMerge(el, conv, m, label); } }, t('visitor.merge'))));
+return el;
+}
+function confirmMerge(el, conv, m, label) {
+if (el.querySelector('.confirm')) return;
+var box = h('div', { class: 'confirm', role: 'alertdialog', 'data-testid': 'merge-confirm' },
+h('p', { dir: 'auto' }, t('visitor.mergeConfirm', { name: label })),
+h('div', { class: 'confirm-buttons' },
+h('button', { type: 'button', class: 'btn primary', 'data-testid': 'merge-confirm-yes', onclick: function () {
+box.remove();
+api('POST', '/customers/' + encodeURIComponent(m.customer_id) + '/merge', { source_id: conv.customer_id }).then(function () {
+delete S.customers[conv.customer_id];
+delete S.customers[m.customer_id];
+toast(t('visitor.merged', { name: label }), 'info');
+reloadCurrent();
+S.panelCustomerId = m.customer_id;
+renderCustomerPanel();
+}, function (err) { toast(t('error.generic', { msg: errMsg(err) }), 'error'); });
+} }, t('visitor.mergeYes')),
+h('button', { type: 'button', class: 'btn', onclick: function () { box.remove(); } }, t('assign.takeNo'))));
+el.appendChild(box);
+}
+function editProfile(el, c) {
+if (el.querySelector('.profile-edit')) return;
+var name = h('input', { type: 'text', dir: 'auto', value: c.name || '', 'data-testid': 'customer-edit-name', 'aria-label': t('customer.editName') });
+var lang = h('select', { 'data-testid': 'customer-edit-language', 'aria-label': t('customer.editLanguage') },
+['', 'fa', 'en'].map(function (l) { return h('option', { value: l, selected: (c.language || '') === l }, l ? t('language.' + l) : '–'); }));
+var tier = h('select', { 'data-testid': 'customer-edit-tier', 'aria-label': t('customer.editTier') },
+['standard', 'vip'].concat(c.tier && ['standard', 'vip'].indexOf(c.tier) < 0 ? [c.tier] : []).map(function (x) {
+return h('option', { value: x, selected: (c.tier || 'standard') === x }, x === 'vip' ? t('customer.vip') : x === 'standard' ? t('customer.standard') : x);
+}));
+var error = h('p', { class: 'form-error', role: 'alert' });
+var form = h('form', { class: 'profile-edit', 'data-testid': 'customer-edit-form',
+onsubmit: function (e) {
+e.preventDefault();
+var body = { name: name.value.trim() || null, tier: tier.value };
+if (lang.value) body.language = lang.value;
+api('PATCH', '/customers/' + encodeURIComponent(c.id), body).then(function (updated) {
+S.customers[c.id] = updated;
+document.querySelectorAll('[data-customer-name="' + CSS.escape(c.id) + '"]').forEach(function (n) { n.textContent = customerLabel(updated); });
+fillProfile(el, updated);
+}, function (err) { error.textContent = t('error.generic', { msg: errMsg(err) }); });
+} },
+h('label', null, t('customer.editName'), name),
+h('label', null, t('customer.editLanguage'), lang),
+h('label', null, t('customer.editTier'), tier),
+error,
+h('div', { class: 'confirm-buttons' },
+h('button', { type: 'submit', class: 'btn primary small', 'data-testid': 'customer-save' }, t('customer.save')),
+h('button', { type: 'button', class: 'btn small', onclick: function () { form.remove(); } }, t('assign.takeNo'))));
+el.insertBefore(form, el.children[1] || null);
+name.focus();
+}
+function ratingsLine(customerId) {
+var el = h('p', { class: 'ratings', 'data-testid': 'customer-ratings', hidden: true });
+api('GET', '/channels/chat/customers/' + encodeURIComponent(customerId) + '/ratings').then(function (r) {
+if (!r || !r.count) return;
+var avg = Math.round(r.average);
+append(el, [
+h('span', { class: 'stars', role: 'img', 'aria-label': t('rating.label', { n: fmtNum(r.average) }) },
+'★★★★★'.slice(0, avg) + '☆☆☆☆☆'.slice(0, 5 - avg)), ' ',
+h('span', { class: 'muted' }, t('rating.summary', { avg: fmtNum(r.average), n: fmtNum(r.count) })),
+r.items[0] && r.items[0].comment ? [' ', h('q', { dir: 'auto', 'data-testid': 'customer-rating-comment' }, r.items[0].comment)] : null
+]);
+el.hidden = false;
+}, function () { /* no ratings shown */ });
+return el;
+}
+var SUBJECT_FORMS = [
+[/^Missed call from (.+)$/, 'subject.missed'],
+[/^Inbound call from (.+)$/, 'subject.inboundCall'],
+[/^Outbound call to (.+)$/, 'subject.outboundCall'],
+[/^Inbound fax from (.+)$/, 'subject.inboundFax'],
+[/^Outbound fax to (.+)$/, 'subject.outboundFax']
+];
+function localSubject(s) {
+if (!s || LANG === 'en') return s;
+for (var i = 0; i < SUBJECT_FORMS.length; i++) {
+var m = SUBJECT_FORMS[i][0].exec(s);
+if (m) return t(SUBJECT_FORMS[i][1], { n: '\u2066' + m[1] + '\u2069' });
+}
+return s;
+}
+function clockText(secs) {
+return fmtCountdown(typeof secs === 'number' ? secs : 0);
+}
+function callLine(m) {
+var d = m.meta || {};
+if ((d.kind !== 'call' && d.kind !== 'fax') || !d.direction || !d.disposition) return null;
+var dir = t('callDir.' + d.direction, null, d.direction);
+var line;
+if (d.kind === 'fax') {
+line = t('callLine.fax', { dir: dir, pages: fmtNum(d.fax_pages || 0), status: d.fax_status || '' });
+} else if (d.disposition === 'answered') {
+line = t('callLine.answered', { dir: dir, time: clockText(d.billsec) });
+} else if (d.disposition === 'no_answer') {
+line = t('callLine.no_answer', { dir: dir, time: clockText(d.duration_secs) });
+} else {
+line = t('callLine.' + d.disposition, { dir: dir }, dir);
+}
+var notes = String(m.body || '').split('\n').slice(1).join('\n').trim();
+return notes ? line + '\n' + notes : line;
+}
+var typingState = { conv: null, sentAt: 0, timer: null };
+var readSent = {};      // conversation id -> highest customer seq reported read
+var visitorRead = {};   // conversation id -> highest seq the visitor has seen
+var visitorTypingTimer = null;
+function isChat() { return !!S.current && S.current.channel === 'chat'; }
+function sendTyping(convId, on) {
+api('POST', '/channels/chat/conversations/' + encodeURIComponent(convId) + '/typing', { on: on }).then(null, function () { /* best effort */ });
+}
+function agentTyping() {
+if (!isChat() || S.composeInternal) return;
+var id = S.current.id;
+var now = Date.now();
+if (typingState.conv !== id || now - typingState.sentAt > 3000) {
+typingState.conv = id;
+typingState.sentAt = now;
+sendTyping(id, true);
+}
+clearTimeout(typingState.timer);
+typingState.timer = setTimeout(agentStoppedTyping, 4000);
+}
+function agentStoppedTyping() {
+clearTimeout(typingState.timer);
+if (!typingState.conv) return;
+sendTyping(typingState.conv, false);
+typingState.conv = null;
+typingState.sentAt = 0;
+}
+function markChatRead() {
+if (!isChat() || document.visibilityState === 'hidden') return;
+var c = S.current;
+var last = 0;
+(c.messages || []).forEach(function (m) { if (m.author_kind === 'customer' && m.seq > last) last = m.seq; });
+if (!last || (readSent[c.id] || 0) >= last) return;
+readSent[c.id] = last;
+api('POST', '/channels/chat/conversations/' + encodeURIComponent(c.id) + '/read', { seq: last }).then(null, function () { readSent[c.id] = 0; });
+}
+document.addEventListener('visibilitychange', function () { if (S.me) markChatRead(); });
+function onChatTyping(ev) {
+var d = ev.data || {};
+if (d.author !== 'visitor' || !S.current || ev.conversation_id !== S.current.id) return;
+var el = $('#visitor-typing');
+if (!el) return;
+el.hidden = !d.on;
+clearTimeout(visitorTypingTimer);
+if (d.on) visitorTypingTimer = setTimeout(function () { el.hidden = true; }, 6000);
+}
+function onChatRead(ev) {
+var d = ev.data || {};
+if (d.author !== 'visitor' || !ev.conversation_id || typeof d.seq !== 'number') return;
+visitorRead[ev.conversation_id] = Math.max(visitorRead[ev.conversation_id] || 0, d.seq);
+if (S.current && S.current.id === ev.conversation_id) syncSeen();
+}
+function syncSeen() {
+var box = $('#messages');
+if (!box || !isChat()) return;
+var upto = visitorRead[S.current.id] || 0;
+(S.current.messages || []).forEach(function (m) {
+if (m.author_kind !== 'agent' || m.internal || m.seq > upto) return;
+var el = box.querySelector('[data-testid="message"][data-seq="' + m.seq + '"]');
+if (!el || el.querySelector('[data-testid="read-mark"]')) return;
+el.querySelector('.meta').appendChild(h('span', { class: 'delivery delivery-sent', 'data-testid': 'read-mark' }, t('chat.seen')));
+});
+}
+function visitorTypingLine() {
+return h('p', { id: 'visitor-typing', class: 'typing muted', 'data-testid': 'visitor-typing', hidden: true, role: 'status' }, t('chat.visitorTyping'));
+}
+var viewers = {};          // conversation id -> {agent id: {name, typing, at}}
+var viewing = { conv: null, timer: null, typingAt: 0, typingTimer: null };
+function announceViewing(convId, on, typing) {
+fetch('/api/v1/conversations/' + encodeURIComponent(convId) + '/viewing', {
+method: 'POST', credentials: 'same-origin', keepalive: true,
+headers: { 'content-type': 'application/json', accept: 'application/json' },
+body: JSON.stringify({ on: on, typing: !!typing })
+}).then(null, function () { /* best effort */ });
+}
+function startViewing(id) {
+if (viewing.conv === id) return;
+if (viewing.conv) announceViewing(viewing.conv, false);
+viewing.conv = id;
+announceViewing(id, true);
+clearInterval(viewing.timer);
+viewing.timer = setInterval(function () {
+if (viewing.conv) announceViewing(viewing.conv, true, Date.now() - viewing.typingAt < 4000);
+renderCollision();
+}, 20000);
+}
+function stopViewing() {
+if (viewing.conv) announceViewing(viewing.conv, false);
+viewing.conv = null;
+clearInterval(viewing.timer);
+}
+function typingViewing() {
+if (!viewing.conv) return;
+var now = Date.now();
+if (now - viewing.typingAt > 3000) announceViewing(viewing.conv, true, true);
+viewing.typingAt = now;
+clearTimeout(viewing.typingTimer);
+viewing.typingTimer = setTimeout(function () {
+if (viewing.conv) announceViewing(viewing.conv, true, false);
+}, 4000);
+}
+function onViewing(ev) {
+var d = ev.data || {};
+if (!ev.conversation_id || !d.viewer_id || d.viewer_id === S.me.id) return;
+var m = viewers[ev.conversation_id] = viewers[ev.conversation_id] || {};
+if (d.on) m[d.viewer_id] = { name: d.viewer_name || agentName(d.viewer_id), typing: !!d.typing, at: Date.now() };
+else delete m[d.viewer_id];
+renderCollision();
+}
+function renderCollision() {
+var el = $('#collision');
+if (!el || !S.currentId) return;
+var m = viewers[S.currentId] || {};
+var now = Date.now();
+var parts = [];
+Object.keys(m).forEach(function (k) {
+if (now - m[k].at > 45000) { delete m[k]; return; }
+parts.push(t(m[k].typing ? 'collision.typing' : 'collision.viewing', { name: m[k].name }));
+});
+el.textContent = parts.join(' · ');
+el.hidden = !parts.length;
+}
+window.addEventListener('pagehide', stopViewing);
+function noReplyChannel() {
+return !!S.current && (S.current.channel === 'phone' || S.current.channel === 'fax');
+}
 function setComposeMode(internal) {
+if (!internal && noReplyChannel()) return;
 S.composeInternal = internal;
 var form = $('#composer');
 if (!form) return;
@@ -1253,6 +1879,9 @@ $('#composer-text').placeholder = t(internal ? 'composer.placeholder.note' : 'co
 $('#composer-send').textContent = t(internal ? 'composer.saveNote' : 'composer.send');
 }
 function composer() {
+var noReply = noReplyChannel();
+if (noReply && !S.composeInternal) { S.composeInternal = true; S.noteForced = true; }
+if (!noReply && S.noteForced) { S.composeInternal = false; S.noteForced = false; }
 var ta = h('textarea', { id: 'composer-text', dir: 'auto', rows: '3', 'aria-label': t('composer.label'), 'data-testid': 'composer',
 placeholder: t(S.composeInternal ? 'composer.placeholder.note' : 'composer.placeholder.reply') });
 ta.value = S.drafts[S.currentId] || '';
@@ -1261,11 +1890,15 @@ var send = h('button', { type: 'submit', id: 'composer-send', class: 'btn primar
 var form = h('form', { id: 'composer', class: 'composer' + (S.composeInternal ? ' note-mode' : ''), 'aria-label': t('composer.label'),
 onsubmit: function (e) { e.preventDefault(); submit(); } },
 h('div', { class: 'modes', role: 'group', 'aria-label': t('composer.mode') },
-h('button', { type: 'button', id: 'mode-reply', class: 'btn mode', 'aria-pressed': S.composeInternal ? 'false' : 'true', 'data-testid': 'mode-reply',
+h('button', { type: 'button', id: 'mode-reply', class: 'btn mode', 'aria-pressed': S.composeInternal ? 'false' : 'true', 'data-testid': 'mode-reply', disabled: noReply,
 onclick: function () { setComposeMode(false); ta.focus(); } }, t('composer.reply')),
 h('button', { type: 'button', id: 'mode-note', class: 'btn mode', 'aria-pressed': S.composeInternal ? 'true' : 'false', 'data-testid': 'mode-note',
 onclick: function () { setComposeMode(true); ta.focus(); } }, t('composer.note'))),
-ta, h('div', { class: 'composer-foot' }, error, send));
+isChat() ? visitorTypingLine() : null,
+noReply ? h('p', { class: 'notice no-reply', 'data-testid': 'no-reply-channel' }, t('composer.noReplyChannel')) : null,
+ta, h('div', { class: 'composer-foot' }, error, attachButton(error), send));
+ta.addEventListener('input', agentTyping);
+ta.addEventListener('input', typingViewing);
 ta.addEventListener('keydown', function (e) {
 if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) { e.preventDefault(); submit(); }
 if (e.key === 'Escape') ta.blur();
@@ -1274,6 +1907,7 @@ function submit() {
 var text = ta.value;
 if (!text.trim() || send.disabled) return;
 var id = S.currentId;
+agentStoppedTyping();
 send.disabled = true;
 error.textContent = '';
 api('POST', '/conversations/' + encodeURIComponent(id) + '/messages', { body: text, internal: S.composeInternal }).then(function (m) {
@@ -1303,7 +1937,8 @@ var tl = h('section', { class: 'timeline' },
 h('h3', null, t('customer.timeline')),
 h('ol', { id: 'timeline', class: 'timeline-list', 'data-testid': 'timeline' }),
 h('div', { id: 'timeline-sentinel', class: 'sentinel' }));
-append(pane, [profile, tl]);
+var conv = S.current && S.current.customer_id === id && S.current.channel === 'chat' ? S.current : null;
+append(pane, [profile, conv ? visitorSection(conv) : null, tl]);
 getCustomer(id).then(function (c) {
 if (S.panelCustomerId !== id) return;
 fillProfile(profile, c);
@@ -1333,15 +1968,17 @@ var keys = Object.keys(attrs);
 append(el, [
 h('div', { class: 'profile-head' },
 h('h3', { dir: 'auto', 'data-testid': 'customer-name' }, customerLabel(c)),
-c.tier === 'vip' ? h('span', { class: 'badge vip', 'data-testid': 'vip-badge' }, t('customer.vip')) : (c.tier && c.tier !== 'standard' ? h('span', { class: 'badge' }, c.tier) : null)),
+c.tier === 'vip' ? h('span', { class: 'badge vip', 'data-testid': 'vip-badge' }, t('customer.vip')) : (c.tier && c.tier !== 'standard' ? h('span', { class: 'badge' }, c.tier) : null),
+c.merged_into ? null : h('button', { type: 'button', class: 'btn small', 'data-testid': 'customer-edit', onclick: function () { editProfile(el, c); } }, t('customer.edit'))),
 c.merged_into ? h('p', { class: 'notice' }, t('customer.merged'), ' ',
 h('button', { type: 'button', class: 'btn small', 'data-testid': 'customer-merged-open',
 onclick: function () { S.panelCustomerId = c.merged_into; renderCustomerPanel(); } }, t('customer.mergedOpen'))) : null,
 h('p', { class: 'muted' }, t('customer.conversations', { n: c.conversation_count || 0 })),
+c.merged_into ? null : ratingsLine(c.id),
 h('h4', null, t('customer.identities')),
 h('ul', { class: 'identities', 'data-testid': 'identities' }, (c.identities || []).map(function (idn) {
 return h('li', null, channelIcon(idn.kind === 'email' ? 'email' : idn.kind === 'phone' ? 'phone' : 'chat'),
-h('bdi', { dir: 'ltr' }, idn.raw || idn.value));
+idn.kind === 'visitor' ? h('span', { title: idn.value }, t('customer.visitor')) : h('bdi', { dir: 'ltr' }, idn.raw || idn.value));
 })),
 keys.length ? h('h4', null, t('customer.attributes')) : null,
 keys.length ? h('dl', { class: 'attrs', 'data-testid': 'attributes' }, keys.map(function (k) {
@@ -1382,7 +2019,7 @@ ol.appendChild(h('li', { class: 'tl-item tl-' + it.kind + (it.internal ? ' inter
 'data-testid': 'timeline-item', tabindex: '0', role: 'link',
 onclick: function () { openConversation(it.conversation_id); },
 onkeydown: function (e) { if (e.key === 'Enter') openConversation(it.conversation_id); } },
-h('div', { class: 'tl-meta' }, channelIcon(it.channel), h('span', { dir: 'auto', class: 'tl-subject' }, it.subject || num),
+h('div', { class: 'tl-meta' }, channelIcon(it.channel), h('span', { dir: 'auto', class: 'tl-subject' }, localSubject(it.subject) || num),
 h('time', { class: 'muted', datetime: it.at }, fmtShortTime(it.at))),
 h('div', { class: 'tl-body', dir: 'auto' }, text)));
 });
@@ -1406,6 +2043,7 @@ tickTimer = setInterval(tickOffers, 1000);
 loadOffers();
 }
 function stopLive() {
+stopViewing();
 liveRunning = false;
 clearTimeout(wsTimer);
 clearInterval(pollTimer);
@@ -1468,6 +2106,7 @@ case 'message.created': {
 var m = data.message;
 var convId = ev.conversation_id || (m && m.conversation_id);
 if (m && convId === S.currentId) addMessage(m);
+if (m && m.author_kind === 'customer' && !m.internal && ev.agent_id === S.me.id) notify(t('notify.message'), m.body, 'message-' + m.id);
 var at = (m && m.created_at) || ev.at;
 if (m && m.author_kind === 'agent' && m.author_id === S.me.id) markSeen({ id: convId, last_message_at: at });
 if (!updateListItem({ id: convId, last_message_at: at })) refreshList();
@@ -1478,8 +2117,10 @@ case 'message.updated':
 if (ev.conversation_id && ev.conversation_id === S.currentId) reloadCurrent();
 if (ev.customer_id) refreshTimeline(ev.customer_id);
 break;
-case 'conversation.created':
 case 'conversation.assigned':
+if (data.from === S.me.id && data.to && data.to !== S.me.id) tookFromMe(ev);
+case 'conversation.created':
+case 'conversation.transferred':
 case 'conversation.status_changed':
 case 'conversation.updated':
 refreshList();
@@ -1487,6 +2128,7 @@ if (ev.conversation_id && ev.conversation_id === S.currentId) reloadCurrent();
 if (ev.customer_id) refreshTimeline(ev.customer_id);
 break;
 case 'conversation.offered':
+if (ev.agent_id === S.me.id) notify(t('notify.offer'), '', 'offer-' + ev.conversation_id);
 if (!ev.agent_id || ev.agent_id === S.me.id) offerFromEvent(ev);
 break;
 case 'offer.accepted':
@@ -1505,12 +2147,30 @@ if (sel) { sel.value = status; sel.className = 'presence presence-' + status; }
 }
 break;
 }
+case 'conversation.viewing':
+onViewing(ev);
+break;
+case 'chat.typing':
+onChatTyping(ev);
+break;
+case 'chat.read':
+onChatRead(ev);
+break;
+case 'email.delivery':
+updateDelivery(ev);
+break;
 case 'call.ringing':
 screenPop(ev);
 break;
 default:
 break;
 }
+}
+function tookFromMe(ev) {
+var d = ev.data || {};
+var conv = null;
+S.list.forEach(function (c) { if (c.id === ev.conversation_id) conv = c; });
+toast(t('assign.takenFromMe', { name: agentName(d.to), num: conv ? convNumber(conv) : '' }), 'info', { testid: 'taken-toast', ttl: 10000 });
 }
 function loadOffers() {
 if (!S.offersSupported || !S.me) return;
@@ -1605,23 +2265,40 @@ box.appendChild(el);
 setTimeout(function () { el.remove(); }, opts.ttl || 6000);
 return el;
 }
+var poppedCalls = {};
 function screenPop(ev) {
 var d = ev.data || {};
 var customerId = d.customer_id || ev.customer_id;
-var nameText = h('bdi', null, '');
+if (d.call_id) {
+if (poppedCalls[d.call_id]) return;
+poppedCalls[d.call_id] = true;
+}
+var nameText = h('bdi', { 'data-testid': 'call-name' }, '');
 var name = h('div', { class: 'caller', 'data-testid': 'call-customer' }, nameText);
+var recent = h('ol', { class: 'call-recent', 'data-testid': 'call-recent' });
 var content = h('div', null,
 h('div', { class: 'toast-title' }, channelIcon('phone'), ' ', t('call.ringing')),
-h('div', { class: 'from' }, h('bdi', { dir: 'ltr' }, d.from ? String(d.from) : '')),
-name,
+h('div', { class: 'from' }, h('bdi', { dir: 'ltr', 'data-testid': 'call-from' }, d.from ? String(d.from) : '')),
+name, recent,
 customerId ? h('button', { type: 'button', class: 'btn primary small', 'data-testid': 'call-open', onclick: function () { openCustomer(customerId); el.remove(); } }, t('call.open')) : null);
 var el = toast(content, 'call', { ttl: 30000, testid: 'call-toast' });
-if (customerId) {
+if (el && d.call_id) el.setAttribute('data-call', d.call_id);
+if (!customerId) return;
 getCustomer(customerId).then(function (c) {
 nameText.textContent = customerLabel(c);
-if (c.tier === 'vip') name.appendChild(h('span', { class: 'badge vip' }, t('customer.vip')));
+notify(t('call.ringing'), customerLabel(c) + (d.from ? ' · ' + d.from : ''), 'call-' + (d.call_id || customerId));
+if (c.tier === 'vip') name.appendChild(h('span', { class: 'badge vip', 'data-testid': 'call-vip' }, t('customer.vip')));
+else if (c.tier && c.tier !== 'standard') name.appendChild(h('span', { class: 'badge', 'data-testid': 'call-tier' }, c.tier));
+var value = c.value && typeof c.value.total === 'number' ? c.value.total : null;
+if (value !== null) name.appendChild(h('span', { class: 'muted call-value' }, ' ' + t('call.value', { n: fmtNum(value) })));
 }, function () { /* unknown caller */ });
-}
+api('GET', '/customers/' + encodeURIComponent(customerId) + '/timeline' + qs({ limit: 3 })).then(function (page) {
+((page && page.items) || []).forEach(function (it) {
+recent.appendChild(h('li', { 'data-testid': 'call-recent-item' }, channelIcon(it.channel), ' ',
+h('bdi', { dir: 'auto' }, it.subject || it.body || ''), ' ',
+h('time', { class: 'muted', datetime: it.at }, fmtShortTime(it.at))));
+});
+}, function () { /* no history shown */ });
 }
 function openCustomer(customerId) {
 S.panelCustomerId = customerId;
@@ -1687,10 +2364,29 @@ var label = t('stat.' + parts[0], null, parts[0].replace(/_/g, ' '));
 if (parts.length > 1) label += ' · ' + t('channel.' + parts[1], null, t('status.' + parts[1], null, parts[1].replace(/_/g, ' ')));
 return label;
 }
+var STAT_ORDER = ['name', 'role', 'presence', 'status', 'channels', 'waiting', 'oldest_wait_seconds', 'offered', 'assigned', 'available_agents', 'load', 'capacity', 'auto_accept'];
+function statColumnRank(k) {
+var parts = k.split('.');
+var top = STAT_ORDER.indexOf(parts[0]);
+var sub = parts.length > 1 ? CHANNELS.indexOf(parts[1]) : -1;
+return [top < 0 ? STAT_ORDER.length : top, parts[0], sub < 0 ? CHANNELS.length : sub, k];
+}
+function statColumns(rows) {
+var seen = {};
+rows.forEach(function (r) { Object.keys(r).forEach(function (k) { if (!STAT_KEYS_SKIP[k]) seen[k] = true; }); });
+if (seen.name) { delete seen.agent_id; delete seen.queue_id; }
+return Object.keys(seen).sort(function (a, b) {
+var x = statColumnRank(a), y = statColumnRank(b);
+for (var i = 0; i < x.length; i++) {
+if (x[i] < y[i]) return -1;
+if (x[i] > y[i]) return 1;
+}
+return 0;
+});
+}
 function statTable(rows, testid) {
 rows = rows.map(flatten);
-var cols = [];
-rows.forEach(function (r) { Object.keys(r).forEach(function (k) { if (!STAT_KEYS_SKIP[k] && cols.indexOf(k) < 0) cols.push(k); }); });
+var cols = statColumns(rows);
 return h('table', { class: 'stats', 'data-testid': testid },
 h('thead', null, h('tr', null, cols.map(function (k) { return h('th', { scope: 'col' }, statLabel(k)); }))),
 h('tbody', null, rows.map(function (r) {
@@ -1716,4 +2412,81 @@ box.appendChild(h('h2', null, t('sup.agents')));
 if (res.agents.ok) box.appendChild(statTable(rowsOf(res.agents.v), 'stats-agents'));
 else box.appendChild(statTable(S.agents.map(function (a) { return { name: a.name, role: a.role, presence: a.presence }; }), 'stats-agents'));
 }
+var NOTIFY_KEY = 'switchboard.console.notify';
+function notifyPrefs() {
+try { return JSON.parse(localStorage.getItem(NOTIFY_KEY) || '{}') || {}; } catch (e) { return {}; }
+}
+function setNotifyPref(key, on) {
+var p = notifyPrefs();
+p[key] = on;
+try { localStorage.setItem(NOTIFY_KEY, JSON.stringify(p)); } catch (e) { /* private mode */ }
+}
+function notifyToggles() {
+var p = notifyPrefs();
+var desktop = h('input', { type: 'checkbox', 'data-testid': 'notify-desktop', checked: !!p.desktop,
+onchange: function () {
+setNotifyPref('desktop', desktop.checked);
+if (desktop.checked && window.Notification && Notification.permission === 'default') Notification.requestPermission();
+} });
+var sound = h('input', { type: 'checkbox', 'data-testid': 'notify-sound', checked: !!p.sound,
+onchange: function () { setNotifyPref('sound', sound.checked); } });
+var jalali = LANG === 'fa' ? null : h('input', { type: 'checkbox', 'data-testid': 'calendar-jalali', checked: calendarPref() === 'persian',
+onchange: function () {
+try { localStorage.setItem('switchboard.console.calendar', jalali.checked ? 'persian' : ''); } catch (e) { /* private mode */ }
+renderAll();
+} });
+return h('details', { class: 'notify-menu' },
+h('summary', { class: 'btn', 'data-testid': 'notify-menu' }, t('notify.label')),
+h('div', { class: 'notify-options' },
+h('label', null, desktop, ' ', t('notify.desktop')),
+h('label', null, sound, ' ', t('notify.sound')),
+jalali ? h('label', null, jalali, ' ', t('calendar.jalali')) : null));
+}
+var audioCtx = null;
+function beep() {
+var Ctx = window.AudioContext || window.webkitAudioContext;
+if (!Ctx) return;
+try {
+audioCtx = audioCtx || new Ctx();
+var osc = audioCtx.createOscillator();
+var gain = audioCtx.createGain();
+osc.frequency.value = 880;
+gain.gain.value = 0.08;
+osc.connect(gain);
+gain.connect(audioCtx.destination);
+osc.start();
+osc.stop(audioCtx.currentTime + 0.18);
+} catch (e) { /* no audio */ }
+}
+function notify(title, body, tag) {
+var p = notifyPrefs();
+if (p.sound) beep();
+if (!p.desktop || !window.Notification || Notification.permission !== 'granted') return;
+try { new Notification(title, { body: body || '', tag: tag, lang: LANG }); } catch (e) { /* unsupported */ }
+}
+var TABS = ['mine', 'unassigned', 'open'];
+function routeHash() {
+if (S.view === 'supervisor') return '#/supervisor';
+return '#/' + S.tab + (S.currentId ? '/' + encodeURIComponent(S.currentId) : '');
+}
+function saveRoute() {
+if (!S.me) return;
+var want = routeHash();
+if (location.hash !== want) history.replaceState(null, '', want);
+}
+function readRoute() {
+var parts = location.hash.replace(/^#\/?/, '').split('/');
+if (parts[0] === 'supervisor' && isSupervisor()) { S.view = 'supervisor'; return null; }
+if (TABS.indexOf(parts[0]) >= 0) S.tab = parts[0];
+return parts[1] ? decodeURIComponent(parts[1]) : null;
+}
+window.addEventListener('hashchange', function () {
+if (!S.me || location.hash === routeHash()) return;
+var view = S.view;
+S.view = 'inbox';
+var id = readRoute();
+if (S.view !== view) { renderTopbar(); renderMain(); } else renderListPane();
+loadList();
+if (id && id !== S.currentId) openConversation(id);
+});
 })();

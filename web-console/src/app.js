@@ -158,6 +158,7 @@ function resetSession() {
 
 function startMain() {
   resetSession();
+  var routed = readRoute();
   Promise.all([
     api('GET', '/agents?limit=500').then(function (p) { S.agents = (p && p.items) || []; }, function () { S.agents = []; }),
     api('GET', '/queues?limit=500').then(function (p) { S.queues = (p && p.items) || []; }, function () { S.queues = []; })
@@ -165,6 +166,8 @@ function startMain() {
     renderAll();
     loadList();
     startLive();
+    if (routed) openConversation(routed);
+    saveRoute();
   });
 }
 
@@ -223,7 +226,7 @@ function renderTopbar() {
     views = h('div', { class: 'views', role: 'group', 'aria-label': t('views.label') },
       ['inbox', 'supervisor'].map(function (v) {
         return h('button', { type: 'button', class: 'btn tabbtn' + (S.view === v ? ' active' : ''), 'aria-pressed': S.view === v ? 'true' : 'false',
-          'data-testid': 'view-' + v, onclick: function () { S.view = v; renderTopbar(); renderMain(); } }, t('view.' + v));
+          'data-testid': 'view-' + v, onclick: function () { S.view = v; renderTopbar(); renderMain(); saveRoute(); } }, t('view.' + v));
       }));
   }
 
@@ -236,6 +239,7 @@ function renderTopbar() {
     searchBox(),
     h('div', { class: 'spacer' }),
     live,
+    notifyToggles(),
     presence,
     langButton(),
     h('span', { class: 'me', dir: 'auto', 'data-testid': 'me-name' }, S.me.name),
@@ -253,6 +257,7 @@ function setLive(on) {
 }
 
 function logout() {
+  stopViewing();
   api('POST', '/auth/logout').then(null, function () { /* already gone */ }).then(function () {
     stopLive();
     stopSupervisorRefresh();
@@ -309,8 +314,13 @@ function customerLabel(c) {
   return c.name || firstIdentity(c) || t('customer.anon');
 }
 
+// The first identity a person can read: a chat visitor's id is a UUID, shown as "Web visitor".
 function firstIdentity(c) {
-  return c && c.identities && c.identities.length ? c.identities[0].raw || c.identities[0].value : '';
+  var ids = (c && c.identities) || [];
+  for (var i = 0; i < ids.length; i++) {
+    if (ids[i].kind !== 'visitor') return ids[i].raw || ids[i].value;
+  }
+  return ids.length ? t('customer.visitor') : '';
 }
 
 // Customers are fetched once and cached; callers get a promise.

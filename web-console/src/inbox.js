@@ -6,7 +6,11 @@
 function listParams(cursor) {
   var p = { limit: 50, cursor: cursor || null, channel: S.filterChannel, status: S.filterStatus };
   if (S.tab === 'mine') p.assignee = 'me';
-  else if (S.tab === 'unassigned') p.assignee = 'none';
+  else if (S.tab === 'unassigned') {
+    // Work to pick up: resolved call logs and closed mail are nobody's, but not waiting.
+    p.assignee = 'none';
+    if (!S.filterStatus) p.status = 'open';
+  }
   else if (S.tab === 'open') p.status = 'open';
   if (S.filterCustomer) p.customer = S.filterCustomer.id;
   return p;
@@ -49,7 +53,7 @@ function renderListPane() {
   var tabs = h('div', { class: 'tabs', role: 'tablist', 'aria-label': t('tabs.label') },
     ['mine', 'unassigned', 'open'].map(function (tab) {
       return h('button', { type: 'button', role: 'tab', class: 'tab' + (S.tab === tab ? ' active' : ''), 'aria-selected': S.tab === tab ? 'true' : 'false',
-        'aria-controls': 'convlist', 'data-testid': 'tab-' + tab, onclick: function () { S.tab = tab; renderListPane(); loadList(); } }, t('tab.' + tab));
+        'aria-controls': 'convlist', 'data-testid': 'tab-' + tab, onclick: function () { S.tab = tab; renderListPane(); loadList(); saveRoute(); } }, t('tab.' + tab));
     }));
   var channel = h('select', { 'aria-label': t('filter.channel'), 'data-testid': 'filter-channel',
     onchange: function () { S.filterChannel = channel.value; loadList(); } },
@@ -108,7 +112,7 @@ function listRow(c, i) {
     h('span', { class: 'rowmain' },
       h('span', { class: 'line1' }, name, h('time', { class: 'time', datetime: c.last_message_at || c.updated_at }, fmtShortTime(c.last_message_at || c.updated_at))),
       h('span', { class: 'line2' },
-        h('span', { class: 'subject', dir: 'auto' }, c.subject || convNumber(c)),
+        h('span', { class: 'subject', dir: 'auto' }, localSubject(c.subject) || convNumber(c)),
         h('span', { class: 'status-pill status-' + c.status }, t('status.' + c.status, null, c.status)),
         unread ? h('span', { class: 'dot', 'data-testid': 'unread-dot', role: 'img', 'aria-label': t('list.unread') }) : null)));
   return li;
@@ -157,6 +161,8 @@ function openConversation(id) {
   var mySeq = ++convSeq;
   var same = S.currentId === id;
   S.currentId = id;
+  saveRoute();
+  startViewing(id);
   if (!same) { S.current = null; S.currentError = null; renderConversation(); }
   renderListRows();
   return api('GET', '/conversations/' + encodeURIComponent(id)).then(function (conv) {
@@ -307,7 +313,9 @@ function renderConvHead() {
       doAssign(body);
     } }, t('assign.submit'));
   var take = c.assignee_id === S.me.id ? null : h('button', { type: 'button', class: 'btn primary', 'data-testid': 'assign-me',
-    onclick: function () { doAssign({ agent_id: S.me.id }); } }, t('assign.take'));
+    onclick: function () {
+      if (c.assignee_id) confirmTake(c); else doAssign({ agent_id: S.me.id });
+    } }, t('assign.take'));
 
   var who = c.assignee_id ? t('assign.assignee', { name: agentName(c.assignee_id) }) : t('assign.unassigned');
   if (c.queue_id) who += ' · ' + t('assign.queue', { name: queueName(c.queue_id) });
@@ -316,7 +324,7 @@ function renderConvHead() {
   append(head, [
     h('div', { class: 'title-row' },
       channelIcon(c.channel),
-      h('h2', { class: 'subject', dir: 'auto', 'data-testid': 'conversation-subject' }, c.subject || ''),
+      h('h2', { class: 'subject', dir: 'auto', 'data-testid': 'conversation-subject' }, localSubject(c.subject) || ''),
       h('span', { class: 'num muted' }, convNumber(c)),
       h('span', { class: 'muted custname', dir: 'auto', 'data-customer-name': c.customer_id }, cust ? customerLabel(cust) : '')),
     h('div', { class: 'controls' },
@@ -324,9 +332,27 @@ function renderConvHead() {
       h('label', { class: 'ctl' }, h('span', null, t('priority.label')), priority),
       h('span', { class: 'ctl assignee muted', dir: 'auto', 'data-testid': 'assignee' }, who),
       h('span', { class: 'ctl' }, assign, assignBtn, take)),
-    tags
+    tags,
+    h('p', { id: 'collision', class: 'collision', 'data-testid': 'collision', role: 'status', hidden: true })
   ]);
+  renderCollision();
   if (hadFocus) tagInput.focus();
+}
+
+// Taking a colleague's conversation asks first; they are told live by the server's event.
+function confirmTake(c) {
+  var old = $('#take-confirm');
+  if (old) old.remove();
+  var box = h('div', { id: 'take-confirm', class: 'confirm', role: 'alertdialog', 'aria-modal': 'false', 'aria-labelledby': 'take-confirm-text', 'data-testid': 'take-confirm' },
+    h('p', { id: 'take-confirm-text', dir: 'auto' }, t('assign.takeConfirm', { name: agentName(c.assignee_id), num: convNumber(c) })),
+    h('div', { class: 'confirm-buttons' },
+      h('button', { type: 'button', class: 'btn primary', 'data-testid': 'take-confirm-yes',
+        onclick: function () { box.remove(); doAssign({ agent_id: S.me.id }); } }, t('assign.takeYes')),
+      h('button', { type: 'button', class: 'btn', 'data-testid': 'take-confirm-no',
+        onclick: function () { box.remove(); } }, t('assign.takeNo'))));
+  var head = $('#convhead');
+  if (head) head.appendChild(box);
+  box.querySelector('button').focus();
 }
 
 function doAssign(body) {
@@ -384,7 +410,42 @@ function renderMessages() {
     el.setAttribute('data-key', entryKey(e));
     box.appendChild(el);
   }
+  syncDeliveries(box, c.messages || []);
+  syncSeen();
+  markChatRead();
   if (atBottom) box.scrollTop = box.scrollHeight;
+}
+
+// Outgoing email shows how its delivery goes (pending, sent, failed with the reason and the
+// number of attempts); bubbles already shown get the chip updated in place.
+function deliveryChip(d) {
+  var text = t('delivery.' + d.status, { n: fmtNum(d.attempts || 0), error: d.error || '' }, d.status);
+  return h('span', { class: 'delivery delivery-' + d.status, 'data-testid': 'delivery', 'data-status': d.status,
+    title: d.error || '', role: d.status === 'failed' ? 'alert' : null }, text);
+}
+
+function syncDeliveries(box, messages) {
+  messages.forEach(function (m) {
+    var d = m.meta && m.meta.delivery;
+    if (!d) return;
+    var el = box.querySelector('[data-testid="message"][data-seq="' + m.seq + '"]');
+    if (!el) return;
+    var sig = JSON.stringify(d);
+    var old = el.querySelector('[data-testid="delivery"]');
+    if (old && old.getAttribute('data-sig') === sig) return;
+    var chip = deliveryChip(d);
+    chip.setAttribute('data-sig', sig);
+    if (old) old.replaceWith(chip); else el.querySelector('.meta').appendChild(chip);
+  });
+}
+
+function updateDelivery(ev) {
+  var d = ev.data || {};
+  if (!S.current || ev.conversation_id !== S.current.id || !d.delivery) return;
+  (S.current.messages || []).forEach(function (m) {
+    if (m.id === d.message_id) m.meta = Object.assign({}, m.meta || {}, { delivery: d.delivery });
+  });
+  renderMessages();
 }
 
 function addMessage(m) {
@@ -408,7 +469,12 @@ function historyLine(hi) {
     text = t('history.assigned');
     if (d.agent_id || d.to) text += ': ' + agentName(d.agent_id || d.to);
     else if (d.queue_id) text += ': ' + queueName(d.queue_id);
-  } else text = t('history.' + hi.kind, null, hi.kind.replace(/_/g, ' '));
+  } else if (hi.kind === 'rated') {
+    return ratingLine(hi);
+  } else {
+    var who = agentName(d.agent_id || d.from || d.to);
+    text = t('history.' + hi.kind, { agent: who }, t('history.unknown'));
+  }
   var actor = hi.actor_kind === 'agent' && hi.actor_id ? agentName(hi.actor_id) : '';
   return h('div', { class: 'history', 'data-testid': 'history-entry', 'data-kind': hi.kind },
     h('bdi', null, text),
@@ -417,67 +483,45 @@ function historyLine(hi) {
     h('time', { datetime: hi.at }, fmtShortTime(hi.at)));
 }
 
+// A customer's satisfaction rating: stars (score of 5) and their comment.
+function ratingLine(hi) {
+  var d = hi.data || {};
+  var score = Math.max(0, Math.min(5, parseInt(d.score, 10) || 0));
+  return h('div', { class: 'history rating', 'data-testid': 'history-entry', 'data-kind': 'rated' },
+    h('span', { class: 'stars', role: 'img', 'aria-label': t('rating.label', { n: fmtNum(score) }), 'data-testid': 'rating-stars', 'data-score': String(score) },
+      '★★★★★'.slice(0, score) + '☆☆☆☆☆'.slice(0, 5 - score)),
+    d.comment ? h('q', { dir: 'auto', 'data-testid': 'rating-comment' }, d.comment) : null,
+    h('span', { 'aria-hidden': 'true' }, '·'),
+    h('time', { datetime: hi.at }, fmtShortTime(hi.at)));
+}
+
 function messageBubble(m) {
   var kind = m.author_kind === 'customer' ? 'customer' : m.author_kind === 'system' ? 'system' : 'agent';
   var author;
-  if (kind === 'customer') author = customerLabel(S.customers[S.current && S.current.customer_id]);
+  var custId = kind === 'customer' && S.current ? S.current.customer_id : null;
+  if (kind === 'customer') {
+    // Never "Unknown customer" while the profile is loading: a placeholder, filled on arrival.
+    author = S.customers[custId] ? customerLabel(S.customers[custId]) : '…';
+    if (!S.customers[custId] && custId) getCustomer(custId).then(null, function () { /* stays … */ });
+  }
   else if (kind === 'system') author = t('msg.system');
   else author = agentName(m.author_id) || t('msg.agent');
   var html = m.meta && typeof m.meta.html_sanitized === 'string' ? m.meta.html_sanitized : null;
   var body;
   if (html) {
-    body = h('div', { class: 'body html' }, emailFrame(html), m.body ? h('details', { class: 'plain' }, h('summary', null, t('msg.plain')), h('div', { class: 'text', dir: 'auto' }, m.body)) : null);
-  } else {
-    body = h('div', { class: 'body text', dir: textDir(m.body) === 'auto' ? 'auto' : textDir(m.body) }, m.body);
+    body = h('div', { class: 'body html' }, emailFrame(html, m), m.body ? h('details', { class: 'plain' }, h('summary', null, t('msg.plain')), h('div', { class: 'text', dir: 'auto' }, m.body)) : null);
+  } else if (!attachmentOnly(m)) {
+    var text = callLine(m) || m.body;
+    body = h('div', { class: 'body text', dir: textDir(text) === 'auto' ? 'auto' : textDir(text) }, text);
   }
   return h('article', {
     class: 'bubble ' + kind + (m.internal ? ' internal' : ''), 'data-testid': 'message', 'data-seq': String(m.seq),
     'data-internal': m.internal ? 'true' : 'false', 'aria-label': m.internal ? t('msg.internal') : author
   },
     h('header', { class: 'meta' },
-      h('span', { class: 'author', dir: 'auto' }, author),
+      h('span', { class: 'author', dir: 'auto', 'data-customer-name': custId || null, 'data-testid': 'message-author' }, author),
       m.internal ? h('span', { class: 'badge note' }, t('msg.internal')) : null,
       m.channel ? channelIcon(m.channel) : null,
       h('time', { datetime: m.created_at, title: fmtDateTime(m.created_at) }, fmtShortTime(m.created_at))),
-    body);
+    body, attachmentsOf(m));
 }
-
-// E-mail HTML (already sanitised by the server) goes only into a sandboxed
-// iframe via srcdoc. The sandbox has no tokens at all: no scripts, no same
-// origin, no forms, no popups. Remote images arrive as data-remote-src; the
-// "show images" button rewrites the document (parsed inertly with DOMParser,
-// never attached to our page) and reloads the iframe. A CSP meta tag blocks
-// any remote fetch until then.
-function emailDoc(html, showImages) {
-  var doc = new DOMParser().parseFromString(html, 'text/html');
-  // The server already sanitises; dropping these too keeps the sandbox quiet.
-  doc.querySelectorAll('script, meta[http-equiv], base, object, embed').forEach(function (el) { el.remove(); });
-  if (showImages) {
-    doc.querySelectorAll('[data-remote-src]').forEach(function (img) {
-      img.setAttribute('src', img.getAttribute('data-remote-src'));
-      img.removeAttribute('data-remote-src');
-    });
-  }
-  var csp = doc.createElement('meta');
-  csp.setAttribute('http-equiv', 'Content-Security-Policy');
-  csp.setAttribute('content', "default-src 'none'; style-src 'unsafe-inline'; font-src data:; img-src data: cid:" + (showImages ? ' https: http:' : ''));
-  doc.head.insertBefore(csp, doc.head.firstChild);
-  var base = doc.createElement('style');
-  base.textContent = 'body{font-family:Vazirmatn,Tahoma,system-ui,sans-serif;margin:8px;overflow-wrap:anywhere;color:#1d2733;background:#fff}img{max-width:100%;height:auto}';
-  doc.head.appendChild(base);
-  return '<!DOCTYPE html>' + doc.documentElement.outerHTML;
-}
-
-function emailFrame(html) {
-  var frame = h('iframe', { sandbox: '', referrerpolicy: 'no-referrer', class: 'email-frame', title: t('msg.html'), 'data-testid': 'email-frame' });
-  frame.srcdoc = emailDoc(html, false);
-  var hasRemote = /data-remote-src/.test(html);
-  var btn = hasRemote ? h('button', { type: 'button', class: 'btn small', 'data-testid': 'show-images',
-    onclick: function () {
-      frame.srcdoc = emailDoc(html, true);
-      btn.disabled = true;
-      btn.textContent = t('msg.imagesShown');
-    } }, t('msg.showImages')) : null;
-  return h('div', { class: 'email-wrap' }, btn, frame);
-}
-

@@ -20,6 +20,7 @@ function startLive() {
 }
 
 function stopLive() {
+  stopViewing();
   liveRunning = false;
   clearTimeout(wsTimer);
   clearInterval(pollTimer);
@@ -90,6 +91,7 @@ function handleEvent(ev) {
       var m = data.message;
       var convId = ev.conversation_id || (m && m.conversation_id);
       if (m && convId === S.currentId) addMessage(m);
+      if (m && m.author_kind === 'customer' && !m.internal && ev.agent_id === S.me.id) notify(t('notify.message'), m.body, 'message-' + m.id);
       var at = (m && m.created_at) || ev.at;
       // My own messages (e.g. from another tab) do not make a row unread.
       if (m && m.author_kind === 'agent' && m.author_id === S.me.id) markSeen({ id: convId, last_message_at: at });
@@ -102,8 +104,11 @@ function handleEvent(ev) {
       if (ev.conversation_id && ev.conversation_id === S.currentId) reloadCurrent();
       if (ev.customer_id) refreshTimeline(ev.customer_id);
       break;
-    case 'conversation.created':
     case 'conversation.assigned':
+      if (data.from === S.me.id && data.to && data.to !== S.me.id) tookFromMe(ev);
+      // falls through
+    case 'conversation.created':
+    case 'conversation.transferred':
     case 'conversation.status_changed':
     case 'conversation.updated':
       refreshList();
@@ -111,6 +116,7 @@ function handleEvent(ev) {
       if (ev.customer_id) refreshTimeline(ev.customer_id);
       break;
     case 'conversation.offered':
+      if (ev.agent_id === S.me.id) notify(t('notify.offer'), '', 'offer-' + ev.conversation_id);
       if (!ev.agent_id || ev.agent_id === S.me.id) offerFromEvent(ev);
       break;
     case 'offer.accepted':
@@ -129,12 +135,32 @@ function handleEvent(ev) {
       }
       break;
     }
+    case 'conversation.viewing':
+      onViewing(ev);
+      break;
+    case 'chat.typing':
+      onChatTyping(ev);
+      break;
+    case 'chat.read':
+      onChatRead(ev);
+      break;
+    case 'email.delivery':
+      updateDelivery(ev);
+      break;
     case 'call.ringing':
       screenPop(ev);
       break;
     default:
       break;
   }
+}
+
+// A colleague (or a supervisor) took one of my conversations: say so; the list refreshes.
+function tookFromMe(ev) {
+  var d = ev.data || {};
+  var conv = null;
+  S.list.forEach(function (c) { if (c.id === ev.conversation_id) conv = c; });
+  toast(t('assign.takenFromMe', { name: agentName(d.to), num: conv ? convNumber(conv) : '' }), 'info', { testid: 'taken-toast', ttl: 10000 });
 }
 
 // ---- offers -------------------------------------------------------------
@@ -242,23 +268,42 @@ function toast(content, kind, opts) {
   return el;
 }
 
+// The pop-up of a ringing call: who calls (name, tier, value), their last contacts and a
+// button to the profile. One per call, however many copies of the event arrive.
+var poppedCalls = {};
 function screenPop(ev) {
   var d = ev.data || {};
   var customerId = d.customer_id || ev.customer_id;
-  var nameText = h('bdi', null, '');
+  if (d.call_id) {
+    if (poppedCalls[d.call_id]) return;
+    poppedCalls[d.call_id] = true;
+  }
+  var nameText = h('bdi', { 'data-testid': 'call-name' }, '');
   var name = h('div', { class: 'caller', 'data-testid': 'call-customer' }, nameText);
+  var recent = h('ol', { class: 'call-recent', 'data-testid': 'call-recent' });
   var content = h('div', null,
     h('div', { class: 'toast-title' }, channelIcon('phone'), ' ', t('call.ringing')),
-    h('div', { class: 'from' }, h('bdi', { dir: 'ltr' }, d.from ? String(d.from) : '')),
-    name,
+    h('div', { class: 'from' }, h('bdi', { dir: 'ltr', 'data-testid': 'call-from' }, d.from ? String(d.from) : '')),
+    name, recent,
     customerId ? h('button', { type: 'button', class: 'btn primary small', 'data-testid': 'call-open', onclick: function () { openCustomer(customerId); el.remove(); } }, t('call.open')) : null);
   var el = toast(content, 'call', { ttl: 30000, testid: 'call-toast' });
-  if (customerId) {
-    getCustomer(customerId).then(function (c) {
-      nameText.textContent = customerLabel(c);
-      if (c.tier === 'vip') name.appendChild(h('span', { class: 'badge vip' }, t('customer.vip')));
-    }, function () { /* unknown caller */ });
-  }
+  if (el && d.call_id) el.setAttribute('data-call', d.call_id);
+  if (!customerId) return;
+  getCustomer(customerId).then(function (c) {
+    nameText.textContent = customerLabel(c);
+    notify(t('call.ringing'), customerLabel(c) + (d.from ? ' · ' + d.from : ''), 'call-' + (d.call_id || customerId));
+    if (c.tier === 'vip') name.appendChild(h('span', { class: 'badge vip', 'data-testid': 'call-vip' }, t('customer.vip')));
+    else if (c.tier && c.tier !== 'standard') name.appendChild(h('span', { class: 'badge', 'data-testid': 'call-tier' }, c.tier));
+    var value = c.value && typeof c.value.total === 'number' ? c.value.total : null;
+    if (value !== null) name.appendChild(h('span', { class: 'muted call-value' }, ' ' + t('call.value', { n: fmtNum(value) })));
+  }, function () { /* unknown caller */ });
+  api('GET', '/customers/' + encodeURIComponent(customerId) + '/timeline' + qs({ limit: 3 })).then(function (page) {
+    ((page && page.items) || []).forEach(function (it) {
+      recent.appendChild(h('li', { 'data-testid': 'call-recent-item' }, channelIcon(it.channel), ' ',
+        h('bdi', { dir: 'auto' }, it.subject || it.body || ''), ' ',
+        h('time', { class: 'muted', datetime: it.at }, fmtShortTime(it.at))));
+    });
+  }, function () { /* no history shown */ });
 }
 
 function openCustomer(customerId) {
@@ -340,10 +385,34 @@ function statLabel(key) {
   return label;
 }
 
+// Columns in a fixed order whatever the rows hold (known keys first, then channels in their
+// usual order, then the rest alphabetically), each once; ids are not repeated beside names.
+var STAT_ORDER = ['name', 'role', 'presence', 'status', 'channels', 'waiting', 'oldest_wait_seconds', 'offered', 'assigned', 'available_agents', 'load', 'capacity', 'auto_accept'];
+
+function statColumnRank(k) {
+  var parts = k.split('.');
+  var top = STAT_ORDER.indexOf(parts[0]);
+  var sub = parts.length > 1 ? CHANNELS.indexOf(parts[1]) : -1;
+  return [top < 0 ? STAT_ORDER.length : top, parts[0], sub < 0 ? CHANNELS.length : sub, k];
+}
+
+function statColumns(rows) {
+  var seen = {};
+  rows.forEach(function (r) { Object.keys(r).forEach(function (k) { if (!STAT_KEYS_SKIP[k]) seen[k] = true; }); });
+  if (seen.name) { delete seen.agent_id; delete seen.queue_id; }
+  return Object.keys(seen).sort(function (a, b) {
+    var x = statColumnRank(a), y = statColumnRank(b);
+    for (var i = 0; i < x.length; i++) {
+      if (x[i] < y[i]) return -1;
+      if (x[i] > y[i]) return 1;
+    }
+    return 0;
+  });
+}
+
 function statTable(rows, testid) {
   rows = rows.map(flatten);
-  var cols = [];
-  rows.forEach(function (r) { Object.keys(r).forEach(function (k) { if (!STAT_KEYS_SKIP[k] && cols.indexOf(k) < 0) cols.push(k); }); });
+  var cols = statColumns(rows);
   return h('table', { class: 'stats', 'data-testid': testid },
     h('thead', null, h('tr', null, cols.map(function (k) { return h('th', { scope: 'col' }, statLabel(k)); }))),
     h('tbody', null, rows.map(function (r) {

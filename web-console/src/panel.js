@@ -1,7 +1,13 @@
 // The reply composer and the customer panel (profile and cross-channel timeline).
 // ---- composer -----------------------------------------------------------
 
+// Phone and fax conversations have nobody to receive a public reply: notes only there.
+function noReplyChannel() {
+  return !!S.current && (S.current.channel === 'phone' || S.current.channel === 'fax');
+}
+
 function setComposeMode(internal) {
+  if (!internal && noReplyChannel()) return;
   S.composeInternal = internal;
   var form = $('#composer');
   if (!form) return;
@@ -13,6 +19,9 @@ function setComposeMode(internal) {
 }
 
 function composer() {
+  var noReply = noReplyChannel();
+  if (noReply && !S.composeInternal) { S.composeInternal = true; S.noteForced = true; }
+  if (!noReply && S.noteForced) { S.composeInternal = false; S.noteForced = false; }
   var ta = h('textarea', { id: 'composer-text', dir: 'auto', rows: '3', 'aria-label': t('composer.label'), 'data-testid': 'composer',
     placeholder: t(S.composeInternal ? 'composer.placeholder.note' : 'composer.placeholder.reply') });
   ta.value = S.drafts[S.currentId] || '';
@@ -21,11 +30,15 @@ function composer() {
   var form = h('form', { id: 'composer', class: 'composer' + (S.composeInternal ? ' note-mode' : ''), 'aria-label': t('composer.label'),
     onsubmit: function (e) { e.preventDefault(); submit(); } },
     h('div', { class: 'modes', role: 'group', 'aria-label': t('composer.mode') },
-      h('button', { type: 'button', id: 'mode-reply', class: 'btn mode', 'aria-pressed': S.composeInternal ? 'false' : 'true', 'data-testid': 'mode-reply',
+      h('button', { type: 'button', id: 'mode-reply', class: 'btn mode', 'aria-pressed': S.composeInternal ? 'false' : 'true', 'data-testid': 'mode-reply', disabled: noReply,
         onclick: function () { setComposeMode(false); ta.focus(); } }, t('composer.reply')),
       h('button', { type: 'button', id: 'mode-note', class: 'btn mode', 'aria-pressed': S.composeInternal ? 'true' : 'false', 'data-testid': 'mode-note',
         onclick: function () { setComposeMode(true); ta.focus(); } }, t('composer.note'))),
-    ta, h('div', { class: 'composer-foot' }, error, send));
+    isChat() ? visitorTypingLine() : null,
+    noReply ? h('p', { class: 'notice no-reply', 'data-testid': 'no-reply-channel' }, t('composer.noReplyChannel')) : null,
+    ta, h('div', { class: 'composer-foot' }, error, attachButton(error), send));
+  ta.addEventListener('input', agentTyping);
+  ta.addEventListener('input', typingViewing);
   ta.addEventListener('keydown', function (e) {
     if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) { e.preventDefault(); submit(); }
     if (e.key === 'Escape') ta.blur();
@@ -34,6 +47,7 @@ function composer() {
     var text = ta.value;
     if (!text.trim() || send.disabled) return;
     var id = S.currentId;
+    agentStoppedTyping();
     send.disabled = true;
     error.textContent = '';
     api('POST', '/conversations/' + encodeURIComponent(id) + '/messages', { body: text, internal: S.composeInternal }).then(function (m) {
@@ -66,7 +80,8 @@ function renderCustomerPanel() {
     h('h3', null, t('customer.timeline')),
     h('ol', { id: 'timeline', class: 'timeline-list', 'data-testid': 'timeline' }),
     h('div', { id: 'timeline-sentinel', class: 'sentinel' }));
-  append(pane, [profile, tl]);
+  var conv = S.current && S.current.customer_id === id && S.current.channel === 'chat' ? S.current : null;
+  append(pane, [profile, conv ? visitorSection(conv) : null, tl]);
   getCustomer(id).then(function (c) {
     if (S.panelCustomerId !== id) return;
     fillProfile(profile, c);
@@ -100,15 +115,17 @@ function fillProfile(el, c) {
   append(el, [
     h('div', { class: 'profile-head' },
       h('h3', { dir: 'auto', 'data-testid': 'customer-name' }, customerLabel(c)),
-      c.tier === 'vip' ? h('span', { class: 'badge vip', 'data-testid': 'vip-badge' }, t('customer.vip')) : (c.tier && c.tier !== 'standard' ? h('span', { class: 'badge' }, c.tier) : null)),
+      c.tier === 'vip' ? h('span', { class: 'badge vip', 'data-testid': 'vip-badge' }, t('customer.vip')) : (c.tier && c.tier !== 'standard' ? h('span', { class: 'badge' }, c.tier) : null),
+      c.merged_into ? null : h('button', { type: 'button', class: 'btn small', 'data-testid': 'customer-edit', onclick: function () { editProfile(el, c); } }, t('customer.edit'))),
     c.merged_into ? h('p', { class: 'notice' }, t('customer.merged'), ' ',
       h('button', { type: 'button', class: 'btn small', 'data-testid': 'customer-merged-open',
         onclick: function () { S.panelCustomerId = c.merged_into; renderCustomerPanel(); } }, t('customer.mergedOpen'))) : null,
     h('p', { class: 'muted' }, t('customer.conversations', { n: c.conversation_count || 0 })),
+    c.merged_into ? null : ratingsLine(c.id),
     h('h4', null, t('customer.identities')),
     h('ul', { class: 'identities', 'data-testid': 'identities' }, (c.identities || []).map(function (idn) {
       return h('li', null, channelIcon(idn.kind === 'email' ? 'email' : idn.kind === 'phone' ? 'phone' : 'chat'),
-        h('bdi', { dir: 'ltr' }, idn.raw || idn.value));
+        idn.kind === 'visitor' ? h('span', { title: idn.value }, t('customer.visitor')) : h('bdi', { dir: 'ltr' }, idn.raw || idn.value));
     })),
     keys.length ? h('h4', null, t('customer.attributes')) : null,
     keys.length ? h('dl', { class: 'attrs', 'data-testid': 'attributes' }, keys.map(function (k) {
@@ -152,7 +169,7 @@ function renderTimeline() {
       'data-testid': 'timeline-item', tabindex: '0', role: 'link',
       onclick: function () { openConversation(it.conversation_id); },
       onkeydown: function (e) { if (e.key === 'Enter') openConversation(it.conversation_id); } },
-      h('div', { class: 'tl-meta' }, channelIcon(it.channel), h('span', { dir: 'auto', class: 'tl-subject' }, it.subject || num),
+      h('div', { class: 'tl-meta' }, channelIcon(it.channel), h('span', { dir: 'auto', class: 'tl-subject' }, localSubject(it.subject) || num),
         h('time', { class: 'muted', datetime: it.at }, fmtShortTime(it.at))),
       h('div', { class: 'tl-body', dir: 'auto' }, text)));
   });

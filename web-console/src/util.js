@@ -76,7 +76,16 @@ function channelIcon(channel) {
 }
 
 // Formatting follows the UI language: Persian digits and calendar in fa.
-function locale() { return LANG === 'fa' ? 'fa-IR' : 'en-GB'; }
+// The Persian UI uses the Jalali calendar; the English one when the agent chose it
+// (notifications menu, kept per browser).
+function locale() {
+  if (LANG === 'fa') return 'fa-IR';
+  return calendarPref() === 'persian' ? 'en-GB-u-ca-persian' : 'en-GB';
+}
+
+function calendarPref() {
+  try { return localStorage.getItem('switchboard.console.calendar') || ''; } catch (e) { return ''; }
+}
 
 function fmtNum(n) {
   if (n === null || n === undefined || n === '') return '';

@@ -17,6 +17,7 @@
 
 mod classify;
 mod compose;
+mod direction;
 mod parse;
 mod quote;
 mod recover;

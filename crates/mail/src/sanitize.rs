@@ -51,6 +51,18 @@ const STYLE_PROPERTIES: &[&str] = &[
     "display",
 ];
 
+/// Classes and ids mail programs put on quoted history, kept so that the console can fold it:
+/// Gmail, Yahoo and Thunderbird quote blocks, and Outlook's reply header (everything from
+/// `divRplyFwdMsg` or `appendonsend` onwards is the quoted message).
+const QUOTE_CLASSES: &[&str] = &[
+    "gmail_quote",
+    "gmail_quote_container",
+    "gmail_attr",
+    "yahoo_quoted",
+    "moz-cite-prefix",
+];
+const QUOTE_IDS: &[&str] = &["divRplyFwdMsg", "appendonsend"];
+
 fn builder() -> &'static Builder<'static> {
     static BUILDER: OnceLock<Builder<'static>> = OnceLock::new();
     BUILDER.get_or_init(|| {
@@ -61,6 +73,9 @@ fn builder() -> &'static Builder<'static> {
             .add_tag_attributes("td", ["colspan", "rowspan", "valign"])
             .add_tag_attributes("th", ["colspan", "rowspan", "valign"])
             .add_tag_attributes("table", ["cellpadding", "cellspacing", "border"])
+            .add_tag_attributes("div", ["id"])
+            .add_allowed_classes("div", QUOTE_CLASSES.iter().copied())
+            .add_allowed_classes("blockquote", QUOTE_CLASSES.iter().copied())
             .url_schemes(HashSet::from(["http", "https", "mailto", "tel", "cid"]))
             .url_relative(UrlRelative::Deny)
             .link_rel(Some("noopener noreferrer nofollow"))
@@ -86,6 +101,7 @@ fn filter_attribute<'u>(element: &str, attribute: &str, value: &'u str) -> Optio
             .any(|bad| lower.contains(bad));
             (!dangerous).then_some(Cow::Borrowed(value))
         }
+        ("div", "id") => QUOTE_IDS.contains(&value).then_some(Cow::Borrowed(value)),
         ("img", "src") => {
             let lower = value.trim().to_ascii_lowercase();
             let ok = ["http:", "https:", "cid:", "//"]
@@ -104,11 +120,15 @@ fn filter_attribute<'u>(element: &str, attribute: &str, value: &'u str) -> Optio
 /// * `<img src="http(s)://…">` becomes `<img data-remote-src="…">` so the
 ///   console loads it only when the agent asks;
 /// * remote images 0–1 pixel wide or high (tracking pixels) are removed;
-/// * `<img src="cid:XYZ">` becomes `<img data-cid="XYZ">`, for the server
-///   to map onto the stored inline attachment with that `Content-ID`.
+/// * `<img src="cid:XYZ">` becomes `<img data-cid="XYZ">`, for the console
+///   to map onto the stored inline attachment with that `Content-ID`;
+/// * the `dir` and `lang` of `<html>`/`<body>` (or `dir="rtl"` for text that
+///   reads right to left) move onto a wrapping `<div>`;
+/// * quote blocks keep the classes and ids that mark them (Gmail, Outlook,
+///   Yahoo, Thunderbird), so the console can fold quoted history.
 pub fn sanitize_html(html: &str) -> String {
     let clean = builder().clean(html).to_string();
-    rewrite_images(clean.trim())
+    crate::direction::wrap(html, rewrite_images(clean.trim()))
 }
 
 /// Walks ammonia's serialised output (every `<` outside a tag is escaped,
@@ -238,6 +258,33 @@ mod tests {
             "{out}"
         );
         assert!(out.contains(r#"title="&lt;img src=http://y&gt;""#), "{out}");
+    }
+
+    #[test]
+    fn a_persian_body_keeps_its_direction_and_language() {
+        let out = sanitize_html(
+            r#"<html><body dir="rtl" lang="fa"><p onclick="x()">سلام، سفارش کجاست؟</p></body></html>"#,
+        );
+        assert_eq!(
+            out,
+            r#"<div dir="rtl" lang="fa"><p>سلام، سفارش کجاست؟</p></div>"#
+        );
+        let out = sanitize_html("<p>سلام! <b>ممنون</b></p>");
+        assert!(out.starts_with(r#"<div dir="rtl">"#), "{out}");
+    }
+
+    #[test]
+    fn quote_markers_survive_and_other_classes_and_ids_do_not() {
+        let out = sanitize_html(
+            r#"<div class="x">a</div><div class="gmail_quote evil">q<blockquote class="gmail_quote" id="q">b</blockquote></div><div id="divRplyFwdMsg">From</div><div id="main">c</div>"#,
+        );
+        assert!(out.contains(r#"<div class="gmail_quote">"#), "{out}");
+        assert!(out.contains(r#"<blockquote class="gmail_quote">"#), "{out}");
+        assert!(out.contains(r#"<div id="divRplyFwdMsg">"#), "{out}");
+        assert!(
+            !out.contains("evil") && !out.contains("main") && !out.contains("\"x\""),
+            "{out}"
+        );
     }
 
     #[test]

@@ -108,12 +108,58 @@ pub struct VisitorInfo {
     /// From the pre-chat form.
     pub name: Option<String>,
     pub email: Option<String>,
+    /// Whether `email` is an identity of this conversation's own customer. A typed pre-chat
+    /// email is not: anyone can type any address.
+    pub email_verified: bool,
+    /// Another customer who owns `email`: maybe the same person, maybe an impostor. Merge only
+    /// after checking.
+    pub possible_match: Option<PossibleMatch>,
     /// The visitor has seen every message up to this seq (delivery state).
     pub read_seq: i64,
     pub first_seen_at: String,
     /// Last message or read mark; may lag by up to a minute (a visitor's messages refresh it
     /// at most once a minute).
     pub last_seen_at: String,
+}
+
+/// A customer whose identity the visitor claimed without proof.
+#[derive(Serialize, ToSchema)]
+pub struct PossibleMatch {
+    pub customer_id: String,
+    pub name: Option<String>,
+    pub tier: Option<String>,
+}
+
+/// `(email_verified, possible_match)` of a claimed email for the conversation's customer.
+async fn email_standing(
+    state: &AppState,
+    conv_customer: &str,
+    email: Option<&str>,
+) -> ApiResult<(bool, Option<PossibleMatch>)> {
+    let Some(email) = email else {
+        return Ok((false, None));
+    };
+    let mut conn = state.store.pool().acquire().await?;
+    let Some(owner) = crate::customers::find_by_identity(&mut conn, "email", email).await? else {
+        return Ok((false, None));
+    };
+    if owner == conv_customer {
+        return Ok((true, None));
+    }
+    let row: Option<(Option<String>, Option<String>)> =
+        sqlx::query_as("SELECT name, tier FROM customers WHERE id = $1")
+            .bind(&owner)
+            .fetch_optional(&mut *conn)
+            .await?;
+    let (name, tier) = row.unwrap_or_default();
+    Ok((
+        false,
+        Some(PossibleMatch {
+            customer_id: owner,
+            name,
+            tier,
+        }),
+    ))
 }
 
 /// Who the chat visitor is and how far they have read.
@@ -124,7 +170,7 @@ pub async fn get_visitor(
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<VisitorInfo>> {
     caller.require(Role::Agent, "conversations")?;
-    chat_conversation(&state, &id).await?;
+    let conv = chat_conversation(&state, &id).await?;
     type Row = (
         String,
         String,
@@ -143,11 +189,15 @@ pub async fn get_visitor(
     .await?;
     let (visitor_id, site_id, name, email, read_seq, first, last) =
         row.ok_or(ApiError::NotFound("visitor"))?;
+    let (email_verified, possible_match) =
+        email_standing(&state, &conv.customer_id, email.as_deref()).await?;
     Ok(Json(VisitorInfo {
         visitor_id,
         site_id,
         name,
         email,
+        email_verified,
+        possible_match,
         read_seq,
         first_seen_at: ms_to_rfc3339(first),
         last_seen_at: ms_to_rfc3339(last),
@@ -176,5 +226,70 @@ pub async fn get_rating(
         comment,
         created_at: ms_to_rfc3339(created),
         updated_at: ms_to_rfc3339(updated),
+    }))
+}
+
+/// A chat file (a visitor's upload or an agent's), for agents: the console shows images and
+/// links other files with it (session cookie, so `<img src>` works).
+#[utoipa::path(get, path = "/channels/chat/attachments/{id}", tag = "chat", responses((status = 200, body = Vec<u8>), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn agent_download(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<axum::response::Response> {
+    caller.require(Role::Agent, "conversations")?;
+    let row: Option<(String, String, Vec<u8>)> =
+        sqlx::query_as("SELECT name, content_type, data FROM chat_attachments WHERE id = $1")
+            .bind(&id)
+            .fetch_optional(state.store.pool())
+            .await?;
+    let (name, content_type, data) = row.ok_or(ApiError::NotFound("attachment"))?;
+    Ok(super::attachments::serve(&name, &content_type, data))
+}
+
+/// A customer's chat ratings, newest first, with their average.
+#[derive(Serialize, ToSchema)]
+pub struct CustomerRatings {
+    pub items: Vec<Rating>,
+    pub count: usize,
+    /// Mean score, `null` without ratings.
+    pub average: Option<f64>,
+}
+
+/// The satisfaction ratings a customer gave in chats (shown on the profile).
+#[utoipa::path(get, path = "/channels/chat/customers/{id}/ratings", tag = "chat", responses((status = 200, body = CustomerRatings)))]
+pub async fn customer_ratings(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<Json<CustomerRatings>> {
+    caller.require(Role::Agent, "customers")?;
+    let rows: Vec<(String, i64, Option<String>, i64, i64)> = sqlx::query_as(
+        "SELECT r.conversation_id, r.score, r.comment, r.created_at, r.updated_at \
+         FROM chat_ratings r JOIN conversations c ON c.id = r.conversation_id \
+         WHERE c.customer_id = $1 ORDER BY r.updated_at DESC LIMIT 50",
+    )
+    .bind(&id)
+    .fetch_all(state.store.pool())
+    .await?;
+    let items: Vec<Rating> = rows
+        .into_iter()
+        .map(
+            |(conversation_id, score, comment, created, updated)| Rating {
+                conversation_id,
+                score,
+                comment,
+                created_at: ms_to_rfc3339(created),
+                updated_at: ms_to_rfc3339(updated),
+            },
+        )
+        .collect();
+    let count = items.len();
+    let average =
+        (count > 0).then(|| items.iter().map(|r| r.score as f64).sum::<f64>() / count as f64);
+    Ok(Json(CustomerRatings {
+        items,
+        count,
+        average,
     }))
 }

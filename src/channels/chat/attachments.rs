@@ -287,15 +287,20 @@ pub async fn download(
             .fetch_optional(state.store.pool())
             .await?;
     let (name, content_type, data) = row.ok_or(ApiError::NotFound("attachment"))?;
+    Ok(serve(&name, &content_type, data))
+}
+
+/// A stored file as an inline response of its own (sniffed) type.
+pub(super) fn serve(name: &str, content_type: &str, data: Vec<u8>) -> Response {
     let disposition = format!(
         "inline; filename=\"file\"; filename*=UTF-8''{}",
-        percent(&name)
+        percent(name)
     );
     let mut resp = Response::new(Body::from(data));
     let h = resp.headers_mut();
     h.insert(
         header::CONTENT_TYPE,
-        HeaderValue::from_static(static_type(&content_type)),
+        HeaderValue::from_static(static_type(content_type)),
     );
     h.insert(
         header::X_CONTENT_TYPE_OPTIONS,
@@ -308,7 +313,7 @@ pub async fn download(
     if let Ok(v) = HeaderValue::from_str(&disposition) {
         h.insert(header::CONTENT_DISPOSITION, v);
     }
-    Ok(resp)
+    resp
 }
 
 fn static_type(ct: &str) -> &'static str {

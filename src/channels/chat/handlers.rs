@@ -76,7 +76,18 @@ impl Session {
             json!({"on": on, "author": "visitor", "visitor_id": v.id}),
         );
         ev.conversation_id = Some(conv.clone());
+        ev.agent_id = self.assignee(conv).await;
         self.state.bus.publish(ev).await;
+    }
+
+    /// The agent working on the chat: the visitor's typing and read marks go to their console.
+    async fn assignee(&self, conv: &str) -> Option<String> {
+        let row: Result<Option<(Option<String>,)>, _> =
+            sqlx::query_as("SELECT assignee_id FROM conversations WHERE id = $1")
+                .bind(conv)
+                .fetch_optional(self.state.store.pool())
+                .await;
+        row.ok().flatten().and_then(|r| r.0)
     }
 
     pub(super) async fn handle(
@@ -104,6 +115,7 @@ impl Session {
                         json!({"author": "visitor", "seq": seq}),
                     );
                     ev.conversation_id = Some(conv.clone());
+                    ev.agent_id = self.assignee(conv).await;
                     self.state.bus.publish(ev).await;
                 }
                 Ok(())

@@ -321,12 +321,15 @@ async fn dispatch(state: &AppState, hub: &Hub, ev: std::sync::Arc<Event>) -> any
         "message.created" if ev.data["message"]["internal"] != true => {
             Push::Messages(ev.data["message"]["seq"].as_i64().unwrap_or(i64::MAX))
         }
-        "conversation.assigned" => match ev.data["to"].as_str() {
-            Some(agent) => Push::AgentJoined {
-                name: super::frames::agent_name(state.store.pool(), agent).await?,
-            },
-            None => return Ok(()),
-        },
+        // Only an agent who was available when assigned has really joined.
+        "conversation.assigned" if ev.data["agent_available"] != false => {
+            match ev.data["to"].as_str() {
+                Some(agent) => Push::AgentJoined {
+                    name: super::frames::agent_name(state.store.pool(), agent).await?,
+                },
+                None => return Ok(()),
+            }
+        }
         "conversation.status_changed" => match ev.data["to"].as_str() {
             Some(s) => Push::Status(s.to_string()),
             None => return Ok(()),

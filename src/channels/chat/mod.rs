@@ -67,6 +67,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(agent::agent_read))
         .routes(routes!(agent::get_rating))
         .routes(routes!(agent::get_visitor))
+        .routes(routes!(agent::agent_download))
+        .routes(routes!(agent::customer_ratings))
         .routes(routes!(attachments::upload))
         .routes(routes!(attachments::agent_upload))
         .route(

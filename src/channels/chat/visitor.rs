@@ -271,8 +271,11 @@ pub async fn store_in(
     })
 }
 
-/// Pre-chat answers. With an email, the visitor (and its conversation) joins the customer who
-/// already has that email, so agents see one history; otherwise the email is added.
+/// Pre-chat answers. The email is whatever the visitor typed: it is kept on the visitor, never
+/// made an identity, so it can neither file the chat on the profile of the customer who owns
+/// that address nor claim the address for the visitor's own profile. Agents see it as
+/// unverified, with the owner as a possible match to merge after checking (`GET …/visitor`).
+/// Only the site's HMAC-verified identity joins an existing customer ([`identity_customer`]).
 pub async fn prechat(
     state: &AppState,
     v: &Visitor,
@@ -288,32 +291,7 @@ pub async fn prechat(
         None => None,
     };
     let mut tx = state.store.begin().await?;
-    let (mut customer, conv) = ensure(&mut tx, v).await?;
-    if let Some(email) = &email {
-        match customers::find_by_identity(tx.conn(), "email", email).await? {
-            Some(owner) if owner != customer => {
-                sqlx::query(
-                    "UPDATE identities SET customer_id = $1 WHERE kind = 'visitor' AND value = $2",
-                )
-                .bind(&owner)
-                .bind(&v.id)
-                .execute(tx.conn())
-                .await?;
-                if let Some(c) = &conv {
-                    sqlx::query("UPDATE conversations SET customer_id = $1 WHERE id = $2")
-                        .bind(&owner)
-                        .bind(c)
-                        .execute(tx.conn())
-                        .await?;
-                }
-                customer = owner;
-            }
-            Some(_) => {}
-            None => {
-                customers::add_identity(&mut tx, &customer, "email", email, email).await?;
-            }
-        }
-    }
+    let (customer, _) = ensure(&mut tx, v).await?;
     sqlx::query(
         "UPDATE chat_visitors SET customer_id = $1, name = COALESCE($2, name), email = COALESCE($3, email) WHERE id = $4",
     )

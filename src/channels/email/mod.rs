@@ -10,6 +10,7 @@
 //! - [`imap`]: [`ImapWorker`] polls each mailbox and feeds [`inbound`].
 //! - [`tls`]: the roots trusted by IMAP and SMTP TLS (`email.extra_ca_file`).
 
+pub mod delivery;
 pub mod idle;
 pub mod imap;
 pub mod imap_conn;

@@ -2,6 +2,7 @@
 //! failures (4xx, connection trouble) retry with exponential backoff; permanent ones (5xx, bad
 //! configuration) fail the row and leave a note for the agents in the conversation.
 
+use super::delivery;
 use super::mailboxes::{self, Mailbox};
 use super::outbox::failure_note;
 use crate::settings::EmailSettings;
@@ -28,6 +29,7 @@ pub struct OutboxWorker {
 struct Row {
     id: String,
     conversation_id: String,
+    message_id: Option<String>,
     mailbox_id: Option<String>,
     kind: String,
     rfc_message_id: String,
@@ -86,8 +88,8 @@ impl OutboxWorker {
 
     async fn send(&self, id: &str) -> StoreResult<()> {
         let row: Row = sqlx::query_as(
-            "SELECT id, conversation_id, mailbox_id, kind, rfc_message_id, to_address, to_name, \
-               subject, token, body, in_reply_to, refs, attempts FROM email_outbox WHERE id = $1",
+            "SELECT id, conversation_id, message_id, mailbox_id, kind, rfc_message_id, to_address, \
+               to_name, subject, token, body, in_reply_to, refs, attempts FROM email_outbox WHERE id = $1",
         )
         .bind(id)
         .fetch_one(self.state.store.pool())
@@ -132,6 +134,13 @@ impl OutboxWorker {
         .execute(tx.conn())
         .await
         .map_err(StoreError::from_sqlx)?;
+        if let Some(message_id) = &row.message_id {
+            let sent_at = (status == "sent").then_some(now);
+            let state =
+                delivery::state(status, attempts, error.as_deref(), &row.to_address, sent_at);
+            let ev = delivery::event(&mut tx, &row.conversation_id, message_id, state).await?;
+            events.push(ev);
+        }
         tx.commit().await?;
         metrics::counter!("switchboard_email_outbox_total", "status" => status).increment(1);
         if let Some(e) = &error {

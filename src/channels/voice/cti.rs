@@ -3,7 +3,8 @@
 //! as JSON or form data. The token in the URL is an API token with the `voice:ingest` scope.
 //!
 //! A ringing call is remembered in `voice_live_calls` and published as `call.ringing` with the
-//! caller's customer id (screen pop); the hangup turns it into a contact entry. Calls whose
+//! caller's customer id (screen pop), addressed (`data.agent_ids`) to the agents it rings for
+//! ([`super::ringing`]); the hangup turns it into a contact entry. Calls whose
 //! hangup never arrives are closed by [`super::live::run_once`].
 
 use super::anonymous::{anonymous_customer, party, Party};
@@ -148,6 +149,15 @@ async fn new_call(state: &AppState, event: CtiEvent, now: i64) -> ApiResult<Valu
     .execute(tx.conn())
     .await?
     .rows_affected();
+    // The agent side of the call: the called extension, or the caller's on an outbound call.
+    let extension = if direction == Direction::Outbound {
+        &from
+    } else {
+        &to
+    };
+    let agent_ids =
+        super::ringing::ringing_agents(tx.conn(), Some(extension), &users, queue.as_deref())
+            .await?;
     let ev = call_event(
         "call.ringing",
         customer_id.clone(),
@@ -157,6 +167,7 @@ async fn new_call(state: &AppState, event: CtiEvent, now: i64) -> ApiResult<Valu
             "from": normalise_number(&from, region).unwrap_or(from.clone()),
             "to": normalise_number(&to, region).unwrap_or(to.clone()),
             "queue": queue, "users": users, "anonymous": anonymous,
+            "agent_ids": agent_ids,
         }),
     );
     if inserted > 0 {

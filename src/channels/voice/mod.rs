@@ -44,6 +44,7 @@ pub mod live;
 pub mod manual;
 pub mod pairing;
 pub mod records;
+pub mod ringing;
 pub mod summary;
 pub mod tail;
 

@@ -246,7 +246,9 @@ fn hmac_hex(secret: &str, user: &str) -> String {
     hex::encode(m.finalize().into_bytes())
 }
 
-async fn verified_identities_and_prechat_emails_join_the_existing_customer(b: Backend) {
+async fn verified_identities_join_the_existing_customer_and_prechat_emails_only_suggest_a_match(
+    b: Backend,
+) {
     let app = spawn_app(b).await;
     let secret = "s3cret-s3cret-s3cret";
     let key = site(&app, json!({"identity_secret": secret})).await["site_key"]
@@ -290,15 +292,27 @@ async fn verified_identities_and_prechat_emails_join_the_existing_customer(b: Ba
         cust.to_string().contains("42"),
         "external identity recorded: {cust}"
     );
-    // Pre-chat email of an existing customer: the chat joins that customer's history.
+    // Pre-chat email of an existing customer: typed, not proven. The chat stays on the
+    // visitor's own profile; the owner is only a possible match for the agent to check.
     let known = app
         .conversation(
             &app.admin_token,
             "reza@example.com",
             "Earlier email",
-            json!({}),
+            json!({"customer": {"email": "reza@example.com", "name": "Reza"}}),
         )
         .await;
+    let (s, vip) = app
+        .patch(
+            &format!(
+                "/api/v1/customers/{}",
+                known["customer_id"].as_str().unwrap()
+            ),
+            &app.admin_token,
+            json!({"tier": "vip"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{vip}");
     let (mut p, _) = Visitor::join(&app, &key, None, None).await;
     p.send(json!({"type": "prechat", "name": "رضا", "email": "Reza@Example.com"}))
         .await;
@@ -309,7 +323,48 @@ async fn verified_identities_and_prechat_emails_join_the_existing_customer(b: Ba
     let (_, d3) = app
         .get(&format!("/api/v1/conversations/{c3}"), &app.admin_token)
         .await;
-    assert_eq!(d3["customer_id"], known["customer_id"]);
+    assert_ne!(
+        d3["customer_id"], known["customer_id"],
+        "an unverified email never joins"
+    );
+    let (s, info) = app
+        .get(
+            &format!("/api/v1/channels/chat/conversations/{c3}/visitor"),
+            &app.admin_token,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{info}");
+    assert_eq!(info["email"], "reza@example.com");
+    assert_eq!(info["email_verified"], false);
+    assert_eq!(info["possible_match"]["customer_id"], known["customer_id"]);
+    assert_eq!(info["possible_match"]["tier"], "vip");
+    // The visitor's profile does not claim the address either, and the owner's is untouched.
+    let (_, mine) = app
+        .get(
+            &format!("/api/v1/customers/{}", d3["customer_id"].as_str().unwrap()),
+            &app.admin_token,
+        )
+        .await;
+    assert!(!mine.to_string().contains("reza@example.com"), "{mine}");
+    let (_, owner) = app
+        .get(
+            &format!(
+                "/api/v1/customers/{}",
+                known["customer_id"].as_str().unwrap()
+            ),
+            &app.admin_token,
+        )
+        .await;
+    assert_eq!(owner["conversation_count"], 1, "{owner}");
+    // A verified visitor's email on their own profile is verified, with no other match.
+    let (s, info) = app
+        .get(
+            &format!("/api/v1/channels/chat/conversations/{c1}/visitor"),
+            &app.admin_token,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{info}");
+    assert_eq!(info["possible_match"], serde_json::Value::Null);
     p.send(json!({"type": "prechat", "email": "not an email"}))
         .await;
     assert_eq!(p.next_of("error").await["code"], "invalid_email");
@@ -400,7 +455,7 @@ crate::storage_tests!(
     agents_send_files_that_reach_the_visitor_with_a_preview_url,
     sites_are_managed_by_admins_with_validated_fields,
     visitors_upload_images_and_pdfs_that_load_from_a_signed_url,
-    verified_identities_and_prechat_emails_join_the_existing_customer,
+    verified_identities_join_the_existing_customer_and_prechat_emails_only_suggest_a_match,
     the_site_is_online_only_with_an_available_agent_inside_business_hours,
 );
 

@@ -72,10 +72,13 @@ async fn visitor_typing_read_marks_and_profile_reach_the_agents(b: Backend) {
         )
         .await;
     assert_eq!(customer["name"], "نگار");
+    // A typed email is a claim, kept on the visitor and shown unverified, never an identity.
     assert!(
-        customer.to_string().contains("negar@example.com"),
+        !customer.to_string().contains("negar@example.com"),
         "{customer}"
     );
+    assert_eq!(info["email_verified"], false);
+    assert_eq!(info["possible_match"], serde_json::Value::Null);
     // Agent-only routes refuse anonymous callers and non-chat conversations.
     let (s, body) = app
         .call(

@@ -1,0 +1,85 @@
+// Attachments and HTML email in the console, in a real browser (English UI):
+// - a visitor's image sent from the widget is shown to the agent (the image really loads);
+// - the agent sends an image into the chat from the composer;
+// - an email's PDF is listed with a working download link; its `cid:` logo shows after
+//   "Show images"; the Persian HTML body (`<body dir="rtl">`) reads right to left; the quoted
+//   history is folded.
+// Started by the Rust test `console::files::attachments_and_persian_html_email_in_a_real_browser`.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { env, ARTIFACT_DIR, requireEnv, launch, poll, watchedPage, signIn, openFromTab, loadedWidth, readmeShot } from './console_support.mjs';
+
+const AGENT_PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAUAAAAFCAIAAAACDbGyAAAAEUlEQVR4nGMQqTiBjBgo5AMAHychNbRPxAYAAAAASUVORK5CYII=', 'base64');
+
+test('an agent sees and sends chat images, downloads an email PDF and reads a Persian email right to left', async () => {
+  requireEnv(['APP_URL', 'AGENT_EMAIL', 'AGENT_PASSWORD', 'CHAT_CONVERSATION_ID', 'EMAIL_CONVERSATION_ID', 'PDF_NAME', 'QUOTED', 'EMAIL_SUBJECT']);
+  const browser = await launch();
+  const { page, problems } = await watchedPage(browser, 'en-GB');
+  try {
+    await signIn(page, env.AGENT_EMAIL, env.AGENT_PASSWORD);
+    assert.equal(await page.locator('html').getAttribute('dir'), 'ltr');
+
+    // The visitor's image, loaded for real.
+    await openFromTab(page, 'open', env.CHAT_CONVERSATION_ID);
+    const visitorImg = page.locator('[data-testid="message"].customer [data-testid="attachment-image"]');
+    await visitorImg.waitFor();
+    await poll('the visitor image to load', async () => (await loadedWidth(visitorImg)) === 8);
+    assert.equal(await visitorImg.getAttribute('alt'), 'receipt.png');
+
+    // The agent sends an image into the chat.
+    const sent = page.waitForResponse((r) => r.request().method() === 'POST' && r.url().endsWith(`/channels/chat/conversations/${env.CHAT_CONVERSATION_ID}/attachments`));
+    await page.getByTestId('attach-file').setInputFiles({ name: 'label.png', mimeType: 'image/png', buffer: AGENT_PNG });
+    assert.equal((await sent).status(), 201);
+    const agentImg = page.locator('[data-testid="message"].agent [data-testid="attachment-image"]');
+    await agentImg.waitFor();
+    await poll('the sent image to load', async () => (await loadedWidth(agentImg)) === 5);
+
+    // The email: PDF listed with a download link that works.
+    await openFromTab(page, 'open', env.EMAIL_CONVERSATION_ID);
+    const link = page.locator('[data-testid="attachment-link"]', { hasText: env.PDF_NAME });
+    await link.waitFor();
+    assert.equal(await page.locator('[data-testid="attachment-link"]').count(), 1, 'the inline logo is in the frame, not in the list');
+    const href = await link.getAttribute('href');
+    const got = await page.evaluate(async (u) => {
+      const r = await fetch(u, { credentials: 'same-origin' });
+      const b = new Uint8Array(await r.arrayBuffer());
+      return { status: r.status, type: r.headers.get('content-type'), head: String.fromCharCode(...b.slice(0, 5)) };
+    }, href);
+    assert.deepEqual(got, { status: 200, type: 'application/pdf', head: '%PDF-' });
+
+    // The Persian HTML body reads right to left; the quote is folded.
+    const frame = page.frameLocator('[data-testid="email-frame"]');
+    const para = frame.locator('p').first();
+    await para.waitFor();
+    assert.equal(await para.evaluate((el) => getComputedStyle(el).direction), 'rtl');
+    assert.equal(await frame.locator('html').getAttribute('dir'), 'rtl');
+    const quoted = frame.locator('blockquote', { hasText: env.QUOTED });
+    assert.equal(await quoted.count(), 1);
+    assert.equal(await quoted.isVisible(), false, 'quoted history is folded');
+    assert.equal(await frame.locator('details.quoted > summary').isVisible(), true);
+
+    // The cid: logo is blank until "Show images", then loads.
+    const logo = frame.locator('img[alt="logo"]');
+    assert.equal(await logo.evaluate((el) => el.naturalWidth), 0);
+    await page.getByTestId('show-images').click();
+    await poll('the inline logo to load', async () => {
+      const l = page.frameLocator('[data-testid="email-frame"]').locator('img[alt="logo"]');
+      return (await l.count()) === 1 && (await loadedWidth(l)) === 8;
+    });
+    await page.screenshot({ path: join(ARTIFACT_DIR, 'console-email.png') });
+    await readmeShot(page, 'console-en-email.png');
+
+    // The URL names the tab and the conversation: a reload opens the same place.
+    assert.equal(new URL(page.url()).hash, `#/open/${env.EMAIL_CONVERSATION_ID}`);
+    await page.reload();
+    await page.getByTestId('conversation-subject').filter({ hasText: env.EMAIL_SUBJECT }).waitFor();
+    assert.equal(await page.getByTestId('tab-open').getAttribute('aria-selected'), 'true');
+    assert.deepEqual(problems, [], 'no console errors or failed requests');
+  } catch (e) {
+    await page.screenshot({ path: join(ARTIFACT_DIR, 'console-files-failure.png') }).catch(() => {});
+    throw e;
+  } finally {
+    await browser.close();
+  }
+});

@@ -1,0 +1,69 @@
+// The small things, in the Persian console of a supervisor: history kinds read in Persian, a
+// customer's rating shows as stars with the comment, resolved call logs stay out of
+// "Unassigned", and the supervisor tables keep one column each, in the same order, across
+// refreshes; a missed call's subject and line are Persian too. Started by `console::small::small_things_in_a_real_browser`.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { env, ARTIFACT_DIR, requireEnv, launch, watchedPage, signIn, row, poll, readmeShot } from './console_support.mjs';
+
+const headers = (page, id) => page.locator(`[data-testid="${id}"] th`).allInnerTexts();
+
+test('history in Persian, rating stars, a clean Unassigned list and stable supervisor tables', async () => {
+  requireEnv(['APP_URL', 'AGENT_EMAIL', 'AGENT_PASSWORD', 'CHAT_CONVERSATION_ID', 'CALL_CONVERSATION_ID', 'OPEN_CONVERSATION_ID', 'COMMENT', 'MISSED_CONVERSATION_ID']);
+  const browser = await launch();
+  const { page, problems } = await watchedPage(browser, 'fa-IR');
+  try {
+    await signIn(page, env.AGENT_EMAIL, env.AGENT_PASSWORD);
+    // Unassigned: the open conversation, not the resolved call log.
+    await page.getByTestId('tab-unassigned').click();
+    await row(page, env.OPEN_CONVERSATION_ID).waitFor();
+    assert.equal(await row(page, env.CALL_CONVERSATION_ID).count(), 0, 'a resolved call log is nobody\'s work');
+
+    // The missed call reads in Persian, in the list and in the conversation.
+    const missed = row(page, env.MISSED_CONVERSATION_ID);
+    await missed.locator('.subject', { hasText: 'تماس بی‌پاسخ از' }).waitFor();
+    await missed.click();
+    await page.getByTestId('conversation-subject').filter({ hasText: 'تماس بی‌پاسخ از' }).waitFor();
+    const line = page.locator('[data-testid="message"][data-seq="1"] .body');
+    await line.filter({ hasText: 'تماس ورودی، بی‌پاسخ' }).waitFor();
+    assert.doesNotMatch(await page.getByTestId('messages').innerText(), /Missed|Inbound|answered/);
+
+    // The rated chat: stars and comment; the transfer in Persian.
+    await page.getByTestId('filter-status').selectOption('resolved');
+    await row(page, env.CHAT_CONVERSATION_ID).click();
+    const rating = page.locator('[data-testid="history-entry"][data-kind="rated"]');
+    await rating.waitFor();
+    assert.equal(await rating.getByTestId('rating-stars').innerText(), '★★★★☆');
+    assert.equal(await rating.getByTestId('rating-comment').innerText(), env.COMMENT);
+    // …and on the customer's profile.
+    const onProfile = page.getByTestId('customer-ratings');
+    await onProfile.getByTestId('customer-rating-comment').filter({ hasText: env.COMMENT }).waitFor();
+    assert.match(await onProfile.innerText(), /★★★★☆/);
+    const moved = page.locator('[data-testid="history-entry"][data-kind="transferred"]');
+    assert.equal(await moved.locator('bdi').first().innerText(), 'به صف دیگری منتقل شد');
+    for (const text of await page.getByTestId('history-entry').allInnerTexts()) {
+      assert.doesNotMatch(text, /[a-z]_[a-z]/, `an untranslated history kind: ${text}`);
+    }
+    await page.screenshot({ path: join(ARTIFACT_DIR, 'console-fa-history.png') });
+    await readmeShot(page, 'console-fa-chat.png');
+
+    // Supervisor tables: same columns, once each, after a refresh.
+    await page.getByTestId('view-supervisor').click();
+    await page.getByTestId('stats-agents').waitFor();
+    const before = [await headers(page, 'stats-queues'), await headers(page, 'stats-agents')];
+    const stamp = await page.getByTestId('stats-updated').innerText();
+    await poll('a refresh of the tables', async () => (await page.getByTestId('stats-updated').innerText()) !== stamp, 12000);
+    const after = [await headers(page, 'stats-queues'), await headers(page, 'stats-agents')];
+    assert.deepEqual(after, before);
+    for (const cols of after) assert.equal(new Set(cols).size, cols.length, `duplicate columns: ${cols}`);
+    await page.screenshot({ path: join(ARTIFACT_DIR, 'console-fa-supervisor.png') });
+    await readmeShot(page, 'console-fa-supervisor.png');
+    assert.deepEqual(problems, [], 'no console errors or failed requests');
+  } catch (e) {
+    await page.screenshot({ path: join(ARTIFACT_DIR, 'console-small-failure.png') }).catch(() => {});
+    throw e;
+  } finally {
+    await browser.close();
+  }
+});

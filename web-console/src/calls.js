@@ -1,0 +1,45 @@
+// calls.js: what the server writes about calls and faxes, in the agent's language — the
+// subjects it gives call conversations ("Missed call from …") and each call entry's line,
+// rendered from the entry's structured `meta` (direction, disposition, durations, pages).
+
+var SUBJECT_FORMS = [
+  [/^Missed call from (.+)$/, 'subject.missed'],
+  [/^Inbound call from (.+)$/, 'subject.inboundCall'],
+  [/^Outbound call to (.+)$/, 'subject.outboundCall'],
+  [/^Inbound fax from (.+)$/, 'subject.inboundFax'],
+  [/^Outbound fax to (.+)$/, 'subject.outboundFax']
+];
+
+// A server-written subject in the UI language; anything else as it is.
+function localSubject(s) {
+  if (!s || LANG === 'en') return s;
+  for (var i = 0; i < SUBJECT_FORMS.length; i++) {
+    var m = SUBJECT_FORMS[i][0].exec(s);
+    if (m) return t(SUBJECT_FORMS[i][1], { n: '\u2066' + m[1] + '\u2069' });
+  }
+  return s;
+}
+
+function clockText(secs) {
+  return fmtCountdown(typeof secs === 'number' ? secs : 0);
+}
+
+// The line of a call or fax entry, or null when the message is not one.
+function callLine(m) {
+  var d = m.meta || {};
+  if ((d.kind !== 'call' && d.kind !== 'fax') || !d.direction || !d.disposition) return null;
+  var dir = t('callDir.' + d.direction, null, d.direction);
+  var line;
+  if (d.kind === 'fax') {
+    line = t('callLine.fax', { dir: dir, pages: fmtNum(d.fax_pages || 0), status: d.fax_status || '' });
+  } else if (d.disposition === 'answered') {
+    line = t('callLine.answered', { dir: dir, time: clockText(d.billsec) });
+  } else if (d.disposition === 'no_answer') {
+    line = t('callLine.no_answer', { dir: dir, time: clockText(d.duration_secs) });
+  } else {
+    line = t('callLine.' + d.disposition, { dir: dir }, dir);
+  }
+  // Notes written with the call follow the server's summary line.
+  var notes = String(m.body || '').split('\n').slice(1).join('\n').trim();
+  return notes ? line + '\n' + notes : line;
+}
