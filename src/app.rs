@@ -132,6 +132,7 @@ impl Application {
             metrics: metrics_handle(),
             settings: Arc::new(settings),
             chat_hub: Arc::default(),
+            value_refit: Arc::default(),
         };
         let listener = TcpListener::bind(&state.settings.server.bind)
             .await
@@ -194,6 +195,7 @@ impl Application {
             &self.state,
             self.stop.clone(),
         ));
+        workers.extend(crate::value::spawn_workers(&self.state, self.stop.clone()));
         let stop = self.stop.clone();
         let grace = Duration::from_secs(self.state.settings.server.shutdown_grace_secs);
         tracing::info!(addr = %self.local_addr(), "switchboard listening");
@@ -230,6 +232,8 @@ pub fn build_router(state: AppState) -> Router {
         .merge(crate::channels::email::router())
         .merge(crate::channels::voice::router())
         .merge(crate::channels::chat::router())
+        .merge(crate::orders::router())
+        .merge(crate::value::router())
         .split_for_parts();
     let doc = Arc::new(doc);
     let max_body = state.settings.server.max_body_bytes;

@@ -11,6 +11,7 @@ pub mod conversations;
 pub mod customers;
 pub mod error;
 pub mod events;
+pub mod orders;
 pub mod pagination;
 pub mod queues;
 pub mod routing;
@@ -18,6 +19,7 @@ pub mod settings;
 pub mod state;
 pub mod store;
 pub mod validate;
+pub mod value;
 pub mod webhooks;
 
 pub use app::Application;

@@ -14,5 +14,6 @@ mod directory;
 mod email;
 mod routing;
 mod sqlite;
+mod value;
 mod voice;
 mod webhooks;
