@@ -152,6 +152,17 @@ pub async fn upsert(tx: &mut Tx, o: &NewOrder, value_currency: &str) -> StoreRes
     Ok(before.is_none())
 }
 
+/// Move every order of customer `from` to `to` (a merge) and refresh both figures.
+pub async fn move_customer(tx: &mut Tx, from: &str, to: &str, currency: &str) -> StoreResult<()> {
+    sqlx::query("UPDATE orders SET customer_id = $1 WHERE customer_id = $2")
+        .bind(to)
+        .bind(from)
+        .execute(tx.conn())
+        .await
+        .map_err(StoreError::from_sqlx)?;
+    refresh(tx, &[from, to], currency).await
+}
+
 /// The external ids among `ids` already stored.
 async fn existing(tx: &mut Tx, ids: &[&str]) -> StoreResult<HashSet<String>> {
     let mut out = HashSet::new();

@@ -8,6 +8,7 @@ use serde_json::Value;
 mod cdnow;
 mod figures;
 mod orders;
+mod risk;
 mod shop;
 
 /// A server whose figures are in US dollars and whose background refits stay out of the way.
