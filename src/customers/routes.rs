@@ -57,7 +57,9 @@ async fn list_customers(
 ) -> ApiResult<Json<Page<Customer>>> {
     caller.require(Role::Agent, "customers")?;
     if p.segment.is_some() || p.sort.is_some() {
-        return crate::value::routes::list_by_value(&state, &p).await.map(Json);
+        return crate::value::routes::list_by_value(&state, &p)
+            .await
+            .map(Json);
     }
     let limit = page_size(p.limit, state.settings.limits.max_page_size);
     let before = match &p.cursor {

@@ -64,7 +64,10 @@ impl Columns {
     fn of(header: &csv::StringRecord) -> Result<Self, String> {
         let mut at: HashMap<String, usize> = HashMap::new();
         for (i, name) in header.iter().enumerate() {
-            let name = name.trim().trim_start_matches('\u{feff}').to_ascii_lowercase();
+            let name = name
+                .trim()
+                .trim_start_matches('\u{feff}')
+                .to_ascii_lowercase();
             if !matches!(
                 name.as_str(),
                 "customer" | "external_id" | "amount" | "placed_at" | "currency" | "status"
@@ -75,7 +78,11 @@ impl Columns {
                 return Err(format!("column `{name}` appears twice"));
             }
         }
-        let need = |n: &str| at.get(n).copied().ok_or_else(|| format!("missing column `{n}`"));
+        let need = |n: &str| {
+            at.get(n)
+                .copied()
+                .ok_or_else(|| format!("missing column `{n}`"))
+        };
         Ok(Columns {
             customer: need("customer")?,
             external_id: need("external_id")?,
@@ -106,7 +113,9 @@ fn looks_like_phone(raw: &str) -> bool {
     let digits = folded.chars().filter(char::is_ascii_digit).count();
     (folded.starts_with('+') || folded.starts_with('0'))
         && digits >= 7
-        && folded.chars().all(|c| c.is_ascii_digit() || " +-().".contains(c))
+        && folded
+            .chars()
+            .all(|c| c.is_ascii_digit() || " +-().".contains(c))
 }
 
 fn row(rec: &csv::StringRecord, cols: &Columns, region: &str) -> Result<Row, String> {
@@ -133,7 +142,10 @@ fn parse_csv(
     mut send: impl FnMut(Batch) -> bool,
 ) -> Result<(), String> {
     let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(input);
-    let header = reader.headers().map_err(|e| format!("cannot read the header: {e}"))?.clone();
+    let header = reader
+        .headers()
+        .map_err(|e| format!("cannot read the header: {e}"))?
+        .clone();
     let cols = Columns::of(&header)?;
     let mut batch = Vec::with_capacity(size);
     let mut rec = csv::StringRecord::new();
@@ -151,7 +163,10 @@ fn parse_csv(
             }
             Err(e) => {
                 let line = e.position().map_or(line, |p| p.line());
-                batch.push(Err(Rejected { line, reason: e.to_string() }));
+                batch.push(Err(Rejected {
+                    line,
+                    reason: e.to_string(),
+                }));
             }
         }
         if batch.len() >= size && !send(std::mem::replace(&mut batch, Vec::with_capacity(size))) {
@@ -181,7 +196,9 @@ pub async fn import_orders(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.to_ascii_lowercase().starts_with("text/csv"));
     if !csv_type {
-        return Err(ApiError::BadRequest("expected Content-Type: text/csv".into()));
+        return Err(ApiError::BadRequest(
+            "expected Content-Type: text/csv".into(),
+        ));
     }
     let stream = body.into_data_stream().map_err(std::io::Error::other);
     let input = tokio_util::io::SyncIoBridge::new(tokio_util::io::StreamReader::new(stream));

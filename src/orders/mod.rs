@@ -36,7 +36,17 @@ pub struct Order {
     pub placed_ms: i64,
 }
 
-pub(crate) type OrderRow = (String, String, String, String, i64, String, String, i64, i64);
+pub(crate) type OrderRow = (
+    String,
+    String,
+    String,
+    String,
+    i64,
+    String,
+    String,
+    i64,
+    i64,
+);
 
 pub(crate) const ORDER_COLS: &str =
     "id, customer_id, external_id, source, amount_e4, currency, status, placed_at, created_at";
@@ -81,7 +91,11 @@ pub struct Written {
 
 /// Store `orders` in `tx`; an external id already stored (or repeated within `orders`) is a
 /// duplicate and changes nothing. Refreshes the figures of the customers concerned.
-pub async fn insert(tx: &mut Tx, orders: &[NewOrder], value_currency: &str) -> StoreResult<Written> {
+pub async fn insert(
+    tx: &mut Tx,
+    orders: &[NewOrder],
+    value_currency: &str,
+) -> StoreResult<Written> {
     let ids: Vec<&str> = orders.iter().map(|o| o.external_id.as_str()).collect();
     let mut seen: HashSet<String> = existing(tx, &ids).await?;
     let now = now_ms();
@@ -115,7 +129,10 @@ pub async fn insert(tx: &mut Tx, orders: &[NewOrder], value_currency: &str) -> S
     .await?;
     let customers: Vec<&str> = customers.into_iter().collect();
     refresh(tx, &customers, value_currency).await?;
-    Ok(Written { stored, duplicates: orders.len() - stored })
+    Ok(Written {
+        stored,
+        duplicates: orders.len() - stored,
+    })
 }
 
 /// Store one order, or bring the stored order with its external id up to date (a shop
@@ -243,14 +260,18 @@ pub async fn list_for_customer(
 
 /// The stored order with `external_id`.
 pub async fn by_external_id(pool: &sqlx::AnyPool, external_id: &str) -> StoreResult<Order> {
-    let row: Option<OrderRow> =
-        sqlx::query_as(&format!("SELECT {ORDER_COLS} FROM orders WHERE external_id = $1"))
-            .bind(external_id)
-            .fetch_optional(pool)
-            .await
-            .map_err(StoreError::from_sqlx)?;
+    let row: Option<OrderRow> = sqlx::query_as(&format!(
+        "SELECT {ORDER_COLS} FROM orders WHERE external_id = $1"
+    ))
+    .bind(external_id)
+    .fetch_optional(pool)
+    .await
+    .map_err(StoreError::from_sqlx)?;
     row.map(Order::from).ok_or(StoreError::NotFound)
 }
+
+/// (normalised value, raw value, name) of an identity to find or create.
+type NewIdentity = (String, String, Option<String>);
 
 /// Which customer each distinct identity (kind, normalised value, raw) is, creating
 /// customers for unknown ones (safe against concurrent creators).
@@ -258,11 +279,14 @@ pub async fn resolve_identities(
     tx: &mut Tx,
     wanted: &[(String, String, String)],
 ) -> StoreResult<HashMap<(String, String), String>> {
-    let mut by_kind: HashMap<&str, Vec<(String, String, Option<String>)>> = HashMap::new();
+    let mut by_kind: HashMap<&str, Vec<NewIdentity>> = HashMap::new();
     let mut seen = HashSet::new();
     for (kind, value, raw) in wanted {
         if seen.insert((kind.as_str(), value.as_str())) {
-            by_kind.entry(kind).or_default().push((value.clone(), raw.clone(), None));
+            by_kind
+                .entry(kind)
+                .or_default()
+                .push((value.clone(), raw.clone(), None));
         }
     }
     let mut out = HashMap::new();

@@ -46,7 +46,9 @@ pub fn currency(raw: &str) -> Result<String, String> {
     if c.len() == 3 && c.bytes().all(|b| b.is_ascii_uppercase()) {
         Ok(c)
     } else {
-        Err(format!("`{raw}` is not a currency code (three letters, e.g. IRR, IRT, USD)"))
+        Err(format!(
+            "`{raw}` is not a currency code (three letters, e.g. IRR, IRT, USD)"
+        ))
     }
 }
 
@@ -56,13 +58,15 @@ pub fn time(raw: &str) -> Result<i64, String> {
     let s = switchboard_text::fold_digits(raw.trim());
     let at = if let Ok(t) = OffsetDateTime::parse(&s, &Rfc3339) {
         Some(t)
-    } else if let Ok(t) =
-        PrimitiveDateTime::parse(&s, format_description!("[year]-[month]-[day] [hour]:[minute]:[second]"))
-    {
+    } else if let Ok(t) = PrimitiveDateTime::parse(
+        &s,
+        format_description!("[year]-[month]-[day] [hour]:[minute]:[second]"),
+    ) {
         Some(t.assume_utc())
-    } else if let Ok(t) =
-        PrimitiveDateTime::parse(&s, format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]"))
-    {
+    } else if let Ok(t) = PrimitiveDateTime::parse(
+        &s,
+        format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]"),
+    ) {
         Some(t.assume_utc())
     } else if let Ok(d) = Date::parse(&s, format_description!("[year]-[month]-[day]")) {
         Some(d.midnight().assume_utc())

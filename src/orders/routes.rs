@@ -121,7 +121,8 @@ async fn create_order(
     ApiJson(input): ApiJson<OrderInput>,
 ) -> ApiResult<(StatusCode, Json<Order>)> {
     caller.require(Role::Supervisor, SCOPE)?;
-    let external_id = parse::external_id(&input.external_id).map_err(field("invalid_external_id"))?;
+    let external_id =
+        parse::external_id(&input.external_id).map_err(field("invalid_external_id"))?;
     let amount_e4 = parse::json_amount(&input.amount).map_err(field("invalid_amount"))?;
     let currency = match &input.currency {
         Some(c) => parse::currency(c).map_err(field("invalid_currency"))?,

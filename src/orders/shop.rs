@@ -96,7 +96,9 @@ impl Mapping for WooCommerce {
     }
 
     fn verify(&self, headers: &HeaderMap, body: &[u8], secret: &str) -> bool {
-        let Some(given) = headers.get("x-wc-webhook-signature").and_then(|v| v.to_str().ok())
+        let Some(given) = headers
+            .get("x-wc-webhook-signature")
+            .and_then(|v| v.to_str().ok())
         else {
             return false;
         };
@@ -132,9 +134,19 @@ impl Mapping for WooCommerce {
         } else if let Some(phone) = text(billing.and_then(|b| b.phone.as_ref())) {
             ("phone".to_string(), phone)
         } else {
-            match o.customer_id.as_ref().map(|v| v.to_string().trim_matches('"').to_string()) {
-                Some(c) if !c.is_empty() && c != "0" => ("external".to_string(), format!("woocommerce:{c}")),
-                _ => return Err("the order names no customer (billing email, phone or customer id)".into()),
+            match o
+                .customer_id
+                .as_ref()
+                .map(|v| v.to_string().trim_matches('"').to_string())
+            {
+                Some(c) if !c.is_empty() && c != "0" => {
+                    ("external".to_string(), format!("woocommerce:{c}"))
+                }
+                _ => {
+                    return Err(
+                        "the order names no customer (billing email, phone or customer id)".into(),
+                    )
+                }
             }
         };
         let name = billing.map(|b| {
@@ -210,6 +222,10 @@ pub async fn shop_webhook(
     let created = tx.finish(result).await?;
     crate::value::refit_soon(&state);
     let stored = super::by_external_id(state.store.pool(), &order.external_id).await?;
-    let status = if created { StatusCode::CREATED } else { StatusCode::OK };
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
     Ok((status, Json(json!({"stored": created, "order": stored}))))
 }

@@ -60,8 +60,19 @@ pub fn compute(
         .reduce(|a, b| format!("{a}; {b}"));
     let in_window = customers.iter().filter(|(_, a)| a.window_purchases > 0);
     let rfm = Rfm {
-        recency: Quintiles::of(in_window.clone().filter_map(|(_, a)| a.last_at).map(|t| day_of(t) as f64).collect()),
-        frequency: Quintiles::of(in_window.clone().map(|(_, a)| f64::from(a.window_purchases)).collect()),
+        recency: Quintiles::of(
+            in_window
+                .clone()
+                .filter_map(|(_, a)| a.last_at)
+                .map(|t| day_of(t) as f64)
+                .collect(),
+        ),
+        frequency: Quintiles::of(
+            in_window
+                .clone()
+                .map(|(_, a)| f64::from(a.window_purchases))
+                .collect(),
+        ),
         monetary: Quintiles::of(in_window.map(|(_, a)| a.window_e4 as f64).collect()),
     };
     let scores: Scores = customers
@@ -101,7 +112,10 @@ fn median(mut v: Vec<i64>) -> f64 {
 
 /// Size and net revenue of each segment (every segment listed, best first).
 fn segment_figures(customers: &[(String, Acc)], scores: &Scores) -> Vec<SegmentFigure> {
-    let totals: HashMap<&str, i64> = customers.iter().map(|(id, a)| (id.as_str(), a.total_e4)).collect();
+    let totals: HashMap<&str, i64> = customers
+        .iter()
+        .map(|(id, a)| (id.as_str(), a.total_e4))
+        .collect();
     let mut by: HashMap<Segment, (usize, i64)> = HashMap::new();
     for (id, _, _, _, s) in scores {
         let e = by.entry(*s).or_default();
@@ -117,7 +131,11 @@ fn segment_figures(customers: &[(String, Acc)], scores: &Scores) -> Vec<SegmentF
                 segment: s.name().to_string(),
                 customers: n,
                 revenue: revenue as f64 / 1e4,
-                revenue_share: if all > 0 { revenue as f64 / all as f64 } else { 0.0 },
+                revenue_share: if all > 0 {
+                    revenue as f64 / all as f64
+                } else {
+                    0.0
+                },
             }
         })
         .collect()
@@ -128,8 +146,9 @@ pub async fn model_as_of(state: &AppState, as_of_day: i64) -> anyhow::Result<(Mo
     let currency = state.settings.value.default_currency.clone();
     let window = state.settings.value.rfm_window_days.max(1);
     let customers = load(state, &currency, as_of_day, window).await?;
-    let out = tokio::task::spawn_blocking(move || compute(&customers, &currency, as_of_day, window))
-        .await?;
+    let out =
+        tokio::task::spawn_blocking(move || compute(&customers, &currency, as_of_day, window))
+            .await?;
     Ok(out)
 }
 
@@ -153,9 +172,11 @@ pub async fn refit(state: &AppState) -> anyhow::Result<Model> {
     .execute(tx.conn())
     .await?;
     // Customers left without purchases (refunds, cancellations) lose their segment.
-    sqlx::query("UPDATE customer_values SET r = NULL, f = NULL, m = NULL, segment = NULL WHERE orders = 0")
-        .execute(tx.conn())
-        .await?;
+    sqlx::query(
+        "UPDATE customer_values SET r = NULL, f = NULL, m = NULL, segment = NULL WHERE orders = 0",
+    )
+    .execute(tx.conn())
+    .await?;
     tx.commit().await?;
     for chunk in scores.chunks(5000) {
         let now = now_ms();
@@ -163,7 +184,14 @@ pub async fn refit(state: &AppState) -> anyhow::Result<Model> {
             .iter()
             .map(|(id, r, f, m, s)| {
                 let n = |v: &u8| V::I(i64::from(*v));
-                vec![V::S(id.clone()), n(r), n(f), n(m), V::S(s.name().into()), V::I(now)]
+                vec![
+                    V::S(id.clone()),
+                    n(r),
+                    n(f),
+                    n(m),
+                    V::S(s.name().into()),
+                    V::I(now),
+                ]
             })
             .collect();
         let mut tx = state.store.begin().await?;

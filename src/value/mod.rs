@@ -135,7 +135,11 @@ pub fn spawn_workers(
     let state = state.clone();
     vec![tokio::spawn(async move {
         let s = &state.settings.value;
-        let every = if s.refit_interval_secs == 0 { 86_400 * 365 } else { s.refit_interval_secs };
+        let every = if s.refit_interval_secs == 0 {
+            86_400 * 365
+        } else {
+            s.refit_interval_secs
+        };
         let gap = std::time::Duration::from_secs(s.refit_after_orders_secs);
         loop {
             tokio::select! {

@@ -96,7 +96,10 @@ pub async fn customer_value(state: &AppState, customer_id: &str) -> StoreResult<
         .as_ref()
         .and_then(|m| clv(m, &acc, today, settings.clv_horizon_days.max(1)));
     let mut reasons = Vec::new();
-    if clv.as_ref().is_some_and(|c| c.p_alive < settings.at_risk_p_alive) {
+    if clv
+        .as_ref()
+        .is_some_and(|c| c.p_alive < settings.at_risk_p_alive)
+    {
         reasons.push("p_alive".to_string());
     }
     reasons.extend(contact_risks(state, customer_id, now).await?);
@@ -111,7 +114,12 @@ pub async fn customer_value(state: &AppState, customer_id: &str) -> StoreResult<
             .as_ref()
             .filter(|m| m.median_total > 0.0 && acc.purchases > 0)
             .map(|m| total / m.median_total),
-        rfm: rfm.map(|(r, f, m, s)| RfmScores { r, f, m, segment: s.name().to_string() }),
+        rfm: rfm.map(|(r, f, m, s)| RfmScores {
+            r,
+            f,
+            m,
+            segment: s.name().to_string(),
+        }),
         clv,
         at_risk: !reasons.is_empty(),
         at_risk_reasons: reasons,

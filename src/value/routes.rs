@@ -79,7 +79,9 @@ async fn customer_value_insights(
         }
     }
     let day = as_of_day.unwrap_or_else(|| super::day_of(crate::store::now_ms()));
-    let (model, _) = fit::model_as_of(&state, day).await.map_err(ApiError::Internal)?;
+    let (model, _) = fit::model_as_of(&state, day)
+        .await
+        .map_err(ApiError::Internal)?;
     Ok(Json(model_json(&model, false)))
 }
 
@@ -117,7 +119,12 @@ pub async fn list_by_value(state: &AppState, p: &ListParams) -> ApiResult<Page<C
     let descending = match p.sort.as_deref().unwrap_or("-value") {
         "-value" => true,
         "value" => false,
-        o => return Err(ApiError::invalid("invalid_sort", format!("unknown sort `{o}` (-value, value)"))),
+        o => {
+            return Err(ApiError::invalid(
+                "invalid_sort",
+                format!("unknown sort `{o}` (-value, value)"),
+            ))
+        }
     };
     let limit = page_size(p.limit, state.settings.limits.max_page_size);
     let (after_total, after_id) = match &p.cursor {
@@ -129,7 +136,11 @@ pub async fn list_by_value(state: &AppState, p: &ListParams) -> ApiResult<Page<C
         None => (None, String::new()),
     };
     let cols: Vec<String> = COLS.split(", ").map(|c| format!("c.{c}")).collect();
-    let (cmp, order) = if descending { ("<", "DESC") } else { (">", "ASC") };
+    let (cmp, order) = if descending {
+        ("<", "DESC")
+    } else {
+        (">", "ASC")
+    };
     let rows: Vec<ValueRow> = sqlx::query_as(&format!(
         "SELECT {}, v.total_e4 AS value_total FROM customer_values v \
            JOIN customers c ON c.id = v.customer_id \
@@ -159,5 +170,7 @@ pub async fn list_by_value(state: &AppState, p: &ListParams) -> ApiResult<Page<C
         c.value = Some(super::profile::customer_value(state, &c.id).await?);
         keys.insert(c.id.clone(), total);
     }
-    Ok(finish(items, limit, |c: &Customer| format!("{}:{}", keys[&c.id], c.id)))
+    Ok(finish(items, limit, |c: &Customer| {
+        format!("{}:{}", keys[&c.id], c.id)
+    }))
 }

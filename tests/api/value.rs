@@ -39,7 +39,10 @@ async fn import(app: &TestApp, token: &str, csv: impl Into<String>) -> (StatusCo
 /// The id of the customer with an identity, through the API's search.
 async fn customer_id(app: &TestApp, q: &str) -> String {
     let (s, list) = app
-        .get(&format!("/api/v1/customers?q={}", urlencode(q)), &app.admin_token)
+        .get(
+            &format!("/api/v1/customers?q={}", urlencode(q)),
+            &app.admin_token,
+        )
         .await;
     assert_eq!(s, StatusCode::OK, "{list}");
     let items = list["items"].as_array().unwrap();

@@ -6,15 +6,21 @@
 //! Beta(a, b). For a customer with `x` repeat purchases, the last at `t_x`, observed for `T`
 //! since the first purchase, the likelihood (the paper's equation 6) is
 //!
+//! ```text
 //! L(r, α, a, b | x, t_x, T) =
 //!     B(a, b + x) / B(a, b) · Γ(r + x) αʳ / (Γ(r) (α + T)^(r + x))
 //!   + δ(x > 0) · B(a + 1, b + x − 1) / B(a, b) · Γ(r + x) αʳ / (Γ(r) (α + t_x)^(r + x))
+//! ```
 //!
 //! whose logarithm is computed as
+//!
+//! ```text
 //! ln Γ(r + x) − ln Γ(r) + r ln α + ln Γ(a + b) + ln Γ(b + x) − ln Γ(b) − ln Γ(a + b + x)
 //!   + ln( (α + T)^−(r+x) + δ(x > 0) · a / (b + x − 1) · (α + t_x)^−(r+x) )
-//! (the second factor of the sum is B(a + 1, b + x − 1) / B(a, b + x) = a / (b + x − 1)),
-//! with the sum taken as a log-sum-exp. The parameters maximise the sum over customers.
+//! ```
+//!
+//! using B(a + 1, b + x − 1) = B(a, b + x) · a / (b + x − 1), with the sum taken as a
+//! log-sum-exp. The parameters maximise the sum over customers.
 
 use crate::optimize::minimise;
 use crate::{hyp2f1, ln_gamma, FitError, Summary};
@@ -35,10 +41,10 @@ impl BgNbd {
     pub fn log_likelihood(&self, x: u32, t_x: f64, t: f64) -> f64 {
         let Self { r, alpha, a, b } = *self;
         let x = f64::from(x);
-        let head = ln_gamma(r + x) - ln_gamma(r) + r * alpha.ln() + ln_gamma(a + b)
-            + ln_gamma(b + x)
-            - ln_gamma(b)
-            - ln_gamma(a + b + x);
+        let head =
+            ln_gamma(r + x) - ln_gamma(r) + r * alpha.ln() + ln_gamma(a + b) + ln_gamma(b + x)
+                - ln_gamma(b)
+                - ln_gamma(a + b + x);
         let still = -(r + x) * (alpha + t).ln();
         if x == 0.0 {
             return head + still;
@@ -65,11 +71,24 @@ impl BgNbd {
             .map(|((x, tx, t), n)| (x, f64::from(tx) / scale, f64::from(t) / scale, n))
             .collect();
         let nll = |p: &[f64]| {
-            let m = BgNbd { r: p[0].exp(), alpha: p[1].exp(), a: p[2].exp(), b: p[3].exp() };
-            -groups.iter().map(|&(x, tx, t, n)| n * m.log_likelihood(x, tx, t)).sum::<f64>()
+            let m = BgNbd {
+                r: p[0].exp(),
+                alpha: p[1].exp(),
+                a: p[2].exp(),
+                b: p[3].exp(),
+            };
+            -groups
+                .iter()
+                .map(|&(x, tx, t, n)| n * m.log_likelihood(x, tx, t))
+                .sum::<f64>()
         };
         let p = minimise(nll, vec![0.0; 4])?;
-        Ok(BgNbd { r: p[0].exp(), alpha: p[1].exp() * scale, a: p[2].exp(), b: p[3].exp() })
+        Ok(BgNbd {
+            r: p[0].exp(),
+            alpha: p[1].exp() * scale,
+            a: p[2].exp(),
+            b: p[3].exp(),
+        })
     }
 
     /// The probability that a customer with this history is still active at T (eq. 9):
@@ -94,7 +113,11 @@ impl BgNbd {
         }
         let Self { r, alpha, b, .. } = *self;
         // The expression is 0/0 at a = 1; its limit is approached from a nudged a.
-        let a = if (self.a - 1.0).abs() < 1e-6 { 1.0 + 1e-6 } else { self.a };
+        let a = if (self.a - 1.0).abs() < 1e-6 {
+            1.0 + 1e-6
+        } else {
+            self.a
+        };
         let xf = f64::from(x);
         let z = horizon / (alpha + t + horizon);
         let f = hyp2f1(r + xf, b + xf, a + b + xf - 1.0, z);
@@ -113,7 +136,12 @@ impl BgNbd {
 mod tests {
     use super::*;
 
-    const PAPER: BgNbd = BgNbd { r: 0.243, alpha: 4.414, a: 0.793, b: 2.426 };
+    const PAPER: BgNbd = BgNbd {
+        r: 0.243,
+        alpha: 4.414,
+        a: 0.793,
+        b: 2.426,
+    };
 
     #[test]
     fn a_customer_without_repeat_purchases_is_alive() {

@@ -6,10 +6,15 @@
 //! customers as Gamma(q, γ) (`v` here is γ). For a customer with `x` repeat transactions of
 //! mean value z̄, the density of z̄ (integrating ν out) is
 //!
+//! ```text
 //! f(z̄ | p, q, γ, x) = Γ(px + q) / (Γ(px) Γ(q)) · γ^q · z̄^(px − 1) · x^(px) / (γ + x z̄)^(px + q)
+//! ```
 //!
 //! and its logarithm
-//! ln Γ(px + q) − ln Γ(px) − ln Γ(q) + q ln γ + (px − 1) ln z̄ + px ln x − (px + q) ln(γ + x z̄).
+//!
+//! ```text
+//! ln Γ(px + q) − ln Γ(px) − ln Γ(q) + q ln γ + (px − 1) ln z̄ + px ln x − (px + q) ln(γ + x z̄)
+//! ```
 //!
 //! The fit uses customers with at least one repeat transaction and the mean of their repeat
 //! transactions (see [`crate::Summary::repeat_mean`]).
@@ -32,7 +37,9 @@ impl GammaGamma {
         let Self { p, q, v } = *self;
         let x = f64::from(x);
         let px = p * x;
-        ln_gamma(px + q) - ln_gamma(px) - ln_gamma(q) + q * v.ln() + (px - 1.0) * z.ln()
+        ln_gamma(px + q) - ln_gamma(px) - ln_gamma(q)
+            + q * v.ln()
+            + (px - 1.0) * z.ln()
             + px * x.ln()
             - (px + q) * (v + x * z).ln()
     }
@@ -46,17 +53,30 @@ impl GammaGamma {
             .map(|s| (s.x, s.repeat_mean))
             .collect();
         if used.len() < 2 {
-            return Err(FitError::NotEnoughData("Gamma-Gamma needs repeat customers"));
+            return Err(FitError::NotEnoughData(
+                "Gamma-Gamma needs repeat customers",
+            ));
         }
         // Money is scaled so that the mean spend is 1 (γ scales with money, p and q do not).
         let scale = used.iter().map(|u| u.1).sum::<f64>() / used.len() as f64;
         let scaled: Vec<(u32, f64)> = used.iter().map(|&(x, z)| (x, z / scale)).collect();
         let nll = |p: &[f64]| {
-            let m = GammaGamma { p: p[0].exp(), q: p[1].exp(), v: p[2].exp() };
-            -scaled.iter().map(|&(x, z)| m.log_likelihood(x, z)).sum::<f64>()
+            let m = GammaGamma {
+                p: p[0].exp(),
+                q: p[1].exp(),
+                v: p[2].exp(),
+            };
+            -scaled
+                .iter()
+                .map(|&(x, z)| m.log_likelihood(x, z))
+                .sum::<f64>()
         };
         let p = minimise(nll, vec![0.0; 3])?;
-        Ok(GammaGamma { p: p[0].exp(), q: p[1].exp(), v: p[2].exp() * scale })
+        Ok(GammaGamma {
+            p: p[0].exp(),
+            q: p[1].exp(),
+            v: p[2].exp() * scale,
+        })
     }
 
     /// The expected value of a future transaction of a customer with `x` repeat transactions
@@ -75,11 +95,23 @@ mod tests {
 
     #[test]
     fn the_expected_spend_shrinks_a_customer_towards_the_population_mean() {
-        let m = GammaGamma { p: 6.25, q: 3.74, v: 15.44 };
+        let m = GammaGamma {
+            p: 6.25,
+            q: 3.74,
+            v: 15.44,
+        };
         let population = m.expected_spend(0, 0.0).unwrap();
         assert!((population - 6.25 * 15.44 / 2.74).abs() < 1e-9);
         let big = m.expected_spend(5, 100.0).unwrap();
         assert!(big > population && big < 100.0);
-        assert_eq!(GammaGamma { p: 1.0, q: 0.5, v: 1.0 }.expected_spend(0, 0.0), None);
+        assert_eq!(
+            GammaGamma {
+                p: 1.0,
+                q: 0.5,
+                v: 1.0
+            }
+            .expected_spend(0, 0.0),
+            None
+        );
     }
 }

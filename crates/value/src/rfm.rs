@@ -7,8 +7,8 @@
 //! later day scores higher), frequency on the number of purchases, monetary on the total
 //! spent.
 //!
-//! Segments come from R and the rounded mean of F and M (FM = (F + M + 1) / 2, integer
-//! division), one documented map:
+//! Segments come from R and the mean of F and M rounded up (FM = ⌈(F + M) / 2⌉), one
+//! documented map:
 //!
 //! | R \ FM | 1              | 2              | 3                | 4                | 5                |
 //! |--------|----------------|----------------|------------------|------------------|------------------|
@@ -95,7 +95,7 @@ impl Segment {
     /// The segment of scores R, F, M (each 1–5), by the map above.
     pub fn of(r: u8, f: u8, m: u8) -> Self {
         use Segment::*;
-        let fm = (f + m + 1) / 2;
+        let fm = (f + m).div_ceil(2);
         match (r, fm) {
             (5, 1) => New,
             (4 | 5, 2 | 3) => PotentialLoyalist,
@@ -190,9 +190,18 @@ mod tests {
 
     #[test]
     fn segments_parse_from_names_and_slugs() {
-        assert_eq!(Segment::parse("Can't lose them"), Some(Segment::CantLoseThem));
-        assert_eq!(Segment::parse("cant_lose_them"), Some(Segment::CantLoseThem));
-        assert_eq!(Segment::parse("potential-loyalist"), Some(Segment::PotentialLoyalist));
+        assert_eq!(
+            Segment::parse("Can't lose them"),
+            Some(Segment::CantLoseThem)
+        );
+        assert_eq!(
+            Segment::parse("cant_lose_them"),
+            Some(Segment::CantLoseThem)
+        );
+        assert_eq!(
+            Segment::parse("potential-loyalist"),
+            Some(Segment::PotentialLoyalist)
+        );
         assert_eq!(Segment::parse("vip"), None);
     }
 }

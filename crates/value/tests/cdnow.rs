@@ -22,7 +22,10 @@ fn day(y: i64, m: i64, d: i64) -> i64 {
 }
 
 fn calibration() -> Vec<Summary> {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/fixtures/value/CDNOW_sample.txt");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../tests/fixtures/value/CDNOW_sample.txt"
+    );
     let text = std::fs::read_to_string(path).expect("fixture");
     let end = day(1997, 9, 30);
     let mut customers: BTreeMap<u32, History> = BTreeMap::new();
@@ -38,12 +41,19 @@ fn calibration() -> Vec<Summary> {
         }
     }
     assert_eq!((lines, customers.len()), (6919, 2357));
-    customers.values().map(|h| h.summary(end).expect("all first bought in Q1 1997")).collect()
+    customers
+        .values()
+        .map(|h| h.summary(end).expect("all first bought in Q1 1997"))
+        .collect()
 }
 
 fn within_one_percent(name: &str, got: f64, published: f64) {
     let off = (got - published).abs() / published;
-    assert!(off < 0.01, "{name} = {got}, published {published} ({:.2} % off)", off * 100.0);
+    assert!(
+        off < 0.01,
+        "{name} = {got}, published {published} ({:.2} % off)",
+        off * 100.0
+    );
 }
 
 #[test]

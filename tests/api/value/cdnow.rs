@@ -4,12 +4,18 @@ use super::*;
 use crate::storage_tests;
 
 fn cdnow_csv() -> String {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/value/CDNOW_sample.txt");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/value/CDNOW_sample.txt"
+    );
     let text = std::fs::read_to_string(path).expect("CDNOW fixture");
     let mut csv = String::from("customer,external_id,amount,placed_at,currency\n");
     for (n, line) in text.lines().enumerate() {
         let f: Vec<&str> = line.split_whitespace().collect();
-        csv.push_str(&format!("external:cdnow-{},cdnow-{n},{},{},USD\n", f[1], f[4], f[2]));
+        csv.push_str(&format!(
+            "external:cdnow-{},cdnow-{n},{},{},USD\n",
+            f[1], f[4], f[2]
+        ));
     }
     csv
 }
@@ -27,7 +33,10 @@ async fn the_cdnow_sample_reproduces_the_published_estimates(b: Backend) {
     assert_eq!(report["imported"], 6919, "{report}");
     assert_eq!(report["rejected_total"], 0, "{report}");
     let (s, m) = app
-        .get("/api/v1/insights/customer-value?as_of=1997-09-30", &app.admin_token)
+        .get(
+            "/api/v1/insights/customer-value?as_of=1997-09-30",
+            &app.admin_token,
+        )
         .await;
     assert_eq!(s, StatusCode::OK, "{m}");
     assert_eq!(m["as_of"], "1997-09-30");

@@ -55,7 +55,9 @@ async fn five_customers(app: &TestApp) -> std::collections::HashMap<&'static str
 }
 
 async fn value(app: &TestApp, id: &str) -> Value {
-    let (s, c) = app.get(&format!("/api/v1/customers/{id}"), &app.admin_token).await;
+    let (s, c) = app
+        .get(&format!("/api/v1/customers/{id}"), &app.admin_token)
+        .await;
     assert_eq!(s, StatusCode::OK, "{c}");
     c["value"].clone()
 }
@@ -70,21 +72,45 @@ async fn figures_show_at_once_and_scores_follow_the_refit(b: Backend) {
     // Before any refit: figures from the orders, no model yet.
     let a = value(&app, &ids["a"]).await;
     assert_eq!(a["orders"], 3, "{a}");
-    assert!(close(&a["total"], 300.0) && close(&a["average"], 100.0), "{a}");
+    assert!(
+        close(&a["total"], 300.0) && close(&a["average"], 100.0),
+        "{a}"
+    );
     assert_eq!(a["currency"], "USD");
-    assert!(a["rfm"].is_null() && a["clv"].is_null() && a["times_median"].is_null(), "{a}");
-    assert_eq!(a["first_order_at"].as_str().unwrap()[..10], days_ago(300)[..10]);
+    assert!(
+        a["rfm"].is_null() && a["clv"].is_null() && a["times_median"].is_null(),
+        "{a}"
+    );
+    assert_eq!(
+        a["first_order_at"].as_str().unwrap()[..10],
+        days_ago(300)[..10]
+    );
     let e = value(&app, &ids["e"]).await;
     assert_eq!(e["orders"], 1, "a refund is no purchase: {e}");
-    assert!(close(&e["total"], 150.0) && close(&e["average"], 150.0), "{e}");
+    assert!(
+        close(&e["total"], 150.0) && close(&e["average"], 150.0),
+        "{e}"
+    );
     // A refit on demand (supervisor).
     let (_, sup) = app.agent("sup@example.com", "supervisor", json!({})).await;
-    let (s, model) = app.post("/api/v1/insights/customer-value/refit", &sup, json!({})).await;
+    let (s, model) = app
+        .post("/api/v1/insights/customer-value/refit", &sup, json!({}))
+        .await;
     assert_eq!(s, StatusCode::OK, "{model}");
-    assert_eq!((model["customers"].as_u64(), model["orders"].as_u64()), (Some(5), Some(8)), "{model}");
+    assert_eq!(
+        (model["customers"].as_u64(), model["orders"].as_u64()),
+        (Some(5), Some(8)),
+        "{model}"
+    );
     assert!(close(&model["median_total"], 60.0), "{model}");
-    assert_eq!(model["rfm"]["frequency_boundaries"], json!([1.0, 1.0, 1.0, 2.0]));
-    assert_eq!(model["rfm"]["monetary_boundaries"], json!([10.0, 50.0, 60.0, 150.0]));
+    assert_eq!(
+        model["rfm"]["frequency_boundaries"],
+        json!([1.0, 1.0, 1.0, 2.0])
+    );
+    assert_eq!(
+        model["rfm"]["monetary_boundaries"],
+        json!([10.0, 50.0, 60.0, 150.0])
+    );
     let expected = [
         ("a", [5, 5, 5], "Champions", 5.0),
         ("b", [4, 1, 2], "Potential loyalist", 50.0 / 60.0),
@@ -94,7 +120,11 @@ async fn figures_show_at_once_and_scores_follow_the_refit(b: Backend) {
     ];
     for (who, [r, f, m], segment, times) in expected {
         let v = value(&app, &ids[who]).await;
-        assert_eq!(v["rfm"], json!({"r": r, "f": f, "m": m, "segment": segment}), "{who}: {v}");
+        assert_eq!(
+            v["rfm"],
+            json!({"r": r, "f": f, "m": m, "segment": segment}),
+            "{who}: {v}"
+        );
         assert!(close(&v["times_median"], times), "{who}: {v}");
         let clv = &v["clv"];
         assert_eq!(clv["horizon_days"], 365, "{v}");
@@ -109,7 +139,12 @@ async fn figures_show_at_once_and_scores_follow_the_refit(b: Backend) {
     assert_eq!(champions["segment"], "Champions");
     assert_eq!(champions["customers"], 1);
     assert!(close(&champions["revenue_share"], 300.0 / 570.0), "{model}");
-    let sizes: u64 = model["segments"].as_array().unwrap().iter().map(|s| s["customers"].as_u64().unwrap()).sum();
+    let sizes: u64 = model["segments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["customers"].as_u64().unwrap())
+        .sum();
     assert_eq!(sizes, 5);
     // The stored model is what the insights show without a date.
     let (s, stored) = app.get("/api/v1/insights/customer-value", &sup).await;
@@ -121,7 +156,13 @@ async fn figures_show_at_once_and_scores_follow_the_refit(b: Backend) {
 async fn lists_filter_by_segment_and_sort_by_value(b: Backend) {
     let app = value_app(b).await;
     let ids = five_customers(&app).await;
-    let (s, _) = app.post("/api/v1/insights/customer-value/refit", &app.admin_token, json!({})).await;
+    let (s, _) = app
+        .post(
+            "/api/v1/insights/customer-value/refit",
+            &app.admin_token,
+            json!({}),
+        )
+        .await;
     assert_eq!(s, StatusCode::OK);
     let (_, agent) = app.agent("agent@example.com", "agent", json!({})).await;
     let (s, list) = app.get("/api/v1/customers?segment=champions", &agent).await;
@@ -138,26 +179,49 @@ async fn lists_filter_by_segment_and_sort_by_value(b: Backend) {
     loop {
         let (s, page) = app.get(&path, &agent).await;
         assert_eq!(s, StatusCode::OK, "{page}");
-        order.extend(page["items"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap().to_string()));
+        order.extend(
+            page["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c["id"].as_str().unwrap().to_string()),
+        );
         match page["next_cursor"].as_str() {
             Some(c) => path = format!("/api/v1/customers?sort=-value&limit=2&cursor={c}"),
             None => break,
         }
     }
-    let want: Vec<String> = ["a", "e", "c", "b", "d"].iter().map(|w| ids[w].clone()).collect();
+    let want: Vec<String> = ["a", "e", "c", "b", "d"]
+        .iter()
+        .map(|w| ids[w].clone())
+        .collect();
     assert_eq!(order, want);
-    let (_, asc) = app.get("/api/v1/customers?sort=value&limit=1", &agent).await;
+    let (_, asc) = app
+        .get("/api/v1/customers?sort=value&limit=1", &agent)
+        .await;
     assert_eq!(asc["items"][0]["id"], ids["d"].as_str());
     let (s, body) = app.get("/api/v1/customers?segment=whales", &agent).await;
-    assert_error(s, &body, StatusCode::UNPROCESSABLE_ENTITY, "invalid_segment");
+    assert_error(
+        s,
+        &body,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_segment",
+    );
     let (s, body) = app.get("/api/v1/customers?sort=name", &agent).await;
     assert_error(s, &body, StatusCode::UNPROCESSABLE_ENTITY, "invalid_sort");
     // Insights are for supervisors.
     let (s, body) = app.get("/api/v1/insights/customer-value", &agent).await;
     assert_error(s, &body, StatusCode::FORBIDDEN, "forbidden");
-    let (s, body) = app.post("/api/v1/insights/customer-value/refit", &agent, json!({})).await;
+    let (s, body) = app
+        .post("/api/v1/insights/customer-value/refit", &agent, json!({}))
+        .await;
     assert_error(s, &body, StatusCode::FORBIDDEN, "forbidden");
-    let (s, body) = app.get("/api/v1/insights/customer-value?as_of=someday", &app.admin_token).await;
+    let (s, body) = app
+        .get(
+            "/api/v1/insights/customer-value?as_of=someday",
+            &app.admin_token,
+        )
+        .await;
     assert_error(s, &body, StatusCode::UNPROCESSABLE_ENTITY, "invalid_as_of");
 }
 
@@ -167,17 +231,24 @@ async fn orders_arriving_trigger_a_background_refit(b: Backend) {
         s.value.refit_after_orders_secs = 0;
     })
     .await;
-    let (s, body) = app.get("/api/v1/insights/customer-value", &app.admin_token).await;
+    let (s, body) = app
+        .get("/api/v1/insights/customer-value", &app.admin_token)
+        .await;
     assert_eq!(s, StatusCode::OK, "{body}");
     assert_eq!(body["stored"], false, "no model stored yet: {body}");
     five_customers(&app).await;
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     loop {
-        let (_, m) = app.get("/api/v1/insights/customer-value", &app.admin_token).await;
+        let (_, m) = app
+            .get("/api/v1/insights/customer-value", &app.admin_token)
+            .await;
         if m["stored"] == true && m["customers"] == 5 {
             break;
         }
-        assert!(std::time::Instant::now() < deadline, "no refit after the orders: {m}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no refit after the orders: {m}"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
 }

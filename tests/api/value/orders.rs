@@ -7,7 +7,9 @@ async fn an_order_is_stored_once_and_listed_on_its_customer(b: Backend) {
     let app = value_app(b).await;
     let order = json!({"identity": {"kind": "email", "value": "Sara@Example.com"},
         "external_id": "shop-1", "amount": "1250.50", "currency": "irt", "placed_at": "2026-01-05"});
-    let (s, first) = app.post("/api/v1/orders", &app.admin_token, order.clone()).await;
+    let (s, first) = app
+        .post("/api/v1/orders", &app.admin_token, order.clone())
+        .await;
     assert_eq!(s, StatusCode::CREATED, "{first}");
     assert_eq!(first["amount"], 1250.5);
     assert_eq!(first["currency"], "IRT");
@@ -32,10 +34,16 @@ async fn an_order_is_stored_once_and_listed_on_its_customer(b: Backend) {
         .await;
     assert_eq!(s, StatusCode::CREATED, "{o2}");
     let (s, list) = app
-        .get(&format!("/api/v1/customers/{customer}/orders?limit=1"), &app.admin_token)
+        .get(
+            &format!("/api/v1/customers/{customer}/orders?limit=1"),
+            &app.admin_token,
+        )
         .await;
     assert_eq!(s, StatusCode::OK, "{list}");
-    assert_eq!(list["items"][0]["external_id"], "shop-2", "newest first: {list}");
+    assert_eq!(
+        list["items"][0]["external_id"], "shop-2",
+        "newest first: {list}"
+    );
     let cursor = list["next_cursor"].as_str().expect("a second page");
     let (_, page2) = app
         .get(
@@ -61,8 +69,14 @@ async fn bad_orders_get_clear_errors_and_store_nothing(b: Backend) {
         (json!({"status": "shipped"}), "invalid_status"),
         (json!({"external_id": " "}), "invalid_external_id"),
         (json!({"customer_id": "c1"}), "invalid_customer"),
-        (json!({"identity": {"kind": "visitor", "value": "v"}}), "invalid_identity_kind"),
-        (json!({"identity": {"kind": "phone", "value": "12"}}), "invalid_phone"),
+        (
+            json!({"identity": {"kind": "visitor", "value": "v"}}),
+            "invalid_identity_kind",
+        ),
+        (
+            json!({"identity": {"kind": "phone", "value": "12"}}),
+            "invalid_phone",
+        ),
     ];
     for (change, code) in cases {
         let mut body = ok.clone();
@@ -120,29 +134,55 @@ async fn a_csv_import_reports_imported_duplicates_and_rejected_lines(b: Backend)
         .map(|r| r["line"].as_u64().unwrap())
         .collect();
     assert_eq!(rejected, vec![5, 8, 9], "{report}");
-    assert!(report["rejected"][0]["reason"].as_str().unwrap().contains("abc"));
+    assert!(report["rejected"][0]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("abc"));
     // The phone matched the known customer; the email and the external ids made new ones.
     let reza = known["id"].as_str().unwrap();
-    let (_, orders) = app.get(&format!("/api/v1/customers/{reza}/orders"), &app.admin_token).await;
+    let (_, orders) = app
+        .get(
+            &format!("/api/v1/customers/{reza}/orders"),
+            &app.admin_token,
+        )
+        .await;
     assert_eq!(orders["items"][0]["external_id"], "o-1", "{orders}");
     assert_eq!(orders["items"][0]["currency"], "IRR");
     let crm = customer_id(&app, "crm-77").await;
-    let (_, orders) = app.get(&format!("/api/v1/customers/{crm}/orders"), &app.admin_token).await;
+    let (_, orders) = app
+        .get(&format!("/api/v1/customers/{crm}/orders"), &app.admin_token)
+        .await;
     assert_eq!(orders["items"][0]["amount"], -20.0);
-    assert_eq!(orders["items"][0]["currency"], "USD", "the deployment's order currency");
+    assert_eq!(
+        orders["items"][0]["currency"], "USD",
+        "the deployment's order currency"
+    );
     customer_id(&app, "0912000").await;
     // The same file again stores nothing twice.
     let (s, again) = import(&app, &app.admin_token, csv).await;
     assert_eq!(s, StatusCode::OK, "{again}");
-    assert_eq!((again["imported"].as_u64(), again["duplicates"].as_u64()), (Some(0), Some(5)));
+    assert_eq!(
+        (again["imported"].as_u64(), again["duplicates"].as_u64()),
+        (Some(0), Some(5))
+    );
 }
 
 async fn a_bad_csv_header_or_content_type_is_refused_before_anything_is_stored(b: Backend) {
     let app = value_app(b).await;
-    let (s, body) = import(&app, &app.admin_token, "customer,order,amount,placed_at\na@b.c,1,2,2026-01-01\n").await;
+    let (s, body) = import(
+        &app,
+        &app.admin_token,
+        "customer,order,amount,placed_at\na@b.c,1,2,2026-01-01\n",
+    )
+    .await;
     assert_error(s, &body, StatusCode::UNPROCESSABLE_ENTITY, "invalid_csv");
     assert!(body["error"].as_str().unwrap().contains("order"), "{body}");
-    let (s, body) = import(&app, &app.admin_token, "customer,external_id,amount\na@b.c,1,2\n").await;
+    let (s, body) = import(
+        &app,
+        &app.admin_token,
+        "customer,external_id,amount\na@b.c,1,2\n",
+    )
+    .await;
     assert_error(s, &body, StatusCode::UNPROCESSABLE_ENTITY, "invalid_csv");
     let resp = app
         .client
@@ -170,16 +210,25 @@ async fn a_large_import_is_stored_in_batches_with_every_line_counted(b: Backend)
     .await;
     let mut csv = String::from("customer,external_id,amount,placed_at\n");
     for i in 0..2_500 {
-        csv.push_str(&format!("c{}@example.com,big-{i},{}.5,2026-03-01\n", i % 700, i % 40));
+        csv.push_str(&format!(
+            "c{}@example.com,big-{i},{}.5,2026-03-01\n",
+            i % 700,
+            i % 40
+        ));
     }
     // A line repeated across batches is a duplicate.
     csv.push_str("c1@example.com,big-7,1,2026-03-01\n");
     let (s, report) = import(&app, &app.admin_token, csv).await;
     assert_eq!(s, StatusCode::OK, "{report}");
-    assert_eq!((report["imported"].as_u64(), report["duplicates"].as_u64()), (Some(2500), Some(1)));
+    assert_eq!(
+        (report["imported"].as_u64(), report["duplicates"].as_u64()),
+        (Some(2500), Some(1))
+    );
     // c1 bought in lines 1, 701, 1401 and 2101 (the repeated line was not stored).
     let c1 = customer_id(&app, "c1@example.com").await;
-    let (_, c) = app.get(&format!("/api/v1/customers/{c1}"), &app.admin_token).await;
+    let (_, c) = app
+        .get(&format!("/api/v1/customers/{c1}"), &app.admin_token)
+        .await;
     assert_eq!(c["value"]["orders"], 4, "{c}");
     assert_eq!(c["value"]["total"], 1.5 + 21.5 + 1.5 + 21.5, "{c}");
 }

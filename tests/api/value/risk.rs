@@ -5,7 +5,9 @@ use crate::storage_tests;
 use serde_json::json;
 
 async fn value_of(app: &TestApp, id: &str) -> Value {
-    let (s, c) = app.get(&format!("/api/v1/customers/{id}"), &app.admin_token).await;
+    let (s, c) = app
+        .get(&format!("/api/v1/customers/{id}"), &app.admin_token)
+        .await;
     assert_eq!(s, StatusCode::OK, "{c}");
     c["value"].clone()
 }
@@ -15,7 +17,11 @@ async fn a_customer_writing_again_and_again_about_one_conversation_is_at_risk(b:
     let mail = |n: usize| {
         let id = format!("Message-ID: <r-{n}@example.com>");
         let reply = format!("In-Reply-To: <r-{}@example.com>", n.saturating_sub(1));
-        let mut headers = vec!["From: sara@example.com".to_string(), "Subject: Where is my order?".into(), id];
+        let mut headers = vec![
+            "From: sara@example.com".to_string(),
+            "Subject: Where is my order?".into(),
+            id,
+        ];
         if n > 0 {
             headers.push(reply);
         }
@@ -27,7 +33,11 @@ async fn a_customer_writing_again_and_again_about_one_conversation_is_at_risk(b:
     }
     let customer = customer_id(&app, "sara@example.com").await;
     let v = value_of(&app, &customer).await;
-    assert_eq!((v["at_risk"].as_bool(), v["at_risk_reasons"].clone()), (Some(false), json!([])), "{v}");
+    assert_eq!(
+        (v["at_risk"].as_bool(), v["at_risk_reasons"].clone()),
+        (Some(false), json!([])),
+        "{v}"
+    );
     // The fourth message on the same conversation (value.at_risk_repeat_contacts = 4).
     stored(&app, &mail(3), "").await;
     let v = value_of(&app, &customer).await;
@@ -47,18 +57,36 @@ async fn a_low_chance_of_still_buying_flags_a_customer_at_risk(b: Backend) {
         let mut csv = String::from("customer,external_id,amount,placed_at\n");
         for c in 0..6 {
             for k in 0..=c % 3 {
-                csv.push_str(&format!("p{c}@example.com,p{c}-{k},10,2026-0{}-0{}\n", 1 + k, 1 + c));
+                csv.push_str(&format!(
+                    "p{c}@example.com,p{c}-{k},10,2026-0{}-0{}\n",
+                    1 + k,
+                    1 + c
+                ));
             }
         }
         let (s, report) = import(&app, &app.admin_token, csv).await;
-        assert_eq!((s, report["imported"].as_u64()), (StatusCode::OK, Some(12)), "{report}");
-        let (s, _) = app.post("/api/v1/insights/customer-value/refit", &app.admin_token, json!({})).await;
+        assert_eq!(
+            (s, report["imported"].as_u64()),
+            (StatusCode::OK, Some(12)),
+            "{report}"
+        );
+        let (s, _) = app
+            .post(
+                "/api/v1/insights/customer-value/refit",
+                &app.admin_token,
+                json!({}),
+            )
+            .await;
         assert_eq!(s, StatusCode::OK);
         let repeat = customer_id(&app, "p2@example.com").await;
         let v = value_of(&app, &repeat).await;
         assert!(v["clv"]["p_alive"].as_f64().unwrap() < 1.0, "{v}");
         assert_eq!(v["at_risk"], flagged, "{v}");
-        let reasons = if flagged { json!(["p_alive"]) } else { json!([]) };
+        let reasons = if flagged {
+            json!(["p_alive"])
+        } else {
+            json!([])
+        };
         assert_eq!(v["at_risk_reasons"], reasons);
     }
 }
@@ -76,16 +104,38 @@ async fn merging_customers_moves_their_orders_and_value(b: Backend) {
             .await;
         assert_eq!(s, StatusCode::CREATED, "{o}");
     }
-    let (target, source) = (customer_id(&app, "m1@example.com").await, customer_id(&app, "m2@example.com").await);
+    let (target, source) = (
+        customer_id(&app, "m1@example.com").await,
+        customer_id(&app, "m2@example.com").await,
+    );
     let (s, body) = app
-        .post(&format!("/api/v1/customers/{target}/merge"), &app.admin_token, json!({"source_id": source}))
+        .post(
+            &format!("/api/v1/customers/{target}/merge"),
+            &app.admin_token,
+            json!({"source_id": source}),
+        )
         .await;
     assert_eq!(s, StatusCode::OK, "{body}");
     let v = value_of(&app, &target).await;
-    assert_eq!((v["orders"].as_u64(), v["total"].as_f64()), (Some(2), Some(42.5)), "{v}");
-    let (_, list) = app.get("/api/v1/customers?sort=-value", &app.admin_token).await;
-    let ids: Vec<&str> = list["items"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap()).collect();
-    assert_eq!(ids, vec![target.as_str()], "the merged-away profile has nothing left: {list}");
+    assert_eq!(
+        (v["orders"].as_u64(), v["total"].as_f64()),
+        (Some(2), Some(42.5)),
+        "{v}"
+    );
+    let (_, list) = app
+        .get("/api/v1/customers?sort=-value", &app.admin_token)
+        .await;
+    let ids: Vec<&str> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        vec![target.as_str()],
+        "the merged-away profile has nothing left: {list}"
+    );
 }
 
 storage_tests!(

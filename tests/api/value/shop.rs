@@ -51,7 +51,10 @@ async fn signed_woocommerce_orders_are_stored_once_and_updated(b: Backend) {
     // WooCommerce's ping when the webhook is saved.
     let ping = b"webhook_id=3";
     let (s, body) = deliver(&app, ping, &sign(ping, SECRET)).await;
-    assert_eq!((s, body["ignored"].as_str()), (StatusCode::OK, Some("ping")));
+    assert_eq!(
+        (s, body["ignored"].as_str()),
+        (StatusCode::OK, Some("ping"))
+    );
     let order = woo_order("processing", "450000");
     let (s, body) = deliver(&app, &order, &sign(&order, "wrong")).await;
     assert_error(s, &body, StatusCode::UNAUTHORIZED, "unauthorized");
@@ -64,7 +67,9 @@ async fn signed_woocommerce_orders_are_stored_once_and_updated(b: Backend) {
     assert_eq!(body["order"]["currency"], "IRT");
     assert_eq!(body["order"]["placed_at"], "2026-04-01T09:00:00.000Z");
     let customer = customer_id(&app, "maryam@example.ir").await;
-    let (_, c) = app.get(&format!("/api/v1/customers/{customer}"), &app.admin_token).await;
+    let (_, c) = app
+        .get(&format!("/api/v1/customers/{customer}"), &app.admin_token)
+        .await;
     assert_eq!(c["name"], "مریم احمدی");
     assert_eq!(c["value"]["total"], 450000.0, "{c}");
     // The same delivery again changes nothing; a refund cancels the order.
@@ -74,14 +79,32 @@ async fn signed_woocommerce_orders_are_stored_once_and_updated(b: Backend) {
     let (s, body) = deliver(&app, &refunded, &sign(&refunded, SECRET)).await;
     assert_eq!(s, StatusCode::OK, "{body}");
     assert_eq!(body["order"]["status"], "cancelled");
-    let (_, c) = app.get(&format!("/api/v1/customers/{customer}"), &app.admin_token).await;
-    assert_eq!((c["value"]["orders"].as_u64(), c["value"]["total"].as_f64()), (Some(0), Some(0.0)), "{c}");
-    let (_, orders) = app.get(&format!("/api/v1/customers/{customer}/orders"), &app.admin_token).await;
-    assert_eq!(orders["items"].as_array().unwrap().len(), 1, "stored once: {orders}");
+    let (_, c) = app
+        .get(&format!("/api/v1/customers/{customer}"), &app.admin_token)
+        .await;
+    assert_eq!(
+        (c["value"]["orders"].as_u64(), c["value"]["total"].as_f64()),
+        (Some(0), Some(0.0)),
+        "{c}"
+    );
+    let (_, orders) = app
+        .get(
+            &format!("/api/v1/customers/{customer}/orders"),
+            &app.admin_token,
+        )
+        .await;
+    assert_eq!(
+        orders["items"].as_array().unwrap().len(),
+        1,
+        "stored once: {orders}"
+    );
     // Unpaid orders are acknowledged and ignored; garbage is refused.
     let pending = woo_order("pending", "10");
     let (s, body) = deliver(&app, &pending, &sign(&pending, SECRET)).await;
-    assert_eq!((s, body["ignored"].as_str()), (StatusCode::OK, Some("order not paid")));
+    assert_eq!(
+        (s, body["ignored"].as_str()),
+        (StatusCode::OK, Some("order not paid"))
+    );
     let junk = b"{\"hello\": 1}";
     let (s, body) = deliver(&app, junk, &sign(junk, SECRET)).await;
     assert_error(s, &body, StatusCode::UNPROCESSABLE_ENTITY, "invalid_order");
