@@ -166,7 +166,7 @@ pub async fn list_by_value(state: &AppState, p: &ListParams) -> ApiResult<Page<C
     .await?;
     drop(conn);
     let mut keys = std::collections::HashMap::new();
-    for (c, total) in items.iter_mut().zip(totals) {
+    for (c, total) in items.iter_mut().zip(totals).take(limit) {
         c.value = Some(super::profile::customer_value(state, &c.id).await?);
         keys.insert(c.id.clone(), total);
     }

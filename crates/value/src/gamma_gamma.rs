@@ -59,17 +59,34 @@ impl GammaGamma {
         }
         // Money is scaled so that the mean spend is 1 (γ scales with money, p and q do not).
         let scale = used.iter().map(|u| u.1).sum::<f64>() / used.len() as f64;
-        let scaled: Vec<(u32, f64)> = used.iter().map(|&(x, z)| (x, z / scale)).collect();
+        let scaled: Vec<(f64, f64)> = used
+            .iter()
+            .map(|&(x, z)| (f64::from(x), z / scale))
+            .collect();
+        // Summed over customers, the log-density splits into terms of x alone (counted per
+        // distinct x), sums fixed by the data, and one logarithm per customer.
+        let mut per_x: std::collections::HashMap<u32, f64> = std::collections::HashMap::new();
+        for &(x, _) in &used {
+            *per_x.entry(x).or_default() += 1.0;
+        }
+        let n = scaled.len() as f64;
+        let x_ln_z: f64 = scaled.iter().map(|(x, z)| x * z.ln()).sum();
+        let ln_z: f64 = scaled.iter().map(|(_, z)| z.ln()).sum();
+        let x_ln_x: f64 = scaled.iter().map(|(x, _)| x * x.ln()).sum();
         let nll = |p: &[f64]| {
-            let m = GammaGamma {
-                p: p[0].exp(),
-                q: p[1].exp(),
-                v: p[2].exp(),
-            };
-            -scaled
+            let (p, q, v) = (p[0].exp(), p[1].exp(), p[2].exp());
+            let by_x: f64 = per_x
                 .iter()
-                .map(|&(x, z)| m.log_likelihood(x, z))
-                .sum::<f64>()
+                .map(|(&x, &k)| {
+                    let px = p * f64::from(x);
+                    k * (ln_gamma(px + q) - ln_gamma(px))
+                })
+                .sum();
+            let tail: f64 = scaled
+                .iter()
+                .map(|&(x, z)| (p * x + q) * (v + x * z).ln())
+                .sum();
+            -(by_x - n * ln_gamma(q) + n * q * v.ln() + p * x_ln_z - ln_z + p * x_ln_x - tail)
         };
         let p = minimise(nll, vec![0.0; 3])?;
         Ok(GammaGamma {
@@ -92,6 +109,47 @@ impl GammaGamma {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_fast_likelihood_peaks_where_the_customers_likelihoods_do() {
+        let data = [
+            (1, 10.0),
+            (2, 14.0),
+            (3, 9.0),
+            (1, 30.0),
+            (4, 12.5),
+            (2, 20.0),
+        ]
+        .map(|(x, z)| Summary {
+            x,
+            t_x: 0,
+            t: 0,
+            repeat_mean: z,
+        });
+        let m = GammaGamma::fit(&data).unwrap();
+        let sum = |m: &GammaGamma| -> f64 {
+            data.iter()
+                .map(|s| m.log_likelihood(s.x, s.repeat_mean))
+                .sum()
+        };
+        let best = sum(&m);
+        for k in 0..3 {
+            for f in [0.97, 1.03] {
+                let mut p = [m.p, m.q, m.v];
+                p[k] *= f;
+                let other = GammaGamma {
+                    p: p[0],
+                    q: p[1],
+                    v: p[2],
+                };
+                assert!(
+                    sum(&other) <= best + 1e-9,
+                    "{k} {f}: {} > {best}",
+                    sum(&other)
+                );
+            }
+        }
+    }
 
     #[test]
     fn the_expected_spend_shrinks_a_customer_towards_the_population_mean() {
