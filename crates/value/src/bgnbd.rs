@@ -78,6 +78,7 @@ impl BgNbd {
             .into_iter()
             .map(|(x, rows)| (f64::from(x), rows.iter().map(|r| r.2).sum(), rows))
             .collect();
+        let total = data.len() as f64;
         let nll = |p: &[f64]| {
             let (r, alpha, a, b) = (p[0].exp(), p[1].exp(), p[2].exp(), p[3].exp());
             let common = -ln_gamma(r) + r * alpha.ln() + ln_gamma(a + b) - ln_gamma(b);
@@ -103,7 +104,8 @@ impl BgNbd {
                     sum += n * term;
                 }
             }
-            -sum
+            // The mean per customer: a scale the optimiser's tolerance is meaningful at.
+            -sum / total
         };
         let p = minimise(nll, vec![0.0; 4])?;
         Ok(BgNbd {

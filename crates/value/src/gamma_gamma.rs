@@ -86,7 +86,8 @@ impl GammaGamma {
                 .iter()
                 .map(|&(x, z)| (p * x + q) * (v + x * z).ln())
                 .sum();
-            -(by_x - n * ln_gamma(q) + n * q * v.ln() + p * x_ln_z - ln_z + p * x_ln_x - tail)
+            // The mean per customer: a scale the optimiser's tolerance is meaningful at.
+            -(by_x - n * ln_gamma(q) + n * q * v.ln() + p * x_ln_z - ln_z + p * x_ln_x - tail) / n
         };
         let p = minimise(nll, vec![0.0; 3])?;
         Ok(GammaGamma {

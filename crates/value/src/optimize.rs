@@ -18,16 +18,17 @@ impl<F: Fn(&[f64]) -> f64> CostFunction for Objective<F> {
     }
 }
 
-/// The point minimising `f`, starting at `start`: Nelder-Mead restarted from its own
-/// result until a restart no longer improves the value (a collapsed simplex can stop
-/// early on a long, curved valley such as the Gamma-Gamma likelihood's).
+/// The point minimising `f` (a mean log-likelihood per customer, of order 1), starting at
+/// `start`: Nelder-Mead, stopped when the simplex's values agree within 1e-11, restarted
+/// from its own result until a restart no longer improves the value by 1e-10 (a collapsed
+/// simplex can stop early on a long, curved valley such as the Gamma-Gamma likelihood's).
 pub(crate) fn minimise<F: Fn(&[f64]) -> f64>(f: F, start: Vec<f64>) -> Result<Vec<f64>, FitError> {
     let objective = Objective(f);
     let mut best = start;
     let mut best_cost = objective.cost(&best).unwrap_or(f64::MAX);
     for _ in 0..8 {
         let (p, cost) = run(&objective, &best)?;
-        let improved = best_cost - cost > 1e-10 * cost.abs().max(1.0);
+        let improved = best_cost - cost > 1e-10;
         if cost <= best_cost {
             best = p;
             best_cost = cost;
@@ -53,10 +54,10 @@ fn run<F: Fn(&[f64]) -> f64>(
         simplex.push(p);
     }
     let solver = NelderMead::new(simplex)
-        .with_sd_tolerance(1e-12)
+        .with_sd_tolerance(1e-11)
         .map_err(|e| FitError::NoConvergence(e.to_string()))?;
     let res = Executor::new(Objective(&objective.0), solver)
-        .configure(|s| s.max_iters(20_000))
+        .configure(|s| s.max_iters(5_000))
         .run()
         .map_err(|e| FitError::NoConvergence(e.to_string()))?;
     let state = res.state();
