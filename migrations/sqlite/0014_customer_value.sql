@@ -15,7 +15,7 @@ CREATE INDEX orders_customer ON orders(customer_id, placed_at);
 CREATE INDEX orders_currency ON orders(currency, customer_id, placed_at);
 
 -- Figures per customer in the deployment's currency: totals refreshed with every order
--- write, RFM scores and segment written by each model refit.
+-- write; RFM scores, segment, CLV and P(alive) written by each model refit.
 CREATE TABLE customer_values (
     customer_id TEXT PRIMARY KEY REFERENCES customers(id),
     orders INTEGER NOT NULL DEFAULT 0,
@@ -24,6 +24,8 @@ CREATE TABLE customer_values (
     f INTEGER,
     m INTEGER,
     segment TEXT,
+    clv_e4 INTEGER,                -- expected value over the CLV horizon, at the last refit
+    p_alive_e6 INTEGER,            -- probability of still buying × 1,000,000, at the last refit
     updated_at INTEGER NOT NULL
 );
 CREATE INDEX customer_values_total ON customer_values(total_e4, customer_id);

@@ -9,8 +9,21 @@ use futures::TryStreamExt;
 use std::collections::HashMap;
 use switchboard_value::{BgNbd, GammaGamma, Quintiles, Rfm, Segment, SEGMENTS};
 
-/// Per customer: (customer id, r, f, m, segment).
-pub type Scores = Vec<(String, u8, u8, u8, Segment)>;
+/// What a refit stores per customer.
+#[derive(Debug, Clone)]
+pub struct Score {
+    pub customer_id: String,
+    pub r: u8,
+    pub f: u8,
+    pub m: u8,
+    pub segment: Segment,
+    /// Expected value over the horizon, in ten-thousandths.
+    pub clv_e4: Option<i64>,
+    /// Probability of still buying, in millionths.
+    pub p_alive_e6: Option<i64>,
+}
+
+pub type Scores = Vec<Score>;
 
 /// Every customer's accumulator from the orders in `currency` placed up to `as_of_day`.
 pub async fn load(
@@ -46,6 +59,7 @@ pub fn compute(
     currency: &str,
     as_of_day: i64,
     window_days: i64,
+    horizon_days: i64,
 ) -> (Model, Scores) {
     let summaries: Vec<_> = customers
         .iter()
@@ -75,9 +89,25 @@ pub fn compute(
         ),
         monetary: Quintiles::of(in_window.map(|(_, a)| a.window_e4 as f64).collect()),
     };
+    let (bg, gg) = (bg.ok(), gg.ok());
     let scores: Scores = customers
         .iter()
-        .filter_map(|(id, a)| a.rfm(&rfm).map(|(r, f, m, s)| (id.clone(), r, f, m, s)))
+        .filter_map(|(id, a)| {
+            let (r, f, m, segment) = a.rfm(&rfm)?;
+            let clv = super::profile::clv_with(bg, gg, a, as_of_day, horizon_days);
+            Some(Score {
+                customer_id: id.clone(),
+                r,
+                f,
+                m,
+                segment,
+                clv_e4: clv
+                    .as_ref()
+                    .and_then(|c| c.expected_value)
+                    .map(|v| (v * 1e4).round() as i64),
+                p_alive_e6: clv.map(|c| (c.p_alive * 1e6).round() as i64),
+            })
+        })
         .collect();
     let model = Model {
         currency: currency.to_string(),
@@ -86,8 +116,8 @@ pub fn compute(
         customers: customers.len(),
         repeat_customers: summaries.iter().filter(|s| s.x > 0).count(),
         purchases: customers.iter().map(|(_, a)| u64::from(a.purchases)).sum(),
-        bg_nbd: bg.ok(),
-        gamma_gamma: gg.ok(),
+        bg_nbd: bg,
+        gamma_gamma: gg,
         fit_error,
         rfm,
         rfm_window_days: window_days,
@@ -117,10 +147,10 @@ fn segment_figures(customers: &[(String, Acc)], scores: &Scores) -> Vec<SegmentF
         .map(|(id, a)| (id.as_str(), a.total_e4))
         .collect();
     let mut by: HashMap<Segment, (usize, i64)> = HashMap::new();
-    for (id, _, _, _, s) in scores {
-        let e = by.entry(*s).or_default();
+    for s in scores {
+        let e = by.entry(s.segment).or_default();
         e.0 += 1;
-        e.1 += totals.get(id.as_str()).copied().unwrap_or(0);
+        e.1 += totals.get(s.customer_id.as_str()).copied().unwrap_or(0);
     }
     let all: i64 = by.values().map(|v| v.1).sum();
     SEGMENTS
@@ -145,14 +175,17 @@ fn segment_figures(customers: &[(String, Acc)], scores: &Scores) -> Vec<SegmentF
 pub async fn model_as_of(state: &AppState, as_of_day: i64) -> anyhow::Result<(Model, Scores)> {
     let currency = state.settings.value.default_currency.clone();
     let window = state.settings.value.rfm_window_days.max(1);
+    let horizon = state.settings.value.clv_horizon_days.max(1);
     let customers = load(state, &currency, as_of_day, window).await?;
-    let out =
-        tokio::task::spawn_blocking(move || compute(&customers, &currency, as_of_day, window))
-            .await?;
+    let out = tokio::task::spawn_blocking(move || {
+        compute(&customers, &currency, as_of_day, window, horizon)
+    })
+    .await?;
     Ok(out)
 }
 
-/// Refit as of today, store the model and every customer's RFM scores and segment.
+/// Refit as of today, store the model and every customer's RFM scores, segment, CLV and
+/// P(alive).
 pub async fn refit(state: &AppState) -> anyhow::Result<Model> {
     let (model, scores) = model_as_of(state, day_of(now_ms())).await?;
     let mut tx = state.store.begin().await?;
@@ -173,7 +206,8 @@ pub async fn refit(state: &AppState) -> anyhow::Result<Model> {
     .await?;
     // Customers left without purchases (refunds, cancellations) lose their segment.
     sqlx::query(
-        "UPDATE customer_values SET r = NULL, f = NULL, m = NULL, segment = NULL WHERE orders = 0",
+        "UPDATE customer_values SET r = NULL, f = NULL, m = NULL, segment = NULL, \
+         clv_e4 = NULL, p_alive_e6 = NULL WHERE orders = 0",
     )
     .execute(tx.conn())
     .await?;
@@ -182,14 +216,16 @@ pub async fn refit(state: &AppState) -> anyhow::Result<Model> {
         let now = now_ms();
         let rows = chunk
             .iter()
-            .map(|(id, r, f, m, s)| {
-                let n = |v: &u8| V::I(i64::from(*v));
+            .map(|s| {
+                let n = |v: u8| V::I(i64::from(v));
                 vec![
-                    V::S(id.clone()),
-                    n(r),
-                    n(f),
-                    n(m),
-                    V::S(s.name().into()),
+                    V::S(s.customer_id.clone()),
+                    n(s.r),
+                    n(s.f),
+                    n(s.m),
+                    V::S(s.segment.name().into()),
+                    V::J(s.clv_e4),
+                    V::J(s.p_alive_e6),
                     V::I(now),
                 ]
             })
@@ -197,11 +233,13 @@ pub async fn refit(state: &AppState) -> anyhow::Result<Model> {
         let mut tx = state.store.begin().await?;
         let result = insert_rows(
             &mut tx,
-            "INSERT INTO customer_values (customer_id, r, f, m, segment, updated_at)",
+            "INSERT INTO customer_values (customer_id, r, f, m, segment, clv_e4, p_alive_e6, \
+               updated_at)",
             rows,
             "",
             "ON CONFLICT (customer_id) DO UPDATE SET r = excluded.r, f = excluded.f, \
-             m = excluded.m, segment = excluded.segment",
+             m = excluded.m, segment = excluded.segment, clv_e4 = excluded.clv_e4, \
+             p_alive_e6 = excluded.p_alive_e6",
         )
         .await;
         tx.finish(result).await?;

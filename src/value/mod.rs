@@ -5,6 +5,7 @@
 
 pub mod fit;
 pub mod profile;
+pub mod report;
 pub mod routes;
 
 use crate::state::AppState;

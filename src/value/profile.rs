@@ -5,6 +5,7 @@ use super::{day_of, fit, Acc, Model, DAY_MS};
 use crate::state::AppState;
 use crate::store::{ms_to_rfc3339, now_ms, StoreError, StoreResult};
 use serde::Serialize;
+use switchboard_value::{BgNbd, GammaGamma};
 use utoipa::ToSchema;
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -68,13 +69,22 @@ async fn acc_of(state: &AppState, customer_id: &str, today: i64) -> StoreResult<
 }
 
 fn clv(model: &Model, acc: &Acc, today: i64, horizon: i64) -> Option<Clv> {
-    let bg = model.bg_nbd?;
+    clv_with(model.bg_nbd, model.gamma_gamma, acc, today, horizon)
+}
+
+/// Lifetime value over `horizon` days from `today` of the customer folded in `acc`.
+pub(crate) fn clv_with(
+    bg: Option<BgNbd>,
+    gg: Option<GammaGamma>,
+    acc: &Acc,
+    today: i64,
+    horizon: i64,
+) -> Option<Clv> {
+    let bg = bg?;
     let s = acc.history.summary(today)?;
     let (tx, t) = (f64::from(s.t_x), f64::from(s.t));
     let expected_orders = bg.expected_purchases(s.x, tx, t, horizon as f64);
-    let spend = model
-        .gamma_gamma
-        .and_then(|gg| gg.expected_spend(s.x, s.repeat_mean));
+    let spend = gg.and_then(|gg| gg.expected_spend(s.x, s.repeat_mean));
     Some(Clv {
         expected_orders,
         expected_value: spend.map(|m| expected_orders * m),

@@ -23,6 +23,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(customer_value_insights))
         .routes(routes!(refit_now))
+        .routes(routes!(super::report::key_customers))
 }
 
 /// A model as the API shows it.

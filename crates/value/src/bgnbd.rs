@@ -27,6 +27,9 @@ use crate::{hyp2f1, ln_gamma, FitError, Summary};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
+/// Customers sharing a history: (t_x, T, how many), for one x.
+type Group = (f64, f64, f64);
+
 /// Fitted BG/NBD parameters; `alpha` is in days (the unit of [`Summary`]).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct BgNbd {
@@ -68,13 +71,13 @@ impl BgNbd {
         }
         // Time is scaled so that the mean T is 1: the optimiser then starts near α's scale.
         let scale = (data.iter().map(|s| f64::from(s.t)).sum::<f64>() / data.len() as f64).max(1.0);
-        let mut by_x: HashMap<u32, Vec<(f64, f64, f64)>> = HashMap::new();
+        let mut by_x: HashMap<u32, Vec<Group>> = HashMap::new();
         for ((x, tx, t), n) in groups {
             by_x.entry(x)
                 .or_default()
                 .push((f64::from(tx) / scale, f64::from(t) / scale, n));
         }
-        let by_x: Vec<(f64, f64, Vec<(f64, f64, f64)>)> = by_x
+        let by_x: Vec<(f64, f64, Vec<Group>)> = by_x
             .into_iter()
             .map(|(x, rows)| (f64::from(x), rows.iter().map(|r| r.2).sum(), rows))
             .collect();

@@ -253,8 +253,87 @@ async fn orders_arriving_trigger_a_background_refit(b: Backend) {
     }
 }
 
+async fn the_key_customers_report_ranks_by_value_and_clv_and_exports_csv(b: Backend) {
+    let app = value_app(b).await;
+    let ids = five_customers(&app).await;
+    let (s, _) = app
+        .post(
+            "/api/v1/insights/customer-value/refit",
+            &app.admin_token,
+            json!({}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, top) = app
+        .get("/api/v1/insights/key-customers?limit=2", &app.admin_token)
+        .await;
+    assert_eq!(s, StatusCode::OK, "{top}");
+    let items = top["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2, "{top}");
+    assert_eq!(items[0]["customer_id"], ids["a"].as_str());
+    assert_eq!(items[0]["email"], "a@example.com");
+    assert_eq!(items[0]["segment"], "Champions");
+    assert!(
+        close(&items[0]["total"], 300.0) && close(&items[1]["total"], 150.0),
+        "{top}"
+    );
+    // By lifetime value: every customer, highest first, with the profile's figures.
+    let (_, by_clv) = app
+        .get("/api/v1/insights/key-customers?by=clv", &app.admin_token)
+        .await;
+    let clvs: Vec<f64> = by_clv["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["clv"].as_f64().unwrap())
+        .collect();
+    assert_eq!(clvs.len(), 5, "{by_clv}");
+    assert!(clvs.windows(2).all(|w| w[0] >= w[1]), "{clvs:?}");
+    let first = by_clv["items"][0]["customer_id"].as_str().unwrap();
+    let (_, profile) = app
+        .get(&format!("/api/v1/customers/{first}"), &app.admin_token)
+        .await;
+    let expected = profile["value"]["clv"]["expected_value"].as_f64().unwrap();
+    assert!(
+        (expected - clvs[0]).abs() < 0.01 * expected.max(1.0),
+        "{expected} vs {clvs:?}"
+    );
+    // CSV export.
+    let resp = app
+        .client
+        .get(app.url("/api/v1/insights/key-customers?format=csv&limit=1"))
+        .bearer_auth(&app.admin_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert!(resp.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/csv"));
+    let text = resp.text().await.unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(
+        lines[0],
+        "customer_id,name,email,phone,segment,orders,total,clv,p_alive"
+    );
+    assert!(
+        lines[1].starts_with(&format!("{},,a@example.com,,Champions,3,300,", ids["a"])),
+        "{text}"
+    );
+    assert_eq!(lines.len(), 2);
+    let (_, agent) = app.agent("agent@example.com", "agent", json!({})).await;
+    let (s, body) = app.get("/api/v1/insights/key-customers", &agent).await;
+    assert_error(s, &body, StatusCode::FORBIDDEN, "forbidden");
+    let (s, body) = app
+        .get("/api/v1/insights/key-customers?by=mood", &app.admin_token)
+        .await;
+    assert_error(s, &body, StatusCode::UNPROCESSABLE_ENTITY, "invalid_by");
+}
+
 storage_tests!(
     figures_show_at_once_and_scores_follow_the_refit,
     lists_filter_by_segment_and_sort_by_value,
     orders_arriving_trigger_a_background_refit,
+    the_key_customers_report_ranks_by_value_and_clv_and_exports_csv,
 );
