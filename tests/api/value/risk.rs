@@ -45,6 +45,49 @@ async fn a_customer_writing_again_and_again_about_one_conversation_is_at_risk(b:
     assert_eq!(v["at_risk_reasons"], json!(["repeated_contacts"]));
 }
 
+async fn a_negative_chat_rating_flags_the_customer_at_risk(b: Backend) {
+    use crate::chat::client::{site, Visitor};
+    let app = value_app(b).await;
+    let key = site(&app, json!({})).await["site_key"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (mut v, _) = Visitor::join(&app, &key, None, None).await;
+    let conv = v.say("h", "سفارشم خراب رسید").await["conversation_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (_, c) = app
+        .get(&format!("/api/v1/conversations/{conv}"), &app.admin_token)
+        .await;
+    let customer = c["customer_id"].as_str().unwrap().to_string();
+    assert_eq!(value_of(&app, &customer).await["at_risk"], false);
+    let (s, body) = app
+        .patch(
+            &format!("/api/v1/conversations/{conv}"),
+            &app.admin_token,
+            json!({"status": "resolved"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    v.next_of("status").await;
+    v.send(json!({"type": "rating", "score": 1, "comment": "بد"}))
+        .await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let v = value_of(&app, &customer).await;
+        if v["at_risk"] == true {
+            assert_eq!(v["at_risk_reasons"], json!(["negative_csat"]));
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "rating never counted: {v}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
 async fn a_low_chance_of_still_buying_flags_a_customer_at_risk(b: Backend) {
     // Every repeat buyer's p_alive is below 1.01, none is below 0.
     for (threshold, flagged) in [(1.01, true), (0.0, false)] {
@@ -139,6 +182,7 @@ async fn merging_customers_moves_their_orders_and_value(b: Backend) {
 }
 
 storage_tests!(
+    a_negative_chat_rating_flags_the_customer_at_risk,
     a_customer_writing_again_and_again_about_one_conversation_is_at_risk,
     a_low_chance_of_still_buying_flags_a_customer_at_risk,
     merging_customers_moves_their_orders_and_value,
