@@ -244,7 +244,53 @@ pub async fn refit(state: &AppState) -> anyhow::Result<Model> {
         .await;
         tx.finish(result).await?;
     }
+    apply_tier_rules(state).await?;
     Ok(model)
+}
+
+/// `value.tier_from_segment` as (segment name, tier) pairs; bad entries are logged and
+/// skipped.
+pub fn tier_rules(setting: &str) -> Vec<(&'static str, String)> {
+    let mut out = Vec::new();
+    for entry in setting.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+        let parsed = entry.split_once('=').and_then(|(seg, tier)| {
+            let tier = crate::validate::labels("tier", &[tier.to_string()]).ok()?;
+            Some((Segment::parse(seg)?.name(), tier.into_iter().next()?))
+        });
+        match parsed {
+            Some(rule) => out.push(rule),
+            None => tracing::warn!(entry, "ignoring a bad value.tier_from_segment entry"),
+        }
+    }
+    out
+}
+
+/// Give customers of a segment named in `value.tier_from_segment` that segment's tier, when
+/// their tier is still `standard` (a tier set by hand is never changed).
+async fn apply_tier_rules(state: &AppState) -> StoreResult<()> {
+    let rules = tier_rules(&state.settings.value.tier_from_segment);
+    if rules.is_empty() {
+        return Ok(());
+    }
+    let mut tx = state.store.begin().await?;
+    let mut result = Ok(());
+    for (segment, tier) in rules {
+        result = sqlx::query(
+            "UPDATE customers SET tier = $1, updated_at = $2 WHERE tier = 'standard' \
+             AND id IN (SELECT customer_id FROM customer_values WHERE segment = $3)",
+        )
+        .bind(tier)
+        .bind(now_ms())
+        .bind(segment)
+        .execute(tx.conn())
+        .await
+        .map(|_| ())
+        .map_err(StoreError::from_sqlx);
+        if result.is_err() {
+            break;
+        }
+    }
+    tx.finish(result).await
 }
 
 /// The newest stored model in `currency`, if any.

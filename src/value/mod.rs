@@ -30,6 +30,7 @@ pub struct ValueSettings {
     pub refit_after_orders_secs: u64,
     pub import_batch: usize,
     pub woocommerce_secret: String,
+    pub tier_from_segment: String,
 }
 
 pub const DAY_MS: i64 = 86_400_000;

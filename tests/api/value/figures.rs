@@ -331,7 +331,49 @@ async fn the_key_customers_report_ranks_by_value_and_clv_and_exports_csv(b: Back
     assert_error(s, &body, StatusCode::UNPROCESSABLE_ENTITY, "invalid_by");
 }
 
+async fn a_segment_rule_makes_champions_vip_at_the_refit(b: Backend) {
+    let app = spawn_app_with(b, |s| {
+        s.value.default_currency = "USD".into();
+        s.value.refit_after_orders_secs = 3600;
+        s.value.tier_from_segment = "champions=VIP, Loyal=gold, nonsense=x".into();
+    })
+    .await;
+    let ids = five_customers(&app).await;
+    // b's tier is set by hand and kept even if a rule named its segment.
+    let (s, _) = app
+        .patch(
+            &format!("/api/v1/customers/{}", ids["b"]),
+            &app.admin_token,
+            json!({"tier": "staff"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, _) = app
+        .post(
+            "/api/v1/insights/customer-value/refit",
+            &app.admin_token,
+            json!({}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let tier = |who: &'static str| {
+        let id = ids[who].clone();
+        let app = &app;
+        async move {
+            app.get(&format!("/api/v1/customers/{id}"), &app.admin_token)
+                .await
+                .1["tier"]
+                .clone()
+        }
+    };
+    assert_eq!(tier("a").await, "vip");
+    assert_eq!(tier("c").await, "gold");
+    assert_eq!(tier("b").await, "staff");
+    assert_eq!(tier("d").await, "standard");
+}
+
 storage_tests!(
+    a_segment_rule_makes_champions_vip_at_the_refit,
     figures_show_at_once_and_scores_follow_the_refit,
     lists_filter_by_segment_and_sort_by_value,
     orders_arriving_trigger_a_background_refit,
