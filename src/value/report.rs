@@ -99,11 +99,14 @@ pub async fn key_customers(
         )
     };
     let threshold = (state.settings.value.at_risk_p_alive * 1e6).round() as i64;
+    // Every variant binds the same two parameters; `$2` (the P(alive) threshold) is only
+    // read by `at_risk`, so the others compare it with itself.
+    let filter = format!("{filter} AND $2 = $2");
     let rows: Vec<KeyCustomer> = sqlx::query_as(&format!(
         "SELECT c.id AS customer_id, c.name, {} AS email, {} AS phone, v.segment, v.orders, \
            v.total_e4, v.clv_e4, v.p_alive_e6 \
          FROM customer_values v JOIN customers c ON c.id = v.customer_id \
-         WHERE c.merged_into IS NULL AND v.orders > 0 AND ($2 = $2) AND {filter} \
+         WHERE c.merged_into IS NULL AND v.orders > 0 AND {filter} \
          ORDER BY {order}, c.id LIMIT $1",
         identity("email"),
         identity("phone"),

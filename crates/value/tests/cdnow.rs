@@ -60,6 +60,7 @@ fn within_one_percent(name: &str, got: f64, published: f64) {
 fn bg_nbd_on_cdnow_reproduces_the_published_estimates() {
     let data = calibration();
     let m = BgNbd::fit(&data).unwrap();
+    eprintln!("BG/NBD on CDNOW: {m:?}");
     within_one_percent("r", m.r, 0.243);
     within_one_percent("alpha (weeks)", m.alpha / 7.0, 4.414);
     within_one_percent("alpha (days)", m.alpha, 30.9);
@@ -72,6 +73,7 @@ fn gamma_gamma_on_cdnow_reproduces_the_published_estimates() {
     let data = calibration();
     assert_eq!(data.iter().filter(|s| s.x > 0).count(), 946);
     let m = GammaGamma::fit(&data).unwrap();
+    eprintln!("Gamma-Gamma on CDNOW: {m:?}");
     within_one_percent("p", m.p, 6.25);
     within_one_percent("q", m.q, 3.74);
     within_one_percent("v", m.v, 15.44);
