@@ -155,6 +155,7 @@ impl Application {
             metrics: metrics_handle(),
             settings: Arc::new(settings),
             chat_hub: Arc::default(),
+            value_refit: Arc::default(),
         };
         let listener = TcpListener::bind(&state.settings.server.bind)
             .await
@@ -217,6 +218,7 @@ impl Application {
             &self.state,
             self.stop.clone(),
         ));
+        workers.extend(crate::value::spawn_workers(&self.state, self.stop.clone()));
         let grace = Duration::from_secs(self.state.settings.server.shutdown_grace_secs);
         tracing::info!(addr = %self.local_addr(), "switchboard listening");
         let server = &self.state.settings.server;
@@ -246,6 +248,8 @@ pub fn build_router(state: AppState) -> Router {
         .merge(crate::channels::email::router())
         .merge(crate::channels::voice::router())
         .merge(crate::channels::chat::router())
+        .merge(crate::orders::router())
+        .merge(crate::value::router())
         .split_for_parts();
     let doc = Arc::new(crate::openapi::document(doc));
     let max_body = state.settings.server.max_body_bytes;

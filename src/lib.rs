@@ -14,6 +14,7 @@ pub mod demo;
 pub mod error;
 pub mod events;
 pub mod openapi;
+pub mod orders;
 pub mod pagination;
 pub mod queues;
 pub mod routing;
@@ -24,6 +25,7 @@ pub mod startup;
 pub mod state;
 pub mod store;
 pub mod validate;
+pub mod value;
 pub mod webhooks;
 
 pub use app::Application;

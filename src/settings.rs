@@ -23,6 +23,7 @@ pub struct Settings {
     pub routing: RoutingSettings,
     pub email: EmailSettings,
     pub chat: ChatSettings,
+    pub value: crate::value::ValueSettings,
     pub logging: LoggingSettings,
 }
 

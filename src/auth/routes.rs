@@ -181,6 +181,7 @@ const KNOWN_SCOPES: &[&str] = &[
     "conversations",
     "customers",
     "email:inbound",
+    "orders",
     "stats",
     "voice:ingest",
 ];

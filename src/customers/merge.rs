@@ -84,6 +84,13 @@ pub async fn merge_customers(
         .bind(&source.id)
         .execute(tx.conn())
         .await?;
+    crate::orders::move_customer(
+        &mut tx,
+        &source.id,
+        &id,
+        &state.settings.value.default_currency,
+    )
+    .await?;
     let batch = new_id();
     sqlx::query(
         "INSERT INTO conversation_events (id, conversation_id, kind, actor_kind, actor_id, data, created_at) \

@@ -44,6 +44,9 @@ pub struct Customer {
     pub last_contact_at: Option<String>,
     pub created_at: String,
     pub updated_at: String,
+    /// Orders, RFM segment and lifetime value (on one customer, and in lists by value).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<crate::value::CustomerValue>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -181,6 +184,7 @@ pub(crate) async fn hydrate(
                 language: row.language,
                 tier: row.tier,
                 merged_into: row.merged_into,
+                value: None,
             }
         })
         .collect())

@@ -43,6 +43,10 @@ pub struct ListParams {
     pub q: Option<String>,
     pub limit: Option<usize>,
     pub cursor: Option<String>,
+    /// Only customers of this RFM segment (e.g. `Champions`, `cant_lose_them`).
+    pub segment: Option<String>,
+    /// `-value` (highest net total first) or `value`.
+    pub sort: Option<String>,
 }
 
 /// List or search customers (merged-away profiles are left out).
@@ -53,6 +57,11 @@ async fn list_customers(
     ApiQuery(p): ApiQuery<ListParams>,
 ) -> ApiResult<Json<Page<Customer>>> {
     caller.require(Role::Agent, "customers")?;
+    if p.segment.is_some() || p.sort.is_some() {
+        return crate::value::routes::list_by_value(&state, &p)
+            .await
+            .map(Json);
+    }
     let limit = page_size(p.limit, state.settings.limits.max_page_size);
     let before = match &p.cursor {
         Some(c) => decode_cursor(c)?,
@@ -216,7 +225,9 @@ async fn get_customer(
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<Customer>> {
     caller.require(Role::Agent, "customers")?;
-    get(&state.store, &id).await.map(Json).map_err(not_found)
+    let mut customer = get(&state.store, &id).await.map_err(not_found)?;
+    customer.value = Some(crate::value::profile::customer_value(&state, &id).await?);
+    Ok(Json(customer))
 }
 
 /// Update name, language, tier or attributes.

@@ -20,5 +20,6 @@ mod openapi;
 mod routing;
 mod search;
 mod sqlite;
+mod value;
 mod voice;
 mod webhooks;

@@ -1,0 +1,298 @@
+//! Orders: customers' purchases, the raw material of customer value. They arrive one by one
+//! (`POST /orders`), in bulk (CSV import) and from shops' webhooks, each idempotent by its
+//! external id; every write refreshes the figures of the customers it touches
+//! (`customer_values`) in the same transaction.
+
+pub mod import;
+pub mod parse;
+pub mod routes;
+pub mod shop;
+
+use crate::store::bulk::{insert_rows, V};
+use crate::store::{dialect, ms_to_rfc3339, new_id, now_ms, StoreError, StoreResult, Tx};
+use serde::Serialize;
+use std::collections::{HashMap, HashSet};
+use utoipa::ToSchema;
+
+pub use routes::router;
+
+/// An order as the API shows it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Order {
+    pub id: String,
+    pub customer_id: String,
+    pub external_id: String,
+    /// `api`, `csv`, `woocommerce`, …
+    pub source: String,
+    /// Negative for a refund.
+    pub amount: f64,
+    pub currency: String,
+    /// `completed` or `cancelled` (cancelled orders count for nothing).
+    pub status: String,
+    pub placed_at: String,
+    pub created_at: String,
+    /// `placed_at` in Unix milliseconds (for cursors).
+    #[serde(skip)]
+    pub placed_ms: i64,
+}
+
+pub(crate) type OrderRow = (
+    String,
+    String,
+    String,
+    String,
+    i64,
+    String,
+    String,
+    i64,
+    i64,
+);
+
+pub(crate) const ORDER_COLS: &str =
+    "id, customer_id, external_id, source, amount_e4, currency, status, placed_at, created_at";
+
+impl From<OrderRow> for Order {
+    fn from(r: OrderRow) -> Self {
+        Order {
+            id: r.0,
+            customer_id: r.1,
+            external_id: r.2,
+            source: r.3,
+            amount: r.4 as f64 / parse::AMOUNT_SCALE as f64,
+            currency: r.5,
+            status: r.6,
+            placed_at: ms_to_rfc3339(r.7),
+            placed_ms: r.7,
+            created_at: ms_to_rfc3339(r.8),
+        }
+    }
+}
+
+/// A validated order whose customer is known.
+#[derive(Debug, Clone)]
+pub struct NewOrder {
+    pub customer_id: String,
+    pub external_id: String,
+    pub source: String,
+    pub amount_e4: i64,
+    pub currency: String,
+    /// `completed` or `cancelled`.
+    pub status: String,
+    pub placed_at: i64,
+}
+
+/// What a write did: orders stored, and orders already stored (by external id) left as
+/// they were (or updated, for [`upsert`]).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Written {
+    pub stored: usize,
+    pub duplicates: usize,
+}
+
+/// Store `orders` in `tx`; an external id already stored (or repeated within `orders`) is a
+/// duplicate and changes nothing. Refreshes the figures of the customers concerned.
+pub async fn insert(
+    tx: &mut Tx,
+    orders: &[NewOrder],
+    value_currency: &str,
+) -> StoreResult<Written> {
+    let ids: Vec<&str> = orders.iter().map(|o| o.external_id.as_str()).collect();
+    let mut seen: HashSet<String> = existing(tx, &ids).await?;
+    let now = now_ms();
+    let mut rows = Vec::new();
+    let mut customers = HashSet::new();
+    for o in orders {
+        if !seen.insert(o.external_id.clone()) {
+            continue;
+        }
+        customers.insert(o.customer_id.as_str());
+        rows.push(vec![
+            V::S(new_id()),
+            V::S(o.customer_id.clone()),
+            V::S(o.external_id.clone()),
+            V::S(o.source.clone()),
+            V::I(o.amount_e4),
+            V::S(o.currency.clone()),
+            V::S(o.status.clone()),
+            V::I(o.placed_at),
+            V::I(now),
+        ]);
+    }
+    let stored = rows.len();
+    insert_rows(
+        tx,
+        &format!("INSERT INTO orders ({ORDER_COLS})"),
+        rows,
+        "",
+        "ON CONFLICT (external_id) DO NOTHING",
+    )
+    .await?;
+    let customers: Vec<&str> = customers.into_iter().collect();
+    refresh(tx, &customers, value_currency).await?;
+    Ok(Written {
+        stored,
+        duplicates: orders.len() - stored,
+    })
+}
+
+/// Store one order, or bring the stored order with its external id up to date (a shop
+/// reporting a status change or a refund). Returns true when it was new.
+pub async fn upsert(tx: &mut Tx, o: &NewOrder, value_currency: &str) -> StoreResult<bool> {
+    let before: Option<(String,)> =
+        sqlx::query_as("SELECT customer_id FROM orders WHERE external_id = $1")
+            .bind(&o.external_id)
+            .fetch_optional(tx.conn())
+            .await
+            .map_err(StoreError::from_sqlx)?;
+    sqlx::query(&format!(
+        "INSERT INTO orders ({ORDER_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+         ON CONFLICT (external_id) DO UPDATE SET amount_e4 = excluded.amount_e4, \
+           currency = excluded.currency, status = excluded.status, placed_at = excluded.placed_at"
+    ))
+    .bind(new_id())
+    .bind(&o.customer_id)
+    .bind(&o.external_id)
+    .bind(&o.source)
+    .bind(o.amount_e4)
+    .bind(&o.currency)
+    .bind(&o.status)
+    .bind(o.placed_at)
+    .bind(now_ms())
+    .execute(tx.conn())
+    .await
+    .map_err(StoreError::from_sqlx)?;
+    let mut customers = vec![o.customer_id.as_str()];
+    if let Some((old,)) = &before {
+        customers.push(old.as_str());
+    }
+    refresh(tx, &customers, value_currency).await?;
+    Ok(before.is_none())
+}
+
+/// Move every order of customer `from` to `to` (a merge) and refresh both figures.
+pub async fn move_customer(tx: &mut Tx, from: &str, to: &str, currency: &str) -> StoreResult<()> {
+    sqlx::query("UPDATE orders SET customer_id = $1 WHERE customer_id = $2")
+        .bind(to)
+        .bind(from)
+        .execute(tx.conn())
+        .await
+        .map_err(StoreError::from_sqlx)?;
+    refresh(tx, &[from, to], currency).await
+}
+
+/// The external ids among `ids` already stored.
+async fn existing(tx: &mut Tx, ids: &[&str]) -> StoreResult<HashSet<String>> {
+    let mut out = HashSet::new();
+    for chunk in ids.chunks(5000) {
+        let list = serde_json::to_string(chunk)
+            .map_err(|e| StoreError::Other(sqlx::Error::Encode(e.into())))?;
+        let sql = format!(
+            "SELECT external_id FROM orders WHERE external_id IN (SELECT value FROM {})",
+            dialect::json_values(tx)
+        );
+        let rows: Vec<(String,)> = sqlx::query_as(&sql)
+            .bind(list)
+            .fetch_all(tx.conn())
+            .await
+            .map_err(StoreError::from_sqlx)?;
+        out.extend(rows.into_iter().map(|r| r.0));
+    }
+    Ok(out)
+}
+
+/// Recompute the order count and net total of `customers` in `currency` (purchases are
+/// orders with an amount of zero or more; refunds subtract; cancelled orders count for nothing).
+pub async fn refresh(tx: &mut Tx, customers: &[&str], currency: &str) -> StoreResult<()> {
+    for chunk in customers.chunks(5000) {
+        let list = serde_json::to_string(chunk)
+            .map_err(|e| StoreError::Other(sqlx::Error::Encode(e.into())))?;
+        let among = format!("IN (SELECT value FROM {})", dialect::json_values(tx));
+        sqlx::query(&format!(
+            "UPDATE customer_values SET orders = 0, total_e4 = 0, updated_at = $2 \
+             WHERE customer_id {among}"
+        ))
+        .bind(&list)
+        .bind(now_ms())
+        .execute(tx.conn())
+        .await
+        .map_err(StoreError::from_sqlx)?;
+        sqlx::query(&format!(
+            "INSERT INTO customer_values (customer_id, orders, total_e4, updated_at) \
+             SELECT customer_id, SUM(CASE WHEN amount_e4 >= 0 THEN 1 ELSE 0 END), SUM(amount_e4), $3 \
+             FROM orders WHERE customer_id {among} AND currency = $2 AND status <> 'cancelled' \
+             GROUP BY customer_id \
+             ON CONFLICT (customer_id) DO UPDATE SET orders = excluded.orders, \
+               total_e4 = excluded.total_e4, updated_at = excluded.updated_at"
+        ))
+        .bind(&list)
+        .bind(currency)
+        .bind(now_ms())
+        .execute(tx.conn())
+        .await
+        .map_err(StoreError::from_sqlx)?;
+    }
+    Ok(())
+}
+
+/// A customer's orders, newest first, at most `limit` placed before `before` (cursor).
+pub async fn list_for_customer(
+    pool: &sqlx::AnyPool,
+    customer_id: &str,
+    before: Option<(i64, String)>,
+    limit: usize,
+) -> StoreResult<Vec<Order>> {
+    let (at, id) = before.clone().unwrap_or_default();
+    let rows: Vec<OrderRow> = sqlx::query_as(&format!(
+        "SELECT {ORDER_COLS} FROM orders WHERE customer_id = $1 \
+           AND ($2 = 0 OR placed_at < $3 OR (placed_at = $3 AND id < $4)) \
+         ORDER BY placed_at DESC, id DESC LIMIT $5"
+    ))
+    .bind(customer_id)
+    .bind(i64::from(before.is_some()))
+    .bind(at)
+    .bind(id)
+    .bind(limit as i64)
+    .fetch_all(pool)
+    .await
+    .map_err(StoreError::from_sqlx)?;
+    Ok(rows.into_iter().map(Order::from).collect())
+}
+
+/// The stored order with `external_id`.
+pub async fn by_external_id(pool: &sqlx::AnyPool, external_id: &str) -> StoreResult<Order> {
+    let row: Option<OrderRow> = sqlx::query_as(&format!(
+        "SELECT {ORDER_COLS} FROM orders WHERE external_id = $1"
+    ))
+    .bind(external_id)
+    .fetch_optional(pool)
+    .await
+    .map_err(StoreError::from_sqlx)?;
+    row.map(Order::from).ok_or(StoreError::NotFound)
+}
+
+/// (normalised value, raw value, name) of an identity to find or create.
+type NewIdentity = (String, String, Option<String>);
+
+/// Which customer each distinct identity (kind, normalised value, raw) is, creating
+/// customers for unknown ones (safe against concurrent creators).
+pub async fn resolve_identities(
+    tx: &mut Tx,
+    wanted: &[(String, String, String)],
+) -> StoreResult<HashMap<(String, String), String>> {
+    let mut by_kind: HashMap<&str, Vec<NewIdentity>> = HashMap::new();
+    let mut seen = HashSet::new();
+    for (kind, value, raw) in wanted {
+        if seen.insert((kind.as_str(), value.as_str())) {
+            by_kind
+                .entry(kind)
+                .or_default()
+                .push((value.clone(), raw.clone(), None));
+        }
+    }
+    let mut out = HashMap::new();
+    for (kind, items) in by_kind {
+        let found = crate::customers::find_or_create_many(tx, kind, &items).await?;
+        out.extend(found.into_iter().map(|(v, c)| ((kind.to_string(), v), c)));
+    }
+    Ok(out)
+}

@@ -1,0 +1,306 @@
+//! Fitting the deployment's models: orders streamed from the database into one compact
+//! accumulator per customer, then the numerics on a blocking thread.
+
+use super::{day_of, Acc, Model, SegmentFigure, DAY_MS};
+use crate::state::AppState;
+use crate::store::bulk::{insert_rows, V};
+use crate::store::{new_id, now_ms, StoreError, StoreResult};
+use futures::TryStreamExt;
+use std::collections::HashMap;
+use switchboard_value::{BgNbd, GammaGamma, Quintiles, Rfm, Segment, SEGMENTS};
+
+/// What a refit stores per customer.
+#[derive(Debug, Clone)]
+pub struct Score {
+    pub customer_id: String,
+    pub r: u8,
+    pub f: u8,
+    pub m: u8,
+    pub segment: Segment,
+    /// Expected value over the horizon, in ten-thousandths.
+    pub clv_e4: Option<i64>,
+    /// Probability of still buying, in millionths.
+    pub p_alive_e6: Option<i64>,
+}
+
+pub type Scores = Vec<Score>;
+
+/// Every customer's accumulator from the orders in `currency` placed up to `as_of_day`.
+pub async fn load(
+    state: &AppState,
+    currency: &str,
+    as_of_day: i64,
+    window_days: i64,
+) -> StoreResult<Vec<(String, Acc)>> {
+    let window_start = as_of_day - window_days + 1;
+    let mut rows = sqlx::query_as::<_, (String, i64, i64)>(
+        "SELECT customer_id, placed_at, amount_e4 FROM orders \
+         WHERE currency = $1 AND status <> 'cancelled' AND placed_at < $2 \
+         ORDER BY customer_id, placed_at",
+    )
+    .bind(currency)
+    .bind((as_of_day + 1) * DAY_MS)
+    .fetch(state.store.pool());
+    let mut out: Vec<(String, Acc)> = Vec::new();
+    while let Some((customer, at, amount)) = rows.try_next().await.map_err(StoreError::from_sqlx)? {
+        if out.last().is_none_or(|(c, _)| *c != customer) {
+            out.push((customer, Acc::default()));
+        }
+        let acc = &mut out.last_mut().expect("pushed above").1;
+        acc.push(at, amount, window_start);
+    }
+    out.retain(|(_, a)| a.purchases > 0);
+    Ok(out)
+}
+
+/// Fit the models and score every customer (CPU only; run it on a blocking thread).
+pub fn compute(
+    customers: &[(String, Acc)],
+    currency: &str,
+    as_of_day: i64,
+    window_days: i64,
+    horizon_days: i64,
+) -> (Model, Scores) {
+    let summaries: Vec<_> = customers
+        .iter()
+        .filter_map(|(_, a)| a.history.summary(as_of_day))
+        .collect();
+    let bg = BgNbd::fit(&summaries);
+    let gg = GammaGamma::fit(&summaries);
+    let fit_error = [bg.as_ref().err(), gg.as_ref().err()]
+        .into_iter()
+        .flatten()
+        .map(|e| e.to_string())
+        .reduce(|a, b| format!("{a}; {b}"));
+    let in_window = customers.iter().filter(|(_, a)| a.window_purchases > 0);
+    let rfm = Rfm {
+        recency: Quintiles::of(
+            in_window
+                .clone()
+                .filter_map(|(_, a)| a.last_at)
+                .map(|t| day_of(t) as f64)
+                .collect(),
+        ),
+        frequency: Quintiles::of(
+            in_window
+                .clone()
+                .map(|(_, a)| f64::from(a.window_purchases))
+                .collect(),
+        ),
+        monetary: Quintiles::of(in_window.map(|(_, a)| a.window_e4 as f64).collect()),
+    };
+    let (bg, gg) = (bg.ok(), gg.ok());
+    let scores: Scores = customers
+        .iter()
+        .filter_map(|(id, a)| {
+            let (r, f, m, segment) = a.rfm(&rfm)?;
+            let clv = super::profile::clv_with(bg, gg, a, as_of_day, horizon_days);
+            Some(Score {
+                customer_id: id.clone(),
+                r,
+                f,
+                m,
+                segment,
+                clv_e4: clv
+                    .as_ref()
+                    .and_then(|c| c.expected_value)
+                    .map(|v| (v * 1e4).round() as i64),
+                p_alive_e6: clv.map(|c| (c.p_alive * 1e6).round() as i64),
+            })
+        })
+        .collect();
+    let model = Model {
+        currency: currency.to_string(),
+        as_of_day,
+        fitted_at: now_ms(),
+        customers: customers.len(),
+        repeat_customers: summaries.iter().filter(|s| s.x > 0).count(),
+        purchases: customers.iter().map(|(_, a)| u64::from(a.purchases)).sum(),
+        bg_nbd: bg,
+        gamma_gamma: gg,
+        fit_error,
+        rfm,
+        rfm_window_days: window_days,
+        median_total: median(customers.iter().map(|(_, a)| a.total_e4).collect()) / 1e4,
+        segments: segment_figures(customers, &scores),
+    };
+    (model, scores)
+}
+
+fn median(mut v: Vec<i64>) -> f64 {
+    if v.is_empty() {
+        return 0.0;
+    }
+    v.sort_unstable();
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2] as f64
+    } else {
+        (v[n / 2 - 1] as f64 + v[n / 2] as f64) / 2.0
+    }
+}
+
+/// Size and net revenue of each segment (every segment listed, best first).
+fn segment_figures(customers: &[(String, Acc)], scores: &Scores) -> Vec<SegmentFigure> {
+    let totals: HashMap<&str, i64> = customers
+        .iter()
+        .map(|(id, a)| (id.as_str(), a.total_e4))
+        .collect();
+    let mut by: HashMap<Segment, (usize, i64)> = HashMap::new();
+    for s in scores {
+        let e = by.entry(s.segment).or_default();
+        e.0 += 1;
+        e.1 += totals.get(s.customer_id.as_str()).copied().unwrap_or(0);
+    }
+    let all: i64 = by.values().map(|v| v.1).sum();
+    SEGMENTS
+        .iter()
+        .map(|s| {
+            let (n, revenue) = by.get(s).copied().unwrap_or_default();
+            SegmentFigure {
+                segment: s.name().to_string(),
+                customers: n,
+                revenue: revenue as f64 / 1e4,
+                revenue_share: if all > 0 {
+                    revenue as f64 / all as f64
+                } else {
+                    0.0
+                },
+            }
+        })
+        .collect()
+}
+
+/// Fit the models as of `as_of_day` without storing anything.
+pub async fn model_as_of(state: &AppState, as_of_day: i64) -> anyhow::Result<(Model, Scores)> {
+    let currency = state.settings.value.default_currency.clone();
+    let window = state.settings.value.rfm_window_days.max(1);
+    let horizon = state.settings.value.clv_horizon_days.max(1);
+    let customers = load(state, &currency, as_of_day, window).await?;
+    let out = tokio::task::spawn_blocking(move || {
+        compute(&customers, &currency, as_of_day, window, horizon)
+    })
+    .await?;
+    Ok(out)
+}
+
+/// Refit as of today, store the model and every customer's RFM scores, segment, CLV and
+/// P(alive).
+pub async fn refit(state: &AppState) -> anyhow::Result<Model> {
+    let (model, scores) = model_as_of(state, day_of(now_ms())).await?;
+    let mut tx = state.store.begin().await?;
+    sqlx::query("INSERT INTO value_models (id, currency, as_of, fitted_at, model) VALUES ($1, $2, $3, $4, $5)")
+        .bind(new_id())
+        .bind(&model.currency)
+        .bind(model.as_of_day * DAY_MS)
+        .bind(model.fitted_at)
+        .bind(serde_json::to_string(&model)?)
+        .execute(tx.conn())
+        .await?;
+    // The last ten models are kept.
+    sqlx::query(
+        "DELETE FROM value_models WHERE fitted_at < (SELECT MIN(fitted_at) FROM \
+           (SELECT fitted_at FROM value_models ORDER BY fitted_at DESC LIMIT 10) AS kept)",
+    )
+    .execute(tx.conn())
+    .await?;
+    // Customers left without purchases (refunds, cancellations) lose their segment.
+    sqlx::query(
+        "UPDATE customer_values SET r = NULL, f = NULL, m = NULL, segment = NULL, \
+         clv_e4 = NULL, p_alive_e6 = NULL WHERE orders = 0",
+    )
+    .execute(tx.conn())
+    .await?;
+    tx.commit().await?;
+    for chunk in scores.chunks(5000) {
+        let now = now_ms();
+        let rows = chunk
+            .iter()
+            .map(|s| {
+                let n = |v: u8| V::I(i64::from(v));
+                vec![
+                    V::S(s.customer_id.clone()),
+                    n(s.r),
+                    n(s.f),
+                    n(s.m),
+                    V::S(s.segment.name().into()),
+                    V::J(s.clv_e4),
+                    V::J(s.p_alive_e6),
+                    V::I(now),
+                ]
+            })
+            .collect();
+        let mut tx = state.store.begin().await?;
+        let result = insert_rows(
+            &mut tx,
+            "INSERT INTO customer_values (customer_id, r, f, m, segment, clv_e4, p_alive_e6, \
+               updated_at)",
+            rows,
+            "",
+            "ON CONFLICT (customer_id) DO UPDATE SET r = excluded.r, f = excluded.f, \
+             m = excluded.m, segment = excluded.segment, clv_e4 = excluded.clv_e4, \
+             p_alive_e6 = excluded.p_alive_e6",
+        )
+        .await;
+        tx.finish(result).await?;
+    }
+    apply_tier_rules(state).await?;
+    Ok(model)
+}
+
+/// `value.tier_from_segment` as (segment name, tier) pairs; bad entries are logged and
+/// skipped.
+pub fn tier_rules(setting: &str) -> Vec<(&'static str, String)> {
+    let mut out = Vec::new();
+    for entry in setting.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+        let parsed = entry.split_once('=').and_then(|(seg, tier)| {
+            let tier = crate::validate::labels("tier", &[tier.to_string()]).ok()?;
+            Some((Segment::parse(seg)?.name(), tier.into_iter().next()?))
+        });
+        match parsed {
+            Some(rule) => out.push(rule),
+            None => tracing::warn!(entry, "ignoring a bad value.tier_from_segment entry"),
+        }
+    }
+    out
+}
+
+/// Give customers of a segment named in `value.tier_from_segment` that segment's tier, when
+/// their tier is still `standard` (a tier set by hand is never changed).
+async fn apply_tier_rules(state: &AppState) -> StoreResult<()> {
+    let rules = tier_rules(&state.settings.value.tier_from_segment);
+    if rules.is_empty() {
+        return Ok(());
+    }
+    let mut tx = state.store.begin().await?;
+    let mut result = Ok(());
+    for (segment, tier) in rules {
+        result = sqlx::query(
+            "UPDATE customers SET tier = $1, updated_at = $2 WHERE tier = 'standard' \
+             AND id IN (SELECT customer_id FROM customer_values WHERE segment = $3)",
+        )
+        .bind(tier)
+        .bind(now_ms())
+        .bind(segment)
+        .execute(tx.conn())
+        .await
+        .map(|_| ())
+        .map_err(StoreError::from_sqlx);
+        if result.is_err() {
+            break;
+        }
+    }
+    tx.finish(result).await
+}
+
+/// The newest stored model in `currency`, if any.
+pub async fn latest(state: &AppState, currency: &str) -> StoreResult<Option<Model>> {
+    let row: Option<(String,)> = sqlx::query_as(
+        "SELECT model FROM value_models WHERE currency = $1 ORDER BY fitted_at DESC, id DESC LIMIT 1",
+    )
+    .bind(currency)
+    .fetch_optional(state.store.pool())
+    .await
+    .map_err(StoreError::from_sqlx)?;
+    Ok(row.and_then(|(m,)| serde_json::from_str(&m).ok()))
+}

@@ -1,0 +1,162 @@
+//! Customer value on top of orders: each customer's figures, RFM scores and segment, and
+//! lifetime value (BG/NBD + Gamma-Gamma from `switchboard-value`), from models refitted in
+//! the background on a schedule, on demand and after imports — never inside a request
+//! that reads them.
+
+pub mod fit;
+pub mod profile;
+pub mod report;
+pub mod routes;
+
+use crate::state::AppState;
+use serde::{Deserialize, Serialize};
+use switchboard_value::{BgNbd, GammaGamma, History, Rfm, Segment};
+
+pub use profile::CustomerValue;
+pub use routes::router;
+
+/// The `[value]` settings (documented in `config/default.toml`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct ValueSettings {
+    pub default_currency: String,
+    pub order_currency: String,
+    pub rfm_window_days: i64,
+    pub clv_horizon_days: i64,
+    pub at_risk_p_alive: f64,
+    pub at_risk_csat_max: i64,
+    pub at_risk_repeat_contacts: i64,
+    pub at_risk_days: i64,
+    pub refit_interval_secs: u64,
+    pub refit_after_orders_secs: u64,
+    pub import_batch: usize,
+    pub woocommerce_secret: String,
+    pub tier_from_segment: String,
+}
+
+pub const DAY_MS: i64 = 86_400_000;
+
+/// The day number (days since 1970-01-01, UTC) of a Unix-millisecond time.
+pub fn day_of(ms: i64) -> i64 {
+    ms.div_euclid(DAY_MS)
+}
+
+/// A fitted model of the deployment's customers as of a day.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Model {
+    pub currency: String,
+    /// The last day whose orders count (days since 1970-01-01).
+    pub as_of_day: i64,
+    pub fitted_at: i64,
+    /// Customers with at least one purchase by `as_of_day`.
+    pub customers: usize,
+    /// Of them, customers with purchases on two days or more.
+    pub repeat_customers: usize,
+    pub purchases: u64,
+    pub bg_nbd: Option<BgNbd>,
+    pub gamma_gamma: Option<GammaGamma>,
+    /// Why a model could not be fitted (too little data), if so.
+    pub fit_error: Option<String>,
+    pub rfm: Rfm,
+    pub rfm_window_days: i64,
+    /// The median customer's net total (currency units).
+    pub median_total: f64,
+    pub segments: Vec<SegmentFigure>,
+}
+
+/// One segment's size and revenue in a model.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct SegmentFigure {
+    pub segment: String,
+    pub customers: usize,
+    /// Net revenue of its customers up to the as-of day.
+    pub revenue: f64,
+    /// Its share (0–1) of all customers' revenue.
+    pub revenue_share: f64,
+}
+
+/// One customer's orders folded as of a day: what the models and RFM need.
+#[derive(Debug, Clone, Default)]
+pub struct Acc {
+    pub history: History,
+    pub total_e4: i64,
+    pub purchases: u32,
+    pub first_at: Option<i64>,
+    pub last_at: Option<i64>,
+    pub window_purchases: u32,
+    pub window_e4: i64,
+}
+
+impl Acc {
+    /// Add an order (not cancelled) placed at `at` ms; orders must come in time order.
+    /// Purchases are amounts of zero or more (a free order is still a purchase, as in the
+    /// CDNOW data); a refund (negative) only lowers the totals.
+    pub fn push(&mut self, at: i64, amount_e4: i64, window_start_day: i64) {
+        self.total_e4 += amount_e4;
+        let in_window = day_of(at) >= window_start_day;
+        if in_window {
+            self.window_e4 += amount_e4;
+        }
+        if amount_e4 < 0 {
+            return;
+        }
+        self.purchases += 1;
+        self.window_purchases += u32::from(in_window);
+        self.first_at.get_or_insert(at);
+        self.last_at = Some(at);
+        self.history.push(day_of(at), amount_e4 as f64 / 1e4);
+    }
+
+    /// (r, f, m) and segment under `rfm`: scored on the window's purchases; without any
+    /// there, 1/1/1 and Lost.
+    pub fn rfm(&self, rfm: &Rfm) -> Option<(u8, u8, u8, Segment)> {
+        let last = self.last_at?;
+        if self.window_purchases == 0 {
+            return Some((1, 1, 1, Segment::Lost));
+        }
+        let (r, f, m) = rfm.scores(
+            day_of(last) as f64,
+            f64::from(self.window_purchases),
+            self.window_e4 as f64,
+        );
+        Some((r, f, m, Segment::of(r, f, m)))
+    }
+}
+
+/// Ask this node's background worker to refit the models soon (coalesced: many calls while
+/// a refit runs lead to one more).
+pub fn refit_soon(state: &AppState) {
+    state.value_refit.notify_one();
+}
+
+/// Run the refit worker: every `value.refit_interval_secs`, and after orders arrive (at
+/// most once per `value.refit_after_orders_secs`).
+pub fn spawn_workers(
+    state: &AppState,
+    stop: tokio_util::sync::CancellationToken,
+) -> Vec<tokio::task::JoinHandle<()>> {
+    let state = state.clone();
+    vec![tokio::spawn(async move {
+        let s = &state.settings.value;
+        let every = if s.refit_interval_secs == 0 {
+            86_400 * 365
+        } else {
+            s.refit_interval_secs
+        };
+        let gap = std::time::Duration::from_secs(s.refit_after_orders_secs);
+        loop {
+            tokio::select! {
+                _ = stop.cancelled() => return,
+                _ = state.value_refit.notified() => {
+                    tokio::select! {
+                        _ = stop.cancelled() => return,
+                        _ = tokio::time::sleep(gap) => {}
+                    }
+                }
+                _ = tokio::time::sleep(std::time::Duration::from_secs(every)) => {}
+            }
+            if let Err(e) = fit::refit(&state).await {
+                tracing::warn!(error = %e, "customer value refit failed");
+            }
+        }
+    })]
+}

@@ -1,0 +1,60 @@
+//! Orders and customer value: orders one by one, CSV import, the WooCommerce webhook, each
+//! customer's figures, RFM segments and lifetime value, lists by value, the model insights
+//! (reproducing the published CDNOW estimates).
+use crate::helpers::*;
+use reqwest::StatusCode;
+use serde_json::Value;
+
+mod cdnow;
+mod figures;
+mod orders;
+mod risk;
+mod shop;
+
+/// A server whose figures are in US dollars and whose background refits stay out of the way.
+async fn value_app(b: Backend) -> TestApp {
+    spawn_app_with(b, |s| {
+        s.value.default_currency = "USD".into();
+        s.value.refit_interval_secs = 0;
+        s.value.refit_after_orders_secs = 3600;
+    })
+    .await
+}
+
+/// Upload `csv` to the import; returns status and JSON answer.
+async fn import(app: &TestApp, token: &str, csv: impl Into<String>) -> (StatusCode, Value) {
+    let resp = app
+        .client
+        .post(app.url("/api/v1/orders/import"))
+        .bearer_auth(token)
+        .header("content-type", "text/csv")
+        .body(csv.into())
+        .send()
+        .await
+        .expect("import sent");
+    let status = resp.status();
+    (status, resp.json().await.expect("JSON answer"))
+}
+
+/// The id of the customer with an identity, through the API's search.
+async fn customer_id(app: &TestApp, q: &str) -> String {
+    let (s, list) = app
+        .get(
+            &format!("/api/v1/customers?q={}", urlencode(q)),
+            &app.admin_token,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{list}");
+    let items = list["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "one customer for {q}: {list}");
+    items[0]["id"].as_str().unwrap().to_string()
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'.' | b'_' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
