@@ -2,6 +2,7 @@
 //! priority, status, assignment and a full history of changes.
 
 pub mod assign;
+pub mod ledger;
 pub mod routes;
 pub mod service;
 

@@ -12,8 +12,6 @@
 mod agent;
 mod attachments;
 mod batch;
-mod batch_lite;
-mod batch_pg;
 mod frames;
 mod fresh;
 mod handlers;

@@ -17,6 +17,7 @@ pub mod inbound;
 pub mod mailbox_routes;
 pub mod mailboxes;
 pub mod outbox;
+pub mod outcome;
 pub mod quarantine;
 pub mod routes;
 pub mod secrets;
@@ -83,3 +84,4 @@ pub fn spawn_workers(state: &AppState, stop: CancellationToken) -> Vec<JoinHandl
     }
     workers
 }
+

@@ -23,16 +23,15 @@ mod sql;
 mod write;
 
 use super::anonymous::{anonymous_customer, customer_party, customer_raw, Party, ANONYMOUS_SHOWN};
-use super::ingest::{
-    channel_of, is_missed, store_contact, with_anonymous, Contact, IngestReport, Outcome,
-};
+use super::contact::{channel_of, is_missed, Contact};
+use super::ingest::{store_contact, with_anonymous, IngestReport, Outcome};
 use super::pairing;
 use super::records::ParsedLine;
 use super::summary::{body, meta};
 use crate::bus::Event;
 use crate::customers;
 use crate::state::AppState;
-use crate::store::{now_ms, Backend, StoreError, StoreResult, Tx};
+use crate::store::{now_ms, StoreError, StoreResult, Tx};
 use sql::fetch_in;
 use std::collections::{HashMap, HashSet};
 use switchboard_voice::Direction;
@@ -56,7 +55,7 @@ pub async fn store_batched(
     source: &'static str,
     lines: Vec<ParsedLine>,
 ) -> StoreResult<IngestReport> {
-    if state.store.backend() == Backend::Sqlite || lines.len() <= BATCH_SIZE {
+    if state.store.single_writer() || lines.len() <= BATCH_SIZE {
         return store_stream(state, source, lines).await;
     }
     let region = state.settings.text.default_region.as_str();
@@ -319,7 +318,7 @@ async fn in_tx(
                (SELECT COUNT(*) FROM conversation_tags t WHERE t.conversation_id = c.id \
                   AND t.tag = '{}') FROM conversations c \
              WHERE c.status IN ('open', 'pending') AND c.customer_id IN",
-            super::ingest::CALLBACK_TAG
+            super::contact::CALLBACK_TAG
         ),
         &customer_ids,
     )

@@ -38,6 +38,7 @@
 
 pub mod anonymous;
 pub mod batch;
+pub mod contact;
 pub mod cti;
 pub mod ingest;
 pub mod live;
@@ -156,3 +157,4 @@ async fn tail_worker(state: AppState, sources: Vec<TailSource>, stop: Cancellati
         }
     }
 }
+
