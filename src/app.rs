@@ -98,6 +98,13 @@ fn metrics_handle() -> PrometheusHandle {
         .clone()
 }
 
+/// How each channel's replies leave.
+fn outbound() -> crate::conversations::outbound::Outbound {
+    let mut o = crate::conversations::outbound::Outbound::default();
+    crate::channels::register_outbound(&mut o);
+    o
+}
+
 pub struct Application {
     listener: TcpListener,
     router: Router,
@@ -132,6 +139,7 @@ impl Application {
             metrics: metrics_handle(),
             settings: Arc::new(settings),
             chat_hub: Arc::default(),
+            outbound: Arc::new(outbound()),
         };
         let listener = TcpListener::bind(&state.settings.server.bind)
             .await

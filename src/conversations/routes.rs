@@ -463,7 +463,7 @@ pub struct PostMessage {
 }
 
 /// Post an agent reply or an internal note.
-#[utoipa::path(post, path = "/conversations/{id}/messages", tag = "conversations", request_body = PostMessage, responses((status = 201, body = Message)))]
+#[utoipa::path(post, path = "/conversations/{id}/messages", tag = "conversations", request_body = PostMessage, responses((status = 201, body = Message), (status = 422, description = "empty or too long, or a public reply on a channel nobody can be reached on (`no_reply_channel`: phone, fax)", body = crate::error::ErrorBody)))]
 async fn post_message(
     State(state): State<AppState>,
     caller: Caller,
@@ -489,6 +489,13 @@ async fn post_message(
     };
     let mut tx = state.store.begin().await?;
     let conv = service::get(tx.conn(), &id).await.map_err(not_found)?;
+    if !req.internal && !state.outbound.accepts_reply(&conv.channel) {
+        return Err(ApiError::invalid(
+            "no_reply_channel",
+            "nobody can be reached on this conversation's channel: add an internal note, \
+             or write to the customer on another channel",
+        ));
+    }
     let msg = NewMessage {
         author_kind,
         author_id: act.id.clone(),
@@ -500,9 +507,8 @@ async fn post_message(
         at: None,
     };
     let (message, ev) = service::append_message(&mut tx, &id, msg, &act).await?;
-    // Email replies go out through the email channel's outbox, in this same transaction.
-    crate::channels::email::enqueue_reply(&mut tx, &conv, &message).await?;
-    crate::channels::email::enqueue_chat_copy(&mut tx, &conv, &message).await?;
+    // Each channel's way out (e.g. the email outbox), in this same transaction.
+    state.outbound.deliver(&mut tx, &conv, &message).await?;
     tx.commit().await?;
     if let Some(ev) = ev {
         state.bus.publish(ev).await;

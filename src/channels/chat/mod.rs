@@ -111,6 +111,11 @@ async fn widget_js(headers: HeaderMap) -> impl IntoResponse {
         .into_response()
 }
 
+/// Replies reach the visitor's sockets over the bus (`message.created`): nothing to write.
+pub fn register_outbound(o: &mut crate::conversations::outbound::Outbound) {
+    o.by_bus("chat");
+}
+
 /// Background workers of this channel, stopped by `stop`.
 pub fn spawn_workers(state: &AppState, stop: CancellationToken) -> Vec<JoinHandle<()>> {
     vec![hub::spawn_dispatcher(state, stop)]

@@ -32,7 +32,6 @@ use tokio_util::sync::CancellationToken;
 use utoipa_axum::router::OpenApiRouter;
 
 pub use imap::ImapWorker;
-pub use outbox::{enqueue_chat_copy, enqueue_reply};
 pub use sender::OutboxWorker;
 
 /// Largest raw message accepted (HTTP body and IMAP fetch).
@@ -85,3 +84,11 @@ pub fn spawn_workers(state: &AppState, stop: CancellationToken) -> Vec<JoinHandl
     workers
 }
 
+/// Email replies go out through the SMTP outbox; agent replies in offline chats whose visitor
+/// left an address are copied there too. Both are written in the reply's own transaction.
+pub fn register_outbound(o: &mut crate::conversations::outbound::Outbound) {
+    o.add_step("email", |tx, conv, m| Box::pin(outbox::enqueue_reply(tx, conv, m)));
+    o.add_step("chat", |tx, conv, m| {
+        Box::pin(outbox::enqueue_chat_copy(tx, conv, m))
+    });
+}

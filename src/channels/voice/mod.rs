@@ -158,3 +158,9 @@ async fn tail_worker(state: AppState, sources: Vec<TailSource>, stop: Cancellati
     }
 }
 
+/// A logged call or fax has nobody to send a reply to: public replies are refused (a note,
+/// a callback or an email to the customer instead).
+pub fn register_outbound(o: &mut crate::conversations::outbound::Outbound) {
+    o.nowhere("phone");
+    o.nowhere("fax");
+}
