@@ -109,6 +109,8 @@ pub struct Application {
     listener: TcpListener,
     router: Router,
     state: AppState,
+    /// The web chat's socket registry, shared by its routes and workers.
+    chat_hub: Arc<crate::channels::chat::Hub>,
     stop: CancellationToken,
 }
 
@@ -138,17 +140,18 @@ impl Application {
             login_limiter: Arc::new(RateLimiter::keyed(Quota::per_minute(per_minute))),
             metrics: metrics_handle(),
             settings: Arc::new(settings),
-            chat_hub: Arc::default(),
             outbound: Arc::new(outbound()),
         };
+        let chat_hub = crate::channels::chat::Hub::new(&state.settings.chat);
         let listener = TcpListener::bind(&state.settings.server.bind)
             .await
             .with_context(|| format!("binding {}", state.settings.server.bind))?;
-        let router = build_router(state.clone());
+        let router = build_router(state.clone(), chat_hub.clone());
         Ok(Application {
             listener,
             router,
             state,
+            chat_hub,
             stop,
         })
     }
@@ -200,6 +203,7 @@ impl Application {
         ));
         workers.extend(crate::channels::chat::spawn_workers(
             &self.state,
+            self.chat_hub.clone(),
             self.stop.clone(),
         ));
         let stop = self.stop.clone();
@@ -226,7 +230,7 @@ impl Application {
 }
 
 /// All routes: `/api/v1/*` (described in the OpenAPI document) plus health and metrics.
-pub fn build_router(state: AppState) -> Router {
+pub fn build_router(state: AppState, chat_hub: Arc<crate::channels::chat::Hub>) -> Router {
     let (api, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(crate::auth::routes::router())
         .merge(crate::agents::router())
@@ -237,7 +241,7 @@ pub fn build_router(state: AppState) -> Router {
         .merge(crate::routing::router())
         .merge(crate::channels::email::router())
         .merge(crate::channels::voice::router())
-        .merge(crate::channels::chat::router())
+        .merge(crate::channels::chat::router(chat_hub.clone()))
         .split_for_parts();
     let doc = Arc::new(doc);
     let max_body = state.settings.server.max_body_bytes;
@@ -256,7 +260,7 @@ pub fn build_router(state: AppState) -> Router {
         .merge(crate::routing::public_routes())
         .merge(crate::channels::email::public_routes())
         .merge(crate::channels::voice::public_routes())
-        .merge(crate::channels::chat::public_routes())
+        .merge(crate::channels::chat::public_routes(chat_hub))
         .layer(axum::extract::DefaultBodyLimit::max(max_body))
         .layer(TraceLayer::new_for_http())
         .with_state(state)

@@ -21,6 +21,4 @@ pub struct AppState {
     pub metrics: PrometheusHandle,
     /// How public replies leave, by channel (registered by the channels).
     pub outbound: Arc<crate::conversations::outbound::Outbound>,
-    /// The web chat's socket registry for this application (created on first use).
-    pub chat_hub: Arc<std::sync::OnceLock<Arc<crate::channels::chat::Hub>>>,
 }
