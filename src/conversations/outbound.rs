@@ -90,6 +90,9 @@ mod tests {
         o.by_bus("chat");
         assert!(!o.accepts_reply("phone"));
         assert!(o.accepts_reply("chat"));
-        assert!(o.accepts_reply("api"), "unregistered channels accept replies");
+        assert!(
+            o.accepts_reply("api"),
+            "unregistered channels accept replies"
+        );
     }
 }

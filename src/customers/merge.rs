@@ -48,11 +48,7 @@ pub async fn merge_customers(
     }
     // The shared profile of callers with withheld numbers is not a person: merging it would
     // move its reserved identity, and every later anonymous call, onto a real customer.
-    let shared = |c: &Customer| {
-        c.identities
-            .iter()
-            .any(|i| i.kind == super::ANONYMOUS_KIND)
-    };
+    let shared = |c: &Customer| c.identities.iter().any(|i| i.kind == super::ANONYMOUS_KIND);
     if shared(&target) || shared(&source) {
         return Err(ApiError::Conflict(
             "the shared anonymous-caller profile cannot be merged".into(),
@@ -85,12 +81,7 @@ pub async fn merge_customers(
         .execute(tx.conn())
         .await?;
     crate::conversations::ledger::record_merged(
-        &mut tx,
-        &source.id,
-        &id,
-        actor_kind,
-        &actor_id,
-        now,
+        &mut tx, &source.id, &id, actor_kind, &actor_id, now,
     )
     .await?;
     sqlx::query("UPDATE conversations SET customer_id = $1 WHERE customer_id = $2")

@@ -55,10 +55,10 @@ pub async fn next_conversation_numbers(
         Backend::Postgres => {
             let sql = format!("SELECT {PG_NEXT_NUMBER} FROM generate_series(1::bigint, $1)");
             let rows: Vec<(i64,)> = sqlx::query_as(&sql)
-            .bind(count as i64)
-            .fetch_all(tx.conn())
-            .await
-            .map_err(StoreError::from_sqlx)?;
+                .bind(count as i64)
+                .fetch_all(tx.conn())
+                .await
+                .map_err(StoreError::from_sqlx)?;
             Ok(rows.into_iter().map(|r| r.0).collect())
         }
         Backend::Sqlite => {

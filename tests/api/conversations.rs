@@ -406,7 +406,11 @@ async fn a_public_reply_on_a_phone_or_fax_conversation_is_refused_and_a_note_is_
         assert_eq!(err["code"], "no_reply_channel", "{channel}: {err}");
         assert!(err["error"].as_str().is_some_and(|e| !e.is_empty()));
         let (s, note) = app
-            .post(&path, &agent, json!({"body": "called back", "internal": true}))
+            .post(
+                &path,
+                &agent,
+                json!({"body": "called back", "internal": true}),
+            )
             .await;
         assert_eq!(s, StatusCode::CREATED, "{channel}: {note}");
         let (_, msgs) = app.get(&path, &app.admin_token).await;
@@ -426,9 +430,17 @@ async fn a_public_reply_on_a_phone_or_fax_conversation_is_refused_and_a_note_is_
     // Channels with a way out (or none registered, like the API's) still take replies.
     for channel in ["email", "chat", "api"] {
         let conv = app
-            .conversation(&app.admin_token, "c@example.com", "Hi", json!({ "channel": channel }))
+            .conversation(
+                &app.admin_token,
+                "c@example.com",
+                "Hi",
+                json!({ "channel": channel }),
+            )
             .await;
-        let path = format!("/api/v1/conversations/{}/messages", conv["id"].as_str().unwrap());
+        let path = format!(
+            "/api/v1/conversations/{}/messages",
+            conv["id"].as_str().unwrap()
+        );
         let (s, reply) = app.post(&path, &agent, json!({"body": "hello"})).await;
         assert_eq!(s, StatusCode::CREATED, "{channel}: {reply}");
     }

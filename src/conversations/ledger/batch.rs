@@ -23,7 +23,11 @@ pub async fn insert_chat(
     history: Vec<Vec<V>>,
 ) -> StoreResult<()> {
     let (m, h) = (sql::CHAT_MESSAGES, sql::CHAT_HISTORY);
-    insert_together(tx, vec![(m.head, messages, m.extra), (h.head, history, h.extra)]).await
+    insert_together(
+        tx,
+        vec![(m.head, messages, m.extra), (h.head, history, h.extra)],
+    )
+    .await
 }
 
 /// `count` new conversation numbers (see [`dialect::next_conversation_numbers`]): insert the

@@ -16,9 +16,9 @@
 use super::sql::{self, Shape};
 use crate::store::bulk::{json_param, V};
 use crate::store::dialect::SQLITE_NEXT_NUMBER;
-use std::sync::LazyLock;
 use crate::store::{StoreError, StoreResult, Tx};
 use std::collections::HashMap;
+use std::sync::LazyLock;
 
 /// A visitor's `last_seen_at` (`chat_visitors.updated_at`) is refreshed by a message only when
 /// it is older than this: a page write fewer per message.
@@ -136,10 +136,10 @@ pub async fn fresh_lookup(tx: &mut Tx, visitors: &[&str]) -> StoreResult<FreshLo
     let list = json_param(visitors)?;
     let rows: Vec<(i64, Option<String>, Option<String>, i64)> =
         sqlx::query_as(FRESH_LOOKUP.as_str())
-    .bind(list)
-    .fetch_all(tx.conn())
-    .await
-    .map_err(StoreError::from_sqlx)?;
+            .bind(list)
+            .fetch_all(tx.conn())
+            .await
+            .map_err(StoreError::from_sqlx)?;
     let mut out = FreshLookup {
         owners: HashMap::new(),
         next_number: 1000,

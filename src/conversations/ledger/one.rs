@@ -51,16 +51,16 @@ async fn record_history(
 ) -> StoreResult<Event> {
     let ev = conversation_event(conv, kind, data);
     sqlx::query(sql::HISTORY)
-    .bind(&ev.id)
-    .bind(conv.id)
-    .bind(kind)
-    .bind(actor.kind)
-    .bind(&actor.id)
-    .bind(ev.data.to_string())
-    .bind(now_ms())
-    .execute(tx.conn())
-    .await
-    .map_err(StoreError::from_sqlx)?;
+        .bind(&ev.id)
+        .bind(conv.id)
+        .bind(kind)
+        .bind(actor.kind)
+        .bind(&actor.id)
+        .bind(ev.data.to_string())
+        .bind(now_ms())
+        .execute(tx.conn())
+        .await
+        .map_err(StoreError::from_sqlx)?;
     Ok(ev)
 }
 
@@ -108,21 +108,21 @@ async fn create_as(
     let number = dialect::next_conversation_number(backend, tx).await?;
     let resolved_at = (status != "open").then_some(now);
     sqlx::query(sql::CONVERSATION)
-    .bind(&id)
-    .bind(number)
-    .bind(&new.customer_id)
-    .bind(&new.channel)
-    .bind(status)
-    .bind(new.priority)
-    .bind(&new.queue_id)
-    .bind(&new.subject)
-    .bind(switchboard_text::search_fold(&new.subject))
-    .bind(now)
-    .bind(new.queue_id.as_ref().map(|_| now))
-    .bind(resolved_at)
-    .execute(tx.conn())
-    .await
-    .map_err(StoreError::from_sqlx)?;
+        .bind(&id)
+        .bind(number)
+        .bind(&new.customer_id)
+        .bind(&new.channel)
+        .bind(status)
+        .bind(new.priority)
+        .bind(&new.queue_id)
+        .bind(&new.subject)
+        .bind(switchboard_text::search_fold(&new.subject))
+        .bind(now)
+        .bind(new.queue_id.as_ref().map(|_| now))
+        .bind(resolved_at)
+        .execute(tx.conn())
+        .await
+        .map_err(StoreError::from_sqlx)?;
     // A new conversation has no tags yet: insert them, nothing to delete first.
     let mut tags = new.tags;
     tags.sort();
@@ -242,21 +242,21 @@ pub async fn append_new_message(
     .ok_or(StoreError::NotFound)?;
     let id = new_id();
     sqlx::query(sql::MESSAGE)
-    .bind(&id)
-    .bind(conv_id)
-    .bind(seq)
-    .bind(msg.author_kind)
-    .bind(&msg.author_id)
-    .bind(&msg.body)
-    .bind(switchboard_text::search_fold(&msg.body))
-    .bind(msg.internal as i64)
-    .bind(&msg.channel)
-    .bind(&msg.external_id)
-    .bind(msg.meta.to_string())
-    .bind(at)
-    .execute(tx.conn())
-    .await
-    .map_err(StoreError::from_sqlx)?;
+        .bind(&id)
+        .bind(conv_id)
+        .bind(seq)
+        .bind(msg.author_kind)
+        .bind(&msg.author_id)
+        .bind(&msg.body)
+        .bind(switchboard_text::search_fold(&msg.body))
+        .bind(msg.internal as i64)
+        .bind(&msg.channel)
+        .bind(&msg.external_id)
+        .bind(msg.meta.to_string())
+        .bind(at)
+        .execute(tx.conn())
+        .await
+        .map_err(StoreError::from_sqlx)?;
     let message = Message {
         id,
         conversation_id: conv_id.to_string(),
@@ -289,7 +289,6 @@ pub async fn append_new_message(
     events::record(tx, &ev).await?;
     Ok((message, ev))
 }
-
 
 /// Record in every conversation of customer `from` that it was merged into `into` (one
 /// `customer_merged` history row each, one statement); before the conversations move.
