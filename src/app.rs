@@ -140,7 +140,6 @@ impl Application {
             login_limiter: Arc::new(RateLimiter::keyed(Quota::per_minute(per_minute))),
             metrics: metrics_handle(),
             settings: Arc::new(settings),
-            outbound: Arc::new(outbound()),
         };
         let chat_hub = crate::channels::chat::Hub::new(&state.settings.chat);
         let listener = TcpListener::bind(&state.settings.server.bind)
@@ -236,7 +235,7 @@ pub fn build_router(state: AppState, chat_hub: Arc<crate::channels::chat::Hub>) 
         .merge(crate::agents::router())
         .merge(crate::queues::router())
         .merge(crate::customers::router())
-        .merge(crate::conversations::router())
+        .merge(crate::conversations::router(Arc::new(outbound())))
         .merge(crate::webhooks::router())
         .merge(crate::routing::router())
         .merge(crate::channels::email::router())

@@ -19,6 +19,4 @@ pub struct AppState {
     pub bus: Bus,
     pub login_limiter: Arc<KeyedLimiter>,
     pub metrics: PrometheusHandle,
-    /// How public replies leave, by channel (registered by the channels).
-    pub outbound: Arc<crate::conversations::outbound::Outbound>,
 }
