@@ -56,49 +56,9 @@ pub async fn store_all(state: &AppState, tx: &mut Tx, jobs: &[Job]) -> ApiResult
         let p = chat_pg::lookup(tx, now, CHANNEL, &keys, &ids).await?;
         (p.stored, p.known, p.stale, None)
     };
-    // Resends of stored messages get the first copy's seq; repeats inside the batch too.
-    let mut first: HashMap<&str, usize> = HashMap::new();
-    let (mut repeats, mut work) = (Vec::new(), Vec::new());
-    for (i, e) in ext.iter().enumerate() {
-        if let Some((c, seq)) = stored.get(e) {
-            out[i] = Some(resend(c, *seq));
-        } else if let Some(&f) = first.get(e.as_str()) {
-            repeats.push((i, f));
-        } else {
-            first.insert(e, i);
-            work.push(i);
-        }
-    }
-    // The visitors, in order of their first message, with their message counts.
-    let mut visitors: Vec<&Visitor> = Vec::new();
-    let mut count: HashMap<&str, i64> = HashMap::new();
-    for &i in &work {
-        let v = &jobs[i].visitor;
-        let n = count.entry(v.id.as_str()).or_insert(0);
-        if *n == 0 {
-            visitors.push(v);
-        }
-        *n += 1;
-    }
-    let mut route: HashMap<&str, Route> = HashMap::new();
-    let (mut open, mut candidates) = (Vec::new(), Vec::new());
-    for v in &visitors {
-        let r = match known.get(&v.id) {
-            // A conversation is one visitor's; should two ever share one, the second takes
-            // the one-message path (seqs are reserved per conversation and visitor).
-            Some(Some(c)) if open.iter().any(|(o, _, _)| *o == c.as_str()) => Route::Single,
-            Some(Some(c)) => {
-                open.push((c.as_str(), count[v.id.as_str()], v.id.as_str()));
-                Route::Open(c.clone())
-            }
-            None if v.identity_customer.is_none() => {
-                candidates.push(*v);
-                Route::Single // until its conversation is opened below
-            }
-            _ => Route::Single,
-        };
-        route.insert(&v.id, r);
-    }
+    let (repeats, work) = split_resends(&ext, &stored, &mut out);
+    let (visitors, count) = visitors_of(jobs, &work);
+    let (mut route, open, candidates) = routes(&visitors, &known, &count);
     // Open conversations: reserve the seqs (and lock the rows on PostgreSQL). One that was
     // resolved meanwhile is left to the one-message path, which reopens it.
     let pairs: Vec<(&str, i64)> = open.iter().map(|(c, n, _)| (*c, *n)).collect();
@@ -226,6 +186,82 @@ pub async fn store_all(state: &AppState, tx: &mut Tx, jobs: &[Job]) -> ApiResult
         .into_iter()
         .map(|s| s.expect("every job answered"))
         .collect())
+}
+
+/// Resends of stored messages get the first copy's seq in `out`; returns the repeats inside
+/// the batch (index, index of its first copy) and the indexes of the messages to store.
+fn split_resends(
+    ext: &[String],
+    stored: &HashMap<String, (String, i64)>,
+    out: &mut [Option<Stored>],
+) -> (Vec<(usize, usize)>, Vec<usize>) {
+    let mut first: HashMap<&str, usize> = HashMap::new();
+    let (mut repeats, mut work) = (Vec::new(), Vec::new());
+    for (i, e) in ext.iter().enumerate() {
+        if let Some((c, seq)) = stored.get(e) {
+            out[i] = Some(resend(c, *seq));
+        } else if let Some(&f) = first.get(e.as_str()) {
+            repeats.push((i, f));
+        } else {
+            first.insert(e, i);
+            work.push(i);
+        }
+    }
+    (repeats, work)
+}
+
+/// The visitors of the messages to store, in order of their first message, with their
+/// message counts.
+fn visitors_of<'j>(jobs: &'j [Job], work: &[usize]) -> (Vec<&'j Visitor>, HashMap<&'j str, i64>) {
+    let mut visitors: Vec<&Visitor> = Vec::new();
+    let mut count: HashMap<&str, i64> = HashMap::new();
+    for &i in work {
+        let v = &jobs[i].visitor;
+        let n = count.entry(v.id.as_str()).or_insert(0);
+        if *n == 0 {
+            visitors.push(v);
+        }
+        *n += 1;
+    }
+    (visitors, count)
+}
+
+/// Open conversations of a visitor, with how many messages it adds, and the visitor.
+type OpenEntry<'j> = (&'j str, i64, &'j str);
+
+/// Each visitor's route as far as the read tells: appended to its open conversation (listed
+/// in the second value), a candidate for a new conversation (the third; one-message path
+/// until opened), or the one-message path.
+#[allow(clippy::type_complexity)]
+fn routes<'j>(
+    visitors: &[&'j Visitor],
+    known: &'j HashMap<String, Option<String>>,
+    count: &HashMap<&str, i64>,
+) -> (
+    HashMap<&'j str, Route>,
+    Vec<OpenEntry<'j>>,
+    Vec<&'j Visitor>,
+) {
+    let mut route: HashMap<&str, Route> = HashMap::new();
+    let (mut open, mut candidates): (Vec<OpenEntry>, _) = (Vec::new(), Vec::new());
+    for v in visitors {
+        let r = match known.get(&v.id) {
+            // A conversation is one visitor's; should two ever share one, the second takes
+            // the one-message path (seqs are reserved per conversation and visitor).
+            Some(Some(c)) if open.iter().any(|(o, _, _)| *o == c.as_str()) => Route::Single,
+            Some(Some(c)) => {
+                open.push((c.as_str(), count[v.id.as_str()], v.id.as_str()));
+                Route::Open(c.clone())
+            }
+            None if v.identity_customer.is_none() => {
+                candidates.push(*v);
+                Route::Single // until its conversation is opened below
+            }
+            _ => Route::Single,
+        };
+        route.insert(&v.id, r);
+    }
+    (route, open, candidates)
 }
 
 fn resend(conv: &str, seq: i64) -> Stored {
