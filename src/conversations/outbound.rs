@@ -1,5 +1,5 @@
 //! How a public reply leaves, by channel. Each channel registers its way out when the
-//! application is built (`channels::register_outbound`): email queues the reply in its SMTP
+//! routes are built (`channels::register_outbound`, from `app::build_router`): email queues the reply in its SMTP
 //! outbox, chat pushes it to the visitor's sockets (over the bus, nothing to write) and
 //! mails a copy of replies in offline chats, call logs register no way out at all. The
 //! conversation routes ask this registry instead of reaching into the channels.
