@@ -118,10 +118,19 @@ fn metrics_handle() -> PrometheusHandle {
         .clone()
 }
 
+/// How each channel's replies leave.
+fn outbound() -> crate::conversations::outbound::Outbound {
+    let mut o = crate::conversations::outbound::Outbound::default();
+    crate::channels::register_outbound(&mut o);
+    o
+}
+
 pub struct Application {
     listener: TcpListener,
     router: Router,
     state: AppState,
+    /// The web chat's socket registry, shared by its routes and workers.
+    chat_hub: Arc<crate::channels::chat::Hub>,
     stop: CancellationToken,
 }
 
@@ -154,17 +163,18 @@ impl Application {
             proxies: Arc::new(proxies),
             metrics: metrics_handle(),
             settings: Arc::new(settings),
-            chat_hub: Arc::default(),
             value_refit: Arc::default(),
         };
+        let chat_hub = crate::channels::chat::Hub::new(&state.settings.chat);
         let listener = TcpListener::bind(&state.settings.server.bind)
             .await
             .with_context(|| format!("binding {}", state.settings.server.bind))?;
-        let router = build_router(state.clone());
+        let router = build_router(state.clone(), chat_hub.clone());
         Ok(Application {
             listener,
             router,
             state,
+            chat_hub,
             stop,
         })
     }
@@ -216,6 +226,7 @@ impl Application {
         ));
         workers.extend(crate::channels::chat::spawn_workers(
             &self.state,
+            self.chat_hub.clone(),
             self.stop.clone(),
         ));
         workers.extend(crate::value::spawn_workers(&self.state, self.stop.clone()));
@@ -234,7 +245,7 @@ impl Application {
 }
 
 /// All routes: `/api/v1/*` (described in the OpenAPI document) plus health and metrics.
-pub fn build_router(state: AppState) -> Router {
+pub fn build_router(state: AppState, chat_hub: Arc<crate::channels::chat::Hub>) -> Router {
     let (api, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(crate::auth::routes::router())
         .merge(crate::agents::router())
@@ -242,12 +253,12 @@ pub fn build_router(state: AppState) -> Router {
         .merge(crate::customers::router())
         .merge(crate::search::router())
         .merge(crate::canned::router())
-        .merge(crate::conversations::router())
+        .merge(crate::conversations::router(Arc::new(outbound())))
         .merge(crate::webhooks::router())
         .merge(crate::routing::router())
         .merge(crate::channels::email::router())
         .merge(crate::channels::voice::router())
-        .merge(crate::channels::chat::router())
+        .merge(crate::channels::chat::router(chat_hub.clone()))
         .merge(crate::orders::router())
         .merge(crate::value::router())
         .split_for_parts();
@@ -268,7 +279,7 @@ pub fn build_router(state: AppState) -> Router {
         .merge(crate::routing::public_routes())
         .merge(crate::channels::email::public_routes())
         .merge(crate::channels::voice::public_routes())
-        .merge(crate::channels::chat::public_routes())
+        .merge(crate::channels::chat::public_routes(chat_hub))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             crate::auth::origin::guard,

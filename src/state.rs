@@ -22,8 +22,6 @@ pub struct AppState {
     /// Reverse proxies whose `X-Forwarded-For` names the client (`server.trusted_proxies`).
     pub proxies: Arc<crate::auth::guard::TrustedProxies>,
     pub metrics: PrometheusHandle,
-    /// The web chat's socket registry for this application (created on first use).
-    pub chat_hub: Arc<std::sync::OnceLock<Arc<crate::channels::chat::Hub>>>,
     /// Wakes this node's customer-value refit worker (orders arrived).
     pub value_refit: Arc<tokio::sync::Notify>,
 }

@@ -4,3 +4,10 @@
 pub mod chat;
 pub mod email;
 pub mod voice;
+
+/// Register how each channel's public replies leave (see `conversations::outbound`).
+pub fn register_outbound(o: &mut crate::conversations::outbound::Outbound) {
+    email::register_outbound(o);
+    chat::register_outbound(o);
+    voice::register_outbound(o);
+}

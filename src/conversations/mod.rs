@@ -2,6 +2,8 @@
 //! priority, status, assignment and a full history of changes.
 
 pub mod assign;
+pub mod ledger;
+pub mod outbound;
 pub mod routes;
 pub mod service;
 pub mod viewing;

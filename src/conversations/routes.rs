@@ -1,6 +1,7 @@
 //! `/conversations` routes.
 
 use super::assign::{self, AssignError};
+use super::outbound::Outbound;
 use super::service::{self, Actor, NewConversation, NewMessage};
 use super::{Conversation, ConversationRow, HistoryEntry, Message, COLS, STATUSES};
 use crate::auth::{Caller, Role};
@@ -12,19 +13,22 @@ use crate::store::StoreError;
 use crate::validate;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::Json;
+use axum::{Extension, Json};
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-pub fn router() -> OpenApiRouter<AppState> {
+/// The conversation routes; replies leave the way `outbound` says for their channel.
+pub fn router(outbound: Arc<Outbound>) -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_conversations, create_conversation))
         .routes(routes!(get_conversation, update_conversation))
         .routes(routes!(list_messages, post_message))
         .routes(routes!(assign_conversation))
         .routes(routes!(super::viewing::post_viewing))
+        .layer(Extension(outbound))
 }
 
 fn actor(caller: &Caller) -> Actor {
@@ -468,9 +472,10 @@ pub struct PostMessage {
 }
 
 /// Post an agent reply or an internal note.
-#[utoipa::path(post, path = "/conversations/{id}/messages", tag = "conversations", request_body = PostMessage, responses((status = 201, body = Message)))]
+#[utoipa::path(post, path = "/conversations/{id}/messages", tag = "conversations", request_body = PostMessage, responses((status = 201, body = Message), (status = 422, description = "empty or too long, or a public reply on a channel nobody can be reached on (`no_reply_channel`: phone, fax)", body = crate::error::ErrorBody)))]
 async fn post_message(
     State(state): State<AppState>,
+    Extension(outbound): Extension<Arc<Outbound>>,
     caller: Caller,
     ApiPath(id): ApiPath<String>,
     ApiJson(req): ApiJson<PostMessage>,
@@ -494,6 +499,13 @@ async fn post_message(
     };
     let mut tx = state.store.begin().await?;
     let conv = service::get(tx.conn(), &id).await.map_err(not_found)?;
+    if !req.internal && !outbound.accepts_reply(&conv.channel) {
+        return Err(ApiError::invalid(
+            "no_reply_channel",
+            "nobody can be reached on this conversation's channel: add an internal note, \
+             or write to the customer on another channel",
+        ));
+    }
     let msg = NewMessage {
         author_kind,
         author_id: act.id.clone(),
@@ -505,9 +517,8 @@ async fn post_message(
         at: None,
     };
     let (message, ev) = service::append_message(&mut tx, &id, msg, &act).await?;
-    // Email replies go out through the email channel's outbox, in this same transaction.
-    crate::channels::email::enqueue_reply(&mut tx, &conv, &message).await?;
-    crate::channels::email::enqueue_chat_copy(&mut tx, &conv, &message).await?;
+    // Each channel's way out (e.g. the email outbox), in this same transaction.
+    outbound.deliver(&mut tx, &conv, &message).await?;
     tx.commit().await?;
     if let Some(ev) = ev {
         state.bus.publish(ev).await;

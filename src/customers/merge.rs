@@ -6,7 +6,7 @@ use crate::auth::{Caller, Role};
 use crate::error::{ApiError, ApiJson, ApiPath, ApiResult};
 use crate::events;
 use crate::state::AppState;
-use crate::store::{new_id, now_ms};
+use crate::store::now_ms;
 use axum::extract::State;
 use axum::Json;
 use serde::Deserialize;
@@ -48,11 +48,7 @@ pub async fn merge_customers(
     }
     // The shared profile of callers with withheld numbers is not a person: merging it would
     // move its reserved identity, and every later anonymous call, onto a real customer.
-    let shared = |c: &Customer| {
-        c.identities
-            .iter()
-            .any(|i| i.kind == crate::channels::voice::anonymous::ANONYMOUS_KIND)
-    };
+    let shared = |c: &Customer| c.identities.iter().any(|i| i.kind == super::ANONYMOUS_KIND);
     if shared(&target) || shared(&source) {
         return Err(ApiError::Conflict(
             "the shared anonymous-caller profile cannot be merged".into(),
@@ -91,18 +87,9 @@ pub async fn merge_customers(
         &state.settings.value.default_currency,
     )
     .await?;
-    let batch = new_id();
-    sqlx::query(
-        "INSERT INTO conversation_events (id, conversation_id, kind, actor_kind, actor_id, data, created_at) \
-         SELECT $1 || ':' || c.id, c.id, 'customer_merged', $2, $3, $4, $5 FROM conversations c WHERE c.customer_id = $6",
+    crate::conversations::ledger::record_merged(
+        &mut tx, &source.id, &id, actor_kind, &actor_id, now,
     )
-    .bind(&batch)
-    .bind(actor_kind)
-    .bind(&actor_id)
-    .bind(serde_json::json!({ "from": source.id, "to": id }).to_string())
-    .bind(now)
-    .bind(&source.id)
-    .execute(tx.conn())
     .await?;
     sqlx::query("UPDATE conversations SET customer_id = $1 WHERE customer_id = $2")
         .bind(&id)

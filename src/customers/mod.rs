@@ -16,6 +16,10 @@ pub use routes::router;
 /// Kinds of identity a customer can have.
 pub const IDENTITY_KINDS: &[&str] = &["email", "phone", "visitor", "external"];
 
+/// Identity kind reserved for the shared profile of callers who withheld their number (see
+/// `channels::voice::anonymous`); not among [`IDENTITY_KINDS`], so nobody can claim it.
+pub const ANONYMOUS_KIND: &str = "anonymous";
+
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Identity {
     pub id: String,
@@ -108,11 +112,7 @@ pub async fn get_with(conn: &mut AnyConnection, id: &str) -> StoreResult<Custome
             .await
             .map_err(StoreError::from_sqlx)?;
     let row = row.ok_or(StoreError::NotFound)?;
-    let backend = if conn.backend_name().eq_ignore_ascii_case("sqlite") {
-        crate::store::Backend::Sqlite
-    } else {
-        crate::store::Backend::Postgres
-    };
+    let backend = crate::store::dialect::backend_of(conn);
     Ok(hydrate(conn, backend, vec![row])
         .await?
         .pop()

@@ -341,14 +341,8 @@ async fn stamp_due_times(
 async fn breaches(state: &AppState, now: i64) -> StoreResult<usize> {
     // SQLite (no statistics) would rather read every open conversation by status: it is told
     // to use the partial indexes on the due times (migration 0011); PostgreSQL picks them.
-    let (first, resolution) = if state.store.backend() == crate::store::Backend::Sqlite {
-        (
-            "INDEXED BY conversations_first_response_due",
-            "INDEXED BY conversations_resolution_due",
-        )
-    } else {
-        ("", "")
-    };
+    let first = state.store.index_hint("conversations_first_response_due");
+    let resolution = state.store.index_hint("conversations_resolution_due");
     let sql = format!(
         "SELECT c.id, 'first_response', c.first_response_due FROM conversations c {first} \
          WHERE c.status = 'open' AND c.first_response_at IS NULL \

@@ -1,18 +1,25 @@
-//! The statements whose SQL differs between SQLite and PostgreSQL. Nothing else in the code
-//! base branches on the backend.
+//! The statements whose SQL differs between SQLite and PostgreSQL. Outside `src/store/`, only
+//! the conversation ledger (`conversations::ledger`, whose batch statements are shaped per
+//! backend) branches on the backend.
 
 use super::{Backend, StoreError, StoreResult, Tx};
 
-/// Allocate the next human-facing conversation number (`#1000`, `#1001`, …).
-///
-/// PostgreSQL uses a sequence (safe across nodes); SQLite reads the maximum inside the
-/// serialised write transaction, which is equally safe because only one writer exists.
+/// The next human-facing conversation number (`#1000`, `#1001`, …) on PostgreSQL: a sequence
+/// (safe across nodes). An expression, for statements that number rows themselves.
+pub const PG_NEXT_NUMBER: &str = "nextval('conversation_numbers')";
+
+/// The next conversation number on SQLite: the maximum plus one, read inside the serialised
+/// write transaction (safe because only one writer exists). A `SELECT` list item and its
+/// `FROM`, for statements that read it beside other things.
+pub const SQLITE_NEXT_NUMBER: &str = "COALESCE(MAX(number), 999) + 1 FROM conversations";
+
+/// Allocate the next conversation number ([`PG_NEXT_NUMBER`], [`SQLITE_NEXT_NUMBER`]).
 pub async fn next_conversation_number(backend: Backend, tx: &mut Tx) -> StoreResult<i64> {
     let sql = match backend {
-        Backend::Postgres => "SELECT nextval('conversation_numbers')",
-        Backend::Sqlite => "SELECT COALESCE(MAX(number), 999) + 1 FROM conversations",
+        Backend::Postgres => format!("SELECT {PG_NEXT_NUMBER}"),
+        Backend::Sqlite => format!("SELECT {SQLITE_NEXT_NUMBER}"),
     };
-    let (n,): (i64,) = sqlx::query_as(sql)
+    let (n,): (i64,) = sqlx::query_as(&sql)
         .fetch_one(tx.conn())
         .await
         .map_err(StoreError::from_sqlx)?;
@@ -46,13 +53,12 @@ pub async fn next_conversation_numbers(
     }
     match backend {
         Backend::Postgres => {
-            let rows: Vec<(i64,)> = sqlx::query_as(
-                "SELECT nextval('conversation_numbers') FROM generate_series(1::bigint, $1)",
-            )
-            .bind(count as i64)
-            .fetch_all(tx.conn())
-            .await
-            .map_err(StoreError::from_sqlx)?;
+            let sql = format!("SELECT {PG_NEXT_NUMBER} FROM generate_series(1::bigint, $1)");
+            let rows: Vec<(i64,)> = sqlx::query_as(&sql)
+                .bind(count as i64)
+                .fetch_all(tx.conn())
+                .await
+                .map_err(StoreError::from_sqlx)?;
             Ok(rows.into_iter().map(|r| r.0).collect())
         }
         Backend::Sqlite => {
@@ -71,10 +77,29 @@ pub fn json_values(tx: &mut Tx) -> &'static str {
     })
 }
 
+/// The backend of a connection outside a transaction.
+pub fn backend_of(conn: &sqlx::AnyConnection) -> Backend {
+    if conn.backend_name().eq_ignore_ascii_case("sqlite") {
+        Backend::Sqlite
+    } else {
+        Backend::Postgres
+    }
+}
+
 /// [`json_values`] for a connection outside a transaction.
 pub fn json_values_on(backend: Backend) -> &'static str {
     match backend {
         Backend::Sqlite => "json_each($1)",
         Backend::Postgres => "json_array_elements_text($1::json)",
+    }
+}
+
+/// `INDEXED BY index` on SQLite, which plans without statistics and may otherwise pick a
+/// worse index (e.g. one that reads every phone entry ever stored); nothing on PostgreSQL,
+/// which picks from its statistics.
+pub fn index_hint(backend: Backend, index: &str) -> String {
+    match backend {
+        Backend::Sqlite => format!("INDEXED BY {index}"),
+        Backend::Postgres => String::new(),
     }
 }

@@ -90,6 +90,27 @@ impl Tx {
         self.tx.backend_name().eq_ignore_ascii_case("sqlite")
     }
 
+    /// The backend this transaction runs on.
+    pub fn backend(&mut self) -> Backend {
+        if self.is_sqlite() {
+            Backend::Sqlite
+        } else {
+            Backend::Postgres
+        }
+    }
+
+    /// [`Store::index_hint`] inside a transaction.
+    pub fn index_hint(&mut self, index: &str) -> String {
+        let backend = self.backend();
+        dialect::index_hint(backend, index)
+    }
+
+    /// True when the store has one writer (SQLite): nothing read inside this transaction can
+    /// change before it commits, so a batch may decide from one read instead of locking rows.
+    pub fn single_writer(&mut self) -> bool {
+        self.is_sqlite()
+    }
+
     /// True when an active webhook may exist (read at most [`WEBHOOK_CACHE_MS`] ago, or now
     /// inside this transaction).
     pub async fn webhooks_active(&mut self) -> StoreResult<bool> {
@@ -229,6 +250,27 @@ impl Store {
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// True when the store has one writer at a time (SQLite): splitting a write into parallel
+    /// streams gains nothing.
+    pub fn single_writer(&self) -> bool {
+        self.backend == Backend::Sqlite
+    }
+
+    /// How many batch writers (e.g. chat group commits) may run at once: one with a single
+    /// writer; otherwise half the pool, at most four, leaving connections for everything else.
+    pub fn parallel_writers(&self) -> usize {
+        if self.single_writer() {
+            return 1;
+        }
+        (self.pool.options().get_max_connections() as usize / 2).clamp(1, 4)
+    }
+
+    /// `INDEXED BY index` where the planner must be told (SQLite, which has no statistics),
+    /// else nothing; for after a table name in `FROM`.
+    pub fn index_hint(&self, index: &str) -> String {
+        dialect::index_hint(self.backend, index)
     }
 
     /// Start a write transaction. On SQLite with `BEGIN IMMEDIATE`: it takes the database's

@@ -385,6 +385,67 @@ async fn concurrent_contacts_from_a_new_address_make_one_customer(b: Backend) {
     );
 }
 
+async fn a_public_reply_on_a_phone_or_fax_conversation_is_refused_and_a_note_is_kept(b: Backend) {
+    let app = spawn_app(b).await;
+    let (_, agent) = app.agent("agent@example.com", "agent", json!({})).await;
+    for channel in ["phone", "fax"] {
+        let conv = app
+            .conversation(
+                &app.admin_token,
+                "caller@example.com",
+                "Call",
+                json!({ "channel": channel }),
+            )
+            .await;
+        let id = conv["id"].as_str().unwrap();
+        let path = format!("/api/v1/conversations/{id}/messages");
+        let (s, err) = app
+            .post(&path, &agent, json!({"body": "we will call you back"}))
+            .await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{channel}: {err}");
+        assert_eq!(err["code"], "no_reply_channel", "{channel}: {err}");
+        assert!(err["error"].as_str().is_some_and(|e| !e.is_empty()));
+        let (s, note) = app
+            .post(
+                &path,
+                &agent,
+                json!({"body": "called back", "internal": true}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{channel}: {note}");
+        let (_, msgs) = app.get(&path, &app.admin_token).await;
+        let bodies: Vec<_> = msgs["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["body"].as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(
+            bodies.len(),
+            2,
+            "{channel}: the refused reply was not stored: {msgs}"
+        );
+        assert_eq!(bodies[1], "called back");
+    }
+    // Channels with a way out (or none registered, like the API's) still take replies.
+    for channel in ["email", "chat", "api"] {
+        let conv = app
+            .conversation(
+                &app.admin_token,
+                "c@example.com",
+                "Hi",
+                json!({ "channel": channel }),
+            )
+            .await;
+        let path = format!(
+            "/api/v1/conversations/{}/messages",
+            conv["id"].as_str().unwrap()
+        );
+        let (s, reply) = app.post(&path, &agent, json!({"body": "hello"})).await;
+        assert_eq!(s, StatusCode::CREATED, "{channel}: {reply}");
+    }
+}
+
 crate::storage_tests!(
     concurrent_contacts_from_a_new_address_make_one_customer,
     integration_opens_a_conversation_and_the_customer_is_matched,
@@ -392,4 +453,5 @@ crate::storage_tests!(
     list_filters_and_cursor_pagination,
     assignment_respects_capacity_unless_a_supervisor_overrides,
     concurrent_assignments_never_exceed_capacity,
+    a_public_reply_on_a_phone_or_fax_conversation_is_refused_and_a_note_is_kept,
 );

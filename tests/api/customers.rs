@@ -279,7 +279,8 @@ async fn timeline_lists_every_channel_newest_first_with_pagination(b: Backend) {
                 phone["id"].as_str().unwrap()
             ),
             &app.admin_token,
-            json!({"body": "called back"}),
+            // A note: nobody can be sent a reply on a call (`no_reply_channel`).
+            json!({"body": "called back", "internal": true}),
         )
         .await;
     assert_eq!(s, StatusCode::CREATED);

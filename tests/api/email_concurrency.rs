@@ -1,5 +1,6 @@
-//! Concurrent deliveries: the same message pushed many times at once is stored once, and
-//! several first messages from one new sender make one customer.
+//! Concurrent deliveries: the same message pushed many times at once is stored once,
+//! several first messages from one new sender make one customer, and pushes that share a
+//! group commit (mixed mailboxes, garbage, repeats) each get their own answer.
 
 use super::support::*;
 use crate::helpers::*;
@@ -58,7 +59,81 @@ async fn first_messages_from_one_new_sender_at_once_make_one_customer(b: Backend
     assert_eq!(customers.len(), 1, "{customers:?}");
 }
 
+async fn concurrent_pushes_for_two_mailboxes_with_garbage_and_repeats_each_get_their_own_answer(
+    b: Backend,
+) {
+    let app = spawn_app(b).await;
+    let sales = mailbox(
+        &app,
+        serde_json::json!({"name": "Sales", "address": "sales@switchboard.example"}),
+    )
+    .await;
+    let help = mailbox(
+        &app,
+        serde_json::json!({"name": "Help", "address": "help@switchboard.example"}),
+    )
+    .await;
+    let mut pushes: Vec<(Vec<u8>, String)> = (0..12)
+        .map(|i| {
+            let mb = if i % 2 == 0 { &sales } else { &help };
+            let raw = eml(
+                &[
+                    &format!("From: Sender {i} <sender{i}@example.ir>"),
+                    &format!("Subject: question {i}"),
+                    &format!("Message-ID: <q-{i}@example.ir>"),
+                ],
+                "سلام",
+            );
+            (raw, format!("?mailbox={mb}"))
+        })
+        .collect();
+    pushes.push((corpus("binary_garbage.eml"), String::new()));
+    let repeated = corpus("persian_utf8_plain.eml");
+    for _ in 0..3 {
+        pushes.push((repeated.clone(), format!("?mailbox={sales}")));
+    }
+    let results = futures::future::join_all(
+        pushes
+            .iter()
+            .map(|(raw, q)| inbound(&app, &app.admin_token, raw, q)),
+    )
+    .await;
+    let mut convs = std::collections::HashSet::new();
+    for (i, (s, out)) in results.iter().take(12).enumerate() {
+        assert_eq!(*s, StatusCode::CREATED, "push {i}: {out}");
+        let conv = out["conversation_id"].as_str().unwrap();
+        assert!(
+            convs.insert(conv.to_string()),
+            "push {i} got its own conversation"
+        );
+        let msgs = messages(&app, conv).await;
+        assert_eq!(msgs.len(), 1, "push {i} stored once");
+        let mb = if i % 2 == 0 { &sales } else { &help };
+        assert_eq!(
+            msgs[0]["meta"]["mailbox_id"],
+            mb.as_str(),
+            "push {i}: its mailbox"
+        );
+    }
+    assert_eq!(results[12].0, StatusCode::ACCEPTED, "{:?}", results[12]);
+    assert_eq!(results[12].1["status"], "quarantined");
+    let repeats = &results[13..];
+    let created = repeats
+        .iter()
+        .filter(|(s, _)| *s == StatusCode::CREATED)
+        .count();
+    let dups = repeats.iter().filter(|(s, _)| *s == StatusCode::OK).count();
+    assert_eq!((created, dups), (1, 2), "{repeats:?}");
+    let conv = repeats[0].1["conversation_id"].as_str().unwrap();
+    assert!(
+        repeats.iter().all(|(_, o)| o["conversation_id"] == conv),
+        "{repeats:?}"
+    );
+    assert_eq!(messages(&app, conv).await.len(), 1);
+}
+
 crate::storage_tests!(
     the_same_message_pushed_concurrently_is_stored_exactly_once,
     first_messages_from_one_new_sender_at_once_make_one_customer,
+    concurrent_pushes_for_two_mailboxes_with_garbage_and_repeats_each_get_their_own_answer,
 );

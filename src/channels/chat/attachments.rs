@@ -1,7 +1,8 @@
 //! Visitor file uploads: `POST /api/v1/widget/attachments` (`Authorization: Visitor <token>`,
 //! multipart `file`) and signed downloads, with CORS for the sites' allowed origins.
 
-use super::{hub, secrets, sites, MAX_ATTACHMENT_BYTES};
+use super::hub::Hub;
+use super::{secrets, sites, MAX_ATTACHMENT_BYTES};
 use crate::error::{ApiError, ApiPath, ApiQuery, ApiResult};
 use crate::state::AppState;
 use crate::store::{new_id, now_ms};
@@ -9,8 +10,10 @@ use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use axum::Extension;
 use serde::Deserialize;
 use serde_json::{json, Value};
+use std::sync::Arc;
 
 /// The signed, header-free URL of an attachment (relative to the server origin).
 pub fn url(key: &[u8], id: &str) -> String {
@@ -101,9 +104,13 @@ pub async fn preflight(State(state): State<AppState>, headers: HeaderMap) -> Api
 /// 10 MiB, recognised by their content.
 #[utoipa::path(post, path = "/widget/attachments", tag = "chat",
     request_body(content = inline(UploadForm), content_type = "multipart/form-data"), responses((status = 201, description = "`{id, name, content_type, size, url}`"), (status = 401, body = crate::error::ErrorBody), (status = 413, body = crate::error::ErrorBody), (status = 415, body = crate::error::ErrorBody)))]
-pub async fn upload(State(state): State<AppState>, req: Request) -> Response {
+pub async fn upload(
+    State(state): State<AppState>,
+    Extension(hub): Extension<Arc<Hub>>,
+    req: Request,
+) -> Response {
     let o = origin(req.headers());
-    let mut resp = match upload_inner(&state, req, o.as_deref()).await {
+    let mut resp = match upload_inner(&state, &hub, req, o.as_deref()).await {
         Ok(v) => (StatusCode::CREATED, axum::Json(v)).into_response(),
         Err(e) => e.into_response(),
     };
@@ -113,6 +120,7 @@ pub async fn upload(State(state): State<AppState>, req: Request) -> Response {
 
 async fn upload_inner(
     state: &AppState,
+    hub: &Hub,
     req: Request,
     origin: Option<&str>,
 ) -> Result<Value, UploadError> {
@@ -124,7 +132,6 @@ async fn upload_inner(
         .ok_or(ApiError::Unauthorized)?
         .trim()
         .to_string();
-    let hub = hub::get(state);
     let key = hub.key(state).await.map_err(ApiError::from)?;
     let (visitor, site_id) =
         secrets::parse_visitor_token(key, &auth).ok_or(ApiError::Unauthorized)?;
@@ -273,10 +280,10 @@ pub struct SigQuery {
 /// Download an attachment by its signed URL (no headers needed, so `<img>` works).
 pub async fn download(
     State(state): State<AppState>,
+    Extension(hub): Extension<Arc<Hub>>,
     ApiPath(id): ApiPath<String>,
     ApiQuery(q): ApiQuery<SigQuery>,
 ) -> ApiResult<Response> {
-    let hub = hub::get(&state);
     let key = hub.key(&state).await?;
     if !secrets::attachment_sig_ok(key, &id, &q.sig) {
         return Err(ApiError::NotFound("attachment"));

@@ -3,30 +3,27 @@
 //! [`visitor::store_in`], which still handles the rare cases itself (reopening a resolved
 //! conversation, verified identities, a visitor row without a conversation, races).
 //!
-//! Statements per batch on PostgreSQL ([`batch_pg`]): one read (resends, visitor rows), the
+//! Statements per batch on PostgreSQL ([`chat_pg`]): one read (resends, visitor rows), the
 //! sequence reservation of open conversations (which locks their rows) and one statement
 //! opening the conversations of new visitors, then one write of the messages and their
 //! history rows — five round trips with `BEGIN` and `COMMIT` (six when a batch has both
-//! kinds). On SQLite ([`batch_lite`]) the resend check, visitors and their conversations are
+//! kinds). On SQLite ([`chat_lite`]) the resend check, visitors and their conversations are
 //! one read, and the reservation, messages and history one multi-statement write, so a batch
 //! of follow-ups is four round trips to SQLite's thread with `BEGIN` and `COMMIT`.
 
-use super::batch_lite;
-use super::batch_pg;
 use super::fresh;
 use super::visitor::{self, Stored, Visitor, CHANNEL};
 use super::writer::Job;
 use crate::bus::Event;
+use crate::conversations::ledger::{batch as ledger, chat_lite, chat_pg};
 use crate::conversations::{self, Message};
 use crate::error::ApiResult;
 use crate::events;
 use crate::state::AppState;
-use crate::store::bulk::max_numbered_params as max_params;
-use crate::store::bulk::{insert_together, V as B};
-use crate::store::{ms_to_rfc3339, new_id, now_ms, StoreError, StoreResult, Tx};
+use crate::store::bulk::V as B;
+use crate::store::{ms_to_rfc3339, new_id, now_ms, Tx};
 use serde_json::{json, Value};
 use std::collections::{HashMap, HashSet};
-use std::fmt::Write;
 
 /// How one visitor's messages in the batch are stored.
 enum Route {
@@ -51,63 +48,23 @@ pub async fn store_all(state: &AppState, tx: &mut Tx, jobs: &[Job]) -> ApiResult
     let mut ids: Vec<&str> = jobs.iter().map(|j| j.visitor.id.as_str()).collect();
     let mut seen = HashSet::new();
     ids.retain(|v| seen.insert(*v));
-    let (stored, known, stale, lite) = if tx.is_sqlite() {
-        let mut l = batch_lite::lookup(tx, now, CHANNEL, &keys, &ids).await?;
+    let (stored, known, stale, lite) = if tx.single_writer() {
+        let mut l = chat_lite::lookup(tx, now, CHANNEL, &keys, &ids).await?;
         let (stored, known) = (std::mem::take(&mut l.stored), std::mem::take(&mut l.known));
         (stored, known, Vec::new(), Some(l))
     } else {
-        let p = batch_pg::lookup(tx, now, CHANNEL, &keys, &ids).await?;
+        let p = chat_pg::lookup(tx, now, CHANNEL, &keys, &ids).await?;
         (p.stored, p.known, p.stale, None)
     };
-    // Resends of stored messages get the first copy's seq; repeats inside the batch too.
-    let mut first: HashMap<&str, usize> = HashMap::new();
-    let (mut repeats, mut work) = (Vec::new(), Vec::new());
-    for (i, e) in ext.iter().enumerate() {
-        if let Some((c, seq)) = stored.get(e) {
-            out[i] = Some(resend(c, *seq));
-        } else if let Some(&f) = first.get(e.as_str()) {
-            repeats.push((i, f));
-        } else {
-            first.insert(e, i);
-            work.push(i);
-        }
-    }
-    // The visitors, in order of their first message, with their message counts.
-    let mut visitors: Vec<&Visitor> = Vec::new();
-    let mut count: HashMap<&str, i64> = HashMap::new();
-    for &i in &work {
-        let v = &jobs[i].visitor;
-        let n = count.entry(v.id.as_str()).or_insert(0);
-        if *n == 0 {
-            visitors.push(v);
-        }
-        *n += 1;
-    }
-    let mut route: HashMap<&str, Route> = HashMap::new();
-    let (mut open, mut candidates) = (Vec::new(), Vec::new());
-    for v in &visitors {
-        let r = match known.get(&v.id) {
-            // A conversation is one visitor's; should two ever share one, the second takes
-            // the one-message path (seqs are reserved per conversation and visitor).
-            Some(Some(c)) if open.iter().any(|(o, _, _)| *o == c.as_str()) => Route::Single,
-            Some(Some(c)) => {
-                open.push((c.as_str(), count[v.id.as_str()], v.id.as_str()));
-                Route::Open(c.clone())
-            }
-            None if v.identity_customer.is_none() => {
-                candidates.push(*v);
-                Route::Single // until its conversation is opened below
-            }
-            _ => Route::Single,
-        };
-        route.insert(&v.id, r);
-    }
+    let (repeats, work) = split_resends(&ext, &stored, &mut out);
+    let (visitors, count) = visitors_of(jobs, &work);
+    let (mut route, open, candidates) = routes(&visitors, &known, &count);
     // Open conversations: reserve the seqs (and lock the rows on PostgreSQL). One that was
     // resolved meanwhile is left to the one-message path, which reopens it.
     let pairs: Vec<(&str, i64)> = open.iter().map(|(c, n, _)| (*c, *n)).collect();
     let (reserved, pending) = match &lite {
         Some(l) => reserve_read(&l.convs, &pairs),
-        None => (reserve(tx, now, &pairs).await?, Vec::new()),
+        None => (ledger::reserve_open(tx, now, &pairs).await?, Vec::new()),
     };
     for (c, _, v) in &open {
         if !reserved.contains_key(*c) {
@@ -201,20 +158,13 @@ pub async fn store_all(state: &AppState, tx: &mut Tx, jobs: &[Job]) -> ApiResult
         });
     }
     match &lite {
-        Some(l) => {
-            batch_lite::write(tx, now, fresh_rows, &pending, &l.stale, rows, history).await?
-        }
+        Some(l) => chat_lite::write(tx, now, fresh_rows, &pending, &l.stale, rows, history).await?,
         None => {
-            batch_pg::touch(tx, now, &stale).await?;
-            insert_all(tx, rows, history).await?
+            chat_pg::touch(tx, now, &stale).await?;
+            ledger::insert_chat(tx, rows, history).await?
         }
     }
-    let events = out.iter().flatten().flat_map(|s| s.events.iter());
-    if events.clone().next().is_some() && tx.webhooks_active().await? {
-        for ev in events {
-            events::record(tx, ev).await?;
-        }
-    }
+    ledger::deliver(tx, out.iter().flatten().flat_map(|s| s.events.iter())).await?;
     for i in singles {
         let j = &jobs[i];
         let s = visitor::store_in(
@@ -236,6 +186,82 @@ pub async fn store_all(state: &AppState, tx: &mut Tx, jobs: &[Job]) -> ApiResult
         .into_iter()
         .map(|s| s.expect("every job answered"))
         .collect())
+}
+
+/// Resends of stored messages get the first copy's seq in `out`; returns the repeats inside
+/// the batch (index, index of its first copy) and the indexes of the messages to store.
+fn split_resends(
+    ext: &[String],
+    stored: &HashMap<String, (String, i64)>,
+    out: &mut [Option<Stored>],
+) -> (Vec<(usize, usize)>, Vec<usize>) {
+    let mut first: HashMap<&str, usize> = HashMap::new();
+    let (mut repeats, mut work) = (Vec::new(), Vec::new());
+    for (i, e) in ext.iter().enumerate() {
+        if let Some((c, seq)) = stored.get(e) {
+            out[i] = Some(resend(c, *seq));
+        } else if let Some(&f) = first.get(e.as_str()) {
+            repeats.push((i, f));
+        } else {
+            first.insert(e, i);
+            work.push(i);
+        }
+    }
+    (repeats, work)
+}
+
+/// The visitors of the messages to store, in order of their first message, with their
+/// message counts.
+fn visitors_of<'j>(jobs: &'j [Job], work: &[usize]) -> (Vec<&'j Visitor>, HashMap<&'j str, i64>) {
+    let mut visitors: Vec<&Visitor> = Vec::new();
+    let mut count: HashMap<&str, i64> = HashMap::new();
+    for &i in work {
+        let v = &jobs[i].visitor;
+        let n = count.entry(v.id.as_str()).or_insert(0);
+        if *n == 0 {
+            visitors.push(v);
+        }
+        *n += 1;
+    }
+    (visitors, count)
+}
+
+/// Open conversations of a visitor, with how many messages it adds, and the visitor.
+type OpenEntry<'j> = (&'j str, i64, &'j str);
+
+/// Each visitor's route as far as the read tells: appended to its open conversation (listed
+/// in the second value), a candidate for a new conversation (the third; one-message path
+/// until opened), or the one-message path.
+#[allow(clippy::type_complexity)]
+fn routes<'j>(
+    visitors: &[&'j Visitor],
+    known: &'j HashMap<String, Option<String>>,
+    count: &HashMap<&str, i64>,
+) -> (
+    HashMap<&'j str, Route>,
+    Vec<OpenEntry<'j>>,
+    Vec<&'j Visitor>,
+) {
+    let mut route: HashMap<&str, Route> = HashMap::new();
+    let (mut open, mut candidates): (Vec<OpenEntry>, _) = (Vec::new(), Vec::new());
+    for v in visitors {
+        let r = match known.get(&v.id) {
+            // A conversation is one visitor's; should two ever share one, the second takes
+            // the one-message path (seqs are reserved per conversation and visitor).
+            Some(Some(c)) if open.iter().any(|(o, _, _)| *o == c.as_str()) => Route::Single,
+            Some(Some(c)) => {
+                open.push((c.as_str(), count[v.id.as_str()], v.id.as_str()));
+                Route::Open(c.clone())
+            }
+            None if v.identity_customer.is_none() => {
+                candidates.push(*v);
+                Route::Single // until its conversation is opened below
+            }
+            _ => Route::Single,
+        };
+        route.insert(&v.id, r);
+    }
+    (route, open, candidates)
 }
 
 fn resend(conv: &str, seq: i64) -> Stored {
@@ -275,73 +301,11 @@ fn event(at: &At, kind: &str, data: Value, history: &mut Vec<Vec<B>>) -> Event {
     ev
 }
 
-/// Add `count` to `last_seq` of each open conversation; returns per conversation the new
-/// `last_seq`, the customer and the assignee. Resolved or closed ones are left out.
-async fn reserve(
-    tx: &mut Tx,
-    now: i64,
-    open: &[(&str, i64)],
-) -> StoreResult<HashMap<String, (i64, String, Option<String>)>> {
-    let mut out = HashMap::new();
-    let per = ((max_params(tx) - 1) / 2).max(1);
-    for chunk in open.chunks(per) {
-        let (mut case, mut ids) = (String::new(), String::new());
-        for k in 0..chunk.len() {
-            let p = 2 + 2 * k;
-            let _ = write!(case, " WHEN ${p} THEN ${}", p + 1);
-            let _ = write!(ids, "{}${p}", if k > 0 { ", " } else { "" });
-        }
-        let sql = format!(
-            "UPDATE conversations SET last_seq = last_seq + CASE id{case} END, updated_at = $1, \
-               last_message_at = $1 \
-             WHERE id IN ({ids}) AND status NOT IN ('resolved', 'closed') \
-             RETURNING id, last_seq, customer_id, assignee_id"
-        );
-        let mut q = sqlx::query_as::<_, (String, i64, String, Option<String>)>(&sql)
-            .persistent(false)
-            .bind(now);
-        for (id, n) in chunk {
-            q = q.bind(id.to_string()).bind(*n);
-        }
-        for (id, last, customer, assignee) in q
-            .fetch_all(tx.conn())
-            .await
-            .map_err(StoreError::from_sqlx)?
-        {
-            out.insert(id, (last, customer, assignee));
-        }
-    }
-    Ok(out)
-}
-
-/// Insert the message and history rows in one statement (PostgreSQL; SQLite sends them with
-/// its other writes).
-async fn insert_all(tx: &mut Tx, rows: Vec<Vec<B>>, history: Vec<Vec<B>>) -> StoreResult<()> {
-    insert_together(
-        tx,
-        vec![
-            (
-                "INSERT INTO messages (id, conversation_id, seq, body, body_search, external_id, \
-                   meta, created_at, author_kind, author_id, internal, channel)",
-                rows,
-                ", 'customer', NULL, 0, 'chat'",
-            ),
-            (
-                "INSERT INTO conversation_events (id, conversation_id, kind, actor_id, data, \
-                   created_at, actor_kind)",
-                history,
-                ", 'customer'",
-            ),
-        ],
-    )
-    .await
-}
-
-/// [`reserve`] from the conversations as read on SQLite: the reservations happen in
-/// [`batch_lite::write`] (conversation, messages added, `last_seq` as read).
+/// [`ledger::reserve_open`] from the conversations as read on SQLite: the reservations happen
+/// in [`chat_lite::write`] (conversation, messages added, `last_seq` as read).
 #[allow(clippy::type_complexity)]
 fn reserve_read(
-    convs: &HashMap<String, batch_lite::Conv>,
+    convs: &HashMap<String, chat_lite::Conv>,
     open: &[(&str, i64)],
 ) -> (
     HashMap<String, (i64, String, Option<String>)>,

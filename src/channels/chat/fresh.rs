@@ -1,12 +1,14 @@
 //! The conversations a group commit opens for visitors writing for the first time: a visitor
 //! row, a customer holding the visitor identity (or the customer that already holds it), a
-//! numbered conversation and, when nobody is available, the `offline` tag. On PostgreSQL
-//! ([`super::batch_pg::open`]) in one statement safe against concurrent writers; on SQLite
-//! ([`open_lite`]) with one read, the rows then going out with the batch's one write.
+//! numbered conversation and, when nobody is available, the `offline` tag. With parallel
+//! writers ([`open_locked`], the ledger's [`chat_pg::open`]) in one statement safe against
+//! concurrent writers; with one writer ([`open_lite`]) with one read, the rows then going out
+//! with the batch's one write ([`chat_lite::write`]).
 
-use super::batch_lite::{self, FreshRows};
 use super::visitor::{self, Visitor, OFFLINE_TAG};
 use super::writer::Job;
+use crate::conversations::ledger::chat_lite::{self, FreshRows};
+use crate::conversations::ledger::chat_pg;
 use crate::store::bulk::V as B;
 use crate::store::{new_id, StoreResult, Tx};
 use std::collections::HashMap;
@@ -33,13 +35,6 @@ pub(super) struct Fresh<'a> {
     pub(super) count: i64,
 }
 
-/// Columns of a conversation a batch opens ([`Fresh::row`], then [`CONVERSATION_EXTRA`]).
-pub(super) const CONVERSATION_INSERT: &str = "INSERT INTO conversations (id, number, customer_id, \
-    enqueued_at, queue_id, subject, subject_search, created_at, last_seq, updated_at, \
-    last_message_at, channel, status, priority)";
-/// The constant columns of [`CONVERSATION_INSERT`].
-pub(super) const CONVERSATION_EXTRA: &str = ", 'chat', 'open', 0";
-
 impl<'a> Fresh<'a> {
     /// A conversation for `v`, whose first message gives the subject; numbered later.
     pub(super) fn new(v: &'a Visitor, customer: String, offline: bool, sent: Sent<'_>) -> Self {
@@ -61,7 +56,7 @@ impl<'a> Fresh<'a> {
         }
     }
 
-    /// The values of [`CONVERSATION_INSERT`].
+    /// The values of the ledger's `sql::CHAT_CONVERSATIONS`.
     pub(super) fn row(&self, now: i64) -> Vec<B> {
         let queue = self.visitor.site.queue_id.clone();
         vec![
@@ -86,22 +81,62 @@ impl<'a> Fresh<'a> {
     }
 }
 
-/// Open a conversation for each of `candidates` (new visitors), inside `tx`: written at once on
-/// PostgreSQL; on SQLite returned as rows for the batch's one write.
+/// Open a conversation for each of `candidates` (new visitors), inside `tx`: written at once
+/// with parallel writers; with one writer returned as rows for the batch's one write.
 pub(super) async fn open<'a>(
     tx: &mut Tx,
     now: i64,
     candidates: Vec<&'a Visitor>,
     sent: Sent<'_>,
 ) -> StoreResult<(Vec<Fresh<'a>>, FreshRows)> {
-    if tx.is_sqlite() {
+    if tx.single_writer() {
         return open_lite(tx, now, candidates, sent).await;
     }
-    let fresh = super::batch_pg::open(tx, now, candidates, sent).await?;
+    let fresh = open_locked(tx, now, candidates, sent).await?;
     Ok((fresh, FreshRows::default()))
 }
 
-/// [`super::batch_pg::open`] on SQLite: one read, and the rows to send with the batch's write.
+/// [`open`] with parallel writers: one statement ([`chat_pg::open`]). Visitors whose row
+/// another writer created meanwhile are left out; they take the one-message path.
+async fn open_locked<'a>(
+    tx: &mut Tx,
+    now: i64,
+    candidates: Vec<&'a Visitor>,
+    sent: Sent<'_>,
+) -> StoreResult<Vec<Fresh<'a>>> {
+    let fresh: Vec<Fresh<'a>> = candidates
+        .into_iter()
+        .map(|v| Fresh::new(v, new_id(), false, sent))
+        .collect();
+    let input: Vec<chat_pg::Input> = fresh
+        .iter()
+        .enumerate()
+        .map(|(k, f)| chat_pg::Input {
+            vid: &f.visitor.id,
+            site: &f.visitor.site.id,
+            conv: &f.conv_id,
+            cust: &f.customer,
+            ident: new_id(),
+            queue: f.visitor.site.queue_id.as_deref(),
+            subject: &f.subject,
+            subject_search: switchboard_text::search_fold(&f.subject),
+            n: f.count,
+            ord: k as i64,
+            in_hours: f.visitor.site.in_hours() as i64,
+        })
+        .collect();
+    let mut opened = chat_pg::open(tx, now, &input, OFFLINE_TAG).await?;
+    Ok(fresh
+        .into_iter()
+        .filter_map(|mut f| {
+            let o = opened.remove(&f.visitor.id)?;
+            (f.number, f.customer, f.offline) = (o.number, o.customer, o.offline);
+            Some(f)
+        })
+        .collect())
+}
+
+/// [`open`] with one writer: one read, and the rows to send with the batch's write.
 async fn open_lite<'a>(
     tx: &mut Tx,
     now: i64,
@@ -113,7 +148,7 @@ async fn open_lite<'a>(
         return Ok((Vec::new(), rows));
     }
     let ids: Vec<&str> = candidates.iter().map(|v| v.id.as_str()).collect();
-    let found = batch_lite::fresh_lookup(tx, &ids).await?;
+    let found = chat_lite::fresh_lookup(tx, &ids).await?;
     let mut fresh = Vec::with_capacity(candidates.len());
     for v in candidates {
         let customer = match found.owners.get(&v.id) {

@@ -64,28 +64,25 @@ pub struct Hub {
     pub stopping: CancellationToken,
 }
 
-/// The hub of the application owning `state` (created on first use, kept in the state).
-pub fn get(state: &AppState) -> Arc<Hub> {
-    state
-        .chat_hub
-        .get_or_init(|| {
-            let c = &state.settings.chat;
-            let quota =
-                Quota::per_second(NonZeroU32::new(c.messages_per_second.max(1)).expect("non-zero"))
-                    .allow_burst(NonZeroU32::new(c.message_burst.max(1)).expect("non-zero"));
-            Arc::new(Hub {
-                reg: Mutex::default(),
-                per_ip: Mutex::default(),
-                per_ip_limit: c.sockets_per_ip,
-                limiter: RateLimiter::keyed(quota),
-                key: OnceCell::new(),
-                sites: Mutex::default(),
-                next_id: AtomicU64::new(1),
-                writer: OnceLock::new(),
-                stopping: CancellationToken::new(),
-            })
+impl Hub {
+    /// The hub of one application, built with it (`Application::build`) and handed to the
+    /// chat routes and workers.
+    pub fn new(c: &crate::settings::ChatSettings) -> Arc<Hub> {
+        let quota =
+            Quota::per_second(NonZeroU32::new(c.messages_per_second.max(1)).expect("non-zero"))
+                .allow_burst(NonZeroU32::new(c.message_burst.max(1)).expect("non-zero"));
+        Arc::new(Hub {
+            reg: Mutex::default(),
+            per_ip: Mutex::default(),
+            per_ip_limit: c.sockets_per_ip,
+            limiter: RateLimiter::keyed(quota),
+            key: OnceCell::new(),
+            sites: Mutex::default(),
+            next_id: AtomicU64::new(1),
+            writer: OnceLock::new(),
+            stopping: CancellationToken::new(),
         })
-        .clone()
+    }
 }
 
 /// Holds one connection slot of an IP address; released on drop.
@@ -261,9 +258,12 @@ impl Hub {
 }
 
 /// Forward bus events to the visitor sockets on this node until `stop`.
-pub fn spawn_dispatcher(state: &AppState, stop: CancellationToken) -> JoinHandle<()> {
+pub fn spawn_dispatcher(
+    state: &AppState,
+    hub: Arc<Hub>,
+    stop: CancellationToken,
+) -> JoinHandle<()> {
     let state = state.clone();
-    let hub = get(&state);
     let mut rx = state.bus.subscribe();
     tokio::spawn(async move {
         let mut sweep = tokio::time::interval(std::time::Duration::from_secs(60));

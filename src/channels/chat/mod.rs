@@ -12,8 +12,6 @@
 mod agent;
 mod attachments;
 mod batch;
-mod batch_lite;
-mod batch_pg;
 mod frames;
 mod fresh;
 mod handlers;
@@ -35,7 +33,8 @@ use crate::state::AppState;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::get;
-use axum::Router;
+use axum::{Extension, Router};
+use std::sync::Arc;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use utoipa_axum::router::OpenApiRouter;
@@ -58,8 +57,8 @@ pub const MAX_FRAME_BYTES: usize = 64 * 1024;
 /// The widget, built by `web-widget/build.mjs`.
 const WIDGET_JS: &str = include_str!("../../../web-widget/dist/widget.js");
 
-/// Routes under `/api/v1` (described in the OpenAPI document).
-pub fn router() -> OpenApiRouter<AppState> {
+/// Routes under `/api/v1` (described in the OpenAPI document), served with `hub`.
+pub fn router(hub: Arc<Hub>) -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(site_routes::list_sites, site_routes::create_site))
         .routes(routes!(site_routes::get_site, site_routes::update_site))
@@ -79,14 +78,16 @@ pub fn router() -> OpenApiRouter<AppState> {
             "/widget/attachments/{id}",
             get(attachments::download).options(attachments::preflight),
         )
+        .layer(Extension(hub))
 }
 
-/// Routes outside `/api/v1` (sockets, scripts).
-pub fn public_routes() -> Router<AppState> {
+/// Routes outside `/api/v1` (sockets, scripts), served with `hub`.
+pub fn public_routes(hub: Arc<Hub>) -> Router<AppState> {
     Router::new()
         .route("/widget.js", get(widget_js))
         .route("/widget/test", get(test_page::test_page))
         .route("/ws/widget", get(socket::upgrade))
+        .layer(Extension(hub))
 }
 
 /// The widget's version: a hash of the script (`/widget.js?v=…` may be cached for a year).
@@ -140,7 +141,16 @@ async fn widget_js(
         .into_response()
 }
 
+/// Replies reach the visitor's sockets over the bus (`message.created`): nothing to write.
+pub fn register_outbound(o: &mut crate::conversations::outbound::Outbound) {
+    o.by_bus("chat");
+}
+
 /// Background workers of this channel, stopped by `stop`.
-pub fn spawn_workers(state: &AppState, stop: CancellationToken) -> Vec<JoinHandle<()>> {
-    vec![hub::spawn_dispatcher(state, stop)]
+pub fn spawn_workers(
+    state: &AppState,
+    hub: Arc<Hub>,
+    stop: CancellationToken,
+) -> Vec<JoinHandle<()>> {
+    vec![hub::spawn_dispatcher(state, hub, stop)]
 }

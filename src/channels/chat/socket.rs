@@ -1,7 +1,7 @@
 //! `GET /ws/widget?site=KEY`: the visitor WebSocket (protocol in `docs/widget-protocol.md`).
 
 use super::handlers::{error_frame, Inbound};
-use super::hub::{self, Hub, IpSlot, Mailbox, Registration};
+use super::hub::{Hub, IpSlot, Mailbox, Registration};
 use super::visitor::{self, Visitor};
 use super::{secrets, sites, MAX_FRAME_BYTES, SOCKET_BUFFER};
 use crate::error::{ApiError, ApiQuery};
@@ -11,6 +11,7 @@ use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket, WebSocketUp
 use axum::extract::{ConnectInfo, State};
 use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
+use axum::Extension;
 use futures::stream::{SplitSink, SplitStream};
 use futures::{SinkExt, StreamExt};
 use serde::Deserialize;
@@ -31,6 +32,7 @@ pub struct WsQuery {
 /// Check the site and the page origin, then upgrade.
 pub async fn upgrade(
     State(state): State<AppState>,
+    Extension(hub): Extension<Arc<Hub>>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
     ApiQuery(q): ApiQuery<WsQuery>,
     headers: HeaderMap,
@@ -60,7 +62,6 @@ pub async fn upgrade(
     if !site.origin_allowed(origin) {
         return super::origin::refuse(ws, &site, origin);
     }
-    let hub = hub::get(&state);
     let Some(slot) = hub.acquire_ip(state.proxies.client_ip(addr, &headers)) else {
         return ApiError::RateLimited.into_response();
     };

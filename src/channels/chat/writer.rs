@@ -13,7 +13,6 @@ use super::hub::Hub;
 use super::visitor::{self, Stored, Visitor};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
-use crate::store::Backend;
 use serde_json::Value;
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
@@ -63,10 +62,7 @@ pub async fn store(
 /// numbers) and, for a new visitor, by the visitor row's insert (one writer claims it).
 pub fn spawn(state: AppState, hub: Arc<Hub>) -> mpsc::Sender<Job> {
     let (tx, rx) = mpsc::channel::<Job>(QUEUE);
-    let writers = match state.store.backend() {
-        Backend::Sqlite => 1,
-        Backend::Postgres => (state.settings.database.max_connections / 2).clamp(1, 4),
-    };
+    let writers = state.store.parallel_writers();
     let rx = Arc::new(tokio::sync::Mutex::new(rx));
     for _ in 0..writers {
         let (state, hub, rx) = (state.clone(), hub.clone(), rx.clone());

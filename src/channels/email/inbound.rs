@@ -4,32 +4,12 @@
 
 use super::mailboxes::{self, Mailbox};
 use super::outbox;
+pub use super::outcome::Outcome;
 use crate::conversations::{self as convs, Actor, NewConversation, NewMessage};
 use crate::state::AppState;
 use crate::store::{new_id, now_ms, StoreError, StoreResult, Tx};
-use serde::Serialize;
 use serde_json::{json, Value};
 use switchboard_mail::{Address, AutoKind, ParsedEmail};
-use utoipa::ToSchema;
-
-/// What happened to an inbound message.
-#[derive(Debug, Clone, Serialize, ToSchema, PartialEq)]
-#[serde(tag = "status", rename_all = "snake_case")]
-pub enum Outcome {
-    /// Stored as a new message.
-    Stored {
-        conversation_id: String,
-        message_id: String,
-        new_conversation: bool,
-    },
-    /// Already stored earlier (same `Message-ID`); nothing changed.
-    Duplicate { conversation_id: String },
-    /// Not parseable; kept in quarantine for an admin.
-    Quarantined {
-        quarantine_id: String,
-        reason: String,
-    },
-}
 
 /// Store `raw` received for `mailbox` (if known; otherwise the mailbox it is addressed to).
 pub async fn ingest(

@@ -2,6 +2,7 @@
 //! messages; agent replies leave through a durable outbox sent over SMTP.
 //!
 //! - [`inbound`]: parse, quarantine, thread, store (idempotent by `Message-ID`).
+//! - [`push`]: mail pushed over HTTP, group-committed like an IMAP fetch.
 //! - [`quarantine`]: admins ingest quarantined mail again or discard it.
 //! - [`mailboxes`], [`mailbox_routes`]: IMAP/SMTP account settings (admin only).
 //! - [`outbox`]: replies and acknowledgements queued inside the agent's transaction, sent by
@@ -19,6 +20,8 @@ pub mod mailbox_guard;
 mod mailbox_routes;
 pub mod mailboxes;
 pub mod outbox;
+pub mod outcome;
+pub mod push;
 pub mod quarantine;
 pub mod routes;
 pub mod secrets;
@@ -33,7 +36,6 @@ use tokio_util::sync::CancellationToken;
 use utoipa_axum::router::OpenApiRouter;
 
 pub use imap::ImapWorker;
-pub use outbox::{enqueue_chat_copy, enqueue_reply};
 pub use sender::OutboxWorker;
 
 /// Largest raw message accepted (HTTP body and IMAP fetch).
@@ -84,4 +86,15 @@ pub fn spawn_workers(state: &AppState, stop: CancellationToken) -> Vec<JoinHandl
         ));
     }
     workers
+}
+
+/// Email replies go out through the SMTP outbox; agent replies in offline chats whose visitor
+/// left an address are copied there too. Both are written in the reply's own transaction.
+pub fn register_outbound(o: &mut crate::conversations::outbound::Outbound) {
+    o.add_step("email", |tx, conv, m| {
+        Box::pin(outbox::enqueue_reply(tx, conv, m))
+    });
+    o.add_step("chat", |tx, conv, m| {
+        Box::pin(outbox::enqueue_chat_copy(tx, conv, m))
+    });
 }

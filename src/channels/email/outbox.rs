@@ -2,8 +2,8 @@
 //! the message they carry, each with a `Message-ID` fixed at that moment, then sent over SMTP
 //! by [`super::OutboxWorker`] (several nodes may run it: rows are claimed with a lease).
 
-use super::inbound::Outcome;
 use super::mailboxes::{self, Mailbox};
+use super::outcome::Outcome;
 use crate::bus::Event;
 use crate::conversations::{self as convs, Actor, Conversation, Message, NewMessage};
 use crate::store::{new_id, now_ms, StoreError, StoreResult, Tx};

@@ -1,6 +1,7 @@
 //! `/channels/email` routes: the inbound push endpoint, quarantine and attachment downloads.
 
 use super::inbound::{self, Outcome};
+use super::push::Pushes;
 use crate::auth::{Caller, Role};
 use crate::error::{ApiError, ApiPath, ApiQuery, ApiResult};
 use crate::state::AppState;
@@ -10,17 +11,20 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
+use axum::{Extension, Json};
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-/// Inbound, quarantine, attachment and outbox routes.
+/// Inbound, quarantine, attachment and outbox routes (pushed mail is group-committed through
+/// one [`Pushes`] queue per router).
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(post_inbound))
         .layer(DefaultBodyLimit::max(super::MAX_MESSAGE_BYTES))
+        .layer(Extension(Arc::new(Pushes::default())))
         .routes(routes!(list_quarantine))
         .routes(routes!(get_quarantined_raw))
         .routes(routes!(get_attachment))
@@ -43,6 +47,7 @@ pub struct InboundParams {
     responses((status = 201, body = Outcome), (status = 200, body = Outcome), (status = 202, body = Outcome)))]
 async fn post_inbound(
     State(state): State<AppState>,
+    Extension(pushes): Extension<Arc<Pushes>>,
     caller: Caller,
     ApiQuery(p): ApiQuery<InboundParams>,
     body: Result<Bytes, BytesRejection>,
@@ -57,7 +62,7 @@ async fn post_inbound(
         ),
         None => None,
     };
-    let outcome = inbound::ingest(&state, mailbox.as_ref(), &raw).await?;
+    let outcome = pushes.store(&state, mailbox, raw).await?;
     let status = match &outcome {
         Outcome::Stored { .. } => StatusCode::CREATED,
         Outcome::Duplicate { .. } => StatusCode::OK,

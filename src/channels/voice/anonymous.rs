@@ -8,13 +8,12 @@
 //! it never joins another conversation (the callers are unrelated people) and a missed
 //! anonymous call opens no callback (there is nobody to call back).
 
-use super::ingest::normalise_number;
+use super::contact::normalise_number;
 use crate::customers;
 use crate::store::{StoreResult, Tx};
 use switchboard_voice::{digit_value, CallRecord, Direction};
 
-/// Identity kind of the shared anonymous-caller profile.
-pub const ANONYMOUS_KIND: &str = "anonymous";
+pub use crate::customers::ANONYMOUS_KIND;
 /// Identity value of the shared anonymous-caller profile.
 pub const ANONYMOUS_VALUE: &str = "phone";
 /// Name of the shared anonymous-caller profile.

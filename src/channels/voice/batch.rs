@@ -23,16 +23,15 @@ mod sql;
 mod write;
 
 use super::anonymous::{anonymous_customer, customer_party, customer_raw, Party, ANONYMOUS_SHOWN};
-use super::ingest::{
-    channel_of, is_missed, store_contact, with_anonymous, Contact, IngestReport, Outcome,
-};
+use super::contact::{channel_of, is_missed, Contact};
+use super::ingest::{store_contact, with_anonymous, IngestReport, Outcome};
 use super::pairing;
 use super::records::ParsedLine;
 use super::summary::{body, meta};
 use crate::bus::Event;
 use crate::customers;
 use crate::state::AppState;
-use crate::store::{now_ms, Backend, StoreError, StoreResult, Tx};
+use crate::store::{now_ms, StoreError, StoreResult, Tx};
 use sql::fetch_in;
 use std::collections::{HashMap, HashSet};
 use switchboard_voice::Direction;
@@ -56,7 +55,7 @@ pub async fn store_batched(
     source: &'static str,
     lines: Vec<ParsedLine>,
 ) -> StoreResult<IngestReport> {
-    if state.store.backend() == Backend::Sqlite || lines.len() <= BATCH_SIZE {
+    if state.store.single_writer() || lines.len() <= BATCH_SIZE {
         return store_stream(state, source, lines).await;
     }
     let region = state.settings.text.default_region.as_str();
@@ -245,53 +244,13 @@ async fn in_tx(
 ) -> StoreResult<Vec<Event>> {
     let region = state.settings.text.default_region.as_str();
     let window = state.settings.voice.callback_window_ms();
-    // Per channel, so the lookup uses the (channel, external_id) unique index; calls also
-    // look among the source ids folded into another entry.
-    let mut stored = Vec::new();
-    for channel in ["phone", "fax"] {
-        let ids: Vec<String> = items
-            .iter()
-            .filter(|it| it.channel == channel)
-            .map(|it| it.external_id.clone())
-            .collect();
-        let sql = format!(
-            "SELECT external_id FROM messages WHERE channel = '{channel}' AND external_id IN"
-        );
-        let rows: Vec<(String,)> = fetch_in(tx, &sql, &ids).await?;
-        stored.extend(rows.into_iter().map(|r| (channel.to_string(), r.0)));
-        if channel == "phone" {
-            let sql = "SELECT source_id FROM voice_source_ids WHERE source_id IN";
-            let rows: Vec<(String,)> = fetch_in(tx, sql, &ids).await?;
-            stored.extend(rows.into_iter().map(|r| (channel.to_string(), r.0)));
-        }
-    }
-    let mut seen: HashSet<(String, String)> = stored.into_iter().collect();
-    items.retain(|it| {
-        let new = seen.insert((it.channel.to_string(), it.external_id.clone()));
-        if !new {
-            outcomes[it.i] = Some(Outcome::Duplicate);
-        }
-        new
-    });
+    drop_stored(tx, &mut items, outcomes).await?;
     let customers = resolve_customers(tx, lines, &items).await?;
     let anonymous_id = match items.iter().any(|it| it.number.is_none()) {
         true => Some(anonymous_customer(tx).await?),
         false => None,
     };
-    let agents: HashMap<String, String> = if items
-        .iter()
-        .any(|it| record(lines, it.i).agent_extension.is_some())
-    {
-        let rows: Vec<(String, String)> = sqlx::query_as(
-            "SELECT extension, id FROM agents WHERE extension IS NOT NULL ORDER BY id DESC",
-        )
-        .fetch_all(tx.conn())
-        .await
-        .map_err(StoreError::from_sqlx)?;
-        rows.into_iter().collect()
-    } else {
-        HashMap::new()
-    };
+    let agents = agents_by_extension(tx, lines, &items).await?;
     let folds = pair::fold_into_cti(
         state,
         tx,
@@ -312,30 +271,7 @@ async fn in_tx(
         .collect::<HashSet<_>>()
         .into_iter()
         .collect();
-    let rows: Vec<OpenRow> = fetch_in(
-        tx,
-        &format!(
-            "SELECT c.id, c.customer_id, c.channel, c.status, c.created_at, c.last_message_at, \
-               (SELECT COUNT(*) FROM conversation_tags t WHERE t.conversation_id = c.id \
-                  AND t.tag = '{}') FROM conversations c \
-             WHERE c.status IN ('open', 'pending') AND c.customer_id IN",
-            super::ingest::CALLBACK_TAG
-        ),
-        &customer_ids,
-    )
-    .await?;
-    let mut open: HashMap<String, Vec<OpenConv>> = HashMap::new();
-    for (id, customer, channel, status, created_at, last_at, tagged) in rows {
-        open.entry(customer).or_default().push(OpenConv {
-            target: Target::Existing(id.clone()),
-            id,
-            channel,
-            open: status == "open",
-            callback: tagged > 0,
-            created_at,
-            last_at,
-        });
-    }
+    let mut open = open_conversations(tx, &customer_ids).await?;
     let mut plan = Plan::default();
     for Item {
         i,
@@ -356,24 +292,7 @@ async fn in_tx(
         let list = open.entry(customer_id.clone()).or_default();
         // Anonymous callers are unrelated people: no callback, no joining.
         let missed = is_missed(rec) && !anonymous;
-        let found = if anonymous {
-            None
-        } else if missed {
-            list.iter_mut()
-                .filter(|c| c.callback && c.open && c.channel == "phone")
-                .filter(|c| {
-                    c.last_at
-                        .is_some_and(|l| l >= at - window && l <= at + window)
-                })
-                .max_by_key(|c| c.last_at)
-        } else {
-            list.iter_mut()
-                .filter(|c| c.channel == channel)
-                .max_by(|a, b| {
-                    (a.last_at.unwrap_or(a.created_at), &a.id)
-                        .cmp(&(b.last_at.unwrap_or(b.created_at), &b.id))
-                })
-        };
+        let found = find_open(list, anonymous, missed, channel, at, window);
         let (conv_id, target) = match found {
             Some(c) => {
                 c.last_at = Some(at);
@@ -421,6 +340,129 @@ async fn in_tx(
     let mut events = fold_events;
     events.extend(plan.write(state, tx, outcomes).await?);
     Ok(events)
+}
+
+/// Take the records already stored (or folded into another entry) out of `items`, each a
+/// duplicate in `outcomes`; repeats inside the batch too.
+async fn drop_stored(
+    tx: &mut Tx,
+    items: &mut Vec<Item>,
+    outcomes: &mut [Option<Outcome>],
+) -> StoreResult<()> {
+    // Per channel, so the lookup uses the (channel, external_id) unique index; calls also
+    // look among the source ids folded into another entry.
+    let mut stored = Vec::new();
+    for channel in ["phone", "fax"] {
+        let ids: Vec<String> = items
+            .iter()
+            .filter(|it| it.channel == channel)
+            .map(|it| it.external_id.clone())
+            .collect();
+        let sql = format!(
+            "SELECT external_id FROM messages WHERE channel = '{channel}' AND external_id IN"
+        );
+        let rows: Vec<(String,)> = fetch_in(tx, &sql, &ids).await?;
+        stored.extend(rows.into_iter().map(|r| (channel.to_string(), r.0)));
+        if channel == "phone" {
+            let sql = "SELECT source_id FROM voice_source_ids WHERE source_id IN";
+            let rows: Vec<(String,)> = fetch_in(tx, sql, &ids).await?;
+            stored.extend(rows.into_iter().map(|r| (channel.to_string(), r.0)));
+        }
+    }
+    let mut seen: HashSet<(String, String)> = stored.into_iter().collect();
+    items.retain(|it| {
+        let new = seen.insert((it.channel.to_string(), it.external_id.clone()));
+        if !new {
+            outcomes[it.i] = Some(Outcome::Duplicate);
+        }
+        new
+    });
+    Ok(())
+}
+
+/// Agents by PBX extension, when a record of the batch names one.
+async fn agents_by_extension(
+    tx: &mut Tx,
+    lines: &[ParsedLine],
+    items: &[Item],
+) -> StoreResult<HashMap<String, String>> {
+    if items
+        .iter()
+        .any(|it| record(lines, it.i).agent_extension.is_some())
+    {
+        let rows: Vec<(String, String)> = sqlx::query_as(
+            "SELECT extension, id FROM agents WHERE extension IS NOT NULL ORDER BY id DESC",
+        )
+        .fetch_all(tx.conn())
+        .await
+        .map_err(StoreError::from_sqlx)?;
+        Ok(rows.into_iter().collect())
+    } else {
+        Ok(HashMap::new())
+    }
+}
+
+/// The open and pending conversations of `customer_ids`, by customer.
+async fn open_conversations(
+    tx: &mut Tx,
+    customer_ids: &[String],
+) -> StoreResult<HashMap<String, Vec<OpenConv>>> {
+    let rows: Vec<OpenRow> = fetch_in(
+        tx,
+        &format!(
+            "SELECT c.id, c.customer_id, c.channel, c.status, c.created_at, c.last_message_at, \
+               (SELECT COUNT(*) FROM conversation_tags t WHERE t.conversation_id = c.id \
+                  AND t.tag = '{}') FROM conversations c \
+             WHERE c.status IN ('open', 'pending') AND c.customer_id IN",
+            super::contact::CALLBACK_TAG
+        ),
+        customer_ids,
+    )
+    .await?;
+    let mut open: HashMap<String, Vec<OpenConv>> = HashMap::new();
+    for (id, customer, channel, status, created_at, last_at, tagged) in rows {
+        open.entry(customer).or_default().push(OpenConv {
+            target: Target::Existing(id.clone()),
+            id,
+            channel,
+            open: status == "open",
+            callback: tagged > 0,
+            created_at,
+            last_at,
+        });
+    }
+    Ok(open)
+}
+
+/// The conversation a record joins among its customer's `list`: anonymous callers none, a
+/// missed call an open callback conversation within `window` of it, anything else the latest
+/// open conversation on its channel.
+fn find_open<'l>(
+    list: &'l mut [OpenConv],
+    anonymous: bool,
+    missed: bool,
+    channel: &str,
+    at: i64,
+    window: i64,
+) -> Option<&'l mut OpenConv> {
+    if anonymous {
+        None
+    } else if missed {
+        list.iter_mut()
+            .filter(|c| c.callback && c.open && c.channel == "phone")
+            .filter(|c| {
+                c.last_at
+                    .is_some_and(|l| l >= at - window && l <= at + window)
+            })
+            .max_by_key(|c| c.last_at)
+    } else {
+        list.iter_mut()
+            .filter(|c| c.channel == channel)
+            .max_by(|a, b| {
+                (a.last_at.unwrap_or(a.created_at), &a.id)
+                    .cmp(&(b.last_at.unwrap_or(b.created_at), &b.id))
+            })
+    }
 }
 
 /// The customers of a batch: by normalised number, and the anonymous profile if needed.

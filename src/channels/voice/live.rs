@@ -1,7 +1,8 @@
 //! Calls in progress from the live CTI API (`voice_live_calls`), how they end up as contact
 //! entries, and the timeout closing calls whose hangup never arrives.
 
-use super::ingest::{store_in, Contact, Outcome};
+use super::contact::Contact;
+use super::ingest::{store_in, Outcome};
 use crate::bus::Event;
 use crate::error::ApiResult;
 use crate::events;

@@ -1,6 +1,7 @@
 //! Agents logging a call by hand: `POST /api/v1/channels/voice/calls`.
 
-use super::ingest::{store_contact, Contact, Outcome};
+use super::contact::Contact;
+use super::ingest::{store_contact, Outcome};
 use crate::auth::{Caller, Role};
 use crate::customers::{self, normalise_identity};
 use crate::error::{ApiError, ApiJson, ApiResult};

@@ -38,6 +38,7 @@
 
 pub mod anonymous;
 pub mod batch;
+pub mod contact;
 pub mod cti;
 pub mod ingest;
 pub mod live;
@@ -157,4 +158,11 @@ async fn tail_worker(state: AppState, sources: Vec<TailSource>, stop: Cancellati
             _ = tokio::time::sleep(TAIL_POLL_INTERVAL) => {}
         }
     }
+}
+
+/// A logged call or fax has nobody to send a reply to: public replies are refused (a note,
+/// a callback or an email to the customer instead).
+pub fn register_outbound(o: &mut crate::conversations::outbound::Outbound) {
+    o.nowhere("phone");
+    o.nowhere("fax");
 }

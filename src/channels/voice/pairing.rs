@@ -25,7 +25,7 @@
 //! it is still open, unassigned, and holds no other missed call.
 
 use super::anonymous::is_withheld;
-use super::ingest::{normalise_number, CALLBACK_TAG};
+use super::contact::{normalise_number, CALLBACK_TAG};
 use crate::bus::Event;
 use crate::conversations::{self, Actor};
 use crate::events;
@@ -111,11 +111,7 @@ pub async fn entries(tx: &mut Tx, pairing: Pairing, from: i64, to: i64) -> Store
     type Row = (String, String, String, i64, String, String);
     // SQLite without statistics prefers the (channel, external_id) index, i.e. every phone
     // entry ever stored; it is told which index to use. PostgreSQL picks the partial one.
-    let indexed = if tx.is_sqlite() {
-        format!("INDEXED BY {}", pairing.index())
-    } else {
-        String::new()
-    };
+    let indexed = tx.index_hint(pairing.index());
     let sql = format!(
         "SELECT m.id, m.conversation_id, c.customer_id, m.created_at, m.body, m.meta \
          FROM messages m {indexed} JOIN conversations c ON c.id = m.conversation_id \

@@ -1,6 +1,6 @@
 //! Human summaries and structured metadata of a call or fax entry.
 
-use super::ingest::{normalise_number, Contact};
+use super::contact::{normalise_number, Contact};
 use serde_json::{json, Value};
 use switchboard_voice::{CallRecord, ContactKind, Direction, Disposition};
 use time::format_description::well_known::Rfc3339;

@@ -1,16 +1,17 @@
 //! The write half of a batch: multi-row inserts of what the planner decided.
 
-use super::sql::{insert_rows, is_sqlite, max_numbered_params, V};
+use super::sql::{insert_rows, V};
 use crate::bus::Event;
-use crate::channels::voice::ingest::{Outcome, CALLBACK_TAG};
+use crate::channels::voice::contact::CALLBACK_TAG;
+use crate::channels::voice::ingest::Outcome;
 use crate::channels::voice::summary::subject;
+use crate::conversations::ledger::{batch as ledger, sql};
 use crate::conversations::{self, Message};
 use crate::events;
 use crate::state::AppState;
-use crate::store::{dialect, ms_to_rfc3339, new_id, now_ms, StoreError, StoreResult, Tx};
+use crate::store::{ms_to_rfc3339, new_id, StoreError, StoreResult, Tx};
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::fmt::Write;
 use switchboard_voice::CallRecord;
 
 /// Where a planned message goes.
@@ -166,34 +167,14 @@ impl Plan {
         }
         let build =
             tokio::task::spawn_blocking(move || build_events(pending, &new_convs, &numbers, queue));
-        let inserted = insert_rows(
-            tx,
-            "INSERT INTO messages (id, conversation_id, seq, author_kind, author_id, body_search, \
-               body, channel, external_id, meta, created_at, internal)",
-            msg_rows,
-            ", 0",
-            "",
-        )
-        .await;
+        let inserted = ledger::insert(tx, sql::VOICE_MESSAGES, msg_rows).await;
         let (out_events, history, stored) = build.await.map_err(join_error)?;
         inserted?;
         for (line, outcome) in stored {
             outcomes[line] = Some(outcome);
         }
-        insert_rows(
-            tx,
-            "INSERT INTO conversation_events (id, conversation_id, kind, actor_kind, actor_id, \
-               data, created_at)",
-            history,
-            "",
-            "",
-        )
-        .await?;
-        if tx.webhooks_active().await? {
-            for ev in &out_events {
-                events::record(tx, ev).await?;
-            }
-        }
+        ledger::insert(tx, sql::HISTORY_ROWS, history).await?;
+        ledger::deliver(tx, out_events.iter()).await?;
         Ok(out_events)
     }
 }
@@ -214,8 +195,7 @@ async fn write_conversations(
     Option<String>,
     HashMap<String, (i64, Option<String>)>,
 )> {
-    let numbers =
-        dialect::next_conversation_numbers(state.store.backend(), tx, new_convs.len()).await?;
+    let numbers = ledger::next_numbers(tx, new_convs.len()).await?;
     let queue = if new_convs.iter().any(|c| c.callback) {
         super::super::callback_queue(state, tx).await?
     } else {
@@ -239,16 +219,7 @@ async fn write_conversations(
             V::J(queue.as_ref().filter(|_| c.callback).map(|_| c.created_at)),
         ]
     });
-    insert_rows(
-        tx,
-        "INSERT INTO conversations (id, number, customer_id, channel, status, subject, \
-           subject_search, created_at, updated_at, last_message_at, last_seq, resolved_at, \
-           queue_id, enqueued_at)",
-        conv_rows.collect(),
-        "",
-        "",
-    )
-    .await?;
+    ledger::insert(tx, sql::VOICE_CONVERSATIONS, conv_rows.collect()).await?;
     let tag_rows = new_convs.iter().filter(|c| c.callback);
     let tag_rows = tag_rows.map(|c| vec![V::S(c.id.clone()), V::S(CALLBACK_TAG.into())]);
     insert_rows(
@@ -261,7 +232,7 @@ async fn write_conversations(
     .await?;
     // Existing conversations: reserve the sequence numbers (also serialising concurrent
     // appends on PostgreSQL), in id order to keep lock order stable.
-    let base = reserve_seqs(tx, existing).await?;
+    let base = ledger::reserve_seqs(tx, existing).await?;
     Ok((numbers, queue, base))
 }
 
@@ -322,70 +293,6 @@ fn build_events(
         ));
     }
     (out_events, history, stored)
-}
-
-/// Reserve sequence numbers on existing conversations (`id → (messages, last message time,
-/// _)`), which also serialises concurrent appends on PostgreSQL; returns per conversation the
-/// last sequence number before the batch and the assignee.
-async fn reserve_seqs(
-    tx: &mut Tx,
-    existing: &BTreeMap<String, (i64, i64, i64)>,
-) -> StoreResult<HashMap<String, (i64, Option<String>)>> {
-    let mut base = HashMap::new();
-    let all: Vec<_> = existing.iter().collect();
-    // SQLite has one writer at a time: no lock order to keep, so one joined UPDATE per batch
-    // with anonymous parameters (a CASE over many ids compares each row with every id).
-    // PostgreSQL keeps `WHERE id IN (…)`, which locks rows in id order.
-    let sqlite = is_sqlite(tx);
-    let per = if sqlite {
-        10_000
-    } else {
-        (max_numbered_params(tx) / 3).max(1)
-    };
-    for chunk in all.chunks(per) {
-        let sql = if sqlite {
-            let rows = vec!["(?, ?, ?)"; chunk.len()].join(", ");
-            format!(
-                "UPDATE conversations SET last_seq = last_seq + v.n, updated_at = ?, \
-                   last_message_at = v.at \
-                 FROM (SELECT column1 AS id, column2 AS n, column3 AS at FROM (VALUES {rows})) AS v \
-                 WHERE conversations.id = v.id \
-                 RETURNING conversations.id, conversations.last_seq, conversations.assignee_id"
-            )
-        } else {
-            let (mut seqs, mut ats, mut ids) = (String::new(), String::new(), String::new());
-            for k in 0..chunk.len() {
-                let p = k * 3 + 2;
-                let _ = write!(seqs, " WHEN ${p} THEN ${}", p + 1);
-                let _ = write!(ats, " WHEN ${p} THEN ${}", p + 2);
-                let _ = write!(ids, "{}${p}", if k > 0 { ", " } else { "" });
-            }
-            format!(
-                "UPDATE conversations SET last_seq = last_seq + CASE id{seqs} END, updated_at = $1, \
-                   last_message_at = CASE id{ats} END WHERE id IN ({ids}) \
-                 RETURNING id, last_seq, assignee_id"
-            )
-        };
-        // Both bind `now`, then (id, count, last time) per conversation, in order.
-        let mut q = sqlx::query_as::<_, (String, i64, Option<String>)>(&sql)
-            .persistent(false)
-            .bind(now_ms());
-        for (id, (count, last_at, _)) in chunk {
-            q = q.bind(*id).bind(*count).bind(*last_at);
-        }
-        let rows = q
-            .fetch_all(tx.conn())
-            .await
-            .map_err(StoreError::from_sqlx)?;
-        for (id, seq, assignee) in rows {
-            let count = existing[&id].0;
-            base.insert(id, (seq - count, assignee));
-        }
-    }
-    if base.len() != existing.len() {
-        return Err(StoreError::NotFound);
-    }
-    Ok(base)
 }
 
 /// A `conversation.<kind>` event about `m`'s conversation, with its history row.

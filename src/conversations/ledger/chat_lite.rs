@@ -1,4 +1,4 @@
-//! The group commit's statements on SQLite, where a batch needs four round trips to the
+//! The chat group commit's statements on SQLite (planned by `channels::chat::batch`), where a batch needs four round trips to the
 //! database thread (`BEGIN`, one read, one write, `COMMIT`) instead of seven, each statement
 //! text prepared once per connection; a batch that opens conversations for new visitors reads
 //! once more ([`fresh_lookup`]) and sends their customers, identities, conversations, visitor
@@ -13,9 +13,12 @@
 //! and the whole write must change exactly the expected number of rows, or the batch fails
 //! (and its messages are stored one by one), so a number can never be handed out twice.
 
+use super::sql::{self, Shape};
 use crate::store::bulk::{json_param, V};
+use crate::store::dialect::SQLITE_NEXT_NUMBER;
 use crate::store::{StoreError, StoreResult, Tx};
 use std::collections::HashMap;
+use std::sync::LazyLock;
 
 /// A visitor's `last_seen_at` (`chat_visitors.updated_at`) is refreshed by a message only when
 /// it is older than this: a page write fewer per message.
@@ -115,22 +118,28 @@ pub struct FreshLookup {
     pub available: i64,
 }
 
+/// The statement of [`fresh_lookup`].
+static FRESH_LOOKUP: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT 0, i.value, i.customer_id, 0 FROM identities i \
+         WHERE i.kind = 'visitor' AND i.value IN (SELECT value FROM json_each($1)) \
+         UNION ALL SELECT 1, NULL, NULL, {SQLITE_NEXT_NUMBER} \
+         UNION ALL SELECT 2, NULL, NULL, COUNT(*) FROM agents \
+           WHERE active = 1 AND presence = 'available'"
+    )
+});
+
 /// Identity owners of `visitors`, the next conversation number and the available agents, in
 /// one statement. Safe without the `ON CONFLICT` checks of the PostgreSQL path: the batch
 /// holds SQLite's only write transaction, so nothing read here changes before its commit.
 pub async fn fresh_lookup(tx: &mut Tx, visitors: &[&str]) -> StoreResult<FreshLookup> {
     let list = json_param(visitors)?;
-    let rows: Vec<(i64, Option<String>, Option<String>, i64)> = sqlx::query_as(
-        "SELECT 0, i.value, i.customer_id, 0 FROM identities i \
-         WHERE i.kind = 'visitor' AND i.value IN (SELECT value FROM json_each($1)) \
-         UNION ALL SELECT 1, NULL, NULL, COALESCE(MAX(number), 999) + 1 FROM conversations \
-         UNION ALL SELECT 2, NULL, NULL, COUNT(*) FROM agents \
-           WHERE active = 1 AND presence = 'available'",
-    )
-    .bind(list)
-    .fetch_all(tx.conn())
-    .await
-    .map_err(StoreError::from_sqlx)?;
+    let rows: Vec<(i64, Option<String>, Option<String>, i64)> =
+        sqlx::query_as(FRESH_LOOKUP.as_str())
+            .bind(list)
+            .fetch_all(tx.conn())
+            .await
+            .map_err(StoreError::from_sqlx)?;
     let mut out = FreshLookup {
         owners: HashMap::new(),
         next_number: 1000,
@@ -156,7 +165,7 @@ pub struct FreshRows {
     pub customers: Vec<Vec<V>>,
     /// `(id, customer_id, value, raw, created_at)` of their `visitor` identities.
     pub identities: Vec<Vec<V>>,
-    /// The conversation rows, as [`super::fresh`] builds them for both backends.
+    /// The conversation rows ([`sql::CHAT_CONVERSATIONS`]).
     pub conversations: Vec<Vec<V>>,
     /// `(id, site_id, customer_id, conversation_id, created_at, updated_at)` of the visitor
     /// rows.
@@ -164,6 +173,28 @@ pub struct FreshRows {
     /// `(conversation_id, tag)`.
     pub tags: Vec<Vec<V>>,
 }
+
+/// New customers: `(id, created_at, updated_at)`.
+const CUSTOMERS: Shape = Shape {
+    head: "INSERT INTO customers (id, created_at, updated_at, name_search)",
+    extra: ", ''",
+};
+/// Their `visitor` identities: `(id, customer_id, value, raw, created_at)`.
+const IDENTITIES: Shape = Shape {
+    head: "INSERT INTO identities (id, customer_id, value, raw, created_at, kind)",
+    extra: ", 'visitor'",
+};
+/// Visitor rows: `(id, site_id, customer_id, conversation_id, created_at, updated_at)`.
+const VISITORS: Shape = Shape {
+    head: "INSERT INTO chat_visitors (id, site_id, customer_id, conversation_id, created_at, \
+        updated_at)",
+    extra: "",
+};
+/// `(conversation_id, tag)`.
+const TAGS: Shape = Shape {
+    head: "INSERT INTO conversation_tags (conversation_id, tag)",
+    extra: "",
+};
 
 /// The batch's writes as one round trip: the `fresh` rows first, then `reserve`
 /// (conversation, messages added, `last_seq` as read) moves each conversation's `last_seq`
@@ -179,44 +210,23 @@ pub async fn write(
     history: Vec<Vec<V>>,
 ) -> StoreResult<()> {
     let json = |v: &serde_json::Value| v.to_string();
-    let mut sql = String::new();
+    let mut text = String::new();
     let mut args: Vec<V> = Vec::new();
     let mut expected = 0u64;
     // Statement shapes vary with the number of new conversations: only cache the others.
     let cached = fresh.conversations.is_empty() && messages.len() <= 16 && history.len() <= 32;
-    for (head, rows, extra) in [
-        (
-            "INSERT INTO customers (id, created_at, updated_at, name_search)",
-            fresh.customers,
-            ", ''",
-        ),
-        (
-            "INSERT INTO identities (id, customer_id, value, raw, created_at, kind)",
-            fresh.identities,
-            ", 'visitor'",
-        ),
-        (
-            super::fresh::CONVERSATION_INSERT,
-            fresh.conversations,
-            super::fresh::CONVERSATION_EXTRA,
-        ),
-        (
-            "INSERT INTO chat_visitors (id, site_id, customer_id, conversation_id, created_at, \
-               updated_at)",
-            fresh.visitors,
-            "",
-        ),
-        (
-            "INSERT INTO conversation_tags (conversation_id, tag)",
-            fresh.tags,
-            "",
-        ),
+    for (shape, rows) in [
+        (CUSTOMERS, fresh.customers),
+        (IDENTITIES, fresh.identities),
+        (sql::CHAT_CONVERSATIONS, fresh.conversations),
+        (VISITORS, fresh.visitors),
+        (TAGS, fresh.tags),
     ] {
         expected += rows.len() as u64;
-        insert(&mut sql, &mut args, head, rows, extra);
+        insert(&mut text, &mut args, shape, rows);
     }
     if !reserve.is_empty() {
-        sql.push_str(
+        text.push_str(
             "UPDATE conversations SET last_seq = last_seq + v.n, updated_at = ?, \
                last_message_at = ? \
              FROM (SELECT json_extract(value, '$[0]') AS id, json_extract(value, '$[1]') AS n, \
@@ -231,33 +241,19 @@ pub async fn write(
         expected += reserve.len() as u64;
     }
     if !stale.is_empty() {
-        sql.push_str(
+        text.push_str(
             "UPDATE chat_visitors SET updated_at = ? WHERE id IN (SELECT value FROM json_each(?));\n",
         );
         args.extend([V::I(now), V::S(json(&stale.into()))]);
         expected += stale.len() as u64;
     }
     expected += (messages.len() + history.len()) as u64;
-    insert(
-        &mut sql,
-        &mut args,
-        "INSERT INTO messages (id, conversation_id, seq, body, body_search, external_id, meta, \
-           created_at, author_kind, author_id, internal, channel)",
-        messages,
-        ", 'customer', NULL, 0, 'chat'",
-    );
-    insert(
-        &mut sql,
-        &mut args,
-        "INSERT INTO conversation_events (id, conversation_id, kind, actor_id, data, created_at, \
-           actor_kind)",
-        history,
-        ", 'customer'",
-    );
-    if sql.is_empty() {
+    insert(&mut text, &mut args, sql::CHAT_MESSAGES, messages);
+    insert(&mut text, &mut args, sql::CHAT_HISTORY, history);
+    if text.is_empty() {
         return Ok(());
     }
-    let mut q = sqlx::query(&sql).persistent(cached);
+    let mut q = sqlx::query(&text).persistent(cached);
     for v in args {
         q = v.bind(q);
     }
@@ -272,11 +268,12 @@ pub async fn write(
 }
 
 /// Append `head VALUES (?, …, ?extra), …;` for `rows` to `sql` and their values to `args`.
-fn insert(sql: &mut String, args: &mut Vec<V>, head: &str, rows: Vec<Vec<V>>, extra: &str) {
+fn insert(sql: &mut String, args: &mut Vec<V>, shape: Shape, rows: Vec<Vec<V>>) {
     if rows.is_empty() {
         return;
     }
-    sql.push_str(head);
+    let extra = shape.extra;
+    sql.push_str(shape.head);
     sql.push_str(" VALUES ");
     for (r, row) in rows.into_iter().enumerate() {
         sql.push_str(if r > 0 { ", (" } else { "(" });

@@ -1,6 +1,7 @@
-//! The group commit's statements on PostgreSQL: a batch is five round trips — `BEGIN`, one
+//! The chat group commit's statements on PostgreSQL (planned by `channels::chat::batch`): a batch is five round trips — `BEGIN`, one
 //! read ([`lookup`]), the sequence reservation of open conversations or the conversations
-//! opened for new visitors ([`open`]), one write of the messages and their history rows
+//! opened for new visitors ([`open`], whose conversation step is
+//! [`super::sql::pg_open_conversations`]), one write of the messages and their history rows
 //! (`bulk::insert_together`), `COMMIT` — instead of seven for follow-ups and about sixteen for
 //! a batch that opens conversations (a visitor's `updated_at` is refreshed at most once a
 //! minute, then with a statement more: [`touch`]). Several writers run in parallel, so unlike
@@ -9,13 +10,13 @@
 //! numbers come from the sequence. Data-modifying `WITH` parts run in one statement and see
 //! one snapshot; foreign keys between them are checked at the statement's end.
 
-use super::batch_lite::TOUCH_MS;
-use super::fresh::{Fresh, Sent};
-use super::visitor::{Visitor, OFFLINE_TAG};
+use super::chat_lite::TOUCH_MS;
+use super::sql::pg_open_conversations;
 use crate::store::bulk::json_param;
-use crate::store::{new_id, StoreError, StoreResult, Tx};
+use crate::store::{StoreError, StoreResult, Tx};
 use serde::Serialize;
 use std::collections::HashMap;
+use std::sync::LazyLock;
 
 /// What the batch's one read found.
 #[derive(Default)]
@@ -99,18 +100,25 @@ pub async fn touch(tx: &mut Tx, now: i64, stale: &[String]) -> StoreResult<()> {
 
 /// One new visitor, as [`OPEN`] reads it (`json_to_recordset`).
 #[derive(Serialize)]
-struct Input<'a> {
-    vid: &'a str,
-    site: &'a str,
-    conv: &'a str,
-    cust: &'a str,
-    ident: String,
-    queue: Option<&'a str>,
-    subject: &'a str,
-    subject_search: String,
-    n: i64,
-    ord: i64,
-    in_hours: i64,
+pub struct Input<'a> {
+    /// Visitor id.
+    pub vid: &'a str,
+    pub site: &'a str,
+    /// Id of the conversation to open.
+    pub conv: &'a str,
+    /// Id of the customer to create unless one holds the visitor identity.
+    pub cust: &'a str,
+    /// Id of that customer's identity row.
+    pub ident: String,
+    pub queue: Option<&'a str>,
+    pub subject: &'a str,
+    pub subject_search: String,
+    /// The visitor's messages in the batch (the conversation's `last_seq`).
+    pub n: i64,
+    /// Position (conversations are numbered in this order).
+    pub ord: i64,
+    /// 1 when the site is open now.
+    pub in_hours: i64,
 }
 
 /// Claims the visitor rows (a row another transaction created first is skipped: that visitor
@@ -120,7 +128,8 @@ struct Input<'a> {
 /// returns per visitor: conversation, number, customer, offline, and whether the identity is
 /// settled (0 when a concurrent writer took the identity first: the batch then fails and its
 /// messages are stored one by one).
-const OPEN: &str = "WITH input AS ( \
+static OPEN: LazyLock<String> = LazyLock::new(|| {
+    let head = "WITH input AS ( \
        SELECT * FROM json_to_recordset($1::json) AS x(vid text, site text, conv text, \
          cust text, ident text, queue text, subject text, subject_search text, n bigint, \
          ord bigint, in_hours bigint)), \
@@ -147,18 +156,8 @@ const OPEN: &str = "WITH input AS ( \
        SELECT x.ident, x.cust, 'visitor', x.vid, x.vid, $2::bigint \
        FROM vis v JOIN input x ON x.vid = v.id WHERE v.customer_id = x.cust \
        ON CONFLICT (kind, value) DO NOTHING \
-       RETURNING value), \
-     conv AS ( \
-       INSERT INTO conversations (id, number, customer_id, enqueued_at, queue_id, subject, \
-         subject_search, created_at, last_seq, updated_at, last_message_at, channel, status, \
-         priority) \
-       SELECT s.conv, nextval('conversation_numbers'), s.customer_id, \
-         CASE WHEN s.queue IS NULL THEN NULL ELSE $2::bigint END, s.queue, s.subject, \
-         s.subject_search, $2::bigint, s.n, $2::bigint, $2::bigint, 'chat', 'open', 0 \
-       FROM (SELECT x.*, v.customer_id FROM vis v JOIN input x ON x.vid = v.id \
-             ORDER BY x.ord) s \
-       RETURNING id, number, customer_id), \
-     shut AS ( \
+       RETURNING value),";
+    let tail = "shut AS ( \
        SELECT c.id, c.number, c.customer_id, x.vid, x.cust, \
          CASE WHEN online.anyone AND x.in_hours = 1 THEN 0 ELSE 1 END AS offline \
        FROM conv c JOIN input x ON x.conv = c.id CROSS JOIN online), \
@@ -169,62 +168,53 @@ const OPEN: &str = "WITH input AS ( \
        CASE WHEN s.customer_id <> s.cust OR EXISTS (SELECT 1 FROM ident WHERE ident.value = s.vid) \
          THEN 1 ELSE 0 END::bigint \
      FROM shut s";
+    format!("{head} {}, {tail}", pg_open_conversations())
+});
 
-/// Open a conversation for each of `candidates` (new visitors without a verified identity) in
-/// one statement ([`OPEN`]). Visitors whose row another writer created meanwhile are left
-/// out; they take the one-message path.
-pub(super) async fn open<'a>(
+/// What [`open`] did for one visitor.
+pub struct Opened {
+    pub number: i64,
+    pub customer: String,
+    /// Tagged `tag`: nobody was available or the site was closed.
+    pub offline: bool,
+}
+
+/// Open a conversation for each visitor of `input` (new visitors without a verified identity)
+/// in one statement ([`OPEN`]), tagging offline ones with `tag`; returns them by visitor id.
+/// Visitors whose row another writer created meanwhile are left out; they take the
+/// one-message path.
+pub async fn open(
     tx: &mut Tx,
     now: i64,
-    candidates: Vec<&'a Visitor>,
-    sent: Sent<'_>,
-) -> StoreResult<Vec<Fresh<'a>>> {
-    if candidates.is_empty() {
-        return Ok(Vec::new());
+    input: &[Input<'_>],
+    tag: &str,
+) -> StoreResult<HashMap<String, Opened>> {
+    if input.is_empty() {
+        return Ok(HashMap::new());
     }
-    let fresh: Vec<Fresh<'a>> = candidates
-        .into_iter()
-        .map(|v| Fresh::new(v, new_id(), false, sent))
-        .collect();
-    let input: Vec<Input> = fresh
-        .iter()
-        .enumerate()
-        .map(|(k, f)| Input {
-            vid: &f.visitor.id,
-            site: &f.visitor.site.id,
-            conv: &f.conv_id,
-            cust: &f.customer,
-            ident: new_id(),
-            queue: f.visitor.site.queue_id.as_deref(),
-            subject: &f.subject,
-            subject_search: switchboard_text::search_fold(&f.subject),
-            n: f.count,
-            ord: k as i64,
-            in_hours: f.visitor.site.in_hours() as i64,
-        })
-        .collect();
-    let rows: Vec<(String, i64, String, i64, i64)> = sqlx::query_as(OPEN)
-        .bind(json_param(&input)?)
+    let rows: Vec<(String, i64, String, i64, i64)> = sqlx::query_as(OPEN.as_str())
+        .bind(json_param(input)?)
         .bind(now)
-        .bind(OFFLINE_TAG)
+        .bind(tag)
         .fetch_all(tx.conn())
         .await
         .map_err(StoreError::from_sqlx)?;
-    let mut opened: HashMap<String, (i64, String, bool)> = HashMap::new();
+    let mut opened = HashMap::new();
     for (vid, number, customer, offline, settled) in rows {
         if settled == 0 {
             return Err(StoreError::Conflict(format!(
                 "the identity of visitor {vid} was created by another writer"
             )));
         }
-        opened.insert(vid, (number, customer, offline == 1));
+        let offline = offline == 1;
+        opened.insert(
+            vid,
+            Opened {
+                number,
+                customer,
+                offline,
+            },
+        );
     }
-    Ok(fresh
-        .into_iter()
-        .filter_map(|mut f| {
-            let (number, customer, offline) = opened.remove(&f.visitor.id)?;
-            (f.number, f.customer, f.offline) = (number, customer, offline);
-            Some(f)
-        })
-        .collect())
+    Ok(opened)
 }
