@@ -152,8 +152,9 @@ async fn a_flood_of_logins_from_many_addresses_keeps_hashing_and_memory_bounded(
         "{statuses:?}"
     );
     assert!(max_hashing <= 4.0, "{max_hashing} hashes at once");
-    // 120 argon2 hashes at once would take ~2.3 GB; four at a time take ~80 MB.
-    assert!(grew_mib < 600, "peak memory grew by {grew_mib} MiB");
+    // 120 argon2 hashes at once would take ~2.3 GB; four at a time in reused working memory
+    // take ~80 MB (measured 87 MiB; a fresh 19 MiB buffer per check grew by ~800 MiB).
+    assert!(grew_mib < 200, "peak memory grew by {grew_mib} MiB");
 }
 
 async fn watch_hashing_owned(base: String, done: CancellationToken) -> f64 {

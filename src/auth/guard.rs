@@ -27,6 +27,8 @@ pub struct LoginGuard {
     good: Mutex<HashSet<String>>,
     hashing: Semaphore,
     hash_wait: Duration,
+    /// The threads password checks run on (as many as may hash at once).
+    pub hashers: super::hash_pool::HashPool,
 }
 
 fn quota(per_minute: u32) -> Quota {
@@ -41,6 +43,7 @@ impl LoginGuard {
             good: Mutex::default(),
             hashing: Semaphore::new(s.max_concurrent_hashes.max(1)),
             hash_wait: Duration::from_millis(s.hash_wait_ms),
+            hashers: super::hash_pool::HashPool::new(s.max_concurrent_hashes.max(1)),
         }
     }
 

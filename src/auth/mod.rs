@@ -2,15 +2,14 @@
 //! (stored only as SHA-256 hashes), and the [`Caller`] extractor that every route uses.
 
 pub mod guard;
+pub mod hash_pool;
 pub mod origin;
 pub mod routes;
 
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use crate::store::now_ms;
-use argon2::password_hash::{
-    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
-};
+use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, SaltString};
 use argon2::Argon2;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -60,13 +59,45 @@ pub fn hash_password(password: &str) -> anyhow::Result<String> {
 
 /// Check a password against a stored argon2 hash.
 pub fn verify_password(password: &str, hash: &str) -> bool {
-    PasswordHash::new(hash)
-        .map(|parsed| {
-            Argon2::default()
-                .verify_password(password.as_bytes(), &parsed)
-                .is_ok()
-        })
-        .unwrap_or(false)
+    let mut memory = Vec::new();
+    verify_password_with(&mut memory, password, hash)
+}
+
+/// [`verify_password`] in caller-provided working memory (grown to the hash's memory cost and
+/// kept): argon2 needs 19 MiB per check, and allocating it afresh for every login let the
+/// allocator's per-thread arenas keep hundreds of MiB after a burst of logins.
+pub fn verify_password_with(memory: &mut Vec<argon2::Block>, password: &str, hash: &str) -> bool {
+    use argon2::{Algorithm, Params, Version};
+    let Ok(parsed) = PasswordHash::new(hash) else {
+        return false;
+    };
+    let (Ok(params), Ok(algorithm)) = (
+        Params::try_from(&parsed),
+        Algorithm::try_from(parsed.algorithm),
+    ) else {
+        return false;
+    };
+    let version = match parsed.version.map(Version::try_from) {
+        None => Version::default(),
+        Some(Ok(v)) => v,
+        Some(Err(_)) => return false,
+    };
+    let (Some(salt), Some(expected)) = (parsed.salt, parsed.hash) else {
+        return false;
+    };
+    let mut salt_buf = [0u8; 64];
+    let Ok(salt) = salt.decode_b64(&mut salt_buf) else {
+        return false;
+    };
+    if memory.len() < params.block_count() {
+        memory.resize(params.block_count(), argon2::Block::default());
+    }
+    let blocks = params.block_count();
+    let mut out = vec![0u8; expected.len()];
+    Argon2::new(algorithm, version, params)
+        .hash_password_into_with_memory(password.as_bytes(), salt, &mut out, &mut memory[..blocks])
+        .is_ok()
+        && argon2::password_hash::Output::new(&out).is_ok_and(|o| o == expected)
 }
 
 /// Hash a password on the blocking pool.
@@ -246,5 +277,28 @@ impl FromRequestParts<AppState> for Caller {
         resolve_token(state, &token)
             .await?
             .ok_or(ApiError::Unauthorized)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_password_is_verified_in_reused_memory() {
+        let hash = hash_password("correct horse").unwrap();
+        let mut memory = Vec::new();
+        assert!(verify_password_with(&mut memory, "correct horse", &hash));
+        assert!(!verify_password_with(&mut memory, "wrong horse", &hash));
+        assert!(!verify_password_with(
+            &mut memory,
+            "correct horse",
+            "not a hash"
+        ));
+        assert_eq!(
+            memory.len(),
+            19 * 1024,
+            "argon2's default 19 MiB, kept for reuse"
+        );
     }
 }

@@ -1,6 +1,6 @@
 //! `/auth/*` (login, logout, me) and `/api-tokens` (integration tokens, admin only).
 
-use super::{new_token, token_hash, verify_password, AgentRef, Caller, Role, SESSION_COOKIE};
+use super::{new_token, token_hash, verify_password_with, AgentRef, Caller, Role, SESSION_COOKIE};
 use crate::agents::{self, Agent};
 use crate::error::{ApiError, ApiJson, ApiPath, ApiResult};
 use crate::pagination::Page;
@@ -55,7 +55,7 @@ async fn login(
     let ok = {
         let _slot = guard.hashing_slot().await?;
         let _busy = HashingGauge::new();
-        check_password(found, req.password).await
+        check_password(guard, found, req.password).await
     };
     let Some(agent) = ok else {
         metrics::counter!("switchboard_login_failures_total").increment(1);
@@ -92,16 +92,28 @@ async fn login(
 
 /// The agent whose password this is, or `None`. Unknown and inactive accounts cost the same
 /// work as a real check (one argon2 verification), so timing reveals neither.
-async fn check_password(found: Option<(Agent, String)>, password: String) -> Option<Agent> {
+async fn check_password(
+    guard: &super::guard::LoginGuard,
+    found: Option<(Agent, String)>,
+    password: String,
+) -> Option<Agent> {
     let (agent, hash) = match found {
         Some((agent, hash)) => (agent.active.then_some(agent), Some(hash)),
         None => (None, None),
     };
-    let valid = tokio::task::spawn_blocking(move || {
-        verify_password(&password, hash.as_deref().unwrap_or_else(|| dummy_hash()))
-    })
-    .await
-    .unwrap_or(false);
+    let valid = guard
+        .hashers
+        .run(move || {
+            super::hash_pool::with_memory(|memory| {
+                verify_password_with(
+                    memory,
+                    &password,
+                    hash.as_deref().unwrap_or_else(|| dummy_hash()),
+                )
+            })
+        })
+        .await
+        .unwrap_or(false);
     agent.filter(|_| valid)
 }
 
