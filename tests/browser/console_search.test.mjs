@@ -2,8 +2,9 @@
 // - `447812` (Latin digits) finds the conversation written with Arabic letter forms and Persian
 //   digits; its snippet shows the digits highlighted; clicking the result opens it;
 // - a customer name typed with Arabic letter forms lists the customer;
-// - `/` + letters in the composer opens the canned-response picker filtered as you type;
-//   Enter replaces `/shortcut` with the response rendered for the open conversation.
+// - `/` + letters in the composer opens the canned-response picker filtered as you type (Arabic
+//   letter forms folded); Enter or a click replaces `/shortcut` with the response rendered for
+//   the open conversation (`{{customer.first_name}}` → the customer's first name).
 // Started by the Rust test `console::search::conversation_search_and_canned_responses_in_a_real_browser`.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -80,15 +81,23 @@ test('an agent finds a Persian conversation by its digits and fills a canned res
     assert.equal(await ta.isVisible(), true);
     await page.screenshot({ path: join(ARTIFACT_DIR, 'console-canned.png') });
 
-    // Folding: the title typed with Arabic letter forms finds it too; a click picks it.
+    // Folding: the title typed with Arabic letter forms finds it too, and Enter pressed before
+    // the list has caught up picks from the answer to what was typed.
     await ta.fill('');
     await ta.pressSequentially('/پيگيري');
-    await poll('the picker to find the Persian title', async () => {
+    await ta.press('Enter');
+    await poll('the composer to hold the response found by its title', async () => (await ta.inputValue()) === env.FILLED);
+
+    // A click picks too.
+    await ta.fill('');
+    await ta.pressSequentially('/th');
+    await poll('the picker to narrow to /thanks', async () => {
       const opts = page.getByTestId('canned-option');
-      return (await opts.count()) === 1 && (await opts.first().innerText()).includes('/track');
+      return (await opts.count()) === 1 && (await opts.first().innerText()).includes('/thanks');
     });
     await page.getByTestId('canned-option').first().click();
-    await poll('the composer to hold the rendered response', async () => (await ta.inputValue()) === env.FILLED);
+    await poll('the composer to hold the clicked response', async () => (await ta.inputValue()) === 'Thank you!');
+    assert.equal(await picker.isVisible(), false);
     assert.deepEqual(problems, [], 'no console errors or failed requests');
   } catch (e) {
     await page.screenshot({ path: join(ARTIFACT_DIR, 'console-search-failure.png') }).catch(() => {});

@@ -2593,7 +2593,9 @@ var items = [];
 var active = 0;
 var seq = 0;
 var slash = null;
-function close() { list.hidden = true; items = []; slash = null; seq++; ta.removeAttribute('aria-activedescendant'); }
+var shownQ = null;
+var pickWhenShown = false;
+function close() { list.hidden = true; items = []; slash = null; shownQ = null; pickWhenShown = false; seq++; ta.removeAttribute('aria-activedescendant'); }
 function mark() {
 Array.prototype.forEach.call(list.querySelectorAll('[role=option]'), function (li, i) {
 li.setAttribute('aria-selected', i === active ? 'true' : 'false');
@@ -2601,9 +2603,10 @@ li.classList.toggle('active', i === active);
 if (i === active) { ta.setAttribute('aria-activedescendant', li.id); li.scrollIntoView({ block: 'nearest' }); }
 });
 }
-function show(found) {
+function show(found, q) {
 clear(list);
 items = found;
+shownQ = q;
 active = 0;
 if (!items.length) list.appendChild(h('li', { class: 'muted', 'data-testid': 'canned-none' }, t('canned.none')));
 items.forEach(function (c, i) {
@@ -2617,6 +2620,7 @@ h('span', { class: 'preview muted', dir: 'auto' }, c.body)));
 });
 list.hidden = false;
 mark();
+if (pickWhenShown) { pickWhenShown = false; if (items.length) choose(0); }
 }
 var lookup = debounce(function () {
 var sq = slashQuery(ta);
@@ -2625,7 +2629,7 @@ slash = sq;
 var mine = ++seq;
 api('GET', '/canned-responses' + qs({ q: sq.q || null, limit: 8 })).then(function (page) {
 if (mine !== seq) return;
-show((page && page.items) || []);
+show((page && page.items) || [], sq.q);
 }, function (err) {
 if (mine !== seq) return;
 toast(t('error.generic', { msg: errMsg(err) }), 'error');
@@ -2656,6 +2660,10 @@ if (slashQuery(ta)) lookup(); else close();
 });
 ta.addEventListener('blur', function () { setTimeout(close, 150); });
 ta.addEventListener('keydown', function (e) {
+var sq = slashQuery(ta);
+if (e.key === 'Enter' && !e.ctrlKey && !e.metaKey && sq && sq.q !== shownQ) {
+e.preventDefault(); e.stopImmediatePropagation(); pickWhenShown = true; return;
+}
 if (list.hidden || !items.length) {
 if (!list.hidden && e.key === 'Escape') { e.preventDefault(); e.stopImmediatePropagation(); close(); }
 return;

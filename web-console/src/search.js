@@ -128,7 +128,10 @@ function cannedPicker(ta) {
   var active = 0;
   var seq = 0;
   var slash = null;
-  function close() { list.hidden = true; items = []; slash = null; seq++; ta.removeAttribute('aria-activedescendant'); }
+  var shownQ = null;
+  // Enter pressed before the list caught up with the typing: pick when it arrives.
+  var pickWhenShown = false;
+  function close() { list.hidden = true; items = []; slash = null; shownQ = null; pickWhenShown = false; seq++; ta.removeAttribute('aria-activedescendant'); }
   function mark() {
     Array.prototype.forEach.call(list.querySelectorAll('[role=option]'), function (li, i) {
       li.setAttribute('aria-selected', i === active ? 'true' : 'false');
@@ -136,9 +139,10 @@ function cannedPicker(ta) {
       if (i === active) { ta.setAttribute('aria-activedescendant', li.id); li.scrollIntoView({ block: 'nearest' }); }
     });
   }
-  function show(found) {
+  function show(found, q) {
     clear(list);
     items = found;
+    shownQ = q;
     active = 0;
     if (!items.length) list.appendChild(h('li', { class: 'muted', 'data-testid': 'canned-none' }, t('canned.none')));
     items.forEach(function (c, i) {
@@ -152,6 +156,7 @@ function cannedPicker(ta) {
     });
     list.hidden = false;
     mark();
+    if (pickWhenShown) { pickWhenShown = false; if (items.length) choose(0); }
   }
   var lookup = debounce(function () {
     var sq = slashQuery(ta);
@@ -160,7 +165,7 @@ function cannedPicker(ta) {
     var mine = ++seq;
     api('GET', '/canned-responses' + qs({ q: sq.q || null, limit: 8 })).then(function (page) {
       if (mine !== seq) return;
-      show((page && page.items) || []);
+      show((page && page.items) || [], sq.q);
     }, function (err) {
       if (mine !== seq) return;
       toast(t('error.generic', { msg: errMsg(err) }), 'error');
@@ -192,6 +197,10 @@ function cannedPicker(ta) {
   });
   ta.addEventListener('blur', function () { setTimeout(close, 150); });
   ta.addEventListener('keydown', function (e) {
+    var sq = slashQuery(ta);
+    if (e.key === 'Enter' && !e.ctrlKey && !e.metaKey && sq && sq.q !== shownQ) {
+      e.preventDefault(); e.stopImmediatePropagation(); pickWhenShown = true; return;
+    }
     if (list.hidden || !items.length) {
       if (!list.hidden && e.key === 'Escape') { e.preventDefault(); e.stopImmediatePropagation(); close(); }
       return;
