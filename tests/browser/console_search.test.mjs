@@ -1,7 +1,8 @@
 // Conversation search and canned responses in the Persian console, in a real browser:
 // - `447812` (Latin digits) finds the conversation written with Arabic letter forms and Persian
 //   digits; its snippet shows the digits highlighted; clicking the result opens it;
-// - a customer name typed with Arabic letter forms lists the customer;
+// - a customer name typed with Arabic letter forms lists the customer; a second page of hits
+//   comes with "more", and markup typed by a customer shows as text;
 // - `/` + letters in the composer opens the canned-response picker filtered as you type (Arabic
 //   letter forms folded); Enter or a click replaces `/shortcut` with the response rendered for
 //   the open conversation (`{{customer.first_name}}` → the customer's first name).
@@ -12,7 +13,7 @@ import { join } from 'node:path';
 import { env, ARTIFACT_DIR, requireEnv, launch, poll, watchedPage, signIn, readmeShot } from './console_support.mjs';
 
 test('an agent finds a Persian conversation by its digits and fills a canned response with the customer name', async () => {
-  requireEnv(['APP_URL', 'AGENT_EMAIL', 'AGENT_PASSWORD', 'CONVERSATION_ID', 'CUSTOMER_ID', 'SUBJECT', 'FILLED']);
+  requireEnv(['APP_URL', 'AGENT_EMAIL', 'AGENT_PASSWORD', 'CONVERSATION_ID', 'CUSTOMER_ID', 'SUBJECT', 'FILLED', 'MARKUP']);
   const browser = await launch();
   const { page, problems } = await watchedPage(browser, 'fa-IR');
   try {
@@ -57,6 +58,24 @@ test('an agent finds a Persian conversation by its digits and fills a canned res
     await page.getByTestId('csearch-none').waitFor();
     await box.press('Escape');
     assert.equal(await panel.isVisible(), false);
+
+    // 21 hits: a page of 20, then "more" brings the last; markup typed by a customer stays text.
+    await box.fill('گارانتي');
+    await box.press('Enter');
+    await poll('the first page of hits', async () => (await hits.count()) === 20);
+    const more = page.getByTestId('search-more');
+    assert.equal(await more.isVisible(), true);
+    await more.click();
+    await poll('the second page of hits', async () => (await hits.count()) === 21);
+    assert.equal(await more.count(), 0, 'no more pages');
+    const markupHit = page.getByTestId('search-snippet').filter({ hasText: '<b>' });
+    assert.equal(await markupHit.count(), 1);
+    await markupHit.scrollIntoViewIfNeeded();
+    assert.equal(await markupHit.isVisible(), true);
+    assert.equal(await markupHit.innerText(), env.MARKUP);
+    assert.equal(await markupHit.locator('b').count(), 0, 'no element made from the text');
+    assert.equal(await markupHit.locator('mark').first().textContent(), 'گارانتی');
+    await box.press('Escape');
 
     // Canned responses: "/" + letters opens the picker, filtered as you type.
     const ta = page.getByTestId('composer');

@@ -161,6 +161,7 @@ en: {
 'csearch.conversations': 'Conversations',
 'csearch.customers': 'Customers',
 'csearch.none': 'No conversations found.',
+'csearch.more': 'More conversations',
 'canned.label': 'Canned responses',
 'canned.none': 'No canned response matches.',
 'canned.shared': 'Shared',
@@ -389,6 +390,7 @@ fa: {
 'csearch.conversations': 'گفتگوها',
 'csearch.customers': 'مشتریان',
 'csearch.none': 'گفتگویی پیدا نشد.',
+'csearch.more': 'گفتگوهای بیشتر',
 'canned.label': 'پاسخ‌های آماده',
 'canned.none': 'پاسخ آماده‌ای پیدا نشد.',
 'canned.shared': 'مشترک',
@@ -2501,6 +2503,7 @@ out.push(marked ? h('mark', { 'data-testid': 'search-mark' }, text) : document.c
 return out;
 }
 var convSearchSeq = 0;
+var CONV_SEARCH_PAGE = 20;
 function convSearchBox() {
 var panel = h('div', { class: 'csearch-panel', id: 'csearch-panel', role: 'region', 'aria-label': t('csearch.results'),
 hidden: true, 'data-testid': 'csearch-panel' });
@@ -2513,9 +2516,9 @@ if (!q) { close(); return; }
 var mine = ++convSearchSeq;
 clear(panel).appendChild(h('p', { class: 'muted' }, t('list.loading')));
 panel.hidden = false;
-api('GET', '/search' + qs({ q: q, limit: 20 })).then(function (res) {
+api('GET', '/search' + qs({ q: q, limit: CONV_SEARCH_PAGE })).then(function (res) {
 if (mine !== convSearchSeq) return;
-renderConvSearch(panel, res || {}, input);
+renderConvSearch(panel, res || {}, input, q);
 }, function (err) {
 if (mine !== convSearchSeq) return;
 clear(panel).appendChild(h('p', { class: 'error', role: 'alert' }, t('error.generic', { msg: errMsg(err) })));
@@ -2530,7 +2533,7 @@ input.addEventListener('input', function () { if (!input.value.trim()) close(); 
 panel.addEventListener('keydown', function (e) { if (e.key === 'Escape') { close(); input.focus(); } });
 return h('div', { class: 'search csearch' }, input, panel);
 }
-function renderConvSearch(panel, res, input) {
+function renderConvSearch(panel, res, input, q) {
 clear(panel);
 var convs = res.conversations || [];
 var custs = res.customers || [];
@@ -2538,7 +2541,7 @@ var done = function () { panel.hidden = true; input.value = ''; };
 panel.appendChild(h('h3', null, t('csearch.conversations')));
 var list = h('ul', { class: 'csearch-list', role: 'listbox', 'aria-label': t('csearch.conversations') });
 if (!convs.length) list.appendChild(h('li', { class: 'muted', 'data-testid': 'csearch-none' }, t('csearch.none')));
-convs.forEach(function (c) {
+function hit(c) {
 var open = function () {
 done();
 if (S.view !== 'inbox') { S.view = 'inbox'; renderTopbar(); renderMain(); }
@@ -2556,8 +2559,28 @@ h('span', { class: 'subject', dir: 'auto' }, localSubject(c.subject) || ''),
 name,
 h('span', { class: 'chip status-' + c.status }, t('status.' + c.status))),
 h('p', { class: 'snippet', dir: 'auto', 'data-testid': 'search-snippet' }, snippetNodes(c.snippet))));
-});
+}
+convs.forEach(hit);
 panel.appendChild(list);
+var cursor = res.next_cursor;
+if (cursor) {
+var more = h('button', { type: 'button', class: 'btn small', 'data-testid': 'search-more',
+onclick: function () {
+var mine = convSearchSeq;
+more.disabled = true;
+api('GET', '/search' + qs({ q: q, limit: CONV_SEARCH_PAGE, cursor: cursor })).then(function (page) {
+if (mine !== convSearchSeq) return;
+((page && page.conversations) || []).forEach(hit);
+cursor = page && page.next_cursor;
+more.disabled = false;
+if (!cursor) more.remove();
+}, function (err) {
+more.disabled = false;
+toast(t('error.generic', { msg: errMsg(err) }), 'error');
+});
+} }, t('csearch.more'));
+panel.appendChild(more);
+}
 if (custs.length) {
 panel.appendChild(h('h3', null, t('csearch.customers')));
 panel.appendChild(h('ul', { class: 'csearch-list', role: 'listbox', 'aria-label': t('csearch.customers') },

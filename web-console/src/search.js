@@ -28,6 +28,7 @@ function snippetNodes(snippet) {
 // ---- conversation search (top bar) ------------------------------------------
 
 var convSearchSeq = 0;
+var CONV_SEARCH_PAGE = 20;
 
 function convSearchBox() {
   var panel = h('div', { class: 'csearch-panel', id: 'csearch-panel', role: 'region', 'aria-label': t('csearch.results'),
@@ -41,9 +42,9 @@ function convSearchBox() {
     var mine = ++convSearchSeq;
     clear(panel).appendChild(h('p', { class: 'muted' }, t('list.loading')));
     panel.hidden = false;
-    api('GET', '/search' + qs({ q: q, limit: 20 })).then(function (res) {
+    api('GET', '/search' + qs({ q: q, limit: CONV_SEARCH_PAGE })).then(function (res) {
       if (mine !== convSearchSeq) return;
-      renderConvSearch(panel, res || {}, input);
+      renderConvSearch(panel, res || {}, input, q);
     }, function (err) {
       if (mine !== convSearchSeq) return;
       clear(panel).appendChild(h('p', { class: 'error', role: 'alert' }, t('error.generic', { msg: errMsg(err) })));
@@ -59,7 +60,7 @@ function convSearchBox() {
   return h('div', { class: 'search csearch' }, input, panel);
 }
 
-function renderConvSearch(panel, res, input) {
+function renderConvSearch(panel, res, input, q) {
   clear(panel);
   var convs = res.conversations || [];
   var custs = res.customers || [];
@@ -67,7 +68,7 @@ function renderConvSearch(panel, res, input) {
   panel.appendChild(h('h3', null, t('csearch.conversations')));
   var list = h('ul', { class: 'csearch-list', role: 'listbox', 'aria-label': t('csearch.conversations') });
   if (!convs.length) list.appendChild(h('li', { class: 'muted', 'data-testid': 'csearch-none' }, t('csearch.none')));
-  convs.forEach(function (c) {
+  function hit(c) {
     var open = function () {
       done();
       if (S.view !== 'inbox') { S.view = 'inbox'; renderTopbar(); renderMain(); }
@@ -85,8 +86,29 @@ function renderConvSearch(panel, res, input) {
         name,
         h('span', { class: 'chip status-' + c.status }, t('status.' + c.status))),
       h('p', { class: 'snippet', dir: 'auto', 'data-testid': 'search-snippet' }, snippetNodes(c.snippet))));
-  });
+  }
+  convs.forEach(hit);
   panel.appendChild(list);
+  // Later pages of conversations (customers come with the first page only).
+  var cursor = res.next_cursor;
+  if (cursor) {
+    var more = h('button', { type: 'button', class: 'btn small', 'data-testid': 'search-more',
+      onclick: function () {
+        var mine = convSearchSeq;
+        more.disabled = true;
+        api('GET', '/search' + qs({ q: q, limit: CONV_SEARCH_PAGE, cursor: cursor })).then(function (page) {
+          if (mine !== convSearchSeq) return;
+          ((page && page.conversations) || []).forEach(hit);
+          cursor = page && page.next_cursor;
+          more.disabled = false;
+          if (!cursor) more.remove();
+        }, function (err) {
+          more.disabled = false;
+          toast(t('error.generic', { msg: errMsg(err) }), 'error');
+        });
+      } }, t('csearch.more'));
+    panel.appendChild(more);
+  }
   if (custs.length) {
     panel.appendChild(h('h3', null, t('csearch.customers')));
     panel.appendChild(h('ul', { class: 'csearch-list', role: 'listbox', 'aria-label': t('csearch.customers') },

@@ -9,6 +9,8 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 const AGENT_EMAIL: &str = "search.agent@example.com";
+/// Typed by a customer: it must reach the screen as text, never as markup.
+const MARKUP: &str = "گارانتی <b>ویژه</b> & \"مهم\" 'تمدید'";
 
 async fn ok(res: (StatusCode, Value)) -> Value {
     assert!(res.0.is_success(), "{}", res.1);
@@ -52,6 +54,23 @@ async fn conversation_search_and_canned_responses_in_a_real_browser() {
         )
         .await)
     .await;
+    // A second page of hits: 21 conversations about a warranty, one with markup in its text.
+    for i in 0..20 {
+        app.conversation(
+            &app.admin_token,
+            &format!("w{i}@example.com"),
+            "گارانتی",
+            json!({"body": format!("گارانتی دستگاه {i}")}),
+        )
+        .await;
+    }
+    app.conversation(
+        &app.admin_token,
+        "markup@example.com",
+        "درخواست",
+        json!({"body": MARKUP}),
+    )
+    .await;
     ok(app
         .post(
             "/api/v1/canned-responses",
@@ -80,6 +99,7 @@ async fn conversation_search_and_canned_responses_in_a_real_browser() {
             ("CUSTOMER_ID", customer["id"].as_str().unwrap().into()),
             ("SUBJECT", "سفارش".into()),
             ("FILLED", "علی عزیز، سفارش شما ارسال شد.".into()),
+            ("MARKUP", MARKUP.into()),
         ],
         120,
     )
