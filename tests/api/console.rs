@@ -14,6 +14,8 @@ mod files;
 mod node;
 #[path = "console/ringing.rs"]
 mod ringing;
+#[path = "console/search.rs"]
+mod search;
 #[path = "console/signals.rs"]
 mod signals;
 #[path = "console/small.rs"]

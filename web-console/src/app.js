@@ -237,6 +237,7 @@ function renderTopbar() {
     h('div', { class: 'brand' }, h('span', { class: 'logo', 'aria-hidden': 'true' }, '◎'), t('app.title')),
     views,
     searchBox(),
+    convSearchBox(),
     h('div', { class: 'spacer' }),
     live,
     notifyToggles(),

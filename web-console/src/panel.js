@@ -36,7 +36,7 @@ function composer() {
         onclick: function () { setComposeMode(true); ta.focus(); } }, t('composer.note'))),
     isChat() ? visitorTypingLine() : null,
     noReply ? h('p', { class: 'notice no-reply', 'data-testid': 'no-reply-channel' }, t('composer.noReplyChannel')) : null,
-    ta, h('div', { class: 'composer-foot' }, error, attachButton(error), send));
+    ta, cannedPicker(ta), h('div', { class: 'composer-foot' }, error, attachButton(error), send));
   ta.addEventListener('input', agentTyping);
   ta.addEventListener('input', typingViewing);
   ta.addEventListener('keydown', function (e) {
