@@ -24,6 +24,8 @@ mod small;
 mod socket;
 #[path = "console/take.rs"]
 mod take;
+#[path = "console/value.rs"]
+mod value;
 #[path = "console/visitor.rs"]
 mod visitor;
 

@@ -1,6 +1,6 @@
 // A ringing call pops up on the console of the agent whose extension rings (not only on
-// supervisors'): the caller's name, VIP badge and last contacts, and a button that opens the
-// profile, and a desktop notification once they switched those on.
+// supervisors'): the caller's name, VIP badge, RFM segment and spend, last contacts, and a
+// button that opens the profile, and a desktop notification once they switched those on.
 // Started by `console::call::the_called_agent_sees_the_caller_pop_up_in_a_real_browser`.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -40,6 +40,12 @@ test('the called agent sees who is calling, their tier and last contacts, and op
     await pop.waitFor({ timeout: 10000 });
     await pop.locator(`[data-testid="call-name"]:text-is("${env.CUSTOMER_NAME}")`).waitFor();
     await pop.getByTestId('call-vip').waitFor();
+    // The RFM segment badge and what they spent, in rial with Persian digits.
+    const segment = pop.getByTestId('call-segment');
+    await segment.waitFor();
+    assert.equal((await segment.textContent()).trim(), 'از دست رفته');
+    assert.ok(await segment.isVisible());
+    assert.equal((await pop.locator('.call-value').textContent()).trim(), 'خرید ۲٬۵۰۰٬۰۰۰ ریال');
     await pop.getByTestId('call-recent-item').filter({ hasText: env.LAST_SUBJECT }).first().waitFor();
     const notes = await poll('a desktop notification', () => page.evaluate(() => (window.notes_.length ? window.notes_ : null)));
     assert.equal(notes.length, 1);

@@ -151,6 +151,41 @@ en: {
 'visitor.merged': 'Merged into {name}',
 'customer.merged': 'This profile was merged into another.',
 'customer.mergedOpen': 'Open current profile',
+'money.toman': 'toman',
+'money.rial': 'rial',
+'value.title': 'Customer value',
+'value.none': 'No orders yet.',
+'value.total': 'Total spent',
+'value.orders': 'Orders',
+'value.average': 'Average order',
+'value.timesMedian': 'Compared with the median',
+'value.timesMedianN': '{n}× the median customer',
+'value.segment': 'Segment',
+'value.rfm': 'R{r} F{f} M{m}',
+'value.clv': 'Lifetime value',
+'value.clvN': '{money} over the next {days} days',
+'value.clvOrders': '{n} orders expected over the next {days} days',
+'value.pAlive': 'Chance still buying',
+'value.lastOrder': 'Last order',
+'value.atRisk': 'At risk',
+'value.reason.p_alive': 'Their chance of buying again has fallen',
+'value.reason.negative_csat': 'They gave a low satisfaction rating',
+'value.reason.repeated_contacts': 'They contacted us repeatedly about one issue',
+'value.recentOrders': 'Recent orders',
+'value.noOrders': 'No orders.',
+'value.cancelled': 'Cancelled',
+'value.refund': 'Refund',
+'segment.champions': 'Champions',
+'segment.loyal': 'Loyal',
+'segment.potential_loyalist': 'Potential loyalist',
+'segment.new': 'New',
+'segment.promising': 'Promising',
+'segment.need_attention': 'Need attention',
+'segment.about_to_sleep': 'About to sleep',
+'segment.at_risk': 'At risk',
+'segment.cant_lose_them': 'Can\'t lose them',
+'segment.hibernating': 'Hibernating',
+'segment.lost': 'Lost',
 'timeline.opened': 'Conversation {num} opened',
 'search.label': 'Search customers',
 'search.placeholder': 'Search customers…',
@@ -380,6 +415,41 @@ fa: {
 'visitor.merged': 'با {name} ادغام شد',
 'customer.merged': 'این پرونده با پروندهٔ دیگری ادغام شده است.',
 'customer.mergedOpen': 'نمایش پروندهٔ فعلی',
+'money.toman': 'تومان',
+'money.rial': 'ریال',
+'value.title': 'ارزش مشتری',
+'value.none': 'هنوز سفارشی ثبت نشده است.',
+'value.total': 'جمع خرید',
+'value.orders': 'تعداد سفارش',
+'value.average': 'میانگین سفارش',
+'value.timesMedian': 'در مقایسه با میانه',
+'value.timesMedianN': '{n} برابر مشتری میانه',
+'value.segment': 'بخش',
+'value.rfm': 'R{r} F{f} M{m}',
+'value.clv': 'ارزش طول عمر',
+'value.clvN': '{money} در {days} روز آینده',
+'value.clvOrders': '{n} سفارش در {days} روز آینده',
+'value.pAlive': 'احتمال ادامهٔ خرید',
+'value.lastOrder': 'آخرین سفارش',
+'value.atRisk': 'در معرض ریزش',
+'value.reason.p_alive': 'احتمال خرید دوباره‌اش کم شده است',
+'value.reason.negative_csat': 'امتیاز رضایت پایینی داده است',
+'value.reason.repeated_contacts': 'برای یک موضوع بارها تماس گرفته است',
+'value.recentOrders': 'سفارش‌های اخیر',
+'value.noOrders': 'سفارشی نیست.',
+'value.cancelled': 'لغوشده',
+'value.refund': 'بازپرداخت',
+'segment.champions': 'قهرمانان',
+'segment.loyal': 'وفادار',
+'segment.potential_loyalist': 'وفادار بالقوه',
+'segment.new': 'تازه‌وارد',
+'segment.promising': 'امیدوارکننده',
+'segment.need_attention': 'نیازمند توجه',
+'segment.about_to_sleep': 'در آستانهٔ خواب',
+'segment.at_risk': 'در خطر',
+'segment.cant_lose_them': 'نباید از دست برود',
+'segment.hibernating': 'خفته',
+'segment.lost': 'از دست رفته',
 'timeline.opened': 'گفتگوی {num} باز شد',
 'search.label': 'جستجوی مشتری',
 'search.placeholder': 'جستجوی مشتری…',
@@ -955,6 +1025,7 @@ document.querySelectorAll('[data-customer-name="' + CSS.escape(id) + '"]').forEa
 el.textContent = customerLabel(c);
 el.dir = 'auto';
 });
+fillSegmentSlots(c);
 return c;
 }, function (err) {
 delete S.customerReqs[id];
@@ -1095,7 +1166,7 @@ onfocus: function () { S.selectedIdx = i; markSelected(); }
 },
 h('span', { class: 'chan' }, channelIcon(c.channel)),
 h('span', { class: 'rowmain' },
-h('span', { class: 'line1' }, name, h('time', { class: 'time', datetime: c.last_message_at || c.updated_at }, fmtShortTime(c.last_message_at || c.updated_at))),
+h('span', { class: 'line1' }, name, segmentSlot(c.customer_id, 'row-segment'), h('time', { class: 'time', datetime: c.last_message_at || c.updated_at }, fmtShortTime(c.last_message_at || c.updated_at))),
 h('span', { class: 'line2' },
 h('span', { class: 'subject', dir: 'auto' }, localSubject(c.subject) || convNumber(c)),
 h('span', { class: 'status-pill status-' + c.status }, t('status.' + c.status, null, c.status)),
@@ -1885,6 +1956,102 @@ el.textContent = parts.join(' · ');
 el.hidden = !parts.length;
 }
 window.addEventListener('pagehide', stopViewing);
+var MONEY_UNITS = { IRT: 'money.toman', IRR: 'money.rial' };
+function fmtMoney(n, currency) {
+if (typeof n !== 'number') return '';
+var cur = String(currency || '').toUpperCase();
+if (MONEY_UNITS[cur]) {
+return new Intl.NumberFormat(locale(), { maximumFractionDigits: 0 }).format(n) + ' ' + t(MONEY_UNITS[cur]);
+}
+try {
+return new Intl.NumberFormat(locale(), { style: 'currency', currency: cur }).format(n);
+} catch (e) {
+return fmtNum(n) + ' ' + cur;
+}
+}
+function fmtPercent(p) {
+return new Intl.NumberFormat(locale(), { style: 'percent', maximumFractionDigits: 0 }).format(p);
+}
+function fmtDay(s) {
+var d = parseTime(s);
+return d ? new Intl.DateTimeFormat(locale(), { year: 'numeric', month: 'short', day: 'numeric' }).format(d) : '';
+}
+function segmentSlug(name) {
+return String(name || '').toLowerCase().replace(/[^a-z0-9 ]/g, '').trim().replace(/ +/g, '_');
+}
+function segmentBadge(c, testid) {
+var seg = c && c.value && c.value.rfm && c.value.rfm.segment;
+if (!seg) return null;
+var slug = segmentSlug(seg);
+return h('span', { class: 'badge segment seg-' + slug, 'data-segment': slug, 'data-testid': testid || 'segment-badge',
+title: t('value.segment') }, t('segment.' + slug, null, seg));
+}
+function segmentSlot(customerId, testid) {
+var slot = h('span', { class: 'segment-slot', 'data-customer-segment': customerId, 'data-testid-badge': testid });
+var c = S.customers[customerId];
+var badge = c ? segmentBadge(c, testid) : null;
+if (badge) slot.appendChild(badge);
+return slot;
+}
+function fillSegmentSlots(c) {
+if (!c || !c.id) return;
+document.querySelectorAll('[data-customer-segment="' + CSS.escape(c.id) + '"]').forEach(function (slot) {
+clear(slot);
+var badge = segmentBadge(c, slot.getAttribute('data-testid-badge'));
+if (badge) slot.appendChild(badge);
+});
+}
+function valueSection(c) {
+var v = c.value || {};
+var cur = v.currency;
+var sec = h('section', { class: 'value', 'data-testid': 'customer-value' }, h('h4', null, t('value.title')));
+if (!v.orders) {
+sec.appendChild(h('p', { class: 'muted', 'data-testid': 'value-none' }, t('value.none')));
+return sec;
+}
+var rows = [
+[t('value.total'), h('span', { class: 'money', 'data-testid': 'value-total' }, fmtMoney(v.total, cur))],
+[t('value.orders'), h('span', { 'data-testid': 'value-orders' }, fmtNum(v.orders))],
+typeof v.average === 'number' ? [t('value.average'), h('span', { class: 'money', 'data-testid': 'value-average' }, fmtMoney(v.average, cur))] : null,
+typeof v.times_median === 'number' ? [t('value.timesMedian'), h('span', { 'data-testid': 'value-times-median' }, t('value.timesMedianN', { n: v.times_median }))] : null,
+v.rfm ? [t('value.segment'), h('span', null, segmentBadge(c, 'value-segment'), ' ',
+h('span', { class: 'muted', dir: 'ltr', 'data-testid': 'value-rfm' }, t('value.rfm', { r: v.rfm.r, f: v.rfm.f, m: v.rfm.m })))] : null,
+v.clv ? [t('value.clv'), h('span', { 'data-testid': 'value-clv' }, typeof v.clv.expected_value === 'number'
+? t('value.clvN', { money: fmtMoney(v.clv.expected_value, cur), days: v.clv.horizon_days })
+: t('value.clvOrders', { n: v.clv.expected_orders, days: v.clv.horizon_days }))] : null,
+v.clv ? [t('value.pAlive'), h('span', { 'data-testid': 'value-p-alive' }, fmtPercent(v.clv.p_alive))] : null,
+v.last_order_at ? [t('value.lastOrder'), h('time', { datetime: v.last_order_at }, fmtDay(v.last_order_at))] : null
+].filter(Boolean);
+if (v.at_risk) {
+sec.appendChild(h('div', { class: 'at-risk', role: 'status', 'data-testid': 'value-at-risk' },
+h('span', { class: 'badge warn' }, t('value.atRisk')),
+h('ul', { class: 'reasons' }, (v.at_risk_reasons || []).map(function (r) {
+return h('li', { 'data-testid': 'value-at-risk-reason' }, t('value.reason.' + r, null, r));
+}))));
+}
+sec.appendChild(h('dl', { class: 'attrs value-figures' }, rows.map(function (r) {
+return [h('dt', null, r[0]), h('dd', null, r[1])];
+})));
+var list = h('ol', { class: 'orders', 'data-testid': 'orders' }, h('li', { class: 'muted' }, t('list.loading')));
+append(sec, [h('h4', null, t('value.recentOrders')), list]);
+var id = c.id;
+api('GET', '/customers/' + encodeURIComponent(id) + '/orders' + qs({ limit: 5 })).then(function (page) {
+clear(list);
+var items = (page && page.items) || [];
+if (!items.length) list.appendChild(h('li', { class: 'muted' }, t('value.noOrders')));
+items.forEach(function (o) {
+var note = o.status === 'cancelled' ? t('value.cancelled') : o.amount < 0 ? t('value.refund') : null;
+list.appendChild(h('li', { class: 'order' + (o.status === 'cancelled' ? ' cancelled' : ''), 'data-testid': 'order' },
+h('time', { class: 'muted', datetime: o.placed_at }, fmtDay(o.placed_at)),
+h('bdi', { class: 'order-id', dir: 'ltr' }, o.external_id),
+h('span', { class: 'amount money', 'data-testid': 'order-amount' }, fmtMoney(o.amount, o.currency)),
+note ? h('span', { class: 'badge' }, note) : null));
+});
+}, function (err) {
+clear(list).appendChild(h('li', { class: 'error' }, t('error.generic', { msg: errMsg(err) })));
+});
+return sec;
+}
 function noReplyChannel() {
 return !!S.current && (S.current.channel === 'phone' || S.current.channel === 'fax');
 }
@@ -1990,12 +2157,14 @@ append(el, [
 h('div', { class: 'profile-head' },
 h('h3', { dir: 'auto', 'data-testid': 'customer-name' }, customerLabel(c)),
 c.tier === 'vip' ? h('span', { class: 'badge vip', 'data-testid': 'vip-badge' }, t('customer.vip')) : (c.tier && c.tier !== 'standard' ? h('span', { class: 'badge' }, c.tier) : null),
+segmentBadge(c),
 c.merged_into ? null : h('button', { type: 'button', class: 'btn small', 'data-testid': 'customer-edit', onclick: function () { editProfile(el, c); } }, t('customer.edit'))),
 c.merged_into ? h('p', { class: 'notice' }, t('customer.merged'), ' ',
 h('button', { type: 'button', class: 'btn small', 'data-testid': 'customer-merged-open',
 onclick: function () { S.panelCustomerId = c.merged_into; renderCustomerPanel(); } }, t('customer.mergedOpen'))) : null,
 h('p', { class: 'muted' }, t('customer.conversations', { n: c.conversation_count || 0 })),
 c.merged_into ? null : ratingsLine(c.id),
+c.merged_into ? null : valueSection(c),
 h('h4', null, t('customer.identities')),
 h('ul', { class: 'identities', 'data-testid': 'identities' }, (c.identities || []).map(function (idn) {
 return h('li', null, channelIcon(idn.kind === 'email' ? 'email' : idn.kind === 'phone' ? 'phone' : 'chat'),
@@ -2310,8 +2479,9 @@ nameText.textContent = customerLabel(c);
 notify(t('call.ringing'), customerLabel(c) + (d.from ? ' · ' + d.from : ''), 'call-' + (d.call_id || customerId));
 if (c.tier === 'vip') name.appendChild(h('span', { class: 'badge vip', 'data-testid': 'call-vip' }, t('customer.vip')));
 else if (c.tier && c.tier !== 'standard') name.appendChild(h('span', { class: 'badge', 'data-testid': 'call-tier' }, c.tier));
+append(name, segmentBadge(c, 'call-segment'));
 var value = c.value && typeof c.value.total === 'number' ? c.value.total : null;
-if (value !== null) name.appendChild(h('span', { class: 'muted call-value' }, ' ' + t('call.value', { n: fmtNum(value) })));
+if (value !== null) name.appendChild(h('span', { class: 'muted call-value' }, ' ' + t('call.value', { n: fmtMoney(value, c.value.currency) })));
 }, function () { /* unknown caller */ });
 api('GET', '/customers/' + encodeURIComponent(customerId) + '/timeline' + qs({ limit: 3 })).then(function (page) {
 ((page && page.items) || []).forEach(function (it) {

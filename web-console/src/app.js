@@ -336,6 +336,7 @@ function getCustomer(id) {
         el.textContent = customerLabel(c);
         el.dir = 'auto';
       });
+      fillSegmentSlots(c);
       return c;
     }, function (err) {
       delete S.customerReqs[id];

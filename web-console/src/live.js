@@ -294,8 +294,9 @@ function screenPop(ev) {
     notify(t('call.ringing'), customerLabel(c) + (d.from ? ' · ' + d.from : ''), 'call-' + (d.call_id || customerId));
     if (c.tier === 'vip') name.appendChild(h('span', { class: 'badge vip', 'data-testid': 'call-vip' }, t('customer.vip')));
     else if (c.tier && c.tier !== 'standard') name.appendChild(h('span', { class: 'badge', 'data-testid': 'call-tier' }, c.tier));
+    append(name, segmentBadge(c, 'call-segment'));
     var value = c.value && typeof c.value.total === 'number' ? c.value.total : null;
-    if (value !== null) name.appendChild(h('span', { class: 'muted call-value' }, ' ' + t('call.value', { n: fmtNum(value) })));
+    if (value !== null) name.appendChild(h('span', { class: 'muted call-value' }, ' ' + t('call.value', { n: fmtMoney(value, c.value.currency) })));
   }, function () { /* unknown caller */ });
   api('GET', '/customers/' + encodeURIComponent(customerId) + '/timeline' + qs({ limit: 3 })).then(function (page) {
     ((page && page.items) || []).forEach(function (it) {

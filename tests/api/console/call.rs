@@ -37,6 +37,23 @@ async fn the_called_agent_sees_the_caller_pop_up_in_a_real_browser() {
         )
         .await;
     assert_eq!(s, StatusCode::CREATED, "{conv}");
+    // One purchase (rial, the default) and a refit: the only customer scores lowest, "Lost".
+    let (s, order) = app
+        .post(
+            "/api/v1/orders",
+            &app.admin_token,
+            json!({"customer_id": customer["id"], "external_id": "call-1", "amount": 2_500_000}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{order}");
+    let (s, model) = app
+        .post(
+            "/api/v1/insights/customer-value/refit",
+            &app.admin_token,
+            json!({}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{model}");
     let cti = app.api_token(&["voice:ingest"]).await;
     run_script(
         "console_call.test.mjs",
