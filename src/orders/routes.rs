@@ -160,6 +160,7 @@ async fn create_order(
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct OrdersParams {
     pub limit: Option<usize>,
     pub cursor: Option<String>,

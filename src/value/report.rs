@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct KeyParams {
     /// `value` (net total, the default), `clv` (expected value over the horizon) or `at_risk`
     /// (P(alive) below `value.at_risk_p_alive`, highest total first).

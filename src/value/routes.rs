@@ -52,6 +52,7 @@ pub fn model_json(m: &Model, stored: bool) -> Value {
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct InsightParams {
     /// Fit on orders up to this day (YYYY-MM-DD); default: the newest stored model.
     pub as_of: Option<String>,
