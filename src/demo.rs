@@ -195,7 +195,7 @@ async fn customers(c: &Client) -> anyhow::Result<()> {
         ("Daniel Brooks", "daniel@example.com", "+442071234567", None),
         ("علی رضایی", "ali@example.ir", "+989351112233", None),
     ];
-    for (name, email, phone, tier) in people {
+    for (i, (name, email, phone, tier)) in people.into_iter().enumerate() {
         let customer = c
             .post(
                 "/customers",
@@ -215,6 +215,40 @@ async fn customers(c: &Client) -> anyhow::Result<()> {
         c.post(
             &format!("/conversations/{conv_id}/messages"),
             json!({"body": "مشتری ویژه؛ با انبار هماهنگ شد.", "internal": true}),
+        )
+        .await?;
+        orders(c, id, ORDERS[i]).await?;
+    }
+    // Segments and lifetime value from the orders just stored (a refit also runs on its own).
+    c.post("/insights/customer-value/refit", json!({})).await?;
+    Ok(())
+}
+
+/// Each demo customer's purchases: (days ago, amount in rials, the default currency).
+const ORDERS: [&[(i64, i64)]; 3] = [
+    &[
+        (400, 12_000_000),
+        (330, 8_500_000),
+        (270, 24_000_000),
+        (200, 9_900_000),
+        (140, 31_000_000),
+        (90, 17_500_000),
+        (40, 20_500_000),
+        (6, 46_000_000),
+    ],
+    &[(300, 4_500_000)],
+    &[(250, 6_000_000), (35, 3_800_000)],
+];
+
+/// Store `orders` of customer `id` as the shop would send them (in `value.order_currency`).
+async fn orders(c: &Client, id: &str, orders: &[(i64, i64)]) -> anyhow::Result<()> {
+    let today = time::OffsetDateTime::now_utc().date();
+    for (n, (days_ago, amount)) in orders.iter().enumerate() {
+        let placed = today - time::Duration::days(*days_ago);
+        c.post(
+            "/orders",
+            json!({"customer_id": id, "external_id": format!("demo-{id}-{n}"),
+                   "amount": amount, "placed_at": placed.to_string()}),
         )
         .await?;
     }

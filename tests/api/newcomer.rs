@@ -187,6 +187,18 @@ async fn the_demo_fills_a_fresh_database_with_a_working_contact_center(b: Backen
     );
     let found = get("/api/v1/customers?q=%DB%B0%DB%B9%DB%B1%DB%B2".into()).await;
     assert_eq!(found["items"][0]["name"], "مریم حسینی", "{found}");
+    // Her orders are on her profile, with a segment and lifetime value from the refit.
+    let id = found["items"][0]["id"].as_str().unwrap();
+    let maryam = get(format!("/api/v1/customers/{id}")).await;
+    let value = &maryam["value"];
+    assert_eq!(value["orders"], 8, "{maryam}");
+    assert!(value["rfm"]["segment"].is_string(), "{maryam}");
+    assert!(value["clv"]["p_alive"].as_f64().is_some(), "{maryam}");
+    let best = get("/api/v1/customers?sort=-value".into()).await;
+    assert_eq!(
+        best["items"][0]["id"], id,
+        "the biggest spender first: {best}"
+    );
     let page = out
         .lines()
         .find_map(|l| {
