@@ -114,20 +114,9 @@ fn forward_chars(text: &str, from: usize, n: usize) -> usize {
         .unwrap_or(text.len())
 }
 
+/// HTML-escaped, on one line.
 fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '&' => out.push_str("&amp;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            '\n' | '\r' | '\t' => out.push(' '),
-            c => out.push(c),
-        }
-    }
-    out
+    switchboard_mail::escape_html(s).replace(['\n', '\r', '\t'], " ")
 }
 
 #[cfg(test)]

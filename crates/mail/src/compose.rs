@@ -165,7 +165,8 @@ pub fn is_rtl(text: &str) -> bool {
     false
 }
 
-fn escape(text: &str) -> String {
+/// `text` safe inside HTML: `&`, `<`, `>`, `"` and `'` escaped.
+pub fn escape_html(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
@@ -198,7 +199,7 @@ fn text_to_html(text: &str, rtl: bool) -> String {
         .iter()
         .filter(|p| !p.is_empty())
         .map(|p| {
-            let lines: Vec<String> = p.iter().map(|l| escape(l)).collect();
+            let lines: Vec<String> = p.iter().map(|l| escape_html(l)).collect();
             format!("<p>{}</p>\n", lines.join("<br>\n"))
         })
         .collect();
