@@ -127,12 +127,17 @@ async fn list_conversations(
         q = q.bind(b);
     }
     let rows = q.fetch_all(state.store.pool()).await?;
+    // One query for the whole page's tags, not one per row.
     let mut conn = state.store.pool().acquire().await?;
-    let mut items = Vec::with_capacity(rows.len());
-    for r in rows {
-        let tags = service::tags(&mut conn, &r.id).await?;
-        items.push(r.into_model(tags));
-    }
+    let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+    let mut tags = super::tags_of(&mut conn, state.store.backend(), &ids).await?;
+    let items = rows
+        .into_iter()
+        .map(|r| {
+            let t = tags.remove(&r.id).unwrap_or_default();
+            r.into_model(t)
+        })
+        .collect();
     Ok(Json(finish(items, limit, |c: &Conversation| c.id.clone())))
 }
 
