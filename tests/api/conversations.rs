@@ -189,7 +189,11 @@ async fn list_filters_and_cursor_pagination(b: Backend) {
     let id = |v: &serde_json::Value| v["id"].as_str().unwrap().to_string();
     let (_, r) = app.get("/api/v1/conversations?tag=vip", &agent).await;
     assert_eq!(ids(&r), vec![id(&a)]);
-    assert_eq!(r["items"][0]["tags"], json!(["vip"]), "list items carry their tags");
+    assert_eq!(
+        r["items"][0]["tags"],
+        json!(["vip"]),
+        "list items carry their tags"
+    );
     let (_, r) = app
         .get(&format!("/api/v1/conversations?queue={qid}"), &agent)
         .await;
