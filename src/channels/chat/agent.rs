@@ -238,13 +238,7 @@ pub async fn agent_download(
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<axum::response::Response> {
     caller.require(Role::Agent, "conversations")?;
-    let row: Option<(String, String, Vec<u8>)> =
-        sqlx::query_as("SELECT name, content_type, data FROM chat_attachments WHERE id = $1")
-            .bind(&id)
-            .fetch_optional(state.store.pool())
-            .await?;
-    let (name, content_type, data) = row.ok_or(ApiError::NotFound("attachment"))?;
-    Ok(super::attachments::serve(&name, &content_type, data))
+    super::attachments::serve_stored(&state, &id).await
 }
 
 /// A customer's chat ratings, newest first, with their average.

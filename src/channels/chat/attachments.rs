@@ -288,9 +288,14 @@ pub async fn download(
     if !secrets::attachment_sig_ok(key, &id, &q.sig) {
         return Err(ApiError::NotFound("attachment"));
     }
+    serve_stored(&state, &id).await
+}
+
+/// The stored chat file `id` as a response (`404` when there is none); callers check access.
+pub async fn serve_stored(state: &AppState, id: &str) -> ApiResult<Response> {
     let row: Option<(String, String, Vec<u8>)> =
         sqlx::query_as("SELECT name, content_type, data FROM chat_attachments WHERE id = $1")
-            .bind(&id)
+            .bind(id)
             .fetch_optional(state.store.pool())
             .await?;
     let (name, content_type, data) = row.ok_or(ApiError::NotFound("attachment"))?;
