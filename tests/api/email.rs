@@ -13,6 +13,8 @@ mod kill;
 mod mailboxes;
 #[path = "email_quarantine.rs"]
 mod quarantine;
+#[path = "email_reply_files.rs"]
+mod reply_files;
 #[path = "email_smtp.rs"]
 mod smtp;
 #[path = "email_support.rs"]

@@ -112,6 +112,7 @@ async fn optional_input_fields_are_not_required_and_uploads_document_their_multi
     for path in [
         "/widget/attachments",
         "/channels/chat/conversations/{id}/attachments",
+        "/channels/email/conversations/{id}/reply",
     ] {
         let body = &doc["paths"][path]["post"]["requestBody"];
         let form = &body["content"]["multipart/form-data"]["schema"];

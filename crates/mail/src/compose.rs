@@ -3,8 +3,9 @@
 use crate::parse::clean_id;
 use crate::subject::base_subject;
 use crate::MailError;
+use lettre::message::header::ContentType;
 use lettre::message::header::{HeaderName, HeaderValue};
-use lettre::message::{Mailbox, MultiPart};
+use lettre::message::{Attachment, Mailbox, MultiPart};
 use lettre::Message;
 
 /// Most `References` entries written; the first (thread root) is always
@@ -32,6 +33,20 @@ pub struct Reply {
     /// `Message-ID` for this message, chosen by the server so that a retried
     /// send reuses it (e.g. `<uuid@domain>`; `<>` added when missing).
     pub message_id: String,
+    /// Files sent with the message (`multipart/mixed` when any).
+    pub attachments: Vec<OutgoingFile>,
+}
+
+/// A file attached to an outbound message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutgoingFile {
+    /// File name shown to the recipient (sanitised by the caller).
+    pub filename: String,
+    /// MIME type, e.g. `application/pdf`; unparseable types go out as
+    /// `application/octet-stream`.
+    pub content_type: String,
+    /// The file's bytes.
+    pub data: Vec<u8>,
 }
 
 /// Builds an agent's reply: `Subject: Re: {subject} [#{token}]`,
@@ -85,9 +100,27 @@ fn build(reply: &Reply, automatic: bool) -> Result<Message, MailError> {
     }
     let text = reply.body_text.replace("\r\n", "\n");
     let html = text_to_html(&text, is_rtl(&text));
+    let body = MultiPart::alternative_plain_html(text, html);
+    let body = if reply.attachments.is_empty() {
+        body
+    } else {
+        reply
+            .attachments
+            .iter()
+            .fold(MultiPart::mixed().multipart(body), |mixed, f| {
+                mixed.singlepart(attachment(f))
+            })
+    };
     builder
-        .multipart(MultiPart::alternative_plain_html(text, html))
+        .multipart(body)
         .map_err(|e| MailError::Compose(e.to_string()))
+}
+
+fn attachment(file: &OutgoingFile) -> lettre::message::SinglePart {
+    let content_type = ContentType::parse(&file.content_type)
+        .unwrap_or_else(|_| ContentType::parse("application/octet-stream").expect("valid type"));
+    Attachment::new(file.filename.replace(['\r', '\n', '"'], " "))
+        .body(file.data.clone(), content_type)
 }
 
 /// `Re: {base subject} [#{token}]`, never doubling prefixes or tokens.

@@ -24,7 +24,7 @@ mod recover;
 mod sanitize;
 mod subject;
 
-pub use compose::{compose_ack, compose_reply, escape_html, is_rtl, Reply};
+pub use compose::{compose_ack, compose_reply, escape_html, is_rtl, OutgoingFile, Reply};
 pub use parse::parse;
 pub use quote::fold_quotes;
 pub use sanitize::sanitize_html;

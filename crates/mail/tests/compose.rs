@@ -1,6 +1,8 @@
 //! Outbound replies, checked by parsing them back.
 
-use switchboard_mail::{compose_ack, compose_reply, parse, AutoKind, Limits, MailError, Reply};
+use switchboard_mail::{
+    compose_ack, compose_reply, parse, AutoKind, Limits, MailError, OutgoingFile, Reply,
+};
 
 fn reply(subject: &str, body: &str) -> Reply {
     Reply {
@@ -18,6 +20,7 @@ fn reply(subject: &str, body: &str) -> Reply {
             "reply-42-abc@switchboard.example".into(),
         ],
         message_id: "0190a8e4-7b4c-7d3e-9f00-000000000001@switchboard.example".into(),
+        attachments: Vec::new(),
     }
 }
 
@@ -122,4 +125,38 @@ fn header_injection_through_the_display_name_is_neutralised() {
     )];
     let bytes = compose_reply(&r).unwrap().formatted();
     assert!(!headers(&bytes).contains("\r\nBcc:"));
+}
+
+#[test]
+fn a_reply_with_files_carries_them_as_real_attachments_beside_its_text() {
+    let mut r = reply("Invoice", "فاکتور پیوست است.");
+    let pdf = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj <<>> endobj\n".to_vec();
+    r.attachments = vec![
+        OutgoingFile {
+            filename: "فاکتور ۱۲.pdf".into(),
+            content_type: "application/pdf".into(),
+            data: pdf.clone(),
+        },
+        OutgoingFile {
+            filename: "note\r\nBcc: x@y.z.txt".into(),
+            content_type: "not a type".into(),
+            data: b"hello".to_vec(),
+        },
+    ];
+    let bytes = compose_reply(&r).unwrap().formatted();
+    let head = headers(&bytes).to_ascii_lowercase();
+    assert!(head.contains("multipart/mixed"), "{head}");
+    assert!(!head.contains("bcc:"), "{head}");
+    let parsed = parse(&bytes, &Limits::default()).unwrap();
+    assert_eq!(parsed.text, "فاکتور پیوست است.");
+    assert_eq!(parsed.attachments.len(), 2, "{:?}", parsed.attachments);
+    assert_eq!(parsed.attachments[0].filename, "فاکتور ۱۲.pdf");
+    assert_eq!(parsed.attachments[0].content_type, "application/pdf");
+    assert_eq!(parsed.attachments[0].data, pdf);
+    assert!(!parsed.attachments[0].inline);
+    assert_eq!(
+        parsed.attachments[1].content_type,
+        "application/octet-stream"
+    );
+    assert_eq!(parsed.attachments[1].data, b"hello");
 }

@@ -23,6 +23,7 @@ pub mod outbox;
 pub mod outcome;
 pub mod push;
 pub mod quarantine;
+mod reply;
 pub mod routes;
 pub mod secrets;
 pub mod sender;

@@ -29,6 +29,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_quarantined_raw))
         .routes(routes!(get_attachment))
         .routes(routes!(list_outbox))
+        .routes(routes!(super::reply::reply_with_files))
 }
 
 /// Query of the inbound endpoint.

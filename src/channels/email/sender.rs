@@ -183,6 +183,10 @@ impl OutboxWorker {
             in_reply_to: row.in_reply_to.clone(),
             references: serde_json::from_str(&row.refs).unwrap_or_default(),
             message_id: row.rfc_message_id.clone(),
+            attachments: match (&row.message_id, row.kind.as_str()) {
+                (Some(id), "reply") => self.files_of(id).await?,
+                _ => Vec::new(),
+            },
         };
         let email = if row.kind == "ack" {
             switchboard_mail::compose_ack(&reply)
@@ -201,6 +205,31 @@ impl OutboxWorker {
             ))),
             Err(e) => Err(Failure::Transient(format!("temporary failure: {e}"))),
         }
+    }
+
+    /// The files an agent attached to the reply `message_id` (stored with it, in its transaction).
+    async fn files_of(
+        &self,
+        message_id: &str,
+    ) -> Result<Vec<switchboard_mail::OutgoingFile>, Failure> {
+        let rows: Vec<(String, String, Vec<u8>)> = sqlx::query_as(
+            "SELECT filename, content_type, data FROM email_attachments \
+             WHERE message_id = $1 ORDER BY created_at, id",
+        )
+        .bind(message_id)
+        .fetch_all(self.state.store.pool())
+        .await
+        .map_err(|e| Failure::Transient(format!("database: {e}")))?;
+        Ok(rows
+            .into_iter()
+            .map(
+                |(filename, content_type, data)| switchboard_mail::OutgoingFile {
+                    filename,
+                    content_type,
+                    data,
+                },
+            )
+            .collect())
     }
 
     /// Poll until `stop` is cancelled.
