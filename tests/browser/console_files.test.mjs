@@ -1,7 +1,8 @@
 // Attachments and HTML email in the console, in a real browser (English UI):
 // - a visitor's image sent from the widget is shown to the agent (the image really loads);
 // - the agent sends an image into the chat from the composer;
-// - an email's PDF is listed with a working download link; its `cid:` logo shows after
+// - an email's PDF is listed with a working download link; the agent replies with a file
+//   (staged, one removed, sent as one reply, listed and downloadable); its `cid:` logo shows after
 //   "Show images"; the Persian HTML body (`<body dir="rtl">`) reads right to left; the quoted
 //   history is folded.
 // Started by the Rust test `console::files::attachments_and_persian_html_email_in_a_real_browser`.
@@ -69,6 +70,29 @@ test('an agent sees and sends chat images, downloads an email PDF and reads a Pe
     });
     await page.screenshot({ path: join(ARTIFACT_DIR, 'console-email.png') });
     await readmeShot(page, 'console-en-email.png');
+
+    // A reply with files: staged as chips (one removed again), sent as one reply, then
+    // listed on the agent's message with a download link that returns the same bytes.
+    const PDF = Buffer.from('%PDF-1.4\n%reply\n1 0 obj <<>> endobj\n%%EOF\n');
+    await page.getByTestId('attach-file').setInputFiles([
+      { name: 'فاکتور.pdf', mimeType: 'application/pdf', buffer: PDF },
+      { name: 'wrong.txt', mimeType: 'text/plain', buffer: Buffer.from('oops') },
+    ]);
+    await poll('two staged files', async () => (await page.getByTestId('staged-file').count()) === 2);
+    await page.getByTestId('staged-file').filter({ hasText: 'wrong.txt' }).getByTestId('unstage-file').click();
+    assert.deepEqual(await page.getByTestId('staged-file').allTextContents(), ['فاکتور.pdf (1 KB)×']);
+    await page.getByTestId('composer').fill('The invoice is attached.');
+    const replied = page.waitForResponse((r) => r.request().method() === 'POST' && r.url().endsWith(`/channels/email/conversations/${env.EMAIL_CONVERSATION_ID}/reply`));
+    await page.getByTestId('send').click();
+    assert.equal((await replied).status(), 201);
+    await poll('the staged list to empty', async () => (await page.getByTestId('staged-file').count()) === 0);
+    const sentLink = page.locator('[data-testid="message"].agent [data-testid="attachment-link"]', { hasText: 'فاکتور.pdf' });
+    await sentLink.waitFor();
+    const sentBack = await page.evaluate(async (u) => {
+      const r = await fetch(u, { credentials: 'same-origin' });
+      return new TextDecoder().decode(await r.arrayBuffer());
+    }, await sentLink.getAttribute('href'));
+    assert.equal(sentBack, PDF.toString());
 
     // The URL names the tab and the conversation: a reload opens the same place.
     assert.equal(new URL(page.url()).hash, `#/open/${env.EMAIL_CONVERSATION_ID}`);

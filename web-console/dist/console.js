@@ -113,6 +113,8 @@ en: {
 'file.unnamed': 'attachment',
 'file.list': 'Attachments',
 'file.attach': 'Attach file',
+'file.staged': 'Files to send with the reply',
+'file.remove': 'Remove {name}',
 'composer.label': 'Message',
 'composer.reply': 'Reply',
 'composer.note': 'Internal note',
@@ -377,6 +379,8 @@ fa: {
 'file.unnamed': 'پیوست',
 'file.list': 'پیوست‌ها',
 'file.attach': 'پیوست فایل',
+'file.staged': 'فایل‌هایی که با پاسخ فرستاده می‌شوند',
+'file.remove': 'حذف {name}',
 'composer.label': 'پیام',
 'composer.reply': 'پاسخ',
 'composer.note': 'یادداشت داخلی',
@@ -1665,10 +1669,8 @@ btn.textContent = t('msg.imagesShown');
 } }, t('msg.showImages')) : null;
 return h('div', { class: 'email-wrap' }, btn, frame);
 }
-function uploadChatFile(convId, file) {
-var form = new FormData();
-form.append('file', file, file.name);
-return fetch('/api/v1/channels/chat/conversations/' + encodeURIComponent(convId) + '/attachments', {
+function postForm(path, form) {
+return fetch(API_BASE + path, {
 method: 'POST', credentials: 'same-origin', headers: { accept: 'application/json' }, body: form
 }).then(function (res) {
 return res.text().then(function (text) {
@@ -1679,8 +1681,42 @@ return data;
 });
 });
 }
-function attachButton(error) {
-if (!S.current || S.current.channel !== 'chat') return null;
+function uploadChatFile(convId, file) {
+var form = new FormData();
+form.append('file', file, file.name);
+return postForm('/channels/chat/conversations/' + encodeURIComponent(convId) + '/attachments', form);
+}
+var stagedFiles = {};
+function stagedFor(convId) { return stagedFiles[convId] || []; }
+function postReply(convId, text, internal) {
+var files = internal ? [] : stagedFor(convId);
+if (!files.length) return api('POST', '/conversations/' + encodeURIComponent(convId) + '/messages', { body: text, internal: internal });
+var form = new FormData();
+form.append('body', text);
+files.forEach(function (f) { form.append('file', f, f.name); });
+return postForm('/channels/email/conversations/' + encodeURIComponent(convId) + '/reply', form).then(function (m) {
+delete stagedFiles[convId];
+renderStaged();
+return m;
+});
+}
+function renderStaged() {
+var box = $('#staged-files');
+if (!box) return;
+clear(box);
+var id = S.currentId;
+stagedFor(id).forEach(function (f, i) {
+box.appendChild(h('li', { class: 'file staged', 'data-testid': 'staged-file' },
+h('span', { dir: 'auto' }, f.name + ' (' + fmtSize(f.size) + ')'),
+h('button', { type: 'button', class: 'btn small', 'aria-label': t('file.remove', { name: f.name }), 'data-testid': 'unstage-file',
+onclick: function () { stagedFiles[id].splice(i, 1); renderStaged(); } }, '×')));
+});
+}
+function fmtSize(n) {
+if (n >= 1048576) return (n / 1048576).toFixed(1) + ' MB';
+return Math.max(1, Math.round(n / 1024)) + ' KB';
+}
+function chatFileInput(error) {
 var input = h('input', { type: 'file', id: 'composer-file', class: 'visually-hidden', accept: 'image/png,image/jpeg,image/gif,image/webp,application/pdf',
 'data-testid': 'attach-file',
 onchange: function () {
@@ -1696,7 +1732,29 @@ input.value = '';
 error.textContent = t('composer.failed', { msg: errMsg(err) });
 });
 } });
-return h('label', { class: 'btn attach', for: 'composer-file', title: t('file.attach') }, t('file.attach'), input);
+return input;
+}
+function emailFileInput() {
+var input = h('input', { type: 'file', id: 'composer-file', class: 'visually-hidden', multiple: 'multiple', 'data-testid': 'attach-file',
+onchange: function () {
+var id = S.currentId;
+if (!id || !input.files) return;
+var list = stagedFiles[id] = stagedFor(id).slice();
+for (var i = 0; i < input.files.length; i++) list.push(input.files[i]);
+input.value = '';
+renderStaged();
+} });
+return input;
+}
+function attachButton(error) {
+var channel = S.current && S.current.channel;
+if (channel !== 'chat' && (channel !== 'email' || S.composeInternal)) return null;
+var input = channel === 'chat' ? chatFileInput(error) : emailFileInput();
+var label = h('label', { class: 'btn attach', for: 'composer-file', title: t('file.attach') }, t('file.attach'), input);
+if (channel === 'chat') return label;
+var staged = h('ul', { id: 'staged-files', class: 'files staged-files', 'aria-label': t('file.staged'), 'data-testid': 'staged-files' });
+setTimeout(renderStaged, 0);
+return h('span', { class: 'attach-group' }, label, staged);
 }
 function visitorSection(conv) {
 var box = h('section', { class: 'visitor-info', 'data-testid': 'visitor-info' });
@@ -2098,7 +2156,7 @@ var id = S.currentId;
 agentStoppedTyping();
 send.disabled = true;
 error.textContent = '';
-api('POST', '/conversations/' + encodeURIComponent(id) + '/messages', { body: text, internal: S.composeInternal }).then(function (m) {
+postReply(id, text, S.composeInternal).then(function (m) {
 send.disabled = false;
 if (S.currentId !== id) return;
 ta.value = '';

@@ -50,7 +50,7 @@ function composer() {
     agentStoppedTyping();
     send.disabled = true;
     error.textContent = '';
-    api('POST', '/conversations/' + encodeURIComponent(id) + '/messages', { body: text, internal: S.composeInternal }).then(function (m) {
+    postReply(id, text, S.composeInternal).then(function (m) {
       send.disabled = false;
       if (S.currentId !== id) return;
       ta.value = '';

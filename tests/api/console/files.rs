@@ -121,7 +121,7 @@ async fn attachments_and_persian_html_email_in_a_real_browser() {
             ("AGENT_EMAIL", AGENT_EMAIL.into()),
             ("AGENT_PASSWORD", PASSWORD.into()),
             ("CHAT_CONVERSATION_ID", chat.clone()),
-            ("EMAIL_CONVERSATION_ID", email_conv),
+            ("EMAIL_CONVERSATION_ID", email_conv.clone()),
             ("PDF_NAME", PDF_NAME.into()),
             ("QUOTED", QUOTED.into()),
             ("EMAIL_SUBJECT", "فاکتور سفارش".into()),
@@ -147,4 +147,32 @@ async fn attachments_and_persian_html_email_in_a_real_browser() {
     assert_eq!(sent.len(), 1, "{page}");
     assert_eq!(sent[0]["meta"]["attachment"]["name"], "label.png");
     assert_eq!(sent[0]["meta"]["attachment"]["content_type"], "image/png");
+    // The email reply holds one file (the other was removed before sending) and is queued.
+    let (s, page) = app
+        .get(
+            &format!("/api/v1/conversations/{email_conv}/messages"),
+            &app.admin_token,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{page}");
+    let reply = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["author_kind"] == "agent")
+        .expect("the email reply");
+    let files: Vec<&str> = reply["meta"]["attachments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["filename"].as_str().unwrap())
+        .collect();
+    assert_eq!(files, vec!["فاکتور.pdf"], "{reply}");
+    let (queued,): (i64,) =
+        sqlx::query_as("SELECT COUNT(*) FROM email_outbox WHERE message_id = $1")
+            .bind(reply["id"].as_str().unwrap())
+            .fetch_one(app.state.store.pool())
+            .await
+            .unwrap();
+    assert_eq!(queued, 1);
 }
