@@ -3,6 +3,7 @@
 
 pub mod assign;
 pub mod ledger;
+pub mod mentions;
 pub mod outbound;
 pub mod routes;
 pub mod service;

@@ -1,6 +1,7 @@
 //! `/conversations` routes.
 
 use super::assign::{self, AssignError};
+use super::mentions;
 use super::outbound::Outbound;
 use super::service::{self, Actor, NewConversation, NewMessage};
 use super::{Conversation, ConversationRow, HistoryEntry, Message, COLS, STATUSES};
@@ -474,6 +475,10 @@ pub struct PostMessage {
     /// An internal note, never shown to the customer.
     #[serde(default)]
     pub internal: bool,
+    /// Agents mentioned in an internal note (their ids); each is told by a
+    /// `conversation.mentioned` event.
+    #[serde(default)]
+    pub mentions: Vec<String>,
 }
 
 /// Post an agent reply or an internal note.
@@ -511,6 +516,7 @@ async fn post_message(
              or write to the customer on another channel",
         ));
     }
+    let mentioned = mentions::resolve(&mut tx, &req.mentions, req.internal).await?;
     let msg = NewMessage {
         author_kind,
         author_id: act.id.clone(),
@@ -518,14 +524,15 @@ async fn post_message(
         internal: req.internal,
         channel: conv.channel.clone(),
         external_id: None,
-        meta: serde_json::json!({}),
+        meta: mentions::meta(&mentioned),
         at: None,
     };
     let (message, ev) = service::append_message(&mut tx, &id, msg, &act).await?;
     // Each channel's way out (e.g. the email outbox), in this same transaction.
     outbound.deliver(&mut tx, &conv, &message).await?;
+    let told = mentions::announce(&mut tx, &conv, &message, &mentioned).await?;
     tx.commit().await?;
-    if let Some(ev) = ev {
+    for ev in ev.into_iter().chain(told) {
         state.bus.publish(ev).await;
     }
     Ok((StatusCode::CREATED, Json(message)))

@@ -10,6 +10,8 @@ mod call;
 mod delivery;
 #[path = "console/files.rs"]
 mod files;
+#[path = "console/mentions.rs"]
+mod mentions;
 #[path = "console/node.rs"]
 mod node;
 #[path = "console/ringing.rs"]
