@@ -113,6 +113,10 @@ en: {
 'file.unnamed': 'attachment',
 'file.list': 'Attachments',
 'file.attach': 'Attach file',
+'mention.label': 'Mention an agent',
+'mention.toast': '{name} mentioned you in {num}',
+'mention.someone': 'A colleague',
+'mention.open': 'Open',
 'file.staged': 'Files to send with the reply',
 'file.remove': 'Remove {name}',
 'composer.label': 'Message',
@@ -379,6 +383,10 @@ fa: {
 'file.unnamed': 'پیوست',
 'file.list': 'پیوست‌ها',
 'file.attach': 'پیوست فایل',
+'mention.label': 'نام بردن از همکار',
+'mention.toast': '{name} در {num} از شما نام برد',
+'mention.someone': 'یک همکار',
+'mention.open': 'باز کردن',
 'file.staged': 'فایل‌هایی که با پاسخ فرستاده می‌شوند',
 'file.remove': 'حذف {name}',
 'composer.label': 'پیام',
@@ -1688,9 +1696,11 @@ return postForm('/channels/chat/conversations/' + encodeURIComponent(convId) + '
 }
 var stagedFiles = {};
 function stagedFor(convId) { return stagedFiles[convId] || []; }
-function postReply(convId, text, internal) {
+function postReply(convId, text, internal, mentions) {
 var files = internal ? [] : stagedFor(convId);
-if (!files.length) return api('POST', '/conversations/' + encodeURIComponent(convId) + '/messages', { body: text, internal: internal });
+var body = { body: text, internal: internal };
+if (mentions && mentions.length) body.mentions = mentions;
+if (!files.length) return api('POST', '/conversations/' + encodeURIComponent(convId) + '/messages', body);
 var form = new FormData();
 form.append('body', text);
 files.forEach(function (f) { form.append('file', f, f.name); });
@@ -2142,7 +2152,7 @@ h('button', { type: 'button', id: 'mode-note', class: 'btn mode', 'aria-pressed'
 onclick: function () { setComposeMode(true); ta.focus(); } }, t('composer.note'))),
 isChat() ? visitorTypingLine() : null,
 noReply ? h('p', { class: 'notice no-reply', 'data-testid': 'no-reply-channel' }, t('composer.noReplyChannel')) : null,
-ta, cannedPicker(ta), h('div', { class: 'composer-foot' }, error, attachButton(error), send));
+ta, cannedPicker(ta), mentionPicker(ta), h('div', { class: 'composer-foot' }, error, attachButton(error), send));
 ta.addEventListener('input', agentTyping);
 ta.addEventListener('input', typingViewing);
 ta.addEventListener('keydown', function (e) {
@@ -2156,8 +2166,9 @@ var id = S.currentId;
 agentStoppedTyping();
 send.disabled = true;
 error.textContent = '';
-postReply(id, text, S.composeInternal).then(function (m) {
+postReply(id, text, S.composeInternal, S.composeInternal ? mentionIds(id, text) : []).then(function (m) {
 send.disabled = false;
+forgetMentions(id);
 if (S.currentId !== id) return;
 ta.value = '';
 delete S.drafts[id];
@@ -2409,6 +2420,9 @@ updateDelivery(ev);
 break;
 case 'call.ringing':
 screenPop(ev);
+break;
+case 'conversation.mentioned':
+onMentioned(ev);
 break;
 default:
 break;
@@ -2925,6 +2939,91 @@ else if ((e.key === 'Enter' && !e.ctrlKey && !e.metaKey) || e.key === 'Tab') { e
 else if (e.key === 'Escape') { e.preventDefault(); e.stopImmediatePropagation(); close(); }
 });
 return list;
+}
+var draftMentions = {};
+function atQuery(ta) {
+var pos = ta.selectionStart;
+var before = ta.value.slice(0, pos);
+var m = /(^|\s)@([^\s@]{0,30})$/.exec(before);
+if (!m) return null;
+return { start: pos - m[2].length - 1, end: pos, q: m[2] };
+}
+function mentionIds(convId, text) {
+return (draftMentions[convId] || []).filter(function (m) {
+return text.indexOf('@' + m.name) >= 0;
+}).map(function (m) { return m.id; }).filter(function (id, i, all) { return all.indexOf(id) === i; });
+}
+function forgetMentions(convId) { delete draftMentions[convId]; }
+function mentionCandidates(q) {
+var fold = String(q || '').toLocaleLowerCase();
+return (S.agents || []).filter(function (a) {
+return a.active !== false && String(a.name || '').toLocaleLowerCase().indexOf(fold) === 0;
+}).slice(0, 8);
+}
+function mentionPicker(ta) {
+var list = h('ul', { class: 'canned-picker mention-picker', role: 'listbox', 'aria-label': t('mention.label'),
+hidden: true, 'data-testid': 'mention-picker' });
+var items = [];
+var active = 0;
+function close() { list.hidden = true; items = []; }
+function choose(i) {
+var a = items[i];
+var at = atQuery(ta);
+var id = S.currentId;
+close();
+if (!a || !at || !id) return;
+var text = ta.value;
+ta.value = text.slice(0, at.start) + '@' + a.name + ' ' + text.slice(at.end);
+var caret = at.start + a.name.length + 2;
+ta.focus();
+ta.setSelectionRange(caret, caret);
+S.drafts[id] = ta.value;
+(draftMentions[id] = draftMentions[id] || []).push({ id: a.id, name: a.name });
+}
+function show() {
+var at = S.composeInternal ? atQuery(ta) : null;
+if (!at) { close(); return; }
+items = mentionCandidates(at.q);
+if (!items.length) { close(); return; }
+clear(list);
+active = Math.min(active, items.length - 1);
+items.forEach(function (a, i) {
+list.appendChild(h('li', { role: 'option', class: i === active ? 'active' : '', 'aria-selected': i === active ? 'true' : 'false',
+'data-testid': 'mention-option', onmousedown: function (e) { e.preventDefault(); }, onclick: function () { choose(i); } },
+h('span', { class: 'title', dir: 'auto' }, a.name),
+h('span', { class: 'preview muted', dir: 'ltr' }, a.email || '')));
+});
+list.hidden = false;
+}
+ta.addEventListener('input', function () { active = 0; show(); });
+ta.addEventListener('keydown', function (e) {
+if (list.hidden || !items.length) return;
+if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
+e.preventDefault();
+active = (active + (e.key === 'ArrowDown' ? 1 : items.length - 1)) % items.length;
+show();
+} else if ((e.key === 'Enter' && !e.ctrlKey && !e.metaKey) || e.key === 'Tab') {
+e.preventDefault();
+e.stopImmediatePropagation();
+choose(active);
+} else if (e.key === 'Escape') {
+close();
+}
+});
+ta.addEventListener('blur', function () { setTimeout(close, 150); });
+return list;
+}
+function onMentioned(ev) {
+var d = ev.data || {};
+if (!S.me || (d.agent_ids || []).indexOf(S.me.id) < 0) return;
+var text = t('mention.toast', { name: agentName(d.by) || t('mention.someone'), num: d.number ? convNumber({ number: d.number }) : '' });
+var el = toast(h('div', null,
+h('div', { class: 'toast-title' }, text),
+d.excerpt ? h('div', { class: 'muted', dir: 'auto', 'data-testid': 'mention-excerpt' }, d.excerpt) : null,
+h('button', { type: 'button', class: 'btn small', 'data-testid': 'mention-open',
+onclick: function () { if (el) el.remove(); openConversation(ev.conversation_id); } }, t('mention.open'))),
+'info', { testid: 'mention-toast', ttl: 15000 });
+notify(text, d.excerpt || '', 'mention-' + (d.message_id || ev.id));
 }
 var TABS = ['mine', 'unassigned', 'open'];
 function routeHash() {

@@ -186,9 +186,11 @@ function stagedFor(convId) { return stagedFiles[convId] || []; }
 
 // Send the composer's text: an e-mail reply with staged files goes as one multipart reply
 // (the server mails them as real attachments); anything else is a plain message.
-function postReply(convId, text, internal) {
+function postReply(convId, text, internal, mentions) {
   var files = internal ? [] : stagedFor(convId);
-  if (!files.length) return api('POST', '/conversations/' + encodeURIComponent(convId) + '/messages', { body: text, internal: internal });
+  var body = { body: text, internal: internal };
+  if (mentions && mentions.length) body.mentions = mentions;
+  if (!files.length) return api('POST', '/conversations/' + encodeURIComponent(convId) + '/messages', body);
   var form = new FormData();
   form.append('body', text);
   files.forEach(function (f) { form.append('file', f, f.name); });

@@ -150,6 +150,9 @@ function handleEvent(ev) {
     case 'call.ringing':
       screenPop(ev);
       break;
+    case 'conversation.mentioned':
+      onMentioned(ev);
+      break;
     default:
       break;
   }

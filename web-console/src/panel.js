@@ -36,7 +36,7 @@ function composer() {
         onclick: function () { setComposeMode(true); ta.focus(); } }, t('composer.note'))),
     isChat() ? visitorTypingLine() : null,
     noReply ? h('p', { class: 'notice no-reply', 'data-testid': 'no-reply-channel' }, t('composer.noReplyChannel')) : null,
-    ta, cannedPicker(ta), h('div', { class: 'composer-foot' }, error, attachButton(error), send));
+    ta, cannedPicker(ta), mentionPicker(ta), h('div', { class: 'composer-foot' }, error, attachButton(error), send));
   ta.addEventListener('input', agentTyping);
   ta.addEventListener('input', typingViewing);
   ta.addEventListener('keydown', function (e) {
@@ -50,8 +50,9 @@ function composer() {
     agentStoppedTyping();
     send.disabled = true;
     error.textContent = '';
-    postReply(id, text, S.composeInternal).then(function (m) {
+    postReply(id, text, S.composeInternal, S.composeInternal ? mentionIds(id, text) : []).then(function (m) {
       send.disabled = false;
+      forgetMentions(id);
       if (S.currentId !== id) return;
       ta.value = '';
       delete S.drafts[id];

@@ -1,6 +1,7 @@
 //! @mentions in internal notes: the mentioned agent's console is told (and nobody else's), the
 //! note keeps who it names, and mentions outside notes or of unknown agents are refused.
 
+use super::node::run_script;
 use super::socket::{connect, next_event};
 use crate::helpers::*;
 use reqwest::StatusCode;
@@ -132,3 +133,48 @@ crate::storage_tests!(
     a_mentioned_agent_is_told_and_others_are_not,
     mentions_outside_notes_or_of_unknown_agents_are_refused,
 );
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mention_reaches_the_colleagues_screen_in_a_real_browser() {
+    super::node::browser_dir();
+    let app = spawn_app(Backend::Sqlite).await;
+    app.agent("nima@example.com", "agent", json!({"name": "Nima"}))
+        .await;
+    let (sara_id, _) = app
+        .agent("sara@example.com", "agent", json!({"name": "سارا"}))
+        .await;
+    app.agent("samir@example.com", "agent", json!({"name": "Samir"}))
+        .await;
+    let conv = app
+        .conversation(&app.admin_token, "ali@example.com", "سفارش ۱۲", json!({}))
+        .await;
+    let id = conv["id"].as_str().unwrap().to_string();
+    run_script(
+        "console_mentions.test.mjs",
+        &[
+            ("APP_URL", app.base.clone()),
+            ("AUTHOR_EMAIL", "nima@example.com".into()),
+            ("MENTIONED_EMAIL", "sara@example.com".into()),
+            ("AGENT_PASSWORD", PASSWORD.into()),
+            ("CONVERSATION_ID", id.clone()),
+        ],
+        90,
+    )
+    .await;
+    let (_, page) = app
+        .get(
+            &format!("/api/v1/conversations/{id}/messages"),
+            &app.admin_token,
+        )
+        .await;
+    let note = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["internal"] == true)
+        .expect("the note");
+    assert_eq!(
+        note["meta"]["mentions"],
+        json!([{"id": sara_id, "name": "سارا"}])
+    );
+}
