@@ -26,6 +26,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(add_identity_route))
         .routes(routes!(delete_identity))
         .routes(routes!(super::merge::merge_customers))
+        .routes(routes!(super::merge::merge_preview))
         .routes(routes!(super::timeline::customer_timeline))
 }
 

@@ -10,6 +10,7 @@ mod chat;
 mod cli;
 mod console;
 mod conversations;
+mod customer_merge_preview;
 mod customers;
 mod directory;
 mod email;
