@@ -6,6 +6,8 @@ mod assign;
 mod browser;
 #[path = "console/call.rs"]
 mod call;
+#[path = "console/customer.rs"]
+mod customer;
 #[path = "console/delivery.rs"]
 mod delivery;
 #[path = "console/files.rs"]

@@ -113,6 +113,26 @@ en: {
 'file.unnamed': 'attachment',
 'file.list': 'Attachments',
 'file.attach': 'Attach file',
+'customer.attrKey': 'Attribute',
+'customer.attrValue': 'Value',
+'customer.attrRemove': 'Remove attribute',
+'customer.attrAdd': 'Add attribute',
+'customer.identityKind': 'Kind',
+'customer.identityValue': 'Email, phone or id',
+'customer.identityRemove': 'Remove identity',
+'customer.identityAdd': 'Add',
+'identity.email': 'Email',
+'identity.phone': 'Phone',
+'identity.external': 'External id',
+'merge.button': 'Merge…',
+'merge.title': 'Merge a duplicate into this profile',
+'merge.search': 'Find the duplicate (name, email, phone)',
+'merge.into': '{source} will be merged into {target}.',
+'merge.moves': 'Moves {c} conversations, {o} orders and {i} identities.',
+'merge.result': 'The profile keeps the name {name}, tier {tier}.',
+'merge.overridden': 'This profile\'s values replace the duplicate\'s: {keys}',
+'merge.confirm': 'Merge',
+'merge.done': '{name} was merged into this profile',
 'mention.label': 'Mention an agent',
 'mention.toast': '{name} mentioned you in {num}',
 'mention.someone': 'A colleague',
@@ -383,6 +403,26 @@ fa: {
 'file.unnamed': 'پیوست',
 'file.list': 'پیوست‌ها',
 'file.attach': 'پیوست فایل',
+'customer.attrKey': 'ویژگی',
+'customer.attrValue': 'مقدار',
+'customer.attrRemove': 'حذف ویژگی',
+'customer.attrAdd': 'افزودن ویژگی',
+'customer.identityKind': 'نوع',
+'customer.identityValue': 'ایمیل، تلفن یا شناسه',
+'customer.identityRemove': 'حذف شناسه',
+'customer.identityAdd': 'افزودن',
+'identity.email': 'ایمیل',
+'identity.phone': 'تلفن',
+'identity.external': 'شناسهٔ بیرونی',
+'merge.button': 'ادغام…',
+'merge.title': 'ادغام پروفایل تکراری در این پروفایل',
+'merge.search': 'یافتن پروفایل تکراری (نام، ایمیل، تلفن)',
+'merge.into': '{source} در {target} ادغام می‌شود.',
+'merge.moves': '{c} گفتگو، {o} سفارش و {i} شناسه منتقل می‌شود.',
+'merge.result': 'نام {name} و سطح {tier} می‌ماند.',
+'merge.overridden': 'مقدارهای این پروفایل جای مقدارهای تکراری را می‌گیرد: {keys}',
+'merge.confirm': 'ادغام',
+'merge.done': '{name} در این پروفایل ادغام شد',
 'mention.label': 'نام بردن از همکار',
 'mention.toast': '{name} در {num} از شما نام برد',
 'mention.someone': 'یک همکار',
@@ -1830,10 +1870,18 @@ var tier = h('select', { 'data-testid': 'customer-edit-tier', 'aria-label': t('c
 return h('option', { value: x, selected: (c.tier || 'standard') === x }, x === 'vip' ? t('customer.vip') : x === 'standard' ? t('customer.standard') : x);
 }));
 var error = h('p', { class: 'form-error', role: 'alert' });
+var attrs = attributeRows(c);
+var idents = identityEditor(c, function () {
+api('GET', '/customers/' + encodeURIComponent(c.id)).then(function (fresh) {
+S.customers[c.id] = fresh;
+fillProfile(el, fresh);
+editProfile(el, fresh);
+});
+});
 var form = h('form', { class: 'profile-edit', 'data-testid': 'customer-edit-form',
 onsubmit: function (e) {
 e.preventDefault();
-var body = { name: name.value.trim() || null, tier: tier.value };
+var body = { name: name.value.trim() || null, tier: tier.value, attributes: attrs.patch() };
 if (lang.value) body.language = lang.value;
 api('PATCH', '/customers/' + encodeURIComponent(c.id), body).then(function (updated) {
 S.customers[c.id] = updated;
@@ -1844,11 +1892,14 @@ fillProfile(el, updated);
 h('label', null, t('customer.editName'), name),
 h('label', null, t('customer.editLanguage'), lang),
 h('label', null, t('customer.editTier'), tier),
+attrs.el,
 error,
 h('div', { class: 'confirm-buttons' },
 h('button', { type: 'submit', class: 'btn primary small', 'data-testid': 'customer-save' }, t('customer.save')),
-h('button', { type: 'button', class: 'btn small', onclick: function () { form.remove(); } }, t('assign.takeNo'))));
+h('button', { type: 'button', class: 'btn small', onclick: function () { form.remove(); idents.remove(); } }, t('assign.takeNo'))));
 el.insertBefore(form, el.children[1] || null);
+form.parentNode.insertBefore(idents, form.nextSibling);
+form.addEventListener('submit', function () { idents.remove(); });
 name.focus();
 }
 function ratingsLine(customerId) {
@@ -1865,6 +1916,101 @@ r.items[0] && r.items[0].comment ? [' ', h('q', { dir: 'auto', 'data-testid': 'c
 el.hidden = false;
 }, function () { /* no ratings shown */ });
 return el;
+}
+function attributeRows(c) {
+var rows = [];
+var list = h('div', { class: 'attr-rows', 'data-testid': 'attr-rows' });
+function add(k, v) {
+var key = h('input', { type: 'text', dir: 'auto', value: k || '', 'data-testid': 'attr-key', 'aria-label': t('customer.attrKey') });
+var val = h('input', { type: 'text', dir: 'auto', value: v === undefined || v === null ? '' : (typeof v === 'string' ? v : JSON.stringify(v)), 'data-testid': 'attr-value', 'aria-label': t('customer.attrValue') });
+var entry = { key: key, value: val, row: null, json: v !== undefined && v !== null && typeof v !== 'string' };
+entry.row = h('div', { class: 'attr-row' }, key, val,
+h('button', { type: 'button', class: 'btn small', 'data-testid': 'attr-remove', 'aria-label': t('customer.attrRemove'),
+onclick: function () { entry.row.remove(); rows.splice(rows.indexOf(entry), 1); } }, '×'));
+rows.push(entry);
+list.appendChild(entry.row);
+}
+var attrs = c.attributes || {};
+Object.keys(attrs).forEach(function (k) { add(k, attrs[k]); });
+var addBtn = h('button', { type: 'button', class: 'btn small', 'data-testid': 'attr-add', onclick: function () { add('', ''); } }, t('customer.attrAdd'));
+return {
+el: h('fieldset', { class: 'attrs-edit' }, h('legend', null, t('customer.attributes')), list, addBtn),
+patch: function () {
+var out = {};
+Object.keys(attrs).forEach(function (k) { out[k] = null; });
+rows.forEach(function (r) {
+var k = r.key.value.trim();
+var v = r.value.value;
+if (r.json) { try { v = JSON.parse(v); } catch (e) { /* keep the text */ } }
+if (k) out[k] = v;
+});
+return out;
+}
+};
+}
+function identityEditor(c, onChange) {
+var error = h('p', { class: 'form-error', role: 'alert' });
+var kind = h('select', { 'data-testid': 'identity-kind', 'aria-label': t('customer.identityKind') },
+['email', 'phone', 'external'].map(function (k) { return h('option', { value: k }, t('identity.' + k)); }));
+var value = h('input', { type: 'text', dir: 'ltr', 'data-testid': 'identity-value', 'aria-label': t('customer.identityValue') });
+var base = '/customers/' + encodeURIComponent(c.id) + '/identities';
+function done(p) { p.then(onChange, function (err) { error.textContent = t('error.generic', { msg: errMsg(err) }); }); }
+return h('fieldset', { class: 'identities-edit' }, h('legend', null, t('customer.identities')),
+h('ul', null, (c.identities || []).filter(function (i) { return i.kind !== 'visitor'; }).map(function (i) {
+return h('li', { 'data-testid': 'identity-row' }, h('bdi', { dir: 'ltr' }, i.raw || i.value), ' ',
+h('button', { type: 'button', class: 'btn small', 'data-testid': 'identity-remove', 'aria-label': t('customer.identityRemove'),
+onclick: function () { done(api('DELETE', base + '/' + encodeURIComponent(i.id))); } }, '×'));
+})),
+h('div', { class: 'identity-add' }, kind, value,
+h('button', { type: 'button', class: 'btn small', 'data-testid': 'identity-add',
+onclick: function () { if (value.value.trim()) done(api('POST', base, { kind: kind.value, value: value.value.trim() })); } }, t('customer.identityAdd'))),
+error);
+}
+function mergeTool(el, c) {
+var box = el.querySelector('.merge-tool');
+if (box) { box.remove(); return; }
+var results = h('ul', { class: 'merge-results', 'data-testid': 'merge-results' });
+var input = h('input', { type: 'search', dir: 'auto', 'data-testid': 'merge-search', 'aria-label': t('merge.search'), placeholder: t('merge.search') });
+var preview = h('div', { class: 'merge-preview-box' });
+var find = debounce(function () {
+var q = input.value.trim();
+clear(results);
+if (!q) return;
+api('GET', '/customers' + qs({ q: q, limit: 8 })).then(function (page) {
+clear(results);
+((page && page.items) || []).filter(function (o) { return o.id !== c.id; }).forEach(function (o) {
+results.appendChild(h('li', null, h('button', { type: 'button', class: 'btn link', 'data-testid': 'merge-candidate', dir: 'auto',
+onclick: function () { showPreview(preview, c, o); } }, customerLabel(o))));
+});
+});
+}, 200);
+input.addEventListener('input', find);
+box = h('section', { class: 'merge-tool', 'data-testid': 'merge-tool' }, h('h4', null, t('merge.title')), input, results, preview);
+el.insertBefore(box, el.children[1] || null);
+input.focus();
+}
+function showPreview(box, target, source) {
+clear(box);
+var url = '/customers/' + encodeURIComponent(target.id) + '/merge-preview' + qs({ source_id: source.id });
+api('GET', url).then(function (p) {
+var r = p.result, m = p.moves;
+append(box, h('div', { class: 'confirm', role: 'alertdialog', 'data-testid': 'merge-preview' },
+h('p', { dir: 'auto' }, t('merge.into', { source: customerLabel(p.source), target: customerLabel(p.target) })),
+h('ul', null,
+h('li', { 'data-testid': 'merge-moves' }, t('merge.moves', { c: fmtNum(m.conversations), o: fmtNum(m.orders), i: fmtNum(m.identities.length) })),
+m.identities.length ? h('li', null, m.identities.map(function (i) { return h('bdi', { dir: 'ltr', class: 'chip' }, i.raw || i.value); })) : null,
+h('li', { dir: 'auto', 'data-testid': 'merge-result' }, t('merge.result', { name: r.name || '–', tier: r.tier === 'vip' ? t('customer.vip') : r.tier })),
+r.overridden.length ? h('li', { 'data-testid': 'merge-overridden' }, t('merge.overridden', { keys: r.overridden.join('، ') })) : null),
+h('div', { class: 'confirm-buttons' },
+h('button', { type: 'button', class: 'btn primary small', 'data-testid': 'merge-preview-yes', onclick: function () {
+api('POST', '/customers/' + encodeURIComponent(target.id) + '/merge', { source_id: source.id }).then(function (merged) {
+S.customers[target.id] = merged;
+toast(t('merge.done', { name: customerLabel(p.source) }), 'info');
+renderCustomerPanel();
+}, function (err) { toast(t('error.generic', { msg: errMsg(err) }), 'error'); });
+} }, t('merge.confirm')),
+h('button', { type: 'button', class: 'btn small', onclick: function () { clear(box); } }, t('assign.takeNo')))));
+}, function (err) { box.appendChild(h('p', { class: 'form-error', role: 'alert' }, t('error.generic', { msg: errMsg(err) }))); });
 }
 var SUBJECT_FORMS = [
 [/^Missed call from (.+)$/, 'subject.missed'],
@@ -2227,7 +2373,8 @@ h('div', { class: 'profile-head' },
 h('h3', { dir: 'auto', 'data-testid': 'customer-name' }, customerLabel(c)),
 c.tier === 'vip' ? h('span', { class: 'badge vip', 'data-testid': 'vip-badge' }, t('customer.vip')) : (c.tier && c.tier !== 'standard' ? h('span', { class: 'badge' }, c.tier) : null),
 segmentBadge(c),
-c.merged_into ? null : h('button', { type: 'button', class: 'btn small', 'data-testid': 'customer-edit', onclick: function () { editProfile(el, c); } }, t('customer.edit'))),
+c.merged_into ? null : h('button', { type: 'button', class: 'btn small', 'data-testid': 'customer-edit', onclick: function () { editProfile(el, c); } }, t('customer.edit')),
+c.merged_into ? null : h('button', { type: 'button', class: 'btn small', 'data-testid': 'customer-merge', onclick: function () { mergeTool(el, c); } }, t('merge.button'))),
 c.merged_into ? h('p', { class: 'notice' }, t('customer.merged'), ' ',
 h('button', { type: 'button', class: 'btn small', 'data-testid': 'customer-merged-open',
 onclick: function () { S.panelCustomerId = c.merged_into; renderCustomerPanel(); } }, t('customer.mergedOpen'))) : null,

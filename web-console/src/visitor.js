@@ -71,10 +71,18 @@ function editProfile(el, c) {
       return h('option', { value: x, selected: (c.tier || 'standard') === x }, x === 'vip' ? t('customer.vip') : x === 'standard' ? t('customer.standard') : x);
     }));
   var error = h('p', { class: 'form-error', role: 'alert' });
+  var attrs = attributeRows(c);
+  var idents = identityEditor(c, function () {
+    api('GET', '/customers/' + encodeURIComponent(c.id)).then(function (fresh) {
+      S.customers[c.id] = fresh;
+      fillProfile(el, fresh);
+      editProfile(el, fresh);
+    });
+  });
   var form = h('form', { class: 'profile-edit', 'data-testid': 'customer-edit-form',
     onsubmit: function (e) {
       e.preventDefault();
-      var body = { name: name.value.trim() || null, tier: tier.value };
+      var body = { name: name.value.trim() || null, tier: tier.value, attributes: attrs.patch() };
       if (lang.value) body.language = lang.value;
       api('PATCH', '/customers/' + encodeURIComponent(c.id), body).then(function (updated) {
         S.customers[c.id] = updated;
@@ -85,11 +93,14 @@ function editProfile(el, c) {
     h('label', null, t('customer.editName'), name),
     h('label', null, t('customer.editLanguage'), lang),
     h('label', null, t('customer.editTier'), tier),
+    attrs.el,
     error,
     h('div', { class: 'confirm-buttons' },
       h('button', { type: 'submit', class: 'btn primary small', 'data-testid': 'customer-save' }, t('customer.save')),
-      h('button', { type: 'button', class: 'btn small', onclick: function () { form.remove(); } }, t('assign.takeNo'))));
+      h('button', { type: 'button', class: 'btn small', onclick: function () { form.remove(); idents.remove(); } }, t('assign.takeNo'))));
   el.insertBefore(form, el.children[1] || null);
+  form.parentNode.insertBefore(idents, form.nextSibling);
+  form.addEventListener('submit', function () { idents.remove(); });
   name.focus();
 }
 
