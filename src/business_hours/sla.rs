@@ -116,3 +116,44 @@ pub async fn stamp(tx: &mut Tx, s: &RoutingSettings) -> StoreResult<usize> {
     }
     Ok(n)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn routing() -> RoutingSettings {
+        let mut s = crate::Settings::defaults().routing;
+        s.first_response_minutes = 15;
+        s.vip_first_response_minutes = 5;
+        s.resolution_hours = 24;
+        s.vip_resolution_hours = 8;
+        s
+    }
+
+    #[test]
+    fn vip_targets_win_then_the_queue_then_the_settings() {
+        let s = routing();
+        let t = |vip, fr, res| Targets::of(&s, vip, fr, res);
+        assert_eq!(
+            t(false, Some(120), Some(48)),
+            Targets {
+                first_response_ms: 7_200_000,
+                resolution_ms: 172_800_000
+            }
+        );
+        assert_eq!(
+            t(false, None, None),
+            Targets {
+                first_response_ms: 900_000,
+                resolution_ms: 86_400_000
+            }
+        );
+        assert_eq!(
+            t(true, Some(120), Some(48)),
+            Targets {
+                first_response_ms: 300_000,
+                resolution_ms: 28_800_000
+            }
+        );
+    }
+}
