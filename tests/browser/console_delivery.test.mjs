@@ -1,6 +1,7 @@
 // Outgoing email shows its delivery state, updated live: an agent's reply on an email
 // conversation whose mailbox cannot send turns "Not delivered … attempts: reason" without a
-// reload. On a phone conversation the composer offers a note, never a public reply. Dates
+// reload. On a phone conversation the composer offers a note, never a public reply, and
+// buttons that start an email to the customer or a callback task. Dates
 // follow the Jalali calendar once the agent chooses it.
 // Started by `console::delivery::email_delivery_state_and_the_phone_composer_in_a_real_browser`.
 import { test } from 'node:test';
@@ -28,6 +29,18 @@ test('an email reply shows its delivery failing live, and a phone conversation t
     await page.getByTestId('no-reply-channel').waitFor();
     assert.equal(await page.getByTestId('mode-reply').isDisabled(), true);
     assert.equal(await page.getByTestId('mode-note').getAttribute('aria-pressed'), 'true');
+    // The notice offers what does reach the customer: an email to their address.
+    const emailBtn = page.getByTestId('email-customer');
+    await emailBtn.waitFor();
+    assert.equal(await emailBtn.innerText(), 'Email caller@example.com');
+    await emailBtn.click();
+    await page.getByTestId('followup-toast').waitFor();
+    await page.getByTestId('conversation-subject').filter({ hasText: 'Call (#' }).waitFor();
+    assert.equal(await page.getByTestId('mode-reply').isDisabled(), false, 'an email conversation takes replies');
+    await openFromTab(page, 'open', env.PHONE_CONVERSATION_ID);
+    await page.getByTestId('callback-task').click();
+    await page.getByTestId('conversation-subject').filter({ hasText: 'Call back (#' }).waitFor();
+    await openFromTab(page, 'open', env.PHONE_CONVERSATION_ID);
     // The Jalali calendar in the English console, when the agent chooses it.
     const stamp = page.locator('[data-testid="message"] time').first();
     assert.doesNotMatch(await stamp.getAttribute('title'), / AP\b/);

@@ -113,6 +113,12 @@ en: {
 'file.unnamed': 'attachment',
 'file.list': 'Attachments',
 'file.attach': 'Attach file',
+'followup.email': 'Email {to}',
+'followup.callback': 'Schedule a callback',
+'followup.emailSubject': '{subject} ({num})',
+'followup.callbackSubject': 'Call back ({num})',
+'followup.emailStarted': 'Email conversation {num} opened: write the message',
+'followup.callbackStarted': 'Callback {num} queued',
 'customer.attrKey': 'Attribute',
 'customer.attrValue': 'Value',
 'customer.attrRemove': 'Remove attribute',
@@ -403,6 +409,12 @@ fa: {
 'file.unnamed': 'پیوست',
 'file.list': 'پیوست‌ها',
 'file.attach': 'پیوست فایل',
+'followup.email': 'ایمیل به {to}',
+'followup.callback': 'ثبت تماس برگشتی',
+'followup.emailSubject': '{subject} ({num})',
+'followup.callbackSubject': 'تماس برگشتی ({num})',
+'followup.emailStarted': 'گفتگوی ایمیلی {num} باز شد: پیام را بنویسید',
+'followup.callbackStarted': 'تماس برگشتی {num} در صف است',
 'customer.attrKey': 'ویژگی',
 'customer.attrValue': 'مقدار',
 'customer.attrRemove': 'حذف ویژگی',
@@ -2012,6 +2024,35 @@ renderCustomerPanel();
 h('button', { type: 'button', class: 'btn small', onclick: function () { clear(box); } }, t('assign.takeNo')))));
 }, function (err) { box.appendChild(h('p', { class: 'form-error', role: 'alert' }, t('error.generic', { msg: errMsg(err) }))); });
 }
+function emailOf(c) {
+var ids = (c && c.identities) || [];
+for (var i = 0; i < ids.length; i++) if (ids[i].kind === 'email') return ids[i].raw || ids[i].value;
+return null;
+}
+function startFollowUp(conv, channel, subject, tags) {
+return api('POST', '/conversations', { customer_id: conv.customer_id, subject: subject, channel: channel, tags: tags || [] }).then(function (created) {
+toast(t(channel === 'email' ? 'followup.emailStarted' : 'followup.callbackStarted', { num: convNumber(created) }), 'info', { testid: 'followup-toast' });
+openConversation(created.id);
+return created;
+}, function (err) { toast(t('error.generic', { msg: errMsg(err) }), 'error'); });
+}
+function noReplyActions() {
+var conv = S.current;
+if (!conv) return null;
+var box = h('span', { class: 'followup-actions' });
+var callback = h('button', { type: 'button', class: 'btn small', 'data-testid': 'callback-task',
+onclick: function () { callback.disabled = true; startFollowUp(conv, 'phone', t('followup.callbackSubject', { num: convNumber(conv) }), ['callback']); } },
+t('followup.callback'));
+getCustomer(conv.customer_id).then(function (c) {
+var to = emailOf(c);
+if (!to || S.current !== conv) return;
+box.insertBefore(h('button', { type: 'button', class: 'btn small', 'data-testid': 'email-customer', title: to,
+onclick: function (e) { e.currentTarget.disabled = true; startFollowUp(conv, 'email', t('followup.emailSubject', { subject: conv.subject || '', num: convNumber(conv) })); } },
+t('followup.email', { to: to })), callback);
+});
+box.appendChild(callback);
+return box;
+}
 var SUBJECT_FORMS = [
 [/^Missed call from (.+)$/, 'subject.missed'],
 [/^Inbound call from (.+)$/, 'subject.inboundCall'],
@@ -2297,7 +2338,7 @@ onclick: function () { setComposeMode(false); ta.focus(); } }, t('composer.reply
 h('button', { type: 'button', id: 'mode-note', class: 'btn mode', 'aria-pressed': S.composeInternal ? 'true' : 'false', 'data-testid': 'mode-note',
 onclick: function () { setComposeMode(true); ta.focus(); } }, t('composer.note'))),
 isChat() ? visitorTypingLine() : null,
-noReply ? h('p', { class: 'notice no-reply', 'data-testid': 'no-reply-channel' }, t('composer.noReplyChannel')) : null,
+noReply ? h('p', { class: 'notice no-reply', 'data-testid': 'no-reply-channel' }, t('composer.noReplyChannel'), ' ', noReplyActions()) : null,
 ta, cannedPicker(ta), mentionPicker(ta), h('div', { class: 'composer-foot' }, error, attachButton(error), send));
 ta.addEventListener('input', agentTyping);
 ta.addEventListener('input', typingViewing);

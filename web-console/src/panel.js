@@ -35,7 +35,7 @@ function composer() {
       h('button', { type: 'button', id: 'mode-note', class: 'btn mode', 'aria-pressed': S.composeInternal ? 'true' : 'false', 'data-testid': 'mode-note',
         onclick: function () { setComposeMode(true); ta.focus(); } }, t('composer.note'))),
     isChat() ? visitorTypingLine() : null,
-    noReply ? h('p', { class: 'notice no-reply', 'data-testid': 'no-reply-channel' }, t('composer.noReplyChannel')) : null,
+    noReply ? h('p', { class: 'notice no-reply', 'data-testid': 'no-reply-channel' }, t('composer.noReplyChannel'), ' ', noReplyActions()) : null,
     ta, cannedPicker(ta), mentionPicker(ta), h('div', { class: 'composer-foot' }, error, attachButton(error), send));
   ta.addEventListener('input', agentTyping);
   ta.addEventListener('input', typingViewing);

@@ -53,6 +53,37 @@ async fn email_delivery_state_and_the_phone_composer_in_a_real_browser() {
         90,
     )
     .await;
+    // The follow-ups: an email conversation and a callback task for the caller.
+    let customer = phone["customer_id"].as_str().unwrap();
+    let (_, list) = app
+        .get(
+            &format!("/api/v1/conversations?customer={customer}&limit=10"),
+            &app.admin_token,
+        )
+        .await;
+    let mut kinds: Vec<(String, bool)> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            let tagged = c["tags"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|t| t == "callback");
+            (c["channel"].as_str().unwrap().to_string(), tagged)
+        })
+        .collect();
+    kinds.sort();
+    assert_eq!(
+        kinds,
+        vec![
+            ("email".into(), false),
+            ("phone".into(), false),
+            ("phone".into(), true)
+        ],
+        "{list}"
+    );
     // The API carries the same state on the message.
     let (s, page) = app
         .get(
