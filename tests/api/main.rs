@@ -23,3 +23,4 @@ mod sqlite;
 mod value;
 mod voice;
 mod webhooks;
+mod event_log;
