@@ -82,7 +82,11 @@ impl Relay {
     }
 
     /// Note the newly logged events not yet delivered here; deliver those overdue.
-    async fn tick(&self, cursor: &mut i64, pending: &mut BTreeMap<i64, Instant>) -> StoreResult<()> {
+    async fn tick(
+        &self,
+        cursor: &mut i64,
+        pending: &mut BTreeMap<i64, Instant>,
+    ) -> StoreResult<()> {
         let now = Instant::now();
         loop {
             let seqs = event_log::seqs_after(&self.pool, *cursor, BATCH).await?;
@@ -107,7 +111,10 @@ impl Relay {
         }
         let events = event_log::by_seq(&self.pool, &due).await?;
         metrics::counter!("switchboard_events_relayed_total").increment(events.len() as u64);
-        tracing::info!(events = events.len(), "delivering logged events this node missed");
+        tracing::info!(
+            events = events.len(),
+            "delivering logged events this node missed"
+        );
         for ev in events {
             self.bus.inject(ev);
         }

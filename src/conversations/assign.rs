@@ -205,8 +205,7 @@ pub async fn to_queue(
         .await
         .map_err(StoreError::from_sqlx)?;
     let updated = get(tx.conn(), &conv.id).await?;
-    let mut data =
-        json!({ "from_queue": conv.queue_id, "to_queue": queue_id, "from_agent": conv.assignee_id });
+    let mut data = json!({ "from_queue": conv.queue_id, "to_queue": queue_id, "from_agent": conv.assignee_id });
     tell_previous(&mut data, conv, None);
     let ev = record(tx, &updated, "transferred", actor, data).await?;
     Ok(ev)

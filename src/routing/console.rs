@@ -240,7 +240,11 @@ async fn replay(
     };
     let events = match read.await {
         // Pruned past `since`, or too far behind to be worth replaying.
-        Ok((first, rows)) if first.is_some_and(|f| f > since + 1) || rows.len() as i64 > REPLAY_MAX => None,
+        Ok((first, rows))
+            if first.is_some_and(|f| f > since + 1) || rows.len() as i64 > REPLAY_MAX =>
+        {
+            None
+        }
         Ok((_, rows)) => Some(rows),
         Err(e) => {
             tracing::warn!(error = %e, "cannot read the event log for a console");
@@ -249,7 +253,11 @@ async fn replay(
     };
     let Some(events) = events else {
         let frame = serde_json::json!({ "type": "resync" }).to_string();
-        return socket.send(Message::Text(frame.into())).await.ok().map(|_| HashSet::new());
+        return socket
+            .send(Message::Text(frame.into()))
+            .await
+            .ok()
+            .map(|_| HashSet::new());
     };
     let mut seen = HashSet::new();
     for ev in events {
@@ -257,7 +265,9 @@ async fn replay(
         if !session.relevant(&ev) {
             continue;
         }
-        let Ok(text) = serde_json::to_string(&ev) else { continue };
+        let Ok(text) = serde_json::to_string(&ev) else {
+            continue;
+        };
         socket.send(Message::Text(text.into())).await.ok()?;
     }
     Some(seen)

@@ -36,7 +36,9 @@ async fn console(app: &TestApp, token: &str, since: Option<i64>) -> (Socket, Val
 async fn next_frame(socket: &mut Socket, wait: Duration) -> Option<Value> {
     let deadline = tokio::time::Instant::now() + wait;
     loop {
-        let frame = tokio::time::timeout_at(deadline, socket.next()).await.ok()?;
+        let frame = tokio::time::timeout_at(deadline, socket.next())
+            .await
+            .ok()?;
         if let Message::Text(t) = frame.expect("socket open").expect("frame") {
             return Some(serde_json::from_str(&t).unwrap());
         }
@@ -128,7 +130,12 @@ async fn a_console_resuming_with_since_gets_exactly_the_missed_events_once(b: Ba
     let mut missed = Vec::new();
     for n in 0..3 {
         let c = app
-            .conversation(&token, "gone@example.com", &format!("While away {n}"), json!({}))
+            .conversation(
+                &token,
+                "gone@example.com",
+                &format!("While away {n}"),
+                json!({}),
+            )
             .await;
         missed.push(c["id"].as_str().unwrap().to_string());
     }
@@ -140,7 +147,11 @@ async fn a_console_resuming_with_since_gets_exactly_the_missed_events_once(b: Ba
     let (mut resumed, _) = console(&app, &token, Some(since)).await;
     let replayed = frames_until_quiet(&mut resumed, Duration::from_secs(3)).await;
     let seqs: Vec<i64> = replayed.iter().filter_map(|v| v["seq"].as_i64()).collect();
-    assert_eq!(seqs.len(), replayed.len(), "only logged events: {replayed:?}");
+    assert_eq!(
+        seqs.len(),
+        replayed.len(),
+        "only logged events: {replayed:?}"
+    );
     assert!(
         seqs.windows(2).all(|w| w[0] < w[1]),
         "in order, once: {seqs:?}"
@@ -180,9 +191,16 @@ async fn an_agent_resuming_gets_only_what_it_may_see(b: Backend) {
     let other = app
         .conversation(&app.admin_token, "o@example.com", "Other", json!({}))
         .await;
-    let path = format!("/api/v1/conversations/{}/assign", mine["id"].as_str().unwrap());
+    let path = format!(
+        "/api/v1/conversations/{}/assign",
+        mine["id"].as_str().unwrap()
+    );
     let (s, body) = app
-        .post(&path, &app.admin_token, json!({"agent_id": agent_id, "override_capacity": true}))
+        .post(
+            &path,
+            &app.admin_token,
+            json!({"agent_id": agent_id, "override_capacity": true}),
+        )
         .await;
     assert!(s.is_success(), "{body}");
     let (mut resumed, _) = console(&app, &token, Some(since)).await;
@@ -287,7 +305,10 @@ async fn pruning_drops_old_events_and_a_console_behind_it_is_told_to_resync(b: B
     // Live events still follow.
     let (s, _) = app
         .post(
-            &format!("/api/v1/conversations/{}/messages", c["id"].as_str().unwrap()),
+            &format!(
+                "/api/v1/conversations/{}/messages",
+                c["id"].as_str().unwrap()
+            ),
             &token,
             json!({"body": "still live", "internal": false}),
         )
@@ -296,7 +317,7 @@ async fn pruning_drops_old_events_and_a_console_behind_it_is_told_to_resync(b: B
     wait_for(&mut resumed, |v| v["kind"] == "message.created").await;
 }
 
-storage_tests!(
+crate::storage_tests!(
     a_committed_message_its_node_never_published_reaches_a_console_on_another_node,
     a_console_resuming_with_since_gets_exactly_the_missed_events_once,
     an_agent_resuming_gets_only_what_it_may_see,
