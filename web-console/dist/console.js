@@ -2458,12 +2458,16 @@ renderOffers();
 }
 }
 function answerOffer(o, accept) {
-api('POST', '/offers/' + encodeURIComponent(o.id) + (accept ? '/accept' : '/decline')).then(function () {
+api('POST', '/offers/' + encodeURIComponent(o.id) + (accept ? '/accept' : '/decline')).then(function (conv) {
 removeOffer(o.id);
 if (accept) {
 if (S.view !== 'inbox') { S.view = 'inbox'; renderTopbar(); renderMain(); }
+if (S.tab === 'mine' && conv && conv.id && !updateListItem(conv)) {
+S.list = [conv].concat(S.list);
+renderListRows();
+}
 openConversation(o.conversation_id);
-refreshList();
+loadList();
 }
 }, function (err) {
 removeOffer(o.id);

@@ -275,12 +275,18 @@ function tickOffers() {
 }
 
 function answerOffer(o, accept) {
-  api('POST', '/offers/' + encodeURIComponent(o.id) + (accept ? '/accept' : '/decline')).then(function () {
+  api('POST', '/offers/' + encodeURIComponent(o.id) + (accept ? '/accept' : '/decline')).then(function (conv) {
     removeOffer(o.id);
     if (accept) {
       if (S.view !== 'inbox') { S.view = 'inbox'; renderTopbar(); renderMain(); }
+      // The accepted conversation is mine now: list it at once (a list read that began before
+      // the accept must not leave "Mine" without it), then read the list again.
+      if (S.tab === 'mine' && conv && conv.id && !updateListItem(conv)) {
+        S.list = [conv].concat(S.list);
+        renderListRows();
+      }
       openConversation(o.conversation_id);
-      refreshList();
+      loadList();
     }
   }, function (err) {
     removeOffer(o.id);
