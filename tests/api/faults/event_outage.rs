@@ -99,7 +99,7 @@ async fn while_redis_is_down_other_nodes_changes_reach_widgets_and_consoles_from
         visitor
             .next_within(Duration::from_secs(2))
             .await
-            .map_or(true, |f| f["type"] != "message"),
+            .is_none_or(|f| f["type"] != "message"),
         "the widget shows the reply once"
     );
 }
