@@ -70,13 +70,20 @@ impl Relay {
             }
         };
         let mut pending = BTreeMap::new();
+        let mut failing = false;
         loop {
             tokio::select! {
                 _ = stop.cancelled() => return,
                 _ = tokio::time::sleep(self.poll) => {}
             }
-            if let Err(e) = self.tick(&mut cursor, &mut pending).await {
-                tracing::warn!(error = %e, "event relay failed; retrying");
+            match self.tick(&mut cursor, &mut pending).await {
+                Ok(()) => failing = false,
+                // Once per outage, not every poll.
+                Err(e) if !failing => {
+                    failing = true;
+                    tracing::warn!(error = %e, "event relay cannot read the log; retrying");
+                }
+                Err(_) => {}
             }
         }
     }
