@@ -177,7 +177,7 @@ async fn serve(state: &AppState, mut socket: WebSocket, session: &Session, conn_
         return;
     }
     let replayed = match session.since {
-        Some(since) => match replay(state, &mut socket, session, since).await {
+        Some(since) => match replay(state, &mut socket, session, since, head).await {
             Some(r) => r,
             None => return,
         },
@@ -231,6 +231,7 @@ async fn replay(
     socket: &mut WebSocket,
     session: &Session,
     since: i64,
+    head: i64,
 ) -> Option<HashSet<i64>> {
     let pool = state.store.pool();
     let read = async {
@@ -239,9 +240,12 @@ async fn replay(
         Ok::<_, StoreError>((first, rows))
     };
     let events = match read.await {
-        // Pruned past `since`, or too far behind to be worth replaying.
+        // Pruned past `since`, too far behind to be worth replaying, or a position this log
+        // never reached (another deployment's, a restored database).
         Ok((first, rows))
-            if first.is_some_and(|f| f > since + 1) || rows.len() as i64 > REPLAY_MAX =>
+            if first.is_some_and(|f| f > since + 1)
+                || rows.len() as i64 > REPLAY_MAX
+                || since > head =>
         {
             None
         }

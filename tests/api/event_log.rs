@@ -315,6 +315,13 @@ async fn pruning_drops_old_events_and_a_console_behind_it_is_told_to_resync(b: B
         .await;
     assert!(s.is_success());
     wait_for(&mut resumed, |v| v["kind"] == "message.created").await;
+    // A position the log never reached (another deployment's, a restored database) reloads.
+    let far = event_log::head(&pool).await.unwrap() + 1000;
+    let (mut stranger, _) = console(&app, &token, Some(far)).await;
+    let first = next_frame(&mut stranger, Duration::from_secs(5))
+        .await
+        .expect("a frame");
+    assert_eq!(first["type"], "resync", "{first}");
 }
 
 crate::storage_tests!(
