@@ -62,6 +62,7 @@ function connectWs() {
   var resuming = lastSeq !== null;
   if (resuming) url += '?since=' + encodeURIComponent(lastSeq);
   var sock;
+  var head = null;
   try { sock = new WebSocket(url); } catch (e) { scheduleReconnect(); return; }
   ws = sock;
   sock.onopen = function () {
@@ -76,10 +77,16 @@ function connectWs() {
     try { ev = JSON.parse(msg.data); } catch (e) { return; }
     if (!ev) return;
     if (ev.type === 'hello') {
-      if (lastSeq === null && typeof ev.seq === 'number') lastSeq = ev.seq;
+      head = ev.seq;
+      if (lastSeq === null && typeof head === 'number') lastSeq = head;
       return;
     }
-    if (ev.type === 'resync') { catchUp(); return; }
+    // The log could not replay from lastSeq: reload, and go on from the log's head.
+    if (ev.type === 'resync') {
+      if (typeof head === 'number') lastSeq = head;
+      catchUp();
+      return;
+    }
     if (typeof ev.kind === 'string' && !seenBefore(ev.seq)) handleEvent(ev);
   };
   sock.onclose = function () {
