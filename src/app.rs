@@ -230,6 +230,10 @@ impl Application {
             self.stop.clone(),
         ));
         workers.extend(crate::value::spawn_workers(&self.state, self.stop.clone()));
+        workers.extend(crate::event_log::spawn_workers(
+            &self.state,
+            self.stop.clone(),
+        ));
         let grace = Duration::from_secs(self.state.settings.server.shutdown_grace_secs);
         tracing::info!(addr = %self.local_addr(), "switchboard listening");
         let server = &self.state.settings.server;

@@ -7,13 +7,18 @@
 //! a committed write never waits for Redis (when the queue is full the event is dropped for
 //! other nodes, counted and logged). The listener reconnects with backoff and resubscribes;
 //! while it is down [`Bus::healthy`] is false and `/readyz` says so.
+//!
+//! Events of committed changes carry their `seq` in the deployment's event log
+//! (`crate::event_log`): this node's subscribers get each such event once, however it arrives
+//! (published by its writer, over Redis, or re-read from the log by the relay).
 
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
+use std::collections::{HashSet, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
-use tokio::sync::{broadcast, mpsc};
+use tokio::sync::{broadcast, mpsc, watch};
 use tokio_util::sync::CancellationToken;
 use utoipa::ToSchema;
 
@@ -36,6 +41,62 @@ pub struct Event {
     /// Node that produced the event.
     #[serde(default)]
     pub node: String,
+    /// Position in the deployment's event log, in commit order; absent for live-only signals
+    /// (typing, viewing) and changes that were not committed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seq: Option<i64>,
+    /// Where the log's `seq` lands when the recording transaction commits; shared by the
+    /// event's clones, so the copy its writer publishes learns it.
+    #[serde(skip)]
+    pub slot: SeqSlot,
+}
+
+/// The `seq` an event receives at commit (see [`Event::slot`]). Never compared.
+#[derive(Debug, Clone, Default)]
+pub struct SeqSlot(Arc<OnceLock<i64>>);
+
+impl SeqSlot {
+    /// Set once, by the commit that logged the event.
+    pub fn set(&self, seq: i64) {
+        let _ = self.0.set(seq);
+    }
+
+    pub fn get(&self) -> Option<i64> {
+        self.0.get().copied()
+    }
+}
+
+impl PartialEq for SeqSlot {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+/// Logged events delivered to this node's subscribers lately, so none is delivered twice.
+#[derive(Default)]
+struct Delivered {
+    set: HashSet<i64>,
+    order: VecDeque<i64>,
+}
+
+/// How many delivered `seq`s are remembered (minutes of traffic at thousands of events/s,
+/// far longer than the relay waits before re-reading one).
+const REMEMBERED: usize = 200_000;
+
+impl Delivered {
+    /// Note `seq` as delivered; false when it already was.
+    fn insert(&mut self, seq: i64) -> bool {
+        if !self.set.insert(seq) {
+            return false;
+        }
+        self.order.push_back(seq);
+        if self.order.len() > REMEMBERED {
+            if let Some(old) = self.order.pop_front() {
+                self.set.remove(&old);
+            }
+        }
+        true
+    }
 }
 
 /// How the Redis transport behaves (from the `[redis]` settings).
@@ -59,6 +120,9 @@ pub struct Bus {
     outbox: Option<mpsc::Sender<String>>,
     node: String,
     health: Arc<Health>,
+    delivered: Arc<Mutex<Delivered>>,
+    /// Counts the Redis subscription's reconnections (see [`Bus::reconnected`]).
+    reconnects: Arc<watch::Sender<u64>>,
 }
 
 /// Whether the Redis listener is subscribed and the last publish succeeded.
@@ -81,6 +145,8 @@ impl Bus {
             outbox: None,
             node,
             health: Arc::new(health),
+            delivered: Arc::default(),
+            reconnects: Arc::new(watch::channel(0).0),
         }
     }
 
@@ -111,6 +177,8 @@ impl Bus {
             outbox: Some(tx),
             node,
             health: Arc::new(Health::default()),
+            delivered: Arc::default(),
+            reconnects: Arc::new(watch::channel(0).0),
         };
         let first = subscribe(&client, &channel, opts.timeout).await?;
         bus.health.listening.store(true, Ordering::Relaxed);
@@ -146,10 +214,13 @@ impl Bus {
     /// node's subscribers get it at once, other nodes through the publisher's queue.
     pub async fn publish(&self, mut event: Event) {
         event.node = self.node.clone();
+        if event.seq.is_none() {
+            event.seq = event.slot.get();
+        }
         metrics::counter!("switchboard_events_published_total", "kind" => event.kind.clone())
             .increment(1);
         let Some(outbox) = &self.outbox else {
-            let _ = self.local.send(Arc::new(event));
+            self.deliver(event);
             return;
         };
         let payload = match serde_json::to_string(&event) {
@@ -160,7 +231,7 @@ impl Bus {
             }
         };
         let kind = event.kind.clone();
-        let _ = self.local.send(Arc::new(event));
+        self.deliver(event);
         if outbox.try_send(payload).is_err() {
             // The change itself is committed; only live fan-out to other nodes is lost.
             metrics::counter!("switchboard_events_dropped_total").increment(1);
@@ -172,6 +243,33 @@ impl Bus {
     /// console socket, …) share each event: one copy of its JSON however many there are.
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<Event>> {
         self.local.subscribe()
+    }
+
+    /// Deliver `event` to this node's subscribers only (e.g. re-read from the event log),
+    /// unless its `seq` was delivered already.
+    pub fn inject(&self, event: Event) {
+        self.deliver(event);
+    }
+
+    /// Whether the logged event `seq` has reached this node's subscribers lately.
+    pub fn delivered(&self, seq: i64) -> bool {
+        self.delivered.lock().expect("delivered").set.contains(&seq)
+    }
+
+    /// Changes each time the Redis subscription is restored after a loss (never in embedded
+    /// mode): whatever this node missed meanwhile may need fetching again.
+    pub fn reconnected(&self) -> watch::Receiver<u64> {
+        self.reconnects.subscribe()
+    }
+
+    /// Send to local subscribers, once per `seq`.
+    fn deliver(&self, event: Event) {
+        if let Some(seq) = event.seq {
+            if !self.delivered.lock().expect("delivered").insert(seq) {
+                return;
+            }
+        }
+        let _ = self.local.send(Arc::new(event));
     }
 }
 
@@ -221,6 +319,7 @@ impl Listener {
             match subscribe(&self.client, &self.channel, self.opts.timeout).await {
                 Ok(p) => {
                     tracing::info!("redis event subscription restored");
+                    self.bus.reconnects.send_modify(|n| *n += 1);
                     pubsub = Some(p);
                 }
                 Err(e) => tracing::warn!(error = %e, "redis still unreachable"),
@@ -247,9 +346,7 @@ impl Listener {
             match serde_json::from_str::<Event>(&payload) {
                 // This node's own events were delivered locally when published.
                 Ok(ev) if ev.node == self.bus.node => {}
-                Ok(ev) => {
-                    let _ = self.bus.local.send(Arc::new(ev));
-                }
+                Ok(ev) => self.bus.deliver(ev),
                 Err(e) => tracing::warn!(error = %e, "malformed bus event"),
             }
         }

@@ -1,5 +1,6 @@
-//! Publishing changes: webhook deliveries are written inside the change's own transaction
-//! (so a crash cannot lose them), then the event goes out on the bus after commit.
+//! Publishing changes: the event (in the deployment's event log, `crate::event_log`) and its
+//! webhook deliveries are written inside the change's own transaction (so a crash cannot lose
+//! them), then the event goes out on the bus after commit.
 
 use crate::bus::Event;
 use crate::store::{ms_to_rfc3339, new_id, now_ms, StoreError, StoreResult, Tx};
@@ -16,6 +17,8 @@ pub fn new_event(kind: &str, data: Value) -> Event {
         agent_id: None,
         data,
         node: String::new(),
+        seq: None,
+        slot: Default::default(),
     }
 }
 
@@ -34,12 +37,19 @@ pub fn about_conversation(
     ev
 }
 
-/// Queue webhook deliveries for every active webhook whose filter matches `ev.kind`
-/// (exactly, `*`, or `prefix.*`).
+/// Log `ev` in the event log when `tx` commits, and queue webhook deliveries for every
+/// active webhook whose filter matches `ev.kind` (exactly, `*`, or `prefix.*`). Record an
+/// event as it will be published: later changes to the caller's copy are not logged.
 pub async fn record(tx: &mut Tx, ev: &Event) -> StoreResult<()> {
+    tx.log_event(ev);
     if !tx.webhooks_active().await? {
         return Ok(());
     }
+    deliver_webhooks(tx, ev).await
+}
+
+/// Queue the webhook deliveries of `ev` (an active webhook exists).
+pub async fn deliver_webhooks(tx: &mut Tx, ev: &Event) -> StoreResult<()> {
     let payload =
         serde_json::to_string(ev).map_err(|e| StoreError::Other(sqlx::Error::Decode(e.into())))?;
     let prefix = ev

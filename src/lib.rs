@@ -13,6 +13,7 @@ pub mod conversations;
 pub mod customers;
 pub mod demo;
 pub mod error;
+pub mod event_log;
 pub mod events;
 pub mod openapi;
 pub mod orders;

@@ -25,6 +25,7 @@ pub struct Settings {
     pub chat: ChatSettings,
     pub value: crate::value::ValueSettings,
     pub logging: LoggingSettings,
+    pub events: crate::event_log::EventLogSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -4,7 +4,7 @@ use super::service::{get, record, Actor};
 use super::Conversation;
 use crate::bus::Event;
 use crate::store::{now_ms, StoreError, StoreResult, Tx};
-use serde_json::json;
+use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
 /// Why an assignment was refused.
@@ -174,16 +174,10 @@ pub async fn to_agent(
         .await
         .map_err(StoreError::from_sqlx)?;
     let updated = get(tx.conn(), &conv.id).await?;
-    let mut ev = record(
-        tx,
-        &updated,
-        "assigned",
-        actor,
-        json!({ "from": conv.assignee_id, "to": agent_id, "override_capacity": override_capacity,
-                "agent_available": available }),
-    )
-    .await?;
-    tell_previous(&mut ev, conv, Some(agent_id));
+    let mut data = json!({ "from": conv.assignee_id, "to": agent_id,
+        "override_capacity": override_capacity, "agent_available": available });
+    tell_previous(&mut data, conv, Some(agent_id));
+    let ev = record(tx, &updated, "assigned", actor, data).await?;
     Ok(Some(ev))
 }
 
@@ -211,26 +205,20 @@ pub async fn to_queue(
         .await
         .map_err(StoreError::from_sqlx)?;
     let updated = get(tx.conn(), &conv.id).await?;
-    let mut ev = record(
-        tx,
-        &updated,
-        "transferred",
-        actor,
-        json!({ "from_queue": conv.queue_id, "to_queue": queue_id, "from_agent": conv.assignee_id }),
-    )
-    .await?;
-    tell_previous(&mut ev, conv, None);
+    let mut data = json!({ "from_queue": conv.queue_id, "to_queue": queue_id, "from_agent": conv.assignee_id });
+    tell_previous(&mut data, conv, None);
+    let ev = record(tx, &updated, "transferred", actor, data).await?;
     Ok(ev)
 }
 
 /// Address the event also to the agent who held the conversation until now (`data.agent_ids`),
-/// so their console drops it from "Mine" at once.
-fn tell_previous(ev: &mut Event, before: &Conversation, new: Option<&str>) {
+/// so their console drops it from "Mine" at once. Before recording: the event log keeps it.
+fn tell_previous(data: &mut Value, before: &Conversation, new: Option<&str>) {
     let Some(prev) = before.assignee_id.as_deref() else {
         return;
     };
     let ids: Vec<&str> = new.into_iter().chain([prev]).collect();
-    if let Some(data) = ev.data.as_object_mut() {
+    if let Some(data) = data.as_object_mut() {
         data.insert("agent_ids".into(), json!(ids));
     }
 }

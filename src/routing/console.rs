@@ -3,6 +3,12 @@
 //! conversations' messages, assignments, its presence) and every event to supervisors, as
 //! JSON text frames (the [`crate::bus::Event`] shape).
 //!
+//! Resuming: the first frame, `{"type": "hello", "agent_id", "seq"}`, names the event log's
+//! head; events of committed changes carry their `seq`. A console that reconnects with
+//! `?since=SEQ` (the last `seq` it saw) first gets every event after it that it may see, in
+//! order, once, then live ones — or `{"type": "resync"}` when the log no longer reaches back
+//! that far (or too much happened meanwhile): reload instead.
+//!
 //! Each open socket has a row in `console_connections` (refreshed every
 //! [`super::CONSOLE_HEARTBEAT`]); when an agent's last connection has been gone for the grace
 //! period, on any node, its presence becomes `offline` and its unanswered work is re-queued.
@@ -13,7 +19,7 @@ use crate::bus::Event;
 use crate::error::{ApiError, ApiResult};
 use crate::events;
 use crate::state::AppState;
-use crate::store::{new_id, now_ms, StoreError, StoreResult};
+use crate::store::{event_log, new_id, now_ms, StoreError, StoreResult};
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
@@ -21,6 +27,7 @@ use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
 use serde::Deserialize;
+use std::collections::HashSet;
 use std::time::Duration;
 use tokio::sync::broadcast::error::RecvError;
 
@@ -47,6 +54,8 @@ pub fn routes(grace: Option<Duration>) -> Router<AppState> {
 #[derive(Deserialize)]
 pub struct TokenQuery {
     token: Option<String>,
+    /// The last event `seq` this console saw: replay what came after it.
+    since: Option<i64>,
 }
 
 async fn console(
@@ -75,6 +84,7 @@ async fn console(
         role: agent.role,
         token_id: token_id.clone(),
         token,
+        since: q.since,
     };
     let conn_id = new_id();
     let now = now_ms();
@@ -112,6 +122,7 @@ struct Session {
     role: Role,
     token_id: String,
     token: String,
+    since: Option<i64>,
 }
 
 impl Session {
@@ -156,17 +167,27 @@ async fn close_revoked(socket: &mut WebSocket) {
 
 async fn serve(state: &AppState, mut socket: WebSocket, session: &Session, conn_id: &str) {
     let agent = session.agent.as_str();
+    // Subscribed before the log is read: an event committed meanwhile is in one or the other.
     let mut events = state.bus.subscribe();
     let mut beat = tokio::time::interval(CONSOLE_HEARTBEAT);
     beat.tick().await;
-    let hello = serde_json::json!({ "type": "hello", "agent_id": agent }).to_string();
+    let head = event_log::head(state.store.pool()).await.unwrap_or(0);
+    let hello = serde_json::json!({ "type": "hello", "agent_id": agent, "seq": head }).to_string();
     if socket.send(Message::Text(hello.into())).await.is_err() {
         return;
     }
+    let replayed = match session.since {
+        Some(since) => match replay(state, &mut socket, session, since, head).await {
+            Some(r) => r,
+            None => return,
+        },
+        None => HashSet::new(),
+    };
     loop {
         tokio::select! {
             ev = events.recv() => match ev {
                 Ok(ev) if session.ended_by(&ev) => return close_revoked(&mut socket).await,
+                Ok(ev) if ev.seq.is_some_and(|s| replayed.contains(&s)) => {}
                 Ok(ev) if session.relevant(&ev) => {
                     let Ok(text) = serde_json::to_string(&*ev) else { continue };
                     if socket.send(Message::Text(text.into())).await.is_err() {
@@ -197,6 +218,63 @@ async fn serve(state: &AppState, mut socket: WebSocket, session: &Session, conn_
             }
         }
     }
+}
+
+/// Most events a reconnecting console is sent from the log; further behind, it reloads.
+const REPLAY_MAX: i64 = 5000;
+
+/// Send the events after `since` that the session may see, or a `resync` frame when the log
+/// cannot tell them all. Returns the `seq`s read (so their live copies are skipped), or
+/// `None` when the socket is gone.
+async fn replay(
+    state: &AppState,
+    socket: &mut WebSocket,
+    session: &Session,
+    since: i64,
+    head: i64,
+) -> Option<HashSet<i64>> {
+    let pool = state.store.pool();
+    let read = async {
+        let first = event_log::first(pool).await?;
+        let rows = event_log::after(pool, since, REPLAY_MAX + 1).await?;
+        Ok::<_, StoreError>((first, rows))
+    };
+    let events = match read.await {
+        // Pruned past `since`, too far behind to be worth replaying, or a position this log
+        // never reached (another deployment's, a restored database).
+        Ok((first, rows))
+            if first.is_some_and(|f| f > since + 1)
+                || rows.len() as i64 > REPLAY_MAX
+                || since > head =>
+        {
+            None
+        }
+        Ok((_, rows)) => Some(rows),
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read the event log for a console");
+            None
+        }
+    };
+    let Some(events) = events else {
+        let frame = serde_json::json!({ "type": "resync" }).to_string();
+        return socket
+            .send(Message::Text(frame.into()))
+            .await
+            .ok()
+            .map(|_| HashSet::new());
+    };
+    let mut seen = HashSet::new();
+    for ev in events {
+        seen.extend(ev.seq);
+        if !session.relevant(&ev) {
+            continue;
+        }
+        let Ok(text) = serde_json::to_string(&ev) else {
+            continue;
+        };
+        socket.send(Message::Text(text.into())).await.ok()?;
+    }
+    Some(seen)
 }
 
 /// Connections not refreshed for this long belong to a node that died.

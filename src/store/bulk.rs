@@ -102,7 +102,7 @@ impl V {
 
 /// The statements inserting `rows`, each with the values it binds, in as few statements as
 /// the backend's parameter limit allows.
-fn statements(
+pub(super) fn statements(
     tx: &mut Tx,
     head: &str,
     rows: Vec<Vec<V>>,

@@ -7,6 +7,7 @@
 
 pub mod bulk;
 pub mod dialect;
+pub mod event_log;
 pub mod fulltext;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
@@ -78,9 +79,17 @@ pub struct Tx {
     _guard: Option<OwnedMutexGuard<()>>,
     webhooks: Arc<WebhookCache>,
     commits: Arc<AtomicU64>,
+    /// Events to write in the event log at commit ([`Tx::log_event`]).
+    log: Vec<crate::bus::Event>,
 }
 
 impl Tx {
+    /// Write `ev` in the deployment's event log when this transaction commits (numbered in
+    /// commit order there, see [`event_log`]); its `seq` then lands in `ev.slot`.
+    pub fn log_event(&mut self, ev: &crate::bus::Event) {
+        self.log.push(ev.clone());
+    }
+
     pub fn conn(&mut self) -> &mut AnyConnection {
         &mut self.tx
     }
@@ -128,7 +137,11 @@ impl Tx {
         *self.webhooks.0.lock().expect("webhook cache lock") = Some((now, n > 0));
         Ok(n > 0)
     }
-    pub async fn commit(self) -> StoreResult<()> {
+    pub async fn commit(mut self) -> StoreResult<()> {
+        let log = std::mem::take(&mut self.log);
+        if !log.is_empty() {
+            event_log::append(&mut self, &log).await?;
+        }
         self.tx.commit().await.map_err(StoreError::from_sqlx)?;
         self.commits.fetch_add(1, Ordering::Relaxed);
         Ok(())
@@ -293,6 +306,7 @@ impl Store {
             _guard: guard,
             webhooks: self.webhooks.clone(),
             commits: self.commits.clone(),
+            log: Vec::new(),
         })
     }
 

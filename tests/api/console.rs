@@ -74,3 +74,5 @@ async fn the_console_is_served_with_a_strict_content_security_policy() {
         );
     }
 }
+#[path = "console/resume.rs"]
+mod resume;

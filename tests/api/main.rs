@@ -15,6 +15,7 @@ mod customer_merge_preview;
 mod customers;
 mod directory;
 mod email;
+mod event_log;
 mod faults;
 mod first_run;
 mod newcomer;

@@ -55,6 +55,9 @@ test('a fresh server: console login, available, a chat from the served test page
     await accept.waitFor({ timeout: 20000 });
     await accept.click();
     await console_.locator('[data-testid="message"][data-seq="1"] .body', { hasText: QUESTION }).waitFor({ timeout: 15000 });
+    // …and is listed under "Mine" (the tab shown), without switching tabs or reloading.
+    await console_.locator('[data-testid="tab-mine"][aria-selected="true"]').waitFor();
+    await console_.locator('#convlist [data-testid="conversation-row"].current').waitFor({ timeout: 5000 });
     const composer = console_.getByTestId('composer');
     await composer.fill(ANSWER);
     await console_.getByTestId('send').click();

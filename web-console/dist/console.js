@@ -2480,6 +2480,9 @@ var pollTimer = null;
 var tickTimer = null;
 var pollCount = 0;
 var liveRunning = false;
+var lastSeq = null;
+var seenSeqs = {};
+var seenOrder = [];
 function startLive() {
 liveRunning = true;
 connectWs();
@@ -2497,24 +2500,53 @@ clearInterval(pollTimer);
 clearInterval(tickTimer);
 if (ws) { ws.onclose = null; try { ws.close(); } catch (e) { /* ignore */ } ws = null; }
 S.live = false;
+lastSeq = null;
+seenSeqs = {};
+seenOrder = [];
+}
+function seenBefore(seq) {
+if (typeof seq !== 'number') return false;
+if (seenSeqs[seq]) return true;
+seenSeqs[seq] = true;
+seenOrder.push(seq);
+if (seenOrder.length > 5000) delete seenSeqs[seenOrder.shift()];
+if (lastSeq === null || seq > lastSeq) lastSeq = seq;
+return false;
+}
+function catchUp() {
+refreshList();
+reloadCurrent();
+loadOffers();
 }
 function connectWs() {
 if (!liveRunning) return;
 var url = (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/ws/console';
+var resuming = lastSeq !== null;
+if (resuming) url += '?since=' + encodeURIComponent(lastSeq);
 var sock;
+var head = null;
 try { sock = new WebSocket(url); } catch (e) { scheduleReconnect(); return; }
 ws = sock;
 sock.onopen = function () {
 wsBackoff = 1000;
 setLive(true);
-refreshList();
-reloadCurrent();
-loadOffers();
+if (resuming) loadOffers(); else catchUp();
 };
 sock.onmessage = function (msg) {
 var ev;
 try { ev = JSON.parse(msg.data); } catch (e) { return; }
-if (ev && typeof ev.kind === 'string') handleEvent(ev);
+if (!ev) return;
+if (ev.type === 'hello') {
+head = ev.seq;
+if (lastSeq === null && typeof head === 'number') lastSeq = head;
+return;
+}
+if (ev.type === 'resync') {
+if (typeof head === 'number') lastSeq = head;
+catchUp();
+return;
+}
+if (typeof ev.kind === 'string' && !seenBefore(ev.seq)) handleEvent(ev);
 };
 sock.onclose = function () {
 if (ws === sock) ws = null;
@@ -2692,12 +2724,16 @@ renderOffers();
 }
 }
 function answerOffer(o, accept) {
-api('POST', '/offers/' + encodeURIComponent(o.id) + (accept ? '/accept' : '/decline')).then(function () {
+api('POST', '/offers/' + encodeURIComponent(o.id) + (accept ? '/accept' : '/decline')).then(function (conv) {
 removeOffer(o.id);
 if (accept) {
 if (S.view !== 'inbox') { S.view = 'inbox'; renderTopbar(); renderMain(); }
+if (S.tab === 'mine' && conv && conv.id && !updateListItem(conv)) {
+S.list = [conv].concat(S.list);
+renderListRows();
+}
 openConversation(o.conversation_id);
-refreshList();
+loadList();
 }
 }, function (err) {
 removeOffer(o.id);

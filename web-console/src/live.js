@@ -8,6 +8,11 @@ var pollTimer = null;
 var tickTimer = null;
 var pollCount = 0;
 var liveRunning = false;
+// The event log position this console has seen up to (the server's `seq`): a reconnect
+// resumes after it (`?since=`) instead of reloading, and each logged event is handled once.
+var lastSeq = null;
+var seenSeqs = {};
+var seenOrder = [];
 
 function startLive() {
   liveRunning = true;
@@ -27,26 +32,62 @@ function stopLive() {
   clearInterval(tickTimer);
   if (ws) { ws.onclose = null; try { ws.close(); } catch (e) { /* ignore */ } ws = null; }
   S.live = false;
+  lastSeq = null;
+  seenSeqs = {};
+  seenOrder = [];
+}
+
+// Whether the logged event `seq` was handled already; notes it otherwise.
+function seenBefore(seq) {
+  if (typeof seq !== 'number') return false;
+  if (seenSeqs[seq]) return true;
+  seenSeqs[seq] = true;
+  seenOrder.push(seq);
+  if (seenOrder.length > 5000) delete seenSeqs[seenOrder.shift()];
+  if (lastSeq === null || seq > lastSeq) lastSeq = seq;
+  return false;
+}
+
+// Everything may have changed: reload what is shown.
+function catchUp() {
+  refreshList();
+  reloadCurrent();
+  loadOffers();
 }
 
 function connectWs() {
   if (!liveRunning) return;
   var url = (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/ws/console';
+  // Resuming: the server replays what happened after lastSeq (or says `resync`).
+  var resuming = lastSeq !== null;
+  if (resuming) url += '?since=' + encodeURIComponent(lastSeq);
   var sock;
+  var head = null;
   try { sock = new WebSocket(url); } catch (e) { scheduleReconnect(); return; }
   ws = sock;
   sock.onopen = function () {
     wsBackoff = 1000;
     setLive(true);
-    // Catch up on anything missed while disconnected.
-    refreshList();
-    reloadCurrent();
-    loadOffers();
+    // A first connection (or one after a reload) loads what it shows; a resumed one gets
+    // what it missed from the server. Offers are read again for their countdowns.
+    if (resuming) loadOffers(); else catchUp();
   };
   sock.onmessage = function (msg) {
     var ev;
     try { ev = JSON.parse(msg.data); } catch (e) { return; }
-    if (ev && typeof ev.kind === 'string') handleEvent(ev);
+    if (!ev) return;
+    if (ev.type === 'hello') {
+      head = ev.seq;
+      if (lastSeq === null && typeof head === 'number') lastSeq = head;
+      return;
+    }
+    // The log could not replay from lastSeq: reload, and go on from the log's head.
+    if (ev.type === 'resync') {
+      if (typeof head === 'number') lastSeq = head;
+      catchUp();
+      return;
+    }
+    if (typeof ev.kind === 'string' && !seenBefore(ev.seq)) handleEvent(ev);
   };
   sock.onclose = function () {
     if (ws === sock) ws = null;
@@ -244,12 +285,18 @@ function tickOffers() {
 }
 
 function answerOffer(o, accept) {
-  api('POST', '/offers/' + encodeURIComponent(o.id) + (accept ? '/accept' : '/decline')).then(function () {
+  api('POST', '/offers/' + encodeURIComponent(o.id) + (accept ? '/accept' : '/decline')).then(function (conv) {
     removeOffer(o.id);
     if (accept) {
       if (S.view !== 'inbox') { S.view = 'inbox'; renderTopbar(); renderMain(); }
+      // The accepted conversation is mine now: list it at once (a list read that began before
+      // the accept must not leave "Mine" without it), then read the list again.
+      if (S.tab === 'mine' && conv && conv.id && !updateListItem(conv)) {
+        S.list = [conv].concat(S.list);
+        renderListRows();
+      }
       openConversation(o.conversation_id);
-      refreshList();
+      loadList();
     }
   }, function (err) {
     removeOffer(o.id);

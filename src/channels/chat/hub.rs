@@ -265,12 +265,16 @@ pub fn spawn_dispatcher(
 ) -> JoinHandle<()> {
     let state = state.clone();
     let mut rx = state.bus.subscribe();
+    let mut reconnected = state.bus.reconnected();
     tokio::spawn(async move {
         let mut sweep = tokio::time::interval(std::time::Duration::from_secs(60));
         loop {
             tokio::select! {
                 _ = stop.cancelled() => break,
                 _ = sweep.tick() => hub.limiter.retain_recent(),
+                // Events of other nodes may have been missed while Redis was away (the event
+                // log's relay delivers them too, a little later): every socket catches up now.
+                Ok(()) = reconnected.changed() => hub.push_all(Push::Messages(i64::MAX)),
                 ev = rx.recv() => match ev {
                     Ok(ev) => {
                         if let Err(e) = dispatch(&state, &hub, ev).await {

@@ -37,15 +37,18 @@ pub async fn next_numbers(tx: &mut Tx, count: usize) -> StoreResult<Vec<i64>> {
     dialect::next_conversation_numbers(backend, tx, count).await
 }
 
-/// Queue the webhook deliveries of a batch's `events` (none to write while no webhook is
-/// active).
+/// Log a batch's `events` (written in the event log at commit) and queue their webhook
+/// deliveries (none to write while no webhook is active).
 pub async fn deliver<'a>(
     tx: &mut Tx,
     events: impl Iterator<Item = &'a Event> + Clone,
 ) -> StoreResult<()> {
+    for ev in events.clone() {
+        tx.log_event(ev);
+    }
     if events.clone().next().is_some() && tx.webhooks_active().await? {
         for ev in events {
-            events::record(tx, ev).await?;
+            events::deliver_webhooks(tx, ev).await?;
         }
     }
     Ok(())

@@ -1,6 +1,7 @@
 //! Faults and hostile traffic: services that go away and come back, floods, abuse.
 
 mod database;
+mod event_outage;
 mod exposure;
 mod listener;
 mod login;
