@@ -97,6 +97,10 @@ pub(crate) async fn search_rows(
     if q.chars().count() > 200 {
         return Err(ApiError::invalid("too_long", "query too long"));
     }
+    let exact = exact_rows(state, q, before, limit).await?;
+    if !exact.is_empty() {
+        return Ok(exact);
+    }
     let pattern = format!("%{}%", like_escape(&switchboard_text::search_fold(q)));
     // A whole number, or the start of one as typed (`۰۹۱۲` → numbers starting `+98912`).
     let region = &state.settings.text.default_region;
@@ -115,6 +119,37 @@ pub(crate) async fn search_rows(
     .bind(before)
     .bind(&pattern)
     .bind(&phone)
+    .bind(limit as i64)
+    .fetch_all(state.store.pool())
+    .await?)
+}
+
+/// The owner of the identity `q` names exactly — a whole email address or phone number, in any
+/// digits — found by one probe of the `(kind, value)` index; empty when `q` is neither or
+/// nobody owns it (the caller then searches by substring).
+async fn exact_rows(
+    state: &AppState,
+    q: &str,
+    before: &str,
+    limit: usize,
+) -> ApiResult<Vec<CustomerRow>> {
+    let region = &state.settings.text.default_region;
+    let key = if q.contains('@') {
+        super::normalise_identity("email", q, region).map(|v| ("email", v))
+    } else {
+        super::normalise_identity("phone", q, region).map(|v| ("phone", v))
+    };
+    let Ok((kind, value)) = key else {
+        return Ok(Vec::new());
+    };
+    Ok(sqlx::query_as(&format!(
+        "SELECT {COLS} FROM customers WHERE merged_into IS NULL AND ($1 = '' OR id < $1) AND \
+           id IN (SELECT customer_id FROM identities WHERE kind = $2 AND value = $3) \
+         ORDER BY id DESC LIMIT $4"
+    ))
+    .bind(before)
+    .bind(kind)
+    .bind(value)
     .bind(limit as i64)
     .fetch_all(state.store.pool())
     .await?)

@@ -393,7 +393,57 @@ async fn a_page_of_customers_carries_each_ones_identities_and_figures(b: Backend
     assert!(none["last_contact_at"].is_null(), "{none}");
 }
 
+async fn a_whole_email_or_number_finds_exactly_its_owner(b: Backend) {
+    let app = spawn_app(b).await;
+    for (name, ident) in [
+        ("Ali", json!({"kind": "email", "value": "ali@example.com"})),
+        (
+            "Mali",
+            json!({"kind": "email", "value": "mali@example.com"}),
+        ),
+        ("Reza", json!({"kind": "phone", "value": "09121234567"})),
+        (
+            "Reza Office",
+            json!({"kind": "phone", "value": "09121234568"}),
+        ),
+    ] {
+        let (s, c) = app
+            .post(
+                "/api/v1/customers",
+                &app.admin_token,
+                json!({"name": name, "identities": [ident]}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{c}");
+    }
+    for (q, expected) in [
+        ("ali@example.com", vec!["Ali"]),
+        (" ALI@Example.COM ", vec!["Ali"]),
+        ("example.com", vec!["Mali", "Ali"]),
+        ("۰۹۱۲ ۱۲۳ ۴۵۶۷", vec!["Reza"]),
+        ("+98 912 123 4567", vec!["Reza"]),
+        ("0912123456", vec!["Reza Office", "Reza"]),
+        ("nobody@example.com", vec![]),
+    ] {
+        let (s, page) = app
+            .get(
+                &format!("/api/v1/customers?q={}", urlencode(q)),
+                &app.admin_token,
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{page}");
+        let names: Vec<&str> = page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, expected, "{q}");
+    }
+}
+
 crate::storage_tests!(
+    a_whole_email_or_number_finds_exactly_its_owner,
     a_page_of_customers_carries_each_ones_identities_and_figures,
     identities_are_normalised_and_unique,
     search_folds_persian_and_arabic_letter_forms,
