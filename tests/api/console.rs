@@ -21,7 +21,7 @@ mod signals;
 #[path = "console/small.rs"]
 mod small;
 #[path = "console/socket.rs"]
-mod socket;
+pub mod socket;
 #[path = "console/take.rs"]
 mod take;
 #[path = "console/value.rs"]

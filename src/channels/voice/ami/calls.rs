@@ -65,6 +65,44 @@ pub async fn handle(
     Ok(())
 }
 
+/// Close the calls of `pbx` silent for longer than `voice.stale_ringing_secs` (unanswered)
+/// or `voice.stale_answered_secs` (answered): their hangup was lost (a disconnect). Returns
+/// how many were closed.
+pub async fn close_stale(
+    state: &AppState,
+    pbx: &str,
+    tracker: &mut Tracker,
+    now: i64,
+) -> StoreResult<usize> {
+    let v = &state.settings.voice;
+    let stale: Vec<Call> = tracker
+        .calls
+        .values()
+        .filter(|c| {
+            let limit = if c.answered_ms.is_some() {
+                v.stale_answered_ms()
+            } else {
+                v.stale_ringing_ms()
+            };
+            now - c.updated_ms > limit
+        })
+        .cloned()
+        .collect();
+    let closed = stale.len();
+    for mut call in stale {
+        tracker.calls.remove(&call.linkedid);
+        // When it really ended is unknown: its talk time counts as none.
+        call.ended_ms = Some(call.answered_ms.unwrap_or(call.started_ms));
+        call.dial_status
+            .get_or_insert_with(|| "no hangup seen".into());
+        let events = apply(state, pbx, &call, &[Effect::End]).await?;
+        for ev in events {
+            state.bus.publish(ev).await;
+        }
+    }
+    Ok(closed)
+}
+
 async fn apply(
     state: &AppState,
     pbx: &str,

@@ -54,6 +54,9 @@ pub struct Call {
     pub abandoned: bool,
     pub dial_status: Option<String>,
     pub ended_ms: Option<i64>,
+    /// When this node last saw an event of the call (its clock, not the PBX's).
+    #[serde(default)]
+    pub updated_ms: i64,
 }
 
 fn ext_of(channel: Option<&str>) -> Option<String> {
@@ -180,10 +183,19 @@ impl Tracker {
         let at = event_ms(ev, now);
         let name = ev.event()?;
         if name == "Newchannel" {
-            return self.new_channel(ev, at);
+            return self.new_channel(ev, at, now);
+        }
+        if name == "AttendedTransfer" {
+            // The transfer target's channel leaves the consultation call for the customer's.
+            if let Some(u) = ev.value("TransferTargetUniqueid") {
+                self.calls.values_mut().for_each(|c| {
+                    c.channels.remove(u);
+                });
+            }
         }
         let key = self.call_of(ev, name)?;
         let call = self.calls.get_mut(&key)?;
+        call.updated_ms = now;
         let effects = match name {
             "DialBegin" => dial_begin(call, ev),
             "AgentCalled" => ring(
@@ -249,11 +261,12 @@ impl Tracker {
             .map(str::to_string)
     }
 
-    fn new_channel(&mut self, ev: &Message, at: i64) -> Option<(String, Vec<Effect>)> {
+    fn new_channel(&mut self, ev: &Message, at: i64, now: i64) -> Option<(String, Vec<Effect>)> {
         let linked = ev.value("Linkedid")?.to_string();
         let unique = ev.value("Uniqueid")?.to_string();
         if let Some(call) = self.calls.get_mut(&linked) {
             call.channels.insert(unique);
+            call.updated_ms = now;
             return Some((linked, Vec::new()));
         }
         if unique != linked {
@@ -272,6 +285,7 @@ impl Tracker {
                 .unwrap_or_default()
                 .to_string(),
             channels: BTreeSet::from([unique]),
+            updated_ms: now,
             ..Call::default()
         };
         self.calls.insert(linked.clone(), call);

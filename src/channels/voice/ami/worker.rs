@@ -133,6 +133,9 @@ async fn follow(
                     conn.logoff().await;
                     return Ended::LostLease;
                 }
+                if let Err(e) = calls::close_stale(state, &pbx.name, &mut tracker, now_ms()).await {
+                    tracing::warn!(pbx = %pbx.name, error = %e, "cannot close stale AMI calls");
+                }
                 // A PBX that went away silently answers no ping.
                 if let Err(e) = conn.request(&Action::new("Ping")).await {
                     return Ended::Failed(LinkError::Other(e));
