@@ -71,7 +71,7 @@ pub async fn device_event(state: &AppState, ev: &Message) -> StoreResult<()> {
     .await
     .map_err(StoreError::from_sqlx)?;
     tx.commit().await?;
-    if before.map(|b| b.0 == 1) != Some(busy) {
+    if before.is_some_and(|b| b.0 == 1) != busy {
         let mut ev = events::new_event(
             "agent.phone_changed",
             json!({ "agent_id": agent_id, "on_phone": busy, "device_state": text, "extension": digits }),
