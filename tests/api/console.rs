@@ -11,7 +11,7 @@ mod delivery;
 #[path = "console/files.rs"]
 mod files;
 #[path = "console/node.rs"]
-mod node;
+pub mod node;
 #[path = "console/ringing.rs"]
 mod ringing;
 #[path = "console/search.rs"]

@@ -383,6 +383,7 @@ crate::storage_tests!(
 );
 
 mod ami;
+mod ami_browser;
 mod ami_originate;
 mod ami_server;
 mod anonymous;
