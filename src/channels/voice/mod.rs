@@ -9,6 +9,9 @@
 //! * `POST /api/v1/channels/voice/cti/{token}` — live call events, wire-compatible with
 //!   Zammad's generic CTI API (JSON or form data);
 //! * `POST /api/v1/channels/voice/calls` — an agent logging a call by hand;
+//! * the AMI workers following the PBXes of `voice.ami_url` / `[[voice.pbx]]` over the
+//!   Asterisk Manager Interface (see [`ami`]), and click-to-call (`POST
+//!   /api/v1/channels/voice/calls/originate`, see [`originate`]);
 //! * the tail worker following the files listed in the environment variable
 //!   the `voice.tail` setting (`SWITCHBOARD__VOICE__TAIL`), e.g.
 //!   `asterisk:/var/log/asterisk/cdr-csv/Master.csv,hylafax:/var/spool/hylafax/etc/xferfaxlog`,

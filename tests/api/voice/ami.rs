@@ -187,6 +187,29 @@ async fn a_call_abandoned_in_a_queue_is_a_missed_call_with_its_wait_and_a_callba
     );
 }
 
+async fn a_queue_call_pops_up_for_the_member_and_carries_its_wait_and_talk_time(b: Backend) {
+    let server = AmiServer::start(SECRET).await;
+    let app = pbx_app(b, &server).await;
+    let (agent_id, token) = app
+        .agent("ali@example.com", "agent", json!({"extension": "201"}))
+        .await;
+    let mut ws = connect(&app.base, &token).await;
+    server.wait_sessions(1).await;
+    server.send_all(&blocks("queue_answered.ami"));
+    let ev = next_event(&mut ws, "call.ringing").await;
+    assert_eq!(ev["data"]["agent_ids"], json!([agent_id]), "{ev}");
+    assert_eq!(ev["data"]["queue"], "400", "{ev}");
+    let answered = next_event(&mut ws, "call.answered").await;
+    assert_eq!(answered["agent_id"], agent_id.as_str(), "{answered}");
+    let calls = entries(&app, "+989127654321", 1).await;
+    assert_eq!(calls.len(), 1, "{calls:?}");
+    let call = &calls[0];
+    assert_eq!(call["body"], "Inbound call, answered, 1m35s", "{call}");
+    assert_eq!(call["meta"]["agent_id"], agent_id.as_str());
+    assert_eq!(call["meta"]["cause"], "queue 400, waited 12s", "{call}");
+    assert_eq!(call["meta"]["billsec"], 95);
+}
+
 async fn an_attended_transfer_is_one_entry_naming_both_agents(b: Backend) {
     let server = AmiServer::start(SECRET).await;
     let app = pbx_app(b, &server).await;
@@ -374,6 +397,7 @@ async fn a_call_reported_by_ami_then_by_its_cdr_is_stored_once(b: Backend) {
 crate::storage_tests!(
     an_inbound_call_pops_up_for_the_agent_then_is_one_answered_entry,
     a_call_abandoned_in_a_queue_is_a_missed_call_with_its_wait_and_a_callback,
+    a_queue_call_pops_up_for_the_member_and_carries_its_wait_and_talk_time,
     an_attended_transfer_is_one_entry_naming_both_agents,
     a_connection_cut_mid_event_reconnects_and_stores_nothing_twice,
     a_refused_secret_is_reported_and_retried_slowly,

@@ -73,7 +73,9 @@ impl Connection {
         let login = Action::new("Login")
             .field("Username", &url.user)
             .and_then(|a| a.field("Secret", &url.secret))
-            .and_then(|a| a.field("Events", if events { "on" } else { "off" }))
+            // Only the call and queue (agent) classes: not the dialplan's torrent of Newexten
+            // and VarSet events.
+            .and_then(|a| a.field("Events", if events { "call,agent" } else { "off" }))
             .map_err(|e| anyhow!(e))?;
         let answer = conn.request(&login).await?;
         if !answer.is_success() {
