@@ -68,3 +68,37 @@ pub fn spawn_workers(state: &AppState, stop: CancellationToken) -> Vec<JoinHandl
         .map(|pbx| tokio::spawn(worker::run(state.clone(), pbx, stop.clone())))
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::configured;
+    use crate::settings::Settings;
+    use std::io::Write;
+
+    #[test]
+    fn the_main_pbx_and_the_listed_ones_are_followed_bad_urls_left_out() {
+        let mut file = tempfile::NamedTempFile::new().unwrap();
+        let toml = r#"
+[voice]
+ami_url = "ami://crm:s3cret@10.0.0.1:5038"
+
+[[voice.pbx]]
+name = "branch"
+ami_url = "amis://crm:other@pbx.branch.example"
+
+[[voice.pbx]]
+name = "broken"
+ami_url = "http://crm:x@10.0.0.3"
+"#;
+        file.write_all(toml.as_bytes()).unwrap();
+        let settings = Settings::load(Some(file.path())).unwrap();
+        let pbxes = configured(&settings.voice);
+        let names: Vec<&str> = pbxes.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(names, ["default", "branch"]);
+        assert_eq!((pbxes[0].url.host.as_str(), pbxes[0].url.tls), ("10.0.0.1", false));
+        assert_eq!((pbxes[1].url.port, pbxes[1].url.tls), (5039, true));
+        assert_eq!(settings.voice.originate_context, "from-internal");
+        assert_eq!(settings.voice.originate_timeout_seconds, 30);
+        assert!(configured(&Settings::defaults().voice).is_empty(), "none by default");
+    }
+}
