@@ -365,6 +365,47 @@ async fn one_node_follows_the_pbx_and_another_takes_over_where_it_stopped(b: Bac
     assert_eq!(calls[0]["meta"]["billsec"], 120);
 }
 
+async fn amis_follows_a_pbx_over_tls_signed_by_a_trusted_ca_only(b: Backend) {
+    let pki = crate::email::tls::TestPki::new();
+    let server = AmiServer::start_tls(SECRET, &pki).await;
+    let app = spawn_app_with(b, |s| {
+        pbx_settings(s, &server, SECRET);
+        s.voice.ami_url = server.tls_url(SECRET).into();
+        s.email.extra_ca_file = pki.ca().display().to_string();
+    })
+    .await;
+    app.agent("ext201@example.com", "agent", json!({"extension": "201"}))
+        .await;
+    wait_connected(&app).await;
+    server.send_all(&blocks("inbound_answered.ami"));
+    let calls = entries(&app, "+989121234567", 1).await;
+    assert_eq!(calls[0]["meta"]["disposition"], "answered");
+
+    // Without the CA the certificate is refused: no login, the link says why.
+    let untrusting = spawn_app_with(b, |s| {
+        pbx_settings(s, &server, SECRET);
+        s.voice.ami_url = server.tls_url(SECRET).into();
+    })
+    .await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let (_, links) = untrusting
+            .get("/api/v1/channels/voice/pbx", &untrusting.admin_token)
+            .await;
+        if links[0]["state"] == "unreachable" {
+            let detail = links[0]["detail"].as_str().unwrap().to_lowercase();
+            assert!(
+                detail.contains("tls") || detail.contains("certificate"),
+                "{links}"
+            );
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{links}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(server.logins().0, 1, "only the trusting server logged in");
+}
+
 async fn a_call_reported_by_ami_then_by_its_cdr_is_stored_once(b: Backend) {
     let server = AmiServer::start(SECRET).await;
     let app = pbx_app(b, &server).await;
@@ -403,4 +444,5 @@ crate::storage_tests!(
     a_refused_secret_is_reported_and_retried_slowly,
     one_node_follows_the_pbx_and_another_takes_over_where_it_stopped,
     a_call_reported_by_ami_then_by_its_cdr_is_stored_once,
+    amis_follows_a_pbx_over_tls_signed_by_a_trusted_ca_only,
 );

@@ -8,9 +8,10 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use switchboard_ami::{Decoder, Frame, Message};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpListener;
 use tokio::sync::mpsc;
+use tokio_rustls::rustls;
 
 pub const BANNER: &str = "Asterisk Call Manager/5.0.3\r\n";
 
@@ -67,6 +68,33 @@ pub fn until(all: &[String], event: &str, nth: usize) -> (Vec<String>, Vec<Strin
 
 impl AmiServer {
     pub async fn start(secret: &str) -> AmiServer {
+        Self::listen(secret, None).await
+    }
+
+    /// Over TLS (`amis://`), with the certificate and key of `pki`.
+    pub async fn start_tls(secret: &str, pki: &crate::email::tls::TestPki) -> AmiServer {
+        use rustls::pki_types::pem::PemObject;
+        use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+        let certs = CertificateDer::pem_file_iter(pki.cert())
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        let key = PrivateKeyDer::from_pem_file(pki.key()).unwrap();
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(certs, key)
+            .unwrap();
+        Self::listen(
+            secret,
+            Some(tokio_rustls::TlsAcceptor::from(Arc::new(config))),
+        )
+        .await
+    }
+
+    async fn listen(secret: &str, tls: Option<tokio_rustls::TlsAcceptor>) -> AmiServer {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let server = AmiServer {
             port: listener.local_addr().unwrap().port(),
@@ -76,7 +104,18 @@ impl AmiServer {
         let s = server.clone();
         tokio::spawn(async move {
             while let Ok((sock, _)) = listener.accept().await {
-                tokio::spawn(s.clone().session(sock));
+                match &tls {
+                    None => drop(tokio::spawn(s.clone().session(sock))),
+                    Some(acceptor) => {
+                        let (s, acceptor) = (s.clone(), acceptor.clone());
+                        tokio::spawn(async move {
+                            // A client that does not trust the certificate ends here.
+                            if let Ok(tls) = acceptor.accept(sock).await {
+                                s.session(tls).await;
+                            }
+                        });
+                    }
+                }
             }
         });
         server
@@ -87,7 +126,12 @@ impl AmiServer {
         format!("ami://crm:{secret}@127.0.0.1:{}", self.port)
     }
 
-    async fn session(self, mut sock: TcpStream) {
+    /// `amis://crm:<secret>@localhost:<port>` (the certificate names localhost).
+    pub fn tls_url(&self, secret: &str) -> String {
+        format!("amis://crm:{secret}@localhost:{}", self.port)
+    }
+
+    async fn session<S: AsyncRead + AsyncWrite + Unpin>(self, mut sock: S) {
         let (tx, mut rx) = mpsc::unbounded_channel();
         sock.write_all(BANNER.as_bytes()).await.unwrap();
         let mut decoder = Decoder::new();
@@ -116,9 +160,9 @@ impl AmiServer {
     }
 
     /// Answer one action; false closes the session.
-    async fn answer(
+    async fn answer<S: AsyncWrite + Unpin>(
         &self,
-        sock: &mut TcpStream,
+        sock: &mut S,
         action: &Message,
         tx: &mpsc::UnboundedSender<Cmd>,
     ) -> bool {

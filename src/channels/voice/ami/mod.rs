@@ -95,10 +95,16 @@ ami_url = "http://crm:x@10.0.0.3"
         let pbxes = configured(&settings.voice);
         let names: Vec<&str> = pbxes.iter().map(|p| p.name.as_str()).collect();
         assert_eq!(names, ["default", "branch"]);
-        assert_eq!((pbxes[0].url.host.as_str(), pbxes[0].url.tls), ("10.0.0.1", false));
+        assert_eq!(
+            (pbxes[0].url.host.as_str(), pbxes[0].url.tls),
+            ("10.0.0.1", false)
+        );
         assert_eq!((pbxes[1].url.port, pbxes[1].url.tls), (5039, true));
         assert_eq!(settings.voice.originate_context, "from-internal");
         assert_eq!(settings.voice.originate_timeout_seconds, 30);
-        assert!(configured(&Settings::defaults().voice).is_empty(), "none by default");
+        assert!(
+            configured(&Settings::defaults().voice).is_empty(),
+            "none by default"
+        );
     }
 }
