@@ -6,7 +6,10 @@ use super::ami_server::{blocks, AmiServer};
 use crate::helpers::*;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
+use std::sync::Arc;
 use std::time::Duration;
+use switchboard::bus::Event;
+use tokio::sync::broadcast::Receiver;
 
 const ORIGINATE: &str = "/api/v1/channels/voice/calls/originate";
 
@@ -223,7 +226,48 @@ async fn an_agent_on_the_phone_gets_no_chats_until_the_call_ends(b: Backend) {
     }
 }
 
+async fn next_phone(rx: &mut Receiver<Arc<Event>>) -> Arc<Event> {
+    tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            let ev = rx.recv().await.unwrap();
+            if ev.kind == "agent.phone_changed" {
+                return ev;
+            }
+        }
+    })
+    .await
+    .expect("a phone state change")
+}
+
+async fn a_reconnect_refreshes_the_phones_states(b: Backend) {
+    let server = AmiServer::start(SECRET).await;
+    let app = pbx_app(b, &server).await;
+    let (agent_id, _) = app
+        .agent("busy@example.com", "agent", json!({"extension": "201"}))
+        .await;
+    server.wait_sessions(1).await;
+    let mut rx = app.state.bus.subscribe();
+    server.send("Event: DeviceStateChange\r\nDevice: PJSIP/201\r\nState: INUSE\r\n\r\n");
+    let ev = next_phone(&mut rx).await;
+    assert_eq!(
+        (ev.agent_id.as_deref(), &ev.data["on_phone"]),
+        (Some(agent_id.as_str()), &json!(true))
+    );
+    // The PBX restarts; the call ended meanwhile: on reconnecting the worker asks for the
+    // phones' states and learns it.
+    server.set_devices(&[("PJSIP/201", "NOT_INUSE"), ("PJSIP/202", "UNAVAILABLE")]);
+    server.drop_sessions();
+    let ev = next_phone(&mut rx).await;
+    assert_eq!(ev.data["on_phone"], false, "{:?}", ev.data);
+    assert_eq!(
+        server.actions("DeviceStateList").len(),
+        2,
+        "asked on each login"
+    );
+}
+
 crate::storage_tests!(
+    a_reconnect_refreshes_the_phones_states,
     click_to_call_rings_the_agent_first_and_logs_the_call_on_the_customer,
     click_to_call_says_why_it_cannot_call,
     an_agent_on_the_phone_gets_no_chats_until_the_call_ends,

@@ -26,6 +26,8 @@ struct Inner {
     logins_ok: usize,
     logins_failed: usize,
     sessions: Vec<mpsc::UnboundedSender<Cmd>>,
+    /// What `DeviceStateList` reports: (device, state).
+    devices: Vec<(String, String)>,
 }
 
 #[derive(Clone)]
@@ -191,6 +193,24 @@ impl AmiServer {
                     false,
                 )
             }
+            "devicestatelist" => {
+                let devices = self.inner.lock().unwrap().devices.clone();
+                let mut list = String::new();
+                for (device, state) in &devices {
+                    list.push_str(&format!(
+                        "Event: DeviceStateChange\r\nActionID: {id}\r\nEventList: \r\nDevice: {device}\r\nState: {state}\r\n\r\n"
+                    ));
+                }
+                list.push_str(&format!(
+                    "Event: DeviceStateListComplete\r\nActionID: {id}\r\nEventList: Complete\r\nListItems: {}\r\n\r\n",
+                    devices.len()
+                ));
+                let head = format!(
+                    "Response: Success\r\nActionID: {id}\r\nEventList: start\r\nMessage: Device State Changes will follow\r\n\r\n"
+                );
+                let _ = sock.write_all((head + &list).as_bytes()).await;
+                return true;
+            }
             "ping" => (
                 "Response: Success\r\nPing: Pong\r\nTimestamp: 1740812400.000000".to_string(),
                 true,
@@ -256,6 +276,14 @@ impl AmiServer {
     /// Send blocks to every event session.
     pub fn send_all(&self, blocks: &[String]) {
         self.send(&blocks.concat());
+    }
+
+    /// What `DeviceStateList` answers from now on.
+    pub fn set_devices(&self, devices: &[(&str, &str)]) {
+        self.inner.lock().unwrap().devices = devices
+            .iter()
+            .map(|(d, s)| (d.to_string(), s.to_string()))
+            .collect();
     }
 
     /// Close every event session (the PBX restarting, a network cut).

@@ -116,6 +116,15 @@ async fn follow(
     tracing::info!(pbx = %pbx.name, url = %pbx.url.redacted(), banner = %conn.banner, "following the PBX over AMI");
     status::set(state, &pbx.name, "connected", Some(&conn.banner)).await;
     *backoff = Duration::from_secs(1);
+    // The phones' states now (Asterisk 13+: one DeviceStateChange each), so that no agent
+    // stays "on the phone" from before a disconnect.
+    match conn.request(&Action::new("DeviceStateList")).await {
+        Ok(a) if !a.is_success() => {
+            tracing::debug!(pbx = %pbx.name, answer = ?a.get("Message"), "no DeviceStateList")
+        }
+        Ok(_) => {}
+        Err(e) => return Ended::Failed(LinkError::Other(e)),
+    }
     let mut tracker = match calls::load(state, &pbx.name).await {
         Ok(t) => t,
         Err(e) => return Ended::Failed(LinkError::Other(e.into())),
