@@ -320,7 +320,7 @@ fn dial_begin(call: &mut Call, ev: &Message) -> Vec<Effect> {
 fn dial_end(call: &mut Call, ev: &Message, at: i64) -> Vec<Effect> {
     let status = ev.value("DialStatus").unwrap_or("").to_ascii_uppercase();
     if status != "ANSWER" {
-        if call.answered_ms.is_none() {
+        if call.answered_ms.is_none() && !status.is_empty() {
             call.dial_status = Some(status);
         }
         return Vec::new();
