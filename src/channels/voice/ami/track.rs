@@ -544,4 +544,95 @@ mod tests {
         assert!(fx.is_empty(), "no pop-up for a colleague's call");
         assert_eq!(t.calls["9.3"].direction(), Direction::Internal);
     }
+
+    #[test]
+    fn a_blind_transfer_rings_the_target_for_the_same_customer() {
+        let mut t = Tracker::default();
+        let l = "7.1";
+        t.apply(
+            &ev(&[
+                ("Event", "Newchannel"),
+                ("Channel", "SIP/tci-00000001"),
+                ("CallerIDNum", "09121234567"),
+                ("Exten", "02133445566"),
+                ("Uniqueid", l),
+                ("Linkedid", l),
+            ]),
+            0,
+        );
+        t.apply(
+            &ev(&[
+                ("Event", "Newchannel"),
+                ("Channel", "SIP/201-00000002"),
+                ("Uniqueid", "7.2"),
+                ("Linkedid", l),
+            ]),
+            0,
+        );
+        t.apply(
+            &ev(&[
+                ("Event", "DialBegin"),
+                ("Uniqueid", l),
+                ("Linkedid", l),
+                ("DestChannel", "SIP/201-00000002"),
+            ]),
+            0,
+        );
+        t.apply(
+            &ev(&[
+                ("Event", "DialEnd"),
+                ("Uniqueid", l),
+                ("Linkedid", l),
+                ("DestChannel", "SIP/201-00000002"),
+                ("DialStatus", "ANSWER"),
+            ]),
+            1000,
+        );
+        let fx = t
+            .apply(
+                &ev(&[
+                    ("Event", "BlindTransfer"),
+                    ("Result", "Success"),
+                    ("TransfererChannel", "SIP/201-00000002"),
+                    ("TransfererLinkedid", l),
+                    ("TransfereeChannel", "SIP/tci-00000001"),
+                    ("TransfereeLinkedid", l),
+                    ("Extension", "202"),
+                    ("Context", "from-internal"),
+                ]),
+                2000,
+            )
+            .unwrap()
+            .1;
+        assert!(fx.is_empty());
+        t.apply(
+            &ev(&[
+                ("Event", "Newchannel"),
+                ("Channel", "Local/202@from-internal-00000003;1"),
+                ("Uniqueid", "7.3"),
+                ("Linkedid", l),
+            ]),
+            2000,
+        );
+        let fx = t
+            .apply(
+                &ev(&[
+                    ("Event", "DialBegin"),
+                    ("Uniqueid", "7.3"),
+                    ("Linkedid", l),
+                    ("DestChannel", "SIP/202-00000004"),
+                ]),
+                2000,
+            )
+            .unwrap()
+            .1;
+        assert_eq!(
+            fx,
+            vec![Effect::Ring("202".into())],
+            "the target's console pops up the customer"
+        );
+        let call = &t.calls[l];
+        assert_eq!(call.answered_by.as_deref(), Some("201"));
+        assert_eq!(call.cause().as_deref(), Some("transferred to 202"));
+    }
 }
