@@ -310,11 +310,13 @@ async fn a_refused_secret_is_reported_and_retried_slowly(b: Backend) {
 
 async fn one_node_follows_the_pbx_and_another_takes_over_where_it_stopped(b: Backend) {
     let server = AmiServer::start(SECRET).await;
-    let a = pbx_app(b, &server).await;
-    let node_b = spawn_on(&a.database_url, a._dir.clone(), |s| {
-        pbx_settings(s, &server, SECRET)
-    })
-    .await;
+    // A lease long enough that a busy test machine never lets it lapse by accident.
+    let settings = |s: &mut Settings| {
+        pbx_settings(s, &server, SECRET);
+        s.voice.ami_lease_secs = 6;
+    };
+    let a = spawn_app_with(b, settings).await;
+    let node_b = spawn_on(&a.database_url, a._dir.clone(), settings).await;
     a.agent("ext201@example.com", "agent", json!({"extension": "201"}))
         .await;
     server.wait_sessions(1).await;
