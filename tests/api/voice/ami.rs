@@ -408,7 +408,7 @@ async fn amis_follows_a_pbx_over_tls_signed_by_a_trusted_ca_only(b: Backend) {
     assert_eq!(server.logins().0, 1, "only the trusting server logged in");
 }
 
-async fn a_call_reported_by_ami_then_by_its_cdr_is_stored_once(b: Backend) {
+async fn a_call_reported_by_ami_and_by_its_cdr_is_stored_once_in_either_order(b: Backend) {
     let server = AmiServer::start(SECRET).await;
     let app = pbx_app(b, &server).await;
     app.agent("ext201@example.com", "agent", json!({"extension": "201"}))
@@ -435,6 +435,25 @@ async fn a_call_reported_by_ami_then_by_its_cdr_is_stored_once(b: Backend) {
     assert_eq!(calls.len(), 1, "{calls:?}");
     assert_eq!(calls[0]["meta"]["cdr_source"], "asterisk");
     assert_eq!(calls[0]["external_id"], "ami:default:1740812400.1");
+
+    // The other order: a queue call's CDR read first, then its AMI events complete it.
+    let cdr = "\"\",\"09127654321\",\"400\",\"ext-queues\",\"\"\"Reza Karimi\"\" <09127654321>\",\
+               \"PJSIP/tci-00000020\",\"Local/201@from-queue-00000007;1\",\"Queue\",\"400,t,,,300\",\
+               \"2025-03-01 09:00:00\",\"2025-03-01 09:00:14\",\"2025-03-01 09:01:49\",109,95,\
+               \"ANSWERED\",\"DOCUMENTATION\",\"1740819600.20\",\"\"\n";
+    let (_, report) = upload(&app, &token, "asterisk", cdr.as_bytes().to_vec()).await;
+    assert_eq!(report["stored"], 1, "{report}");
+    let mut rx = app.state.bus.subscribe();
+    server.send_all(&blocks("queue_answered.ami"));
+    collect(&mut rx, "message.created", "message.updated").await;
+    let calls = entries(&app, "+989127654321", 1).await;
+    assert_eq!(calls.len(), 1, "{calls:?}");
+    assert_eq!(calls[0]["external_id"], "asterisk:1740819600.20");
+    assert_eq!(
+        calls[0]["meta"]["cti_call_id"], "default:1740819600.20",
+        "{}",
+        calls[0]
+    );
 }
 
 crate::storage_tests!(
@@ -445,6 +464,6 @@ crate::storage_tests!(
     a_connection_cut_mid_event_reconnects_and_stores_nothing_twice,
     a_refused_secret_is_reported_and_retried_slowly,
     one_node_follows_the_pbx_and_another_takes_over_where_it_stopped,
-    a_call_reported_by_ami_then_by_its_cdr_is_stored_once,
+    a_call_reported_by_ami_and_by_its_cdr_is_stored_once_in_either_order,
     amis_follows_a_pbx_over_tls_signed_by_a_trusted_ca_only,
 );
