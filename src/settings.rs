@@ -152,6 +152,33 @@ pub struct VoiceSettings {
     /// A PBX log record (CDR) and a live-event (CTI) entry of one customer, same direction,
     /// starting at most this many seconds apart, are one call (stored once); 0 turns it off.
     pub cti_match_secs: u32,
+    /// The PBX's Asterisk Manager Interface, `ami://USER:SECRET@HOST:5038` (`amis://` for
+    /// TLS); empty: none. More PBXes go in [`Self::pbx`].
+    pub ami_url: SecretString,
+    /// More PBXes (`[[voice.pbx]]` with `name` and `ami_url`).
+    #[serde(default)]
+    pub pbx: Vec<PbxSettings>,
+    /// Dialplan context click-to-call calls the customer's number in.
+    pub originate_context: String,
+    /// How long the agent's phone rings for a click-to-call, in seconds.
+    pub originate_timeout_seconds: u32,
+    /// Caller id shown on click-to-call calls (empty: the PBX's own).
+    pub originate_caller_id: String,
+    /// The channel rung first on a click-to-call, `{extension}` being the agent's extension.
+    pub originate_channel: String,
+    /// A node follows a PBX under a lease this long, renewed while connected.
+    pub ami_lease_secs: u32,
+    /// Longest wait between two connection attempts to a PBX that cannot be reached.
+    pub ami_max_backoff_secs: u32,
+    /// Wait before logging in again after the PBX refused the user or secret.
+    pub ami_auth_retry_secs: u32,
+}
+
+/// One more PBX followed over AMI.
+#[derive(Debug, Clone, Deserialize)]
+pub struct PbxSettings {
+    pub name: String,
+    pub ami_url: SecretString,
 }
 
 impl VoiceSettings {

@@ -81,6 +81,13 @@ pub async fn blocked(tx: &mut Tx, agent_id: &str, channel: &str) -> StoreResult<
         if stopped.iter().any(|c| c == channel) && load(tx, agent_id, &busy).await? > 0 {
             return Ok(true);
         }
+        // On a call the PBX reports (AMI), without a phone conversation held.
+        if busy == "phone"
+            && stopped.iter().any(|c| c == channel)
+            && crate::channels::voice::ami::phone::on_call(tx.conn(), agent_id).await?
+        {
+            return Ok(true);
+        }
     }
     Ok(false)
 }

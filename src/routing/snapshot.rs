@@ -89,6 +89,10 @@ pub(crate) async fn load(store: &Store, s: &RoutingSettings, now: i64) -> StoreR
     .await
     .map_err(StoreError::from_sqlx)?;
     let mut known_agents: HashSet<String> = HashSet::new();
+    // Agents the PBX reports on a call: what their blocks of "phone" stop, they cannot take.
+    let mut conn = pool.acquire().await.map_err(StoreError::from_sqlx)?;
+    let on_phone = crate::channels::voice::ami::phone::agents_on_call(&mut conn).await?;
+    drop(conn);
     for (id, pres, skills, languages, capacity, presence_at, idle, blocks) in agents {
         let mut a =
             Agent::new(id.as_str(), idle.unwrap_or(presence_at)).with_presence(presence(&pres));
@@ -106,6 +110,9 @@ pub(crate) async fn load(store: &Store, s: &RoutingSettings, now: i64) -> StoreR
             serde_json::from_str(&blocks).unwrap_or_default();
         for (busy, stopped) in blocks {
             for c in stopped {
+                if busy == "phone" && on_phone.contains(&id) {
+                    a = a.with_capacity(c.as_str(), 0);
+                }
                 a = a.with_block(busy.as_str(), c);
             }
         }

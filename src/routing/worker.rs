@@ -27,6 +27,7 @@ fn triggers(ev: &Event) -> bool {
             | "agent.created"
             | "queue.updated"
             | "queue.created"
+            | "agent.phone_changed"
     )
 }
 

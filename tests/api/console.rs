@@ -15,7 +15,7 @@ mod files;
 #[path = "console/mentions.rs"]
 mod mentions;
 #[path = "console/node.rs"]
-mod node;
+pub mod node;
 #[path = "console/ringing.rs"]
 mod ringing;
 #[path = "console/search.rs"]
@@ -25,7 +25,7 @@ mod signals;
 #[path = "console/small.rs"]
 mod small;
 #[path = "console/socket.rs"]
-mod socket;
+pub mod socket;
 #[path = "console/take.rs"]
 mod take;
 #[path = "console/value.rs"]

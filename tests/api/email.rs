@@ -20,7 +20,7 @@ mod smtp;
 #[path = "email_support.rs"]
 pub mod support;
 #[path = "email_tls.rs"]
-mod tls;
+pub mod tls;
 #[path = "email_wake.rs"]
 mod wake;
 

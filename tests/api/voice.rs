@@ -12,7 +12,12 @@ fn fixture(name: &str) -> Vec<u8> {
 }
 
 /// Upload a log body; returns status and JSON answer.
-async fn upload(app: &TestApp, token: &str, format: &str, body: Vec<u8>) -> (StatusCode, Value) {
+pub(super) async fn upload(
+    app: &TestApp,
+    token: &str,
+    format: &str,
+    body: Vec<u8>,
+) -> (StatusCode, Value) {
     let resp = app
         .client
         .post(app.url(&format!("/api/v1/channels/voice/records?format={format}")))
@@ -377,6 +382,10 @@ crate::storage_tests!(
     uploads_are_guarded_and_limited,
 );
 
+mod ami;
+mod ami_browser;
+mod ami_originate;
+mod ami_server;
 mod anonymous;
 mod batch;
 mod live;

@@ -241,6 +241,8 @@ en: {
 'call.from': 'From {from}',
 'call.open': 'Open customer',
 'call.value': 'purchases {n}',
+'call.dial': 'Call',
+'call.dialing': 'Your phone rings: pick up to call {n}',
 'toast.dismiss': 'Dismiss',
 'live.on': 'Live',
 'live.off': 'Polling',
@@ -537,6 +539,8 @@ fa: {
 'call.from': 'از {from}',
 'call.open': 'نمایش مشتری',
 'call.value': 'خرید {n}',
+'call.dial': 'تماس',
+'call.dialing': 'تلفن شما زنگ می‌زند: برای تماس با {n} گوشی را بردارید',
 'toast.dismiss': 'بستن',
 'live.on': 'زنده',
 'live.off': 'نوبتی',
@@ -2088,6 +2092,20 @@ line = t('callLine.' + d.disposition, { dir: dir }, dir);
 var notes = String(m.body || '').split('\n').slice(1).join('\n').trim();
 return notes ? line + '\n' + notes : line;
 }
+function dialButton(customerId, number) {
+return h('button', {
+type: 'button', class: 'btn small', 'data-testid': 'call-dial', title: t('call.dial'),
+onclick: function (e) {
+var btn = e.currentTarget;
+btn.disabled = true;
+api('POST', '/channels/voice/calls/originate', { customer_id: customerId, number: number }).then(function () {
+toast(t('call.dialing', { n: '\u2066' + number + '\u2069' }), 'info', { testid: 'call-dialing' });
+}, function (err) {
+toast(t('error.generic', { msg: errMsg(err) }), 'error');
+}).then(function () { btn.disabled = false; });
+}
+}, channelIcon('phone'), ' ', t('call.dial'));
+}
 var typingState = { conv: null, sentAt: 0, timer: null };
 var readSent = {};      // conversation id -> highest customer seq reported read
 var visitorRead = {};   // conversation id -> highest seq the visitor has seen
@@ -2425,7 +2443,8 @@ c.merged_into ? null : valueSection(c),
 h('h4', null, t('customer.identities')),
 h('ul', { class: 'identities', 'data-testid': 'identities' }, (c.identities || []).map(function (idn) {
 return h('li', null, channelIcon(idn.kind === 'email' ? 'email' : idn.kind === 'phone' ? 'phone' : 'chat'),
-idn.kind === 'visitor' ? h('span', { title: idn.value }, t('customer.visitor')) : h('bdi', { dir: 'ltr' }, idn.raw || idn.value));
+idn.kind === 'visitor' ? h('span', { title: idn.value }, t('customer.visitor')) : h('bdi', { dir: 'ltr' }, idn.raw || idn.value),
+idn.kind === 'phone' && !c.merged_into ? [' ', dialButton(c.id, idn.value)] : null);
 })),
 keys.length ? h('h4', null, t('customer.attributes')) : null,
 keys.length ? h('dl', { class: 'attrs', 'data-testid': 'attributes' }, keys.map(function (k) {

@@ -129,7 +129,8 @@ function fillProfile(el, c) {
     h('h4', null, t('customer.identities')),
     h('ul', { class: 'identities', 'data-testid': 'identities' }, (c.identities || []).map(function (idn) {
       return h('li', null, channelIcon(idn.kind === 'email' ? 'email' : idn.kind === 'phone' ? 'phone' : 'chat'),
-        idn.kind === 'visitor' ? h('span', { title: idn.value }, t('customer.visitor')) : h('bdi', { dir: 'ltr' }, idn.raw || idn.value));
+        idn.kind === 'visitor' ? h('span', { title: idn.value }, t('customer.visitor')) : h('bdi', { dir: 'ltr' }, idn.raw || idn.value),
+        idn.kind === 'phone' && !c.merged_into ? [' ', dialButton(c.id, idn.value)] : null);
     })),
     keys.length ? h('h4', null, t('customer.attributes')) : null,
     keys.length ? h('dl', { class: 'attrs', 'data-testid': 'attributes' }, keys.map(function (k) {

@@ -9,6 +9,9 @@
 //! * `POST /api/v1/channels/voice/cti/{token}` — live call events, wire-compatible with
 //!   Zammad's generic CTI API (JSON or form data);
 //! * `POST /api/v1/channels/voice/calls` — an agent logging a call by hand;
+//! * the AMI workers following the PBXes of `voice.ami_url` / `[[voice.pbx]]` over the
+//!   Asterisk Manager Interface (see [`ami`]), and click-to-call (`POST
+//!   /api/v1/channels/voice/calls/originate`, see [`originate`]);
 //! * the tail worker following the files listed in the environment variable
 //!   the `voice.tail` setting (`SWITCHBOARD__VOICE__TAIL`), e.g.
 //!   `asterisk:/var/log/asterisk/cdr-csv/Master.csv,hylafax:/var/spool/hylafax/etc/xferfaxlog`,
@@ -36,6 +39,7 @@
 //! calls whose hangup never arrives are closed after `voice.stale_ringing_secs` (ringing) or
 //! `voice.stale_answered_secs` (answered).
 
+pub mod ami;
 pub mod anonymous;
 pub mod batch;
 pub mod contact;
@@ -43,6 +47,7 @@ pub mod cti;
 pub mod ingest;
 pub mod live;
 pub mod manual;
+pub mod originate;
 pub mod pairing;
 pub mod records;
 pub mod ringing;
@@ -100,6 +105,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(records::upload_records))
         .routes(routes!(cti::cti_event))
         .routes(routes!(manual::log_call))
+        .routes(routes!(originate::originate))
+        .routes(routes!(ami::status::list_links))
 }
 
 /// Routes outside `/api/v1` (sockets, scripts).
@@ -110,6 +117,7 @@ pub fn public_routes() -> Router<AppState> {
 /// Background workers: closing stale CTI calls, and tailing the files in the `voice.tail` setting (`SWITCHBOARD__VOICE__TAIL`).
 pub fn spawn_workers(state: &AppState, stop: CancellationToken) -> Vec<JoinHandle<()>> {
     let mut workers = vec![tokio::spawn(stale_worker(state.clone(), stop.clone()))];
+    workers.extend(ami::spawn_workers(state, stop.clone()));
     let spec = &state.settings.voice.tail;
     if !spec.trim().is_empty() {
         match parse_tail_spec(spec) {

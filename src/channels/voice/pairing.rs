@@ -67,7 +67,7 @@ impl Pairing {
         }
         match source {
             "asterisk" | "freeswitch" => Some(Pairing::CdrIntoCti),
-            "cti" => Some(Pairing::CtiIntoCdr),
+            "cti" | "ami" => Some(Pairing::CtiIntoCdr),
             _ => None,
         }
     }
@@ -84,7 +84,7 @@ impl Pairing {
     /// SQL condition on `m.external_id` selecting the entries this record may complete.
     fn target(self) -> &'static str {
         match self {
-            Pairing::CdrIntoCti => "m.external_id LIKE 'cti:%'",
+            Pairing::CdrIntoCti => "(m.external_id LIKE 'cti:%' OR m.external_id LIKE 'ami:%')",
             Pairing::CtiIntoCdr => {
                 "(m.external_id LIKE 'asterisk:%' OR m.external_id LIKE 'freeswitch:%')"
             }
