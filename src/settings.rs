@@ -151,6 +151,21 @@ pub struct VoiceSettings {
     /// A PBX log record (CDR) and a live-event (CTI) entry of one customer, same direction,
     /// starting at most this many seconds apart, are one call (stored once); 0 turns it off.
     pub cti_match_secs: u32,
+    /// The PBX's CDR database (`mysql://USER:PASS@HOST:3306/asteriskcdrdb`); empty: not read.
+    pub cdr_database_url: SecretString,
+    /// Table of the CDR database holding the call records (FreePBX: `cdr`).
+    pub cdr_table: String,
+    /// Seconds between two reads of the CDR database.
+    pub cdr_poll_secs: u64,
+    /// A call is folded and stored once its last record ended this many seconds ago.
+    pub cdr_settle_secs: u32,
+    /// Records written this many seconds after their call ended are still picked up.
+    pub cdr_lookback_secs: u32,
+    /// Link of a call's recording, `{recordingfile}`, `{uniqueid}`, `{linkedid}` and
+    /// `{calldate:%Y/%m/%d}` filled in; empty: no link.
+    pub recording_url_template: String,
+    /// Asterisk's queue log file to follow (`/var/log/asterisk/queue_log`); empty: none.
+    pub queue_log: String,
 }
 
 impl VoiceSettings {

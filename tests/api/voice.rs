@@ -378,6 +378,8 @@ crate::storage_tests!(
 );
 
 mod anonymous;
+mod cdr_db;
+mod queue_log;
 mod batch;
 mod live;
 mod manual;

@@ -38,12 +38,14 @@
 
 pub mod anonymous;
 pub mod batch;
+pub mod cdr_db;
 pub mod contact;
 pub mod cti;
 pub mod ingest;
 pub mod live;
 pub mod manual;
 pub mod pairing;
+pub mod queue_log;
 pub mod records;
 pub mod ringing;
 pub mod summary;
@@ -113,9 +115,27 @@ pub fn spawn_workers(state: &AppState, stop: CancellationToken) -> Vec<JoinHandl
     let spec = &state.settings.voice.tail;
     if !spec.trim().is_empty() {
         match parse_tail_spec(spec) {
-            Ok(sources) => workers.push(spawn_tail_worker(state, sources, stop)),
+            Ok(sources) => workers.push(spawn_tail_worker(state, sources, stop.clone())),
             Err(e) => tracing::error!(error = %e, "voice.tail is invalid; not tailing any log"),
         }
+    }
+    workers.extend(spawn_pbx_workers(state, stop));
+    workers
+}
+
+/// The readers of the PBX's own records: its CDR database (`voice.cdr_database_url`) and its
+/// queue log (`voice.queue_log`).
+fn spawn_pbx_workers(state: &AppState, stop: CancellationToken) -> Vec<JoinHandle<()>> {
+    let mut workers = Vec::new();
+    match cdr_db::CdrSource::from_settings(&state.settings.voice) {
+        Some(Ok(source)) => workers.push(cdr_db::spawn_worker(state, source, stop.clone())),
+        Some(Err(e)) => tracing::error!(error = %format!("{e:#}"), "not reading the PBX CDR database"),
+        None => {}
+    }
+    let queue_log = state.settings.voice.queue_log.trim();
+    if !queue_log.is_empty() {
+        let path = std::path::PathBuf::from(queue_log);
+        workers.push(queue_log::spawn_worker(state, path, stop));
     }
     workers
 }
