@@ -378,11 +378,11 @@ crate::storage_tests!(
 );
 
 mod anonymous;
-mod cdr_db;
-mod queue_log;
 mod batch;
+mod cdr_db;
 mod live;
 mod manual;
 mod pairing;
+mod queue_log;
 mod settings;
 mod tail;

@@ -12,7 +12,11 @@
 //! * the tail worker following the files listed in the environment variable
 //!   the `voice.tail` setting (`SWITCHBOARD__VOICE__TAIL`), e.g.
 //!   `asterisk:/var/log/asterisk/cdr-csv/Master.csv,hylafax:/var/spool/hylafax/etc/xferfaxlog`,
-//!   with the read offset of each file persisted in `voice_tail_offsets`.
+//!   with the read offset of each file persisted in `voice_tail_offsets`;
+//! * the PBX's own CDR database (`voice.cdr_database_url`, [`cdr_db`]): a call's rows folded
+//!   into one record, stored like a tailed log's;
+//! * Asterisk's queue log (`voice.queue_log`, [`queue_log`]): not calls but what happened to
+//!   them in the PBX's queues, added to their entries.
 //!
 //! **CTI authentication.** The `{token}` in the CTI URL is an ordinary API token (created with
 //! `POST /api/v1/api-tokens`) carrying the `voice:ingest` scope. Tokens are stored only as
@@ -129,7 +133,9 @@ fn spawn_pbx_workers(state: &AppState, stop: CancellationToken) -> Vec<JoinHandl
     let mut workers = Vec::new();
     match cdr_db::CdrSource::from_settings(&state.settings.voice) {
         Some(Ok(source)) => workers.push(cdr_db::spawn_worker(state, source, stop.clone())),
-        Some(Err(e)) => tracing::error!(error = %format!("{e:#}"), "not reading the PBX CDR database"),
+        Some(Err(e)) => {
+            tracing::error!(error = %format!("{e:#}"), "not reading the PBX CDR database")
+        }
         None => {}
     }
     let queue_log = state.settings.voice.queue_log.trim();

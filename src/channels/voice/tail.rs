@@ -6,6 +6,7 @@
 //! identity (device and inode) changes or it becomes shorter than the offset; the new file is
 //! then read from its start. Lines appended to the old file after the last pass and before
 //! rotation are not seen (point the tail at a log that rotates by rename, and rotate rarely).
+//! [`Follow`] is the reading half, shared with the queue log ([`super::queue_log`]).
 
 use super::ingest::{IngestReport, Rejection};
 use super::records::{options, parse_format, parse_lines, store_lines};

@@ -48,18 +48,26 @@ impl CdrDb {
 
     /// Run SQL statements in the CDR database.
     pub async fn exec(&self, sql: &str) {
-        let mut conn = sqlx::MySqlConnection::connect(&self.url).await.expect("connect");
-        sqlx::raw_sql(sql).execute(&mut conn).await.expect("CDR SQL runs");
+        let mut conn = sqlx::MySqlConnection::connect(&self.url)
+            .await
+            .expect("connect");
+        sqlx::raw_sql(sql)
+            .execute(&mut conn)
+            .await
+            .expect("CDR SQL runs");
     }
 
     /// The database's offset from UTC in seconds (its `NOW()` is what `calldate` is
     /// written in).
     pub async fn utc_offset(&self) -> i32 {
-        let mut conn = sqlx::MySqlConnection::connect(&self.url).await.expect("connect");
-        let (secs,): (i64,) = sqlx::query_as("SELECT TIMESTAMPDIFF(SECOND, UTC_TIMESTAMP(), NOW())")
-            .fetch_one(&mut conn)
+        let mut conn = sqlx::MySqlConnection::connect(&self.url)
             .await
-            .expect("clock");
+            .expect("connect");
+        let (secs,): (i64,) =
+            sqlx::query_as("SELECT TIMESTAMPDIFF(SECOND, UTC_TIMESTAMP(), NOW())")
+                .fetch_one(&mut conn)
+                .await
+                .expect("clock");
         // Rounded to the minute: the two clock readings may straddle a second.
         ((secs as f64 / 60.0).round() * 60.0) as i32
     }
@@ -97,7 +105,10 @@ pub async fn phone_entries(app: &TestApp, e164: &str) -> Vec<Value> {
     let customer = customer_by_phone(app, e164).await;
     let id = customer["id"].as_str().unwrap();
     let (s, timeline) = app
-        .get(&format!("/api/v1/customers/{id}/timeline"), &app.admin_token)
+        .get(
+            &format!("/api/v1/customers/{id}/timeline"),
+            &app.admin_token,
+        )
         .await;
     assert_eq!(s, StatusCode::OK, "{timeline}");
     timeline["items"]
@@ -112,7 +123,11 @@ pub async fn phone_entries(app: &TestApp, e164: &str) -> Vec<Value> {
 /// The one phone entry of a customer as a message (with its meta), checking there is one.
 pub async fn the_call_of(app: &TestApp, e164: &str) -> Value {
     let entries = phone_entries(app, e164).await;
-    assert_eq!(entries.len(), 1, "one entry per call for {e164}: {entries:?}");
+    assert_eq!(
+        entries.len(),
+        1,
+        "one entry per call for {e164}: {entries:?}"
+    );
     let conv = detail(app, &entries[0]["conversation_id"]).await;
     conv["messages"]
         .as_array()
@@ -124,7 +139,9 @@ pub async fn the_call_of(app: &TestApp, e164: &str) -> Value {
 }
 
 async fn pass(app: &TestApp, source: &CdrSource) -> CdrPass {
-    let pass = cdr_db::run_once(&app.state, source).await.expect("CDR pass");
+    let pass = cdr_db::run_once(&app.state, source)
+        .await
+        .expect("CDR pass");
     assert!(pass.ran, "the lease was free");
     pass
 }
@@ -141,7 +158,11 @@ async fn a_morning_of_freepbx_calls_becomes_one_entry_per_call(b: Backend) {
     assert_eq!(first.rows, 12, "{first:?}");
     // Five customer calls; the transfer's consultation call between 201 and 203 is internal.
     assert_eq!(
-        (first.report.stored, first.report.ignored, first.report.rejected.len()),
+        (
+            first.report.stored,
+            first.report.ignored,
+            first.report.rejected.len()
+        ),
         (5, 1, 0),
         "{first:?}"
     );
@@ -154,7 +175,10 @@ async fn a_morning_of_freepbx_calls_becomes_one_entry_per_call(b: Backend) {
     assert_eq!(meta["agent_id"], ali.as_str());
     assert_eq!(meta["caller_name"], "Sara Ahmadi");
     assert_eq!(meta["to"], "+982188776655", "the DID the customer dialled");
-    assert_eq!(meta["started_at"], "2026-03-01T06:30:00Z", "Tehran time to UTC");
+    assert_eq!(
+        meta["started_at"], "2026-03-01T06:30:00Z",
+        "Tehran time to UTC"
+    );
     assert_eq!(meta["duration_secs"], 142);
     assert_eq!(
         meta["recording_url"],
@@ -177,13 +201,19 @@ async fn a_morning_of_freepbx_calls_becomes_one_entry_per_call(b: Backend) {
     assert_eq!(transferred["meta"]["agent_extension"], "201");
 
     let missed = the_call_of(&app, "+989901234567").await;
-    assert_eq!(missed["body"], "Inbound call, not answered (rang 25s) (NO ANSWER)");
+    assert_eq!(
+        missed["body"],
+        "Inbound call, not answered (rang 25s) (NO ANSWER)"
+    );
     assert_eq!(missed["meta"]["recording_url"], Value::Null);
     let customer = customer_by_phone(&app, "+989901234567").await;
     let convs = conversations_of(&app, customer["id"].as_str().unwrap(), "").await;
     assert_eq!(convs.len(), 1);
     assert_eq!(convs[0]["status"], "open", "a missed call opens a callback");
-    assert!(convs[0]["tags"].as_array().unwrap().contains(&json!("callback")));
+    assert!(convs[0]["tags"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("callback")));
 
     let outbound = the_call_of(&app, "+989123334455").await;
     assert_eq!(outbound["body"], "Outbound call, answered, 1m01s");
@@ -196,7 +226,15 @@ async fn a_morning_of_freepbx_calls_becomes_one_entry_per_call(b: Backend) {
 }
 
 /// Rows of one leg, `start_ago` seconds before the database's `NOW()`, lasting `duration`.
-fn leg(linkedid: &str, uniqueid: &str, seq: u32, from: &str, ext: &str, start_ago: u32, duration: u32) -> String {
+fn leg(
+    linkedid: &str,
+    uniqueid: &str,
+    seq: u32,
+    from: &str,
+    ext: &str,
+    start_ago: u32,
+    duration: u32,
+) -> String {
     format!(
         "INSERT INTO cdr (calldate, clid, src, dst, dcontext, channel, dstchannel, lastapp, \
            lastdata, duration, billsec, disposition, amaflags, uniqueid, did, cnum, linkedid, \
@@ -218,7 +256,8 @@ async fn restarts_read_nothing_twice_and_late_rows_are_picked_up(b: Backend) {
     .await;
     let source = db.source();
     // A call that ended nine minutes ago.
-    db.exec(&leg("9000.1", "9000.1", 1, "09120000001", "201", 600, 60)).await;
+    db.exec(&leg("9000.1", "9000.1", 1, "09120000001", "201", 600, 60))
+        .await;
     let r = pass(&app, &source).await;
     assert_eq!(r.report.stored, 1, "{r:?}");
 
@@ -234,12 +273,26 @@ async fn restarts_read_nothing_twice_and_late_rows_are_picked_up(b: Backend) {
     // storage: the calls stored are remembered.)
     let r = pass(&app, &source).await;
     assert!(r.rows <= 1, "{r:?}");
-    assert_eq!((r.report.clone(), r.updated), (Default::default(), 0), "{r:?}");
+    assert_eq!(
+        (r.report.clone(), r.updated),
+        (Default::default(), 0),
+        "{r:?}"
+    );
 
     // A long call that started before the position and was written when it ended, a minute
     // ago; a call still going on (it ends in the future) waits.
-    db.exec(&leg("8000.1", "8000.1", 1, "09120000002", "202", 2400, 2340)).await;
-    db.exec(&leg("9500.1", "9500.1", 1, "09120000003", "203", 10, 3600)).await;
+    db.exec(&leg(
+        "8000.1",
+        "8000.1",
+        1,
+        "09120000002",
+        "202",
+        2400,
+        2340,
+    ))
+    .await;
+    db.exec(&leg("9500.1", "9500.1", 1, "09120000003", "203", 10, 3600))
+        .await;
     let r = pass(&app, &source).await;
     assert_eq!((r.report.stored, r.pending), (1, 1), "{r:?}");
     let late = the_call_of(&app, "+989120000002").await;
@@ -247,11 +300,15 @@ async fn restarts_read_nothing_twice_and_late_rows_are_picked_up(b: Backend) {
 
     // A second leg of the first call (same linkedid), written after the call was stored:
     // the entry is completed, not doubled.
-    db.exec(&leg("9000.1", "9000.1", 2, "09120000001", "204", 540, 300)).await;
+    db.exec(&leg("9000.1", "9000.1", 2, "09120000001", "204", 540, 300))
+        .await;
     let r = pass(&app, &source).await;
     assert_eq!((r.report.stored, r.updated), (0, 1), "{r:?}");
     let grown = the_call_of(&app, "+989120000001").await;
-    assert_eq!(grown["body"], "Inbound call, answered, 5m50s", "55 s then 4m55s");
+    assert_eq!(
+        grown["body"], "Inbound call, answered, 5m50s",
+        "55 s then 4m55s"
+    );
     let r = pass(&app, &source).await;
     assert_eq!((r.report.stored, r.updated), (0, 0), "{r:?}");
 }
@@ -274,7 +331,8 @@ async fn a_call_already_logged_by_cti_is_stored_once(b: Backend) {
         assert_eq!(s, StatusCode::OK, "{body}");
     }
     // The PBX's record of the same call: the IVR, then extension 201.
-    db.exec(&leg("7000.1", "7000.1", 1, "09121234567", "201", 3, 2)).await;
+    db.exec(&leg("7000.1", "7000.1", 1, "09121234567", "201", 3, 2))
+        .await;
     let r = pass(&app, &db.source()).await;
     assert_eq!((r.report.stored, r.report.merged), (0, 1), "{r:?}");
     let call = the_call_of(&app, "+989121234567").await;

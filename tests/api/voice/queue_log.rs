@@ -19,8 +19,19 @@ fn append(path: &Path, text: &str) {
 }
 
 /// A Master.csv line of an inbound call to queue 400 (PBX clock UTC).
-fn master_csv(from: &str, uniqueid: &str, start: &str, answer: &str, end: &str, secs: (u32, u32)) -> String {
-    let disposition = if answer.is_empty() { "NO ANSWER" } else { "ANSWERED" };
+fn master_csv(
+    from: &str,
+    uniqueid: &str,
+    start: &str,
+    answer: &str,
+    end: &str,
+    secs: (u32, u32),
+) -> String {
+    let disposition = if answer.is_empty() {
+        "NO ANSWER"
+    } else {
+        "ANSWERED"
+    };
     format!(
         "\"\",\"{from}\",\"400\",\"ext-queues\",\"\"\"\"\" <{from}>\",\"PJSIP/tci-trunk-1\",\
          \"Local/202@from-queue-1;1\",\"Queue\",\"400,t\",\"{start}\",\"{answer}\",\"{end}\",{},{},\
@@ -52,7 +63,16 @@ const QUEUE_LOG: &str = "\
 1772347705|1772347700.9|400|PJSIP/202|CONNECT|5|1772347705.10|3
 ";
 
-type Row = (String, Option<i64>, String, Option<String>, Option<String>, Option<i64>, Option<String>, i64);
+type Row = (
+    String,
+    Option<i64>,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<i64>,
+    Option<String>,
+    i64,
+);
 
 async fn queue_calls(app: &TestApp) -> Vec<Row> {
     sqlx::query_as(
@@ -71,10 +91,22 @@ async fn queue_log_events_give_calls_their_queue_wait_and_agent(b: Backend) {
         .await;
     // The PBX's CDRs of two of the calls (uploaded Master.csv).
     let log = [
-        master_csv("09351112233", "1772346900.5", "2026-03-01 06:35:00", "2026-03-01 06:35:25",
-                   "2026-03-01 06:37:30", (150, 125)),
-        master_csv("09127654321", "1772347000.6", "2026-03-01 06:36:40", "",
-                   "2026-03-01 06:37:20", (40, 0)),
+        master_csv(
+            "09351112233",
+            "1772346900.5",
+            "2026-03-01 06:35:00",
+            "2026-03-01 06:35:25",
+            "2026-03-01 06:37:30",
+            (150, 125),
+        ),
+        master_csv(
+            "09127654321",
+            "1772347000.6",
+            "2026-03-01 06:36:40",
+            "",
+            "2026-03-01 06:37:20",
+            (40, 0),
+        ),
     ]
     .concat();
     let (s, report) = upload(&app, &app.admin_token, "asterisk", log.into_bytes()).await;
@@ -101,11 +133,56 @@ async fn queue_log_events_give_calls_their_queue_wait_and_agent(b: Backend) {
     assert_eq!(
         rows,
         vec![
-            ("1772346900.5".into(), Some(25), "answered".into(), s("202"), Some(sara.clone()), Some(125), s("caller"), 1),
-            ("1772347000.6".into(), Some(40), "abandoned".into(), None, None, None, None, 0),
-            ("1772347100.7".into(), Some(300), "timeout".into(), None, None, None, None, 0),
-            ("1772347500.8".into(), Some(0), "empty".into(), None, None, None, None, 0),
-            ("1772347700.9".into(), Some(5), "answered".into(), s("202"), Some(sara.clone()), Some(60), s("transfer"), 0),
+            (
+                "1772346900.5".into(),
+                Some(25),
+                "answered".into(),
+                s("202"),
+                Some(sara.clone()),
+                Some(125),
+                s("caller"),
+                1
+            ),
+            (
+                "1772347000.6".into(),
+                Some(40),
+                "abandoned".into(),
+                None,
+                None,
+                None,
+                None,
+                0
+            ),
+            (
+                "1772347100.7".into(),
+                Some(300),
+                "timeout".into(),
+                None,
+                None,
+                None,
+                None,
+                0
+            ),
+            (
+                "1772347500.8".into(),
+                Some(0),
+                "empty".into(),
+                None,
+                None,
+                None,
+                None,
+                0
+            ),
+            (
+                "1772347700.9".into(),
+                Some(5),
+                "answered".into(),
+                s("202"),
+                Some(sara.clone()),
+                Some(60),
+                s("transfer"),
+                0
+            ),
         ]
     );
     let members: Vec<(String, Option<String>, String, Option<String>)> = sqlx::query_as(
@@ -121,7 +198,10 @@ async fn queue_log_events_give_calls_their_queue_wait_and_agent(b: Backend) {
 
     // The calls on the customers' timelines carry their queue, wait and agent.
     let answered = the_call_of(&app, "+989351112233").await;
-    assert_eq!(answered["body"], "Inbound call, answered, 2m05s · queue 400, waited 25s, agent 202");
+    assert_eq!(
+        answered["body"],
+        "Inbound call, answered, 2m05s · queue 400, waited 25s, agent 202"
+    );
     assert_eq!(answered["meta"]["queue"], "400");
     assert_eq!(answered["meta"]["wait_seconds"], 25);
     assert_eq!(answered["meta"]["queue_outcome"], "answered");
@@ -156,10 +236,12 @@ async fn queue_log_events_give_calls_their_queue_wait_and_agent(b: Backend) {
 
 async fn calls_from_the_cdr_database_carry_their_queue_and_wait(b: Backend) {
     let db = CdrDb::new().await;
-    db.exec(&std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/cdr/freepbx_calls.sql"),
+    db.exec(
+        &std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/cdr/freepbx_calls.sql"),
+        )
+        .unwrap(),
     )
-    .unwrap())
     .await;
     let app = spawn_app_with(b, |s| s.voice.recording_url_template = TEMPLATE.into()).await;
     let dir = tempfile::tempdir().expect("temp dir");
@@ -177,7 +259,10 @@ async fn calls_from_the_cdr_database_carry_their_queue_and_wait(b: Backend) {
     let r = cdr_db::run_once(&app.state, &db.source()).await.unwrap();
     assert_eq!(r.report.stored, 5, "{r:?}");
     let call = the_call_of(&app, "+989351112233").await;
-    assert_eq!(call["body"], "Inbound call, answered, 2m05s · queue 400, waited 25s, agent 202");
+    assert_eq!(
+        call["body"],
+        "Inbound call, answered, 2m05s · queue 400, waited 25s, agent 202"
+    );
     assert_eq!(call["meta"]["wait_seconds"], 25);
     assert_eq!(call["meta"]["agent_extension"], "202");
     // A call that never entered a queue has none.

@@ -89,7 +89,11 @@ fn caller_name(row: &CdrRow) -> Option<String> {
     let clid = row.clid.trim();
     let name = clid.split_once('<').map_or(clid, |(n, _)| n);
     let name = name.trim().trim_matches('"').trim();
-    let name = if name.is_empty() { row.cnam.trim() } else { name };
+    let name = if name.is_empty() {
+        row.cnam.trim()
+    } else {
+        name
+    };
     (!name.is_empty() && name != caller(row)).then(|| name.to_string())
 }
 
@@ -106,7 +110,10 @@ fn unanswered(rows: &[&CdrRow]) -> (Disposition, Option<String>) {
     if let Some(r) = has("BUSY") {
         (Disposition::Busy, Some(r.disposition.trim().to_string()))
     } else if let Some(r) = has("NO ANSWER") {
-        (Disposition::NoAnswer, Some(r.disposition.trim().to_string()))
+        (
+            Disposition::NoAnswer,
+            Some(r.disposition.trim().to_string()),
+        )
     } else if has("ANSWERED").is_some() {
         match reached_people {
             true => (Disposition::NoAnswer, None),
@@ -118,55 +125,104 @@ fn unanswered(rows: &[&CdrRow]) -> (Disposition, Option<String>) {
     }
 }
 
-/// Fold the rows of one call; `utc_offset_secs` is the PBX's offset from UTC.
-pub fn fold(rows: &[CdrRow], utc_offset_secs: i32, template: &str) -> Result<CallRecord, String> {
-    let mut rows: Vec<&CdrRow> = rows.iter().collect();
-    rows.sort_by(|a, b| (&a.calldate, a.sequence, &a.uniqueid).cmp(&(&b.calldate, b.sequence, &b.uniqueid)));
-    let first = *rows.first().ok_or("a call without records")?;
-    let offset = UtcOffset::from_whole_seconds(utc_offset_secs)
-        .map_err(|_| format!("invalid UTC offset {utc_offset_secs}"))?;
-    let start = local_time(&first.calldate)
-        .ok_or_else(|| format!("unreadable calldate {:?}", first.calldate))?;
-    let end = rows.iter().filter_map(|r| end_of(r)).max().unwrap_or(start);
-    let (direction, dialler) = rows
-        .iter()
-        .map(|r| infer_direction(caller(r), &r.dst, &r.channel, &r.dstchannel, EXTENSION_MAX_DIGITS))
-        .find(|(d, _)| *d != Direction::Unknown)
-        .unwrap_or((Direction::Unknown, None));
-    let lead = rows
-        .iter()
-        .copied()
-        .find(|r| {
-            infer_direction(caller(r), &r.dst, &r.channel, &r.dstchannel, EXTENSION_MAX_DIGITS).0
-                == direction
-        })
-        .unwrap_or(first);
-    let outbound = direction == Direction::Outbound || direction == Direction::Internal;
+fn direction_of(row: &CdrRow) -> (Direction, Option<String>) {
+    infer_direction(
+        caller(row),
+        &row.dst,
+        &row.channel,
+        &row.dstchannel,
+        EXTENSION_MAX_DIGITS,
+    )
+}
+
+/// The call's direction, the extension that dialled or was dialled, and the row naming its
+/// numbers: the first row that shows a direction.
+fn lead<'a>(rows: &[&'a CdrRow]) -> (Direction, Option<String>, &'a CdrRow) {
+    rows.iter()
+        .map(|r| (direction_of(r), *r))
+        .find(|((d, _), _)| *d != Direction::Unknown)
+        .map(|((d, ext), r)| (d, ext, r))
+        .unwrap_or((Direction::Unknown, None, rows[0]))
+}
+
+/// How the call ended: disposition, cause, agent, and the rows whose talk time counts.
+struct Outcome<'a> {
+    disposition: Disposition,
+    cause: Option<String>,
+    agent: Option<String>,
+    counted: Vec<&'a CdrRow>,
+}
+
+fn outcome<'a>(rows: &[&'a CdrRow], outbound: bool, dialler: Option<String>) -> Outcome<'a> {
     let talk_rows: Vec<&CdrRow> = rows
         .iter()
         .copied()
         .filter(|r| answered(r))
         .filter(|r| outbound || channel_extension(&r.dstchannel, EXTENSION_MAX_DIGITS).is_some())
         .collect();
-    let (disposition, cause, agent) = if let Some(r) = talk_rows.first() {
+    if let Some(r) = talk_rows.first() {
         let agent = match outbound {
-            true => channel_extension(&r.channel, EXTENSION_MAX_DIGITS).or(dialler.clone()),
+            true => channel_extension(&r.channel, EXTENSION_MAX_DIGITS).or(dialler),
             false => channel_extension(&r.dstchannel, EXTENSION_MAX_DIGITS),
         };
-        (Disposition::Answered, Some("ANSWERED".to_string()), agent)
-    } else if outbound {
-        let (d, cause) = unanswered(&rows);
-        let d = if d == Disposition::Answered { Disposition::NoAnswer } else { d };
-        (d, cause, dialler.clone())
-    } else {
-        let (d, cause) = unanswered(&rows);
-        (d, cause, None)
-    };
-    // The IVR-only call counts the system's answered time.
-    let counted: Vec<&CdrRow> = match (disposition, talk_rows.is_empty()) {
-        (Disposition::Answered, true) => rows.iter().copied().filter(|r| answered(r)).collect(),
-        _ => talk_rows.clone(),
-    };
+        return Outcome {
+            disposition: Disposition::Answered,
+            cause: Some("ANSWERED".to_string()),
+            agent,
+            counted: talk_rows,
+        };
+    }
+    let (disposition, cause) = unanswered(rows);
+    match (outbound, disposition) {
+        // Nobody picked up the outbound call (its own channel was answered, if anything).
+        (true, Disposition::Answered) => Outcome {
+            disposition: Disposition::NoAnswer,
+            cause,
+            agent: dialler,
+            counted: Vec::new(),
+        },
+        (true, _) => Outcome {
+            disposition,
+            cause,
+            agent: dialler,
+            counted: Vec::new(),
+        },
+        // An inbound call that only reached the IVR counts the system's answered time.
+        (false, Disposition::Answered) => Outcome {
+            disposition,
+            cause,
+            agent: None,
+            counted: rows.iter().copied().filter(|r| answered(r)).collect(),
+        },
+        (false, _) => Outcome {
+            disposition,
+            cause,
+            agent: None,
+            counted: Vec::new(),
+        },
+    }
+}
+
+/// Fold the rows of one call; `utc_offset_secs` is the PBX's offset from UTC.
+pub fn fold(rows: &[CdrRow], utc_offset_secs: i32, template: &str) -> Result<CallRecord, String> {
+    let mut rows: Vec<&CdrRow> = rows.iter().collect();
+    rows.sort_by(|a, b| {
+        (&a.calldate, a.sequence, &a.uniqueid).cmp(&(&b.calldate, b.sequence, &b.uniqueid))
+    });
+    let first = *rows.first().ok_or("a call without records")?;
+    let offset = UtcOffset::from_whole_seconds(utc_offset_secs)
+        .map_err(|_| format!("invalid UTC offset {utc_offset_secs}"))?;
+    let start = local_time(&first.calldate)
+        .ok_or_else(|| format!("unreadable calldate {:?}", first.calldate))?;
+    let end = rows.iter().filter_map(|r| end_of(r)).max().unwrap_or(start);
+    let (direction, dialler, lead) = lead(&rows);
+    let outbound = direction == Direction::Outbound || direction == Direction::Internal;
+    let Outcome {
+        disposition,
+        cause,
+        agent,
+        counted,
+    } = outcome(&rows, outbound, dialler);
     let spans: Vec<_> = counted.iter().filter_map(|r| talk(r)).collect();
     let answered_at = spans.iter().map(|s| s.0).min();
     let billable = union_secs(spans);
@@ -200,4 +256,81 @@ pub fn fold(rows: &[CdrRow], utc_offset_secs: i32, template: &str) -> Result<Cal
         fax_status: None,
         raw_cause: cause,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(
+        calldate: &str,
+        dst: &str,
+        dstchannel: &str,
+        app: &str,
+        secs: (i64, i64),
+        disp: &str,
+    ) -> CdrRow {
+        CdrRow {
+            calldate: calldate.into(),
+            src: "09121234567".into(),
+            dst: dst.into(),
+            channel: "PJSIP/tci-trunk-00000001".into(),
+            dstchannel: dstchannel.into(),
+            lastapp: app.into(),
+            duration: secs.0,
+            billsec: secs.1,
+            disposition: disp.into(),
+            uniqueid: "1.1".into(),
+            linkedid: "1.1".into(),
+            ..CdrRow::default()
+        }
+    }
+
+    #[test]
+    fn a_caller_who_hangs_up_in_the_queue_is_missed_though_the_queue_answered() {
+        // FreePBX logs the queue answering the caller's channel (music on hold) as ANSWERED.
+        let rows = [row(
+            "2026-03-01 10:00:00",
+            "400",
+            "",
+            "Queue",
+            (48, 48),
+            "ANSWERED",
+        )];
+        let call = fold(&rows, 0, "").unwrap();
+        assert_eq!(call.disposition, Disposition::NoAnswer);
+        assert_eq!((call.duration_secs, call.billable_secs), (48, 0));
+        assert_eq!(call.agent_extension, None);
+    }
+
+    #[test]
+    fn a_call_that_only_reached_the_ivr_was_answered_by_the_system() {
+        let rows = [row(
+            "2026-03-01 10:00:00",
+            "s",
+            "",
+            "BackGround",
+            (30, 30),
+            "ANSWERED",
+        )];
+        let call = fold(&rows, 12600, "").unwrap();
+        assert_eq!(call.disposition, Disposition::Answered);
+        assert_eq!(call.billable_secs, 30);
+        assert_eq!(call.started_at.hour(), 6, "Tehran 10:00 is 06:30 UTC");
+    }
+
+    #[test]
+    fn a_busy_agent_makes_a_busy_call() {
+        let rows = [row(
+            "2026-03-01 10:00:00",
+            "201",
+            "PJSIP/201-1",
+            "Dial",
+            (2, 0),
+            "BUSY",
+        )];
+        let call = fold(&rows, 0, "").unwrap();
+        assert_eq!(call.disposition, Disposition::Busy);
+        assert_eq!(call.raw_cause.as_deref(), Some("BUSY"));
+    }
 }

@@ -171,7 +171,11 @@ async fn pass(state: &AppState, source: &CdrSource) -> anyhow::Result<CdrPass> {
             .flat_map(|(_, rows)| rows.iter().filter_map(|r| local_time(&r.calldate)))
             .min()
             .unwrap_or(now);
-        let full = group(table.of_calls(pool, &keys, &local_text(earliest - MAX_CALL)).await?);
+        let full = group(
+            table
+                .of_calls(pool, &keys, &local_text(earliest - MAX_CALL))
+                .await?,
+        );
         // A row found by linkedid may have ended since: such a call waits too.
         let (complete, late): (Vec<_>, Vec<_>) = full
             .into_iter()
@@ -194,7 +198,10 @@ fn group(rows: Vec<CdrRow>) -> Vec<(String, Vec<CdrRow>)> {
     let mut calls: BTreeMap<String, Vec<CdrRow>> = BTreeMap::new();
     for row in rows {
         if seen.insert((row.calldate.clone(), row.uniqueid.clone(), row.sequence)) {
-            calls.entry(row.call_key().to_string()).or_default().push(row);
+            calls
+                .entry(row.call_key().to_string())
+                .or_default()
+                .push(row);
         }
     }
     calls.into_iter().filter(|(k, _)| !k.is_empty()).collect()
@@ -307,7 +314,11 @@ async fn update(
 }
 
 /// Read the CDR database every `voice.cdr_poll_secs` until `stop`.
-pub fn spawn_worker(state: &AppState, source: CdrSource, stop: CancellationToken) -> JoinHandle<()> {
+pub fn spawn_worker(
+    state: &AppState,
+    source: CdrSource,
+    stop: CancellationToken,
+) -> JoinHandle<()> {
     let state = state.clone();
     tokio::spawn(async move {
         let every = Duration::from_secs(state.settings.voice.cdr_poll_secs.max(1));
@@ -319,7 +330,9 @@ pub fn spawn_worker(state: &AppState, source: CdrSource, stop: CancellationToken
                         tracing::warn!(reason = %r.reason, "PBX call record skipped");
                     }
                 }
-                Err(e) => tracing::error!(error = %format!("{e:#}"), "reading the PBX CDR database failed"),
+                Err(e) => {
+                    tracing::error!(error = %format!("{e:#}"), "reading the PBX CDR database failed")
+                }
             }
             tokio::select! {
                 _ = stop.cancelled() => return,

@@ -96,7 +96,8 @@ mod tests {
 
     #[test]
     fn placeholders_are_filled_and_dates_laid_out() {
-        let t = "https://pbx.example/rec/{calldate:%Y/%m/%d}/{recordingfile}?u={uniqueid}&l={linkedid}";
+        let t =
+            "https://pbx.example/rec/{calldate:%Y/%m/%d}/{recordingfile}?u={uniqueid}&l={linkedid}";
         assert_eq!(
             recording_url(t, &row("q-400-0912-20260301-100405-1772345045.12.wav")).as_deref(),
             Some("https://pbx.example/rec/2026/03/01/q-400-0912-20260301-100405-1772345045.12.wav?u=1772345045.12&l=1772345045.10")

@@ -44,11 +44,7 @@ impl CdrRow {
 
     /// Keyset position of the row in (calldate, uniqueid, sequence) order.
     pub fn key(&self) -> (String, String, i64) {
-        (
-            self.calldate.clone(),
-            self.uniqueid.clone(),
-            self.sequence,
-        )
+        (self.calldate.clone(), self.uniqueid.clone(), self.sequence)
     }
 }
 
@@ -93,7 +89,10 @@ pub fn valid_table(name: &str) -> bool {
 impl CdrTable {
     /// Look the table's columns up and build the select list.
     pub async fn inspect(pool: &MySqlPool, name: &str) -> anyhow::Result<CdrTable> {
-        anyhow::ensure!(valid_table(name), "voice.cdr_table `{name}` is not a table name");
+        anyhow::ensure!(
+            valid_table(name),
+            "voice.cdr_table `{name}` is not a table name"
+        );
         let (schema, table) = match name.split_once('.') {
             Some((s, t)) => (Some(s), t),
             None => (None, name),
@@ -107,7 +106,14 @@ impl CdrTable {
         .fetch_all(pool)
         .await?;
         let have: HashSet<String> = rows.into_iter().map(|r| r.0.to_lowercase()).collect();
-        for needed in ["calldate", "src", "dst", "duration", "billsec", "disposition"] {
+        for needed in [
+            "calldate",
+            "src",
+            "dst",
+            "duration",
+            "billsec",
+            "disposition",
+        ] {
             anyhow::ensure!(
                 have.contains(needed),
                 "CDR table `{name}` has no column `{needed}` (is it FreePBX's cdr table?)"

@@ -74,7 +74,11 @@ async fn pass(state: &AppState, path: &Path) -> anyhow::Result<QueueLogPass> {
             let complete = chunk.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
             let full = chunk.len() >= MAX_TAIL_READ_BYTES;
             // One line longer than a whole read is skipped rather than stalling.
-            let consumed = if complete == 0 && full { chunk.len() } else { complete };
+            let consumed = if complete == 0 && full {
+                chunk.len()
+            } else {
+                complete
+            };
             if consumed == 0 {
                 break;
             }
@@ -146,7 +150,12 @@ async fn store(state: &AppState, lines: &[QueueLine]) -> StoreResult<()> {
     tx.commit().await
 }
 
-async fn save_call(tx: &mut Tx, c: &QueueCall, agent_id: Option<String>, now: i64) -> StoreResult<()> {
+async fn save_call(
+    tx: &mut Tx,
+    c: &QueueCall,
+    agent_id: Option<String>,
+    now: i64,
+) -> StoreResult<()> {
     sqlx::query(
         "INSERT INTO voice_queue_calls (call_id, queue, caller, entered_at, wait_secs, outcome, \
            agent, agent_extension, agent_id, talk_secs, ended_by, rang, ended_at, updated_at) \
@@ -185,7 +194,11 @@ async fn member_event(tx: &mut Tx, line: &QueueLine) -> StoreResult<()> {
     .bind(&line.agent)
     .bind(member_extension(&line.agent))
     .bind(&line.event)
-    .bind(line.data.first().filter(|r| !r.is_empty() && line.event.starts_with("PAUSE")))
+    .bind(
+        line.data
+            .first()
+            .filter(|r| !r.is_empty() && line.event.starts_with("PAUSE")),
+    )
     .execute(tx.conn())
     .await?;
     Ok(())
@@ -194,12 +207,12 @@ async fn member_event(tx: &mut Tx, line: &QueueLine) -> StoreResult<()> {
 type Unlinked = (String, String, Option<i64>, String, Option<String>);
 
 /// Give stored call entries the queue data of their calls (those not linked yet, that left
-/// the queue within the last two days); returns how many entries got it.
+/// the queue within the last two days, newest first); returns how many entries got it.
 pub async fn link(state: &AppState) -> StoreResult<usize> {
     let pending: Vec<Unlinked> = sqlx::query_as(
         "SELECT call_id, queue, wait_secs, outcome, agent_extension FROM voice_queue_calls \
          WHERE message_id IS NULL AND outcome <> 'waiting' AND updated_at >= $1 \
-         ORDER BY updated_at LIMIT 500",
+         ORDER BY updated_at DESC LIMIT 200",
     )
     .bind(now_ms() - LINK_WINDOW_MS)
     .fetch_all(state.store.pool())

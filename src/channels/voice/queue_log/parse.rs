@@ -158,7 +158,14 @@ pub fn apply(call: Option<QueueCall>, line: &QueueLine) -> Option<QueueCall> {
                 c.agent_extension = member_extension(&line.agent);
             }
             c.talk_secs = num(d, 1);
-            c.ended_by = Some(if line.event == "COMPLETECALLER" { "caller" } else { "agent" }.into());
+            c.ended_by = Some(
+                if line.event == "COMPLETECALLER" {
+                    "caller"
+                } else {
+                    "agent"
+                }
+                .into(),
+            );
             c.ended_at = Some(line.at);
         }
         "TRANSFER" | "BLINDTRANSFER" | "ATTENDEDTRANSFER" => {
@@ -220,7 +227,10 @@ mod tests {
     fn members_map_to_extensions() {
         assert_eq!(member_extension("PJSIP/201").as_deref(), Some("201"));
         assert_eq!(member_extension("SIP/۲۰۳").as_deref(), Some("203"));
-        assert_eq!(member_extension("Local/204@from-queue/n").as_deref(), Some("204"));
+        assert_eq!(
+            member_extension("Local/204@from-queue/n").as_deref(),
+            Some("204")
+        );
         assert_eq!(member_extension("205").as_deref(), Some("205"));
         assert_eq!(member_extension("Sara Ahmadi"), None);
         assert!(parse_line("not a queue line").is_none());
