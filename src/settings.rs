@@ -166,6 +166,8 @@ pub struct VoiceSettings {
     pub recording_url_template: String,
     /// Asterisk's queue log file to follow (`/var/log/asterisk/queue_log`); empty: none.
     pub queue_log: String,
+    /// The queue log's table in the CDR database (realtime `queue_log`), e.g. `queuelog`.
+    pub queue_log_table: String,
 }
 
 impl VoiceSettings {

@@ -270,7 +270,50 @@ async fn calls_from_the_cdr_database_carry_their_queue_and_wait(b: Backend) {
     assert_eq!(direct["meta"]["queue"], serde_json::Value::Null);
 }
 
+
+async fn a_queue_log_table_in_the_cdr_database_is_read_too(b: Backend) {
+    let db = CdrDb::new().await;
+    let fixture = |name: &str| {
+        std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/fixtures/cdr")
+                .join(name),
+        )
+        .unwrap()
+    };
+    db.exec(&fixture("freepbx_calls.sql")).await;
+    db.exec(&fixture("queuelog_table.sql")).await;
+    let tweak =
+        |s: &mut switchboard::settings::Settings| s.voice.queue_log_table = "queuelog".into();
+    let app = spawn_app_with(b, tweak).await;
+    let r = cdr_db::run_once(&app.state, &db.source()).await.unwrap();
+    assert_eq!((r.report.stored, r.queue_events), (5, 5), "{r:?}");
+    let call = the_call_of(&app, "+989351112233").await;
+    assert_eq!(
+        call["body"],
+        "Inbound call, answered, 2m05s · queue 400, waited 25s, agent 202"
+    );
+    let (entered,): (i64,) = sqlx::query_as("SELECT entered_at FROM voice_queue_calls")
+        .fetch_one(app.state.store.pool())
+        .await
+        .unwrap();
+    assert_eq!(entered, 1_772_346_900_000, "PBX local time to UTC");
+
+    // Restarted, the table's position is kept; a new row is read.
+    let (url, data) = (app.database_url.clone(), app._dir.clone());
+    drop(app);
+    let app = spawn_on(&url, data, tweak).await;
+    db.exec(
+        "INSERT INTO queuelog (time, callid, queuename, agent, event, data1) \
+         VALUES ('1772350000', 'NONE', '400', 'Local/202@from-queue/n', 'PAUSE', 'Break');",
+    )
+    .await;
+    let r = cdr_db::run_once(&app.state, &db.source()).await.unwrap();
+    assert_eq!(r.queue_events, 1, "{r:?}");
+}
+
 crate::storage_tests!(
     queue_log_events_give_calls_their_queue_wait_and_agent,
     calls_from_the_cdr_database_carry_their_queue_and_wait,
+    a_queue_log_table_in_the_cdr_database_is_read_too,
 );

@@ -61,6 +61,8 @@ pub struct CdrSource {
     pool: MySqlPool,
     /// `cdr:<host>:<port>/<database>.<table>`: the key of its position and lease.
     pub name: String,
+    /// `<host>:<port>/<database>`.
+    addr: String,
     table: String,
 }
 
@@ -79,9 +81,11 @@ impl CdrSource {
             .max_connections(2)
             .acquire_timeout(Duration::from_secs(10))
             .connect_lazy_with(opts);
+        let addr = address(url);
         Ok(CdrSource {
             pool,
-            name: source_name(url, table),
+            name: format!("cdr:{addr}.{table}"),
+            addr,
             table: table.to_string(),
         })
     }
@@ -93,16 +97,14 @@ impl CdrSource {
     }
 }
 
-/// The source's key: its address and table without credentials.
-fn source_name(url: &str, table: &str) -> String {
+/// The database's address without credentials: `<host>:<port>/<database>`.
+fn address(url: &str) -> String {
     let rest = url.split_once("://").map_or(url, |(_, r)| r);
     let rest = rest.rsplit_once('@').map_or(rest, |(_, r)| r);
     let rest = rest.split('?').next().unwrap_or(rest);
-    let name: String = format!("cdr:{rest}.{table}")
-        .chars()
+    rest.chars()
         .filter(|c| c.is_ascii_alphanumeric() || "._:/-[]".contains(*c))
-        .collect();
-    name
+        .collect()
 }
 
 /// What one pass did.
@@ -119,6 +121,8 @@ pub struct CdrPass {
     pub updated: usize,
     /// Calls still waiting for `voice.cdr_settle_secs`.
     pub pending: usize,
+    /// Queue events read from `voice.queue_log_table`.
+    pub queue_events: usize,
 }
 
 /// One pass over `source` (unless another node is reading it).
@@ -188,6 +192,11 @@ async fn pass(state: &AppState, source: &CdrSource) -> anyhow::Result<CdrPass> {
     }
     pos.checked_at = Some(now_text);
     position::save(state, &source.name, &pos).await?;
+    let queue_table = v.queue_log_table.trim();
+    if !queue_table.is_empty() {
+        report.queue_events =
+            super::queue_log::table::run_once(state, pool, &source.addr, queue_table).await?;
+    }
     super::queue_log::link(state).await?;
     Ok(report)
 }

@@ -15,6 +15,7 @@
 //! pass of this worker and of the CDR database worker, for calls of the last two days).
 
 pub mod parse;
+pub mod table;
 
 use super::cdr_db::entry::patch_entry;
 use super::tail::Follow;
@@ -101,7 +102,7 @@ const CALL_COLS: &str = "call_id, queue, caller, entered_at, wait_secs, outcome,
     agent_extension, talk_secs, ended_by, rang, ended_at";
 
 /// Apply `lines` to the stored queue calls, in one transaction.
-async fn store(state: &AppState, lines: &[QueueLine]) -> StoreResult<()> {
+pub(crate) async fn store(state: &AppState, lines: &[QueueLine]) -> StoreResult<()> {
     if lines.is_empty() {
         return Ok(());
     }
