@@ -270,7 +270,6 @@ async fn calls_from_the_cdr_database_carry_their_queue_and_wait(b: Backend) {
     assert_eq!(direct["meta"]["queue"], serde_json::Value::Null);
 }
 
-
 async fn a_queue_log_table_in_the_cdr_database_is_read_too(b: Backend) {
     let db = CdrDb::new().await;
     let fixture = |name: &str| {

@@ -119,7 +119,9 @@ impl CdrTable {
                 "CDR table `{name}` has no column `{needed}` (is it FreePBX's cdr table?)"
             );
         }
-        let mut cols = vec!["DATE_FORMAT(calldate, '%Y-%m-%d %H:%i:%s') AS calldate".to_string()];
+        let mut cols = vec![
+            "COALESCE(DATE_FORMAT(calldate, '%Y-%m-%d %H:%i:%s'), '') AS calldate".to_string(),
+        ];
         for c in TEXT_COLUMNS {
             cols.push(match have.contains(*c) {
                 true => format!("CAST(COALESCE(`{c}`, '') AS CHAR) AS {c}"),
