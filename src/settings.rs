@@ -172,6 +172,23 @@ pub struct VoiceSettings {
     pub ami_max_backoff_secs: u32,
     /// Wait before logging in again after the PBX refused the user or secret.
     pub ami_auth_retry_secs: u32,
+    /// The PBX's CDR database (`mysql://USER:PASS@HOST:3306/asteriskcdrdb`); empty: not read.
+    pub cdr_database_url: SecretString,
+    /// Table of the CDR database holding the call records (FreePBX: `cdr`).
+    pub cdr_table: String,
+    /// Seconds between two reads of the CDR database.
+    pub cdr_poll_secs: u64,
+    /// A call is folded and stored once its last record ended this many seconds ago.
+    pub cdr_settle_secs: u32,
+    /// Records written this many seconds after their call ended are still picked up.
+    pub cdr_lookback_secs: u32,
+    /// Link of a call's recording, `{recordingfile}`, `{uniqueid}`, `{linkedid}` and
+    /// `{calldate:%Y/%m/%d}` filled in; empty: no link.
+    pub recording_url_template: String,
+    /// Asterisk's queue log file to follow (`/var/log/asterisk/queue_log`); empty: none.
+    pub queue_log: String,
+    /// The queue log's table in the CDR database (realtime `queue_log`), e.g. `queuelog`.
+    pub queue_log_table: String,
 }
 
 /// One more PBX followed over AMI.

@@ -101,6 +101,10 @@ en: {
 'callLine.busy': '{dir} call, busy',
 'callLine.failed': '{dir} call, failed',
 'callLine.fax': '{dir} fax, {pages} pages, {status}',
+'callLine.queue': ' · queue {queue}',
+'callLine.queueWait': ', waited {wait}',
+'callLine.queueAgent': ', agent {agent}',
+'call.recording': 'Recording',
 'collision.viewing': '{name} is viewing this conversation',
 'collision.typing': '{name} is typing a reply',
 'delivery.pending': 'Sending… (attempt {n})',
@@ -399,6 +403,10 @@ fa: {
 'callLine.busy': 'تماس {dir}، مشغول',
 'callLine.failed': 'تماس {dir}، ناموفق',
 'callLine.fax': 'فکس {dir}، {pages} صفحه، {status}',
+'callLine.queue': ' · صف {queue}',
+'callLine.queueWait': '، انتظار {wait}',
+'callLine.queueAgent': '، داخلی {agent}',
+'call.recording': 'ضبط مکالمه',
 'collision.viewing': '{name} این گفتگو را می‌بیند',
 'collision.typing': '{name} در حال نوشتن پاسخ است',
 'delivery.pending': 'در حال ارسال… (تلاش {n})',
@@ -1602,7 +1610,7 @@ h('span', { class: 'author', dir: 'auto', 'data-customer-name': custId || null, 
 m.internal ? h('span', { class: 'badge note' }, t('msg.internal')) : null,
 m.channel ? channelIcon(m.channel) : null,
 h('time', { datetime: m.created_at, title: fmtDateTime(m.created_at) }, fmtShortTime(m.created_at))),
-body, attachmentsOf(m));
+body, callRecording(m), attachmentsOf(m));
 }
 var CHAT_FILE = '/api/v1/channels/chat/attachments/';
 var EMAIL_FILE = '/api/v1/channels/email/attachments/';
@@ -2089,6 +2097,11 @@ line = t('callLine.no_answer', { dir: dir, time: clockText(d.duration_secs) });
 } else {
 line = t('callLine.' + d.disposition, { dir: dir }, dir);
 }
+if (d.kind === 'call' && d.queue) {
+line += t('callLine.queue', { queue: d.queue });
+if (typeof d.wait_seconds === 'number') line += t('callLine.queueWait', { wait: clockText(d.wait_seconds) });
+if (d.queue_agent) line += t('callLine.queueAgent', { agent: d.queue_agent });
+}
 var notes = String(m.body || '').split('\n').slice(1).join('\n').trim();
 return notes ? line + '\n' + notes : line;
 }
@@ -2105,6 +2118,11 @@ toast(t('error.generic', { msg: errMsg(err) }), 'error');
 }).then(function () { btn.disabled = false; });
 }
 }, channelIcon('phone'), ' ', t('call.dial'));
+}
+function callRecording(m) {
+var u = m.meta && m.meta.recording_url;
+if (typeof u !== 'string' || !/^https?:\/\//i.test(u)) return null;
+return h('a', { class: 'recording', href: u, target: '_blank', rel: 'noopener noreferrer', 'data-testid': 'call-recording' }, t('call.recording'));
 }
 var typingState = { conv: null, sentAt: 0, timer: null };
 var readSent = {};      // conversation id -> highest customer seq reported read

@@ -39,6 +39,12 @@ function callLine(m) {
   } else {
     line = t('callLine.' + d.disposition, { dir: dir }, dir);
   }
+  // A call that went through a PBX queue: the queue, the wait and the agent (queue log).
+  if (d.kind === 'call' && d.queue) {
+    line += t('callLine.queue', { queue: d.queue });
+    if (typeof d.wait_seconds === 'number') line += t('callLine.queueWait', { wait: clockText(d.wait_seconds) });
+    if (d.queue_agent) line += t('callLine.queueAgent', { agent: d.queue_agent });
+  }
   // Notes written with the call follow the server's summary line.
   var notes = String(m.body || '').split('\n').slice(1).join('\n').trim();
   return notes ? line + '\n' + notes : line;
@@ -60,4 +66,11 @@ function dialButton(customerId, number) {
       }).then(function () { btn.disabled = false; });
     }
   }, channelIcon('phone'), ' ', t('call.dial'));
+}
+
+// A link to the call's recording (from the PBX's recording URL template), or null.
+function callRecording(m) {
+  var u = m.meta && m.meta.recording_url;
+  if (typeof u !== 'string' || !/^https?:\/\//i.test(u)) return null;
+  return h('a', { class: 'recording', href: u, target: '_blank', rel: 'noopener noreferrer', 'data-testid': 'call-recording' }, t('call.recording'));
 }

@@ -523,5 +523,5 @@ function messageBubble(m) {
       m.internal ? h('span', { class: 'badge note' }, t('msg.internal')) : null,
       m.channel ? channelIcon(m.channel) : null,
       h('time', { datetime: m.created_at, title: fmtDateTime(m.created_at) }, fmtShortTime(m.created_at))),
-    body, attachmentsOf(m));
+    body, callRecording(m), attachmentsOf(m));
 }

@@ -77,7 +77,7 @@ pub fn channel_extension(channel: &str, max: usize) -> Option<String> {
 /// * both short → internal, agent = `src`;
 /// * otherwise an extension found in `dst_channel` means inbound (a DID
 ///   routed to an agent) and one in `src_channel` means outbound.
-pub(crate) fn infer(
+pub fn infer(
     src: &str,
     dst: &str,
     src_channel: &str,

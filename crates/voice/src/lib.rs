@@ -45,7 +45,9 @@ mod lines;
 mod record;
 
 pub use cti::{parse_cti_form, parse_cti_json, CtiError, CtiEvent, FaxStatus, HangupCause};
-pub use infer::{ascii_digits, channel_extension, count_digits, digit_value};
+pub use infer::{
+    ascii_digits, channel_extension, count_digits, digit_value, infer as infer_direction,
+};
 pub use record::{
     CallRecord, ContactKind, Direction, Disposition, LineError, ParseOptions, ParseReport, Source,
 };

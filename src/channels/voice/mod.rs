@@ -15,7 +15,11 @@
 //! * the tail worker following the files listed in the environment variable
 //!   the `voice.tail` setting (`SWITCHBOARD__VOICE__TAIL`), e.g.
 //!   `asterisk:/var/log/asterisk/cdr-csv/Master.csv,hylafax:/var/spool/hylafax/etc/xferfaxlog`,
-//!   with the read offset of each file persisted in `voice_tail_offsets`.
+//!   with the read offset of each file persisted in `voice_tail_offsets`;
+//! * the PBX's own CDR database (`voice.cdr_database_url`, [`cdr_db`]): a call's rows folded
+//!   into one record, stored like a tailed log's;
+//! * Asterisk's queue log (`voice.queue_log`, [`queue_log`]): not calls but what happened to
+//!   them in the PBX's queues, added to their entries.
 //!
 //! **CTI authentication.** The `{token}` in the CTI URL is an ordinary API token (created with
 //! `POST /api/v1/api-tokens`) carrying the `voice:ingest` scope. Tokens are stored only as
@@ -42,6 +46,7 @@
 pub mod ami;
 pub mod anonymous;
 pub mod batch;
+pub mod cdr_db;
 pub mod contact;
 pub mod cti;
 pub mod ingest;
@@ -49,6 +54,7 @@ pub mod live;
 pub mod manual;
 pub mod originate;
 pub mod pairing;
+pub mod queue_log;
 pub mod records;
 pub mod ringing;
 pub mod summary;
@@ -121,9 +127,29 @@ pub fn spawn_workers(state: &AppState, stop: CancellationToken) -> Vec<JoinHandl
     let spec = &state.settings.voice.tail;
     if !spec.trim().is_empty() {
         match parse_tail_spec(spec) {
-            Ok(sources) => workers.push(spawn_tail_worker(state, sources, stop)),
+            Ok(sources) => workers.push(spawn_tail_worker(state, sources, stop.clone())),
             Err(e) => tracing::error!(error = %e, "voice.tail is invalid; not tailing any log"),
         }
+    }
+    workers.extend(spawn_pbx_workers(state, stop));
+    workers
+}
+
+/// The readers of the PBX's own records: its CDR database (`voice.cdr_database_url`) and its
+/// queue log (`voice.queue_log`).
+fn spawn_pbx_workers(state: &AppState, stop: CancellationToken) -> Vec<JoinHandle<()>> {
+    let mut workers = Vec::new();
+    match cdr_db::CdrSource::from_settings(&state.settings.voice) {
+        Some(Ok(source)) => workers.push(cdr_db::spawn_worker(state, source, stop.clone())),
+        Some(Err(e)) => {
+            tracing::error!(error = %format!("{e:#}"), "not reading the PBX CDR database")
+        }
+        None => {}
+    }
+    let queue_log = state.settings.voice.queue_log.trim();
+    if !queue_log.is_empty() {
+        let path = std::path::PathBuf::from(queue_log);
+        workers.push(queue_log::spawn_worker(state, path, stop));
     }
     workers
 }

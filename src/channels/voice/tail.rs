@@ -6,6 +6,7 @@
 //! identity (device and inode) changes or it becomes shorter than the offset; the new file is
 //! then read from its start. Lines appended to the old file after the last pass and before
 //! rotation are not seen (point the tail at a log that rotates by rename, and rotate rarely).
+//! [`Follow`] is the reading half, shared with the queue log ([`super::queue_log`]).
 
 use super::ingest::{IngestReport, Rejection};
 use super::records::{options, parse_format, parse_lines, store_lines};
@@ -13,7 +14,7 @@ use super::MAX_TAIL_READ_BYTES;
 use crate::state::AppState;
 use crate::store::now_ms;
 use anyhow::Context;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use switchboard_voice::Source;
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
@@ -71,57 +72,102 @@ pub async fn tail_once(state: &AppState, sources: &[TailSource]) -> anyhow::Resu
 
 async fn tail_file(state: &AppState, source: &TailSource) -> anyhow::Result<IngestReport> {
     let mut report = IngestReport::default();
-    let path_key = source.path.to_string_lossy().to_string();
-    let meta = match tokio::fs::metadata(&source.path).await {
-        Ok(m) => m,
-        // Between a rotation's rename and the new file's creation: try again next pass.
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(report),
-        Err(e) => return Err(e).with_context(|| format!("reading {path_key}")),
-    };
-    let ident = identity(&meta);
-    let saved: Option<(String, i64, i64)> = sqlx::query_as(
-        "SELECT identity, byte_offset, line_no FROM voice_tail_offsets WHERE path = $1",
-    )
-    .bind(&path_key)
-    .fetch_optional(state.store.pool())
-    .await?;
-    let len = meta.len();
-    let (mut offset, mut line) = match saved {
-        Some((id, off, line)) if id == ident && off as u64 <= len => (off as u64, line as usize),
-        Some(_) => {
-            tracing::info!(path = %path_key, "log file rotated or truncated, reading from its start");
-            (0, 1)
-        }
-        None => (0, 1),
+    let Some(mut file) = Follow::open(state, &source.path).await? else {
+        return Ok(report);
     };
     let opts = options(state.settings.voice.pbx_utc_offset_secs);
-    let mut file = tokio::fs::File::open(&source.path)
-        .await
-        .with_context(|| format!("opening {path_key}"))?;
     loop {
-        let chunk = read_from(&mut file, offset).await?;
+        let chunk = file.read().await?;
         if chunk.is_empty() {
             break;
         }
-        let (lines, mut consumed) = parse_lines(source.format, &chunk, line, false, &opts);
+        let (lines, mut consumed) = parse_lines(source.format, &chunk, file.line(), false, &opts);
         let full = chunk.len() >= MAX_TAIL_READ_BYTES;
         if consumed == 0 && full {
             // One line longer than a whole read: skip it rather than stall forever.
             report.rejected.push(Rejection {
-                line,
+                line: file.line(),
                 reason: format!("line longer than {MAX_TAIL_READ_BYTES} bytes"),
             });
             consumed = chunk.len();
         }
         report.merge(store_lines(state, source.format, lines).await?);
-        line += chunk[..consumed].iter().filter(|&&b| b == b'\n').count();
-        offset += consumed as u64;
-        save_offset(state, &path_key, &ident, offset, line).await?;
+        file.advance(state, &chunk[..consumed]).await?;
         if !full || consumed == 0 {
             break;
         }
     }
     Ok(report)
+}
+
+/// A followed log file, positioned at its persisted offset (in `voice_tail_offsets`, keyed by
+/// path): the reading half of the tail, shared by the CDR logs and the queue log.
+pub struct Follow {
+    path_key: String,
+    ident: String,
+    file: tokio::fs::File,
+    offset: u64,
+    line: usize,
+}
+
+impl Follow {
+    /// Open `path` at its persisted offset, or at its start when it is new, rotated or
+    /// truncated; `None` while it does not exist (e.g. between a rotation's rename and the
+    /// new file's creation).
+    pub async fn open(state: &AppState, path: &Path) -> anyhow::Result<Option<Follow>> {
+        let path_key = path.to_string_lossy().to_string();
+        let meta = match tokio::fs::metadata(path).await {
+            Ok(m) => m,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e).with_context(|| format!("reading {path_key}")),
+        };
+        let ident = identity(&meta);
+        let saved: Option<(String, i64, i64)> = sqlx::query_as(
+            "SELECT identity, byte_offset, line_no FROM voice_tail_offsets WHERE path = $1",
+        )
+        .bind(&path_key)
+        .fetch_optional(state.store.pool())
+        .await?;
+        let len = meta.len();
+        let (offset, line) = match saved {
+            Some((id, off, line)) if id == ident && off as u64 <= len => {
+                (off as u64, line as usize)
+            }
+            Some(_) => {
+                tracing::info!(path = %path_key, "log file rotated or truncated, reading from its start");
+                (0, 1)
+            }
+            None => (0, 1),
+        };
+        let file = tokio::fs::File::open(path)
+            .await
+            .with_context(|| format!("opening {path_key}"))?;
+        Ok(Some(Follow {
+            path_key,
+            ident,
+            file,
+            offset,
+            line,
+        }))
+    }
+
+    /// 1-based number of the line at the offset.
+    pub fn line(&self) -> usize {
+        self.line
+    }
+
+    /// At most [`MAX_TAIL_READ_BYTES`] from the offset; empty at the end of the file.
+    pub async fn read(&mut self) -> anyhow::Result<Vec<u8>> {
+        read_from(&mut self.file, self.offset).await
+    }
+
+    /// Move past `consumed` (the complete lines handled, already stored) and persist the new
+    /// offset.
+    pub async fn advance(&mut self, state: &AppState, consumed: &[u8]) -> anyhow::Result<()> {
+        self.line += consumed.iter().filter(|&&b| b == b'\n').count();
+        self.offset += consumed.len() as u64;
+        save_offset(state, &self.path_key, &self.ident, self.offset, self.line).await
+    }
 }
 
 async fn read_from(file: &mut tokio::fs::File, offset: u64) -> anyhow::Result<Vec<u8>> {
