@@ -40,6 +40,9 @@ pub enum ApiError {
     TooLarge,
     #[error("too many requests, slow down")]
     RateLimited,
+    /// An hourly per-address quota (e.g. widget uploads) is used up.
+    #[error("the hourly quota for this network is used up; try again later")]
+    QuotaExceeded,
     #[error("service unavailable")]
     Unavailable,
     #[error("the database is unavailable, try again shortly")]
@@ -70,6 +73,7 @@ impl ApiError {
             ApiError::ConflictCode { code, .. } => (StatusCode::CONFLICT, code),
             ApiError::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
             ApiError::RateLimited => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
+            ApiError::QuotaExceeded => (StatusCode::TOO_MANY_REQUESTS, "quota_exceeded"),
             ApiError::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             ApiError::DatabaseUnavailable => {
                 (StatusCode::SERVICE_UNAVAILABLE, "database_unavailable")

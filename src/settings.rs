@@ -113,6 +113,14 @@ pub struct ChatSettings {
     pub ping_secs: u64,
     pub idle_timeout_secs: u64,
     pub hello_timeout_secs: u64,
+    /// New visitors (browsers without a visitor token) per client address per hour.
+    pub new_visitors_per_ip_per_hour: u32,
+    /// New conversations opened from the widget per client address per hour.
+    pub conversations_per_ip_per_hour: u32,
+    /// Widget upload volume per client address per hour, in MiB.
+    pub upload_mib_per_ip_per_hour: u32,
+    /// Uploads no message used are removed after this many hours (0: kept).
+    pub unused_upload_hours: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -13,6 +13,8 @@ mod extras;
 mod nodes;
 #[path = "chat/presence.rs"]
 mod presence;
+#[path = "chat/quotas.rs"]
+mod quotas;
 
 use crate::helpers::*;
 use client::*;

@@ -107,10 +107,12 @@ pub async fn preflight(State(state): State<AppState>, headers: HeaderMap) -> Api
 pub async fn upload(
     State(state): State<AppState>,
     Extension(hub): Extension<Arc<Hub>>,
+    axum::extract::ConnectInfo(addr): axum::extract::ConnectInfo<std::net::SocketAddr>,
     req: Request,
 ) -> Response {
     let o = origin(req.headers());
-    let mut resp = match upload_inner(&state, &hub, req, o.as_deref()).await {
+    let ip = state.proxies.client_ip(addr, req.headers());
+    let mut resp = match upload_inner(&state, &hub, req, o.as_deref(), ip).await {
         Ok(v) => (StatusCode::CREATED, axum::Json(v)).into_response(),
         Err(e) => e.into_response(),
     };
@@ -123,6 +125,7 @@ async fn upload_inner(
     hub: &Hub,
     req: Request,
     origin: Option<&str>,
+    ip: std::net::IpAddr,
 ) -> Result<Value, UploadError> {
     let auth = req
         .headers()
@@ -146,6 +149,9 @@ async fn upload_inner(
     }
     let (name, bytes) = read_file(req).await?;
     let content_type = sniff(&bytes).ok_or(UploadError::Unsupported)?;
+    if !hub.quotas.upload(ip, bytes.len()) {
+        return Err(ApiError::QuotaExceeded.into());
+    }
     let mut tx = state.store.begin().await.map_err(ApiError::from)?;
     let id = insert(&mut tx, &site.id, &visitor, &name, content_type, &bytes).await?;
     tx.commit().await.map_err(ApiError::from)?;

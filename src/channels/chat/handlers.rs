@@ -211,6 +211,15 @@ impl Session {
                 ))
                 .await;
         }
+        if self.conversation.is_none() && !self.hub.quotas.new_conversation(self.slot.ip()) {
+            return self
+                .send(error_frame(
+                    "quota_exceeded",
+                    "too many new conversations from this network; try again later",
+                    cid,
+                ))
+                .await;
+        }
         let stored = match super::writer::store(
             &self.state,
             &self.hub,

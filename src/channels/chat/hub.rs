@@ -52,6 +52,8 @@ pub struct Hub {
     per_ip: Mutex<HashMap<IpAddr, usize>>,
     /// Messages per visitor.
     pub limiter: KeyedLimiter,
+    /// New visitors, conversations and upload bytes per client address.
+    pub quotas: super::quotas::Quotas,
     /// Sockets allowed per client IP.
     per_ip_limit: usize,
     key: OnceCell<Vec<u8>>,
@@ -76,6 +78,7 @@ impl Hub {
             per_ip: Mutex::default(),
             per_ip_limit: c.sockets_per_ip,
             limiter: RateLimiter::keyed(quota),
+            quotas: super::quotas::Quotas::new(c),
             key: OnceCell::new(),
             sites: Mutex::default(),
             next_id: AtomicU64::new(1),
@@ -89,6 +92,13 @@ impl Hub {
 pub struct IpSlot {
     hub: Arc<Hub>,
     ip: IpAddr,
+}
+
+impl IpSlot {
+    /// The client address holding this slot.
+    pub fn ip(&self) -> IpAddr {
+        self.ip
+    }
 }
 
 impl Drop for IpSlot {
@@ -268,10 +278,15 @@ pub fn spawn_dispatcher(
     let mut reconnected = state.bus.reconnected();
     tokio::spawn(async move {
         let mut sweep = tokio::time::interval(std::time::Duration::from_secs(60));
+        let mut cleanup = tokio::time::interval(std::time::Duration::from_secs(3600));
         loop {
             tokio::select! {
                 _ = stop.cancelled() => break,
-                _ = sweep.tick() => hub.limiter.retain_recent(),
+                _ = sweep.tick() => {
+                    hub.limiter.retain_recent();
+                    hub.quotas.forget_idle();
+                }
+                _ = cleanup.tick() => remove_unused_uploads(&state).await,
                 // Events of other nodes may have been missed while Redis was away (the event
                 // log's relay delivers them too, a little later): every socket catches up now.
                 Ok(()) = reconnected.changed() => hub.push_all(Push::Messages(i64::MAX)),
@@ -350,4 +365,17 @@ async fn dispatch(state: &AppState, hub: &Hub, ev: std::sync::Arc<Event>) -> any
     };
     hub.push_visitor(&visitor, push);
     Ok(())
+}
+
+/// One pass of the unused-upload cleanup (`chat.unused_upload_hours`; 0 keeps every upload).
+async fn remove_unused_uploads(state: &AppState) {
+    let hours = state.settings.chat.unused_upload_hours;
+    if hours == 0 {
+        return;
+    }
+    match super::quotas::remove_unused_uploads(&state.store, hours).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(deleted = n, "removed chat uploads no message used"),
+        Err(e) => tracing::warn!(error = %e, "chat upload cleanup failed"),
+    }
 }

@@ -18,6 +18,7 @@ mod handlers;
 mod hub;
 mod mailbox;
 mod origin;
+pub mod quotas;
 mod secrets;
 mod site_routes;
 pub mod sites;

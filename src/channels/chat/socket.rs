@@ -82,7 +82,7 @@ pub async fn upgrade(
                 names: HashMap::new(),
                 delivered: 0,
                 conversation: None,
-                _slot: slot,
+                slot,
             };
             s.serve(stream)
         })
@@ -101,7 +101,7 @@ pub(super) struct Session {
     /// Highest seq of the conversation already sent (or skipped as internal).
     pub(super) delivered: i64,
     pub(super) conversation: Option<String>,
-    _slot: IpSlot,
+    pub(super) slot: IpSlot,
 }
 
 /// What the frame loop needs once `welcome` was sent.
@@ -285,6 +285,16 @@ impl Session {
             if owner.is_some_and(|o| o != *c) {
                 id = None; // another signed-in user on this browser: start afresh
             }
+        }
+        if id.is_none() && !self.hub.quotas.new_visitor(self.slot.ip()) {
+            self.send(error_frame(
+                "quota_exceeded",
+                "too many new chats from this network; try again later",
+                None,
+            ))
+            .await?;
+            self.close(1008, "quota_exceeded").await;
+            return Ok(None);
         }
         Ok(Some(Visitor {
             id: id.unwrap_or_else(crate::store::new_id),
