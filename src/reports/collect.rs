@@ -87,6 +87,12 @@ pub async fn rules(store: &Store, settings: &Settings) -> StoreResult<Rules> {
         .map_err(StoreError::from_sqlx)?;
     let phone_queue = crate::queues::or_default(&mut *conn, "phone", None).await?;
     let fax_queue = crate::queues::or_default(&mut *conn, "fax", None).await?;
+    let business = crate::business_hours::queue_calendars(&mut *conn)
+        .await?
+        .into_iter()
+        .filter(|(_, c)| c.business_time_only)
+        .map(|(q, c)| (q, c.calendar))
+        .collect();
     Ok(Rules {
         zone,
         short_abandon_ms: s.short_abandon_seconds.max(0) * 1000,
@@ -94,6 +100,7 @@ pub async fn rules(store: &Store, settings: &Settings) -> StoreResult<Rules> {
         first_response_minutes: settings.routing.first_response_minutes,
         phone_queue,
         fax_queue,
+        business,
     })
 }
 
