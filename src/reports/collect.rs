@@ -14,8 +14,23 @@ use crate::store::{dialect, now_ms, Store, StoreError, StoreResult, Tx};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, OnceLock};
 
-/// A rollup row's key: (local day, queue, channel, agent).
+/// A rollup row's key: (local day, queue, channel, agent). Each (day, queue, channel) also
+/// has a row summing every agent, keyed [`ALL_AGENTS`], which reports not cut by agent read.
 pub type GroupKey = (String, String, String, String);
+
+/// The agent key of the rows summing every agent.
+pub const ALL_AGENTS: &str = "*";
+
+/// A fact's rollup rows: its agent's and the all-agents one.
+pub fn groups_of(f: &Fact) -> [GroupKey; 2] {
+    let all = (
+        f.day.clone(),
+        f.queue_id.clone(),
+        f.channel.clone(),
+        ALL_AGENTS.to_string(),
+    );
+    [group_of(f), all]
+}
 
 /// Conversations whose facts are recomputed per statement group.
 const CHUNK: usize = 500;
@@ -231,7 +246,10 @@ pub async fn refresh(
             chunk,
         )
         .await?;
-        groups.extend(old);
+        for (d, q, c, a) in old {
+            groups.insert((d.clone(), q.clone(), c.clone(), ALL_AGENTS.to_string()));
+            groups.insert((d, q, c, a));
+        }
         let sql = format!(
             "DELETE FROM report_facts WHERE conversation_id IN (SELECT value FROM {})",
             dialect::json_values(tx)
@@ -242,7 +260,7 @@ pub async fn refresh(
             .await
             .map_err(StoreError::from_sqlx)?;
         let new = compute(tx, rules, chunk).await?;
-        groups.extend(new.iter().map(group_of));
+        groups.extend(new.iter().flat_map(groups_of));
         insert_facts(tx, &new).await?;
     }
     Ok(groups)
@@ -352,17 +370,23 @@ pub async fn insert_facts(tx: &mut Tx, facts: &[Fact]) -> StoreResult<()> {
 /// Recompute rollup rows from their facts.
 pub async fn recompute_groups(tx: &mut Tx, groups: &BTreeSet<GroupKey>) -> StoreResult<()> {
     for g in groups {
-        let facts: Vec<Fact> = sqlx::query_as(&format!(
+        let all = g.3 == ALL_AGENTS;
+        let agent = if all { "" } else { " AND agent_id = $4" };
+        let sql = format!(
             "SELECT {FACT_COLS} FROM report_facts \
-             WHERE day = $1 AND queue_id = $2 AND channel = $3 AND agent_id = $4"
-        ))
-        .bind(&g.0)
-        .bind(&g.1)
-        .bind(&g.2)
-        .bind(&g.3)
-        .fetch_all(tx.conn())
-        .await
-        .map_err(StoreError::from_sqlx)?;
+             WHERE day = $1 AND queue_id = $2 AND channel = $3{agent}"
+        );
+        let mut q = sqlx::query_as::<_, Fact>(&sql)
+            .bind(&g.0)
+            .bind(&g.1)
+            .bind(&g.2);
+        if !all {
+            q = q.bind(&g.3);
+        }
+        let facts = q
+            .fetch_all(tx.conn())
+            .await
+            .map_err(StoreError::from_sqlx)?;
         let mut t = Tally::default();
         facts.iter().for_each(|f| t.add(f));
         sqlx::query(
@@ -489,7 +513,9 @@ async fn roll_up_all(store: &Store) -> StoreResult<()> {
     let mut rows = sqlx::query_as::<_, Fact>(&sql).fetch(store.pool());
     let mut tallies: BTreeMap<GroupKey, Tally> = BTreeMap::new();
     while let Some(f) = rows.try_next().await.map_err(StoreError::from_sqlx)? {
-        tallies.entry(group_of(&f)).or_default().add(&f);
+        for g in groups_of(&f) {
+            tallies.entry(g).or_default().add(&f);
+        }
     }
     drop(rows);
     insert_rollups(&mut tx, tallies).await?;
