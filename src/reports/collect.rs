@@ -124,15 +124,13 @@ pub async fn rules(store: &Store, settings: &Settings) -> StoreResult<Rules> {
 pub async fn run_once(state: &AppState) -> StoreResult<(usize, bool)> {
     let _turn = turn(&state.settings).await;
     let late = state.settings.reports.late_commit_secs.max(0) * 1000;
-    let mut positions = BTreeMap::new();
+    let mut scans = Vec::new();
     let mut dirty = BTreeSet::new();
-    let mut more = false;
     for src in &SOURCES {
-        let (pos, full) = scan(state, src, late, &mut dirty).await?;
-        more |= full;
-        positions.insert(src.name, pos);
+        scans.push((src.name, scan(state, src, late, &mut dirty).await?));
     }
-    if dirty.is_empty() && positions.values().all(Option::is_none) {
+    let more = scans.iter().any(|(_, s)| s.full);
+    if dirty.is_empty() && scans.iter().all(|(_, s)| s.next.is_none()) {
         return Ok((0, false));
     }
     let rules = rules(&state.store, &state.settings).await?;
@@ -141,12 +139,15 @@ pub async fn run_once(state: &AppState) -> StoreResult<(usize, bool)> {
     let ids: Vec<String> = dirty.into_iter().collect();
     let groups = refresh(&mut tx, &rules, &ids).await?;
     recompute_groups(&mut tx, &groups).await?;
-    for (name, pos) in positions {
-        if let Some((at, id)) = pos {
-            save_position(&mut tx, name, at, &id).await?;
+    for (name, s) in &scans {
+        if let Some((at, id)) = &s.next {
+            save_position(&mut tx, name, *at, id).await?;
         }
     }
     tx.commit().await?;
+    for (name, s) in scans {
+        remember(&state.settings, name, s, late);
+    }
     Ok((ids.len(), more))
 }
 
@@ -187,7 +188,7 @@ async fn scan(
     src: &Source,
     late: i64,
     dirty: &mut BTreeSet<String>,
-) -> StoreResult<(Option<(i64, String)>, bool)> {
+) -> StoreResult<Scanned> {
     let pool = state.store.pool();
     let pos: Option<(i64, String)> =
         sqlx::query_as("SELECT at, last_id FROM report_positions WHERE name = $1")
@@ -211,17 +212,34 @@ async fn scan(
         .map_err(StoreError::from_sqlx)?;
     let full = rows.len() as i64 >= SCAN_LIMIT;
     let next = rows.last().map(|r| (r.1, r.2.clone()));
-    let horizon = next.as_ref().map_or(at, |n| n.0) - late;
-    let mut map = seen().lock().expect("seen lock");
-    let seen = map.entry(seen_key(&state.settings, src.name)).or_default();
+    let map = seen().lock().expect("seen lock");
+    let seen = map.get(&seen_key(&state.settings, src.name));
+    let mut fresh = Vec::new();
     for (conv, t, id) in window.into_iter().chain(rows) {
         let key = format!("{id}@{t}");
-        if seen.insert(key, t).is_none() {
+        if !seen.is_some_and(|s| s.contains_key(&key)) {
             dirty.insert(conv);
+            fresh.push((key, t));
         }
     }
-    seen.retain(|_, t| *t >= horizon);
-    Ok((next, full))
+    Ok(Scanned { next, full, fresh })
+}
+
+/// What a scan found: the new position, whether it was cut short, the rows not read before.
+struct Scanned {
+    next: Option<(i64, String)>,
+    full: bool,
+    fresh: Vec<(String, i64)>,
+}
+
+/// After the pass committed: remember its rows, forget those behind the late-commit window.
+fn remember(settings: &Settings, name: &str, scanned: Scanned, late: i64) {
+    let mut map = seen().lock().expect("seen lock");
+    let seen = map.entry(seen_key(settings, name)).or_default();
+    seen.extend(scanned.fresh);
+    if let Some((at, _)) = scanned.next {
+        seen.retain(|_, t| *t >= at - late);
+    }
 }
 
 /// Forget what this process read (after a rebuild).
