@@ -287,3 +287,87 @@ fn of_call(rules: &Rules, c: &CallRow, callback: bool, queue: Option<&str>) -> O
     }
     Some(f)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rules() -> Rules {
+        Rules {
+            zone: Zone::named("Asia/Tehran").unwrap(),
+            short_abandon_ms: 5000,
+            queues: HashMap::new(),
+            first_response_minutes: 60,
+            phone_queue: Some("q".into()),
+            fax_queue: None,
+            business: HashMap::new(),
+        }
+    }
+
+    fn h(kind: &str, data: &str, secs: i64) -> HistRow {
+        HistRow {
+            conversation_id: "c".into(),
+            kind: kind.into(),
+            data: data.into(),
+            created_at: secs * 1000,
+            id: format!("{secs:05}"),
+        }
+    }
+
+    #[test]
+    fn handle_time_is_assigned_and_open_and_a_transfer_is_counted() {
+        let conv = ConvRow {
+            id: "c".into(),
+            channel: "chat".into(),
+            status: "resolved".into(),
+            queue_id: Some("q2".into()),
+            assignee_id: Some("b".into()),
+            created_at: 0,
+            first_response_at: Some(20_000),
+            resolved_at: Some(500_000),
+        };
+        let history = [
+            h("created", r#"{"queue_id":"q","status":"open"}"#, 0),
+            h("assigned", r#"{"from":null,"to":"a"}"#, 10),
+            h("transferred", r#"{"to_queue":"q2"}"#, 100),
+            h("assigned", r#"{"from":null,"to":"b"}"#, 160),
+            h("status_changed", r#"{"from":"open","to":"pending"}"#, 200),
+            h(
+                "status_changed",
+                r#"{"from":"pending","to":"resolved"}"#,
+                500,
+            ),
+        ];
+        let f = of_conversation(&rules(), &conv, &history, &[], false);
+        assert_eq!(f.len(), 1);
+        let f = &f[0];
+        assert_eq!((f.queue_id.as_str(), f.agent_id.as_str()), ("q", "a"));
+        assert_eq!(
+            (f.answered, f.within_target, f.wait_ms),
+            (1, 1, Some(10_000))
+        );
+        assert_eq!(
+            f.handle_ms,
+            Some((90 + 340) * 1000),
+            "10–100 with a, 160–500 with b"
+        );
+        assert_eq!((f.transfers, f.first_response_ms), (1, Some(20_000)));
+    }
+
+    #[test]
+    fn an_unanswered_inbound_call_is_an_abandon_and_an_internal_one_is_no_contact() {
+        let call = |direction: &str, disposition: &str| CallRow {
+            id: "m".into(),
+            conversation_id: "c".into(),
+            meta: format!(
+                r#"{{"kind":"call","direction":"{direction}","disposition":"{disposition}",
+                "started_at":"2025-03-01T05:30:00Z","ended_at":"2025-03-01T05:30:03Z",
+                "answered_at":null,"billsec":0}}"#
+            ),
+        };
+        let f = of_call(&rules(), &call("inbound", "no_answer"), false, None).unwrap();
+        assert_eq!((f.offered, f.abandoned, f.short_abandoned), (1, 1, 1));
+        assert_eq!((f.queue_id.as_str(), f.day.as_str()), ("q", "2025-03-01"));
+        assert!(of_call(&rules(), &call("internal", "answered"), false, None).is_none());
+    }
+}
