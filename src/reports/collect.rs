@@ -483,6 +483,14 @@ async fn turn(settings: &Settings) -> tokio::sync::OwnedMutexGuard<()> {
 pub async fn rebuild(store: &Store, settings: &Settings) -> StoreResult<usize> {
     let _turn = turn(settings).await;
     let started = now_ms();
+    store
+        .refresh_statistics(&[
+            "conversations",
+            "conversation_events",
+            "messages",
+            "report_facts",
+        ])
+        .await?;
     let rules = rules(store, settings).await?;
     let mut tx = store.begin().await?;
     ensure_positions(&mut tx).await?;
@@ -515,6 +523,9 @@ pub async fn rebuild(store: &Store, settings: &Settings) -> StoreResult<usize> {
         written += ids.len();
     }
     roll_up_all(store).await?;
+    store
+        .refresh_statistics(&["report_facts", "report_daily"])
+        .await?;
     Ok(written)
 }
 
