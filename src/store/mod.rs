@@ -265,6 +265,22 @@ impl Store {
         self.backend
     }
 
+    /// Refresh the planner's statistics of `tables` before a long read of them, e.g. after a
+    /// bulk import that autovacuum has not analysed yet (PostgreSQL would otherwise scan every
+    /// row for each `= ANY(…)` lookup). SQLite plans without statistics (see `index_hint`):
+    /// nothing to do there.
+    pub async fn refresh_statistics(&self, tables: &[&str]) -> StoreResult<()> {
+        if self.backend == Backend::Postgres {
+            for t in tables {
+                sqlx::query(&format!("ANALYZE {t}"))
+                    .execute(&self.pool)
+                    .await
+                    .map_err(StoreError::from_sqlx)?;
+            }
+        }
+        Ok(())
+    }
+
     /// True when the store has one writer at a time (SQLite): splitting a write into parallel
     /// streams gains nothing.
     pub fn single_writer(&self) -> bool {
