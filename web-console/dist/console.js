@@ -652,6 +652,7 @@ Object.assign(STRINGS.en, {
 'rep.formula': 'Service level = answered within the queue\'s target ÷ offered. Excluding short abandons: answered within target ÷ (offered − abandoned before the short-abandon limit).',
 'rep.chart.volume': 'Volume by {by}',
 'rep.chart.sl': 'Service level by {by}',
+'rep.chart.channels': 'Offered by {by} and channel',
 'rep.chart.times': 'First response and resolution by {by}',
 'rep.chart.csat': 'CSAT by {by} (1–5)',
 'rep.col.offered': 'Offered',
@@ -783,6 +784,7 @@ Object.assign(STRINGS.fa, {
 'rep.formula': 'سطح خدمت = پاسخ‌داده در زمان هدف صف ÷ ورودی. بدون رهاشده‌های کوتاه: پاسخ‌داده در زمان هدف ÷ (ورودی − رهاشده پیش از حد رهاشدگی کوتاه).',
 'rep.chart.volume': 'حجم بر حسب {by}',
 'rep.chart.sl': 'سطح خدمت بر حسب {by}',
+'rep.chart.channels': 'ورودی بر حسب {by} و کانال',
 'rep.chart.times': 'اولین پاسخ و حل بر حسب {by}',
 'rep.chart.csat': 'رضایت مشتری بر حسب {by} (۱ تا ۵)',
 'rep.col.offered': 'ورودی',
@@ -3171,6 +3173,7 @@ abandon_amber: 5, abandon_red: 10,
 asa_amber: 20, asa_red: 60
 };
 var WB_EVENTS = /^(conversation|offer|agent|call|queue)\.|^message\.created$/;
+var WB_QUIET = { 'conversation.viewing': true };
 var WB_SLOW_MS = 60000;
 var WB = { queues: null, agents: null, queuesError: null, agentsError: null, at: 0, last: 0,
 busy: false, dirty: false, timer: null, tick: null, slow: null, wasLive: false, open: {}, held: false };
@@ -3260,7 +3263,7 @@ h('label', { class: 'red' }, t('wb.th.red'), ' ', input('red')));
 }
 function isWallboardView() { return !!(S.me && S.view === 'wallboard' && isSupervisor() && $('#wallboard')); }
 function wallboardEvent(ev) {
-if (!ev || !WB_EVENTS.test(ev.kind || '') || !isWallboardView()) return;
+if (!ev || !WB_EVENTS.test(ev.kind || '') || WB_QUIET[ev.kind] || !isWallboardView()) return;
 wallboardSoon();
 }
 function wallboardSoon() {
@@ -3686,7 +3689,9 @@ if (seq !== REP.seq) return;
 REP.loading = false;
 REP.error = null;
 REP.data = data || { items: [] };
+REP.byChannel = null;
 renderReportBody();
+loadChannelVolumes(seq);
 }, function (err) {
 if (seq !== REP.seq) return;
 REP.loading = false;
@@ -3694,6 +3699,33 @@ REP.error = err;
 REP.data = null;
 renderReportBody();
 });
+}
+function loadChannelVolumes(seq) {
+if (REP.channel || (REP.group_by !== 'day' && REP.group_by !== 'hour')) return;
+Promise.all(CHANNELS.map(function (c) {
+return api('GET', '/reports/summary' + qs(reportParams({ channel: c }))).then(function (d) { return (d && d.items) || []; }, function () { return []; });
+})).then(function (lists) {
+if (seq !== REP.seq) return;
+REP.byChannel = {};
+CHANNELS.forEach(function (c, i) { if (lists[i].some(function (it) { return it.offered; })) REP.byChannel[c] = lists[i]; });
+var box = $('#chart-channels');
+if (box) box.parentNode.replaceChild(channelChart(REP.data.items || []), box);
+});
+}
+function channelChart(items) {
+var chans = Object.keys(REP.byChannel || {});
+if (!chans.length) return h('div', { id: 'chart-channels', hidden: true });
+var rows = items.map(function (it) {
+var o = { key: it.key, label: it.label };
+chans.forEach(function (c) {
+REP.byChannel[c].forEach(function (x) { if (String(x.key) === String(it.key)) o['ch_' + c] = x.offered || 0; });
+});
+return o;
+});
+var box = svgBars(rows, chans.map(function (c) { return { key: 'ch_' + c, cls: 'ch-' + c, label: t('channel.' + c, null, c) }; }),
+{ stacked: true, fmt: function (v) { return fmtNum(Math.round(v)); }, title: t('rep.chart.channels', { by: t('rep.group.' + REP.group_by) }), testid: 'chart-channels' });
+box.id = 'chart-channels';
+return box;
 }
 function renderReportsView(main) {
 if (!REP.from) applyPreset('week');
@@ -3893,6 +3925,7 @@ svgBars(items, [
 { key: 'resolution_p50_seconds', cls: 'r50', label: t('rep.col.resolution_p50_seconds') },
 { key: 'resolution_p90_seconds', cls: 'r90', label: t('rep.col.resolution_p90_seconds') }
 ], { fmt: wbDuration, title: t('rep.chart.times', { by: by }), testid: 'chart-times' }),
+timeLike && !REP.channel ? channelChart(items) : null,
 svgBars(items, [{ key: 'csat_average', cls: 'csat', label: t('rep.col.csat_average') }], { max: 5, fmt: function (v) { return fmtNum(v); }, title: t('rep.chart.csat', { by: by }), testid: 'chart-csat' })
 ];
 return h('div', { class: 'charts' }, charts);

@@ -151,7 +151,9 @@ function loadReport() {
     REP.loading = false;
     REP.error = null;
     REP.data = data || { items: [] };
+    REP.byChannel = null;
     renderReportBody();
+    loadChannelVolumes(seq);
   }, function (err) {
     if (seq !== REP.seq) return;
     REP.loading = false;
@@ -159,6 +161,36 @@ function loadReport() {
     REP.data = null;
     renderReportBody();
   });
+}
+
+// Volume by day or hour and channel: the same period once per channel.
+function loadChannelVolumes(seq) {
+  if (REP.channel || (REP.group_by !== 'day' && REP.group_by !== 'hour')) return;
+  Promise.all(CHANNELS.map(function (c) {
+    return api('GET', '/reports/summary' + qs(reportParams({ channel: c }))).then(function (d) { return (d && d.items) || []; }, function () { return []; });
+  })).then(function (lists) {
+    if (seq !== REP.seq) return;
+    REP.byChannel = {};
+    CHANNELS.forEach(function (c, i) { if (lists[i].some(function (it) { return it.offered; })) REP.byChannel[c] = lists[i]; });
+    var box = $('#chart-channels');
+    if (box) box.parentNode.replaceChild(channelChart(REP.data.items || []), box);
+  });
+}
+
+function channelChart(items) {
+  var chans = Object.keys(REP.byChannel || {});
+  if (!chans.length) return h('div', { id: 'chart-channels', hidden: true });
+  var rows = items.map(function (it) {
+    var o = { key: it.key, label: it.label };
+    chans.forEach(function (c) {
+      REP.byChannel[c].forEach(function (x) { if (String(x.key) === String(it.key)) o['ch_' + c] = x.offered || 0; });
+    });
+    return o;
+  });
+  var box = svgBars(rows, chans.map(function (c) { return { key: 'ch_' + c, cls: 'ch-' + c, label: t('channel.' + c, null, c) }; }),
+    { stacked: true, fmt: function (v) { return fmtNum(Math.round(v)); }, title: t('rep.chart.channels', { by: t('rep.group.' + REP.group_by) }), testid: 'chart-channels' });
+  box.id = 'chart-channels';
+  return box;
 }
 
 // ---- the page --------------------------------------------------------------------------------
@@ -380,6 +412,7 @@ function reportCharts(items) {
       { key: 'resolution_p50_seconds', cls: 'r50', label: t('rep.col.resolution_p50_seconds') },
       { key: 'resolution_p90_seconds', cls: 'r90', label: t('rep.col.resolution_p90_seconds') }
     ], { fmt: wbDuration, title: t('rep.chart.times', { by: by }), testid: 'chart-times' }),
+    timeLike && !REP.channel ? channelChart(items) : null,
     svgBars(items, [{ key: 'csat_average', cls: 'csat', label: t('rep.col.csat_average') }], { max: 5, fmt: function (v) { return fmtNum(v); }, title: t('rep.chart.csat', { by: by }), testid: 'chart-csat' })
   ];
   return h('div', { class: 'charts' }, charts);

@@ -12,8 +12,9 @@ var WB_DEFAULTS = {
   abandon_amber: 5, abandon_red: 10,
   asa_amber: 20, asa_red: 60
 };
-// Events after which the figures may have changed.
+// Events after which the figures may have changed (not who is looking at or typing in what).
 var WB_EVENTS = /^(conversation|offer|agent|call|queue)\.|^message\.created$/;
+var WB_QUIET = { 'conversation.viewing': true };
 // Figures that change with time alone (SLA at risk) are re-read this often without events.
 var WB_SLOW_MS = 60000;
 
@@ -128,7 +129,7 @@ function thresholdsPanel() {
 function isWallboardView() { return !!(S.me && S.view === 'wallboard' && isSupervisor() && $('#wallboard')); }
 
 function wallboardEvent(ev) {
-  if (!ev || !WB_EVENTS.test(ev.kind || '') || !isWallboardView()) return;
+  if (!ev || !WB_EVENTS.test(ev.kind || '') || WB_QUIET[ev.kind] || !isWallboardView()) return;
   wallboardSoon();
 }
 

@@ -1,0 +1,78 @@
+//! The supervisor's live wallboard and the reports page in real browsers
+//! (`tests/browser/console_wallboard.test.mjs`): a queued contact, an agent who is offline until
+//! the script makes her available and accept it, a supervisor watching the board; afterwards the
+//! API shows the conversation reassigned to the supervisor and the agent away.
+
+use super::node::run_script;
+use crate::helpers::*;
+use reqwest::StatusCode;
+use serde_json::json;
+
+const SUP_EMAIL: &str = "sara.supervisor@example.com";
+const AGENT_EMAIL: &str = "reza.agent@example.com";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_wallboard_and_reports_in_real_browsers() {
+    super::node::browser_dir();
+    let app = spawn_app(Backend::Sqlite).await;
+    let (sup_id, _) = app
+        .agent(SUP_EMAIL, "supervisor", json!({"name": "Sara"}))
+        .await;
+    let (agent_id, _) = app
+        .agent(AGENT_EMAIL, "agent", json!({"name": "Reza"}))
+        .await;
+    let (s, q) = app
+        .post(
+            "/api/v1/queues",
+            &app.admin_token,
+            json!({"name": "Support"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{q}");
+    let queue = q["id"].as_str().unwrap().to_string();
+    let conv = app
+        .conversation(
+            &app.admin_token,
+            "ali@example.com",
+            "Order 1234",
+            json!({"queue_id": queue}),
+        )
+        .await;
+    let conv = conv["id"].as_str().unwrap().to_string();
+    // The reports route arrives with the reports branch; until then its assertions wait.
+    let (reports, _) = app
+        .get("/api/v1/reports/summary?group_by=day", &app.admin_token)
+        .await;
+
+    run_script(
+        "console_wallboard.test.mjs",
+        &[
+            ("APP_URL", app.base.clone()),
+            ("SUP_EMAIL", SUP_EMAIL.into()),
+            ("SUP_ID", sup_id.clone()),
+            ("AGENT_EMAIL", AGENT_EMAIL.into()),
+            ("AGENT_ID", agent_id.clone()),
+            ("AGENT_NAME", "Reza".into()),
+            ("AGENT_PASSWORD", PASSWORD.into()),
+            ("QUEUE_ID", queue),
+            ("CONVERSATION_ID", conv.clone()),
+            (
+                "REPORTS_READY",
+                if reports == StatusCode::NOT_FOUND { "" } else { "1" }.into(),
+            ),
+        ],
+        180,
+    )
+    .await;
+
+    let (s, c) = app
+        .get(&format!("/api/v1/conversations/{conv}"), &app.admin_token)
+        .await;
+    assert_eq!(s, StatusCode::OK, "{c}");
+    assert_eq!(c["assignee_id"], sup_id.as_str(), "reassigned from the board: {c}");
+    let (s, a) = app
+        .get(&format!("/api/v1/agents/{agent_id}"), &app.admin_token)
+        .await;
+    assert_eq!(s, StatusCode::OK, "{a}");
+    assert_eq!(a["presence"], "away", "set away from the board: {a}");
+}
