@@ -653,7 +653,8 @@ Object.assign(STRINGS.en, {
 'rep.chart.volume': 'Volume by {by}',
 'rep.chart.sl': 'Service level by {by}',
 'rep.chart.channels': 'Offered by {by} and channel',
-'rep.chart.times': 'First response and resolution by {by}',
+'rep.chart.firstResponse': 'First response by {by}',
+'rep.chart.resolution': 'Resolution time by {by}',
 'rep.chart.csat': 'CSAT by {by} (1–5)',
 'rep.col.offered': 'Offered',
 'rep.col.answered': 'Answered',
@@ -680,6 +681,7 @@ Object.assign(STRINGS.en, {
 'bh.weekly': 'Weekly hours',
 'bh.holidays': 'Holidays',
 'bh.holiday': 'Holiday',
+'bh.holidayJalali': 'Holiday (Jalali, yyyy/mm/dd)',
 'bh.addHoliday': 'Add holiday',
 'bh.removeHoliday': 'Remove holiday',
 'bh.addRange': 'Add hours',
@@ -785,7 +787,8 @@ Object.assign(STRINGS.fa, {
 'rep.chart.volume': 'حجم بر حسب {by}',
 'rep.chart.sl': 'سطح خدمت بر حسب {by}',
 'rep.chart.channels': 'ورودی بر حسب {by} و کانال',
-'rep.chart.times': 'اولین پاسخ و حل بر حسب {by}',
+'rep.chart.firstResponse': 'اولین پاسخ بر حسب {by}',
+'rep.chart.resolution': 'زمان حل بر حسب {by}',
 'rep.chart.csat': 'رضایت مشتری بر حسب {by} (۱ تا ۵)',
 'rep.col.offered': 'ورودی',
 'rep.col.answered': 'پاسخ‌داده',
@@ -812,6 +815,7 @@ Object.assign(STRINGS.fa, {
 'bh.weekly': 'ساعات هفتگی',
 'bh.holidays': 'تعطیلات',
 'bh.holiday': 'روز تعطیل',
+'bh.holidayJalali': 'روز تعطیل (جلالی، ۱۴۰۶/۰۱/۰۱)',
 'bh.addHoliday': 'افزودن تعطیلی',
 'bh.removeHoliday': 'حذف تعطیلی',
 'bh.addRange': 'افزودن ساعت',
@@ -3627,13 +3631,14 @@ return j ? j.y + '/' + p(j.m) + '/' + p(j.d) : iso;
 function fmtDay(iso, withWeekday) {
 var m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(iso || '');
 if (!m) return iso || '';
-var opts = { year: 'numeric', month: 'short', day: 'numeric', timeZone: 'UTC' };
-if (withWeekday) opts.weekday = 'short';
-return new Intl.DateTimeFormat(locale(), opts).format(new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]))));
+var d = new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])));
+var day = new Intl.DateTimeFormat(locale(), { year: 'numeric', month: 'short', day: 'numeric', timeZone: 'UTC' }).format(d);
+if (!withWeekday) return day;
+return new Intl.DateTimeFormat(locale(), { weekday: 'short', timeZone: 'UTC' }).format(d) + (LANG === 'fa' ? '، ' : ', ') + day;
 }
 function dayField(iso, attrs, onchange) {
 var input;
-var a = { dir: 'ltr', onchange: function () {
+var a = { dir: 'ltr', oninput: function () { input.setCustomValidity(''); }, onchange: function () {
 var v = useJalali() ? parseDayInput(input.value) : input.value;
 input.setCustomValidity(v ? '' : t('rep.badDay'));
 if (v) onchange(v);
@@ -3723,7 +3728,7 @@ REP.byChannel[c].forEach(function (x) { if (String(x.key) === String(it.key)) o[
 return o;
 });
 var box = svgBars(rows, chans.map(function (c) { return { key: 'ch_' + c, cls: 'ch-' + c, label: t('channel.' + c, null, c) }; }),
-{ stacked: true, fmt: function (v) { return fmtNum(Math.round(v)); }, title: t('rep.chart.channels', { by: t('rep.group.' + REP.group_by) }), testid: 'chart-channels' });
+{ stacked: true, fmt: function (v) { return fmtNum(Math.round(v)); }, title: t('rep.chart.channels', { by: t('rep.group.' + REP.group_by).toLowerCase() }), testid: 'chart-channels' });
 box.id = 'chart-channels';
 return box;
 }
@@ -3750,7 +3755,7 @@ var presets = h('div', { class: 'rep-presets', role: 'group', 'aria-label': t('r
 return h('button', { type: 'button', class: 'btn' + (REP.preset === p ? ' active' : ''), 'aria-pressed': REP.preset === p ? 'true' : 'false',
 'data-testid': 'report-preset-' + p, onclick: function () { applyPreset(p); rerenderReports(); } }, t('rep.preset.' + p));
 }));
-var setDay = function (key) { return function (iso) { REP[key] = iso; REP.preset = ''; if (REP.from > REP.to) { var x = REP.from; REP.from = REP.to; REP.to = x; } rerenderReports(); }; };
+var setDay = function (key) { return function (iso) { if (REP[key] === iso) return; REP[key] = iso; REP.preset = ''; if (REP.from > REP.to) { var x = REP.from; REP.from = REP.to; REP.to = x; } rerenderReports(); }; };
 return h('form', { class: 'rep-form', 'data-testid': 'report-form', onsubmit: function (e) { e.preventDefault(); loadReport(); } },
 presets,
 field(t('rep.from'), dayField(REP.from, { 'data-testid': 'report-from' }, setDay('from'))),
@@ -3762,12 +3767,15 @@ field(t('rep.groupBy'), h('select', { 'data-testid': 'report-group', onchange: f
 REP_GROUPS.map(function (g) { return h('option', { value: g, selected: REP.group_by === g }, t('rep.group.' + g)); }))),
 h('span', { class: 'muted rep-calendar' }, useJalali() ? t('rep.calendar.jalali') : t('rep.calendar.gregorian')));
 }
+var repRedraw = null;
 function rerenderReports() {
-var box = $('#reports');
-if (!box) return;
-var form = box.querySelector('.rep-form');
+clearTimeout(repRedraw);
+repRedraw = setTimeout(function () {
+var form = $('#reports .rep-form');
+if (!form) return;
 form.parentNode.replaceChild(reportForm(), form);
 loadReport();
+}, 0);
 }
 var REP_COLS = ['offered', 'answered', 'abandoned', 'short_abandoned', 'answered_within_target', 'service_level', 'service_level_excluding_short_abandons',
 'avg_speed_of_answer_seconds', 'avg_handle_seconds', 'first_response_p50_seconds', 'first_response_p90_seconds',
@@ -3825,7 +3833,7 @@ if (text !== undefined) el.textContent = text;
 return el;
 }
 function svgBars(items, series, opts) {
-var W = 560, H = 200, L = 44, B = 40, T = 10;
+var W = 560, H = 200, L = 54, B = 40, T = 10;
 var n = Math.max(items.length, 1);
 var slot = (W - L - 8) / n;
 var val = function (it, s) { var v = it[s.key]; return typeof v === 'number' ? v * (s.scale || 1) : 0; };
@@ -3862,7 +3870,7 @@ svg.appendChild(svgEl('text', { x: x0 + w / 2, y: H - B + 14, 'text-anchor': 'mi
 return chartBox(opts.title, svg, series, opts.testid);
 }
 function svgLine(items, key, opts) {
-var W = 560, H = 200, L = 44, B = 40, T = 10;
+var W = 560, H = 200, L = 54, B = 40, T = 10;
 var n = Math.max(items.length, 1);
 var slot = (W - L - 8) / n;
 var y = function (v) { return H - B - (H - B - T) * v; };
@@ -3910,7 +3918,7 @@ o.unanswered = Math.max(0, (it.offered || 0) - (it.answered || 0) - (it.abandone
 return o;
 });
 var timeLike = REP.group_by === 'day' || REP.group_by === 'hour';
-var by = t('rep.group.' + REP.group_by);
+var by = t('rep.group.' + REP.group_by).toLowerCase();
 var charts = [
 svgBars(volume, [
 { key: 'answered', cls: 'answered', label: t('rep.col.answered') },
@@ -3921,10 +3929,12 @@ timeLike ? svgLine(items, 'service_level', { title: t('rep.chart.sl', { by: by }
 : svgBars(items, [{ key: 'service_level', cls: 'sl', label: t('rep.col.service_level') }], { max: 1, fmt: fmtPct, title: t('rep.chart.sl', { by: by }), testid: 'chart-sl' }),
 svgBars(items, [
 { key: 'first_response_p50_seconds', cls: 'p50', label: t('rep.col.first_response_p50_seconds') },
-{ key: 'first_response_p90_seconds', cls: 'p90', label: t('rep.col.first_response_p90_seconds') },
+{ key: 'first_response_p90_seconds', cls: 'p90', label: t('rep.col.first_response_p90_seconds') }
+], { fmt: wbDuration, title: t('rep.chart.firstResponse', { by: by }), testid: 'chart-first-response' }),
+svgBars(items, [
 { key: 'resolution_p50_seconds', cls: 'r50', label: t('rep.col.resolution_p50_seconds') },
 { key: 'resolution_p90_seconds', cls: 'r90', label: t('rep.col.resolution_p90_seconds') }
-], { fmt: wbDuration, title: t('rep.chart.times', { by: by }), testid: 'chart-times' }),
+], { fmt: wbDuration, title: t('rep.chart.resolution', { by: by }), testid: 'chart-resolution' }),
 timeLike && !REP.channel ? channelChart(items) : null,
 svgBars(items, [{ key: 'csat_average', cls: 'csat', label: t('rep.col.csat_average') }], { max: 5, fmt: function (v) { return fmtNum(v); }, title: t('rep.chart.csat', { by: by }), testid: 'chart-csat' })
 ];
@@ -4039,7 +4049,12 @@ var input = dayField('', { 'data-testid': 'hours-holiday-input', 'aria-label': t
 var add = function () {
 var iso = useJalali() ? parseDayInput(input.value) : input.value;
 iso = iso || pending;
-if (!iso) { input.setCustomValidity(t('rep.badDay')); input.reportValidity(); return; }
+if (!iso) {
+input.setCustomValidity(t('rep.badDay'));
+input.reportValidity();
+input.setCustomValidity('');
+return;
+}
 if (e.holidays.indexOf(iso) < 0) e.holidays.push(iso);
 e.holidays.sort();
 renderCalendarForm();
@@ -4050,7 +4065,7 @@ h('ul', { class: 'bh-holidays', 'data-testid': 'hours-holiday-list' }, e.holiday
 return h('li', { 'data-date': d }, fmtDay(d, true),
 h('button', { type: 'button', class: 'chip-x', 'aria-label': t('bh.removeHoliday'), onclick: function () { e.holidays.splice(k, 1); renderCalendarForm(); } }, '×'));
 })),
-h('label', { class: 'rep-field' }, h('span', null, t('bh.holiday') + ' (' + (useJalali() ? t('rep.calendar.jalali') : t('rep.calendar.gregorian')) + ')'), input),
+h('label', { class: 'rep-field' }, h('span', null, useJalali() ? t('bh.holidayJalali') : t('bh.holiday')), input),
 h('button', { type: 'button', class: 'btn small', 'data-testid': 'hours-holiday-add', onclick: add }, t('bh.addHoliday')));
 }
 function calendarBody() {

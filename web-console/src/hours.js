@@ -121,7 +121,12 @@ function holidayEditor() {
   var add = function () {
     var iso = useJalali() ? parseDayInput(input.value) : input.value;
     iso = iso || pending;
-    if (!iso) { input.setCustomValidity(t('rep.badDay')); input.reportValidity(); return; }
+    if (!iso) {
+      input.setCustomValidity(t('rep.badDay'));
+      input.reportValidity();
+      input.setCustomValidity('');
+      return;
+    }
     if (e.holidays.indexOf(iso) < 0) e.holidays.push(iso);
     e.holidays.sort();
     renderCalendarForm();
@@ -132,7 +137,7 @@ function holidayEditor() {
       return h('li', { 'data-date': d }, fmtDay(d, true),
         h('button', { type: 'button', class: 'chip-x', 'aria-label': t('bh.removeHoliday'), onclick: function () { e.holidays.splice(k, 1); renderCalendarForm(); } }, '×'));
     })),
-    h('label', { class: 'rep-field' }, h('span', null, t('bh.holiday') + ' (' + (useJalali() ? t('rep.calendar.jalali') : t('rep.calendar.gregorian')) + ')'), input),
+    h('label', { class: 'rep-field' }, h('span', null, useJalali() ? t('bh.holidayJalali') : t('bh.holiday')), input),
     h('button', { type: 'button', class: 'btn small', 'data-testid': 'hours-holiday-add', onclick: add }, t('bh.addHoliday')));
 }
 

@@ -79,15 +79,16 @@ function dayInputText(iso) {
 function fmtDay(iso, withWeekday) {
   var m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(iso || '');
   if (!m) return iso || '';
-  var opts = { year: 'numeric', month: 'short', day: 'numeric', timeZone: 'UTC' };
-  if (withWeekday) opts.weekday = 'short';
-  return new Intl.DateTimeFormat(locale(), opts).format(new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]))));
+  var d = new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])));
+  var day = new Intl.DateTimeFormat(locale(), { year: 'numeric', month: 'short', day: 'numeric', timeZone: 'UTC' }).format(d);
+  if (!withWeekday) return day;
+  return new Intl.DateTimeFormat(locale(), { weekday: 'short', timeZone: 'UTC' }).format(d) + (LANG === 'fa' ? '، ' : ', ') + day;
 }
 
 // A day field in the console's calendar: a date picker in Gregorian, 'yyyy/mm/dd' text in Jalali.
 function dayField(iso, attrs, onchange) {
   var input;
-  var a = { dir: 'ltr', onchange: function () {
+  var a = { dir: 'ltr', oninput: function () { input.setCustomValidity(''); }, onchange: function () {
     var v = useJalali() ? parseDayInput(input.value) : input.value;
     input.setCustomValidity(v ? '' : t('rep.badDay'));
     if (v) onchange(v);
@@ -188,7 +189,7 @@ function channelChart(items) {
     return o;
   });
   var box = svgBars(rows, chans.map(function (c) { return { key: 'ch_' + c, cls: 'ch-' + c, label: t('channel.' + c, null, c) }; }),
-    { stacked: true, fmt: function (v) { return fmtNum(Math.round(v)); }, title: t('rep.chart.channels', { by: t('rep.group.' + REP.group_by) }), testid: 'chart-channels' });
+    { stacked: true, fmt: function (v) { return fmtNum(Math.round(v)); }, title: t('rep.chart.channels', { by: t('rep.group.' + REP.group_by).toLowerCase() }), testid: 'chart-channels' });
   box.id = 'chart-channels';
   return box;
 }
@@ -220,7 +221,7 @@ function reportForm() {
     return h('button', { type: 'button', class: 'btn' + (REP.preset === p ? ' active' : ''), 'aria-pressed': REP.preset === p ? 'true' : 'false',
       'data-testid': 'report-preset-' + p, onclick: function () { applyPreset(p); rerenderReports(); } }, t('rep.preset.' + p));
   }));
-  var setDay = function (key) { return function (iso) { REP[key] = iso; REP.preset = ''; if (REP.from > REP.to) { var x = REP.from; REP.from = REP.to; REP.to = x; } rerenderReports(); }; };
+  var setDay = function (key) { return function (iso) { if (REP[key] === iso) return; REP[key] = iso; REP.preset = ''; if (REP.from > REP.to) { var x = REP.from; REP.from = REP.to; REP.to = x; } rerenderReports(); }; };
   return h('form', { class: 'rep-form', 'data-testid': 'report-form', onsubmit: function (e) { e.preventDefault(); loadReport(); } },
     presets,
     field(t('rep.from'), dayField(REP.from, { 'data-testid': 'report-from' }, setDay('from'))),
@@ -233,12 +234,17 @@ function reportForm() {
     h('span', { class: 'muted rep-calendar' }, useJalali() ? t('rep.calendar.jalali') : t('rep.calendar.gregorian')));
 }
 
+// The form is drawn again after the event that changed it (a day field's change fires again on
+// the blur its removal causes).
+var repRedraw = null;
 function rerenderReports() {
-  var box = $('#reports');
-  if (!box) return;
-  var form = box.querySelector('.rep-form');
-  form.parentNode.replaceChild(reportForm(), form);
-  loadReport();
+  clearTimeout(repRedraw);
+  repRedraw = setTimeout(function () {
+    var form = $('#reports .rep-form');
+    if (!form) return;
+    form.parentNode.replaceChild(reportForm(), form);
+    loadReport();
+  }, 0);
 }
 
 var REP_COLS = ['offered', 'answered', 'abandoned', 'short_abandoned', 'answered_within_target', 'service_level', 'service_level_excluding_short_abandons',
@@ -307,7 +313,7 @@ function svgEl(tag, attrs, text) {
 
 // Bars per item, one segment per series (stacked) or side by side; `max` fixes the scale.
 function svgBars(items, series, opts) {
-  var W = 560, H = 200, L = 44, B = 40, T = 10;
+  var W = 560, H = 200, L = 54, B = 40, T = 10;
   var n = Math.max(items.length, 1);
   var slot = (W - L - 8) / n;
   var val = function (it, s) { var v = it[s.key]; return typeof v === 'number' ? v * (s.scale || 1) : 0; };
@@ -346,7 +352,7 @@ function svgBars(items, series, opts) {
 
 // A line over the items (service level over time) against a 0..1 scale.
 function svgLine(items, key, opts) {
-  var W = 560, H = 200, L = 44, B = 40, T = 10;
+  var W = 560, H = 200, L = 54, B = 40, T = 10;
   var n = Math.max(items.length, 1);
   var slot = (W - L - 8) / n;
   var y = function (v) { return H - B - (H - B - T) * v; };
@@ -397,7 +403,7 @@ function reportCharts(items) {
     return o;
   });
   var timeLike = REP.group_by === 'day' || REP.group_by === 'hour';
-  var by = t('rep.group.' + REP.group_by);
+  var by = t('rep.group.' + REP.group_by).toLowerCase();
   var charts = [
     svgBars(volume, [
       { key: 'answered', cls: 'answered', label: t('rep.col.answered') },
@@ -408,10 +414,12 @@ function reportCharts(items) {
       : svgBars(items, [{ key: 'service_level', cls: 'sl', label: t('rep.col.service_level') }], { max: 1, fmt: fmtPct, title: t('rep.chart.sl', { by: by }), testid: 'chart-sl' }),
     svgBars(items, [
       { key: 'first_response_p50_seconds', cls: 'p50', label: t('rep.col.first_response_p50_seconds') },
-      { key: 'first_response_p90_seconds', cls: 'p90', label: t('rep.col.first_response_p90_seconds') },
+      { key: 'first_response_p90_seconds', cls: 'p90', label: t('rep.col.first_response_p90_seconds') }
+    ], { fmt: wbDuration, title: t('rep.chart.firstResponse', { by: by }), testid: 'chart-first-response' }),
+    svgBars(items, [
       { key: 'resolution_p50_seconds', cls: 'r50', label: t('rep.col.resolution_p50_seconds') },
       { key: 'resolution_p90_seconds', cls: 'r90', label: t('rep.col.resolution_p90_seconds') }
-    ], { fmt: wbDuration, title: t('rep.chart.times', { by: by }), testid: 'chart-times' }),
+    ], { fmt: wbDuration, title: t('rep.chart.resolution', { by: by }), testid: 'chart-resolution' }),
     timeLike && !REP.channel ? channelChart(items) : null,
     svgBars(items, [{ key: 'csat_average', cls: 'csat', label: t('rep.col.csat_average') }], { max: 5, fmt: function (v) { return fmtNum(v); }, title: t('rep.chart.csat', { by: by }), testid: 'chart-csat' })
   ];
