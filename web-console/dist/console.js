@@ -644,6 +644,7 @@ Object.assign(STRINGS.en, {
 'rep.badDay': 'Not a date',
 'rep.period': '{from} to {to}',
 'rep.csv': 'Download CSV',
+'rep.zone': 'days in {zone}',
 'rep.unavailable': 'Reports are not available on this server yet.',
 'rep.empty': 'Nothing in this period.',
 'rep.total': 'Total',
@@ -673,6 +674,10 @@ Object.assign(STRINGS.en, {
 'rep.col.csat_responses': 'CSAT responses',
 'rep.col.transfers': 'Transfers',
 'rep.col.callbacks': 'Callbacks',
+'rep.col.occupancy': 'Occupancy',
+'rep.col.presence_seconds.available': 'Time available',
+'rep.col.presence_seconds.away': 'Time away',
+'rep.col.presence_seconds.offline': 'Time offline',
 'bh.new': 'New calendar',
 'bh.none': 'No business-hours calendars yet.',
 'bh.unavailable': 'Business hours are not available on this server yet.',
@@ -778,6 +783,7 @@ Object.assign(STRINGS.fa, {
 'rep.badDay': 'تاریخ معتبر نیست',
 'rep.period': 'از {from} تا {to}',
 'rep.csv': 'دریافت CSV',
+'rep.zone': 'روزها به وقت {zone}',
 'rep.unavailable': 'گزارش‌ها هنوز روی این سرور فعال نیستند.',
 'rep.empty': 'در این بازه چیزی نیست.',
 'rep.total': 'جمع',
@@ -807,6 +813,10 @@ Object.assign(STRINGS.fa, {
 'rep.col.csat_responses': 'تعداد نظر',
 'rep.col.transfers': 'انتقال',
 'rep.col.callbacks': 'تماس برگشتی',
+'rep.col.occupancy': 'اشغال',
+'rep.col.presence_seconds.available': 'مدت آماده',
+'rep.col.presence_seconds.away': 'مدت دور از میز',
+'rep.col.presence_seconds.offline': 'مدت آفلاین',
 'bh.new': 'تقویم تازه',
 'bh.none': 'هنوز تقویم ساعات کاری نیست.',
 'bh.unavailable': 'ساعات کاری هنوز روی این سرور فعال نیست.',
@@ -3428,7 +3438,7 @@ return [fmtPct(sl), level(sl === null ? null : sl * 100, th.sl_amber, th.sl_red,
 }
 case 'abandon_rate': {
 var ab = num(d.abandoned);
-var rate = ab !== null && offeredToday ? ab / offeredToday : (ab === 0 ? 0 : null);
+var rate = typeof d.abandon_rate === 'number' ? d.abandon_rate : ab !== null && offeredToday ? ab / offeredToday : (ab === 0 ? 0 : null);
 return [fmtPct(rate), level(rate === null ? null : rate * 100, th.abandon_amber, th.abandon_red)];
 }
 case 'asa': return [wbDuration(num(d.avg_speed_of_answer_seconds)), level(num(d.avg_speed_of_answer_seconds), th.asa_amber, th.asa_red)];
@@ -3679,9 +3689,7 @@ REP.from = r.from;
 REP.to = r.to;
 }
 function reportParams(extra) {
-var from = dayFromIso(REP.from), to = dayFromIso(REP.to);
-var end = new Date(to.getFullYear(), to.getMonth(), to.getDate() + 1);
-var p = { from: from.toISOString(), to: end.toISOString(), queue: REP.queue, channel: REP.channel, agent: REP.agent, group_by: REP.group_by };
+var p = { from: REP.from, to: REP.to, queue: REP.queue, channel: REP.channel, agent: REP.agent, group_by: REP.group_by };
 Object.keys(extra || {}).forEach(function (k) { p[k] = extra[k]; });
 return p;
 }
@@ -3780,9 +3788,16 @@ loadReport();
 var REP_COLS = ['offered', 'answered', 'abandoned', 'short_abandoned', 'answered_within_target', 'service_level', 'service_level_excluding_short_abandons',
 'avg_speed_of_answer_seconds', 'avg_handle_seconds', 'first_response_p50_seconds', 'first_response_p90_seconds',
 'resolution_p50_seconds', 'resolution_p90_seconds', 'csat_average', 'csat_responses', 'transfers', 'callbacks'];
+var REP_AGENT_COLS = ['occupancy', 'presence_seconds.available', 'presence_seconds.away', 'presence_seconds.offline'];
+function repField(it, key) {
+var parts = key.split('.');
+var v = it[parts[0]];
+return parts.length > 1 ? (v ? v[parts[1]] : undefined) : v;
+}
 function repValue(key, v) {
 if (v === null || v === undefined) return DASH;
-if (/^service_level/.test(key)) return fmtPct(v);
+if (/^(service_level|occupancy)/.test(key)) return fmtPct(v);
+if (/^presence_seconds\./.test(key)) return wbDuration(v);
 if (/_seconds$/.test(key)) return wbDuration(v);
 if (key === 'csat_average') return new Intl.NumberFormat(locale(), { maximumFractionDigits: 2 }).format(v);
 return typeof v === 'number' ? fmtNum(v) : String(v);
@@ -3801,7 +3816,8 @@ clear(box);
 var csv = h('a', { class: 'btn', 'data-testid': 'report-csv', href: API_BASE + '/reports/summary' + qs(reportParams({ format: 'csv' })),
 download: 'report-' + REP.from + '-' + REP.to + '-' + REP.group_by + '.csv' }, t('rep.csv'));
 box.appendChild(h('div', { class: 'rep-actions' },
-h('span', { class: 'muted', 'data-testid': 'report-period' }, t('rep.period', { from: fmtDay(REP.from), to: fmtDay(REP.to) })),
+h('span', { class: 'muted', 'data-testid': 'report-period' }, t('rep.period', { from: fmtDay(REP.from), to: fmtDay(REP.to) }),
+REP.data && REP.data.time_zone ? ' · ' + t('rep.zone', { zone: REP.data.time_zone }) : null),
 REP.loading ? h('span', { class: 'muted' }, t('list.loading')) : null, csv));
 if (REP.error) {
 box.appendChild(h('p', { class: 'notice', role: 'alert', 'data-testid': 'report-error' },
@@ -3815,16 +3831,17 @@ box.appendChild(h('p', { class: 'rep-formula', 'data-testid': 'report-formula' }
 box.appendChild(reportTable(items, REP.data.total));
 }
 function reportTable(items, total) {
-var cell = function (it, k) { return h('td', { class: 'num', 'data-field': k }, repValue(k, it[k])); };
+var cols = REP.group_by === 'agent' ? REP_COLS.concat(REP_AGENT_COLS) : REP_COLS;
+var cell = function (it, k) { return h('td', { class: 'num', 'data-field': k }, repValue(k, repField(it, k))); };
 return h('div', { class: 'rep-table-wrap' }, h('table', { class: 'stats rep-table', 'data-testid': 'report-table' },
 h('thead', null, h('tr', null, h('th', { scope: 'col' }, t('rep.group.' + REP.group_by)),
-REP_COLS.map(function (k) { return h('th', { scope: 'col' }, t('rep.col.' + k)); }))),
+cols.map(function (k) { return h('th', { scope: 'col' }, t('rep.col.' + k)); }))),
 h('tbody', null, items.length ? items.map(function (it) {
 return h('tr', { 'data-testid': 'report-row', 'data-key': String(it.key) }, h('th', { scope: 'row' }, h('bdi', null, repLabel(it))),
-REP_COLS.map(function (k) { return cell(it, k); }));
-}) : h('tr', null, h('td', { colspan: String(REP_COLS.length + 1), class: 'muted' }, t('rep.empty')))),
+cols.map(function (k) { return cell(it, k); }));
+}) : h('tr', null, h('td', { colspan: String(cols.length + 1), class: 'muted' }, t('rep.empty')))),
 total ? h('tfoot', null, h('tr', { 'data-testid': 'report-total' }, h('th', { scope: 'row' }, t('rep.total')),
-REP_COLS.map(function (k) { return cell(total, k); }))) : null));
+cols.map(function (k) { return cell(total, k); }))) : null));
 }
 function svgEl(tag, attrs, text) {
 var el = document.createElementNS(SVG_NS, tag);

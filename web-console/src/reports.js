@@ -134,11 +134,10 @@ function applyPreset(name) {
   REP.to = r.to;
 }
 
-// The period as instants: from the start of the first day to the start of the day after the last.
+// The period as whole days, the last included; the server reads them in its reports time zone
+// (named in the answer), so whole days come from its daily rollups.
 function reportParams(extra) {
-  var from = dayFromIso(REP.from), to = dayFromIso(REP.to);
-  var end = new Date(to.getFullYear(), to.getMonth(), to.getDate() + 1);
-  var p = { from: from.toISOString(), to: end.toISOString(), queue: REP.queue, channel: REP.channel, agent: REP.agent, group_by: REP.group_by };
+  var p = { from: REP.from, to: REP.to, queue: REP.queue, channel: REP.channel, agent: REP.agent, group_by: REP.group_by };
   Object.keys(extra || {}).forEach(function (k) { p[k] = extra[k]; });
   return p;
 }
@@ -251,9 +250,19 @@ var REP_COLS = ['offered', 'answered', 'abandoned', 'short_abandoned', 'answered
   'avg_speed_of_answer_seconds', 'avg_handle_seconds', 'first_response_p50_seconds', 'first_response_p90_seconds',
   'resolution_p50_seconds', 'resolution_p90_seconds', 'csat_average', 'csat_responses', 'transfers', 'callbacks'];
 
+// Grouped by agent, the rows also carry occupancy and the time in each presence state.
+var REP_AGENT_COLS = ['occupancy', 'presence_seconds.available', 'presence_seconds.away', 'presence_seconds.offline'];
+
+function repField(it, key) {
+  var parts = key.split('.');
+  var v = it[parts[0]];
+  return parts.length > 1 ? (v ? v[parts[1]] : undefined) : v;
+}
+
 function repValue(key, v) {
   if (v === null || v === undefined) return DASH;
-  if (/^service_level/.test(key)) return fmtPct(v);
+  if (/^(service_level|occupancy)/.test(key)) return fmtPct(v);
+  if (/^presence_seconds\./.test(key)) return wbDuration(v);
   if (/_seconds$/.test(key)) return wbDuration(v);
   if (key === 'csat_average') return new Intl.NumberFormat(locale(), { maximumFractionDigits: 2 }).format(v);
   return typeof v === 'number' ? fmtNum(v) : String(v);
@@ -275,7 +284,8 @@ function renderReportBody() {
   var csv = h('a', { class: 'btn', 'data-testid': 'report-csv', href: API_BASE + '/reports/summary' + qs(reportParams({ format: 'csv' })),
     download: 'report-' + REP.from + '-' + REP.to + '-' + REP.group_by + '.csv' }, t('rep.csv'));
   box.appendChild(h('div', { class: 'rep-actions' },
-    h('span', { class: 'muted', 'data-testid': 'report-period' }, t('rep.period', { from: fmtDay(REP.from), to: fmtDay(REP.to) })),
+    h('span', { class: 'muted', 'data-testid': 'report-period' }, t('rep.period', { from: fmtDay(REP.from), to: fmtDay(REP.to) }),
+      REP.data && REP.data.time_zone ? ' · ' + t('rep.zone', { zone: REP.data.time_zone }) : null),
     REP.loading ? h('span', { class: 'muted' }, t('list.loading')) : null, csv));
   if (REP.error) {
     box.appendChild(h('p', { class: 'notice', role: 'alert', 'data-testid': 'report-error' },
@@ -290,16 +300,17 @@ function renderReportBody() {
 }
 
 function reportTable(items, total) {
-  var cell = function (it, k) { return h('td', { class: 'num', 'data-field': k }, repValue(k, it[k])); };
+  var cols = REP.group_by === 'agent' ? REP_COLS.concat(REP_AGENT_COLS) : REP_COLS;
+  var cell = function (it, k) { return h('td', { class: 'num', 'data-field': k }, repValue(k, repField(it, k))); };
   return h('div', { class: 'rep-table-wrap' }, h('table', { class: 'stats rep-table', 'data-testid': 'report-table' },
     h('thead', null, h('tr', null, h('th', { scope: 'col' }, t('rep.group.' + REP.group_by)),
-      REP_COLS.map(function (k) { return h('th', { scope: 'col' }, t('rep.col.' + k)); }))),
+      cols.map(function (k) { return h('th', { scope: 'col' }, t('rep.col.' + k)); }))),
     h('tbody', null, items.length ? items.map(function (it) {
       return h('tr', { 'data-testid': 'report-row', 'data-key': String(it.key) }, h('th', { scope: 'row' }, h('bdi', null, repLabel(it))),
-        REP_COLS.map(function (k) { return cell(it, k); }));
-    }) : h('tr', null, h('td', { colspan: String(REP_COLS.length + 1), class: 'muted' }, t('rep.empty')))),
+        cols.map(function (k) { return cell(it, k); }));
+    }) : h('tr', null, h('td', { colspan: String(cols.length + 1), class: 'muted' }, t('rep.empty')))),
     total ? h('tfoot', null, h('tr', { 'data-testid': 'report-total' }, h('th', { scope: 'row' }, t('rep.total')),
-      REP_COLS.map(function (k) { return cell(total, k); }))) : null));
+      cols.map(function (k) { return cell(total, k); }))) : null));
 }
 
 // ---- charts (inline SVG) ---------------------------------------------------------------------
