@@ -230,6 +230,10 @@ impl Application {
             self.stop.clone(),
         ));
         workers.extend(crate::value::spawn_workers(&self.state, self.stop.clone()));
+        workers.extend(crate::reports::spawn_workers(
+            &self.state,
+            self.stop.clone(),
+        ));
         let grace = Duration::from_secs(self.state.settings.server.shutdown_grace_secs);
         tracing::info!(addr = %self.local_addr(), "switchboard listening");
         let server = &self.state.settings.server;
@@ -261,6 +265,7 @@ pub fn build_router(state: AppState, chat_hub: Arc<crate::channels::chat::Hub>) 
         .merge(crate::channels::chat::router(chat_hub.clone()))
         .merge(crate::orders::router())
         .merge(crate::value::router())
+        .merge(crate::reports::router())
         .split_for_parts();
     let doc = Arc::new(crate::openapi::document(doc));
     let max_body = state.settings.server.max_body_bytes;

@@ -17,6 +17,7 @@ pub mod openapi;
 pub mod orders;
 pub mod pagination;
 pub mod queues;
+pub mod reports;
 pub mod routing;
 pub mod search;
 pub mod serve;

@@ -43,6 +43,18 @@ enum Command {
         #[command(subcommand)]
         command: SearchCommand,
     },
+    /// Maintain the contact-center report tables.
+    Reports {
+        #[command(subcommand)]
+        command: ReportsCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ReportsCommand {
+    /// Recompute every report fact and daily rollup from the conversation history and call
+    /// records (after changing `reports.time_zone` or a queue's target; stop the servers first).
+    Rebuild,
 }
 
 #[derive(Subcommand)]
@@ -158,6 +170,18 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let store = app::connect_store(&settings).await?;
             switchboard::store::fulltext::reindex(&store).await?;
             println!("search index rebuilt");
+            Ok(())
+        }
+        Command::Reports {
+            command: ReportsCommand::Rebuild,
+        } => {
+            let store = app::connect_store(&settings).await?;
+            let started = std::time::Instant::now();
+            let n = switchboard::reports::rebuild(&store, &settings).await?;
+            println!(
+                "report tables rebuilt from {n} conversations in {:.1} s",
+                started.elapsed().as_secs_f64()
+            );
             Ok(())
         }
         Command::Agents {

@@ -32,6 +32,9 @@ pub struct Queue {
     /// When an agent goes offline, their unanswered email returns to this queue too (by
     /// default email stays assigned; chats and callbacks always return).
     pub requeue_email_when_offline: bool,
+    /// Service-level target in seconds: answered within it counts toward service level
+    /// (`null`: 20 s for phone and chat, the first-response target for email).
+    pub service_level_seconds: Option<i64>,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -48,12 +51,14 @@ struct QueueRow {
     first_response_minutes: Option<i64>,
     resolution_hours: Option<i64>,
     requeue_email_when_offline: i64,
+    service_level_seconds: Option<i64>,
     created_at: i64,
     updated_at: i64,
 }
 
 const COLS: &str = "id, name, channels, skills, language, priority, auto_accept, \
-     first_response_minutes, resolution_hours, requeue_email_when_offline, created_at, updated_at";
+     first_response_minutes, resolution_hours, requeue_email_when_offline, service_level_seconds, \
+     created_at, updated_at";
 
 impl From<QueueRow> for Queue {
     fn from(r: QueueRow) -> Self {
@@ -68,6 +73,7 @@ impl From<QueueRow> for Queue {
             first_response_minutes: r.first_response_minutes,
             resolution_hours: r.resolution_hours,
             requeue_email_when_offline: r.requeue_email_when_offline == 1,
+            service_level_seconds: r.service_level_seconds,
             created_at: ms_to_rfc3339(r.created_at),
             updated_at: ms_to_rfc3339(r.updated_at),
         }
@@ -164,6 +170,8 @@ pub struct QueueInput {
     /// Hours; 0 clears it.
     pub resolution_hours: Option<i64>,
     pub requeue_email_when_offline: Option<bool>,
+    /// Seconds; 0 clears it (the default applies again).
+    pub service_level_seconds: Option<i64>,
 }
 
 struct Checked {
@@ -176,6 +184,7 @@ struct Checked {
     first_response_minutes: Option<i64>,
     resolution_hours: Option<i64>,
     requeue_email_when_offline: bool,
+    service_level_seconds: Option<i64>,
 }
 
 /// An SLA target: `Some(0)` clears, 1–100,000 sets, `None` keeps `cur`.
@@ -241,8 +250,14 @@ fn check(state: &AppState, req: QueueInput, cur: Option<&Queue>) -> ApiResult<Ch
         .requeue_email_when_offline
         .or(cur.map(|c| c.requeue_email_when_offline))
         .unwrap_or(false);
+    let service_level_seconds = target(
+        "service_level_seconds",
+        req.service_level_seconds,
+        cur.and_then(|c| c.service_level_seconds),
+    )?;
     Ok(Checked {
         requeue_email_when_offline,
+        service_level_seconds,
         name,
         channels,
         skills,
@@ -276,8 +291,9 @@ async fn create_queue(
     let now = now_ms();
     sqlx::query(
         "INSERT INTO queues (id, name, channels, skills, language, priority, auto_accept, created_at, \
-           updated_at, first_response_minutes, resolution_hours, requeue_email_when_offline) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10, $11)",
+           updated_at, first_response_minutes, resolution_hours, requeue_email_when_offline, \
+           service_level_seconds) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10, $11, $12)",
     )
     .bind(&id)
     .bind(&c.name)
@@ -290,6 +306,7 @@ async fn create_queue(
     .bind(c.first_response_minutes)
     .bind(c.resolution_hours)
     .bind(c.requeue_email_when_offline as i64)
+    .bind(c.service_level_seconds)
     .execute(state.store.pool())
     .await
     .map_err(conflict)?;
@@ -328,7 +345,7 @@ async fn update_queue(
     sqlx::query(
         "UPDATE queues SET name = $1, channels = $2, skills = $3, language = $4, priority = $5, \
            auto_accept = $6, updated_at = $7, first_response_minutes = $9, resolution_hours = $10, \
-           requeue_email_when_offline = $11 WHERE id = $8",
+           requeue_email_when_offline = $11, service_level_seconds = $12 WHERE id = $8",
     )
     .bind(&c.name)
     .bind(serde_json::to_string(&c.channels)?)
@@ -341,6 +358,7 @@ async fn update_queue(
     .bind(c.first_response_minutes)
     .bind(c.resolution_hours)
     .bind(c.requeue_email_when_offline as i64)
+    .bind(c.service_level_seconds)
     .execute(state.store.pool())
     .await
     .map_err(conflict)?;

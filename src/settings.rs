@@ -24,6 +24,7 @@ pub struct Settings {
     pub email: EmailSettings,
     pub chat: ChatSettings,
     pub value: crate::value::ValueSettings,
+    pub reports: crate::reports::ReportSettings,
     pub logging: LoggingSettings,
 }
 

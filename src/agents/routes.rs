@@ -282,6 +282,14 @@ async fn update_agent(
         .bind(&id)
         .execute(tx.conn())
         .await?;
+        if cur.presence != "offline" {
+            sqlx::query("UPDATE agents SET presence_at = $1 WHERE id = $2")
+                .bind(now)
+                .bind(&id)
+                .execute(tx.conn())
+                .await?;
+            crate::reports::presence::log(tx.conn(), &id, "offline", now).await?;
+        }
     }
     let mut ev = events::new_event(
         "agent.updated",
@@ -346,16 +354,23 @@ async fn set_presence(
     }
     let now = now_ms();
     let mut tx = state.store.begin().await?;
-    let res = sqlx::query(
-        "UPDATE agents SET presence = $1, presence_at = $2 WHERE id = $3 AND active = 1",
-    )
-    .bind(&req.status)
-    .bind(now)
-    .bind(&id)
-    .execute(tx.conn())
-    .await?;
-    if res.rows_affected() == 0 {
+    let prev: Option<(String,)> =
+        sqlx::query_as("SELECT presence FROM agents WHERE id = $1 AND active = 1")
+            .bind(&id)
+            .fetch_optional(tx.conn())
+            .await?;
+    let Some((prev,)) = prev else {
         return Err(ApiError::NotFound("agent"));
+    };
+    // `presence_at` (the API's `presence_since`) and the presence log move on a change only.
+    if prev != req.status {
+        sqlx::query("UPDATE agents SET presence = $1, presence_at = $2 WHERE id = $3")
+            .bind(&req.status)
+            .bind(now)
+            .bind(&id)
+            .execute(tx.conn())
+            .await?;
+        crate::reports::presence::log(tx.conn(), &id, &req.status, now).await?;
     }
     let mut ev = events::new_event(
         "agent.presence_changed",

@@ -262,6 +262,7 @@ async fn offline_if_gone(
     if res.rows_affected() == 0 {
         return Ok(None);
     }
+    crate::reports::presence::log(tx.conn(), agent, "offline", now).await?;
     let mut ev = events::new_event(
         "agent.presence_changed",
         serde_json::json!({ "status": "offline", "reason": "console_disconnected", "grace_seconds": grace.as_secs() }),

@@ -2,8 +2,10 @@
 
 use crate::auth::{Caller, Role};
 use crate::error::ApiResult;
+use crate::reports::query::GroupBy;
+use crate::reports::today::{sla_watch, today, TodayFigures};
 use crate::state::AppState;
-use crate::store::now_ms;
+use crate::store::{ms_to_rfc3339, now_ms};
 use axum::extract::State;
 use axum::Json;
 use serde::Serialize;
@@ -34,6 +36,13 @@ pub struct QueueStats {
     pub assigned: i64,
     /// Available active agents with the queue's skills and language.
     pub available_agents: i64,
+    /// Figures since local midnight (`reports.time_zone`), as `GET /reports/summary` defines
+    /// them.
+    pub today: TodayFigures,
+    /// Contacts waiting for an answer past 80 % of the queue's service-level target.
+    pub sla_at_risk: i64,
+    /// Contacts waiting for an answer past the target.
+    pub sla_breached: i64,
 }
 
 /// Figures for one agent.
@@ -47,6 +56,10 @@ pub struct AgentStats {
     /// Outstanding offers per channel.
     pub offered: BTreeMap<String, i64>,
     pub capacity: BTreeMap<String, i64>,
+    /// When the agent's presence last changed (RFC 3339).
+    pub presence_since: String,
+    /// Contacts the agent answered today (local day of `reports.time_zone`).
+    pub handled_today: i64,
 }
 
 /// Figures for every queue.
@@ -66,11 +79,11 @@ async fn counts(state: &AppState, sql: &str) -> ApiResult<HashMap<String, (i64, 
     Ok(rows.into_iter().map(|(k, a, b)| (k, (a, b))).collect())
 }
 
-type AgentRow = (String, String, String, String, String, String);
+type AgentRow = (String, String, String, String, String, String, i64);
 
 async fn active_agents(state: &AppState) -> ApiResult<Vec<AgentRow>> {
     Ok(sqlx::query_as(
-        "SELECT id, name, presence, skills, languages, capacity FROM agents \
+        "SELECT id, name, presence, skills, languages, capacity, presence_at FROM agents \
          WHERE active = 1 ORDER BY name, id",
     )
     .fetch_all(state.store.pool())
@@ -116,6 +129,8 @@ async fn queue_stats(
             )
         })
         .collect();
+    let figures = today(&state, GroupBy::Queue).await?;
+    let watch = sla_watch(&state).await?;
     let queues: Vec<(String, String, String, Option<String>)> =
         sqlx::query_as("SELECT id, name, skills, language FROM queues ORDER BY name")
             .fetch_all(state.store.pool())
@@ -132,7 +147,11 @@ async fn queue_stats(
                 })
                 .count() as i64;
             let (w, oldest) = waiting.get(&id).copied().unwrap_or((0, now));
+            let (sla_at_risk, sla_breached) = watch.get(&id).copied().unwrap_or_default();
             QueueStats {
+                today: figures.get(&id).map(TodayFigures::from).unwrap_or_default(),
+                sla_at_risk,
+                sla_breached,
                 waiting: w,
                 oldest_wait_seconds: if w > 0 {
                     (now - oldest).max(0) / 1000
@@ -175,10 +194,13 @@ async fn agent_stats(
             .map(|r| (r.1.clone(), r.2))
             .collect()
     };
+    let handled = today(&state, GroupBy::Agent).await?;
     let items = active_agents(&state)
         .await?
         .into_iter()
-        .map(|(id, name, presence, _, _, capacity)| AgentStats {
+        .map(|(id, name, presence, _, _, capacity, since)| AgentStats {
+            handled_today: handled.get(&id).map_or(0, |f| f.answered),
+            presence_since: ms_to_rfc3339(since),
             load: by_agent(&load, &id),
             offered: by_agent(&offered, &id),
             capacity: serde_json::from_str(&capacity).unwrap_or_default(),

@@ -1,0 +1,490 @@
+//! The report worker: reads what happened since its persisted position (new history rows and
+//! changed conversations — a call record appended to a conversation moves its `updated_at`),
+//! recomputes those conversations' facts and the day rollups they touch. Idempotent: facts are
+//! replaced per conversation and each touched rollup row is recomputed from its facts, so a
+//! row read twice (the late-commit window, two nodes) changes nothing.
+
+use super::facts::{self, CallRow, ConvRow, HistRow, QueueTargets, Rules};
+use super::figures::{Fact, Tally, FACT_COLS};
+use super::zone::Zone;
+use crate::settings::Settings;
+use crate::state::AppState;
+use crate::store::bulk::{fetch_in, insert_rows, json_param, V};
+use crate::store::{dialect, now_ms, Store, StoreError, StoreResult, Tx};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Arc, Mutex, OnceLock};
+
+/// A rollup row's key: (local day, queue, channel, agent).
+pub type GroupKey = (String, String, String, String);
+
+/// Conversations whose facts are recomputed per statement group.
+const CHUNK: usize = 500;
+/// Most rows read per source and pass.
+const SCAN_LIMIT: i64 = 2_000;
+
+/// A source of changes: rows `(conversation id, time, row id)` after a position.
+struct Source {
+    name: &'static str,
+    after: &'static str,
+    window: &'static str,
+}
+
+const SOURCES: [Source; 2] = [
+    Source {
+        name: "history",
+        after: "SELECT conversation_id, created_at, id FROM conversation_events \
+                WHERE created_at >= $1 AND (created_at > $1 OR id > $2) \
+                ORDER BY created_at, id LIMIT $3",
+        window: "SELECT conversation_id, created_at, id FROM conversation_events \
+                 WHERE created_at >= $1 AND created_at <= $2",
+    },
+    Source {
+        name: "conversations",
+        after: "SELECT id, updated_at, id FROM conversations \
+                WHERE updated_at >= $1 AND (updated_at > $1 OR id > $2) \
+                ORDER BY updated_at, id LIMIT $3",
+        window: "SELECT id, updated_at, id FROM conversations \
+                 WHERE updated_at >= $1 AND updated_at <= $2",
+    },
+];
+
+/// Rows this process already read inside the late-commit window, per database and source.
+type Seen = HashMap<String, i64>;
+
+fn seen() -> &'static Mutex<HashMap<String, Seen>> {
+    static SEEN: OnceLock<Mutex<HashMap<String, Seen>>> = OnceLock::new();
+    SEEN.get_or_init(Mutex::default)
+}
+
+fn seen_key(settings: &Settings, source: &str) -> String {
+    use secrecy::ExposeSecret;
+    format!("{}#{source}", settings.database.url.expose_secret())
+}
+
+/// The rules facts are decided by, as configured now.
+pub async fn rules(store: &Store, settings: &Settings) -> StoreResult<Rules> {
+    let s = &settings.reports;
+    let zone = Zone::named(&s.time_zone).unwrap_or_else(|| Zone::named("UTC").expect("UTC"));
+    let rows: Vec<(String, Option<i64>, Option<i64>)> =
+        sqlx::query_as("SELECT id, service_level_seconds, first_response_minutes FROM queues")
+            .fetch_all(store.pool())
+            .await
+            .map_err(StoreError::from_sqlx)?;
+    let queues = rows
+        .into_iter()
+        .map(|(id, sl, fr)| {
+            let t = QueueTargets {
+                service_level_seconds: sl,
+                first_response_minutes: fr,
+            };
+            (id, t)
+        })
+        .collect();
+    let mut conn = store
+        .pool()
+        .acquire()
+        .await
+        .map_err(StoreError::from_sqlx)?;
+    let phone_queue = crate::queues::or_default(&mut *conn, "phone", None).await?;
+    let fax_queue = crate::queues::or_default(&mut *conn, "fax", None).await?;
+    Ok(Rules {
+        zone,
+        short_abandon_ms: s.short_abandon_seconds.max(0) * 1000,
+        queues,
+        first_response_minutes: settings.routing.first_response_minutes,
+        phone_queue,
+        fax_queue,
+    })
+}
+
+/// One pass: read new changes, refresh the touched facts and rollups. Returns how many
+/// conversations were refreshed and whether a source had more rows than one pass reads.
+pub async fn run_once(state: &AppState) -> StoreResult<(usize, bool)> {
+    let _turn = turn(&state.settings).await;
+    let late = state.settings.reports.late_commit_secs.max(0) * 1000;
+    let mut positions = BTreeMap::new();
+    let mut dirty = BTreeSet::new();
+    let mut more = false;
+    for src in &SOURCES {
+        let (pos, full) = scan(state, src, late, &mut dirty).await?;
+        more |= full;
+        positions.insert(src.name, pos);
+    }
+    if dirty.is_empty() && positions.values().all(Option::is_none) {
+        return Ok((0, false));
+    }
+    let rules = rules(&state.store, &state.settings).await?;
+    let mut tx = state.store.begin().await?;
+    ensure_positions(&mut tx).await?;
+    let ids: Vec<String> = dirty.into_iter().collect();
+    let groups = refresh(&mut tx, &rules, &ids).await?;
+    recompute_groups(&mut tx, &groups).await?;
+    for (name, pos) in positions {
+        if let Some((at, id)) = pos {
+            save_position(&mut tx, name, at, &id).await?;
+        }
+    }
+    tx.commit().await?;
+    Ok((ids.len(), more))
+}
+
+async fn ensure_positions(tx: &mut Tx) -> StoreResult<()> {
+    for src in &SOURCES {
+        sqlx::query(
+            "INSERT INTO report_positions (name, at, last_id) VALUES ($1, 0, '') \
+             ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(src.name)
+        .execute(tx.conn())
+        .await
+        .map_err(StoreError::from_sqlx)?;
+    }
+    // Row locks: passes of several nodes take turns.
+    sqlx::query("UPDATE report_positions SET at = at")
+        .execute(tx.conn())
+        .await
+        .map_err(StoreError::from_sqlx)?;
+    Ok(())
+}
+
+async fn save_position(tx: &mut Tx, name: &str, at: i64, id: &str) -> StoreResult<()> {
+    sqlx::query("UPDATE report_positions SET at = $1, last_id = $2 WHERE name = $3 AND at <= $1")
+        .bind(at)
+        .bind(id)
+        .bind(name)
+        .execute(tx.conn())
+        .await
+        .map_err(StoreError::from_sqlx)?;
+    Ok(())
+}
+
+/// Conversations changed after the source's position (and rows of the late-commit window
+/// not read before); the new position when it moved, and whether the scan was cut short.
+async fn scan(
+    state: &AppState,
+    src: &Source,
+    late: i64,
+    dirty: &mut BTreeSet<String>,
+) -> StoreResult<(Option<(i64, String)>, bool)> {
+    let pool = state.store.pool();
+    let pos: Option<(i64, String)> =
+        sqlx::query_as("SELECT at, last_id FROM report_positions WHERE name = $1")
+            .bind(src.name)
+            .fetch_optional(pool)
+            .await
+            .map_err(StoreError::from_sqlx)?;
+    let (at, last) = pos.unwrap_or((0, String::new()));
+    let rows: Vec<(String, i64, String)> = sqlx::query_as(src.after)
+        .bind(at)
+        .bind(&last)
+        .bind(SCAN_LIMIT)
+        .fetch_all(pool)
+        .await
+        .map_err(StoreError::from_sqlx)?;
+    let window: Vec<(String, i64, String)> = sqlx::query_as(src.window)
+        .bind(at - late)
+        .bind(at)
+        .fetch_all(pool)
+        .await
+        .map_err(StoreError::from_sqlx)?;
+    let full = rows.len() as i64 >= SCAN_LIMIT;
+    let next = rows.last().map(|r| (r.1, r.2.clone()));
+    let horizon = next.as_ref().map_or(at, |n| n.0) - late;
+    let mut map = seen().lock().expect("seen lock");
+    let seen = map.entry(seen_key(&state.settings, src.name)).or_default();
+    for (conv, t, id) in window.into_iter().chain(rows) {
+        let key = format!("{id}@{t}");
+        if seen.insert(key, t).is_none() {
+            dirty.insert(conv);
+        }
+    }
+    seen.retain(|_, t| *t >= horizon);
+    Ok((next, full))
+}
+
+/// Forget what this process read (after a rebuild).
+pub fn forget(settings: &Settings) {
+    let mut map = seen().lock().expect("seen lock");
+    for src in &SOURCES {
+        map.remove(&seen_key(settings, src.name));
+    }
+}
+
+/// Replace the facts of `ids`; returns the rollup groups they were and are in.
+pub async fn refresh(
+    tx: &mut Tx,
+    rules: &Rules,
+    ids: &[String],
+) -> StoreResult<BTreeSet<GroupKey>> {
+    let mut groups = BTreeSet::new();
+    for chunk in ids.chunks(CHUNK) {
+        let old: Vec<GroupKey> = fetch_in(
+            tx,
+            "SELECT day, queue_id, channel, agent_id FROM report_facts WHERE conversation_id IN",
+            chunk,
+        )
+        .await?;
+        groups.extend(old);
+        let sql = format!(
+            "DELETE FROM report_facts WHERE conversation_id IN (SELECT value FROM {})",
+            dialect::json_values(tx)
+        );
+        sqlx::query(&sql)
+            .bind(json_param(chunk)?)
+            .execute(tx.conn())
+            .await
+            .map_err(StoreError::from_sqlx)?;
+        let new = compute(tx, rules, chunk).await?;
+        groups.extend(new.iter().map(group_of));
+        insert_facts(tx, &new).await?;
+    }
+    Ok(groups)
+}
+
+pub fn group_of(f: &Fact) -> GroupKey {
+    (
+        f.day.clone(),
+        f.queue_id.clone(),
+        f.channel.clone(),
+        f.agent_id.clone(),
+    )
+}
+
+/// The facts of some conversations, from their rows.
+pub async fn compute(tx: &mut Tx, rules: &Rules, ids: &[String]) -> StoreResult<Vec<Fact>> {
+    let convs: Vec<ConvRow> = fetch_in(
+        tx,
+        "SELECT id, channel, status, queue_id, assignee_id, created_at, first_response_at, \
+           resolved_at FROM conversations WHERE id IN",
+        ids,
+    )
+    .await?;
+    let mut history: Vec<HistRow> = fetch_in(
+        tx,
+        "SELECT conversation_id, kind, data, created_at, id FROM conversation_events \
+         WHERE kind IN ('created', 'assigned', 'transferred', 'requeued', 'status_changed', \
+           'rated') AND conversation_id IN",
+        ids,
+    )
+    .await?;
+    history.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+    let voice: Vec<String> = convs
+        .iter()
+        .filter(|c| matches!(c.channel.as_str(), "phone" | "fax"))
+        .map(|c| c.id.clone())
+        .collect();
+    let calls: Vec<CallRow> = fetch_in(
+        tx,
+        "SELECT id, conversation_id, meta FROM messages WHERE channel IN ('phone', 'fax') \
+           AND conversation_id IN",
+        &voice,
+    )
+    .await?;
+    let callbacks: Vec<(String,)> = fetch_in(
+        tx,
+        "SELECT conversation_id FROM conversation_tags WHERE tag = 'callback' AND conversation_id IN",
+        &voice,
+    )
+    .await?;
+    let mut by_conv: HashMap<&str, Vec<HistRow>> = HashMap::new();
+    for h in &history {
+        by_conv
+            .entry(&h.conversation_id)
+            .or_default()
+            .push(h.clone());
+    }
+    let mut calls_of: HashMap<&str, Vec<CallRow>> = HashMap::new();
+    for c in &calls {
+        calls_of
+            .entry(&c.conversation_id)
+            .or_default()
+            .push(c.clone());
+    }
+    let mut out = Vec::new();
+    for c in &convs {
+        let cb = callbacks.iter().any(|(id,)| *id == c.id);
+        let h = by_conv.get(c.id.as_str()).map_or(&[][..], Vec::as_slice);
+        let k = calls_of.get(c.id.as_str()).map_or(&[][..], Vec::as_slice);
+        out.extend(facts::of_conversation(rules, c, h, k, cb));
+    }
+    Ok(out)
+}
+
+pub async fn insert_facts(tx: &mut Tx, facts: &[Fact]) -> StoreResult<()> {
+    let rows = facts
+        .iter()
+        .map(|f| {
+            vec![
+                V::S(f.id.clone()),
+                V::S(f.conversation_id.clone()),
+                V::S(f.channel.clone()),
+                V::S(f.queue_id.clone()),
+                V::S(f.agent_id.clone()),
+                V::S(f.day.clone()),
+                V::I(f.offered_at),
+                V::I(f.offered),
+                V::I(f.answered),
+                V::I(f.abandoned),
+                V::I(f.short_abandoned),
+                V::I(f.within_target),
+                V::J(f.wait_ms),
+                V::J(f.handle_ms),
+                V::J(f.first_response_ms),
+                V::J(f.resolution_ms),
+                V::J(f.csat),
+                V::I(f.transfers),
+                V::I(f.callbacks),
+                V::I(f.callbacks_answered),
+            ]
+        })
+        .collect();
+    let head = format!("INSERT INTO report_facts ({FACT_COLS})");
+    insert_rows(tx, &head, rows, "", "").await
+}
+
+/// Recompute rollup rows from their facts.
+pub async fn recompute_groups(tx: &mut Tx, groups: &BTreeSet<GroupKey>) -> StoreResult<()> {
+    for g in groups {
+        let facts: Vec<Fact> = sqlx::query_as(&format!(
+            "SELECT {FACT_COLS} FROM report_facts \
+             WHERE day = $1 AND queue_id = $2 AND channel = $3 AND agent_id = $4"
+        ))
+        .bind(&g.0)
+        .bind(&g.1)
+        .bind(&g.2)
+        .bind(&g.3)
+        .fetch_all(tx.conn())
+        .await
+        .map_err(StoreError::from_sqlx)?;
+        let mut t = Tally::default();
+        facts.iter().for_each(|f| t.add(f));
+        sqlx::query(
+            "DELETE FROM report_daily WHERE day = $1 AND queue_id = $2 AND channel = $3 \
+               AND agent_id = $4",
+        )
+        .bind(&g.0)
+        .bind(&g.1)
+        .bind(&g.2)
+        .bind(&g.3)
+        .execute(tx.conn())
+        .await
+        .map_err(StoreError::from_sqlx)?;
+        if !facts.is_empty() {
+            insert_rollups(tx, [(g.clone(), t)].into_iter().collect()).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Columns of `report_daily` after the key.
+pub const ROLLUP_COLS: &str = "offered, answered, abandoned, short_abandoned, within_target, \
+    wait_ms, handled, handle_ms, csat_sum, csat_count, transfers, callbacks, callbacks_answered, \
+    first_response_hist, resolution_hist";
+
+pub async fn insert_rollups(tx: &mut Tx, rows: BTreeMap<GroupKey, Tally>) -> StoreResult<()> {
+    let rows = rows
+        .into_iter()
+        .map(|((day, q, ch, a), t)| {
+            vec![
+                V::S(day),
+                V::S(q),
+                V::S(ch),
+                V::S(a),
+                V::I(t.offered),
+                V::I(t.answered),
+                V::I(t.abandoned),
+                V::I(t.short_abandoned),
+                V::I(t.within_target),
+                V::I(t.wait_ms),
+                V::I(t.handled),
+                V::I(t.handle_ms),
+                V::I(t.csat_sum),
+                V::I(t.csat_count),
+                V::I(t.transfers),
+                V::I(t.callbacks),
+                V::I(t.callbacks_answered),
+                V::S(t.first_response.to_text()),
+                V::S(t.resolution.to_text()),
+            ]
+        })
+        .collect();
+    let head =
+        format!("INSERT INTO report_daily (day, queue_id, channel, agent_id, {ROLLUP_COLS})");
+    insert_rows(tx, &head, rows, "", "").await
+}
+
+/// Passes of one database take turns in this process (the worker, a report's catch-up pass,
+/// a rebuild); across nodes the `report_positions` row locks order them.
+async fn turn(settings: &Settings) -> tokio::sync::OwnedMutexGuard<()> {
+    static TURNS: OnceLock<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>> = OnceLock::new();
+    let lock = TURNS
+        .get_or_init(Mutex::default)
+        .lock()
+        .expect("turns lock")
+        .entry(seen_key(settings, "turn"))
+        .or_default()
+        .clone();
+    lock.lock_owned().await
+}
+
+/// `switchboard reports rebuild`: every fact and rollup from scratch (after changing
+/// `reports.time_zone` or a queue's target, or after an upgrade). Returns the facts written.
+/// Run it with the servers stopped (or expect rows their workers touch meanwhile to be
+/// recomputed by them once more).
+pub async fn rebuild(store: &Store, settings: &Settings) -> StoreResult<usize> {
+    let _turn = turn(settings).await;
+    let started = now_ms();
+    let rules = rules(store, settings).await?;
+    let mut tx = store.begin().await?;
+    ensure_positions(&mut tx).await?;
+    // Changes stamped from now on are the worker's; the late-commit window re-reads the rest.
+    for src in &SOURCES {
+        sqlx::query("UPDATE report_positions SET at = $1, last_id = '' WHERE name = $2")
+            .bind(started)
+            .bind(src.name)
+            .execute(tx.conn())
+            .await
+            .map_err(StoreError::from_sqlx)?;
+    }
+    tx.commit().await?;
+    forget(settings);
+    let (mut after, mut written) = (String::new(), 0);
+    loop {
+        let ids: Vec<(String,)> =
+            sqlx::query_as("SELECT id FROM conversations WHERE id > $1 ORDER BY id LIMIT $2")
+                .bind(&after)
+                .bind(CHUNK as i64 * 4)
+                .fetch_all(store.pool())
+                .await
+                .map_err(StoreError::from_sqlx)?;
+        let Some(last) = ids.last() else { break };
+        after = last.0.clone();
+        let ids: Vec<String> = ids.into_iter().map(|r| r.0).collect();
+        let mut tx = store.begin().await?;
+        refresh(&mut tx, &rules, &ids).await?;
+        tx.commit().await?;
+        written += ids.len();
+    }
+    roll_up_all(store).await?;
+    Ok(written)
+}
+
+/// Rebuild `report_daily` from every fact, one group after another.
+async fn roll_up_all(store: &Store) -> StoreResult<()> {
+    use futures::TryStreamExt;
+    let mut tx = store.begin().await?;
+    sqlx::query("DELETE FROM report_daily")
+        .execute(tx.conn())
+        .await
+        .map_err(StoreError::from_sqlx)?;
+    let sql =
+        format!("SELECT {FACT_COLS} FROM report_facts ORDER BY day, queue_id, channel, agent_id");
+    let mut rows = sqlx::query_as::<_, Fact>(&sql).fetch(store.pool());
+    let mut tallies: BTreeMap<GroupKey, Tally> = BTreeMap::new();
+    while let Some(f) = rows.try_next().await.map_err(StoreError::from_sqlx)? {
+        tallies.entry(group_of(&f)).or_default().add(&f);
+    }
+    drop(rows);
+    insert_rollups(&mut tx, tallies).await?;
+    tx.commit().await
+}

@@ -1,0 +1,282 @@
+//! A contact's fact from what happened to it: a queued conversation from its row and history,
+//! a call or fax from its PBX record (ring = answer − start, talk = billable seconds). Pure:
+//! the worker loads the rows, this decides the figures.
+
+use super::figures::Fact;
+use super::zone::{day_key, Zone};
+use serde_json::Value;
+use std::collections::HashMap;
+
+/// What a fact needs of its conversation.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ConvRow {
+    pub id: String,
+    pub channel: String,
+    pub status: String,
+    pub queue_id: Option<String>,
+    pub assignee_id: Option<String>,
+    pub created_at: i64,
+    pub first_response_at: Option<i64>,
+    pub resolved_at: Option<i64>,
+}
+
+/// A history entry.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct HistRow {
+    pub conversation_id: String,
+    pub kind: String,
+    pub data: String,
+    pub created_at: i64,
+    pub id: String,
+}
+
+/// A call or fax entry (`meta` as stored by the voice channel).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct CallRow {
+    pub id: String,
+    pub conversation_id: String,
+    pub meta: String,
+}
+
+/// A queue's targets.
+#[derive(Debug, Clone, Default)]
+pub struct QueueTargets {
+    pub service_level_seconds: Option<i64>,
+    pub first_response_minutes: Option<i64>,
+}
+
+/// The rules facts are decided by.
+pub struct Rules {
+    pub zone: Zone,
+    pub short_abandon_ms: i64,
+    pub queues: HashMap<String, QueueTargets>,
+    /// `[routing] first_response_minutes`, for email queues without their own target.
+    pub first_response_minutes: i64,
+    /// The queue calls and faxes outside any queue land in (the default queue, if it takes
+    /// the channel).
+    pub phone_queue: Option<String>,
+    pub fax_queue: Option<String>,
+}
+
+/// Default service-level target of phone and chat.
+pub const DEFAULT_TARGET_SECONDS: i64 = 20;
+
+impl Rules {
+    /// Answered within this many milliseconds counts toward service level.
+    pub fn target_ms(&self, queue: &str, channel: &str) -> i64 {
+        let q = self.queues.get(queue).cloned().unwrap_or_default();
+        if let Some(s) = q.service_level_seconds {
+            return s * 1000;
+        }
+        match channel {
+            "phone" | "chat" | "fax" => DEFAULT_TARGET_SECONDS * 1000,
+            _ => {
+                q.first_response_minutes
+                    .unwrap_or(self.first_response_minutes)
+                    * 60_000
+            }
+        }
+    }
+
+    /// Time that counts between two instants for a queue.
+    pub fn elapsed(&self, _queue: &str, from: i64, to: i64) -> i64 {
+        (to - from).max(0)
+    }
+
+    fn base(&self, id: &str, conv: &str, channel: &str, queue: &str, at: i64) -> Fact {
+        Fact {
+            id: id.into(),
+            conversation_id: conv.into(),
+            channel: channel.into(),
+            queue_id: queue.into(),
+            day: day_key(self.zone.day_of(at)),
+            offered_at: at,
+            ..Fact::default()
+        }
+    }
+}
+
+/// The facts of one conversation: its calls and faxes (phone and fax conversations), or the
+/// conversation itself once it entered a queue.
+pub fn of_conversation(
+    rules: &Rules,
+    conv: &ConvRow,
+    history: &[HistRow],
+    calls: &[CallRow],
+    callback: bool,
+) -> Vec<Fact> {
+    if matches!(conv.channel.as_str(), "phone" | "fax") {
+        return calls
+            .iter()
+            .filter_map(|c| of_call(rules, c, callback, conv.queue_id.as_deref()))
+            .collect();
+    }
+    of_queued(rules, conv, history).into_iter().collect()
+}
+
+fn data(h: &HistRow) -> Value {
+    serde_json::from_str(&h.data).unwrap_or(Value::Null)
+}
+
+fn text(v: &Value, key: &str) -> Option<String> {
+    v[key].as_str().map(str::to_string)
+}
+
+/// When and where the conversation first entered a queue.
+fn entered(conv: &ConvRow, history: &[HistRow]) -> Option<(i64, String)> {
+    history.iter().find_map(|h| {
+        let d = data(h);
+        match h.kind.as_str() {
+            "created" => text(&d, "queue_id").map(|q| (conv.created_at.min(h.created_at), q)),
+            "transferred" => text(&d, "to_queue").map(|q| (h.created_at, q)),
+            _ => None,
+        }
+    })
+}
+
+fn of_queued(rules: &Rules, conv: &ConvRow, history: &[HistRow]) -> Option<Fact> {
+    let (at, queue) = entered(conv, history)?;
+    let mut f = rules.base(&conv.id, &conv.id, &conv.channel, &queue, at);
+    f.offered = 1;
+    let assigned = history.iter().find_map(|h| {
+        (h.kind == "assigned" && h.created_at >= at)
+            .then(|| text(&data(h), "to").map(|a| (h.created_at, a)))
+            .flatten()
+    });
+    let replied = conv.first_response_at.filter(|t| *t >= at);
+    let answered_at = match conv.channel.as_str() {
+        "chat" => [assigned.as_ref().map(|a| a.0), replied]
+            .into_iter()
+            .flatten()
+            .min(),
+        _ => replied,
+    };
+    let done = matches!(conv.status.as_str(), "resolved" | "closed");
+    if let Some(t) = answered_at {
+        let wait = rules.elapsed(&queue, at, t);
+        f.answered = 1;
+        f.wait_ms = Some(wait);
+        f.within_target = i64::from(wait <= rules.target_ms(&queue, &conv.channel));
+        f.agent_id = agent_at(history, t)
+            .or(assigned.map(|a| a.1))
+            .or(conv.assignee_id.clone())
+            .unwrap_or_default();
+    } else if conv.channel == "chat" && done {
+        let wait = rules.elapsed(&queue, at, conv.resolved_at.unwrap_or(at));
+        f.abandoned = 1;
+        f.wait_ms = Some(wait);
+        f.short_abandoned = i64::from(wait < rules.short_abandon_ms);
+    }
+    f.first_response_ms = replied.map(|t| rules.elapsed(&queue, at, t));
+    if done {
+        f.resolution_ms = conv.resolved_at.map(|t| rules.elapsed(&queue, at, t));
+        f.handle_ms = (f.answered == 1).then(|| handle_ms(history));
+    }
+    f.csat = history
+        .iter()
+        .rev()
+        .find(|h| h.kind == "rated")
+        .and_then(|h| data(h)["score"].as_i64());
+    f.transfers = history.iter().filter(|h| is_transfer(h)).count() as i64;
+    Some(f)
+}
+
+/// The agent holding the conversation at `t` (the last assignment at or before it).
+fn agent_at(history: &[HistRow], t: i64) -> Option<String> {
+    let mut who = None;
+    for h in history.iter().take_while(|h| h.created_at <= t) {
+        match h.kind.as_str() {
+            "assigned" => who = text(&data(h), "to"),
+            "transferred" | "requeued" => who = None,
+            _ => {}
+        }
+    }
+    who
+}
+
+fn is_transfer(h: &HistRow) -> bool {
+    let d = data(h);
+    match h.kind.as_str() {
+        "transferred" => true,
+        "assigned" => {
+            let (from, to) = (text(&d, "from"), text(&d, "to"));
+            from.is_some() && to.is_some() && from != to
+        }
+        _ => false,
+    }
+}
+
+/// Milliseconds the conversation was open (or pending) and assigned to an agent.
+fn handle_ms(history: &[HistRow]) -> i64 {
+    let (mut agent, mut open, mut since, mut total) = (false, true, 0, 0);
+    for h in history {
+        if agent && open {
+            total += (h.created_at - since).max(0);
+        }
+        since = h.created_at;
+        let d = data(h);
+        match h.kind.as_str() {
+            "created" => open = !matches!(d["status"].as_str(), Some("resolved" | "closed")),
+            "assigned" => agent = d["to"].is_string(),
+            "transferred" | "requeued" => agent = false,
+            "status_changed" => open = !matches!(d["to"].as_str(), Some("resolved" | "closed")),
+            _ => {}
+        }
+    }
+    total
+}
+
+fn ms(meta: &Value, key: &str) -> Option<i64> {
+    let s = meta[key].as_str()?;
+    let t: jiff::Timestamp = s.parse().ok()?;
+    Some(t.as_millisecond())
+}
+
+/// An inbound call or fax (offered), or a call placed back in a callback conversation.
+fn of_call(rules: &Rules, c: &CallRow, callback: bool, queue: Option<&str>) -> Option<Fact> {
+    let meta: Value = serde_json::from_str(&c.meta).ok()?;
+    let kind = meta["kind"].as_str()?;
+    let channel = if kind == "fax" { "fax" } else { "phone" };
+    let fallback = if kind == "fax" {
+        &rules.fax_queue
+    } else {
+        &rules.phone_queue
+    };
+    let queue = queue.or(fallback.as_deref()).unwrap_or_default();
+    let start = ms(&meta, "started_at")?;
+    let inbound = matches!(meta["direction"].as_str(), Some("inbound" | "unknown"));
+    let outbound = meta["direction"] == "outbound";
+    let placed_back = outbound && callback && kind == "call";
+    if !(inbound || placed_back) {
+        return None;
+    }
+    let mut f = rules.base(&c.id, &c.conversation_id, channel, queue, start);
+    let answered_at = ms(&meta, "answered_at").filter(|_| meta["disposition"] == "answered");
+    f.agent_id = text(&meta, "agent_id").unwrap_or_default();
+    let talk = meta["billsec"].as_i64().unwrap_or(0) * 1000;
+    if outbound {
+        f.callbacks = 1;
+        f.callbacks_answered = i64::from(answered_at.is_some());
+        f.handle_ms = answered_at.map(|_| talk);
+        return Some(f);
+    }
+    f.offered = 1;
+    match answered_at {
+        Some(t) => {
+            let ring = rules.elapsed(queue, start, t);
+            f.answered = 1;
+            f.wait_ms = Some(ring);
+            f.within_target = i64::from(ring <= rules.target_ms(queue, channel));
+            f.handle_ms = (kind == "call").then_some(talk);
+        }
+        None => {
+            let end = ms(&meta, "ended_at")
+                .unwrap_or(start + meta["duration_secs"].as_i64().unwrap_or(0) * 1000);
+            let wait = rules.elapsed(queue, start, end);
+            f.abandoned = 1;
+            f.wait_ms = Some(wait);
+            f.short_abandoned = i64::from(wait < rules.short_abandon_ms);
+        }
+    }
+    Some(f)
+}

@@ -1,0 +1,238 @@
+//! Answering a report: whole local days from the rollups, the partial days at either end (and
+//! anything cut by hour or in another time zone) from the facts.
+
+use super::collect::ROLLUP_COLS;
+use super::figures::{Fact, Tally, FACT_COLS};
+use super::histogram::Histogram;
+use super::zone::{day_key, Zone};
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+use jiff::civil::Date;
+use std::collections::BTreeMap;
+
+/// How a report groups its rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GroupBy {
+    Day,
+    Hour,
+    Queue,
+    Agent,
+    Channel,
+}
+
+impl GroupBy {
+    pub fn parse(s: &str) -> ApiResult<GroupBy> {
+        Ok(match s {
+            "day" => GroupBy::Day,
+            "hour" => GroupBy::Hour,
+            "queue" => GroupBy::Queue,
+            "agent" => GroupBy::Agent,
+            "channel" => GroupBy::Channel,
+            _ => {
+                return Err(ApiError::invalid(
+                    "invalid_group_by",
+                    "group_by must be day, hour, queue, agent or channel",
+                ))
+            }
+        })
+    }
+}
+
+/// A resolved report request.
+pub struct Query {
+    pub zone: Zone,
+    pub from: i64,
+    pub to: i64,
+    pub queue: Option<String>,
+    pub channel: Option<String>,
+    pub agent: Option<String>,
+    pub group_by: Option<GroupBy>,
+}
+
+/// `2026-03-01` (the local day's start; `end`: the next day's) or an RFC 3339 instant.
+pub fn instant(zone: &Zone, field: &str, s: &str, end: bool) -> ApiResult<i64> {
+    if let Ok(d) = s.parse::<Date>() {
+        let d = if end { d.tomorrow().unwrap_or(d) } else { d };
+        return Ok(zone.start_of(d));
+    }
+    s.parse::<jiff::Timestamp>()
+        .map(|t| t.as_millisecond())
+        .map_err(|_| {
+            ApiError::invalid(
+                "invalid_period",
+                format!("`{field}` must be a date (2026-03-01) or an RFC 3339 time"),
+            )
+        })
+}
+
+/// Sums per group key, and the total.
+pub struct Sums {
+    pub groups: BTreeMap<String, Tally>,
+    pub total: Tally,
+}
+
+impl Query {
+    fn key(&self, f: &Fact) -> String {
+        match self.group_by {
+            None => String::new(),
+            Some(GroupBy::Day) => day_key(self.zone.day_of(f.offered_at)),
+            Some(GroupBy::Hour) => format!("{:02}", self.zone.hour_of(f.offered_at)),
+            Some(GroupBy::Queue) => f.queue_id.clone(),
+            Some(GroupBy::Agent) => f.agent_id.clone(),
+            Some(GroupBy::Channel) => f.channel.clone(),
+        }
+    }
+
+    /// Filters shared by both tables, numbered from `$n`; with their values.
+    fn filters(&self, mut n: usize) -> (String, Vec<String>) {
+        let (mut sql, mut vals) = (String::new(), Vec::new());
+        for (col, v) in [
+            ("queue_id", &self.queue),
+            ("channel", &self.channel),
+            ("agent_id", &self.agent),
+        ] {
+            if let Some(v) = v {
+                sql.push_str(&format!(" AND {col} = ${n}"));
+                vals.push(v.clone());
+                n += 1;
+            }
+        }
+        (sql, vals)
+    }
+
+    /// The whole local days inside the period, `[first, end)`, when the rollups can answer.
+    fn whole_days(&self, state: &AppState) -> Option<(Date, Date)> {
+        if self.group_by == Some(GroupBy::Hour)
+            || self.zone.name() != state.settings.reports.time_zone.trim()
+        {
+            return None;
+        }
+        let mut first = self.zone.day_of(self.from);
+        if self.zone.start_of(first) < self.from {
+            first = first.tomorrow().ok()?;
+        }
+        let end = self.zone.day_of(self.to);
+        (first < end).then_some((first, end))
+    }
+
+    pub async fn sums(&self, state: &AppState) -> ApiResult<Sums> {
+        let mut sums = Sums {
+            groups: BTreeMap::new(),
+            total: Tally::default(),
+        };
+        match self.whole_days(state) {
+            Some((first, end)) => {
+                self.add_facts(state, self.from, self.zone.start_of(first), &mut sums)
+                    .await?;
+                self.add_rollups(state, first, end, &mut sums).await?;
+                self.add_facts(state, self.zone.start_of(end), self.to, &mut sums)
+                    .await?;
+            }
+            None => self.add_facts(state, self.from, self.to, &mut sums).await?,
+        }
+        Ok(sums)
+    }
+
+    async fn add_facts(
+        &self,
+        state: &AppState,
+        from: i64,
+        to: i64,
+        sums: &mut Sums,
+    ) -> ApiResult<()> {
+        if from >= to {
+            return Ok(());
+        }
+        let (filters, vals) = self.filters(3);
+        let sql = format!(
+            "SELECT {FACT_COLS} FROM report_facts WHERE offered_at >= $1 AND offered_at < $2{filters}"
+        );
+        let mut q = sqlx::query_as::<_, Fact>(&sql).bind(from).bind(to);
+        for v in &vals {
+            q = q.bind(v);
+        }
+        for f in q.fetch_all(state.store.pool()).await? {
+            sums.groups.entry(self.key(&f)).or_default().add(&f);
+            sums.total.add(&f);
+        }
+        Ok(())
+    }
+
+    async fn add_rollups(
+        &self,
+        state: &AppState,
+        first: Date,
+        end: Date,
+        sums: &mut Sums,
+    ) -> ApiResult<()> {
+        let (filters, vals) = self.filters(3);
+        let sql = format!(
+            "SELECT day, queue_id, channel, agent_id, {ROLLUP_COLS} FROM report_daily \
+             WHERE day >= $1 AND day < $2{filters}"
+        );
+        let mut q = sqlx::query_as::<_, RollupRow>(&sql)
+            .bind(day_key(first))
+            .bind(day_key(end));
+        for v in &vals {
+            q = q.bind(v);
+        }
+        for r in q.fetch_all(state.store.pool()).await? {
+            let key = match self.group_by {
+                None | Some(GroupBy::Hour) => String::new(),
+                Some(GroupBy::Day) => r.day.clone(),
+                Some(GroupBy::Queue) => r.queue_id.clone(),
+                Some(GroupBy::Agent) => r.agent_id.clone(),
+                Some(GroupBy::Channel) => r.channel.clone(),
+            };
+            let t = r.tally();
+            sums.groups.entry(key).or_default().merge(&t);
+            sums.total.merge(&t);
+        }
+        Ok(())
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct RollupRow {
+    day: String,
+    queue_id: String,
+    channel: String,
+    agent_id: String,
+    offered: i64,
+    answered: i64,
+    abandoned: i64,
+    short_abandoned: i64,
+    within_target: i64,
+    wait_ms: i64,
+    handled: i64,
+    handle_ms: i64,
+    csat_sum: i64,
+    csat_count: i64,
+    transfers: i64,
+    callbacks: i64,
+    callbacks_answered: i64,
+    first_response_hist: String,
+    resolution_hist: String,
+}
+
+impl RollupRow {
+    fn tally(&self) -> Tally {
+        Tally {
+            offered: self.offered,
+            answered: self.answered,
+            abandoned: self.abandoned,
+            short_abandoned: self.short_abandoned,
+            within_target: self.within_target,
+            wait_ms: self.wait_ms,
+            handled: self.handled,
+            handle_ms: self.handle_ms,
+            csat_sum: self.csat_sum,
+            csat_count: self.csat_count,
+            transfers: self.transfers,
+            callbacks: self.callbacks,
+            callbacks_answered: self.callbacks_answered,
+            first_response: Histogram::from_text(&self.first_response_hist),
+            resolution: Histogram::from_text(&self.resolution_hist),
+        }
+    }
+}
