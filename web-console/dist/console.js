@@ -647,6 +647,7 @@ Object.assign(STRINGS.en, {
 'rep.zone': 'days in {zone}',
 'rep.unavailable': 'Reports are not available on this server yet.',
 'rep.empty': 'Nothing in this period.',
+'rep.noData': 'No figures in this period.',
 'rep.total': 'Total',
 'rep.unanswered': 'Not answered yet',
 'rep.target': 'target {n}',
@@ -786,6 +787,7 @@ Object.assign(STRINGS.fa, {
 'rep.zone': 'روزها به وقت {zone}',
 'rep.unavailable': 'گزارش‌ها هنوز روی این سرور فعال نیستند.',
 'rep.empty': 'در این بازه چیزی نیست.',
+'rep.noData': 'در این بازه رقمی نیست.',
 'rep.total': 'جمع',
 'rep.unanswered': 'هنوز بی‌پاسخ',
 'rep.target': 'هدف {n}',
@@ -3816,7 +3818,7 @@ clear(box);
 var csv = h('a', { class: 'btn', 'data-testid': 'report-csv', href: API_BASE + '/reports/summary' + qs(reportParams({ format: 'csv' })),
 download: 'report-' + REP.from + '-' + REP.to + '-' + REP.group_by + '.csv' }, t('rep.csv'));
 box.appendChild(h('div', { class: 'rep-actions' },
-h('span', { class: 'muted', 'data-testid': 'report-period' }, t('rep.period', { from: fmtDay(REP.from), to: fmtDay(REP.to) }),
+h('span', { class: 'muted', 'data-testid': 'report-period' }, REP.from === REP.to ? fmtDay(REP.from, true) : t('rep.period', { from: fmtDay(REP.from), to: fmtDay(REP.to) }),
 REP.data && REP.data.time_zone ? ' · ' + t('rep.zone', { zone: REP.data.time_zone }) : null),
 REP.loading ? h('span', { class: 'muted' }, t('list.loading')) : null, csv));
 if (REP.error) {
@@ -3849,7 +3851,19 @@ Object.keys(attrs || {}).forEach(function (k) { el.setAttribute(k, String(attrs[
 if (text !== undefined) el.textContent = text;
 return el;
 }
+function niceMax(v, seconds) {
+var steps = seconds ? [60, 120, 300, 600, 1200, 1800, 3600, 7200, 14400, 28800, 86400, 172800, 604800] : null;
+if (steps) {
+for (var i = 0; i < steps.length; i++) if (v <= steps[i]) return steps[i];
+return Math.ceil(v / 604800) * 604800;
+}
+if (v <= 2) return 2;
+var p = Math.pow(10, Math.floor(Math.log10(v)));
+return [1, 2, 5, 10].map(function (m) { return m * p; }).filter(function (x) { return x >= v; })[0];
+}
 function svgBars(items, series, opts) {
+var any = items.some(function (it) { return series.some(function (s) { return typeof it[s.key] === 'number'; }); });
+if (!any) return h('figure', { class: 'chart-box', 'data-testid': opts.testid }, h('figcaption', null, opts.title), h('p', { class: 'muted' }, t('rep.noData')));
 var W = 560, H = 200, L = 54, B = 40, T = 10;
 var n = Math.max(items.length, 1);
 var slot = (W - L - 8) / n;
@@ -3860,7 +3874,7 @@ var sum = 0;
 series.forEach(function (s) { sum = opts.stacked ? sum + val(it, s) : Math.max(sum, val(it, s)); });
 max = Math.max(max, sum);
 });
-max = max || 1;
+if (!opts.max) max = niceMax(max, opts.fmt === wbDuration);
 var y = function (v) { return H - B - (H - B - T) * v / max; };
 var svg = svgEl('svg', { viewBox: '0 0 ' + W + ' ' + H, class: 'chart', role: 'img', 'aria-label': opts.title });
 svg.appendChild(svgEl('title', {}, opts.title));
