@@ -4058,8 +4058,9 @@ name.focus();
 function dayEditor(day) {
 var ranges = BH.edit.weekly[day];
 var time = function (r, i) {
-return h('input', { type: 'time', value: r[i], required: true, dir: 'ltr', 'aria-label': t('bh.day.' + day) + ' · ' + t(i ? 'bh.until' : 'bh.from'),
-onchange: function (ev) { r[i] = ev.target.value; } });
+return h('input', { type: 'text', value: r[i], required: true, dir: 'ltr', size: '5', inputmode: 'numeric', placeholder: 'HH:MM',
+pattern: i ? '([01][0-9]|2[0-3]):[0-5][0-9]|24:00' : '([01][0-9]|2[0-3]):[0-5][0-9]', 'aria-label': t('bh.day.' + day) + ' · ' + t(i ? 'bh.until' : 'bh.from'),
+onchange: function (ev) { r[i] = asciiDigits(ev.target.value).trim(); } });
 };
 return h('div', { class: 'bh-day', 'data-testid': 'hours-day', 'data-day': day },
 h('span', { class: 'bh-dayname' }, t('bh.day.' + day)),
