@@ -73,6 +73,9 @@ test('the waiting figure and today\'s answered count change on screen when the a
   assert.equal(answeredBefore, '0');
   await until(sup.page, 'answered_today', '1');
   await until(sup.page, 'offered_today', '1');
+  // The queue counts her busy now.
+  const busy = cell(sup.page, 'agents').locator('[data-state="busy"]');
+  await poll('one busy agent in the queue', async () => (await busy.innerText()) === '1');
   // Her row: available, one conversation against her capacity.
   const row = sup.page.locator(`[data-testid="wb-agent"][data-id="${env.AGENT_ID}"]`);
   await poll('the agent available on the board', async () => (await row.getByTestId('wb-presence').inputValue()) === 'available');

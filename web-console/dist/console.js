@@ -589,6 +589,7 @@ Object.assign(STRINGS.en, {
 'wb.col.waiting': 'Waiting',
 'wb.col.oldest_wait': 'Longest wait',
 'wb.col.available_agents': 'Agents available',
+'wb.col.agents': 'Free · busy · away',
 'wb.col.offered': 'Offered now',
 'wb.col.assigned': 'Assigned',
 'wb.col.offered_today': 'Offered today',
@@ -729,6 +730,7 @@ Object.assign(STRINGS.fa, {
 'wb.col.waiting': 'در انتظار',
 'wb.col.oldest_wait': 'طولانی‌ترین انتظار',
 'wb.col.available_agents': 'کارشناس آماده',
+'wb.col.agents': 'آزاد · مشغول · دور',
 'wb.col.offered': 'پیشنهادشده',
 'wb.col.assigned': 'واگذارشده',
 'wb.col.offered_today': 'ورودی امروز',
@@ -3420,7 +3422,7 @@ h('span', { class: 'wb-big' }, fmtNum(WB.agents ? counts[k] : null) || DASH),
 h('span', { class: 'wb-label' }, t('wb.state.' + k)));
 }));
 }
-var QUEUE_COLS = ['waiting', 'oldest_wait', 'available_agents', 'offered', 'assigned', 'offered_today', 'answered_today',
+var QUEUE_COLS = ['waiting', 'oldest_wait', 'available_agents', 'agents', 'offered', 'assigned', 'offered_today', 'answered_today',
 'service_level', 'abandon_rate', 'asa', 'aht', 'sla_at_risk', 'sla_breached'];
 function queueCell(q, key, th) {
 var d = q.today || {};
@@ -3432,6 +3434,7 @@ if (!(q.waiting > 0) || typeof q.oldest_wait_seconds !== 'number') return [q.wai
 return [h('span', { 'data-since': String(WB.at - q.oldest_wait_seconds * 1000), 'data-wait': '' }, wbDuration(q.oldest_wait_seconds)),
 level(q.oldest_wait_seconds, th.wait_amber, th.wait_red)];
 case 'available_agents': case 'offered': case 'assigned': return [fmtCount(q[key]), ''];
+case 'agents': return [queueAgents(q.queue_id), ''];
 case 'offered_today': return [fmtCount(offeredToday), ''];
 case 'answered_today': return [fmtCount(num(d.answered)), ''];
 case 'service_level': {
@@ -3449,6 +3452,25 @@ case 'sla_at_risk': return [fmtCount(q.sla_at_risk), q.sla_at_risk > 0 ? 'amber'
 case 'sla_breached': return [fmtCount(q.sla_breached), q.sla_breached > 0 ? 'red' : ''];
 default: return [DASH, ''];
 }
+}
+function queueAgents(id) {
+var q = null, byId = {};
+S.queues.forEach(function (x) { if (x.id === id) q = x; });
+S.agents.forEach(function (a) { byId[a.id] = a; });
+if (!q || !WB.agents) return DASH;
+var counts = { available: 0, busy: 0, away: 0 };
+WB.agents.forEach(function (a) {
+var info = byId[a.agent_id];
+if (!info) return;
+var skills = info.skills || [], langs = info.languages || [];
+if ((q.skills || []).some(function (s) { return skills.indexOf(s) < 0; })) return;
+if (q.language && langs.indexOf(q.language) < 0) return;
+var st = agentState(a);
+if (counts[st] !== undefined) counts[st]++;
+});
+return h('span', { class: 'wb-states' }, ['available', 'busy', 'away'].map(function (k) {
+return h('span', { class: 'wb-state state-' + k, 'data-state': k, title: t('wb.state.' + k) }, fmtNum(counts[k]));
+}));
 }
 function queueChannels(id) {
 for (var i = 0; i < S.queues.length; i++) if (S.queues[i].id === id) return S.queues[i].channels || [];

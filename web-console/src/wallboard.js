@@ -294,7 +294,7 @@ function floorSummary() {
   }));
 }
 
-var QUEUE_COLS = ['waiting', 'oldest_wait', 'available_agents', 'offered', 'assigned', 'offered_today', 'answered_today',
+var QUEUE_COLS = ['waiting', 'oldest_wait', 'available_agents', 'agents', 'offered', 'assigned', 'offered_today', 'answered_today',
   'service_level', 'abandon_rate', 'asa', 'aht', 'sla_at_risk', 'sla_breached'];
 
 function queueCell(q, key, th) {
@@ -307,6 +307,7 @@ function queueCell(q, key, th) {
       return [h('span', { 'data-since': String(WB.at - q.oldest_wait_seconds * 1000), 'data-wait': '' }, wbDuration(q.oldest_wait_seconds)),
         level(q.oldest_wait_seconds, th.wait_amber, th.wait_red)];
     case 'available_agents': case 'offered': case 'assigned': return [fmtCount(q[key]), ''];
+    case 'agents': return [queueAgents(q.queue_id), ''];
     case 'offered_today': return [fmtCount(offeredToday), ''];
     case 'answered_today': return [fmtCount(num(d.answered)), ''];
     case 'service_level': {
@@ -324,6 +325,27 @@ function queueCell(q, key, th) {
     case 'sla_breached': return [fmtCount(q.sla_breached), q.sla_breached > 0 ? 'red' : ''];
     default: return [DASH, ''];
   }
+}
+
+// The agents who can serve a queue (its skills, its language), by state: free, busy, away.
+function queueAgents(id) {
+  var q = null, byId = {};
+  S.queues.forEach(function (x) { if (x.id === id) q = x; });
+  S.agents.forEach(function (a) { byId[a.id] = a; });
+  if (!q || !WB.agents) return DASH;
+  var counts = { available: 0, busy: 0, away: 0 };
+  WB.agents.forEach(function (a) {
+    var info = byId[a.agent_id];
+    if (!info) return;
+    var skills = info.skills || [], langs = info.languages || [];
+    if ((q.skills || []).some(function (s) { return skills.indexOf(s) < 0; })) return;
+    if (q.language && langs.indexOf(q.language) < 0) return;
+    var st = agentState(a);
+    if (counts[st] !== undefined) counts[st]++;
+  });
+  return h('span', { class: 'wb-states' }, ['available', 'busy', 'away'].map(function (k) {
+    return h('span', { class: 'wb-state state-' + k, 'data-state': k, title: t('wb.state.' + k) }, fmtNum(counts[k]));
+  }));
 }
 
 function queueChannels(id) {
