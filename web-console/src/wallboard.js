@@ -316,7 +316,7 @@ function queueCell(q, key, th) {
     }
     case 'abandon_rate': {
       var ab = num(d.abandoned);
-      var rate = typeof d.abandon_rate === 'number' ? d.abandon_rate : ab !== null && offeredToday ? ab / offeredToday : (ab === 0 ? 0 : null);
+      var rate = typeof d.abandon_rate === 'number' ? d.abandon_rate : ab !== null && offeredToday ? ab / offeredToday : null;
       return [fmtPct(rate), level(rate === null ? null : rate * 100, th.abandon_amber, th.abandon_red)];
     }
     case 'asa': return [wbDuration(num(d.avg_speed_of_answer_seconds)), level(num(d.avg_speed_of_answer_seconds), th.asa_amber, th.asa_red)];
