@@ -168,9 +168,9 @@ fn of_queued(rules: &Rules, conv: &ConvRow, history: &[HistRow]) -> Option<Fact>
         f.short_abandoned = i64::from(wait < rules.short_abandon_ms);
     }
     f.first_response_ms = replied.map(|t| rules.elapsed(&queue, at, t));
-    if done {
+    if done && f.answered == 1 {
         f.resolution_ms = conv.resolved_at.map(|t| rules.elapsed(&queue, at, t));
-        f.handle_ms = (f.answered == 1).then(|| handle_ms(history));
+        f.handle_ms = Some(handle_ms(history));
     }
     f.csat = history
         .iter()
@@ -252,12 +252,12 @@ fn of_call(rules: &Rules, c: &CallRow, callback: bool, queue: Option<&str>) -> O
     }
     let mut f = rules.base(&c.id, &c.conversation_id, channel, queue, start);
     let answered_at = ms(&meta, "answered_at").filter(|_| meta["disposition"] == "answered");
-    f.agent_id = text(&meta, "agent_id").unwrap_or_default();
+    let agent = text(&meta, "agent_id").unwrap_or_default();
     let talk = meta["billsec"].as_i64().unwrap_or(0) * 1000;
     if outbound {
         f.callbacks = 1;
         f.callbacks_answered = i64::from(answered_at.is_some());
-        f.handle_ms = answered_at.map(|_| talk);
+        f.agent_id = agent;
         return Some(f);
     }
     f.offered = 1;
@@ -265,6 +265,7 @@ fn of_call(rules: &Rules, c: &CallRow, callback: bool, queue: Option<&str>) -> O
         Some(t) => {
             let ring = rules.elapsed(queue, start, t);
             f.answered = 1;
+            f.agent_id = agent;
             f.wait_ms = Some(ring);
             f.within_target = i64::from(ring <= rules.target_ms(queue, channel));
             f.handle_ms = (kind == "call").then_some(talk);

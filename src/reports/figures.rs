@@ -177,7 +177,7 @@ pub struct Figures {
     /// the second under two minutes, in fixed buckets above).
     pub first_response_p50_seconds: Option<i64>,
     pub first_response_p90_seconds: Option<i64>,
-    /// Offered until resolved.
+    /// Offered until resolved (answered contacts).
     pub resolution_p50_seconds: Option<i64>,
     pub resolution_p90_seconds: Option<i64>,
     /// Average chat rating (1–5).
@@ -185,7 +185,8 @@ pub struct Figures {
     pub csat_responses: i64,
     /// Transfers to another queue or agent.
     pub transfers: i64,
-    /// Calls placed back to callers in a callback conversation, and how many were answered.
+    /// Calls placed back to callers in a callback conversation, and how many were answered
+    /// (not offered contacts: outside the other figures).
     pub callbacks: i64,
     pub callbacks_answered: i64,
 }

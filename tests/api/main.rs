@@ -17,6 +17,7 @@ mod faults;
 mod first_run;
 mod newcomer;
 mod openapi;
+mod reports;
 mod routing;
 mod search;
 mod sqlite;
