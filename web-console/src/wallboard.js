@@ -490,6 +490,7 @@ function reassignRow(a, c) {
     });
   } }, t('wb.reassign'));
   return h('li', { 'data-testid': 'wb-conv', 'data-id': c.id },
-    channelIcon(c.channel), ' ', h('strong', null, convNumber(c)), ' ', h('bdi', { dir: 'auto' }, c.subject || ''),
+    channelIcon(c.channel), ' ', h('a', { href: '#/open/' + encodeURIComponent(c.id), 'data-testid': 'wb-conv-open' }, h('strong', null, convNumber(c))),
+    ' ', h('bdi', { dir: 'auto' }, c.subject || ''),
     ' ', h('span', { class: 'muted' }, t('status.' + c.status, null, c.status)), ' ', sel, ' ', go);
 }
