@@ -31,7 +31,7 @@ async function open(name, locale, allowed = []) {
 
 const cell = (page, field) => page.locator(`[data-testid="wb-queue"][data-id="${env.QUEUE_ID}"] [data-field="${field}"]`);
 const text = async (page, field) => (await cell(page, field).innerText()).trim();
-const until = (page, field, want, ms = 10000) =>
+const until = (page, field, want, ms = 20000) =>
   poll(`${field} to read ${want}`, async () => (await text(page, field)) === want, ms);
 
 let sup;
@@ -75,14 +75,20 @@ test('the waiting figure and today\'s answered count change on screen when the a
   await until(sup.page, 'offered_today', '1');
   // The queue counts her busy now.
   const busy = cell(sup.page, 'agents').locator('[data-state="busy"]');
-  await poll('one busy agent in the queue', async () => (await busy.innerText()) === '1');
+  await poll('one busy agent in the queue', async () => (await busy.innerText()) === '1', 20000);
   // Her row: available, one conversation against her capacity.
   const row = sup.page.locator(`[data-testid="wb-agent"][data-id="${env.AGENT_ID}"]`);
-  await poll('the agent available on the board', async () => (await row.getByTestId('wb-presence').inputValue()) === 'available');
-  await poll('her load', async () => /\b1 \/ \d+/.test(await row.locator('.wb-loads').innerText()));
+  await poll('the agent available on the board', async () => (await row.getByTestId('wb-presence').inputValue()) === 'available', 20000);
+  await poll('her load', async () => /\b1 \/ \d+/.test(await row.locator('.wb-loads').innerText()), 20000);
 
   // Live, not polled: with nothing happening, the board reads the figures no more.
-  await sup.page.waitForTimeout(1500);
+  let seen = -1;
+  await poll('the board to settle (2 s without a read)', async () => {
+    const quiet = statsReads.length === seen;
+    seen = statsReads.length;
+    if (!quiet) await sup.page.waitForTimeout(2000);
+    return quiet;
+  }, 30000);
   const settled = statsReads.length;
   await sup.page.waitForTimeout(6000);
   assert.equal(statsReads.length, settled, 'no re-reading on a timer while nothing happens');
@@ -101,18 +107,20 @@ test('the supervisor sets the agent away and reassigns her conversation from the
   // Live chats go to someone who is there: the supervisor takes calls herself now.
   await sup.page.getByTestId('presence-select').selectOption('available');
   // Her own console follows.
-  await poll('her presence to turn away', async () => (await agent.page.getByTestId('presence-select').inputValue()) === 'away');
+  await poll('her presence to turn away', async () => (await agent.page.getByTestId('presence-select').inputValue()) === 'away', 20000);
   await row.getByTestId('wb-agent-open').click();
   const conv = sup.page.locator(`[data-testid="wb-agent-convs"][data-id="${env.AGENT_ID}"] [data-testid="wb-conv"][data-id="${env.CONVERSATION_ID}"]`);
   await conv.waitFor();
   await conv.getByTestId('wb-reassign-to').selectOption(`agent:${env.SUP_ID}`);
   const assigned = sup.page.waitForResponse((r) => r.url().endsWith(`/conversations/${env.CONVERSATION_ID}/assign`));
+  // The agent is told (a toast that goes after 10 s: watched from before the click).
+  const told = agent.page.getByTestId('taken-toast').waitFor();
   await conv.getByTestId('wb-reassign').click();
   assert.equal((await assigned).status(), 200);
+  await told;
   await conv.waitFor({ state: 'detached' });
-  await agent.page.getByTestId('taken-toast').waitFor();
   const supRow = sup.page.locator(`[data-testid="wb-agent"][data-id="${env.SUP_ID}"]`);
-  await poll('the conversation on the supervisor\'s row', async () => /\b1 \/ /.test(await supRow.locator('.wb-loads').innerText()));
+  await poll('the conversation on the supervisor\'s row', async () => /\b1 \/ /.test(await supRow.locator('.wb-loads').innerText()), 20000);
   assert.deepEqual(sup.problems, [], 'no errors on the supervisor\'s console');
 });
 
@@ -144,7 +152,7 @@ test('the report has today\'s row with the offered count, and a CSV that downloa
   await page.getByTestId('report-preset-today').click();
   await page.getByTestId('report-group').selectOption('day');
   const rows = page.getByTestId('report-row');
-  await poll('today\'s row', async () => (await rows.count()) >= 1);
+  await poll('today\'s row', async () => (await rows.count()) >= 1, 20000);
   // Days are the server's (reports.time_zone, Asia/Tehran by default).
   const today = ['UTC', 'Asia/Tehran', undefined].map((timeZone) => new Date().toLocaleDateString('sv-SE', { timeZone }));
   const keys = await rows.evaluateAll((els) => els.map((e) => e.getAttribute('data-key')));
@@ -178,7 +186,7 @@ test('the wallboard in Persian reads right to left with Persian digits', async (
   assert.equal(await fa.page.evaluate(() => document.documentElement.dir), 'rtl');
   assert.equal(await fa.page.getByTestId('wallboard').evaluate((el) => getComputedStyle(el).direction), 'rtl');
   assert.equal((await fa.page.locator('#wallboard h1').innerText()).trim(), 'تابلوی زنده');
-  await poll('Persian digits', async () => (await text(fa.page, 'assigned')) === '۱');
+  await poll('Persian digits', async () => (await text(fa.page, 'assigned')) === '۱', 20000);
   const headers = await fa.page.locator('[data-testid="wb-queues"] thead th').allInnerTexts();
   assert.ok(headers.includes('در انتظار') && headers.includes('سطح خدمت'), headers.join(' | '));
   // The first column (the queue's name) is at the right edge in RTL.
