@@ -195,5 +195,20 @@ test('the wallboard in Persian reads right to left with Persian digits', async (
   assert.ok(first.x + first.width > box.x + box.width - 2, 'the queue column is on the right');
   await fa.page.screenshot({ path: join(ARTIFACT_DIR, 'wallboard-fa.png') });
   await readmeShot(fa.page, 'wallboard-fa.png');
+
+  // Reports in Persian: the period in Jalali; "this week" starts on Saturday; a typed Jalali day
+  // (Persian digits) is asked for as its Gregorian date.
+  const summary = (r) => new URL(r.url()).pathname === '/api/v1/reports/summary' && !new URL(r.url()).searchParams.get('channel');
+  let asked = fa.page.waitForRequest(summary);
+  await fa.page.getByTestId('view-reports').click();
+  let from = new URL((await asked).url()).searchParams.get('from');
+  assert.equal(new Date(from + 'T12:00:00Z').getUTCDay(), 6, `the week starts on Saturday (${from})`);
+  assert.match(await fa.page.getByTestId('report-from').inputValue(), /^14\d\d\/\d\d\/\d\d$/);
+  asked = fa.page.waitForRequest(summary);
+  await fa.page.getByTestId('report-from').fill('۱۴۰۵/۰۹/۰۱');
+  await fa.page.getByTestId('report-from').press('Tab');
+  from = new URL((await asked).url()).searchParams.get('from');
+  assert.equal(from, '2026-11-22', '1 Azar 1405 is 22 November 2026');
+  await fa.page.getByTestId('report-row').first().waitFor();
   assert.deepEqual(fa.problems, [], 'no errors in the Persian console');
 });
