@@ -89,6 +89,8 @@ function fmtDay(iso, withWeekday) {
 function dayField(iso, attrs, onchange) {
   var input;
   var a = { dir: 'ltr', oninput: function () { input.setCustomValidity(''); }, onchange: function () {
+    input.setCustomValidity('');
+    if (!input.value.trim()) return;
     var v = useJalali() ? parseDayInput(input.value) : input.value;
     input.setCustomValidity(v ? '' : t('rep.badDay'));
     if (v) onchange(v);

@@ -74,3 +74,41 @@ async fn the_wallboard_and_reports_in_real_browsers() {
     assert_eq!(a["presence"], "away", "set away from the board: {a}");
     drop(visitor);
 }
+
+/// Business-hours calendars in the admin's Persian console
+/// (`tests/browser/console_wallboard_hours.test.mjs`): the holiday typed in Jalali is stored as
+/// its Gregorian date, the week as entered.
+// TODO(integration): un-ignore once the `hours` branch (`/business-hours`) is merged; it passed
+// against a local merge of `hours` into this branch.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs /api/v1/business-hours from the hours branch"]
+async fn business_hours_in_jalali_in_a_real_browser() {
+    super::node::browser_dir();
+    let app = spawn_app(Backend::Sqlite).await;
+    app.agent(SUP_EMAIL, "supervisor", json!({"name": "Sara"}))
+        .await;
+    let name = "دفتر تهران";
+    run_script(
+        "console_wallboard_hours.test.mjs",
+        &[
+            ("APP_URL", app.base.clone()),
+            ("ADMIN_EMAIL", ADMIN_EMAIL.into()),
+            ("SUP_EMAIL", SUP_EMAIL.into()),
+            ("AGENT_PASSWORD", PASSWORD.into()),
+            ("CALENDAR_NAME", name.into()),
+        ],
+        120,
+    )
+    .await;
+    let (s, page) = app.get("/api/v1/business-hours", &app.admin_token).await;
+    assert_eq!(s, StatusCode::OK, "{page}");
+    let items = page["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{page}");
+    let cal = &items[0];
+    assert_eq!(cal["name"], name);
+    assert_eq!(cal["time_zone"], "Asia/Tehran");
+    assert_eq!(cal["holidays"], json!(["2027-03-21"]), "Nowruz 1406: {cal}");
+    assert_eq!(cal["weekly"]["saturday"], json!([["08:00", "17:00"]]));
+    assert_eq!(cal["weekly"]["thursday"], json!([["08:00", "13:00"]]));
+    assert_eq!(cal["weekly"]["friday"], json!([]));
+}
