@@ -5,6 +5,7 @@ pub mod agents;
 pub mod app;
 pub mod auth;
 pub mod bus;
+pub mod business_hours;
 pub mod canned;
 pub mod channels;
 pub mod console;

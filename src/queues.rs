@@ -35,6 +35,10 @@ pub struct Queue {
     /// Service-level target in seconds: answered within it counts toward service level
     /// (`null`: 20 s for phone and chat, the first-response target for email).
     pub service_level_seconds: Option<i64>,
+    /// Business-hours calendar of this queue (`null`: none; see `/business-hours`).
+    pub business_hours_id: Option<String>,
+    /// SLA clocks count only the calendar's business hours.
+    pub business_time_only: bool,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -52,13 +56,15 @@ struct QueueRow {
     resolution_hours: Option<i64>,
     requeue_email_when_offline: i64,
     service_level_seconds: Option<i64>,
+    business_hours_id: Option<String>,
+    business_time_only: i64,
     created_at: i64,
     updated_at: i64,
 }
 
 const COLS: &str = "id, name, channels, skills, language, priority, auto_accept, \
      first_response_minutes, resolution_hours, requeue_email_when_offline, service_level_seconds, \
-     created_at, updated_at";
+     created_at, updated_at, business_hours_id, business_time_only";
 
 impl From<QueueRow> for Queue {
     fn from(r: QueueRow) -> Self {
@@ -74,6 +80,8 @@ impl From<QueueRow> for Queue {
             resolution_hours: r.resolution_hours,
             requeue_email_when_offline: r.requeue_email_when_offline == 1,
             service_level_seconds: r.service_level_seconds,
+            business_hours_id: r.business_hours_id,
+            business_time_only: r.business_time_only == 1,
             created_at: ms_to_rfc3339(r.created_at),
             updated_at: ms_to_rfc3339(r.updated_at),
         }
@@ -172,6 +180,12 @@ pub struct QueueInput {
     pub requeue_email_when_offline: Option<bool>,
     /// Seconds; 0 clears it (the default applies again).
     pub service_level_seconds: Option<i64>,
+    /// A business-hours calendar id; `null` or `""` clears it.
+    #[serde(default, deserialize_with = "crate::business_hours::nullable")]
+    #[schema(value_type = Option<String>)]
+    pub business_hours_id: Option<Option<String>>,
+    /// Count SLA clocks in the calendar's business time only (needs `business_hours_id`).
+    pub business_time_only: Option<bool>,
 }
 
 struct Checked {
@@ -286,6 +300,7 @@ async fn create_queue(
     ApiJson(req): ApiJson<QueueInput>,
 ) -> ApiResult<(StatusCode, Json<Queue>)> {
     caller.require_role(Role::Admin)?;
+    let hours = queue_hours(&state, &req, None).await?;
     let c = check(&state, req, None)?;
     let id = new_id();
     let now = now_ms();
@@ -310,6 +325,7 @@ async fn create_queue(
     .execute(state.store.pool())
     .await
     .map_err(conflict)?;
+    hours.save(&state.store, &id).await?;
     Ok((StatusCode::CREATED, Json(get(&state.store, &id).await?)))
 }
 
@@ -341,6 +357,7 @@ async fn update_queue(
 ) -> ApiResult<Json<Queue>> {
     caller.require_role(Role::Admin)?;
     let cur = get(&state.store, &id).await.map_err(not_found)?;
+    let hours = queue_hours(&state, &req, Some(&cur)).await?;
     let c = check(&state, req, Some(&cur))?;
     sqlx::query(
         "UPDATE queues SET name = $1, channels = $2, skills = $3, language = $4, priority = $5, \
@@ -362,5 +379,25 @@ async fn update_queue(
     .execute(state.store.pool())
     .await
     .map_err(conflict)?;
+    hours.save(&state.store, &id).await?;
     Ok(Json(get(&state.store, &id).await?))
+}
+
+/// The business-hours fields a create or change leaves (issue 18), checked before any write.
+async fn queue_hours(
+    state: &AppState,
+    req: &QueueInput,
+    cur: Option<&Queue>,
+) -> ApiResult<crate::business_hours::QueueHours> {
+    let cur = cur.map(|c| crate::business_hours::QueueHours {
+        business_hours_id: c.business_hours_id.clone(),
+        business_time_only: c.business_time_only,
+    });
+    crate::business_hours::QueueHours::check(
+        &state.store,
+        req.business_hours_id.clone(),
+        req.business_time_only,
+        cur,
+    )
+    .await
 }

@@ -36,7 +36,7 @@ CREATE TABLE report_daily (
     day TEXT NOT NULL,
     queue_id TEXT NOT NULL,
     channel TEXT NOT NULL,
-    agent_id TEXT NOT NULL,
+    agent_id TEXT NOT NULL,        -- '*': the sum of every agent
     offered BIGINT NOT NULL,
     answered BIGINT NOT NULL,
     abandoned BIGINT NOT NULL,

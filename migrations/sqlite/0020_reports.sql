@@ -36,7 +36,7 @@ CREATE TABLE report_daily (
     day TEXT NOT NULL,
     queue_id TEXT NOT NULL,
     channel TEXT NOT NULL,
-    agent_id TEXT NOT NULL,
+    agent_id TEXT NOT NULL,        -- '*': the sum of every agent
     offered INTEGER NOT NULL,
     answered INTEGER NOT NULL,
     abandoned INTEGER NOT NULL,

@@ -14,8 +14,23 @@ use crate::store::{dialect, now_ms, Store, StoreError, StoreResult, Tx};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, OnceLock};
 
-/// A rollup row's key: (local day, queue, channel, agent).
+/// A rollup row's key: (local day, queue, channel, agent). Each (day, queue, channel) also
+/// has a row summing every agent, keyed [`ALL_AGENTS`], which reports not cut by agent read.
 pub type GroupKey = (String, String, String, String);
+
+/// The agent key of the rows summing every agent.
+pub const ALL_AGENTS: &str = "*";
+
+/// A fact's rollup rows: its agent's and the all-agents one.
+pub fn groups_of(f: &Fact) -> [GroupKey; 2] {
+    let all = (
+        f.day.clone(),
+        f.queue_id.clone(),
+        f.channel.clone(),
+        ALL_AGENTS.to_string(),
+    );
+    [group_of(f), all]
+}
 
 /// Conversations whose facts are recomputed per statement group.
 const CHUNK: usize = 500;
@@ -87,6 +102,12 @@ pub async fn rules(store: &Store, settings: &Settings) -> StoreResult<Rules> {
         .map_err(StoreError::from_sqlx)?;
     let phone_queue = crate::queues::or_default(&mut *conn, "phone", None).await?;
     let fax_queue = crate::queues::or_default(&mut *conn, "fax", None).await?;
+    let business = crate::business_hours::queue_calendars(&mut *conn)
+        .await?
+        .into_iter()
+        .filter(|(_, c)| c.business_time_only)
+        .map(|(q, c)| (q, c.calendar))
+        .collect();
     Ok(Rules {
         zone,
         short_abandon_ms: s.short_abandon_seconds.max(0) * 1000,
@@ -94,6 +115,7 @@ pub async fn rules(store: &Store, settings: &Settings) -> StoreResult<Rules> {
         first_response_minutes: settings.routing.first_response_minutes,
         phone_queue,
         fax_queue,
+        business,
     })
 }
 
@@ -102,15 +124,13 @@ pub async fn rules(store: &Store, settings: &Settings) -> StoreResult<Rules> {
 pub async fn run_once(state: &AppState) -> StoreResult<(usize, bool)> {
     let _turn = turn(&state.settings).await;
     let late = state.settings.reports.late_commit_secs.max(0) * 1000;
-    let mut positions = BTreeMap::new();
+    let mut scans = Vec::new();
     let mut dirty = BTreeSet::new();
-    let mut more = false;
     for src in &SOURCES {
-        let (pos, full) = scan(state, src, late, &mut dirty).await?;
-        more |= full;
-        positions.insert(src.name, pos);
+        scans.push((src.name, scan(state, src, late, &mut dirty).await?));
     }
-    if dirty.is_empty() && positions.values().all(Option::is_none) {
+    let more = scans.iter().any(|(_, s)| s.full);
+    if dirty.is_empty() && scans.iter().all(|(_, s)| s.next.is_none()) {
         return Ok((0, false));
     }
     let rules = rules(&state.store, &state.settings).await?;
@@ -119,12 +139,15 @@ pub async fn run_once(state: &AppState) -> StoreResult<(usize, bool)> {
     let ids: Vec<String> = dirty.into_iter().collect();
     let groups = refresh(&mut tx, &rules, &ids).await?;
     recompute_groups(&mut tx, &groups).await?;
-    for (name, pos) in positions {
-        if let Some((at, id)) = pos {
-            save_position(&mut tx, name, at, &id).await?;
+    for (name, s) in &scans {
+        if let Some((at, id)) = &s.next {
+            save_position(&mut tx, name, *at, id).await?;
         }
     }
     tx.commit().await?;
+    for (name, s) in scans {
+        remember(&state.settings, name, s, late);
+    }
     Ok((ids.len(), more))
 }
 
@@ -165,7 +188,7 @@ async fn scan(
     src: &Source,
     late: i64,
     dirty: &mut BTreeSet<String>,
-) -> StoreResult<(Option<(i64, String)>, bool)> {
+) -> StoreResult<Scanned> {
     let pool = state.store.pool();
     let pos: Option<(i64, String)> =
         sqlx::query_as("SELECT at, last_id FROM report_positions WHERE name = $1")
@@ -189,17 +212,34 @@ async fn scan(
         .map_err(StoreError::from_sqlx)?;
     let full = rows.len() as i64 >= SCAN_LIMIT;
     let next = rows.last().map(|r| (r.1, r.2.clone()));
-    let horizon = next.as_ref().map_or(at, |n| n.0) - late;
-    let mut map = seen().lock().expect("seen lock");
-    let seen = map.entry(seen_key(&state.settings, src.name)).or_default();
+    let map = seen().lock().expect("seen lock");
+    let seen = map.get(&seen_key(&state.settings, src.name));
+    let mut fresh = Vec::new();
     for (conv, t, id) in window.into_iter().chain(rows) {
         let key = format!("{id}@{t}");
-        if seen.insert(key, t).is_none() {
+        if !seen.is_some_and(|s| s.contains_key(&key)) {
             dirty.insert(conv);
+            fresh.push((key, t));
         }
     }
-    seen.retain(|_, t| *t >= horizon);
-    Ok((next, full))
+    Ok(Scanned { next, full, fresh })
+}
+
+/// What a scan found: the new position, whether it was cut short, the rows not read before.
+struct Scanned {
+    next: Option<(i64, String)>,
+    full: bool,
+    fresh: Vec<(String, i64)>,
+}
+
+/// After the pass committed: remember its rows, forget those behind the late-commit window.
+fn remember(settings: &Settings, name: &str, scanned: Scanned, late: i64) {
+    let mut map = seen().lock().expect("seen lock");
+    let seen = map.entry(seen_key(settings, name)).or_default();
+    seen.extend(scanned.fresh);
+    if let Some((at, _)) = scanned.next {
+        seen.retain(|_, t| *t >= at - late);
+    }
 }
 
 /// Forget what this process read (after a rebuild).
@@ -224,7 +264,10 @@ pub async fn refresh(
             chunk,
         )
         .await?;
-        groups.extend(old);
+        for (d, q, c, a) in old {
+            groups.insert((d.clone(), q.clone(), c.clone(), ALL_AGENTS.to_string()));
+            groups.insert((d, q, c, a));
+        }
         let sql = format!(
             "DELETE FROM report_facts WHERE conversation_id IN (SELECT value FROM {})",
             dialect::json_values(tx)
@@ -235,7 +278,7 @@ pub async fn refresh(
             .await
             .map_err(StoreError::from_sqlx)?;
         let new = compute(tx, rules, chunk).await?;
-        groups.extend(new.iter().map(group_of));
+        groups.extend(new.iter().flat_map(groups_of));
         insert_facts(tx, &new).await?;
     }
     Ok(groups)
@@ -345,17 +388,23 @@ pub async fn insert_facts(tx: &mut Tx, facts: &[Fact]) -> StoreResult<()> {
 /// Recompute rollup rows from their facts.
 pub async fn recompute_groups(tx: &mut Tx, groups: &BTreeSet<GroupKey>) -> StoreResult<()> {
     for g in groups {
-        let facts: Vec<Fact> = sqlx::query_as(&format!(
+        let all = g.3 == ALL_AGENTS;
+        let agent = if all { "" } else { " AND agent_id = $4" };
+        let sql = format!(
             "SELECT {FACT_COLS} FROM report_facts \
-             WHERE day = $1 AND queue_id = $2 AND channel = $3 AND agent_id = $4"
-        ))
-        .bind(&g.0)
-        .bind(&g.1)
-        .bind(&g.2)
-        .bind(&g.3)
-        .fetch_all(tx.conn())
-        .await
-        .map_err(StoreError::from_sqlx)?;
+             WHERE day = $1 AND queue_id = $2 AND channel = $3{agent}"
+        );
+        let mut q = sqlx::query_as::<_, Fact>(&sql)
+            .bind(&g.0)
+            .bind(&g.1)
+            .bind(&g.2);
+        if !all {
+            q = q.bind(&g.3);
+        }
+        let facts = q
+            .fetch_all(tx.conn())
+            .await
+            .map_err(StoreError::from_sqlx)?;
         let mut t = Tally::default();
         facts.iter().for_each(|f| t.add(f));
         sqlx::query(
@@ -482,7 +531,9 @@ async fn roll_up_all(store: &Store) -> StoreResult<()> {
     let mut rows = sqlx::query_as::<_, Fact>(&sql).fetch(store.pool());
     let mut tallies: BTreeMap<GroupKey, Tally> = BTreeMap::new();
     while let Some(f) = rows.try_next().await.map_err(StoreError::from_sqlx)? {
-        tallies.entry(group_of(&f)).or_default().add(&f);
+        for g in groups_of(&f) {
+            tallies.entry(g).or_default().add(&f);
+        }
     }
     drop(rows);
     insert_rollups(&mut tx, tallies).await?;

@@ -56,6 +56,8 @@ pub struct Rules {
     /// the channel).
     pub phone_queue: Option<String>,
     pub fax_queue: Option<String>,
+    /// Calendars of queues whose clocks count business time only.
+    pub business: HashMap<String, switchboard_hours::Calendar>,
 }
 
 /// Default service-level target of phone and chat.
@@ -78,9 +80,13 @@ impl Rules {
         }
     }
 
-    /// Time that counts between two instants for a queue.
-    pub fn elapsed(&self, _queue: &str, from: i64, to: i64) -> i64 {
-        (to - from).max(0)
+    /// Time that counts between two instants for a queue: business time where the queue
+    /// says so (`business_time_only`), else all of it.
+    pub fn elapsed(&self, queue: &str, from: i64, to: i64) -> i64 {
+        match self.business.get(queue) {
+            Some(c) => c.business_ms(from, to).max(0),
+            None => (to - from).max(0),
+        }
     }
 
     fn base(&self, id: &str, conv: &str, channel: &str, queue: &str, at: i64) -> Fact {

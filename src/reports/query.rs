@@ -1,7 +1,7 @@
 //! Answering a report: whole local days from the rollups, the partial days at either end (and
 //! anything cut by hour or in another time zone) from the facts.
 
-use super::collect::ROLLUP_COLS;
+use super::collect::{ALL_AGENTS, ROLLUP_COLS};
 use super::figures::{Fact, Tally, FACT_COLS};
 use super::histogram::Histogram;
 use super::zone::{day_key, Zone};
@@ -166,9 +166,15 @@ impl Query {
         sums: &mut Sums,
     ) -> ApiResult<()> {
         let (filters, vals) = self.filters(3);
+        // Per-agent rows when cut by agent, else the rows summing every agent.
+        let agents = if self.agent.is_some() || self.group_by == Some(GroupBy::Agent) {
+            "<>"
+        } else {
+            "="
+        };
         let sql = format!(
             "SELECT day, queue_id, channel, agent_id, {ROLLUP_COLS} FROM report_daily \
-             WHERE day >= $1 AND day < $2{filters}"
+             WHERE day >= $1 AND day < $2 AND agent_id {agents} '{ALL_AGENTS}'{filters}"
         );
         let mut q = sqlx::query_as::<_, RollupRow>(&sql)
             .bind(day_key(first))

@@ -302,37 +302,42 @@ async fn stamp_if_needed(state: &AppState) -> StoreResult<()> {
     Ok(())
 }
 
-/// Give queued conversations without them their first-response and resolution due times.
+/// Give queued conversations without them their first-response and resolution due times
+/// (in business time for queues that say so, [`crate::business_hours::sla`]).
 async fn stamp_due_times(
     state: &AppState,
     s: &crate::settings::RoutingSettings,
 ) -> StoreResult<()> {
+    use crate::business_hours::sla::BUSINESS_TIME_QUEUES;
     let mut tx = state.store.begin().await?;
-    sqlx::query(
+    sqlx::query(&format!(
         "UPDATE conversations SET first_response_due = COALESCE(enqueued_at, created_at) + \
            CASE WHEN customer_id IN (SELECT id FROM customers WHERE tier = 'vip') THEN $1 \
              ELSE COALESCE((SELECT q.first_response_minutes * 60000 FROM queues q \
                WHERE q.id = conversations.queue_id), $2) END \
          WHERE status = 'open' AND queue_id IS NOT NULL AND first_response_due IS NULL \
-           AND first_response_at IS NULL",
-    )
+           AND first_response_at IS NULL AND queue_id NOT IN ({BUSINESS_TIME_QUEUES})"
+    ))
     .bind(s.vip_first_response_minutes * 60_000)
     .bind(s.first_response_minutes * 60_000)
     .execute(tx.conn())
     .await
     .map_err(StoreError::from_sqlx)?;
-    sqlx::query(
+    sqlx::query(&format!(
         "UPDATE conversations SET resolution_due = created_at + \
            CASE WHEN customer_id IN (SELECT id FROM customers WHERE tier = 'vip') THEN $1 \
              ELSE COALESCE((SELECT q.resolution_hours * 3600000 FROM queues q \
                WHERE q.id = conversations.queue_id), $2) END \
-         WHERE status IN ('open', 'pending') AND queue_id IS NOT NULL AND resolution_due IS NULL",
-    )
+         WHERE status IN ('open', 'pending') AND queue_id IS NOT NULL AND resolution_due IS NULL \
+           AND queue_id NOT IN ({BUSINESS_TIME_QUEUES})"
+    ))
     .bind(s.vip_resolution_hours * 3_600_000)
     .bind(s.resolution_hours * 3_600_000)
     .execute(tx.conn())
     .await
     .map_err(StoreError::from_sqlx)?;
+    // Queues counting business time only: due = the target's worth of the calendar's hours.
+    crate::business_hours::sla::stamp(&mut tx, s).await?;
     tx.commit().await
 }
 

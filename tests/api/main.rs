@@ -5,6 +5,7 @@ mod helpers;
 mod auth;
 mod bad_input;
 mod bus;
+mod business_hours;
 mod canned;
 mod chat;
 mod cli;

@@ -33,6 +33,10 @@ pub struct SiteInput {
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<BusinessHours>)]
     pub business_hours: Option<Option<BusinessHours>>,
+    /// A business-hours calendar id (`null` clears); when set it decides open/offline.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    pub business_hours_id: Option<Option<String>>,
     /// Secret for `hello.identity.hash` (HMAC-SHA256 of the user id); write-only.
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<String>)]
@@ -77,6 +81,9 @@ fn apply(site: &mut Site, input: SiteInput) -> ApiResult<()> {
         }
         site.business_hours = h;
     }
+    if let Some(b) = input.business_hours_id {
+        site.business_hours_id = b.filter(|b| !b.trim().is_empty());
+    }
     if let Some(s) = input.identity_secret {
         if let Some(s) = &s {
             if s.len() < 16 || s.len() > 200 {
@@ -105,13 +112,17 @@ async fn save(state: &AppState, site: &Site, insert: bool) -> ApiResult<()> {
             ));
         }
     }
+    if let Some(b) = &site.business_hours_id {
+        crate::business_hours::require(tx.conn(), b).await?;
+    }
     let sql = if insert {
         "INSERT INTO chat_sites (id, name, site_key, allowed_origins, queue_id, prechat_fields, \
-           business_hours, identity_secret, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)"
+           business_hours, identity_secret, created_at, updated_at, business_hours_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10)"
     } else {
         "UPDATE chat_sites SET name = $2, site_key = $3, allowed_origins = $4, queue_id = $5, \
-           prechat_fields = $6, business_hours = $7, identity_secret = $8, updated_at = $9 WHERE id = $1"
+           prechat_fields = $6, business_hours = $7, identity_secret = $8, updated_at = $9, \
+           business_hours_id = $10 WHERE id = $1"
     };
     sqlx::query(sql)
         .bind(&site.id)
@@ -128,6 +139,7 @@ async fn save(state: &AppState, site: &Site, insert: bool) -> ApiResult<()> {
         )
         .bind(&site.identity_secret)
         .bind(now_ms())
+        .bind(&site.business_hours_id)
         .execute(tx.conn())
         .await?;
     tx.commit().await?;
@@ -176,6 +188,8 @@ pub async fn create_site(
         queue_id: None,
         prechat_fields: Vec::new(),
         business_hours: None,
+        business_hours_id: None,
+        calendar: None,
         identity_verification: false,
         identity_secret: None,
         created_at: String::new(),

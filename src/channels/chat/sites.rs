@@ -76,6 +76,11 @@ pub struct Site {
     pub queue_id: Option<String>,
     pub prechat_fields: Vec<String>,
     pub business_hours: Option<BusinessHours>,
+    /// A business-hours calendar (`/business-hours`); when set it decides open/offline instead
+    /// of `business_hours`.
+    pub business_hours_id: Option<String>,
+    #[serde(skip)]
+    pub calendar: Option<switchboard_hours::Calendar>,
     /// True when an identity secret is set (the secret itself is never returned).
     pub identity_verification: bool,
     #[serde(skip)]
@@ -96,15 +101,35 @@ pub(super) struct SiteRow {
     identity_secret: Option<String>,
     created_at: i64,
     updated_at: i64,
+    business_hours_id: Option<String>,
+    bh_time_zone: Option<String>,
+    bh_weekly: Option<String>,
+    bh_holidays: Option<String>,
 }
 
 pub(super) const COLS: &str =
     "id, name, site_key, allowed_origins, queue_id, prechat_fields, business_hours, \
-                    identity_secret, created_at, updated_at";
+                    identity_secret, created_at, updated_at, business_hours_id, \
+     (SELECT time_zone FROM business_hours b WHERE b.id = chat_sites.business_hours_id) AS bh_time_zone, \
+     (SELECT weekly FROM business_hours b WHERE b.id = chat_sites.business_hours_id) AS bh_weekly, \
+     (SELECT holidays FROM business_hours b WHERE b.id = chat_sites.business_hours_id) AS bh_holidays";
 
 impl From<SiteRow> for Site {
     fn from(r: SiteRow) -> Self {
+        let calendar = match (
+            &r.business_hours_id,
+            &r.bh_time_zone,
+            &r.bh_weekly,
+            &r.bh_holidays,
+        ) {
+            (Some(id), Some(tz), Some(w), Some(h)) => {
+                crate::business_hours::from_columns(id, tz, w, h)
+            }
+            _ => None,
+        };
         Site {
+            business_hours_id: r.business_hours_id,
+            calendar,
             id: r.id,
             name: r.name,
             site_key: r.site_key,
@@ -143,8 +168,12 @@ impl Site {
         Ok(n > 0)
     }
 
-    /// True unless business hours are set and the site is closed now.
+    /// True unless business hours are set and the site is closed now (the calendar when the
+    /// site has one, else the inline `business_hours`).
     pub fn in_hours(&self) -> bool {
+        if let Some(c) = &self.calendar {
+            return c.is_open(now_ms());
+        }
         self.business_hours
             .as_ref()
             .is_none_or(|h| h.is_open(now_ms()))

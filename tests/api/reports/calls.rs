@@ -7,18 +7,13 @@ use reqwest::StatusCode;
 use serde_json::json;
 
 /// Asterisk `Master.csv` lines; the PBX clock is Tehran time (`voice.pbx_utc_offset_secs`).
-fn line(
-    src: &str,
-    dst: &str,
-    ctx: &str,
-    start: &str,
-    answer: &str,
-    end: &str,
-    dur: i64,
-    bill: i64,
-    disp: &str,
-    id: &str,
-) -> String {
+fn line(id: &str, parties: [&str; 2], times: [&str; 3], secs: [i64; 2], disp: &str) -> String {
+    let ([src, dst], [start, answer, end], [dur, bill]) = (parties, times, secs);
+    let ctx = if src.len() <= 4 {
+        "from-internal"
+    } else {
+        "from-trunk"
+    };
     let dst_chan = if dst.len() <= 4 {
         format!("PJSIP/{dst}-0000")
     } else {
@@ -56,64 +51,51 @@ async fn calls_count_from_their_records(b: Backend) {
     // A: rang 6 s, talked 192 s. B: rang 30 s, talked 120 s. C: hung up after 30 s.
     // D: gone after 4 s (a short abandon). F: 23:50, rang 10 s (still March 1st in Tehran).
     first += &line(
-        "09121234567",
-        "101",
-        "from-trunk",
-        &format!("{d} 09:00:00"),
-        &format!("{d} 09:00:06"),
-        &format!("{d} 09:03:18"),
-        198,
-        192,
-        "ANSWERED",
         "1.1",
+        ["09121234567", "101"],
+        [
+            &format!("{d} 09:00:00"),
+            &format!("{d} 09:00:06"),
+            &format!("{d} 09:03:18"),
+        ],
+        [198, 192],
+        "ANSWERED",
     );
     first += &line(
-        "09121111111",
-        "101",
-        "from-trunk",
-        &format!("{d} 09:10:00"),
-        &format!("{d} 09:10:30"),
-        &format!("{d} 09:12:30"),
-        150,
-        120,
-        "ANSWERED",
         "1.2",
-    );
-    first += &line(
-        "09351112233",
-        "103",
-        "from-trunk",
-        &format!("{d} 09:20:00"),
-        "",
-        &format!("{d} 09:20:30"),
-        30,
-        0,
-        "NO ANSWER",
-        "1.3",
-    );
-    first += &line(
-        "09351119999",
-        "103",
-        "from-trunk",
-        &format!("{d} 10:05:00"),
-        "",
-        &format!("{d} 10:05:04"),
-        4,
-        0,
-        "BUSY",
-        "1.4",
-    );
-    first += &line(
-        "09122222222",
-        "101",
-        "from-trunk",
-        &format!("{d} 23:50:00"),
-        &format!("{d} 23:50:10"),
-        &format!("{d} 23:51:10"),
-        70,
-        60,
+        ["09121111111", "101"],
+        [
+            &format!("{d} 09:10:00"),
+            &format!("{d} 09:10:30"),
+            &format!("{d} 09:12:30"),
+        ],
+        [150, 120],
         "ANSWERED",
+    );
+    first += &line(
+        "1.3",
+        ["09351112233", "103"],
+        [&format!("{d} 09:20:00"), "", &format!("{d} 09:20:30")],
+        [30, 0],
+        "NO ANSWER",
+    );
+    first += &line(
+        "1.4",
+        ["09351119999", "103"],
+        [&format!("{d} 10:05:00"), "", &format!("{d} 10:05:04")],
+        [4, 0],
+        "BUSY",
+    );
+    first += &line(
         "1.5",
+        ["09122222222", "101"],
+        [
+            &format!("{d} 23:50:00"),
+            &format!("{d} 23:50:10"),
+            &format!("{d} 23:51:10"),
+        ],
+        [70, 60],
+        "ANSWERED",
     );
     upload(&app, &token, first).await;
     let day = report(&app, &sup, &format!("from={d}&to={d}&channel=phone")).await;
@@ -140,28 +122,26 @@ async fn calls_count_from_their_records(b: Backend) {
     // Tehran day — still March 1st in UTC.
     let mut second = String::new();
     second += &line(
-        "101",
-        "09351112233",
-        "from-internal",
-        &format!("{d} 11:00:00"),
-        &format!("{d} 11:00:08"),
-        &format!("{d} 11:01:08"),
-        68,
-        60,
-        "ANSWERED",
         "2.1",
+        ["101", "09351112233"],
+        [
+            &format!("{d} 11:00:00"),
+            &format!("{d} 11:00:08"),
+            &format!("{d} 11:01:08"),
+        ],
+        [68, 60],
+        "ANSWERED",
     );
     second += &line(
-        "09123333333",
-        "101",
-        "from-trunk",
-        "2025-03-02 00:10:00",
-        "2025-03-02 00:10:05",
-        "2025-03-02 00:12:05",
-        125,
-        120,
-        "ANSWERED",
         "2.2",
+        ["09123333333", "101"],
+        [
+            "2025-03-02 00:10:00",
+            "2025-03-02 00:10:05",
+            "2025-03-02 00:12:05",
+        ],
+        [125, 120],
+        "ANSWERED",
     );
     upload(&app, &token, second).await;
     let days = report(&app, &sup, &format!("from={d}&to=2025-03-02&group_by=day")).await;

@@ -310,4 +310,62 @@ async fn chats_count_from_accept_and_reply_times(b: Backend) {
     );
 }
 
-crate::storage_tests!(chats_count_from_accept_and_reply_times);
+/// A queue counting business time only: a chat offered 30 s before opening and accepted 10 s
+/// after waited 10 s (2026-01-10 is a Saturday; the office opens at 08:00 Tehran).
+async fn waits_count_business_time_where_the_queue_says_so(b: Backend) {
+    let app = spawn_app(b).await;
+    let day = json!([["08:00", "17:00"]]);
+    let (s, cal) = app
+        .post(
+            "/api/v1/business-hours",
+            &app.admin_token,
+            json!({"name": "Office", "time_zone": "Asia/Tehran", "holidays": [],
+                   "weekly": {"saturday": day, "sunday": day, "monday": day, "tuesday": day,
+                              "wednesday": day, "thursday": [], "friday": []}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{cal}");
+    let (s, q) = app
+        .post(
+            "/api/v1/queues",
+            &app.admin_token,
+            json!({"name": "Office chat", "channels": ["chat"], "business_hours_id": cal["id"],
+                   "business_time_only": true}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{q}");
+    let q = q["id"].as_str().unwrap().to_string();
+    let (_, x) = app
+        .agent("x@example.com", "agent", json!({"capacity": {"chat": 5}}))
+        .await;
+    presence(&app, &x, "available").await;
+    let c = chat(&app, &q, "early@example.com").await;
+    accept(&app, &x, &c).await;
+    reply_and_resolve(&app, &x, &c).await;
+    retime(&app, &c, tehran(7, 59) + 30_000, Some(40), Some(50), 120).await;
+    switchboard::reports::rebuild(&app.state.store, &app.state.settings)
+        .await
+        .unwrap();
+    let r = report(
+        &app,
+        &app.admin_token,
+        &format!("from=2026-01-10&to=2026-01-10&queue={q}"),
+    )
+    .await;
+    let t = &r["total"];
+    assert!(close(&t["avg_speed_of_answer_seconds"], 10.0), "{t}");
+    assert_eq!(t["answered_within_target"], 1, "{t}");
+    assert_eq!(
+        (
+            t["first_response_p50_seconds"].clone(),
+            t["resolution_p50_seconds"].clone()
+        ),
+        (json!(20), json!(90)),
+        "{t}"
+    );
+}
+
+crate::storage_tests!(
+    chats_count_from_accept_and_reply_times,
+    waits_count_business_time_where_the_queue_says_so
+);
