@@ -78,10 +78,7 @@ async fn the_wallboard_and_reports_in_real_browsers() {
 /// Business-hours calendars in the admin's Persian console
 /// (`tests/browser/console_wallboard_hours.test.mjs`): the holiday typed in Jalali is stored as
 /// its Gregorian date, the week as entered.
-// TODO(integration): un-ignore once the `hours` branch (`/business-hours`) is merged; it passed
-// against a local merge of `hours` into this branch.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs /api/v1/business-hours from the hours branch"]
 async fn business_hours_in_jalali_in_a_real_browser() {
     super::node::browser_dir();
     let app = spawn_app(Backend::Sqlite).await;
