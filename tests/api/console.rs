@@ -32,6 +32,8 @@ mod take;
 mod value;
 #[path = "console/visitor.rs"]
 mod visitor;
+#[path = "console/wallboard.rs"]
+mod wallboard;
 
 use crate::helpers::*;
 use reqwest::StatusCode;

@@ -647,6 +647,288 @@ LANG = lang === 'fa' ? 'fa' : 'en';
 try { localStorage.setItem(LANG_KEY, LANG); } catch (e) { /* private mode */ }
 applyLang();
 }
+Object.assign(STRINGS.en, {
+'view.wallboard': 'Wallboard',
+'view.reports': 'Reports',
+'view.hours': 'Business hours',
+'wb.fullscreen': 'Full screen',
+'wb.exit': 'Exit full screen',
+'wb.queues': 'Queues',
+'wb.channels': 'Channels',
+'wb.agents': 'Agents',
+'wb.noQueues': 'No queues yet.',
+'wb.state.available': 'Available',
+'wb.state.busy': 'Busy',
+'wb.state.away': 'Away',
+'wb.state.offline': 'Offline',
+'wb.col.queue': 'Queue',
+'wb.col.waiting': 'Waiting',
+'wb.col.oldest_wait': 'Longest wait',
+'wb.col.available_agents': 'Agents available',
+'wb.col.agents': 'Free · busy · away',
+'wb.col.offered': 'Offered now',
+'wb.col.assigned': 'Assigned',
+'wb.col.offered_today': 'Offered today',
+'wb.col.answered_today': 'Answered today',
+'wb.col.service_level': 'Service level',
+'wb.col.abandon_rate': 'Abandoned',
+'wb.col.asa': 'ASA',
+'wb.col.aht': 'AHT',
+'wb.col.sla_at_risk': 'SLA at risk',
+'wb.col.sla_breached': 'SLA breached',
+'wb.col.channel': 'Channel',
+'wb.col.agents_available': 'Agents available',
+'wb.col.load': 'Load / capacity',
+'wb.col.offers': 'Offers out',
+'wb.col.agent': 'Agent',
+'wb.col.presence': 'Presence',
+'wb.col.in_state': 'Time in state',
+'wb.col.handled_today': 'Handled today',
+'wb.col.conversations': 'Conversations',
+'wb.conversations': '{n} open',
+'wb.noConversations': 'No open conversations.',
+'wb.setPresence': 'Presence of {name}',
+'wb.reassignTo': 'Reassign to…',
+'wb.reassign': 'Reassign',
+'wb.reassigned': '{num} reassigned',
+'wb.thresholds': 'Thresholds',
+'wb.th.waiting': 'Waiting',
+'wb.th.wait': 'Longest wait',
+'wb.th.sl': 'Service level below',
+'wb.th.abandon': 'Abandoned',
+'wb.th.asa': 'Average speed of answer',
+'wb.th.amber': 'amber',
+'wb.th.red': 'red',
+'wb.th.note': 'Kept in this browser. Service level turns amber or red below its figures, the others at or above them.',
+'wb.unit.s': 'seconds',
+'wb.unit.%': '%',
+'rep.presets': 'Period',
+'rep.preset.today': 'Today',
+'rep.preset.week': 'This week',
+'rep.preset.month': 'This month',
+'rep.from': 'From',
+'rep.to': 'To',
+'rep.queue': 'Queue',
+'rep.agent': 'Agent',
+'rep.groupBy': 'Group by',
+'rep.group.day': 'Day',
+'rep.group.hour': 'Hour',
+'rep.group.queue': 'Queue',
+'rep.group.agent': 'Agent',
+'rep.group.channel': 'Channel',
+'rep.calendar.jalali': 'Jalali calendar (yyyy/mm/dd)',
+'rep.calendar.gregorian': 'Gregorian calendar',
+'rep.badDay': 'Not a date',
+'rep.period': '{from} to {to}',
+'rep.csv': 'Download CSV',
+'rep.zone': 'days in {zone}',
+'rep.unavailable': 'Reports are not available on this server yet.',
+'rep.empty': 'Nothing in this period.',
+'rep.noData': 'No figures in this period.',
+'rep.total': 'Total',
+'rep.unanswered': 'Not answered yet',
+'rep.target': 'target {n}',
+'rep.formula': 'Service level = answered within the queue\'s target ÷ offered. Excluding short abandons: answered within target ÷ (offered − abandoned before the short-abandon limit).',
+'rep.chart.volume': 'Volume by {by}',
+'rep.chart.sl': 'Service level by {by}',
+'rep.chart.channels': 'Offered by {by} and channel',
+'rep.chart.firstResponse': 'First response by {by}',
+'rep.chart.resolution': 'Resolution time by {by}',
+'rep.chart.csat': 'CSAT by {by} (1–5)',
+'rep.col.offered': 'Offered',
+'rep.col.answered': 'Answered',
+'rep.col.abandoned': 'Abandoned',
+'rep.col.short_abandoned': 'Short abandons',
+'rep.col.answered_within_target': 'Within target',
+'rep.col.service_level': 'Service level',
+'rep.col.service_level_excluding_short_abandons': 'Service level (excl. short abandons)',
+'rep.col.avg_speed_of_answer_seconds': 'ASA',
+'rep.col.avg_handle_seconds': 'AHT',
+'rep.col.first_response_p50_seconds': 'First response p50',
+'rep.col.first_response_p90_seconds': 'First response p90',
+'rep.col.resolution_p50_seconds': 'Resolution p50',
+'rep.col.resolution_p90_seconds': 'Resolution p90',
+'rep.col.csat_average': 'CSAT',
+'rep.col.csat_responses': 'CSAT responses',
+'rep.col.transfers': 'Transfers',
+'rep.col.callbacks': 'Callbacks',
+'rep.col.occupancy': 'Occupancy',
+'rep.col.presence_seconds.available': 'Time available',
+'rep.col.presence_seconds.away': 'Time away',
+'rep.col.presence_seconds.offline': 'Time offline',
+'bh.new': 'New calendar',
+'bh.none': 'No business-hours calendars yet.',
+'bh.unavailable': 'Business hours are not available on this server yet.',
+'bh.name': 'Name',
+'bh.zone': 'Time zone',
+'bh.weekly': 'Weekly hours',
+'bh.holidays': 'Holidays',
+'bh.holiday': 'Holiday',
+'bh.holidayJalali': 'Holiday (Jalali, yyyy/mm/dd)',
+'bh.addHoliday': 'Add holiday',
+'bh.removeHoliday': 'Remove holiday',
+'bh.addRange': 'Add hours',
+'bh.removeRange': 'Remove these hours',
+'bh.from': 'from',
+'bh.until': 'until',
+'bh.closed': 'Closed',
+'bh.edit': 'Edit',
+'bh.editing': 'Edit {name}',
+'bh.save': 'Save',
+'bh.cancel': 'Cancel',
+'bh.delete': 'Delete',
+'bh.saved': 'Calendar saved',
+'bh.confirmDelete': 'Delete the calendar {name}?',
+'bh.badRange': '{day}: each period must end after it starts.',
+'bh.day.saturday': 'Saturday',
+'bh.day.sunday': 'Sunday',
+'bh.day.monday': 'Monday',
+'bh.day.tuesday': 'Tuesday',
+'bh.day.wednesday': 'Wednesday',
+'bh.day.thursday': 'Thursday',
+'bh.day.friday': 'Friday'
+});
+Object.assign(STRINGS.fa, {
+'view.wallboard': 'تابلوی زنده',
+'view.reports': 'گزارش‌ها',
+'view.hours': 'ساعات کاری',
+'wb.fullscreen': 'تمام‌صفحه',
+'wb.exit': 'خروج از تمام‌صفحه',
+'wb.queues': 'صف‌ها',
+'wb.channels': 'کانال‌ها',
+'wb.agents': 'کارشناسان',
+'wb.noQueues': 'هنوز صفی نیست.',
+'wb.state.available': 'آماده',
+'wb.state.busy': 'مشغول',
+'wb.state.away': 'دور از میز',
+'wb.state.offline': 'آفلاین',
+'wb.col.queue': 'صف',
+'wb.col.waiting': 'در انتظار',
+'wb.col.oldest_wait': 'طولانی‌ترین انتظار',
+'wb.col.available_agents': 'کارشناس آماده',
+'wb.col.agents': 'آزاد · مشغول · دور',
+'wb.col.offered': 'پیشنهادشده',
+'wb.col.assigned': 'واگذارشده',
+'wb.col.offered_today': 'ورودی امروز',
+'wb.col.answered_today': 'پاسخ‌داده امروز',
+'wb.col.service_level': 'سطح خدمت',
+'wb.col.abandon_rate': 'رهاشده',
+'wb.col.asa': 'میانگین زمان پاسخ',
+'wb.col.aht': 'میانگین زمان رسیدگی',
+'wb.col.sla_at_risk': 'در خطر SLA',
+'wb.col.sla_breached': 'نقض SLA',
+'wb.col.channel': 'کانال',
+'wb.col.agents_available': 'کارشناس آماده',
+'wb.col.load': 'بار / ظرفیت',
+'wb.col.offers': 'پیشنهادهای باز',
+'wb.col.agent': 'کارشناس',
+'wb.col.presence': 'وضعیت',
+'wb.col.in_state': 'مدت در این وضعیت',
+'wb.col.handled_today': 'رسیدگی امروز',
+'wb.col.conversations': 'گفتگوها',
+'wb.conversations': '{n} باز',
+'wb.noConversations': 'گفتگوی بازی ندارد.',
+'wb.setPresence': 'وضعیت {name}',
+'wb.reassignTo': 'واگذاری به…',
+'wb.reassign': 'واگذاری',
+'wb.reassigned': '{num} واگذار شد',
+'wb.thresholds': 'آستانه‌ها',
+'wb.th.waiting': 'در انتظار',
+'wb.th.wait': 'طولانی‌ترین انتظار',
+'wb.th.sl': 'سطح خدمت کمتر از',
+'wb.th.abandon': 'رهاشده',
+'wb.th.asa': 'میانگین زمان پاسخ',
+'wb.th.amber': 'نارنجی',
+'wb.th.red': 'قرمز',
+'wb.th.note': 'در همین مرورگر نگه داشته می‌شود. سطح خدمت زیر این اعداد و بقیه از این اعداد به بالا رنگی می‌شوند.',
+'wb.unit.s': 'ثانیه',
+'wb.unit.%': '٪',
+'rep.presets': 'بازه',
+'rep.preset.today': 'امروز',
+'rep.preset.week': 'این هفته',
+'rep.preset.month': 'این ماه',
+'rep.from': 'از',
+'rep.to': 'تا',
+'rep.queue': 'صف',
+'rep.agent': 'کارشناس',
+'rep.groupBy': 'گروه‌بندی',
+'rep.group.day': 'روز',
+'rep.group.hour': 'ساعت',
+'rep.group.queue': 'صف',
+'rep.group.agent': 'کارشناس',
+'rep.group.channel': 'کانال',
+'rep.calendar.jalali': 'تقویم جلالی (۱۴۰۵/۰۱/۰۱)',
+'rep.calendar.gregorian': 'تقویم میلادی',
+'rep.badDay': 'تاریخ معتبر نیست',
+'rep.period': 'از {from} تا {to}',
+'rep.csv': 'دریافت CSV',
+'rep.zone': 'روزها به وقت {zone}',
+'rep.unavailable': 'گزارش‌ها هنوز روی این سرور فعال نیستند.',
+'rep.empty': 'در این بازه چیزی نیست.',
+'rep.noData': 'در این بازه رقمی نیست.',
+'rep.total': 'جمع',
+'rep.unanswered': 'هنوز بی‌پاسخ',
+'rep.target': 'هدف {n}',
+'rep.formula': 'سطح خدمت = پاسخ‌داده در زمان هدف صف ÷ ورودی. بدون رهاشده‌های کوتاه: پاسخ‌داده در زمان هدف ÷ (ورودی − رهاشده پیش از حد رهاشدگی کوتاه).',
+'rep.chart.volume': 'حجم بر حسب {by}',
+'rep.chart.sl': 'سطح خدمت بر حسب {by}',
+'rep.chart.channels': 'ورودی بر حسب {by} و کانال',
+'rep.chart.firstResponse': 'اولین پاسخ بر حسب {by}',
+'rep.chart.resolution': 'زمان حل بر حسب {by}',
+'rep.chart.csat': 'رضایت مشتری بر حسب {by} (۱ تا ۵)',
+'rep.col.offered': 'ورودی',
+'rep.col.answered': 'پاسخ‌داده',
+'rep.col.abandoned': 'رهاشده',
+'rep.col.short_abandoned': 'رهاشده کوتاه',
+'rep.col.answered_within_target': 'در زمان هدف',
+'rep.col.service_level': 'سطح خدمت',
+'rep.col.service_level_excluding_short_abandons': 'سطح خدمت (بدون رهاشده کوتاه)',
+'rep.col.avg_speed_of_answer_seconds': 'میانگین زمان پاسخ',
+'rep.col.avg_handle_seconds': 'میانگین زمان رسیدگی',
+'rep.col.first_response_p50_seconds': 'اولین پاسخ (میانه)',
+'rep.col.first_response_p90_seconds': 'اولین پاسخ (صدک ۹۰)',
+'rep.col.resolution_p50_seconds': 'زمان حل (میانه)',
+'rep.col.resolution_p90_seconds': 'زمان حل (صدک ۹۰)',
+'rep.col.csat_average': 'رضایت مشتری',
+'rep.col.csat_responses': 'تعداد نظر',
+'rep.col.transfers': 'انتقال',
+'rep.col.callbacks': 'تماس برگشتی',
+'rep.col.occupancy': 'اشغال',
+'rep.col.presence_seconds.available': 'مدت آماده',
+'rep.col.presence_seconds.away': 'مدت دور از میز',
+'rep.col.presence_seconds.offline': 'مدت آفلاین',
+'bh.new': 'تقویم تازه',
+'bh.none': 'هنوز تقویم ساعات کاری نیست.',
+'bh.unavailable': 'ساعات کاری هنوز روی این سرور فعال نیست.',
+'bh.name': 'نام',
+'bh.zone': 'منطقهٔ زمانی',
+'bh.weekly': 'ساعات هفتگی',
+'bh.holidays': 'تعطیلات',
+'bh.holiday': 'روز تعطیل',
+'bh.holidayJalali': 'روز تعطیل (جلالی، ۱۴۰۶/۰۱/۰۱)',
+'bh.addHoliday': 'افزودن تعطیلی',
+'bh.removeHoliday': 'حذف تعطیلی',
+'bh.addRange': 'افزودن ساعت',
+'bh.removeRange': 'حذف این ساعات',
+'bh.from': 'از',
+'bh.until': 'تا',
+'bh.closed': 'تعطیل',
+'bh.edit': 'ویرایش',
+'bh.editing': 'ویرایش {name}',
+'bh.save': 'ذخیره',
+'bh.cancel': 'انصراف',
+'bh.delete': 'حذف',
+'bh.saved': 'تقویم ذخیره شد',
+'bh.confirmDelete': 'تقویم {name} حذف شود؟',
+'bh.badRange': '{day}: پایان هر بازه باید بعد از شروع آن باشد.',
+'bh.day.saturday': 'شنبه',
+'bh.day.sunday': 'یکشنبه',
+'bh.day.monday': 'دوشنبه',
+'bh.day.tuesday': 'سه‌شنبه',
+'bh.day.wednesday': 'چهارشنبه',
+'bh.day.thursday': 'پنجشنبه',
+'bh.day.friday': 'جمعه'
+});
 var SVG_NS = 'http://www.w3.org/2000/svg';
 function h(tag, attrs) {
 var el = document.createElement(tag);
@@ -804,7 +1086,8 @@ return tag === 'INPUT' || tag === 'TEXTAREA' || tag === 'SELECT' || el.isContent
 }
 var S = {
 me: null,
-view: 'inbox',          // 'inbox' | 'supervisor'
+view: 'inbox',          // 'inbox' | 'supervisor' | 'wallboard' | 'reports' | 'hours'
+wall: false,            // the wallboard full screen (#/wallboard?wall=1)
 tab: 'mine',            // 'mine' | 'unassigned' | 'open'
 filterChannel: '',
 filterStatus: '',
@@ -953,6 +1236,7 @@ saveRoute();
 }
 function renderAll() {
 saveDraft();
+if (renderWallOnly()) return;
 var root = clear($('#app'));
 root.appendChild(h('div', { class: 'shell' },
 h('header', { class: 'topbar', id: 'topbar' }),
@@ -966,6 +1250,7 @@ renderMain();
 function renderMain() {
 saveDraft();
 var main = clear($('#main'));
+if (renderExtraView(main)) { stopSupervisorRefresh(); return; }
 if (S.view === 'supervisor' && isSupervisor()) {
 main.appendChild(h('section', { id: 'supervisor', class: 'supervisor', 'data-testid': 'supervisor-view', 'aria-label': t('view.supervisor') }));
 renderSupervisor();
@@ -1001,7 +1286,7 @@ PRESENCES.map(function (p) { return h('option', { value: p, selected: (S.me.pres
 var views = null;
 if (isSupervisor()) {
 views = h('div', { class: 'views', role: 'group', 'aria-label': t('views.label') },
-['inbox', 'supervisor'].map(function (v) {
+['inbox', 'supervisor'].concat(extraViews()).map(function (v) {
 return h('button', { type: 'button', class: 'btn tabbtn' + (S.view === v ? ' active' : ''), 'aria-pressed': S.view === v ? 'true' : 'false',
 'data-testid': 'view-' + v, onclick: function () { S.view = v; renderTopbar(); renderMain(); saveRoute(); } }, t('view.' + v));
 }));
@@ -2617,6 +2902,7 @@ loadTimeline();
 function handleEvent(ev) {
 if (!S.me) return;
 var data = ev.data || {};
+wallboardEvent(ev);
 switch (ev.kind) {
 case 'message.created': {
 var m = data.message;
@@ -3288,6 +3574,7 @@ notify(text, d.excerpt || '', 'mention-' + (d.message_id || ev.id));
 }
 var TABS = ['mine', 'unassigned', 'open'];
 function routeHash() {
+if (extraRoute()) return extraRoute();
 if (S.view === 'supervisor') return '#/supervisor';
 return '#/' + S.tab + (S.currentId ? '/' + encodeURIComponent(S.currentId) : '');
 }
@@ -3297,6 +3584,7 @@ var want = routeHash();
 if (location.hash !== want) history.replaceState(null, '', want);
 }
 function readRoute() {
+if (readExtraRoute(location.hash)) return null;
 var parts = location.hash.replace(/^#\/?/, '').split('/');
 if (parts[0] === 'supervisor' && isSupervisor()) { S.view = 'supervisor'; return null; }
 if (TABS.indexOf(parts[0]) >= 0) S.tab = parts[0];
@@ -3304,11 +3592,983 @@ return parts[1] ? decodeURIComponent(parts[1]) : null;
 }
 window.addEventListener('hashchange', function () {
 if (!S.me || location.hash === routeHash()) return;
-var view = S.view;
+var view = S.view, wall = S.wall;
 S.view = 'inbox';
 var id = readRoute();
-if (S.view !== view) { renderTopbar(); renderMain(); } else renderListPane();
+if (S.wall !== wall) renderAll();
+else if (S.view !== view) { renderTopbar(); renderMain(); } else renderListPane();
 loadList();
 if (id && id !== S.currentId) openConversation(id);
 });
+var WB_KEY = 'switchboard.console.wallboard';
+var WB_DEFAULTS = {
+waiting_amber: 3, waiting_red: 8,
+wait_amber: 30, wait_red: 120,
+sl_amber: 80, sl_red: 60,
+abandon_amber: 5, abandon_red: 10,
+asa_amber: 20, asa_red: 60
+};
+var WB_EVENTS = /^(conversation|offer|agent|call|queue)\.|^message\.created$/;
+var WB_QUIET = { 'conversation.viewing': true };
+var WB_SLOW_MS = 60000;
+var WB = { queues: null, agents: null, queuesError: null, agentsError: null, at: 0, last: 0,
+busy: false, dirty: false, timer: null, tick: null, slow: null, wasLive: false, open: {}, held: false };
+function extraViews() {
+if (!isSupervisor()) return [];
+var views = ['wallboard', 'reports'];
+if (S.me.role === 'admin') views.push('hours');
+return views;
+}
+function renderExtraView(main) {
+if (S.view !== 'wallboard') stopWallboard();
+if (extraViews().indexOf(S.view) < 0) return false;
+if (S.view === 'wallboard') renderWallboardView(main);
+else if (S.view === 'reports') renderReportsView(main);
+else renderHoursView(main);
+return true;
+}
+function extraRoute() {
+if (extraViews().indexOf(S.view) < 0) return null;
+return '#/' + S.view + (S.view === 'wallboard' && S.wall ? '?wall=1' : '');
+}
+function readExtraRoute(hash) {
+var m = /^#\/?(wallboard|reports|hours)(\?(.*))?$/.exec(hash);
+S.wall = false;
+if (!m || !S.me) return false;
+S.view = m[1];
+if (extraViews().indexOf(S.view) < 0) { S.view = 'inbox'; return false; }
+S.wall = S.view === 'wallboard' && /(^|&)wall=1(&|$)/.test(m[3] || '');
+return true;
+}
+function renderWallOnly() {
+var wall = !!(S.wall && S.view === 'wallboard' && isSupervisor());
+document.body.classList.toggle('wall', wall);
+if (!wall) return false;
+var root = clear($('#app'));
+root.appendChild(h('div', { id: 'main', class: 'main wall-main' }));
+root.appendChild(h('div', { id: 'toasts', class: 'toasts', 'aria-live': 'assertive' }));
+renderMain();
+return true;
+}
+function leaveWall() {
+S.wall = false;
+if (document.fullscreenElement && document.exitFullscreen) document.exitFullscreen().catch(function () { /* not ours */ });
+renderAll();
+saveRoute();
+}
+document.addEventListener('keydown', function (e) {
+if (e.key === 'Escape' && S.wall && S.view === 'wallboard') leaveWall();
+});
+function wbThresholds() {
+var saved = {};
+try { saved = JSON.parse(localStorage.getItem(WB_KEY) || '{}') || {}; } catch (e) { saved = {}; }
+var out = {};
+Object.keys(WB_DEFAULTS).forEach(function (k) { out[k] = typeof saved[k] === 'number' ? saved[k] : WB_DEFAULTS[k]; });
+return out;
+}
+function saveThresholds(th) {
+try { localStorage.setItem(WB_KEY, JSON.stringify(th)); } catch (e) { /* private mode */ }
+}
+function level(v, amber, red, lowerWorse) {
+if (v === null || v === undefined || isNaN(v)) return '';
+if (lowerWorse) return v < red ? 'red' : v < amber ? 'amber' : '';
+return v >= red ? 'red' : v >= amber ? 'amber' : '';
+}
+function thresholdsPanel() {
+var th = wbThresholds();
+var rows = [['waiting', ''], ['wait', 's'], ['sl', '%'], ['abandon', '%'], ['asa', 's']];
+return h('details', { class: 'wb-thresholds', 'data-testid': 'wb-thresholds' },
+h('summary', { class: 'btn' }, t('wb.thresholds')),
+h('div', { class: 'wb-th-grid' }, rows.map(function (r) {
+var input = function (which) {
+var key = r[0] + '_' + which;
+return h('input', { type: 'number', min: '0', step: 'any', value: String(th[key]), dir: 'ltr', 'data-testid': 'wb-th-' + key,
+'aria-label': t('wb.th.' + r[0]) + ' · ' + t('wb.th.' + which),
+onchange: function (e) {
+var v = parseFloat(e.target.value);
+var cur = wbThresholds();
+cur[key] = isNaN(v) ? WB_DEFAULTS[key] : v;
+saveThresholds(cur);
+renderWallboardData();
+} });
+};
+return h('div', { class: 'wb-th-row' }, h('span', null, t('wb.th.' + r[0]) + (r[1] ? ' (' + t('wb.unit.' + r[1]) + ')' : '')),
+h('label', { class: 'amber' }, t('wb.th.amber'), ' ', input('amber')),
+h('label', { class: 'red' }, t('wb.th.red'), ' ', input('red')));
+}), h('p', { class: 'muted' }, t('wb.th.note'))));
+}
+function isWallboardView() { return !!(S.me && S.view === 'wallboard' && isSupervisor() && $('#wallboard')); }
+function wallboardEvent(ev) {
+if (!ev || !WB_EVENTS.test(ev.kind || '') || WB_QUIET[ev.kind] || !isWallboardView()) return;
+wallboardSoon();
+}
+function wallboardSoon() {
+if (WB.timer) return;
+var wait = Math.max(0, 1000 - (Date.now() - WB.last));
+WB.timer = setTimeout(function () { WB.timer = null; wallboardFetch(); }, wait);
+}
+function wallboardFetch() {
+if (!isWallboardView()) return;
+if (WB.busy) { WB.dirty = true; return; }
+WB.busy = true;
+WB.dirty = false;
+WB.last = Date.now();
+var soft = function (p) { return p.then(function (v) { return { ok: true, v: v }; }, function (e) { return { ok: false, e: e }; }); };
+var opened = Object.keys(WB.open);
+Promise.all([soft(api('GET', '/stats/queues')), soft(api('GET', '/stats/agents'))].concat(opened.map(function (id) {
+return soft(api('GET', '/conversations' + qs({ assignee: id, limit: 50 })));
+}))).then(function (r) {
+WB.busy = false;
+WB.at = Date.now();
+WB.queuesError = r[0].ok ? null : r[0].e;
+WB.agentsError = r[1].ok ? null : r[1].e;
+if (r[0].ok) WB.queues = rowsOf(r[0].v);
+if (r[1].ok) WB.agents = rowsOf(r[1].v);
+opened.forEach(function (id, i) { if (WB.open[id] !== undefined && r[2 + i].ok) WB.open[id] = openConvs(r[2 + i].v); });
+renderWallboardData();
+if (WB.dirty) wallboardSoon();
+});
+}
+function openConvs(page) {
+return ((page && page.items) || []).filter(function (c) { return c.status === 'open' || c.status === 'pending'; });
+}
+function startWallboard() {
+stopWallboard();
+WB.wasLive = S.live;
+WB.tick = setInterval(wallboardTick, 1000);
+WB.slow = setInterval(wallboardSoon, WB_SLOW_MS);
+wallboardFetch();
+}
+function stopWallboard() {
+clearInterval(WB.tick);
+clearInterval(WB.slow);
+clearTimeout(WB.timer);
+WB.tick = WB.slow = WB.timer = null;
+}
+function wallboardTick() {
+if (!isWallboardView()) { stopWallboard(); return; }
+if (S.live && !WB.wasLive) wallboardSoon();
+WB.wasLive = S.live;
+var th = wbThresholds();
+var now = Date.now();
+document.querySelectorAll('#wallboard [data-since]').forEach(function (el) {
+var secs = (now - Number(el.getAttribute('data-since'))) / 1000;
+el.textContent = wbDuration(secs);
+if (el.hasAttribute('data-wait')) el.parentNode.className = 'num ' + level(secs, th.wait_amber, th.wait_red);
+});
+var stamp = $('#wb-live');
+if (stamp) stamp.className = 'live ' + (S.live ? 'on' : 'off');
+}
+var DASH = '—';
+function wbDuration(secs) {
+if (secs === null || secs === undefined || isNaN(secs)) return DASH;
+secs = Math.max(0, Math.round(secs));
+if (secs < 3600) return fmtCountdown(secs);
+var nf = new Intl.NumberFormat(locale(), { minimumIntegerDigits: 2 });
+return new Intl.NumberFormat(locale()).format(Math.floor(secs / 3600)) + ':' + nf.format(Math.floor(secs / 60) % 60) + ':' + nf.format(secs % 60);
+}
+function fmtPct(ratio) {
+if (ratio === null || ratio === undefined || isNaN(ratio)) return DASH;
+return new Intl.NumberFormat(locale(), { style: 'percent', maximumFractionDigits: 1 }).format(ratio);
+}
+function fmtCount(n) { return typeof n === 'number' ? fmtNum(n) : DASH; }
+function num(v) { return typeof v === 'number' ? v : null; }
+function renderWallboardView(main) {
+var wallLink = h('a', { class: 'btn', href: '#/wallboard?wall=1', 'data-testid': 'wb-wall-link',
+onclick: function (e) {
+e.preventDefault();
+S.wall = true;
+saveRoute();
+renderAll();
+if (document.documentElement.requestFullscreen) document.documentElement.requestFullscreen().catch(function () { /* kiosk or refused */ });
+} }, t('wb.fullscreen'));
+var exit = h('button', { type: 'button', class: 'btn wb-exit', 'data-testid': 'wb-exit', onclick: leaveWall }, t('wb.exit'));
+main.appendChild(h('section', { id: 'wallboard', class: 'wallboard' + (S.wall ? ' wall' : ''), 'data-testid': 'wallboard', 'aria-label': t('view.wallboard') },
+h('div', { class: 'wb-head' },
+h('h1', null, t('view.wallboard')),
+h('span', { id: 'wb-live', class: 'live ' + (S.live ? 'on' : 'off'), 'aria-hidden': 'true' }),
+h('span', { class: 'muted', id: 'wb-updated', 'data-testid': 'wb-updated', role: 'status' }, ''),
+h('div', { class: 'spacer' }),
+S.wall ? null : thresholdsPanel(),
+S.wall ? exit : wallLink),
+h('div', { id: 'wb-data' }, h('p', { class: 'muted' }, t('list.loading')))));
+if (WB.queues || WB.agents) renderWallboardData();
+startWallboard();
+}
+function wbInteracting() {
+var a = document.activeElement;
+return !!(a && a.tagName === 'SELECT' && a.closest && a.closest('#wb-data'));
+}
+function renderWallboardData() {
+var box = $('#wb-data');
+if (!box) return;
+if (wbInteracting()) {
+if (!WB.held) {
+WB.held = true;
+document.activeElement.addEventListener('blur', function () { WB.held = false; renderWallboardData(); }, { once: true });
+}
+return;
+}
+clear(box);
+var up = $('#wb-updated');
+if (up && WB.at) up.textContent = t('sup.updated', { time: new Intl.DateTimeFormat(locale(), { hour: '2-digit', minute: '2-digit', second: '2-digit' }).format(new Date(WB.at)) });
+var th = wbThresholds();
+[WB.queuesError, WB.agentsError].forEach(function (e) {
+if (e) box.appendChild(h('p', { class: 'notice', role: 'alert', 'data-testid': 'wb-error' }, t('error.generic', { msg: errMsg(e) })));
+});
+box.appendChild(floorSummary());
+box.appendChild(h('h2', null, t('wb.queues')));
+box.appendChild(queueTable(WB.queues || [], th));
+box.appendChild(h('h2', null, t('wb.channels')));
+box.appendChild(channelTable(WB.agents || []));
+box.appendChild(h('h2', null, t('wb.agents')));
+box.appendChild(agentTable(WB.agents || []));
+wallboardTick();
+}
+function agentState(a) {
+var total = 0;
+Object.keys(a.load || {}).forEach(function (c) { total += a.load[c] || 0; });
+if (a.presence === 'available') return total > 0 ? 'busy' : 'available';
+return a.presence === 'away' ? 'away' : 'offline';
+}
+function floorSummary() {
+var counts = { available: 0, busy: 0, away: 0, offline: 0 };
+(WB.agents || []).forEach(function (a) { counts[agentState(a)]++; });
+return h('div', { class: 'wb-floor', 'data-testid': 'wb-floor' }, Object.keys(counts).map(function (k) {
+return h('div', { class: 'wb-tile state-' + k, 'data-field': k },
+h('span', { class: 'wb-big' }, fmtNum(WB.agents ? counts[k] : null) || DASH),
+h('span', { class: 'wb-label' }, t('wb.state.' + k)));
+}));
+}
+var QUEUE_COLS = ['waiting', 'oldest_wait', 'available_agents', 'agents', 'offered', 'assigned', 'offered_today', 'answered_today',
+'service_level', 'abandon_rate', 'asa', 'aht', 'sla_at_risk', 'sla_breached'];
+function queueCell(q, key, th) {
+var d = q.today || {};
+var offeredToday = num(d.offered);
+switch (key) {
+case 'waiting': return [fmtCount(q.waiting), level(q.waiting, th.waiting_amber, th.waiting_red)];
+case 'oldest_wait':
+if (!(q.waiting > 0) || typeof q.oldest_wait_seconds !== 'number') return [q.waiting === 0 ? wbDuration(0) : DASH, ''];
+return [h('span', { 'data-since': String(WB.at - q.oldest_wait_seconds * 1000), 'data-wait': '' }, wbDuration(q.oldest_wait_seconds)),
+level(q.oldest_wait_seconds, th.wait_amber, th.wait_red)];
+case 'available_agents': case 'offered': case 'assigned': return [fmtCount(q[key]), ''];
+case 'agents': return [queueAgents(q.queue_id), ''];
+case 'offered_today': return [fmtCount(offeredToday), ''];
+case 'answered_today': return [fmtCount(num(d.answered)), ''];
+case 'service_level': {
+var sl = num(d.service_level);
+return [fmtPct(sl), level(sl === null ? null : sl * 100, th.sl_amber, th.sl_red, true)];
+}
+case 'abandon_rate': {
+var ab = num(d.abandoned);
+var rate = typeof d.abandon_rate === 'number' ? d.abandon_rate : ab !== null && offeredToday ? ab / offeredToday : null;
+return [fmtPct(rate), level(rate === null ? null : rate * 100, th.abandon_amber, th.abandon_red)];
+}
+case 'asa': return [wbDuration(num(d.avg_speed_of_answer_seconds)), level(num(d.avg_speed_of_answer_seconds), th.asa_amber, th.asa_red)];
+case 'aht': return [wbDuration(num(d.avg_handle_seconds)), ''];
+case 'sla_at_risk': return [fmtCount(q.sla_at_risk), q.sla_at_risk > 0 ? 'amber' : ''];
+case 'sla_breached': return [fmtCount(q.sla_breached), q.sla_breached > 0 ? 'red' : ''];
+default: return [DASH, ''];
+}
+}
+function queueAgents(id) {
+var q = null, byId = {};
+S.queues.forEach(function (x) { if (x.id === id) q = x; });
+S.agents.forEach(function (a) { byId[a.id] = a; });
+if (!q || !WB.agents) return DASH;
+var counts = { available: 0, busy: 0, away: 0 };
+WB.agents.forEach(function (a) {
+var info = byId[a.agent_id];
+if (!info) return;
+var skills = info.skills || [], langs = info.languages || [];
+if ((q.skills || []).some(function (s) { return skills.indexOf(s) < 0; })) return;
+if (q.language && langs.indexOf(q.language) < 0) return;
+var st = agentState(a);
+if (counts[st] !== undefined) counts[st]++;
+});
+return h('span', { class: 'wb-states' }, ['available', 'busy', 'away'].map(function (k) {
+return h('span', { class: 'wb-state state-' + k, 'data-state': k, title: t('wb.state.' + k) }, fmtNum(counts[k]));
+}));
+}
+function queueChannels(id) {
+for (var i = 0; i < S.queues.length; i++) if (S.queues[i].id === id) return S.queues[i].channels || [];
+return [];
+}
+function queueTable(rows, th) {
+return h('table', { class: 'stats wb-table', 'data-testid': 'wb-queues' },
+h('thead', null, h('tr', null, h('th', { scope: 'col' }, t('wb.col.queue')),
+QUEUE_COLS.map(function (k) { return h('th', { scope: 'col' }, t('wb.col.' + k)); }))),
+h('tbody', null, rows.length ? rows.map(function (q) {
+return h('tr', { 'data-testid': 'wb-queue', 'data-id': q.queue_id },
+h('th', { scope: 'row' }, h('bdi', null, q.name || queueName(q.queue_id)), ' ',
+h('span', { class: 'wb-chans' }, queueChannels(q.queue_id).map(channelIcon))),
+QUEUE_COLS.map(function (k) {
+var c = queueCell(q, k, th);
+return h('td', { class: 'num ' + c[1], 'data-field': k }, c[0]);
+}));
+}) : h('tr', null, h('td', { colspan: String(QUEUE_COLS.length + 1), class: 'muted' }, t('wb.noQueues')))));
+}
+function channelTable(agents) {
+var by = {};
+agents.forEach(function (a) {
+var chans = {};
+Object.keys(a.capacity || {}).concat(Object.keys(a.load || {})).forEach(function (c) { chans[c] = true; });
+Object.keys(chans).forEach(function (c) {
+var x = by[c] || (by[c] = { load: 0, capacity: 0, offered: 0, agents: 0 });
+x.load += (a.load || {})[c] || 0;
+x.offered += (a.offered || {})[c] || 0;
+if (a.presence === 'available') { x.capacity += (a.capacity || {})[c] || 0; x.agents++; }
+});
+});
+var chans = Object.keys(by).sort(function (a, b) { return CHANNELS.indexOf(a) - CHANNELS.indexOf(b); });
+return h('table', { class: 'stats wb-table', 'data-testid': 'wb-channels' },
+h('thead', null, h('tr', null, ['channel', 'agents_available', 'load', 'offers'].map(function (k) { return h('th', { scope: 'col' }, t('wb.col.' + k)); }))),
+h('tbody', null, chans.map(function (c) {
+var x = by[c];
+return h('tr', { 'data-testid': 'wb-channel', 'data-channel': c },
+h('th', { scope: 'row' }, channelIcon(c), ' ', t('channel.' + c, null, c)),
+h('td', { class: 'num' }, fmtNum(x.agents)),
+h('td', { class: 'num ' + (x.capacity && x.load >= x.capacity ? 'amber' : '') }, loadMeter(x.load, x.capacity)),
+h('td', { class: 'num' }, fmtNum(x.offered)));
+})));
+}
+function loadMeter(load, cap) {
+var text = fmtNum(load) + ' / ' + (cap ? fmtNum(cap) : DASH);
+var pct = cap ? Math.min(100, Math.round(100 * load / cap)) : 0;
+var bar = h('span', { class: 'wb-meter', 'aria-hidden': 'true' }, h('span', { class: 'wb-meter-fill' }));
+bar.firstChild.style.inlineSize = pct + '%';
+return h('span', { class: 'wb-load' }, h('bdi', { dir: 'ltr' }, text), bar);
+}
+function agentTable(agents) {
+var cols = ['agent', 'presence', 'in_state', 'handled_today', 'load', 'conversations'];
+return h('table', { class: 'stats wb-table wb-agents', 'data-testid': 'wb-agents' },
+h('thead', null, h('tr', null, cols.map(function (k) { return h('th', { scope: 'col' }, t('wb.col.' + k)); }))),
+h('tbody', null, agents.map(function (a) {
+var rows = [agentRow(a)];
+if (WB.open[a.agent_id] !== undefined) rows.push(agentConversations(a));
+return rows;
+})));
+}
+function agentRow(a) {
+var since = parseTime(a.presence_since);
+var chans = {};
+Object.keys(a.capacity || {}).concat(Object.keys(a.load || {})).forEach(function (c) { chans[c] = true; });
+var loads = Object.keys(chans).sort(function (x, y) { return CHANNELS.indexOf(x) - CHANNELS.indexOf(y); }).map(function (c) {
+var load = (a.load || {})[c] || 0, cap = (a.capacity || {})[c] || 0;
+return h('span', { class: 'wb-agent-load' + (cap && load >= cap ? ' full' : ''), 'data-channel': c }, channelIcon(c), loadMeter(load, cap));
+});
+var open = WB.open[a.agent_id] !== undefined;
+var total = 0;
+Object.keys(a.load || {}).forEach(function (c) { total += a.load[c] || 0; });
+return h('tr', { 'data-testid': 'wb-agent', 'data-id': a.agent_id, class: 'state-' + agentState(a) },
+h('th', { scope: 'row' }, h('bdi', null, a.name || agentName(a.agent_id))),
+h('td', null, S.wall ? t('presence.' + a.presence, null, a.presence) : presenceSelect(a)),
+h('td', { class: 'num', 'data-field': 'in_state' }, since ? h('span', { 'data-since': String(since.getTime()) }, wbDuration((Date.now() - since.getTime()) / 1000)) : DASH),
+h('td', { class: 'num', 'data-field': 'handled_today' }, fmtCount(a.handled_today)),
+h('td', { class: 'wb-loads' }, loads.length ? loads : DASH),
+h('td', null, S.wall ? fmtNum(total) : h('button', { type: 'button', class: 'btn small', 'aria-expanded': open ? 'true' : 'false', 'data-testid': 'wb-agent-open',
+onclick: function () { toggleAgent(a.agent_id); } }, t('wb.conversations', { n: total }))));
+}
+function presenceSelect(a) {
+var sel = h('select', { class: 'presence presence-' + a.presence, 'data-testid': 'wb-presence', 'aria-label': t('wb.setPresence', { name: a.name }),
+onchange: function () {
+api('PUT', '/agents/' + encodeURIComponent(a.agent_id) + '/presence', { status: sel.value }).then(function () {
+a.presence = sel.value;
+sel.blur();
+wallboardSoon();
+}, function (err) {
+sel.value = a.presence;
+toast(t('error.generic', { msg: errMsg(err) }), 'error');
+});
+} }, PRESENCES.map(function (p) { return h('option', { value: p, selected: a.presence === p }, t('presence.' + p)); }));
+return sel;
+}
+function toggleAgent(id) {
+if (WB.open[id] !== undefined) { delete WB.open[id]; renderWallboardData(); return; }
+WB.open[id] = null;
+renderWallboardData();
+api('GET', '/conversations' + qs({ assignee: id, limit: 50 })).then(function (page) {
+if (WB.open[id] === undefined) return;
+WB.open[id] = openConvs(page);
+renderWallboardData();
+}, function (err) { toast(t('error.generic', { msg: errMsg(err) }), 'error'); });
+}
+function agentConversations(a) {
+var list = WB.open[a.agent_id];
+var body;
+if (list === null) body = h('p', { class: 'muted' }, t('list.loading'));
+else if (!list.length) body = h('p', { class: 'muted' }, t('wb.noConversations'));
+else body = h('ul', { class: 'wb-convs' }, list.map(function (c) { return reassignRow(a, c); }));
+return h('tr', { class: 'wb-agent-convs', 'data-testid': 'wb-agent-convs', 'data-id': a.agent_id }, h('td', { colspan: '6' }, body));
+}
+function reassignRow(a, c) {
+var sel = h('select', { 'data-testid': 'wb-reassign-to', 'aria-label': t('wb.reassignTo') },
+h('option', { value: '' }, t('wb.reassignTo')),
+h('optgroup', { label: t('wb.agents') }, (WB.agents || []).filter(function (x) { return x.agent_id !== a.agent_id; }).map(function (x) {
+return h('option', { value: 'agent:' + x.agent_id }, x.name + ' · ' + t('presence.' + x.presence, null, x.presence));
+})),
+h('optgroup', { label: t('wb.queues') }, S.queues.map(function (q) { return h('option', { value: 'queue:' + q.id }, q.name); })));
+var go = h('button', { type: 'button', class: 'btn small', 'data-testid': 'wb-reassign', onclick: function () {
+var v = sel.value;
+if (!v) { sel.focus(); return; }
+var body = v.indexOf('agent:') === 0 ? { agent_id: v.slice(6) } : { queue_id: v.slice(6) };
+go.disabled = true;
+api('POST', '/conversations/' + encodeURIComponent(c.id) + '/assign', body).then(function () {
+toast(t('wb.reassigned', { num: convNumber(c) }), 'info');
+wallboardSoon();
+}, function (err) {
+go.disabled = false;
+toast(t('error.generic', { msg: errMsg(err) }), 'error');
+});
+} }, t('wb.reassign'));
+return h('li', { 'data-testid': 'wb-conv', 'data-id': c.id },
+channelIcon(c.channel), ' ', h('a', { href: '#/open/' + encodeURIComponent(c.id), 'data-testid': 'wb-conv-open' }, h('strong', null, convNumber(c))),
+' ', h('bdi', { dir: 'auto' }, c.subject || ''),
+' ', h('span', { class: 'muted' }, t('status.' + c.status, null, c.status)), ' ', sel, ' ', go);
+}
+function useJalali() { return LANG === 'fa' || calendarPref() === 'persian'; }
+var DAY_MS = 86400000;
+function isoDay(d) {
+var p = function (n) { return (n < 10 ? '0' : '') + n; };
+return d.getFullYear() + '-' + p(d.getMonth() + 1) + '-' + p(d.getDate());
+}
+function dayFromIso(s) {
+var m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(s || '');
+return m ? new Date(Number(m[1]), Number(m[2]) - 1, Number(m[3])) : null;
+}
+var JALALI_FMT = null;
+function jalaliParts(ms) {
+JALALI_FMT = JALALI_FMT || new Intl.DateTimeFormat('en-US-u-ca-persian-nu-latn', { year: 'numeric', month: 'numeric', day: 'numeric', timeZone: 'UTC' });
+var out = {};
+JALALI_FMT.formatToParts(new Date(ms)).forEach(function (p) { if (p.type === 'year' || p.type === 'month' || p.type === 'day') out[p.type.charAt(0)] = parseInt(p.value, 10); });
+return out;
+}
+function jalaliDayOfYear(m, d) { return (m <= 7 ? (m - 1) * 31 : 186 + (m - 7) * 30) + d; }
+function gregorianOfJalali(jy, jm, jd) {
+if (!(jm >= 1 && jm <= 12 && jd >= 1 && jd <= 31)) return null;
+var ms = Date.UTC(jy + 621, 2, 20) + (jalaliDayOfYear(jm, jd) - 1) * DAY_MS;
+for (var i = 0; i < 4; i++) {
+var p = jalaliParts(ms);
+var diff = (jy - p.y) * 365 + jalaliDayOfYear(jm, jd) - jalaliDayOfYear(p.m, p.d);
+if (!diff) break;
+ms += diff * DAY_MS;
+}
+var got = jalaliParts(ms);
+if (got.y !== jy || got.m !== jm || got.d !== jd) return null;
+return new Date(ms).toISOString().slice(0, 10);
+}
+function jalaliOfIso(iso) {
+var m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(iso || '');
+return m ? jalaliParts(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]))) : null;
+}
+function asciiDigits(s) {
+return String(s || '').replace(/[۰-۹]/g, function (c) { return String(c.charCodeAt(0) - 0x06F0); })
+.replace(/[٠-٩]/g, function (c) { return String(c.charCodeAt(0) - 0x0660); });
+}
+function parseDayInput(text) {
+var s = asciiDigits(text).trim();
+var m = /^(\d{4})[\/\-.](\d{1,2})[\/\-.](\d{1,2})$/.exec(s);
+if (!m) return null;
+var y = Number(m[1]), mo = Number(m[2]), d = Number(m[3]);
+if (useJalali() && y < 1700) return gregorianOfJalali(y, mo, d);
+var iso = m[1] + '-' + (mo < 10 ? '0' : '') + mo + '-' + (d < 10 ? '0' : '') + d;
+var back = dayFromIso(iso);
+return back && isoDay(back) === iso ? iso : null;
+}
+function dayInputText(iso) {
+if (!iso || !useJalali()) return iso || '';
+var j = jalaliOfIso(iso);
+var p = function (n) { return (n < 10 ? '0' : '') + n; };
+return j ? j.y + '/' + p(j.m) + '/' + p(j.d) : iso;
+}
+function fmtDay(iso, withWeekday) {
+var m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(iso || '');
+if (!m) return iso || '';
+var d = new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])));
+var day = new Intl.DateTimeFormat(locale(), { year: 'numeric', month: 'short', day: 'numeric', timeZone: 'UTC' }).format(d);
+if (!withWeekday) return day;
+return new Intl.DateTimeFormat(locale(), { weekday: 'short', timeZone: 'UTC' }).format(d) + (LANG === 'fa' ? '، ' : ', ') + day;
+}
+function dayField(iso, attrs, onchange) {
+var input;
+var a = { dir: 'ltr', oninput: function () { input.setCustomValidity(''); }, onchange: function () {
+input.setCustomValidity('');
+if (!input.value.trim()) return;
+var v = useJalali() ? parseDayInput(input.value) : input.value;
+input.setCustomValidity(v ? '' : t('rep.badDay'));
+if (v) onchange(v);
+else input.reportValidity();
+} };
+Object.keys(attrs || {}).forEach(function (k) { a[k] = attrs[k]; });
+if (useJalali()) {
+a.type = 'text';
+a.placeholder = '1405/01/01';
+a.inputmode = 'numeric';
+a.value = dayInputText(iso);
+} else {
+a.type = 'date';
+a.value = iso || '';
+}
+input = h('input', a);
+return input;
+}
+var REP_GROUPS = ['day', 'hour', 'queue', 'agent', 'channel'];
+var REP = { from: null, to: null, preset: 'week', queue: '', channel: '', agent: '', group_by: 'day', data: null, error: null, loading: false, seq: 0 };
+function presetRange(name) {
+var today = new Date();
+today = new Date(today.getFullYear(), today.getMonth(), today.getDate());
+var from = today;
+if (name === 'week') from = new Date(today.getFullYear(), today.getMonth(), today.getDate() - (today.getDay() + 1) % 7);
+if (name === 'month') {
+if (useJalali()) {
+var j = jalaliOfIso(isoDay(today));
+from = dayFromIso(gregorianOfJalali(j.y, j.m, 1));
+} else from = new Date(today.getFullYear(), today.getMonth(), 1);
+}
+return { from: isoDay(from), to: isoDay(today) };
+}
+function applyPreset(name) {
+var r = presetRange(name);
+REP.preset = name;
+REP.from = r.from;
+REP.to = r.to;
+}
+function reportParams(extra) {
+var p = { from: REP.from, to: REP.to, queue: REP.queue, channel: REP.channel, agent: REP.agent, group_by: REP.group_by };
+Object.keys(extra || {}).forEach(function (k) { p[k] = extra[k]; });
+return p;
+}
+function loadReport() {
+var seq = ++REP.seq;
+REP.loading = true;
+renderReportBody();
+api('GET', '/reports/summary' + qs(reportParams())).then(function (data) {
+if (seq !== REP.seq) return;
+REP.loading = false;
+REP.error = null;
+REP.data = data || { items: [] };
+REP.byChannel = null;
+renderReportBody();
+loadChannelVolumes(seq);
+}, function (err) {
+if (seq !== REP.seq) return;
+REP.loading = false;
+REP.error = err;
+REP.data = null;
+renderReportBody();
+});
+}
+function loadChannelVolumes(seq) {
+if (REP.channel || (REP.group_by !== 'day' && REP.group_by !== 'hour')) return;
+Promise.all(CHANNELS.map(function (c) {
+return api('GET', '/reports/summary' + qs(reportParams({ channel: c }))).then(function (d) { return (d && d.items) || []; }, function () { return []; });
+})).then(function (lists) {
+if (seq !== REP.seq) return;
+REP.byChannel = {};
+CHANNELS.forEach(function (c, i) { if (lists[i].some(function (it) { return it.offered; })) REP.byChannel[c] = lists[i]; });
+var box = $('#chart-channels');
+if (box) box.parentNode.replaceChild(channelChart(REP.data.items || []), box);
+});
+}
+function channelChart(items) {
+var chans = Object.keys(REP.byChannel || {});
+if (!chans.length) return h('div', { id: 'chart-channels', hidden: true });
+var rows = items.map(function (it) {
+var o = { key: it.key, label: it.label };
+chans.forEach(function (c) {
+REP.byChannel[c].forEach(function (x) { if (String(x.key) === String(it.key)) o['ch_' + c] = x.offered || 0; });
+});
+return o;
+});
+var box = svgBars(rows, chans.map(function (c) { return { key: 'ch_' + c, cls: 'ch-' + c, label: t('channel.' + c, null, c) }; }),
+{ stacked: true, fmt: function (v) { return fmtNum(Math.round(v)); }, title: t('rep.chart.channels', { by: t('rep.group.' + REP.group_by).toLowerCase() }), testid: 'chart-channels' });
+box.id = 'chart-channels';
+return box;
+}
+function renderReportsView(main) {
+if (!REP.from) applyPreset('week');
+main.appendChild(h('section', { id: 'reports', class: 'reports', 'data-testid': 'reports-view', 'aria-label': t('view.reports') },
+h('h1', null, t('view.reports')),
+reportForm(),
+h('div', { id: 'report-body', 'aria-live': 'polite' })));
+loadReport();
+}
+function optionList(items, value, anyLabel) {
+return [h('option', { value: '' }, anyLabel)].concat(items.map(function (it) {
+return h('option', { value: it[0], selected: it[0] === value }, it[1]);
+}));
+}
+function reportForm() {
+var field = function (label, control) { return h('label', { class: 'rep-field' }, h('span', null, label), control); };
+var sel = function (key, items, any) {
+return h('select', { 'data-testid': 'report-' + key, onchange: function (e) { REP[key] = e.target.value; loadReport(); } },
+optionList(items, REP[key], any));
+};
+var presets = h('div', { class: 'rep-presets', role: 'group', 'aria-label': t('rep.presets') }, ['today', 'week', 'month'].map(function (p) {
+return h('button', { type: 'button', class: 'btn' + (REP.preset === p ? ' active' : ''), 'aria-pressed': REP.preset === p ? 'true' : 'false',
+'data-testid': 'report-preset-' + p, onclick: function () { applyPreset(p); rerenderReports(); } }, t('rep.preset.' + p));
+}));
+var setDay = function (key) { return function (iso) { if (REP[key] === iso) return; REP[key] = iso; REP.preset = ''; if (REP.from > REP.to) { var x = REP.from; REP.from = REP.to; REP.to = x; } rerenderReports(); }; };
+return h('form', { class: 'rep-form', 'data-testid': 'report-form', onsubmit: function (e) { e.preventDefault(); loadReport(); } },
+presets,
+field(t('rep.from'), dayField(REP.from, { 'data-testid': 'report-from' }, setDay('from'))),
+field(t('rep.to'), dayField(REP.to, { 'data-testid': 'report-to' }, setDay('to'))),
+field(t('rep.queue'), sel('queue', S.queues.map(function (q) { return [q.id, q.name]; }), t('filter.any'))),
+field(t('filter.channel'), sel('channel', CHANNELS.map(function (c) { return [c, t('channel.' + c, null, c)]; }), t('filter.any'))),
+field(t('rep.agent'), sel('agent', S.agents.map(function (a) { return [a.id, a.name]; }), t('filter.any'))),
+field(t('rep.groupBy'), h('select', { 'data-testid': 'report-group', onchange: function (e) { REP.group_by = e.target.value; loadReport(); } },
+REP_GROUPS.map(function (g) { return h('option', { value: g, selected: REP.group_by === g }, t('rep.group.' + g)); }))),
+h('span', { class: 'muted rep-calendar' }, useJalali() ? t('rep.calendar.jalali') : t('rep.calendar.gregorian')));
+}
+var repRedraw = null;
+function rerenderReports() {
+clearTimeout(repRedraw);
+repRedraw = setTimeout(function () {
+var form = $('#reports .rep-form');
+if (!form) return;
+form.parentNode.replaceChild(reportForm(), form);
+loadReport();
+}, 0);
+}
+var REP_COLS = ['offered', 'answered', 'abandoned', 'short_abandoned', 'answered_within_target', 'service_level', 'service_level_excluding_short_abandons',
+'avg_speed_of_answer_seconds', 'avg_handle_seconds', 'first_response_p50_seconds', 'first_response_p90_seconds',
+'resolution_p50_seconds', 'resolution_p90_seconds', 'csat_average', 'csat_responses', 'transfers', 'callbacks'];
+var REP_AGENT_COLS = ['occupancy', 'presence_seconds.available', 'presence_seconds.away', 'presence_seconds.offline'];
+function repField(it, key) {
+var parts = key.split('.');
+var v = it[parts[0]];
+return parts.length > 1 ? (v ? v[parts[1]] : undefined) : v;
+}
+function repValue(key, v) {
+if (v === null || v === undefined) return DASH;
+if (/^(service_level|occupancy)/.test(key)) return fmtPct(v);
+if (/^presence_seconds\./.test(key)) return wbDuration(v);
+if (/_seconds$/.test(key)) return wbDuration(v);
+if (key === 'csat_average') return new Intl.NumberFormat(locale(), { maximumFractionDigits: 2 }).format(v);
+return typeof v === 'number' ? fmtNum(v) : String(v);
+}
+function repLabel(it) {
+var key = String(it.key === undefined || it.key === null ? '' : it.key);
+if (REP.group_by === 'day' && /^\d{4}-\d{2}-\d{2}$/.test(key)) return fmtDay(key, true);
+if (REP.group_by === 'channel' && CHANNELS.indexOf(key) >= 0) return t('channel.' + key);
+if (REP.group_by === 'hour' && /^\d{1,2}$/.test(key)) return fmtNum(Number(key)) + ':00';
+return it.label || key || DASH;
+}
+function renderReportBody() {
+var box = $('#report-body');
+if (!box) return;
+clear(box);
+var csv = h('a', { class: 'btn', 'data-testid': 'report-csv', href: API_BASE + '/reports/summary' + qs(reportParams({ format: 'csv' })),
+download: 'report-' + REP.from + '-' + REP.to + '-' + REP.group_by + '.csv' }, t('rep.csv'));
+box.appendChild(h('div', { class: 'rep-actions' },
+h('span', { class: 'muted', 'data-testid': 'report-period' }, REP.from === REP.to ? fmtDay(REP.from, true) : t('rep.period', { from: fmtDay(REP.from), to: fmtDay(REP.to) }),
+REP.data && REP.data.time_zone ? ' · ' + t('rep.zone', { zone: REP.data.time_zone }) : null),
+REP.loading ? h('span', { class: 'muted' }, t('list.loading')) : null, csv));
+if (REP.error) {
+box.appendChild(h('p', { class: 'notice', role: 'alert', 'data-testid': 'report-error' },
+REP.error.status === 404 ? t('rep.unavailable') : t('error.generic', { msg: errMsg(REP.error) })));
+return;
+}
+if (!REP.data) return;
+var items = REP.data.items || [];
+box.appendChild(reportCharts(items));
+box.appendChild(h('p', { class: 'rep-formula', 'data-testid': 'report-formula' }, t('rep.formula')));
+box.appendChild(reportTable(items, REP.data.total));
+}
+function reportTable(items, total) {
+var cols = REP.group_by === 'agent' ? REP_COLS.concat(REP_AGENT_COLS) : REP_COLS;
+var cell = function (it, k) { return h('td', { class: 'num', 'data-field': k }, repValue(k, repField(it, k))); };
+return h('div', { class: 'rep-table-wrap' }, h('table', { class: 'stats rep-table', 'data-testid': 'report-table' },
+h('thead', null, h('tr', null, h('th', { scope: 'col' }, t('rep.group.' + REP.group_by)),
+cols.map(function (k) { return h('th', { scope: 'col' }, t('rep.col.' + k)); }))),
+h('tbody', null, items.length ? items.map(function (it) {
+return h('tr', { 'data-testid': 'report-row', 'data-key': String(it.key) }, h('th', { scope: 'row' }, h('bdi', null, repLabel(it))),
+cols.map(function (k) { return cell(it, k); }));
+}) : h('tr', null, h('td', { colspan: String(cols.length + 1), class: 'muted' }, t('rep.empty')))),
+total ? h('tfoot', null, h('tr', { 'data-testid': 'report-total' }, h('th', { scope: 'row' }, t('rep.total')),
+cols.map(function (k) { return cell(total, k); }))) : null));
+}
+function svgEl(tag, attrs, text) {
+var el = document.createElementNS(SVG_NS, tag);
+Object.keys(attrs || {}).forEach(function (k) { el.setAttribute(k, String(attrs[k])); });
+if (text !== undefined) el.textContent = text;
+return el;
+}
+function niceMax(v, seconds) {
+var steps = seconds ? [60, 120, 300, 600, 1200, 1800, 3600, 7200, 14400, 28800, 86400, 172800, 604800] : null;
+if (steps) {
+for (var i = 0; i < steps.length; i++) if (v <= steps[i]) return steps[i];
+return Math.ceil(v / 604800) * 604800;
+}
+if (v <= 2) return 2;
+var p = Math.pow(10, Math.floor(Math.log10(v)));
+return [1, 2, 5, 10].map(function (m) { return m * p; }).filter(function (x) { return x >= v; })[0];
+}
+function svgBars(items, series, opts) {
+var any = items.some(function (it) { return series.some(function (s) { return typeof it[s.key] === 'number'; }); });
+if (!any) return h('figure', { class: 'chart-box', 'data-testid': opts.testid }, h('figcaption', null, opts.title), h('p', { class: 'muted' }, t('rep.noData')));
+var W = 560, H = 200, L = 54, B = 40, T = 10;
+var n = Math.max(items.length, 1);
+var slot = (W - L - 8) / n;
+var val = function (it, s) { var v = it[s.key]; return typeof v === 'number' ? v * (s.scale || 1) : 0; };
+var max = opts.max || 0;
+if (!opts.max) items.forEach(function (it) {
+var sum = 0;
+series.forEach(function (s) { sum = opts.stacked ? sum + val(it, s) : Math.max(sum, val(it, s)); });
+max = Math.max(max, sum);
+});
+if (!opts.max) max = niceMax(max, opts.fmt === wbDuration);
+var y = function (v) { return H - B - (H - B - T) * v / max; };
+var svg = svgEl('svg', { viewBox: '0 0 ' + W + ' ' + H, class: 'chart', role: 'img', 'aria-label': opts.title });
+svg.appendChild(svgEl('title', {}, opts.title));
+[0, 0.5, 1].forEach(function (f) {
+svg.appendChild(svgEl('line', { x1: L, x2: W - 4, y1: y(max * f), y2: y(max * f), class: 'grid' }));
+svg.appendChild(svgEl('text', { x: L - 4, y: y(max * f) + 4, 'text-anchor': 'end', class: 'axis' }, opts.fmt(max * f)));
+});
+items.forEach(function (it, i) {
+var x0 = L + i * slot + slot * 0.15, w = slot * 0.7, base = 0;
+series.forEach(function (s, k) {
+var v = val(it, s);
+var bw = opts.stacked ? w : w / series.length;
+var bx = opts.stacked ? x0 : x0 + k * bw;
+var top = opts.stacked ? base + v : v;
+var rect = svgEl('rect', { x: bx, y: y(top), width: Math.max(bw - 1, 1), height: Math.max(y(opts.stacked ? base : 0) - y(top), 0), class: 'bar ' + s.cls });
+rect.appendChild(svgEl('title', {}, repLabel(it) + ' · ' + s.label + ': ' + opts.fmt(v)));
+svg.appendChild(rect);
+if (opts.stacked) base = top;
+});
+if (n <= 16 || i % Math.ceil(n / 16) === 0) {
+svg.appendChild(svgEl('text', { x: x0 + w / 2, y: H - B + 14, 'text-anchor': 'middle', class: 'axis' }, shortLabel(it)));
+}
+});
+return chartBox(opts.title, svg, series, opts.testid);
+}
+function svgLine(items, key, opts) {
+var W = 560, H = 200, L = 54, B = 40, T = 10;
+var n = Math.max(items.length, 1);
+var slot = (W - L - 8) / n;
+var y = function (v) { return H - B - (H - B - T) * v; };
+var svg = svgEl('svg', { viewBox: '0 0 ' + W + ' ' + H, class: 'chart', role: 'img', 'aria-label': opts.title });
+svg.appendChild(svgEl('title', {}, opts.title));
+[0, 0.5, 1].forEach(function (f) {
+svg.appendChild(svgEl('line', { x1: L, x2: W - 4, y1: y(f), y2: y(f), class: 'grid' }));
+svg.appendChild(svgEl('text', { x: L - 4, y: y(f) + 4, 'text-anchor': 'end', class: 'axis' }, fmtPct(f)));
+});
+var target = wbThresholds().sl_amber / 100;
+svg.appendChild(svgEl('line', { x1: L, x2: W - 4, y1: y(target), y2: y(target), class: 'target' }));
+var pts = [];
+items.forEach(function (it, i) {
+var v = it[key], x = L + i * slot + slot / 2;
+if (typeof v === 'number') {
+pts.push(x + ',' + y(v));
+var dot = svgEl('circle', { cx: x, cy: y(v), r: 3.5, class: 'dot' });
+dot.appendChild(svgEl('title', {}, repLabel(it) + ': ' + fmtPct(v)));
+svg.appendChild(dot);
+}
+if (n <= 16 || i % Math.ceil(n / 16) === 0) svg.appendChild(svgEl('text', { x: x, y: H - B + 14, 'text-anchor': 'middle', class: 'axis' }, shortLabel(it)));
+});
+if (pts.length > 1) svg.insertBefore(svgEl('polyline', { points: pts.join(' '), class: 'line' }), svg.querySelector('.dot'));
+return chartBox(opts.title, svg, [{ cls: 'line', label: t('rep.col.service_level') }, { cls: 'target', label: t('rep.target', { n: fmtPct(target) }) }], opts.testid);
+}
+function shortLabel(it) {
+var s = repLabel(it);
+if (REP.group_by === 'day' && /^\d{4}-\d{2}-\d{2}$/.test(String(it.key))) {
+s = new Intl.DateTimeFormat(locale(), { month: 'numeric', day: 'numeric', timeZone: 'UTC' }).format(new Date(String(it.key) + 'T00:00:00Z'));
+}
+return s.length > 10 ? s.slice(0, 9) + '…' : s;
+}
+function chartBox(title, svg, series, testid) {
+return h('figure', { class: 'chart-box', 'data-testid': testid },
+h('figcaption', null, title),
+h('div', { class: 'chart-svg', dir: 'ltr' }, svg),
+h('ul', { class: 'legend' }, series.map(function (s) { return h('li', null, h('span', { class: 'swatch ' + s.cls, 'aria-hidden': 'true' }), s.label); })));
+}
+function reportCharts(items) {
+var count = function (v) { return fmtNum(Math.round(v)); };
+var volume = items.map(function (it) {
+var o = {};
+Object.keys(it).forEach(function (k) { o[k] = it[k]; });
+o.unanswered = Math.max(0, (it.offered || 0) - (it.answered || 0) - (it.abandoned || 0));
+return o;
+});
+var timeLike = REP.group_by === 'day' || REP.group_by === 'hour';
+var by = t('rep.group.' + REP.group_by).toLowerCase();
+var charts = [
+svgBars(volume, [
+{ key: 'answered', cls: 'answered', label: t('rep.col.answered') },
+{ key: 'abandoned', cls: 'abandoned', label: t('rep.col.abandoned') },
+{ key: 'unanswered', cls: 'unanswered', label: t('rep.unanswered') }
+], { stacked: true, fmt: count, title: t('rep.chart.volume', { by: by }), testid: 'chart-volume' }),
+timeLike ? svgLine(items, 'service_level', { title: t('rep.chart.sl', { by: by }), testid: 'chart-sl' })
+: svgBars(items, [{ key: 'service_level', cls: 'sl', label: t('rep.col.service_level') }], { max: 1, fmt: fmtPct, title: t('rep.chart.sl', { by: by }), testid: 'chart-sl' }),
+svgBars(items, [
+{ key: 'first_response_p50_seconds', cls: 'p50', label: t('rep.col.first_response_p50_seconds') },
+{ key: 'first_response_p90_seconds', cls: 'p90', label: t('rep.col.first_response_p90_seconds') }
+], { fmt: wbDuration, title: t('rep.chart.firstResponse', { by: by }), testid: 'chart-first-response' }),
+svgBars(items, [
+{ key: 'resolution_p50_seconds', cls: 'r50', label: t('rep.col.resolution_p50_seconds') },
+{ key: 'resolution_p90_seconds', cls: 'r90', label: t('rep.col.resolution_p90_seconds') }
+], { fmt: wbDuration, title: t('rep.chart.resolution', { by: by }), testid: 'chart-resolution' }),
+timeLike && !REP.channel ? channelChart(items) : null,
+svgBars(items, [{ key: 'csat_average', cls: 'csat', label: t('rep.col.csat_average') }], { max: 5, fmt: function (v) { return fmtNum(v); }, title: t('rep.chart.csat', { by: by }), testid: 'chart-csat' })
+];
+return h('div', { class: 'charts' }, charts);
+}
+var WEEKDAYS = ['saturday', 'sunday', 'monday', 'tuesday', 'wednesday', 'thursday', 'friday'];
+var ZONES = ['Asia/Tehran', 'Asia/Dubai', 'Asia/Kabul', 'Europe/Istanbul', 'Europe/London', 'Europe/Berlin', 'America/New_York', 'UTC'];
+var BH = { items: null, error: null, edit: null };
+function renderHoursView(main) {
+main.appendChild(h('section', { id: 'hours', class: 'hours', 'data-testid': 'hours-view', 'aria-label': t('view.hours') },
+h('div', { class: 'wb-head' }, h('h1', null, t('view.hours')), h('div', { class: 'spacer' }),
+h('button', { type: 'button', class: 'btn primary', 'data-testid': 'hours-new', onclick: function () { editCalendar(null); } }, t('bh.new'))),
+h('div', { id: 'hours-list' }), h('div', { id: 'hours-edit' })));
+loadCalendars();
+}
+function loadCalendars() {
+api('GET', '/business-hours?limit=500').then(function (page) {
+BH.items = Array.isArray(page) ? page : (page && page.items) || [];
+BH.error = null;
+renderCalendars();
+}, function (err) {
+BH.items = null;
+BH.error = err;
+renderCalendars();
+});
+}
+function hoursText(ranges) {
+if (!ranges || !ranges.length) return t('bh.closed');
+return ranges.map(function (r) { return r[0] + '–' + r[1]; }).join(LANG === 'fa' ? '، ' : ', ');
+}
+function renderCalendars() {
+var box = $('#hours-list');
+if (!box) return;
+clear(box);
+if (BH.error) {
+box.appendChild(h('p', { class: 'notice', role: 'alert' }, BH.error.status === 404 ? t('bh.unavailable') : t('error.generic', { msg: errMsg(BH.error) })));
+return;
+}
+if (!BH.items) { box.appendChild(h('p', { class: 'muted' }, t('list.loading'))); return; }
+if (!BH.items.length) { box.appendChild(h('p', { class: 'muted' }, t('bh.none'))); return; }
+box.appendChild(h('table', { class: 'stats bh-table', 'data-testid': 'hours-table' },
+h('thead', null, h('tr', null, h('th', { scope: 'col' }, t('bh.name')), h('th', { scope: 'col' }, t('bh.zone')),
+WEEKDAYS.map(function (d) { return h('th', { scope: 'col' }, t('bh.day.' + d)); }), h('th', { scope: 'col' }, t('bh.holidays')), h('th', null, ''))),
+h('tbody', null, BH.items.map(function (c) {
+return h('tr', { 'data-testid': 'hours-row', 'data-id': c.id },
+h('th', { scope: 'row' }, h('bdi', null, c.name)),
+h('td', { dir: 'ltr' }, c.time_zone || ''),
+WEEKDAYS.map(function (d) { return h('td', { 'data-day': d }, h('bdi', { dir: 'ltr' }, hoursText((c.weekly || {})[d]))); }),
+h('td', { 'data-testid': 'hours-holidays' }, (c.holidays || []).map(function (d) { return fmtDay(holidayDate(d)); }).join(LANG === 'fa' ? '، ' : ', ')),
+h('td', null, h('button', { type: 'button', class: 'btn small', 'data-testid': 'hours-edit', onclick: function () { editCalendar(c); } }, t('bh.edit'))));
+}))));
+}
+function holidayDate(d) { return typeof d === 'string' ? d : (d && d.date) || ''; }
+function blankCalendar() {
+var weekly = {};
+WEEKDAYS.forEach(function (d) { weekly[d] = d === 'friday' ? [] : [['08:00', '17:00']]; });
+weekly.thursday = [['08:00', '13:00']];
+return { name: '', time_zone: 'Asia/Tehran', weekly: weekly, holidays: [] };
+}
+function editCalendar(c) {
+var src = c || blankCalendar();
+BH.edit = { id: c ? c.id : null, name: src.name, time_zone: src.time_zone, weekly: {}, holidays: (src.holidays || []).map(holidayDate) };
+WEEKDAYS.forEach(function (d) { BH.edit.weekly[d] = ((src.weekly || {})[d] || []).map(function (r) { return [r[0], r[1]]; }); });
+renderCalendarForm();
+}
+function renderCalendarForm() {
+var box = $('#hours-edit');
+if (!box) return;
+clear(box);
+var e = BH.edit;
+if (!e) return;
+var error = h('p', { class: 'form-error', role: 'alert', 'data-testid': 'hours-error' });
+var name = h('input', { type: 'text', required: true, dir: 'auto', value: e.name, 'data-testid': 'hours-name', oninput: function () { e.name = name.value; } });
+var zone = h('input', { type: 'text', required: true, dir: 'ltr', list: 'bh-zones', value: e.time_zone, 'data-testid': 'hours-zone', oninput: function () { e.time_zone = zone.value.trim(); } });
+var form = h('form', { class: 'bh-form', 'data-testid': 'hours-form', onsubmit: function (ev) { ev.preventDefault(); saveCalendar(error); } },
+h('h2', null, e.id ? t('bh.editing', { name: e.name }) : t('bh.new')),
+h('label', { class: 'rep-field' }, h('span', null, t('bh.name')), name),
+h('label', { class: 'rep-field' }, h('span', null, t('bh.zone')), zone),
+h('datalist', { id: 'bh-zones' }, ZONES.map(function (z) { return h('option', { value: z }); })),
+h('fieldset', null, h('legend', null, t('bh.weekly')), WEEKDAYS.map(dayEditor)),
+holidayEditor(),
+error,
+h('div', { class: 'bh-buttons' },
+h('button', { type: 'submit', class: 'btn primary', 'data-testid': 'hours-save' }, t('bh.save')),
+h('button', { type: 'button', class: 'btn', onclick: function () { BH.edit = null; renderCalendarForm(); } }, t('bh.cancel')),
+e.id ? h('button', { type: 'button', class: 'btn danger', 'data-testid': 'hours-delete', onclick: function () { deleteCalendar(error); } }, t('bh.delete')) : null));
+box.appendChild(form);
+name.focus();
+}
+function dayEditor(day) {
+var ranges = BH.edit.weekly[day];
+var time = function (r, i) {
+return h('input', { type: 'text', value: r[i], required: true, dir: 'ltr', size: '5', inputmode: 'numeric', placeholder: 'HH:MM',
+pattern: i ? '([01][0-9]|2[0-3]):[0-5][0-9]|24:00' : '([01][0-9]|2[0-3]):[0-5][0-9]', 'aria-label': t('bh.day.' + day) + ' · ' + t(i ? 'bh.until' : 'bh.from'),
+onchange: function (ev) { r[i] = asciiDigits(ev.target.value).trim(); } });
+};
+return h('div', { class: 'bh-day', 'data-testid': 'hours-day', 'data-day': day },
+h('span', { class: 'bh-dayname' }, t('bh.day.' + day)),
+ranges.length ? ranges.map(function (r, k) {
+return h('span', { class: 'bh-range' }, time(r, 0), '–', time(r, 1),
+h('button', { type: 'button', class: 'chip-x', 'aria-label': t('bh.removeRange'), onclick: function () { ranges.splice(k, 1); renderCalendarForm(); } }, '×'));
+}) : h('span', { class: 'muted' }, t('bh.closed')),
+h('button', { type: 'button', class: 'btn small', 'data-testid': 'hours-add-range', onclick: function () {
+var last = ranges[ranges.length - 1];
+ranges.push(last ? [last[1], last[1] < '20:00' ? '20:00' : '23:59'] : ['08:00', '17:00']);
+renderCalendarForm();
+} }, t('bh.addRange')));
+}
+function holidayEditor() {
+var e = BH.edit;
+var pending = null;
+var input = dayField('', { 'data-testid': 'hours-holiday-input', 'aria-label': t('bh.holiday') }, function (iso) { pending = iso; });
+var add = function () {
+var iso = useJalali() ? parseDayInput(input.value) : input.value;
+iso = iso || pending;
+if (!iso) {
+input.setCustomValidity(t('rep.badDay'));
+input.reportValidity();
+input.setCustomValidity('');
+return;
+}
+if (e.holidays.indexOf(iso) < 0) e.holidays.push(iso);
+e.holidays.sort();
+renderCalendarForm();
+};
+input.addEventListener('keydown', function (ev) { if (ev.key === 'Enter') { ev.preventDefault(); add(); } });
+return h('fieldset', null, h('legend', null, t('bh.holidays')),
+h('ul', { class: 'bh-holidays', 'data-testid': 'hours-holiday-list' }, e.holidays.map(function (d, k) {
+return h('li', { 'data-date': d }, fmtDay(d, true),
+h('button', { type: 'button', class: 'chip-x', 'aria-label': t('bh.removeHoliday'), onclick: function () { e.holidays.splice(k, 1); renderCalendarForm(); } }, '×'));
+})),
+h('label', { class: 'rep-field' }, h('span', null, useJalali() ? t('bh.holidayJalali') : t('bh.holiday')), input),
+h('button', { type: 'button', class: 'btn small', 'data-testid': 'hours-holiday-add', onclick: add }, t('bh.addHoliday')));
+}
+function calendarBody() {
+var e = BH.edit;
+var weekly = {};
+WEEKDAYS.forEach(function (d) { weekly[d] = e.weekly[d].map(function (r) { return [r[0], r[1]]; }); });
+return { name: e.name.trim(), time_zone: e.time_zone, weekly: weekly, holidays: e.holidays.slice() };
+}
+function saveCalendar(error) {
+var e = BH.edit;
+var bad = null;
+WEEKDAYS.forEach(function (d) { e.weekly[d].forEach(function (r) { if (!(r[0] && r[1] && r[0] < r[1])) bad = d; }); });
+if (bad) { error.textContent = t('bh.badRange', { day: t('bh.day.' + bad) }); return; }
+var req = e.id ? api('PATCH', '/business-hours/' + encodeURIComponent(e.id), calendarBody()) : api('POST', '/business-hours', calendarBody());
+req.then(function () {
+toast(t('bh.saved'), 'info');
+BH.edit = null;
+renderCalendarForm();
+loadCalendars();
+}, function (err) { error.textContent = t('error.generic', { msg: errMsg(err) }); });
+}
+function deleteCalendar(error) {
+var e = BH.edit;
+if (!window.confirm(t('bh.confirmDelete', { name: e.name }))) return;
+api('DELETE', '/business-hours/' + encodeURIComponent(e.id)).then(function () {
+BH.edit = null;
+renderCalendarForm();
+loadCalendars();
+}, function (err) { error.textContent = t('error.generic', { msg: errMsg(err) }); });
+}
 })();

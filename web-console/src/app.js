@@ -2,7 +2,8 @@
 
 var S = {
   me: null,
-  view: 'inbox',          // 'inbox' | 'supervisor'
+  view: 'inbox',          // 'inbox' | 'supervisor' | 'wallboard' | 'reports' | 'hours'
+  wall: false,            // the wallboard full screen (#/wallboard?wall=1)
   tab: 'mine',            // 'mine' | 'unassigned' | 'open'
   filterChannel: '',
   filterStatus: '',
@@ -173,6 +174,7 @@ function startMain() {
 
 function renderAll() {
   saveDraft();
+  if (renderWallOnly()) return;
   var root = clear($('#app'));
   root.appendChild(h('div', { class: 'shell' },
     h('header', { class: 'topbar', id: 'topbar' }),
@@ -187,6 +189,7 @@ function renderAll() {
 function renderMain() {
   saveDraft();
   var main = clear($('#main'));
+  if (renderExtraView(main)) { stopSupervisorRefresh(); return; }
   if (S.view === 'supervisor' && isSupervisor()) {
     main.appendChild(h('section', { id: 'supervisor', class: 'supervisor', 'data-testid': 'supervisor-view', 'aria-label': t('view.supervisor') }));
     renderSupervisor();
@@ -224,7 +227,7 @@ function renderTopbar() {
   var views = null;
   if (isSupervisor()) {
     views = h('div', { class: 'views', role: 'group', 'aria-label': t('views.label') },
-      ['inbox', 'supervisor'].map(function (v) {
+      ['inbox', 'supervisor'].concat(extraViews()).map(function (v) {
         return h('button', { type: 'button', class: 'btn tabbtn' + (S.view === v ? ' active' : ''), 'aria-pressed': S.view === v ? 'true' : 'false',
           'data-testid': 'view-' + v, onclick: function () { S.view = v; renderTopbar(); renderMain(); saveRoute(); } }, t('view.' + v));
       }));

@@ -4,6 +4,7 @@
 var TABS = ['mine', 'unassigned', 'open'];
 
 function routeHash() {
+  if (extraRoute()) return extraRoute();
   if (S.view === 'supervisor') return '#/supervisor';
   return '#/' + S.tab + (S.currentId ? '/' + encodeURIComponent(S.currentId) : '');
 }
@@ -16,6 +17,7 @@ function saveRoute() {
 
 // Apply the URL's view and tab to the state; returns the conversation id it names, if any.
 function readRoute() {
+  if (readExtraRoute(location.hash)) return null;
   var parts = location.hash.replace(/^#\/?/, '').split('/');
   if (parts[0] === 'supervisor' && isSupervisor()) { S.view = 'supervisor'; return null; }
   if (TABS.indexOf(parts[0]) >= 0) S.tab = parts[0];
@@ -25,10 +27,11 @@ function readRoute() {
 // A link pasted into the address bar of an open console.
 window.addEventListener('hashchange', function () {
   if (!S.me || location.hash === routeHash()) return;
-  var view = S.view;
+  var view = S.view, wall = S.wall;
   S.view = 'inbox';
   var id = readRoute();
-  if (S.view !== view) { renderTopbar(); renderMain(); } else renderListPane();
+  if (S.wall !== wall) renderAll();
+  else if (S.view !== view) { renderTopbar(); renderMain(); } else renderListPane();
   loadList();
   if (id && id !== S.currentId) openConversation(id);
 });
