@@ -47,6 +47,14 @@ test('an email reply shows its delivery failing live, and a phone conversation t
     await page.getByTestId('notify-menu').click();
     await page.getByTestId('calendar-jalali').check();
     await poll('Jalali dates', async () => / AP\b/.test(await page.locator('[data-testid="message"] time').first().getAttribute('title')));
+    // The agent's own time zone: Tehran is 3:30 ahead of this browser's UTC.
+    const utcTitle = await page.locator('[data-testid="message"] time').first().getAttribute('title');
+    if (!(await page.getByTestId('time-zone').isVisible())) await page.getByTestId('notify-menu').click();
+    await page.getByTestId('time-zone').selectOption('Asia/Tehran');
+    await poll('Tehran times', async () => (await page.locator('[data-testid="message"] time').first().getAttribute('title')) !== utcTitle);
+    const hm = (s) => { const m = /(\d\d):(\d\d)/.exec(s); return Number(m[1]) * 60 + Number(m[2]); };
+    const shifted = hm(await page.locator('[data-testid="message"] time').first().getAttribute('title'));
+    assert.equal((shifted - hm(utcTitle) + 1440) % 1440, 210);
     await page.screenshot({ path: join(ARTIFACT_DIR, 'console-delivery.png') });
     assert.deepEqual(problems, [], 'no console errors or failed requests');
   } catch (e) {

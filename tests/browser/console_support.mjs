@@ -36,7 +36,7 @@ export async function poll(what, fn, timeoutMs = 10000) {
 // except the 401s of the session probe before sign-in and the statuses listed in `allowed`
 // (e.g. `POST /api/v1/conversations/ID/assign -> 409` when a refusal is the point).
 export async function watchedPage(browser, locale, allowed = []) {
-  const context = await browser.newContext({ locale, viewport: { width: 1400, height: 900 } });
+  const context = await browser.newContext({ locale, timezoneId: 'UTC', viewport: { width: 1400, height: 900 } });
   const page = await context.newPage();
   const problems = [];
   const isProbe = (url) => new URL(url).pathname === '/api/v1/auth/me';

@@ -117,6 +117,8 @@ en: {
 'file.unnamed': 'attachment',
 'file.list': 'Attachments',
 'file.attach': 'Attach file',
+'timezone.label': 'Time zone',
+'timezone.browser': 'This computer\'s',
 'followup.email': 'Email {to}',
 'followup.callback': 'Schedule a callback',
 'followup.emailSubject': '{subject} ({num})',
@@ -419,6 +421,8 @@ fa: {
 'file.unnamed': 'پیوست',
 'file.list': 'پیوست‌ها',
 'file.attach': 'پیوست فایل',
+'timezone.label': 'منطقهٔ زمانی',
+'timezone.browser': 'منطقهٔ این رایانه',
 'followup.email': 'ایمیل به {to}',
 'followup.callback': 'ثبت تماس برگشتی',
 'followup.emailSubject': '{subject} ({num})',
@@ -996,6 +1000,15 @@ return calendarPref() === 'persian' ? 'en-GB-u-ca-persian' : 'en-GB';
 function calendarPref() {
 try { return localStorage.getItem('switchboard.console.calendar') || ''; } catch (e) { return ''; }
 }
+function tzPref() {
+try { return localStorage.getItem('switchboard.console.timezone') || ''; } catch (e) { return ''; }
+}
+function withTz(opts) {
+var z = tzPref();
+if (z) opts.timeZone = z;
+return opts;
+}
+function dayKey(d) { return new Intl.DateTimeFormat('en-CA', withTz({ year: 'numeric', month: '2-digit', day: '2-digit' })).format(d); }
 function fmtNum(n) {
 if (n === null || n === undefined || n === '') return '';
 if (typeof n !== 'number') return String(n);
@@ -1008,15 +1021,14 @@ return d && !isNaN(d.getTime()) ? d : null;
 function fmtShortTime(s) {
 var d = parseTime(s);
 if (!d) return '';
-var now = new Date();
-var sameDay = d.toDateString() === now.toDateString();
+var sameDay = dayKey(d) === dayKey(new Date());
 var opts = sameDay ? { hour: '2-digit', minute: '2-digit' } : { month: 'short', day: 'numeric' };
-return new Intl.DateTimeFormat(locale(), opts).format(d);
+return new Intl.DateTimeFormat(locale(), withTz(opts)).format(d);
 }
 function fmtDateTime(s) {
 var d = parseTime(s);
 if (!d) return '';
-return new Intl.DateTimeFormat(locale(), { year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' }).format(d);
+return new Intl.DateTimeFormat(locale(), withTz({ year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' })).format(d);
 }
 function fmtCountdown(seconds) {
 seconds = Math.max(0, Math.round(seconds));
@@ -2070,10 +2082,6 @@ h('span', { dir: 'auto' }, f.name + ' (' + fmtSize(f.size) + ')'),
 h('button', { type: 'button', class: 'btn small', 'aria-label': t('file.remove', { name: f.name }), 'data-testid': 'unstage-file',
 onclick: function () { stagedFiles[id].splice(i, 1); renderStaged(); } }, '×')));
 });
-}
-function fmtSize(n) {
-if (n >= 1048576) return (n / 1048576).toFixed(1) + ' MB';
-return Math.max(1, Math.round(n / 1024)) + ' KB';
 }
 function chatFileInput(error) {
 var input = h('input', { type: 'file', id: 'composer-file', class: 'visually-hidden', accept: 'image/png,image/jpeg,image/gif,image/webp,application/pdf',
@@ -3245,12 +3253,21 @@ onchange: function () {
 try { localStorage.setItem('switchboard.console.calendar', jalali.checked ? 'persian' : ''); } catch (e) { /* private mode */ }
 renderAll();
 } });
+var zones = (Intl.supportedValuesOf ? Intl.supportedValuesOf('timeZone') : ['Asia/Tehran', 'UTC']);
+var zone = h('select', { 'data-testid': 'time-zone', 'aria-label': t('timezone.label'),
+onchange: function () {
+try { localStorage.setItem('switchboard.console.timezone', zone.value); } catch (e) { /* private mode */ }
+renderAll();
+} },
+h('option', { value: '', selected: !tzPref() }, t('timezone.browser')),
+zones.map(function (z) { return h('option', { value: z, selected: tzPref() === z }, z); }));
 return h('details', { class: 'notify-menu' },
 h('summary', { class: 'btn', 'data-testid': 'notify-menu' }, t('notify.label')),
 h('div', { class: 'notify-options' },
 h('label', null, desktop, ' ', t('notify.desktop')),
 h('label', null, sound, ' ', t('notify.sound')),
-jalali ? h('label', null, jalali, ' ', t('calendar.jalali')) : null));
+jalali ? h('label', null, jalali, ' ', t('calendar.jalali')) : null,
+h('label', null, t('timezone.label'), ' ', zone)));
 }
 var audioCtx = null;
 function beep() {

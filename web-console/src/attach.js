@@ -215,11 +215,6 @@ function renderStaged() {
   });
 }
 
-function fmtSize(n) {
-  if (n >= 1048576) return (n / 1048576).toFixed(1) + ' MB';
-  return Math.max(1, Math.round(n / 1024)) + ' KB';
-}
-
 function chatFileInput(error) {
   var input = h('input', { type: 'file', id: 'composer-file', class: 'visually-hidden', accept: 'image/png,image/jpeg,image/gif,image/webp,application/pdf',
     'data-testid': 'attach-file',

@@ -27,12 +27,21 @@ function notifyToggles() {
       try { localStorage.setItem('switchboard.console.calendar', jalali.checked ? 'persian' : ''); } catch (e) { /* private mode */ }
       renderAll();
     } });
+  var zones = (Intl.supportedValuesOf ? Intl.supportedValuesOf('timeZone') : ['Asia/Tehran', 'UTC']);
+  var zone = h('select', { 'data-testid': 'time-zone', 'aria-label': t('timezone.label'),
+    onchange: function () {
+      try { localStorage.setItem('switchboard.console.timezone', zone.value); } catch (e) { /* private mode */ }
+      renderAll();
+    } },
+    h('option', { value: '', selected: !tzPref() }, t('timezone.browser')),
+    zones.map(function (z) { return h('option', { value: z, selected: tzPref() === z }, z); }));
   return h('details', { class: 'notify-menu' },
     h('summary', { class: 'btn', 'data-testid': 'notify-menu' }, t('notify.label')),
     h('div', { class: 'notify-options' },
       h('label', null, desktop, ' ', t('notify.desktop')),
       h('label', null, sound, ' ', t('notify.sound')),
-      jalali ? h('label', null, jalali, ' ', t('calendar.jalali')) : null));
+      jalali ? h('label', null, jalali, ' ', t('calendar.jalali')) : null,
+      h('label', null, t('timezone.label'), ' ', zone)));
 }
 
 var audioCtx = null;

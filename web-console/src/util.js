@@ -87,6 +87,20 @@ function calendarPref() {
   try { return localStorage.getItem('switchboard.console.calendar') || ''; } catch (e) { return ''; }
 }
 
+// The agent's time zone for dates and times (notifications menu, kept per browser); empty:
+// the browser's own.
+function tzPref() {
+  try { return localStorage.getItem('switchboard.console.timezone') || ''; } catch (e) { return ''; }
+}
+
+function withTz(opts) {
+  var z = tzPref();
+  if (z) opts.timeZone = z;
+  return opts;
+}
+
+function dayKey(d) { return new Intl.DateTimeFormat('en-CA', withTz({ year: 'numeric', month: '2-digit', day: '2-digit' })).format(d); }
+
 function fmtNum(n) {
   if (n === null || n === undefined || n === '') return '';
   if (typeof n !== 'number') return String(n);
@@ -102,16 +116,15 @@ function parseTime(s) {
 function fmtShortTime(s) {
   var d = parseTime(s);
   if (!d) return '';
-  var now = new Date();
-  var sameDay = d.toDateString() === now.toDateString();
+  var sameDay = dayKey(d) === dayKey(new Date());
   var opts = sameDay ? { hour: '2-digit', minute: '2-digit' } : { month: 'short', day: 'numeric' };
-  return new Intl.DateTimeFormat(locale(), opts).format(d);
+  return new Intl.DateTimeFormat(locale(), withTz(opts)).format(d);
 }
 
 function fmtDateTime(s) {
   var d = parseTime(s);
   if (!d) return '';
-  return new Intl.DateTimeFormat(locale(), { year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' }).format(d);
+  return new Intl.DateTimeFormat(locale(), withTz({ year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' })).format(d);
 }
 
 function fmtCountdown(seconds) {
