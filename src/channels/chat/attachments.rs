@@ -6,6 +6,7 @@ use super::{secrets, sites, MAX_ATTACHMENT_BYTES};
 use crate::error::{ApiError, ApiPath, ApiQuery, ApiResult};
 use crate::state::AppState;
 use crate::store::{new_id, now_ms};
+use crate::uploads::clean_name;
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -37,24 +38,6 @@ pub fn sniff(bytes: &[u8]) -> Option<&'static str> {
         Some("application/pdf")
     } else {
         None
-    }
-}
-
-fn clean_name(raw: Option<&str>) -> String {
-    let base = raw
-        .unwrap_or("")
-        .rsplit(['/', '\\'])
-        .next()
-        .unwrap_or("")
-        .chars()
-        .filter(|c| !c.is_control())
-        .take(200)
-        .collect::<String>();
-    let base = base.trim().to_string();
-    if base.is_empty() {
-        "file".into()
-    } else {
-        base
     }
 }
 
@@ -233,12 +216,7 @@ async fn read_file(req: Request) -> Result<(String, axum::body::Bytes), UploadEr
 }
 
 fn multipart_error(e: multer::Error) -> UploadError {
-    match e {
-        multer::Error::FieldSizeExceeded { .. } | multer::Error::StreamSizeExceeded { .. } => {
-            ApiError::TooLarge.into()
-        }
-        other => ApiError::BadRequest(format!("malformed multipart body: {other}")).into(),
-    }
+    crate::uploads::multipart_error(e).into()
 }
 
 /// Upload failures: API errors plus 415 for a type we do not take.
@@ -370,9 +348,6 @@ mod tests {
         assert_eq!(sniff(b"%PDF-1.7"), Some("application/pdf"));
         assert_eq!(sniff(b"<html><script>"), None);
         assert_eq!(sniff(b"MZ\x90\0"), None);
-        assert_eq!(clean_name(Some("../../etc/passwd")), "passwd");
-        assert_eq!(clean_name(Some("C:\\x\\رسید.pdf")), "رسید.pdf");
-        assert_eq!(clean_name(None), "file");
     }
 }
 

@@ -7,6 +7,7 @@ use crate::conversations::{self as convs, Actor, NewMessage};
 use crate::error::{ApiError, ApiPath, ApiResult};
 use crate::state::AppState;
 use crate::store::{new_id, now_ms, StoreError, Tx};
+use crate::uploads::{clean_name, multipart_error};
 use axum::extract::{Request, State};
 use axum::http::{header, StatusCode};
 use axum::Json;
@@ -185,29 +186,4 @@ async fn read_form(req: Request) -> ApiResult<(String, Vec<Upload>)> {
         }
     }
     Ok((body, files))
-}
-
-fn clean_name(raw: Option<&str>) -> String {
-    let base: String = raw
-        .unwrap_or("")
-        .rsplit(['/', '\\'])
-        .next()
-        .unwrap_or("")
-        .chars()
-        .filter(|c| !c.is_control())
-        .take(200)
-        .collect();
-    match base.trim() {
-        "" => "file".into(),
-        b => b.to_string(),
-    }
-}
-
-fn multipart_error(e: multer::Error) -> ApiError {
-    match e {
-        multer::Error::FieldSizeExceeded { .. } | multer::Error::StreamSizeExceeded { .. } => {
-            ApiError::TooLarge
-        }
-        other => ApiError::BadRequest(format!("malformed multipart body: {other}")),
-    }
 }
