@@ -260,6 +260,8 @@ fn of_call(rules: &Rules, c: &CallRow, callback: bool, queue: Option<&str>) -> O
     let answered_at = ms(&meta, "answered_at").filter(|_| meta["disposition"] == "answered");
     let agent = text(&meta, "agent_id").unwrap_or_default();
     let talk = meta["billsec"].as_i64().unwrap_or(0) * 1000;
+    // The PBX queue log's wait (time in the queue, without the IVR before it), when known.
+    let queued = meta["wait_seconds"].as_i64().map(|s| s.max(0) * 1000);
     if outbound {
         f.callbacks = 1;
         f.callbacks_answered = i64::from(answered_at.is_some());
@@ -269,7 +271,7 @@ fn of_call(rules: &Rules, c: &CallRow, callback: bool, queue: Option<&str>) -> O
     f.offered = 1;
     match answered_at {
         Some(t) => {
-            let ring = rules.elapsed(queue, start, t);
+            let ring = queued.unwrap_or_else(|| rules.elapsed(queue, start, t));
             f.answered = 1;
             f.agent_id = agent;
             f.wait_ms = Some(ring);
@@ -279,7 +281,7 @@ fn of_call(rules: &Rules, c: &CallRow, callback: bool, queue: Option<&str>) -> O
         None => {
             let end = ms(&meta, "ended_at")
                 .unwrap_or(start + meta["duration_secs"].as_i64().unwrap_or(0) * 1000);
-            let wait = rules.elapsed(queue, start, end);
+            let wait = queued.unwrap_or_else(|| rules.elapsed(queue, start, end));
             f.abandoned = 1;
             f.wait_ms = Some(wait);
             f.short_abandoned = i64::from(wait < rules.short_abandon_ms);

@@ -392,6 +392,6 @@ mod cdr_db;
 mod live;
 mod manual;
 mod pairing;
-mod queue_log;
+pub(crate) mod queue_log;
 mod settings;
 mod tail;

@@ -306,6 +306,7 @@ pub async fn write(tx: &mut Tx, folds: &[Fold]) -> StoreResult<Vec<Event>> {
     let mut out = Vec::new();
     for f in folds {
         let message = conversations::message(tx.conn(), &f.message_id).await?;
+        conversations::ledger::touch(tx, &message.conversation_id).await?;
         let conv = conversations::get(tx.conn(), &message.conversation_id).await?;
         let ev = events::about_conversation(
             "message.updated",

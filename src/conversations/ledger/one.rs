@@ -312,3 +312,16 @@ pub async fn record_merged(
         .map_err(StoreError::from_sqlx)?;
     Ok(())
 }
+
+/// Mark a conversation changed (`updated_at` = now) after one of its entries was amended in
+/// place (a PBX record completing a live call, queue data arriving later), so readers that
+/// follow changed conversations — the reports — look at it again.
+pub async fn touch(tx: &mut Tx, conversation_id: &str) -> StoreResult<()> {
+    sqlx::query("UPDATE conversations SET updated_at = $1 WHERE id = $2")
+        .bind(now_ms())
+        .bind(conversation_id)
+        .execute(tx.conn())
+        .await
+        .map_err(StoreError::from_sqlx)?;
+    Ok(())
+}

@@ -187,4 +187,80 @@ async fn calls_count_from_their_records(b: Backend) {
     );
 }
 
-crate::storage_tests!(calls_count_from_their_records);
+/// With the PBX's queue log, a call's wait is its time in the queue (without the IVR before
+/// it): speed of answer and short abandons follow it.
+async fn phone_waits_come_from_the_queue_log_when_there_is_one(b: Backend) {
+    use crate::voice::queue_log::{append, master_csv};
+    let app = spawn_app_with(b, |s| s.voice.pbx_utc_offset_secs = 0).await;
+    let (_, sup) = app.agent("boss@example.com", "supervisor", json!({})).await;
+    app.agent("sara@example.com", "agent", json!({"extension": "202"}))
+        .await;
+    let token = app.api_token(&["voice:ingest"]).await;
+    let d = "2026-03-01";
+    let answered = [
+        &format!("{d} 06:35:00"),
+        &format!("{d} 06:35:25"),
+        &format!("{d} 06:37:30"),
+    ];
+    let gone = [&format!("{d} 06:36:40"), "", &format!("{d} 06:37:20")];
+    let log = master_csv(
+        "09351112233",
+        "1772346900.5",
+        answered[0],
+        answered[1],
+        answered[2],
+        (150, 125),
+    ) + &master_csv(
+        "09127654321",
+        "1772347000.6",
+        gone[0],
+        gone[1],
+        gone[2],
+        (40, 0),
+    );
+    upload(&app, &token, log).await;
+    let q = format!("from={d}&to={d}&channel=phone&tz=UTC");
+    let t = report(&app, &sup, &q).await["total"].clone();
+    assert_eq!(
+        t["avg_speed_of_answer_seconds"], 25.0,
+        "answer − start: {t}"
+    );
+    assert_eq!(t["short_abandoned"], 0, "{t}");
+    // The queue log: 12 s in queue 400 before agent 202 answered; the other caller left after
+    // 3 s in the queue (a short abandon), 40 s after the call began.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("queue_log");
+    append(
+        &path,
+        "1772346913|1772346900.5|400|NONE|ENTERQUEUE||09351112233|1\n\
+         1772346925|1772346900.5|400|PJSIP/202|CONNECT|12|1772346925.9|10\n\
+         1772347037|1772347000.6|400|NONE|ENTERQUEUE||09127654321|1\n\
+         1772347040|1772347000.6|400|NONE|ABANDON|1|1|3\n",
+    );
+    let pass = switchboard::channels::voice::queue_log::run_once(&app.state, &path)
+        .await
+        .unwrap();
+    assert_eq!(pass.linked, 2, "{pass:?}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        let t = report(&app, &sup, &q).await["total"].clone();
+        if t["avg_speed_of_answer_seconds"] == 12.0 && t["short_abandoned"] == 1 {
+            assert_eq!(
+                (t["offered"].as_i64(), t["answered"].as_i64()),
+                (Some(2), Some(1)),
+                "{t}"
+            );
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the queue log's waits never counted: {t}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+}
+
+crate::storage_tests!(
+    calls_count_from_their_records,
+    phone_waits_come_from_the_queue_log_when_there_is_one,
+);

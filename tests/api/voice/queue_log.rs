@@ -9,7 +9,7 @@ use std::io::Write;
 use std::path::Path;
 use switchboard::channels::voice::{cdr_db, queue_log};
 
-fn append(path: &Path, text: &str) {
+pub(crate) fn append(path: &Path, text: &str) {
     let mut f = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -19,7 +19,7 @@ fn append(path: &Path, text: &str) {
 }
 
 /// A Master.csv line of an inbound call to queue 400 (PBX clock UTC).
-fn master_csv(
+pub(crate) fn master_csv(
     from: &str,
     uniqueid: &str,
     start: &str,

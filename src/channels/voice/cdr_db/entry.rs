@@ -66,6 +66,7 @@ pub async fn patch_entry(
         .await
         .map_err(StoreError::from_sqlx)?;
     let message = conversations::message(tx.conn(), message_id).await?;
+    conversations::ledger::touch(tx, &message.conversation_id).await?;
     let conv = conversations::get(tx.conn(), &message.conversation_id).await?;
     let ev = events::about_conversation(
         "message.updated",
