@@ -221,7 +221,26 @@ async fn api_tokens_carry_scopes_and_cannot_use_agent_routes(b: Backend) {
     assert_eq!(s, StatusCode::UNAUTHORIZED);
 }
 
+/// A token in the query string is taken only on the console socket's upgrade (browsers cannot
+/// set headers there); anywhere else it would end up in proxy logs, so it is ignored.
+async fn a_token_in_the_query_string_is_not_a_login_outside_the_socket(b: Backend) {
+    let app = spawn_app(b).await;
+    let token = &app.admin_token;
+    let (s, _) = app.get("/api/v1/auth/me", token).await;
+    assert_eq!(s, StatusCode::OK);
+    for path in ["/api/v1/auth/me", "/api/v1/agents", "/api/v1/conversations"] {
+        let res = app
+            .client
+            .get(app.url(&format!("{path}?token={token}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "{path}");
+    }
+}
+
 crate::storage_tests!(
+    a_token_in_the_query_string_is_not_a_login_outside_the_socket,
     login_gives_a_bearer_token_and_an_http_only_session_cookie,
     wrong_password_is_refused_and_passwords_are_stored_hashed,
     login_attempts_are_rate_limited,
