@@ -122,6 +122,17 @@ pub struct ChatSettings {
     pub upload_mib_per_ip_per_hour: u32,
     /// Uploads no message used are removed after this many hours (0: kept).
     pub unused_upload_hours: u64,
+    /// Days a visitor token stays valid; every visit issues a fresh one.
+    pub visitor_token_days: u64,
+    /// Hours a signed attachment URL given to a widget stays valid.
+    pub attachment_url_hours: u64,
+}
+
+impl ChatSettings {
+    /// Seconds a signed attachment URL stays valid.
+    pub fn attachment_url_secs(&self) -> u64 {
+        self.attachment_url_hours.max(1) * 3600
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -17,6 +17,25 @@ const src = (name) => readFileSync(join(here, 'src', name), 'utf8');
 const MODULES = ['i18n.js', 'util.js', 'app.js', 'inbox.js', 'attach.js', 'visitor.js', 'customer_edit.js', 'followup.js', 'calls.js', 'signals.js', 'collision.js', 'value.js', 'panel.js', 'live.js', 'notify.js', 'search.js', 'mentions.js', 'route.js', 'wallboard.js', 'reports.js', 'hours.js'];
 const VERSION = '0.1.0';
 
+// The modules share one scope: a second top-level `function f` or `var v` of the same name
+// would silently replace the first (it happened: two `fmtDay`s). Refuse to build.
+function checkNames() {
+  const seen = new Map();
+  const clashes = [];
+  for (const m of MODULES) {
+    for (const match of src(m).matchAll(/^(?:function|var) ([A-Za-z_$][\w$]*)/gm)) {
+      const name = match[1];
+      if (seen.has(name)) clashes.push(`${name}: ${seen.get(name)} and ${m}`);
+      else seen.set(name, m);
+    }
+  }
+  if (clashes.length) {
+    console.error('top-level names declared twice (one scope for all modules):\n  ' + clashes.join('\n  '));
+    process.exit(1);
+  }
+}
+checkNames();
+
 function minifyCss(css) {
   return css
     .replace(/\/\*[\s\S]*?\*\//g, '')

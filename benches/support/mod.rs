@@ -84,6 +84,15 @@ pub fn start_switchboard(port: u16, db_url: Option<&str>) -> (ChildGuard, tempfi
     cmd.env("SWITCHBOARD_DATA_DIR", dir.path())
         .env("SWITCHBOARD_BIND", format!("127.0.0.1:{port}"))
         .env("SWITCHBOARD__LOGGING__LEVEL", "warn")
+        // Every simulated visitor comes from loopback.
+        .env(
+            "SWITCHBOARD__CHAT__NEW_VISITORS_PER_IP_PER_HOUR",
+            "100000000",
+        )
+        .env(
+            "SWITCHBOARD__CHAT__CONVERSATIONS_PER_IP_PER_HOUR",
+            "100000000",
+        )
         .stdout(Stdio::null())
         .stderr(Stdio::inherit());
     if let Some(u) = db_url {

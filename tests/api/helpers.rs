@@ -91,6 +91,11 @@ pub fn test_settings(database_url: &str, dir: &std::path::Path) -> Settings {
     // Test receivers listen on loopback.
     s.webhooks.allow_private_targets = true;
     s.email.allow_private_hosts = true;
+    // Every test visitor comes from loopback: the per-address quotas are tested on their own
+    // (`chat::quotas`), with their own small values.
+    s.chat.new_visitors_per_ip_per_hour = 1_000_000;
+    s.chat.conversations_per_ip_per_hour = 1_000_000;
+    s.chat.upload_mib_per_ip_per_hour = 1_000_000;
     s
 }
 

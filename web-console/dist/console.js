@@ -4098,7 +4098,7 @@ var j = jalaliOfIso(iso);
 var p = function (n) { return (n < 10 ? '0' : '') + n; };
 return j ? j.y + '/' + p(j.m) + '/' + p(j.d) : iso;
 }
-function fmtDay(iso, withWeekday) {
+function fmtIsoDay(iso, withWeekday) {
 var m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(iso || '');
 if (!m) return iso || '';
 var d = new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])));
@@ -4266,7 +4266,7 @@ return typeof v === 'number' ? fmtNum(v) : String(v);
 }
 function repLabel(it) {
 var key = String(it.key === undefined || it.key === null ? '' : it.key);
-if (REP.group_by === 'day' && /^\d{4}-\d{2}-\d{2}$/.test(key)) return fmtDay(key, true);
+if (REP.group_by === 'day' && /^\d{4}-\d{2}-\d{2}$/.test(key)) return fmtIsoDay(key, true);
 if (REP.group_by === 'channel' && CHANNELS.indexOf(key) >= 0) return t('channel.' + key);
 if (REP.group_by === 'hour' && /^\d{1,2}$/.test(key)) return fmtNum(Number(key)) + ':00';
 return it.label || key || DASH;
@@ -4278,7 +4278,7 @@ clear(box);
 var csv = h('a', { class: 'btn', 'data-testid': 'report-csv', href: API_BASE + '/reports/summary' + qs(reportParams({ format: 'csv' })),
 download: 'report-' + REP.from + '-' + REP.to + '-' + REP.group_by + '.csv' }, t('rep.csv'));
 box.appendChild(h('div', { class: 'rep-actions' },
-h('span', { class: 'muted', 'data-testid': 'report-period' }, REP.from === REP.to ? fmtDay(REP.from, true) : t('rep.period', { from: fmtDay(REP.from), to: fmtDay(REP.to) }),
+h('span', { class: 'muted', 'data-testid': 'report-period' }, REP.from === REP.to ? fmtIsoDay(REP.from, true) : t('rep.period', { from: fmtIsoDay(REP.from), to: fmtIsoDay(REP.to) }),
 REP.data && REP.data.time_zone ? ' · ' + t('rep.zone', { zone: REP.data.time_zone }) : null),
 REP.loading ? h('span', { class: 'muted' }, t('list.loading')) : null, csv));
 if (REP.error) {
@@ -4474,7 +4474,7 @@ return h('tr', { 'data-testid': 'hours-row', 'data-id': c.id },
 h('th', { scope: 'row' }, h('bdi', null, c.name)),
 h('td', { dir: 'ltr' }, c.time_zone || ''),
 WEEKDAYS.map(function (d) { return h('td', { 'data-day': d }, h('bdi', { dir: 'ltr' }, hoursText((c.weekly || {})[d]))); }),
-h('td', { 'data-testid': 'hours-holidays' }, (c.holidays || []).map(function (d) { return fmtDay(holidayDate(d)); }).join(LANG === 'fa' ? '، ' : ', ')),
+h('td', { 'data-testid': 'hours-holidays' }, (c.holidays || []).map(function (d) { return fmtIsoDay(holidayDate(d)); }).join(LANG === 'fa' ? '، ' : ', ')),
 h('td', null, h('button', { type: 'button', class: 'btn small', 'data-testid': 'hours-edit', onclick: function () { editCalendar(c); } }, t('bh.edit'))));
 }))));
 }
@@ -4554,7 +4554,7 @@ renderCalendarForm();
 input.addEventListener('keydown', function (ev) { if (ev.key === 'Enter') { ev.preventDefault(); add(); } });
 return h('fieldset', null, h('legend', null, t('bh.holidays')),
 h('ul', { class: 'bh-holidays', 'data-testid': 'hours-holiday-list' }, e.holidays.map(function (d, k) {
-return h('li', { 'data-date': d }, fmtDay(d, true),
+return h('li', { 'data-date': d }, fmtIsoDay(d, true),
 h('button', { type: 'button', class: 'chip-x', 'aria-label': t('bh.removeHoliday'), onclick: function () { e.holidays.splice(k, 1); renderCalendarForm(); } }, '×'));
 })),
 h('label', { class: 'rep-field' }, h('span', null, useJalali() ? t('bh.holidayJalali') : t('bh.holiday')), input),

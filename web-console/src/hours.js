@@ -48,7 +48,7 @@ function renderCalendars() {
         h('th', { scope: 'row' }, h('bdi', null, c.name)),
         h('td', { dir: 'ltr' }, c.time_zone || ''),
         WEEKDAYS.map(function (d) { return h('td', { 'data-day': d }, h('bdi', { dir: 'ltr' }, hoursText((c.weekly || {})[d]))); }),
-        h('td', { 'data-testid': 'hours-holidays' }, (c.holidays || []).map(function (d) { return fmtDay(holidayDate(d)); }).join(LANG === 'fa' ? '، ' : ', ')),
+        h('td', { 'data-testid': 'hours-holidays' }, (c.holidays || []).map(function (d) { return fmtIsoDay(holidayDate(d)); }).join(LANG === 'fa' ? '، ' : ', ')),
         h('td', null, h('button', { type: 'button', class: 'btn small', 'data-testid': 'hours-edit', onclick: function () { editCalendar(c); } }, t('bh.edit'))));
     }))));
 }
@@ -136,7 +136,7 @@ function holidayEditor() {
   input.addEventListener('keydown', function (ev) { if (ev.key === 'Enter') { ev.preventDefault(); add(); } });
   return h('fieldset', null, h('legend', null, t('bh.holidays')),
     h('ul', { class: 'bh-holidays', 'data-testid': 'hours-holiday-list' }, e.holidays.map(function (d, k) {
-      return h('li', { 'data-date': d }, fmtDay(d, true),
+      return h('li', { 'data-date': d }, fmtIsoDay(d, true),
         h('button', { type: 'button', class: 'chip-x', 'aria-label': t('bh.removeHoliday'), onclick: function () { e.holidays.splice(k, 1); renderCalendarForm(); } }, '×'));
     })),
     h('label', { class: 'rep-field' }, h('span', null, useJalali() ? t('bh.holidayJalali') : t('bh.holiday')), input),

@@ -76,7 +76,7 @@ function dayInputText(iso) {
 }
 
 // An ISO day for reading: '۱۱ آذر ۱۴۰۵', '2 Dec 2026' or '11 Azar 1405 AP'.
-function fmtDay(iso, withWeekday) {
+function fmtIsoDay(iso, withWeekday) {
   var m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(iso || '');
   if (!m) return iso || '';
   var d = new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])));
@@ -273,7 +273,7 @@ function repValue(key, v) {
 // The row's name: a day or hour in the console's calendar, else the server's label.
 function repLabel(it) {
   var key = String(it.key === undefined || it.key === null ? '' : it.key);
-  if (REP.group_by === 'day' && /^\d{4}-\d{2}-\d{2}$/.test(key)) return fmtDay(key, true);
+  if (REP.group_by === 'day' && /^\d{4}-\d{2}-\d{2}$/.test(key)) return fmtIsoDay(key, true);
   if (REP.group_by === 'channel' && CHANNELS.indexOf(key) >= 0) return t('channel.' + key);
   if (REP.group_by === 'hour' && /^\d{1,2}$/.test(key)) return fmtNum(Number(key)) + ':00';
   return it.label || key || DASH;
@@ -286,7 +286,7 @@ function renderReportBody() {
   var csv = h('a', { class: 'btn', 'data-testid': 'report-csv', href: API_BASE + '/reports/summary' + qs(reportParams({ format: 'csv' })),
     download: 'report-' + REP.from + '-' + REP.to + '-' + REP.group_by + '.csv' }, t('rep.csv'));
   box.appendChild(h('div', { class: 'rep-actions' },
-    h('span', { class: 'muted', 'data-testid': 'report-period' }, REP.from === REP.to ? fmtDay(REP.from, true) : t('rep.period', { from: fmtDay(REP.from), to: fmtDay(REP.to) }),
+    h('span', { class: 'muted', 'data-testid': 'report-period' }, REP.from === REP.to ? fmtIsoDay(REP.from, true) : t('rep.period', { from: fmtIsoDay(REP.from), to: fmtIsoDay(REP.to) }),
       REP.data && REP.data.time_zone ? ' · ' + t('rep.zone', { zone: REP.data.time_zone }) : null),
     REP.loading ? h('span', { class: 'muted' }, t('list.loading')) : null, csv));
   if (REP.error) {

@@ -17,11 +17,9 @@ use serde_json::{json, Value};
 use std::sync::Arc;
 
 /// The signed, header-free URL of an attachment (relative to the server origin).
-pub fn url(key: &[u8], id: &str) -> String {
-    format!(
-        "/api/v1/widget/attachments/{id}?sig={}",
-        secrets::attachment_sig(key, id)
-    )
+pub fn url(key: &[u8], id: &str, valid_secs: u64) -> String {
+    let (exp, sig) = secrets::attachment_sig(key, id, valid_secs);
+    format!("/api/v1/widget/attachments/{id}?exp={exp}&sig={sig}")
 }
 
 /// The content type of an accepted file, from its first bytes (never from the client's claim).
@@ -139,7 +137,7 @@ async fn upload_inner(
     let id = insert(&mut tx, &site.id, &visitor, &name, content_type, &bytes).await?;
     tx.commit().await.map_err(ApiError::from)?;
     Ok(
-        json!({"id": id, "name": name, "content_type": content_type, "size": bytes.len(), "url": url(key, &id)}),
+        json!({"id": id, "name": name, "content_type": content_type, "size": bytes.len(), "url": url(key, &id, state.settings.chat.attachment_url_secs())}),
     )
 }
 
@@ -258,6 +256,8 @@ pub async fn meta_for(state: &AppState, id: &str, visitor: &str) -> ApiResult<Op
 
 #[derive(Deserialize)]
 pub struct SigQuery {
+    #[serde(default)]
+    exp: String,
     sig: String,
 }
 
@@ -269,7 +269,7 @@ pub async fn download(
     ApiQuery(q): ApiQuery<SigQuery>,
 ) -> ApiResult<Response> {
     let key = hub.key(&state).await?;
-    if !secrets::attachment_sig_ok(key, &id, &q.sig) {
+    if !secrets::attachment_sig_ok(key, &id, &q.exp, &q.sig) {
         return Err(ApiError::NotFound("attachment"));
     }
     serve_stored(&state, &id).await

@@ -16,7 +16,7 @@ pub async fn agent_name(pool: &AnyPool, agent_id: &str) -> StoreResult<String> {
 }
 
 /// A stored message as the widget sees it (`None` for internal notes).
-pub fn frame(m: &Message, agent_name: Option<&str>, key: &[u8]) -> Option<Value> {
+pub fn frame(m: &Message, agent_name: Option<&str>, key: &[u8], url_secs: u64) -> Option<Value> {
     if m.internal {
         return None;
     }
@@ -35,7 +35,7 @@ pub fn frame(m: &Message, agent_name: Option<&str>, key: &[u8]) -> Option<Value>
     if let Some(a) = m.meta.get("attachment").filter(|a| a.is_object()) {
         let mut a = a.clone();
         if let Some(id) = a["id"].as_str() {
-            a["url"] = json!(super::attachments::url(key, id));
+            a["url"] = json!(super::attachments::url(key, id, url_secs));
         }
         f["attachment"] = a;
     }

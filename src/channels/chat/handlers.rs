@@ -248,7 +248,8 @@ impl Session {
         match stored.message {
             Some(m) if ours && m.seq == self.delivered + 1 => {
                 self.delivered = m.seq;
-                match super::frames::frame(&m, None, key) {
+                let secs = self.state.settings.chat.attachment_url_secs();
+                match super::frames::frame(&m, None, key, secs) {
                     Some(f) => self.send(f).await,
                     None => Ok(()),
                 }

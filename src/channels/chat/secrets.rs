@@ -62,29 +62,39 @@ fn verify(key: &[u8], parts: &[&str], sig_hex: &str) -> bool {
 
 /// A visitor token: `<visitor id>.<site id>.<hex HMAC>`. It is not an auth token: the agent API
 /// never accepts it.
-pub fn visitor_token(key: &[u8], visitor_id: &str, site_id: &str) -> String {
-    let sig = sign(key, &["visitor", visitor_id, site_id]);
-    format!("{visitor_id}.{site_id}.{sig}")
+pub fn visitor_token(key: &[u8], visitor_id: &str, site_id: &str, valid_secs: u64) -> String {
+    let exp = (now_ms() / 1000 + valid_secs as i64).to_string();
+    let sig = sign(key, &["visitor", visitor_id, site_id, &exp]);
+    format!("{visitor_id}.{site_id}.{exp}.{sig}")
 }
 
-/// The (visitor id, site id) a token was issued for, if its signature is valid.
+/// The (visitor id, site id) a token was issued for, if its signature is valid and it has not
+/// expired (every `welcome` issues a fresh one, so a visitor who comes back renews it).
 pub fn parse_visitor_token(key: &[u8], token: &str) -> Option<(String, String)> {
-    let mut it = token.trim().splitn(3, '.');
-    let (visitor, site, sig) = (it.next()?, it.next()?, it.next()?);
-    if visitor.is_empty() || site.is_empty() {
+    let mut it = token.trim().splitn(4, '.');
+    let (visitor, site, exp, sig) = (it.next()?, it.next()?, it.next()?, it.next()?);
+    if visitor.is_empty() || site.is_empty() || !unexpired(exp) {
         return None;
     }
-    verify(key, &["visitor", visitor, site], sig).then(|| (visitor.to_string(), site.to_string()))
+    verify(key, &["visitor", visitor, site, exp], sig)
+        .then(|| (visitor.to_string(), site.to_string()))
 }
 
-/// Signature that lets `<img src>` fetch an attachment without headers.
-pub fn attachment_sig(key: &[u8], attachment_id: &str) -> String {
-    sign(key, &["attachment", attachment_id])
+fn unexpired(exp: &str) -> bool {
+    exp.parse::<i64>().is_ok_and(|e| e >= now_ms() / 1000)
 }
 
-/// Check an attachment URL signature.
-pub fn attachment_sig_ok(key: &[u8], attachment_id: &str, sig: &str) -> bool {
-    verify(key, &["attachment", attachment_id], sig)
+/// Expiry and signature that let `<img src>` fetch an attachment without headers for
+/// `valid_secs`: `(exp, sig)`.
+pub fn attachment_sig(key: &[u8], attachment_id: &str, valid_secs: u64) -> (String, String) {
+    let exp = (now_ms() / 1000 + valid_secs as i64).to_string();
+    let sig = sign(key, &["attachment", attachment_id, &exp]);
+    (exp, sig)
+}
+
+/// Check an attachment URL's signature and expiry.
+pub fn attachment_sig_ok(key: &[u8], attachment_id: &str, exp: &str, sig: &str) -> bool {
+    unexpired(exp) && verify(key, &["attachment", attachment_id, exp], sig)
 }
 
 /// `hello.identity.hash` must be hex HMAC-SHA256(site identity secret, user_id).
@@ -104,7 +114,7 @@ mod tests {
     #[test]
     fn visitor_tokens_round_trip_and_reject_tampering() {
         let key = b"k".repeat(32);
-        let t = visitor_token(&key, "v1", "s1");
+        let t = visitor_token(&key, "v1", "s1", 60);
         assert_eq!(
             parse_visitor_token(&key, &t),
             Some(("v1".into(), "s1".into()))
@@ -112,6 +122,25 @@ mod tests {
         assert_eq!(parse_visitor_token(&key, &t.replace("v1", "v2")), None);
         assert_eq!(parse_visitor_token(b"other", &t), None);
         assert_eq!(parse_visitor_token(&key, "garbage"), None);
+        // Expired, or its expiry moved without a new signature: refused.
+        let old = format!("v1.s1.{}.{}", 1, sign(&key, &["visitor", "v1", "s1", "1"]));
+        assert_eq!(parse_visitor_token(&key, &old), None);
+        let exp = t.split('.').nth(2).unwrap();
+        let later = (exp.parse::<i64>().unwrap() + 3600).to_string();
+        assert_eq!(parse_visitor_token(&key, &t.replace(exp, &later)), None);
+        // The unexpiring format of earlier versions is no longer a login.
+        let legacy = format!("v1.s1.{}", sign(&key, &["visitor", "v1", "s1"]));
+        assert_eq!(parse_visitor_token(&key, &legacy), None);
+    }
+
+    #[test]
+    fn attachment_urls_expire() {
+        let key = b"k".repeat(32);
+        let (exp, sig) = attachment_sig(&key, "a1", 60);
+        assert!(attachment_sig_ok(&key, "a1", &exp, &sig));
+        assert!(!attachment_sig_ok(&key, "a2", &exp, &sig));
+        let past = sign(&key, &["attachment", "a1", "1"]);
+        assert!(!attachment_sig_ok(&key, "a1", "1", &past));
     }
 
     #[test]

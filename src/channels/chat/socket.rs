@@ -193,7 +193,12 @@ impl Session {
             return Ok(None);
         };
         let key = self.hub.key(&self.state).await?.to_vec();
-        let token = secrets::visitor_token(&key, &visitor.id, &self.site.id);
+        let token = secrets::visitor_token(
+            &key,
+            &visitor.id,
+            &self.site.id,
+            self.state.settings.chat.visitor_token_days * 86_400,
+        );
         // The UI language the page asked for: Persian unless English was requested.
         let locale = match hello.locale.as_deref() {
             Some(l) if l.to_ascii_lowercase().starts_with("en") => "en",
@@ -327,7 +332,8 @@ impl Session {
                     (Some(a), "agent") => Some(self.name_of(a).await?),
                     _ => None,
                 };
-                out.extend(super::frames::frame(m, name.as_deref(), key));
+                let secs = self.state.settings.chat.attachment_url_secs();
+                out.extend(super::frames::frame(m, name.as_deref(), key, secs));
             }
         }
         self.delivered = self.delivered.max(cursor);

@@ -195,3 +195,9 @@ pub async fn reply(app: &TestApp, token: &str, conv: &str, body: &str, internal:
     assert_eq!(s, StatusCode::CREATED, "{m}");
     m
 }
+
+/// The visitor and site a welcome's token names (tokens are renewed, so compare these).
+pub fn visitor_of(welcome: &Value) -> String {
+    let t = welcome["visitor_token"].as_str().expect("a visitor token");
+    t.split('.').take(2).collect::<Vec<_>>().join(".")
+}

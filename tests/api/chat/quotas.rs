@@ -132,7 +132,41 @@ async fn uploads_stop_at_the_hourly_volume_and_unused_ones_are_removed(b: Backen
     );
 }
 
+async fn visitor_tokens_and_file_urls_expire(b: Backend) {
+    let app = spawn_app_with(b, |s| s.chat.visitor_token_days = 0).await;
+    let key = site(&app, json!({})).await["site_key"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (mut v, welcome) = Visitor::join(&app, &key, None, None).await;
+    let token = welcome["visitor_token"].as_str().unwrap().to_string();
+    v.say("c1", "سلام").await;
+    let (s, file) = upload(&app, &token, PNG).await;
+    assert_eq!(s, StatusCode::CREATED, "{file}");
+    // The file URL carries its expiry under the signature: moving it breaks the signature.
+    let url = file["url"].as_str().unwrap().to_string();
+    assert_eq!(
+        reqwest::get(app.url(&url)).await.unwrap().status(),
+        StatusCode::OK
+    );
+    let exp = url.split("exp=").nth(1).unwrap().split('&').next().unwrap();
+    let later = (exp.parse::<i64>().unwrap() + 86_400).to_string();
+    let moved = url.replace(&format!("exp={exp}"), &format!("exp={later}"));
+    assert_eq!(
+        reqwest::get(app.url(&moved)).await.unwrap().status(),
+        StatusCode::NOT_FOUND
+    );
+    // A token past its expiry is no longer this visitor: the widget starts afresh.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let (_, again) = Visitor::join(&app, &key, Some(&token), None).await;
+    assert_eq!(again["conversation_id"], Value::Null, "{again}");
+    assert_ne!(again["visitor_token"], welcome["visitor_token"]);
+    let (s, _) = upload(&app, &token, PNG).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+}
+
 crate::storage_tests!(
+    visitor_tokens_and_file_urls_expire,
     one_address_gets_its_quota_of_visitors_and_conversations_then_a_clear_refusal,
     uploads_stop_at_the_hourly_volume_and_unused_ones_are_removed,
 );
