@@ -305,8 +305,46 @@ en: {
 'stat.avg_wait_seconds': 'Average wait',
 'stat.agents_available': 'Agents available',
 'shortcuts': 'Keys: j/k move, Enter open, r reply, n note, / search'
-},
-fa: {
+}
+};
+var LANG_KEY = 'switchboard.console.lang';
+function detectLang() {
+var saved = null;
+try { saved = localStorage.getItem(LANG_KEY); } catch (e) { saved = null; }
+if (saved === 'fa' || saved === 'en') return saved;
+var nav = (navigator.languages && navigator.languages[0]) || navigator.language || 'en';
+return /^fa\b/i.test(nav) ? 'fa' : 'en';
+}
+var LANG = detectLang();
+function t(key, vars, fallback) {
+var s = STRINGS[LANG][key];
+if (s === undefined) s = STRINGS.en[key];
+if (s === undefined) s = fallback !== undefined ? fallback : key;
+if (vars) {
+s = s.replace(/\{(\w+)\}/g, function (m, name) {
+var v = vars[name];
+if (v === undefined || v === null) return '';
+return typeof v === 'number' ? fmtNum(v) : String(v);
+});
+}
+return s;
+}
+function applyLang() {
+document.documentElement.lang = LANG;
+document.documentElement.dir = LANG === 'fa' ? 'rtl' : 'ltr';
+updateTitle();
+}
+function updateTitle() {
+var n = 0;
+if (typeof S !== 'undefined' && S.me) S.list.forEach(function (c) { if (c.id !== S.currentId && isUnread(c)) n++; });
+document.title = (n ? '(' + fmtNum(n) + ') ' : '') + t('app.title');
+}
+function setLang(lang) {
+LANG = lang === 'fa' ? 'fa' : 'en';
+try { localStorage.setItem(LANG_KEY, LANG); } catch (e) { /* private mode */ }
+applyLang();
+}
+STRINGS.fa = {
 'app.title': 'کنسول سوییچ‌برد',
 'lang.toggle': 'English',
 'lang.toggle.label': 'تغییر زبان به انگلیسی',
@@ -612,45 +650,7 @@ fa: {
 'role.supervisor': 'سرپرست',
 'role.admin': 'مدیر',
 'shortcuts': 'کلیدها: j/k جابه‌جایی، Enter باز کردن، r پاسخ، n یادداشت، / جستجو'
-}
 };
-var LANG_KEY = 'switchboard.console.lang';
-function detectLang() {
-var saved = null;
-try { saved = localStorage.getItem(LANG_KEY); } catch (e) { saved = null; }
-if (saved === 'fa' || saved === 'en') return saved;
-var nav = (navigator.languages && navigator.languages[0]) || navigator.language || 'en';
-return /^fa\b/i.test(nav) ? 'fa' : 'en';
-}
-var LANG = detectLang();
-function t(key, vars, fallback) {
-var s = STRINGS[LANG][key];
-if (s === undefined) s = STRINGS.en[key];
-if (s === undefined) s = fallback !== undefined ? fallback : key;
-if (vars) {
-s = s.replace(/\{(\w+)\}/g, function (m, name) {
-var v = vars[name];
-if (v === undefined || v === null) return '';
-return typeof v === 'number' ? fmtNum(v) : String(v);
-});
-}
-return s;
-}
-function applyLang() {
-document.documentElement.lang = LANG;
-document.documentElement.dir = LANG === 'fa' ? 'rtl' : 'ltr';
-updateTitle();
-}
-function updateTitle() {
-var n = 0;
-if (typeof S !== 'undefined' && S.me) S.list.forEach(function (c) { if (c.id !== S.currentId && isUnread(c)) n++; });
-document.title = (n ? '(' + fmtNum(n) + ') ' : '') + t('app.title');
-}
-function setLang(lang) {
-LANG = lang === 'fa' ? 'fa' : 'en';
-try { localStorage.setItem(LANG_KEY, LANG); } catch (e) { /* private mode */ }
-applyLang();
-}
 Object.assign(STRINGS.en, {
 'view.wallboard': 'Wallboard',
 'view.reports': 'Reports',
