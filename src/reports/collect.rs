@@ -137,8 +137,8 @@ pub async fn run_once(state: &AppState) -> StoreResult<(usize, bool)> {
     let mut tx = state.store.begin().await?;
     ensure_positions(&mut tx).await?;
     let ids: Vec<String> = dirty.into_iter().collect();
-    let groups = refresh(&mut tx, &rules, &ids).await?;
-    recompute_groups(&mut tx, &groups).await?;
+    let deltas = refresh(&mut tx, &rules, &ids).await?;
+    apply_deltas(&mut tx, deltas).await?;
     for (name, s) in &scans {
         if let Some((at, id)) = &s.next {
             save_position(&mut tx, name, *at, id).await?;
@@ -250,23 +250,19 @@ pub fn forget(settings: &Settings) {
     }
 }
 
-/// Replace the facts of `ids`; returns the rollup groups they were and are in.
-pub async fn refresh(
-    tx: &mut Tx,
-    rules: &Rules,
-    ids: &[String],
-) -> StoreResult<BTreeSet<GroupKey>> {
-    let mut groups = BTreeSet::new();
+/// Per rollup group: what a pass's refreshed facts add, and what the facts they replace took.
+pub type Deltas = BTreeMap<GroupKey, (Tally, Tally)>;
+
+/// Replace the facts of `ids`; returns how the rollup groups they were and are in change.
+pub async fn refresh(tx: &mut Tx, rules: &Rules, ids: &[String]) -> StoreResult<Deltas> {
+    let mut deltas = Deltas::new();
+    let old_sql = format!("SELECT {FACT_COLS} FROM report_facts WHERE conversation_id IN");
     for chunk in ids.chunks(CHUNK) {
-        let old: Vec<GroupKey> = fetch_in(
-            tx,
-            "SELECT day, queue_id, channel, agent_id FROM report_facts WHERE conversation_id IN",
-            chunk,
-        )
-        .await?;
-        for (d, q, c, a) in old {
-            groups.insert((d.clone(), q.clone(), c.clone(), ALL_AGENTS.to_string()));
-            groups.insert((d, q, c, a));
+        let old: Vec<Fact> = fetch_in(tx, &old_sql, chunk).await?;
+        for f in &old {
+            for g in groups_of(f) {
+                deltas.entry(g).or_default().1.add(f);
+            }
         }
         let sql = format!(
             "DELETE FROM report_facts WHERE conversation_id IN (SELECT value FROM {})",
@@ -278,10 +274,14 @@ pub async fn refresh(
             .await
             .map_err(StoreError::from_sqlx)?;
         let new = compute(tx, rules, chunk).await?;
-        groups.extend(new.iter().flat_map(groups_of));
+        for f in &new {
+            for g in groups_of(f) {
+                deltas.entry(g).or_default().0.add(f);
+            }
+        }
         insert_facts(tx, &new).await?;
     }
-    Ok(groups)
+    Ok(deltas)
 }
 
 pub fn group_of(f: &Fact) -> GroupKey {
@@ -385,28 +385,30 @@ pub async fn insert_facts(tx: &mut Tx, facts: &[Fact]) -> StoreResult<()> {
     insert_rows(tx, &head, rows, "", "").await
 }
 
-/// Recompute rollup rows from their facts.
-pub async fn recompute_groups(tx: &mut Tx, groups: &BTreeSet<GroupKey>) -> StoreResult<()> {
-    for g in groups {
-        let all = g.3 == ALL_AGENTS;
-        let agent = if all { "" } else { " AND agent_id = $4" };
-        let sql = format!(
-            "SELECT {FACT_COLS} FROM report_facts \
-             WHERE day = $1 AND queue_id = $2 AND channel = $3{agent}"
-        );
-        let mut q = sqlx::query_as::<_, Fact>(&sql)
+/// Apply a pass's deltas to the rollup rows: each touched row is read, added to and taken
+/// from, and written back (gone when nothing is left) — work in proportion to what changed,
+/// not to the size of the day (re-reading every fact of a busy day on each pass held
+/// SQLite's writer for 150–500 ms at 2,000 chat messages/s).
+pub async fn apply_deltas(tx: &mut Tx, deltas: Deltas) -> StoreResult<()> {
+    let read = format!(
+        "SELECT day, queue_id, channel, agent_id, {ROLLUP_COLS} FROM report_daily \
+         WHERE day = $1 AND queue_id = $2 AND channel = $3 AND agent_id = $4"
+    );
+    for (g, (plus, minus)) in deltas {
+        if plus == minus {
+            continue;
+        }
+        let row: Option<super::query::RollupRow> = sqlx::query_as(&read)
             .bind(&g.0)
             .bind(&g.1)
-            .bind(&g.2);
-        if !all {
-            q = q.bind(&g.3);
-        }
-        let facts = q
-            .fetch_all(tx.conn())
+            .bind(&g.2)
+            .bind(&g.3)
+            .fetch_optional(tx.conn())
             .await
             .map_err(StoreError::from_sqlx)?;
-        let mut t = Tally::default();
-        facts.iter().for_each(|f| t.add(f));
+        let mut t = row.map(|r| r.tally()).unwrap_or_default();
+        t.merge(&plus);
+        t.subtract(&minus);
         sqlx::query(
             "DELETE FROM report_daily WHERE day = $1 AND queue_id = $2 AND channel = $3 \
                AND agent_id = $4",
@@ -418,8 +420,8 @@ pub async fn recompute_groups(tx: &mut Tx, groups: &BTreeSet<GroupKey>) -> Store
         .execute(tx.conn())
         .await
         .map_err(StoreError::from_sqlx)?;
-        if !facts.is_empty() {
-            insert_rollups(tx, [(g.clone(), t)].into_iter().collect()).await?;
+        if !t.is_empty() {
+            insert_rollups(tx, [(g, t)].into_iter().collect()).await?;
         }
     }
     Ok(())

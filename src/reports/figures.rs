@@ -108,6 +108,25 @@ impl Tally {
         self.resolution.merge(&o.resolution);
     }
 
+    /// Take away what `o` counted (a fact replaced by its refreshed version).
+    pub fn subtract(&mut self, o: &Tally) {
+        self.offered -= o.offered;
+        self.answered -= o.answered;
+        self.abandoned -= o.abandoned;
+        self.short_abandoned -= o.short_abandoned;
+        self.within_target -= o.within_target;
+        self.wait_ms -= o.wait_ms;
+        self.handled -= o.handled;
+        self.handle_ms -= o.handle_ms;
+        self.csat_sum -= o.csat_sum;
+        self.csat_count -= o.csat_count;
+        self.transfers -= o.transfers;
+        self.callbacks -= o.callbacks;
+        self.callbacks_answered -= o.callbacks_answered;
+        self.first_response.subtract(&o.first_response);
+        self.resolution.subtract(&o.resolution);
+    }
+
     pub fn is_empty(&self) -> bool {
         *self == Tally::default()
     }

@@ -58,6 +58,17 @@ impl Histogram {
         }
     }
 
+    /// Take away what `other` counted (buckets that reach zero go).
+    pub fn subtract(&mut self, other: &Histogram) {
+        for (k, v) in &other.0 {
+            let n = self.0.entry(*k).or_default();
+            *n -= v;
+            if *n <= 0 {
+                self.0.remove(k);
+            }
+        }
+    }
+
     /// Nearest-rank percentile (`p` in 0–100) in seconds; `None` when empty.
     pub fn percentile(&self, p: i64) -> Option<i64> {
         let total: i64 = self.0.values().sum();

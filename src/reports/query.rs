@@ -199,7 +199,7 @@ impl Query {
 }
 
 #[derive(sqlx::FromRow)]
-struct RollupRow {
+pub(super) struct RollupRow {
     day: String,
     queue_id: String,
     channel: String,
@@ -222,7 +222,7 @@ struct RollupRow {
 }
 
 impl RollupRow {
-    fn tally(&self) -> Tally {
+    pub(super) fn tally(&self) -> Tally {
         Tally {
             offered: self.offered,
             answered: self.answered,

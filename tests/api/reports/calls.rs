@@ -258,6 +258,13 @@ async fn phone_waits_come_from_the_queue_log_when_there_is_one(b: Backend) {
         );
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
+    // The rollups the worker kept up to date by deltas equal a rebuild from every fact.
+    let by = format!("{q}&group_by=agent");
+    let kept = report(&app, &sup, &by).await;
+    switchboard::reports::rebuild(&app.state.store, &app.state.settings)
+        .await
+        .unwrap();
+    assert_eq!(report(&app, &sup, &by).await, kept);
 }
 
 crate::storage_tests!(
