@@ -134,10 +134,19 @@ pub async fn run_once(state: &AppState) -> StoreResult<(usize, bool)> {
         return Ok((0, false));
     }
     let rules = rules(&state.store, &state.settings).await?;
+    let ids: Vec<String> = dirty.into_iter().collect();
+    // The facts are computed from a read snapshot, outside the writer: the write transaction
+    // below only swaps rows, so writers (a chat group commit) never wait behind the reading. A
+    // row changed after the scan is stamped later and is read again by the next pass.
+    let mut read = state.store.begin_read().await?;
+    let mut new = Vec::new();
+    for chunk in ids.chunks(CHUNK) {
+        new.extend(compute(&mut read, &rules, chunk).await?);
+    }
+    drop(read);
     let mut tx = state.store.begin().await?;
     ensure_positions(&mut tx).await?;
-    let ids: Vec<String> = dirty.into_iter().collect();
-    let deltas = refresh(&mut tx, &rules, &ids).await?;
+    let deltas = replace(&mut tx, &ids, new).await?;
     apply_deltas(&mut tx, deltas).await?;
     for (name, s) in &scans {
         if let Some((at, id)) = &s.next {
@@ -255,6 +264,16 @@ pub type Deltas = BTreeMap<GroupKey, (Tally, Tally)>;
 
 /// Replace the facts of `ids`; returns how the rollup groups they were and are in change.
 pub async fn refresh(tx: &mut Tx, rules: &Rules, ids: &[String]) -> StoreResult<Deltas> {
+    let mut new = Vec::new();
+    for chunk in ids.chunks(CHUNK) {
+        new.extend(compute(tx, rules, chunk).await?);
+    }
+    replace(tx, ids, new).await
+}
+
+/// Put `new` (the facts of `ids`, computed from their rows) in place of the stored facts of
+/// `ids`; returns how the rollup groups they were and are in change.
+pub async fn replace(tx: &mut Tx, ids: &[String], new: Vec<Fact>) -> StoreResult<Deltas> {
     let mut deltas = Deltas::new();
     let old_sql = format!("SELECT {FACT_COLS} FROM report_facts WHERE conversation_id IN");
     for chunk in ids.chunks(CHUNK) {
@@ -273,13 +292,14 @@ pub async fn refresh(tx: &mut Tx, rules: &Rules, ids: &[String]) -> StoreResult<
             .execute(tx.conn())
             .await
             .map_err(StoreError::from_sqlx)?;
-        let new = compute(tx, rules, chunk).await?;
-        for f in &new {
-            for g in groups_of(f) {
-                deltas.entry(g).or_default().0.add(f);
-            }
+    }
+    for f in &new {
+        for g in groups_of(f) {
+            deltas.entry(g).or_default().0.add(f);
         }
-        insert_facts(tx, &new).await?;
+    }
+    for chunk in new.chunks(CHUNK) {
+        insert_facts(tx, chunk).await?;
     }
     Ok(deltas)
 }

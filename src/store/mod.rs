@@ -326,6 +326,20 @@ impl Store {
         })
     }
 
+    /// Start a read-only transaction: one consistent snapshot, without the writer lock (on
+    /// SQLite a deferred `BEGIN`, so writers are never kept waiting by it). Drop it when done;
+    /// nothing it would write is committed.
+    pub async fn begin_read(&self) -> StoreResult<Tx> {
+        let tx = self.pool.begin().await.map_err(StoreError::from_sqlx)?;
+        Ok(Tx {
+            tx,
+            _guard: None,
+            webhooks: self.webhooks.clone(),
+            commits: self.commits.clone(),
+            log: Vec::new(),
+        })
+    }
+
     /// Forget whether webhooks exist (call after adding, changing or removing one).
     pub fn webhooks_changed(&self) {
         *self.webhooks.0.lock().expect("webhook cache lock") = None;
