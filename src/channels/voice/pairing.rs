@@ -28,7 +28,6 @@ use super::anonymous::is_withheld;
 use super::contact::{normalise_number, CALLBACK_TAG};
 use crate::bus::Event;
 use crate::conversations::{self, Actor};
-use crate::events;
 use crate::store::{now_ms, StoreError, StoreResult, Tx};
 use serde_json::Value;
 use std::fmt::Write;
@@ -305,17 +304,7 @@ pub async fn write(tx: &mut Tx, folds: &[Fold]) -> StoreResult<Vec<Event>> {
     }
     let mut out = Vec::new();
     for f in folds {
-        let message = conversations::message(tx.conn(), &f.message_id).await?;
-        conversations::ledger::touch(tx, &message.conversation_id).await?;
-        let conv = conversations::get(tx.conn(), &message.conversation_id).await?;
-        let ev = events::about_conversation(
-            "message.updated",
-            message.into_event_data(),
-            &conv.id,
-            &conv.customer_id,
-            conv.assignee_id.as_deref(),
-        );
-        events::record(tx, &ev).await?;
+        let (ev, conv) = conversations::ledger::amended(tx, &f.message_id).await?;
         out.push(ev);
         if f.answered_now {
             out.extend(settle_callback(tx, &conv, &f.message_id).await?);

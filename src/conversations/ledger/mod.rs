@@ -26,6 +26,6 @@ pub mod sql;
 
 pub(crate) use one::insert_tags;
 pub use one::{
-    append_message, append_new_message, create, create_resolved, created_data, record,
-    record_merged, touch, NewConversation, NewMessage,
+    amended, append_message, append_new_message, create, create_resolved, created_data, record,
+    record_merged, NewConversation, NewMessage,
 };

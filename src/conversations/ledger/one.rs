@@ -313,15 +313,26 @@ pub async fn record_merged(
     Ok(())
 }
 
-/// Mark a conversation changed (`updated_at` = now) after one of its entries was amended in
-/// place (a PBX record completing a live call, queue data arriving later), so readers that
-/// follow changed conversations — the reports — look at it again.
-pub async fn touch(tx: &mut Tx, conversation_id: &str) -> StoreResult<()> {
+/// After an entry was amended in place (a PBX record completing a live call, queue data
+/// arriving later): mark its conversation changed (`updated_at` = now, so readers that follow
+/// changed conversations — the reports — look at it again) and record the `message.updated`
+/// event. Returns the event to publish after commit and the conversation.
+pub async fn amended(tx: &mut Tx, message_id: &str) -> StoreResult<(Event, Conversation)> {
+    let message = crate::conversations::message(tx.conn(), message_id).await?;
     sqlx::query("UPDATE conversations SET updated_at = $1 WHERE id = $2")
         .bind(now_ms())
-        .bind(conversation_id)
+        .bind(&message.conversation_id)
         .execute(tx.conn())
         .await
         .map_err(StoreError::from_sqlx)?;
-    Ok(())
+    let conv = crate::conversations::get(tx.conn(), &message.conversation_id).await?;
+    let ev = events::about_conversation(
+        "message.updated",
+        message.into_event_data(),
+        &conv.id,
+        &conv.customer_id,
+        conv.assignee_id.as_deref(),
+    );
+    events::record(tx, &ev).await?;
+    Ok((ev, conv))
 }

@@ -5,7 +5,6 @@
 use crate::bus::Event;
 use crate::channels::voice::summary::duration_text;
 use crate::conversations;
-use crate::events;
 use crate::store::{StoreError, StoreResult, Tx};
 use serde_json::{Map, Value};
 
@@ -65,16 +64,5 @@ pub async fn patch_entry(
         .execute(tx.conn())
         .await
         .map_err(StoreError::from_sqlx)?;
-    let message = conversations::message(tx.conn(), message_id).await?;
-    conversations::ledger::touch(tx, &message.conversation_id).await?;
-    let conv = conversations::get(tx.conn(), &message.conversation_id).await?;
-    let ev = events::about_conversation(
-        "message.updated",
-        message.into_event_data(),
-        &conv.id,
-        &conv.customer_id,
-        conv.assignee_id.as_deref(),
-    );
-    events::record(tx, &ev).await?;
-    Ok(ev)
+    Ok(conversations::ledger::amended(tx, message_id).await?.0)
 }
