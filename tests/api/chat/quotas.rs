@@ -133,17 +133,12 @@ async fn uploads_stop_at_the_hourly_volume_and_unused_ones_are_removed(b: Backen
 }
 
 async fn visitor_tokens_and_file_urls_expire(b: Backend) {
-    let app = spawn_app_with(b, |s| s.chat.visitor_token_days = 0).await;
-    let key = site(&app, json!({})).await["site_key"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let (mut v, welcome) = Visitor::join(&app, &key, None, None).await;
+    // File URLs: the expiry is under the signature, so moving it breaks the signature.
+    let (app, key) = quota_app(b).await;
+    let (_, welcome) = Visitor::join(&app, &key, None, None).await;
     let token = welcome["visitor_token"].as_str().unwrap().to_string();
-    v.say("c1", "سلام").await;
     let (s, file) = upload(&app, &token, PNG).await;
     assert_eq!(s, StatusCode::CREATED, "{file}");
-    // The file URL carries its expiry under the signature: moving it breaks the signature.
     let url = file["url"].as_str().unwrap().to_string();
     assert_eq!(
         reqwest::get(app.url(&url)).await.unwrap().status(),
@@ -156,7 +151,15 @@ async fn visitor_tokens_and_file_urls_expire(b: Backend) {
         reqwest::get(app.url(&moved)).await.unwrap().status(),
         StatusCode::NOT_FOUND
     );
-    // A token past its expiry is no longer this visitor: the widget starts afresh.
+    // Tokens valid for 0 days: past their expiry the visitor is no longer known.
+    let app = spawn_app_with(b, |s| s.chat.visitor_token_days = 0).await;
+    let key = site(&app, json!({})).await["site_key"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (mut v, welcome) = Visitor::join(&app, &key, None, None).await;
+    let token = welcome["visitor_token"].as_str().unwrap().to_string();
+    v.say("c1", "سلام").await;
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     let (_, again) = Visitor::join(&app, &key, Some(&token), None).await;
     assert_eq!(again["conversation_id"], Value::Null, "{again}");
