@@ -26,6 +26,8 @@ mod signals;
 mod small;
 #[path = "console/socket.rs"]
 pub mod socket;
+#[path = "console/teams.rs"]
+mod teams;
 #[path = "console/take.rs"]
 mod take;
 #[path = "console/value.rs"]
