@@ -33,12 +33,13 @@ async fn access_by_team_in_a_real_browser() {
     let support_conv = in_queue(&app, "p@example.com", "Broken kettle", &support).await;
     let sales_conv = in_queue(&app, "s@example.com", "Quote please", &sales).await;
     // The router offers both before the browser looks: B the Support one, A the Sales one,
-    // which A declines so that A's console shows no offer at all.
+    // which A accepts, so that A's console has no offer left (a declined one would come back:
+    // nobody else may take it).
     let to_b = offered(&app, &b).await;
     assert_eq!(to_b["conversation_id"], support_conv.as_str(), "{to_b}");
     let to_a = offered(&app, &a).await;
     assert_eq!(to_a["conversation_id"], sales_conv.as_str(), "{to_a}");
-    let path = format!("/api/v1/offers/{}/decline", to_a["id"].as_str().unwrap());
+    let path = format!("/api/v1/offers/{}/accept", to_a["id"].as_str().unwrap());
     let (s, body) = app.post(&path, &a, json!({})).await;
     assert_eq!(s, StatusCode::OK, "{body}");
     run_script(
