@@ -51,7 +51,11 @@ type TeamRow = (String, String, i64, i64);
 
 /// The teams with ids after `after`, by id, at most `limit`.
 pub async fn list(store: &Store, after: &str, limit: usize) -> StoreResult<Vec<Team>> {
-    let mut conn = store.pool().acquire().await.map_err(StoreError::from_sqlx)?;
+    let mut conn = store
+        .pool()
+        .acquire()
+        .await
+        .map_err(StoreError::from_sqlx)?;
     let rows: Vec<TeamRow> = sqlx::query_as(
         "SELECT id, name, created_at, updated_at FROM teams WHERE id > $1 ORDER BY id LIMIT $2",
     )

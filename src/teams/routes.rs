@@ -63,7 +63,9 @@ fn not_found(e: StoreError) -> ApiError {
 
 fn conflict(e: StoreError) -> ApiError {
     match e {
-        StoreError::Conflict(_) => ApiError::Conflict("a team with this name already exists".into()),
+        StoreError::Conflict(_) => {
+            ApiError::Conflict("a team with this name already exists".into())
+        }
         o => o.into(),
     }
 }
@@ -85,12 +87,16 @@ async fn existing(
     ids.sort();
     ids.dedup();
     for id in &ids {
-        let found: Option<(String,)> = sqlx::query_as(&format!("SELECT id FROM {table} WHERE id = $1"))
-            .bind(id)
-            .fetch_optional(tx.conn())
-            .await?;
+        let found: Option<(String,)> =
+            sqlx::query_as(&format!("SELECT id FROM {table} WHERE id = $1"))
+                .bind(id)
+                .fetch_optional(tx.conn())
+                .await?;
         if found.is_none() {
-            return Err(ApiError::invalid(code, format!("no such {}: {id}", &table[..table.len() - 1])));
+            return Err(ApiError::invalid(
+                code,
+                format!("no such {}: {id}", &table[..table.len() - 1]),
+            ));
         }
     }
     Ok(ids)

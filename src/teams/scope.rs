@@ -136,7 +136,13 @@ impl Scope {
     }
 
     /// Append [`Scope::clause`] to a statement whose text parameters so far are `binds`.
-    pub fn restrict(&self, backend: Backend, prefix: &str, sql: &mut String, binds: &mut Vec<String>) {
+    pub fn restrict(
+        &self,
+        backend: Backend,
+        prefix: &str,
+        sql: &mut String,
+        binds: &mut Vec<String>,
+    ) {
         if let Some((clause, values)) = self.clause(backend, prefix, binds.len() + 1) {
             sql.push_str(&clause);
             binds.extend(values);
@@ -198,6 +204,8 @@ mod tests {
         assert!(sql.contains("c.assignee_id = $3"), "{sql}");
         assert!(sql.contains("json_each($4)"), "{sql}");
         assert_eq!(binds, ["me", "[\"support\"]"]);
-        assert!(Scope::everything().clause(Backend::Postgres, "", 1).is_none());
+        assert!(Scope::everything()
+            .clause(Backend::Postgres, "", 1)
+            .is_none());
     }
 }

@@ -26,10 +26,10 @@ mod signals;
 mod small;
 #[path = "console/socket.rs"]
 pub mod socket;
-#[path = "console/teams.rs"]
-mod teams;
 #[path = "console/take.rs"]
 mod take;
+#[path = "console/teams.rs"]
+mod teams;
 #[path = "console/value.rs"]
 mod value;
 #[path = "console/visitor.rs"]

@@ -61,12 +61,7 @@ pub async fn switch(app: &TestApp, on: bool) {
 
 async fn in_queue(app: &TestApp, email: &str, subject: &str, queue: &str) -> String {
     let c = app
-        .conversation(
-            &app.admin_token,
-            email,
-            subject,
-            json!({"queue_id": queue}),
-        )
+        .conversation(&app.admin_token, email, subject, json!({"queue_id": queue}))
         .await;
     c["id"].as_str().unwrap().to_string()
 }
@@ -203,7 +198,11 @@ async fn teams_are_written_by_admins_read_by_supervisors_and_refused_to_agents(b
         .await;
     assert_error(s, &body, StatusCode::UNPROCESSABLE_ENTITY, "unknown_agent");
     let (_, t) = app.get(&path, &app.admin_token).await;
-    assert_eq!(t["agent_ids"], json!(members), "a refused change changes nothing");
+    assert_eq!(
+        t["agent_ids"],
+        json!(members),
+        "a refused change changes nothing"
+    );
     let (s, body) = app
         .post("/api/v1/teams", &app.admin_token, json!({"name": " "}))
         .await;
@@ -248,13 +247,19 @@ async fn with_teams_on_an_agent_sees_only_their_teams_queues_and_their_own(b: Ba
     for query in ["", "?assignee=none", "?status=open"] {
         let seen = w.listed(a, query).await;
         assert!(has(&seen, &w.in_sales), "{query}: {seen:?}");
-        assert!(has(&seen, &w.in_billing), "unclaimed queue: {query}: {seen:?}");
+        assert!(
+            has(&seen, &w.in_billing),
+            "unclaimed queue: {query}: {seen:?}"
+        );
         assert!(!has(&seen, &w.in_support), "{query}: {seen:?}");
     }
     let seen = w.listed(a, &format!("?queue={}", w.support)).await;
     assert!(seen.is_empty(), "{seen:?}");
     let found = w.found(a).await;
-    assert!(has(&found, &w.in_sales) && has(&found, &w.in_billing), "{found:?}");
+    assert!(
+        has(&found, &w.in_sales) && has(&found, &w.in_billing),
+        "{found:?}"
+    );
     assert!(!has(&found, &w.in_support), "{found:?}");
     let timeline = w.timeline(a).await;
     assert!(has(&timeline, &w.in_sales), "{timeline:?}");
@@ -265,8 +270,12 @@ async fn with_teams_on_an_agent_sees_only_their_teams_queues_and_their_own(b: Ba
         app.get(&conv, a).await,
         app.get(&format!("{conv}/messages"), a).await,
         app.patch(&conv, a, json!({"status": "pending"})).await,
-        app.post(&format!("{conv}/messages"), a, json!({"body": "hi", "internal": true}))
-            .await,
+        app.post(
+            &format!("{conv}/messages"),
+            a,
+            json!({"body": "hi", "internal": true}),
+        )
+        .await,
         app.post(&format!("{conv}/assign"), a, json!({"agent_id": w.a.0}))
             .await,
         app.post(&format!("{conv}/viewing"), a, json!({"on": true}))
@@ -292,7 +301,11 @@ async fn with_teams_on_an_agent_sees_only_their_teams_queues_and_their_own(b: Ba
     assert!(has(&w.listed(a, "?assignee=me").await, &w.in_support));
     assert!(has(&w.found(a).await, &w.in_support));
     let (s, body) = app
-        .post(&format!("{conv}/messages"), a, json!({"body": "on it", "internal": true}))
+        .post(
+            &format!("{conv}/messages"),
+            a,
+            json!({"body": "on it", "internal": true}),
+        )
         .await;
     assert_eq!(s, StatusCode::CREATED, "{body}");
     // Agent B of Support sees it still; admins see everything.
@@ -309,7 +322,10 @@ async fn with_teams_on_a_supervisor_sees_their_teams_queues_and_figures(b: Backe
     let app = &w.app;
     let sup = &w.s.1;
     let seen = w.listed(sup, "").await;
-    assert!(has(&seen, &w.in_sales) && has(&seen, &w.in_billing), "{seen:?}");
+    assert!(
+        has(&seen, &w.in_sales) && has(&seen, &w.in_billing),
+        "{seen:?}"
+    );
     assert!(!has(&seen, &w.in_support), "{seen:?}");
     let (s, _) = app
         .get(&format!("/api/v1/conversations/{}", w.in_support), sup)

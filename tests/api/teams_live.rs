@@ -172,7 +172,12 @@ async fn a_claimed_queue_is_offered_only_to_its_teams_members(b: Backend) {
     available(&app, &a).await;
     available(&app, &b_tok).await;
     let first = app
-        .conversation(&app.admin_token, "c1@example.com", "Broken", json!({"queue_id": support}))
+        .conversation(
+            &app.admin_token,
+            "c1@example.com",
+            "Broken",
+            json!({"queue_id": support}),
+        )
         .await;
     let first = first["id"].as_str().unwrap();
     offered(&app, &b_tok, first).await;
@@ -187,7 +192,12 @@ async fn a_claimed_queue_is_offered_only_to_its_teams_members(b: Backend) {
         .await;
     assert_eq!(s, StatusCode::OK, "{body}");
     let second = app
-        .conversation(&app.admin_token, "c2@example.com", "Broken too", json!({"queue_id": support}))
+        .conversation(
+            &app.admin_token,
+            "c2@example.com",
+            "Broken too",
+            json!({"queue_id": support}),
+        )
         .await;
     let second = second["id"].as_str().unwrap();
     offered(&app, &a, second).await;
