@@ -271,6 +271,7 @@ pub fn build_router(state: AppState, chat_hub: Arc<crate::channels::chat::Hub>) 
         .merge(crate::value::router())
         .merge(crate::reports::router())
         .merge(crate::business_hours::router())
+        .merge(crate::teams::router())
         .split_for_parts();
     let doc = Arc::new(crate::openapi::document(doc));
     let max_body = state.settings.server.max_body_bytes;

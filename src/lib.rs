@@ -27,6 +27,7 @@ pub mod settings;
 pub mod startup;
 pub mod state;
 pub mod store;
+pub mod teams;
 pub mod uploads;
 pub mod validate;
 pub mod value;

@@ -303,6 +303,10 @@ async fn render_canned(
 ) -> ApiResult<Json<Rendered>> {
     let me = caller.require_role(Role::Agent)?;
     let row = visible(&state, me, &id).await?;
+    crate::teams::Scope::of(&state.store, &caller)
+        .await?
+        .check_id(&state.store, &req.conversation_id)
+        .await?;
     let (number, customer_id): (i64, String) =
         sqlx::query_as("SELECT number, customer_id FROM conversations WHERE id = $1")
             .bind(&req.conversation_id)

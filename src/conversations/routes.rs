@@ -11,6 +11,7 @@ use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult};
 use crate::pagination::{decode_cursor, finish, page_size, Page};
 use crate::state::AppState;
 use crate::store::StoreError;
+use crate::teams::Scope;
 use crate::validate;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -42,6 +43,17 @@ fn not_found(e: StoreError) -> ApiError {
         StoreError::NotFound => ApiError::NotFound("conversation"),
         o => o.into(),
     }
+}
+
+/// The conversation `id` when `scope` shows it (404 otherwise, as if it did not exist).
+async fn visible(
+    scope: &Scope,
+    conn: &mut sqlx::AnyConnection,
+    id: &str,
+) -> ApiResult<Conversation> {
+    let conv = service::get(conn, id).await.map_err(not_found)?;
+    scope.check(&conv)?;
+    Ok(conv)
 }
 
 /// A WHERE clause built from optional filters, with numbered placeholders.
@@ -121,6 +133,12 @@ async fn list_conversations(
             t.trim().to_lowercase(),
         );
     }
+    Scope::of(&state.store, &caller).await?.restrict(
+        state.store.backend(),
+        "",
+        &mut f.sql,
+        &mut f.binds,
+    );
     f.sql
         .push_str(&format!(" ORDER BY id DESC LIMIT {}", limit + 1));
     let mut q = sqlx::query_as::<_, ConversationRow>(&f.sql);
@@ -320,6 +338,10 @@ async fn get_conversation(
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<ConversationDetail>> {
     caller.require(Role::Agent, "conversations")?;
+    let scope = Scope::of(&state.store, &caller).await?;
+    let mut conn = state.store.pool().acquire().await?;
+    visible(&scope, &mut conn, &id).await?;
+    drop(conn);
     Ok(Json(detail(&state, &id).await?))
 }
 
@@ -369,8 +391,9 @@ async fn update_conversation(
         .map(|s| validate::name("subject", s, 998))
         .transpose()?;
     let act = actor(&caller);
+    let scope = Scope::of(&state.store, &caller).await?;
     let mut tx = state.store.begin().await?;
-    let conv = service::get(tx.conn(), &id).await.map_err(not_found)?;
+    let conv = visible(&scope, tx.conn(), &id).await?;
     let mut evs = Vec::new();
     if let Some(s) = &req.status {
         evs.extend(service::set_status(&mut tx, &conv, s, &act).await?);
@@ -455,8 +478,9 @@ async fn list_messages(
 ) -> ApiResult<Json<Page<Message>>> {
     caller.require(Role::Agent, "conversations")?;
     let limit = page_size(p.limit, state.settings.limits.max_page_size);
+    let scope = Scope::of(&state.store, &caller).await?;
     let mut conn = state.store.pool().acquire().await?;
-    service::get(&mut conn, &id).await.map_err(not_found)?;
+    visible(&scope, &mut conn, &id).await?;
     let mut items = service::messages(&mut conn, &id, p.after_seq.unwrap_or(0), limit + 1).await?;
     crate::channels::email::delivery::annotate(&mut conn, &id, &mut items).await?;
     let next_cursor = if items.len() > limit {
@@ -507,8 +531,9 @@ async fn post_message(
     } else {
         "system"
     };
+    let scope = Scope::of(&state.store, &caller).await?;
     let mut tx = state.store.begin().await?;
-    let conv = service::get(tx.conn(), &id).await.map_err(not_found)?;
+    let conv = visible(&scope, tx.conn(), &id).await?;
     if !req.internal && !outbound.accepts_reply(&conv.channel) {
         return Err(ApiError::invalid(
             "no_reply_channel",
@@ -561,8 +586,9 @@ async fn assign_conversation(
         caller.require_role(Role::Supervisor)?;
     }
     let act = actor(&caller);
+    let scope = Scope::of(&state.store, &caller).await?;
     let mut tx = state.store.begin().await?;
-    let conv = service::get(tx.conn(), &id).await.map_err(not_found)?;
+    let conv = visible(&scope, tx.conn(), &id).await?;
     let result = match (&req.agent_id, &req.queue_id) {
         (Some(a), None) => assign::to_agent(&mut tx, &conv, a, req.override_capacity, &act).await,
         (None, Some(q)) => assign::to_queue(&mut tx, &conv, q, &act).await.map(Some),

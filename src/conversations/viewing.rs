@@ -32,14 +32,16 @@ pub async fn post_viewing(
     ApiJson(req): ApiJson<Viewing>,
 ) -> ApiResult<StatusCode> {
     let agent = caller.require_role(Role::Agent)?.clone();
+    let scope = crate::teams::Scope::of(&state.store, &caller).await?;
     let mut conn = state.store.pool().acquire().await?;
-    super::service::get(&mut conn, &id)
+    let conv = super::service::get(&mut conn, &id)
         .await
         .map_err(|e| match e {
             StoreError::NotFound => ApiError::NotFound("conversation"),
             other => other.into(),
         })?;
     drop(conn);
+    scope.check(&conv)?;
     let mut ev = crate::events::new_event(
         "conversation.viewing",
         json!({ "viewer_id": agent.id, "viewer_name": agent.name, "on": req.on,

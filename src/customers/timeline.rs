@@ -76,24 +76,32 @@ pub async fn customer_timeline(
         }
         None => (i64::MAX, String::new()),
     };
-    let rows: Vec<Row> = sqlx::query_as(
+    // Conversations of queues hidden from the caller are left out (access by team).
+    let scope = crate::teams::Scope::of(&state.store, &caller).await?;
+    let (hidden, values) = scope
+        .clause(state.store.backend(), "c.", 5)
+        .unwrap_or_default();
+    let sql = format!(
         "SELECT kind, item_id, conversation_id, number, channel, subject, status, author_kind, body, internal, at FROM ( \
            SELECT 'conversation' AS kind, c.id AS item_id, c.id AS conversation_id, c.number AS number, \
                   c.channel AS channel, c.subject AS subject, c.status AS status, \
                   CAST(NULL AS TEXT) AS author_kind, CAST(NULL AS TEXT) AS body, 0 AS internal, c.created_at AS at \
-           FROM conversations c WHERE c.customer_id = $1 \
+           FROM conversations c WHERE c.customer_id = $1{hidden} \
            UNION ALL \
            SELECT 'message', m.id, c.id, c.number, m.channel, c.subject, c.status, m.author_kind, m.body, m.internal, m.created_at \
-           FROM messages m JOIN conversations c ON c.id = m.conversation_id WHERE c.customer_id = $1 \
+           FROM messages m JOIN conversations c ON c.id = m.conversation_id WHERE c.customer_id = $1{hidden} \
          ) t WHERE (at < $2 OR (at = $2 AND ($3 = '' OR item_id < $3))) \
-         ORDER BY at DESC, item_id DESC LIMIT $4",
-    )
-    .bind(&id)
-    .bind(before_at)
-    .bind(&before_id)
-    .bind((limit + 1) as i64)
-    .fetch_all(state.store.pool())
-    .await?;
+         ORDER BY at DESC, item_id DESC LIMIT $4"
+    );
+    let mut query = sqlx::query_as::<_, Row>(&sql)
+        .bind(&id)
+        .bind(before_at)
+        .bind(&before_id)
+        .bind((limit + 1) as i64);
+    for v in values {
+        query = query.bind(v);
+    }
+    let rows: Vec<Row> = query.fetch_all(state.store.pool()).await?;
     let items = rows
         .into_iter()
         .map(

@@ -20,6 +20,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::events;
 use crate::state::AppState;
 use crate::store::{event_log, new_id, now_ms, StoreError, StoreResult};
+use crate::teams::watch::EventFilter;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
@@ -128,7 +129,8 @@ struct Session {
 impl Session {
     /// Supervisors see everything; an agent sees events about them (`agent_id`), addressed to
     /// them among others (`data.agent_ids`, e.g. a call ringing for several agents) or to every
-    /// agent (`data.all_agents`, e.g. who is viewing a conversation).
+    /// agent (`data.all_agents`, e.g. who is viewing a conversation). With access by team on,
+    /// [`EventFilter`] then holds back what concerns other teams' queues.
     fn relevant(&self, ev: &Event) -> bool {
         let agent = self.agent.as_str();
         ev.kind != REVOKED
@@ -176,8 +178,10 @@ async fn serve(state: &AppState, mut socket: WebSocket, session: &Session, conn_
     if socket.send(Message::Text(hello.into())).await.is_err() {
         return;
     }
+    // Access by team: what of the relevant events this agent may see.
+    let mut filter = EventFilter::new(&state.store, agent, session.role).await;
     let replayed = match session.since {
-        Some(since) => match replay(state, &mut socket, session, since, head).await {
+        Some(since) => match replay(state, &mut socket, session, &mut filter, since, head).await {
             Some(r) => r,
             None => return,
         },
@@ -187,14 +191,19 @@ async fn serve(state: &AppState, mut socket: WebSocket, session: &Session, conn_
         tokio::select! {
             ev = events.recv() => match ev {
                 Ok(ev) if session.ended_by(&ev) => return close_revoked(&mut socket).await,
-                Ok(ev) if ev.seq.is_some_and(|s| replayed.contains(&s)) => {}
-                Ok(ev) if session.relevant(&ev) => {
+                Ok(ev) => {
+                    filter.observe(&state.store, &ev).await;
+                    if ev.seq.is_some_and(|s| replayed.contains(&s))
+                        || !session.relevant(&ev)
+                        || !filter.allows(&state.store, &ev).await
+                    {
+                        continue;
+                    }
                     let Ok(text) = serde_json::to_string(&*ev) else { continue };
                     if socket.send(Message::Text(text.into())).await.is_err() {
                         return;
                     }
                 }
-                Ok(_) => {}
                 Err(RecvError::Lagged(n)) => tracing::warn!(missed = n, "console fell behind the bus"),
                 Err(RecvError::Closed) => return,
             },
@@ -230,6 +239,7 @@ async fn replay(
     state: &AppState,
     socket: &mut WebSocket,
     session: &Session,
+    filter: &mut EventFilter,
     since: i64,
     head: i64,
 ) -> Option<HashSet<i64>> {
@@ -266,7 +276,8 @@ async fn replay(
     let mut seen = HashSet::new();
     for ev in events {
         seen.extend(ev.seq);
-        if !session.relevant(&ev) {
+        filter.observe(&state.store, &ev).await;
+        if !session.relevant(&ev) || !filter.allows(&state.store, &ev).await {
             continue;
         }
         let Ok(text) = serde_json::to_string(&ev) else {

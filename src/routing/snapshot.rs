@@ -66,6 +66,8 @@ pub(crate) async fn load(store: &Store, s: &RoutingSettings, now: i64) -> StoreR
             .await
             .map_err(StoreError::from_sqlx)?;
     let mut known_queues: HashSet<String> = HashSet::new();
+    // Access by team: claimed queues require their teams' skill, members get it.
+    let teams = crate::teams::routing::TeamRouting::load(store).await?;
     engine.upsert_queue(Queue::new(NO_QUEUE), now);
     for (id, skills, language, priority, auto) in queues {
         let mut q = Queue::new(id.as_str())
@@ -76,6 +78,9 @@ pub(crate) async fn load(store: &Store, s: &RoutingSettings, now: i64) -> StoreR
         }
         if let Some(l) = language.filter(|l| !l.is_empty()) {
             q = q.with_language(l);
+        }
+        if let Some(t) = &teams {
+            q = t.queue(q, &id);
         }
         engine.upsert_queue(q, now);
         known_queues.insert(id);
@@ -115,6 +120,9 @@ pub(crate) async fn load(store: &Store, s: &RoutingSettings, now: i64) -> StoreR
                 }
                 a = a.with_block(busy.as_str(), c);
             }
+        }
+        if let Some(t) = &teams {
+            a = t.agent(a, &id);
         }
         engine.upsert_agent(a, now);
         known_agents.insert(id);

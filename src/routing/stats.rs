@@ -6,6 +6,8 @@ use crate::reports::query::GroupBy;
 use crate::reports::today::{sla_watch, today, TodayFigures};
 use crate::state::AppState;
 use crate::store::{ms_to_rfc3339, now_ms};
+use crate::teams::routing::TeamRouting;
+use crate::teams::Scope;
 use axum::extract::State;
 use axum::Json;
 use serde::Serialize;
@@ -118,17 +120,22 @@ async fn queue_stats(
          AND status IN ('open', 'pending') AND queue_id IS NOT NULL GROUP BY queue_id",
     )
     .await?;
-    let agents: Vec<(BTreeSet<String>, BTreeSet<String>)> = active_agents(&state)
+    let agents: Vec<(String, BTreeSet<String>, BTreeSet<String>)> = active_agents(&state)
         .await?
         .into_iter()
         .filter(|a| a.2 == "available")
         .map(|a| {
             (
+                a.0,
                 serde_json::from_str(&a.3).unwrap_or_default(),
                 serde_json::from_str(&a.4).unwrap_or_default(),
             )
         })
         .collect();
+    // Access by team: a supervisor sees their teams' queues (and those no team claims); a
+    // claimed queue's available agents are its teams' members.
+    let scope = Scope::of(&state.store, &caller).await?;
+    let teams = TeamRouting::load(&state.store).await?;
     let figures = today(&state, GroupBy::Queue).await?;
     let watch = sla_watch(&state).await?;
     let queues: Vec<(String, String, String, Option<String>)> =
@@ -137,13 +144,16 @@ async fn queue_stats(
             .await?;
     let items = queues
         .into_iter()
+        .filter(|q| scope.sees_queue(Some(q.0.as_str())))
         .map(|(id, name, skills, language)| {
             let skills: BTreeSet<String> = serde_json::from_str(&skills).unwrap_or_default();
             let language = language.filter(|l| !l.is_empty());
             let available = agents
                 .iter()
-                .filter(|(s, l)| {
-                    skills.is_subset(s) && language.as_ref().is_none_or(|x| l.contains(x))
+                .filter(|(agent, s, l)| {
+                    skills.is_subset(s)
+                        && language.as_ref().is_none_or(|x| l.contains(x))
+                        && teams.as_ref().is_none_or(|t| t.eligible(agent, &id))
                 })
                 .count() as i64;
             let (w, oldest) = waiting.get(&id).copied().unwrap_or((0, now));
@@ -195,9 +205,14 @@ async fn agent_stats(
             .collect()
     };
     let handled = today(&state, GroupBy::Agent).await?;
+    let shown = Scope::of(&state.store, &caller)
+        .await?
+        .agents(&state.store)
+        .await?;
     let items = active_agents(&state)
         .await?
         .into_iter()
+        .filter(|a| shown.as_ref().is_none_or(|s| s.contains(&a.0)))
         .map(|(id, name, presence, _, _, capacity, since)| AgentStats {
             handled_today: handled.get(&id).map_or(0, |f| f.answered),
             presence_since: ms_to_rfc3339(since),

@@ -96,7 +96,8 @@ async fn search(
         None => 0,
     };
     let backend = state.store.backend();
-    let (sql, binds) = hits_query(&p, &caller, backend, &terms, limit + 1, offset)?;
+    let scope = crate::teams::Scope::of(&state.store, &caller).await?;
+    let (sql, binds) = hits_query(&p, &caller, &scope, backend, &terms, limit + 1, offset)?;
     let mut query = sqlx::query_as::<_, HitRow>(&sql);
     for b in &binds {
         query = query.bind(b);
@@ -125,6 +126,7 @@ async fn search(
 fn hits_query(
     p: &SearchParams,
     caller: &Caller,
+    scope: &crate::teams::Scope,
     backend: Backend,
     terms: &[String],
     limit: usize,
@@ -178,6 +180,7 @@ fn hits_query(
             Some(bound("to", t, true)?.to_string()),
         );
     }
+    scope.restrict(backend, "c.", &mut filter, &mut binds);
     let cols = COLS
         .split(", ")
         .map(|c| format!("c.{}", c.trim()))

@@ -94,6 +94,15 @@ pub fn json_values_on(backend: Backend) -> &'static str {
     }
 }
 
+/// [`json_values_on`] reading the JSON array of strings bound as `$n` (for statements with
+/// other parameters before it).
+pub fn json_values_at(backend: Backend, n: usize) -> String {
+    match backend {
+        Backend::Sqlite => format!("json_each(${n})"),
+        Backend::Postgres => format!("json_array_elements_text(${n}::json)"),
+    }
+}
+
 /// `INDEXED BY index` on SQLite, which plans without statistics and may otherwise pick a
 /// worse index (e.g. one that reads every phone entry ever stored); nothing on PostgreSQL,
 /// which picks from its statistics.

@@ -28,6 +28,8 @@ mod small;
 pub mod socket;
 #[path = "console/take.rs"]
 mod take;
+#[path = "console/teams.rs"]
+mod teams;
 #[path = "console/value.rs"]
 mod value;
 #[path = "console/visitor.rs"]

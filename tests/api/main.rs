@@ -24,6 +24,7 @@ mod reports;
 mod routing;
 mod search;
 mod sqlite;
+mod teams;
 mod value;
 mod voice;
 mod webhooks;

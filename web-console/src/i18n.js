@@ -304,7 +304,24 @@ var STRINGS = {
     'stat.oldest_wait_seconds': 'Oldest wait',
     'stat.avg_wait_seconds': 'Average wait',
     'stat.agents_available': 'Agents available',
-    'shortcuts': 'Keys: j/k move, Enter open, r reply, n note, / search'
+    'shortcuts': 'Keys: j/k move, Enter open, r reply, n note, / search',
+    'view.teams': 'Teams',
+    'tm.new': 'New team',
+    'tm.none': 'No teams yet.',
+    'tm.name': 'Name',
+    'tm.queues': 'Queues',
+    'tm.members': 'Members',
+    'tm.edit': 'Edit',
+    'tm.editing': 'Editing {name}',
+    'tm.save': 'Save',
+    'tm.cancel': 'Cancel',
+    'tm.delete': 'Delete',
+    'tm.saved': 'Team saved',
+    'tm.confirmDelete': 'Delete the team {name}?',
+    'tm.enabled': 'Access by team',
+    'tm.enabledHint': 'When on, agents and supervisors see and are offered only the conversations of their teams\' queues, plus those assigned to them. A queue no team claims stays visible to everyone; admins see everything.',
+    'tm.enabledOn': 'Access by team is on',
+    'tm.enabledOff': 'Access by team is off'
   }
 };
 

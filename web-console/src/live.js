@@ -195,6 +195,11 @@ function handleEvent(ev) {
     case 'conversation.mentioned':
       onMentioned(ev);
       break;
+    case 'team.changed':
+    case 'access.changed':
+      // Who sees which queues changed (access by team): list again.
+      refreshList();
+      break;
     default:
       break;
   }

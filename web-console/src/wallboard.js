@@ -1,5 +1,5 @@
 // wallboard.js: the supervisors' live wallboard (#/wallboard, full screen at #/wallboard?wall=1)
-// and the dispatch of the supervisor pages (wallboard, reports, business hours).
+// and the dispatch of the supervisor pages (wallboard, reports, business hours, teams).
 // Figures come from /stats/queues and /stats/agents, re-read at most once a second after a
 // relevant event of the console socket (live.js calls wallboardEvent); waits and times in state
 // tick locally in between. Thresholds that turn figures amber or red are kept per browser.
@@ -26,7 +26,7 @@ var WB = { queues: null, agents: null, queuesError: null, agentsError: null, at:
 function extraViews() {
   if (!isSupervisor()) return [];
   var views = ['wallboard', 'reports'];
-  if (S.me.role === 'admin') views.push('hours');
+  if (S.me.role === 'admin') views.push('hours', 'teams');
   return views;
 }
 
@@ -36,6 +36,7 @@ function renderExtraView(main) {
   if (extraViews().indexOf(S.view) < 0) return false;
   if (S.view === 'wallboard') renderWallboardView(main);
   else if (S.view === 'reports') renderReportsView(main);
+  else if (S.view === 'teams') renderTeamsView(main);
   else renderHoursView(main);
   return true;
 }
@@ -47,7 +48,7 @@ function extraRoute() {
 
 // `#/wallboard?wall=1` → the wallboard, full screen; true when the hash names one of these pages.
 function readExtraRoute(hash) {
-  var m = /^#\/?(wallboard|reports|hours)(\?(.*))?$/.exec(hash);
+  var m = /^#\/?(wallboard|reports|hours|teams)(\?(.*))?$/.exec(hash);
   S.wall = false;
   if (!m || !S.me) return false;
   S.view = m[1];

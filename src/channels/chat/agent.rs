@@ -38,7 +38,12 @@ pub struct Rating {
     pub updated_at: String,
 }
 
-async fn chat_conversation(state: &AppState, id: &str) -> ApiResult<conversations::Conversation> {
+async fn chat_conversation(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+) -> ApiResult<conversations::Conversation> {
+    let scope = crate::teams::Scope::of(&state.store, caller).await?;
     let mut conn = state.store.pool().acquire().await?;
     let conv = conversations::get(&mut conn, id)
         .await
@@ -46,6 +51,7 @@ async fn chat_conversation(state: &AppState, id: &str) -> ApiResult<conversation
             StoreError::NotFound => ApiError::NotFound("conversation"),
             other => other.into(),
         })?;
+    scope.check(&conv)?;
     if conv.channel != CHANNEL {
         return Err(ApiError::invalid(
             "not_chat",
@@ -81,7 +87,7 @@ pub async fn agent_typing(
     ApiJson(req): ApiJson<TypingRequest>,
 ) -> ApiResult<StatusCode> {
     caller.require_role(Role::Agent)?;
-    chat_conversation(&state, &id).await?;
+    chat_conversation(&state, &caller, &id).await?;
     publish(&state, &caller, &id, "chat.typing", json!({"on": req.on})).await;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -95,7 +101,7 @@ pub async fn agent_read(
     ApiJson(req): ApiJson<ReadRequest>,
 ) -> ApiResult<StatusCode> {
     caller.require_role(Role::Agent)?;
-    chat_conversation(&state, &id).await?;
+    chat_conversation(&state, &caller, &id).await?;
     publish(&state, &caller, &id, "chat.read", json!({"seq": req.seq})).await;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -170,7 +176,7 @@ pub async fn get_visitor(
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<VisitorInfo>> {
     caller.require(Role::Agent, "conversations")?;
-    let conv = chat_conversation(&state, &id).await?;
+    let conv = chat_conversation(&state, &caller, &id).await?;
     type Row = (
         String,
         String,
@@ -212,7 +218,7 @@ pub async fn get_rating(
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<Rating>> {
     caller.require(Role::Agent, "conversations")?;
-    chat_conversation(&state, &id).await?;
+    chat_conversation(&state, &caller, &id).await?;
     let row: Option<(i64, Option<String>, i64, i64)> = sqlx::query_as(
         "SELECT score, comment, created_at, updated_at FROM chat_ratings WHERE conversation_id = $1",
     )

@@ -376,6 +376,11 @@ async fn agent_upload_inner(
 ) -> Result<crate::conversations::Message, UploadError> {
     use crate::conversations::{self as convs, Actor, NewMessage};
     let agent = caller.require_role(crate::auth::Role::Agent)?.clone();
+    crate::teams::Scope::of(&state.store, caller)
+        .await
+        .map_err(ApiError::from)?
+        .check_id(&state.store, conv_id)
+        .await?;
     let visitor: Option<(String, String)> = sqlx::query_as(
         "SELECT v.id, v.site_id FROM chat_visitors v JOIN conversations c ON c.id = v.conversation_id \
          WHERE c.id = $1 AND c.channel = $2 ORDER BY v.updated_at DESC LIMIT 1",

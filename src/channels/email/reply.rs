@@ -54,6 +54,7 @@ pub async fn reply_with_files(
     let body = checked_body(&state, &body)?;
     let (kind, author) = caller.actor();
     let actor = Actor { kind, id: author };
+    let scope = crate::teams::Scope::of(&state.store, &caller).await?;
     let mut tx = state.store.begin().await?;
     let conv = convs::service::get(tx.conn(), &id)
         .await
@@ -61,6 +62,7 @@ pub async fn reply_with_files(
             StoreError::NotFound => ApiError::NotFound("conversation"),
             o => o.into(),
         })?;
+    scope.check(&conv)?;
     if conv.channel != "email" {
         return Err(ApiError::invalid(
             "not_email",

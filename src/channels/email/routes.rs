@@ -151,12 +151,21 @@ async fn get_attachment(
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Response> {
     caller.require(Role::Agent, "conversations")?;
-    let row: Option<(String, String, Vec<u8>)> =
-        sqlx::query_as("SELECT filename, content_type, data FROM email_attachments WHERE id = $1")
-            .bind(&id)
-            .fetch_optional(state.store.pool())
-            .await?;
-    let (filename, content_type, data) = row.ok_or(ApiError::NotFound("attachment"))?;
+    let row: Option<(String, String, Vec<u8>, String)> = sqlx::query_as(
+        "SELECT filename, content_type, data, conversation_id FROM email_attachments WHERE id = $1",
+    )
+    .bind(&id)
+    .fetch_optional(state.store.pool())
+    .await?;
+    let (filename, content_type, data, conv) = row.ok_or(ApiError::NotFound("attachment"))?;
+    crate::teams::Scope::of(&state.store, &caller)
+        .await?
+        .check_id(&state.store, &conv)
+        .await
+        .map_err(|e| match e {
+            ApiError::NotFound(_) => ApiError::NotFound("attachment"),
+            o => o,
+        })?;
     let safe: String = filename
         .chars()
         .map(|c| {
@@ -235,6 +244,10 @@ async fn list_outbox(
     ApiQuery(p): ApiQuery<OutboxParams>,
 ) -> ApiResult<Json<Vec<OutboxEntry>>> {
     caller.require(Role::Agent, "conversations")?;
+    crate::teams::Scope::of(&state.store, &caller)
+        .await?
+        .check_id(&state.store, &p.conversation_id)
+        .await?;
     let mut rows: Vec<OutboxEntry> = sqlx::query_as(
         "SELECT id, message_id, kind, status, attempts, to_address, rfc_message_id, last_error, \
            created_at AS created_ms, sent_at AS sent_ms FROM email_outbox \
