@@ -5,6 +5,7 @@
 //! `POST /api/v1/insights/customer-value/refit`, with the process's peak resident memory during
 //! it, then `GET /api/v1/customers/{id}` (whose `value` is read from the customer's orders and
 //! the stored model) for 500 customers, and the `value` computation alone.
+//! `SB_BENCH_IMPORT_BATCH` overrides `value.import_batch` (orders per transaction).
 //!
 //! SQLite in a temporary directory, or PostgreSQL when `SWITCHBOARD_BENCH_POSTGRES` names an
 //! empty database. `cargo bench --bench value_scale` (release).
@@ -113,6 +114,7 @@ async fn start() -> (
     settings.value.refit_interval_secs = 0;
     settings.value.refit_after_orders_secs = 1_000_000;
     settings.value.refit_lease_secs = 600;
+    settings.value.import_batch = env_usize("SB_BENCH_IMPORT_BATCH", settings.value.import_batch);
     if let Ok(url) = std::env::var("SWITCHBOARD_BENCH_POSTGRES") {
         settings.database.url = url.into();
     }
