@@ -37,20 +37,15 @@ fn mix(mut x: u64) -> u64 {
 }
 
 /// Orders `from..to` of `n` as CSV lines, in time order (as a shop's export is): order k is
-/// placed at k/n of the three years by a customer drawn with a skew (a fifth of the customers
-/// place about half of the orders), for 5.00–504.99.
+/// placed at k/n of the three years by a customer active then ([`buyer`]), for 5.00–504.99.
 fn csv_lines(from: usize, to: usize, n: usize, customers: usize) -> Vec<u8> {
     let mut out = Vec::with_capacity((to - from) * 56 + 64);
     out.extend_from_slice(b"customer,external_id,amount,placed_at\n");
     let c = customers as u64;
     for k in from..to {
         let r = mix(k as u64);
-        let who = if r % 2 == 0 {
-            (r >> 8) % c.div_ceil(5)
-        } else {
-            (r >> 8) % c
-        };
         let at = START_MS + (k as i64 * SPAN_MS) / n as i64;
+        let who = buyer(r, k as f64 / n as f64, c);
         let secs = at / 1000;
         let day = secs / 86_400;
         let (y, m, d) = civil(day);
@@ -66,6 +61,28 @@ fn csv_lines(from: usize, to: usize, n: usize, customers: usize) -> Vec<u8> {
         out.extend_from_slice(line.as_bytes());
     }
     out
+}
+
+/// Customer `i` buys between two points of the three years (0–1): from a start in the first
+/// 90 % for a lifetime of 5–85 % of the span, so that customers stop buying, as the models
+/// expect. The buyer of an order at `f` is drawn (a fifth of the customers twice as often)
+/// until one is active then (at most eight draws).
+fn buyer(r: u64, f: f64, customers: u64) -> u64 {
+    let mut who = 0;
+    for attempt in 0..8u64 {
+        let r = mix(r ^ attempt);
+        who = if r % 2 == 0 {
+            (r >> 8) % customers.div_ceil(5)
+        } else {
+            (r >> 8) % customers
+        };
+        let start = (mix(who) % 1000) as f64 / 1000.0 * 0.9;
+        let life = 0.05 + (mix(who ^ 0xABCD) % 1000) as f64 / 1000.0 * 0.8;
+        if f >= start && f <= start + life {
+            break;
+        }
+    }
+    who
 }
 
 /// The civil date of a day number since 1970-01-01 (Howard Hinnant's algorithm).

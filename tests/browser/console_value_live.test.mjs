@@ -106,6 +106,7 @@ test('a supervisor reads the key customers, downloads them and opens one', async
     const name = page.getByTestId('customer-profile').getByTestId('customer-name');
     await name.waitFor();
     assert.equal((await name.textContent()).trim(), env.CUSTOMER_EMAIL);
+    assert.match(await page.getByTestId('filter-customer').innerText(), new RegExp(env.CUSTOMER_EMAIL.replace(/\./g, '\\.')));
     await page.screenshot({ path: join(ARTIFACT_DIR, 'console-key-customers.png') });
     assert.deepEqual(problems, [], 'no console errors or failed requests');
   } catch (e) {

@@ -60,7 +60,7 @@ function renderKeyCustomers() {
       return h('tr', { 'data-testid': 'key-row', 'data-customer': c.customer_id },
         h('td', null, fmtNum(i + 1)),
         h('td', null, h('button', { type: 'button', class: 'key-open', 'data-testid': 'key-open',
-          onclick: function () { openCustomer(c.customer_id); } }, h('bdi', { dir: 'auto' }, who)),
+          onclick: function () { openKeyCustomer(c.customer_id); } }, h('bdi', { dir: 'auto' }, who)),
           c.email && c.email !== who ? h('div', { class: 'muted' }, h('bdi', { dir: 'ltr' }, c.email)) : null),
         h('td', null, segmentBadge({ value: { rfm: c.segment ? { segment: c.segment } : null } }, 'key-segment')),
         h('td', null, fmtNum(c.orders)),
@@ -68,4 +68,10 @@ function renderKeyCustomers() {
         h('td', { class: 'money' }, num(c.clv, money)),
         h('td', null, num(c.p_alive, fmtPercent)));
     })))));
+}
+
+// The profile, once the customer is read (the inbox's customer filter shows their name).
+function openKeyCustomer(id) {
+  var open = function () { openCustomer(id); };
+  getCustomer(id).then(open, open);
 }
