@@ -39,6 +39,9 @@ pub struct Queue {
     pub business_hours_id: Option<String>,
     /// SLA clocks count only the calendar's business hours.
     pub business_time_only: bool,
+    /// Serve valuable customers first: waiting conversations gain priority by their
+    /// customer's RFM segment and lifetime value (settings `routing.value_*`).
+    pub serve_by_value: bool,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -58,13 +61,14 @@ struct QueueRow {
     service_level_seconds: Option<i64>,
     business_hours_id: Option<String>,
     business_time_only: i64,
+    serve_by_value: i64,
     created_at: i64,
     updated_at: i64,
 }
 
 const COLS: &str = "id, name, channels, skills, language, priority, auto_accept, \
      first_response_minutes, resolution_hours, requeue_email_when_offline, service_level_seconds, \
-     created_at, updated_at, business_hours_id, business_time_only";
+     created_at, updated_at, business_hours_id, business_time_only, serve_by_value";
 
 impl From<QueueRow> for Queue {
     fn from(r: QueueRow) -> Self {
@@ -82,6 +86,7 @@ impl From<QueueRow> for Queue {
             service_level_seconds: r.service_level_seconds,
             business_hours_id: r.business_hours_id,
             business_time_only: r.business_time_only == 1,
+            serve_by_value: r.serve_by_value == 1,
             created_at: ms_to_rfc3339(r.created_at),
             updated_at: ms_to_rfc3339(r.updated_at),
         }
@@ -186,6 +191,8 @@ pub struct QueueInput {
     pub business_hours_id: Option<Option<String>>,
     /// Count SLA clocks in the calendar's business time only (needs `business_hours_id`).
     pub business_time_only: Option<bool>,
+    /// Raise waiting conversations' priority by their customer's value.
+    pub serve_by_value: Option<bool>,
 }
 
 struct Checked {
@@ -301,6 +308,7 @@ async fn create_queue(
 ) -> ApiResult<(StatusCode, Json<Queue>)> {
     caller.require_role(Role::Admin)?;
     let hours = queue_hours(&state, &req, None).await?;
+    let by_value = req.serve_by_value.unwrap_or(false);
     let c = check(&state, req, None)?;
     let id = new_id();
     let now = now_ms();
@@ -326,6 +334,7 @@ async fn create_queue(
     .await
     .map_err(conflict)?;
     hours.save(&state.store, &id).await?;
+    save_serve_by_value(&state.store, &id, by_value).await?;
     Ok((StatusCode::CREATED, Json(get(&state.store, &id).await?)))
 }
 
@@ -358,6 +367,7 @@ async fn update_queue(
     caller.require_role(Role::Admin)?;
     let cur = get(&state.store, &id).await.map_err(not_found)?;
     let hours = queue_hours(&state, &req, Some(&cur)).await?;
+    let by_value = req.serve_by_value.unwrap_or(cur.serve_by_value);
     let c = check(&state, req, Some(&cur))?;
     sqlx::query(
         "UPDATE queues SET name = $1, channels = $2, skills = $3, language = $4, priority = $5, \
@@ -380,6 +390,7 @@ async fn update_queue(
     .await
     .map_err(conflict)?;
     hours.save(&state.store, &id).await?;
+    save_serve_by_value(&state.store, &id, by_value).await?;
     Ok(Json(get(&state.store, &id).await?))
 }
 
@@ -400,4 +411,15 @@ async fn queue_hours(
         cur,
     )
     .await
+}
+
+/// Store whether queue `id` serves by value.
+async fn save_serve_by_value(store: &Store, id: &str, on: bool) -> StoreResult<()> {
+    sqlx::query("UPDATE queues SET serve_by_value = $1 WHERE id = $2")
+        .bind(i64::from(on))
+        .bind(id)
+        .execute(store.pool())
+        .await
+        .map_err(StoreError::from_sqlx)?;
+    Ok(())
 }

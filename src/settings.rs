@@ -153,6 +153,14 @@ pub struct RoutingSettings {
     pub resolution_hours: i64,
     pub vip_resolution_hours: i64,
     pub vip_priority_boost: i32,
+    /// In queues with `serve_by_value`: priority added per RFM segment, as
+    /// `segment=points` pairs (checked when the settings load).
+    #[serde(deserialize_with = "crate::value::routing::segment_points")]
+    pub value_segment_priority: Vec<(String, i32)>,
+    /// ...plus one point per this much lifetime value (0 turns CLV points off)...
+    pub value_clv_step: f64,
+    /// ...up to this many points.
+    pub value_clv_max: i32,
     pub sticky_window_days: i64,
     pub sticky_max_wait_secs: i64,
     pub console_grace_secs: u64,

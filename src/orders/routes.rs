@@ -136,6 +136,7 @@ async fn create_order(
     let mut tx = state.store.begin().await?;
     let result = async {
         let customer_id = order_customer(&state, &mut tx, &input).await?;
+        let changed = crate::value::value_changed(&customer_id);
         let order = NewOrder {
             customer_id,
             external_id: external_id.clone(),
@@ -146,12 +147,17 @@ async fn create_order(
             placed_at,
         };
         let value_currency = state.settings.value.default_currency.clone();
-        Ok::<_, ApiError>(super::insert(&mut tx, &[order], &value_currency).await?)
+        let written = super::insert(&mut tx, &[order], &value_currency).await?;
+        if written.stored == 1 {
+            crate::events::record(&mut tx, &changed).await?;
+        }
+        Ok::<_, ApiError>((written, changed))
     }
     .await;
-    let written = tx.finish(result).await?;
+    let (written, changed) = tx.finish(result).await?;
     let order = super::by_external_id(state.store.pool(), &external_id).await?;
     if written.stored == 1 {
+        state.bus.publish(changed).await;
         crate::value::refit_soon(&state);
         Ok((StatusCode::CREATED, Json(order)))
     } else {

@@ -216,10 +216,16 @@ pub async fn shop_webhook(
             status: order.status.clone(),
             placed_at: order.placed_at,
         };
-        super::upsert(&mut tx, &new, &value_currency).await
+        let changed = crate::value::value_changed(&new.customer_id);
+        crate::events::record(&mut tx, &changed).await?;
+        Ok::<_, ApiError>((
+            super::upsert(&mut tx, &new, &value_currency).await?,
+            changed,
+        ))
     }
     .await;
-    let created = tx.finish(result).await?;
+    let (created, changed) = tx.finish(result).await?;
+    state.bus.publish(changed).await;
     crate::value::refit_soon(&state);
     let stored = super::by_external_id(state.store.pool(), &order.external_id).await?;
     let status = if created {

@@ -160,13 +160,15 @@ pub(crate) async fn load(store: &Store, s: &RoutingSettings, now: i64) -> StoreR
         declined.entry(c).or_default().push(a);
     }
     let sticky = sticky_agents(store, now - sticky_window).await?;
+    let by_value = crate::value::routing::waiting_boosts(store, s).await?;
     for (id, queue, channel, priority, enqueued, due, assignee, customer, tier) in convs {
         let queue = queue.filter(|q| known_queues.contains(q));
         let boost = if tier == "vip" {
             s.vip_priority_boost
         } else {
             0
-        };
+        }
+        .saturating_add(by_value.get(&id).copied().unwrap_or(0));
         let mut conv = Conversation::new(
             id.as_str(),
             queue.as_deref().unwrap_or(NO_QUEUE),

@@ -112,6 +112,7 @@ pub fn compute(
     let model = Model {
         currency: currency.to_string(),
         as_of_day,
+        started_at: 0,
         fitted_at: now_ms(),
         customers: customers.len(),
         repeat_customers: summaries.iter().filter(|s| s.x > 0).count(),
@@ -176,16 +177,18 @@ pub async fn model_as_of(state: &AppState, as_of_day: i64) -> anyhow::Result<(Mo
     let currency = state.settings.value.default_currency.clone();
     let window = state.settings.value.rfm_window_days.max(1);
     let horizon = state.settings.value.clv_horizon_days.max(1);
+    let started_at = now_ms();
     let customers = load(state, &currency, as_of_day, window).await?;
-    let out = tokio::task::spawn_blocking(move || {
+    let (mut model, scores) = tokio::task::spawn_blocking(move || {
         compute(&customers, &currency, as_of_day, window, horizon)
     })
     .await?;
-    Ok(out)
+    model.started_at = started_at;
+    Ok((model, scores))
 }
 
 /// Refit as of today, store the model and every customer's RFM scores, segment, CLV and
-/// P(alive).
+/// P(alive). Callers go through [`super::lease::refit`] (one refit at a time across nodes).
 pub async fn refit(state: &AppState) -> anyhow::Result<Model> {
     let (model, scores) = model_as_of(state, day_of(now_ms())).await?;
     let mut tx = state.store.begin().await?;
@@ -245,6 +248,15 @@ pub async fn refit(state: &AppState) -> anyhow::Result<Model> {
         tx.finish(result).await?;
     }
     apply_tier_rules(state).await?;
+    let ev = crate::events::new_event(
+        super::REFITTED,
+        serde_json::json!({"all_agents": true, "customers": model.customers,
+            "fitted_at": crate::store::ms_to_rfc3339(model.fitted_at)}),
+    );
+    let mut tx = state.store.begin().await?;
+    let result = crate::events::record(&mut tx, &ev).await;
+    tx.finish(result).await?;
+    state.bus.publish(ev).await;
     Ok(model)
 }
 

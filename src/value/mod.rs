@@ -4,9 +4,11 @@
 //! that reads them.
 
 pub mod fit;
+pub mod lease;
 pub mod profile;
 pub mod report;
 pub mod routes;
+pub mod routing;
 
 use crate::state::AppState;
 use serde::{Deserialize, Serialize};
@@ -28,6 +30,7 @@ pub struct ValueSettings {
     pub at_risk_days: i64,
     pub refit_interval_secs: u64,
     pub refit_after_orders_secs: u64,
+    pub refit_lease_secs: u64,
     pub import_batch: usize,
     pub woocommerce_secret: String,
     pub tier_from_segment: String,
@@ -46,6 +49,9 @@ pub struct Model {
     pub currency: String,
     /// The last day whose orders count (days since 1970-01-01).
     pub as_of_day: i64,
+    /// When the refit started reading orders (every order stored before is in it).
+    #[serde(default)]
+    pub started_at: i64,
     pub fitted_at: i64,
     /// Customers with at least one purchase by `as_of_day`.
     pub customers: usize,
@@ -122,6 +128,19 @@ impl Acc {
     }
 }
 
+/// Event of a customer whose value changed (an order stored or updated): consoles showing
+/// the customer read their value again (their segment badge follows at once).
+pub const VALUE_CHANGED: &str = "customer.value_changed";
+/// Event of a stored refit: every customer's segment may have changed.
+pub const REFITTED: &str = "customer_value.refitted";
+
+/// The [`VALUE_CHANGED`] event of `customer_id` (for every agent's console).
+pub fn value_changed(customer_id: &str) -> crate::bus::Event {
+    let mut ev = crate::events::new_event(VALUE_CHANGED, serde_json::json!({"all_agents": true}));
+    ev.customer_id = Some(customer_id.to_string());
+    ev
+}
+
 /// Ask this node's background worker to refit the models soon (coalesced: many calls while
 /// a refit runs lead to one more).
 pub fn refit_soon(state: &AppState) {
@@ -129,7 +148,9 @@ pub fn refit_soon(state: &AppState) {
 }
 
 /// Run the refit worker: every `value.refit_interval_secs`, and after orders arrive (at
-/// most once per `value.refit_after_orders_secs`).
+/// most once per `value.refit_after_orders_secs`). Across nodes one refits at a time (the
+/// lease), and a node skips a scheduled refit when another node's refit started within the
+/// last half interval, or an order-triggered one when a refit started after the orders.
 pub fn spawn_workers(
     state: &AppState,
     stop: tokio_util::sync::CancellationToken,
@@ -143,19 +164,26 @@ pub fn spawn_workers(
             s.refit_interval_secs
         };
         let gap = std::time::Duration::from_secs(s.refit_after_orders_secs);
+        let half = (every as i64).saturating_mul(500);
         loop {
-            tokio::select! {
+            let fresh_since = tokio::select! {
                 _ = stop.cancelled() => return,
                 _ = state.value_refit.notified() => {
+                    let asked = crate::store::now_ms();
                     tokio::select! {
                         _ = stop.cancelled() => return,
-                        _ = tokio::time::sleep(gap) => {}
+                        _ = tokio::time::sleep(gap) => asked,
                     }
                 }
-                _ = tokio::time::sleep(std::time::Duration::from_secs(every)) => {}
-            }
-            if let Err(e) = fit::refit(&state).await {
-                tracing::warn!(error = %e, "customer value refit failed");
+                _ = tokio::time::sleep(std::time::Duration::from_secs(every)) => {
+                    crate::store::now_ms().saturating_sub(half)
+                }
+            };
+            tokio::select! {
+                _ = stop.cancelled() => return,
+                r = lease::refit(&state, fresh_since) => if let Err(e) = r {
+                    tracing::warn!(error = %e, "customer value refit failed");
+                }
             }
         }
     })]

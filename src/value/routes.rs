@@ -32,6 +32,7 @@ pub fn model_json(m: &Model, stored: bool) -> Value {
     json!({
         "as_of": date(m.as_of_day as f64),
         "currency": m.currency,
+        "started_at": ms_to_rfc3339(m.started_at),
         "fitted_at": ms_to_rfc3339(m.fitted_at),
         "stored": stored,
         "customers": m.customers,
@@ -87,11 +88,15 @@ async fn customer_value_insights(
     Ok(Json(model_json(&model, false)))
 }
 
-/// Refit the models now and store them with every customer's segment (supervisor).
+/// Refit the models now and store them with every customer's segment (supervisor). Waits
+/// while another node refits, then answers its model if that refit started after this
+/// request, else refits.
 #[utoipa::path(post, path = "/insights/customer-value/refit", tag = "insights", responses((status = 200, body = Object), (status = 403, body = crate::error::ErrorBody)))]
 async fn refit_now(State(state): State<AppState>, caller: Caller) -> ApiResult<Json<Value>> {
     caller.require_role(Role::Supervisor)?;
-    let model = fit::refit(&state).await.map_err(ApiError::Internal)?;
+    let model = super::lease::refit(&state, crate::store::now_ms())
+        .await
+        .map_err(ApiError::Internal)?;
     Ok(Json(model_json(&model, true)))
 }
 

@@ -7,8 +7,10 @@ use serde_json::Value;
 
 mod cdnow;
 mod figures;
+mod lease;
 mod orders;
 mod risk;
+mod routing;
 mod shop;
 
 /// A server whose figures are in US dollars and whose background refits stay out of the way.

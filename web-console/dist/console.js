@@ -824,7 +824,14 @@ Object.assign(STRINGS.en, {
 'bh.day.tuesday': 'Tuesday',
 'bh.day.wednesday': 'Wednesday',
 'bh.day.thursday': 'Thursday',
-'bh.day.friday': 'Friday'
+'bh.day.friday': 'Friday',
+'view.key-customers': 'Key customers',
+'kc.by': 'Top',
+'kc.by.value': 'by what they spent',
+'kc.by.clv': 'by lifetime value',
+'kc.by.at_risk': 'valuable, at risk',
+'kc.customer': 'Customer',
+'kc.none': 'No customers with orders yet.'
 });
 Object.assign(STRINGS.fa, {
 'view.wallboard': 'تابلوی زنده',
@@ -965,7 +972,14 @@ Object.assign(STRINGS.fa, {
 'bh.day.tuesday': 'سه‌شنبه',
 'bh.day.wednesday': 'چهارشنبه',
 'bh.day.thursday': 'پنجشنبه',
-'bh.day.friday': 'جمعه'
+'bh.day.friday': 'جمعه',
+'view.key-customers': 'مشتریان کلیدی',
+'kc.by': 'برترین‌ها',
+'kc.by.value': 'بر پایهٔ خرید',
+'kc.by.clv': 'بر پایهٔ ارزش طول عمر',
+'kc.by.at_risk': 'ارزشمند و در معرض ریزش',
+'kc.customer': 'مشتری',
+'kc.none': 'هنوز مشتری‌ای با سفارش نیست.'
 });
 var SVG_NS = 'http://www.w3.org/2000/svg';
 function h(tag, attrs) {
@@ -2670,6 +2684,102 @@ clear(list).appendChild(h('li', { class: 'error' }, t('error.generic', { msg: er
 });
 return sec;
 }
+function shownCustomerIds() {
+var ids = {};
+document.querySelectorAll('[data-customer-segment]').forEach(function (el) {
+ids[el.getAttribute('data-customer-segment')] = true;
+});
+if (S.panelCustomerId) ids[S.panelCustomerId] = true;
+return Object.keys(ids);
+}
+function refreshCustomerValue(ids) {
+ids.forEach(function (id) {
+delete S.customers[id];
+getCustomer(id).then(function (c) {
+if (S.panelCustomerId !== id) return;
+var old = document.querySelector('#custpane [data-testid="customer-value"]');
+if (old) old.replaceWith(valueSection(c));
+}, function () { /* the next event or a reload tries again */ });
+});
+}
+function onValueEvent(ev) {
+var shown = shownCustomerIds();
+if (ev.kind === 'customer_value.refitted') {
+Object.keys(S.customers).forEach(function (id) {
+if (shown.indexOf(id) < 0) delete S.customers[id];
+});
+refreshCustomerValue(shown);
+} else if (ev.customer_id && (S.customers[ev.customer_id] || shown.indexOf(ev.customer_id) >= 0)) {
+refreshCustomerValue([ev.customer_id]);
+}
+}
+var KC = { by: 'value', items: null, currency: null, error: null };
+var KC_BY = ['value', 'clv', 'at_risk'];
+function keyCustomersParams(extra) {
+return qs(Object.assign({ by: KC.by, limit: 100 }, extra || {}));
+}
+function renderKeyCustomersView(main) {
+var by = h('select', { 'data-testid': 'key-by', onchange: function (e) { KC.by = e.target.value; loadKeyCustomers(); } },
+KC_BY.map(function (b) { return h('option', { value: b, selected: KC.by === b }, t('kc.by.' + b)); }));
+var csv = h('a', { class: 'btn', id: 'key-csv', 'data-testid': 'key-csv', download: 'key-customers.csv',
+href: API_BASE + '/insights/key-customers' + keyCustomersParams({ format: 'csv' }) }, t('rep.csv'));
+main.appendChild(h('section', { id: 'key-customers', class: 'reports', 'data-testid': 'key-customers-view', 'aria-label': t('view.key-customers') },
+h('div', { class: 'wb-head' }, h('h1', null, t('view.key-customers')), h('div', { class: 'spacer' }),
+h('label', { class: 'rep-field' }, h('span', null, t('kc.by')), by), csv),
+h('div', { id: 'key-body', 'aria-live': 'polite' })));
+loadKeyCustomers();
+}
+function loadKeyCustomers() {
+var csv = $('#key-csv');
+if (csv) csv.href = API_BASE + '/insights/key-customers' + keyCustomersParams({ format: 'csv' });
+var by = KC.by;
+api('GET', '/insights/key-customers' + keyCustomersParams()).then(function (r) {
+if (KC.by !== by) return;
+KC.items = (r && r.items) || [];
+KC.currency = r && r.currency;
+KC.error = null;
+renderKeyCustomers();
+}, function (err) {
+KC.items = null;
+KC.error = err;
+renderKeyCustomers();
+});
+}
+function renderKeyCustomers() {
+var box = $('#key-body');
+if (!box) return;
+clear(box);
+if (KC.error) {
+box.appendChild(h('p', { class: 'notice', role: 'alert' }, t('error.generic', { msg: errMsg(KC.error) })));
+return;
+}
+if (!KC.items.length) {
+box.appendChild(h('p', { class: 'muted', 'data-testid': 'key-none' }, t('kc.none')));
+return;
+}
+var num = function (v, f) { return typeof v === 'number' ? f(v) : '—'; };
+var money = function (v) { return fmtMoney(v, KC.currency); };
+box.appendChild(h('div', { class: 'rep-table-wrap' }, h('table', { class: 'stats rep-table', 'data-testid': 'key-table' },
+h('thead', null, h('tr', null, ['#', t('kc.customer'), t('value.segment'), t('value.orders'), t('value.total'), t('value.clv'), t('value.pAlive')]
+.map(function (x) { return h('th', { scope: 'col' }, x); }))),
+h('tbody', null, KC.items.map(function (c, i) {
+var who = c.name || c.email || c.phone || c.customer_id;
+return h('tr', { 'data-testid': 'key-row', 'data-customer': c.customer_id },
+h('td', null, fmtNum(i + 1)),
+h('td', null, h('button', { type: 'button', class: 'key-open', 'data-testid': 'key-open',
+onclick: function () { openKeyCustomer(c.customer_id); } }, h('bdi', { dir: 'auto' }, who)),
+c.email && c.email !== who ? h('div', { class: 'muted' }, h('bdi', { dir: 'ltr' }, c.email)) : null),
+h('td', null, segmentBadge({ value: { rfm: c.segment ? { segment: c.segment } : null } }, 'key-segment')),
+h('td', null, fmtNum(c.orders)),
+h('td', { class: 'money', 'data-testid': 'key-total' }, money(c.total)),
+h('td', { class: 'money' }, num(c.clv, money)),
+h('td', null, num(c.p_alive, fmtPercent)));
+})))));
+}
+function openKeyCustomer(id) {
+var open = function () { openCustomer(id); };
+getCustomer(id).then(open, open);
+}
 function noReplyChannel() {
 return !!S.current && (S.current.channel === 'phone' || S.current.channel === 'fax');
 }
@@ -2776,7 +2886,7 @@ append(el, [
 h('div', { class: 'profile-head' },
 h('h3', { dir: 'auto', 'data-testid': 'customer-name' }, customerLabel(c)),
 c.tier === 'vip' ? h('span', { class: 'badge vip', 'data-testid': 'vip-badge' }, t('customer.vip')) : (c.tier && c.tier !== 'standard' ? h('span', { class: 'badge' }, c.tier) : null),
-segmentBadge(c),
+segmentSlot(c.id, 'segment-badge'),
 c.merged_into ? null : h('button', { type: 'button', class: 'btn small', 'data-testid': 'customer-edit', onclick: function () { editProfile(el, c); } }, t('customer.edit')),
 c.merged_into ? null : h('button', { type: 'button', class: 'btn small', 'data-testid': 'customer-merge', onclick: function () { mergeTool(el, c); } }, t('merge.button'))),
 c.merged_into ? h('p', { class: 'notice' }, t('customer.merged'), ' ',
@@ -3006,6 +3116,10 @@ break;
 case 'call.ringing':
 screenPop(ev);
 break;
+case 'customer.value_changed':
+case 'customer_value.refitted':
+onValueEvent(ev);
+break;
 case 'conversation.mentioned':
 onMentioned(ev);
 break;
@@ -3144,7 +3258,7 @@ nameText.textContent = customerLabel(c);
 notify(t('call.ringing'), customerLabel(c) + (d.from ? ' · ' + d.from : ''), 'call-' + (d.call_id || customerId));
 if (c.tier === 'vip') name.appendChild(h('span', { class: 'badge vip', 'data-testid': 'call-vip' }, t('customer.vip')));
 else if (c.tier && c.tier !== 'standard') name.appendChild(h('span', { class: 'badge', 'data-testid': 'call-tier' }, c.tier));
-append(name, segmentBadge(c, 'call-segment'));
+append(name, segmentSlot(c.id, 'call-segment'));
 var value = c.value && typeof c.value.total === 'number' ? c.value.total : null;
 if (value !== null) name.appendChild(h('span', { class: 'muted call-value' }, ' ' + t('call.value', { n: fmtMoney(value, c.value.currency) })));
 }, function () { /* unknown caller */ });
@@ -3670,7 +3784,7 @@ var WB = { queues: null, agents: null, queuesError: null, agentsError: null, at:
 busy: false, dirty: false, timer: null, tick: null, slow: null, wasLive: false, open: {}, held: false };
 function extraViews() {
 if (!isSupervisor()) return [];
-var views = ['wallboard', 'reports'];
+var views = ['wallboard', 'reports', 'key-customers'];
 if (S.me.role === 'admin') views.push('hours', 'teams');
 return views;
 }
@@ -3680,6 +3794,7 @@ if (extraViews().indexOf(S.view) < 0) return false;
 if (S.view === 'wallboard') renderWallboardView(main);
 else if (S.view === 'reports') renderReportsView(main);
 else if (S.view === 'teams') renderTeamsView(main);
+else if (S.view === 'key-customers') renderKeyCustomersView(main);
 else renderHoursView(main);
 return true;
 }
@@ -3688,7 +3803,7 @@ if (extraViews().indexOf(S.view) < 0) return null;
 return '#/' + S.view + (S.view === 'wallboard' && S.wall ? '?wall=1' : '');
 }
 function readExtraRoute(hash) {
-var m = /^#\/?(wallboard|reports|hours|teams)(\?(.*))?$/.exec(hash);
+var m = /^#\/?(wallboard|reports|hours|teams|key-customers)(\?(.*))?$/.exec(hash);
 S.wall = false;
 if (!m || !S.me) return false;
 S.view = m[1];

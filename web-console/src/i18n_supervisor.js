@@ -140,7 +140,14 @@ Object.assign(STRINGS.en, {
   'bh.day.tuesday': 'Tuesday',
   'bh.day.wednesday': 'Wednesday',
   'bh.day.thursday': 'Thursday',
-  'bh.day.friday': 'Friday'
+  'bh.day.friday': 'Friday',
+  'view.key-customers': 'Key customers',
+  'kc.by': 'Top',
+  'kc.by.value': 'by what they spent',
+  'kc.by.clv': 'by lifetime value',
+  'kc.by.at_risk': 'valuable, at risk',
+  'kc.customer': 'Customer',
+  'kc.none': 'No customers with orders yet.'
 });
 Object.assign(STRINGS.fa, {
   'view.wallboard': 'تابلوی زنده',
@@ -281,5 +288,12 @@ Object.assign(STRINGS.fa, {
   'bh.day.tuesday': 'سه‌شنبه',
   'bh.day.wednesday': 'چهارشنبه',
   'bh.day.thursday': 'پنجشنبه',
-  'bh.day.friday': 'جمعه'
+  'bh.day.friday': 'جمعه',
+  'view.key-customers': 'مشتریان کلیدی',
+  'kc.by': 'برترین‌ها',
+  'kc.by.value': 'بر پایهٔ خرید',
+  'kc.by.clv': 'بر پایهٔ ارزش طول عمر',
+  'kc.by.at_risk': 'ارزشمند و در معرض ریزش',
+  'kc.customer': 'مشتری',
+  'kc.none': 'هنوز مشتری‌ای با سفارش نیست.'
 });

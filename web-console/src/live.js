@@ -192,6 +192,10 @@ function handleEvent(ev) {
     case 'call.ringing':
       screenPop(ev);
       break;
+    case 'customer.value_changed':
+    case 'customer_value.refitted':
+      onValueEvent(ev);
+      break;
     case 'conversation.mentioned':
       onMentioned(ev);
       break;
@@ -350,7 +354,7 @@ function screenPop(ev) {
     notify(t('call.ringing'), customerLabel(c) + (d.from ? ' · ' + d.from : ''), 'call-' + (d.call_id || customerId));
     if (c.tier === 'vip') name.appendChild(h('span', { class: 'badge vip', 'data-testid': 'call-vip' }, t('customer.vip')));
     else if (c.tier && c.tier !== 'standard') name.appendChild(h('span', { class: 'badge', 'data-testid': 'call-tier' }, c.tier));
-    append(name, segmentBadge(c, 'call-segment'));
+    append(name, segmentSlot(c.id, 'call-segment'));
     var value = c.value && typeof c.value.total === 'number' ? c.value.total : null;
     if (value !== null) name.appendChild(h('span', { class: 'muted call-value' }, ' ' + t('call.value', { n: fmtMoney(value, c.value.currency) })));
   }, function () { /* unknown caller */ });

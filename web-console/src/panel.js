@@ -117,7 +117,7 @@ function fillProfile(el, c) {
     h('div', { class: 'profile-head' },
       h('h3', { dir: 'auto', 'data-testid': 'customer-name' }, customerLabel(c)),
       c.tier === 'vip' ? h('span', { class: 'badge vip', 'data-testid': 'vip-badge' }, t('customer.vip')) : (c.tier && c.tier !== 'standard' ? h('span', { class: 'badge' }, c.tier) : null),
-      segmentBadge(c),
+      segmentSlot(c.id, 'segment-badge'),
       c.merged_into ? null : h('button', { type: 'button', class: 'btn small', 'data-testid': 'customer-edit', onclick: function () { editProfile(el, c); } }, t('customer.edit')),
       c.merged_into ? null : h('button', { type: 'button', class: 'btn small', 'data-testid': 'customer-merge', onclick: function () { mergeTool(el, c); } }, t('merge.button'))),
     c.merged_into ? h('p', { class: 'notice' }, t('customer.merged'), ' ',

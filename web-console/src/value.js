@@ -112,3 +112,41 @@ function valueSection(c) {
   });
   return sec;
 }
+
+// ---- live value ----------------------------------------------------------
+// An order (customer.value_changed) or a refit (customer_value.refitted) may change a
+// customer's segment: the customers on screen are read again, and their badges and the open
+// profile's value section redrawn, without a reload.
+
+function shownCustomerIds() {
+  var ids = {};
+  document.querySelectorAll('[data-customer-segment]').forEach(function (el) {
+    ids[el.getAttribute('data-customer-segment')] = true;
+  });
+  if (S.panelCustomerId) ids[S.panelCustomerId] = true;
+  return Object.keys(ids);
+}
+
+function refreshCustomerValue(ids) {
+  ids.forEach(function (id) {
+    delete S.customers[id];
+    getCustomer(id).then(function (c) {
+      if (S.panelCustomerId !== id) return;
+      var old = document.querySelector('#custpane [data-testid="customer-value"]');
+      if (old) old.replaceWith(valueSection(c));
+    }, function () { /* the next event or a reload tries again */ });
+  });
+}
+
+function onValueEvent(ev) {
+  var shown = shownCustomerIds();
+  if (ev.kind === 'customer_value.refitted') {
+    // Customers cached but not on screen are read again when next shown.
+    Object.keys(S.customers).forEach(function (id) {
+      if (shown.indexOf(id) < 0) delete S.customers[id];
+    });
+    refreshCustomerValue(shown);
+  } else if (ev.customer_id && (S.customers[ev.customer_id] || shown.indexOf(ev.customer_id) >= 0)) {
+    refreshCustomerValue([ev.customer_id]);
+  }
+}

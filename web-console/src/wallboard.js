@@ -25,7 +25,7 @@ var WB = { queues: null, agents: null, queuesError: null, agentsError: null, at:
 
 function extraViews() {
   if (!isSupervisor()) return [];
-  var views = ['wallboard', 'reports'];
+  var views = ['wallboard', 'reports', 'key-customers'];
   if (S.me.role === 'admin') views.push('hours', 'teams');
   return views;
 }
@@ -37,6 +37,7 @@ function renderExtraView(main) {
   if (S.view === 'wallboard') renderWallboardView(main);
   else if (S.view === 'reports') renderReportsView(main);
   else if (S.view === 'teams') renderTeamsView(main);
+  else if (S.view === 'key-customers') renderKeyCustomersView(main);
   else renderHoursView(main);
   return true;
 }
@@ -48,7 +49,7 @@ function extraRoute() {
 
 // `#/wallboard?wall=1` → the wallboard, full screen; true when the hash names one of these pages.
 function readExtraRoute(hash) {
-  var m = /^#\/?(wallboard|reports|hours|teams)(\?(.*))?$/.exec(hash);
+  var m = /^#\/?(wallboard|reports|hours|teams|key-customers)(\?(.*))?$/.exec(hash);
   S.wall = false;
   if (!m || !S.me) return false;
   S.view = m[1];

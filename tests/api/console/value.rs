@@ -111,3 +111,62 @@ async fn customer_value_in_the_profile_and_the_list_in_a_real_browser() {
     )
     .await;
 }
+
+/// `tests/browser/console_value_live.test.mjs`: Sara (one small, old order) among four other
+/// customers, no model fitted yet; the script refits (she is Lost: the oldest and smallest)
+/// and then orders twice for her (Champions), watching the badges change without a reload;
+/// then a supervisor reads the key-customers report (Sara first), its CSV, and opens her.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_segment_badge_follows_refits_and_orders_live() {
+    super::node::browser_dir();
+    let app = spawn_app_with(Backend::Sqlite, |s| {
+        s.value.default_currency = "IRT".into();
+        s.value.refit_interval_secs = 0;
+        s.value.refit_after_orders_secs = 3600;
+    })
+    .await;
+    app.agent(AGENT_EMAIL, "agent", json!({"name": "Nima"}))
+        .await;
+    app.agent(
+        "value.lead@example.com",
+        "supervisor",
+        json!({"name": "Leila"}),
+    )
+    .await;
+    let c = app
+        .conversation(
+            &app.admin_token,
+            CUSTOMER_EMAIL,
+            "Order question",
+            json!({}),
+        )
+        .await;
+    let conv = c["id"].as_str().unwrap().to_string();
+    order(&app, CUSTOMER_EMAIL, "OLD-1", 5_000, 250).await;
+    for (i, days) in [200, 150, 120, 60].into_iter().enumerate() {
+        let who = format!("other{i}@example.com");
+        order(
+            &app,
+            &who,
+            &format!("OLD-2{i}"),
+            10_000 * (i as i64 + 1),
+            days,
+        )
+        .await;
+    }
+    run_script(
+        "console_value_live.test.mjs",
+        &[
+            ("APP_URL", app.base.clone()),
+            ("AGENT_EMAIL", AGENT_EMAIL.into()),
+            ("AGENT_PASSWORD", PASSWORD.into()),
+            ("ADMIN_TOKEN", app.admin_token.clone()),
+            ("CONVERSATION_ID", conv),
+            ("CUSTOMER_EMAIL", CUSTOMER_EMAIL.into()),
+            ("SUPERVISOR_EMAIL", "value.lead@example.com".into()),
+            ("SUPERVISOR_PASSWORD", PASSWORD.into()),
+        ],
+        120,
+    )
+    .await;
+}

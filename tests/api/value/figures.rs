@@ -24,7 +24,9 @@ fn days_ago(days: i64) -> String {
 ///   monetary [10,50,60,150,300] → boundaries 10,50,60,150 → M: d1 b2 c3 e4 a5
 /// FM = (F + M + 1) / 2: a 5 → Champions; b (4, 2) → Potential loyalist; c (3, 4) → Loyal;
 /// d (1, 1) → Lost; e (2, 3) → At risk. The median total is 60.
-async fn five_customers(app: &TestApp) -> std::collections::HashMap<&'static str, String> {
+pub(super) async fn five_customers(
+    app: &TestApp,
+) -> std::collections::HashMap<&'static str, String> {
     let orders: [(&str, i64, &str); 10] = [
         ("a", 300, "100"),
         ("a", 200, "100"),

@@ -1,0 +1,3 @@
+-- A queue may serve by value: its waiting conversations' priority is raised by their
+-- customer's RFM segment and lifetime value (settings routing.value_*).
+ALTER TABLE queues ADD COLUMN serve_by_value BIGINT NOT NULL DEFAULT 0;

@@ -1,0 +1,114 @@
+//! Serving by value: in a queue with `serve_by_value` a Champion's conversation is offered
+//! before an earlier one of a lapsed customer; in a plain queue arrival order stands.
+use super::figures::five_customers;
+use super::*;
+use crate::storage_tests;
+use serde_json::json;
+use std::time::Duration;
+
+async fn make_queue(app: &TestApp, body: Value) -> Value {
+    let (s, q) = app.post("/api/v1/queues", &app.admin_token, body).await;
+    assert_eq!(s, StatusCode::CREATED, "{q}");
+    q
+}
+
+/// An agent with one skill and room for one `api` conversation, away for now.
+async fn away_agent(app: &TestApp, email: &str, skill: &str) -> String {
+    let extra = json!({"skills": [skill], "capacity": {"api": 1}});
+    let (_, token) = app.agent(email, "agent", extra).await;
+    presence(app, &token, "away").await;
+    token
+}
+
+async fn presence(app: &TestApp, token: &str, status: &str) {
+    let (s, body) = app
+        .put(
+            "/api/v1/agents/me/presence",
+            token,
+            json!({ "status": status }),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+}
+
+/// The conversation of the agent's first offer (waiting up to 15 s for one).
+async fn first_offer(app: &TestApp, token: &str) -> String {
+    for _ in 0..150 {
+        let (s, body) = app.get("/api/v1/offers", token).await;
+        assert_eq!(s, StatusCode::OK, "{body}");
+        if let Some(o) = body["items"].as_array().and_then(|i| i.first()) {
+            return o["conversation_id"].as_str().unwrap().to_string();
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("no offer came");
+}
+
+async fn a_value_queue_offers_the_champion_first_and_a_plain_queue_does_not(b: Backend) {
+    let app = value_app(b).await;
+    let ids = five_customers(&app).await;
+    let (s, _) = app
+        .post(
+            "/api/v1/insights/customer-value/refit",
+            &app.admin_token,
+            json!({}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (_, a) = app
+        .get(&format!("/api/v1/customers/{}", ids["a"]), &app.admin_token)
+        .await;
+    assert_eq!(a["value"]["rfm"]["segment"], "Champions", "{a}");
+    assert_eq!(a["tier"], "standard", "not VIP: only the value raises them");
+    let by_value = make_queue(
+        &app,
+        json!({"name": "Sales", "skills": ["v"], "serve_by_value": true}),
+    )
+    .await;
+    assert_eq!(by_value["serve_by_value"], true);
+    let plain = make_queue(&app, json!({"name": "Support", "skills": ["p"]})).await;
+    assert_eq!(plain["serve_by_value"], false);
+    let v_agent = away_agent(&app, "v@example.com", "v").await;
+    let p_agent = away_agent(&app, "p@example.com", "p").await;
+    // In each queue the lapsed customer d (segment Lost) writes first, the Champion a second.
+    let mut convs = std::collections::HashMap::new();
+    for (q, name) in [(&by_value, "value"), (&plain, "plain")] {
+        for who in ["d", "a"] {
+            let c = app
+                .conversation(
+                    &app.admin_token,
+                    &format!("{who}@example.com"),
+                    "Help",
+                    json!({"queue_id": q["id"]}),
+                )
+                .await;
+            assert_eq!(c["customer_id"].as_str(), Some(ids[who].as_str()));
+            convs.insert((name, who), c["id"].as_str().unwrap().to_string());
+        }
+    }
+    presence(&app, &v_agent, "available").await;
+    presence(&app, &p_agent, "available").await;
+    assert_eq!(
+        first_offer(&app, &v_agent).await,
+        convs[&("value", "a")],
+        "the value queue offers the Champion first"
+    );
+    assert_eq!(
+        first_offer(&app, &p_agent).await,
+        convs[&("plain", "d")],
+        "the plain queue keeps arrival order"
+    );
+    // Turned off by a PATCH (other fields kept).
+    let (s, q) = app
+        .patch(
+            &format!("/api/v1/queues/{}", by_value["id"].as_str().unwrap()),
+            &app.admin_token,
+            json!({"serve_by_value": false}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{q}");
+    assert_eq!(q["serve_by_value"], false);
+    assert_eq!(q["skills"], json!(["v"]));
+}
+
+storage_tests!(a_value_queue_offers_the_champion_first_and_a_plain_queue_does_not,);
