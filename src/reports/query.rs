@@ -130,6 +130,10 @@ impl Query {
             }
             None => self.add_facts(state, self.from, self.to, &mut sums).await?,
         }
+        // The total once from the groups, not row by row beside them.
+        for t in sums.groups.values() {
+            sums.total.merge(t);
+        }
         Ok(sums)
     }
 
@@ -153,7 +157,6 @@ impl Query {
         }
         for f in q.fetch_all(state.store.pool()).await? {
             sums.groups.entry(self.key(&f)).or_default().add(&f);
-            sums.total.add(&f);
         }
         Ok(())
     }
@@ -184,15 +187,21 @@ impl Query {
         }
         for r in q.fetch_all(state.store.pool()).await? {
             let key = match self.group_by {
-                None | Some(GroupBy::Hour) => String::new(),
-                Some(GroupBy::Day) => r.day.clone(),
-                Some(GroupBy::Queue) => r.queue_id.clone(),
-                Some(GroupBy::Agent) => r.agent_id.clone(),
-                Some(GroupBy::Channel) => r.channel.clone(),
+                None | Some(GroupBy::Hour) => "",
+                Some(GroupBy::Day) => &r.day,
+                Some(GroupBy::Queue) => &r.queue_id,
+                Some(GroupBy::Agent) => &r.agent_id,
+                Some(GroupBy::Channel) => &r.channel,
             };
-            let t = r.tally();
-            sums.groups.entry(key).or_default().merge(&t);
-            sums.total.merge(&t);
+            // Added in place: no tally (and no histograms) built per row.
+            match sums.groups.get_mut(key) {
+                Some(t) => r.add_to(t),
+                None => {
+                    let mut t = Tally::default();
+                    r.add_to(&mut t);
+                    sums.groups.insert(key.to_string(), t);
+                }
+            }
         }
         Ok(())
     }
@@ -222,6 +231,25 @@ pub(super) struct RollupRow {
 }
 
 impl RollupRow {
+    /// Add this row's sums to `t` (as `t.merge(&self.tally())`, without building the tally).
+    fn add_to(&self, t: &mut Tally) {
+        t.offered += self.offered;
+        t.answered += self.answered;
+        t.abandoned += self.abandoned;
+        t.short_abandoned += self.short_abandoned;
+        t.within_target += self.within_target;
+        t.wait_ms += self.wait_ms;
+        t.handled += self.handled;
+        t.handle_ms += self.handle_ms;
+        t.csat_sum += self.csat_sum;
+        t.csat_count += self.csat_count;
+        t.transfers += self.transfers;
+        t.callbacks += self.callbacks;
+        t.callbacks_answered += self.callbacks_answered;
+        t.first_response.merge_text(&self.first_response_hist);
+        t.resolution.merge_text(&self.resolution_hist);
+    }
+
     pub(super) fn tally(&self) -> Tally {
         Tally {
             offered: self.offered,
