@@ -356,6 +356,52 @@ async fn main() {
             );
         }
     }
+    // Without changes: the server idle, then the wallboard's reads forced once a second (what
+    // it reads at any event rate of one a second or more) — the reads' own cost, free of the
+    // changes' noise.
+    let mut quiet = [0.0f64; 2];
+    for (k, reading) in [false, true].into_iter().enumerate() {
+        let stop = Arc::new(AtomicBool::new(false));
+        let (stale, reads) = (
+            Arc::new(AtomicBool::new(false)),
+            Arc::new(AtomicU64::new(0)),
+        );
+        let mut tasks = Vec::new();
+        if reading {
+            tasks.push(wallboard(
+                api.clone(),
+                stale.clone(),
+                stop.clone(),
+                reads.clone(),
+            ));
+            let (stale, stop) = (stale.clone(), stop.clone());
+            tasks.push(tokio::spawn(async move {
+                while !stop.load(Relaxed) {
+                    stale.store(true, Relaxed);
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            }));
+        }
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        let (cpu0, t0) = (cpu_secs(pid), Instant::now());
+        tokio::time::sleep(Duration::from_secs(secs)).await;
+        let (cpu1, took) = (cpu_secs(pid), t0.elapsed().as_secs_f64());
+        stop.store(true, Relaxed);
+        for t in tasks {
+            let _ = t.await;
+        }
+        quiet[k] = (cpu1 - cpu0) / took * 100.0;
+        println!(
+            "| no changes, {} | 0 | 0 | {:.2} | {:.2} |",
+            if reading { "wallboard reads" } else { "idle" },
+            reads.load(Relaxed) as f64 / took,
+            quiet[k]
+        );
+    }
+    println!(
+        "\nthe wallboard's reads alone (1/s, no changes): {:+.2} points of one core",
+        quiet[1] - quiet[0]
+    );
     let mean = |k: usize| totals[k].0 / f64::from(totals[k].1.max(1));
     println!(
         "\nmean CPU: agents only {:.1} %, + supervisor socket {:.1} %, + wallboard {:.1} %; \
