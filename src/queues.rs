@@ -335,6 +335,7 @@ async fn create_queue(
     .map_err(conflict)?;
     hours.save(&state.store, &id).await?;
     save_serve_by_value(&state.store, &id, by_value).await?;
+    announce(&state, "queue.created", &id).await?;
     Ok((StatusCode::CREATED, Json(get(&state.store, &id).await?)))
 }
 
@@ -391,7 +392,23 @@ async fn update_queue(
     .map_err(conflict)?;
     hours.save(&state.store, &id).await?;
     save_serve_by_value(&state.store, &id, by_value).await?;
+    announce(&state, "queue.updated", &id).await?;
     Ok(Json(get(&state.store, &id).await?))
+}
+
+/// Tell the routers (a queue's skills or channels decide who is offered what) and the
+/// supervisors' consoles (the wallboard shows the queue's target) that a queue changed.
+async fn announce(state: &AppState, kind: &str, id: &str) -> ApiResult<()> {
+    let q = get(&state.store, id).await?;
+    let ev = crate::events::new_event(
+        kind,
+        serde_json::json!({ "queue_id": id, "name": q.name, "service_level_seconds": q.service_level_seconds }),
+    );
+    let mut tx = state.store.begin().await?;
+    crate::events::record(&mut tx, &ev).await?;
+    tx.commit().await?;
+    state.bus.publish(ev).await;
+    Ok(())
 }
 
 /// The business-hours fields a create or change leaves (issue 18), checked before any write.

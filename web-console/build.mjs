@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const src = (name) => readFileSync(join(here, 'src', name), 'utf8');
-const MODULES = ['i18n.js', 'i18n_fa.js', 'i18n_supervisor.js', 'util.js', 'app.js', 'inbox.js', 'attach.js', 'visitor.js', 'customer_edit.js', 'followup.js', 'calls.js', 'signals.js', 'collision.js', 'value.js', 'key_customers.js', 'panel.js', 'live.js', 'notify.js', 'search.js', 'mentions.js', 'route.js', 'wallboard.js', 'reports.js', 'hours.js', 'teams.js'];
+const MODULES = ['i18n.js', 'i18n_fa.js', 'i18n_supervisor.js', 'util.js', 'app.js', 'inbox.js', 'attach.js', 'visitor.js', 'customer_edit.js', 'followup.js', 'calls.js', 'signals.js', 'collision.js', 'value.js', 'key_customers.js', 'panel.js', 'live.js', 'notify.js', 'search.js', 'mentions.js', 'route.js', 'wallboard.js', 'reports.js', 'hours.js', 'teams.js', 'queue_edit.js'];
 const VERSION = '0.1.0';
 
 // The modules share one scope: a second top-level `function f` or `var v` of the same name

@@ -1,6 +1,7 @@
 //! A contact's fact from what happened to it: a queued conversation from its row and history,
-//! a call or fax from its PBX record (ring = answer − start, talk = billable seconds). Pure:
-//! the worker loads the rows, this decides the figures.
+//! a call or fax from its PBX record (ring = answer − start, talk = billable seconds) or, for a
+//! call known only from live CTI/AMI events, from the events' times (see [`Heard`]). Pure: the
+//! worker loads the rows, this decides the figures.
 
 use super::figures::Fact;
 use super::zone::{day_key, Zone};
@@ -259,7 +260,14 @@ fn of_call(rules: &Rules, c: &CallRow, callback: bool, queue: Option<&str>) -> O
     let mut f = rules.base(&c.id, &c.conversation_id, channel, queue, start);
     let answered_at = ms(&meta, "answered_at").filter(|_| meta["disposition"] == "answered");
     let agent = text(&meta, "agent_id").unwrap_or_default();
-    let talk = meta["billsec"].as_i64().unwrap_or(0) * 1000;
+    let heard = Heard::of(&meta);
+    let talk = match heard {
+        Heard::Record => Some(meta["billsec"].as_i64().unwrap_or(0) * 1000),
+        Heard::Events => answered_at
+            .zip(ms(&meta, "ended_at"))
+            .map(|(a, e)| (e - a).max(0)),
+        Heard::NoHangup => None,
+    };
     // The PBX queue log's wait (time in the queue, without the IVR before it), when known.
     let queued = meta["wait_seconds"].as_i64().map(|s| s.max(0) * 1000);
     if outbound {
@@ -276,18 +284,54 @@ fn of_call(rules: &Rules, c: &CallRow, callback: bool, queue: Option<&str>) -> O
             f.agent_id = agent;
             f.wait_ms = Some(ring);
             f.within_target = i64::from(ring <= rules.target_ms(queue, channel));
-            f.handle_ms = (kind == "call").then_some(talk);
+            f.handle_ms = talk.filter(|_| kind == "call");
         }
         None => {
             let end = ms(&meta, "ended_at")
                 .unwrap_or(start + meta["duration_secs"].as_i64().unwrap_or(0) * 1000);
-            let wait = queued.unwrap_or_else(|| rules.elapsed(queue, start, end));
+            let wait = queued
+                .or_else(|| (heard != Heard::NoHangup).then(|| rules.elapsed(queue, start, end)));
             f.abandoned = 1;
-            f.wait_ms = Some(wait);
-            f.short_abandoned = i64::from(wait < rules.short_abandon_ms);
+            f.wait_ms = wait;
+            f.short_abandoned = i64::from(wait.is_some_and(|w| w < rules.short_abandon_ms));
         }
     }
     Some(f)
+}
+
+/// How a call's times are known.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Heard {
+    /// From the PBX's record (CDR, log, queue log; also a live call a record completed): ring
+    /// = answer − start, talk = billable seconds.
+    Record,
+    /// From live events only (CTI or AMI): ring = answer event − ringing event, talk =
+    /// hangup event − answer event, to the millisecond.
+    Events,
+    /// From live events whose hangup never came (closed by the stale-call timeout): when it
+    /// ended is unknown, so neither its talk time nor an unanswered call's wait is counted.
+    NoHangup,
+}
+
+impl Heard {
+    fn of(meta: &Value) -> Heard {
+        let live = matches!(meta["source"].as_str(), Some("cti" | "ami"));
+        if !live || meta["cdr_source"].is_string() {
+            return Heard::Record;
+        }
+        // CTI: closed with the cause "timeout: no hangup event"; AMI: with its end set to its
+        // answer (or start) and, unanswered, "no hangup seen".
+        let cause = meta["cause"].as_str().unwrap_or_default();
+        let answered = ms(meta, "answered_at").filter(|_| meta["disposition"] == "answered");
+        let ami_stale = meta["source"] == "ami"
+            && (cause.contains("no hangup seen")
+                || answered.is_some_and(|a| ms(meta, "ended_at") == Some(a)));
+        if cause.starts_with("timeout") || ami_stale {
+            Heard::NoHangup
+        } else {
+            Heard::Events
+        }
+    }
 }
 
 #[cfg(test)]
@@ -371,5 +415,60 @@ mod tests {
         assert_eq!((f.offered, f.abandoned, f.short_abandoned), (1, 1, 1));
         assert_eq!((f.queue_id.as_str(), f.day.as_str()), ("q", "2025-03-01"));
         assert!(of_call(&rules(), &call("internal", "answered"), false, None).is_none());
+    }
+
+    fn live(source: &str, extra: &str) -> CallRow {
+        CallRow {
+            id: "m".into(),
+            conversation_id: "c".into(),
+            meta: format!(
+                r#"{{"kind":"call","direction":"inbound","disposition":"answered","source":"{source}",
+                "started_at":"2025-03-01T05:30:00Z","answered_at":"2025-03-01T05:30:01.250Z",
+                "ended_at":"2025-03-01T05:30:03.900Z","billsec":2{extra}}}"#
+            ),
+        }
+    }
+
+    #[test]
+    fn a_live_call_counts_from_its_events_and_a_record_from_its_billable_seconds() {
+        let f = of_call(&rules(), &live("cti", ""), false, None).unwrap();
+        assert_eq!((f.wait_ms, f.handle_ms), (Some(1250), Some(2650)));
+        let f = of_call(&rules(), &live("ami", ""), false, None).unwrap();
+        assert_eq!((f.wait_ms, f.handle_ms), (Some(1250), Some(2650)));
+        let completed = live("cti", r#","cdr_source":"asterisk""#);
+        let f = of_call(&rules(), &completed, false, None).unwrap();
+        assert_eq!(
+            f.handle_ms,
+            Some(2000),
+            "completed by the PBX record: billsec"
+        );
+        let f = of_call(&rules(), &live("asterisk", ""), false, None).unwrap();
+        assert_eq!(f.handle_ms, Some(2000));
+    }
+
+    #[test]
+    fn a_live_call_without_a_hangup_has_no_talk_time_or_abandon_wait() {
+        let stale = live("cti", r#","cause":"timeout: no hangup event""#);
+        let f = of_call(&rules(), &stale, false, None).unwrap();
+        assert_eq!((f.answered, f.wait_ms, f.handle_ms), (1, Some(1250), None));
+        let ami = CallRow {
+            meta: live("ami", "")
+                .meta
+                .replace("05:30:03.900Z", "05:30:01.250Z"),
+            ..live("ami", "")
+        };
+        assert_eq!(
+            of_call(&rules(), &ami, false, None).unwrap().handle_ms,
+            None
+        );
+        let missed = CallRow {
+            meta: stale.meta.replace(
+                r#""disposition":"answered""#,
+                r#""disposition":"no_answer""#,
+            ),
+            ..stale
+        };
+        let f = of_call(&rules(), &missed, false, None).unwrap();
+        assert_eq!((f.abandoned, f.short_abandoned, f.wait_ms), (1, 0, None));
     }
 }

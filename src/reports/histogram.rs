@@ -93,12 +93,42 @@ impl Histogram {
     }
 
     pub fn from_text(s: &str) -> Histogram {
-        let m: BTreeMap<String, i64> = serde_json::from_str(s).unwrap_or_default();
-        Histogram(
-            m.into_iter()
-                .filter_map(|(k, v)| k.parse().ok().map(|k| (k, v)))
-                .collect(),
-        )
+        let mut h = Histogram::default();
+        h.merge_text(s);
+        h
+    }
+
+    /// Add the counts of a histogram's text ([`Histogram::to_text`]) without building it: a
+    /// year's report by agent merges tens of thousands of rollup rows.
+    pub fn merge_text(&mut self, s: &str) {
+        if self.merge_plain(s).is_none() {
+            let m: BTreeMap<String, i64> = serde_json::from_str(s).unwrap_or_default();
+            for (k, v) in m {
+                if let Ok(k) = k.parse() {
+                    *self.0.entry(k).or_default() += v;
+                }
+            }
+        }
+    }
+
+    /// The text as [`Histogram::to_text`] writes it (`{"3":1,"40":2}`); `None` (nothing
+    /// added) for anything else.
+    fn merge_plain(&mut self, s: &str) -> Option<()> {
+        let inner = s.trim().strip_prefix('{')?.strip_suffix('}')?;
+        let mut pairs = Vec::new();
+        for pair in inner.split(',').filter(|p| !p.is_empty()) {
+            let (k, v) = pair.split_once(':')?;
+            let k = k
+                .strip_prefix('"')?
+                .strip_suffix('"')?
+                .parse::<i64>()
+                .ok()?;
+            pairs.push((k, v.parse::<i64>().ok()?));
+        }
+        for (k, v) in pairs {
+            *self.0.entry(k).or_default() += v;
+        }
+        Some(())
     }
 }
 
@@ -128,6 +158,16 @@ mod tests {
         assert_eq!(h.percentile(90), Some(50));
         let back = Histogram::from_text(&h.to_text());
         assert_eq!(back, h);
+        let mut twice = back.clone();
+        twice.merge_text(&h.to_text());
+        twice.merge_text("{ \"3\" : 1 }");
+        assert_eq!(
+            twice.0.values().sum::<i64>(),
+            9,
+            "plain text and JSON with spaces"
+        );
+        assert_eq!(Histogram::from_text("{}"), Histogram::default());
+        assert_eq!(Histogram::from_text("garbage"), Histogram::default());
         assert_eq!(Histogram::default().percentile(50), None);
     }
 }

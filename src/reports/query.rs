@@ -1,7 +1,7 @@
 //! Answering a report: whole local days from the rollups, the partial days at either end (and
 //! anything cut by hour or in another time zone) from the facts.
 
-use super::collect::{ALL_AGENTS, ROLLUP_COLS};
+use super::collect::ALL_AGENTS;
 use super::figures::{Fact, Tally, FACT_COLS};
 use super::histogram::Histogram;
 use super::zone::{day_key, Zone};
@@ -130,6 +130,10 @@ impl Query {
             }
             None => self.add_facts(state, self.from, self.to, &mut sums).await?,
         }
+        // The total once from the groups, not row by row beside them.
+        for t in sums.groups.values() {
+            sums.total.merge(t);
+        }
         Ok(sums)
     }
 
@@ -153,11 +157,13 @@ impl Query {
         }
         for f in q.fetch_all(state.store.pool()).await? {
             sums.groups.entry(self.key(&f)).or_default().add(&f);
-            sums.total.add(&f);
         }
         Ok(())
     }
 
+    /// The rollup rows of whole days, summed by the database per group key (one row per key
+    /// back, not one per day × queue × channel × agent), and their histograms, which only Rust
+    /// can merge, read as text beside their key alone.
     async fn add_rollups(
         &self,
         state: &AppState,
@@ -172,33 +178,113 @@ impl Query {
         } else {
             "="
         };
-        let sql = format!(
-            "SELECT day, queue_id, channel, agent_id, {ROLLUP_COLS} FROM report_daily \
-             WHERE day >= $1 AND day < $2 AND agent_id {agents} '{ALL_AGENTS}'{filters}"
+        // Without a grouping column the rows are summed per channel, then into one group.
+        let (key, one) = match self.group_by {
+            None | Some(GroupBy::Hour) => ("channel", true),
+            Some(GroupBy::Day) => ("day", false),
+            Some(GroupBy::Queue) => ("queue_id", false),
+            Some(GroupBy::Agent) => ("agent_id", false),
+            Some(GroupBy::Channel) => ("channel", false),
+        };
+        let rows = format!(
+            "FROM report_daily WHERE day >= $1 AND day < $2 AND agent_id {agents} '{ALL_AGENTS}'{filters}"
         );
-        let mut q = sqlx::query_as::<_, RollupRow>(&sql)
+        let summed = SUMMED
+            .iter()
+            .map(|c| format!("CAST(SUM({c}) AS BIGINT) AS {c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!("SELECT {key} AS k, {summed} {rows} GROUP BY {key}");
+        let mut q = sqlx::query_as::<_, SumRow>(&sql)
             .bind(day_key(first))
             .bind(day_key(end));
         for v in &vals {
             q = q.bind(v);
         }
         for r in q.fetch_all(state.store.pool()).await? {
-            let key = match self.group_by {
-                None | Some(GroupBy::Hour) => String::new(),
-                Some(GroupBy::Day) => r.day.clone(),
-                Some(GroupBy::Queue) => r.queue_id.clone(),
-                Some(GroupBy::Agent) => r.agent_id.clone(),
-                Some(GroupBy::Channel) => r.channel.clone(),
-            };
-            let t = r.tally();
-            sums.groups.entry(key).or_default().merge(&t);
-            sums.total.merge(&t);
+            let k = if one { String::new() } else { r.k.clone() };
+            r.add_to(sums.groups.entry(k).or_default());
+        }
+        let sql = format!(
+            "SELECT {key} AS k, first_response_hist, resolution_hist {rows} \
+             AND (first_response_hist <> '{{}}' OR resolution_hist <> '{{}}')"
+        );
+        let mut q = sqlx::query_as::<_, (String, String, String)>(&sql)
+            .bind(day_key(first))
+            .bind(day_key(end));
+        for v in &vals {
+            q = q.bind(v);
+        }
+        for (k, first_response, resolution) in q.fetch_all(state.store.pool()).await? {
+            let t = sums
+                .groups
+                .entry(if one { String::new() } else { k })
+                .or_default();
+            t.first_response.merge_text(&first_response);
+            t.resolution.merge_text(&resolution);
         }
         Ok(())
     }
 }
 
+/// The rollup columns the database sums.
+const SUMMED: [&str; 13] = [
+    "offered",
+    "answered",
+    "abandoned",
+    "short_abandoned",
+    "within_target",
+    "wait_ms",
+    "handled",
+    "handle_ms",
+    "csat_sum",
+    "csat_count",
+    "transfers",
+    "callbacks",
+    "callbacks_answered",
+];
+
+/// A group's sums of rollup rows.
 #[derive(sqlx::FromRow)]
+struct SumRow {
+    k: String,
+    offered: i64,
+    answered: i64,
+    abandoned: i64,
+    short_abandoned: i64,
+    within_target: i64,
+    wait_ms: i64,
+    handled: i64,
+    handle_ms: i64,
+    csat_sum: i64,
+    csat_count: i64,
+    transfers: i64,
+    callbacks: i64,
+    callbacks_answered: i64,
+}
+
+impl SumRow {
+    fn add_to(&self, t: &mut Tally) {
+        t.offered += self.offered;
+        t.answered += self.answered;
+        t.abandoned += self.abandoned;
+        t.short_abandoned += self.short_abandoned;
+        t.within_target += self.within_target;
+        t.wait_ms += self.wait_ms;
+        t.handled += self.handled;
+        t.handle_ms += self.handle_ms;
+        t.csat_sum += self.csat_sum;
+        t.csat_count += self.csat_count;
+        t.transfers += self.transfers;
+        t.callbacks += self.callbacks;
+        t.callbacks_answered += self.callbacks_answered;
+    }
+}
+
+/// A row of `report_daily` as the worker reads it (its key columns select the row; the worker
+/// keeps the key it asked for).
+#[derive(sqlx::FromRow)]
+#[allow(dead_code)]
 pub(super) struct RollupRow {
     day: String,
     queue_id: String,

@@ -16,6 +16,8 @@ mod files;
 mod mentions;
 #[path = "console/node.rs"]
 pub mod node;
+#[path = "console/queues.rs"]
+mod queues;
 #[path = "console/ringing.rs"]
 mod ringing;
 #[path = "console/search.rs"]

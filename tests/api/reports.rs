@@ -7,6 +7,7 @@ use serde_json::Value;
 
 mod calls;
 mod chats;
+mod cti;
 mod live;
 
 /// `GET /api/v1/reports/summary?{query}` as `token`, expecting 200.

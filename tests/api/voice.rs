@@ -32,7 +32,7 @@ pub(super) async fn upload(
 }
 
 /// The customer owning a phone number (E.164), found through the API.
-async fn customer_by_phone(app: &TestApp, e164: &str) -> Value {
+pub(crate) async fn customer_by_phone(app: &TestApp, e164: &str) -> Value {
     let q = e164.replace('+', "%2B");
     let (s, page) = app
         .get(&format!("/api/v1/customers?q={q}"), &app.admin_token)
@@ -54,7 +54,7 @@ async fn customer_by_phone(app: &TestApp, e164: &str) -> Value {
     found[0].clone()
 }
 
-async fn conversations_of(app: &TestApp, customer_id: &str, extra: &str) -> Vec<Value> {
+pub(crate) async fn conversations_of(app: &TestApp, customer_id: &str, extra: &str) -> Vec<Value> {
     let (s, page) = app
         .get(
             &format!("/api/v1/conversations?customer={customer_id}{extra}"),
@@ -65,7 +65,7 @@ async fn conversations_of(app: &TestApp, customer_id: &str, extra: &str) -> Vec<
     page["items"].as_array().unwrap().clone()
 }
 
-async fn detail(app: &TestApp, id: &Value) -> Value {
+pub(crate) async fn detail(app: &TestApp, id: &Value) -> Value {
     let (s, conv) = app
         .get(
             &format!("/api/v1/conversations/{}", id.as_str().unwrap()),
@@ -389,7 +389,7 @@ mod ami_server;
 mod anonymous;
 mod batch;
 mod cdr_db;
-mod live;
+pub(crate) mod live;
 mod manual;
 mod pairing;
 pub(crate) mod queue_log;

@@ -127,6 +127,7 @@ var refreshTimeline = debounce(function (customerId) {
 function handleEvent(ev) {
   if (!S.me) return;
   var data = ev.data || {};
+  queueEvent(ev);
   wallboardEvent(ev);
   switch (ev.kind) {
     case 'message.created': {

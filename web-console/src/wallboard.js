@@ -1,5 +1,5 @@
 // wallboard.js: the supervisors' live wallboard (#/wallboard, full screen at #/wallboard?wall=1)
-// and the dispatch of the supervisor pages (wallboard, reports, business hours, teams).
+// and the dispatch of the supervisor pages (wallboard, reports, queues, business hours).
 // Figures come from /stats/queues and /stats/agents, re-read at most once a second after a
 // relevant event of the console socket (live.js calls wallboardEvent); waits and times in state
 // tick locally in between. Thresholds that turn figures amber or red are kept per browser.
@@ -25,7 +25,7 @@ var WB = { queues: null, agents: null, queuesError: null, agentsError: null, at:
 
 function extraViews() {
   if (!isSupervisor()) return [];
-  var views = ['wallboard', 'reports', 'key-customers'];
+  var views = ['wallboard', 'reports', 'queues', 'key-customers'];
   if (S.me.role === 'admin') views.push('hours', 'teams');
   return views;
 }
@@ -38,6 +38,7 @@ function renderExtraView(main) {
   else if (S.view === 'reports') renderReportsView(main);
   else if (S.view === 'teams') renderTeamsView(main);
   else if (S.view === 'key-customers') renderKeyCustomersView(main);
+  else if (S.view === 'queues') renderQueuesView(main);
   else renderHoursView(main);
   return true;
 }
@@ -49,7 +50,7 @@ function extraRoute() {
 
 // `#/wallboard?wall=1` → the wallboard, full screen; true when the hash names one of these pages.
 function readExtraRoute(hash) {
-  var m = /^#\/?(wallboard|reports|hours|teams|key-customers)(\?(.*))?$/.exec(hash);
+  var m = /^#\/?(wallboard|reports|queues|hours|teams|key-customers)(\?(.*))?$/.exec(hash);
   S.wall = false;
   if (!m || !S.me) return false;
   S.view = m[1];
@@ -314,7 +315,7 @@ function queueCell(q, key, th) {
     case 'answered_today': return [fmtCount(num(d.answered)), ''];
     case 'service_level': {
       var sl = num(d.service_level);
-      return [fmtPct(sl), level(sl === null ? null : sl * 100, th.sl_amber, th.sl_red, true)];
+      return [slWithTarget(fmtPct(sl), q.queue_id), level(sl === null ? null : sl * 100, th.sl_amber, th.sl_red, true)];
     }
     case 'abandon_rate': {
       var ab = num(d.abandoned);
@@ -327,6 +328,16 @@ function queueCell(q, key, th) {
     case 'sla_breached': return [fmtCount(q.sla_breached), q.sla_breached > 0 ? 'red' : ''];
     default: return [DASH, ''];
   }
+}
+
+// The service level with the queue's own target under it ("≤ 30 s"), when it has one.
+function slWithTarget(text, id) {
+  var target = null;
+  S.queues.forEach(function (x) { if (x.id === id && typeof x.service_level_seconds === 'number') target = x.service_level_seconds; });
+  var value = h('span', { 'data-testid': 'wb-sl-value' }, text);
+  if (target === null) return value;
+  return h('span', { class: 'wb-sl' }, value, h('small', { class: 'wb-target', 'data-testid': 'wb-sl-target', title: t('qe.col.service_level_seconds') },
+    t('wb.target', { n: fmtNum(target) })));
 }
 
 // The agents who can serve a queue (its skills, its language), by state: free, busy, away.

@@ -25,7 +25,7 @@ async fn next_of_kind(
     .unwrap_or_else(|_| panic!("no {kind} event within 10 s"))
 }
 
-pub(super) async fn cti(app: &TestApp, token: &str, body: Value) -> (StatusCode, Value) {
+pub(crate) async fn cti(app: &TestApp, token: &str, body: Value) -> (StatusCode, Value) {
     app.call(
         "POST",
         &format!("/api/v1/channels/voice/cti/{token}"),
@@ -48,7 +48,7 @@ async fn cti_form(app: &TestApp, token: &str, body: &str) -> (StatusCode, Value)
     (status, resp.json().await.expect("JSON answer"))
 }
 
-pub(super) fn event(kind: &str, call_id: &str, from: &str, extra: Value) -> Value {
+pub(crate) fn event(kind: &str, call_id: &str, from: &str, extra: Value) -> Value {
     let mut body = json!({"event": kind, "callId": call_id, "from": from, "to": "02133445566", "direction": "in"});
     for (k, v) in extra.as_object().unwrap() {
         body[k] = v.clone();
