@@ -68,6 +68,7 @@ test('an admin sets the service-level target that the wallboard and reports then
     await form.getByTestId('queue-save').click();
     assert.match(await form.getByTestId('queue-error').innerText(), /Priority/);
     await form.getByTestId('queue-priority').fill('0');
+    await form.getByTestId('queue-serve-by-value').check();
     const saved = admin.page.waitForResponse((r) => new URL(r.url()).pathname === `/api/v1/queues/${env.QUEUE_ID}` && r.request().method() === 'PATCH');
     await form.getByTestId('queue-save').click();
     assert.equal((await saved).status(), 200);

@@ -709,6 +709,7 @@ Object.assign(STRINGS.en, {
 'qe.no': 'No',
 'qe.skillsHint': 'Separated by commas; an agent needs all of them.',
 'qe.autoAccept': 'Assign directly instead of offering (auto-accept)',
+'qe.serveByValue': 'Serve by value (a customer\'s segment and lifetime value raise priority)',
 'qe.targets': 'Targets',
 'qe.slHint': 'Answered within it counts toward service level. Empty: 20 s for phone and chat, the first-response target for email. Applies to contacts measured from now on.',
 'qe.frHint': 'Empty: the server\'s default.',
@@ -888,6 +889,7 @@ Object.assign(STRINGS.fa, {
 'qe.no': 'خیر',
 'qe.skillsHint': 'با ویرگول جدا کنید؛ کارشناس باید همهٔ آن‌ها را داشته باشد.',
 'qe.autoAccept': 'واگذاری مستقیم به جای پیشنهاد (پذیرش خودکار)',
+'qe.serveByValue': 'پاسخ بر اساس ارزش مشتری (بخش و ارزش طول عمر مشتری اولویت را بالا می‌برد)',
 'qe.targets': 'اهداف',
 'qe.slHint': 'پاسخ در این زمان در سطح خدمت حساب می‌شود. خالی: ۲۰ ثانیه برای تلفن و گفتگو، هدف اولین پاسخ برای ایمیل. برای تماس‌هایی که از این پس سنجیده می‌شوند.',
 'qe.frHint': 'خالی: پیش‌فرض سرور.',
@@ -4989,6 +4991,7 @@ var src = q || { name: '', channels: ['chat'], skills: [], language: null, prior
 QE.edit = {
 id: q ? q.id : null, name: src.name, channels: (src.channels || []).slice(), skills: (src.skills || []).join(', '),
 language: src.language || '', priority: String(src.priority || 0), auto_accept: !!src.auto_accept,
+serve_by_value: !!src.serve_by_value,
 service_level_seconds: typeof src.service_level_seconds === 'number' ? String(src.service_level_seconds) : '',
 first_response_minutes: typeof src.first_response_minutes === 'number' ? String(src.first_response_minutes) : '',
 business_hours_id: src.business_hours_id || '', business_time_only: !!src.business_time_only
@@ -5039,6 +5042,7 @@ field(t('qe.col.skills'), qeInput('skills', { type: 'text', dir: 'auto' }), t('q
 field(t('qe.col.language'), qeInput('language', { type: 'text', dir: 'ltr', size: '6', placeholder: 'fa' })),
 field(t('qe.col.priority'), number('priority', -1000, 1000))),
 h('label', { class: 'qe-check' }, qeCheck('auto_accept'), t('qe.autoAccept')),
+h('label', { class: 'qe-check' }, qeCheck('serve_by_value'), t('qe.serveByValue')),
 h('fieldset', null, h('legend', null, t('qe.targets')),
 h('div', { class: 'qe-row' },
 field(t('qe.col.service_level_seconds') + ' (' + t('qe.unit.s') + ')', number('service_level_seconds', 0, 100000), t('qe.slHint')),
@@ -5074,6 +5078,7 @@ return {
 name: e.name.trim(), channels: CHANNELS.filter(function (c) { return e.channels.indexOf(c) >= 0; }),
 skills: e.skills.split(/[,،]/).map(function (s) { return s.trim(); }).filter(Boolean),
 language: e.language.trim(), priority: nums.priority, auto_accept: e.auto_accept,
+serve_by_value: e.serve_by_value,
 service_level_seconds: nums.service_level_seconds, first_response_minutes: nums.first_response_minutes,
 business_hours_id: e.business_hours_id || null, business_time_only: e.business_time_only
 };

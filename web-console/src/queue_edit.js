@@ -74,6 +74,7 @@ function editQueue(q) {
   QE.edit = {
     id: q ? q.id : null, name: src.name, channels: (src.channels || []).slice(), skills: (src.skills || []).join(', '),
     language: src.language || '', priority: String(src.priority || 0), auto_accept: !!src.auto_accept,
+    serve_by_value: !!src.serve_by_value,
     service_level_seconds: typeof src.service_level_seconds === 'number' ? String(src.service_level_seconds) : '',
     first_response_minutes: typeof src.first_response_minutes === 'number' ? String(src.first_response_minutes) : '',
     business_hours_id: src.business_hours_id || '', business_time_only: !!src.business_time_only
@@ -127,6 +128,7 @@ function renderQueueForm() {
       field(t('qe.col.language'), qeInput('language', { type: 'text', dir: 'ltr', size: '6', placeholder: 'fa' })),
       field(t('qe.col.priority'), number('priority', -1000, 1000))),
     h('label', { class: 'qe-check' }, qeCheck('auto_accept'), t('qe.autoAccept')),
+    h('label', { class: 'qe-check' }, qeCheck('serve_by_value'), t('qe.serveByValue')),
     h('fieldset', null, h('legend', null, t('qe.targets')),
       h('div', { class: 'qe-row' },
         field(t('qe.col.service_level_seconds') + ' (' + t('qe.unit.s') + ')', number('service_level_seconds', 0, 100000), t('qe.slHint')),
@@ -165,6 +167,7 @@ function queueBody(error) {
     name: e.name.trim(), channels: CHANNELS.filter(function (c) { return e.channels.indexOf(c) >= 0; }),
     skills: e.skills.split(/[,،]/).map(function (s) { return s.trim(); }).filter(Boolean),
     language: e.language.trim(), priority: nums.priority, auto_accept: e.auto_accept,
+    serve_by_value: e.serve_by_value,
     service_level_seconds: nums.service_level_seconds, first_response_minutes: nums.first_response_minutes,
     business_hours_id: e.business_hours_id || null, business_time_only: e.business_time_only
   };

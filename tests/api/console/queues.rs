@@ -98,6 +98,7 @@ async fn the_queue_editor_sets_the_target_the_wallboard_measures() {
     assert_eq!(q["first_response_minutes"], 30, "{q}");
     assert_eq!(q["business_hours_id"], cal["id"], "{q}");
     assert_eq!(q["business_time_only"], false, "{q}");
+    assert_eq!(q["serve_by_value"], true, "{q}");
     assert_eq!(q["channels"], json!(["chat"]), "{q}");
     assert_eq!(q["name"], "Support", "{q}");
     let (s, r) = app
