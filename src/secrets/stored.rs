@@ -85,9 +85,9 @@ pub async fn seal_stored(store: &Store, secrets: &SecretBox) -> anyhow::Result<S
             .map_err(StoreError::from_sqlx)?;
         for (id, value) in rows {
             if SecretBox::is_sealed(&value) {
-                secrets
-                    .open(&value)
-                    .with_context(|| format!("{} ({}.{} = {id}) cannot be read", c.what, c.table, c.key))?;
+                secrets.open(&value).with_context(|| {
+                    format!("{} ({}.{} = {id}) cannot be read", c.what, c.table, c.key)
+                })?;
                 done.checked += 1;
                 continue;
             }

@@ -3,8 +3,8 @@
 //! Passwords are write-only through the API: responses only say whether one is set. They are
 //! stored encrypted (see [`crate::secrets`]).
 
-use crate::secrets::SecretBox;
 use crate::error::{ApiError, ApiResult};
+use crate::secrets::SecretBox;
 use crate::state::AppState;
 use crate::store::{ms_to_rfc3339, StoreError, StoreResult};
 use serde::{Deserialize, Serialize};
