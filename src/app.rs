@@ -138,6 +138,12 @@ impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
         crate::serve::raise_fd_limit();
         let store = connect_store(&settings).await?;
+        let secrets =
+            crate::secrets::SecretBox::from_settings(&settings.security, &settings.server.data_dir)
+                .context("loading the key of stored secrets")?;
+        crate::secrets::stored::seal_stored(&store, &secrets)
+            .await
+            .context("checking the stored secrets")?;
         let stop = CancellationToken::new();
         let node = crate::store::new_id();
         let redis_url = settings.redis.url.expose_secret().trim().to_string();
@@ -164,8 +170,14 @@ impl Application {
             metrics: metrics_handle(),
             settings: Arc::new(settings),
             value_refit: Arc::default(),
+            secrets: Arc::new(secrets),
         };
         let chat_hub = crate::channels::chat::Hub::new(&state.settings.chat);
+        // Created (sealed) or read now, so a key that cannot open it stops the start.
+        chat_hub
+            .key(&state)
+            .await
+            .context("loading the chat signing key")?;
         let listener = TcpListener::bind(&state.settings.server.bind)
             .await
             .with_context(|| format!("binding {}", state.settings.server.bind))?;
@@ -199,6 +211,7 @@ impl Application {
         let worker = WebhookWorker::new(
             self.state.store.clone(),
             self.state.settings.webhooks.clone(),
+            self.state.secrets.clone(),
         );
         let mut workers = vec![
             tokio::spawn(worker.run_until_stopped(self.stop.clone())),

@@ -22,6 +22,7 @@ pub mod queues;
 pub mod reports;
 pub mod routing;
 pub mod search;
+pub mod secrets;
 pub mod serve;
 pub mod settings;
 pub mod startup;

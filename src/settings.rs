@@ -27,6 +27,7 @@ pub struct Settings {
     pub reports: crate::reports::ReportSettings,
     pub logging: LoggingSettings,
     pub events: crate::event_log::EventLogSettings,
+    pub security: crate::secrets::SecuritySettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]

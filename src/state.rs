@@ -22,6 +22,8 @@ pub struct AppState {
     /// Reverse proxies whose `X-Forwarded-For` names the client (`server.trusted_proxies`).
     pub proxies: Arc<crate::auth::guard::TrustedProxies>,
     pub metrics: PrometheusHandle,
+    /// Seals and opens the secrets stored in the database (`crate::secrets`).
+    pub secrets: Arc<crate::secrets::SecretBox>,
     /// Wakes this node's customer-value refit worker (orders arrived).
     pub value_refit: Arc<tokio::sync::Notify>,
 }

@@ -76,35 +76,7 @@ pub fn channel(c: &str) -> ApiResult<String> {
     }
 }
 
-/// Whether JSON text holds a NUL character (`\u0000` escaped; a raw NUL byte is invalid JSON
-/// anyway): PostgreSQL cannot store it, so it is refused (422 `invalid_text`) wherever JSON
-/// enters — request bodies through [`crate::error::ApiJson`] and widget frames.
-pub fn json_has_nul(json: &[u8]) -> bool {
-    const ESCAPE: &[u8] = b"u0000";
-    let mut backslashes = 0usize;
-    for (i, &b) in json.iter().enumerate() {
-        if b == b'\\' {
-            backslashes += 1;
-            continue;
-        }
-        // An odd run of backslashes escapes this character: `\u0000` but not `\\u0000`.
-        if backslashes % 2 == 1 && json[i..].starts_with(ESCAPE) {
-            return true;
-        }
-        backslashes = 0;
-    }
-    json.contains(&0)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::json_has_nul;
-
-    #[test]
-    fn an_escaped_nul_is_found_and_an_escaped_backslash_before_u0000_is_not() {
-        assert!(json_has_nul(br#"{"a":"x\u0000y"}"#));
-        assert!(json_has_nul(br#"{"a":"\\\u0000"}"#));
-        assert!(!json_has_nul(br#"{"a":"\\u0000"}"#));
-        assert!(!json_has_nul(br#"{"a":"\u0001 plain"}"#));
-    }
-}
+/// Whether JSON text holds a NUL character (`\u0000` escaped): PostgreSQL cannot store it, so it
+/// is refused (422 `invalid_text`) wherever JSON enters — request bodies through
+/// [`crate::error::ApiJson`] and widget frames. Lives in `switchboard_wire`, which is fuzzed.
+pub use switchboard_wire::json_has_nul;

@@ -157,12 +157,13 @@ async fn create_webhook(
     let events = check_events(&req.events.unwrap_or_else(|| vec!["*".into()]))?;
     let id = new_id();
     let secret = new_token();
+    let sealed = state.secrets.seal(&secret).map_err(ApiError::Internal)?;
     let now = now_ms();
     let mut tx = state.store.begin().await?;
     sqlx::query("INSERT INTO webhooks (id, url, secret, events, active, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6)")
         .bind(&id)
         .bind(&url)
-        .bind(&secret)
+        .bind(&sealed)
         .bind(serde_json::to_string(&events)?)
         .bind(req.active.unwrap_or(true) as i64)
         .bind(now)

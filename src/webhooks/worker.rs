@@ -1,8 +1,10 @@
 //! Delivery worker: claims due deliveries (safe with several nodes), sends, records the outcome.
 
 use super::signature;
+use crate::secrets::SecretBox;
 use crate::settings::WebhookSettings;
 use crate::store::{now_ms, Store, StoreError, StoreResult};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
@@ -11,24 +13,26 @@ pub struct WebhookWorker {
     store: Store,
     settings: WebhookSettings,
     client: reqwest::Client,
+    secrets: Arc<SecretBox>,
 }
 
 const LEASE_MS: i64 = 60_000;
 
 impl WebhookWorker {
-    pub fn new(store: Store, settings: WebhookSettings) -> Self {
+    pub fn new(store: Store, settings: WebhookSettings, secrets: Arc<SecretBox>) -> Self {
         let mut builder = reqwest::Client::builder()
             .timeout(Duration::from_secs(settings.timeout_secs))
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("Switchboard-Webhooks/", env!("CARGO_PKG_VERSION")));
         if !settings.allow_private_targets {
-            builder = builder.dns_resolver(std::sync::Arc::new(super::targets::PublicOnly));
+            builder = builder.dns_resolver(Arc::new(super::targets::PublicOnly));
         }
         let client = builder.build().expect("reqwest client builds");
         WebhookWorker {
             store,
             settings,
             client,
+            secrets,
         }
     }
 
@@ -84,9 +88,15 @@ impl WebhookWorker {
                 .ok()
                 .and_then(|u| super::targets::refuse(&u))
                 .is_some();
+        // The secret is stored sealed (clear when written by an earlier version).
+        let secret = self.secrets.open(&secret);
         let result = if refused {
             Err(None)
+        } else if let Err(e) = &secret {
+            tracing::error!(webhook_id = %webhook_id, error = %format!("{e:#}"), "webhook secret unreadable");
+            Err(None)
         } else {
+            let secret = secret.as_deref().unwrap_or_default();
             self.client
                 .post(&url)
                 .header("content-type", "application/json")
@@ -95,7 +105,7 @@ impl WebhookWorker {
                 .header("x-switchboard-timestamp", ts.to_string())
                 .header(
                     "x-switchboard-signature",
-                    signature(&secret, ts, payload.as_bytes()),
+                    signature(secret, ts, payload.as_bytes()),
                 )
                 .body(payload)
                 .send()
@@ -111,7 +121,12 @@ impl WebhookWorker {
                 Some(resp.status().as_u16() as i64),
                 Some(format!("HTTP {}", resp.status())),
             ),
-            Err(None) => (false, None, Some("refused: private address".to_string())),
+            Err(None) if refused => (false, None, Some("refused: private address".to_string())),
+            Err(None) => (
+                false,
+                None,
+                Some("the webhook secret cannot be decrypted with this node's key".to_string()),
+            ),
             Err(Some(e)) => (
                 false,
                 None,

@@ -23,6 +23,7 @@ mod openapi;
 mod reports;
 mod routing;
 mod search;
+mod secrets_at_rest;
 mod sqlite;
 mod teams;
 mod value;

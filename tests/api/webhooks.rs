@@ -7,10 +7,10 @@ use serde_json::json;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-type Seen = Arc<Mutex<Vec<(HeaderMap, Bytes)>>>;
+pub(crate) type Seen = Arc<Mutex<Vec<(HeaderMap, Bytes)>>>;
 
 /// A real HTTP receiver on a free port that fails the first `fail_first` requests with 503.
-async fn receiver(fail_first: usize) -> (String, Seen) {
+pub(crate) async fn receiver(fail_first: usize) -> (String, Seen) {
     let seen: Seen = Arc::new(Mutex::new(Vec::new()));
     let s2 = seen.clone();
     let handler = move |headers: HeaderMap, body: Bytes| {
@@ -32,7 +32,7 @@ async fn receiver(fail_first: usize) -> (String, Seen) {
     (format!("http://{addr}/hook"), seen)
 }
 
-async fn wait_until<F: Fn() -> bool>(what: &str, f: F) {
+pub(crate) async fn wait_until<F: Fn() -> bool>(what: &str, f: F) {
     for _ in 0..200 {
         if f() {
             return;

@@ -8,11 +8,14 @@ pub(crate) fn offset(secs: i32) -> Result<UtcOffset, String> {
     UtcOffset::from_whole_seconds(secs).map_err(|_| format!("invalid utc_offset_secs {secs}"))
 }
 
-/// Attaches `offset` to a local time and converts it to UTC without panicking.
+/// Attaches `offset` to a local time and converts it to UTC without panicking. Years outside
+/// 0000–9999 (`-2025-03-01` parses as year −2025) are refused: RFC 3339 cannot write them, so
+/// such a record could not be serialised (found by fuzzing, `fuzz/regressions/voice_logs/`).
 fn to_utc(local: PrimitiveDateTime, offset: UtcOffset) -> Result<OffsetDateTime, String> {
     local
         .assume_offset(offset)
         .checked_to_offset(UtcOffset::UTC)
+        .filter(|t| (0..=9999).contains(&t.year()))
         .ok_or_else(|| "timestamp out of range".to_string())
 }
 
@@ -96,4 +99,5 @@ pub(crate) fn parse_hylafax_local(s: &str, offset: UtcOffset) -> Result<OffsetDa
 /// Adds whole seconds without panicking on overflow.
 pub(crate) fn plus_secs(t: OffsetDateTime, secs: u32) -> Option<OffsetDateTime> {
     t.checked_add(time::Duration::seconds(i64::from(secs)))
+        .filter(|t| t.year() <= 9999)
 }

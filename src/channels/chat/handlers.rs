@@ -4,36 +4,10 @@ use super::hub::Push;
 use super::socket::Session;
 use super::visitor::{self, Visitor};
 use crate::error::ApiError;
-use serde::Deserialize;
 use serde_json::{json, Value};
 
-/// Frames after `hello`.
-#[derive(Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub(super) enum Inbound {
-    Message {
-        client_id: String,
-        #[serde(default)]
-        text: String,
-        attachment_id: Option<String>,
-    },
-    Typing {
-        on: bool,
-    },
-    Read {
-        seq: i64,
-    },
-    Prechat {
-        name: Option<String>,
-        email: Option<String>,
-    },
-    Rating {
-        score: i64,
-        comment: Option<String>,
-    },
-    Ping,
-    Pong,
-}
+/// Frames after `hello` (parsed by `switchboard_wire`, which the fuzz targets exercise).
+pub(super) use switchboard_wire::widget::Inbound;
 
 pub(super) fn error_frame(code: &str, text: &str, client_id: Option<&str>) -> Value {
     let mut f = json!({"type": "error", "code": code, "error": text});

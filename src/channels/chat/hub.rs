@@ -131,7 +131,7 @@ impl Hub {
     /// The signing key (loaded or created once per node).
     pub async fn key(&self, state: &AppState) -> crate::store::StoreResult<&[u8]> {
         self.key
-            .get_or_try_init(|| super::secrets::load_or_create(&state.store))
+            .get_or_try_init(|| super::secrets::load_or_create(&state.store, &state.secrets))
             .await
             .map(|k| k.as_slice())
     }

@@ -1,6 +1,8 @@
-//! Signing: the server secret (generated once, kept in `server_secrets`, shared by every node on
-//! the database), visitor tokens, attachment URL signatures and identity verification.
+//! Signing: the server secret (generated once, kept sealed in `server_secrets`, shared by every
+//! node on the database), visitor tokens, attachment URL signatures and identity verification.
 
+use crate::secrets::stored::CHAT_SIGNING_KEY;
+use crate::secrets::SecretBox;
 use crate::store::{now_ms, Store, StoreError, StoreResult};
 use base64::Engine;
 use hmac::{Hmac, Mac};
@@ -8,34 +10,40 @@ use sha2::Sha256;
 
 type HmacSha256 = Hmac<Sha256>;
 
-/// Name of the row in `server_secrets` holding the chat signing key.
-const SECRET_NAME: &str = "chat_signing_key";
-
-/// The signing key, created on first use. Concurrent first uses on several nodes agree because
-/// the insert is `ON CONFLICT DO NOTHING` and everyone reads the stored row afterwards.
-pub async fn load_or_create(store: &Store) -> StoreResult<Vec<u8>> {
+/// The signing key, created on first use and stored sealed with `secrets`. Concurrent first
+/// uses on several nodes agree because the insert is `ON CONFLICT DO NOTHING` and everyone reads
+/// the stored row afterwards. A stored key this node cannot open is an error, never replaced.
+pub async fn load_or_create(store: &Store, secrets: &SecretBox) -> StoreResult<Vec<u8>> {
     let fresh: [u8; 32] = rand::random();
     let encoded = base64::engine::general_purpose::STANDARD.encode(fresh);
+    let sealed = secrets.seal(&encoded).map_err(decode_error)?;
     let mut tx = store.begin().await?;
     sqlx::query(
         "INSERT INTO server_secrets (name, value, created_at) VALUES ($1, $2, $3) \
          ON CONFLICT (name) DO NOTHING",
     )
-    .bind(SECRET_NAME)
-    .bind(&encoded)
+    .bind(CHAT_SIGNING_KEY)
+    .bind(&sealed)
     .bind(now_ms())
     .execute(tx.conn())
     .await
     .map_err(StoreError::from_sqlx)?;
     let (value,): (String,) = sqlx::query_as("SELECT value FROM server_secrets WHERE name = $1")
-        .bind(SECRET_NAME)
+        .bind(CHAT_SIGNING_KEY)
         .fetch_one(tx.conn())
         .await
         .map_err(StoreError::from_sqlx)?;
     tx.commit().await?;
+    let opened = secrets
+        .open(&value)
+        .map_err(|e| decode_error(e.context("the chat signing key cannot be read")))?;
     base64::engine::general_purpose::STANDARD
-        .decode(value)
-        .map_err(|e| StoreError::Other(sqlx::Error::Decode(e.into())))
+        .decode(opened)
+        .map_err(|e| decode_error(e.into()))
+}
+
+fn decode_error(e: anyhow::Error) -> StoreError {
+    StoreError::Other(sqlx::Error::Decode(e.into()))
 }
 
 fn mac(key: &[u8], parts: &[&str]) -> HmacSha256 {

@@ -20,6 +20,7 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use switchboard_wire::widget::{parse_frame, parse_hello, Identity};
 
 type Sink = SplitSink<WebSocket, WsMessage>;
 
@@ -112,23 +113,6 @@ struct Live {
     pushes: Arc<Mailbox>,
 }
 
-#[derive(Deserialize)]
-struct Identity {
-    user_id: String,
-    hash: String,
-    name: Option<String>,
-    email: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct Hello {
-    site: String,
-    visitor_token: Option<String>,
-    last_seq: Option<i64>,
-    locale: Option<String>,
-    identity: Option<Identity>,
-}
-
 impl Session {
     pub(super) async fn send(&mut self, v: Value) -> anyhow::Result<()> {
         self.sink
@@ -171,12 +155,7 @@ impl Session {
             self.close(1008, "hello expected").await;
             return Ok(None);
         };
-        let hello = match serde_json::from_str::<Value>(&text) {
-            _ if crate::validate::json_has_nul(text.as_bytes()) => None,
-            Ok(v) if v["type"] == "hello" => serde_json::from_value::<Hello>(v).ok(),
-            _ => None,
-        };
-        let Some(hello) = hello.filter(|h| h.site == self.site.site_key) else {
+        let Some(hello) = parse_hello(&text).filter(|h| h.site == self.site.site_key) else {
             self.send(error_frame(
                 "bad_frame",
                 "the first frame must be hello for this site",
@@ -380,11 +359,7 @@ impl Session {
                         Some(Ok(_)) => { last_rx = Instant::now(); continue; }
                     };
                     last_rx = Instant::now();
-                    if crate::validate::json_has_nul(text.as_bytes()) {
-                        Box::pin(self.send(error_frame("invalid_text", "text must not contain NUL characters", None))).await?;
-                        continue;
-                    }
-                    match serde_json::from_str::<Inbound>(&text) {
+                    match parse_frame(&text) {
                         Ok(Inbound::Typing { on }) => {
                             // At most one typing event per second reaches the bus.
                             if last_typing.is_some_and(|t| t.elapsed().as_millis() < 1000) && on {
@@ -394,10 +369,8 @@ impl Session {
                             Box::pin(self.publish_typing(v, on)).await;
                         }
                         Ok(f) => Box::pin(self.handle(f, v, key)).await?,
-                        Err(_) => {
-                            let client_id = serde_json::from_str::<Value>(&text).ok()
-                                .and_then(|v| v["client_id"].as_str().map(str::to_string));
-                            Box::pin(self.send(error_frame("bad_frame", "malformed or unknown frame", client_id.as_deref()))).await?;
+                        Err(e) => {
+                            Box::pin(self.send(error_frame(e.code(), e.text(), e.client_id()))).await?;
                         }
                     }
                 }

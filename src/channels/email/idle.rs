@@ -32,7 +32,7 @@ pub async fn wait_for_mail(state: &AppState, timeout: Duration) {
 /// or on any error, simply wait out `timeout`.
 async fn idle_one(state: &AppState, mailbox: &Mailbox, timeout: Duration) {
     let result: anyhow::Result<bool> = async {
-        let password = mailbox.imap_secret(&state.settings.server.data_dir)?;
+        let password = mailbox.imap_secret(&state.secrets)?;
         let mut session =
             super::imap_conn::connect(&state.settings.email, mailbox, &password).await?;
         if !session.capabilities().await?.has_str("IDLE") {

@@ -158,7 +158,7 @@ impl ImapWorker {
 
     async fn pass(&self, mailbox: &Mailbox) -> anyhow::Result<PassReport> {
         let pool = self.state.store.pool();
-        let password = mailbox.imap_secret(&self.state.settings.server.data_dir)?;
+        let password = mailbox.imap_secret(&self.state.secrets)?;
         let mut session =
             super::imap_conn::connect(&self.state.settings.email, mailbox, &password).await?;
         let selected = session

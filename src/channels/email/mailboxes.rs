@@ -1,15 +1,14 @@
 //! Mailboxes: one support address with its IMAP (fetch) and SMTP (send) accounts.
 //!
 //! Passwords are write-only through the API: responses only say whether one is set. They are
-//! stored encrypted (see [`super::secrets`]).
+//! stored encrypted (see [`crate::secrets`]).
 
-use super::secrets::SecretBox;
 use crate::error::{ApiError, ApiResult};
+use crate::secrets::SecretBox;
 use crate::state::AppState;
 use crate::store::{ms_to_rfc3339, StoreError, StoreResult};
 use serde::{Deserialize, Serialize};
 use sqlx::AnyConnection;
-use std::path::Path;
 use utoipa::ToSchema;
 
 /// Transport security modes for IMAP and SMTP.
@@ -44,17 +43,17 @@ const COLS: &str = "id, name, address, imap_host, imap_port, imap_tls, imap_user
 
 impl Mailbox {
     /// The IMAP password in clear (empty when none is set).
-    pub fn imap_secret(&self, data_dir: &Path) -> anyhow::Result<String> {
+    pub fn imap_secret(&self, secrets: &SecretBox) -> anyhow::Result<String> {
         match &self.imap_password {
-            Some(p) => SecretBox::for_dir(data_dir)?.open(p),
+            Some(p) => secrets.open(p),
             None => Ok(String::new()),
         }
     }
 
     /// The SMTP password in clear, if one is set.
-    pub fn smtp_secret(&self, data_dir: &Path) -> anyhow::Result<Option<String>> {
+    pub fn smtp_secret(&self, secrets: &SecretBox) -> anyhow::Result<Option<String>> {
         match &self.smtp_password {
-            Some(p) => SecretBox::for_dir(data_dir)?.open(p).map(Some),
+            Some(p) => secrets.open(p).map(Some),
             None => Ok(None),
         }
     }
@@ -228,8 +227,7 @@ pub(super) async fn apply(state: &AppState, m: &mut Mailbox, input: MailboxInput
             *target = opt_text(field, value, 255)?;
         }
     }
-    let secret_box =
-        SecretBox::for_dir(&state.settings.server.data_dir).map_err(ApiError::Internal)?;
+    let secret_box = &state.secrets;
     for (value, target) in [
         (&input.imap_password, &mut m.imap_password),
         (&input.smtp_password, &mut m.smtp_password),

@@ -7,7 +7,7 @@
 //! - [`mailboxes`], [`mailbox_routes`]: IMAP/SMTP account settings (admin only).
 //! - [`outbox`]: replies and acknowledgements queued inside the agent's transaction, sent by
 //!   [`OutboxWorker`] ([`sender`]) with a stable `Message-ID`.
-//! - [`secrets`]: mailbox passwords encrypted at rest.
+//!   Mailbox passwords are encrypted at rest ([`crate::secrets`]).
 //! - [`imap`]: [`ImapWorker`] polls each mailbox and feeds [`inbound`].
 //! - [`tls`]: the roots trusted by IMAP and SMTP TLS (`email.extra_ca_file`).
 
@@ -25,7 +25,6 @@ pub mod push;
 pub mod quarantine;
 mod reply;
 pub mod routes;
-pub mod secrets;
 pub mod sender;
 pub mod tls;
 

@@ -195,7 +195,7 @@ impl OutboxWorker {
         }
         .map_err(|e| Failure::Permanent(e.to_string()))?;
         let password = mailbox
-            .smtp_secret(&self.state.settings.server.data_dir)
+            .smtp_secret(&self.state.secrets)
             .map_err(|e| Failure::Permanent(format!("{e:#}")))?;
         let transport = transport(&self.state.settings.email, &mailbox, password)?;
         match transport.send(email).await {

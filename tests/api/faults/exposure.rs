@@ -47,4 +47,6 @@ async fn the_data_directory_and_the_embedded_database_are_private_to_the_server(
     let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode(&data), 0o700);
     assert_eq!(mode(&data.join("switchboard.db")), 0o600);
+    // The key of the stored secrets, created because none is configured.
+    assert_eq!(mode(&data.join("secrets.key")), 0o600);
 }
