@@ -20,7 +20,7 @@ pub const HEAVY: usize = 50;
 pub const CHAT_MESSAGES: usize = 6;
 pub const MAIL_MESSAGES: usize = 5;
 /// Conversations left open at the end (per channel: chat and email), the rest resolved.
-pub const KEEP_OPEN: i64 = 1_500;
+pub const KEEP_OPEN: i64 = 5_000;
 pub const PASSWORD: &str = "bench password 123";
 /// A word in one message of 200,000, and the Persian word stored with Persian letters
 /// (searched with the Arabic forms ك and ي).
