@@ -80,10 +80,11 @@ pub fn phone(k: u64) -> String {
     format!("0912{:07}", k)
 }
 
-/// Conversations per channel for `n` in all: half calls, a tenth mail threads, the rest chats.
+/// Conversations per channel for `n` in all: half calls, a twentieth mail threads, the rest
+/// chats.
 pub fn split(n: usize) -> (usize, usize, usize) {
     let voice = n / 2;
-    let mail = n / 10;
+    let mail = n / 20;
     (voice, mail, n - voice - mail)
 }
 

@@ -245,7 +245,7 @@ async fn offers(admin: &Api, count: usize) -> Vec<u64> {
         .post(
             "/api/v1/agents",
             json!({"email": email, "name": "Offers", "role": "agent", "password": PASSWORD,
-               "capacity": {"api": 10000, "chat": 0, "email": 0, "phone": 0, "fax": 0}}),
+               "capacity": {"api": 1000, "chat": 0, "email": 0, "phone": 0, "fax": 0}}),
         )
         .await;
     let agent = Api::login(&admin.base, &email, PASSWORD).await;
