@@ -11,15 +11,16 @@
 //! when missing); a database already filled by this bench is measured without filling it
 //! again. Without it a temporary one is filled and dropped. `SB_BENCH_FILL_ONLY=1` stops after
 //! the fill; `SB_BENCH_SAMPLES` (default 200) requests per figure; `SB_BENCH_SERVER_BIN` runs
-//! another build of the server on the database (to compare before and after a change).
+//! another build of the server on a database loaded before (to compare before and after a
+//! change; nothing is filled then).
 //!
 //! `cargo bench --bench year_history`
 
-mod support;
 #[path = "year/fill.rs"]
 mod fill;
 #[path = "year/measure.rs"]
 mod measure;
+mod support;
 
 use serde_json::{json, Value};
 use std::path::PathBuf;
@@ -180,7 +181,10 @@ async fn fill_if_needed(t: &Target, n: usize) {
     switchboard::reports::rebuild(&state.store, &state.settings)
         .await
         .expect("reports rebuild");
-    println!("  reports rebuilt in {:.0} s", rebuilt.elapsed().as_secs_f64());
+    println!(
+        "  reports rebuilt in {:.0} s",
+        rebuilt.elapsed().as_secs_f64()
+    );
     switchboard::agents::create_from_cli(
         &state.store,
         "filled@bench.test",
@@ -201,7 +205,11 @@ async fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(1_000_000);
     let t = target().await;
-    fill_if_needed(&t, n).await;
+    // Another build of the server measures a database loaded before (this build's migrations
+    // must not touch it first).
+    if std::env::var("SB_BENCH_SERVER_BIN").is_err() {
+        fill_if_needed(&t, n).await;
+    }
     if std::env::var("SB_BENCH_FILL_ONLY").is_ok() {
         return;
     }

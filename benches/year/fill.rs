@@ -28,16 +28,36 @@ pub const RARE: &str = "zanzibar";
 pub const PERSIAN: &str = "کیف";
 
 const EN: [&str; 16] = [
-    "order", "delivery", "refund", "invoice", "account", "password", "shipping", "broken",
-    "late", "price", "discount", "address", "change", "cancel", "thanks", "please",
+    "order", "delivery", "refund", "invoice", "account", "password", "shipping", "broken", "late",
+    "price", "discount", "address", "change", "cancel", "thanks", "please",
 ];
 const FA: [&str; 12] = [
-    "سلام", "سفارش", "ارسال", "پیگیری", "تحویل", "مشکل", "لطفا", "ممنون", "کد", "یک",
-    "بسته", "پرداخت",
+    "سلام",
+    "سفارش",
+    "ارسال",
+    "پیگیری",
+    "تحویل",
+    "مشکل",
+    "لطفا",
+    "ممنون",
+    "کد",
+    "یک",
+    "بسته",
+    "پرداخت",
 ];
 const NAMES: [&str; 12] = [
-    "Sara Ahmadi", "Reza Karimi", "Maryam Hosseini", "Ali Rezaei", "John Smith", "Emma Brown",
-    "مریم کریمی", "علی احمدی", "زهرا موسوی", "Mohammad Jafari", "Lena Fischer", "Omar Haddad",
+    "Sara Ahmadi",
+    "Reza Karimi",
+    "Maryam Hosseini",
+    "Ali Rezaei",
+    "John Smith",
+    "Emma Brown",
+    "مریم کریمی",
+    "علی احمدی",
+    "زهرا موسوی",
+    "Mohammad Jafari",
+    "Lena Fischer",
+    "Omar Haddad",
 ];
 
 /// A deterministic pseudo-random number for `i` (splitmix64).
@@ -89,7 +109,6 @@ pub fn split(n: usize) -> (usize, usize, usize) {
 }
 
 pub struct Ids {
-    pub queues: Vec<String>,
     pub agents: Vec<String>,
     pub site: String,
 }
@@ -118,7 +137,6 @@ pub async fn setup(api: &Api) -> Ids {
     )
     .await;
     Ids {
-        queues,
         agents,
         site: id(site),
     }

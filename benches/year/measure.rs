@@ -44,17 +44,20 @@ fn cpu_ticks(pid: u32) -> u64 {
     n(11) + n(12)
 }
 
-/// Wait (at most 10 minutes) until the process used under 2 % of a core for 5 s.
-async fn wait_idle(pid: u32) -> Duration {
+/// Wait (at most 2 minutes) until the process used under 10 % of a core for 5 s; returns
+/// how long that took and the share of a core it last used.
+async fn wait_idle(pid: u32) -> (Duration, f64) {
     let started = Instant::now();
-    while started.elapsed() < Duration::from_secs(600) {
+    let mut share = 1.0;
+    while started.elapsed() < Duration::from_secs(120) {
         let before = cpu_ticks(pid);
         tokio::time::sleep(Duration::from_secs(5)).await;
-        if cpu_ticks(pid) - before <= 10 {
+        share = (cpu_ticks(pid) - before) as f64 / 500.0;
+        if share < 0.1 {
             break;
         }
     }
-    started.elapsed()
+    (started.elapsed(), share)
 }
 
 fn ms(us: u64) -> f64 {
@@ -134,7 +137,10 @@ fn enc(s: &str) -> String {
 async fn figures(admin: &Api, agent_id: &str) -> Vec<(&'static str, Vec<String>, bool)> {
     let queues = admin.get("/api/v1/queues").await;
     let queue_of = |name: &str| {
-        let list = queues.as_array().or(queues["items"].as_array()).expect("queues");
+        let list = queues
+            .as_array()
+            .or(queues["items"].as_array())
+            .expect("queues");
         list.iter()
             .find(|q| q["name"] == name)
             .and_then(|q| q["id"].as_str())
@@ -145,7 +151,10 @@ async fn figures(admin: &Api, agent_id: &str) -> Vec<(&'static str, Vec<String>,
     let first = admin
         .get("/api/v1/conversations?status=open&limit=25")
         .await;
-    let cursor = first["next_cursor"].as_str().expect("second page").to_string();
+    let cursor = first["next_cursor"]
+        .as_str()
+        .expect("second page")
+        .to_string();
     let chats = admin
         .get("/api/v1/conversations?channel=chat&limit=100")
         .await;
@@ -161,23 +170,47 @@ async fn figures(admin: &Api, agent_id: &str) -> Vec<(&'static str, Vec<String>,
             let found = admin
                 .get(&format!("/api/v1/customers?q={}", fill::phone(k)))
                 .await;
-            out.push(found["items"][0]["id"].as_str().expect("heavy customer").to_string());
+            out.push(
+                found["items"][0]["id"]
+                    .as_str()
+                    .expect("heavy customer")
+                    .to_string(),
+            );
         }
         out
     };
     let page1 = admin
         .get(&format!("/api/v1/customers/{}/timeline?limit=20", heavy[0]))
         .await;
-    let tl_cursor = page1["next_cursor"].as_str().expect("timeline page 2").to_string();
+    let tl_cursor = page1["next_cursor"]
+        .as_str()
+        .expect("timeline page 2")
+        .to_string();
     let list = |q: &str| vec![format!("/api/v1/conversations?{q}&limit=25")];
     let many = |f: &dyn Fn(u64) -> String| (0..20u64).map(f).collect::<Vec<_>>();
     vec![
         ("inbox: status=open", list("status=open"), false),
-        ("inbox: Email queue, open", list(&format!("queue={email_q}&status=open")), false),
-        ("inbox: Sales queue, open", list(&format!("queue={sales_q}&status=open")), false),
+        (
+            "inbox: Email queue, open",
+            list(&format!("queue={email_q}&status=open")),
+            false,
+        ),
+        (
+            "inbox: Sales queue, open",
+            list(&format!("queue={sales_q}&status=open")),
+            false,
+        ),
         ("inbox: mine, open", list("assignee=me&status=open"), true),
-        ("inbox: unassigned, open", list("assignee=none&status=open"), false),
-        ("inbox: tag=callback, open", list("tag=callback&status=open"), false),
+        (
+            "inbox: unassigned, open",
+            list("assignee=none&status=open"),
+            false,
+        ),
+        (
+            "inbox: tag=callback, open",
+            list("tag=callback&status=open"),
+            false,
+        ),
         (
             "inbox: second page (cursor)",
             list(&format!("status=open&cursor={}", enc(&cursor))),
@@ -185,12 +218,18 @@ async fn figures(admin: &Api, agent_id: &str) -> Vec<(&'static str, Vec<String>,
         ),
         (
             "conversation with its messages",
-            convs.iter().map(|c| format!("/api/v1/conversations/{c}")).collect(),
+            convs
+                .iter()
+                .map(|c| format!("/api/v1/conversations/{c}"))
+                .collect(),
             false,
         ),
         (
             "timeline: heavy customer, page 1",
-            heavy.iter().map(|c| format!("/api/v1/customers/{c}/timeline?limit=20")).collect(),
+            heavy
+                .iter()
+                .map(|c| format!("/api/v1/customers/{c}/timeline?limit=20"))
+                .collect(),
             false,
         ),
         (
@@ -209,7 +248,12 @@ async fn figures(admin: &Api, agent_id: &str) -> Vec<(&'static str, Vec<String>,
         ),
         (
             "customer search: email",
-            many(&|k| format!("/api/v1/customers?q=c{}%40mail.bench.test", k * 1_777 % 40_000)),
+            many(&|k| {
+                format!(
+                    "/api/v1/customers?q=c{}%40mail.bench.test",
+                    k * 1_777 % 40_000
+                )
+            }),
             false,
         ),
         (
@@ -220,15 +264,31 @@ async fn figures(admin: &Api, agent_id: &str) -> Vec<(&'static str, Vec<String>,
             ],
             false,
         ),
-        ("message search: rare word", vec![format!("/api/v1/search?q={}", fill::RARE)], false),
-        ("message search: common word", vec!["/api/v1/search?q=order".to_string()], false),
+        (
+            "message search: rare word",
+            vec![format!("/api/v1/search?q={}", fill::RARE)],
+            false,
+        ),
+        (
+            "message search: common word",
+            vec!["/api/v1/search?q=order".to_string()],
+            false,
+        ),
         (
             "message search: Persian, Arabic letter forms",
             vec![format!("/api/v1/search?q={}", enc("كيف"))],
             false,
         ),
-        ("stats: queues", vec!["/api/v1/stats/queues".to_string()], false),
-        ("stats: agents", vec!["/api/v1/stats/agents".to_string()], false),
+        (
+            "stats: queues",
+            vec!["/api/v1/stats/queues".to_string()],
+            false,
+        ),
+        (
+            "stats: agents",
+            vec!["/api/v1/stats/agents".to_string()],
+            false,
+        ),
     ]
     .into_iter()
     .map(|(l, p, mine)| (l, p, mine && !agent_id.is_empty()))
@@ -238,9 +298,12 @@ async fn figures(admin: &Api, agent_id: &str) -> Vec<(&'static str, Vec<String>,
 /// New conversations in a queue of their own, timed from the create request to the offer
 /// frame on the console socket of the one agent who takes `api` work.
 async fn offers(admin: &Api, count: usize) -> Vec<u64> {
-    let queue = admin.post("/api/v1/queues", json!({"name": "Offers"})).await;
+    let run = support::free_port();
+    let queue = admin
+        .post("/api/v1/queues", json!({ "name": format!("Offers {run}") }))
+        .await;
     let queue = queue["id"].as_str().expect("queue").to_string();
-    let email = format!("offers{}@bench.test", support::free_port());
+    let email = format!("offers{run}@bench.test");
     admin
         .post(
             "/api/v1/agents",
@@ -326,17 +389,21 @@ pub async fn run(t: &Target) {
         "server listening after {:.1} s",
         booted.elapsed().as_secs_f64()
     );
-    let settled = wait_idle(pid).await;
+    let (settled, share) = wait_idle(pid).await;
     println!(
-        "idle after {:.0} s more; RSS idle after start: {} MiB",
+        "quiet after {:.0} s more ({:.0} % of a core); RSS idle after start: {} MiB",
         settled.as_secs_f64(),
+        share * 100.0,
         rss_kib(pid) / 1024
     );
     let base = format!("http://127.0.0.1:{port}");
     let admin = Arc::new(Api::login(&base, "admin@bench.test", PASSWORD).await);
     let agent = Api::login(&base, "a0@bench.test", PASSWORD).await;
     let me = agent.get("/api/v1/auth/me").await;
-    let me = me["id"].as_str().or(me["agent"]["id"].as_str()).unwrap_or("");
+    let me = me["id"]
+        .as_str()
+        .or(me["agent"]["id"].as_str())
+        .unwrap_or("");
     let n = samples();
     println!("\n| request | n | p50 ms | p99 ms | max ms |\n|---|---:|---:|---:|---:|");
     let figures = figures(&admin, me).await;
@@ -371,6 +438,10 @@ pub async fn run(t: &Target) {
         offers(&admin, n / 2).await,
     );
     println!("\nslowest request anywhere: {:.0} ms", ms(worst));
-    wait_idle(pid).await;
-    println!("RSS idle after the measurements: {} MiB", rss_kib(pid) / 1024);
+    let (_, share) = wait_idle(pid).await;
+    println!(
+        "RSS idle after the measurements: {} MiB ({:.0} % of a core)",
+        rss_kib(pid) / 1024,
+        share * 100.0
+    );
 }
