@@ -155,9 +155,12 @@ async fn figures(admin: &Api, agent_id: &str) -> Vec<(&'static str, Vec<String>,
         .as_str()
         .expect("second page")
         .to_string();
-    let chats = admin
+    let mut chats = admin
         .get("/api/v1/conversations?channel=chat&limit=100")
         .await;
+    if chats["items"].as_array().is_none_or(|a| a.is_empty()) {
+        chats = admin.get("/api/v1/conversations?limit=100").await;
+    }
     let convs: Vec<String> = chats["items"]
         .as_array()
         .expect("items")
