@@ -170,6 +170,8 @@ pub struct RoutingSettings {
 #[derive(Debug, Clone, Deserialize)]
 pub struct VoiceSettings {
     pub tail: String,
+    /// Largest call or fax log accepted by one upload (read as a stream, stored in pieces).
+    pub max_upload_bytes: u64,
     pub pbx_utc_offset_secs: i32,
     pub callback_queue: String,
     /// Missed calls from one number within this many minutes join one callback conversation.

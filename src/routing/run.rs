@@ -8,7 +8,7 @@ use crate::conversations::{self, Actor};
 use crate::state::AppState;
 use crate::store::{ms_to_rfc3339, StoreError, StoreResult};
 use serde_json::json;
-use switchboard_routing::Decision;
+use switchboard_routing::{Decision, Engine};
 
 /// What one pass did.
 #[derive(Debug, Default, Clone)]
@@ -34,6 +34,31 @@ pub struct RunReport {
 /// on the node holding the router lease. Safe to run concurrently on any number of nodes:
 /// every change re-checks the database inside its own transaction.
 pub async fn run_once(state: &AppState, now: i64) -> StoreResult<RunReport> {
+    run_kept(state, now, &mut Kept::default()).await
+}
+
+/// The engine of the router's last pass, kept for the passes that only add new conversations
+/// to it: those read the new rows, not the whole routing state. Every periodic pass and
+/// every event that may have changed anything else loads a fresh one, and one older than
+/// [`super::ROUTER_TICK`] is not used, so nothing the router did not hear about stays unseen
+/// longer than it did when every pass reloaded.
+#[derive(Default)]
+pub(crate) struct Kept(Option<(Engine, std::time::Instant)>);
+
+impl Kept {
+    fn take_fresh(&mut self) -> Option<(Engine, std::time::Instant)> {
+        self.0
+            .take()
+            .filter(|(_, at)| at.elapsed() < super::ROUTER_TICK)
+    }
+}
+
+/// [`run_once`] keeping its engine in `kept` for later event passes.
+pub(crate) async fn run_kept(
+    state: &AppState,
+    now: i64,
+    kept: &mut Kept,
+) -> StoreResult<RunReport> {
     let started = std::time::Instant::now();
     let mut report = RunReport {
         gone_offline: super::console::sweep_stale(
@@ -46,7 +71,7 @@ pub async fn run_once(state: &AppState, now: i64) -> StoreResult<RunReport> {
         breached: breaches(state, now).await?,
         ..RunReport::default()
     };
-    route(state, now, &mut report, true, true).await?;
+    route(state, now, &mut report, Pass::Tick, kept).await?;
     metrics::histogram!("switchboard_routing_pass_seconds", "pass" => "tick")
         .record(started.elapsed().as_secs_f64());
     Ok(report)
@@ -59,9 +84,32 @@ pub async fn run_once(state: &AppState, now: i64) -> StoreResult<RunReport> {
 /// thousands of new conversations a second, every event pass re-running it was most of the
 /// router's work.
 pub async fn route_once(state: &AppState, now: i64, settle: bool) -> StoreResult<RunReport> {
+    let pass = if settle { Pass::Settle } else { Pass::Route };
+    route_kept(state, now, pass, &mut Kept::default()).await
+}
+
+/// What an event pass was called for.
+pub(crate) enum Pass<'a> {
+    /// The periodic pass (after its housekeeping).
+    Tick,
+    /// Agents or conversations changed: withdraw and re-queue, then route.
+    Settle,
+    /// Route what waits.
+    Route,
+    /// Only these conversations arrived: add them to the kept engine, then route.
+    Arrivals(&'a [String]),
+}
+
+/// [`route_once`] keeping its engine in `kept`.
+pub(crate) async fn route_kept(
+    state: &AppState,
+    now: i64,
+    pass: Pass<'_>,
+    kept: &mut Kept,
+) -> StoreResult<RunReport> {
     let started = std::time::Instant::now();
     let mut report = RunReport::default();
-    route(state, now, &mut report, settle, false).await?;
+    route(state, now, &mut report, pass, kept).await?;
     metrics::histogram!("switchboard_routing_pass_seconds", "pass" => "event")
         .record(started.elapsed().as_secs_f64());
     Ok(report)
@@ -71,9 +119,14 @@ async fn route(
     state: &AppState,
     now: i64,
     report: &mut RunReport,
-    settle: bool,
-    tick: bool,
+    pass: Pass<'_>,
+    kept: &mut Kept,
 ) -> StoreResult<()> {
+    let (settle, tick) = (
+        matches!(pass, Pass::Settle | Pass::Tick),
+        matches!(pass, Pass::Tick),
+    );
+    let reuse = kept.take_fresh();
     if settle {
         report.withdrawn = withdraw_offers(state, now).await?;
         report.requeued = requeue_offline(state, now).await?;
@@ -92,7 +145,7 @@ async fn route(
         metrics::gauge!("switchboard_routing_waiting").set(waiting as f64);
         return Ok(());
     }
-    let mut engine = snapshot::load(&state.store, &state.settings.routing, now).await?;
+    let (mut engine, loaded) = engine(state, now, pass, reuse).await?;
     metrics::gauge!("switchboard_routing_waiting").set(engine.waiting_len() as f64);
     for d in engine.next_decisions(now, usize::MAX) {
         match apply_decision(state, &d, now).await? {
@@ -100,9 +153,31 @@ async fn route(
             None => report.dropped += 1,
         }
     }
+    // A dropped decision means the engine believed something the database did not.
+    if report.dropped == 0 {
+        kept.0 = Some((engine, loaded));
+    }
     metrics::counter!("switchboard_routing_decisions_total").increment(report.applied.len() as u64);
     metrics::counter!("switchboard_routing_dropped_total").increment(report.dropped as u64);
     Ok(())
+}
+
+/// The engine for a pass: the kept one with the arrivals added, or a fresh one; with the
+/// time its state was loaded.
+async fn engine(
+    state: &AppState,
+    now: i64,
+    pass: Pass<'_>,
+    reuse: Option<(Engine, std::time::Instant)>,
+) -> StoreResult<(Engine, std::time::Instant)> {
+    let s = &state.settings.routing;
+    if let (Pass::Arrivals(ids), Some((mut engine, loaded))) = (pass, reuse) {
+        if snapshot::add_arrivals(&state.store, s, &mut engine, ids, now).await? {
+            return Ok((engine, loaded));
+        }
+    }
+    let loaded = std::time::Instant::now();
+    Ok((snapshot::load(&state.store, s, now).await?, loaded))
 }
 
 /// Apply one engine decision in its own transaction, re-checking it against the database,

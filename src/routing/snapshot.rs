@@ -59,7 +59,6 @@ type ConvRow = (
 pub(crate) async fn load(store: &Store, s: &RoutingSettings, now: i64) -> StoreResult<Engine> {
     let pool = store.pool();
     let mut engine = Engine::new(config(s));
-    let sticky_window = s.sticky_window_days * 24 * 3_600_000;
     let queues: Vec<QueueRow> =
         sqlx::query_as("SELECT id, skills, language, priority, auto_accept FROM queues")
             .fetch_all(pool)
@@ -127,44 +126,135 @@ pub(crate) async fn load(store: &Store, s: &RoutingSettings, now: i64) -> StoreR
         engine.upsert_agent(a, now);
         known_agents.insert(id);
     }
-    let offers: Vec<(String, String, i64)> = sqlx::query_as(
-        "SELECT conversation_id, agent_id, expires_at FROM offers WHERE status = 'offered'",
-    )
+    let convs: Vec<ConvRow> = sqlx::query_as(&format!(
+        "{CONV_SELECT} WHERE (c.assignee_id IS NOT NULL AND c.status IN ('open', 'pending')) \
+            OR (c.assignee_id IS NULL AND c.status = 'open' AND c.queue_id IS NOT NULL)"
+    ))
     .fetch_all(pool)
     .await
     .map_err(StoreError::from_sqlx)?;
-    let offers: HashMap<String, (String, i64)> =
-        offers.into_iter().map(|(c, a, e)| (c, (a, e))).collect();
-    let convs: Vec<ConvRow> = sqlx::query_as(
-        "SELECT c.id, c.queue_id, c.channel, c.priority, COALESCE(c.enqueued_at, c.created_at), \
-                c.first_response_due, c.assignee_id, c.customer_id, cu.tier \
-         FROM conversations c JOIN customers cu ON cu.id = c.customer_id \
-         WHERE (c.assignee_id IS NOT NULL AND c.status IN ('open', 'pending')) \
-            OR (c.assignee_id IS NULL AND c.status = 'open' AND c.queue_id IS NOT NULL)",
-    )
-    .fetch_all(pool)
-    .await
-    .map_err(StoreError::from_sqlx)?;
-    // Declines and sticky agents are read after the conversations: a conversation declined or
-    // arrived in between must not lose them (it would be offered to the wrong agent).
-    let declines: Vec<(String, String)> = sqlx::query_as(
-        "SELECT d.conversation_id, d.agent_id FROM routing_declines d \
-         JOIN conversations c ON c.id = d.conversation_id \
-         WHERE c.status = 'open' AND c.assignee_id IS NULL",
-    )
-    .fetch_all(pool)
-    .await
-    .map_err(StoreError::from_sqlx)?;
-    let mut declined: HashMap<String, Vec<String>> = HashMap::new();
-    for (c, a) in declines {
-        declined.entry(c).or_default().push(a);
+    let ctx = Context::read(store, s, now, None).await?;
+    for row in convs {
+        ctx.place(&mut engine, row, &known_queues, &known_agents, now);
     }
-    let sticky = sticky_agents(store, now - sticky_window).await?;
-    let by_value = crate::value::routing::waiting_boosts(store, s).await?;
-    for (id, queue, channel, priority, enqueued, due, assignee, customer, tier) in convs {
+    Ok(engine)
+}
+
+const CONV_SELECT: &str = "SELECT c.id, c.queue_id, c.channel, c.priority, \
+       COALESCE(c.enqueued_at, c.created_at), c.first_response_due, c.assignee_id, \
+       c.customer_id, cu.tier \
+     FROM conversations c JOIN customers cu ON cu.id = c.customer_id";
+
+/// Add conversations that arrived after `engine` was loaded, by id, as [`load`] would have
+/// placed them (waiting ones with their sticky agent, offered or assigned ones counting
+/// against their agent), reading only those rows: the router keeps its engine between the
+/// passes that new conversations call for. False when one needs what the engine does not
+/// hold (a queue or agent it does not know): the caller loads a fresh engine.
+pub(crate) async fn add_arrivals(
+    store: &Store,
+    s: &RoutingSettings,
+    engine: &mut Engine,
+    ids: &[String],
+    now: i64,
+) -> StoreResult<bool> {
+    let fresh: Vec<&String> = ids
+        .iter()
+        .filter(|id| engine.conversation(&id.as_str().into()).is_none())
+        .collect();
+    if fresh.is_empty() {
+        return Ok(true);
+    }
+    let list = crate::store::bulk::json_param(&fresh)?;
+    let values = crate::store::dialect::json_values_on(store.backend());
+    let convs: Vec<ConvRow> = sqlx::query_as(&format!(
+        "{CONV_SELECT} WHERE c.id IN (SELECT value FROM {values}) \
+           AND ((c.assignee_id IS NOT NULL AND c.status IN ('open', 'pending')) \
+             OR (c.assignee_id IS NULL AND c.status = 'open' AND c.queue_id IS NOT NULL))"
+    ))
+    .bind(&list)
+    .fetch_all(store.pool())
+    .await
+    .map_err(StoreError::from_sqlx)?;
+    let queues: HashSet<String> = engine.queues().map(|q| q.id.to_string()).collect();
+    let agents: HashSet<String> = engine.agents().map(|a| a.id.to_string()).collect();
+    let known = |r: &ConvRow| {
+        r.1.as_ref().is_none_or(|q| queues.contains(q))
+            && r.6.as_ref().is_none_or(|a| agents.contains(a))
+    };
+    if !convs.iter().all(known) {
+        return Ok(false);
+    }
+    let customers: Vec<&str> = convs.iter().map(|r| r.7.as_str()).collect();
+    let ctx = Context::read(store, s, now, Some(&customers)).await?;
+    for row in convs {
+        ctx.place(engine, row, &queues, &agents, now);
+    }
+    Ok(true)
+}
+
+/// What placing a conversation in the engine needs besides its row.
+struct Context<'a> {
+    s: &'a RoutingSettings,
+    offers: HashMap<String, (String, i64)>,
+    declined: HashMap<String, Vec<String>>,
+    sticky: HashMap<String, (String, i64)>,
+    /// Priority points of waiting conversations in queues that serve by value.
+    by_value: HashMap<String, i32>,
+}
+
+impl<'a> Context<'a> {
+    /// Outstanding offers, declines and sticky agents (of `customers`, else of every waiting
+    /// customer). Read after the conversations: a conversation declined or arrived in between
+    /// must not lose them (it would be offered to the wrong agent).
+    async fn read(
+        store: &Store,
+        s: &'a RoutingSettings,
+        now: i64,
+        customers: Option<&[&str]>,
+    ) -> StoreResult<Context<'a>> {
+        let pool = store.pool();
+        let offers: Vec<(String, String, i64)> = sqlx::query_as(
+            "SELECT conversation_id, agent_id, expires_at FROM offers WHERE status = 'offered'",
+        )
+        .fetch_all(pool)
+        .await
+        .map_err(StoreError::from_sqlx)?;
+        let declines: Vec<(String, String)> = sqlx::query_as(
+            "SELECT d.conversation_id, d.agent_id FROM routing_declines d \
+             JOIN conversations c ON c.id = d.conversation_id \
+             WHERE c.status = 'open' AND c.assignee_id IS NULL",
+        )
+        .fetch_all(pool)
+        .await
+        .map_err(StoreError::from_sqlx)?;
+        let mut declined: HashMap<String, Vec<String>> = HashMap::new();
+        for (c, a) in declines {
+            declined.entry(c).or_default().push(a);
+        }
+        let window = s.sticky_window_days * 24 * 3_600_000;
+        Ok(Context {
+            s,
+            offers: offers.into_iter().map(|(c, a, e)| (c, (a, e))).collect(),
+            declined,
+            sticky: sticky_agents(store, now - window, customers).await?,
+            by_value: crate::value::routing::waiting_boosts(store, s).await?,
+        })
+    }
+
+    /// Put one conversation row in `engine`. Engine errors only mean the row refers to
+    /// something it does not route (an inactive agent): such a conversation is left out.
+    fn place(
+        &self,
+        engine: &mut Engine,
+        row: ConvRow,
+        known_queues: &HashSet<String>,
+        known_agents: &HashSet<String>,
+        now: i64,
+    ) {
+        let (id, queue, channel, priority, enqueued, due, assignee, customer, tier) = row;
         let queue = queue.filter(|q| known_queues.contains(q));
         let boost = if tier == "vip" {
-            s.vip_priority_boost
+            self.s.vip_priority_boost
         } else {
             0
         }
@@ -175,36 +265,38 @@ pub(crate) async fn load(store: &Store, s: &RoutingSettings, now: i64) -> StoreR
             channel.as_str(),
             enqueued,
         )
-        .with_priority((priority.clamp(-1_000_000, 1_000_000) as i32).saturating_add(boost));
+        .with_priority(
+            (priority.clamp(-1_000_000, 1_000_000) as i32)
+                .saturating_add(boost)
+                .saturating_add(self.by_value.get(&id).copied().unwrap_or(0)),
+        );
         if let Some(due) = due {
             conv = conv.with_sla_due(due);
         }
-        // Engine errors below only mean the row refers to something it does not route (an
-        // inactive agent): such a conversation is simply left out of this pass.
         if let Some(agent) = assignee {
             if known_agents.contains(&agent) {
                 let _ = engine.restore_assigned(conv, &agent.as_str().into(), true);
             }
-            continue;
+            return;
         }
         if queue.is_none() {
-            continue;
+            return;
         }
-        if let Some((agent, expires)) = offers.get(&id) {
+        if let Some((agent, expires)) = self.offers.get(&id) {
             if known_agents.contains(agent) {
                 let _ = engine.restore_offer(conv, &agent.as_str().into(), *expires);
             }
-            continue;
+            return;
         }
-        for a in declined.remove(&id).unwrap_or_default() {
-            conv.declined.insert(a.into());
+        for a in self.declined.get(&id).into_iter().flatten() {
+            conv.declined.insert(a.as_str().into());
         }
-        if let Some((agent, at)) = sticky.get(&customer) {
-            conv = conv.with_sticky(agent.as_str(), at + sticky_window);
+        if let Some((agent, at)) = self.sticky.get(&customer) {
+            let window = self.s.sticky_window_days * 24 * 3_600_000;
+            conv = conv.with_sticky(agent.as_str(), at + window);
         }
         let _ = engine.enqueue(conv, now);
     }
-    Ok(engine)
 }
 
 /// Whether any active agent is available (else no routing decision is possible).
@@ -230,25 +322,42 @@ pub(crate) async fn waiting_count(store: &Store) -> StoreResult<i64> {
     Ok(n)
 }
 
-/// Customer → (last agent, when) for customers waiting in a queue whose agent served them
-/// since `since` (the sticky window).
-async fn sticky_agents(store: &Store, since: i64) -> StoreResult<HashMap<String, (String, i64)>> {
-    let rows: Vec<(String, String, i64)> = sqlx::query_as(
-        "SELECT c.customer_id, c.assignee_id, c.updated_at FROM conversations c \
-         WHERE c.assignee_id IS NOT NULL AND c.updated_at >= $1 AND c.customer_id IN \
-           (SELECT w.customer_id FROM conversations w \
-            WHERE w.status = 'open' AND w.assignee_id IS NULL AND w.queue_id IS NOT NULL)",
-    )
-    .bind(since)
-    .fetch_all(store.pool())
-    .await
-    .map_err(StoreError::from_sqlx)?;
-    let mut out: HashMap<String, (String, i64)> = HashMap::new();
-    for (customer, agent, at) in rows {
-        let e = out.entry(customer).or_insert((agent.clone(), at));
-        if at > e.1 {
-            *e = (agent, at);
-        }
+/// Customer → (last agent, when) for `customers` (else every customer waiting in a queue)
+/// whose agent served them since `since` (the sticky window). Each customer costs two probes
+/// of the `(customer_id, updated_at)` index (migration 0028), newest first, however long their
+/// history: reading every past conversation of the waiting customers made every routing pass
+/// slower as the history grew.
+async fn sticky_agents(
+    store: &Store,
+    since: i64,
+    customers: Option<&[&str]>,
+) -> StoreResult<HashMap<String, (String, i64)>> {
+    const LAST: &str = "FROM conversations c WHERE c.customer_id = w.customer_id \
+         AND c.assignee_id IS NOT NULL AND c.updated_at >= $1 \
+         ORDER BY c.updated_at DESC LIMIT 1";
+    let who = match customers {
+        Some(_) => format!(
+            "SELECT DISTINCT value AS customer_id FROM {}",
+            crate::store::dialect::json_values_on(store.backend()).replace("$1", "$2")
+        ),
+        None => "SELECT DISTINCT customer_id FROM conversations \
+                 WHERE status = 'open' AND assignee_id IS NULL AND queue_id IS NOT NULL"
+            .to_string(),
+    };
+    let sql = format!(
+        "SELECT w.customer_id, (SELECT c.assignee_id {LAST}), (SELECT c.updated_at {LAST}) \
+         FROM ({who}) w"
+    );
+    let mut q = sqlx::query_as::<_, (String, Option<String>, Option<i64>)>(&sql).bind(since);
+    if let Some(c) = customers {
+        q = q.bind(crate::store::bulk::json_param(c)?);
     }
-    Ok(out)
+    let rows = q
+        .fetch_all(store.pool())
+        .await
+        .map_err(StoreError::from_sqlx)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(customer, agent, at)| Some((customer, (agent?, at?))))
+        .collect())
 }

@@ -4,6 +4,7 @@
 //! database arbitrates every decision; the lease only avoids every node reloading every second.
 
 use super::apply::touch_idle;
+use super::run::{route_kept, run_kept, Kept, Pass};
 use super::{ROUTER_LEASE, ROUTER_TICK};
 use crate::bus::Event;
 use crate::state::AppState;
@@ -36,6 +37,17 @@ fn triggers(ev: &Event) -> bool {
 /// calls for routing, which at thousands a second matters.
 fn settles(ev: &Event) -> bool {
     ev.kind != "conversation.created"
+}
+
+/// Note the conversation a `conversation.created` event announces; one without an id calls
+/// for a full pass.
+fn arrival(ev: &Event, arrivals: &mut Vec<String>, settle: &mut bool) {
+    if ev.kind == "conversation.created" {
+        match &ev.conversation_id {
+            Some(id) => arrivals.push(id.clone()),
+            None => *settle = true,
+        }
+    }
 }
 
 /// When an agent resolves or closes a conversation it becomes "idle since" now.
@@ -108,8 +120,11 @@ pub(crate) async fn run(state: AppState, stop: CancellationToken) {
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let now = tokio::time::Instant::now();
     let mut last_event_pass = now.checked_sub(EVENT_PASS_GAP).unwrap_or(now);
+    let mut kept = Kept::default();
     loop {
         let mut settle = false;
+        // New conversations announced since the last pass: all an arrivals-only pass reads.
+        let mut arrivals: Vec<String> = Vec::new();
         let periodic = tokio::select! {
             _ = stop.cancelled() => {
                 release_lease(&state).await;
@@ -130,6 +145,7 @@ pub(crate) async fn run(state: AppState, stop: CancellationToken) {
                         continue;
                     }
                     settle = settles(&ev);
+                    arrival(&ev, &mut arrivals, &mut settle);
                     false
                 }
                 Err(RecvError::Lagged(_)) => {
@@ -150,6 +166,9 @@ pub(crate) async fn run(state: AppState, stop: CancellationToken) {
                 Ok(ev) => {
                     note_release(&state, &ev).await;
                     settle |= triggers(&ev) && settles(&ev);
+                    if triggers(&ev) {
+                        arrival(&ev, &mut arrivals, &mut settle);
+                    }
                 }
                 Err(TryRecvError::Lagged(_)) => settle = true,
                 Err(_) => break,
@@ -160,9 +179,14 @@ pub(crate) async fn run(state: AppState, stop: CancellationToken) {
         }
         for _ in 0..3 {
             let pass = if periodic {
-                super::run_once(&state, now_ms()).await
+                run_kept(&state, now_ms(), &mut kept).await
             } else {
-                super::route_once(&state, now_ms(), settle).await
+                let pass = if settle {
+                    Pass::Settle
+                } else {
+                    Pass::Arrivals(&arrivals)
+                };
+                route_kept(&state, now_ms(), pass, &mut kept).await
             };
             match pass {
                 // Decisions lost to another node: the next pass sees the new state.

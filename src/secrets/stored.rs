@@ -34,6 +34,13 @@ const COLUMNS: &[Column] = &[
         what: "the secret of a webhook",
     },
     Column {
+        table: "chat_sites",
+        key: "id",
+        value: "identity_secret",
+        only: None,
+        what: "the identity-verification secret of a chat site",
+    },
+    Column {
         table: "email_mailboxes",
         key: "id",
         value: "imap_password",

@@ -106,12 +106,17 @@ async fn stored_secrets_are_encrypted_and_shared_by_nodes_with_the_same_key(b: B
                "smtp_host": "127.0.0.1", "smtp_password": "smtp-clear-pw"}),
     )
     .await;
-    let site_key = site(&a, json!({})).await["site_key"]
+    let identity = "identity-clear-0123456789";
+    let site_key = site(&a, json!({"identity_secret": identity})).await["site_key"]
         .as_str()
         .unwrap()
         .to_string();
     let (_v, welcome) = Visitor::join(&a, &site_key, None, None).await;
     let token = welcome["visitor_token"].as_str().unwrap().to_string();
+    let sites = stored(&a, "SELECT identity_secret FROM chat_sites").await;
+    assert_eq!(sites.len(), 1);
+    assert!(SecretBox::is_sealed(&sites[0]) && !sites[0].contains(identity));
+    assert_eq!(a.state.secrets.open(&sites[0]).unwrap(), identity);
 
     // The rows hold no secret in clear.
     let chat_key = chat_key_row(&a).await;

@@ -306,7 +306,7 @@ async fn a_bad_line_is_reported_with_its_number_and_the_rest_is_stored(b: Backen
 }
 
 async fn uploads_are_guarded_and_limited(b: Backend) {
-    let app = spawn_app_with(b, |s| s.server.max_body_bytes = 4096).await;
+    let app = spawn_app_with(b, |s| s.voice.max_upload_bytes = 4096).await;
     let (_, agent) = app.agent("agent@example.com", "agent", json!({})).await;
     let wrong_scope = app.api_token(&["conversations"]).await;
     let body = fixture("asterisk_Master.csv");
@@ -373,7 +373,34 @@ async fn concurrent_uploads_of_one_log_store_each_call_once(b: Backend) {
     );
 }
 
+/// A day's log of a large center, over a request body's limit: read as a stream and stored in
+/// pieces, line numbers counted across them.
+async fn a_log_larger_than_a_request_body_is_streamed_in_pieces(b: Backend) {
+    let app = spawn_app_with(b, |s| s.server.max_body_bytes = 4096).await;
+    let mut log = String::new();
+    for i in 1..=6_000 {
+        if i == 4_500 {
+            log.push_str("\"\",\"broken line\"\n");
+            continue;
+        }
+        let caller = format!("0912{:07}", i % 700);
+        log.push_str(&format!(
+            "\"\",\"{caller}\",\"101\",\"from-trunk\",\"\"\"Caller\"\" <{caller}>\",\
+             \"PJSIP/trunk-{i:08}\",\"PJSIP/101-{i:08}\",\"Dial\",\"PJSIP/101,30\",\
+             \"2025-03-01 12:00:00\",\"2025-03-01 12:00:05\",\"2025-03-01 12:00:35\",35,30,\
+             \"ANSWERED\",\"DOCUMENTATION\",\"stream.{i}\",\"\"\n"
+        ));
+    }
+    assert!(log.len() > 1_100_000, "more than one piece: {}", log.len());
+    let (s, report) = upload(&app, &app.admin_token, "asterisk", log.into_bytes()).await;
+    assert_eq!(s, StatusCode::OK, "{report}");
+    assert_eq!(report["stored"], 5_999, "{report}");
+    assert_eq!(report["rejected"].as_array().unwrap().len(), 1, "{report}");
+    assert_eq!(report["rejected"][0]["line"], 4_500, "{report}");
+}
+
 crate::storage_tests!(
+    a_log_larger_than_a_request_body_is_streamed_in_pieces,
     asterisk_log_is_stored_once_with_missed_calls_grouped_for_callback,
     concurrent_uploads_of_one_log_store_each_call_once,
     freeswitch_and_hylafax_logs_become_phone_and_fax_entries,

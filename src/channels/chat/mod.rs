@@ -55,6 +55,36 @@ pub const SOCKET_BUFFER: usize = 4096;
 /// Largest WebSocket frame or message accepted from a visitor.
 pub const MAX_FRAME_BYTES: usize = 64 * 1024;
 
+/// Store visitor messages `(visitor id, client id, text)` written on `site` in one group
+/// commit, exactly as the node's writer stores what sockets queue (new visitors get their
+/// visitor row, customer and conversation), and publish their events; returns the messages
+/// stored. For bulk loads (benchmarks filling a deployment through the chat path).
+pub async fn store_visitor_batch(
+    state: &AppState,
+    site: Arc<sites::Site>,
+    messages: &[(String, String, String)],
+) -> crate::error::ApiResult<usize> {
+    let jobs: Vec<writer::Job> = messages
+        .iter()
+        .map(|(visitor, client_id, text)| {
+            let v = visitor::Visitor {
+                id: visitor.clone(),
+                site: site.clone(),
+                identity_customer: None,
+            };
+            writer::Job::new(v, client_id.clone(), text.clone()).0
+        })
+        .collect();
+    let mut tx = state.store.begin().await?;
+    let stored = batch::store_all(state, &mut tx, &jobs).await;
+    let stored = tx.finish(stored).await?;
+    let n = stored.iter().filter(|s| s.message.is_some()).count();
+    for ev in stored.into_iter().flat_map(|s| s.events) {
+        state.bus.publish(ev).await;
+    }
+    Ok(n)
+}
+
 /// The widget, built by `web-widget/build.mjs`.
 const WIDGET_JS: &str = include_str!("../../../web-widget/dist/widget.js");
 

@@ -124,6 +124,13 @@ async fn save(state: &AppState, site: &Site, insert: bool) -> ApiResult<()> {
            prechat_fields = $6, business_hours = $7, identity_secret = $8, updated_at = $9, \
            business_hours_id = $10 WHERE id = $1"
     };
+    // The identity secret is kept sealed like every stored secret (`crate::secrets`).
+    let identity_secret = match site.identity_secret.as_deref() {
+        Some(s) if !crate::secrets::SecretBox::is_sealed(s) => {
+            Some(state.secrets.seal(s).map_err(ApiError::Internal)?)
+        }
+        other => other.map(str::to_string),
+    };
     sqlx::query(sql)
         .bind(&site.id)
         .bind(&site.name)
@@ -137,7 +144,7 @@ async fn save(state: &AppState, site: &Site, insert: bool) -> ApiResult<()> {
                 .map(serde_json::to_string)
                 .transpose()?,
         )
-        .bind(&site.identity_secret)
+        .bind(&identity_secret)
         .bind(now_ms())
         .bind(&site.business_hours_id)
         .execute(tx.conn())

@@ -237,7 +237,8 @@ impl Session {
     ) -> anyhow::Result<Option<Visitor>> {
         let key = self.hub.key(&self.state).await?.to_vec();
         let mut identity_customer = None;
-        if let (Some(id), Some(secret)) = (identity, self.site.identity_secret.clone()) {
+        if let (Some(id), Some(stored)) = (identity, self.site.identity_secret.as_deref()) {
+            let secret = self.state.secrets.open(stored)?;
             if id.user_id.is_empty() || !secrets::identity_ok(&secret, &id.user_id, &id.hash) {
                 self.send(error_frame(
                     "identity_invalid",

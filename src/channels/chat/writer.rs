@@ -31,6 +31,25 @@ pub struct Job {
     reply: oneshot::Sender<ApiResult<Stored>>,
 }
 
+impl Job {
+    /// A job and the receiver of its answer.
+    pub(super) fn new(
+        visitor: Visitor,
+        client_id: String,
+        text: String,
+    ) -> (Self, oneshot::Receiver<ApiResult<Stored>>) {
+        let (reply, answer) = oneshot::channel();
+        let job = Job {
+            visitor,
+            client_id,
+            text,
+            attachment: None,
+            reply,
+        };
+        (job, answer)
+    }
+}
+
 /// Store a visitor message through the node's writer; returns once it is committed.
 pub async fn store(
     state: &AppState,

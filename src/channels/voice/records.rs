@@ -5,11 +5,12 @@ use crate::auth::{Caller, Role};
 use crate::error::{ApiError, ApiQuery, ApiResult};
 use crate::state::AppState;
 use crate::store::StoreResult;
-use axum::body::Bytes;
+use axum::body::Body;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::Json;
+use futures::StreamExt;
 use serde::Deserialize;
 use switchboard_voice::{parse_chunk, CallRecord, ParseOptions, Source};
 use utoipa::IntoParams;
@@ -156,9 +157,15 @@ pub struct UploadParams {
     pub utc_offset_secs: Option<i32>,
 }
 
+/// Bytes of an upload parsed and stored together (whole lines; a longer line waits for more).
+const PIECE_BYTES: usize = 1 << 20;
+
 /// Upload a call or fax log; each line is stored as a contact on the caller's history.
 /// Malformed lines are reported with their line number and skipped; re-uploads store nothing
-/// new. Needs an admin, or an API token with the `voice:ingest` scope.
+/// new. The body is read as a stream and stored a piece (about 1 MiB of whole lines) at a time,
+/// up to `voice.max_upload_bytes`: a body announced larger is refused before anything is
+/// stored; one that grows past it keeps what was stored (a retry skips it as duplicates).
+/// Needs an admin, or an API token with the `voice:ingest` scope.
 #[utoipa::path(post, path = "/channels/voice/records", tag = "voice", params(UploadParams),
     request_body(content = String, content_type = "text/plain"),
     responses((status = 200, body = IngestReport), (status = 413, body = crate::error::ErrorBody),
@@ -167,7 +174,8 @@ pub async fn upload_records(
     State(state): State<AppState>,
     caller: Caller,
     ApiQuery(p): ApiQuery<UploadParams>,
-    body: Result<Bytes, BytesRejection>,
+    headers: HeaderMap,
+    body: Body,
 ) -> ApiResult<Json<IngestReport>> {
     caller.require(Role::Admin, "voice:ingest")?;
     let format = parse_format(&p.format).ok_or_else(|| {
@@ -176,13 +184,65 @@ pub async fn upload_records(
             "format must be asterisk, freeswitch or hylafax",
         )
     })?;
-    let body = body.map_err(body_rejection)?;
+    let limit = state.settings.voice.max_upload_bytes;
+    let announced = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    if announced.is_some_and(|n| n > limit) {
+        return Err(ApiError::TooLarge);
+    }
     let opts = options(
         p.utc_offset_secs
             .unwrap_or(state.settings.voice.pbx_utc_offset_secs),
     );
-    let (lines, _) = parse_lines(format, &body, 1, true, &opts);
-    let report = store_lines(&state, format, lines).await?;
-    metrics::counter!("switchboard_voice_records_stored_total").increment(report.stored as u64);
+    let mut upload = Upload {
+        state: &state,
+        format,
+        opts,
+        buf: Vec::new(),
+        line: 1,
+        report: IngestReport::default(),
+    };
+    let mut stream = body.into_data_stream();
+    let mut total: u64 = 0;
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| ApiError::BadRequest(e.to_string()))?;
+        total += chunk.len() as u64;
+        if total > limit {
+            return Err(ApiError::TooLarge);
+        }
+        upload.buf.extend_from_slice(&chunk);
+        if upload.buf.len() >= PIECE_BYTES {
+            upload.store(false).await?;
+        }
+    }
+    upload.store(true).await?;
+    let mut report = upload.report;
+    report.rejected.sort_by_key(|r| r.line);
     Ok(Json(report))
+}
+
+/// An upload being stored piece by piece.
+struct Upload<'a> {
+    state: &'a AppState,
+    format: Source,
+    opts: ParseOptions,
+    /// Bytes received and not yet stored (at most a partial line after [`Upload::store`]).
+    buf: Vec<u8>,
+    /// Number of the first line in `buf`.
+    line: usize,
+    report: IngestReport,
+}
+
+impl Upload<'_> {
+    /// Store the whole lines received (and, at the `end`, a last line without its newline).
+    async fn store(&mut self, end: bool) -> ApiResult<()> {
+        let (lines, consumed) = parse_lines(self.format, &self.buf, self.line, end, &self.opts);
+        self.line += self.buf[..consumed].iter().filter(|&&b| b == b'\n').count();
+        self.buf.drain(..consumed);
+        let report = store_lines(self.state, self.format, lines).await?;
+        metrics::counter!("switchboard_voice_records_stored_total").increment(report.stored as u64);
+        self.report.merge(report);
+        Ok(())
+    }
 }
