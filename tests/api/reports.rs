@@ -8,6 +8,7 @@ use serde_json::Value;
 mod calls;
 mod chats;
 mod live;
+mod passes;
 
 /// `GET /api/v1/reports/summary?{query}` as `token`, expecting 200.
 async fn report(app: &TestApp, token: &str, query: &str) -> Value {
