@@ -256,6 +256,16 @@ impl Bus {
         self.delivered.lock().expect("delivered").set.contains(&seq)
     }
 
+    /// Whether every `seq` from `first` to `last` has reached this node's subscribers lately
+    /// (true for an empty range).
+    pub fn delivered_all(&self, first: i64, last: i64) -> bool {
+        if last - first >= REMEMBERED as i64 {
+            return false;
+        }
+        let d = self.delivered.lock().expect("delivered");
+        (first..=last).all(|s| d.set.contains(&s))
+    }
+
     /// Changes each time the Redis subscription is restored after a loss (never in embedded
     /// mode): whatever this node missed meanwhile may need fetching again.
     pub fn reconnected(&self) -> watch::Receiver<u64> {

@@ -4,7 +4,8 @@
 //! (`routing::console`, `?since=SEQ`).
 //!
 //! **Relay.** Every node tails the log (`seq`s only, from the primary key) every
-//! `events.relay_poll_ms`. A logged event that has not reached this node's bus subscribers
+//! `events.relay_poll_ms` — or only reads the newest `seq` when every one up to it has been
+//! delivered here already (the usual case). A logged event that has not reached this node's bus subscribers
 //! `events.relay_grace_ms` after the relay first saw it — its writer died between commit and
 //! publish, Redis was down or dropped it, a handler was cancelled after its commit — is read
 //! from the log and delivered locally ([`Bus::inject`]). The bus delivers each `seq` once, so a
@@ -95,6 +96,15 @@ impl Relay {
         pending: &mut BTreeMap<i64, Instant>,
     ) -> StoreResult<()> {
         let now = Instant::now();
+        // Usually the bus delivered everything logged since the last tick: then the newest
+        // `seq` (one probe of the key's index) is all there is to read.
+        if pending.is_empty() {
+            let head = event_log::head(&self.pool).await?;
+            if self.bus.delivered_all(*cursor + 1, head) {
+                *cursor = head.max(*cursor);
+                return Ok(());
+            }
+        }
         loop {
             let seqs = event_log::seqs_after(&self.pool, *cursor, BATCH).await?;
             for &s in &seqs {

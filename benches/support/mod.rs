@@ -48,10 +48,13 @@ impl Drop for ChildGuard {
 }
 
 /// Start the real `switchboard` binary on `port` with a fresh SQLite data dir (or `db_url`),
-/// after creating an admin. Returns the guard and the data dir.
+/// after creating an admin. Returns the guard and the data dir. `SB_BENCH_SERVER` runs
+/// another build of the server instead (an A/B comparison with the same load generator).
 pub fn start_switchboard(port: u16, db_url: Option<&str>) -> (ChildGuard, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
-    let bin = env!("CARGO_BIN_EXE_switchboard");
+    let bin = std::env::var("SB_BENCH_SERVER")
+        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_switchboard").to_string());
+    let bin = bin.as_str();
     let mut create = Command::new(bin);
     create
         .args([

@@ -8,6 +8,7 @@
 //! buckets for percentiles), so a year's report reads ~365 rows per group. [`query`] answers
 //! from rollups for whole days and from facts for the partial days at the ends.
 
+mod apply;
 pub mod collect;
 pub mod facts;
 pub mod figures;

@@ -229,38 +229,94 @@ pub async fn insert_together(
     tx: &mut Tx,
     parts: Vec<(&str, Vec<Vec<V>>, &str)>,
 ) -> StoreResult<()> {
+    insert_together_then(tx, parts, None).await.map(|_| ())
+}
+
+/// A last insert of [`insert_together_then`], whose rows come back: `head` and `rows` as for
+/// [`insert_rows`], `tail` after them (`RETURNING …`). The transaction-scoped advisory lock
+/// `lock` is taken after every other part is inserted and before any row of this one (so it
+/// is held for this insert and the commit alone).
+pub struct Last<'a> {
+    pub head: &'a str,
+    pub rows: Vec<Vec<V>>,
+    pub lock: i64,
+    pub tail: &'a str,
+}
+
+/// [`insert_together`], then `last` in the same statement on PostgreSQL; returns the rows
+/// `last` returned. `Err` with `last` handed back when it cannot go in one statement (SQLite,
+/// or too many rows); the parts are inserted anyway.
+pub async fn insert_together_then<'a>(
+    tx: &mut Tx,
+    parts: Vec<(&str, Vec<Vec<V>>, &str)>,
+    last: Option<Last<'a>>,
+) -> StoreResult<Result<Vec<sqlx::any::AnyRow>, Option<Last<'a>>>> {
     let parts: Vec<_> = parts.into_iter().filter(|p| !p.1.is_empty()).collect();
-    if tx.is_sqlite() || parts.iter().any(|p| p.1.len() > MAX_ROWS) {
+    let last = last.filter(|l| !l.rows.is_empty());
+    let too_big = parts.iter().any(|p| p.1.len() > MAX_ROWS)
+        || last.as_ref().is_some_and(|l| l.rows.len() > MAX_ROWS);
+    if tx.is_sqlite() || too_big {
         for (head, rows, extra) in parts {
             insert_rows(tx, head, rows, extra, "").await?;
         }
-        return Ok(());
+        return Ok(Err(last));
     }
-    let n = parts.len();
-    let mut sql = String::new();
-    let mut params = Vec::with_capacity(n);
+    let mut steps = Vec::new();
+    let mut params = Vec::new();
     for (k, (head, rows, extra)) in parts.into_iter().enumerate() {
-        let insert = json_insert(head, &rows[0], extra, k + 1);
-        let _ = match k {
-            _ if k + 1 == n => write!(sql, "{}{insert}", if k > 0 { " " } else { "" }),
-            0 => write!(sql, "WITH p0 AS ({insert})"),
-            _ => write!(sql, ", p{k} AS ({insert})"),
-        };
+        steps.push(json_insert(head, &rows[0], extra, k + 1));
         let cols = rows[0].len();
         params.push(json_rows(rows, cols));
     }
-    if n == 0 {
-        return Ok(());
+    let named = |steps: &[String]| -> Vec<String> {
+        let step = |(k, s): (usize, &String)| format!("p{k} AS ({s})");
+        steps.iter().enumerate().map(step).collect()
+    };
+    let (names, main) = match &last {
+        None => match steps.pop() {
+            Some(main) => (named(&steps), main),
+            None => return Ok(Ok(Vec::new())),
+        },
+        Some(l) => {
+            // Every part returns a row per row inserted; the lock's key depends on their count,
+            // so the parts are in before the lock is taken (and it before any row of `last`).
+            let mut done = vec!["0".to_string()];
+            for (k, step) in steps.iter_mut().enumerate() {
+                step.push_str(" RETURNING 1");
+                done.push(format!("(SELECT count(*) FROM p{k})"));
+            }
+            let mut names = named(&steps);
+            names.push(format!(
+                "l AS MATERIALIZED (SELECT pg_advisory_xact_lock({} + 0 * ({})))",
+                l.lock,
+                done.join(" + ")
+            ));
+            let insert = json_insert(l.head, &l.rows[0], "", params.len() + 1).replacen(
+                " FROM json_to_recordset(",
+                " FROM l, json_to_recordset(",
+                1,
+            );
+            (names, format!("{insert} {}", l.tail))
+        }
+    };
+    let sql = if names.is_empty() {
+        main
+    } else {
+        format!("WITH {} {main}", names.join(", "))
+    };
+    if let Some(l) = last {
+        let cols = l.rows[0].len();
+        params.push(json_rows(l.rows, cols));
     }
     let mut query = sqlx::query(&sql);
     for p in params {
         query = query.bind(p);
     }
-    query
-        .execute(tx.conn())
+    let rows = query
+        .fetch_all(tx.conn())
         .await
         .map_err(StoreError::from_sqlx)?;
-    Ok(())
+    Ok(Ok(rows))
 }
 
 /// `v` as JSON text, for a statement's one JSON parameter.
@@ -273,6 +329,20 @@ pub async fn fetch_in<T>(tx: &mut Tx, head: &str, values: &[String]) -> StoreRes
 where
     T: for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow> + Send + Unpin,
 {
+    fetch_in_then(tx, head, values, "").await
+}
+
+/// [`fetch_in`] with `tail` after the list (e.g. `RETURNING …` of a `DELETE`).
+pub async fn fetch_in_then<T, S>(
+    tx: &mut Tx,
+    head: &str,
+    values: &[S],
+    tail: &str,
+) -> StoreResult<Vec<T>>
+where
+    T: for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow> + Send + Unpin,
+    S: Serialize,
+{
     let mut out = Vec::new();
     // PostgreSQL: `col = ANY(ARRAY(…))` is answered from an index on `col` whatever the
     // statistics say; with `IN (SELECT …)` the planner guesses 100 values and, on a table
@@ -280,9 +350,12 @@ where
     // row of the table instead (measured: 34 ms per lookup at 100,000 phone entries).
     let sql = match head.trim_end().strip_suffix(" IN") {
         Some(column) if !tx.is_sqlite() => {
-            format!("{column} = ANY(ARRAY(SELECT json_array_elements_text($1::json)))")
+            format!("{column} = ANY(ARRAY(SELECT json_array_elements_text($1::json))) {tail}")
         }
-        _ => format!("{head} (SELECT value FROM {})", dialect::json_values(tx)),
+        _ => format!(
+            "{head} (SELECT value FROM {}) {tail}",
+            dialect::json_values(tx)
+        ),
     };
     for chunk in values.chunks(MAX_ROWS) {
         let list = json_param(chunk)?;

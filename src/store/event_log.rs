@@ -9,13 +9,14 @@
 //! - On PostgreSQL an identity value is taken when the row is inserted, not when its
 //!   transaction commits: two writers could commit seq 8 after seq 9, and a reader that saw 9
 //!   would skip 8 for good. So the insert first takes a transaction-scoped advisory lock
-//!   ([`LOCK_KEY`]), held until `COMMIT` has finished: while a transaction holds a seq it has
+//!   ([`LOCK_KEY`]; in the same statement, before any row is numbered), held until `COMMIT`
+//!   has finished: while a transaction holds a seq it has
 //!   not committed no other one can take a seq, and the lock is released only after the
 //!   commit is visible. Only the insert and the commit run under the lock (everything else a
 //!   transaction does runs in parallel as before); a rolled-back insert leaves a gap that is
 //!   never filled.
 
-use super::bulk::{statements, V};
+use super::bulk::{self, statements, V};
 use super::{StoreError, StoreResult, Tx};
 use crate::bus::Event;
 use sqlx::{AnyPool, Row};
@@ -29,18 +30,17 @@ const INSERT: &str = "INSERT INTO event_log (id, kind, conversation_id, customer
 
 const COLS: &str = "seq, id, kind, conversation_id, customer_id, agent_id, data, at";
 
-/// Write `events` and put each one's `seq` in its slot.
-pub(super) async fn append(tx: &mut Tx, events: &[Event]) -> StoreResult<()> {
-    if !tx.is_sqlite() {
-        sqlx::query("SELECT pg_advisory_xact_lock($1)")
-            .bind(LOCK_KEY)
-            .execute(tx.conn())
-            .await
-            .map_err(StoreError::from_sqlx)?;
-    }
-    let now = super::now_ms();
-    let rows = events.iter().map(|ev| {
-        vec![
+/// An event recorded in a transaction, as the row it becomes at commit: built when it is
+/// recorded (its data serialised once, no copy of the event's JSON tree kept meanwhile).
+pub(super) struct Logged {
+    id: String,
+    row: Vec<V>,
+    slot: crate::bus::SeqSlot,
+}
+
+impl Logged {
+    pub(super) fn of(ev: &Event) -> Self {
+        let row = vec![
             V::S(ev.id.clone()),
             V::S(ev.kind.clone()),
             V::N(ev.conversation_id.clone()),
@@ -48,31 +48,170 @@ pub(super) async fn append(tx: &mut Tx, events: &[Event]) -> StoreResult<()> {
             V::N(ev.agent_id.clone()),
             V::S(ev.data.to_string()),
             V::S(ev.at.clone()),
-            V::I(now),
-        ]
-    });
-    let mut seqs = std::collections::HashMap::new();
-    for (sql, values) in statements(tx, INSERT, rows.collect(), "", "RETURNING seq, id") {
-        let mut q = sqlx::query(&sql).persistent(false);
+        ];
+        Logged {
+            id: ev.id.clone(),
+            row,
+            slot: ev.slot.clone(),
+        }
+    }
+}
+
+/// SQLite statements inserting at most this many rows are kept prepared on their connection
+/// (one text per row count); larger ones are prepared for one use.
+const PREPARED_ROWS: usize = 16;
+
+/// Most rows of one SQLite insert (8 values each, under the 30,000 bound values `bulk` uses).
+const SQLITE_ROWS: usize = 3_750;
+
+/// Where the `seq`s an insert returns (`RETURNING seq, id`) go: the recorded events' slots.
+pub struct Slots {
+    slots: Vec<(String, crate::bus::SeqSlot)>,
+    at: usize,
+}
+
+impl Slots {
+    /// Put each returned row's `seq` in the slot of its event.
+    pub fn assign(&mut self, rows: &[sqlx::any::AnyRow]) -> StoreResult<()> {
+        for row in rows {
+            let seq: i64 = row.try_get(0).map_err(StoreError::from_sqlx)?;
+            let id: String = row.try_get(1).map_err(StoreError::from_sqlx)?;
+            // Rows come back in the order sent; look further only if they do not.
+            let k = match self.slots.get(self.at) {
+                Some((first, _)) if *first == id => Some(self.at),
+                _ => self.slots.iter().position(|(i, _)| *i == id),
+            };
+            if let Some(k) = k {
+                self.slots[k].1.set(seq);
+                self.at = k + 1;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The rows of `events`, logged now, and their slots.
+fn rows_of(events: Vec<Logged>) -> (Vec<Vec<V>>, Slots) {
+    let now = super::now_ms();
+    let mut slots = Vec::with_capacity(events.len());
+    let mut rows = Vec::with_capacity(events.len());
+    for mut ev in events {
+        ev.row.push(V::I(now));
+        rows.push(ev.row);
+        slots.push((ev.id, ev.slot));
+    }
+    (rows, Slots { slots, at: 0 })
+}
+
+/// A SQLite event-log insert (`… RETURNING seq, id`) with its values, for a caller to send as
+/// the last statement of its own write (see [`Tx::take_log_insert`]); give the rows it
+/// returns to `slots`.
+pub struct LogInsert {
+    pub sql: String,
+    pub values: Vec<V>,
+    pub slots: Slots,
+    /// Rows it inserts.
+    pub rows: usize,
+}
+
+impl LogInsert {
+    /// At most [`SQLITE_ROWS`] events.
+    pub(super) fn sqlite(events: Vec<Logged>) -> Self {
+        let (rows, slots) = rows_of(events);
+        let n = rows.len();
+        let mut sql = String::with_capacity(INSERT.len() + 40 + n * 26);
+        sql.push_str(INSERT);
+        sql.push_str(" VALUES ");
+        for k in 0..n {
+            sql.push_str(if k > 0 { ", " } else { "" });
+            sql.push_str("(?, ?, ?, ?, ?, ?, ?, ?)");
+        }
+        sql.push_str(" RETURNING seq, id");
+        LogInsert {
+            sql,
+            values: rows.into_iter().flatten().collect(),
+            slots,
+            rows: n,
+        }
+    }
+
+    /// Whether its statement text is worth keeping prepared (few shapes).
+    pub fn cacheable(&self) -> bool {
+        self.rows <= PREPARED_ROWS
+    }
+
+    /// Whether `count` events fit one SQLite insert.
+    pub(super) fn fits(count: usize) -> bool {
+        count <= SQLITE_ROWS
+    }
+}
+
+/// Write `events` and put each one's `seq` in its slot. On PostgreSQL the advisory lock is
+/// taken by the insert statement itself (one round trip, not two).
+pub(super) async fn append(tx: &mut Tx, mut events: Vec<Logged>) -> StoreResult<()> {
+    if tx.is_sqlite() {
+        while !events.is_empty() {
+            let rest = events.split_off(events.len().min(SQLITE_ROWS));
+            let mut ins = LogInsert::sqlite(std::mem::replace(&mut events, rest));
+            let mut q = sqlx::query(&ins.sql).persistent(ins.cacheable());
+            for v in std::mem::take(&mut ins.values) {
+                q = v.bind(q);
+            }
+            let rows = q
+                .fetch_all(tx.conn())
+                .await
+                .map_err(StoreError::from_sqlx)?;
+            ins.slots.assign(&rows)?;
+        }
+        return Ok(());
+    }
+    let (rows, slots) = rows_of(events);
+    append_pg(tx, rows, slots).await
+}
+
+/// PostgreSQL: insert event rows, the lock taken by the statement itself.
+async fn append_pg(tx: &mut Tx, rows: Vec<Vec<V>>, mut slots: Slots) -> StoreResult<()> {
+    for (sql, values) in statements(tx, INSERT, rows, "", "RETURNING seq, id") {
+        // The lock before any row takes a seq: a materialised step the insert's rows join.
+        let sql =
+            format!("WITH l AS MATERIALIZED (SELECT pg_advisory_xact_lock({LOCK_KEY})) {sql}")
+                .replacen(" FROM json_to_recordset(", " FROM l, json_to_recordset(", 1);
+        let mut q = sqlx::query(&sql);
         for v in values {
             q = v.bind(q);
         }
-        for row in q
+        let rows = q
             .fetch_all(tx.conn())
             .await
-            .map_err(StoreError::from_sqlx)?
-        {
-            let seq: i64 = row.try_get(0).map_err(StoreError::from_sqlx)?;
-            let id: String = row.try_get(1).map_err(StoreError::from_sqlx)?;
-            seqs.insert(id, seq);
-        }
-    }
-    for ev in events {
-        if let Some(seq) = seqs.get(&ev.id) {
-            ev.slot.set(*seq);
-        }
+            .map_err(StoreError::from_sqlx)?;
+        slots.assign(&rows)?;
     }
     Ok(())
+}
+
+/// [`bulk::insert_together`] of `parts`; on PostgreSQL the events recorded in `tx` so far go
+/// into the log with the same statement (one round trip fewer at commit), the log's lock
+/// taken only once the parts are in. On SQLite the events stay for the commit (or for the
+/// caller's own write, [`Tx::take_log_insert`]).
+pub async fn insert_together_logged(
+    tx: &mut Tx,
+    parts: Vec<(&str, Vec<Vec<V>>, &str)>,
+) -> StoreResult<()> {
+    if tx.is_sqlite() || tx.log.is_empty() {
+        return bulk::insert_together(tx, parts).await;
+    }
+    let (rows, mut slots) = rows_of(std::mem::take(&mut tx.log));
+    let last = bulk::Last {
+        head: INSERT,
+        rows,
+        lock: LOCK_KEY,
+        tail: "RETURNING seq, id",
+    };
+    match bulk::insert_together_then(tx, parts, Some(last)).await? {
+        Ok(returned) => slots.assign(&returned),
+        Err(Some(last)) => append_pg(tx, last.rows, slots).await,
+        Err(None) => Ok(()),
+    }
 }
 
 /// The highest `seq` written so far (0 when the log is empty).

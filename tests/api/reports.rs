@@ -9,6 +9,7 @@ mod calls;
 mod chats;
 mod cti;
 mod live;
+mod passes;
 
 /// `GET /api/v1/reports/summary?{query}` as `token`, expecting 200.
 async fn report(app: &TestApp, token: &str, query: &str) -> Value {

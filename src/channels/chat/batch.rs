@@ -157,6 +157,8 @@ pub async fn store_all(state: &AppState, tx: &mut Tx, jobs: &[Job]) -> ApiResult
             message: Some(message),
         });
     }
+    // Recorded before the write: on SQLite the write also logs them (no round trip of its own).
+    ledger::deliver(tx, out.iter().flatten().flat_map(|s| s.events.iter())).await?;
     match &lite {
         Some(l) => chat_lite::write(tx, now, fresh_rows, &pending, &l.stale, rows, history).await?,
         None => {
@@ -164,7 +166,6 @@ pub async fn store_all(state: &AppState, tx: &mut Tx, jobs: &[Job]) -> ApiResult
             ledger::insert_chat(tx, rows, history).await?
         }
     }
-    ledger::deliver(tx, out.iter().flatten().flat_map(|s| s.events.iter())).await?;
     for i in singles {
         let j = &jobs[i];
         let s = visitor::store_in(

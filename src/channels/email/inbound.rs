@@ -44,20 +44,36 @@ pub async fn ingest_batch(
     raws: &[Vec<u8>],
     mark: Option<ImapMark>,
 ) -> StoreResult<Vec<Outcome>> {
-    let limits = super::limits();
-    let parsed: Vec<Result<ParsedEmail, String>> = raws
-        .iter()
-        .map(|raw| switchboard_mail::parse(raw, &limits).map_err(|e| e.to_string()))
-        .collect();
-    match store_batch(state, mailbox, raws, &parsed, mark).await {
+    let parsed: Vec<Parsed> = raws.iter().map(|raw| parse(raw)).collect();
+    ingest_parsed(state, mailbox, raws, &parsed, mark).await
+}
+
+/// A message parsed, or why it could not be (it is then quarantined).
+pub type Parsed = Result<ParsedEmail, String>;
+
+/// Parse `raw` as [`ingest_batch`] does (done by a pushing request before it queues, so the
+/// writer only stores).
+pub fn parse(raw: &[u8]) -> Parsed {
+    switchboard_mail::parse(raw, &super::limits()).map_err(|e| e.to_string())
+}
+
+/// [`ingest_batch`] of messages parsed already (`parsed[k]` of `raws[k]`).
+pub async fn ingest_parsed<R: AsRef<[u8]>>(
+    state: &AppState,
+    mailbox: Option<&Mailbox>,
+    raws: &[R],
+    parsed: &[Parsed],
+    mark: Option<ImapMark>,
+) -> StoreResult<Vec<Outcome>> {
+    match store_batch(state, mailbox, raws, parsed, mark).await {
         Ok(outcomes) => return Ok(outcomes),
         Err(e) => tracing::debug!(error = %e, "email batch rolled back; storing one by one"),
     }
     let mut outcomes = Vec::with_capacity(raws.len());
-    for (raw, p) in raws.iter().zip(&parsed) {
+    for (raw, p) in raws.iter().zip(parsed) {
         outcomes.push(match p {
             Ok(p) => store_one(state, mailbox, p).await?,
-            Err(reason) => quarantine(state, mailbox, raw, reason).await?,
+            Err(reason) => quarantine(state, mailbox, raw.as_ref(), reason).await?,
         });
     }
     if let (Some(m), Some(mark)) = (mailbox, mark) {
@@ -68,11 +84,11 @@ pub async fn ingest_batch(
     Ok(outcomes)
 }
 
-async fn store_batch(
+async fn store_batch<R: AsRef<[u8]>>(
     state: &AppState,
     mailbox: Option<&Mailbox>,
-    raws: &[Vec<u8>],
-    parsed: &[Result<ParsedEmail, String>],
+    raws: &[R],
+    parsed: &[Parsed],
     mark: Option<ImapMark>,
 ) -> StoreResult<Vec<Outcome>> {
     let mut tx = state.store.begin().await?;
@@ -86,7 +102,7 @@ async fn store_batch(
     for (raw, p) in raws.iter().zip(parsed) {
         outcomes.push(match p {
             Ok(p) => store_in(state, &mut tx, mailbox, known.as_deref(), p, &mut events).await?,
-            Err(reason) => quarantine_in(&mut tx, mailbox, raw, reason).await?,
+            Err(reason) => quarantine_in(&mut tx, mailbox, raw.as_ref(), reason).await?,
         });
     }
     if let (Some(m), Some(mark)) = (mailbox, mark) {

@@ -1,7 +1,7 @@
 //! Group commit of mail pushed over HTTP (`POST /channels/email/inbound`): concurrent pushes
 //! queue here, and a writer stores everything queued (up to [`MAX_BATCH`] messages or
-//! [`MAX_BATCH_BYTES`]) with [`inbound::ingest_batch`] in one transaction per mailbox, like an
-//! IMAP fetch. Each push is answered after that commit; a batch that fails is stored message
+//! [`MAX_BATCH_BYTES`]) with [`inbound::ingest_parsed`] in one transaction per mailbox, like an
+//! IMAP fetch (each push is parsed by its own request first). Each push is answered after that commit; a batch that fails is stored message
 //! by message, so one bad message never fails its neighbours. On stores with parallel writers
 //! a few writers take turns at the queue.
 
@@ -24,6 +24,8 @@ const QUEUE: usize = 1024;
 struct Job {
     mailbox: Option<Mailbox>,
     raw: Bytes,
+    /// Parsed by the pushing request (in parallel with the others and with the writer).
+    parsed: inbound::Parsed,
     answer: oneshot::Sender<StoreResult<Outcome>>,
 }
 
@@ -44,9 +46,11 @@ impl Pushes {
     ) -> StoreResult<Outcome> {
         let queue = self.queue.get_or_init(|| spawn(state.clone()));
         let (answer, answered) = oneshot::channel();
+        let parsed = inbound::parse(&raw);
         let job = Job {
             mailbox,
             raw,
+            parsed,
             answer,
         };
         if queue.send(job).await.is_err() {
@@ -112,20 +116,25 @@ async fn write(state: &AppState, batch: Vec<Job>) {
         }
     }
     for (mailbox, jobs) in groups {
-        let raws: Vec<Vec<u8>> = jobs.iter().map(|j| j.raw.to_vec()).collect();
-        match inbound::ingest_batch(state, mailbox.as_ref(), &raws, None).await {
+        let mut raws = Vec::with_capacity(jobs.len());
+        let mut parsed = Vec::with_capacity(jobs.len());
+        let mut answers = Vec::with_capacity(jobs.len());
+        for j in jobs {
+            raws.push(j.raw);
+            parsed.push(j.parsed);
+            answers.push(j.answer);
+        }
+        match inbound::ingest_parsed(state, mailbox.as_ref(), &raws, &parsed, None).await {
             Ok(outcomes) => {
-                for (job, outcome) in jobs.into_iter().zip(outcomes) {
-                    let _ = job.answer.send(Ok(outcome));
+                for (answer, outcome) in answers.into_iter().zip(outcomes) {
+                    let _ = answer.send(Ok(outcome));
                 }
             }
             Err(e) => {
                 tracing::warn!(error = %e, "storing pushed mail failed");
-                for job in jobs {
+                for answer in answers {
                     let msg = format!("storing pushed mail failed: {e}");
-                    let _ = job
-                        .answer
-                        .send(Err(StoreError::Other(sqlx::Error::Protocol(msg))));
+                    let _ = answer.send(Err(StoreError::Other(sqlx::Error::Protocol(msg))));
                 }
             }
         }

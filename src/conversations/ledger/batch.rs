@@ -5,7 +5,7 @@
 use super::sql::{self, Shape};
 use crate::bus::Event;
 use crate::events;
-use crate::store::bulk::{insert_rows, insert_together, max_numbered_params, V};
+use crate::store::bulk::{insert_rows, max_numbered_params, V};
 use crate::store::{dialect, now_ms, StoreError, StoreResult, Tx};
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write;
@@ -23,7 +23,8 @@ pub async fn insert_chat(
     history: Vec<Vec<V>>,
 ) -> StoreResult<()> {
     let (m, h) = (sql::CHAT_MESSAGES, sql::CHAT_HISTORY);
-    insert_together(
+    // With the events recorded so far (on PostgreSQL in the same statement).
+    crate::store::event_log::insert_together_logged(
         tx,
         vec![(m.head, messages, m.extra), (h.head, history, h.extra)],
     )

@@ -1,5 +1,5 @@
 //! The chat group commit's statements on SQLite (planned by `channels::chat::batch`), where a batch needs four round trips to the
-//! database thread (`BEGIN`, one read, one write, `COMMIT`) instead of seven, each statement
+//! database thread (`BEGIN`, one read, one write that also logs the batch's events, `COMMIT`) instead of seven, each statement
 //! text prepared once per connection; a batch that opens conversations for new visitors reads
 //! once more ([`fresh_lookup`]) and sends their customers, identities, conversations, visitor
 //! rows and tags with the same write (five round trips instead of about sixteen).
@@ -250,6 +250,15 @@ pub async fn write(
     expected += (messages.len() + history.len()) as u64;
     insert(&mut text, &mut args, sql::CHAT_MESSAGES, messages);
     insert(&mut text, &mut args, sql::CHAT_HISTORY, history);
+    // The batch's events go into the event log with the same write (last, for its RETURNING),
+    // not in a round trip of their own at commit.
+    let mut log = tx.take_log_insert();
+    let cached = cached && log.as_ref().is_none_or(|l| l.cacheable());
+    if let Some(l) = &mut log {
+        text.push_str(&l.sql);
+        args.append(&mut l.values);
+        expected += l.rows as u64;
+    }
     if text.is_empty() {
         return Ok(());
     }
@@ -257,14 +266,34 @@ pub async fn write(
     for v in args {
         q = v.bind(q);
     }
-    let done = q.execute(tx.conn()).await.map_err(StoreError::from_sqlx)?;
-    if done.rows_affected() != expected {
+    let (changed, rows) = run(tx, q).await?;
+    if changed != expected {
         return Err(StoreError::Conflict(format!(
-            "chat batch changed {} rows, expected {expected}",
-            done.rows_affected()
+            "chat batch changed {changed} rows, expected {expected}"
         )));
     }
+    if let Some(mut l) = log {
+        l.slots.assign(&rows)?;
+    }
     Ok(())
+}
+
+type Query<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
+
+/// Run a multi-statement write: the rows it changed and the rows it returned.
+async fn run(tx: &mut Tx, q: Query<'_>) -> StoreResult<(u64, Vec<sqlx::any::AnyRow>)> {
+    use futures::TryStreamExt;
+    use sqlx::{Either, Executor};
+    let mut changed = 0;
+    let mut rows = Vec::new();
+    let mut steps = tx.conn().fetch_many(q);
+    while let Some(step) = steps.try_next().await.map_err(StoreError::from_sqlx)? {
+        match step {
+            Either::Left(done) => changed += done.rows_affected(),
+            Either::Right(row) => rows.push(row),
+        }
+    }
+    Ok((changed, rows))
 }
 
 /// Append `head VALUES (?, …, ?extra), …;` for `rows` to `sql` and their values to `args`.

@@ -1,8 +1,8 @@
 //! The chat group commit's statements on PostgreSQL (planned by `channels::chat::batch`): a batch is five round trips — `BEGIN`, one
 //! read ([`lookup`]), the sequence reservation of open conversations or the conversations
 //! opened for new visitors ([`open`], whose conversation step is
-//! [`super::sql::pg_open_conversations`]), one write of the messages and their history rows
-//! (`bulk::insert_together`), `COMMIT` — instead of seven for follow-ups and about sixteen for
+//! [`super::sql::pg_open_conversations`]), one write of the messages, their history rows and
+//! the batch's events in the event log (`store::event_log::insert_together_logged`), `COMMIT` — instead of seven for follow-ups and about sixteen for
 //! a batch that opens conversations (a visitor's `updated_at` is refreshed at most once a
 //! minute, then with a statement more: [`touch`]). Several writers run in parallel, so unlike
 //! SQLite ([`super::batch_lite`]) nothing may be decided from a read alone: rows are claimed with

@@ -1,0 +1,66 @@
+//! The report worker's passes: many conversations changed at once are written in several short
+//! transactions, and the rollups they keep equal a rebuild from every fact.
+use super::chats::chat;
+use super::report;
+use crate::helpers::*;
+use reqwest::StatusCode;
+use serde_json::json;
+
+async fn many_changes_are_rolled_up_as_a_rebuild_would(b: Backend) {
+    let app = spawn_app(b).await;
+    let (s, q) = app
+        .post(
+            "/api/v1/queues",
+            &app.admin_token,
+            json!({"name": "Busy", "channels": ["chat"]}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{q}");
+    let q = q["id"].as_str().unwrap().to_string();
+    let (_, sup) = app.agent("boss@example.com", "supervisor", json!({})).await;
+    // More facts than one write transaction of a pass takes at first (64 rows).
+    let mut convs = Vec::new();
+    for k in 0..150 {
+        convs.push(chat(&app, &q, &format!("c{k}@example.com")).await);
+    }
+    switchboard::reports::collect::run_once(&app.state)
+        .await
+        .unwrap();
+    let by = format!("queue={q}&group_by=agent");
+    let kept = report(&app, &sup, &by).await;
+    assert_eq!(kept["total"]["offered"], 150, "{kept}");
+    // Half of them resolved unanswered: their facts change (abandoned), the others' do not.
+    for c in convs.iter().step_by(2) {
+        let (s, body) = app
+            .patch(
+                &format!("/api/v1/conversations/{c}"),
+                &app.admin_token,
+                json!({"status": "resolved"}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{body}");
+    }
+    switchboard::reports::collect::run_once(&app.state)
+        .await
+        .unwrap();
+    let kept = report(&app, &sup, &by).await;
+    assert_eq!(
+        (
+            kept["total"]["offered"].as_i64(),
+            kept["total"]["abandoned"].as_i64()
+        ),
+        (Some(150), Some(75)),
+        "{kept}"
+    );
+    let (facts,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM report_facts")
+        .fetch_one(app.state.store.pool())
+        .await
+        .unwrap();
+    assert_eq!(facts, 150);
+    switchboard::reports::rebuild(&app.state.store, &app.state.settings)
+        .await
+        .unwrap();
+    assert_eq!(report(&app, &sup, &by).await, kept);
+}
+
+crate::storage_tests!(many_changes_are_rolled_up_as_a_rebuild_would);
