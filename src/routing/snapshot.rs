@@ -258,18 +258,14 @@ impl<'a> Context<'a> {
         } else {
             0
         }
-        .saturating_add(by_value.get(&id).copied().unwrap_or(0));
+        .saturating_add(self.by_value.get(&id).copied().unwrap_or(0));
         let mut conv = Conversation::new(
             id.as_str(),
             queue.as_deref().unwrap_or(NO_QUEUE),
             channel.as_str(),
             enqueued,
         )
-        .with_priority(
-            (priority.clamp(-1_000_000, 1_000_000) as i32)
-                .saturating_add(boost)
-                .saturating_add(self.by_value.get(&id).copied().unwrap_or(0)),
-        );
+        .with_priority((priority.clamp(-1_000_000, 1_000_000) as i32).saturating_add(boost));
         if let Some(due) = due {
             conv = conv.with_sla_due(due);
         }
