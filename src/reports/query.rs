@@ -47,6 +47,8 @@ pub struct Query {
     pub channel: Option<String>,
     pub agent: Option<String>,
     pub group_by: Option<GroupBy>,
+    /// Queues left out of every figure (a supervisor's other teams' queues).
+    pub hidden_queues: Vec<String>,
 }
 
 /// `2026-03-01` (the local day's start; `end`: the next day's) or an RFC 3339 instant.
@@ -96,6 +98,13 @@ impl Query {
                 vals.push(v.clone());
                 n += 1;
             }
+        }
+        if !self.hidden_queues.is_empty() {
+            let marks: Vec<String> = (n..n + self.hidden_queues.len())
+                .map(|i| format!("${i}"))
+                .collect();
+            sql.push_str(&format!(" AND queue_id NOT IN ({})", marks.join(", ")));
+            vals.extend(self.hidden_queues.iter().cloned());
         }
         (sql, vals)
     }

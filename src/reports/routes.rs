@@ -98,6 +98,7 @@ fn resolve(state: &AppState, p: &SummaryParams) -> ApiResult<Query> {
         channel,
         agent: p.agent.clone(),
         group_by: p.group_by.as_deref().map(GroupBy::parse).transpose()?,
+        hidden_queues: Vec::new(),
     })
 }
 
@@ -121,7 +122,12 @@ async fn summary(
     ApiQuery(p): ApiQuery<SummaryParams>,
 ) -> ApiResult<Response> {
     caller.require(Role::Supervisor, "reports")?;
-    let q = resolve(&state, &p)?;
+    let mut q = resolve(&state, &p)?;
+    // A supervisor's figures cover their teams' queues (access by team).
+    q.hidden_queues = crate::teams::Scope::of(&state.store, &caller)
+        .await?
+        .hidden_queues()
+        .to_vec();
     collect::run_once(&state).await?;
     let sums = q.sums(&state).await?;
     let labels = labels(&state, q.group_by).await?;

@@ -54,6 +54,7 @@ pub async fn today(state: &AppState, group_by: GroupBy) -> ApiResult<HashMap<Str
         channel: None,
         agent: None,
         group_by: Some(group_by),
+        hidden_queues: Vec::new(),
     };
     let sums = q.sums(state).await?;
     Ok(sums

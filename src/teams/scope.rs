@@ -68,6 +68,11 @@ impl Scope {
         })
     }
 
+    /// The queues hidden from the caller (none when the scope is everything).
+    pub fn hidden_queues(&self) -> &[String] {
+        self.limit.as_ref().map_or(&[], |l| &l.hidden)
+    }
+
     /// True when nothing is hidden.
     pub fn is_everything(&self) -> bool {
         self.limit.is_none()

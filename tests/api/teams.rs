@@ -356,6 +356,34 @@ async fn with_teams_on_a_supervisor_sees_their_teams_queues_and_figures(b: Backe
         .unwrap()
         .iter()
         .any(|q| q["queue_id"] == w.support.as_str()));
+    // Reports too: the admin's cover Support, the supervisor's only their teams' queues.
+    let report = |token: &str| {
+        let token = token.to_string();
+        async move {
+            let (s, r) = app
+                .get("/api/v1/reports/summary?group_by=queue", &token)
+                .await;
+            assert_eq!(s, StatusCode::OK, "{r}");
+            let keys: Vec<String> = r["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|i| i["key"].as_str().unwrap().to_string())
+                .collect();
+            (keys, r["total"]["offered"].as_i64().unwrap())
+        }
+    };
+    let (all, all_offered) = report(&app.admin_token).await;
+    assert!(
+        all.contains(&w.support) && all.contains(&w.sales),
+        "{all:?}"
+    );
+    let (mine, mine_offered) = report(sup).await;
+    assert!(
+        mine.contains(&w.sales) && !mine.contains(&w.support),
+        "{mine:?}"
+    );
+    assert!(mine_offered < all_offered, "{mine_offered} < {all_offered}");
 }
 
 async fn with_teams_off_everyone_sees_every_queue_and_turning_it_on_takes_effect_at_once(
