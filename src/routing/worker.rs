@@ -13,7 +13,8 @@ use std::time::Duration;
 use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 use tokio_util::sync::CancellationToken;
 
-/// Events after which waiting conversations or agents' capacity may have changed.
+/// Events after which waiting conversations, agents' capacity or who may take what (teams)
+/// may have changed; all but `conversation.created` make the next pass load a fresh engine.
 fn triggers(ev: &Event) -> bool {
     matches!(
         ev.kind.as_str(),
@@ -29,6 +30,8 @@ fn triggers(ev: &Event) -> bool {
             | "queue.updated"
             | "queue.created"
             | "agent.phone_changed"
+            | "team.changed"
+            | "access.changed"
     )
 }
 
