@@ -4,6 +4,7 @@
 pub mod assign;
 pub mod ledger;
 pub mod mentions;
+mod messages;
 pub mod outbound;
 pub mod routes;
 pub mod service;
