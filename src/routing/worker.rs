@@ -8,7 +8,7 @@ use super::run::{route_kept, run_kept, Kept, Pass};
 use super::{ROUTER_LEASE, ROUTER_TICK};
 use crate::bus::Event;
 use crate::state::AppState;
-use crate::store::{now_ms, StoreError, StoreResult};
+use crate::store::{now_ms, StoreResult};
 use std::time::Duration;
 use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 use tokio_util::sync::CancellationToken;
@@ -73,30 +73,8 @@ async fn note_release(state: &AppState, ev: &Event) {
 
 /// Take or renew the router lease for this node; true when this node holds it.
 async fn hold_lease(state: &AppState, now: i64) -> StoreResult<bool> {
-    let node = state.bus.node();
     let until = now + ROUTER_LEASE.as_millis() as i64;
-    let mut tx = state.store.begin().await?;
-    let created = sqlx::query(
-        "INSERT INTO routing_leases (name, holder, expires_at) VALUES ('router', $1, $2) \
-         ON CONFLICT (name) DO NOTHING",
-    )
-    .bind(node)
-    .bind(until)
-    .execute(tx.conn())
-    .await
-    .map_err(StoreError::from_sqlx)?;
-    let renewed = sqlx::query(
-        "UPDATE routing_leases SET holder = $1, expires_at = $2 \
-         WHERE name = 'router' AND (holder = $1 OR expires_at < $3)",
-    )
-    .bind(node)
-    .bind(until)
-    .bind(now)
-    .execute(tx.conn())
-    .await
-    .map_err(StoreError::from_sqlx)?;
-    tx.commit().await?;
-    Ok(created.rows_affected() + renewed.rows_affected() > 0)
+    crate::store::lease::take(&state.store, "router", state.bus.node(), now, until).await
 }
 
 /// Give the lease up (on shutdown) so another node takes over at its next tick.

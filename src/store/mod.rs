@@ -9,6 +9,7 @@ pub mod bulk;
 pub mod dialect;
 pub mod event_log;
 pub mod fulltext;
+pub mod lease;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyConnection, AnyPool, Executor};

@@ -5,7 +5,7 @@
 
 use super::{fit, Model};
 use crate::state::AppState;
-use crate::store::{new_id, now_ms, StoreError, StoreResult};
+use crate::store::{new_id, now_ms, StoreResult};
 use std::time::Duration;
 
 const NAME: &str = "value_refit";
@@ -14,32 +14,8 @@ const RETRY: Duration = Duration::from_millis(200);
 
 /// Take or renew the lease for `holder` until `now + ttl_ms`; true when `holder` holds it.
 async fn take(state: &AppState, holder: &str, ttl_ms: i64) -> StoreResult<bool> {
-    let node = holder;
     let now = now_ms();
-    let mut tx = state.store.begin().await?;
-    let created = sqlx::query(
-        "INSERT INTO routing_leases (name, holder, expires_at) VALUES ($1, $2, $3) \
-         ON CONFLICT (name) DO NOTHING",
-    )
-    .bind(NAME)
-    .bind(node)
-    .bind(now + ttl_ms)
-    .execute(tx.conn())
-    .await
-    .map_err(StoreError::from_sqlx)?;
-    let renewed = sqlx::query(
-        "UPDATE routing_leases SET holder = $1, expires_at = $2 \
-         WHERE name = $3 AND (holder = $1 OR expires_at < $4)",
-    )
-    .bind(node)
-    .bind(now + ttl_ms)
-    .bind(NAME)
-    .bind(now)
-    .execute(tx.conn())
-    .await
-    .map_err(StoreError::from_sqlx)?;
-    tx.commit().await?;
-    Ok(created.rows_affected() + renewed.rows_affected() > 0)
+    crate::store::lease::take(&state.store, NAME, holder, now, now + ttl_ms).await
 }
 
 async fn release(state: &AppState, holder: &str) {
