@@ -9,7 +9,7 @@ use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult};
 use crate::events;
 use crate::pagination::{decode_cursor, finish, page_size, Page};
 use crate::state::AppState;
-use crate::store::{dialect::like_escape, StoreError};
+use crate::store::{fulltext, StoreError};
 use crate::validate;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -101,24 +101,22 @@ pub(crate) async fn search_rows(
     if !exact.is_empty() {
         return Ok(exact);
     }
-    let pattern = format!("%{}%", like_escape(&switchboard_text::search_fold(q)));
     // A whole number, or the start of one as typed (`۰۹۱۲` → numbers starting `+98912`).
     let region = &state.settings.text.default_region;
     let phone = switchboard_text::PhoneNumber::parse(q, region)
         .map(|p| p.into_string())
         .ok()
-        .or_else(|| switchboard_text::phone_search_prefix(q, region))
-        .map(|p| format!("{}%", like_escape(&p)))
-        .unwrap_or_default();
+        .or_else(|| switchboard_text::phone_search_prefix(q, region));
+    let folded = switchboard_text::search_fold(q);
+    let (matching, [text, prefix]) =
+        fulltext::customer_ids(state.store.backend(), &folded, phone.as_deref());
     Ok(sqlx::query_as(&format!(
         "SELECT {COLS} FROM customers WHERE merged_into IS NULL AND ($1 = '' OR id < $1) AND \
-           (name_search LIKE $2 ESCAPE '\\' OR id IN (SELECT customer_id FROM identities \
-             WHERE value LIKE $2 ESCAPE '\\' OR value LIKE $3 ESCAPE '\\')) \
-         ORDER BY id DESC LIMIT $4"
+           id IN ({matching}) ORDER BY id DESC LIMIT $4"
     ))
     .bind(before)
-    .bind(&pattern)
-    .bind(&phone)
+    .bind(&text)
+    .bind(&prefix)
     .bind(limit as i64)
     .fetch_all(state.store.pool())
     .await?)

@@ -52,16 +52,63 @@ pub fn match_param(backend: Backend, terms: &[String]) -> String {
         .join(join)
 }
 
+/// The part of a customer search that finds who matches: SQL selecting the ids of customers
+/// whose folded name or a (non-visitor) identity contains `folded`, and, with `phone_prefix`,
+/// whose identity starts with it; with the values to bind as `$2` and `$3`. SQLite answers
+/// from its trigram indexes (migration 0029) for three characters or more, PostgreSQL from
+/// `pg_trgm` GIN indexes serving the same `LIKE`; shorter text reads every row.
+pub fn customer_ids(
+    backend: Backend,
+    folded: &str,
+    phone_prefix: Option<&str>,
+) -> (String, [String; 2]) {
+    let like = format!("%{}%", super::dialect::like_escape(folded));
+    let (mut sql, text) = if backend == Backend::Sqlite && folded.chars().count() >= 3 {
+        (
+            "SELECT id FROM customers WHERE rowid IN \
+               (SELECT rowid FROM customers_name_fts WHERE customers_name_fts MATCH $2) \
+             UNION SELECT customer_id FROM identities WHERE rowid IN \
+               (SELECT rowid FROM identities_fts WHERE identities_fts MATCH $2)"
+                .to_string(),
+            format!("\"{}\"", folded.replace('"', "\"\"")),
+        )
+    } else {
+        (
+            "SELECT id FROM customers WHERE name_search LIKE $2 ESCAPE '\\' \
+             UNION SELECT customer_id FROM identities \
+               WHERE kind <> 'visitor' AND value LIKE $2 ESCAPE '\\'"
+                .to_string(),
+            like,
+        )
+    };
+    // Always in the statement (so the parameters keep their numbers); without a prefix the
+    // arm's constant condition is false and it reads nothing.
+    sql.push_str(
+        " UNION SELECT customer_id FROM identities \
+          WHERE $3 <> '' AND kind <> 'visitor' AND value LIKE $3 ESCAPE '\\'",
+    );
+    let prefix = phone_prefix
+        .map(|p| format!("{}%", super::dialect::like_escape(p)))
+        .unwrap_or_default();
+    (sql, [text, prefix])
+}
+
 /// Rebuild the full-text indexes from the stored rows (after an upgrade or a `VACUUM`).
 pub async fn reindex(store: &Store) -> StoreResult<()> {
     let statements: &[&str] = match store.backend() {
         Backend::Sqlite => &[
             "INSERT INTO messages_fts(messages_fts) VALUES ('rebuild')",
             "INSERT INTO conversations_fts(conversations_fts) VALUES ('rebuild')",
+            "INSERT INTO customers_name_fts(customers_name_fts) VALUES ('rebuild')",
+            "INSERT INTO identities_fts(identities_fts) VALUES ('delete-all')",
+            "INSERT INTO identities_fts(rowid, value) \
+               SELECT rowid, value FROM identities WHERE kind <> 'visitor'",
         ],
         Backend::Postgres => &[
             "REINDEX INDEX messages_fts",
             "REINDEX INDEX conversations_fts",
+            "REINDEX INDEX customers_name_trgm",
+            "REINDEX INDEX identities_value_trgm",
         ],
     };
     let mut tx = store.begin().await?;

@@ -442,11 +442,81 @@ async fn a_whole_email_or_number_finds_exactly_its_owner(b: Backend) {
     }
 }
 
+/// Part of a name, email or number finds its customer (indexed from three characters, read
+/// through for shorter text), and the index follows renames and removed identities.
+async fn search_by_part_follows_renames_and_removed_identities(b: Backend) {
+    let app = spawn_app(b).await;
+    let names = |res: &serde_json::Value| -> Vec<String> {
+        res["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["name"].as_str().unwrap_or("").to_string())
+            .collect()
+    };
+    let find = |q: &str| format!("/api/v1/customers?q={}", urlencode(q));
+    let (_, maryam) = app
+        .post(
+            "/api/v1/customers",
+            &app.admin_token,
+            json!({"name": "Maryam Tehrani", "identities": [
+                {"kind": "email", "value": "m.tehrani@shop.example"},
+                {"kind": "phone", "value": "+989351234567"},
+                {"kind": "visitor", "value": "vtok-unsearchable"}]}),
+        )
+        .await;
+    let id = maryam["id"].as_str().unwrap();
+    for (q, expected) in [
+        ("ryam teh", vec!["Maryam Tehrani"]),
+        ("shop.exa", vec!["Maryam Tehrani"]),
+        ("hr", vec!["Maryam Tehrani"]),
+        ("۰۹۳۵۱۲", vec!["Maryam Tehrani"]),
+        ("unsearchable", vec![]),
+        ("nobody", vec![]),
+    ] {
+        let (s, res) = app.get(&find(q), &app.admin_token).await;
+        assert_eq!(s, StatusCode::OK, "{res}");
+        assert_eq!(names(&res), expected, "query {q}");
+    }
+    let (s, _) = app
+        .patch(
+            &format!("/api/v1/customers/{id}"),
+            &app.admin_token,
+            json!({"name": "Maryam Shirazi"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (_, res) = app.get(&find("tehrani"), &app.admin_token).await;
+    // Still found by the email, which keeps the old surname.
+    assert_eq!(names(&res), vec!["Maryam Shirazi"]);
+    let (_, res) = app.get(&find("shiraz"), &app.admin_token).await;
+    assert_eq!(names(&res), vec!["Maryam Shirazi"]);
+    let email = maryam["identities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["kind"] == "email")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (s, _) = app
+        .delete(
+            &format!("/api/v1/customers/{id}/identities/{email}"),
+            &app.admin_token,
+        )
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (_, res) = app.get(&find("tehrani"), &app.admin_token).await;
+    assert_eq!(names(&res), Vec::<String>::new());
+}
+
 crate::storage_tests!(
     a_whole_email_or_number_finds_exactly_its_owner,
     a_page_of_customers_carries_each_ones_identities_and_figures,
     identities_are_normalised_and_unique,
     search_folds_persian_and_arabic_letter_forms,
+    search_by_part_follows_renames_and_removed_identities,
     customer_update_merges_attributes_and_sets_tier,
     merging_moves_identities_conversations_and_history,
     timeline_lists_every_channel_newest_first_with_pagination,
