@@ -94,6 +94,8 @@ pub struct LimitSettings {
     pub max_name_chars: usize,
     pub max_message_chars: usize,
     pub max_page_size: usize,
+    /// Most matching messages (and, apart, subjects) a search ranks: the newest ones.
+    pub search_ranked_matches: usize,
 }
 
 #[derive(Debug, Clone, Deserialize)]

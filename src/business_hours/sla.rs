@@ -71,7 +71,8 @@ pub async fn stamp(tx: &mut Tx, s: &RoutingSettings) -> StoreResult<usize> {
          FROM conversations c JOIN queues q ON q.id = c.queue_id \
          WHERE c.queue_id IN ({BUSINESS_TIME_QUEUES}) AND c.status IN ('open', 'pending') \
            AND (c.resolution_due IS NULL OR (c.status = 'open' \
-             AND c.first_response_due IS NULL AND c.first_response_at IS NULL))"
+             AND c.first_response_due IS NULL AND c.first_response_at IS NULL)){}",
+        crate::store::dialect::skip_locked(tx.backend(), "c")
     ))
     .fetch_all(tx.conn())
     .await

@@ -8,7 +8,7 @@ pub mod parse;
 pub mod routes;
 pub mod shop;
 
-use crate::store::bulk::{insert_rows, V};
+use crate::store::bulk::{insert_rows, insert_rows_counted, V};
 use crate::store::{dialect, ms_to_rfc3339, new_id, now_ms, StoreError, StoreResult, Tx};
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
@@ -97,7 +97,8 @@ pub async fn insert(
     value_currency: &str,
 ) -> StoreResult<Written> {
     let ids: Vec<&str> = orders.iter().map(|o| o.external_id.as_str()).collect();
-    let mut seen: HashSet<String> = existing(tx, &ids).await?;
+    let seen_before: HashSet<String> = existing(tx, &ids).await?;
+    let mut seen = seen_before.clone();
     let now = now_ms();
     let mut rows = Vec::new();
     let mut customers = HashSet::new();
@@ -118,21 +119,63 @@ pub async fn insert(
             V::I(now),
         ]);
     }
-    let stored = rows.len();
-    insert_rows(
+    let meant = rows.len();
+    let stored = insert_rows_counted(
         tx,
         &format!("INSERT INTO orders ({ORDER_COLS})"),
         rows,
         "",
         "ON CONFLICT (external_id) DO NOTHING",
     )
-    .await?;
-    let customers: Vec<&str> = customers.into_iter().collect();
-    refresh(tx, &customers, value_currency).await?;
+    .await? as usize;
+    if stored == meant {
+        add_to_totals(tx, orders, &seen_before, value_currency).await?;
+    } else {
+        // A concurrent writer stored some of these external ids first: which of ours were
+        // skipped is not known here, so the touched customers are counted again from scratch.
+        let customers: Vec<&str> = customers.into_iter().collect();
+        refresh(tx, &customers, value_currency).await?;
+    }
     Ok(Written {
         stored,
         duplicates: orders.len() - stored,
     })
+}
+
+/// Add the new `orders` (all stored; those whose external id is in `skip` or repeated were
+/// not) to their customers' count and total in `currency`: the batch's own sums, without
+/// re-reading the customers' earlier orders (the import's cost then stays flat as the table
+/// grows).
+async fn add_to_totals(
+    tx: &mut Tx,
+    orders: &[NewOrder],
+    skip: &HashSet<String>,
+    currency: &str,
+) -> StoreResult<()> {
+    let mut seen: HashSet<&str> = skip.iter().map(String::as_str).collect();
+    let mut sums: HashMap<&str, (i64, i64)> = HashMap::new();
+    for o in orders {
+        let counts = o.currency == currency && o.status != "cancelled";
+        if seen.insert(o.external_id.as_str()) && counts {
+            let sum = sums.entry(o.customer_id.as_str()).or_default();
+            sum.0 += i64::from(o.amount_e4 >= 0);
+            sum.1 += o.amount_e4;
+        }
+    }
+    let now = now_ms();
+    let rows = sums
+        .into_iter()
+        .map(|(c, (n, total))| vec![V::S(c.to_string()), V::I(n), V::I(total), V::I(now)])
+        .collect();
+    insert_rows(
+        tx,
+        "INSERT INTO customer_values (customer_id, orders, total_e4, updated_at)",
+        rows,
+        "",
+        "ON CONFLICT (customer_id) DO UPDATE SET orders = customer_values.orders + excluded.orders, \
+           total_e4 = customer_values.total_e4 + excluded.total_e4, updated_at = excluded.updated_at",
+    )
+    .await
 }
 
 /// Store one order, or bring the stored order with its external id up to date (a shop

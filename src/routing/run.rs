@@ -384,14 +384,17 @@ async fn stamp_due_times(
     s: &crate::settings::RoutingSettings,
 ) -> StoreResult<()> {
     use crate::business_hours::sla::BUSINESS_TIME_QUEUES;
+    // Rows a chat or voice batch holds are stamped at the next pass, never waited for.
+    let skip = crate::store::dialect::skip_locked(state.store.backend(), "conversations");
     let mut tx = state.store.begin().await?;
     sqlx::query(&format!(
         "UPDATE conversations SET first_response_due = COALESCE(enqueued_at, created_at) + \
            CASE WHEN customer_id IN (SELECT id FROM customers WHERE tier = 'vip') THEN $1 \
              ELSE COALESCE((SELECT q.first_response_minutes * 60000 FROM queues q \
                WHERE q.id = conversations.queue_id), $2) END \
-         WHERE status = 'open' AND queue_id IS NOT NULL AND first_response_due IS NULL \
-           AND first_response_at IS NULL AND queue_id NOT IN ({BUSINESS_TIME_QUEUES})"
+         WHERE id IN (SELECT id FROM conversations WHERE status = 'open' \
+           AND queue_id IS NOT NULL AND first_response_due IS NULL \
+           AND first_response_at IS NULL AND queue_id NOT IN ({BUSINESS_TIME_QUEUES}){skip})"
     ))
     .bind(s.vip_first_response_minutes * 60_000)
     .bind(s.first_response_minutes * 60_000)
@@ -403,8 +406,9 @@ async fn stamp_due_times(
            CASE WHEN customer_id IN (SELECT id FROM customers WHERE tier = 'vip') THEN $1 \
              ELSE COALESCE((SELECT q.resolution_hours * 3600000 FROM queues q \
                WHERE q.id = conversations.queue_id), $2) END \
-         WHERE status IN ('open', 'pending') AND queue_id IS NOT NULL AND resolution_due IS NULL \
-           AND queue_id NOT IN ({BUSINESS_TIME_QUEUES})"
+         WHERE id IN (SELECT id FROM conversations WHERE status IN ('open', 'pending') \
+           AND queue_id IS NOT NULL AND resolution_due IS NULL \
+           AND queue_id NOT IN ({BUSINESS_TIME_QUEUES}){skip})"
     ))
     .bind(s.vip_resolution_hours * 3_600_000)
     .bind(s.resolution_hours * 3_600_000)

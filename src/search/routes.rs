@@ -97,7 +97,13 @@ async fn search(
     };
     let backend = state.store.backend();
     let scope = crate::teams::Scope::of(&state.store, &caller).await?;
-    let (sql, binds) = hits_query(&p, &caller, &scope, backend, &terms, limit + 1, offset)?;
+    let ranked = state.settings.limits.search_ranked_matches.max(1);
+    let window = Window {
+        limit: limit + 1,
+        offset,
+        ranked,
+    };
+    let (sql, binds) = hits_query(&p, &caller, &scope, backend, &terms, window)?;
     let mut query = sqlx::query_as::<_, HitRow>(&sql);
     for b in &binds {
         query = query.bind(b);
@@ -121,6 +127,13 @@ async fn search(
     }))
 }
 
+/// Which rows of the ranked matches a page takes, and how many matches are ranked.
+struct Window {
+    limit: usize,
+    offset: usize,
+    ranked: usize,
+}
+
 /// The statement finding one row per matching conversation (its best hit), filtered, best
 /// first, and its bind values (`$1` is the match expression).
 fn hits_query(
@@ -129,9 +142,13 @@ fn hits_query(
     scope: &crate::teams::Scope,
     backend: Backend,
     terms: &[String],
-    limit: usize,
-    offset: usize,
+    window: Window,
 ) -> ApiResult<(String, Vec<String>)> {
+    let Window {
+        limit,
+        offset,
+        ranked,
+    } = window;
     let mut binds = vec![fulltext::match_param(backend, terms)];
     let mut filter = String::new();
     let mut add = |clause: &str, value: Option<String>| match value {
@@ -191,8 +208,8 @@ fn hits_query(
            SELECT conversation_id, message_id, rank, ROW_NUMBER() OVER \
              (PARTITION BY conversation_id ORDER BY rank DESC, message_id) AS rn FROM hits) \
          SELECT {cols}, r.message_id FROM ranked r JOIN conversations c ON c.id = r.conversation_id \
-         WHERE r.rn = 1{filter} ORDER BY r.rank DESC, c.id DESC LIMIT {limit} OFFSET {offset}",
-        hits = fulltext::hits_sql(backend),
+         WHERE r.rn = 1 ORDER BY r.rank DESC, c.id DESC LIMIT {limit} OFFSET {offset}",
+        hits = fulltext::hits_sql(backend, &filter, ranked),
     );
     Ok((sql, binds))
 }

@@ -64,17 +64,32 @@ pub async fn insert_rows(
     extra: &str,
     tail: &str,
 ) -> StoreResult<()> {
+    insert_rows_counted(tx, head, rows, extra, tail).await?;
+    Ok(())
+}
+
+/// [`insert_rows`], returning how many rows the statements affected (fewer than `rows` when
+/// a `tail` such as `ON CONFLICT … DO NOTHING` skipped some).
+pub async fn insert_rows_counted(
+    tx: &mut Tx,
+    head: &str,
+    rows: Vec<Vec<V>>,
+    extra: &str,
+    tail: &str,
+) -> StoreResult<u64> {
+    let mut affected = 0;
     for (sql, q) in statements(tx, head, rows, extra, tail) {
         let mut query = sqlx::query(&sql);
         for v in q {
             query = v.bind(query);
         }
-        query
+        affected += query
             .execute(tx.conn())
             .await
-            .map_err(StoreError::from_sqlx)?;
+            .map_err(StoreError::from_sqlx)?
+            .rows_affected();
     }
-    Ok(())
+    Ok(affected)
 }
 
 type Query<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;

@@ -112,3 +112,14 @@ pub fn index_hint(backend: Backend, index: &str) -> String {
         Backend::Postgres => String::new(),
     }
 }
+
+/// Rows a background sweep may leave for its next pass: ` FOR UPDATE OF alias SKIP LOCKED` on
+/// PostgreSQL, so a sweep updating many conversations never waits for a row another
+/// transaction holds (the chat writer's group commit updating some of the same conversations
+/// in another order made a deadlock); nothing on SQLite, whose one writer never waits so.
+pub fn skip_locked(backend: Backend, alias: &str) -> String {
+    match backend {
+        Backend::Sqlite => String::new(),
+        Backend::Postgres => format!(" FOR UPDATE OF {alias} SKIP LOCKED"),
+    }
+}

@@ -191,9 +191,40 @@ async fn customers_are_found_by_name_and_identity(b: Backend) {
     assert_error(s, &body, StatusCode::FORBIDDEN, "forbidden");
 }
 
+/// A common word ranks only its newest matches (`limits.search_ranked_matches`), and filters
+/// apply before that cut: an older conversation is still found when a filter names it.
+async fn a_common_word_ranks_its_newest_matches_and_filters_come_first(b: Backend) {
+    let app = spawn_app_with(b, |s| s.limits.search_ranked_matches = 3).await;
+    let mut made = Vec::new();
+    for i in 0..5 {
+        let email = format!("parcel{i}@example.com");
+        made.push(open(&app, &email, "question", &format!("where is my parcel {i}")).await);
+    }
+    let found = ids(&search(&app, &q("parcel")).await);
+    let mut newest: Vec<String> = made[2..].to_vec();
+    newest.sort();
+    let mut got = found.clone();
+    got.sort();
+    assert_eq!(
+        got, newest,
+        "the newest three matches, whatever their order"
+    );
+    // The oldest conversation, beyond the cut for the word alone, is found by its customer.
+    let (_, conv) = app
+        .get(
+            &format!("/api/v1/conversations/{}", made[0]),
+            &app.admin_token,
+        )
+        .await;
+    let customer = conv["customer_id"].as_str().unwrap();
+    let filtered = search(&app, &format!("{}&customer={customer}", q("parcel"))).await;
+    assert_eq!(ids(&filtered), vec![made[0].clone()], "{filtered}");
+}
+
 crate::storage_tests!(
     words_are_found_in_any_letter_form_and_digits,
     notes_and_subjects_are_searched_and_best_matches_come_first,
     filters_combine_with_the_words,
     customers_are_found_by_name_and_identity,
+    a_common_word_ranks_its_newest_matches_and_filters_come_first,
 );
