@@ -22,7 +22,7 @@
 //! using B(a + 1, b + x − 1) = B(a, b + x) · a / (b + x − 1), with the sum taken as a
 //! log-sum-exp. The parameters maximise the sum over customers.
 
-use crate::optimize::minimise;
+use crate::optimize::{minimise, FitReport};
 use crate::{hyp2f1, ln_gamma, FitError, Summary};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -62,6 +62,11 @@ impl BgNbd {
     /// computed once per distinct x: an evaluation costs two logarithms and two
     /// exponentials per distinct history.
     pub fn fit(data: &[Summary]) -> Result<Self, FitError> {
+        Self::fit_report(data).map(|(m, _)| m)
+    }
+
+    /// [`BgNbd::fit`], with how the optimisation went.
+    pub fn fit_report(data: &[Summary]) -> Result<(Self, FitReport), FitError> {
         if data.len() < 2 || data.iter().all(|s| s.x == 0) {
             return Err(FitError::NotEnoughData("BG/NBD needs repeat purchases"));
         }
@@ -110,13 +115,14 @@ impl BgNbd {
             // The mean per customer: a scale the optimiser's tolerance is meaningful at.
             -sum / total
         };
-        let p = minimise(nll, vec![0.0; 4])?;
-        Ok(BgNbd {
+        let (p, report) = minimise(nll, vec![0.0; 4])?;
+        let model = BgNbd {
             r: p[0].exp(),
             alpha: p[1].exp() * scale,
             a: p[2].exp(),
             b: p[3].exp(),
-        })
+        };
+        Ok((model, report))
     }
 
     /// The probability that a customer with this history is still active at T (eq. 9):

@@ -19,7 +19,7 @@
 //! The fit uses customers with at least one repeat transaction and the mean of their repeat
 //! transactions (see [`crate::Summary::repeat_mean`]).
 
-use crate::optimize::minimise;
+use crate::optimize::{minimise, FitReport};
 use crate::{ln_gamma, FitError, Summary};
 use serde::{Deserialize, Serialize};
 
@@ -47,6 +47,11 @@ impl GammaGamma {
     /// Maximum-likelihood fit over the repeat customers among `data`; customers without a
     /// positive repeat mean are left out.
     pub fn fit(data: &[Summary]) -> Result<Self, FitError> {
+        Self::fit_report(data).map(|(m, _)| m)
+    }
+
+    /// [`GammaGamma::fit`], with how the optimisation went.
+    pub fn fit_report(data: &[Summary]) -> Result<(Self, FitReport), FitError> {
         let used: Vec<(u32, f64)> = data
             .iter()
             .filter(|s| s.x > 0 && s.repeat_mean > 0.0 && s.repeat_mean.is_finite())
@@ -89,12 +94,13 @@ impl GammaGamma {
             // The mean per customer: a scale the optimiser's tolerance is meaningful at.
             -(by_x - n * ln_gamma(q) + n * q * v.ln() + p * x_ln_z - ln_z + p * x_ln_x - tail) / n
         };
-        let p = minimise(nll, vec![0.0; 3])?;
-        Ok(GammaGamma {
+        let (p, report) = minimise(nll, vec![0.0; 3])?;
+        let model = GammaGamma {
             p: p[0].exp(),
             q: p[1].exp(),
             v: p[2].exp() * scale,
-        })
+        };
+        Ok((model, report))
     }
 
     /// The expected value of a future transaction of a customer with `x` repeat transactions

@@ -17,6 +17,7 @@ mod summary;
 pub use bgnbd::BgNbd;
 pub use gamma_gamma::GammaGamma;
 pub use hyp2f1::hyp2f1;
+pub use optimize::FitReport;
 pub use rfm::{Quintiles, Rfm, Segment, SEGMENTS};
 pub use summary::{History, Summary};
 
