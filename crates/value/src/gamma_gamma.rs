@@ -19,8 +19,8 @@
 //! The fit uses customers with at least one repeat transaction and the mean of their repeat
 //! transactions (see [`crate::Summary::repeat_mean`]).
 
-use crate::optimize::{minimise, FitReport};
-use crate::{ln_gamma, FitError, Summary};
+use crate::optimize::{minimise, par_sum, FitReport};
+use crate::{ln_beta, ln_gamma, FitError, Summary};
 use serde::{Deserialize, Serialize};
 
 /// Fitted Gamma-Gamma parameters (`v` in money units).
@@ -45,7 +45,10 @@ impl GammaGamma {
     }
 
     /// Maximum-likelihood fit over the repeat customers among `data`; customers without a
-    /// positive repeat mean are left out.
+    /// positive repeat mean are left out. The search is bounded (see `optimize`): when every
+    /// customer spends alike the likelihood grows as q, γ → ∞ and the estimate is on the
+    /// bound, with p γ / (q − 1) the mean spend and every customer's expected spend close to
+    /// it (the limit).
     pub fn fit(data: &[Summary]) -> Result<Self, FitError> {
         Self::fit_report(data).map(|(m, _)| m)
     }
@@ -69,30 +72,35 @@ impl GammaGamma {
             .map(|&(x, z)| (f64::from(x), z / scale))
             .collect();
         // Summed over customers, the log-density splits into terms of x alone (counted per
-        // distinct x), sums fixed by the data, and one logarithm per customer.
-        let mut per_x: std::collections::HashMap<u32, f64> = std::collections::HashMap::new();
-        for &(x, _) in &used {
-            *per_x.entry(x).or_default() += 1.0;
+        // distinct x), sums fixed by the data, and one logarithm per customer; regrouped so
+        // that no two large terms cancel (near the box's boundary, see `optimize`, q and γ
+        // are in the millions, as they are when every customer spends alike):
+        //
+        //   −ln B(px, q) + (px − 1) ln z̄ + px ln x − px ln γ − (px + q) ln(1 + x z̄ / γ)
+        //
+        // (q ln γ − (px + q) ln(γ + x z̄) = −px ln γ − (px + q) ln(1 + x z̄ / γ)), with ln B
+        // from `ln_beta` and the per-customer sum on every core.
+        let mut per_x: Vec<(f64, f64)> = Vec::new();
+        let mut xs: Vec<u32> = used.iter().map(|u| u.0).collect();
+        xs.sort_unstable();
+        for x in xs {
+            match per_x.last_mut() {
+                Some(last) if last.0 == f64::from(x) => last.1 += 1.0,
+                _ => per_x.push((f64::from(x), 1.0)),
+            }
         }
         let n = scaled.len() as f64;
         let x_ln_z: f64 = scaled.iter().map(|(x, z)| x * z.ln()).sum();
         let ln_z: f64 = scaled.iter().map(|(_, z)| z.ln()).sum();
         let x_ln_x: f64 = scaled.iter().map(|(x, _)| x * x.ln()).sum();
+        let sum_x: f64 = scaled.iter().map(|(x, _)| x).sum();
         let nll = |p: &[f64]| {
             let (p, q, v) = (p[0].exp(), p[1].exp(), p[2].exp());
-            let by_x: f64 = per_x
-                .iter()
-                .map(|(&x, &k)| {
-                    let px = p * f64::from(x);
-                    k * (ln_gamma(px + q) - ln_gamma(px))
-                })
-                .sum();
-            let tail: f64 = scaled
-                .iter()
-                .map(|&(x, z)| (p * x + q) * (v + x * z).ln())
-                .sum();
+            let by_x: f64 = per_x.iter().map(|&(x, k)| -k * ln_beta(p * x, q)).sum();
+            let per_v = 1.0 / v;
+            let tail = par_sum(&scaled, |&(x, z)| (p * x + q) * (x * z * per_v).ln_1p());
             // The mean per customer: a scale the optimiser's tolerance is meaningful at.
-            -(by_x - n * ln_gamma(q) + n * q * v.ln() + p * x_ln_z - ln_z + p * x_ln_x - tail) / n
+            -(by_x + p * x_ln_z - ln_z + p * x_ln_x - p * v.ln() * sum_x - tail) / n
         };
         let (p, report) = minimise(nll, vec![0.0; 3])?;
         let model = GammaGamma {
