@@ -167,6 +167,45 @@ mod tests {
     }
 
     #[test]
+    fn customers_who_all_spend_alike_stop_on_the_bound_quickly() {
+        // Every order 5–505 drawn alike for every customer: no spread of mean spend between
+        // customers, so the likelihood grows as q, γ → ∞. The fit stops on the bound in a
+        // few hundred evaluations, every customer's expected spend the population's mean.
+        let mut state = 12_345u64;
+        let mut uniform = || {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            5.0 + (state >> 11) as f64 / (1u64 << 53) as f64 * 500.0
+        };
+        let data: Vec<Summary> = (0..3_000)
+            .map(|i| {
+                let x = 1 + i % 6;
+                let z = (0..x).map(|_| uniform()).sum::<f64>() / f64::from(x);
+                Summary {
+                    x,
+                    t_x: 0,
+                    t: 0,
+                    repeat_mean: z,
+                }
+            })
+            .collect();
+        let (m, report) = GammaGamma::fit_report(&data).unwrap();
+        assert!(
+            report.at_bound && report.evaluations < 2_000,
+            "{m:?} {report:?}"
+        );
+        let mean = data.iter().map(|s| s.repeat_mean).sum::<f64>() / data.len() as f64;
+        for (x, z) in [(1, 10.0), (6, 500.0)] {
+            let spend = m.expected_spend(x, z).unwrap();
+            assert!(
+                (spend / mean - 1.0).abs() < 0.02,
+                "{x} {z}: {spend} vs {mean}"
+            );
+        }
+    }
+
+    #[test]
     fn the_expected_spend_shrinks_a_customer_towards_the_population_mean() {
         let m = GammaGamma {
             p: 6.25,
