@@ -97,8 +97,16 @@ impl GammaGamma {
         let nll = |p: &[f64]| {
             let (p, q, v) = (p[0].exp(), p[1].exp(), p[2].exp());
             let by_x: f64 = per_x.iter().map(|&(x, k)| -k * ln_beta(p * x, q)).sum();
-            let per_v = 1.0 / v;
-            let tail = par_sum(&scaled, |&(x, z)| (p * x + q) * (x * z * per_v).ln_1p());
+            // Σ (px + q) ln(1 + x z̄ / γ): as Σ (px + q) ln(γ + x z̄) − ln γ Σ (px + q) while
+            // γ is moderate (as real estimates are: a logarithm is half the cost of ln_1p),
+            // with ln_1p towards the bound, where the difference would lose its digits.
+            let tail = if v <= 1e3 {
+                par_sum(&scaled, |&(x, z)| (p * x + q) * (v + x * z).ln())
+                    - v.ln() * (p * sum_x + n * q)
+            } else {
+                let per_v = 1.0 / v;
+                par_sum(&scaled, |&(x, z)| (p * x + q) * (x * z * per_v).ln_1p())
+            };
             // The mean per customer: a scale the optimiser's tolerance is meaningful at.
             -(by_x + p * x_ln_z - ln_z + p * x_ln_x - p * v.ln() * sum_x - tail) / n
         };
