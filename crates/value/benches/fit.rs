@@ -5,11 +5,23 @@
 //! each copy observed 0–364 days longer and spending 0–60 % more, so the data has the
 //! papers' shape with far more distinct (x, t_x, T) and spend values than the sample.
 //!
+//! `SB_BENCH_SHAPE` picks other data instead, simulated as `benches/value_scale.rs` does:
+//! `SB_BENCH_ORDERS` orders (default ten per customer) at even steps over three years
+//! (2023–2025), each by a customer active then (customers buy from a start in the first
+//! 90 % of the span for 5–85 % of it), observed up to today:
+//!
+//! - `uniform`: every order 5.00–504.99 drawn alike for every customer (value_scale's data
+//!   before it gave customers their own mean spend): no spread of mean spend between
+//!   customers, so the Gamma-Gamma likelihood has no finite maximum;
+//! - `spread`: each customer has their own mean spend (log-normal across customers) and
+//!   orders vary around it (value_scale's data now).
+//!
 //! `cargo bench -p switchboard-value --bench fit`
+//! `SB_BENCH_SHAPE=uniform SB_BENCH_ORDERS=2000000 cargo bench -p switchboard-value --bench fit`
 
 use std::collections::BTreeMap;
 use std::time::Instant;
-use switchboard_value::{BgNbd, GammaGamma, History, Quintiles, Summary};
+use switchboard_value::{BgNbd, FitReport, GammaGamma, History, Quintiles, Summary};
 
 fn day(y: i64, m: i64, d: i64) -> i64 {
     let y = if m <= 2 { y - 1 } else { y };
@@ -39,10 +51,108 @@ fn cdnow() -> Vec<Summary> {
     customers.values().filter_map(|h| h.summary(end)).collect()
 }
 
+/// A small fast deterministic mix (splitmix64), as in value_scale.
+fn mix(mut x: u64) -> u64 {
+    x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    x ^ (x >> 31)
+}
+
+/// value_scale's buyer of an order at `f` (0–1) of the span.
+fn buyer(r: u64, f: f64, customers: u64) -> u64 {
+    let mut who = 0;
+    for attempt in 0..8u64 {
+        let r = mix(r ^ attempt);
+        who = if r % 2 == 0 {
+            (r >> 8) % customers.div_ceil(5)
+        } else {
+            (r >> 8) % customers
+        };
+        let start = (mix(who) % 1000) as f64 / 1000.0 * 0.9;
+        let life = 0.05 + (mix(who ^ 0xABCD) % 1000) as f64 / 1000.0 * 0.8;
+        if f >= start && f <= start + life {
+            break;
+        }
+    }
+    who
+}
+
+/// A standard normal deviate from a hash (Box-Muller).
+fn normal(h: u64) -> f64 {
+    let u1 = ((h >> 11) as f64 + 0.5) / (1u64 << 53) as f64;
+    let u2 = (mix(h) >> 11) as f64 / (1u64 << 53) as f64;
+    (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
+}
+
+/// value_scale's amount in cents of order `k` (hash `r`) by customer `who`.
+fn amount_cents(spread: bool, r: u64, who: u64) -> u64 {
+    if !spread {
+        return (5 + (r >> 40) % 500) * 100 + (r >> 20) % 100;
+    }
+    let mean = 60.0 * (0.8 * normal(mix(who ^ 0x5EED))).exp();
+    let cents = mean * (0.4 * normal(r ^ 0xA30)).exp() * 100.0;
+    (cents.round() as u64).max(100)
+}
+
+/// Summaries of value_scale-like customers (see the module's comment).
+fn simulated(customers: usize, orders: usize, spread: bool) -> Vec<Summary> {
+    const START_DAY: i64 = 19_358; // 2023-01-01
+    const SPAN_DAYS: i64 = 3 * 365;
+    let mut histories = vec![History::new(); customers];
+    for k in 0..orders {
+        let r = mix(k as u64);
+        let f = k as f64 / orders as f64;
+        let who = buyer(r, f, customers as u64);
+        let day = START_DAY + (k as i64 * SPAN_DAYS) / orders as i64;
+        histories[who as usize].push(day, amount_cents(spread, r, who) as f64 / 100.0);
+    }
+    let today = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| (d.as_secs() / 86_400) as i64)
+        .unwrap_or(0)
+        .max(START_DAY + SPAN_DAYS);
+    histories.iter().filter_map(|h| h.summary(today)).collect()
+}
+
+fn report(r: &FitReport) {
+    println!(
+        "  {} Nelder-Mead runs, {} iterations, {} evaluations{}",
+        r.runs,
+        r.iterations,
+        r.evaluations,
+        if r.at_bound { ", ended on a bound" } else { "" }
+    );
+}
+
+/// CPU time of this process (all threads), in seconds (Linux; 0 elsewhere).
+fn cpu_secs() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command's closing parenthesis: utime and stime are the 12th and 13th.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map_or("", |(_, rest)| rest)
+        .split_whitespace()
+        .collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+/// Runs `f`, printing its wall-clock and CPU time (the machine may be shared).
 fn timed<T>(what: &str, f: impl FnOnce() -> T) -> T {
     let start = Instant::now();
+    let cpu = cpu_secs();
     let out = f();
-    println!("{what}: {:.2} s", start.elapsed().as_secs_f64());
+    println!(
+        "{what}: {:.2} s (CPU {:.2} s)",
+        start.elapsed().as_secs_f64(),
+        cpu_secs() - cpu
+    );
     out
 }
 
@@ -51,8 +161,26 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(1_000_000);
+    let shape = std::env::var("SB_BENCH_SHAPE").unwrap_or_else(|_| "cdnow".into());
+    let orders: usize = std::env::var("SB_BENCH_ORDERS")
+        .ok()
+        .and_then(|v| v.replace('_', "").parse().ok())
+        .unwrap_or(n * 10);
+    let data = match shape.as_str() {
+        "cdnow" => cdnow_like(n),
+        "uniform" => simulated(n, orders, false),
+        "spread" => simulated(n, orders, true),
+        other => panic!("SB_BENCH_SHAPE: cdnow, uniform or spread, not {other}"),
+    };
+    let n = data.len();
+    println!("shape {shape}: {n} customers with a purchase");
+    run(&data);
+}
+
+/// `n` customers: the CDNOW sample's, repeated (see the module's comment).
+fn cdnow_like(n: usize) -> Vec<Summary> {
     let base = cdnow();
-    let data: Vec<Summary> = (0..n)
+    (0..n)
         .map(|i| {
             let s = base[i % base.len()];
             let copy = (i / base.len()) as u32;
@@ -62,18 +190,24 @@ fn main() {
                 ..s
             }
         })
-        .collect();
+        .collect()
+}
+
+fn run(data: &[Summary]) {
+    let n = data.len();
     println!(
         "{n} customers, {} with repeat purchases",
         data.iter().filter(|s| s.x > 0).count()
     );
     let total = Instant::now();
-    let bg = timed("BG/NBD fit", || BgNbd::fit(&data).unwrap());
+    let (bg, r) = timed("BG/NBD fit", || BgNbd::fit_report(data).unwrap());
+    report(&r);
     println!(
         "  r {:.4} alpha {:.3}/day a {:.4} b {:.4}",
         bg.r, bg.alpha, bg.a, bg.b
     );
-    let gg = timed("Gamma-Gamma fit", || GammaGamma::fit(&data).unwrap());
+    let (gg, r) = timed("Gamma-Gamma fit", || GammaGamma::fit_report(data).unwrap());
+    report(&r);
     println!("  p {:.3} q {:.3} v {:.3}", gg.p, gg.q, gg.v);
     timed("RFM quintiles (3 × sort)", || {
         let q = |f: &dyn Fn(&Summary) -> f64| Quintiles::of(data.iter().map(f).collect());

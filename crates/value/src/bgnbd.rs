@@ -22,13 +22,19 @@
 //! using B(a + 1, b + x − 1) = B(a, b + x) · a / (b + x − 1), with the sum taken as a
 //! log-sum-exp. The parameters maximise the sum over customers.
 
-use crate::optimize::minimise;
-use crate::{hyp2f1, ln_gamma, FitError, Summary};
+use crate::optimize::{minimise, par_sum, FitReport};
+use crate::{hyp2f1, ln_gamma, ln_gamma_ratio, FitError, Summary};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
-/// Customers sharing a history: (t_x, T, how many), for one x.
-type Group = (f64, f64, f64);
+/// Customers sharing a history (x, t_x, T): indices into the fit's distinct x and days, and
+/// how many.
+struct Row {
+    x: u32,
+    t_x: u32,
+    t: u32,
+    n: f64,
+}
 
 /// Fitted BG/NBD parameters; `alpha` is in days (the unit of [`Summary`]).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -59,64 +65,115 @@ impl BgNbd {
 
     /// Maximum-likelihood fit over customers' summaries. Customers sharing one (x, t_x, T)
     /// are counted once, weighted, and the log-gamma terms, which depend on x alone, are
-    /// computed once per distinct x: an evaluation costs two logarithms and two
-    /// exponentials per distinct history.
+    /// computed once per distinct x, the logarithms of α + d once per distinct day d: an
+    /// evaluation costs one exponential and one logarithm per distinct history, summed on
+    /// every core. The search is bounded (see `optimize`): where the likelihood grows
+    /// towards infinity (every customer with the same rates) the estimate is on the bound.
     pub fn fit(data: &[Summary]) -> Result<Self, FitError> {
+        Self::fit_report(data).map(|(m, _)| m)
+    }
+
+    /// [`BgNbd::fit`], with how the optimisation went.
+    pub fn fit_report(data: &[Summary]) -> Result<(Self, FitReport), FitError> {
         if data.len() < 2 || data.iter().all(|s| s.x == 0) {
             return Err(FitError::NotEnoughData("BG/NBD needs repeat purchases"));
         }
+        // Customers sharing one (x, t_x, T) are one row, weighted by their number (sorted, so
+        // the sum's order, and the fit, is the same on every run).
         let mut groups: HashMap<(u32, u32, u32), f64> = HashMap::new();
         for s in data {
             *groups.entry((s.x, s.t_x, s.t)).or_default() += 1.0;
         }
+        let mut groups: Vec<((u32, u32, u32), f64)> = groups.into_iter().collect();
+        groups.sort_unstable_by_key(|g| g.0);
+        // The distinct x, with their customers: the terms of x alone are computed once per x.
+        let mut xs: Vec<(f64, f64)> = Vec::new();
+        // The distinct days (t_x or T): their logarithms are computed once per evaluation.
+        let mut days: Vec<u32> = groups
+            .iter()
+            .flat_map(|((_, tx, t), _)| [*tx, *t])
+            .collect();
+        days.sort_unstable();
+        days.dedup();
+        let day = |d: u32| days.binary_search(&d).expect("listed above") as u32;
+        let mut rows: Vec<Row> = Vec::with_capacity(groups.len());
+        for &((x, tx, t), n) in &groups {
+            if xs.last().is_none_or(|l| l.0 != f64::from(x)) {
+                xs.push((f64::from(x), 0.0));
+            }
+            let last = xs.len() - 1;
+            xs[last].1 += n;
+            rows.push(Row {
+                x: last as u32,
+                t_x: day(tx),
+                t: day(t),
+                n,
+            });
+        }
         // Time is scaled so that the mean T is 1: the optimiser then starts near α's scale.
         let scale = (data.iter().map(|s| f64::from(s.t)).sum::<f64>() / data.len() as f64).max(1.0);
-        let mut by_x: HashMap<u32, Vec<Group>> = HashMap::new();
-        for ((x, tx, t), n) in groups {
-            by_x.entry(x)
-                .or_default()
-                .push((f64::from(tx) / scale, f64::from(t) / scale, n));
-        }
-        let by_x: Vec<(f64, f64, Vec<Group>)> = by_x
-            .into_iter()
-            .map(|(x, rows)| (f64::from(x), rows.iter().map(|r| r.2).sum(), rows))
-            .collect();
+        let days: Vec<f64> = days.iter().map(|&d| f64::from(d) / scale).collect();
         let total = data.len() as f64;
+        // The log-likelihood regrouped so that no two large terms cancel (near the box's
+        // boundary, see `optimize`, r, α, a or b are in the millions):
+        //
+        //   ln Γ(r + x) − ln Γ(r) + ln Γ(b + x) − ln Γ(b) − (ln Γ(a + b + x) − ln Γ(a + b))
+        //   + ln( e^still + δ(x > 0) · e^gone ),
+        //   still = r ln α − (r + x) ln(α + T)   = −r ln(1 + T/α)   − x ln(α + T),
+        //   gone  = ln a − ln(b + x − 1) + r ln α − (r + x) ln(α + t_x)
+        //         = ln a − ln(b + x − 1) − r ln(1 + t_x/α) − x ln(α + t_x),
+        //
+        // with the log-gamma differences from `ln_gamma_ratio`, ln(α + d) and ln(1 + d/α)
+        // once per distinct day, and per row one exponential and one logarithm (the
+        // log-sum-exp max + ln(1 + e^(min − max))), summed on every core.
         let nll = |p: &[f64]| {
             let (r, alpha, a, b) = (p[0].exp(), p[1].exp(), p[2].exp(), p[3].exp());
-            let common = -ln_gamma(r) + r * alpha.ln() + ln_gamma(a + b) - ln_gamma(b);
+            let ln_a = a.ln();
+            let per_day: Vec<(f64, f64)> = days
+                .iter()
+                .map(|&d| ((alpha + d).ln(), (d / alpha).ln_1p()))
+                .collect();
             let mut sum = 0.0;
-            for (x, n, rows) in &by_x {
-                let x = *x;
-                let head = common + ln_gamma(r + x) + ln_gamma(b + x) - ln_gamma(a + b + x);
-                sum += n * head;
-                let odds = if x > 0.0 {
-                    a.ln() - (b + x - 1.0).ln()
-                } else {
-                    0.0
-                };
-                for &(tx, t, n) in rows {
-                    let still = -(r + x) * (alpha + t).ln();
-                    let term = if x > 0.0 {
-                        let gone = odds - (r + x) * (alpha + tx).ln();
-                        let top = still.max(gone);
-                        top + ((still - top).exp() + (gone - top).exp()).ln()
+            let per_x: Vec<(f64, f64)> = xs
+                .iter()
+                .map(|&(x, n)| {
+                    if x == 0.0 {
+                        return (x, 0.0);
+                    }
+                    sum += n
+                        * (ln_gamma_ratio(r, x) + ln_gamma_ratio(b, x) - ln_gamma_ratio(a + b, x));
+                    (x, ln_a - (b + x - 1.0).ln())
+                })
+                .collect();
+            sum += par_sum(&rows, |row| {
+                let (x, odds) = per_x[row.x as usize];
+                let (ln_at, ln1p) = per_day[row.t as usize];
+                let still = -r * ln1p - x * ln_at;
+                let term = if x > 0.0 {
+                    let (ln_at, ln1p) = per_day[row.t_x as usize];
+                    let gone = odds - r * ln1p - x * ln_at;
+                    let (hi, lo) = if still > gone {
+                        (still, gone)
                     } else {
-                        still
+                        (gone, still)
                     };
-                    sum += n * term;
-                }
-            }
+                    hi + (lo - hi).exp().ln_1p()
+                } else {
+                    still
+                };
+                row.n * term
+            });
             // The mean per customer: a scale the optimiser's tolerance is meaningful at.
             -sum / total
         };
-        let p = minimise(nll, vec![0.0; 4])?;
-        Ok(BgNbd {
+        let (p, report) = minimise(nll, vec![0.0; 4])?;
+        let model = BgNbd {
             r: p[0].exp(),
             alpha: p[1].exp() * scale,
             a: p[2].exp(),
             b: p[3].exp(),
-        })
+        };
+        Ok((model, report))
     }
 
     /// The probability that a customer with this history is still active at T (eq. 9):

@@ -19,8 +19,8 @@
 //! The fit uses customers with at least one repeat transaction and the mean of their repeat
 //! transactions (see [`crate::Summary::repeat_mean`]).
 
-use crate::optimize::minimise;
-use crate::{ln_gamma, FitError, Summary};
+use crate::optimize::{minimise, par_sum, FitReport};
+use crate::{ln_beta, ln_gamma, FitError, Summary};
 use serde::{Deserialize, Serialize};
 
 /// Fitted Gamma-Gamma parameters (`v` in money units).
@@ -45,8 +45,16 @@ impl GammaGamma {
     }
 
     /// Maximum-likelihood fit over the repeat customers among `data`; customers without a
-    /// positive repeat mean are left out.
+    /// positive repeat mean are left out. The search is bounded (see `optimize`): when every
+    /// customer spends alike the likelihood grows as q, γ → ∞ and the estimate is on the
+    /// bound, with p γ / (q − 1) the mean spend and every customer's expected spend close to
+    /// it (the limit).
     pub fn fit(data: &[Summary]) -> Result<Self, FitError> {
+        Self::fit_report(data).map(|(m, _)| m)
+    }
+
+    /// [`GammaGamma::fit`], with how the optimisation went.
+    pub fn fit_report(data: &[Summary]) -> Result<(Self, FitReport), FitError> {
         let used: Vec<(u32, f64)> = data
             .iter()
             .filter(|s| s.x > 0 && s.repeat_mean > 0.0 && s.repeat_mean.is_finite())
@@ -64,37 +72,51 @@ impl GammaGamma {
             .map(|&(x, z)| (f64::from(x), z / scale))
             .collect();
         // Summed over customers, the log-density splits into terms of x alone (counted per
-        // distinct x), sums fixed by the data, and one logarithm per customer.
-        let mut per_x: std::collections::HashMap<u32, f64> = std::collections::HashMap::new();
-        for &(x, _) in &used {
-            *per_x.entry(x).or_default() += 1.0;
+        // distinct x), sums fixed by the data, and one logarithm per customer; regrouped so
+        // that no two large terms cancel (near the box's boundary, see `optimize`, q and γ
+        // are in the millions, as they are when every customer spends alike):
+        //
+        //   −ln B(px, q) + (px − 1) ln z̄ + px ln x − px ln γ − (px + q) ln(1 + x z̄ / γ)
+        //
+        // (q ln γ − (px + q) ln(γ + x z̄) = −px ln γ − (px + q) ln(1 + x z̄ / γ)), with ln B
+        // from `ln_beta` and the per-customer sum on every core.
+        let mut per_x: Vec<(f64, f64)> = Vec::new();
+        let mut xs: Vec<u32> = used.iter().map(|u| u.0).collect();
+        xs.sort_unstable();
+        for x in xs {
+            match per_x.last_mut() {
+                Some(last) if last.0 == f64::from(x) => last.1 += 1.0,
+                _ => per_x.push((f64::from(x), 1.0)),
+            }
         }
         let n = scaled.len() as f64;
         let x_ln_z: f64 = scaled.iter().map(|(x, z)| x * z.ln()).sum();
         let ln_z: f64 = scaled.iter().map(|(_, z)| z.ln()).sum();
         let x_ln_x: f64 = scaled.iter().map(|(x, _)| x * x.ln()).sum();
+        let sum_x: f64 = scaled.iter().map(|(x, _)| x).sum();
         let nll = |p: &[f64]| {
             let (p, q, v) = (p[0].exp(), p[1].exp(), p[2].exp());
-            let by_x: f64 = per_x
-                .iter()
-                .map(|(&x, &k)| {
-                    let px = p * f64::from(x);
-                    k * (ln_gamma(px + q) - ln_gamma(px))
-                })
-                .sum();
-            let tail: f64 = scaled
-                .iter()
-                .map(|&(x, z)| (p * x + q) * (v + x * z).ln())
-                .sum();
+            let by_x: f64 = per_x.iter().map(|&(x, k)| -k * ln_beta(p * x, q)).sum();
+            // Σ (px + q) ln(1 + x z̄ / γ): as Σ (px + q) ln(γ + x z̄) − ln γ Σ (px + q) while
+            // γ is moderate (as real estimates are: a logarithm is half the cost of ln_1p),
+            // with ln_1p towards the bound, where the difference would lose its digits.
+            let tail = if v <= 1e3 {
+                par_sum(&scaled, |&(x, z)| (p * x + q) * (v + x * z).ln())
+                    - v.ln() * (p * sum_x + n * q)
+            } else {
+                let per_v = 1.0 / v;
+                par_sum(&scaled, |&(x, z)| (p * x + q) * (x * z * per_v).ln_1p())
+            };
             // The mean per customer: a scale the optimiser's tolerance is meaningful at.
-            -(by_x - n * ln_gamma(q) + n * q * v.ln() + p * x_ln_z - ln_z + p * x_ln_x - tail) / n
+            -(by_x + p * x_ln_z - ln_z + p * x_ln_x - p * v.ln() * sum_x - tail) / n
         };
-        let p = minimise(nll, vec![0.0; 3])?;
-        Ok(GammaGamma {
+        let (p, report) = minimise(nll, vec![0.0; 3])?;
+        let model = GammaGamma {
             p: p[0].exp(),
             q: p[1].exp(),
             v: p[2].exp() * scale,
-        })
+        };
+        Ok((model, report))
     }
 
     /// The expected value of a future transaction of a customer with `x` repeat transactions
@@ -149,6 +171,45 @@ mod tests {
                     sum(&other)
                 );
             }
+        }
+    }
+
+    #[test]
+    fn customers_who_all_spend_alike_stop_on_the_bound_quickly() {
+        // Every order 5–505 drawn alike for every customer: no spread of mean spend between
+        // customers, so the likelihood grows as q, γ → ∞. The fit stops on the bound in a
+        // few hundred evaluations, every customer's expected spend the population's mean.
+        let mut state = 12_345u64;
+        let mut uniform = || {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            5.0 + (state >> 11) as f64 / (1u64 << 53) as f64 * 500.0
+        };
+        let data: Vec<Summary> = (0..3_000)
+            .map(|i| {
+                let x = 1 + i % 6;
+                let z = (0..x).map(|_| uniform()).sum::<f64>() / f64::from(x);
+                Summary {
+                    x,
+                    t_x: 0,
+                    t: 0,
+                    repeat_mean: z,
+                }
+            })
+            .collect();
+        let (m, report) = GammaGamma::fit_report(&data).unwrap();
+        assert!(
+            report.at_bound && report.evaluations < 2_000,
+            "{m:?} {report:?}"
+        );
+        let mean = data.iter().map(|s| s.repeat_mean).sum::<f64>() / data.len() as f64;
+        for (x, z) in [(1, 10.0), (6, 500.0)] {
+            let spend = m.expected_spend(x, z).unwrap();
+            assert!(
+                (spend / mean - 1.0).abs() < 0.02,
+                "{x} {z}: {spend} vs {mean}"
+            );
         }
     }
 
