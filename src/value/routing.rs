@@ -59,10 +59,12 @@ pub async fn waiting_boosts(
     s: &RoutingSettings,
 ) -> StoreResult<HashMap<String, i32>> {
     let rows: Vec<(String, Option<String>, Option<i64>)> = sqlx::query_as(
+        // From the serving queues' entries of the `(queue_id, status, id)` index: joining
+        // queues to every open conversation read all of them on every routing pass.
         "SELECT c.id, v.segment, v.clv_e4 FROM conversations c \
-           JOIN queues q ON q.id = c.queue_id \
            JOIN customer_values v ON v.customer_id = c.customer_id \
-         WHERE q.serve_by_value = 1 AND c.status = 'open' AND c.assignee_id IS NULL",
+         WHERE c.queue_id IN (SELECT id FROM queues WHERE serve_by_value = 1) \
+           AND c.status = 'open' AND c.assignee_id IS NULL",
     )
     .fetch_all(store.pool())
     .await
