@@ -10,7 +10,11 @@
 //! SQLite in a temporary directory, or PostgreSQL when `SWITCHBOARD_BENCH_POSTGRES` names an
 //! empty database. `cargo bench --bench value_scale` (release).
 
+#[path = "../crates/value/benches/shop.rs"]
+mod shop;
 mod support;
+
+use shop::{buyer, mix};
 
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
@@ -28,17 +32,9 @@ fn env_usize(name: &str, default: usize) -> usize {
         .unwrap_or(default)
 }
 
-/// A small fast deterministic mix (splitmix64).
-fn mix(mut x: u64) -> u64 {
-    x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    x ^ (x >> 31)
-}
-
 /// Orders `from..to` of `n` as CSV lines, in time order (as a shop's export is): order k is
 /// placed at k/n of the three years by a customer active then ([`buyer`]), for an amount
-/// around that customer's own mean spend ([`amount_cents`]).
+/// around that customer's own mean spend ([`shop::spread_cents`]).
 fn csv_lines(from: usize, to: usize, n: usize, customers: usize) -> Vec<u8> {
     let mut out = Vec::with_capacity((to - from) * 56 + 64);
     out.extend_from_slice(b"customer,external_id,amount,placed_at\n");
@@ -47,7 +43,7 @@ fn csv_lines(from: usize, to: usize, n: usize, customers: usize) -> Vec<u8> {
         let r = mix(k as u64);
         let at = START_MS + (k as i64 * SPAN_MS) / n as i64;
         let who = buyer(r, k as f64 / n as f64, c);
-        let cents = amount_cents(r, who);
+        let cents = shop::spread_cents(r, who);
         let secs = at / 1000;
         let day = secs / 86_400;
         let (y, m, d) = civil(day);
@@ -63,48 +59,6 @@ fn csv_lines(from: usize, to: usize, n: usize, customers: usize) -> Vec<u8> {
         out.extend_from_slice(line.as_bytes());
     }
     out
-}
-
-/// The amount in cents of an order (hash `r`) by customer `who`. Customers differ in what
-/// they spend, as in a real shop (and as the Gamma-Gamma model describes): each has a mean
-/// spend drawn from their number, log-normal across customers (median 60.00, σ = 0.8 in
-/// logs: a tenth spend under 21.50, a tenth over 167.00), and each order is log-normal
-/// around it (σ = 0.4: most orders within 0.5–2 × the customer's mean); at least 1.00.
-/// (Amounts drawn alike for every customer left no spread of mean spend between customers,
-/// a data set whose Gamma-Gamma likelihood has no finite maximum.)
-fn amount_cents(r: u64, who: u64) -> u64 {
-    let mean = 60.0 * (0.8 * normal(mix(who ^ 0x5EED))).exp();
-    let cents = mean * (0.4 * normal(r ^ 0xA30)).exp() * 100.0;
-    (cents.round() as u64).max(100)
-}
-
-/// A standard normal deviate from a hash (Box-Muller).
-fn normal(h: u64) -> f64 {
-    let u1 = ((h >> 11) as f64 + 0.5) / (1u64 << 53) as f64;
-    let u2 = (mix(h) >> 11) as f64 / (1u64 << 53) as f64;
-    (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
-}
-
-/// Customer `i` buys between two points of the three years (0–1): from a start in the first
-/// 90 % for a lifetime of 5–85 % of the span, so that customers stop buying, as the models
-/// expect. The buyer of an order at `f` is drawn (a fifth of the customers twice as often)
-/// until one is active then (at most eight draws).
-fn buyer(r: u64, f: f64, customers: u64) -> u64 {
-    let mut who = 0;
-    for attempt in 0..8u64 {
-        let r = mix(r ^ attempt);
-        who = if r % 2 == 0 {
-            (r >> 8) % customers.div_ceil(5)
-        } else {
-            (r >> 8) % customers
-        };
-        let start = (mix(who) % 1000) as f64 / 1000.0 * 0.9;
-        let life = 0.05 + (mix(who ^ 0xABCD) % 1000) as f64 / 1000.0 * 0.8;
-        if f >= start && f <= start + life {
-            break;
-        }
-    }
-    who
 }
 
 /// The civil date of a day number since 1970-01-01 (Howard Hinnant's algorithm).

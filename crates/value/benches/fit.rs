@@ -19,6 +19,9 @@
 //! `cargo bench -p switchboard-value --bench fit`
 //! `SB_BENCH_SHAPE=uniform SB_BENCH_ORDERS=2000000 cargo bench -p switchboard-value --bench fit`
 
+mod shop;
+
+use shop::{buyer, mix};
 use std::collections::BTreeMap;
 use std::time::Instant;
 use switchboard_value::{BgNbd, FitReport, GammaGamma, History, Quintiles, Summary};
@@ -51,48 +54,12 @@ fn cdnow() -> Vec<Summary> {
     customers.values().filter_map(|h| h.summary(end)).collect()
 }
 
-/// A small fast deterministic mix (splitmix64), as in value_scale.
-fn mix(mut x: u64) -> u64 {
-    x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    x ^ (x >> 31)
-}
-
-/// value_scale's buyer of an order at `f` (0–1) of the span.
-fn buyer(r: u64, f: f64, customers: u64) -> u64 {
-    let mut who = 0;
-    for attempt in 0..8u64 {
-        let r = mix(r ^ attempt);
-        who = if r % 2 == 0 {
-            (r >> 8) % customers.div_ceil(5)
-        } else {
-            (r >> 8) % customers
-        };
-        let start = (mix(who) % 1000) as f64 / 1000.0 * 0.9;
-        let life = 0.05 + (mix(who ^ 0xABCD) % 1000) as f64 / 1000.0 * 0.8;
-        if f >= start && f <= start + life {
-            break;
-        }
-    }
-    who
-}
-
-/// A standard normal deviate from a hash (Box-Muller).
-fn normal(h: u64) -> f64 {
-    let u1 = ((h >> 11) as f64 + 0.5) / (1u64 << 53) as f64;
-    let u2 = (mix(h) >> 11) as f64 / (1u64 << 53) as f64;
-    (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
-}
-
 /// value_scale's amount in cents of order `k` (hash `r`) by customer `who`.
 fn amount_cents(spread: bool, r: u64, who: u64) -> u64 {
     if !spread {
         return (5 + (r >> 40) % 500) * 100 + (r >> 20) % 100;
     }
-    let mean = 60.0 * (0.8 * normal(mix(who ^ 0x5EED))).exp();
-    let cents = mean * (0.4 * normal(r ^ 0xA30)).exp() * 100.0;
-    (cents.round() as u64).max(100)
+    shop::spread_cents(r, who)
 }
 
 /// Summaries of value_scale-like customers (see the module's comment).
