@@ -2756,11 +2756,14 @@ ids[el.getAttribute('data-customer-segment')] = true;
 if (S.panelCustomerId) ids[S.panelCustomerId] = true;
 return Object.keys(ids);
 }
+var valueReads = {};
 function refreshCustomerValue(ids) {
 ids.forEach(function (id) {
+var mine = (valueReads[id] || 0) + 1;
+valueReads[id] = mine;
 delete S.customers[id];
 getCustomer(id).then(function (c) {
-if (S.panelCustomerId !== id) return;
+if (S.panelCustomerId !== id || valueReads[id] !== mine) return;
 var old = document.querySelector('#custpane [data-testid="customer-value"]');
 if (old) old.replaceWith(valueSection(c));
 }, function () { /* the next event or a reload tries again */ });

@@ -127,11 +127,18 @@ function shownCustomerIds() {
   return Object.keys(ids);
 }
 
+// Each customer's reads are numbered: two orders in quick succession start two reads whose
+// answers may come back in either order, and only the newest read may redraw (an older answer
+// arriving last showed the figures before the second order).
+var valueReads = {};
+
 function refreshCustomerValue(ids) {
   ids.forEach(function (id) {
+    var mine = (valueReads[id] || 0) + 1;
+    valueReads[id] = mine;
     delete S.customers[id];
     getCustomer(id).then(function (c) {
-      if (S.panelCustomerId !== id) return;
+      if (S.panelCustomerId !== id || valueReads[id] !== mine) return;
       var old = document.querySelector('#custpane [data-testid="customer-value"]');
       if (old) old.replaceWith(valueSection(c));
     }, function () { /* the next event or a reload tries again */ });
