@@ -88,7 +88,13 @@ fn builder() -> &'static Builder<'static> {
 fn filter_attribute<'u>(element: &str, attribute: &str, value: &'u str) -> Option<Cow<'u, str>> {
     match (element, attribute) {
         (_, "style") => {
-            let lower = value.to_ascii_lowercase();
+            // Read as a browser might tolerate it: spaces and control characters inside a
+            // word such as `ur\x1fl(` are not what the dangerous words are looked for in.
+            let lower: String = value
+                .chars()
+                .filter(|c| !c.is_ascii_whitespace() && !c.is_ascii_control())
+                .collect::<String>()
+                .to_ascii_lowercase();
             let dangerous = [
                 "url(",
                 "expression",
@@ -285,6 +291,12 @@ mod tests {
             !out.contains("evil") && !out.contains("main") && !out.contains("\"x\""),
             "{out}"
         );
+    }
+
+    #[test]
+    fn styles_hiding_url_behind_control_characters_are_removed() {
+        let out = sanitize_html("<p style=\"color:red;background:ur\u{1f}l(x)\">a</p>");
+        assert!(!out.contains("style"), "{out}");
     }
 
     #[test]
