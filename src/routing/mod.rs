@@ -34,6 +34,13 @@ pub use run::{apply_decision, route_once, run_once, RunReport};
 pub const OFFER_TIMEOUT_MS: i64 = 30_000;
 /// The router runs at least this often (and on every relevant bus event).
 pub const ROUTER_TICK: Duration = Duration::from_secs(1);
+/// The router keeps its engine between passes, told of every change by the bus (which the
+/// event log's relay makes complete): new conversations are added to it, and other events
+/// load a fresh one. The periodic pass too reuses an engine younger than this, so changes
+/// that announce no event (a customer's tier, value boosts after a refit) reach routing
+/// within it; a full reload with a year of history cost ~40 ms, every second, and new
+/// conversations waited behind it for their offer.
+pub const ROUTER_RELOAD: Duration = Duration::from_secs(30);
 /// The node running the periodic pass holds a lease this long, renewed every tick; when it
 /// dies another node takes over once the lease has run out.
 pub const ROUTER_LEASE: Duration = Duration::from_secs(5);

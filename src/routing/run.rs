@@ -37,11 +37,10 @@ pub async fn run_once(state: &AppState, now: i64) -> StoreResult<RunReport> {
     run_kept(state, now, &mut Kept::default()).await
 }
 
-/// The engine of the router's last pass, kept for the passes that only add new conversations
-/// to it: those read the new rows, not the whole routing state. Every periodic pass and
-/// every event that may have changed anything else loads a fresh one, and one older than
-/// [`super::ROUTER_TICK`] is not used, so nothing the router did not hear about stays unseen
-/// longer than it did when every pass reloaded.
+/// The engine of the router's last pass, kept for the passes that need no fresh one: those
+/// that only add new conversations to it (reading the new rows, not the whole routing state)
+/// and the periodic pass. Every event that may have changed anything else loads a fresh one,
+/// and one older than [`super::ROUTER_RELOAD`] is not used.
 #[derive(Default)]
 pub(crate) struct Kept(Option<(Engine, std::time::Instant)>);
 
@@ -49,7 +48,7 @@ impl Kept {
     fn take_fresh(&mut self) -> Option<(Engine, std::time::Instant)> {
         self.0
             .take()
-            .filter(|(_, at)| at.elapsed() < super::ROUTER_TICK)
+            .filter(|(_, at)| at.elapsed() < super::ROUTER_RELOAD)
     }
 }
 
@@ -162,7 +161,7 @@ async fn route(
     Ok(())
 }
 
-/// The engine for a pass: the kept one with the arrivals added, or a fresh one; with the
+/// The engine for a pass: the kept one (with the arrivals added), or a fresh one; with the
 /// time its state was loaded.
 async fn engine(
     state: &AppState,
@@ -171,8 +170,15 @@ async fn engine(
     reuse: Option<(Engine, std::time::Instant)>,
 ) -> StoreResult<(Engine, std::time::Instant)> {
     let s = &state.settings.routing;
-    if let (Pass::Arrivals(ids), Some((mut engine, loaded))) = (pass, reuse) {
-        if snapshot::add_arrivals(&state.store, s, &mut engine, ids, now).await? {
+    if let Some((mut engine, loaded)) = reuse {
+        let fits = match pass {
+            Pass::Arrivals(ids) => {
+                snapshot::add_arrivals(&state.store, s, &mut engine, ids, now).await?
+            }
+            Pass::Tick => true,
+            Pass::Settle | Pass::Route => false,
+        };
+        if fits {
             return Ok((engine, loaded));
         }
     }
@@ -424,7 +430,9 @@ async fn stamp_due_times(
 }
 
 /// Record the SLA breaches due by `now`, each once (the `sla_breaches` primary key makes
-/// "once" hold across nodes); returns how many were recorded.
+/// "once" hold across nodes); returns how many were recorded. A recorded breach also marks its
+/// conversation, which takes it out of the partial index this walks (migration 0030): the check
+/// reads the deadlines that can still be breached, not every overdue conversation of the year.
 async fn breaches(state: &AppState, now: i64) -> StoreResult<usize> {
     // SQLite (no statistics) would rather read every open conversation by status: it is told
     // to use the partial indexes on the due times (migration 0011); PostgreSQL picks them.
@@ -433,15 +441,13 @@ async fn breaches(state: &AppState, now: i64) -> StoreResult<usize> {
     let sql = format!(
         "SELECT c.id, 'first_response', c.first_response_due FROM conversations c {first} \
          WHERE c.status = 'open' AND c.first_response_at IS NULL \
-           AND c.first_response_due IS NOT NULL AND c.first_response_due <= $1 \
-           AND NOT EXISTS (SELECT 1 FROM sla_breaches b \
-             WHERE b.conversation_id = c.id AND b.kind = 'first_response') \
+           AND c.first_response_due IS NOT NULL AND c.first_response_breached = 0 \
+           AND c.first_response_due <= $1 \
          UNION ALL \
          SELECT c.id, 'resolution', c.resolution_due FROM conversations c {resolution} \
          WHERE c.status IN ('open', 'pending') \
-           AND c.resolution_due IS NOT NULL AND c.resolution_due <= $1 \
-           AND NOT EXISTS (SELECT 1 FROM sla_breaches b \
-             WHERE b.conversation_id = c.id AND b.kind = 'resolution')"
+           AND c.resolution_due IS NOT NULL AND c.resolution_breached = 0 \
+           AND c.resolution_due <= $1"
     );
     let due: Vec<(String, String, i64)> = sqlx::query_as(&sql)
         .bind(now)
@@ -462,7 +468,9 @@ async fn breaches(state: &AppState, now: i64) -> StoreResult<usize> {
         .execute(tx.conn())
         .await
         .map_err(StoreError::from_sqlx)?;
+        mark_breached(&mut tx, &conv_id, &kind).await?;
         if res.rows_affected() == 0 {
+            tx.commit().await?;
             continue;
         }
         let conv = conversations::get(tx.conn(), &conv_id).await?;
@@ -475,4 +483,22 @@ async fn breaches(state: &AppState, now: i64) -> StoreResult<usize> {
         n += 1;
     }
     Ok(n)
+}
+
+/// Mark `conv_id`'s deadline of `kind` as breached (also when another node recorded the
+/// breach first: the mark then only repeats its).
+async fn mark_breached(tx: &mut crate::store::Tx, conv_id: &str, kind: &str) -> StoreResult<()> {
+    let column = if kind == "first_response" {
+        "first_response_breached"
+    } else {
+        "resolution_breached"
+    };
+    sqlx::query(&format!(
+        "UPDATE conversations SET {column} = 1 WHERE id = $1"
+    ))
+    .bind(conv_id)
+    .execute(tx.conn())
+    .await
+    .map_err(StoreError::from_sqlx)?;
+    Ok(())
 }
