@@ -60,14 +60,17 @@ pub(crate) async fn run_kept(
 ) -> StoreResult<RunReport> {
     let started = std::time::Instant::now();
     let mut report = RunReport {
-        gone_offline: super::console::sweep_stale(
-            state,
-            now,
-            std::time::Duration::from_secs(state.settings.routing.console_grace_secs),
+        gone_offline: timed(
+            "sweep",
+            super::console::sweep_stale(
+                state,
+                now,
+                std::time::Duration::from_secs(state.settings.routing.console_grace_secs),
+            ),
         )
         .await?,
-        expired: expire_offers(state, now).await?,
-        breached: breaches(state, now).await?,
+        expired: timed("expire", expire_offers(state, now)).await?,
+        breached: timed("breaches", breaches(state, now)).await?,
         ..RunReport::default()
     };
     route(state, now, &mut report, Pass::Tick, kept).await?;
@@ -127,24 +130,25 @@ async fn route(
     );
     let reuse = kept.take_fresh();
     if settle {
-        report.withdrawn = withdraw_offers(state, now).await?;
-        report.requeued = requeue_offline(state, now).await?;
+        report.withdrawn = timed("withdraw", withdraw_offers(state, now)).await?;
+        report.requeued = timed("requeue", requeue_offline(state, now)).await?;
     }
     // Nobody available: no decision is possible, so an event pass stops here (one read); the
     // periodic pass still stamps due times and keeps the gauge current.
-    let anyone = snapshot::anyone_available(&state.store).await?;
+    let anyone = timed("anyone", snapshot::anyone_available(&state.store)).await?;
     if !anyone && !tick {
         return Ok(());
     }
     // New arrivals get their SLA due times before the engine orders them (a read, served by
     // a partial index, when there is nothing to stamp).
-    stamp_if_needed(state).await?;
+    timed("stamp", stamp_if_needed(state)).await?;
     if !anyone {
-        let waiting = snapshot::waiting_count(&state.store).await?;
+        let waiting = timed("count", snapshot::waiting_count(&state.store)).await?;
         metrics::gauge!("switchboard_routing_waiting").set(waiting as f64);
         return Ok(());
     }
-    let (mut engine, loaded) = engine(state, now, pass, reuse).await?;
+    let (mut engine, loaded) = timed("engine", engine(state, now, pass, reuse)).await?;
+    let deciding = std::time::Instant::now();
     metrics::gauge!("switchboard_routing_waiting").set(engine.waiting_len() as f64);
     for d in engine.next_decisions(now, usize::MAX) {
         match apply_decision(state, &d, now).await? {
@@ -152,6 +156,8 @@ async fn route(
             None => report.dropped += 1,
         }
     }
+    metrics::histogram!("switchboard_routing_step_seconds", "step" => "decide")
+        .record(deciding.elapsed().as_secs_f64());
     // A dropped decision means the engine believed something the database did not.
     if report.dropped == 0 {
         kept.0 = Some((engine, loaded));
@@ -501,4 +507,14 @@ async fn mark_breached(tx: &mut crate::store::Tx, conv_id: &str, kind: &str) -> 
     .await
     .map_err(StoreError::from_sqlx)?;
     Ok(())
+}
+
+/// `step` of a pass, its time recorded in `switchboard_routing_step_seconds` (where a slow
+/// pass spends it).
+async fn timed<T>(step: &'static str, f: impl std::future::Future<Output = T>) -> T {
+    let started = std::time::Instant::now();
+    let out = f.await;
+    metrics::histogram!("switchboard_routing_step_seconds", "step" => step)
+        .record(started.elapsed().as_secs_f64());
+    out
 }

@@ -65,8 +65,8 @@ pub fn compute(
         .iter()
         .filter_map(|(_, a)| a.history.summary(as_of_day))
         .collect();
-    let bg = BgNbd::fit(&summaries);
-    let gg = GammaGamma::fit(&summaries);
+    let bg = BgNbd::fit_report(&summaries).map(|(m, r)| noted("BG/NBD", m, &r));
+    let gg = GammaGamma::fit_report(&summaries).map(|(m, r)| noted("Gamma-Gamma", m, &r));
     let fit_error = [bg.as_ref().err(), gg.as_ref().err()]
         .into_iter()
         .flatten()
@@ -315,4 +315,25 @@ pub async fn latest(state: &AppState, currency: &str) -> StoreResult<Option<Mode
     .await
     .map_err(StoreError::from_sqlx)?;
     Ok(row.and_then(|(m,)| serde_json::from_str(&m).ok()))
+}
+
+/// `model` after logging how its fit went: a maximum at the edge of the search (the data
+/// have no finite maximum: everyone alike) is worth a warning, the rest a debug line.
+fn noted<M>(name: &str, model: M, r: &switchboard_value::FitReport) -> M {
+    if r.at_bound {
+        tracing::warn!(
+            model = name,
+            evaluations = r.evaluations,
+            "value model fitted at the edge of its search: the orders do not pin it down \
+             (customers too alike); its figures are the model's limit"
+        );
+    } else {
+        tracing::debug!(
+            model = name,
+            runs = r.runs,
+            evaluations = r.evaluations,
+            "value model fitted"
+        );
+    }
+    model
 }

@@ -62,6 +62,36 @@ async fn an_sla_breach_is_published_once_and_counted(b: Backend) {
     assert_eq!(report.breached, 0, "{report:?}");
 }
 
+/// A breach recorded by a node that does not mark conversations (an older version during a
+/// rolling upgrade) is not published again: the check marks it and moves on.
+async fn a_breach_another_node_recorded_is_not_published_again(b: Backend) {
+    let app = spawn_app(b).await;
+    let q = queue(&app, json!({"name": "Shared"})).await;
+    let conv = queued(&app, "elsewhere@example.com", &q).await;
+    run_once(&app.state, now_ms()).await.unwrap();
+    let later = now_ms() + app.state.settings.routing.first_response_minutes * 60_000 + 1_000;
+    sqlx::query(
+        "INSERT INTO sla_breaches (conversation_id, kind, due, created_at) \
+         VALUES ($1, 'first_response', $2, $2)",
+    )
+    .bind(&conv)
+    .bind(later)
+    .execute(app.state.store.pool())
+    .await
+    .unwrap();
+    let report = run_once(&app.state, later).await.unwrap();
+    assert_eq!(report.breached, 0, "{report:?}");
+    let (marked,): (i64,) =
+        sqlx::query_as("SELECT first_response_breached FROM conversations WHERE id = $1")
+            .bind(&conv)
+            .fetch_one(app.state.store.pool())
+            .await
+            .unwrap();
+    assert_eq!(marked, 1, "the check marked what it found recorded");
+    let kinds = history(&app, &conv).await;
+    assert!(!kinds.iter().any(|k| k == "sla_breached"), "{kinds:?}");
+}
+
 async fn an_unresolved_conversation_breaches_its_resolution_target_once(b: Backend) {
     let app = spawn_app(b).await;
     let q = queue(&app, json!({"name": "Slow"})).await;
@@ -566,6 +596,7 @@ crate::storage_tests!(
     an_auto_accept_queue_assigns_directly,
     an_sla_breach_is_published_once_and_counted,
     an_unresolved_conversation_breaches_its_resolution_target_once,
+    a_breach_another_node_recorded_is_not_published_again,
     a_returning_customer_is_offered_to_their_last_agent,
     offers_are_private_to_their_agent_and_refuse_bad_requests,
 );
