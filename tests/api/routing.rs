@@ -18,6 +18,8 @@ mod restart;
 mod rules;
 #[path = "routing_scale.rs"]
 mod scale;
+#[path = "routing_sla.rs"]
+mod sla;
 #[path = "routing_stats.rs"]
 mod stats;
 
