@@ -175,7 +175,8 @@ function startWallboard() {
   WB.wasLive = S.live;
   WB.tick = setInterval(wallboardTick, 1000);
   WB.slow = setInterval(wallboardSoon, WB_SLOW_MS);
-  wallboardFetch();
+  // A board opened again (a resync, a view switch) keeps to one read a second too.
+  wallboardSoon();
 }
 
 function stopWallboard() {
