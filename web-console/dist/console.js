@@ -3977,7 +3977,7 @@ stopWallboard();
 WB.wasLive = S.live;
 WB.tick = setInterval(wallboardTick, 1000);
 WB.slow = setInterval(wallboardSoon, WB_SLOW_MS);
-wallboardFetch();
+wallboardSoon();
 }
 function stopWallboard() {
 clearInterval(WB.tick);
