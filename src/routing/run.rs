@@ -148,16 +148,17 @@ async fn route(
         return Ok(());
     }
     let (mut engine, loaded) = timed("engine", engine(state, now, pass, reuse)).await?;
-    let deciding = std::time::Instant::now();
     metrics::gauge!("switchboard_routing_waiting").set(engine.waiting_len() as f64);
-    for d in engine.next_decisions(now, usize::MAX) {
-        match apply_decision(state, &d, now).await? {
-            Some(applied) => report.applied.push(applied),
-            None => report.dropped += 1,
+    timed("decide", async {
+        for d in engine.next_decisions(now, usize::MAX) {
+            match apply_decision(state, &d, now).await? {
+                Some(applied) => report.applied.push(applied),
+                None => report.dropped += 1,
+            }
         }
-    }
-    metrics::histogram!("switchboard_routing_step_seconds", "step" => "decide")
-        .record(deciding.elapsed().as_secs_f64());
+        StoreResult::Ok(())
+    })
+    .await?;
     // A dropped decision means the engine believed something the database did not.
     if report.dropped == 0 {
         kept.0 = Some((engine, loaded));
@@ -492,7 +493,7 @@ async fn breaches(state: &AppState, now: i64) -> StoreResult<usize> {
 }
 
 /// Mark `conv_id`'s deadline of `kind` as breached (also when another node recorded the
-/// breach first: the mark then only repeats its).
+/// breach first: the mark then only repeats theirs).
 async fn mark_breached(tx: &mut crate::store::Tx, conv_id: &str, kind: &str) -> StoreResult<()> {
     let column = if kind == "first_response" {
         "first_response_breached"
