@@ -6,6 +6,7 @@
 //! The customer column is an email address (has `@`), a phone number (starts with `+` or 0
 //! and has at least seven digits, in any digits: ۰۹۱۲… finds +98912…), or else an external
 //! id; a `email:`, `phone:` or `external:` prefix says which. Unknown customers are created.
+//! The customers' totals are brought up to date once, when the import ends.
 
 use super::{parse, NewOrder};
 use crate::auth::{Caller, Role};
@@ -210,14 +211,18 @@ pub async fn import_orders(
     });
     let mut report = ImportReport::default();
     let mut failed = None;
+    let mut import = super::totals::Import::new();
     while let Some(batch) = received.recv().await {
         if failed.is_none() {
-            if let Err(e) = store_batch(&state, batch, &mut report).await {
+            if let Err(e) = store_batch(&state, batch, &mut report, &mut import).await {
                 failed = Some(e);
             }
         }
     }
     let parsed = parser.await.map_err(|e| ApiError::Internal(e.into()))?;
+    // The stored batches' customers get their totals (also after a failed batch; should
+    // this fail, the import's mark goes stale and the totals are recounted later).
+    import.finish(&state).await?;
     if report.imported > 0 {
         crate::value::refit_soon(&state);
     }
@@ -236,8 +241,14 @@ pub async fn import_orders(
     }
 }
 
-/// Store one batch in one transaction and add its figures to `report`.
-async fn store_batch(state: &AppState, batch: Batch, report: &mut ImportReport) -> ApiResult<()> {
+/// Store one batch in one transaction and add its figures to `report`; its customers'
+/// totals are left to `import`'s end.
+async fn store_batch(
+    state: &AppState,
+    batch: Batch,
+    report: &mut ImportReport,
+    import: &mut super::totals::Import,
+) -> ApiResult<()> {
     let mut rows = Vec::with_capacity(batch.len());
     for r in batch {
         match r {
@@ -254,7 +265,6 @@ async fn store_batch(state: &AppState, batch: Batch, report: &mut ImportReport) 
         return Ok(());
     }
     let currency = super::routes::order_currency(state);
-    let value_currency = state.settings.value.default_currency.clone();
     let mut tx = state.store.begin().await?;
     let result = async {
         let wanted: Vec<_> = rows.iter().map(|r| r.identity.clone()).collect();
@@ -271,10 +281,11 @@ async fn store_batch(state: &AppState, batch: Batch, report: &mut ImportReport) 
                 placed_at: r.placed_at,
             })
             .collect();
-        super::insert(&mut tx, &orders, &value_currency).await
+        import.batch(&mut tx, &orders).await?;
+        super::store_new(&mut tx, &orders).await
     }
     .await;
-    let written = tx.finish(result).await?;
+    let (written, _, _) = tx.finish(result).await?;
     report.imported += written.stored;
     report.duplicates += written.duplicates;
     Ok(())

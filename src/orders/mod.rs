@@ -1,20 +1,22 @@
 //! Orders: customers' purchases, the raw material of customer value. They arrive one by one
 //! (`POST /orders`), in bulk (CSV import) and from shops' webhooks, each idempotent by its
-//! external id; every write refreshes the figures of the customers it touches
-//! (`customer_values`) in the same transaction.
+//! external id. A single order refreshes its customer's figures (`customer_values`) in its
+//! own transaction; a CSV import refreshes its customers' at its end ([`totals`]).
 
 pub mod import;
 pub mod parse;
 pub mod routes;
 pub mod shop;
+pub mod totals;
 
-use crate::store::bulk::{insert_rows, insert_rows_counted, V};
+use crate::store::bulk::{insert_rows_counted, V};
 use crate::store::{dialect, ms_to_rfc3339, new_id, now_ms, StoreError, StoreResult, Tx};
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
 use utoipa::ToSchema;
 
 pub use routes::router;
+pub use totals::refresh;
 
 /// An order as the API shows it.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -96,17 +98,35 @@ pub async fn insert(
     orders: &[NewOrder],
     value_currency: &str,
 ) -> StoreResult<Written> {
+    let (written, seen_before, meant) = store_new(tx, orders).await?;
+    if written.stored == meant {
+        totals::add(tx, orders, &seen_before, value_currency).await?;
+    } else {
+        // A concurrent writer stored some of these external ids first: which of ours were
+        // skipped is not known here, so the touched customers are counted again from scratch.
+        let customers: HashSet<&str> = orders.iter().map(|o| o.customer_id.as_str()).collect();
+        let customers: Vec<&str> = customers.into_iter().collect();
+        refresh(tx, &customers, value_currency).await?;
+    }
+    Ok(written)
+}
+
+/// Store the orders of `orders` whose external id is new, leaving customers' totals to the
+/// caller; with the external ids that were already stored before and how many orders it
+/// meant to store (fewer are stored when a concurrent writer stored some first).
+pub(crate) async fn store_new(
+    tx: &mut Tx,
+    orders: &[NewOrder],
+) -> StoreResult<(Written, HashSet<String>, usize)> {
     let ids: Vec<&str> = orders.iter().map(|o| o.external_id.as_str()).collect();
     let seen_before: HashSet<String> = existing(tx, &ids).await?;
     let mut seen = seen_before.clone();
     let now = now_ms();
     let mut rows = Vec::new();
-    let mut customers = HashSet::new();
     for o in orders {
         if !seen.insert(o.external_id.clone()) {
             continue;
         }
-        customers.insert(o.customer_id.as_str());
         rows.push(vec![
             V::S(new_id()),
             V::S(o.customer_id.clone()),
@@ -128,54 +148,11 @@ pub async fn insert(
         "ON CONFLICT (external_id) DO NOTHING",
     )
     .await? as usize;
-    if stored == meant {
-        add_to_totals(tx, orders, &seen_before, value_currency).await?;
-    } else {
-        // A concurrent writer stored some of these external ids first: which of ours were
-        // skipped is not known here, so the touched customers are counted again from scratch.
-        let customers: Vec<&str> = customers.into_iter().collect();
-        refresh(tx, &customers, value_currency).await?;
-    }
-    Ok(Written {
+    let written = Written {
         stored,
         duplicates: orders.len() - stored,
-    })
-}
-
-/// Add the new `orders` (all stored; those whose external id is in `skip` or repeated were
-/// not) to their customers' count and total in `currency`: the batch's own sums, without
-/// re-reading the customers' earlier orders (the import's cost then stays flat as the table
-/// grows).
-async fn add_to_totals(
-    tx: &mut Tx,
-    orders: &[NewOrder],
-    skip: &HashSet<String>,
-    currency: &str,
-) -> StoreResult<()> {
-    let mut seen: HashSet<&str> = skip.iter().map(String::as_str).collect();
-    let mut sums: HashMap<&str, (i64, i64)> = HashMap::new();
-    for o in orders {
-        let counts = o.currency == currency && o.status != "cancelled";
-        if seen.insert(o.external_id.as_str()) && counts {
-            let sum = sums.entry(o.customer_id.as_str()).or_default();
-            sum.0 += i64::from(o.amount_e4 >= 0);
-            sum.1 += o.amount_e4;
-        }
-    }
-    let now = now_ms();
-    let rows = sums
-        .into_iter()
-        .map(|(c, (n, total))| vec![V::S(c.to_string()), V::I(n), V::I(total), V::I(now)])
-        .collect();
-    insert_rows(
-        tx,
-        "INSERT INTO customer_values (customer_id, orders, total_e4, updated_at)",
-        rows,
-        "",
-        "ON CONFLICT (customer_id) DO UPDATE SET orders = customer_values.orders + excluded.orders, \
-           total_e4 = customer_values.total_e4 + excluded.total_e4, updated_at = excluded.updated_at",
-    )
-    .await
+    };
+    Ok((written, seen_before, meant))
 }
 
 /// Store one order, or bring the stored order with its external id up to date (a shop
@@ -241,40 +218,6 @@ async fn existing(tx: &mut Tx, ids: &[&str]) -> StoreResult<HashSet<String>> {
         out.extend(rows.into_iter().map(|r| r.0));
     }
     Ok(out)
-}
-
-/// Recompute the order count and net total of `customers` in `currency` (purchases are
-/// orders with an amount of zero or more; refunds subtract; cancelled orders count for nothing).
-pub async fn refresh(tx: &mut Tx, customers: &[&str], currency: &str) -> StoreResult<()> {
-    for chunk in customers.chunks(5000) {
-        let list = serde_json::to_string(chunk)
-            .map_err(|e| StoreError::Other(sqlx::Error::Encode(e.into())))?;
-        let among = format!("IN (SELECT value FROM {})", dialect::json_values(tx));
-        sqlx::query(&format!(
-            "UPDATE customer_values SET orders = 0, total_e4 = 0, updated_at = $2 \
-             WHERE customer_id {among}"
-        ))
-        .bind(&list)
-        .bind(now_ms())
-        .execute(tx.conn())
-        .await
-        .map_err(StoreError::from_sqlx)?;
-        sqlx::query(&format!(
-            "INSERT INTO customer_values (customer_id, orders, total_e4, updated_at) \
-             SELECT customer_id, SUM(CASE WHEN amount_e4 >= 0 THEN 1 ELSE 0 END), SUM(amount_e4), $3 \
-             FROM orders WHERE customer_id {among} AND currency = $2 AND status <> 'cancelled' \
-             GROUP BY customer_id \
-             ON CONFLICT (customer_id) DO UPDATE SET orders = excluded.orders, \
-               total_e4 = excluded.total_e4, updated_at = excluded.updated_at"
-        ))
-        .bind(&list)
-        .bind(currency)
-        .bind(now_ms())
-        .execute(tx.conn())
-        .await
-        .map_err(StoreError::from_sqlx)?;
-    }
-    Ok(())
 }
 
 /// A customer's orders, newest first, at most `limit` placed before `before` (cursor).

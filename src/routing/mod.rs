@@ -41,6 +41,9 @@ pub const ROUTER_TICK: Duration = Duration::from_secs(1);
 /// within it; a full reload with a year of history cost ~40 ms, every second, and new
 /// conversations waited behind it for their offer.
 pub const ROUTER_RELOAD: Duration = Duration::from_secs(30);
+/// The periodic pass looks for unanswered conversations of offline agents at least this
+/// often (events that may have made some look at once).
+pub const REQUEUE_EVERY: Duration = Duration::from_secs(5);
 /// The node running the periodic pass holds a lease this long, renewed every tick; when it
 /// dies another node takes over once the lease has run out.
 pub const ROUTER_LEASE: Duration = Duration::from_secs(5);

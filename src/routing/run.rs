@@ -6,7 +6,7 @@ use super::snapshot;
 use crate::bus::Event;
 use crate::conversations::{self, Actor};
 use crate::state::AppState;
-use crate::store::{ms_to_rfc3339, StoreError, StoreResult};
+use crate::store::{dialect, ms_to_rfc3339, StoreError, StoreResult};
 use serde_json::json;
 use switchboard_routing::{Decision, Engine};
 
@@ -41,14 +41,30 @@ pub async fn run_once(state: &AppState, now: i64) -> StoreResult<RunReport> {
 /// that only add new conversations to it (reading the new rows, not the whole routing state)
 /// and the periodic pass. Every event that may have changed anything else loads a fresh one,
 /// and one older than [`super::ROUTER_RELOAD`] is not used.
+/// It also keeps when the periodic pass last looked for offline agents' unanswered work.
 #[derive(Default)]
-pub(crate) struct Kept(Option<(Engine, std::time::Instant)>);
+pub(crate) struct Kept(Option<(Engine, std::time::Instant)>, Option<i64>);
 
 impl Kept {
     fn take_fresh(&mut self) -> Option<(Engine, std::time::Instant)> {
         self.0
             .take()
             .filter(|(_, at)| at.elapsed() < super::ROUTER_RELOAD)
+    }
+
+    /// Whether a periodic pass at `now` looks for offline agents' unanswered work: every
+    /// event that may have made some (an agent left, a conversation was assigned) looks at
+    /// once; the periodic pass only for what time alone brings (a hand-assigned chat's grace
+    /// running out), every [`super::REQUEUE_EVERY`].
+    fn requeue_due(&mut self, now: i64, pass: &Pass<'_>, gone_offline: usize) -> bool {
+        let every = super::REQUEUE_EVERY.as_millis() as i64;
+        let due = !matches!(pass, Pass::Tick)
+            || gone_offline > 0
+            || self.1.is_none_or(|at| now - at >= every || now < at);
+        if due {
+            self.1 = Some(now);
+        }
+        due
     }
 }
 
@@ -131,7 +147,9 @@ async fn route(
     let reuse = kept.take_fresh();
     if settle {
         report.withdrawn = timed("withdraw", withdraw_offers(state, now)).await?;
-        report.requeued = timed("requeue", requeue_offline(state, now)).await?;
+        if kept.requeue_due(now, &pass, report.gone_offline) {
+            report.requeued = timed("requeue", requeue_offline(state, now)).await?;
+        }
     }
     // Nobody available: no decision is possible, so an event pass stops here (one read); the
     // periodic pass still stamps due times and keeps the gauge current.
@@ -321,21 +339,25 @@ async fn withdraw_offers(state: &AppState, now: i64) -> StoreResult<usize> {
 /// (e.g. a supervisor's override) to an agent still offline `routing.console_grace_secs` later.
 async fn requeue_offline(state: &AppState, now: i64) -> StoreResult<usize> {
     let grace_ms = state.settings.routing.console_grace_secs as i64 * 1000;
-    let rows: Vec<(String, String)> = sqlx::query_as(
-        // From the (few) offline agents to their open conversations: SQLite keeps the order
-        // of a CROSS JOIN, and from the conversations' side it read every open one per pass.
+    // Without statistics SQLite looked for the accepted offer among every offer the agent
+    // ever accepted (two equalities on `offers_agent`) rather than the conversation's few.
+    let by_conversation = dialect::index_hint(state.store.backend(), "offers_conversation");
+    let rows: Vec<(String, String)> = sqlx::query_as(&format!(
+        // From the (few) offline agents to their open unanswered conversations (a partial
+        // index holding only those, migration 0032): SQLite keeps the order of a CROSS
+        // JOIN, and from the conversations' side it read every open one per pass.
         "SELECT c.id, c.assignee_id FROM agents a CROSS JOIN conversations c \
            JOIN queues q ON q.id = c.queue_id \
          WHERE c.assignee_id = a.id AND c.status = 'open' AND c.first_response_at IS NULL \
            AND (c.channel <> 'email' OR q.requeue_email_when_offline = 1) \
            AND (a.presence = 'offline' OR a.active <> 1) \
-           AND (EXISTS (SELECT 1 FROM offers o WHERE o.conversation_id = c.id \
+           AND (EXISTS (SELECT 1 FROM offers o {by_conversation} WHERE o.conversation_id = c.id \
                         AND o.agent_id = c.assignee_id AND o.status = 'accepted') \
              OR ((c.channel = 'chat' OR EXISTS (SELECT 1 FROM conversation_tags t \
                     WHERE t.conversation_id = c.id AND t.tag = 'callback')) \
                  AND (SELECT MAX(e.created_at) FROM conversation_events e \
-                      WHERE e.conversation_id = c.id AND e.kind = 'assigned') <= $1))",
-    )
+                      WHERE e.conversation_id = c.id AND e.kind = 'assigned') <= $1))"
+    ))
     .bind(now - grace_ms)
     .fetch_all(state.store.pool())
     .await
@@ -518,4 +540,34 @@ async fn timed<T>(step: &'static str, f: impl std::future::Future<Output = T>) -
     metrics::histogram!("switchboard_routing_step_seconds", "step" => step)
         .record(started.elapsed().as_secs_f64());
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Kept, Pass};
+
+    #[test]
+    fn the_periodic_pass_looks_for_offline_agents_work_every_few_seconds() {
+        let every = super::super::REQUEUE_EVERY.as_millis() as i64;
+        let mut kept = Kept::default();
+        assert!(
+            kept.requeue_due(1_000, &Pass::Tick, 0),
+            "the first pass looks"
+        );
+        assert!(!kept.requeue_due(2_000, &Pass::Tick, 0));
+        assert!(
+            kept.requeue_due(2_000, &Pass::Tick, 1),
+            "an agent just went offline"
+        );
+        assert!(
+            kept.requeue_due(2_500, &Pass::Settle, 0),
+            "an event may have made some"
+        );
+        assert!(!kept.requeue_due(2_500 + every - 1, &Pass::Tick, 0));
+        assert!(kept.requeue_due(2_500 + every, &Pass::Tick, 0));
+        assert!(
+            kept.requeue_due(0, &Pass::Tick, 0),
+            "a clock set back looks again"
+        );
+    }
 }

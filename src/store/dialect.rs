@@ -123,3 +123,13 @@ pub fn skip_locked(backend: Backend, alias: &str) -> String {
         Backend::Postgres => format!(" FOR UPDATE OF {alias} SKIP LOCKED"),
     }
 }
+
+/// ` FOR UPDATE` on PostgreSQL: the selected rows are locked until the transaction ends, so
+/// figures recomputed from other rows cannot overwrite a concurrent writer's increment;
+/// nothing on SQLite, whose transactions write one at a time.
+pub fn for_update(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Sqlite => "",
+        Backend::Postgres => " FOR UPDATE",
+    }
+}

@@ -147,6 +147,10 @@ pub fn refit_soon(state: &AppState) {
     state.value_refit.notify_one();
 }
 
+/// How often a node looks for order imports that stopped before adding their totals
+/// ([`crate::orders::totals::heal`]).
+const HEAL_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// Run the refit worker: every `value.refit_interval_secs`, and after orders arrive (at
 /// most once per `value.refit_after_orders_secs`). Across nodes one refits at a time (the
 /// lease), and a node skips a scheduled refit when another node's refit started within the
@@ -155,8 +159,22 @@ pub fn spawn_workers(
     state: &AppState,
     stop: tokio_util::sync::CancellationToken,
 ) -> Vec<tokio::task::JoinHandle<()>> {
+    let healer = {
+        let (state, stop) = (state.clone(), stop.clone());
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = stop.cancelled() => return,
+                    _ = tokio::time::sleep(HEAL_EVERY) => {}
+                }
+                if let Err(e) = crate::orders::totals::heal(&state).await {
+                    tracing::warn!(error = %e, "cannot recount customers' order totals");
+                }
+            }
+        })
+    };
     let state = state.clone();
-    vec![tokio::spawn(async move {
+    let refitter = tokio::spawn(async move {
         let s = &state.settings.value;
         let every = if s.refit_interval_secs == 0 {
             86_400 * 365
@@ -186,5 +204,6 @@ pub fn spawn_workers(
                 }
             }
         }
-    })]
+    });
+    vec![refitter, healer]
 }
