@@ -4,6 +4,7 @@
 use super::collect;
 use super::figures::Figures;
 use super::query::{GroupBy, Query};
+use crate::business_hours::sla::BUSINESS_TIME_QUEUES;
 use crate::error::ApiResult;
 use crate::state::AppState;
 use crate::store::now_ms;
@@ -69,18 +70,17 @@ pub async fn today(state: &AppState, group_by: GroupBy) -> ApiResult<HashMap<Str
 /// (`breached`).
 pub async fn sla_watch(state: &AppState) -> ApiResult<HashMap<String, (i64, i64)>> {
     let rules = collect::rules(&state.store, &state.settings).await?;
-    let rows: Vec<(String, String, i64, Option<String>)> = sqlx::query_as(
-        "SELECT queue_id, channel, COALESCE(enqueued_at, created_at), assignee_id FROM conversations \
-         WHERE status = 'open' AND queue_id IS NOT NULL AND first_response_at IS NULL",
-    )
+    let now = now_ms();
+    let mut out = counted(state, &rules, now).await?;
+    // Queues on a calendar count business time: their contacts are weighed one by one.
+    let rows: Vec<(String, String, i64)> = sqlx::query_as(&format!(
+        "SELECT queue_id, channel, COALESCE(enqueued_at, created_at) FROM conversations \
+         WHERE status = 'open' AND queue_id IN ({BUSINESS_TIME_QUEUES}) \
+           AND first_response_at IS NULL {WAITING}"
+    ))
     .fetch_all(state.store.pool())
     .await?;
-    let now = now_ms();
-    let mut out: HashMap<String, (i64, i64)> = HashMap::new();
-    for (queue, channel, since, assignee) in rows {
-        if channel == "chat" && assignee.is_some() {
-            continue;
-        }
+    for (queue, channel, since) in rows {
         let target = rules.target_ms(&queue, &channel);
         let waited = rules.elapsed(&queue, since, now);
         let e = out.entry(queue).or_default();
@@ -91,4 +91,67 @@ pub async fn sla_watch(state: &AppState) -> ApiResult<HashMap<String, (i64, i64)
         }
     }
     Ok(out)
+}
+
+/// A chat an agent has taken is answered as far as the watch goes.
+const WAITING: &str = "AND NOT (channel = 'chat' AND assignee_id IS NOT NULL)";
+
+/// [`sla_watch`] of the queues that count wall-clock time, counted by the database against
+/// each queue's cutoffs (waiting since before `now − target`: breached; since at most
+/// `now − ⌈0.8 × target⌉`: at risk). Returning every waiting contact instead cost ~5 µs a
+/// row on SQLite: 60 ms of the queue stats with a year's 12,000 open conversations.
+async fn counted(
+    state: &AppState,
+    rules: &super::facts::Rules,
+    now: i64,
+) -> ApiResult<HashMap<String, (i64, i64)>> {
+    const LIVE: &str = "channel IN ('phone', 'chat', 'fax')";
+    // Per queue (and for queues without targets of their own, the last value), the four
+    // cutoffs: breached and at risk, live channels and the others.
+    let cutoffs = |queue: &str| {
+        let of = |channel: &str| {
+            let target = rules.target_ms(queue, channel);
+            (now - target, now - (target * 4 + 4) / 5)
+        };
+        let ((bl, rl), (bo, ro)) = (of("chat"), of("email"));
+        [bl, rl, bo, ro]
+    };
+    let queues: Vec<&String> = rules.queues.keys().collect();
+    let mut binds: Vec<i64> = Vec::new();
+    let mut case = |k: usize| {
+        let mut sql = String::from("CASE queue_id");
+        for q in &queues {
+            sql.push_str(&format!(
+                " WHEN '{}' THEN ${}",
+                q.replace('\'', "''"),
+                binds.len() + 1
+            ));
+            binds.push(cutoffs(q)[k]);
+        }
+        sql.push_str(&format!(" ELSE ${} END", binds.len() + 1));
+        binds.push(cutoffs("")[k]);
+        sql
+    };
+    let (bl, rl, bo, ro) = (case(0), case(1), case(2), case(3));
+    let breach = format!("CASE WHEN {LIVE} THEN {bl} ELSE {bo} END");
+    let risk = format!("CASE WHEN {LIVE} THEN {rl} ELSE {ro} END");
+    let sql = format!(
+        "SELECT queue_id, \
+           SUM(CASE WHEN since >= {breach} AND since <= {risk} THEN 1 ELSE 0 END), \
+           SUM(CASE WHEN since < {breach} THEN 1 ELSE 0 END) \
+         FROM (SELECT queue_id, channel, COALESCE(enqueued_at, created_at) AS since \
+               FROM conversations WHERE status = 'open' AND queue_id IS NOT NULL \
+                 AND queue_id NOT IN ({BUSINESS_TIME_QUEUES}) \
+                 AND first_response_at IS NULL {WAITING}) AS waiting \
+         GROUP BY queue_id"
+    );
+    let mut q = sqlx::query_as::<_, (String, i64, i64)>(&sql);
+    for b in binds {
+        q = q.bind(b);
+    }
+    let rows = q.fetch_all(state.store.pool()).await?;
+    Ok(rows
+        .into_iter()
+        .map(|(queue, risk, breached)| (queue, (risk, breached)))
+        .collect())
 }

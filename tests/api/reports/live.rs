@@ -149,4 +149,81 @@ async fn todays_figures_change_when_a_contact_is_answered(b: Backend) {
     );
 }
 
-crate::storage_tests!(todays_figures_change_when_a_contact_is_answered);
+/// A queue named `name` taking email with a 10-minute first-response target; `calendar` puts
+/// it on business time.
+async fn mail_queue(app: &TestApp, name: &str, calendar: Option<&str>) -> String {
+    let mut body = json!({"name": name, "channels": ["email"], "first_response_minutes": 10});
+    if let Some(c) = calendar {
+        body["business_hours_id"] = json!(c);
+        body["business_time_only"] = json!(true);
+    }
+    let (s, q) = app.post("/api/v1/queues", &app.admin_token, body).await;
+    assert_eq!(s, StatusCode::CREATED, "{q}");
+    q["id"].as_str().unwrap().to_string()
+}
+
+async fn waiting_mail_is_watched_against_its_queues_target_and_clock(b: Backend) {
+    let app = spawn_app(b).await;
+    let sup = app.admin_token.clone();
+    // Open one minute a day: whatever the time now, at most a minute of business time
+    // passes in two hours.
+    let minute = json!([["03:00", "03:01"]]);
+    let (s, cal) = app
+        .post(
+            "/api/v1/business-hours",
+            &app.admin_token,
+            json!({"name": "A minute", "time_zone": "UTC", "holidays": [],
+                "weekly": {"saturday": minute, "sunday": minute, "monday": minute,
+                    "tuesday": minute, "wednesday": minute, "thursday": minute, "friday": minute}}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{cal}");
+    let wall = mail_queue(&app, "Mail", None).await;
+    let business = mail_queue(&app, "Mail, office hours", cal["id"].as_str()).await;
+    for (queue, n, mins) in [
+        (&wall, 1, 11),
+        (&wall, 2, 9),
+        (&wall, 3, 1),
+        (&business, 4, 120),
+    ] {
+        let c = app
+            .conversation(
+                &app.admin_token,
+                &format!("m{n}@example.com"),
+                "Mail",
+                json!({"channel": "email", "queue_id": queue}),
+            )
+            .await;
+        enqueued_ago(&app, c["id"].as_str().unwrap(), mins * 60).await;
+    }
+    // 11 minutes: past the target; 9: past 80 % of it; 1: neither.
+    let row = queue_row(&app, &sup, &wall).await;
+    assert_eq!(
+        (row["sla_at_risk"].clone(), row["sla_breached"].clone()),
+        (json!(1), json!(1)),
+        "{row}"
+    );
+    // Two hours on the wall, at most a minute of business time.
+    let row = queue_row(&app, &sup, &business).await;
+    assert_eq!(
+        (row["sla_at_risk"].clone(), row["sla_breached"].clone()),
+        (json!(0), json!(0)),
+        "{row}"
+    );
+    // A tighter target moves the 9-minute wait past it.
+    let (s, body) = app
+        .patch(
+            &format!("/api/v1/queues/{wall}"),
+            &app.admin_token,
+            json!({"first_response_minutes": 8}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let row = queue_row(&app, &sup, &wall).await;
+    assert_eq!(row["sla_breached"], 2, "{row}");
+}
+
+crate::storage_tests!(
+    todays_figures_change_when_a_contact_is_answered,
+    waiting_mail_is_watched_against_its_queues_target_and_clock,
+);
