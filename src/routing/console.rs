@@ -204,7 +204,16 @@ async fn serve(state: &AppState, mut socket: WebSocket, session: &Session, conn_
                         return;
                     }
                 }
-                Err(RecvError::Lagged(n)) => tracing::warn!(missed = n, "console fell behind the bus"),
+                // Events were lost to this console (it fell behind the bus): it reloads what
+                // it shows, as after a reconnect the log cannot replay — an offer among them
+                // would otherwise never reach the agent's screen.
+                Err(RecvError::Lagged(n)) => {
+                    tracing::warn!(missed = n, "console fell behind the bus: told to reload");
+                    let frame = serde_json::json!({ "type": "resync" }).to_string();
+                    if socket.send(Message::Text(frame.into())).await.is_err() {
+                        return;
+                    }
+                }
                 Err(RecvError::Closed) => return,
             },
             msg = socket.recv() => match msg {

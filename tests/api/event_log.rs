@@ -324,7 +324,33 @@ async fn pruning_drops_old_events_and_a_console_behind_it_is_told_to_resync(b: B
     assert_eq!(first["type"], "resync", "{first}");
 }
 
+async fn a_console_that_falls_behind_the_bus_is_told_to_reload(b: Backend) {
+    let app = spawn_app(b).await;
+    let (mut socket, _) = console(&app, &app.admin_token, None).await;
+    // Far more than the bus holds and the sockets' buffers take, while this console reads
+    // nothing: the server's side of it falls behind and loses events.
+    for i in 0..20_000 {
+        let mut ev = switchboard::value::value_changed(&format!("customer-{i}"));
+        ev.data["padding"] = json!("x".repeat(1000));
+        app.state.bus.publish(ev).await;
+    }
+    let frames = frames_until_quiet(&mut socket, Duration::from_secs(3)).await;
+    let changed = frames
+        .iter()
+        .filter(|f| f["kind"] == "customer.value_changed")
+        .count();
+    assert!(
+        changed < 20_000,
+        "nothing was lost: the test did not overrun the bus"
+    );
+    assert!(
+        frames.iter().any(|f| f["type"] == "resync"),
+        "{changed} of 20,000 events came and no `resync` said the rest was lost"
+    );
+}
+
 crate::storage_tests!(
+    a_console_that_falls_behind_the_bus_is_told_to_reload,
     a_committed_message_its_node_never_published_reaches_a_console_on_another_node,
     a_console_resuming_with_since_gets_exactly_the_missed_events_once,
     an_agent_resuming_gets_only_what_it_may_see,
