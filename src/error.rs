@@ -101,6 +101,15 @@ impl IntoResponse for ApiError {
             code: code.to_string(),
         };
         let mut resp = (status, Json(body)).into_response();
+        if matches!(this, ApiError::TooLarge) {
+            // The upload was refused before its end: the connection cannot carry another
+            // request, and a client reusing it (its next upload) met a broken pipe instead of
+            // an answer. Say so, so that it opens a new one.
+            resp.headers_mut().insert(
+                axum::http::header::CONNECTION,
+                axum::http::HeaderValue::from_static("close"),
+            );
+        }
         if matches!(this, ApiError::DatabaseUnavailable) {
             metrics::counter!("switchboard_database_unavailable_total").increment(1);
             resp.headers_mut().insert(

@@ -46,6 +46,16 @@ async fn send(app: &TestApp, token: &str, conv_id: &str, body: Vec<u8>) -> (Stat
         .await
         .unwrap();
     let status = res.status();
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        // Refused before its end, the upload's connection cannot be reused: the client is told
+        // (reusing it, the next request here met a broken pipe).
+        let connection = res.headers().get("connection").map(|v| v.to_str().unwrap());
+        assert_eq!(
+            connection,
+            Some("close"),
+            "a refused upload closes its connection"
+        );
+    }
     (status, res.json().await.unwrap_or(Value::Null))
 }
 
