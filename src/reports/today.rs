@@ -116,20 +116,21 @@ async fn counted(
         let ((bl, rl), (bo, ro)) = (of("chat"), of("email"));
         [bl, rl, bo, ro]
     };
-    let queues: Vec<&String> = rules.queues.keys().collect();
-    let mut binds: Vec<i64> = Vec::new();
+    // Each queue's id and cutoffs are bound, in the order of their placeholders.
+    let queues: Vec<(&String, [i64; 4])> = rules.queues.keys().map(|q| (q, cutoffs(q))).collect();
+    let default = cutoffs("");
+    let mut binds: Vec<(Option<&String>, i64)> = Vec::new();
+    let mut used = 0;
     let mut case = |k: usize| {
         let mut sql = String::from("CASE queue_id");
-        for q in &queues {
-            sql.push_str(&format!(
-                " WHEN '{}' THEN ${}",
-                q.replace('\'', "''"),
-                binds.len() + 1
-            ));
-            binds.push(cutoffs(q)[k]);
+        for (q, c) in &queues {
+            sql.push_str(&format!(" WHEN ${} THEN ${}", used + 1, used + 2));
+            used += 2;
+            binds.push((Some(*q), c[k]));
         }
-        sql.push_str(&format!(" ELSE ${} END", binds.len() + 1));
-        binds.push(cutoffs("")[k]);
+        used += 1;
+        sql.push_str(&format!(" ELSE ${used} END"));
+        binds.push((None, default[k]));
         sql
     };
     let (bl, rl, bo, ro) = (case(0), case(1), case(2), case(3));
@@ -146,8 +147,11 @@ async fn counted(
          GROUP BY queue_id"
     );
     let mut q = sqlx::query_as::<_, (String, i64, i64)>(&sql);
-    for b in binds {
-        q = q.bind(b);
+    for (queue, cutoff) in binds {
+        if let Some(queue) = queue {
+            q = q.bind(queue);
+        }
+        q = q.bind(cutoff);
     }
     let rows = q.fetch_all(state.store.pool()).await?;
     Ok(rows
