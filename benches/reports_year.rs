@@ -118,7 +118,7 @@ async fn fill(state: &switchboard::state::AppState, f: &Fixture, n: usize) {
             history.extend(h);
         }
         let mut tx = store.begin().await.expect("begin");
-        batch::insert(&mut tx, sql::VOICE_CONVERSATIONS, convs)
+        batch::insert(&mut tx, sql::CONVERSATION_ROWS, convs)
             .await
             .expect("conversations");
         batch::insert(&mut tx, sql::HISTORY_ROWS, history)

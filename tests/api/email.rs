@@ -1,6 +1,8 @@
 //! Email channel: inbound push, threading, quarantine, sanitising, attachments, mailboxes.
 //! SMTP and IMAP tests (real aiosmtpd and Dovecot peers) live in the sub-modules.
 
+#[path = "email_batch.rs"]
+mod batch;
 #[path = "email_concurrency.rs"]
 mod concurrency;
 #[path = "email_dovecot.rs"]

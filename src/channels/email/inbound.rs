@@ -3,12 +3,11 @@
 //! acknowledge. Everything happens in one transaction; events are published after commit.
 
 use super::mailboxes::{self, Mailbox};
-use super::outbox;
 pub use super::outcome::Outcome;
+use super::{batch, message, outbox};
 use crate::conversations::{self as convs, Actor, NewConversation, NewMessage};
 use crate::state::AppState;
 use crate::store::{new_id, now_ms, StoreError, StoreResult, Tx};
-use serde_json::{json, Value};
 use switchboard_mail::{Address, AutoKind, ParsedEmail};
 
 /// Store `raw` received for `mailbox` (if known; otherwise the mailbox it is addressed to).
@@ -84,7 +83,9 @@ pub async fn ingest_parsed<R: AsRef<[u8]>>(
     Ok(outcomes)
 }
 
-async fn store_batch<R: AsRef<[u8]>>(
+/// [`ingest_parsed`] without its fallback: the whole batch in one transaction, or an error
+/// (and nothing stored).
+pub async fn store_batch<R: AsRef<[u8]>>(
     state: &AppState,
     mailbox: Option<&Mailbox>,
     raws: &[R],
@@ -99,11 +100,44 @@ async fn store_batch<R: AsRef<[u8]>>(
         Some(_) => None,
         None => Some(mailboxes::load_all(tx.conn()).await?),
     };
-    for (raw, p) in raws.iter().zip(parsed) {
-        outcomes.push(match p {
-            Ok(p) => store_in(state, &mut tx, mailbox, known.as_deref(), p, &mut events).await?,
-            Err(reason) => quarantine_in(&mut tx, mailbox, raw.as_ref(), reason).await?,
-        });
+    // Bounces of our own mail update the outbox rather than conversations: a batch holding
+    // one is stored message by message; any other is stored as one set.
+    if parsed.iter().flatten().any(bounce_of_ours) {
+        for (raw, p) in raws.iter().zip(parsed) {
+            outcomes.push(match p {
+                Ok(p) => {
+                    store_in(state, &mut tx, mailbox, known.as_deref(), p, &mut events).await?
+                }
+                Err(reason) => quarantine_in(&mut tx, mailbox, raw.as_ref(), reason).await?,
+            });
+        }
+    } else {
+        let mut set = vec![None; raws.len()];
+        let mut items = Vec::with_capacity(raws.len());
+        for (index, (raw, p)) in raws.iter().zip(parsed).enumerate() {
+            match p {
+                Ok(parsed) => {
+                    let mailbox = match mailbox {
+                        Some(m) => Some(m.clone()),
+                        None => addressed_to(&mut tx, known.as_deref(), parsed).await?,
+                    };
+                    items.push(batch::Item {
+                        index,
+                        parsed,
+                        mailbox,
+                    });
+                }
+                Err(reason) => {
+                    set[index] = Some(quarantine_in(&mut tx, mailbox, raw.as_ref(), reason).await?)
+                }
+            }
+        }
+        batch::store(state, &mut tx, items, &mut set, &mut events).await?;
+        outcomes.extend(
+            set.into_iter()
+                .map(|o| o.ok_or(StoreError::NotFound))
+                .collect::<StoreResult<Vec<_>>>()?,
+        );
     }
     if let (Some(m), Some(mark)) = (mailbox, mark) {
         save_mark(&mut tx, &m.id, mark).await?;
@@ -146,6 +180,17 @@ fn count(outcome: &Outcome) {
         }
         Outcome::Duplicate { .. } => {}
     }
+}
+
+/// A bounce naming the message of ours it returns (see [`outbox::bounced`]).
+fn bounce_of_ours(parsed: &ParsedEmail) -> bool {
+    matches!(
+        parsed.auto,
+        AutoKind::Bounce {
+            original_message_id: Some(_),
+            ..
+        }
+    )
 }
 
 /// One parsed message in its own transaction. A unique-key race with another writer (same
@@ -329,19 +374,6 @@ async fn sender(state: &AppState, tx: &mut Tx, from: &Address) -> StoreResult<(S
     }
 }
 
-fn auto_kind(auto: &AutoKind) -> Value {
-    match auto {
-        AutoKind::None => Value::Null,
-        AutoKind::AutoReply => json!("auto_reply"),
-        AutoKind::Bulk => json!("bulk"),
-        AutoKind::Bounce { .. } => json!("bounce"),
-    }
-}
-
-fn addr(a: &Address) -> Value {
-    json!({ "email": a.email, "name": a.name })
-}
-
 async fn store(
     state: &AppState,
     tx: &mut Tx,
@@ -371,10 +403,7 @@ async fn store(
             let new = NewConversation {
                 customer_id: customer_id.clone(),
                 channel: "email".into(),
-                subject: switchboard_mail::strip_reply_prefixes(&parsed.subject)
-                    .chars()
-                    .take(998)
-                    .collect(),
+                subject: message::subject(parsed),
                 queue_id: crate::queues::or_default(
                     tx.conn(),
                     "email",
@@ -389,59 +418,22 @@ async fn store(
             (conv, true)
         }
     };
-    let personal = matches!(parsed.auto, AutoKind::None | AutoKind::Bulk);
     if !new_conversation
-        && personal
+        && message::personal(parsed)
         && matches!(conv.status.as_str(), "pending" | "resolved" | "closed")
     {
         events.extend(convs::set_status(tx, &conv, "open", &actor).await?);
     }
-    let attachments: Vec<(String, &switchboard_mail::Attachment)> =
-        parsed.attachments.iter().map(|a| (new_id(), a)).collect();
     let max_chars = state.settings.limits.max_message_chars;
-    let mut body = if parsed.text_unquoted.trim().is_empty() {
-        parsed.text.trim().to_string()
-    } else {
-        parsed.text_unquoted.trim().to_string()
-    };
-    let truncated = body.chars().count() > max_chars;
-    if truncated {
-        body = body.chars().take(max_chars).collect();
-    }
-    let meta = json!({
-        "mailbox_id": mailbox.map(|m| m.id.clone()),
-        "message_id": parsed.message_id,
-        "message_id_synthetic": parsed.message_id_synthetic,
-        "in_reply_to": parsed.in_reply_to,
-        "references": parsed.references,
-        "subject": parsed.subject,
-        "from": addr(&parsed.from),
-        "reply_to": parsed.reply_to.as_ref().map(addr),
-        "to": parsed.to.iter().map(addr).collect::<Vec<_>>(),
-        "cc": parsed.cc.iter().map(addr).collect::<Vec<_>>(),
-        "date": parsed.date,
-        "sender_unusable": !usable_sender,
-        "text": parsed.text,
-        "text_unquoted": parsed.text_unquoted,
-        "html_sanitized": parsed.html_sanitized,
-        "auto": auto_kind(&parsed.auto),
-        "truncated": truncated,
-        "size": parsed.size,
-        "attachments": attachments.iter().map(|(id, a)| json!({
-            "id": id, "filename": a.filename, "content_type": a.content_type,
-            "size": a.data.len(), "inline": a.inline, "content_id": a.content_id,
-        })).collect::<Vec<_>>(),
-        "dropped_attachments": parsed.dropped_attachments.iter()
-            .map(|(f, s)| json!({"filename": f, "size": s})).collect::<Vec<_>>(),
-    });
+    let built = message::build(parsed, mailbox, usable_sender, max_chars);
     let msg = NewMessage {
         author_kind: "customer",
         author_id: Some(customer_id.clone()),
-        body,
+        body: built.body,
         internal: false,
         channel: "email".into(),
         external_id: Some(parsed.message_id.clone()),
-        meta,
+        meta: built.meta,
         at: None,
     };
     // The Message-ID was looked for at the start of this transaction. Another writer storing
@@ -449,26 +441,7 @@ async fn store(
     // (with the conversation this attempt may have opened) and the retry reports the duplicate.
     let (message, ev) = convs::append_new_message(tx, &conv.id, msg, &actor).await?;
     events.push(ev);
-    for (id, a) in &attachments {
-        sqlx::query(
-            "INSERT INTO email_attachments (id, message_id, conversation_id, filename, content_type, \
-               content_id, inline, size, data, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-        )
-        .bind(id)
-        .bind(&message.id)
-        .bind(&conv.id)
-        .bind(&a.filename)
-        .bind(&a.content_type)
-        .bind(&a.content_id)
-        .bind(a.inline as i64)
-        .bind(a.data.len() as i64)
-        .bind(a.data.clone())
-        .bind(now_ms())
-        .execute(tx.conn())
-        .await
-        .map_err(StoreError::from_sqlx)?;
-    }
+    message::insert_attachments(tx, &message.id, &conv.id, &built.attachments).await?;
     let ack = mailbox.filter(|m| m.ack_enabled == 1);
     if let (true, true, Some(m)) = (new_conversation, parsed.auto == AutoKind::None, ack) {
         outbox::enqueue_ack(tx, &conv, m, parsed).await?;

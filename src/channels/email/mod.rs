@@ -2,6 +2,8 @@
 //! messages; agent replies leave through a durable outbox sent over SMTP.
 //!
 //! - [`inbound`]: parse, quarantine, thread, store (idempotent by `Message-ID`).
+//! - [`batch`]: a fetch or a group of pushes stored as one set (lookups and multi-row inserts
+//!   for the whole batch); [`message`]: what a mail becomes as a message, for both paths.
 //! - [`push`]: mail pushed over HTTP, group-committed like an IMAP fetch.
 //! - [`quarantine`]: admins ingest quarantined mail again or discard it.
 //! - [`mailboxes`], [`mailbox_routes`]: IMAP/SMTP account settings (admin only).
@@ -11,6 +13,7 @@
 //! - [`imap`]: [`ImapWorker`] polls each mailbox and feeds [`inbound`].
 //! - [`tls`]: the roots trusted by IMAP and SMTP TLS (`email.extra_ca_file`).
 
+mod batch;
 pub mod delivery;
 pub mod idle;
 pub mod imap;
@@ -19,6 +22,7 @@ pub mod inbound;
 pub mod mailbox_guard;
 mod mailbox_routes;
 pub mod mailboxes;
+mod message;
 pub mod outbox;
 pub mod outcome;
 pub mod push;

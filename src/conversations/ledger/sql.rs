@@ -57,16 +57,16 @@ pub const CHAT_HISTORY: Shape = Shape {
     extra: ", 'customer'",
 };
 
-/// Conversations a call-log batch opens, in their final state.
-pub const VOICE_CONVERSATIONS: Shape = Shape {
+/// Conversations a batch opens (call logs, mail), in their state after the batch.
+pub const CONVERSATION_ROWS: Shape = Shape {
     head: "INSERT INTO conversations (id, number, customer_id, channel, status, subject, \
         subject_search, created_at, updated_at, last_message_at, last_seq, resolved_at, \
         queue_id, enqueued_at)",
     extra: "",
 };
 
-/// Call and fax entries of a batch.
-pub const VOICE_MESSAGES: Shape = Shape {
+/// Messages of a batch (call and fax entries, mail): every column bound but `internal`.
+pub const MESSAGE_ROWS: Shape = Shape {
     head: "INSERT INTO messages (id, conversation_id, seq, author_kind, author_id, body_search, \
         body, channel, external_id, meta, created_at, internal)",
     extra: ", 0",

@@ -167,7 +167,7 @@ impl Plan {
         }
         let build =
             tokio::task::spawn_blocking(move || build_events(pending, &new_convs, &numbers, queue));
-        let inserted = ledger::insert(tx, sql::VOICE_MESSAGES, msg_rows).await;
+        let inserted = ledger::insert(tx, sql::MESSAGE_ROWS, msg_rows).await;
         let (out_events, history, stored) = build.await.map_err(join_error)?;
         inserted?;
         for (line, outcome) in stored {
@@ -219,7 +219,7 @@ async fn write_conversations(
             V::J(queue.as_ref().filter(|_| c.callback).map(|_| c.created_at)),
         ]
     });
-    ledger::insert(tx, sql::VOICE_CONVERSATIONS, conv_rows.collect()).await?;
+    ledger::insert(tx, sql::CONVERSATION_ROWS, conv_rows.collect()).await?;
     let tag_rows = new_convs.iter().filter(|c| c.callback);
     let tag_rows = tag_rows.map(|c| vec![V::S(c.id.clone()), V::S(CALLBACK_TAG.into())]);
     insert_rows(
