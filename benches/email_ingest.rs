@@ -5,7 +5,8 @@
 //! the same run.
 //!
 //! `cargo bench --bench email_ingest` — env: `SB_BENCH_MESSAGES` (5000), `SB_BENCH_BATCH` (50),
-//! `SB_BENCH_HTTP_CLIENTS` (4 concurrent clients for the HTTP run).
+//! `SB_BENCH_HTTP_CLIENTS` (4 concurrent clients for the HTTP run), `SB_BENCH_ONLY` (run only
+//! the paths whose label contains it, e.g. `HTTP` or `SQLite, HTTP`).
 
 mod support;
 
@@ -123,6 +124,11 @@ fn message(k: usize) -> Vec<u8> {
     raw
 }
 
+/// Whether `SB_BENCH_ONLY` (if set) selects the path `label`.
+fn wanted(label: &str) -> bool {
+    std::env::var("SB_BENCH_ONLY").map_or(true, |only| label.contains(&only))
+}
+
 fn settings(dir: &std::path::Path, db_url: String) -> Settings {
     let mut s = Settings::defaults();
     s.server.bind = "127.0.0.1:0".into();
@@ -159,6 +165,9 @@ fn report(label: &str, n: usize, secs: f64, c: (i64, i64, i64)) {
 
 /// The ingest function directly, one message after another.
 async fn direct(label: &str, db_url: String, msgs: &[Vec<u8>]) {
+    if !wanted(label) {
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     let app = Application::build(settings(dir.path(), db_url))
         .await
@@ -181,6 +190,9 @@ async fn direct(label: &str, db_url: String, msgs: &[Vec<u8>]) {
 /// `inbound::ingest_batch` over batches of `batch` messages, as the IMAP worker stores one
 /// fetch: one transaction per batch (group commit), every message committed when it returns.
 async fn batched(label: &str, db_url: String, msgs: &[Vec<u8>], batch: usize) {
+    if !wanted(label) {
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     let app = Application::build(settings(dir.path(), db_url))
         .await
@@ -206,6 +218,9 @@ async fn batched(label: &str, db_url: String, msgs: &[Vec<u8>], batch: usize) {
 
 /// `POST /api/v1/channels/email/inbound` with `clients` concurrent HTTP clients.
 async fn over_http(label: &str, db_url: String, msgs: &[Vec<u8>], clients: usize) {
+    if !wanted(label) {
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     let app = Application::build(settings(dir.path(), db_url))
         .await

@@ -382,9 +382,8 @@ async fn identities_of(
     values: &[&str],
 ) -> StoreResult<std::collections::HashMap<String, String>> {
     let sql = format!(
-        "SELECT value, customer_id FROM identities WHERE kind = $2 AND value IN \
-           (SELECT value FROM {})",
-        crate::store::dialect::json_values(tx)
+        "SELECT value, customer_id FROM identities WHERE kind = $2 AND value {}",
+        crate::store::dialect::in_json_list(tx.backend(), 1, None)
     );
     let list = serde_json::to_string(values)
         .map_err(|e| StoreError::Other(sqlx::Error::Encode(e.into())))?;

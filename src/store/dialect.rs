@@ -103,6 +103,25 @@ pub fn json_values_at(backend: Backend, n: usize) -> String {
     }
 }
 
+/// A membership test in the JSON array bound as `$n`, for after a column (`col {in_json_list}`);
+/// `cast` (e.g. `BIGINT`) converts each element first. SQLite reads the array with
+/// `json_each`; PostgreSQL builds it into an array once (`= ANY(ARRAY(…))`), so the column's
+/// index is probed per element whatever the planner's statistics say — `IN (SELECT …)`
+/// becomes a semi-join that reads every row when they are stale (right after a bulk load).
+pub fn in_json_list(backend: Backend, n: usize, cast: Option<&str>) -> String {
+    let each = |v: &str| match cast {
+        Some(t) => format!("CAST({v} AS {t})"),
+        None => v.to_string(),
+    };
+    match backend {
+        Backend::Sqlite => format!("IN (SELECT {} FROM json_each(${n}))", each("value")),
+        Backend::Postgres => format!(
+            "= ANY(ARRAY(SELECT {} FROM json_array_elements_text(${n}::json) AS j(v)))",
+            each("v")
+        ),
+    }
+}
+
 /// `INDEXED BY index` on SQLite, which plans without statistics and may otherwise pick a
 /// worse index (e.g. one that reads every phone entry ever stored); nothing on PostgreSQL,
 /// which picks from its statistics.

@@ -128,13 +128,13 @@ fn thread(
 async fn by_message_id(tx: &mut Tx, mut ids: Vec<&str>) -> StoreResult<HashMap<String, Found>> {
     ids.sort_unstable();
     ids.dedup();
-    let values = dialect::json_values(tx);
+    let within = dialect::in_json_list(tx.backend(), 1, None);
     let sql = format!(
         "SELECT x.mid, x.sent, c.id, c.status, c.customer_id FROM ( \
            SELECT external_id AS mid, conversation_id, CAST(0 AS BIGINT) AS sent FROM messages \
-             WHERE channel = 'email' AND external_id IN (SELECT value FROM {values}) \
+             WHERE channel = 'email' AND external_id {within} \
            UNION ALL SELECT rfc_message_id, conversation_id, CAST(1 AS BIGINT) FROM email_outbox \
-             WHERE rfc_message_id IN (SELECT value FROM {values})) x \
+             WHERE rfc_message_id {within}) x \
          JOIN conversations c ON c.id = x.conversation_id"
     );
     let rows: Vec<(String, i64, String, String, String)> = sqlx::query_as(&sql)
@@ -173,9 +173,8 @@ async fn by_number(
     numbers.sort_unstable();
     numbers.dedup();
     let sql = format!(
-        "SELECT number, id, status, customer_id FROM conversations \
-         WHERE number IN (SELECT CAST(value AS BIGINT) FROM {})",
-        dialect::json_values(tx)
+        "SELECT number, id, status, customer_id FROM conversations WHERE number {}",
+        dialect::in_json_list(tx.backend(), 1, Some("BIGINT"))
     );
     let list = serde_json::to_string(&numbers).map_err(encode_error)?;
     let rows: Vec<(i64, String, String, String)> = sqlx::query_as(&sql)
