@@ -362,12 +362,6 @@ impl<'a> Plan<'a> {
             0 => Vec::new(),
             n => ledger::next_numbers(tx, n).await?,
         };
-        ledger::insert(
-            tx,
-            sql::CONVERSATION_ROWS,
-            self.conversation_rows(&numbers, now),
-        )
-        .await?;
         let base = if self.existing.is_empty() {
             HashMap::new()
         } else {
@@ -415,12 +409,18 @@ impl<'a> Plan<'a> {
                 assignee.as_deref(),
             ));
         }
-        ledger::insert(tx, sql::MESSAGE_ROWS, rows).await?;
+        ledger::deliver(tx, events[start..].iter()).await?;
+        let conversations = self.conversation_rows(&numbers, now);
+        // Conversations, messages, history and the events: one round trip.
+        let parts = vec![
+            (sql::CONVERSATION_ROWS, conversations),
+            (sql::MESSAGE_ROWS, rows),
+            (sql::HISTORY_ROWS, history),
+        ];
+        ledger::insert_written(tx, parts).await?;
         for ((message_id, attachments), m) in written.iter().zip(&self.msgs) {
             message::insert_attachments(tx, message_id, &m.conv.id, attachments).await?;
         }
-        ledger::insert(tx, sql::HISTORY_ROWS, history).await?;
-        ledger::deliver(tx, events[start..].iter()).await?;
         self.acknowledge(tx, &numbers, now).await
     }
 

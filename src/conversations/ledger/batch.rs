@@ -15,6 +15,66 @@ pub async fn insert(tx: &mut Tx, shape: Shape, rows: Vec<Vec<V>>) -> StoreResult
     insert_rows(tx, shape.head, rows, shape.extra, "").await
 }
 
+/// Most values [`insert_written`] sends in one SQLite statement (SQLite takes 32,766).
+const SQLITE_VALUES: usize = 32_000;
+
+/// Insert `parts` — rows of [`sql`] shapes, e.g. a batch's conversations, messages and
+/// history, in that order — together with the events recorded in `tx` so far, in one round
+/// trip where the store allows: on SQLite one multi-statement write ending with the event
+/// log's insert, on PostgreSQL one statement
+/// ([`crate::store::event_log::insert_together_logged`]). More values than one SQLite
+/// statement takes: one insert per part, the events at commit.
+pub async fn insert_written(tx: &mut Tx, parts: Vec<(Shape, Vec<Vec<V>>)>) -> StoreResult<()> {
+    if !tx.is_sqlite() {
+        let parts = parts
+            .into_iter()
+            .map(|(s, r)| (s.head, r, s.extra))
+            .collect();
+        return crate::store::event_log::insert_together_logged(tx, parts).await;
+    }
+    let values: usize = parts.iter().flat_map(|(_, r)| r).map(Vec::len).sum();
+    if values > SQLITE_VALUES {
+        for (shape, rows) in parts {
+            insert(tx, shape, rows).await?;
+        }
+        return Ok(());
+    }
+    let (mut text, mut args) = (String::new(), Vec::new());
+    for (shape, rows) in parts {
+        super::chat_lite::insert(&mut text, &mut args, shape, rows);
+    }
+    let mut log = tx.take_log_insert();
+    if let Some(l) = log
+        .as_mut()
+        .filter(|l| l.values.len() + args.len() <= SQLITE_VALUES)
+    {
+        text.push_str(&l.sql);
+        args.append(&mut l.values);
+    }
+    let rows = run_text(tx, &text, args).await?;
+    if let Some(mut l) = log {
+        // Too many events to share the statement: their insert on its own.
+        if !l.values.is_empty() {
+            let rows = run_text(tx, &l.sql, std::mem::take(&mut l.values)).await?;
+            return l.slots.assign(&rows);
+        }
+        l.slots.assign(&rows)?;
+    }
+    Ok(())
+}
+
+/// Run the (multi-statement) `text` with `args`; the rows it returned.
+async fn run_text(tx: &mut Tx, text: &str, args: Vec<V>) -> StoreResult<Vec<sqlx::any::AnyRow>> {
+    if text.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut q = sqlx::query(text).persistent(false);
+    for v in args {
+        q = v.bind(q);
+    }
+    Ok(super::chat_lite::run(tx, q).await?.1)
+}
+
 /// Insert a chat batch's visitor messages and their history rows ([`sql::CHAT_MESSAGES`],
 /// [`sql::CHAT_HISTORY`]) with one statement where the store can.
 pub async fn insert_chat(

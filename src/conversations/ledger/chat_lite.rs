@@ -281,7 +281,7 @@ pub async fn write(
 type Query<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
 
 /// Run a multi-statement write: the rows it changed and the rows it returned.
-async fn run(tx: &mut Tx, q: Query<'_>) -> StoreResult<(u64, Vec<sqlx::any::AnyRow>)> {
+pub(super) async fn run(tx: &mut Tx, q: Query<'_>) -> StoreResult<(u64, Vec<sqlx::any::AnyRow>)> {
     use futures::TryStreamExt;
     use sqlx::{Either, Executor};
     let mut changed = 0;
@@ -297,7 +297,7 @@ async fn run(tx: &mut Tx, q: Query<'_>) -> StoreResult<(u64, Vec<sqlx::any::AnyR
 }
 
 /// Append `head VALUES (?, …, ?extra), …;` for `rows` to `sql` and their values to `args`.
-fn insert(sql: &mut String, args: &mut Vec<V>, shape: Shape, rows: Vec<Vec<V>>) {
+pub(super) fn insert(sql: &mut String, args: &mut Vec<V>, shape: Shape, rows: Vec<Vec<V>>) {
     if rows.is_empty() {
         return;
     }
