@@ -11,7 +11,7 @@ use super::NewOrder;
 use crate::state::AppState;
 use crate::store::bulk::{insert_rows, V};
 use crate::store::{dialect, new_id, now_ms, StoreError, StoreResult, Tx};
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 
 /// An import mark untouched this long belongs to an import that stopped.
 pub const IMPORT_STALE_MS: i64 = 5 * 60_000;
@@ -42,7 +42,9 @@ pub(super) async fn add(
     currency: &str,
 ) -> StoreResult<()> {
     let mut seen: HashSet<&str> = skip.iter().map(String::as_str).collect();
-    let mut sums: HashMap<&str, (i64, i64)> = HashMap::new();
+    // In customer order, so concurrent batches over the same customers lock their rows in
+    // the same order (PostgreSQL would otherwise deadlock them).
+    let mut sums: BTreeMap<&str, (i64, i64)> = BTreeMap::new();
     for o in orders {
         let counts = o.currency == currency && o.status != "cancelled";
         if seen.insert(o.external_id.as_str()) && counts {
