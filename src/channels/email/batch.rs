@@ -18,7 +18,7 @@ use crate::conversations::ledger::{batch as ledger, created_data, sql};
 use crate::conversations::{self as convs, Actor, Conversation, Message};
 use crate::events;
 use crate::state::AppState;
-use crate::store::bulk::V;
+use crate::store::bulk::{json_param, V};
 use crate::store::{dialect, ms_to_rfc3339, new_id, now_ms, StoreError, StoreResult, Tx};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use switchboard_mail::{AutoKind, ParsedEmail};
@@ -138,7 +138,7 @@ async fn by_message_id(tx: &mut Tx, mut ids: Vec<&str>) -> StoreResult<HashMap<S
          JOIN conversations c ON c.id = x.conversation_id"
     );
     let rows: Vec<(String, i64, String, String, String)> = sqlx::query_as(&sql)
-        .bind(json_list(&ids)?)
+        .bind(json_param(&ids)?)
         .fetch_all(tx.conn())
         .await
         .map_err(StoreError::from_sqlx)?;
@@ -176,7 +176,7 @@ async fn by_number(
         "SELECT number, id, status, customer_id FROM conversations WHERE number {}",
         dialect::in_json_list(tx.backend(), 1, Some("BIGINT"))
     );
-    let list = serde_json::to_string(&numbers).map_err(encode_error)?;
+    let list = json_param(&numbers)?;
     let rows: Vec<(i64, String, String, String)> = sqlx::query_as(&sql)
         .bind(list)
         .fetch_all(tx.conn())
@@ -529,12 +529,4 @@ fn message_row(m: &Message, at: i64) -> Vec<V> {
         V::S(m.meta.to_string()),
         V::I(at),
     ]
-}
-
-fn json_list(values: &[&str]) -> StoreResult<String> {
-    serde_json::to_string(values).map_err(encode_error)
-}
-
-fn encode_error(e: serde_json::Error) -> StoreError {
-    StoreError::Other(sqlx::Error::Encode(e.into()))
 }
