@@ -12,6 +12,7 @@ mod orders;
 mod risk;
 mod routing;
 mod shop;
+mod sums;
 mod totals;
 
 /// A server whose figures are in US dollars and whose background refits stay out of the way.

@@ -48,6 +48,22 @@ impl History {
         }
     }
 
+    /// The history of purchases made on `days` distinct days, the first on `first_day` and
+    /// the last on `last_day`, of which `repeat_total` was spent after the first day — what
+    /// [`History::push`] leaves, from figures a database aggregated (no purchase when `days`
+    /// is 0).
+    pub fn from_days(first_day: i64, last_day: i64, days: u32, repeat_total: f64) -> Self {
+        if days == 0 {
+            return Self::default();
+        }
+        Self {
+            first_day: Some(first_day),
+            last_day,
+            repeat_days: days - 1,
+            repeat_total,
+        }
+    }
+
     /// The summary as of `as_of_day`, or `None` without any purchase by then.
     pub fn summary(&self, as_of_day: i64) -> Option<Summary> {
         let first = self.first_day?;
@@ -83,6 +99,19 @@ mod tests {
         let s = h.summary(30).unwrap();
         assert_eq!((s.x, s.t_x, s.t), (2, 10, 20));
         assert!((s.repeat_mean - 7.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn a_history_from_aggregated_days_is_the_one_pushed() {
+        let mut h = History::new();
+        for (day, amount) in [(10, 5.0), (10, 7.0), (12, 3.0), (12, 1.0), (20, 10.0)] {
+            h.push(day, amount);
+        }
+        let from = History::from_days(10, 20, 3, 14.0);
+        assert_eq!(from.summary(30), h.summary(30));
+        assert_eq!(History::from_days(0, 0, 0, 0.0).summary(30), None);
+        let once = History::from_days(7, 7, 1, 0.0).summary(9).unwrap();
+        assert_eq!((once.x, once.t_x, once.t, once.repeat_mean), (0, 0, 2, 0.0));
     }
 
     #[test]
