@@ -197,6 +197,20 @@ async fn refit(client: &reqwest::Client, base: &str, token: &str) {
         model["gamma_gamma"],
         model["fit_error"]
     );
+    // Where the time went: the refit's steps (load, fit, store) as the server counts them.
+    let metrics = client
+        .get(format!("{base}/metrics"))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("metrics text");
+    for line in metrics.lines() {
+        if line.starts_with("switchboard_value_refit_seconds_sum") {
+            println!("  {line}");
+        }
+    }
 }
 
 async fn profiles(

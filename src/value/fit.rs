@@ -213,19 +213,31 @@ pub async fn model_as_of(state: &AppState, as_of_day: i64) -> anyhow::Result<(Mo
     let window = state.settings.value.rfm_window_days.max(1);
     let horizon = state.settings.value.clv_horizon_days.max(1);
     let started_at = now_ms();
+    let clock = std::time::Instant::now();
     let customers = load(state, &currency, as_of_day, window).await?;
+    step_took("load", clock);
+    let clock = std::time::Instant::now();
     let (mut model, scores) = tokio::task::spawn_blocking(move || {
         compute(&customers, &currency, as_of_day, window, horizon)
     })
     .await?;
+    step_took("fit", clock);
     model.started_at = started_at;
     Ok((model, scores))
+}
+
+/// Time of one step of a refit in `/metrics`: `load` (every customer's orders summed),
+/// `fit` (the models and every customer's scores), `store` (the scores written).
+fn step_took(step: &'static str, since: std::time::Instant) {
+    metrics::histogram!("switchboard_value_refit_seconds", "step" => step)
+        .record(since.elapsed().as_secs_f64());
 }
 
 /// Refit as of today, store the model and every customer's RFM scores, segment, CLV and
 /// P(alive). Callers go through [`super::lease::refit`] (one refit at a time across nodes).
 pub async fn refit(state: &AppState) -> anyhow::Result<Model> {
     let (model, scores) = model_as_of(state, day_of(now_ms())).await?;
+    let clock = std::time::Instant::now();
     let mut tx = state.store.begin().await?;
     sqlx::query("INSERT INTO value_models (id, currency, as_of, fitted_at, model) VALUES ($1, $2, $3, $4, $5)")
         .bind(new_id())
@@ -283,6 +295,7 @@ pub async fn refit(state: &AppState) -> anyhow::Result<Model> {
         tx.finish(result).await?;
     }
     apply_tier_rules(state).await?;
+    step_took("store", clock);
     let ev = crate::events::new_event(
         super::REFITTED,
         serde_json::json!({"all_agents": true, "customers": model.customers,
