@@ -25,19 +25,30 @@ pub struct Score {
 
 pub type Scores = Vec<Score>;
 
-/// One customer's orders as the database sums them (see [`load`]).
-type Sums = (
-    String,
-    i64,
-    i64,
-    i64,
-    i64,
-    Option<i64>,
-    Option<i64>,
-    i64,
-    i64,
-    Option<i64>,
-);
+/// One customer's orders as the database sums them (see [`load`]); amounts in
+/// ten-thousandths, times in ms.
+#[derive(sqlx::FromRow)]
+struct Sums {
+    customer_id: String,
+    total: i64,
+    in_window: i64,
+    purchases: i64,
+    window_purchases: i64,
+    first_at: i64,
+    last_at: i64,
+    /// Days with a purchase.
+    days: i64,
+    /// Spent on purchases (refunds left out).
+    spent: i64,
+    /// Spent on purchases on the first purchase day (only read when `days` > 1).
+    first_day: Option<i64>,
+}
+
+/// The day (`$4` ms long) of the time in `col`, rounded down also before 1970 (SQL's
+/// integer division rounds towards zero), as [`day_of`] counts it.
+fn day_sql(col: &str) -> String {
+    format!("(CASE WHEN {col} >= 0 THEN {col} / $4 ELSE ({col} + 1) / $4 - 1 END)")
+}
 
 /// Every customer's accumulator from the orders in `currency` placed up to `as_of_day`,
 /// summed by the database (one row per customer, not one per order: 10,000,000 orders
@@ -52,38 +63,53 @@ pub async fn load(
     window_days: i64,
 ) -> StoreResult<Vec<(String, Acc)>> {
     let window_start = as_of_day - window_days + 1;
-    let mut rows = sqlx::query_as::<_, Sums>(
-        "SELECT customer_id, total, in_window, purchases, window_purchases, first_at, last_at,            days, spent,            CASE WHEN days > 1 THEN (SELECT CAST(SUM(o.amount_e4) AS BIGINT) FROM orders o              WHERE o.customer_id = s.customer_id AND o.currency = $1                AND o.status <> 'cancelled' AND o.amount_e4 >= 0                AND o.placed_at >= s.first_at / $4 * $4 AND o.placed_at < (s.first_at / $4 + 1) * $4)            END AS first_day          FROM (SELECT customer_id, CAST(SUM(amount_e4) AS BIGINT) AS total,              CAST(SUM(CASE WHEN placed_at >= $3 THEN amount_e4 ELSE 0 END) AS BIGINT) AS in_window,              COUNT(CASE WHEN amount_e4 >= 0 THEN 1 END) AS purchases,              COUNT(CASE WHEN amount_e4 >= 0 AND placed_at >= $3 THEN 1 END) AS window_purchases,              MIN(CASE WHEN amount_e4 >= 0 THEN placed_at END) AS first_at,              MAX(CASE WHEN amount_e4 >= 0 THEN placed_at END) AS last_at,              COUNT(DISTINCT CASE WHEN amount_e4 >= 0 THEN placed_at / $4 END) AS days,              CAST(SUM(CASE WHEN amount_e4 >= 0 THEN amount_e4 ELSE 0 END) AS BIGINT) AS spent            FROM orders WHERE currency = $1 AND status <> 'cancelled' AND placed_at < $2            GROUP BY customer_id) s          WHERE purchases > 0",
-    )
-    .bind(currency)
-    .bind((as_of_day + 1) * DAY_MS)
-    .bind(window_start * DAY_MS)
-    .bind(DAY_MS)
-    .fetch(state.store.pool());
+    let first_day = day_sql("s.first_at");
+    let sql = format!(
+        "SELECT customer_id, total, in_window, purchases, window_purchases, first_at, last_at, \
+           days, spent, \
+           CASE WHEN days > 1 THEN (SELECT CAST(SUM(o.amount_e4) AS BIGINT) FROM orders o \
+             WHERE o.customer_id = s.customer_id AND o.currency = $1 \
+               AND o.status <> 'cancelled' AND o.amount_e4 >= 0 \
+               AND o.placed_at >= {first_day} * $4 AND o.placed_at < ({first_day} + 1) * $4) \
+           END AS first_day \
+         FROM (SELECT customer_id, CAST(SUM(amount_e4) AS BIGINT) AS total, \
+             CAST(SUM(CASE WHEN placed_at >= $3 THEN amount_e4 ELSE 0 END) AS BIGINT) AS in_window, \
+             COUNT(CASE WHEN amount_e4 >= 0 THEN 1 END) AS purchases, \
+             COUNT(CASE WHEN amount_e4 >= 0 AND placed_at >= $3 THEN 1 END) AS window_purchases, \
+             MIN(CASE WHEN amount_e4 >= 0 THEN placed_at END) AS first_at, \
+             MAX(CASE WHEN amount_e4 >= 0 THEN placed_at END) AS last_at, \
+             COUNT(DISTINCT CASE WHEN amount_e4 >= 0 THEN {} END) AS days, \
+             CAST(SUM(CASE WHEN amount_e4 >= 0 THEN amount_e4 ELSE 0 END) AS BIGINT) AS spent \
+           FROM orders WHERE currency = $1 AND status <> 'cancelled' AND placed_at < $2 \
+           GROUP BY customer_id) s \
+         WHERE purchases > 0",
+        day_sql("placed_at")
+    );
+    let mut rows = sqlx::query_as::<_, Sums>(&sql)
+        .bind(currency)
+        .bind((as_of_day + 1) * DAY_MS)
+        .bind(window_start * DAY_MS)
+        .bind(DAY_MS)
+        .fetch(state.store.pool());
     let mut out: Vec<(String, Acc)> = Vec::new();
-    while let Some(row) = rows.try_next().await.map_err(StoreError::from_sqlx)? {
-        let (customer, total_e4, window_e4, purchases, window_purchases, first, last, days) =
-            (row.0, row.1, row.2, row.3, row.4, row.5, row.6, row.7);
-        let (Some(first_at), Some(last_at)) = (first, last) else {
-            continue;
-        };
-        let repeat_e4 = row.8 - row.9.unwrap_or(row.8);
+    while let Some(s) = rows.try_next().await.map_err(StoreError::from_sqlx)? {
+        let repeat_e4 = s.spent - s.first_day.unwrap_or(s.spent);
         let history = History::from_days(
-            day_of(first_at),
-            day_of(last_at),
-            days as u32,
+            day_of(s.first_at),
+            day_of(s.last_at),
+            s.days as u32,
             repeat_e4 as f64 / 1e4,
         );
         let acc = Acc {
             history,
-            total_e4,
-            purchases: purchases as u32,
-            first_at: Some(first_at),
-            last_at: Some(last_at),
-            window_purchases: window_purchases as u32,
-            window_e4,
+            total_e4: s.total,
+            purchases: s.purchases as u32,
+            first_at: Some(s.first_at),
+            last_at: Some(s.last_at),
+            window_purchases: s.window_purchases as u32,
+            window_e4: s.in_window,
         };
-        out.push((customer, acc));
+        out.push((s.customer_id, acc));
     }
     Ok(out)
 }

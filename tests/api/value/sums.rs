@@ -1,7 +1,7 @@
 //! The refit sums every customer's orders in the database (one row per customer), while a
 //! profile folds the customer's orders one by one: both must agree, whatever the orders
 //! look like (several purchases on one day, a refund on the first day, free orders,
-//! cancelled ones, other currencies, the edge of the RFM window).
+//! cancelled ones, other currencies, the edge of the RFM window, days before 1970).
 use super::*;
 use crate::storage_tests;
 use serde_json::json;
@@ -59,6 +59,19 @@ async fn the_refits_sums_equal_each_profiles_orders_folded_one_by_one(b: Backend
         let body = json!({"identity": {"kind": "email", "value": format!("{who}@example.com")},
             "external_id": format!("sum{n}"), "amount": amount, "currency": currency,
             "status": status, "placed_at": days_ago(*ago)});
+        let (s, o) = app.post("/api/v1/orders", &app.admin_token, body).await;
+        assert_eq!(s, StatusCode::CREATED, "{o}");
+    }
+    // Days before 1970 are counted as the profile counts them (rounded down, not to zero):
+    // three purchase days, not two.
+    let old = [
+        ("1969-12-31T20:00:00Z".to_string(), "10"),
+        ("1970-01-01T10:00:00Z".into(), "20"),
+    ];
+    for (n, (at, amount)) in old.into_iter().chain([(days_ago(5), "30")]).enumerate() {
+        let body = json!({"identity": {"kind": "email", "value": "z@example.com"},
+            "external_id": format!("old{n}"), "amount": amount, "currency": "USD",
+            "placed_at": at});
         let (s, o) = app.post("/api/v1/orders", &app.admin_token, body).await;
         assert_eq!(s, StatusCode::CREATED, "{o}");
     }
@@ -125,9 +138,9 @@ async fn the_refits_sums_equal_each_profiles_orders_folded_one_by_one(b: Backend
             "{who}: {live_v} vs {stored_v}"
         );
     }
-    // p, q, r, s, t, v, w, x, y and the sixty have purchases in dollars; u only a refund.
-    assert_eq!(scored, 69, "{report}");
-    assert_eq!(model["customers"], 69, "{model}");
+    // p, q, r, s, t, v, w, x, y, z and the sixty have purchases in dollars; u only a refund.
+    assert_eq!(scored, 70, "{report}");
+    assert_eq!(model["customers"], 70, "{model}");
     assert_eq!(model["orders"].as_u64(), Some(purchases), "{model}");
 }
 
