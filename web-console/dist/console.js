@@ -1499,11 +1499,12 @@ if (ids[i].kind !== 'visitor') return ids[i].raw || ids[i].value;
 }
 return ids.length ? t('customer.visitor') : '';
 }
-function getCustomer(id) {
+function getCustomer(id, fresh) {
 if (!id) return Promise.resolve(null);
-if (S.customers[id]) return Promise.resolve(S.customers[id]);
-if (!S.customerReqs[id]) {
-S.customerReqs[id] = api('GET', '/customers/' + encodeURIComponent(id)).then(function (c) {
+if (!fresh && S.customers[id]) return Promise.resolve(S.customers[id]);
+if (fresh || !S.customerReqs[id]) {
+var req = api('GET', '/customers/' + encodeURIComponent(id)).then(function (c) {
+if (S.customerReqs[id] !== req) return c;
 S.customers[id] = c;
 delete S.customerReqs[id];
 document.querySelectorAll('[data-customer-name="' + CSS.escape(id) + '"]').forEach(function (el) {
@@ -1513,9 +1514,10 @@ el.dir = 'auto';
 fillSegmentSlots(c);
 return c;
 }, function (err) {
-delete S.customerReqs[id];
+if (S.customerReqs[id] === req) delete S.customerReqs[id];
 throw err;
 });
+S.customerReqs[id] = req;
 }
 return S.customerReqs[id];
 }
@@ -2762,7 +2764,7 @@ ids.forEach(function (id) {
 var mine = (valueReads[id] || 0) + 1;
 valueReads[id] = mine;
 delete S.customers[id];
-getCustomer(id).then(function (c) {
+getCustomer(id, true).then(function (c) {
 if (S.panelCustomerId !== id || valueReads[id] !== mine) return;
 var old = document.querySelector('#custpane [data-testid="customer-value"]');
 if (old) old.replaceWith(valueSection(c));

@@ -328,11 +328,14 @@ function firstIdentity(c) {
 }
 
 // Customers are fetched once and cached; callers get a promise.
-function getCustomer(id) {
+// A customer, cached; `fresh` reads them again even while an older read is under way (whose
+// answer then neither fills the cache nor ends the newer read: it may predate a change).
+function getCustomer(id, fresh) {
   if (!id) return Promise.resolve(null);
-  if (S.customers[id]) return Promise.resolve(S.customers[id]);
-  if (!S.customerReqs[id]) {
-    S.customerReqs[id] = api('GET', '/customers/' + encodeURIComponent(id)).then(function (c) {
+  if (!fresh && S.customers[id]) return Promise.resolve(S.customers[id]);
+  if (fresh || !S.customerReqs[id]) {
+    var req = api('GET', '/customers/' + encodeURIComponent(id)).then(function (c) {
+      if (S.customerReqs[id] !== req) return c;
       S.customers[id] = c;
       delete S.customerReqs[id];
       document.querySelectorAll('[data-customer-name="' + CSS.escape(id) + '"]').forEach(function (el) {
@@ -342,9 +345,10 @@ function getCustomer(id) {
       fillSegmentSlots(c);
       return c;
     }, function (err) {
-      delete S.customerReqs[id];
+      if (S.customerReqs[id] === req) delete S.customerReqs[id];
       throw err;
     });
+    S.customerReqs[id] = req;
   }
   return S.customerReqs[id];
 }

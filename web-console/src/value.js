@@ -129,7 +129,8 @@ function shownCustomerIds() {
 
 // Each customer's reads are numbered: two orders in quick succession start two reads whose
 // answers may come back in either order, and only the newest read may redraw (an older answer
-// arriving last showed the figures before the second order).
+// arriving last showed the figures before the second order). Each is a fresh read: joining
+// the read already under way showed the figures before the second order too.
 var valueReads = {};
 
 function refreshCustomerValue(ids) {
@@ -137,7 +138,7 @@ function refreshCustomerValue(ids) {
     var mine = (valueReads[id] || 0) + 1;
     valueReads[id] = mine;
     delete S.customers[id];
-    getCustomer(id).then(function (c) {
+    getCustomer(id, true).then(function (c) {
       if (S.panelCustomerId !== id || valueReads[id] !== mine) return;
       var old = document.querySelector('#custpane [data-testid="customer-value"]');
       if (old) old.replaceWith(valueSection(c));
