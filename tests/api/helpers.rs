@@ -203,6 +203,18 @@ impl TestApp {
     pub async fn post(&self, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
         self.call("POST", path, Some(token), Some(body)).await
     }
+    /// Refit the customer-value models now (as the admin); the fitted model.
+    pub async fn refit(&self) -> Value {
+        let (s, model) = self
+            .post(
+                "/api/v1/insights/customer-value/refit",
+                &self.admin_token,
+                serde_json::json!({}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{model}");
+        model
+    }
     pub async fn patch(&self, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
         self.call("PATCH", path, Some(token), Some(body)).await
     }

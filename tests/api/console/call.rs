@@ -46,14 +46,7 @@ async fn the_called_agent_sees_the_caller_pop_up_in_a_real_browser() {
         )
         .await;
     assert_eq!(s, StatusCode::CREATED, "{order}");
-    let (s, model) = app
-        .post(
-            "/api/v1/insights/customer-value/refit",
-            &app.admin_token,
-            json!({}),
-        )
-        .await;
-    assert_eq!(s, StatusCode::OK, "{model}");
+    app.refit().await;
     let cti = app.api_token(&["voice:ingest"]).await;
     run_script(
         "console_call.test.mjs",

@@ -79,14 +79,7 @@ async fn customer_value_in_the_profile_and_the_list_in_a_real_browser() {
         )
         .await;
     }
-    let (s, model) = app
-        .post(
-            "/api/v1/insights/customer-value/refit",
-            &app.admin_token,
-            json!({}),
-        )
-        .await;
-    assert_eq!(s, StatusCode::OK, "{model}");
+    app.refit().await;
     let (s, profile) = app
         .get(&format!("/api/v1/customers/{customer}"), &app.admin_token)
         .await;

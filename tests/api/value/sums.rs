@@ -90,14 +90,7 @@ async fn the_refits_sums_equal_each_profiles_orders_folded_one_by_one(b: Backend
     }
     let (s, imported) = import(&app, &app.admin_token, csv).await;
     assert_eq!(s, StatusCode::OK, "{imported}");
-    let (s, model) = app
-        .post(
-            "/api/v1/insights/customer-value/refit",
-            &app.admin_token,
-            json!({}),
-        )
-        .await;
-    assert_eq!(s, StatusCode::OK, "{model}");
+    let model = app.refit().await;
     assert!(model["bg_nbd"].is_object(), "{model}");
     assert!(model["gamma_gamma"].is_object(), "{model}");
     assert!(model["fit_error"].is_null(), "{model}");
