@@ -32,14 +32,15 @@ const COLS: &str = "seq, id, kind, conversation_id, customer_id, agent_id, data,
 
 /// An event recorded in a transaction, as the row it becomes at commit: built when it is
 /// recorded (its data serialised once, no copy of the event's JSON tree kept meanwhile).
-pub(super) struct Logged {
+/// A batch may build its rows where its other CPU work runs ([`Tx::log_built`]).
+pub struct Logged {
     id: String,
     row: Vec<V>,
     slot: crate::bus::SeqSlot,
 }
 
 impl Logged {
-    pub(super) fn of(ev: &Event) -> Self {
+    pub fn of(ev: &Event) -> Self {
         let row = vec![
             V::S(ev.id.clone()),
             V::S(ev.kind.clone()),
@@ -64,15 +65,17 @@ const PREPARED_ROWS: usize = 16;
 /// Most rows of one SQLite insert (8 values each, under the 30,000 bound values `bulk` uses).
 const SQLITE_ROWS: usize = 3_750;
 
-/// Where the `seq`s an insert returns (`RETURNING seq, id`) go: the recorded events' slots.
+/// Where the `seq`s of an insert go: the recorded events' slots, in the order their rows
+/// were sent.
 pub struct Slots {
     slots: Vec<(String, crate::bus::SeqSlot)>,
     at: usize,
 }
 
 impl Slots {
-    /// Put each returned row's `seq` in the slot of its event.
-    pub fn assign(&mut self, rows: &[sqlx::any::AnyRow]) -> StoreResult<()> {
+    /// Put each returned row's `seq` in the slot of its event (PostgreSQL: `RETURNING seq,
+    /// id`).
+    fn assign(&mut self, rows: &[sqlx::any::AnyRow]) -> StoreResult<()> {
         for row in rows {
             let seq: i64 = row.try_get(0).map_err(StoreError::from_sqlx)?;
             let id: String = row.try_get(1).map_err(StoreError::from_sqlx)?;
@@ -85,6 +88,20 @@ impl Slots {
                 self.slots[k].1.set(seq);
                 self.at = k + 1;
             }
+        }
+        Ok(())
+    }
+
+    /// SQLite: the rows took consecutive `seq`s in the order sent (one writer;
+    /// `AUTOINCREMENT` gives each row one more than the last), the last of which the insert's
+    /// closing `SELECT last_insert_rowid()` returned — the last row of `rows` — so one value
+    /// is read back instead of a row per event.
+    pub fn number(&mut self, rows: &[sqlx::any::AnyRow]) -> StoreResult<()> {
+        let last_row = rows.last().ok_or(StoreError::NotFound)?;
+        let last: i64 = last_row.try_get(0).map_err(StoreError::from_sqlx)?;
+        let first = last + 1 - self.slots.len() as i64;
+        for (k, (_, slot)) in self.slots.iter().enumerate() {
+            slot.set(first + k as i64);
         }
         Ok(())
     }
@@ -103,9 +120,9 @@ fn rows_of(events: Vec<Logged>) -> (Vec<Vec<V>>, Slots) {
     (rows, Slots { slots, at: 0 })
 }
 
-/// A SQLite event-log insert (`… RETURNING seq, id`) with its values, for a caller to send as
-/// the last statement of its own write (see [`Tx::take_log_insert`]); give the rows it
-/// returns to `slots`.
+/// A SQLite event-log insert and its closing `SELECT last_insert_rowid()`, with its values,
+/// for a caller to send as the last statements of its own write (see
+/// [`Tx::take_log_insert`]); give the rows it returns to [`Slots::number`].
 pub struct LogInsert {
     pub sql: String,
     pub values: Vec<V>,
@@ -126,7 +143,7 @@ impl LogInsert {
             sql.push_str(if k > 0 { ", " } else { "" });
             sql.push_str("(?, ?, ?, ?, ?, ?, ?, ?)");
         }
-        sql.push_str(" RETURNING seq, id");
+        sql.push_str(";\nSELECT last_insert_rowid();");
         LogInsert {
             sql,
             values: rows.into_iter().flatten().collect(),
@@ -161,7 +178,7 @@ pub(super) async fn append(tx: &mut Tx, mut events: Vec<Logged>) -> StoreResult<
                 .fetch_all(tx.conn())
                 .await
                 .map_err(StoreError::from_sqlx)?;
-            ins.slots.assign(&rows)?;
+            ins.slots.number(&rows)?;
         }
         return Ok(());
     }

@@ -349,7 +349,55 @@ async fn a_console_that_falls_behind_the_bus_is_told_to_reload(b: Backend) {
     );
 }
 
+/// `n` Asterisk call records of 10 callers, every third one missed.
+fn call_log(n: usize) -> Vec<u8> {
+    let mut out = String::new();
+    for i in 0..n {
+        let caller = format!("0912555{:04}", i % 10);
+        let (answer, disposition, billsec) = if i % 3 == 0 {
+            ("", "NO ANSWER", 0)
+        } else {
+            ("2025-03-01 12:00:05", "ANSWERED", 30)
+        };
+        out.push_str(&format!(
+            "\"\",\"{caller}\",\"101\",\"from-trunk\",\"\"\"Caller\"\" <{caller}>\",\"PJSIP/trunk-{i:08}\",\
+             \"PJSIP/101-{i:08}\",\"Dial\",\"PJSIP/101,30\",\"2025-03-01 12:{m:02}:00\",\"{answer}\",\
+             \"2025-03-01 12:00:35\",35,{billsec},\"{disposition}\",\"DOCUMENTATION\",\"log.{i}\",\"\"\n",
+            m = i % 60,
+        ));
+    }
+    out.into_bytes()
+}
+
+/// A batch writes all its events with one insert; each published event must carry the `seq`
+/// of its own row (the rows are numbered in the order they were sent, not read back one by
+/// one).
+async fn every_event_of_a_batch_carries_the_seq_of_its_own_log_row(b: Backend) {
+    let app = spawn_app(b).await;
+    let pool = app.state.store.pool().clone();
+    let (mut witness, hello) = console(&app, &app.admin_token, None).await;
+    let since = hello["seq"].as_i64().unwrap();
+    let (status, report) =
+        crate::voice::upload(&app, &app.admin_token, "asterisk", call_log(40)).await;
+    assert!(status.is_success(), "{report}");
+    let frames = frames_until_quiet(&mut witness, Duration::from_secs(3)).await;
+    let live: Vec<&Value> = frames.iter().filter(|v| v["seq"].is_i64()).collect();
+    let messages = live.iter().filter(|v| v["kind"] == "message.created");
+    assert_eq!(messages.count(), 40, "one message per call: {live:?}");
+    let logged = event_log::after(&pool, since, 1000).await.unwrap();
+    assert_eq!(logged.len(), live.len(), "every logged event arrived once");
+    for ev in live {
+        let seq = ev["seq"].as_i64().unwrap();
+        let row = logged.iter().find(|l| l.seq == Some(seq));
+        let row = row.unwrap_or_else(|| panic!("no log row {seq} for {ev}"));
+        assert_eq!(row.id, ev["id"].as_str().unwrap(), "seq {seq} names {ev}");
+        assert_eq!(row.kind, ev["kind"].as_str().unwrap());
+        assert_eq!(row.data, ev["data"], "the log holds what was published");
+    }
+}
+
 crate::storage_tests!(
+    every_event_of_a_batch_carries_the_seq_of_its_own_log_row,
     a_console_that_falls_behind_the_bus_is_told_to_reload,
     a_committed_message_its_node_never_published_reaches_a_console_on_another_node,
     a_console_resuming_with_since_gets_exactly_the_missed_events_once,

@@ -6,6 +6,7 @@ use super::sql::{self, Shape};
 use crate::bus::Event;
 use crate::events;
 use crate::store::bulk::{insert_rows, max_numbered_params, V};
+use crate::store::event_log::Logged;
 use crate::store::{dialect, now_ms, StoreError, StoreResult, Tx};
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write;
@@ -56,9 +57,9 @@ pub async fn insert_written(tx: &mut Tx, parts: Vec<(Shape, Vec<Vec<V>>)>) -> St
         // Too many events to share the statement: their insert on its own.
         if !l.values.is_empty() {
             let rows = run_text(tx, &l.sql, std::mem::take(&mut l.values)).await?;
-            return l.slots.assign(&rows);
+            return l.slots.number(&rows);
         }
-        l.slots.assign(&rows)?;
+        l.slots.number(&rows)?;
     }
     Ok(())
 }
@@ -107,6 +108,20 @@ pub async fn deliver<'a>(
     for ev in events.clone() {
         tx.log_event(ev);
     }
+    queue_webhooks(tx, events).await
+}
+
+/// [`deliver`] of `events` whose log rows were built already (`rows`: [`Logged::of`] of each,
+/// in order), e.g. on the thread that built the events.
+pub async fn deliver_built(tx: &mut Tx, events: &[Event], rows: Vec<Logged>) -> StoreResult<()> {
+    tx.log_built(rows);
+    queue_webhooks(tx, events.iter()).await
+}
+
+async fn queue_webhooks<'a>(
+    tx: &mut Tx,
+    events: impl Iterator<Item = &'a Event> + Clone,
+) -> StoreResult<()> {
     if events.clone().next().is_some() && tx.webhooks_active().await? {
         for ev in events {
             events::deliver_webhooks(tx, ev).await?;

@@ -250,8 +250,8 @@ pub async fn write(
     expected += (messages.len() + history.len()) as u64;
     insert(&mut text, &mut args, sql::CHAT_MESSAGES, messages);
     insert(&mut text, &mut args, sql::CHAT_HISTORY, history);
-    // The batch's events go into the event log with the same write (last, for its RETURNING),
-    // not in a round trip of their own at commit.
+    // The batch's events go into the event log with the same write (last, with the closing
+    // SELECT that numbers them), not in a round trip of their own at commit.
     let mut log = tx.take_log_insert();
     let cached = cached && log.as_ref().is_none_or(|l| l.cacheable());
     if let Some(l) = &mut log {
@@ -273,24 +273,30 @@ pub async fn write(
         )));
     }
     if let Some(mut l) = log {
-        l.slots.assign(&rows)?;
+        l.slots.number(&rows)?;
     }
     Ok(())
 }
 
 type Query<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
 
-/// Run a multi-statement write: the rows it changed and the rows it returned.
+/// Run a multi-statement write: the rows changed by its statements that return no rows (a
+/// `SELECT` reports the changes of the write before it again), and the rows returned.
 pub(super) async fn run(tx: &mut Tx, q: Query<'_>) -> StoreResult<(u64, Vec<sqlx::any::AnyRow>)> {
     use futures::TryStreamExt;
     use sqlx::{Either, Executor};
     let mut changed = 0;
     let mut rows = Vec::new();
+    let mut returned = false;
     let mut steps = tx.conn().fetch_many(q);
     while let Some(step) = steps.try_next().await.map_err(StoreError::from_sqlx)? {
         match step {
-            Either::Left(done) => changed += done.rows_affected(),
-            Either::Right(row) => rows.push(row),
+            Either::Left(done) if !returned => changed += done.rows_affected(),
+            Either::Left(_) => returned = false,
+            Either::Right(row) => {
+                rows.push(row);
+                returned = true;
+            }
         }
     }
     Ok((changed, rows))

@@ -9,6 +9,7 @@ use crate::conversations::ledger::{batch as ledger, sql};
 use crate::conversations::{self, Message};
 use crate::events;
 use crate::state::AppState;
+use crate::store::event_log::Logged;
 use crate::store::{ms_to_rfc3339, new_id, StoreError, StoreResult, Tx};
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -168,13 +169,13 @@ impl Plan {
         let build =
             tokio::task::spawn_blocking(move || build_events(pending, &new_convs, &numbers, queue));
         let inserted = ledger::insert(tx, sql::MESSAGE_ROWS, msg_rows).await;
-        let (out_events, history, stored) = build.await.map_err(join_error)?;
+        let (out_events, logged, history, stored) = build.await.map_err(join_error)?;
         inserted?;
         for (line, outcome) in stored {
             outcomes[line] = Some(outcome);
         }
         ledger::insert(tx, sql::HISTORY_ROWS, history).await?;
-        ledger::deliver(tx, out_events.iter()).await?;
+        ledger::deliver_built(tx, &out_events, logged).await?;
         Ok(out_events)
     }
 }
@@ -239,14 +240,18 @@ async fn write_conversations(
 /// A message planned and numbered: (message, seq, assignee, message id, author id).
 type Numbered = (PlannedMsg, i64, Option<String>, String, Option<String>);
 
-/// The events of the batch in order, their history rows, and each line's outcome.
-#[allow(clippy::type_complexity)]
+/// What [`build_events`] makes: the batch's events in order, their event-log rows, their
+/// history rows, and each line's outcome.
+type Built = (Vec<Event>, Vec<Logged>, Vec<Vec<V>>, Vec<(usize, Outcome)>);
+
+/// The events of the batch (with their log rows, built here, off the runtime's threads),
+/// their history rows, and each line's outcome.
 fn build_events(
     pending: Vec<Numbered>,
     new_convs: &[NewConv],
     numbers: &[i64],
     queue: Option<String>,
-) -> (Vec<Event>, Vec<Vec<V>>, Vec<(usize, Outcome)>) {
+) -> Built {
     let mut history = Vec::new();
     let mut out_events = Vec::new();
     let mut stored = Vec::with_capacity(pending.len());
@@ -292,7 +297,8 @@ fn build_events(
             assignee.as_deref(),
         ));
     }
-    (out_events, history, stored)
+    let logged = out_events.iter().map(Logged::of).collect();
+    (out_events, logged, history, stored)
 }
 
 /// A `conversation.<kind>` event about `m`'s conversation, with its history row.
