@@ -74,14 +74,6 @@ struct WebhookCache(std::sync::Mutex<Option<(i64, bool)>>);
 /// receiving this node's events at most this long after it was created.
 const WEBHOOK_CACHE_MS: i64 = 1000;
 
-/// SQLite writes a transaction's changed pages to the log before its commit only once its
-/// connection's cache holds more than this many pages (~32 MiB at 4 KiB a page) instead of
-/// at the cache's usual 2 MiB: a batch that changes a few MiB (a thousand call records with
-/// their events, a refit's 5,000 scores) then writes each page once, at commit, instead of
-/// spilling pages it changes again moments later. The pages beyond the usual cache are
-/// freed when the transaction ends; readers' caches are unchanged.
-const SPILL_PAGES: u32 = 8192;
-
 /// A write transaction (holding the SQLite writer lock where needed).
 pub struct Tx {
     tx: sqlx::Transaction<'static, sqlx::Any>,
@@ -256,8 +248,7 @@ impl Store {
                                 format!(
                                     "PRAGMA journal_mode=WAL; PRAGMA synchronous={synchronous}; \
                                      PRAGMA foreign_keys=ON; PRAGMA busy_timeout=10000; \
-                                     PRAGMA wal_autocheckpoint=10000; \
-                                     PRAGMA cache_spill={SPILL_PAGES};"
+                                     PRAGMA wal_autocheckpoint=10000;"
                                 )
                                 .as_str(),
                             )
