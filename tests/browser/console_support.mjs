@@ -35,8 +35,8 @@ export async function poll(what, fn, timeoutMs = 10000) {
 // A page in its own context whose console errors, page errors and failed requests are kept,
 // except the 401s of the session probe before sign-in and the statuses listed in `allowed`
 // (e.g. `POST /api/v1/conversations/ID/assign -> 409` when a refusal is the point).
-export async function watchedPage(browser, locale, allowed = []) {
-  const context = await browser.newContext({ locale, timezoneId: 'UTC', viewport: { width: 1400, height: 900 } });
+export async function watchedPage(browser, locale, allowed = [], timezoneId = 'UTC') {
+  const context = await browser.newContext({ locale, timezoneId, viewport: { width: 1400, height: 900 } });
   const page = await context.newPage();
   const problems = [];
   const isProbe = (url) => new URL(url).pathname === '/api/v1/auth/me';

@@ -2,7 +2,7 @@
 // screen when an agent (a second browser context) takes the offered contact; an agent has no
 // wallboard and the API refuses them; the supervisor sets an agent's presence and reassigns
 // their conversation from the board; the full-screen wall mode; today's report row and its CSV;
-// the wallboard in Persian, right to left. Started by
+// "today" as the server's day in browsers on other days; the wallboard in Persian, right to left. Started by
 // `console::wallboard::the_wallboard_and_reports_in_real_browsers`.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -23,8 +23,8 @@ after(async () => {
   await browser?.close();
 });
 
-async function open(name, locale, allowed = []) {
-  const p = await watchedPage(browser, locale, allowed);
+async function open(name, locale, allowed = [], zone = 'UTC') {
+  const p = await watchedPage(browser, locale, allowed, zone);
   pages.push([name, p]);
   return p;
 }
@@ -176,6 +176,27 @@ test('the report has today\'s row with the offered count, and a CSV that downloa
   await page.screenshot({ path: join(ARTIFACT_DIR, 'report.png'), fullPage: true });
   await readmeShot(page, 'report.png');
   assert.deepEqual(sup.problems, [], 'no errors on the reports page');
+});
+
+test('"today" in the reports is the server\'s day whatever the browser\'s time zone', async () => {
+  // At any hour one of these zones (UTC-12, UTC+14) is on another calendar day than the
+  // server's reports zone (Asia/Tehran by default): a "today" taken from the browser's clock
+  // would ask for a day with no contacts, or one that has not begun there.
+  for (const zone of ['Etc/GMT+12', 'Pacific/Kiritimati']) {
+    const p = await open(`zone-${zone.replace('/', '-')}`, 'en-US', [], zone);
+    await signIn(p.page, env.SUP_EMAIL, env.AGENT_PASSWORD);
+    const answered = p.page.waitForResponse((r) => new URL(r.url()).pathname === '/api/v1/reports/summary');
+    await p.page.getByTestId('view-reports').click();
+    const serverZone = (await (await answered).json()).time_zone;
+    await p.page.getByTestId('report-preset-today').click();
+    await p.page.getByTestId('report-group').selectOption('day');
+    const serverToday = new Date().toLocaleDateString('sv-SE', { timeZone: serverZone });
+    const todayRow = p.page.locator(`[data-testid="report-row"][data-key="${serverToday}"]`);
+    await poll(`the row of ${serverToday} (${serverZone}) in a browser on ${zone}`, async () => (await todayRow.count()) === 1, 20000);
+    assert.equal((await todayRow.locator('[data-field="offered"]').innerText()).trim(), '1');
+    assert.equal(await p.page.getByTestId('report-row').count(), 1, `only today (${zone})`);
+    assert.deepEqual(p.problems, [], `no errors (${zone})`);
+  }
 });
 
 test('the wallboard in Persian reads right to left with Persian digits', async () => {

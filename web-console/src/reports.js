@@ -113,11 +113,23 @@ function dayField(iso, attrs, onchange) {
 // ---- state and presets --------------------------------------------------------------------
 
 var REP_GROUPS = ['day', 'hour', 'queue', 'agent', 'channel'];
-var REP = { from: null, to: null, preset: 'week', queue: '', channel: '', agent: '', group_by: 'day', data: null, error: null, loading: false, seq: 0 };
+var REP = { from: null, to: null, preset: 'week', queue: '', channel: '', agent: '', group_by: 'day', data: null, error: null, loading: false, seq: 0, zone: null };
+
+// Today in the server's reports time zone once an answer has named it (the browser's own day
+// until then): between their midnights the two days differ, and "today" must be the server's.
+function todayIn(zone) {
+  var now = new Date();
+  if (zone) {
+    try {
+      var p = now.toLocaleDateString('sv-SE', { timeZone: zone }).split('-');
+      return new Date(+p[0], +p[1] - 1, +p[2]);
+    } catch (e) { /* an unknown zone: the browser's day */ }
+  }
+  return new Date(now.getFullYear(), now.getMonth(), now.getDate());
+}
 
 function presetRange(name) {
-  var today = new Date();
-  today = new Date(today.getFullYear(), today.getMonth(), today.getDate());
+  var today = todayIn(REP.zone);
   var from = today;
   if (name === 'week') from = new Date(today.getFullYear(), today.getMonth(), today.getDate() - (today.getDay() + 1) % 7);
   if (name === 'month') {
@@ -150,6 +162,15 @@ function loadReport() {
   renderReportBody();
   api('GET', '/reports/summary' + qs(reportParams())).then(function (data) {
     if (seq !== REP.seq) return;
+    if (data && data.time_zone && data.time_zone !== REP.zone) {
+      // The first answer names the server's zone: a preset's days are its days.
+      REP.zone = data.time_zone;
+      var r = REP.preset ? presetRange(REP.preset) : null;
+      if (r && (r.from !== REP.from || r.to !== REP.to)) {
+        applyPreset(REP.preset);
+        return loadReport();
+      }
+    }
     REP.loading = false;
     REP.error = null;
     REP.data = data || { items: [] };
