@@ -210,6 +210,16 @@ fn is_tiny(v: Option<&str>) -> bool {
         .is_some_and(|s| s == "0" || s == "1")
 }
 
+/// A `cid:` reference names a Content-ID (RFC 2392: an addr-spec such as `logo@x`): printable
+/// ASCII without spaces, quotes, angle brackets or a colon — so no value that reads as another
+/// URL scheme (`cid:javascript:…`) survives into `data-cid`.
+fn is_content_id(id: &str) -> bool {
+    !id.is_empty()
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_graphic() && !matches!(b, b'"' | b'<' | b'>' | b':' | b'\\'))
+}
+
 /// Rewritten `img` tag, or `None` to drop it (tracking pixel).
 fn rewrite_img(tag: &str) -> Option<String> {
     let attrs = attributes(tag);
@@ -224,7 +234,7 @@ fn rewrite_img(tag: &str) -> Option<String> {
         let Some(value) = value else { continue };
         let name = match *name {
             "src" if remote => "data-remote-src",
-            "src" if src.len() > 4 => {
+            "src" if src.get(4..).is_some_and(is_content_id) => {
                 out.push_str(&format!(" data-cid=\"{}\"", &src[4..]));
                 continue;
             }
@@ -252,6 +262,13 @@ mod tests {
         );
         assert!(out.contains(r#"data-cid="logo@x""#), "{out}");
         assert!(!out.contains(" src="), "{out}");
+    }
+
+    #[test]
+    fn a_cid_reference_that_is_no_content_id_is_dropped() {
+        let out = sanitize_html("<img src=\"cid:java\tscript:alert(1)\"><img src=\"cid:a b\">");
+        assert!(!out.contains("data-cid"), "{out}");
+        assert!(!out.contains("script"), "{out}");
     }
 
     #[test]
