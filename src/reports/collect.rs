@@ -7,6 +7,7 @@
 use super::apply;
 use super::facts::{self, CallRow, ConvRow, HistRow, QueueTargets, Rules};
 use super::figures::{Fact, Tally, FACT_COLS};
+use super::scan::{self, Scanned, SOURCES};
 use super::zone::Zone;
 use crate::settings::Settings;
 use crate::state::AppState;
@@ -35,48 +36,6 @@ pub fn groups_of(f: &Fact) -> [GroupKey; 2] {
 
 /// Conversations whose facts are recomputed per statement group.
 const CHUNK: usize = 500;
-/// Most rows read per source and pass.
-const SCAN_LIMIT: i64 = 2_000;
-
-/// A source of changes: rows `(conversation id, time, row id)` after a position.
-struct Source {
-    name: &'static str,
-    after: &'static str,
-    window: &'static str,
-}
-
-const SOURCES: [Source; 2] = [
-    Source {
-        name: "history",
-        after: "SELECT conversation_id, created_at, id FROM conversation_events \
-                WHERE created_at >= $1 AND (created_at > $1 OR id > $2) \
-                ORDER BY created_at, id LIMIT $3",
-        window: "SELECT conversation_id, created_at, id FROM conversation_events \
-                 WHERE created_at >= $1 AND created_at <= $2",
-    },
-    Source {
-        name: "conversations",
-        after: "SELECT id, updated_at, id FROM conversations \
-                WHERE updated_at >= $1 AND (updated_at > $1 OR id > $2) \
-                ORDER BY updated_at, id LIMIT $3",
-        window: "SELECT id, updated_at, id FROM conversations \
-                 WHERE updated_at >= $1 AND updated_at <= $2",
-    },
-];
-
-/// Rows this process already read inside the late-commit window, per database and source.
-type Seen = HashMap<String, i64>;
-
-fn seen() -> &'static Mutex<HashMap<String, Seen>> {
-    static SEEN: OnceLock<Mutex<HashMap<String, Seen>>> = OnceLock::new();
-    SEEN.get_or_init(Mutex::default)
-}
-
-fn seen_key(settings: &Settings, source: &str) -> String {
-    use secrecy::ExposeSecret;
-    format!("{}#{source}", settings.database.url.expose_secret())
-}
-
 /// The rules facts are decided by, as configured now.
 pub async fn rules(store: &Store, settings: &Settings) -> StoreResult<Rules> {
     let s = &settings.reports;
@@ -124,14 +83,13 @@ pub async fn rules(store: &Store, settings: &Settings) -> StoreResult<Rules> {
 /// conversations were refreshed and whether a source had more rows than one pass reads.
 pub async fn run_once(state: &AppState) -> StoreResult<(usize, bool)> {
     let _turn = turn(&state.settings).await;
-    let late = state.settings.reports.late_commit_secs.max(0) * 1000;
     let mut scans = Vec::new();
     let mut dirty = BTreeSet::new();
     for src in &SOURCES {
-        scans.push((src.name, scan(state, src, late, &mut dirty).await?));
+        scans.push(scan::scan(state, src, &mut dirty).await?);
     }
-    let more = scans.iter().any(|(_, s)| s.full);
-    if dirty.is_empty() && scans.iter().all(|(_, s)| s.next.is_none()) {
+    let more = scans.iter().any(|s| s.full);
+    if dirty.is_empty() && !scans.iter().any(Scanned::moved) {
         return Ok((0, false));
     }
     let rules = rules(&state.store, &state.settings).await?;
@@ -150,115 +108,15 @@ pub async fn run_once(state: &AppState) -> StoreResult<(usize, bool)> {
     read.rollback().await;
     apply::write(&state.store, apply::changed(&ids, old, new)).await?;
     let mut tx = state.store.begin().await?;
-    ensure_positions(&mut tx).await?;
-    for (name, s) in &scans {
-        if let Some((at, id)) = &s.next {
-            save_position(&mut tx, name, *at, id).await?;
-        }
+    scan::lock_positions(&mut tx).await?;
+    for s in &scans {
+        scan::save(&mut tx, s).await?;
     }
     tx.commit().await?;
-    for (name, s) in scans {
-        remember(&state.settings, name, s, late);
+    for s in scans {
+        scan::remember(&state.settings, s);
     }
     Ok((ids.len(), more))
-}
-
-async fn ensure_positions(tx: &mut Tx) -> StoreResult<()> {
-    sqlx::query(
-        "INSERT INTO report_positions (name, at, last_id) VALUES ($1, 0, ''), ($2, 0, '') \
-         ON CONFLICT (name) DO NOTHING",
-    )
-    .bind(SOURCES[0].name)
-    .bind(SOURCES[1].name)
-    .execute(tx.conn())
-    .await
-    .map_err(StoreError::from_sqlx)?;
-    // Row locks: passes of several nodes take turns.
-    sqlx::query("UPDATE report_positions SET at = at")
-        .execute(tx.conn())
-        .await
-        .map_err(StoreError::from_sqlx)?;
-    Ok(())
-}
-
-async fn save_position(tx: &mut Tx, name: &str, at: i64, id: &str) -> StoreResult<()> {
-    sqlx::query("UPDATE report_positions SET at = $1, last_id = $2 WHERE name = $3 AND at <= $1")
-        .bind(at)
-        .bind(id)
-        .bind(name)
-        .execute(tx.conn())
-        .await
-        .map_err(StoreError::from_sqlx)?;
-    Ok(())
-}
-
-/// Conversations changed after the source's position (and rows of the late-commit window
-/// not read before); the new position when it moved, and whether the scan was cut short.
-async fn scan(
-    state: &AppState,
-    src: &Source,
-    late: i64,
-    dirty: &mut BTreeSet<String>,
-) -> StoreResult<Scanned> {
-    let pool = state.store.pool();
-    let pos: Option<(i64, String)> =
-        sqlx::query_as("SELECT at, last_id FROM report_positions WHERE name = $1")
-            .bind(src.name)
-            .fetch_optional(pool)
-            .await
-            .map_err(StoreError::from_sqlx)?;
-    let (at, last) = pos.unwrap_or((0, String::new()));
-    let rows: Vec<(String, i64, String)> = sqlx::query_as(src.after)
-        .bind(at)
-        .bind(&last)
-        .bind(SCAN_LIMIT)
-        .fetch_all(pool)
-        .await
-        .map_err(StoreError::from_sqlx)?;
-    let window: Vec<(String, i64, String)> = sqlx::query_as(src.window)
-        .bind(at - late)
-        .bind(at)
-        .fetch_all(pool)
-        .await
-        .map_err(StoreError::from_sqlx)?;
-    let full = rows.len() as i64 >= SCAN_LIMIT;
-    let next = rows.last().map(|r| (r.1, r.2.clone()));
-    let map = seen().lock().expect("seen lock");
-    let seen = map.get(&seen_key(&state.settings, src.name));
-    let mut fresh = Vec::new();
-    for (conv, t, id) in window.into_iter().chain(rows) {
-        let key = format!("{id}@{t}");
-        if !seen.is_some_and(|s| s.contains_key(&key)) {
-            dirty.insert(conv);
-            fresh.push((key, t));
-        }
-    }
-    Ok(Scanned { next, full, fresh })
-}
-
-/// What a scan found: the new position, whether it was cut short, the rows not read before.
-struct Scanned {
-    next: Option<(i64, String)>,
-    full: bool,
-    fresh: Vec<(String, i64)>,
-}
-
-/// After the pass committed: remember its rows, forget those behind the late-commit window.
-fn remember(settings: &Settings, name: &str, scanned: Scanned, late: i64) {
-    let mut map = seen().lock().expect("seen lock");
-    let seen = map.entry(seen_key(settings, name)).or_default();
-    seen.extend(scanned.fresh);
-    if let Some((at, _)) = scanned.next {
-        seen.retain(|_, t| *t >= at - late);
-    }
-}
-
-/// Forget what this process read (after a rebuild).
-pub fn forget(settings: &Settings) {
-    let mut map = seen().lock().expect("seen lock");
-    for src in &SOURCES {
-        map.remove(&seen_key(settings, src.name));
-    }
 }
 
 /// Per rollup group: what a pass's refreshed facts add, and what the facts they replace took.
@@ -512,7 +370,7 @@ async fn turn(settings: &Settings) -> tokio::sync::OwnedMutexGuard<()> {
         .get_or_init(Mutex::default)
         .lock()
         .expect("turns lock")
-        .entry(seen_key(settings, "turn"))
+        .entry(scan::key(settings, "turn"))
         .or_default()
         .clone();
     lock.lock_owned().await
@@ -535,18 +393,15 @@ pub async fn rebuild(store: &Store, settings: &Settings) -> StoreResult<usize> {
         .await?;
     let rules = rules(store, settings).await?;
     let mut tx = store.begin().await?;
-    ensure_positions(&mut tx).await?;
+    scan::lock_positions(&mut tx).await?;
     // Changes stamped from now on are the worker's; the late-commit window re-reads the rest.
-    for src in &SOURCES {
-        sqlx::query("UPDATE report_positions SET at = $1, last_id = '' WHERE name = $2")
-            .bind(started)
-            .bind(src.name)
-            .execute(tx.conn())
-            .await
-            .map_err(StoreError::from_sqlx)?;
-    }
+    sqlx::query("UPDATE report_positions SET at = $1, last_id = ''")
+        .bind(started)
+        .execute(tx.conn())
+        .await
+        .map_err(StoreError::from_sqlx)?;
     tx.commit().await?;
-    forget(settings);
+    scan::forget(settings);
     let (mut after, mut written) = (String::new(), 0);
     loop {
         let ids: Vec<(String,)> =

@@ -16,6 +16,7 @@ pub mod histogram;
 pub mod presence;
 pub mod query;
 mod routes;
+mod scan;
 pub mod today;
 pub mod zone;
 

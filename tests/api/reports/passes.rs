@@ -4,7 +4,7 @@ use super::chats::chat;
 use super::report;
 use crate::helpers::*;
 use reqwest::StatusCode;
-use serde_json::json;
+use serde_json::{json, Value};
 
 async fn many_changes_are_rolled_up_as_a_rebuild_would(b: Backend) {
     let app = spawn_app(b).await;
@@ -63,4 +63,62 @@ async fn many_changes_are_rolled_up_as_a_rebuild_would(b: Backend) {
     assert_eq!(report(&app, &sup, &by).await, kept);
 }
 
-crate::storage_tests!(many_changes_are_rolled_up_as_a_rebuild_would);
+/// A change stamped before a pass moved the position past it, but committed after that pass
+/// (a "late" commit), is still counted: a later pass's window reaches back far enough.
+async fn a_change_committed_after_a_pass_passed_its_stamp_is_counted(b: Backend) {
+    let app = spawn_app_with(b, |s| {
+        s.reports.late_commit_secs = 2;
+        s.reports.interval_ms = 3_600_000;
+    })
+    .await;
+    let (s, q) = app
+        .post(
+            "/api/v1/queues",
+            &app.admin_token,
+            json!({"name": "Late", "channels": ["chat"]}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{q}");
+    let q = q["id"].as_str().unwrap().to_string();
+    let (_, sup) = app
+        .agent("late-boss@example.com", "supervisor", json!({}))
+        .await;
+    let conv = chat(&app, &q, "late@example.com").await;
+    let pass = || switchboard::reports::collect::run_once(&app.state);
+    pass().await.unwrap();
+    let by = format!("queue={q}");
+    let kept = report(&app, &sup, &by).await;
+    assert_eq!(kept["total"]["abandoned"], 0, "{kept}");
+    // Resolved unanswered, stamped just before the position the passes have reached.
+    let pool = app.state.store.pool();
+    let (at,): (i64,) =
+        sqlx::query_as("SELECT at FROM report_positions WHERE name = 'conversations'")
+            .fetch_one(pool)
+            .await
+            .unwrap();
+    sqlx::query(
+        "UPDATE conversations SET status = 'resolved', resolved_at = $1, updated_at = $2 \
+         WHERE id = $3",
+    )
+    .bind(at)
+    .bind(at - 1)
+    .bind(&conv)
+    .execute(pool)
+    .await
+    .unwrap();
+    let mut abandoned = Value::Null;
+    for _ in 0..30 {
+        pass().await.unwrap();
+        abandoned = report(&app, &sup, &by).await["total"]["abandoned"].clone();
+        if abandoned == 1 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert_eq!(abandoned, 1, "the late change was never counted");
+}
+
+crate::storage_tests!(
+    many_changes_are_rolled_up_as_a_rebuild_would,
+    a_change_committed_after_a_pass_passed_its_stamp_is_counted
+);
