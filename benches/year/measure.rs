@@ -447,4 +447,10 @@ pub async fn run(t: &Target) {
         rss_kib(pid) / 1024,
         share * 100.0
     );
+    // What a server left alone gives back within a minute.
+    tokio::time::sleep(std::time::Duration::from_secs(45)).await;
+    println!(
+        "RSS a minute after the measurements: {} MiB",
+        rss_kib(pid) / 1024
+    );
 }
