@@ -57,6 +57,17 @@ test('history in Persian, rating stars, a clean Unassigned list and stable super
     const after = [await headers(page, 'stats-queues'), await headers(page, 'stats-agents')];
     assert.deepEqual(after, before);
     for (const cols of after) assert.equal(new Set(cols).size, cols.length, `duplicate columns: ${cols}`);
+    // Every column in Persian (an untranslated key reads as lowercase English such as
+    // "today · offered" or "presence since"), times as clock times, not ISO stamps.
+    for (const c of after.flat()) assert.doesNotMatch(c, /[a-z]{2,}/, `an untranslated column: ${c}`);
+    assert.ok(after[0].includes('امروز · پیشنهادشده'), `today's figures named: ${after[0]}`);
+    assert.doesNotMatch(await page.getByTestId('stats-agents').innerText(), /\d{4}-\d\d-\d\dT/);
+    // A table wider than the page scrolls inside its box: nothing runs off the screen's edge.
+    const width = page.viewportSize().width;
+    for (const id of ['stats-queues', 'stats-agents']) {
+      const box = await page.getByTestId(id).locator('xpath=..').boundingBox();
+      assert.ok(box.x >= 0 && box.x + box.width <= width + 1, `${id} box ${JSON.stringify(box)} outside 0..${width}`);
+    }
     await page.screenshot({ path: join(ARTIFACT_DIR, 'console-fa-supervisor.png') });
     await readmeShot(page, 'console-fa-supervisor.png');
     assert.deepEqual(problems, [], 'no console errors or failed requests');

@@ -863,7 +863,20 @@ Object.assign(STRINGS.en, {
 'kc.by.clv': 'by lifetime value',
 'kc.by.at_risk': 'valuable, at risk',
 'kc.customer': 'Customer',
-'kc.none': 'No customers with orders yet.'
+'kc.none': 'No customers with orders yet.',
+'stat.today': 'Today',
+'stat.available_agents': 'Agents available',
+'stat.sla_at_risk': 'SLA at risk',
+'stat.sla_breached': 'SLA breached',
+'stat.presence_since': 'In this state since',
+'stat.handled_today': 'Handled today',
+'stat.answered': 'Answered',
+'stat.abandoned': 'Abandoned',
+'stat.short_abandoned': 'Short abandons',
+'stat.answered_within_target': 'Answered within target',
+'stat.service_level': 'Service level',
+'stat.avg_speed_of_answer_seconds': 'Average speed of answer',
+'stat.avg_handle_seconds': 'Average handle time'
 });
 Object.assign(STRINGS.fa, {
 'view.wallboard': 'تابلوی زنده',
@@ -1043,7 +1056,20 @@ Object.assign(STRINGS.fa, {
 'kc.by.clv': 'بر پایهٔ ارزش طول عمر',
 'kc.by.at_risk': 'ارزشمند و در معرض ریزش',
 'kc.customer': 'مشتری',
-'kc.none': 'هنوز مشتری‌ای با سفارش نیست.'
+'kc.none': 'هنوز مشتری‌ای با سفارش نیست.',
+'stat.today': 'امروز',
+'stat.available_agents': 'کارشناس آماده',
+'stat.sla_at_risk': 'در خطر SLA',
+'stat.sla_breached': 'نقض SLA',
+'stat.presence_since': 'در این وضعیت از',
+'stat.handled_today': 'رسیدگی‌شدهٔ امروز',
+'stat.answered': 'پاسخ‌داده',
+'stat.abandoned': 'رهاشده',
+'stat.short_abandoned': 'رهاشدهٔ کوتاه',
+'stat.answered_within_target': 'پاسخ در مهلت هدف',
+'stat.service_level': 'سطح خدمت',
+'stat.avg_speed_of_answer_seconds': 'میانگین زمان پاسخ',
+'stat.avg_handle_seconds': 'میانگین زمان رسیدگی'
 });
 var SVG_NS = 'http://www.w3.org/2000/svg';
 function h(tag, attrs) {
@@ -3392,16 +3418,17 @@ if (key === 'agent_id') return agentName(v);
 if (key === 'role') return t('role.' + v, null, String(v));
 if (key === 'presence' || key === 'status') return t('presence.' + v, null, t('status.' + v, null, String(v)));
 if (typeof v === 'number' && /seconds?$/.test(key)) return fmtCountdown(v);
+if (typeof v === 'number' && /service_level$/.test(key)) return fmtPercent(v);
 if (typeof v === 'number') return fmtNum(v);
 if (typeof v === 'boolean') return v ? '✓' : '–';
-if (typeof v === 'string' && /_at$/.test(key)) return fmtShortTime(v);
+if (typeof v === 'string' && /_(at|since)$/.test(key)) return fmtShortTime(v);
 if (Array.isArray(v)) return v.map(function (x) { return key === 'channels' ? t('channel.' + x, null, String(x)) : String(x); }).join(LANG === 'fa' ? '، ' : ', ');
 return String(v);
 }
 function statLabel(key) {
 var parts = key.split('.');
 var label = t('stat.' + parts[0], null, parts[0].replace(/_/g, ' '));
-if (parts.length > 1) label += ' · ' + t('channel.' + parts[1], null, t('status.' + parts[1], null, parts[1].replace(/_/g, ' ')));
+if (parts.length > 1) label += ' · ' + t('stat.' + parts[1], null, t('channel.' + parts[1], null, t('status.' + parts[1], null, parts[1].replace(/_/g, ' '))));
 return label;
 }
 var STAT_ORDER = ['name', 'role', 'presence', 'status', 'channels', 'waiting', 'oldest_wait_seconds', 'offered', 'assigned', 'available_agents', 'load', 'capacity', 'auto_accept'];
@@ -3427,14 +3454,14 @@ return 0;
 function statTable(rows, testid) {
 rows = rows.map(flatten);
 var cols = statColumns(rows);
-return h('table', { class: 'stats', 'data-testid': testid },
+return h('div', { class: 'table-scroll' }, h('table', { class: 'stats', 'data-testid': testid },
 h('thead', null, h('tr', null, cols.map(function (k) { return h('th', { scope: 'col' }, statLabel(k)); }))),
 h('tbody', null, rows.map(function (r) {
 return h('tr', null, cols.map(function (k) {
 var v = r[k];
 return h('td', { class: typeof v === 'number' ? 'num' : null }, h('bdi', null, statCell(k, v)));
 }));
-})));
+}))));
 }
 function renderSupervisor(res) {
 var box = $('#supervisor');

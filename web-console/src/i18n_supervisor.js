@@ -179,7 +179,21 @@ Object.assign(STRINGS.en, {
   'kc.by.clv': 'by lifetime value',
   'kc.by.at_risk': 'valuable, at risk',
   'kc.customer': 'Customer',
-  'kc.none': 'No customers with orders yet.'
+  'kc.none': 'No customers with orders yet.',
+  // Supervisor tables' columns (GET /stats/queues and /stats/agents), beside stat.* in i18n.js.
+  'stat.today': 'Today',
+  'stat.available_agents': 'Agents available',
+  'stat.sla_at_risk': 'SLA at risk',
+  'stat.sla_breached': 'SLA breached',
+  'stat.presence_since': 'In this state since',
+  'stat.handled_today': 'Handled today',
+  'stat.answered': 'Answered',
+  'stat.abandoned': 'Abandoned',
+  'stat.short_abandoned': 'Short abandons',
+  'stat.answered_within_target': 'Answered within target',
+  'stat.service_level': 'Service level',
+  'stat.avg_speed_of_answer_seconds': 'Average speed of answer',
+  'stat.avg_handle_seconds': 'Average handle time'
 });
 Object.assign(STRINGS.fa, {
   'view.wallboard': 'تابلوی زنده',
@@ -359,5 +373,18 @@ Object.assign(STRINGS.fa, {
   'kc.by.clv': 'بر پایهٔ ارزش طول عمر',
   'kc.by.at_risk': 'ارزشمند و در معرض ریزش',
   'kc.customer': 'مشتری',
-  'kc.none': 'هنوز مشتری‌ای با سفارش نیست.'
+  'kc.none': 'هنوز مشتری‌ای با سفارش نیست.',
+  'stat.today': 'امروز',
+  'stat.available_agents': 'کارشناس آماده',
+  'stat.sla_at_risk': 'در خطر SLA',
+  'stat.sla_breached': 'نقض SLA',
+  'stat.presence_since': 'در این وضعیت از',
+  'stat.handled_today': 'رسیدگی‌شدهٔ امروز',
+  'stat.answered': 'پاسخ‌داده',
+  'stat.abandoned': 'رهاشده',
+  'stat.short_abandoned': 'رهاشدهٔ کوتاه',
+  'stat.answered_within_target': 'پاسخ در مهلت هدف',
+  'stat.service_level': 'سطح خدمت',
+  'stat.avg_speed_of_answer_seconds': 'میانگین زمان پاسخ',
+  'stat.avg_handle_seconds': 'میانگین زمان رسیدگی'
 });

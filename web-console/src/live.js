@@ -432,9 +432,10 @@ function statCell(key, v) {
   if (key === 'role') return t('role.' + v, null, String(v));
   if (key === 'presence' || key === 'status') return t('presence.' + v, null, t('status.' + v, null, String(v)));
   if (typeof v === 'number' && /seconds?$/.test(key)) return fmtCountdown(v);
+  if (typeof v === 'number' && /service_level$/.test(key)) return fmtPercent(v);
   if (typeof v === 'number') return fmtNum(v);
   if (typeof v === 'boolean') return v ? '✓' : '–';
-  if (typeof v === 'string' && /_at$/.test(key)) return fmtShortTime(v);
+  if (typeof v === 'string' && /_(at|since)$/.test(key)) return fmtShortTime(v);
   if (Array.isArray(v)) return v.map(function (x) { return key === 'channels' ? t('channel.' + x, null, String(x)) : String(x); }).join(LANG === 'fa' ? '، ' : ', ');
   return String(v);
 }
@@ -443,7 +444,7 @@ function statCell(key, v) {
 function statLabel(key) {
   var parts = key.split('.');
   var label = t('stat.' + parts[0], null, parts[0].replace(/_/g, ' '));
-  if (parts.length > 1) label += ' · ' + t('channel.' + parts[1], null, t('status.' + parts[1], null, parts[1].replace(/_/g, ' ')));
+  if (parts.length > 1) label += ' · ' + t('stat.' + parts[1], null, t('channel.' + parts[1], null, t('status.' + parts[1], null, parts[1].replace(/_/g, ' '))));
   return label;
 }
 
@@ -475,14 +476,15 @@ function statColumns(rows) {
 function statTable(rows, testid) {
   rows = rows.map(flatten);
   var cols = statColumns(rows);
-  return h('table', { class: 'stats', 'data-testid': testid },
+  // Wide tables scroll inside their box instead of running off the page's edge.
+  return h('div', { class: 'table-scroll' }, h('table', { class: 'stats', 'data-testid': testid },
     h('thead', null, h('tr', null, cols.map(function (k) { return h('th', { scope: 'col' }, statLabel(k)); }))),
     h('tbody', null, rows.map(function (r) {
       return h('tr', null, cols.map(function (k) {
         var v = r[k];
         return h('td', { class: typeof v === 'number' ? 'num' : null }, h('bdi', null, statCell(k, v)));
       }));
-    })));
+    }))));
 }
 
 function renderSupervisor(res) {
