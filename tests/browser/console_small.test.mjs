@@ -62,6 +62,9 @@ test('history in Persian, rating stars, a clean Unassigned list and stable super
     for (const c of after.flat()) assert.doesNotMatch(c, /[a-z]{2,}/, `an untranslated column: ${c}`);
     assert.ok(after[0].includes('امروز · پیشنهادشده'), `today's figures named: ${after[0]}`);
     assert.doesNotMatch(await page.getByTestId('stats-agents').innerText(), /\d{4}-\d\d-\d\dT/);
+    // A supervisor's top bar (more views than an agent's) keeps one row on a laptop screen.
+    const bar = await page.locator('#topbar').boundingBox();
+    assert.ok(bar.height < 60, `the top bar wraps: ${bar.height}px high`);
     // A table wider than the page scrolls inside its box: nothing runs off the screen's edge.
     const width = page.viewportSize().width;
     for (const id of ['stats-queues', 'stats-agents']) {
