@@ -6,17 +6,22 @@ use crate::helpers::*;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-async fn many_changes_are_rolled_up_as_a_rebuild_would(b: Backend) {
-    let app = spawn_app(b).await;
+/// A new chat queue named `name`; returns its id.
+async fn chat_queue(app: &TestApp, name: &str) -> String {
     let (s, q) = app
         .post(
             "/api/v1/queues",
             &app.admin_token,
-            json!({"name": "Busy", "channels": ["chat"]}),
+            json!({"name": name, "channels": ["chat"]}),
         )
         .await;
     assert_eq!(s, StatusCode::CREATED, "{q}");
-    let q = q["id"].as_str().unwrap().to_string();
+    q["id"].as_str().unwrap().to_string()
+}
+
+async fn many_changes_are_rolled_up_as_a_rebuild_would(b: Backend) {
+    let app = spawn_app(b).await;
+    let q = chat_queue(&app, "Busy").await;
     let (_, sup) = app.agent("boss@example.com", "supervisor", json!({})).await;
     // More facts than one write transaction of a pass takes at first (64 rows).
     let mut convs = Vec::new();
@@ -71,15 +76,7 @@ async fn a_change_committed_after_a_pass_passed_its_stamp_is_counted(b: Backend)
         s.reports.interval_ms = 3_600_000;
     })
     .await;
-    let (s, q) = app
-        .post(
-            "/api/v1/queues",
-            &app.admin_token,
-            json!({"name": "Late", "channels": ["chat"]}),
-        )
-        .await;
-    assert_eq!(s, StatusCode::CREATED, "{q}");
-    let q = q["id"].as_str().unwrap().to_string();
+    let q = chat_queue(&app, "Late").await;
     let (_, sup) = app
         .agent("late-boss@example.com", "supervisor", json!({}))
         .await;
