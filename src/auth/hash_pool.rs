@@ -58,11 +58,6 @@ pub fn with_memory<T>(f: impl FnOnce(&mut Vec<argon2::Block>) -> T) -> T {
     MEMORY.with(|m| f(&mut m.borrow_mut()))
 }
 
-/// This thread's working memory in bytes (0 once given back).
-pub fn memory_bytes() -> usize {
-    MEMORY.with(|m| m.borrow().capacity() * std::mem::size_of::<argon2::Block>())
-}
-
 fn work(queue: &Mutex<Receiver<Job>>) {
     loop {
         let next = match queue.lock() {
@@ -80,6 +75,11 @@ fn work(queue: &Mutex<Receiver<Job>>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// This thread's working memory in bytes (0 once given back).
+    fn memory_bytes() -> usize {
+        MEMORY.with(|m| m.borrow().capacity() * std::mem::size_of::<argon2::Block>())
+    }
 
     #[tokio::test]
     async fn jobs_run_on_the_pools_own_threads() {
