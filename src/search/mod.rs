@@ -4,6 +4,7 @@
 //! forms, digits, ZWNJ), then matched word by word by the backend's own full-text engine
 //! (`store::fulltext`).
 
+pub mod rank;
 pub mod routes;
 
 pub use routes::router;

@@ -2,6 +2,7 @@
 //! matches first, each with a highlighted snippet), and customers whose names or identities
 //! match, with the conversation filters of `/conversations`.
 
+use super::rank::{self, Hit};
 use crate::auth::{Caller, Role};
 use crate::conversations::{Conversation, ConversationRow, COLS, STATUSES};
 use crate::customers::Customer;
@@ -61,9 +62,7 @@ pub struct SearchResult {
     pub next_cursor: Option<String>,
 }
 
-#[derive(sqlx::FromRow)]
 struct HitRow {
-    #[sqlx(flatten)]
     conversation: ConversationRow,
     message_id: Option<String>,
 }
@@ -98,19 +97,21 @@ async fn search(
     let backend = state.store.backend();
     let scope = crate::teams::Scope::of(&state.store, &caller).await?;
     let ranked = state.settings.limits.search_ranked_matches.max(1);
-    let window = Window {
-        limit: limit + 1,
-        offset,
-        ranked,
-    };
-    let (sql, binds) = hits_query(&p, &caller, &scope, backend, &terms, window)?;
-    let mut query = sqlx::query_as::<_, HitRow>(&sql);
+    let (sql, binds) = hits_query(&p, &caller, &scope, backend, &terms, ranked)?;
+    let mut query = sqlx::query_as::<_, Hit>(&sql);
     for b in &binds {
         query = query.bind(b);
     }
-    let mut rows = query.fetch_all(state.store.pool()).await?;
-    let next_cursor = (rows.len() > limit).then(|| encode_cursor(&(offset + limit).to_string()));
-    rows.truncate(limit);
+    let hits = query.fetch_all(state.store.pool()).await?;
+    let weights = weights(&state, backend, &terms).await?;
+    let mut best = rank::best_per_conversation(hits, &terms, &weights)
+        .into_iter()
+        .skip(offset)
+        .take(limit + 1)
+        .collect::<Vec<_>>();
+    let next_cursor = (best.len() > limit).then(|| encode_cursor(&(offset + limit).to_string()));
+    best.truncate(limit);
+    let rows = conversation_rows(&state, backend, best).await?;
     let conversations = with_snippets(&state, backend, rows, &terms).await?;
     let customers = match p.cursor {
         Some(_) => Vec::new(),
@@ -127,28 +128,16 @@ async fn search(
     }))
 }
 
-/// Which rows of the ranked matches a page takes, and how many matches are ranked.
-struct Window {
-    limit: usize,
-    offset: usize,
-    ranked: usize,
-}
-
-/// The statement finding one row per matching conversation (its best hit), filtered, best
-/// first, and its bind values (`$1` is the match expression).
+/// The statement finding the newest matching messages and subjects of conversations passing
+/// the filters, and its bind values (`$1` is the match expression).
 fn hits_query(
     p: &SearchParams,
     caller: &Caller,
     scope: &crate::teams::Scope,
     backend: Backend,
     terms: &[String],
-    window: Window,
+    ranked: usize,
 ) -> ApiResult<(String, Vec<String>)> {
-    let Window {
-        limit,
-        offset,
-        ranked,
-    } = window;
     let mut binds = vec![fulltext::match_param(backend, terms)];
     let mut filter = String::new();
     let mut add = |clause: &str, value: Option<String>| match value {
@@ -198,20 +187,59 @@ fn hits_query(
         );
     }
     scope.restrict(backend, "c.", &mut filter, &mut binds);
-    let cols = COLS
-        .split(", ")
-        .map(|c| format!("c.{}", c.trim()))
-        .collect::<Vec<_>>()
-        .join(", ");
+    Ok((fulltext::hits_sql(backend, &filter, ranked), binds))
+}
+
+/// Each term's weight in ranking: how many messages hold it, counted up to
+/// [`rank::DF_CAP`]. A single term's weight orders nothing, so it is not counted.
+async fn weights(state: &AppState, backend: Backend, terms: &[String]) -> ApiResult<Vec<f64>> {
+    if terms.len() < 2 {
+        return Ok(vec![1.0; terms.len()]);
+    }
+    let sql = fulltext::capped_count_sql(backend, rank::DF_CAP);
+    let mut conn = state.store.pool().acquire().await?;
+    let mut out = Vec::with_capacity(terms.len());
+    for t in terms {
+        let n: i64 = sqlx::query_scalar(&sql)
+            .bind(fulltext::match_param(backend, std::slice::from_ref(t)))
+            .fetch_one(&mut *conn)
+            .await?;
+        out.push(rank::weight(u32::try_from(n).unwrap_or(rank::DF_CAP)));
+    }
+    Ok(out)
+}
+
+/// The conversations of a page of best hits, in the hits' order, each with the message its
+/// snippet comes from.
+async fn conversation_rows(
+    state: &AppState,
+    backend: Backend,
+    best: Vec<Hit>,
+) -> ApiResult<Vec<HitRow>> {
+    if best.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<&str> = best.iter().map(|h| h.conversation_id.as_str()).collect();
     let sql = format!(
-        "WITH hits AS ({hits}), ranked AS (\
-           SELECT conversation_id, message_id, rank, ROW_NUMBER() OVER \
-             (PARTITION BY conversation_id ORDER BY rank DESC, message_id) AS rn FROM hits) \
-         SELECT {cols}, r.message_id FROM ranked r JOIN conversations c ON c.id = r.conversation_id \
-         WHERE r.rn = 1 ORDER BY r.rank DESC, c.id DESC LIMIT {limit} OFFSET {offset}",
-        hits = fulltext::hits_sql(backend, &filter, ranked),
+        "SELECT {COLS} FROM conversations WHERE id {}",
+        dialect::in_json_list(backend, 1, None)
     );
-    Ok((sql, binds))
+    let mut found: HashMap<String, ConversationRow> = sqlx::query_as::<_, ConversationRow>(&sql)
+        .bind(serde_json::to_string(&ids).map_err(|e| ApiError::Internal(e.into()))?)
+        .fetch_all(state.store.pool())
+        .await?
+        .into_iter()
+        .map(|r| (r.id.clone(), r))
+        .collect();
+    Ok(best
+        .into_iter()
+        .filter_map(|h| {
+            found.remove(&h.conversation_id).map(|conversation| HitRow {
+                conversation,
+                message_id: h.message_id,
+            })
+        })
+        .collect())
 }
 
 /// Unix milliseconds of a `from`/`to` bound: a date (its start, or for `to` the next day's

@@ -6,40 +6,52 @@
 
 use super::{Backend, Store, StoreError, StoreResult};
 
-/// SQL producing rows `(conversation_id, message_id, rank)` for the newest `ranked` messages
+/// SQL producing rows `(conversation_id, message_id, text)` for the newest `ranked` messages
 /// (and, apart, conversation subjects, with a NULL `message_id`) matching all terms bound as
-/// `$1` whose conversation `c` passes `filter` (` AND …` clauses on `c.`); a higher rank is a
-/// better match. Subject matches count double. Only the rows taken are ranked: a common word
-/// matches a large share of a year's messages, and ranking every match before taking a page
-/// took seconds (`limits.search_ranked_matches`).
+/// `$1` whose conversation `c` passes `filter` (` AND …` clauses on `c.`); `text` is the
+/// folded text matched, which `search::rank` scores. Only the newest matches are taken: a
+/// common word matches a large share of a year's messages (`limits.search_ranked_matches`).
 pub fn hits_sql(backend: Backend, filter: &str, ranked: usize) -> String {
     match backend {
         // FTS5 walks its matches by rowid, newest first, and stops at the limit.
         Backend::Sqlite => format!(
             "SELECT * FROM (SELECT m.conversation_id AS conversation_id, m.id AS message_id, \
-                    -bm25(messages_fts) AS rank \
+                    m.body_search AS text \
              FROM messages_fts JOIN messages m ON m.rowid = messages_fts.rowid \
                JOIN conversations c ON c.id = m.conversation_id \
              WHERE messages_fts MATCH $1{filter} ORDER BY messages_fts.rowid DESC LIMIT {ranked}) \
              UNION ALL \
-             SELECT * FROM (SELECT c.id, NULL, -2.0 * bm25(conversations_fts) \
+             SELECT * FROM (SELECT c.id, NULL, c.subject_search \
              FROM conversations_fts JOIN conversations c ON c.rowid = conversations_fts.rowid \
              WHERE conversations_fts MATCH $1{filter} ORDER BY conversations_fts.rowid DESC LIMIT {ranked})"
         ),
-        // Ids are time-ordered (UUIDv7): the newest matches by id, then ranked.
+        // Ids are time-ordered (UUIDv7): the newest matches by id.
         Backend::Postgres => format!(
-            "SELECT m.conversation_id AS conversation_id, m.id AS message_id, \
-                    ts_rank(to_tsvector('simple', m.body_search), to_tsquery('simple', $1))::float8 AS rank \
-             FROM messages m WHERE m.id IN (SELECT m.id FROM messages m \
+            "(SELECT m.conversation_id AS conversation_id, m.id AS message_id, \
+                    m.body_search AS text FROM messages m \
                JOIN conversations c ON c.id = m.conversation_id \
                WHERE to_tsvector('simple', m.body_search) @@ to_tsquery('simple', $1){filter} \
                ORDER BY m.id DESC LIMIT {ranked}) \
              UNION ALL \
-             SELECT c.id, NULL::text, \
-                    2 * ts_rank(to_tsvector('simple', c.subject_search), to_tsquery('simple', $1))::float8 \
-             FROM conversations c WHERE c.id IN (SELECT c.id FROM conversations c \
+             (SELECT c.id, NULL::text, c.subject_search FROM conversations c \
                WHERE to_tsvector('simple', c.subject_search) @@ to_tsquery('simple', $1){filter} \
                ORDER BY c.id DESC LIMIT {ranked})"
+        ),
+    }
+}
+
+/// SQL counting the messages holding the one term bound as `$1` (a [`match_param`] of it), up
+/// to `cap` rows: how common a word is, for its weight in ranking, without reading every row
+/// that holds a common one.
+pub fn capped_count_sql(backend: Backend, cap: u32) -> String {
+    match backend {
+        Backend::Sqlite => format!(
+            "SELECT COUNT(*) FROM (SELECT 1 FROM messages_fts \
+             WHERE messages_fts MATCH $1 LIMIT {cap}) t"
+        ),
+        Backend::Postgres => format!(
+            "SELECT COUNT(*) FROM (SELECT 1 FROM messages \
+             WHERE to_tsvector('simple', body_search) @@ to_tsquery('simple', $1) LIMIT {cap}) t"
         ),
     }
 }

@@ -221,10 +221,32 @@ async fn a_common_word_ranks_its_newest_matches_and_filters_come_first(b: Backen
     assert_eq!(ids(&filtered), vec![made[0].clone()], "{filtered}");
 }
 
+/// Of several words, the rarer weighs more (both backends rank alike: in Rust, over what the
+/// database matched): the older conversation with the rare number three times comes before the
+/// newer one with the common word three times.
+async fn a_rare_word_weighs_more_than_a_common_one(b: Backend) {
+    let app = spawn_app(b).await;
+    let rare = open(&app, "r@example.com", "Hi", "tracking 447812 447812 447812").await;
+    let common = open(
+        &app,
+        "c@example.com",
+        "Hi",
+        "tracking tracking tracking 447812",
+    )
+    .await;
+    for i in 0..6 {
+        let email = format!("t{i}@example.com");
+        open(&app, &email, "Hi", "my tracking code does not work").await;
+    }
+    let found = search(&app, &q("tracking 447812")).await;
+    assert_eq!(ids(&found), vec![rare, common], "{found}");
+}
+
 crate::storage_tests!(
     words_are_found_in_any_letter_form_and_digits,
     notes_and_subjects_are_searched_and_best_matches_come_first,
     filters_combine_with_the_words,
     customers_are_found_by_name_and_identity,
     a_common_word_ranks_its_newest_matches_and_filters_come_first,
+    a_rare_word_weighs_more_than_a_common_one,
 );
