@@ -87,6 +87,10 @@ async fn while_postgresql_is_down_requests_get_a_quick_503_with_retry_after_and_
         }
         assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE, "{body}");
         assert_eq!(body["code"], "database_unavailable", "{body}");
+        eprintln!(
+            "a write got 503 {:?} after PostgreSQL returned",
+            back.elapsed()
+        );
         assert!(
             Instant::now() < deadline,
             "writes still refused after PostgreSQL returned: {body}"
