@@ -8,7 +8,7 @@
 //!
 //! `SB_BENCH_BACKEND=sqlite|postgres` (default `sqlite`). `SB_BENCH_DB` keeps the loaded
 //! database for later runs: a data directory (SQLite) or a database URL (PostgreSQL, created
-//! when missing); a database already filled by this bench is measured without filling it
+//! when missing; its secrets key kept in `$TMPDIR/switchboard-bench-<name>`); a database already filled by this bench is measured without filling it
 //! again. Without it a temporary one is filled and dropped. `SB_BENCH_FILL_ONLY=1` stops after
 //! the fill; `SB_BENCH_SAMPLES` (default 200) requests per figure; `SB_BENCH_SERVER_BIN` runs
 //! another build of the server on a database loaded before (to compare before and after a
@@ -102,7 +102,12 @@ async fn target() -> Target {
         (false, None) => (temp.path().to_path_buf(), None),
         (true, Some(url)) => {
             ensure_pg(&url).await;
-            (temp.path().to_path_buf(), Some(url))
+            // The key sealing the database's secrets is kept with the database's name, so a
+            // later run (another process) can open what the fill stored.
+            let name = url.rsplit('/').next().unwrap_or("db");
+            let dir = std::env::temp_dir().join(format!("switchboard-bench-{name}"));
+            std::fs::create_dir_all(&dir).expect("data dir");
+            (dir, Some(url))
         }
         (true, None) => (temp.path().to_path_buf(), Some(support::fresh_pg().await)),
     };

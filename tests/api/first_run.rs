@@ -340,6 +340,43 @@ fn binary(dir: &std::path::Path) -> std::process::Command {
     cmd
 }
 
+/// The first line `switchboard serve` prints, and what its process's environment holds then.
+fn environment_when_started(dir: &std::path::Path, arenas: Option<&str>) -> String {
+    use std::io::BufRead;
+    let mut cmd = binary(dir);
+    match arenas {
+        Some(v) => cmd.env("MALLOC_ARENA_MAX", v),
+        None => cmd.env_remove("MALLOC_ARENA_MAX"),
+    };
+    let mut child = cmd
+        .arg("serve")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("the binary starts");
+    let mut first = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    let environ = std::fs::read(format!("/proc/{}/environ", child.id())).unwrap_or_default();
+    child.kill().ok();
+    child.wait().ok();
+    assert!(!first.is_empty(), "the server printed nothing");
+    String::from_utf8_lossy(&environ).replace('\0', "\n")
+}
+
+/// glibc's malloc keeps freed memory in one arena per busy thread (BENCHMARKS.md, session 17):
+/// the server runs with two, in the same process, unless the operator chose a number.
+#[test]
+fn the_server_runs_with_two_malloc_arenas_unless_the_operator_chose() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = environment_when_started(dir.path(), None);
+    assert!(env.lines().any(|l| l == "MALLOC_ARENA_MAX=2"), "{env}");
+    let env = environment_when_started(dir.path(), Some("4"));
+    assert!(env.lines().any(|l| l == "MALLOC_ARENA_MAX=4"), "{env}");
+    assert!(!env.lines().any(|l| l == "MALLOC_ARENA_MAX=2"), "{env}");
+}
+
 /// Start `switchboard serve` and collect its log until the chat-site hint (the last one).
 fn start_up_log(dir: &std::path::Path) -> String {
     use std::io::BufRead;
