@@ -98,12 +98,17 @@ async fn search(
     let scope = crate::teams::Scope::of(&state.store, &caller).await?;
     let ranked = state.settings.limits.search_ranked_matches.max(1);
     let (sql, binds) = hits_query(&p, &caller, &scope, backend, &terms, ranked)?;
+    let mut tx = state.store.pool().begin().await?;
+    let weights = weights(&mut tx, backend, &terms).await?;
+    let all = fulltext::match_param(backend, &terms);
+    let how = fulltext::plan_for(&mut tx, backend, &all).await?;
+    fulltext::plan(&mut tx, backend, how).await?;
     let mut query = sqlx::query_as::<_, Hit>(&sql);
     for b in &binds {
         query = query.bind(b);
     }
-    let hits = query.fetch_all(state.store.pool()).await?;
-    let weights = weights(&state, backend, &terms).await?;
+    let hits = query.fetch_all(&mut *tx).await?;
+    tx.rollback().await?;
     let mut best = rank::best_per_conversation(hits, &terms, &weights)
         .into_iter()
         .skip(offset)
@@ -192,21 +197,39 @@ fn hits_query(
 
 /// Each term's weight in ranking: how many messages hold it, counted up to
 /// [`rank::DF_CAP`]. A single term's weight orders nothing, so it is not counted.
-async fn weights(state: &AppState, backend: Backend, terms: &[String]) -> ApiResult<Vec<f64>> {
+async fn weights(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    backend: Backend,
+    terms: &[String],
+) -> ApiResult<Vec<f64>> {
     if terms.len() < 2 {
         return Ok(vec![1.0; terms.len()]);
     }
-    let sql = fulltext::capped_count_sql(backend, rank::DF_CAP);
-    let mut conn = state.store.pool().acquire().await?;
     let mut out = Vec::with_capacity(terms.len());
     for t in terms {
-        let n: i64 = sqlx::query_scalar(&sql)
-            .bind(fulltext::match_param(backend, std::slice::from_ref(t)))
-            .fetch_one(&mut *conn)
-            .await?;
-        out.push(rank::weight(u32::try_from(n).unwrap_or(rank::DF_CAP)));
+        let n = count(tx, backend, std::slice::from_ref(t)).await?;
+        out.push(rank::weight(n));
     }
     Ok(out)
+}
+
+/// How many messages hold every one of `terms`, counted up to [`rank::DF_CAP`] through the
+/// full-text index; a word the database's statistics know as common is not counted.
+async fn count(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    backend: Backend,
+    terms: &[String],
+) -> ApiResult<u32> {
+    let param = fulltext::match_param(backend, terms);
+    if fulltext::plan_for(tx, backend, &param).await? == fulltext::Plan::Newest {
+        return Ok(rank::DF_CAP);
+    }
+    fulltext::plan(tx, backend, fulltext::Plan::IndexOnly).await?;
+    let n: i64 = sqlx::query_scalar(&fulltext::capped_count_sql(backend, rank::DF_CAP))
+        .bind(param)
+        .fetch_one(&mut **tx)
+        .await?;
+    Ok(u32::try_from(n).unwrap_or(rank::DF_CAP))
 }
 
 /// The conversations of a page of best hits, in the hits' order, each with the message its

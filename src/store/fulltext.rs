@@ -56,6 +56,75 @@ pub fn capped_count_sql(backend: Backend, cap: u32) -> String {
     }
 }
 
+/// How the next full-text statements of a transaction may read on PostgreSQL, whose planner
+/// otherwise chooses from its estimate of a word's frequency. A word missing from the
+/// statistics is estimated at a fixed share (17,266 of 3.45 million messages for one found in
+/// 16): the planner then walked the primary key backwards, re-parsing every message to find
+/// the newest matches, 13.9 s (BENCHMARKS.md, session 17). SQLite's FTS5 plans alike always.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Plan {
+    /// Only through the full-text indexes (every match, then the newest of them): the cost
+    /// follows the number of matches.
+    IndexOnly,
+    /// The planner's choice, for words its statistics know as common: walking the newest
+    /// rows finds their newest matches soonest.
+    Newest,
+}
+
+/// Matches estimated by PostgreSQL's statistics above which [`Plan::Newest`] serves.
+const COMMON_ESTIMATE: f64 = 50_000.0;
+
+/// The plan for matching `param` (a [`match_param`]) in messages, from PostgreSQL's estimate
+/// of its matches, which its statistics get right for common words (they are listed there)
+/// and overestimate for rare ones ([`Plan::IndexOnly`] either way). Planning only, no rows read.
+pub async fn plan_for(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    backend: Backend,
+    param: &str,
+) -> StoreResult<Plan> {
+    if backend != Backend::Postgres {
+        return Ok(Plan::IndexOnly);
+    }
+    let lines: Vec<String> = sqlx::query_scalar(
+        "EXPLAIN SELECT 1 FROM messages \
+         WHERE to_tsvector('simple', body_search) @@ to_tsquery('simple', $1)",
+    )
+    .bind(param)
+    .fetch_all(&mut **tx)
+    .await
+    .map_err(StoreError::from_sqlx)?;
+    let rows = lines
+        .first()
+        .and_then(|l| l.split("rows=").nth(1))
+        .and_then(|r| r.split_whitespace().next())
+        .and_then(|r| r.parse::<f64>().ok())
+        .unwrap_or(0.0);
+    Ok(if rows >= COMMON_ESTIMATE {
+        Plan::Newest
+    } else {
+        Plan::IndexOnly
+    })
+}
+
+/// Set `plan` for the rest of the transaction `tx` (nothing on SQLite).
+pub async fn plan(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    backend: Backend,
+    plan: Plan,
+) -> StoreResult<()> {
+    if backend != Backend::Postgres {
+        return Ok(());
+    }
+    let on = if plan == Plan::IndexOnly { "off" } else { "on" };
+    for setting in ["enable_seqscan", "enable_indexscan"] {
+        sqlx::query(&format!("SET LOCAL {setting} = {on}"))
+            .execute(&mut **tx)
+            .await
+            .map_err(StoreError::from_sqlx)?;
+    }
+    Ok(())
+}
+
 /// The `$1` of [`hits_sql`] for folded terms made only of letters and digits (every term
 /// must occur, as a whole word).
 pub fn match_param(backend: Backend, terms: &[String]) -> String {
