@@ -100,9 +100,7 @@ async fn search(
     let (sql, binds) = hits_query(&p, &caller, &scope, backend, &terms, ranked)?;
     let mut tx = state.store.pool().begin().await?;
     let weights = weights(&mut tx, backend, &terms).await?;
-    let all = fulltext::match_param(backend, &terms);
-    let how = fulltext::plan_for(&mut tx, backend, &all).await?;
-    fulltext::plan(&mut tx, backend, how).await?;
+    fulltext::choose_plan(&mut tx, backend, &fulltext::match_param(backend, &terms)).await?;
     let mut query = sqlx::query_as::<_, Hit>(&sql);
     for b in &binds {
         query = query.bind(b);
@@ -221,10 +219,9 @@ async fn count(
     terms: &[String],
 ) -> ApiResult<u32> {
     let param = fulltext::match_param(backend, terms);
-    if fulltext::plan_for(tx, backend, &param).await? == fulltext::Plan::Newest {
+    if fulltext::choose_plan(tx, backend, &param).await? == fulltext::Plan::Newest {
         return Ok(rank::DF_CAP);
     }
-    fulltext::plan(tx, backend, fulltext::Plan::IndexOnly).await?;
     let n: i64 = sqlx::query_scalar(&fulltext::capped_count_sql(backend, rank::DF_CAP))
         .bind(param)
         .fetch_one(&mut **tx)

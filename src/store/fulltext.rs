@@ -74,10 +74,11 @@ pub enum Plan {
 /// Matches estimated by PostgreSQL's statistics above which [`Plan::Newest`] serves.
 const COMMON_ESTIMATE: f64 = 50_000.0;
 
-/// The plan for matching `param` (a [`match_param`]) in messages, from PostgreSQL's estimate
-/// of its matches, which its statistics get right for common words (they are listed there)
-/// and overestimate for rare ones ([`Plan::IndexOnly`] either way). Planning only, no rows read.
-pub async fn plan_for(
+/// Choose the plan for matching `param` (a [`match_param`]) in messages and set it for the
+/// rest of the transaction `tx`: from PostgreSQL's estimate of the matches (planning only, no
+/// rows read), which its statistics get right for common words (they are listed there) and
+/// overestimate for rare ones ([`Plan::IndexOnly`] either way). Nothing to set on SQLite.
+pub async fn choose_plan(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     backend: Backend,
     param: &str,
@@ -99,22 +100,11 @@ pub async fn plan_for(
         .and_then(|r| r.split_whitespace().next())
         .and_then(|r| r.parse::<f64>().ok())
         .unwrap_or(0.0);
-    Ok(if rows >= COMMON_ESTIMATE {
+    let plan = if rows >= COMMON_ESTIMATE {
         Plan::Newest
     } else {
         Plan::IndexOnly
-    })
-}
-
-/// Set `plan` for the rest of the transaction `tx` (nothing on SQLite).
-pub async fn plan(
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-    backend: Backend,
-    plan: Plan,
-) -> StoreResult<()> {
-    if backend != Backend::Postgres {
-        return Ok(());
-    }
+    };
     let on = if plan == Plan::IndexOnly { "off" } else { "on" };
     for setting in ["enable_seqscan", "enable_indexscan"] {
         sqlx::query(&format!("SET LOCAL {setting} = {on}"))
@@ -122,7 +112,7 @@ pub async fn plan(
             .await
             .map_err(StoreError::from_sqlx)?;
     }
-    Ok(())
+    Ok(plan)
 }
 
 /// The `$1` of [`hits_sql`] for folded terms made only of letters and digits (every term
