@@ -124,8 +124,27 @@ impl SmtpSink {
         SmtpSink::start_on(free_port()).await
     }
 
-    /// Start on a given loopback port.
+    /// Start on a given loopback port. A port that was free a moment ago may briefly be held
+    /// by another test's connection: binding is tried again for a while.
     pub async fn start_on(port: u16) -> SmtpSink {
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            match SmtpSink::try_start_on(port).await {
+                Ok(sink) => return sink,
+                Err(err)
+                    if err.contains("address already in use")
+                        && std::time::Instant::now() < deadline =>
+                {
+                    tokio::time::sleep(Duration::from_millis(500)).await
+                }
+                Err(err) => panic!(
+                    "the SMTP sink did not start (install aiosmtpd: `pip install aiosmtpd`): {err}"
+                ),
+            }
+        }
+    }
+
+    async fn try_start_on(port: u16) -> Result<SmtpSink, String> {
         let dir = tempfile::tempdir().unwrap();
         let script =
             Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/email/smtp_sink.py");
@@ -147,15 +166,13 @@ impl SmtpSink {
                 let _ =
                     tokio::time::timeout(Duration::from_secs(2), e.read_to_string(&mut err)).await;
             }
-            panic!(
-                "the SMTP sink did not start (install aiosmtpd: `pip install aiosmtpd`): {ready:?} {err}"
-            );
+            return Err(format!("{ready:?} {err}"));
         }
-        SmtpSink {
+        Ok(SmtpSink {
             _child: child,
             port,
             dir,
-        }
+        })
     }
 
     /// Messages received so far, in order.
