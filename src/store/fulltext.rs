@@ -1,8 +1,9 @@
 //! Full-text matching of messages and subjects: the one place where search SQL differs per
 //! backend. SQLite matches with FTS5 (external-content tables kept by triggers, migration 0017);
-//! PostgreSQL with GIN-indexed `simple` tsvectors. Both index the folded copies written by the
-//! conversation writers (`body_search`, `subject_search`) and receive terms folded the same way
-//! in Rust, so they find the same conversations.
+//! PostgreSQL with `simple` tsvectors stored beside the text (`body_tsv`, `subject_tsv`,
+//! migration 0033) in GIN indexes. Both index the folded copies written by the conversation
+//! writers (`body_search`, `subject_search`) and receive terms folded the same way in Rust, so
+//! they find the same conversations.
 
 use super::{Backend, Store, StoreError, StoreResult};
 
@@ -30,11 +31,11 @@ pub fn hits_sql(backend: Backend, filter: &str, ranked: usize) -> String {
             "(SELECT m.conversation_id AS conversation_id, m.id AS message_id, \
                     m.body_search AS text FROM messages m \
                JOIN conversations c ON c.id = m.conversation_id \
-               WHERE to_tsvector('simple', m.body_search) @@ to_tsquery('simple', $1){filter} \
+               WHERE m.body_tsv @@ to_tsquery('simple', $1){filter} \
                ORDER BY m.id DESC LIMIT {ranked}) \
              UNION ALL \
              (SELECT c.id, NULL::text, c.subject_search FROM conversations c \
-               WHERE to_tsvector('simple', c.subject_search) @@ to_tsquery('simple', $1){filter} \
+               WHERE c.subject_tsv @@ to_tsquery('simple', $1){filter} \
                ORDER BY c.id DESC LIMIT {ranked})"
         ),
     }
@@ -51,7 +52,7 @@ pub fn capped_count_sql(backend: Backend, cap: u32) -> String {
         ),
         Backend::Postgres => format!(
             "SELECT COUNT(*) FROM (SELECT 1 FROM messages \
-             WHERE to_tsvector('simple', body_search) @@ to_tsquery('simple', $1) LIMIT {cap}) t"
+             WHERE body_tsv @@ to_tsquery('simple', $1) LIMIT {cap}) t"
         ),
     }
 }
@@ -67,7 +68,7 @@ pub enum Plan {
     /// follows the number of matches.
     IndexOnly,
     /// The planner's choice, for words its statistics know as common: walking the newest
-    /// rows finds their newest matches soonest.
+    /// rows (checking each one's stored vector) finds their newest matches soonest.
     Newest,
 }
 
@@ -87,8 +88,7 @@ pub async fn choose_plan(
         return Ok(Plan::IndexOnly);
     }
     let lines: Vec<String> = sqlx::query_scalar(
-        "EXPLAIN SELECT 1 FROM messages \
-         WHERE to_tsvector('simple', body_search) @@ to_tsquery('simple', $1)",
+        "EXPLAIN SELECT 1 FROM messages WHERE body_tsv @@ to_tsquery('simple', $1)",
     )
     .bind(param)
     .fetch_all(&mut **tx)
@@ -106,8 +106,15 @@ pub async fn choose_plan(
         Plan::IndexOnly
     };
     let on = if plan == Plan::IndexOnly { "off" } else { "on" };
-    for setting in ["enable_seqscan", "enable_indexscan"] {
-        sqlx::query(&format!("SET LOCAL {setting} = {on}"))
+    // No parallel workers: on a few cores they take the CPU other agents' requests wait for
+    // (eight searches at once queued to ~1 s with them, BENCHMARKS.md session 18).
+    let settings = [
+        format!("enable_seqscan = {on}"),
+        format!("enable_indexscan = {on}"),
+        "max_parallel_workers_per_gather = 0".to_string(),
+    ];
+    for setting in settings {
+        sqlx::query(&format!("SET LOCAL {setting}"))
             .execute(&mut **tx)
             .await
             .map_err(StoreError::from_sqlx)?;
