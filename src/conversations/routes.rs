@@ -95,12 +95,9 @@ async fn list_conversations(
 ) -> ApiResult<Json<Page<Conversation>>> {
     caller.require(Role::Agent, "conversations")?;
     let limit = page_size(p.limit, state.settings.limits.max_page_size);
-    let mut f = Filter {
-        sql: format!("SELECT {COLS} FROM conversations WHERE 1 = 1"),
-        binds: Vec::new(),
-    };
+    let (mut f, key) = list_source(p.tag.as_deref());
     if let Some(c) = &p.cursor {
-        f.add(" AND id < ?", decode_cursor(c)?);
+        f.add(&format!(" AND {key} < ?"), decode_cursor(c)?);
     }
     if let Some(s) = &p.status {
         if !STATUSES.contains(&s.as_str()) {
@@ -129,12 +126,6 @@ async fn list_conversations(
     if let Some(c) = &p.customer {
         f.add(" AND customer_id = ?", c.clone());
     }
-    if let Some(t) = &p.tag {
-        f.add(
-            " AND id IN (SELECT conversation_id FROM conversation_tags WHERE tag = ?)",
-            t.trim().to_lowercase(),
-        );
-    }
     Scope::of(&state.store, &caller).await?.restrict(
         state.store.backend(),
         "",
@@ -142,7 +133,7 @@ async fn list_conversations(
         &mut f.binds,
     );
     f.sql
-        .push_str(&format!(" ORDER BY id DESC LIMIT {}", limit + 1));
+        .push_str(&format!(" ORDER BY {key} DESC LIMIT {}", limit + 1));
     let mut q = sqlx::query_as::<_, ConversationRow>(&f.sql);
     for b in &f.binds {
         q = q.bind(b);
@@ -160,6 +151,32 @@ async fn list_conversations(
         })
         .collect();
     Ok(Json(finish(items, limit, |c: &Conversation| c.id.clone())))
+}
+
+/// Where a list of conversations reads from, and the column it pages by (newest first). A
+/// tagged list walks the tag's conversations from the newest (index `(tag, conversation_id)`,
+/// migration 0033) and stops at the page's end: as a filter on the conversations, PostgreSQL
+/// walked every open conversation until it met the tagged ones (96 ms with a year of history).
+fn list_source(tag: Option<&str>) -> (Filter, &'static str) {
+    let Some(tag) = tag else {
+        let sql = format!("SELECT {COLS} FROM conversations WHERE 1 = 1");
+        return (
+            Filter {
+                sql,
+                binds: Vec::new(),
+            },
+            "id",
+        );
+    };
+    let mut f = Filter {
+        sql: format!(
+            "SELECT {COLS} FROM conversation_tags tg \
+             JOIN conversations ON conversations.id = tg.conversation_id WHERE 1 = 1"
+        ),
+        binds: Vec::new(),
+    };
+    f.add(" AND tg.tag = ?", tag.trim().to_lowercase());
+    (f, "tg.conversation_id")
 }
 
 #[derive(Deserialize, ToSchema)]

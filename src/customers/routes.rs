@@ -9,7 +9,7 @@ use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult};
 use crate::events;
 use crate::pagination::{decode_cursor, finish, page_size, Page};
 use crate::state::AppState;
-use crate::store::{fulltext, StoreError};
+use crate::store::{dialect, fulltext, StoreError};
 use crate::validate;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -108,18 +108,44 @@ pub(crate) async fn search_rows(
         .ok()
         .or_else(|| switchboard_text::phone_search_prefix(q, region));
     let folded = switchboard_text::search_fold(q);
-    let (matching, [text, prefix]) =
-        fulltext::customer_ids(state.store.backend(), &folded, phone.as_deref());
-    Ok(sqlx::query_as(&format!(
-        "SELECT {COLS} FROM customers WHERE merged_into IS NULL AND ($1 = '' OR id < $1) AND \
-           id IN ({matching}) ORDER BY id DESC LIMIT $4"
-    ))
-    .bind(before)
-    .bind(&text)
-    .bind(&prefix)
-    .bind(limit as i64)
-    .fetch_all(state.store.pool())
-    .await?)
+    let backend = state.store.backend();
+    let (matching, [text, prefix]) = fulltext::customer_ids(backend, &folded, phone.as_deref());
+    // The newest matching ids first, then their rows. As one statement PostgreSQL walked the
+    // customers backwards until it met the matches: the 450,000 newest (chat visitors) before
+    // the first «Reza Karimi», 300 ms. Merged-away customers are left out after the cut, so
+    // a page short of them reads the next ids (rarely needed).
+    let ids_sql = format!(
+        "SELECT id FROM ({matching}) m WHERE ($1 = '' OR id < $1) ORDER BY id DESC LIMIT $4"
+    );
+    let rows_sql = format!(
+        "SELECT {COLS} FROM customers WHERE merged_into IS NULL AND id {} ORDER BY id DESC",
+        dialect::in_json_list(backend, 1, None)
+    );
+    let mut out: Vec<CustomerRow> = Vec::new();
+    let mut before = before.to_string();
+    while out.len() < limit {
+        let ids: Vec<String> = sqlx::query_scalar(&ids_sql)
+            .bind(&before)
+            .bind(&text)
+            .bind(&prefix)
+            .bind(limit as i64)
+            .fetch_all(state.store.pool())
+            .await?;
+        let Some(last) = ids.last().cloned() else {
+            break;
+        };
+        let rows: Vec<CustomerRow> = sqlx::query_as(&rows_sql)
+            .bind(serde_json::to_string(&ids).map_err(|e| ApiError::Internal(e.into()))?)
+            .fetch_all(state.store.pool())
+            .await?;
+        out.extend(rows);
+        if ids.len() < limit {
+            break;
+        }
+        before = last;
+    }
+    out.truncate(limit);
+    Ok(out)
 }
 
 /// The owner of the identity `q` names exactly — a whole email address or phone number, in any

@@ -18,6 +18,7 @@ mod email;
 mod event_log;
 mod faults;
 mod first_run;
+mod list_shapes;
 mod newcomer;
 mod openapi;
 mod reports;

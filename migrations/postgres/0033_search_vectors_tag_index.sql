@@ -13,3 +13,9 @@ DROP INDEX messages_fts;
 CREATE INDEX messages_fts ON messages USING GIN (body_tsv);
 DROP INDEX conversations_fts;
 CREATE INDEX conversations_fts ON conversations USING GIN (subject_tsv);
+
+-- A tagged inbox (`?tag=callback&status=open`) walks the tag's conversations newest first and
+-- stops at the page's end. With only `(tag)` indexed, PostgreSQL walked every open
+-- conversation backwards until it had met enough tagged ones (96 ms with a year of history).
+CREATE INDEX conversation_tags_by_tag ON conversation_tags(tag, conversation_id);
+DROP INDEX conversation_tags_tag;
