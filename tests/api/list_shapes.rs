@@ -145,6 +145,20 @@ async fn a_customer_search_page_stays_full_when_newer_matches_were_merged_away(b
     assert_eq!(ids(&page), vec![keeper.to_string()]);
 }
 
+/// Short statements the planner costs high were compiled by JIT on every run (30 ms of the
+/// router's 75 ms look over a backlog): the server's PostgreSQL connections run without it.
+#[tokio::test]
+async fn the_servers_postgresql_connections_run_without_jit() {
+    let app = spawn_app(Backend::Postgres).await;
+    for _ in 0..3 {
+        let jit: String = sqlx::query_scalar("SHOW jit")
+            .fetch_one(app.state.store.pool())
+            .await
+            .expect("SHOW jit");
+        assert_eq!(jit, "off");
+    }
+}
+
 crate::storage_tests!(
     a_tagged_inbox_pages_newest_first_through_its_other_filters,
     a_customer_search_page_stays_full_when_newer_matches_were_merged_away,
