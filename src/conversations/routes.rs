@@ -157,6 +157,8 @@ async fn list_conversations(
 /// tagged list walks the tag's conversations from the newest (index `(tag, conversation_id)`,
 /// migration 0033) and stops at the page's end: as a filter on the conversations, PostgreSQL
 /// walked every open conversation until it met the tagged ones (96 ms with a year of history).
+/// The `CROSS JOIN` keeps SQLite's order (tags outside), which otherwise read every open
+/// conversation and sorted them; PostgreSQL plans it as any join.
 fn list_source(tag: Option<&str>) -> (Filter, &'static str) {
     let Some(tag) = tag else {
         let sql = format!("SELECT {COLS} FROM conversations WHERE 1 = 1");
@@ -170,8 +172,8 @@ fn list_source(tag: Option<&str>) -> (Filter, &'static str) {
     };
     let mut f = Filter {
         sql: format!(
-            "SELECT {COLS} FROM conversation_tags tg \
-             JOIN conversations ON conversations.id = tg.conversation_id WHERE 1 = 1"
+            "SELECT {COLS} FROM conversation_tags tg CROSS JOIN conversations \
+             WHERE conversations.id = tg.conversation_id"
         ),
         binds: Vec::new(),
     };
