@@ -95,3 +95,16 @@ export async function readmeShot(page, name) {
   mkdirSync(env.README_SHOTS, { recursive: true });
   await page.screenshot({ path: `${env.README_SHOTS}/${name}` });
 }
+
+// The top bar is one row (a wrapped bar pushed every pane down by a second row of controls),
+// and every control in it shows on screen.
+export async function assertTopbarOneRow(page, who) {
+  const bar = await page.locator('#topbar').boundingBox();
+  const presence = await page.getByTestId('presence-select').boundingBox();
+  assert.ok(bar.height < 52, `${who}: the top bar is one row, not ${bar.height}px high`);
+  const logout = await page.getByTestId('logout').boundingBox();
+  const width = page.viewportSize().width;
+  for (const [name, box] of [['presence', presence], ['sign out', logout]]) {
+    assert.ok(box.x >= 0 && box.x + box.width <= width, `${who}: ${name} is on screen`);
+  }
+}

@@ -8,7 +8,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { env, ARTIFACT_DIR, requireEnv, launch, watchedPage, signIn, poll, readmeShot } from './console_support.mjs';
+import { env, ARTIFACT_DIR, requireEnv, launch, watchedPage, signIn, poll, readmeShot, assertTopbarOneRow } from './console_support.mjs';
 
 let browser;
 const pages = [];
@@ -93,6 +93,7 @@ test('the waiting figure and today\'s answered count change on screen when the a
   await sup.page.waitForTimeout(6000);
   assert.equal(statsReads.length, settled, 'no re-reading on a timer while nothing happens');
   for (let i = 1; i < statsReads.length; i++) assert.ok(statsReads[i] - statsReads[i - 1] >= 950, 'at most one read a second');
+  await assertTopbarOneRow(sup.page, 'the supervisor');
   await sup.page.screenshot({ path: join(ARTIFACT_DIR, 'wallboard.png') });
   await readmeShot(sup.page, 'wallboard.png');
   // The refusals asked for above are the only failed requests (the browser logs them too).
@@ -214,6 +215,7 @@ test('the wallboard in Persian reads right to left with Persian digits', async (
   const box = await fa.page.getByTestId('wb-queues').boundingBox();
   const first = await fa.page.locator('[data-testid="wb-queues"] thead th').first().boundingBox();
   assert.ok(first.x + first.width > box.x + box.width - 2, 'the queue column is on the right');
+  await assertTopbarOneRow(fa.page, 'the Persian supervisor');
   await fa.page.screenshot({ path: join(ARTIFACT_DIR, 'wallboard-fa.png') });
   await readmeShot(fa.page, 'wallboard-fa.png');
 

@@ -1443,8 +1443,10 @@ return h('button', { type: 'button', class: 'btn tabbtn' + (S.view === v ? ' act
 }
 var live = h('span', { class: 'live ' + (S.live ? 'on' : 'off'), id: 'live', 'data-testid': 'live-indicator', role: 'status', 'aria-label': t('live.label') },
 S.live ? t('live.on') : t('live.off'));
+bar.className = 'topbar' + (views ? ' with-views' : '');
 append(bar, [
-h('div', { class: 'brand' }, h('span', { class: 'logo', 'aria-hidden': 'true' }, '◎'), t('app.title')),
+h('div', { class: 'brand', title: t('app.title') }, h('span', { class: 'logo', 'aria-hidden': 'true' }, '◎'),
+h('span', { class: 'brand-name' }, t('app.title'))),
 views,
 searchBox(),
 convSearchBox(),
@@ -1456,6 +1458,8 @@ langButton(),
 h('span', { class: 'me', dir: 'auto', 'data-testid': 'me-name' }, S.me.name),
 h('button', { type: 'button', class: 'btn', 'data-testid': 'logout', onclick: logout }, t('logout'))
 ]);
+var current = views && views.querySelector('.active');
+if (current && current.scrollIntoView) current.scrollIntoView({ block: 'nearest', inline: 'nearest' });
 }
 function setLive(on) {
 S.live = on;
