@@ -27,10 +27,12 @@ test('a call rung by the PBX pops up, and the profile calls the customer back', 
     // The call's notice leaves the profile it opened readable: no overlap with the name.
     const name = await page.getByTestId('customer-name').boundingBox();
     await page.locator('.toast').first().waitFor();
+    const pane = await page.locator('#custpane').boundingBox();
     for (const t of await page.locator('.toast').all()) {
       const b = await t.boundingBox();
       const apart = b.y >= name.y + name.height || b.y + b.height <= name.y || b.x >= name.x + name.width || b.x + b.width <= name.x;
       assert.ok(apart, 'a notice does not cover the customer\'s name');
+      assert.ok(b.x >= pane.x, 'a notice stays over the customer panel, off the conversation and its composer');
     }
     await page.screenshot({ path: join(ARTIFACT_DIR, 'console-ami-call.png') });
     assert.deepEqual(problems, [], 'no console errors or failed requests');
