@@ -9,7 +9,7 @@ use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult};
 use crate::events;
 use crate::pagination::{decode_cursor, finish, page_size, Page};
 use crate::state::AppState;
-use crate::store::{dialect, fulltext, StoreError};
+use crate::store::{bulk, dialect, fulltext, StoreError};
 use crate::validate;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -135,7 +135,7 @@ pub(crate) async fn search_rows(
             break;
         };
         let rows: Vec<CustomerRow> = sqlx::query_as(&rows_sql)
-            .bind(serde_json::to_string(&ids).map_err(|e| ApiError::Internal(e.into()))?)
+            .bind(bulk::json_param(&ids)?)
             .fetch_all(state.store.pool())
             .await?;
         out.extend(rows);

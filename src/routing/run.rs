@@ -369,7 +369,7 @@ async fn requeue_offline(state: &AppState, now: i64) -> StoreResult<usize> {
         agents = dialect::in_json_list(backend, 2, None),
     ))
     .bind(now - grace_ms)
-    .bind(serde_json::to_string(&gone).expect("ids serialise"))
+    .bind(crate::store::bulk::json_param(&gone)?)
     .fetch_all(state.store.pool())
     .await
     .map_err(StoreError::from_sqlx)?;

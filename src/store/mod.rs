@@ -261,8 +261,8 @@ impl Store {
             }
             // No JIT compiling: it pays off for long analytical scans, but a short statement
             // the planner costs high (the router's look over a backlog) spent 30 ms of its
-            // 75 ms compiling, on every pass. An operator's own `jit` in the URL wins.
-            Backend::Postgres if !url.contains("jit") => {
+            // 75 ms compiling, on every pass. An operator's own `jit` in the URL's options wins.
+            Backend::Postgres if !url.split_once('?').is_some_and(|(_, q)| q.contains("jit")) => {
                 pool_opts
                     .after_connect(|conn, _| {
                         Box::pin(async move {
