@@ -4,11 +4,13 @@
 //! 1,000,000), then the full refit (RFM + BG/NBD + Gamma-Gamma over everything, stored) through
 //! `POST /api/v1/insights/customer-value/refit`, with the process's peak resident memory during
 //! it, then `GET /api/v1/customers/{id}` (whose `value` is read from the customer's orders and
-//! the stored model) for 500 customers, and the `value` computation alone.
-//! `SB_BENCH_IMPORT_BATCH` overrides `value.import_batch` (orders per transaction).
+//! the stored model) for 500 customers. `SB_BENCH_IMPORT_BATCH` overrides
+//! `value.import_batch` (orders per transaction).
 //!
-//! SQLite in a temporary directory, or PostgreSQL when `SWITCHBOARD_BENCH_POSTGRES` names an
-//! empty database. `cargo bench --bench value_scale` (release).
+//! The server is the real `switchboard` binary in its own process (`SB_BENCH_SERVER` runs
+//! another build), so the memory figures are the server's alone, with its own allocator
+//! settings. SQLite in a temporary directory, or PostgreSQL when `SWITCHBOARD_BENCH_POSTGRES`
+//! names an empty database. `cargo bench --bench value_scale` (release).
 
 #[path = "../crates/value/benches/shop.rs"]
 mod shop;
@@ -16,10 +18,8 @@ mod support;
 
 use shop::{buyer, mix};
 
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::time::{Duration, Instant};
-use switchboard::auth::Role;
-use switchboard::{Application, Settings};
 
 /// 2023-01-01T00:00:00Z: the first order; the last is three years later.
 const START_MS: i64 = 1_672_531_200_000;
@@ -74,80 +74,84 @@ fn civil(z: i64) -> (i64, i64, i64) {
     (yoe + era * 400 + i64::from(m <= 2), m, d)
 }
 
-/// Peak resident memory of this process in KiB since the last [`reset_peak`].
-fn peak_kib() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+/// A figure of `/proc/<pid>/status` in KiB (`VmRSS`, `VmHWM`).
+fn status_kib(pid: u32, field: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     status
         .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .find_map(|l| l.strip_prefix(field))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
         .unwrap_or(0)
 }
 
-/// Start measuring the peak resident memory afresh (Linux: `clear_refs` 5).
-fn reset_peak() {
-    if std::fs::write("/proc/self/clear_refs", "5").is_err() {
+/// Start measuring the server's peak resident memory afresh (Linux: `clear_refs` 5).
+fn reset_peak(pid: u32) {
+    if std::fs::write(format!("/proc/{pid}/clear_refs"), "5").is_err() {
         eprintln!("cannot reset the peak RSS; it covers the whole run");
     }
 }
 
-async fn start() -> (
-    switchboard::state::AppState,
-    String,
-    String,
-    tempfile::TempDir,
-) {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let mut settings = Settings::defaults();
-    settings.server.bind = "127.0.0.1:0".into();
-    settings.server.data_dir = dir.path().to_path_buf();
-    settings.logging.level = "warn".into();
-    settings.value.default_currency = "USD".into();
-    // Only the measured refit runs.
-    settings.value.refit_interval_secs = 0;
-    settings.value.refit_after_orders_secs = 1_000_000;
-    settings.value.refit_lease_secs = 600;
-    settings.value.import_batch = env_usize("SB_BENCH_IMPORT_BATCH", settings.value.import_batch);
-    if let Ok(url) = std::env::var("SWITCHBOARD_BENCH_POSTGRES") {
-        settings.database.url = url.into();
-    }
-    let app = Application::build(settings).await.expect("server builds");
-    let base = format!("http://{}", app.local_addr());
-    let state = app.state().clone();
-    tokio::spawn(app.run_until_stopped());
-    let password = "bench password 123";
-    switchboard::agents::create_from_cli(
-        &state.store,
-        "admin@bench.test",
-        "Admin",
-        Role::Admin,
-        password,
-    )
-    .await
-    .expect("admin");
-    let login: Value = reqwest::Client::new()
-        .post(format!("{base}/api/v1/auth/login"))
-        .json(&json!({"email": "admin@bench.test", "password": password}))
-        .send()
-        .await
-        .expect("login")
-        .json()
-        .await
-        .expect("login body");
-    let token = login["token"].as_str().expect("token").to_string();
-    (state, base, token, dir)
+/// The server under test: the real binary in its own process (as deployed: its memory is
+/// its own, not the load generator's, and it runs with its own allocator settings).
+struct Server {
+    child: support::ChildGuard,
+    base: String,
+    token: String,
+    /// The database, for picking customers to read.
+    db_url: String,
+    _dir: tempfile::TempDir,
 }
 
-async fn import(client: &reqwest::Client, base: &str, token: &str, n: usize, customers: usize) {
+async fn start() -> Server {
+    let port = support::free_port();
+    let pg = std::env::var("SWITCHBOARD_BENCH_POSTGRES").ok();
+    let batch = std::env::var("SB_BENCH_IMPORT_BATCH").unwrap_or_else(|_| "1000".into());
+    let env = [
+        ("SWITCHBOARD__VALUE__DEFAULT_CURRENCY", "USD".to_string()),
+        // Only the measured refit runs.
+        ("SWITCHBOARD__VALUE__REFIT_INTERVAL_SECS", "0".into()),
+        (
+            "SWITCHBOARD__VALUE__REFIT_AFTER_ORDERS_SECS",
+            "1000000".into(),
+        ),
+        ("SWITCHBOARD__VALUE__REFIT_LEASE_SECS", "600".into()),
+        ("SWITCHBOARD__VALUE__IMPORT_BATCH", batch.replace('_', "")),
+        // `SB_BENCH_SERVER_LOG=info` shows the server's own timings (an import's totals).
+        (
+            "SWITCHBOARD__LOGGING__LEVEL",
+            std::env::var("SB_BENCH_SERVER_LOG").unwrap_or_else(|_| "warn".into()),
+        ),
+    ];
+    let (child, dir) = support::start_switchboard_with(port, pg.as_deref(), &env);
+    support::wait_for_port(port).await;
+    let base = format!("http://127.0.0.1:{port}");
+    let token = support::admin_token(&base).await;
+    let db_url = pg.unwrap_or_else(|| {
+        format!(
+            "sqlite://{}?mode=ro",
+            dir.path().join("switchboard.db").display()
+        )
+    });
+    Server {
+        child,
+        base,
+        token,
+        db_url,
+        _dir: dir,
+    }
+}
+
+async fn import(client: &reqwest::Client, srv: &Server, n: usize, customers: usize) {
     let per_request = env_usize("SB_BENCH_REQUEST_LINES", 1_000_000).max(1);
+    let pid = srv.child.0.id();
     let mut spent = Duration::ZERO;
     let mut imported = 0;
     for from in (0..n).step_by(per_request) {
         let body = csv_lines(from, (from + per_request).min(n), n, customers);
         let started = Instant::now();
         let resp = client
-            .post(format!("{base}/api/v1/orders/import"))
-            .bearer_auth(token)
+            .post(format!("{}/api/v1/orders/import", srv.base))
+            .bearer_auth(&srv.token)
             .header("content-type", "text/csv")
             .body(body)
             .send()
@@ -155,51 +159,61 @@ async fn import(client: &reqwest::Client, base: &str, token: &str, n: usize, cus
             .expect("import");
         assert!(resp.status().is_success(), "import: {}", resp.status());
         let report: Value = resp.json().await.expect("report");
-        spent += started.elapsed();
+        let took = started.elapsed();
+        spent += took;
         imported += report["imported"].as_u64().unwrap_or(0) as usize;
         assert_eq!(report["rejected_total"], 0, "{report}");
         eprintln!(
-            "  {imported} orders, {:.0} orders/s so far",
-            imported as f64 / spent.as_secs_f64()
+            "  {imported} orders, this request {:.1} s, {:.0} orders/s so far; server RSS {} MiB",
+            took.as_secs_f64(),
+            imported as f64 / spent.as_secs_f64(),
+            status_kib(pid, "VmRSS:") / 1024
         );
     }
     assert_eq!(imported, n);
     println!(
-        "import: {n} orders in {:.1} s = {:.0} orders/s",
+        "import: {n} orders in {:.1} s = {:.0} orders/s; server RSS peak {} MiB, now {} MiB \
+         ({} MiB anonymous)",
         spent.as_secs_f64(),
-        n as f64 / spent.as_secs_f64()
+        n as f64 / spent.as_secs_f64(),
+        status_kib(pid, "VmHWM:") / 1024,
+        status_kib(pid, "VmRSS:") / 1024,
+        status_kib(pid, "RssAnon:") / 1024
     );
 }
 
-async fn refit(client: &reqwest::Client, base: &str, token: &str) {
-    let before = support::rss_kib(std::process::id());
-    reset_peak();
+async fn refit(client: &reqwest::Client, srv: &Server) {
+    let pid = srv.child.0.id();
+    let before = status_kib(pid, "VmRSS:");
+    reset_peak(pid);
     let started = Instant::now();
     let resp = client
-        .post(format!("{base}/api/v1/insights/customer-value/refit"))
-        .bearer_auth(token)
+        .post(format!("{}/api/v1/insights/customer-value/refit", srv.base))
+        .bearer_auth(&srv.token)
         .send()
         .await
         .expect("refit");
     assert!(resp.status().is_success(), "refit: {}", resp.status());
     let model: Value = resp.json().await.expect("model");
     let took = started.elapsed();
+    let peak = status_kib(pid, "VmHWM:");
     println!(
-        "refit: {} customers, {} orders in {:.1} s; RSS {} MiB before, peak {} MiB during \
-         (+{} MiB); bg_nbd {} gamma_gamma {} {}",
+        "refit: {} customers, {} orders in {:.1} s; server RSS {} MiB before, peak {} MiB \
+         during (+{} MiB), {} MiB after; bg_nbd {} gamma_gamma {} {}",
         model["customers"],
         model["orders"],
         took.as_secs_f64(),
         before / 1024,
-        peak_kib() / 1024,
-        peak_kib().saturating_sub(before) / 1024,
+        peak / 1024,
+        peak.saturating_sub(before) / 1024,
+        status_kib(pid, "VmRSS:") / 1024,
         model["bg_nbd"],
         model["gamma_gamma"],
         model["fit_error"]
     );
     // Where the time went: the refit's steps (load, fit, store) as the server counts them.
     let metrics = client
-        .get(format!("{base}/metrics"))
+        .get(format!("{}/metrics", srv.base))
         .send()
         .await
         .expect("metrics")
@@ -213,49 +227,44 @@ async fn refit(client: &reqwest::Client, base: &str, token: &str) {
     }
 }
 
-async fn profiles(
-    state: &switchboard::state::AppState,
-    client: &reqwest::Client,
-    base: &str,
-    token: &str,
-) {
+/// 500 customers with orders, picked from the database.
+async fn sample(db_url: &str) -> Vec<String> {
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(db_url).await.expect("database");
     let ids: Vec<(String,)> = sqlx::query_as(
         "SELECT customer_id FROM customer_values WHERE orders > 0 ORDER BY customer_id",
     )
-    .fetch_all(state.store.pool())
+    .fetch_all(&pool)
     .await
     .expect("customers");
-    let sample: Vec<&str> = (0..500)
-        .map(|i| ids[(mix(i) % ids.len() as u64) as usize].0.as_str())
-        .collect();
-    let mut http = Vec::new();
-    let mut value = Vec::new();
-    for id in &sample {
+    pool.close().await;
+    (0..500)
+        .map(|i| ids[(mix(i) % ids.len() as u64) as usize].0.clone())
+        .collect()
+}
+
+async fn profiles(client: &reqwest::Client, srv: &Server) {
+    let mut took = Vec::new();
+    for id in sample(&srv.db_url).await {
         let started = Instant::now();
         let resp = client
-            .get(format!("{base}/api/v1/customers/{id}"))
-            .bearer_auth(token)
+            .get(format!("{}/api/v1/customers/{id}", srv.base))
+            .bearer_auth(&srv.token)
             .send()
             .await
             .expect("profile");
         let body: Value = resp.json().await.expect("json");
-        http.push(started.elapsed().as_micros() as u64);
+        took.push(started.elapsed().as_micros() as u64);
         assert!(body["value"]["rfm"]["segment"].is_string(), "{body}");
-        let started = Instant::now();
-        switchboard::value::profile::customer_value(state, id)
-            .await
-            .expect("value");
-        value.push(started.elapsed().as_micros() as u64);
     }
-    for (what, v) in [("GET /customers/{id}", http), ("its `value` alone", value)] {
-        let (p50, p99, max) = support::percentiles(v);
-        println!(
-            "{what}: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms (500 customers)",
-            p50 as f64 / 1000.0,
-            p99 as f64 / 1000.0,
-            max as f64 / 1000.0
-        );
-    }
+    let (p50, p99, max) = support::percentiles(took);
+    println!(
+        "GET /customers/{{id}} (its `value` included): p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms \
+         (500 customers)",
+        p50 as f64 / 1000.0,
+        p99 as f64 / 1000.0,
+        max as f64 / 1000.0
+    );
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -264,11 +273,14 @@ async fn main() {
     let n = env_usize("SB_BENCH_ORDERS", customers * 10);
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     println!("value_scale: {customers} customers, {n} orders; load average {load}");
-    let (state, base, token, _dir) = start().await;
-    let client = reqwest::Client::new();
-    import(&client, &base, &token, n, customers).await;
-    refit(&client, &base, &token).await;
-    profiles(&state, &client, &base, &token).await;
+    let srv = start().await;
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(3600))
+        .build()
+        .expect("client");
+    import(&client, &srv, n, customers).await;
+    refit(&client, &srv).await;
+    profiles(&client, &srv).await;
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     println!("load average at the end {load}");
 }

@@ -51,6 +51,15 @@ impl Drop for ChildGuard {
 /// after creating an admin. Returns the guard and the data dir. `SB_BENCH_SERVER` runs
 /// another build of the server instead (an A/B comparison with the same load generator).
 pub fn start_switchboard(port: u16, db_url: Option<&str>) -> (ChildGuard, tempfile::TempDir) {
+    start_switchboard_with(port, db_url, &[])
+}
+
+/// [`start_switchboard`] with more settings for the server (`SWITCHBOARD__…` variables).
+pub fn start_switchboard_with(
+    port: u16,
+    db_url: Option<&str>,
+    env: &[(&str, String)],
+) -> (ChildGuard, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let bin = std::env::var("SB_BENCH_SERVER")
         .unwrap_or_else(|_| env!("CARGO_BIN_EXE_switchboard").to_string());
@@ -96,7 +105,12 @@ pub fn start_switchboard(port: u16, db_url: Option<&str>) -> (ChildGuard, tempfi
             "SWITCHBOARD__CHAT__CONVERSATIONS_PER_IP_PER_HOUR",
             "100000000",
         )
-        .stdout(Stdio::null())
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        // `SB_BENCH_SERVER_LOG` (a log level): the server's log on this terminal.
+        .stdout(match std::env::var_os("SB_BENCH_SERVER_LOG") {
+            Some(_) => Stdio::inherit(),
+            None => Stdio::null(),
+        })
         .stderr(Stdio::inherit());
     if let Some(u) = db_url {
         cmd.env("SWITCHBOARD_DATABASE_URL", u);

@@ -236,6 +236,7 @@ impl Import {
         }
         let currency = &state.settings.value.default_currency;
         let mark_ids = [self.id.clone()];
+        let started = std::time::Instant::now();
         if self.everyone {
             recount_all(state, currency, &mark_ids).await?;
         } else {
@@ -251,6 +252,12 @@ impl Import {
                 tx.finish(result).await?;
             }
         }
+        tracing::info!(
+            everyone = self.everyone,
+            customers = self.touched.len(),
+            secs = started.elapsed().as_secs_f64(),
+            "order import: customers' totals brought up to date"
+        );
         unmark(state, &mark_ids).await
     }
 }

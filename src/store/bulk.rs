@@ -25,6 +25,10 @@ pub fn max_numbered_params(tx: &mut Tx) -> usize {
 /// Most rows sent in one statement.
 const MAX_ROWS: usize = 5000;
 
+/// SQLite statements inserting at most this many rows are kept prepared on their connection
+/// (one text per row count); larger ones are prepared for one use.
+pub(crate) const PREPARED_ROWS: usize = 16;
+
 /// A value of a row column: its variant also tells the column's type.
 #[derive(Debug, Clone)]
 pub enum V {
@@ -78,8 +82,13 @@ pub async fn insert_rows_counted(
     tail: &str,
 ) -> StoreResult<u64> {
     let mut affected = 0;
+    let cols = rows.first().map_or(1, Vec::len).max(1);
+    let sqlite = tx.is_sqlite();
     for (sql, q) in statements(tx, head, rows, extra, tail) {
-        let mut query = sqlx::query(&sql);
+        // SQLite: a text per row count, so only small ones are kept prepared (a cached
+        // statement of thousands of rows holds megabytes on every pooled connection).
+        let keep = !sqlite || q.len() / cols <= PREPARED_ROWS;
+        let mut query = sqlx::query(&sql).persistent(keep);
         for v in q {
             query = v.bind(query);
         }

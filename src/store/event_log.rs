@@ -58,10 +58,6 @@ impl Logged {
     }
 }
 
-/// SQLite statements inserting at most this many rows are kept prepared on their connection
-/// (one text per row count); larger ones are prepared for one use.
-const PREPARED_ROWS: usize = 16;
-
 /// Most rows of one SQLite insert (8 values each, under the 30,000 bound values `bulk` uses).
 const SQLITE_ROWS: usize = 3_750;
 
@@ -154,7 +150,7 @@ impl LogInsert {
 
     /// Whether its statement text is worth keeping prepared (few shapes).
     pub fn cacheable(&self) -> bool {
-        self.rows <= PREPARED_ROWS
+        self.rows <= bulk::PREPARED_ROWS
     }
 
     /// Whether `count` events fit one SQLite insert.

@@ -114,9 +114,10 @@ pub async fn load(
     Ok(out)
 }
 
-/// Fit the models and score every customer (CPU only; run it on a blocking thread).
+/// Fit the models and score every customer (CPU only; run it on a blocking thread). The
+/// customers' ids move into their scores (one copy of a million ids, not two).
 pub fn compute(
-    customers: &[(String, Acc)],
+    customers: Vec<(String, Acc)>,
     currency: &str,
     as_of_day: i64,
     window_days: i64,
@@ -128,36 +129,29 @@ pub fn compute(
         .collect();
     let bg = BgNbd::fit_report(&summaries).map(|(m, r)| noted("BG/NBD", m, &r));
     let gg = GammaGamma::fit_report(&summaries).map(|(m, r)| noted("Gamma-Gamma", m, &r));
+    let repeat_customers = summaries.iter().filter(|s| s.x > 0).count();
+    drop(summaries);
     let fit_error = [bg.as_ref().err(), gg.as_ref().err()]
         .into_iter()
         .flatten()
         .map(|e| e.to_string())
         .reduce(|a, b| format!("{a}; {b}"));
-    let in_window = customers.iter().filter(|(_, a)| a.window_purchases > 0);
-    let rfm = Rfm {
-        recency: Quintiles::of(
-            in_window
-                .clone()
-                .filter_map(|(_, a)| a.last_at)
-                .map(|t| day_of(t) as f64)
-                .collect(),
-        ),
-        frequency: Quintiles::of(
-            in_window
-                .clone()
-                .map(|(_, a)| f64::from(a.window_purchases))
-                .collect(),
-        ),
-        monetary: Quintiles::of(in_window.map(|(_, a)| a.window_e4 as f64).collect()),
-    };
+    let rfm = rfm_of(&customers);
     let (bg, gg) = (bg.ok(), gg.ok());
+    let count = customers.len();
+    let purchases = customers.iter().map(|(_, a)| u64::from(a.purchases)).sum();
+    let median_total = median(customers.iter().map(|(_, a)| a.total_e4).collect()) / 1e4;
+    let mut by_segment: HashMap<Segment, (usize, i64)> = HashMap::new();
     let scores: Scores = customers
-        .iter()
+        .into_iter()
         .filter_map(|(id, a)| {
             let (r, f, m, segment) = a.rfm(&rfm)?;
-            let clv = super::profile::clv_with(bg, gg, a, as_of_day, horizon_days);
+            let figure = by_segment.entry(segment).or_default();
+            figure.0 += 1;
+            figure.1 += a.total_e4;
+            let clv = super::profile::clv_with(bg, gg, &a, as_of_day, horizon_days);
             Some(Score {
-                customer_id: id.clone(),
+                customer_id: id,
                 r,
                 f,
                 m,
@@ -175,18 +169,39 @@ pub fn compute(
         as_of_day,
         started_at: 0,
         fitted_at: now_ms(),
-        customers: customers.len(),
-        repeat_customers: summaries.iter().filter(|s| s.x > 0).count(),
-        purchases: customers.iter().map(|(_, a)| u64::from(a.purchases)).sum(),
+        customers: count,
+        repeat_customers,
+        purchases,
         bg_nbd: bg,
         gamma_gamma: gg,
         fit_error,
         rfm,
         rfm_window_days: window_days,
-        median_total: median(customers.iter().map(|(_, a)| a.total_e4).collect()) / 1e4,
-        segments: segment_figures(customers, &scores),
+        median_total,
+        segments: segment_figures(&by_segment),
     };
     (model, scores)
+}
+
+/// The RFM quintile boundaries of the customers with a purchase in the window.
+fn rfm_of(customers: &[(String, Acc)]) -> Rfm {
+    let in_window = customers.iter().filter(|(_, a)| a.window_purchases > 0);
+    Rfm {
+        recency: Quintiles::of(
+            in_window
+                .clone()
+                .filter_map(|(_, a)| a.last_at)
+                .map(|t| day_of(t) as f64)
+                .collect(),
+        ),
+        frequency: Quintiles::of(
+            in_window
+                .clone()
+                .map(|(_, a)| f64::from(a.window_purchases))
+                .collect(),
+        ),
+        monetary: Quintiles::of(in_window.map(|(_, a)| a.window_e4 as f64).collect()),
+    }
 }
 
 fn median(mut v: Vec<i64>) -> f64 {
@@ -202,18 +217,9 @@ fn median(mut v: Vec<i64>) -> f64 {
     }
 }
 
-/// Size and net revenue of each segment (every segment listed, best first).
-fn segment_figures(customers: &[(String, Acc)], scores: &Scores) -> Vec<SegmentFigure> {
-    let totals: HashMap<&str, i64> = customers
-        .iter()
-        .map(|(id, a)| (id.as_str(), a.total_e4))
-        .collect();
-    let mut by: HashMap<Segment, (usize, i64)> = HashMap::new();
-    for s in scores {
-        let e = by.entry(s.segment).or_default();
-        e.0 += 1;
-        e.1 += totals.get(s.customer_id.as_str()).copied().unwrap_or(0);
-    }
+/// Size and net revenue of each segment (every segment listed, best first), from each
+/// segment's (customers, net revenue).
+fn segment_figures(by: &HashMap<Segment, (usize, i64)>) -> Vec<SegmentFigure> {
     let all: i64 = by.values().map(|v| v.1).sum();
     SEGMENTS
         .iter()
@@ -244,7 +250,7 @@ pub async fn model_as_of(state: &AppState, as_of_day: i64) -> anyhow::Result<(Mo
     step_took("load", clock);
     let clock = std::time::Instant::now();
     let (mut model, scores) = tokio::task::spawn_blocking(move || {
-        compute(&customers, &currency, as_of_day, window, horizon)
+        compute(customers, &currency, as_of_day, window, horizon)
     })
     .await?;
     step_took("fit", clock);
