@@ -74,16 +74,6 @@ fn civil(z: i64) -> (i64, i64, i64) {
     (yoe + era * 400 + i64::from(m <= 2), m, d)
 }
 
-/// A figure of `/proc/<pid>/status` in KiB (`VmRSS`, `VmHWM`).
-fn status_kib(pid: u32, field: &str) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix(field))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0)
-}
-
 /// Start measuring the server's peak resident memory afresh (Linux: `clear_refs` 5).
 fn reset_peak(pid: u32) {
     if std::fs::write(format!("/proc/{pid}/clear_refs"), "5").is_err() {
@@ -105,8 +95,7 @@ struct Server {
 async fn start() -> Server {
     let port = support::free_port();
     let pg = std::env::var("SWITCHBOARD_BENCH_POSTGRES").ok();
-    let batch = std::env::var("SB_BENCH_IMPORT_BATCH").unwrap_or_else(|_| "1000".into());
-    let env = [
+    let mut env = vec![
         ("SWITCHBOARD__VALUE__DEFAULT_CURRENCY", "USD".to_string()),
         // Only the measured refit runs.
         ("SWITCHBOARD__VALUE__REFIT_INTERVAL_SECS", "0".into()),
@@ -115,13 +104,10 @@ async fn start() -> Server {
             "1000000".into(),
         ),
         ("SWITCHBOARD__VALUE__REFIT_LEASE_SECS", "600".into()),
-        ("SWITCHBOARD__VALUE__IMPORT_BATCH", batch.replace('_', "")),
-        // `SB_BENCH_SERVER_LOG=info` shows the server's own timings (an import's totals).
-        (
-            "SWITCHBOARD__LOGGING__LEVEL",
-            std::env::var("SB_BENCH_SERVER_LOG").unwrap_or_else(|_| "warn".into()),
-        ),
     ];
+    if let Ok(batch) = std::env::var("SB_BENCH_IMPORT_BATCH") {
+        env.push(("SWITCHBOARD__VALUE__IMPORT_BATCH", batch.replace('_', "")));
+    }
     let (child, dir) = support::start_switchboard_with(port, pg.as_deref(), &env);
     support::wait_for_port(port).await;
     let base = format!("http://127.0.0.1:{port}");
@@ -167,7 +153,7 @@ async fn import(client: &reqwest::Client, srv: &Server, n: usize, customers: usi
             "  {imported} orders, this request {:.1} s, {:.0} orders/s so far; server RSS {} MiB",
             took.as_secs_f64(),
             imported as f64 / spent.as_secs_f64(),
-            status_kib(pid, "VmRSS:") / 1024
+            support::status_kib(pid, "VmRSS:") / 1024
         );
     }
     assert_eq!(imported, n);
@@ -176,15 +162,15 @@ async fn import(client: &reqwest::Client, srv: &Server, n: usize, customers: usi
          ({} MiB anonymous)",
         spent.as_secs_f64(),
         n as f64 / spent.as_secs_f64(),
-        status_kib(pid, "VmHWM:") / 1024,
-        status_kib(pid, "VmRSS:") / 1024,
-        status_kib(pid, "RssAnon:") / 1024
+        support::status_kib(pid, "VmHWM:") / 1024,
+        support::status_kib(pid, "VmRSS:") / 1024,
+        support::status_kib(pid, "RssAnon:") / 1024
     );
 }
 
 async fn refit(client: &reqwest::Client, srv: &Server) {
     let pid = srv.child.0.id();
-    let before = status_kib(pid, "VmRSS:");
+    let before = support::status_kib(pid, "VmRSS:");
     reset_peak(pid);
     let started = Instant::now();
     let resp = client
@@ -196,7 +182,7 @@ async fn refit(client: &reqwest::Client, srv: &Server) {
     assert!(resp.status().is_success(), "refit: {}", resp.status());
     let model: Value = resp.json().await.expect("model");
     let took = started.elapsed();
-    let peak = status_kib(pid, "VmHWM:");
+    let peak = support::status_kib(pid, "VmHWM:");
     println!(
         "refit: {} customers, {} orders in {:.1} s; server RSS {} MiB before, peak {} MiB \
          during (+{} MiB), {} MiB after; bg_nbd {} gamma_gamma {} {}",
@@ -206,7 +192,7 @@ async fn refit(client: &reqwest::Client, srv: &Server) {
         before / 1024,
         peak / 1024,
         peak.saturating_sub(before) / 1024,
-        status_kib(pid, "VmRSS:") / 1024,
+        support::status_kib(pid, "VmRSS:") / 1024,
         model["bg_nbd"],
         model["gamma_gamma"],
         model["fit_error"]

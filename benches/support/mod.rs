@@ -6,10 +6,15 @@ use std::time::Duration;
 
 /// Resident memory of a process in KiB (Linux `/proc`).
 pub fn rss_kib(pid: u32) -> u64 {
+    status_kib(pid, "VmRSS:")
+}
+
+/// A figure of a process's `/proc/<pid>/status` in KiB (`VmRSS:`, `VmHWM:`, `RssAnon:`).
+pub fn status_kib(pid: u32, field: &str) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     status
         .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .find_map(|l| l.strip_prefix(field))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
         .unwrap_or(0)
 }
@@ -106,14 +111,15 @@ pub fn start_switchboard_with(
             "100000000",
         )
         .envs(env.iter().map(|(k, v)| (k, v)))
-        // `SB_BENCH_SERVER_LOG` (a log level): the server's log on this terminal.
-        .stdout(match std::env::var_os("SB_BENCH_SERVER_LOG") {
-            Some(_) => Stdio::inherit(),
-            None => Stdio::null(),
-        })
+        .stdout(Stdio::null())
         .stderr(Stdio::inherit());
     if let Some(u) = db_url {
         cmd.env("SWITCHBOARD_DATABASE_URL", u);
+    }
+    // `SB_BENCH_SERVER_LOG=<level>`: the server's log at that level on this terminal.
+    if let Ok(level) = std::env::var("SB_BENCH_SERVER_LOG") {
+        cmd.env("SWITCHBOARD__LOGGING__LEVEL", level)
+            .stdout(Stdio::inherit());
     }
     (ChildGuard(cmd.spawn().unwrap()), dir)
 }
