@@ -162,22 +162,33 @@ mod tests {
             );
         }
     }
+
+    /// The event log keeps a new message by reference and rebuilds it from its row
+    /// (`store::event_data`): what it rebuilds is what was published.
+    #[test]
+    fn a_logged_message_is_rebuilt_from_its_row_as_published() {
+        for (author_id, external_id, internal) in [(None, None, 0), (Some("c1"), Some("x@y"), 1)] {
+            let row = || super::MessageRow {
+                id: "m1".into(),
+                conversation_id: "c".into(),
+                seq: 7,
+                author_kind: "customer".into(),
+                author_id: author_id.map(Into::into),
+                body: "سلام".into(),
+                internal,
+                channel: "phone".into(),
+                external_id: external_id.map(Into::into),
+                meta: r#"{"a":[1,{"b":null}],"f":0.1}"#.into(),
+                created_at: 1_767_225_600_123,
+            };
+            let published = Message::from(row()).into_value();
+            assert_eq!(crate::store::event_data::message_value(row()), published);
+        }
+    }
 }
 
-#[derive(sqlx::FromRow)]
-pub(crate) struct MessageRow {
-    pub id: String,
-    pub conversation_id: String,
-    pub seq: i64,
-    pub author_kind: String,
-    pub author_id: Option<String>,
-    pub body: String,
-    pub internal: i64,
-    pub channel: String,
-    pub external_id: Option<String>,
-    pub meta: String,
-    pub created_at: i64,
-}
+/// A message's row (the event log rebuilds logged messages from it, in [`Message`]'s shape).
+pub(crate) use crate::store::event_data::MessageRow;
 
 pub(crate) const MSG_COLS: &str =
     "id, conversation_id, seq, author_kind, author_id, body, internal, channel, external_id, meta, created_at";

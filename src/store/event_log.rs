@@ -31,7 +31,8 @@ const INSERT: &str = "INSERT INTO event_log (id, kind, conversation_id, customer
 const COLS: &str = "seq, id, kind, conversation_id, customer_id, agent_id, data, at";
 
 /// An event recorded in a transaction, as the row it becomes at commit: built when it is
-/// recorded (its data serialised once, no copy of the event's JSON tree kept meanwhile).
+/// recorded (its data serialised once, no copy of the event's JSON tree kept meanwhile; a new
+/// message by reference to its row, see [`super::event_data`]).
 /// A batch may build its rows where its other CPU work runs ([`Tx::log_built`]).
 pub struct Logged {
     id: String,
@@ -47,7 +48,7 @@ impl Logged {
             V::N(ev.conversation_id.clone()),
             V::N(ev.customer_id.clone()),
             V::N(ev.agent_id.clone()),
-            V::S(ev.data.to_string()),
+            V::S(super::event_data::logged_text(ev)),
             V::S(ev.at.clone()),
         ];
         Logged {
@@ -266,7 +267,8 @@ pub async fn after(pool: &AnyPool, after: i64, limit: i64) -> StoreResult<Vec<Ev
         .fetch_all(pool)
         .await
         .map_err(StoreError::from_sqlx)?;
-    Ok(rows.into_iter().map(LogRow::into_event).collect())
+    let events = rows.into_iter().map(LogRow::into_event).collect();
+    super::event_data::restore(pool, events).await
 }
 
 /// The events with these `seq`s, in `seq` order.
@@ -285,7 +287,7 @@ pub async fn by_seq(pool: &AnyPool, seqs: &[i64]) -> StoreResult<Vec<Event>> {
         let rows = q.fetch_all(pool).await.map_err(StoreError::from_sqlx)?;
         out.extend(rows.into_iter().map(LogRow::into_event));
     }
-    Ok(out)
+    super::event_data::restore(pool, out).await
 }
 
 /// Delete the events logged before `before` (Unix ms), oldest first, in chunks so no

@@ -7,6 +7,7 @@
 
 pub mod bulk;
 pub mod dialect;
+pub mod event_data;
 pub mod event_log;
 pub mod fulltext;
 pub mod lease;
