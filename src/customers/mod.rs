@@ -383,7 +383,7 @@ async fn identities_of(
 ) -> StoreResult<std::collections::HashMap<String, String>> {
     let sql = format!(
         "SELECT value, customer_id FROM identities WHERE kind = $2 AND value {}",
-        crate::store::dialect::in_json_list(tx.backend(), 1, None)
+        crate::store::dialect::in_json_set(tx.backend(), 1)
     );
     let list = serde_json::to_string(values)
         .map_err(|e| StoreError::Other(sqlx::Error::Encode(e.into())))?;

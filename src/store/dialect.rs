@@ -122,6 +122,22 @@ pub fn in_json_list(backend: Backend, n: usize, cast: Option<&str>) -> String {
     }
 }
 
+/// [`in_json_list`] as a set to join (`IN (SELECT …)`) on PostgreSQL too, for a column that
+/// comes second in its index (e.g. `identities(kind, value)`): there `= ANY(…)` is not made an
+/// index condition while the first column has no statistics yet (a new database until
+/// autovacuum analyses it), and every row of the first column's value is then compared with
+/// every element — a voice batch of 1,000 callers against every phone number stored. A
+/// semi-join reads those rows once instead (voice ingest on a fresh PostgreSQL database
+/// +7–11 %, BENCHMARKS.md session 20); with statistics both probe the index.
+pub fn in_json_set(backend: Backend, n: usize) -> String {
+    match backend {
+        Backend::Sqlite => in_json_list(backend, n, None),
+        Backend::Postgres => {
+            format!("IN (SELECT v FROM json_array_elements_text(${n}::json) AS j(v))")
+        }
+    }
+}
+
 /// `INDEXED BY index` on SQLite, which plans without statistics and may otherwise pick a
 /// worse index (e.g. one that reads every phone entry ever stored); nothing on PostgreSQL,
 /// which picks from its statistics.
