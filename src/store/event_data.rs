@@ -36,7 +36,15 @@ fn message_id(ev: &Event) -> Option<&str> {
     data.get("message")?.get("id")?.as_str()
 }
 
-/// A message row as JSON, in the shape of `conversations::Message`.
+/// The message a logged `message.created` event refers to ([`logged_text`]).
+fn reference(ev: &Event) -> Option<&str> {
+    if ev.kind != "message.created" {
+        return None;
+    }
+    ev.data.get(REF)?.as_str()
+}
+
+/// A `messages` row as read (also the conversation module's `MessageRow`).
 #[derive(sqlx::FromRow)]
 pub struct MessageRow {
     pub id: String,
@@ -78,7 +86,7 @@ pub fn message_value(row: MessageRow) -> Value {
 pub(super) async fn restore(pool: &AnyPool, events: Vec<Event>) -> StoreResult<Vec<Event>> {
     let refs: Vec<String> = events
         .iter()
-        .filter_map(|ev| ev.data.get(REF)?.as_str().map(str::to_string))
+        .filter_map(|ev| reference(ev).map(str::to_string))
         .collect();
     if refs.is_empty() {
         return Ok(events);
@@ -102,7 +110,7 @@ pub(super) async fn restore(pool: &AnyPool, events: Vec<Event>) -> StoreResult<V
     Ok(events
         .into_iter()
         .filter_map(|mut ev| {
-            let Some(id) = ev.data.get(REF).and_then(Value::as_str) else {
+            let Some(id) = reference(&ev) else {
                 return Some(ev);
             };
             let message = messages.remove(id)?;
