@@ -133,9 +133,12 @@ pub(crate) async fn hydrate(
     let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
     let list = serde_json::to_string(&ids)
         .map_err(|e| StoreError::Other(sqlx::Error::Encode(e.into())))?;
+    // `= ANY(…)` on PostgreSQL probes `identities_customer` per id whatever the statistics;
+    // `IN (SELECT …)` became a seq scan of every identity on an unanalysed table (a profile
+    // read 20–46 ms at 200,000–660,000 customers, BENCHMARKS.md session 20).
     let among = format!(
-        "customer_id IN (SELECT value FROM {})",
-        crate::store::dialect::json_values_on(backend)
+        "customer_id {}",
+        crate::store::dialect::in_json_list(backend, 1, None)
     );
     let idents: Vec<(String, String, String, String, String, i64)> = sqlx::query_as(&format!(
         "SELECT customer_id, id, kind, value, raw, created_at FROM identities WHERE {among} \
