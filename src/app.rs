@@ -224,6 +224,13 @@ impl Application {
                     .clone()
                     .run_checkpoints(Duration::from_millis(10), self.stop.clone()),
             ),
+            // A PostgreSQL without autovacuum never analyses: plans made while a table was
+            // small stay (a scan per foreign-key check). Checked often, done when due.
+            tokio::spawn(crate::store::statistics::keep(
+                self.state.store.clone(),
+                Duration::from_secs(5),
+                self.stop.clone(),
+            )),
         ];
         workers.extend(crate::routing::spawn_workers(
             &self.state,

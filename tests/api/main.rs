@@ -26,6 +26,7 @@ mod routing;
 mod search;
 mod secrets_at_rest;
 mod sqlite;
+mod statistics;
 mod teams;
 mod value;
 mod voice;

@@ -1,0 +1,110 @@
+//! The server keeps PostgreSQL's planner statistics itself when autovacuum is off
+//! (`store::statistics`): without them plans made while a table was small stay, and a
+//! foreign-key check scans the whole table.
+
+use crate::helpers::{fresh_database, spawn_app, Backend};
+use std::time::{Duration, Instant};
+use switchboard::store::{statistics, Store};
+
+async fn store(backend: Backend, dir: &std::path::Path) -> Store {
+    let url = fresh_database(backend, dir).await;
+    let store = Store::connect(&url, 4, "normal").await.expect("connects");
+    store.migrate().await.expect("migrates");
+    store
+}
+
+async fn add_customers(store: &Store, from: usize, n: usize) {
+    for k in from..from + n {
+        sqlx::query(
+            "INSERT INTO customers (id, name, name_search, created_at, updated_at) \
+             VALUES ($1, $2, $2, 0, 0)",
+        )
+        .bind(format!("c{k}"))
+        .bind(format!("customer {k}"))
+        .execute(store.pool())
+        .await
+        .expect("customer inserted");
+    }
+}
+
+/// A table changed past autovacuum's threshold (50 rows + 10 %) is due; analysing it gives
+/// the planner its size and it is no longer due. Nothing is ever due on SQLite.
+async fn a_table_changed_past_the_threshold_is_analysed_and_no_longer_due(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store(backend, dir.path()).await;
+    add_customers(&store, 0, 120).await;
+    if backend == Backend::Sqlite {
+        assert!(statistics::due(&store).await.unwrap().is_empty());
+        assert!(statistics::analyse_due(&store).await.unwrap().is_empty());
+        assert!(statistics::autovacuum_on(&store).await.unwrap());
+        return;
+    }
+    // PostgreSQL counts changes asynchronously (flushed within about a second).
+    let started = Instant::now();
+    while !statistics::due(&store)
+        .await
+        .unwrap()
+        .contains(&"public.customers".to_string())
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "customers never due"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let analysed = statistics::analyse_due(&store).await.unwrap();
+    assert!(
+        analysed.contains(&"public.customers".to_string()),
+        "{analysed:?}"
+    );
+    let (tuples,): (f32,) =
+        sqlx::query_as("SELECT reltuples FROM pg_class WHERE relname = 'customers'")
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+    assert_eq!(tuples, 120.0);
+    assert!(!statistics::due(&store)
+        .await
+        .unwrap()
+        .contains(&"public.customers".to_string()));
+    // Fewer changes than the threshold since: not due again.
+    add_customers(&store, 120, 10).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(!statistics::due(&store)
+        .await
+        .unwrap()
+        .contains(&"public.customers".to_string()));
+}
+
+/// A running server analyses what changed when its PostgreSQL's autovacuum is off (as on
+/// this project's CI machine); with autovacuum on it leaves that to PostgreSQL.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_running_server_analyses_its_tables_when_autovacuum_is_off() {
+    let app = spawn_app(Backend::Postgres).await;
+    let store = &app.state.store;
+    add_customers(store, 0, 200).await;
+    let analysed = || async {
+        let (manual,): (bool,) = sqlx::query_as(
+            "SELECT last_analyze IS NOT NULL FROM pg_stat_user_tables WHERE relname = 'customers'",
+        )
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+        manual
+    };
+    if statistics::autovacuum_on(store).await.unwrap() {
+        tokio::time::sleep(Duration::from_secs(12)).await;
+        assert!(!analysed().await, "the server analysed beside autovacuum");
+        return;
+    }
+    let started = Instant::now();
+    while !analysed().await {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the server never analysed customers"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+crate::storage_tests!(a_table_changed_past_the_threshold_is_analysed_and_no_longer_due);
