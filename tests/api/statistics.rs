@@ -27,9 +27,10 @@ async fn add_customers(store: &Store, from: usize, n: usize) {
     }
 }
 
-/// A table changed past autovacuum's threshold (50 rows + 10 %) is due; analysing it gives
-/// the planner its size and it is no longer due. Nothing is ever due on SQLite.
-async fn a_table_changed_past_the_threshold_is_analysed_and_no_longer_due(backend: Backend) {
+/// A table changed past autovacuum's threshold for analysing (50 rows + 10 %) is analysed;
+/// past its threshold for inserted rows (1,000 + 20 %) vacuumed too, which marks its pages
+/// all-visible. Nothing is ever due on SQLite.
+async fn a_table_changed_past_the_thresholds_is_analysed_or_vacuumed(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
     let store = store(backend, dir.path()).await;
     add_customers(&store, 0, 120).await;
@@ -39,41 +40,51 @@ async fn a_table_changed_past_the_threshold_is_analysed_and_no_longer_due(backen
         assert!(statistics::autovacuum_on(&store).await.unwrap());
         return;
     }
-    // PostgreSQL counts changes asynchronously (flushed within about a second).
-    let started = Instant::now();
-    while !statistics::due(&store)
-        .await
-        .unwrap()
-        .contains(&"public.customers".to_string())
-    {
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "customers never due"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    let analysed = statistics::analyse_due(&store).await.unwrap();
-    assert!(
-        analysed.contains(&"public.customers".to_string()),
-        "{analysed:?}"
-    );
-    let (tuples,): (f32,) =
-        sqlx::query_as("SELECT reltuples FROM pg_class WHERE relname = 'customers'")
-            .fetch_one(store.pool())
-            .await
-            .unwrap();
+    let analyse = "ANALYZE public.customers".to_string();
+    wait_due(&store, &analyse).await;
+    let done = statistics::analyse_due(&store).await.unwrap();
+    assert!(done.contains(&analyse), "{done:?}");
+    let (tuples, visible) = table(&store).await;
     assert_eq!(tuples, 120.0);
-    assert!(!statistics::due(&store)
-        .await
-        .unwrap()
-        .contains(&"public.customers".to_string()));
-    // Fewer changes than the threshold since: not due again.
+    assert_eq!(visible, 0, "analysed, not vacuumed");
+    // Fewer changes than the threshold since: nothing due.
     add_customers(&store, 120, 10).await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert!(!statistics::due(&store)
         .await
         .unwrap()
-        .contains(&"public.customers".to_string()));
+        .iter()
+        .any(|s| s.ends_with("public.customers")));
+    // Past the inserted rows' threshold: vacuumed (and analysed).
+    add_customers(&store, 130, 1100).await;
+    let vacuum = "VACUUM (ANALYZE) public.customers".to_string();
+    wait_due(&store, &vacuum).await;
+    let done = statistics::analyse_due(&store).await.unwrap();
+    assert!(done.contains(&vacuum), "{done:?}");
+    let (tuples, visible) = table(&store).await;
+    assert_eq!(tuples, 1230.0);
+    assert!(visible > 0, "no page marked all-visible");
+}
+
+/// Wait until `statement` is among what is due (PostgreSQL counts changes asynchronously,
+/// flushed within about a second).
+async fn wait_due(store: &Store, statement: &String) {
+    let started = Instant::now();
+    while !statistics::due(store).await.unwrap().contains(statement) {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "never due: {statement}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// `customers`' row count and all-visible pages as the planner knows them.
+async fn table(store: &Store) -> (f32, i32) {
+    sqlx::query_as("SELECT reltuples, relallvisible FROM pg_class WHERE relname = 'customers'")
+        .fetch_one(store.pool())
+        .await
+        .unwrap()
 }
 
 /// A running server analyses what changed when its PostgreSQL's autovacuum is off (as on
@@ -107,4 +118,4 @@ async fn a_running_server_analyses_its_tables_when_autovacuum_is_off() {
     }
 }
 
-crate::storage_tests!(a_table_changed_past_the_threshold_is_analysed_and_no_longer_due);
+crate::storage_tests!(a_table_changed_past_the_thresholds_is_analysed_or_vacuumed);
