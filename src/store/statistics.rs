@@ -1,4 +1,4 @@
-//! Planner statistics on a PostgreSQL whose autovacuum is off.
+//! Planner statistics (and vacuuming) on a PostgreSQL whose autovacuum is off.
 //!
 //! PostgreSQL plans from statistics that only `ANALYZE` gathers, and autovacuum is what runs
 //! it. With autovacuum off nothing ever does: a table keeps the size it had when its plans
@@ -63,7 +63,7 @@ pub async fn due(store: &Store) -> StoreResult<Vec<String>> {
 }
 
 /// Run every statement [`due`] now (outside a transaction, as `VACUUM` must); returns them.
-pub async fn analyse_due(store: &Store) -> StoreResult<Vec<String>> {
+pub async fn run_due(store: &Store) -> StoreResult<Vec<String>> {
     let statements = due(store).await?;
     for sql in &statements {
         store
@@ -113,7 +113,7 @@ pub async fn keep(store: Store, every: Duration, stop: CancellationToken) {
         let now = super::now_ms();
         let until = now + 3 * every.as_millis() as i64;
         match lease::take(&store, LEASE, &holder, now, until).await {
-            Ok(true) => match analyse_due(&store).await {
+            Ok(true) => match run_due(&store).await {
                 Ok(t) if !t.is_empty() => tracing::debug!(tables = ?t, "analysed"),
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "analysing tables failed"),
