@@ -29,8 +29,10 @@ test('an unverified pre-chat email shows as a possible match, merged only after 
     assert.equal(await info.getByTestId('visitor-email').innerText(), env.CLAIMED_EMAIL);
     const match = info.getByTestId('possible-match');
     assert.equal(await match.getByTestId('possible-match-name').innerText(), env.OWNER_NAME);
-    // The timeline is the visitor's own: one conversation, this chat.
-    assert.equal(await page.locator('[data-testid="timeline-item"].tl-conversation').count(), 1);
+    // The timeline is the visitor's own: one conversation, this chat (counted once it shows).
+    const conversations = page.locator('[data-testid="timeline-item"].tl-conversation');
+    await conversations.first().waitFor();
+    assert.equal(await conversations.count(), 1);
     await page.screenshot({ path: join(ARTIFACT_DIR, 'console-possible-match.png') });
 
     // Merge asks first; confirmed, the chat moves to the owner's profile.
