@@ -15,7 +15,8 @@
 //! autovacuum_analyze_scale_factor × rows` (50 + 10 % by default), `VACUUM (ANALYZE)` when its
 //! dead rows or rows inserted since its last vacuum pass theirs. `ANALYZE` also makes
 //! PostgreSQL plan the cached statements that read the table again. Nodes sharing the
-//! database take turns by a lease. SQLite plans without statistics (see [`super::dialect::index_hint`]): nothing to do there.
+//! database take turns by a lease. SQLite plans without statistics (see
+//! [`super::dialect::index_hint`]): nothing to do there.
 
 use super::{lease, Backend, Store, StoreError, StoreResult};
 use sqlx::Executor;
@@ -87,7 +88,7 @@ pub async fn autovacuum_on(store: &Store) -> StoreResult<bool> {
     Ok(on == "on")
 }
 
-/// Lease of the node analysing for all (see [`lease`]).
+/// Lease of the node doing this for all (see [`lease`]).
 const LEASE: &str = "statistics";
 
 /// On a PostgreSQL without autovacuum: warn, then every `every` vacuum or analyse what is due
@@ -114,9 +115,9 @@ pub async fn keep(store: Store, every: Duration, stop: CancellationToken) {
         let until = now + 3 * every.as_millis() as i64;
         match lease::take(&store, LEASE, &holder, now, until).await {
             Ok(true) => match run_due(&store).await {
-                Ok(t) if !t.is_empty() => tracing::debug!(tables = ?t, "analysed"),
+                Ok(t) if !t.is_empty() => tracing::debug!(statements = ?t, "vacuumed or analysed"),
                 Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "analysing tables failed"),
+                Err(e) => tracing::warn!(error = %e, "vacuuming or analysing tables failed"),
             },
             Ok(false) => {}
             Err(e) => tracing::warn!(error = %e, "taking the statistics lease failed"),
