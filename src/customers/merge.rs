@@ -198,7 +198,7 @@ pub async fn merge_preview(
     let (conversations,) = count("SELECT COUNT(*) FROM conversations WHERE customer_id = $1")
         .fetch_one(&mut *conn)
         .await?;
-    let (orders,) = count("SELECT COUNT(*) FROM orders WHERE customer_id = $1")
+    let (orders,) = count("SELECT COUNT(*) FROM customer_orders WHERE customer_id = $1")
         .fetch_one(&mut *conn)
         .await?;
     let result = Combined::of(&target, &source);

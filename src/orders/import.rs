@@ -281,11 +281,12 @@ async fn store_batch(
                 placed_at: r.placed_at,
             })
             .collect();
-        import.batch(&mut tx, &orders).await?;
-        super::store_new(&mut tx, &orders).await
+        let (written, _, ids) = super::store_new(&mut tx, &orders).await?;
+        import.batch(&mut tx, &ids).await?;
+        Ok::<_, crate::store::StoreError>(written)
     }
     .await;
-    let (written, _, _) = tx.finish(result).await?;
+    let written = tx.finish(result).await?;
     report.imported += written.stored;
     report.duplicates += written.duplicates;
     Ok(())

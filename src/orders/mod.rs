@@ -3,6 +3,7 @@
 //! external id. A single order refreshes its customer's figures (`customer_values`) in its
 //! own transaction; a CSV import refreshes its customers' at its end ([`totals`]).
 
+pub mod by_customer;
 pub mod import;
 pub mod parse;
 pub mod routes;
@@ -98,8 +99,9 @@ pub async fn insert(
     orders: &[NewOrder],
     value_currency: &str,
 ) -> StoreResult<Written> {
-    let (written, seen_before, meant) = store_new(tx, orders).await?;
-    if written.stored == meant {
+    let (written, seen_before, ids) = store_new(tx, orders).await?;
+    by_customer::index_now(tx, &ids).await?;
+    if written.stored == ids.len() {
         totals::add(tx, orders, &seen_before, value_currency).await?;
     } else {
         // A concurrent writer stored some of these external ids first: which of ours were
@@ -111,24 +113,27 @@ pub async fn insert(
     Ok(written)
 }
 
-/// Store the orders of `orders` whose external id is new, leaving customers' totals to the
-/// caller; with the external ids that were already stored before and how many orders it
-/// meant to store (fewer are stored when a concurrent writer stored some first).
+/// Store the orders of `orders` whose external id is new, leaving `customer_orders` and
+/// customers' totals to the caller; with the external ids that were already stored before
+/// and the new ids of the orders it meant to store (fewer are stored when a concurrent writer
+/// stored some first: their ids are not in `orders`).
 pub(crate) async fn store_new(
     tx: &mut Tx,
     orders: &[NewOrder],
-) -> StoreResult<(Written, HashSet<String>, usize)> {
+) -> StoreResult<(Written, HashSet<String>, Vec<String>)> {
     let ids: Vec<&str> = orders.iter().map(|o| o.external_id.as_str()).collect();
     let seen_before: HashSet<String> = existing(tx, &ids).await?;
     let mut seen = seen_before.clone();
     let now = now_ms();
     let mut rows = Vec::new();
+    let mut ids = Vec::new();
     for o in orders {
         if !seen.insert(o.external_id.clone()) {
             continue;
         }
+        ids.push(new_id());
         rows.push(vec![
-            V::S(new_id()),
+            V::S(ids[ids.len() - 1].clone()),
             V::S(o.customer_id.clone()),
             V::S(o.external_id.clone()),
             V::S(o.source.clone()),
@@ -139,7 +144,6 @@ pub(crate) async fn store_new(
             V::I(now),
         ]);
     }
-    let meant = rows.len();
     let stored = insert_rows_counted(
         tx,
         &format!("INSERT INTO orders ({ORDER_COLS})"),
@@ -152,22 +156,23 @@ pub(crate) async fn store_new(
         stored,
         duplicates: orders.len() - stored,
     };
-    Ok((written, seen_before, meant))
+    Ok((written, seen_before, ids))
 }
 
 /// Store one order, or bring the stored order with its external id up to date (a shop
 /// reporting a status change or a refund). Returns true when it was new.
 pub async fn upsert(tx: &mut Tx, o: &NewOrder, value_currency: &str) -> StoreResult<bool> {
-    let before: Option<(String,)> =
-        sqlx::query_as("SELECT customer_id FROM orders WHERE external_id = $1")
+    let before: Option<(String, String, i64)> =
+        sqlx::query_as("SELECT id, customer_id, placed_at FROM orders WHERE external_id = $1")
             .bind(&o.external_id)
             .fetch_optional(tx.conn())
             .await
             .map_err(StoreError::from_sqlx)?;
-    sqlx::query(&format!(
+    let (id,): (String,) = sqlx::query_as(&format!(
         "INSERT INTO orders ({ORDER_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
          ON CONFLICT (external_id) DO UPDATE SET amount_e4 = excluded.amount_e4, \
-           currency = excluded.currency, status = excluded.status, placed_at = excluded.placed_at"
+           currency = excluded.currency, status = excluded.status, placed_at = excluded.placed_at \
+         RETURNING id"
     ))
     .bind(new_id())
     .bind(&o.customer_id)
@@ -178,25 +183,22 @@ pub async fn upsert(tx: &mut Tx, o: &NewOrder, value_currency: &str) -> StoreRes
     .bind(&o.status)
     .bind(o.placed_at)
     .bind(now_ms())
-    .execute(tx.conn())
+    .fetch_one(tx.conn())
     .await
     .map_err(StoreError::from_sqlx)?;
     let mut customers = vec![o.customer_id.as_str()];
-    if let Some((old,)) = &before {
+    if let Some((id, old, placed_at)) = &before {
+        by_customer::unindex(tx, old, *placed_at, id).await?;
         customers.push(old.as_str());
     }
+    by_customer::index_now(tx, &[id]).await?;
     refresh(tx, &customers, value_currency).await?;
     Ok(before.is_none())
 }
 
 /// Move every order of customer `from` to `to` (a merge) and refresh both figures.
 pub async fn move_customer(tx: &mut Tx, from: &str, to: &str, currency: &str) -> StoreResult<()> {
-    sqlx::query("UPDATE orders SET customer_id = $1 WHERE customer_id = $2")
-        .bind(to)
-        .bind(from)
-        .execute(tx.conn())
-        .await
-        .map_err(StoreError::from_sqlx)?;
+    by_customer::move_customer(tx, from, to).await?;
     refresh(tx, &[from, to], currency).await
 }
 
@@ -228,10 +230,12 @@ pub async fn list_for_customer(
     limit: usize,
 ) -> StoreResult<Vec<Order>> {
     let (at, id) = before.clone().unwrap_or_default();
+    let cols = ORDER_COLS.replace(", ", ", o.");
     let rows: Vec<OrderRow> = sqlx::query_as(&format!(
-        "SELECT {ORDER_COLS} FROM orders WHERE customer_id = $1 \
-           AND ($2 = 0 OR placed_at < $3 OR (placed_at = $3 AND id < $4)) \
-         ORDER BY placed_at DESC, id DESC LIMIT $5"
+        "SELECT o.{cols} FROM customer_orders c JOIN orders o ON o.id = c.order_id \
+         WHERE c.customer_id = $1 \
+           AND ($2 = 0 OR c.placed_at < $3 OR (c.placed_at = $3 AND c.order_id < $4)) \
+         ORDER BY c.placed_at DESC, c.order_id DESC LIMIT $5"
     ))
     .bind(customer_id)
     .bind(i64::from(before.is_some()))

@@ -1,12 +1,14 @@
 //! Customers' order count and net total in the deployment's currency (`customer_values`),
 //! kept in step with the orders: a single order adds to them in its own transaction; a CSV
-//! import adds its customers' totals once, at its end ([`Import`]) — per batch, every order
-//! rewrote its customer's row and that row's two index entries, most of an import's writes.
+//! import adds its customers' totals at its end ([`Import`]), as it merges its orders into
+//! `customer_orders` (see [`super::by_customer`]) — per batch, every order rewrote its
+//! customer's row and that row's two index entries, most of an import's writes.
 //!
 //! An import in progress is marked in `order_imports`, touched by every batch; a mark left
-//! untouched for [`IMPORT_STALE_MS`] (its node died mid-import) makes [`heal`] recount every
-//! customer's totals.
+//! untouched for [`IMPORT_STALE_MS`] (its node died mid-import) makes [`heal`] merge that
+//! import's orders and recount every customer's totals.
 
+use super::by_customer;
 use super::NewOrder;
 use crate::state::AppState;
 use crate::store::bulk::{insert_rows, V};
@@ -15,9 +17,6 @@ use std::collections::{BTreeMap, HashSet};
 
 /// An import mark untouched this long belongs to an import that stopped.
 pub const IMPORT_STALE_MS: i64 = 5 * 60_000;
-/// Most customers an import recounts one by one; an import touching more recounts everyone
-/// (one ordered pass over the orders' index by customer).
-const TOUCHED_MAX: usize = 100_000;
 /// Customers recounted per transaction.
 const RECOUNT_CHUNK: usize = 20_000;
 
@@ -27,6 +26,11 @@ const SET_TOTALS: &str = "ON CONFLICT (customer_id) DO UPDATE SET orders = exclu
      total_e4 = excluded.total_e4, updated_at = excluded.updated_at \
    WHERE customer_values.orders <> excluded.orders \
      OR customer_values.total_e4 <> excluded.total_e4";
+
+/// The upsert tail adding figures to a customer's.
+const ADD_TOTALS: &str = "ON CONFLICT (customer_id) DO UPDATE SET \
+     orders = customer_values.orders + excluded.orders, \
+     total_e4 = customer_values.total_e4 + excluded.total_e4, updated_at = excluded.updated_at";
 
 /// The net figures of the orders: purchases are orders with an amount of zero or more;
 /// refunds subtract; cancelled orders and other currencies count for nothing.
@@ -42,7 +46,7 @@ pub(super) async fn add(
     currency: &str,
 ) -> StoreResult<()> {
     let mut seen: HashSet<&str> = skip.iter().map(String::as_str).collect();
-    // In customer order, so concurrent batches over the same customers lock their rows in
+    // In customer order, so concurrent writers over the same customers lock their rows in
     // the same order (PostgreSQL would otherwise deadlock them).
     let mut sums: BTreeMap<&str, (i64, i64)> = BTreeMap::new();
     for o in orders {
@@ -63,10 +67,35 @@ pub(super) async fn add(
         "INSERT INTO customer_values (customer_id, orders, total_e4, updated_at)",
         rows,
         "",
-        "ON CONFLICT (customer_id) DO UPDATE SET orders = customer_values.orders + excluded.orders, \
-           total_e4 = customer_values.total_e4 + excluded.total_e4, updated_at = excluded.updated_at",
+        ADD_TOTALS,
     )
     .await
+}
+
+/// Add import `import_id`'s pending rows of customers in (`after`, `upto`] to their totals
+/// in `currency`, in customer order.
+async fn add_pending(
+    tx: &mut Tx,
+    import_id: &str,
+    (after, upto): (&str, Option<&str>),
+    currency: &str,
+) -> StoreResult<()> {
+    sqlx::query(&format!(
+        "INSERT INTO customer_values (customer_id, orders, total_e4, updated_at) \
+         SELECT customer_id, {SUMS}, $5 FROM order_pending \
+         WHERE import_id = $1 AND customer_id > $2 AND ($3 IS NULL OR customer_id <= $3) \
+           AND currency = $4 AND status <> 'cancelled' \
+         GROUP BY customer_id ORDER BY customer_id {ADD_TOTALS}"
+    ))
+    .bind(import_id)
+    .bind(after)
+    .bind(upto)
+    .bind(currency)
+    .bind(now_ms())
+    .execute(tx.conn())
+    .await
+    .map_err(StoreError::from_sqlx)?;
+    Ok(())
 }
 
 /// Recompute the order count and net total of `customers` in `currency` from their orders.
@@ -80,7 +109,7 @@ pub async fn refresh(tx: &mut Tx, customers: &[&str], currency: &str) -> StoreRe
         sqlx::query(&format!(
             "UPDATE customer_values SET orders = 0, total_e4 = 0, updated_at = $2 \
              WHERE customer_id {among} AND (orders <> 0 OR total_e4 <> 0) \
-               AND NOT EXISTS (SELECT 1 FROM orders o WHERE o.customer_id = customer_values.customer_id \
+               AND NOT EXISTS (SELECT 1 FROM customer_orders o WHERE o.customer_id = customer_values.customer_id \
                  AND o.currency = $3 AND o.status <> 'cancelled')"
         ))
         .bind(&list)
@@ -92,7 +121,7 @@ pub async fn refresh(tx: &mut Tx, customers: &[&str], currency: &str) -> StoreRe
         sqlx::query(&format!(
             "INSERT INTO customer_values (customer_id, orders, total_e4, updated_at) \
              SELECT customer_id, {SUMS}, $3 \
-             FROM orders WHERE customer_id {among} AND currency = $2 AND status <> 'cancelled' \
+             FROM customer_orders WHERE customer_id {among} AND currency = $2 AND status <> 'cancelled' \
              GROUP BY customer_id {SET_TOTALS}"
         ))
         .bind(&list)
@@ -132,7 +161,7 @@ async fn recount_all(state: &AppState, currency: &str, touch: &[String]) -> Stor
     loop {
         // The chunk's last customer (a read of the index by customer, no lock taken).
         let (last,): (Option<String>,) = sqlx::query_as(&format!(
-            "SELECT MAX(customer_id) FROM (SELECT DISTINCT customer_id FROM orders \
+            "SELECT MAX(customer_id) FROM (SELECT DISTINCT customer_id FROM customer_orders \
              WHERE customer_id > $1 ORDER BY customer_id LIMIT {RECOUNT_CHUNK}) AS chunk"
         ))
         .bind(&after)
@@ -148,7 +177,7 @@ async fn recount_all(state: &AppState, currency: &str, touch: &[String]) -> Stor
             lock(&mut tx, range, &[&after, &last]).await?;
             sqlx::query(&format!(
                 "INSERT INTO customer_values (customer_id, orders, total_e4, updated_at) \
-                 SELECT customer_id, {SUMS}, $4 FROM orders \
+                 SELECT customer_id, {SUMS}, $4 FROM customer_orders \
                  WHERE {range} AND currency = $3 AND status <> 'cancelled' \
                  GROUP BY customer_id {SET_TOTALS}"
             ))
@@ -194,12 +223,9 @@ async fn unmark(state: &AppState, ids: &[String]) -> StoreResult<()> {
     Ok(())
 }
 
-/// An import in progress: its mark, and the customers its batches touched.
+/// An import in progress: its mark (its id is also its pending orders').
 pub(super) struct Import {
     id: String,
-    touched: HashSet<String>,
-    /// More than [`TOUCHED_MAX`] customers: recount everyone at the end.
-    everyone: bool,
     marked: bool,
 }
 
@@ -207,63 +233,68 @@ impl Import {
     pub fn new() -> Self {
         Import {
             id: new_id(),
-            touched: HashSet::new(),
-            everyone: false,
             marked: false,
         }
     }
 
-    /// In a batch's transaction: mark the import as running and note the batch's customers
-    /// (their totals are added by [`Import::finish`]).
-    pub async fn batch(&mut self, tx: &mut Tx, orders: &[NewOrder]) -> StoreResult<()> {
+    /// In a batch's transaction: mark the import as running and stage the batch's stored
+    /// orders among `ids` (entered and added to their customers' totals by [`Import::finish`]).
+    pub async fn batch(&mut self, tx: &mut Tx, ids: &[String]) -> StoreResult<()> {
         mark(tx, std::slice::from_ref(&self.id)).await?;
         self.marked = true;
-        if !self.everyone {
-            self.touched
-                .extend(orders.iter().map(|o| o.customer_id.clone()));
-            if self.touched.len() > TOUCHED_MAX {
-                self.everyone = true;
-                self.touched = HashSet::new();
-            }
-        }
-        Ok(())
+        by_customer::stage(tx, &self.id, ids).await
     }
 
-    /// Bring the touched customers' totals up to date, then drop the mark.
+    /// Merge the import's orders into `customer_orders`, adding them to their customers'
+    /// totals, then drop the mark.
     pub async fn finish(self, state: &AppState) -> StoreResult<()> {
         if !self.marked {
             return Ok(());
         }
         let currency = &state.settings.value.default_currency;
-        let mark_ids = [self.id.clone()];
         let started = std::time::Instant::now();
-        if self.everyone {
-            recount_all(state, currency, &mark_ids).await?;
-        } else {
-            let mut customers: Vec<&str> = self.touched.iter().map(String::as_str).collect();
-            customers.sort_unstable();
-            for chunk in customers.chunks(RECOUNT_CHUNK / 4) {
-                let mut tx = state.store.begin().await?;
-                let result = async {
-                    refresh(&mut tx, chunk, currency).await?;
-                    mark(&mut tx, &mark_ids).await
-                }
-                .await;
-                tx.finish(result).await?;
-            }
-        }
+        merge(state, &self.id, Some(currency)).await?;
         tracing::info!(
-            everyone = self.everyone,
-            customers = self.touched.len(),
             secs = started.elapsed().as_secs_f64(),
-            "order import: customers' totals brought up to date"
+            "order import: orders merged by customer, customers' totals brought up to date"
         );
-        unmark(state, &mark_ids).await
+        unmark(state, std::slice::from_ref(&self.id)).await
     }
 }
 
-/// Recount every customer's totals when an import stopped before adding its own (its mark
-/// went stale): the marks are claimed first (touched now), so one node heals them, and
+/// Merge import `id`'s pending orders into `customer_orders`, a range of customers per
+/// transaction (each touching the import's mark), in customer order, each adding its orders
+/// to their customers' totals in `totals` (when given: after a node died mid-merge the
+/// caller recounts instead); then drop them from `order_pending`.
+async fn merge(state: &AppState, id: &str, totals: Option<&str>) -> StoreResult<()> {
+    let mark_ids = [id.to_string()];
+    let mut bounds: Vec<Option<String>> = by_customer::boundaries(state, id)
+        .await?
+        .into_iter()
+        .map(Some)
+        .collect();
+    bounds.push(None);
+    let mut after = String::new();
+    for upto in bounds {
+        let mut tx = state.store.begin().await?;
+        let result = async {
+            by_customer::enter_range(&mut tx, id, &after, upto.as_deref()).await?;
+            if let Some(currency) = totals {
+                add_pending(&mut tx, id, (&after, upto.as_deref()), currency).await?;
+            }
+            mark(&mut tx, &mark_ids).await
+        }
+        .await;
+        tx.finish(result).await?;
+        after = upto.unwrap_or_default();
+    }
+    let mut tx = state.store.begin().await?;
+    let result = by_customer::drop_pending(&mut tx, id).await;
+    tx.finish(result).await
+}
+
+/// Merge the orders of an import that stopped before its end (its mark went stale) and
+/// recount every customer's totals: the marks are claimed first (touched now), so one node heals them, and
 /// dropped when done; a node dying meanwhile leaves them to go stale again. True when it
 /// recounted.
 pub async fn heal(state: &AppState) -> StoreResult<bool> {
@@ -282,8 +313,11 @@ pub async fn heal(state: &AppState) -> StoreResult<bool> {
     let ids: Vec<String> = claimed.into_iter().map(|r| r.0).collect();
     tracing::warn!(
         imports = ids.len(),
-        "an order import stopped before adding its totals: recounting every customer's"
+        "an order import stopped before its end: merging its orders, recounting every customer's totals"
     );
+    for id in &ids {
+        merge(state, id, None).await?;
+    }
     recount_all(state, &state.settings.value.default_currency, &ids).await?;
     unmark(state, &ids).await?;
     Ok(true)

@@ -67,7 +67,7 @@ pub async fn load(
     let sql = format!(
         "SELECT customer_id, total, in_window, purchases, window_purchases, first_at, last_at, \
            days, spent, \
-           CASE WHEN days > 1 THEN (SELECT CAST(SUM(o.amount_e4) AS BIGINT) FROM orders o \
+           CASE WHEN days > 1 THEN (SELECT CAST(SUM(o.amount_e4) AS BIGINT) FROM customer_orders o \
              WHERE o.customer_id = s.customer_id AND o.currency = $1 \
                AND o.status <> 'cancelled' AND o.amount_e4 >= 0 \
                AND o.placed_at >= {first_day} * $4 AND o.placed_at < ({first_day} + 1) * $4) \
@@ -80,7 +80,7 @@ pub async fn load(
              MAX(CASE WHEN amount_e4 >= 0 THEN placed_at END) AS last_at, \
              COUNT(DISTINCT CASE WHEN amount_e4 >= 0 THEN {} END) AS days, \
              CAST(SUM(CASE WHEN amount_e4 >= 0 THEN amount_e4 ELSE 0 END) AS BIGINT) AS spent \
-           FROM orders WHERE currency = $1 AND status <> 'cancelled' AND placed_at < $2 \
+           FROM customer_orders WHERE currency = $1 AND status <> 'cancelled' AND placed_at < $2 \
            GROUP BY customer_id) s \
          WHERE purchases > 0",
         day_sql("placed_at")

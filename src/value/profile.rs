@@ -53,7 +53,7 @@ pub struct CustomerValue {
 async fn acc_of(state: &AppState, customer_id: &str, today: i64) -> StoreResult<Acc> {
     let window_start = today - state.settings.value.rfm_window_days.max(1) + 1;
     let rows: Vec<(i64, i64)> = sqlx::query_as(
-        "SELECT placed_at, amount_e4 FROM orders WHERE customer_id = $1 AND currency = $2 \
+        "SELECT placed_at, amount_e4 FROM customer_orders WHERE customer_id = $1 AND currency = $2 \
            AND status <> 'cancelled' ORDER BY placed_at",
     )
     .bind(customer_id)

@@ -127,7 +127,64 @@ async fn totals_of_an_import_that_stopped_midway_are_recounted(b: Backend) {
     assert!(!heal(&app.state).await.unwrap());
 }
 
+/// Orders shown on `customer`'s profile (its `value`, read live from `customer_orders`).
+async fn profile_orders(app: &TestApp, customer: &str) -> i64 {
+    let (s, body) = app
+        .get(&format!("/api/v1/customers/{customer}"), &app.admin_token)
+        .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    body["value"]["orders"].as_i64().unwrap()
+}
+
+async fn pending_rows(app: &TestApp) -> i64 {
+    let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM order_pending")
+        .fetch_one(app.state.store.pool())
+        .await
+        .unwrap();
+    n
+}
+
+async fn orders_of_an_import_that_stopped_before_merging_them_are_merged(b: Backend) {
+    let app = small_batches(b).await;
+    let (s, report) = import(&app, &app.admin_token, CSV).await;
+    assert_eq!(s, StatusCode::OK, "{report}");
+    assert_eq!(
+        pending_rows(&app).await,
+        0,
+        "a finished import leaves nothing pending"
+    );
+    let a = customer_id(&app, "a@example.com").await;
+    assert_eq!(profile_orders(&app, &a).await, 2);
+    // As a node dying after an import's batches and before its merge leaves things: the
+    // orders stored and pending, not yet on the profile, totals not added, the mark stale.
+    let pool = app.state.store.pool();
+    for sql in [
+        "INSERT INTO order_pending (import_id, customer_id, placed_at, order_id, currency, \
+           status, amount_e4) SELECT 'dead', customer_id, placed_at, order_id, currency, \
+           status, amount_e4 FROM customer_orders WHERE customer_id = $1",
+        "DELETE FROM customer_orders WHERE customer_id = $1",
+        "UPDATE customer_values SET orders = 0, total_e4 = 0 WHERE customer_id = $1",
+    ] {
+        sqlx::query(sql).bind(&a).execute(pool).await.unwrap();
+    }
+    sqlx::query("INSERT INTO order_imports (id, touched_at) VALUES ('dead', $1)")
+        .bind(now_ms() - IMPORT_STALE_MS - 1_000)
+        .execute(pool)
+        .await
+        .unwrap();
+    assert_eq!(profile_orders(&app, &a).await, 0);
+    assert!(
+        heal(&app.state).await.unwrap(),
+        "the stale import was healed"
+    );
+    assert_eq!(profile_orders(&app, &a).await, 2);
+    assert_eq!(totals(&app, &a).await, (2, 400_000));
+    assert_eq!(pending_rows(&app).await, 0);
+    assert!(marks(&app).await.is_empty());
+}
+
 storage_tests!(
     an_import_in_many_batches_adds_each_customers_totals_once,
     totals_of_an_import_that_stopped_midway_are_recounted,
+    orders_of_an_import_that_stopped_before_merging_them_are_merged,
 );

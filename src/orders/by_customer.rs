@@ -1,0 +1,155 @@
+//! Orders by customer (`customer_orders`): the table every read by customer uses (profiles,
+//! totals, the refit), clustered by customer, kept in step with `orders`.
+//!
+//! A single order enters it in its own transaction ([`index_now`]). An import's orders do
+//! not: one by one, each would land at a random place in a B-tree larger than any cache (a
+//! page read and two page writes per order, the import's main cost). Each batch instead notes
+//! its orders in `order_pending` (appended, [`stage`]) and the import's end merges them in
+//! customer order (`totals::Import::finish`, [`enter_range`]), in ranges of customers a transaction each, so the table's pages
+//! are written in one sweep: a fraction of a page per order. Until then an import's orders
+//! are stored (and counted as duplicates by a retry) but not yet on their customers' profiles.
+
+use crate::state::AppState;
+use crate::store::{dialect, StoreError, StoreResult, Tx};
+
+/// About how many orders one transaction of an import's merge writes.
+const MERGE_CHUNK: i64 = 200_000;
+
+fn json(ids: &[String]) -> StoreResult<String> {
+    serde_json::to_string(ids).map_err(|e| StoreError::Other(sqlx::Error::Encode(e.into())))
+}
+
+/// The columns of a `customer_orders` row, read from `orders` (aliased `o`).
+const FROM_ORDER: &str = "o.customer_id, o.placed_at, o.id, o.currency, o.status, o.amount_e4";
+const COLS: &str = "customer_id, placed_at, order_id, currency, status, amount_e4";
+
+/// Enter the stored orders among `ids` (new ids of orders just inserted; those skipped as
+/// duplicates do not exist) into `customer_orders`, in `tx`.
+pub(super) async fn index_now(tx: &mut Tx, ids: &[String]) -> StoreResult<()> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let among = dialect::in_json_list(tx.backend(), 1, None);
+    sqlx::query(&format!(
+        "INSERT INTO customer_orders ({COLS}) SELECT {FROM_ORDER} FROM orders o \
+         WHERE o.id {among} ORDER BY 1, 2, 3 ON CONFLICT DO NOTHING"
+    ))
+    .bind(json(ids)?)
+    .execute(tx.conn())
+    .await
+    .map_err(StoreError::from_sqlx)?;
+    Ok(())
+}
+
+/// Note the stored orders among `ids` as import `import_id`'s: their `customer_orders` rows
+/// wait in `order_pending` to be merged at the import's end.
+pub(super) async fn stage(tx: &mut Tx, import_id: &str, ids: &[String]) -> StoreResult<()> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let among = dialect::in_json_list(tx.backend(), 2, None);
+    sqlx::query(&format!(
+        "INSERT INTO order_pending (import_id, {COLS}) \
+         SELECT $1, {FROM_ORDER} FROM orders o WHERE o.id {among}"
+    ))
+    .bind(import_id)
+    .bind(json(ids)?)
+    .execute(tx.conn())
+    .await
+    .map_err(StoreError::from_sqlx)?;
+    Ok(())
+}
+
+/// Take order `order_id` (as it was: its customer and time) out of `customer_orders`, or out
+/// of an import's pending rows, before it is changed and entered again.
+pub(super) async fn unindex(
+    tx: &mut Tx,
+    customer_id: &str,
+    placed_at: i64,
+    order_id: &str,
+) -> StoreResult<()> {
+    for sql in [
+        "DELETE FROM customer_orders WHERE customer_id = $1 AND placed_at = $2 AND order_id = $3",
+        "DELETE FROM order_pending WHERE customer_id = $1 AND placed_at = $2 AND order_id = $3",
+    ] {
+        sqlx::query(sql)
+            .bind(customer_id)
+            .bind(placed_at)
+            .bind(order_id)
+            .execute(tx.conn())
+            .await
+            .map_err(StoreError::from_sqlx)?;
+    }
+    Ok(())
+}
+
+/// Move every order of customer `from` to `to`, in both tables and in imports' pending rows
+/// (a merge of customers).
+pub(super) async fn move_customer(tx: &mut Tx, from: &str, to: &str) -> StoreResult<()> {
+    for sql in [
+        "UPDATE orders SET customer_id = $1 WHERE customer_id = $2 AND id IN \
+           (SELECT order_id FROM customer_orders WHERE customer_id = $2 \
+            UNION ALL SELECT order_id FROM order_pending WHERE customer_id = $2)",
+        "UPDATE order_pending SET customer_id = $1 WHERE customer_id = $2",
+        "UPDATE customer_orders SET customer_id = $1 WHERE customer_id = $2",
+    ] {
+        sqlx::query(sql)
+            .bind(to)
+            .bind(from)
+            .execute(tx.conn())
+            .await
+            .map_err(StoreError::from_sqlx)?;
+    }
+    Ok(())
+}
+
+/// Drop import `import_id`'s pending rows (all merged), in `tx`.
+pub(super) async fn drop_pending(tx: &mut Tx, import_id: &str) -> StoreResult<()> {
+    sqlx::query("DELETE FROM order_pending WHERE import_id = $1")
+        .bind(import_id)
+        .execute(tx.conn())
+        .await
+        .map_err(StoreError::from_sqlx)?;
+    Ok(())
+}
+
+/// Every [`MERGE_CHUNK`]th customer of the import's pending orders, in order: the upper
+/// bounds of the merge's ranges, a transaction each (the last range is open).
+pub(super) async fn boundaries(state: &AppState, import_id: &str) -> StoreResult<Vec<String>> {
+    let rows: Vec<(String,)> = sqlx::query_as(
+        "SELECT customer_id FROM (SELECT customer_id, \
+           ROW_NUMBER() OVER (ORDER BY customer_id) AS n \
+           FROM order_pending WHERE import_id = $1) AS ranked \
+         WHERE n % $2 = 0 ORDER BY customer_id",
+    )
+    .bind(import_id)
+    .bind(MERGE_CHUNK)
+    .fetch_all(state.store.pool())
+    .await
+    .map_err(StoreError::from_sqlx)?;
+    let mut out: Vec<String> = rows.into_iter().map(|r| r.0).collect();
+    out.dedup();
+    Ok(out)
+}
+
+/// Merge the import's pending rows of customers in (`after`, `upto`] into `customer_orders`,
+/// in key order.
+pub(super) async fn enter_range(
+    tx: &mut Tx,
+    import_id: &str,
+    after: &str,
+    upto: Option<&str>,
+) -> StoreResult<()> {
+    sqlx::query(&format!(
+        "INSERT INTO customer_orders ({COLS}) SELECT {COLS} FROM order_pending \
+         WHERE import_id = $1 AND customer_id > $2 AND ($3 IS NULL OR customer_id <= $3) \
+         ORDER BY 1, 2, 3 ON CONFLICT DO NOTHING"
+    ))
+    .bind(import_id)
+    .bind(after)
+    .bind(upto)
+    .execute(tx.conn())
+    .await
+    .map_err(StoreError::from_sqlx)?;
+    Ok(())
+}
