@@ -5,9 +5,11 @@
 //! not: one by one, each would land at a random place in a B-tree larger than any cache (a
 //! page read and two page writes per order, the import's main cost). Each batch instead notes
 //! its orders in `order_pending` (appended, [`stage`]) and the import's end merges them in
-//! customer order (`totals::Import::finish`, [`enter_range`]), in ranges of customers a transaction each, so the table's pages
-//! are written in one sweep: a fraction of a page per order. Until then an import's orders
-//! are stored (and counted as duplicates by a retry) but not yet on their customers' profiles.
+//! customer order (`totals::Import::finish`, [`enter_range`]), a range of customers per
+//! transaction, so the table's pages are written in one sweep: a fraction of a page per
+//! order. Until then an import's orders are stored (and counted as duplicates by a retry)
+//! but not yet on their customers' profiles. An order is in `customer_orders` or pending,
+//! never both: a changed order leaves `order_pending` as it is entered ([`unindex`]).
 
 use crate::state::AppState;
 use crate::store::{dialect, StoreError, StoreResult, Tx};
