@@ -121,19 +121,20 @@ pub(crate) async fn store_new(
     tx: &mut Tx,
     orders: &[NewOrder],
 ) -> StoreResult<(Written, HashSet<String>, Vec<String>)> {
-    let ids: Vec<&str> = orders.iter().map(|o| o.external_id.as_str()).collect();
-    let seen_before: HashSet<String> = existing(tx, &ids).await?;
+    let external: Vec<&str> = orders.iter().map(|o| o.external_id.as_str()).collect();
+    let seen_before: HashSet<String> = existing(tx, &external).await?;
     let mut seen = seen_before.clone();
     let now = now_ms();
     let mut rows = Vec::new();
-    let mut ids = Vec::new();
+    let mut new_ids = Vec::new();
     for o in orders {
         if !seen.insert(o.external_id.clone()) {
             continue;
         }
-        ids.push(new_id());
+        let id = new_id();
+        new_ids.push(id.clone());
         rows.push(vec![
-            V::S(ids[ids.len() - 1].clone()),
+            V::S(id),
             V::S(o.customer_id.clone()),
             V::S(o.external_id.clone()),
             V::S(o.source.clone()),
@@ -156,7 +157,7 @@ pub(crate) async fn store_new(
         stored,
         duplicates: orders.len() - stored,
     };
-    Ok((written, seen_before, ids))
+    Ok((written, seen_before, new_ids))
 }
 
 /// Store one order, or bring the stored order with its external id up to date (a shop
