@@ -9,6 +9,7 @@ mod cdnow;
 mod figures;
 mod lease;
 mod orders;
+mod pending;
 mod risk;
 mod routing;
 mod shop;

@@ -7,7 +7,7 @@ use switchboard::orders::totals::{heal, IMPORT_STALE_MS};
 use switchboard::store::now_ms;
 
 /// (orders, total × 10,000) stored for `customer`.
-async fn totals(app: &TestApp, customer: &str) -> (i64, i64) {
+pub(super) async fn totals(app: &TestApp, customer: &str) -> (i64, i64) {
     sqlx::query_as("SELECT orders, total_e4 FROM customer_values WHERE customer_id = $1")
         .bind(customer)
         .fetch_optional(app.state.store.pool())
@@ -16,7 +16,7 @@ async fn totals(app: &TestApp, customer: &str) -> (i64, i64) {
         .unwrap_or((0, 0))
 }
 
-async fn marks(app: &TestApp) -> Vec<String> {
+pub(super) async fn marks(app: &TestApp) -> Vec<String> {
     let rows: Vec<(String,)> = sqlx::query_as("SELECT id FROM order_imports ORDER BY id")
         .fetch_all(app.state.store.pool())
         .await
@@ -24,7 +24,7 @@ async fn marks(app: &TestApp) -> Vec<String> {
     rows.into_iter().map(|r| r.0).collect()
 }
 
-async fn small_batches(b: Backend) -> TestApp {
+pub(super) async fn small_batches(b: Backend) -> TestApp {
     spawn_app_with(b, |s| {
         s.value.default_currency = "USD".into();
         s.value.refit_interval_secs = 0;
@@ -34,7 +34,7 @@ async fn small_batches(b: Backend) -> TestApp {
     .await
 }
 
-const CSV: &str = "customer,external_id,amount,placed_at,currency,status\n\
+pub(super) const CSV: &str = "customer,external_id,amount,placed_at,currency,status\n\
     a@example.com,i-1,10,2026-01-02,,\n\
     b@example.com,i-2,20,2026-01-03,,\n\
     a@example.com,i-3,30,2026-01-04,,\n\
@@ -128,7 +128,7 @@ async fn totals_of_an_import_that_stopped_midway_are_recounted(b: Backend) {
 }
 
 /// Orders shown on `customer`'s profile (its `value`, read live from `customer_orders`).
-async fn profile_orders(app: &TestApp, customer: &str) -> i64 {
+pub(super) async fn profile_orders(app: &TestApp, customer: &str) -> i64 {
     let (s, body) = app
         .get(&format!("/api/v1/customers/{customer}"), &app.admin_token)
         .await;
@@ -136,11 +136,13 @@ async fn profile_orders(app: &TestApp, customer: &str) -> i64 {
     body["value"]["orders"].as_i64().unwrap()
 }
 
-async fn pending_rows(app: &TestApp) -> i64 {
-    let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM order_pending")
-        .fetch_one(app.state.store.pool())
-        .await
-        .unwrap();
+pub(super) async fn pending_rows(app: &TestApp) -> i64 {
+    let (n,): (i64,) = sqlx::query_as(
+        "SELECT (SELECT COUNT(*) FROM order_pending) + (SELECT COUNT(*) FROM order_merge)",
+    )
+    .fetch_one(app.state.store.pool())
+    .await
+    .unwrap();
     n
 }
 
