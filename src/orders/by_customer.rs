@@ -4,14 +4,13 @@
 //! A single order enters it in its own transaction ([`index_now`]). An import's orders do
 //! not: one by one, each would land at a random place in a B-tree larger than any cache (a
 //! page read and two page writes per order, the import's main cost). Each batch instead notes
-//! its orders in `order_pending` (appended, [`stage`]); the import's end sorts them by
-//! customer into `order_merge` in one pass ([`sort_pending`]) and merges them from there a
-//! range of customers per transaction (`totals::Import::finish`, [`enter_range`]), so both
-//! tables are read and written in one sweep: a fraction of a page per order. Until then an
-//! import's orders are stored (and counted as duplicates by a retry) but not yet on their
-//! customers' profiles. An order is in `customer_orders` or pending (in one of the two
-//! tables), never both: a changed order leaves the pending ones as it is entered
-//! ([`unindex`]).
+//! its orders in `order_pending` (appended, [`stage`]) and the import's end merges them in
+//! customer order (`totals::Import::finish`, [`enter_range`]), a range of customers per
+//! transaction, so the table's pages are written in one sweep: a fraction of a page per
+//! order. Until then an import's orders are stored (and counted as duplicates by a retry)
+//! but not yet on their customers' profiles. An order is in `customer_orders` or pending,
+//! never both: a changed order leaves `order_pending` as it is entered ([`unindex`]), and so
+//! do the pending orders of a customer merged into another ([`move_customer`]).
 
 use crate::state::AppState;
 use crate::store::{dialect, StoreError, StoreResult, Tx};
@@ -75,7 +74,6 @@ pub(super) async fn unindex(
     for sql in [
         "DELETE FROM customer_orders WHERE customer_id = $1 AND placed_at = $2 AND order_id = $3",
         "DELETE FROM order_pending WHERE customer_id = $1 AND placed_at = $2 AND order_id = $3",
-        "DELETE FROM order_merge WHERE customer_id = $1 AND placed_at = $2 AND order_id = $3",
     ] {
         sqlx::query(sql)
             .bind(customer_id)
@@ -89,26 +87,19 @@ pub(super) async fn unindex(
 }
 
 /// Move every order of customer `from` to `to` (a merge of customers), in both tables; its
-/// orders still pending in an import are entered at once (a range already merged may hold
-/// `to`, so they could not wait for the import's end), and leave the pending tables.
+/// orders still pending in an import are entered at once (the import's merge may have passed
+/// `to`'s range already, so they could not wait for it) and leave `order_pending`.
 pub(super) async fn move_customer(tx: &mut Tx, from: &str, to: &str) -> StoreResult<()> {
-    let pending = |table: &str| {
-        format!(
-            "SELECT CAST($1 AS TEXT), placed_at, order_id, currency, status, amount_e4 FROM {table} \
-             WHERE customer_id = $2"
-        )
-    };
     for sql in [
         "UPDATE orders SET customer_id = $1 WHERE customer_id = $2 AND id IN \
            (SELECT order_id FROM customer_orders WHERE customer_id = $2 \
-            UNION ALL SELECT order_id FROM order_pending WHERE customer_id = $2 \
-            UNION ALL SELECT order_id FROM order_merge WHERE customer_id = $2)"
+            UNION ALL SELECT order_id FROM order_pending WHERE customer_id = $2)"
             .to_string(),
         "UPDATE customer_orders SET customer_id = $1 WHERE customer_id = $2".to_string(),
         format!(
-            "INSERT INTO customer_orders ({COLS}) {} UNION ALL {} ON CONFLICT DO NOTHING",
-            pending("order_pending"),
-            pending("order_merge")
+            "INSERT INTO customer_orders ({COLS}) SELECT CAST($1 AS TEXT), placed_at, order_id, \
+               currency, status, amount_e4 FROM order_pending WHERE customer_id = $2 \
+             ORDER BY 2, 3 ON CONFLICT DO NOTHING"
         ),
     ] {
         sqlx::query(&sql)
@@ -118,71 +109,54 @@ pub(super) async fn move_customer(tx: &mut Tx, from: &str, to: &str) -> StoreRes
             .await
             .map_err(StoreError::from_sqlx)?;
     }
-    for table in ["order_pending", "order_merge"] {
-        sqlx::query(&format!("DELETE FROM {table} WHERE customer_id = $1"))
-            .bind(from)
-            .execute(tx.conn())
-            .await
-            .map_err(StoreError::from_sqlx)?;
-    }
+    sqlx::query("DELETE FROM order_pending WHERE customer_id = $1")
+        .bind(from)
+        .execute(tx.conn())
+        .await
+        .map_err(StoreError::from_sqlx)?;
     Ok(())
 }
 
-/// Move import `import_id`'s pending rows into `order_merge`, sorted by customer (one
-/// sort of them all), in `tx`.
-pub(super) async fn sort_pending(tx: &mut Tx, import_id: &str) -> StoreResult<()> {
-    for sql in [
-        format!(
-            "INSERT INTO order_merge (import_id, {COLS}) SELECT import_id, {COLS} \
-             FROM order_pending WHERE import_id = $1 ORDER BY 2, 3, 4 ON CONFLICT DO NOTHING"
-        ),
-        "DELETE FROM order_pending WHERE import_id = $1".to_string(),
-    ] {
-        sqlx::query(&sql)
-            .bind(import_id)
-            .execute(tx.conn())
-            .await
-            .map_err(StoreError::from_sqlx)?;
-    }
+/// Drop import `import_id`'s pending rows (all merged), in `tx`.
+pub(super) async fn drop_pending(tx: &mut Tx, import_id: &str) -> StoreResult<()> {
+    sqlx::query("DELETE FROM order_pending WHERE import_id = $1")
+        .bind(import_id)
+        .execute(tx.conn())
+        .await
+        .map_err(StoreError::from_sqlx)?;
     Ok(())
 }
 
-/// The last customer of the next range of import `import_id`'s sorted rows after customer
-/// `after`: the customer [`MERGE_CHUNK`] rows on, or the import's last; `None` when no row
-/// is left.
-pub(super) async fn next_bound(
-    state: &AppState,
-    import_id: &str,
-    after: &str,
-) -> StoreResult<Option<String>> {
-    let (upto,): (Option<String>,) = sqlx::query_as(
-        "SELECT COALESCE( \
-           (SELECT customer_id FROM order_merge WHERE import_id = $1 AND customer_id > $2 \
-            ORDER BY customer_id LIMIT 1 OFFSET $3), \
-           (SELECT MAX(customer_id) FROM order_merge WHERE import_id = $1 AND customer_id > $2))",
+/// Every [`MERGE_CHUNK`]th customer of the import's pending orders, in order: the upper
+/// bounds of the merge's ranges, a transaction each (the last range is open).
+pub(super) async fn boundaries(state: &AppState, import_id: &str) -> StoreResult<Vec<String>> {
+    let rows: Vec<(String,)> = sqlx::query_as(
+        "SELECT customer_id FROM (SELECT customer_id, \
+           ROW_NUMBER() OVER (ORDER BY customer_id) AS n \
+           FROM order_pending WHERE import_id = $1) AS ranked \
+         WHERE n % $2 = 0 ORDER BY customer_id",
     )
     .bind(import_id)
-    .bind(after)
-    .bind(MERGE_CHUNK - 1)
-    .fetch_one(state.store.pool())
+    .bind(MERGE_CHUNK)
+    .fetch_all(state.store.pool())
     .await
     .map_err(StoreError::from_sqlx)?;
-    Ok(upto)
+    let mut out: Vec<String> = rows.into_iter().map(|r| r.0).collect();
+    out.dedup();
+    Ok(out)
 }
 
-/// The sorted rows of customers in (`after`, `upto`]: `WHERE` conditions on `order_merge`
-/// with the import's id as `$1`.
-pub(super) const RANGE: &str = "import_id = $1 AND customer_id > $2 AND customer_id <= $3";
-
-/// Merge the import's sorted rows of customers in (`after`, `upto`] into `customer_orders`,
+/// Merge the import's pending rows of customers in (`after`, `upto`] into `customer_orders`,
 /// in key order.
 pub(super) async fn enter_range(
     tx: &mut Tx,
     import_id: &str,
-    (after, upto): (&str, &str),
+    after: &str,
+    upto: Option<&str>,
 ) -> StoreResult<()> {
     sqlx::query(&format!(
-        "INSERT INTO customer_orders ({COLS}) SELECT {COLS} FROM order_merge WHERE {RANGE} \
+        "INSERT INTO customer_orders ({COLS}) SELECT {COLS} FROM order_pending \
+         WHERE import_id = $1 AND customer_id > $2 AND ($3 IS NULL OR customer_id <= $3) \
          ORDER BY 1, 2, 3 ON CONFLICT DO NOTHING"
     ))
     .bind(import_id)
@@ -191,21 +165,5 @@ pub(super) async fn enter_range(
     .execute(tx.conn())
     .await
     .map_err(StoreError::from_sqlx)?;
-    Ok(())
-}
-
-/// Drop the import's sorted rows of customers in (`after`, `upto`] (merged), in `tx`.
-pub(super) async fn drop_range(
-    tx: &mut Tx,
-    import_id: &str,
-    (after, upto): (&str, &str),
-) -> StoreResult<()> {
-    sqlx::query(&format!("DELETE FROM order_merge WHERE {RANGE}"))
-        .bind(import_id)
-        .bind(after)
-        .bind(upto)
-        .execute(tx.conn())
-        .await
-        .map_err(StoreError::from_sqlx)?;
     Ok(())
 }

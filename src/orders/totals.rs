@@ -72,20 +72,20 @@ pub(super) async fn add(
     .await
 }
 
-/// Add import `import_id`'s sorted rows of customers in (`after`, `upto`] to their totals
+/// Add import `import_id`'s pending rows of customers in (`after`, `upto`] to their totals
 /// in `currency`, in customer order.
 async fn add_pending(
     tx: &mut Tx,
     import_id: &str,
-    (after, upto): (&str, &str),
+    (after, upto): (&str, Option<&str>),
     currency: &str,
 ) -> StoreResult<()> {
     sqlx::query(&format!(
         "INSERT INTO customer_values (customer_id, orders, total_e4, updated_at) \
-         SELECT customer_id, {SUMS}, $5 FROM order_merge \
-         WHERE {} AND currency = $4 AND status <> 'cancelled' \
-         GROUP BY customer_id ORDER BY customer_id {ADD_TOTALS}",
-        by_customer::RANGE
+         SELECT customer_id, {SUMS}, $5 FROM order_pending \
+         WHERE import_id = $1 AND customer_id > $2 AND ($3 IS NULL OR customer_id <= $3) \
+           AND currency = $4 AND status <> 'cancelled' \
+         GROUP BY customer_id ORDER BY customer_id {ADD_TOTALS}"
     ))
     .bind(import_id)
     .bind(after)
@@ -262,36 +262,35 @@ impl Import {
     }
 }
 
-/// Merge import `id`'s pending orders into `customer_orders`: sorted by customer first (one
-/// transaction), then a range of customers per transaction (each touching the import's mark
-/// and dropping its rows), each adding its orders to their customers' totals in `totals`
-/// (when given: after a node died mid-merge the caller recounts instead).
+/// Merge import `id`'s pending orders into `customer_orders`, a range of customers per
+/// transaction (each touching the import's mark), in customer order, each adding its orders
+/// to their customers' totals in `totals` (when given: after a node died mid-merge the
+/// caller recounts instead); then drop them from `order_pending`.
 async fn merge(state: &AppState, id: &str, totals: Option<&str>) -> StoreResult<()> {
     let mark_ids = [id.to_string()];
-    let mut tx = state.store.begin().await?;
-    let result = async {
-        by_customer::sort_pending(&mut tx, id).await?;
-        mark(&mut tx, &mark_ids).await
-    }
-    .await;
-    tx.finish(result).await?;
+    let mut bounds: Vec<Option<String>> = by_customer::boundaries(state, id)
+        .await?
+        .into_iter()
+        .map(Some)
+        .collect();
+    bounds.push(None);
     let mut after = String::new();
-    while let Some(upto) = by_customer::next_bound(state, id, &after).await? {
-        let range = (after.as_str(), upto.as_str());
+    for upto in bounds {
         let mut tx = state.store.begin().await?;
         let result = async {
-            by_customer::enter_range(&mut tx, id, range).await?;
+            by_customer::enter_range(&mut tx, id, &after, upto.as_deref()).await?;
             if let Some(currency) = totals {
-                add_pending(&mut tx, id, range, currency).await?;
+                add_pending(&mut tx, id, (&after, upto.as_deref()), currency).await?;
             }
-            by_customer::drop_range(&mut tx, id, range).await?;
             mark(&mut tx, &mark_ids).await
         }
         .await;
         tx.finish(result).await?;
-        after = upto;
+        after = upto.unwrap_or_default();
     }
-    Ok(())
+    let mut tx = state.store.begin().await?;
+    let result = by_customer::drop_pending(&mut tx, id).await;
+    tx.finish(result).await
 }
 
 /// Merge the orders of an import that stopped before its end (its mark went stale) and

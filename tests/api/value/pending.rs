@@ -1,32 +1,24 @@
-//! Orders an import has stored but not yet merged by customer (pending, before or after the
-//! sort that begins its end): a shop's update to one, a merge of its customer and a node
-//! dying midway through the merge each leave every order on its profile exactly once.
+//! Orders an import has stored but not yet merged by customer (pending until its end): a
+//! shop's update to one and a merge of its customer each leave every order on its profile
+//! exactly once, at once.
 use super::totals::{marks, pending_rows, profile_orders, small_batches, totals, CSV};
 use super::*;
 use crate::storage_tests;
 use serde_json::json;
-use switchboard::orders::totals::{heal, IMPORT_STALE_MS};
 use switchboard::orders::{refresh, upsert, NewOrder};
 use switchboard::store::now_ms;
 
 /// Take `customer`'s merged orders with external ids `ids` back to import `import`'s pending
-/// rows in `table` (`order_pending`: stored by a batch; `order_merge`: sorted, not yet
-/// merged), their totals with them, and mark the import as touched `age_ms` ago.
-async fn make_pending(
-    app: &TestApp,
-    customer: &str,
-    (import, age_ms): (&str, i64),
-    table: &str,
-    ids: &[&str],
-) {
+/// rows (as its batches leave them), their totals with them, and mark the import as running.
+async fn make_pending(app: &TestApp, customer: &str, import: &str, ids: &[&str]) {
     let pool = app.state.store.pool();
     for id in ids {
-        let copied = sqlx::query(&format!(
-            "INSERT INTO {table} (import_id, customer_id, placed_at, order_id, currency, \
+        let copied = sqlx::query(
+            "INSERT INTO order_pending (import_id, customer_id, placed_at, order_id, currency, \
                status, amount_e4) SELECT $1, c.customer_id, c.placed_at, c.order_id, \
                c.currency, c.status, c.amount_e4 FROM customer_orders c \
-               JOIN orders o ON o.id = c.order_id WHERE c.customer_id = $2 AND o.external_id = $3"
-        ))
+               JOIN orders o ON o.id = c.order_id WHERE c.customer_id = $2 AND o.external_id = $3",
+        )
         .bind(import)
         .bind(customer)
         .bind(*id)
@@ -49,7 +41,7 @@ async fn make_pending(
          ON CONFLICT (id) DO UPDATE SET touched_at = excluded.touched_at",
     )
     .bind(import)
-    .bind(now_ms() - age_ms)
+    .bind(now_ms())
     .execute(pool)
     .await
     .unwrap();
@@ -74,8 +66,7 @@ async fn imported(b: Backend) -> (TestApp, String, String) {
 
 async fn a_shop_update_to_a_pending_order_enters_it_once(b: Backend) {
     let (app, a, _) = imported(b).await;
-    make_pending(&app, &a, ("live", 0), "order_pending", &["i-1"]).await;
-    make_pending(&app, &a, ("live", 0), "order_merge", &["i-3"]).await;
+    make_pending(&app, &a, "live", &["i-1", "i-3"]).await;
     assert_eq!(profile_orders(&app, &a).await, 0);
     assert_eq!(pending_rows(&app).await, 2);
     for (external_id, amount) in [("i-1", 15), ("i-3", 35)] {
@@ -103,8 +94,7 @@ async fn a_shop_update_to_a_pending_order_enters_it_once(b: Backend) {
 
 async fn a_customer_merged_while_orders_are_pending_keeps_them(b: Backend) {
     let (app, a, bee) = imported(b).await;
-    make_pending(&app, &a, ("live", 0), "order_pending", &["i-1"]).await;
-    make_pending(&app, &a, ("live", 0), "order_merge", &["i-3"]).await;
+    make_pending(&app, &a, "live", &["i-1", "i-3"]).await;
     let (s, merged) = app
         .post(
             &format!("/api/v1/customers/{bee}/merge"),
@@ -121,40 +111,7 @@ async fn a_customer_merged_while_orders_are_pending_keeps_them(b: Backend) {
     assert_eq!(marks(&app).await, vec!["live".to_string()]);
 }
 
-async fn orders_of_an_import_that_stopped_midway_through_its_merge_are_merged(b: Backend) {
-    let (app, a, bee) = imported(b).await;
-    make_pending(
-        &app,
-        &a,
-        ("dead", IMPORT_STALE_MS + 1_000),
-        "order_merge",
-        &["i-1", "i-3"],
-    )
-    .await;
-    make_pending(
-        &app,
-        &bee,
-        ("dead", IMPORT_STALE_MS + 1_000),
-        "order_pending",
-        &["i-2"],
-    )
-    .await;
-    assert_eq!(profile_orders(&app, &a).await, 0);
-    assert_eq!(profile_orders(&app, &bee).await, 0);
-    assert!(
-        heal(&app.state).await.unwrap(),
-        "the stale import was healed"
-    );
-    assert_eq!(pending_rows(&app).await, 0);
-    assert_eq!(profile_orders(&app, &a).await, 2);
-    assert_eq!(totals(&app, &a).await, (2, 400_000));
-    assert_eq!(profile_orders(&app, &bee).await, 1);
-    assert_eq!(totals(&app, &bee).await, (1, 200_000));
-    assert!(marks(&app).await.is_empty());
-}
-
 storage_tests!(
     a_shop_update_to_a_pending_order_enters_it_once,
     a_customer_merged_while_orders_are_pending_keeps_them,
-    orders_of_an_import_that_stopped_midway_through_its_merge_are_merged,
 );
