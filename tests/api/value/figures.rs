@@ -374,8 +374,76 @@ async fn a_segment_rule_makes_champions_vip_at_the_refit(b: Backend) {
     assert_eq!(tier("d").await, "standard");
 }
 
+/// The segment stored for `customer` (what lists filter on).
+async fn stored_segment(app: &TestApp, customer: &str) -> Option<String> {
+    let (segment,): (Option<String>,) =
+        sqlx::query_as("SELECT segment FROM customer_values WHERE customer_id = $1")
+            .bind(customer)
+            .fetch_one(app.state.store.pool())
+            .await
+            .unwrap();
+    segment
+}
+
+async fn a_refit_writes_the_segments_that_changed(b: Backend) {
+    let app = value_app(b).await;
+    let ids = five_customers(&app).await;
+    let refit = || async {
+        let (s, body) = app
+            .post(
+                "/api/v1/insights/customer-value/refit",
+                &app.admin_token,
+                json!({}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{body}");
+    };
+    refit().await;
+    assert_eq!(
+        stored_segment(&app, &ids["a"]).await.as_deref(),
+        Some("Champions")
+    );
+    assert_eq!(
+        stored_segment(&app, &ids["e"]).await.as_deref(),
+        Some("At risk")
+    );
+    // A segment gone stale (as orders arriving between refits leave it) is written again;
+    // one that did not change stays as it was.
+    sqlx::query("UPDATE customer_values SET segment = 'Lost' WHERE customer_id = $1")
+        .bind(&ids["a"])
+        .execute(app.state.store.pool())
+        .await
+        .unwrap();
+    let (_, lost) = app
+        .get("/api/v1/customers?segment=lost", &app.admin_token)
+        .await;
+    assert!(lost.to_string().contains(ids["a"].as_str()), "{lost}");
+    refit().await;
+    assert_eq!(
+        stored_segment(&app, &ids["a"]).await.as_deref(),
+        Some("Champions")
+    );
+    assert_eq!(
+        stored_segment(&app, &ids["e"]).await.as_deref(),
+        Some("At risk")
+    );
+    let (_, lost) = app
+        .get("/api/v1/customers?segment=lost", &app.admin_token)
+        .await;
+    assert!(!lost.to_string().contains(ids["a"].as_str()), "{lost}");
+    let (_, champions) = app
+        .get("/api/v1/customers?segment=champions", &app.admin_token)
+        .await;
+    assert_eq!(
+        champions["items"][0]["id"],
+        ids["a"].as_str(),
+        "{champions}"
+    );
+}
+
 storage_tests!(
     a_segment_rule_makes_champions_vip_at_the_refit,
+    a_refit_writes_the_segments_that_changed,
     figures_show_at_once_and_scores_follow_the_refit,
     lists_filter_by_segment_and_sort_by_value,
     orders_arriving_trigger_a_background_refit,
