@@ -5,7 +5,7 @@
 //! `POST /api/v1/insights/customer-value/refit`, with the process's peak resident memory during
 //! it, then `GET /api/v1/customers/{id}` (whose `value` is read from the customer's orders and
 //! the stored model) for 500 customers. `SB_BENCH_IMPORT_BATCH` overrides
-//! `value.import_batch` (orders per transaction).
+//! `value.import_batch` (orders per transaction); `SB_BENCH_REFITS=2` refits twice.
 //!
 //! The server is the real `switchboard` binary in its own process (`SB_BENCH_SERVER` runs
 //! another build), so the memory figures are the server's alone, with its own allocator
@@ -197,7 +197,8 @@ async fn refit(client: &reqwest::Client, srv: &Server) {
         model["gamma_gamma"],
         model["fit_error"]
     );
-    // Where the time went: the refit's steps (load, fit, store) as the server counts them.
+    // Where the time went: the refit's steps (load, fit, store) as the server counts them,
+    // summed over every refit of the run.
     let metrics = client
         .get(format!("{}/metrics", srv.base))
         .send()
@@ -265,7 +266,11 @@ async fn main() {
         .build()
         .expect("client");
     import(&client, &srv, n, customers).await;
-    refit(&client, &srv).await;
+    // `SB_BENCH_REFITS=2`: a second refit straight after the first, as a scheduled refit with
+    // no new orders runs (the step sums printed are over the refits so far).
+    for _ in 0..env_usize("SB_BENCH_REFITS", 1).max(1) {
+        refit(&client, &srv).await;
+    }
     profiles(&client, &srv).await;
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     println!("load average at the end {load}");
