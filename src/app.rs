@@ -162,6 +162,7 @@ impl Application {
                 .context("connecting to Redis")?
         };
         let proxies = crate::auth::guard::TrustedProxies::parse(&settings.server.trusted_proxies)?;
+        let token_cache = Duration::from_millis(settings.auth.token_cache_ms);
         let state = AppState {
             store,
             bus,
@@ -171,7 +172,13 @@ impl Application {
             settings: Arc::new(settings),
             value_refit: Arc::default(),
             secrets: Arc::new(secrets),
+            tokens: Arc::new(crate::auth::cache::TokenCache::new(token_cache)),
         };
+        // Subscribed before the first request: no revocation can pass unseen.
+        tokio::spawn(crate::auth::cache::forget_on_events(
+            state.tokens.clone(),
+            state.bus.subscribe(),
+        ));
         let chat_hub = crate::channels::chat::Hub::new(&state.settings.chat);
         // Created (sealed) or read now, so a key that cannot open it stops the start.
         chat_hub

@@ -82,6 +82,9 @@ pub struct AuthSettings {
     pub max_concurrent_hashes: usize,
     /// How long a login waits for a hashing slot before `429`, in milliseconds.
     pub hash_wait_ms: u64,
+    /// How long a caller resolved from a token is kept before it is read again, in ms
+    /// (0: every request reads its token); see `crate::auth::cache`.
+    pub token_cache_ms: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -26,4 +26,6 @@ pub struct AppState {
     pub secrets: Arc<crate::secrets::SecretBox>,
     /// Wakes this node's customer-value refit worker (orders arrived).
     pub value_refit: Arc<tokio::sync::Notify>,
+    /// Callers resolved from tokens, kept for a moment (`auth.token_cache_ms`).
+    pub tokens: Arc<crate::auth::cache::TokenCache>,
 }

@@ -298,6 +298,8 @@ async fn update_agent(
     ev.agent_id = Some(id.clone());
     events::record(&mut tx, &ev).await?;
     tx.commit().await?;
+    // Its tokens' kept callers go now on this node, on others when the event arrives.
+    state.tokens.forget_all();
     state.bus.publish(ev).await;
     Ok(Json(get(&state.store, &id).await?))
 }

@@ -1,6 +1,7 @@
 //! Authentication and authorisation: argon2 password hashes, opaque session and API tokens
 //! (stored only as SHA-256 hashes), and the [`Caller`] extractor that every route uses.
 
+pub mod cache;
 pub mod guard;
 pub mod hash_pool;
 pub mod origin;
@@ -16,6 +17,7 @@ use axum::http::request::Parts;
 use base64::Engine;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use std::time::Duration;
 use utoipa::ToSchema;
 
 /// Name of the session cookie set at login.
@@ -222,29 +224,57 @@ struct TokenRow {
     agent_name: Option<String>,
     role: Option<String>,
     active: Option<i64>,
+    expires_at: Option<i64>,
 }
 
 /// Resolve a raw token to a caller, or `None` when unknown, expired, revoked or inactive.
+/// A caller resolved lately is taken from [`cache::TokenCache`].
 pub async fn resolve_token(state: &AppState, token: &str) -> ApiResult<Option<Caller>> {
+    let hash = token_hash(token);
+    if let Some(caller) = state.tokens.get(&hash) {
+        return Ok(Some(caller));
+    }
+    let generation = state.tokens.generation();
+    let Some((caller, expires_at)) = read_token(state, &hash).await? else {
+        return Ok(None);
+    };
+    let expires_in = expires_at.map(|at| Duration::from_millis((at - now_ms()).max(0) as u64));
+    state
+        .tokens
+        .put(generation, hash, caller.clone(), expires_in);
+    Ok(Some(caller))
+}
+
+/// [`resolve_token`] read from the database past any kept caller (a console's heartbeat,
+/// which must notice a revocation whose bus event this node missed).
+pub async fn resolve_token_fresh(state: &AppState, token: &str) -> ApiResult<Option<Caller>> {
+    Ok(read_token(state, &token_hash(token))
+        .await?
+        .map(|(caller, _)| caller))
+}
+
+/// The caller of the token with `hash` and when the token expires, if it is valid.
+async fn read_token(state: &AppState, hash: &str) -> ApiResult<Option<(Caller, Option<i64>)>> {
     let row: Option<TokenRow> = sqlx::query_as(
         "SELECT t.id, t.kind, t.name, t.scopes, t.agent_id, a.email, a.name AS agent_name, \
-                a.role, a.active \
+                a.role, a.active, t.expires_at \
          FROM auth_tokens t LEFT JOIN agents a ON a.id = t.agent_id \
          WHERE t.token_hash = $1 AND t.revoked_at IS NULL \
            AND (t.expires_at IS NULL OR t.expires_at > $2)",
     )
-    .bind(token_hash(token))
+    .bind(hash)
     .bind(now_ms())
     .fetch_optional(state.store.pool())
     .await?;
     let Some(row) = row else { return Ok(None) };
     if row.kind == "api" {
         let scopes: Vec<String> = serde_json::from_str(&row.scopes).unwrap_or_default();
-        return Ok(Some(Caller::Integration {
+        let caller = Caller::Integration {
             token_id: row.id,
             name: row.name.unwrap_or_default(),
             scopes,
-        }));
+        };
+        return Ok(Some((caller, row.expires_at)));
     }
     match (
         row.agent_id,
@@ -255,15 +285,17 @@ pub async fn resolve_token(state: &AppState, token: &str) -> ApiResult<Option<Ca
     ) {
         (Some(id), Some(email), Some(name), Some(role), Some(1)) => {
             let role = Role::parse(&role).unwrap_or(Role::Agent);
-            Ok(Some(Caller::Agent {
-                agent: AgentRef {
-                    id,
-                    email,
-                    name,
-                    role,
-                },
+            let agent = AgentRef {
+                id,
+                email,
+                name,
+                role,
+            };
+            let caller = Caller::Agent {
+                agent,
                 token_id: row.id,
-            }))
+            };
+            Ok(Some((caller, row.expires_at)))
         }
         _ => Ok(None),
     }

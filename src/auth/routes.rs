@@ -151,7 +151,8 @@ async fn logout(State(state): State<AppState>, caller: Caller) -> ApiResult<Resp
             .bind(token_id)
             .execute(state.store.pool())
             .await?;
-        // Open console sockets of this session, on every node, close.
+        state.tokens.forget_all();
+        // Open console sockets of this session (and kept callers), on every node, go.
         let data = serde_json::json!({ "token_id": token_id });
         let mut ev = crate::events::new_event(crate::routing::console::REVOKED, data);
         ev.agent_id = Some(agent.id.clone());
@@ -297,5 +298,10 @@ async fn revoke_api_token(
     if res.rows_affected() == 0 {
         return Err(ApiError::NotFound("API token"));
     }
+    // Kept callers forgotten here at once, on other nodes when the event arrives.
+    state.tokens.forget_all();
+    let data = serde_json::json!({ "token_id": id });
+    let ev = crate::events::new_event(crate::routing::console::REVOKED, data);
+    state.bus.publish(ev).await;
     Ok(StatusCode::NO_CONTENT)
 }

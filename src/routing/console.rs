@@ -14,7 +14,7 @@
 //! period, on any node, its presence becomes `offline` and its unanswered work is re-queued.
 
 use super::CONSOLE_HEARTBEAT;
-use crate::auth::{resolve_token, token_from_parts, Caller, Role};
+use crate::auth::{resolve_token, resolve_token_fresh, token_from_parts, Caller, Role};
 use crate::bus::Event;
 use crate::error::{ApiError, ApiResult};
 use crate::events;
@@ -222,7 +222,7 @@ async fn serve(state: &AppState, mut socket: WebSocket, session: &Session, conn_
             },
             _ = beat.tick() => {
                 // Also catches a revocation whose event this node missed (e.g. a bus outage).
-                if matches!(resolve_token(state, &session.token).await, Ok(None)) {
+                if matches!(resolve_token_fresh(state, &session.token).await, Ok(None)) {
                     return close_revoked(&mut socket).await;
                 }
                 let _ = sqlx::query("UPDATE console_connections SET seen_at = $1 WHERE id = $2")

@@ -221,6 +221,33 @@ async fn api_tokens_carry_scopes_and_cannot_use_agent_routes(b: Backend) {
     assert_eq!(s, StatusCode::UNAUTHORIZED);
 }
 
+/// An agent's rights follow a change to the agent at once, though its token was just used
+/// (and its caller kept, `auth.token_cache_ms`).
+async fn a_demoted_or_deactivated_agent_loses_its_rights_at_once(b: Backend) {
+    let app = spawn_app_with(b, |s| s.auth.token_cache_ms = 600_000).await;
+    let (id, token) = app.agent("deputy@example.com", "admin", json!({})).await;
+    let (s, _) = app.get("/api/v1/api-tokens", &token).await;
+    assert_eq!(s, StatusCode::OK);
+    let path = format!("/api/v1/agents/{id}");
+    let (s, body) = app
+        .patch(&path, &app.admin_token, json!({"role": "supervisor"}))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let (s, _) = app.get("/api/v1/api-tokens", &token).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "demoted: admin routes refused");
+    let (s, me) = app.get("/api/v1/auth/me", &token).await;
+    assert_eq!(
+        (s, me["role"].as_str()),
+        (StatusCode::OK, Some("supervisor"))
+    );
+    let (s, body) = app
+        .patch(&path, &app.admin_token, json!({"active": false}))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let (s, _) = app.get("/api/v1/auth/me", &token).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED, "deactivated: token refused");
+}
+
 /// A token in the query string is taken only on the console socket's upgrade (browsers cannot
 /// set headers there); anywhere else it would end up in proxy logs, so it is ignored.
 async fn a_token_in_the_query_string_is_not_a_login_outside_the_socket(b: Backend) {
@@ -247,4 +274,5 @@ crate::storage_tests!(
     logout_revokes_the_token,
     roles_are_enforced_on_admin_routes,
     api_tokens_carry_scopes_and_cannot_use_agent_routes,
+    a_demoted_or_deactivated_agent_loses_its_rights_at_once,
 );

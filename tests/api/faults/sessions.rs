@@ -1,5 +1,6 @@
 //! Sessions end everywhere: a console socket closes when its session is logged out or its
-//! agent deactivated, on every node; the last active admin cannot remove itself.
+//! agent deactivated, on every node; a logged-out session or revoked API token is refused by
+//! every node though each keeps resolved callers; the last active admin cannot remove itself.
 
 use crate::helpers::*;
 use futures::StreamExt;
@@ -124,4 +125,60 @@ async fn logging_out_on_one_node_closes_the_sessions_console_on_another() {
         .await;
     assert_eq!(s, StatusCode::NO_CONTENT);
     closed(&mut socket).await;
+}
+
+/// Wait until `token` is refused by `app` (panics after 3 s: long before a kept caller would
+/// age out, so only the bus can have told `app`).
+async fn refused(app: &TestApp, path: &str, token: &str) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(3);
+    loop {
+        let (s, _) = app.get(path, token).await;
+        if s == StatusCode::UNAUTHORIZED {
+            return;
+        }
+        assert_eq!(s, StatusCode::OK);
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{path} still served 3 s after its token was revoked on another node"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Scale mode, each node keeping callers for 10 minutes: a session logged out and an API token
+/// revoked through node A are refused by node B, which had just served both.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_revoked_on_one_node_is_refused_by_another_that_kept_it() {
+    let prefix = format!("sbkept-{}", uuid::Uuid::new_v4().simple());
+    let (r1, p1) = (redis_url(), prefix.clone());
+    let a = spawn_app_with(Backend::Postgres, move |s| {
+        s.redis.url = r1.into();
+        s.redis.channel_prefix = p1;
+        s.auth.token_cache_ms = 600_000;
+    })
+    .await;
+    let r2 = redis_url();
+    let b = spawn_on(&a.database_url, a._dir.clone(), move |s| {
+        s.redis.url = r2.into();
+        s.redis.channel_prefix = prefix;
+        s.auth.token_cache_ms = 600_000;
+    })
+    .await;
+    let (_, session) = a.agent("kept@example.com", "agent", json!({})).await;
+    let api = a.api_token(&["customers"]).await;
+    let (s1, _) = b.get("/api/v1/auth/me", &session).await;
+    let (s2, _) = b.get("/api/v1/customers", &api).await;
+    assert_eq!((s1, s2), (StatusCode::OK, StatusCode::OK));
+    let (s, _) = a
+        .call("POST", "/api/v1/auth/logout", Some(&session), None)
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    refused(&b, "/api/v1/auth/me", &session).await;
+    let (_, list) = a.get("/api/v1/api-tokens", &a.admin_token).await;
+    let id = list["items"][0]["id"].as_str().unwrap().to_string();
+    let (s, _) = a
+        .delete(&format!("/api/v1/api-tokens/{id}"), &a.admin_token)
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    refused(&b, "/api/v1/customers", &api).await;
 }
