@@ -137,7 +137,12 @@ async fn by_message_id(tx: &mut Tx, mut ids: Vec<&str>) -> StoreResult<HashMap<S
              WHERE rfc_message_id {within}) x \
          JOIN conversations c ON c.id = x.conversation_id"
     );
+    // Planned at each use, with the tables' sizes of the moment: a plan kept from when
+    // `messages` was nearly empty reads every email message per lookup until statistics are
+    // next gathered (PostgreSQL, a new deployment's first minutes: 2.7 s of 9.7 s of the
+    // database's time pushing 8,000 messages, BENCHMARKS.md session 24).
     let rows: Vec<(String, i64, String, String, String)> = sqlx::query_as(&sql)
+        .persistent(false)
         .bind(json_param(&ids)?)
         .fetch_all(tx.conn())
         .await
