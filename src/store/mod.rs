@@ -11,6 +11,7 @@ pub mod event_data;
 pub mod event_log;
 pub mod fulltext;
 pub mod lease;
+pub mod rebuild;
 pub mod statistics;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
@@ -312,6 +313,7 @@ impl Store {
             Backend::Postgres => &MIGRATOR_POSTGRES,
         };
         migrator.run(&self.pool).await?;
+        self.restore_dropped_indexes().await?;
         Ok(())
     }
 

@@ -294,11 +294,13 @@ pub async fn refit(state: &AppState) -> anyhow::Result<Model> {
     .execute(tx.conn())
     .await?;
     tx.commit().await?;
-    for chunk in scores.chunks(5000) {
-        let mut tx = state.store.begin().await?;
-        let result = store_scores(&mut tx, chunk).await;
-        tx.finish(result).await?;
+    let segments = &crate::store::rebuild::CUSTOMER_VALUES_SEGMENT;
+    let dropped = state.store.drop_for_mass_update(segments).await?;
+    let stored = store_chunks(state, &scores).await;
+    if dropped {
+        state.store.restore_index(segments).await?;
     }
+    stored?;
     apply_tier_rules(state).await?;
     step_took("store", clock);
     let ev = crate::events::new_event(
@@ -313,10 +315,21 @@ pub async fn refit(state: &AppState) -> anyhow::Result<Model> {
     Ok(model)
 }
 
+/// Write `scores` in transactions of 5,000 customers (other writers go between them).
+async fn store_chunks(state: &AppState, scores: &[Score]) -> StoreResult<()> {
+    for chunk in scores.chunks(5000) {
+        let mut tx = state.store.begin().await?;
+        let result = store_scores(&mut tx, chunk).await;
+        tx.finish(result).await?;
+    }
+    Ok(())
+}
+
 /// Write `scores` to their customers' rows, in `tx`. The segment is written apart, and only
 /// where it changed: an update naming `segment` moves the row's entry in the index by segment
 /// (a random place in it) whether or not the value changed, and a refit mostly leaves segments
-/// as they were (scores and CLV move daily). Measured alone with a million customers (SQLite,
+/// as they were (scores and CLV move daily). (SQLite drops that index for the refit, see
+/// `crate::store::rebuild`; PostgreSQL keeps it.) Measured alone with a million customers (SQLite,
 /// BENCHMARKS.md session 23): a refit moving one customer in ten to another segment 44.8 →
 /// 13.9 s; a first refit, which gives everyone a segment, the same.
 async fn store_scores(tx: &mut crate::store::Tx, scores: &[Score]) -> StoreResult<()> {

@@ -10,6 +10,7 @@ mod figures;
 mod lease;
 mod orders;
 mod pending;
+mod rebuild;
 mod risk;
 mod routing;
 mod shop;
