@@ -267,6 +267,50 @@ impl Import {
 /// to their customers' totals in `totals` (when given: after a node died mid-merge the
 /// caller recounts instead); then drop them from `order_pending`.
 async fn merge(state: &AppState, id: &str, totals: Option<&str>) -> StoreResult<()> {
+    use crate::store::rebuild::{CUSTOMER_VALUES_SEGMENT, CUSTOMER_VALUES_TOTAL};
+    let indexes = [&CUSTOMER_VALUES_TOTAL, &CUSTOMER_VALUES_SEGMENT];
+    let rebuild = totals.is_some() && mass_merge(state, id).await?;
+    if rebuild {
+        for index in indexes {
+            state.store.drop_for_mass_update(index).await?;
+        }
+    }
+    let merged = merge_ranges(state, id, totals).await;
+    if rebuild {
+        for index in indexes {
+            state.store.restore_index(index).await?;
+        }
+    }
+    merged?;
+    let mut tx = state.store.begin().await?;
+    let result = by_customer::drop_pending(&mut tx, id).await;
+    tx.finish(result).await
+}
+
+/// Whether import `id` adds to so many customers' totals (its orders are a tenth or more of
+/// the customers with figures) that the indexes holding the total are better dropped and
+/// built again than moved entry by entry, on stores that rebuild indexes
+/// ([`crate::store::rebuild`]; BENCHMARKS.md session 24).
+async fn mass_merge(state: &AppState, id: &str) -> StoreResult<bool> {
+    if !state.store.rebuilds_indexes() {
+        return Ok(false);
+    }
+    let pool = state.store.pool();
+    let (pending,): (i64,) =
+        sqlx::query_as("SELECT COUNT(*) FROM order_pending WHERE import_id = $1")
+            .bind(id)
+            .fetch_one(pool)
+            .await
+            .map_err(StoreError::from_sqlx)?;
+    let (customers,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM customer_values")
+        .fetch_one(pool)
+        .await
+        .map_err(StoreError::from_sqlx)?;
+    Ok(pending * 10 >= customers)
+}
+
+/// [`merge`]'s ranges, a transaction each.
+async fn merge_ranges(state: &AppState, id: &str, totals: Option<&str>) -> StoreResult<()> {
     let mark_ids = [id.to_string()];
     let mut bounds: Vec<Option<String>> = by_customer::boundaries(state, id)
         .await?
@@ -288,9 +332,7 @@ async fn merge(state: &AppState, id: &str, totals: Option<&str>) -> StoreResult<
         tx.finish(result).await?;
         after = upto.unwrap_or_default();
     }
-    let mut tx = state.store.begin().await?;
-    let result = by_customer::drop_pending(&mut tx, id).await;
-    tx.finish(result).await
+    Ok(())
 }
 
 /// Merge the orders of an import that stopped before its end (its mark went stale) and

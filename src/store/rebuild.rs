@@ -10,6 +10,9 @@
 //! PostgreSQL keeps its indexes: its `DROP INDEX` waits for and then blocks every reader of
 //! the table, and `CREATE INDEX` blocks its writers for the whole build.
 //!
+//! The same for an import's end adding to a tenth or more of the customers' totals (both
+//! indexes holding `total_e4`): see `crate::orders::totals`.
+//!
 //! A crash between the drop and the build leaves the index missing: [`Store::migrate`] builds
 //! every index named here that is missing when the server starts.
 
@@ -30,16 +33,29 @@ pub const CUSTOMER_VALUES_SEGMENT: Index = Index {
              ON customer_values(segment, total_e4, customer_id)",
 };
 
+/// `customer_values(total_e4, customer_id)` (migration 0014, both backends): a large import
+/// adds to most customers' totals at its end.
+pub const CUSTOMER_VALUES_TOTAL: Index = Index {
+    name: "customer_values_total",
+    create: "CREATE INDEX IF NOT EXISTS customer_values_total \
+             ON customer_values(total_e4, customer_id)",
+};
+
 /// Every index a mass update may have left dropped (a later migration that changes one of
 /// them must change it here too).
-const DROPPABLE: &[&Index] = &[&CUSTOMER_VALUES_SEGMENT];
+const DROPPABLE: &[&Index] = &[&CUSTOMER_VALUES_SEGMENT, &CUSTOMER_VALUES_TOTAL];
 
 impl Store {
+    /// Whether [`Store::drop_for_mass_update`] drops indexes (SQLite).
+    pub fn rebuilds_indexes(&self) -> bool {
+        self.backend == Backend::Sqlite
+    }
+
     /// Drop `index` before a mass update of its columns, on stores that build an index faster
     /// than they move its entries (SQLite); true if it was dropped, and then
     /// [`Store::restore_index`] must follow the update, whether or not it succeeded.
     pub async fn drop_for_mass_update(&self, index: &Index) -> StoreResult<bool> {
-        if self.backend != Backend::Sqlite {
+        if !self.rebuilds_indexes() {
             return Ok(false);
         }
         sqlx::query(&format!("DROP INDEX IF EXISTS {}", index.name))
