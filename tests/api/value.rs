@@ -27,6 +27,18 @@ async fn value_app(b: Backend) -> TestApp {
     .await
 }
 
+/// Refit the models now (as admin), and wait for it.
+async fn refit(app: &TestApp) {
+    let (s, body) = app
+        .post(
+            "/api/v1/insights/customer-value/refit",
+            &app.admin_token,
+            serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+}
+
 /// Upload `csv` to the import; returns status and JSON answer.
 async fn import(app: &TestApp, token: &str, csv: impl Into<String>) -> (StatusCode, Value) {
     let resp = app

@@ -158,14 +158,7 @@ async fn figures_show_at_once_and_scores_follow_the_refit(b: Backend) {
 async fn lists_filter_by_segment_and_sort_by_value(b: Backend) {
     let app = value_app(b).await;
     let ids = five_customers(&app).await;
-    let (s, _) = app
-        .post(
-            "/api/v1/insights/customer-value/refit",
-            &app.admin_token,
-            json!({}),
-        )
-        .await;
-    assert_eq!(s, StatusCode::OK);
+    super::refit(&app).await;
     let (_, agent) = app.agent("agent@example.com", "agent", json!({})).await;
     let (s, list) = app.get("/api/v1/customers?segment=champions", &agent).await;
     assert_eq!(s, StatusCode::OK, "{list}");
@@ -258,14 +251,7 @@ async fn orders_arriving_trigger_a_background_refit(b: Backend) {
 async fn the_key_customers_report_ranks_by_value_and_clv_and_exports_csv(b: Backend) {
     let app = value_app(b).await;
     let ids = five_customers(&app).await;
-    let (s, _) = app
-        .post(
-            "/api/v1/insights/customer-value/refit",
-            &app.admin_token,
-            json!({}),
-        )
-        .await;
-    assert_eq!(s, StatusCode::OK);
+    super::refit(&app).await;
     let (s, top) = app
         .get("/api/v1/insights/key-customers?limit=2", &app.admin_token)
         .await;
@@ -350,14 +336,7 @@ async fn a_segment_rule_makes_champions_vip_at_the_refit(b: Backend) {
         )
         .await;
     assert_eq!(s, StatusCode::OK);
-    let (s, _) = app
-        .post(
-            "/api/v1/insights/customer-value/refit",
-            &app.admin_token,
-            json!({}),
-        )
-        .await;
-    assert_eq!(s, StatusCode::OK);
+    super::refit(&app).await;
     let tier = |who: &'static str| {
         let id = ids[who].clone();
         let app = &app;
@@ -388,16 +367,7 @@ async fn stored_segment(app: &TestApp, customer: &str) -> Option<String> {
 async fn a_refit_writes_the_segments_that_changed(b: Backend) {
     let app = value_app(b).await;
     let ids = five_customers(&app).await;
-    let refit = || async {
-        let (s, body) = app
-            .post(
-                "/api/v1/insights/customer-value/refit",
-                &app.admin_token,
-                json!({}),
-            )
-            .await;
-        assert_eq!(s, StatusCode::OK, "{body}");
-    };
+    let refit = || super::refit(&app);
     let a_and_e = || async {
         [
             stored_segment(&app, &ids["a"]).await,

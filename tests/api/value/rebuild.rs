@@ -7,7 +7,6 @@ use super::value_app;
 use crate::helpers::*;
 use crate::storage_tests;
 use reqwest::StatusCode;
-use serde_json::json;
 
 async fn index_exists(app: &TestApp, b: Backend, name: &str) -> bool {
     let sql = match b {
@@ -30,14 +29,7 @@ async fn the_segment_index_survives_a_refit_and_a_crash_in_one(b: Backend) {
     let app = value_app(b).await;
     let ids = five_customers(&app).await;
     assert!(segment_index_exists(&app, b).await);
-    let (s, body) = app
-        .post(
-            "/api/v1/insights/customer-value/refit",
-            &app.admin_token,
-            json!({}),
-        )
-        .await;
-    assert_eq!(s, StatusCode::OK, "{body}");
+    super::refit(&app).await;
     assert!(
         segment_index_exists(&app, b).await,
         "built again after the refit"

@@ -113,14 +113,7 @@ async fn a_low_chance_of_still_buying_flags_a_customer_at_risk(b: Backend) {
             (StatusCode::OK, Some(12)),
             "{report}"
         );
-        let (s, _) = app
-            .post(
-                "/api/v1/insights/customer-value/refit",
-                &app.admin_token,
-                json!({}),
-            )
-            .await;
-        assert_eq!(s, StatusCode::OK);
+        super::refit(&app).await;
         let repeat = customer_id(&app, "p2@example.com").await;
         let v = value_of(&app, &repeat).await;
         assert!(v["clv"]["p_alive"].as_f64().unwrap() < 1.0, "{v}");

@@ -47,14 +47,7 @@ async fn first_offer(app: &TestApp, token: &str) -> String {
 async fn a_value_queue_offers_the_champion_first_and_a_plain_queue_does_not(b: Backend) {
     let app = value_app(b).await;
     let ids = five_customers(&app).await;
-    let (s, _) = app
-        .post(
-            "/api/v1/insights/customer-value/refit",
-            &app.admin_token,
-            json!({}),
-        )
-        .await;
-    assert_eq!(s, StatusCode::OK);
+    super::refit(&app).await;
     let (_, a) = app
         .get(&format!("/api/v1/customers/{}", ids["a"]), &app.admin_token)
         .await;
