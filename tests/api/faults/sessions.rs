@@ -102,22 +102,31 @@ crate::storage_tests!(
     the_last_active_admin_cannot_demote_or_deactivate_itself,
 );
 
-/// Scale mode: logging out through node A closes the session's console socket on node B.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn logging_out_on_one_node_closes_the_sessions_console_on_another() {
-    let prefix = format!("sbrevoke-{}", uuid::Uuid::new_v4().simple());
+/// Two nodes on one PostgreSQL database, their bus on Redis (a prefix of their own), each
+/// with `tweak` applied.
+async fn two_nodes(tweak: fn(&mut switchboard::settings::Settings)) -> (TestApp, TestApp) {
+    let prefix = format!("sbsessions-{}", uuid::Uuid::new_v4().simple());
     let (r1, p1) = (redis_url(), prefix.clone());
     let a = spawn_app_with(Backend::Postgres, move |s| {
         s.redis.url = r1.into();
         s.redis.channel_prefix = p1;
+        tweak(s);
     })
     .await;
     let r2 = redis_url();
     let b = spawn_on(&a.database_url, a._dir.clone(), move |s| {
         s.redis.url = r2.into();
         s.redis.channel_prefix = prefix;
+        tweak(s);
     })
     .await;
+    (a, b)
+}
+
+/// Scale mode: logging out through node A closes the session's console socket on node B.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logging_out_on_one_node_closes_the_sessions_console_on_another() {
+    let (a, b) = two_nodes(|_| {}).await;
     let (_, token) = a.agent("roamer@example.com", "agent", json!({})).await;
     let mut socket = console(&b, &token).await;
     let (s, _) = a
@@ -149,21 +158,7 @@ async fn refused(app: &TestApp, path: &str, token: &str) {
 /// revoked through node A are refused by node B, which had just served both.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_token_revoked_on_one_node_is_refused_by_another_that_kept_it() {
-    let prefix = format!("sbkept-{}", uuid::Uuid::new_v4().simple());
-    let (r1, p1) = (redis_url(), prefix.clone());
-    let a = spawn_app_with(Backend::Postgres, move |s| {
-        s.redis.url = r1.into();
-        s.redis.channel_prefix = p1;
-        s.auth.token_cache_ms = 600_000;
-    })
-    .await;
-    let r2 = redis_url();
-    let b = spawn_on(&a.database_url, a._dir.clone(), move |s| {
-        s.redis.url = r2.into();
-        s.redis.channel_prefix = prefix;
-        s.auth.token_cache_ms = 600_000;
-    })
-    .await;
+    let (a, b) = two_nodes(|s| s.auth.token_cache_ms = 600_000).await;
     let (_, session) = a.agent("kept@example.com", "agent", json!({})).await;
     let api = a.api_token(&["customers"]).await;
     let (s1, _) = b.get("/api/v1/auth/me", &session).await;
