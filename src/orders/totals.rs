@@ -268,18 +268,15 @@ impl Import {
 /// caller recounts instead); then drop them from `order_pending`.
 async fn merge(state: &AppState, id: &str, totals: Option<&str>) -> StoreResult<()> {
     use crate::store::rebuild::{CUSTOMER_VALUES_SEGMENT, CUSTOMER_VALUES_TOTAL};
-    let indexes = [&CUSTOMER_VALUES_TOTAL, &CUSTOMER_VALUES_SEGMENT];
     let rebuild = totals.is_some() && mass_merge(state, id).await?;
     if rebuild {
-        for index in indexes {
+        for index in [&CUSTOMER_VALUES_TOTAL, &CUSTOMER_VALUES_SEGMENT] {
             state.store.drop_for_mass_update(index).await?;
         }
     }
     let merged = merge_ranges(state, id, totals).await;
     if rebuild {
-        for index in indexes {
-            state.store.restore_index(index).await?;
-        }
+        state.store.restore_indexes().await?;
     }
     merged?;
     let mut tx = state.store.begin().await?;

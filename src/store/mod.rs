@@ -313,7 +313,7 @@ impl Store {
             Backend::Postgres => &MIGRATOR_POSTGRES,
         };
         migrator.run(&self.pool).await?;
-        self.restore_dropped_indexes().await?;
+        self.restore_indexes().await?;
         Ok(())
     }
 

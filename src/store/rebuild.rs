@@ -14,7 +14,8 @@
 //! indexes holding `total_e4`): see `crate::orders::totals`.
 //!
 //! A crash between the drop and the build leaves the index missing: [`Store::migrate`] builds
-//! every index named here that is missing when the server starts.
+//! every index named here that is missing when the server starts, and so does the end of every
+//! mass update.
 
 use super::{Backend, Store, StoreError, StoreResult};
 
@@ -53,7 +54,7 @@ impl Store {
 
     /// Drop `index` before a mass update of its columns, on stores that build an index faster
     /// than they move its entries (SQLite); true if it was dropped, and then
-    /// [`Store::restore_index`] must follow the update, whether or not it succeeded.
+    /// [`Store::restore_indexes`] must follow the update, whether or not it succeeded.
     pub async fn drop_for_mass_update(&self, index: &Index) -> StoreResult<bool> {
         if !self.rebuilds_indexes() {
             return Ok(false);
@@ -65,19 +66,14 @@ impl Store {
         Ok(true)
     }
 
-    /// Build `index` again (nothing if it exists).
-    pub async fn restore_index(&self, index: &Index) -> StoreResult<()> {
-        sqlx::query(index.create)
-            .execute(&self.pool)
-            .await
-            .map_err(StoreError::from_sqlx)?;
-        Ok(())
-    }
-
-    /// Build every droppable index that is missing (after a crash in a mass update).
-    pub(super) async fn restore_dropped_indexes(&self) -> StoreResult<()> {
+    /// Build every droppable index that is missing: after a mass update, and at start (a
+    /// crash or a failed build in an earlier one is mended by the next of either).
+    pub async fn restore_indexes(&self) -> StoreResult<()> {
         for index in DROPPABLE {
-            self.restore_index(index).await?;
+            sqlx::query(index.create)
+                .execute(&self.pool)
+                .await
+                .map_err(StoreError::from_sqlx)?;
         }
         Ok(())
     }

@@ -298,7 +298,7 @@ pub async fn refit(state: &AppState) -> anyhow::Result<Model> {
     let dropped = state.store.drop_for_mass_update(segments).await?;
     let stored = store_chunks(state, &scores).await;
     if dropped {
-        state.store.restore_index(segments).await?;
+        state.store.restore_indexes().await?;
     }
     stored?;
     apply_tier_rules(state).await?;
