@@ -3,7 +3,7 @@
 //! [`MAX_BATCH_BYTES`]) with [`inbound::ingest_parsed`] in one transaction per mailbox, like an
 //! IMAP fetch (each push is parsed by its own request first). Each push is answered after that commit; a batch that fails is stored message
 //! by message, so one bad message never fails its neighbours. On stores with parallel writers
-//! a few writers take turns at the queue.
+//! at most two writers take turns at the queue ([`MAX_WRITERS`]).
 
 use super::inbound::{self, Outcome};
 use super::mailboxes::Mailbox;
@@ -64,11 +64,17 @@ fn gone() -> StoreError {
     StoreError::Other(sqlx::Error::PoolClosed)
 }
 
+/// Most push writers at once. Their commits take turns anyway (the event log's order,
+/// `crate::store::event_log`), so two suffice for one to gather its group while the other
+/// commits; more only split the queue into smaller groups (PostgreSQL, 16 senders: 4 writers
+/// 1,832 messages/s median, 2 writers 1,929; BENCHMARKS.md session 24).
+const MAX_WRITERS: usize = 2;
+
 /// Start the writers; they end when the queue's sender is dropped.
 fn spawn(state: AppState) -> mpsc::Sender<Job> {
     let (tx, rx) = mpsc::channel::<Job>(QUEUE);
     let rx = Arc::new(Mutex::new(rx));
-    for _ in 0..state.store.parallel_writers() {
+    for _ in 0..state.store.parallel_writers().min(MAX_WRITERS) {
         let (state, rx) = (state.clone(), rx.clone());
         tokio::spawn(async move {
             let mut held = None;
