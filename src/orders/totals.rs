@@ -227,6 +227,8 @@ async fn unmark(state: &AppState, ids: &[String]) -> StoreResult<()> {
 pub(super) struct Import {
     id: String,
     marked: bool,
+    /// Orders staged so far (how many customers' totals its end may add to, at most).
+    staged: usize,
 }
 
 impl Import {
@@ -234,6 +236,7 @@ impl Import {
         Import {
             id: new_id(),
             marked: false,
+            staged: 0,
         }
     }
 
@@ -242,6 +245,7 @@ impl Import {
     pub async fn batch(&mut self, tx: &mut Tx, ids: &[String]) -> StoreResult<()> {
         mark(tx, std::slice::from_ref(&self.id)).await?;
         self.marked = true;
+        self.staged += ids.len();
         by_customer::stage(tx, &self.id, ids).await
     }
 
@@ -253,7 +257,8 @@ impl Import {
         }
         let currency = &state.settings.value.default_currency;
         let started = std::time::Instant::now();
-        merge(state, &self.id, Some(currency)).await?;
+        let rebuild = mass_merge(state, self.staged).await?;
+        merge(state, &self.id, Some(currency), rebuild).await?;
         tracing::info!(
             secs = started.elapsed().as_secs_f64(),
             "order import: orders merged by customer, customers' totals brought up to date"
@@ -265,10 +270,10 @@ impl Import {
 /// Merge import `id`'s pending orders into `customer_orders`, a range of customers per
 /// transaction (each touching the import's mark), in customer order, each adding its orders
 /// to their customers' totals in `totals` (when given: after a node died mid-merge the
-/// caller recounts instead); then drop them from `order_pending`.
-async fn merge(state: &AppState, id: &str, totals: Option<&str>) -> StoreResult<()> {
+/// caller recounts instead); then drop them from `order_pending`. With `rebuild`, the
+/// indexes holding the total are dropped meanwhile and built again after ([`mass_merge`]).
+async fn merge(state: &AppState, id: &str, totals: Option<&str>, rebuild: bool) -> StoreResult<()> {
     use crate::store::rebuild::{CUSTOMER_VALUES_SEGMENT, CUSTOMER_VALUES_TOTAL};
-    let rebuild = totals.is_some() && mass_merge(state, id).await?;
     if rebuild {
         for index in [&CUSTOMER_VALUES_TOTAL, &CUSTOMER_VALUES_SEGMENT] {
             state.store.drop_for_mass_update(index).await?;
@@ -284,26 +289,19 @@ async fn merge(state: &AppState, id: &str, totals: Option<&str>) -> StoreResult<
     tx.finish(result).await
 }
 
-/// Whether import `id` adds to so many customers' totals (its orders are a tenth or more of
-/// the customers with figures) that the indexes holding the total are better dropped and
-/// built again than moved entry by entry, on stores that rebuild indexes
+/// Whether an import that staged `staged` orders adds to so many customers' totals (a tenth
+/// or more of the customers with figures) that the indexes holding the total are better
+/// dropped and built again than moved entry by entry, on stores that rebuild indexes
 /// ([`crate::store::rebuild`]; BENCHMARKS.md session 24).
-async fn mass_merge(state: &AppState, id: &str) -> StoreResult<bool> {
+async fn mass_merge(state: &AppState, staged: usize) -> StoreResult<bool> {
     if !state.store.rebuilds_indexes() {
         return Ok(false);
     }
-    let pool = state.store.pool();
-    let (pending,): (i64,) =
-        sqlx::query_as("SELECT COUNT(*) FROM order_pending WHERE import_id = $1")
-            .bind(id)
-            .fetch_one(pool)
-            .await
-            .map_err(StoreError::from_sqlx)?;
     let (customers,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM customer_values")
-        .fetch_one(pool)
+        .fetch_one(state.store.pool())
         .await
         .map_err(StoreError::from_sqlx)?;
-    Ok(pending * 10 >= customers)
+    Ok(staged as i64 * 10 >= customers)
 }
 
 /// [`merge`]'s ranges, a transaction each.
@@ -355,7 +353,7 @@ pub async fn heal(state: &AppState) -> StoreResult<bool> {
         "an order import stopped before its end: merging its orders, recounting every customer's totals"
     );
     for id in &ids {
-        merge(state, id, None).await?;
+        merge(state, id, None, false).await?;
     }
     recount_all(state, &state.settings.value.default_currency, &ids).await?;
     unmark(state, &ids).await?;
