@@ -165,4 +165,17 @@ impl Dovecot {
         s.logout().await.unwrap();
         out
     }
+
+    /// Mark the messages of `set` (UIDs) unread, as a person in a mail client would.
+    pub async fn mark_unread(&self, set: &str) {
+        let mut s = self.session().await;
+        let _: Vec<_> = s
+            .uid_store(set, "-FLAGS.SILENT (\\Seen)")
+            .await
+            .unwrap()
+            .try_collect()
+            .await
+            .unwrap();
+        s.logout().await.unwrap();
+    }
 }

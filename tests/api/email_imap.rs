@@ -147,6 +147,49 @@ async fn a_restart_mid_batch_loses_nothing_and_duplicates_nothing(b: Backend) {
     assert_eq!(nothing.fetched, 0);
 }
 
+async fn mail_stored_by_a_node_stopped_before_flagging_it_is_flagged_by_the_next_pass(b: Backend) {
+    let app = manual_app(b).await;
+    let server = Dovecot::start().await;
+    let mb = imap_mailbox(&app, &server).await;
+    server
+        .deliver(&[
+            corpus("persian_utf8_plain.eml"),
+            corpus("reply_outlook.eml"),
+            corpus("duplicate_id_a.eml"),
+        ])
+        .await;
+    let worker = ImapWorker::new(app.state.clone());
+    let first = worker.with_batch(2).run_once(&mb).await.unwrap();
+    assert_eq!(first.stored, 2, "{first:?}");
+    // The node stopped after the commit that moved the position, before flagging: the
+    // messages are stored and still unread on the server.
+    server.mark_unread("1:2").await;
+    sqlx::query("UPDATE email_imap_state SET seen_uid = 0 WHERE mailbox_id = $1")
+        .bind(&mb)
+        .execute(app.state.store.pool())
+        .await
+        .unwrap();
+    let next = ImapWorker::new(app.state.clone())
+        .run_once(&mb)
+        .await
+        .unwrap();
+    assert_eq!((next.fetched, next.stored), (1, 1), "{next:?}");
+    assert_eq!(
+        server.flags().await,
+        vec![(1, true), (2, true), (3, true)],
+        "every stored message flagged"
+    );
+    assert_eq!(email_conversations(&app).await.len(), 3);
+    // A message a person marks unread afterwards stays unread.
+    server.mark_unread("2").await;
+    let later = ImapWorker::new(app.state.clone())
+        .run_once(&mb)
+        .await
+        .unwrap();
+    assert_eq!(later.fetched, 0, "{later:?}");
+    assert_eq!(server.flags().await, vec![(1, true), (2, false), (3, true)]);
+}
+
 async fn two_nodes_polling_one_mailbox_at_once_store_each_message_once(b: Backend) {
     let app = manual_app(b).await;
     let node2 = spawn_on(&app.database_url, app._dir.clone(), |s| {
@@ -262,6 +305,7 @@ crate::storage_tests!(
     new_mail_is_picked_up_at_once_through_imap_idle,
     imap_worker_stores_new_mail_marks_it_seen_and_never_stores_twice,
     a_restart_mid_batch_loses_nothing_and_duplicates_nothing,
+    mail_stored_by_a_node_stopped_before_flagging_it_is_flagged_by_the_next_pass,
     imap_failures_are_reported_and_change_nothing,
     two_nodes_polling_one_mailbox_at_once_store_each_message_once,
 );

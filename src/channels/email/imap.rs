@@ -3,6 +3,8 @@
 //! [`super::inbound::ingest_batch`] in one transaction that also moves
 //! `email_imap_state.last_uid`, and only after that commit flagged `\Seen`. A crash before the
 //! commit re-fetches the group next time; `Message-ID` idempotency stores each message once.
+//! A crash between the commit and the flagging is caught up by the next pass: it flags every
+//! UID above `seen_uid` (saved at the end of each pass) up to `last_uid`.
 //! A lease on the state row keeps two nodes off the same mailbox. Mailbox changes announced on
 //! the bus wake the worker at once, so a new or fixed mailbox does not wait for the next poll.
 
@@ -70,6 +72,18 @@ fn uid_set(uids: &[u32]) -> String {
         .join(",")
 }
 
+/// Flag the messages of `set` (UIDs) `\Seen` on the server.
+async fn flag_seen(session: &mut super::imap_conn::Session, set: &str) -> anyhow::Result<()> {
+    let _: Vec<_> = session
+        .uid_store(set, "+FLAGS.SILENT (\\Seen)")
+        .await
+        .with_context(|| format!("flagging UIDs {set}"))?
+        .try_collect()
+        .await
+        .with_context(|| format!("flagging UIDs {set}"))?;
+    Ok(())
+}
+
 /// Polls mailboxes over IMAP.
 #[derive(Clone)]
 pub struct ImapWorker {
@@ -90,6 +104,8 @@ pub struct PassReport {
     pub quarantined: usize,
     /// False when another node holds the mailbox's lease.
     pub ran: bool,
+    /// The last UID flagged `\Seen` by the end of the pass (saved as `seen_uid`).
+    pub seen_uid: Option<i64>,
 }
 
 impl ImapWorker {
@@ -144,12 +160,14 @@ impl ImapWorker {
         }
         let result = self.pass(&mailbox).await;
         let error = result.as_ref().err().map(|e| format!("{e:#}"));
+        let seen_uid = result.as_ref().ok().and_then(|r| r.seen_uid);
         sqlx::query(
-            "UPDATE email_imap_state SET locked_until = NULL, last_error = $1, last_run_at = $2 \
-             WHERE mailbox_id = $3",
+            "UPDATE email_imap_state SET locked_until = NULL, last_error = $1, last_run_at = $2, \
+               seen_uid = COALESCE($3, seen_uid) WHERE mailbox_id = $4",
         )
         .bind(&error)
         .bind(now_ms())
+        .bind(seen_uid)
         .bind(mailbox_id)
         .execute(pool)
         .await?;
@@ -165,8 +183,8 @@ impl ImapWorker {
             .select(&mailbox.imap_folder)
             .await
             .with_context(|| format!("selecting folder {}", mailbox.imap_folder))?;
-        let (stored_validity, mut last_uid): (Option<i64>, i64) = sqlx::query_as(
-            "SELECT uidvalidity, last_uid FROM email_imap_state WHERE mailbox_id = $1",
+        let (stored_validity, mut last_uid, seen_uid): (Option<i64>, i64, i64) = sqlx::query_as(
+            "SELECT uidvalidity, last_uid, seen_uid FROM email_imap_state WHERE mailbox_id = $1",
         )
         .bind(&mailbox.id)
         .fetch_one(pool)
@@ -176,15 +194,21 @@ impl ImapWorker {
             // New UID numbering: start over; Message-ID idempotency prevents duplicates.
             last_uid = 0;
             sqlx::query(
-                "UPDATE email_imap_state SET uidvalidity = $1, last_uid = 0 WHERE mailbox_id = $2",
+                "UPDATE email_imap_state SET uidvalidity = $1, last_uid = 0, seen_uid = 0 \
+                 WHERE mailbox_id = $2",
             )
             .bind(validity)
             .bind(&mailbox.id)
             .execute(pool)
             .await?;
+        } else if seen_uid < last_uid {
+            // Stored (the position moved in their transaction) but never flagged: the node
+            // stopped between the commit and the flagging.
+            flag_seen(&mut session, &format!("{}:{last_uid}", seen_uid + 1)).await?;
         }
         let mut report = PassReport {
             ran: true,
+            seen_uid: Some(last_uid),
             ..PassReport::default()
         };
         let mut uids: Vec<u32> = session
@@ -235,15 +259,9 @@ impl ImapWorker {
             }
             // Stored durably: now mark them read on the server.
             if !got.is_empty() {
-                let set = uid_set(&got);
-                let _: Vec<_> = session
-                    .uid_store(&set, "+FLAGS.SILENT (\\Seen)")
-                    .await
-                    .with_context(|| format!("flagging UIDs {set}"))?
-                    .try_collect()
-                    .await
-                    .with_context(|| format!("flagging UIDs {set}"))?;
+                flag_seen(&mut session, &uid_set(&got)).await?;
             }
+            report.seen_uid = Some(mark.last_uid);
         }
         let _ = session.logout().await;
         Ok(report)
