@@ -154,16 +154,18 @@ impl Dovecot {
             .try_collect()
             .await
             .unwrap();
-        let mut out: Vec<(u32, bool)> = fetches
+        // A flag change made meanwhile by another session (the server's worker) may come as an
+        // unsolicited FETCH, without a UID or as a second answer for one: one entry per UID,
+        // the latest.
+        let out: std::collections::BTreeMap<u32, bool> = fetches
             .iter()
-            .map(|f| {
+            .filter_map(|f| {
                 let seen = f.flags().any(|fl| fl == async_imap::types::Flag::Seen);
-                (f.uid.unwrap(), seen)
+                Some((f.uid?, seen))
             })
             .collect();
-        out.sort();
         s.logout().await.unwrap();
-        out
+        out.into_iter().collect()
     }
 
     /// Mark the messages of `set` (UIDs) unread, as a person in a mail client would.
