@@ -18,6 +18,14 @@ use crate::store::{dialect, StoreError, StoreResult, Tx};
 /// About how many orders one transaction of an import's merge writes.
 const MERGE_CHUNK: i64 = 200_000;
 
+/// The lock ([`dialect::serialise_on`]) an import's merge range and a customer merge both
+/// take first (and so does a change to a stored order, [`unindex`]), so they run one after
+/// the other. On PostgreSQL a range's insert reads `order_pending` in a snapshot taken as it
+/// starts: a customer merge committing meanwhile (its pending orders entered under the
+/// target) would otherwise see them entered once more under the merged-away customer, and a
+/// changed order once more as it was. Any constant unique to this use: "sbmerge" in ASCII.
+pub const MERGE_LOCK: i64 = 0x0073_626d_6572_6765;
+
 fn json(ids: &[String]) -> StoreResult<String> {
     serde_json::to_string(ids).map_err(|e| StoreError::Other(sqlx::Error::Encode(e.into())))
 }
@@ -71,6 +79,8 @@ pub(super) async fn unindex(
     placed_at: i64,
     order_id: &str,
 ) -> StoreResult<()> {
+    // Not while a merge range may be entering its pending row as it was.
+    dialect::serialise_on(tx, MERGE_LOCK).await?;
     for sql in [
         "DELETE FROM customer_orders WHERE customer_id = $1 AND placed_at = $2 AND order_id = $3",
         "DELETE FROM order_pending WHERE customer_id = $1 AND placed_at = $2 AND order_id = $3",
@@ -90,6 +100,7 @@ pub(super) async fn unindex(
 /// orders still pending in an import are entered at once (the import's merge may have passed
 /// `to`'s range already, so they could not wait for it) and leave `order_pending`.
 pub(super) async fn move_customer(tx: &mut Tx, from: &str, to: &str) -> StoreResult<()> {
+    dialect::serialise_on(tx, MERGE_LOCK).await?;
     for sql in [
         "UPDATE orders SET customer_id = $1 WHERE customer_id = $2 AND id IN \
            (SELECT order_id FROM customer_orders WHERE customer_id = $2 \
@@ -154,6 +165,7 @@ pub(super) async fn enter_range(
     after: &str,
     upto: Option<&str>,
 ) -> StoreResult<()> {
+    dialect::serialise_on(tx, MERGE_LOCK).await?;
     sqlx::query(&format!(
         "INSERT INTO customer_orders ({COLS}) SELECT {COLS} FROM order_pending \
          WHERE import_id = $1 AND customer_id > $2 AND ($3 IS NULL OR customer_id <= $3) \

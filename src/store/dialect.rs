@@ -168,3 +168,18 @@ pub fn for_update(backend: Backend) -> &'static str {
         Backend::Postgres => " FOR UPDATE",
     }
 }
+
+/// Wait for, and hold until `tx` ends, the exclusive lock named `key` (a PostgreSQL
+/// transaction-scoped advisory lock): transactions taking the same key run one after another.
+/// Nothing on SQLite, whose transactions write one at a time.
+pub async fn serialise_on(tx: &mut Tx, key: i64) -> StoreResult<()> {
+    if tx.is_sqlite() {
+        return Ok(());
+    }
+    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        .bind(key)
+        .execute(tx.conn())
+        .await
+        .map_err(StoreError::from_sqlx)?;
+    Ok(())
+}

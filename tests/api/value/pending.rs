@@ -111,6 +111,134 @@ async fn a_customer_merged_while_orders_are_pending_keeps_them(b: Backend) {
     assert_eq!(marks(&app).await, vec!["live".to_string()]);
 }
 
+/// Rows `customer` has in `customer_orders`.
+async fn entered(app: &TestApp, customer: &str) -> i64 {
+    let (n,): (i64,) =
+        sqlx::query_as("SELECT COUNT(*) FROM customer_orders WHERE customer_id = $1")
+            .bind(customer)
+            .fetch_one(app.state.store.pool())
+            .await
+            .unwrap();
+    n
+}
+
+/// A transaction holding the lock an import's merge ranges take, as a range does.
+async fn range_in_progress(app: &TestApp) -> sqlx::Transaction<'static, sqlx::Any> {
+    let mut range = app.state.store.pool().begin().await.unwrap();
+    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        .bind(switchboard::orders::by_customer::MERGE_LOCK)
+        .execute(&mut *range)
+        .await
+        .unwrap();
+    range
+}
+
+#[tokio::test]
+async fn a_customer_merge_waits_for_a_merge_range_reading_its_pending_orders_on_postgresql() {
+    let (app, a, bee) = imported(Backend::Postgres).await;
+    make_pending(&app, &a, "live", &["i-1", "i-3"]).await;
+    // A range of the import's merge enters a's pending orders (read in its snapshot) and has
+    // not committed yet.
+    let mut range = range_in_progress(&app).await;
+    sqlx::query(
+        "INSERT INTO customer_orders (customer_id, placed_at, order_id, currency, status, \
+           amount_e4) SELECT customer_id, placed_at, order_id, currency, status, amount_e4 \
+         FROM order_pending WHERE import_id = 'live'",
+    )
+    .execute(&mut *range)
+    .await
+    .unwrap();
+    let merge = tokio::spawn(
+        app.client
+            .post(app.url(&format!("/api/v1/customers/{bee}/merge")))
+            .bearer_auth(&app.admin_token)
+            .json(&json!({"source_id": a}))
+            .send(),
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert!(!merge.is_finished(), "the merge waits for the range");
+    range.commit().await.unwrap();
+    let resp = merge.await.unwrap().unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    // Every order once, on the target: none left under the merged-away customer.
+    assert_eq!(entered(&app, &a).await, 0);
+    // b's two (one in euros) and a's two.
+    assert_eq!(entered(&app, &bee).await, 4);
+    assert_eq!(profile_orders(&app, &bee).await, 3);
+    assert_eq!(totals(&app, &bee).await, (3, 600_000));
+}
+
+#[tokio::test]
+async fn a_shop_update_waits_for_a_merge_range_entering_the_order_as_it_was_on_postgresql() {
+    let (app, a, _) = imported(Backend::Postgres).await;
+    make_pending(&app, &a, "live", &["i-1", "i-3"]).await;
+    let mut range = range_in_progress(&app).await;
+    sqlx::query(
+        "INSERT INTO customer_orders (customer_id, placed_at, order_id, currency, status, \
+           amount_e4) SELECT customer_id, placed_at, order_id, currency, status, amount_e4 \
+         FROM order_pending WHERE import_id = 'live'",
+    )
+    .execute(&mut *range)
+    .await
+    .unwrap();
+    // The shop moves i-1 to another day.
+    let state = app.state.clone();
+    let (customer, moved_to) = (a.clone(), 1_767_398_400_000);
+    let update = tokio::spawn(async move {
+        let mut tx = state.store.begin().await.unwrap();
+        let order = NewOrder {
+            customer_id: customer,
+            external_id: "i-1".into(),
+            source: "csv".into(),
+            amount_e4: 150_000,
+            currency: "USD".into(),
+            status: "completed".into(),
+            placed_at: moved_to,
+        };
+        upsert(&mut tx, &order, "USD").await.unwrap();
+        tx.commit().await.unwrap();
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert!(!update.is_finished(), "the update waits for the range");
+    range.commit().await.unwrap();
+    update.await.unwrap();
+    // i-1 once, on its new day; i-3 as the range entered it.
+    assert_eq!(entered(&app, &a).await, 2);
+    let (days,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM customer_orders c JOIN orders o ON o.id = c.order_id \
+         WHERE o.external_id = 'i-1' AND c.placed_at = $1",
+    )
+    .bind(moved_to)
+    .fetch_one(app.state.store.pool())
+    .await
+    .unwrap();
+    assert_eq!(days, 1);
+    assert_eq!(totals(&app, &a).await, (2, 450_000));
+}
+
+#[tokio::test]
+async fn an_imports_merge_waits_for_a_customer_merge_in_progress_on_postgresql() {
+    let app = small_batches(Backend::Postgres).await;
+    // A customer merge (or another import's range) holds the lock.
+    let range = range_in_progress(&app).await;
+    let running = tokio::spawn(
+        app.client
+            .post(app.url("/api/v1/orders/import"))
+            .bearer_auth(&app.admin_token)
+            .header("content-type", "text/csv")
+            .body(CSV)
+            .send(),
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert!(!running.is_finished(), "the import's end waits");
+    range.commit().await.unwrap();
+    let resp = running.await.unwrap().unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let a = customer_id(&app, "a@example.com").await;
+    assert_eq!(entered(&app, &a).await, 2);
+    assert_eq!(pending_rows(&app).await, 0);
+}
+
 storage_tests!(
     a_shop_update_to_a_pending_order_enters_it_once,
     a_customer_merged_while_orders_are_pending_keeps_them,
