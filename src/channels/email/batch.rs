@@ -424,7 +424,11 @@ impl<'a> Plan<'a> {
         ];
         ledger::insert_written(tx, parts).await?;
         for ((message_id, attachments), m) in written.iter().zip(&self.msgs) {
-            message::insert_attachments(tx, message_id, &m.conv.id, attachments).await?;
+            let rows = attachments
+                .iter()
+                .map(|(id, a)| message::AttachmentRow::received(id, a))
+                .collect::<Vec<_>>();
+            message::insert_attachments(tx, message_id, &m.conv.id, &rows).await?;
         }
         self.acknowledge(tx, &numbers, now).await
     }

@@ -82,28 +82,53 @@ pub fn subject(parsed: &ParsedEmail) -> String {
         .collect()
 }
 
-/// Store the attachments of message `message_id` in conversation `conv_id`.
+/// An attachment row: received with a message, or uploaded with an agent's reply.
+pub struct AttachmentRow<'a> {
+    pub id: &'a str,
+    pub filename: &'a str,
+    pub content_type: &'a str,
+    pub content_id: Option<&'a str>,
+    pub inline: bool,
+    pub data: &'a [u8],
+}
+
+impl<'a> AttachmentRow<'a> {
+    /// The row of attachment `a` of a received message, stored as `id`.
+    pub fn received(id: &'a str, a: &'a Attachment) -> Self {
+        AttachmentRow {
+            id,
+            filename: &a.filename,
+            content_type: &a.content_type,
+            content_id: a.content_id.as_deref(),
+            inline: a.inline,
+            data: &a.data,
+        }
+    }
+}
+
+/// Store `rows`, the attachments of message `message_id` in conversation `conv_id` (the one
+/// place that writes `email_attachments`).
 pub async fn insert_attachments(
     tx: &mut Tx,
     message_id: &str,
     conv_id: &str,
-    attachments: &[(String, &Attachment)],
+    rows: &[AttachmentRow<'_>],
 ) -> StoreResult<()> {
-    for (id, a) in attachments {
+    for a in rows {
         sqlx::query(
             "INSERT INTO email_attachments (id, message_id, conversation_id, filename, content_type, \
                content_id, inline, size, data, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
-        .bind(id)
+        .bind(a.id)
         .bind(message_id)
         .bind(conv_id)
-        .bind(&a.filename)
-        .bind(&a.content_type)
-        .bind(&a.content_id)
+        .bind(a.filename)
+        .bind(a.content_type)
+        .bind(a.content_id)
         .bind(a.inline as i64)
         .bind(a.data.len() as i64)
-        .bind(a.data.clone())
+        .bind(a.data)
         .bind(now_ms())
         .execute(tx.conn())
         .await

@@ -2,11 +2,12 @@
 //! (multipart: `body` and one or more `file` fields). The message, its files and its outbox
 //! row commit together; the sender attaches the files as real MIME parts.
 
+use super::message::{insert_attachments, AttachmentRow};
 use crate::auth::{Caller, Role};
 use crate::conversations::{self as convs, Actor, NewMessage};
 use crate::error::{ApiError, ApiPath, ApiResult};
 use crate::state::AppState;
-use crate::store::{new_id, now_ms, StoreError, Tx};
+use crate::store::{new_id, StoreError, Tx};
 use crate::uploads::{clean_name, multipart_error};
 use axum::extract::{Request, State};
 use axum::http::{header, StatusCode};
@@ -124,24 +125,15 @@ async fn store_files(
     ids: &[String],
     files: &[Upload],
 ) -> ApiResult<()> {
-    for (id, f) in ids.iter().zip(files) {
-        sqlx::query(
-            "INSERT INTO email_attachments (id, message_id, conversation_id, filename, content_type, \
-               content_id, inline, size, data, created_at) \
-             VALUES ($1, $2, $3, $4, $5, NULL, 0, $6, $7, $8)",
-        )
-        .bind(id)
-        .bind(message_id)
-        .bind(conversation_id)
-        .bind(&f.name)
-        .bind(&f.content_type)
-        .bind(f.bytes.len() as i64)
-        .bind(f.bytes.as_slice())
-        .bind(now_ms())
-        .execute(tx.conn())
-        .await
-        .map_err(StoreError::from_sqlx)?;
-    }
+    let rows = ids.iter().zip(files).map(|(id, f)| AttachmentRow {
+        id,
+        filename: &f.name,
+        content_type: &f.content_type,
+        content_id: None,
+        inline: false,
+        data: &f.bytes,
+    });
+    insert_attachments(tx, message_id, conversation_id, &rows.collect::<Vec<_>>()).await?;
     Ok(())
 }
 
