@@ -384,19 +384,24 @@ async fn identities_of(
     kind: &str,
     values: &[&str],
 ) -> StoreResult<std::collections::HashMap<String, String>> {
+    use crate::store::dialect;
+    let backend = tx.backend();
     let sql = format!(
-        "SELECT value, customer_id FROM identities WHERE kind = $2 AND value {}",
-        crate::store::dialect::in_json_set(tx.backend(), 1)
+        "SELECT {} FROM identities WHERE kind = $2 AND value {}",
+        dialect::json_pairs(backend, "value", "customer_id"),
+        dialect::in_json_set(backend, 1)
     );
     let list = serde_json::to_string(values)
         .map_err(|e| StoreError::Other(sqlx::Error::Encode(e.into())))?;
-    let rows = sqlx::query_as::<_, (String, String)>(&sql)
+    let (pairs,): (String,) = sqlx::query_as(&sql)
         .bind(list)
         .bind(kind)
-        .fetch_all(tx.conn())
+        .fetch_one(tx.conn())
         .await
         .map_err(StoreError::from_sqlx)?;
-    Ok(rows.into_iter().collect())
+    let pairs: Vec<(String, String)> = serde_json::from_str(&pairs)
+        .map_err(|e| StoreError::Other(sqlx::Error::Decode(e.into())))?;
+    Ok(pairs.into_iter().collect())
 }
 
 /// The editable part of a profile.

@@ -183,3 +183,16 @@ pub async fn serialise_on(tx: &mut Tx, key: i64) -> StoreResult<()> {
         .map_err(StoreError::from_sqlx)?;
     Ok(())
 }
+
+/// An aggregate of the selected rows' `a` and `b` (text columns) as ONE JSON text
+/// `[[a, b], …]` (`[]` when no row): a lookup of thousands of rows comes back as one row, not
+/// one row each (each streamed from the driver's worker and decoded on its own — an import's
+/// identity lookups spent more on that than on finding them).
+pub fn json_pairs(backend: Backend, a: &str, b: &str) -> String {
+    match backend {
+        Backend::Sqlite => format!("json_group_array(json_array({a}, {b}))"),
+        Backend::Postgres => {
+            format!("COALESCE(json_agg(json_build_array({a}, {b})), '[]')::text")
+        }
+    }
+}
