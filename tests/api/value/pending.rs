@@ -133,12 +133,16 @@ async fn range_in_progress(app: &TestApp) -> sqlx::Transaction<'static, sqlx::An
     range
 }
 
-#[tokio::test]
-async fn a_customer_merge_waits_for_a_merge_range_reading_its_pending_orders_on_postgresql() {
+/// On PostgreSQL: a's orders i-1 and i-3 pending in import `live`, and a range of its merge
+/// that has entered them (read in its snapshot) and not committed yet.
+async fn range_entering_pending_orders() -> (
+    TestApp,
+    String,
+    String,
+    sqlx::Transaction<'static, sqlx::Any>,
+) {
     let (app, a, bee) = imported(Backend::Postgres).await;
     make_pending(&app, &a, "live", &["i-1", "i-3"]).await;
-    // A range of the import's merge enters a's pending orders (read in its snapshot) and has
-    // not committed yet.
     let mut range = range_in_progress(&app).await;
     sqlx::query(
         "INSERT INTO customer_orders (customer_id, placed_at, order_id, currency, status, \
@@ -148,6 +152,12 @@ async fn a_customer_merge_waits_for_a_merge_range_reading_its_pending_orders_on_
     .execute(&mut *range)
     .await
     .unwrap();
+    (app, a, bee, range)
+}
+
+#[tokio::test]
+async fn a_customer_merge_waits_for_a_merge_range_reading_its_pending_orders_on_postgresql() {
+    let (app, a, bee, range) = range_entering_pending_orders().await;
     let merge = tokio::spawn(
         app.client
             .post(app.url(&format!("/api/v1/customers/{bee}/merge")))
@@ -170,17 +180,7 @@ async fn a_customer_merge_waits_for_a_merge_range_reading_its_pending_orders_on_
 
 #[tokio::test]
 async fn a_shop_update_waits_for_a_merge_range_entering_the_order_as_it_was_on_postgresql() {
-    let (app, a, _) = imported(Backend::Postgres).await;
-    make_pending(&app, &a, "live", &["i-1", "i-3"]).await;
-    let mut range = range_in_progress(&app).await;
-    sqlx::query(
-        "INSERT INTO customer_orders (customer_id, placed_at, order_id, currency, status, \
-           amount_e4) SELECT customer_id, placed_at, order_id, currency, status, amount_e4 \
-         FROM order_pending WHERE import_id = 'live'",
-    )
-    .execute(&mut *range)
-    .await
-    .unwrap();
+    let (app, a, _, range) = range_entering_pending_orders().await;
     // The shop moves i-1 to another day.
     let state = app.state.clone();
     let (customer, moved_to) = (a.clone(), 1_767_398_400_000);
