@@ -424,11 +424,7 @@ impl<'a> Plan<'a> {
         ];
         ledger::insert_written(tx, parts).await?;
         for ((message_id, attachments), m) in written.iter().zip(&self.msgs) {
-            let rows = attachments
-                .iter()
-                .map(|(id, a)| message::AttachmentRow::received(id, a))
-                .collect::<Vec<_>>();
-            message::insert_attachments(tx, message_id, &m.conv.id, &rows).await?;
+            message::insert_attachments(tx, message_id, &m.conv.id, attachments).await?;
         }
         self.acknowledge(tx, &numbers, now).await
     }

@@ -441,10 +441,7 @@ async fn store(
     // (with the conversation this attempt may have opened) and the retry reports the duplicate.
     let (message, ev) = convs::append_new_message(tx, &conv.id, msg, &actor).await?;
     events.push(ev);
-    let rows = (built.attachments.iter())
-        .map(|(id, a)| message::AttachmentRow::received(id, a))
-        .collect::<Vec<_>>();
-    message::insert_attachments(tx, &message.id, &conv.id, &rows).await?;
+    message::insert_attachments(tx, &message.id, &conv.id, &built.attachments).await?;
     let ack = mailbox.filter(|m| m.ack_enabled == 1);
     if let (true, true, Some(m)) = (new_conversation, parsed.auto == AutoKind::None, ack) {
         outbox::enqueue_ack(tx, &conv, m, parsed).await?;

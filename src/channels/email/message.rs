@@ -106,9 +106,23 @@ impl<'a> AttachmentRow<'a> {
     }
 }
 
+/// Store the attachments of received message `message_id` in conversation `conv_id`.
+pub async fn insert_attachments(
+    tx: &mut Tx,
+    message_id: &str,
+    conv_id: &str,
+    attachments: &[(String, &Attachment)],
+) -> StoreResult<()> {
+    let rows: Vec<_> = attachments
+        .iter()
+        .map(|(id, a)| AttachmentRow::received(id, a))
+        .collect();
+    insert_attachment_rows(tx, message_id, conv_id, &rows).await
+}
+
 /// Store `rows`, the attachments of message `message_id` in conversation `conv_id` (the one
 /// place that writes `email_attachments`).
-pub async fn insert_attachments(
+pub async fn insert_attachment_rows(
     tx: &mut Tx,
     message_id: &str,
     conv_id: &str,

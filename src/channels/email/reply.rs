@@ -2,7 +2,7 @@
 //! (multipart: `body` and one or more `file` fields). The message, its files and its outbox
 //! row commit together; the sender attaches the files as real MIME parts.
 
-use super::message::{insert_attachments, AttachmentRow};
+use super::message::{insert_attachment_rows, AttachmentRow};
 use crate::auth::{Caller, Role};
 use crate::conversations::{self as convs, Actor, NewMessage};
 use crate::error::{ApiError, ApiPath, ApiResult};
@@ -133,7 +133,7 @@ async fn store_files(
         inline: false,
         data: &f.bytes,
     });
-    insert_attachments(tx, message_id, conversation_id, &rows.collect::<Vec<_>>()).await?;
+    insert_attachment_rows(tx, message_id, conversation_id, &rows.collect::<Vec<_>>()).await?;
     Ok(())
 }
 
