@@ -133,6 +133,19 @@ async fn range_in_progress(app: &TestApp) -> sqlx::Transaction<'static, sqlx::An
     range
 }
 
+/// `request` waits while `range` holds the lock, then is answered 200 once it commits.
+async fn answered_after(
+    range: sqlx::Transaction<'static, sqlx::Any>,
+    request: tokio::task::JoinHandle<reqwest::Result<reqwest::Response>>,
+    what: &str,
+) {
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert!(!request.is_finished(), "{what} waits for the lock");
+    range.commit().await.unwrap();
+    let resp = request.await.unwrap().unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+}
+
 /// On PostgreSQL: a's orders i-1 and i-3 pending in import `live`, and a range of its merge
 /// that has entered them (read in its snapshot) and not committed yet.
 async fn range_entering_pending_orders() -> (
@@ -165,11 +178,7 @@ async fn a_customer_merge_waits_for_a_merge_range_reading_its_pending_orders_on_
             .json(&json!({"source_id": a}))
             .send(),
     );
-    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-    assert!(!merge.is_finished(), "the merge waits for the range");
-    range.commit().await.unwrap();
-    let resp = merge.await.unwrap().unwrap();
-    assert_eq!(resp.status(), StatusCode::OK);
+    answered_after(range, merge, "the merge").await;
     // Every order once, on the target: none left under the merged-away customer.
     assert_eq!(entered(&app, &a).await, 0);
     // b's two (one in euros) and a's two.
@@ -229,11 +238,7 @@ async fn an_imports_merge_waits_for_a_customer_merge_in_progress_on_postgresql()
             .body(CSV)
             .send(),
     );
-    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-    assert!(!running.is_finished(), "the import's end waits");
-    range.commit().await.unwrap();
-    let resp = running.await.unwrap().unwrap();
-    assert_eq!(resp.status(), StatusCode::OK);
+    answered_after(range, running, "the import's end").await;
     let a = customer_id(&app, "a@example.com").await;
     assert_eq!(entered(&app, &a).await, 2);
     assert_eq!(pending_rows(&app).await, 0);
