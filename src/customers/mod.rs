@@ -308,7 +308,6 @@ pub async fn find_or_create_many(
     kind: &str,
     items: &[(String, String, Option<String>)],
 ) -> StoreResult<std::collections::HashMap<String, String>> {
-    use crate::store::bulk::{insert_rows, V};
     let mut found = std::collections::HashMap::new();
     for chunk in items.chunks(1000) {
         let values: Vec<&str> = chunk.iter().map(|i| i.0.as_str()).collect();
@@ -317,46 +316,8 @@ pub async fn find_or_create_many(
         if missing.is_empty() {
             continue;
         }
-        let now = now_ms();
         let ids: Vec<String> = missing.iter().map(|_| new_id()).collect();
-        let rows = ids.iter().zip(&missing).map(|(id, (_, _, name))| {
-            let folded = switchboard_text::search_fold(name.as_deref().unwrap_or(""));
-            vec![
-                V::S(id.clone()),
-                V::N(name.clone()),
-                V::S(folded),
-                V::I(now),
-                V::I(now),
-            ]
-        });
-        insert_rows(
-            tx,
-            "INSERT INTO customers (id, name, name_search, created_at, updated_at)",
-            rows.collect(),
-            "",
-            "",
-        )
-        .await?;
-        let rows = ids.iter().zip(&missing).map(|(id, (value, raw, _))| {
-            vec![
-                V::S(new_id()),
-                V::S(id.clone()),
-                V::S(kind.to_string()),
-                V::S(value.clone()),
-                V::S(raw.clone()),
-                V::I(now),
-            ]
-        });
-        insert_rows(
-            tx,
-            "INSERT INTO identities (id, customer_id, kind, value, raw, created_at)",
-            rows.collect(),
-            "",
-            "ON CONFLICT (kind, value) DO NOTHING",
-        )
-        .await?;
-        let values: Vec<&str> = missing.iter().map(|i| i.0.as_str()).collect();
-        let owners = identities_of(tx, kind, &values).await?;
+        let owners = create_many(tx, kind, &ids, &missing).await?;
         // Customers whose identity a concurrent transaction created first are dropped.
         for (id, (value, _, _)) in ids.iter().zip(&missing) {
             if owners.get(value) != Some(id) {
@@ -376,6 +337,63 @@ pub async fn find_or_create_many(
         )));
     }
     Ok(found)
+}
+
+/// Insert a customer `ids[k]` for each of `missing` and its identity of `kind` (kept only
+/// where no concurrent transaction created that identity first); returns the owner of each
+/// identity. On PostgreSQL one statement, whose inserted identities come back; the stored
+/// ones are read only when some were taken meanwhile.
+async fn create_many(
+    tx: &mut Tx,
+    kind: &str,
+    ids: &[String],
+    missing: &[&(String, String, Option<String>)],
+) -> StoreResult<std::collections::HashMap<String, String>> {
+    use crate::store::bulk::{insert_together_returning, V};
+    let now = now_ms();
+    let customers = ids.iter().zip(missing).map(|(id, (_, _, name))| {
+        let folded = switchboard_text::search_fold(name.as_deref().unwrap_or(""));
+        vec![
+            V::S(id.clone()),
+            V::N(name.clone()),
+            V::S(folded),
+            V::I(now),
+            V::I(now),
+        ]
+    });
+    let identities = ids.iter().zip(missing).map(|(id, (value, raw, _))| {
+        vec![
+            V::S(new_id()),
+            V::S(id.clone()),
+            V::S(kind.to_string()),
+            V::S(value.clone()),
+            V::S(raw.clone()),
+            V::I(now),
+        ]
+    });
+    let parts = vec![
+        (
+            "INSERT INTO customers (id, name, name_search, created_at, updated_at)",
+            customers.collect(),
+            "",
+        ),
+        (
+            "INSERT INTO identities (id, customer_id, kind, value, raw, created_at)",
+            identities.collect(),
+            "",
+        ),
+    ];
+    let conflict = "ON CONFLICT (kind, value) DO NOTHING";
+    let returned = insert_together_returning(tx, parts, conflict, "RETURNING value, customer_id");
+    if let Some(rows) = returned.await?.filter(|rows| rows.len() == missing.len()) {
+        return rows
+            .iter()
+            .map(|r| Ok((sqlx::Row::try_get(r, 0)?, sqlx::Row::try_get(r, 1)?)))
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(StoreError::from_sqlx);
+    }
+    let values: Vec<&str> = missing.iter().map(|i| i.0.as_str()).collect();
+    identities_of(tx, kind, &values).await
 }
 
 /// Owner per value of the identities of `kind` among `values`.

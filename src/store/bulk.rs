@@ -275,6 +275,41 @@ pub async fn insert_together_then<'a>(
     parts: Vec<(&str, Vec<Vec<V>>, &str)>,
     last: Option<Last<'a>>,
 ) -> StoreResult<Result<Vec<sqlx::any::AnyRow>, Option<Last<'a>>>> {
+    together(tx, parts, last, "").await
+}
+
+/// [`insert_together`] with `tail` after the last part (e.g. `ON CONFLICT … DO NOTHING`).
+/// On PostgreSQL, when the parts go in one statement, `returning` (`RETURNING …`) follows
+/// and its rows come back: `Some(rows)`. Otherwise (SQLite, or too many rows) each part is
+/// its own insert and `None` comes back; the caller reads what it needs.
+pub async fn insert_together_returning(
+    tx: &mut Tx,
+    mut parts: Vec<(&str, Vec<Vec<V>>, &str)>,
+    tail: &str,
+    returning: &str,
+) -> StoreResult<Option<Vec<sqlx::any::AnyRow>>> {
+    parts.retain(|p| !p.1.is_empty());
+    if tx.is_sqlite() || parts.iter().any(|p| p.1.len() > MAX_ROWS) {
+        let last = parts.pop();
+        for (head, rows, extra) in parts {
+            insert_rows(tx, head, rows, extra, "").await?;
+        }
+        if let Some((head, rows, extra)) = last {
+            insert_rows(tx, head, rows, extra, tail).await?;
+        }
+        return Ok(None);
+    }
+    let tail = format!("{tail} {returning}");
+    Ok(together(tx, parts, None, &tail).await?.ok())
+}
+
+/// [`insert_together_then`], with `tail` after the last part when there is no `last`.
+async fn together<'a>(
+    tx: &mut Tx,
+    parts: Vec<(&str, Vec<Vec<V>>, &str)>,
+    last: Option<Last<'a>>,
+    tail: &str,
+) -> StoreResult<Result<Vec<sqlx::any::AnyRow>, Option<Last<'a>>>> {
     let parts: Vec<_> = parts.into_iter().filter(|p| !p.1.is_empty()).collect();
     let last = last.filter(|l| !l.rows.is_empty());
     let too_big = parts.iter().any(|p| p.1.len() > MAX_ROWS)
@@ -298,7 +333,7 @@ pub async fn insert_together_then<'a>(
     };
     let (names, main) = match &last {
         None => match steps.pop() {
-            Some(main) => (named(&steps), main),
+            Some(main) => (named(&steps), format!("{main} {tail}")),
             None => return Ok(Ok(Vec::new())),
         },
         Some(l) => {

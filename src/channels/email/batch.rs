@@ -422,7 +422,9 @@ impl<'a> Plan<'a> {
             (sql::MESSAGE_ROWS, rows),
             (sql::HISTORY_ROWS, history),
         ];
-        ledger::insert_written(tx, parts).await?;
+        let attached = written.iter().any(|(_, a)| !a.is_empty());
+        let last = !attached && !self.acknowledges();
+        ledger::insert_written(tx, parts, last).await?;
         for ((message_id, attachments), m) in written.iter().zip(&self.msgs) {
             message::insert_attachments(tx, message_id, &m.conv.id, attachments).await?;
         }
@@ -452,12 +454,23 @@ impl<'a> Plan<'a> {
         rows.collect()
     }
 
+    /// The mailbox acknowledging new conversation `c`, if it is opened by a person's mail to
+    /// a mailbox that acknowledges.
+    fn acknowledging<'c>(c: &'c NewConv) -> Option<&'c Mailbox> {
+        let mailbox = c.first.mailbox.as_ref().filter(|m| m.ack_enabled == 1);
+        mailbox.filter(|_| c.first.parsed.auto == AutoKind::None)
+    }
+
+    /// Whether [`Self::acknowledge`] writes anything.
+    fn acknowledges(&self) -> bool {
+        self.new_convs.iter().any(|c| Self::acknowledging(c).is_some())
+    }
+
     /// Acknowledge the new conversations opened by a person's mail to a mailbox that
     /// acknowledges.
     async fn acknowledge(&self, tx: &mut Tx, numbers: &[i64], now: i64) -> StoreResult<()> {
         for (c, number) in self.new_convs.iter().zip(numbers) {
-            let mailbox = c.first.mailbox.as_ref().filter(|m| m.ack_enabled == 1);
-            let Some(m) = mailbox.filter(|_| c.first.parsed.auto == AutoKind::None) else {
+            let Some(m) = Self::acknowledging(c) else {
                 continue;
             };
             let at = ms_to_rfc3339(now);

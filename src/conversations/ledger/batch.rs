@@ -25,12 +25,23 @@ const SQLITE_VALUES: usize = 32_000;
 /// log's insert, on PostgreSQL one statement
 /// ([`crate::store::event_log::insert_together_logged`]). More values than one SQLite
 /// statement takes: one insert per part, the events at commit.
-pub async fn insert_written(tx: &mut Tx, parts: Vec<(Shape, Vec<Vec<V>>)>) -> StoreResult<()> {
+///
+/// `last`: whether the caller writes nothing more before committing. When it does (e.g. rows
+/// referring to these), PostgreSQL leaves the events for the commit's own insert: the event
+/// log's lock is taken there, not held through the caller's further statements.
+pub async fn insert_written(
+    tx: &mut Tx,
+    parts: Vec<(Shape, Vec<Vec<V>>)>,
+    last: bool,
+) -> StoreResult<()> {
     if !tx.is_sqlite() {
         let parts = parts
             .into_iter()
             .map(|(s, r)| (s.head, r, s.extra))
             .collect();
+        if !last {
+            return crate::store::bulk::insert_together(tx, parts).await;
+        }
         return crate::store::event_log::insert_together_logged(tx, parts).await;
     }
     let values: usize = parts.iter().flat_map(|(_, r)| r).map(Vec::len).sum();
