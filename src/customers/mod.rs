@@ -2,6 +2,7 @@
 //! chat visitors and external ids (all stored normalised), with merge and a timeline.
 
 pub mod merge;
+pub mod owners;
 pub mod routes;
 pub mod timeline;
 
@@ -397,7 +398,7 @@ async fn create_many(
 }
 
 /// Owner per value of the identities of `kind` among `values`.
-async fn identities_of(
+pub(crate) async fn identities_of(
     tx: &mut Tx,
     kind: &str,
     values: &[&str],

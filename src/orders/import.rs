@@ -10,6 +10,7 @@
 
 use super::{parse, NewOrder};
 use crate::auth::{Caller, Role};
+use crate::customers::owners::Owners;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use axum::body::Body;
@@ -203,18 +204,19 @@ pub async fn import_orders(
     }
     let stream = body.into_data_stream().map_err(std::io::Error::other);
     let input = tokio_util::io::SyncIoBridge::new(tokio_util::io::StreamReader::new(stream));
-    let (batches, mut received) = tokio::sync::mpsc::channel::<Batch>(2);
+    let (batches, received) = tokio::sync::mpsc::channel::<Batch>(2);
     let size = state.settings.value.import_batch.max(1);
     let region = state.settings.text.default_region.clone();
     let parser = tokio::task::spawn_blocking(move || {
         parse_csv(input, size, &region, |b| batches.blocking_send(b).is_ok())
     });
+    let mut ready = read_ahead(&state, received);
     let mut report = ImportReport::default();
     let mut failed = None;
     let mut import = super::totals::Import::new();
-    while let Some(batch) = received.recv().await {
+    while let Some((batch, ahead)) = ready.recv().await {
         if failed.is_none() {
-            if let Err(e) = store_batch(&state, batch, &mut report, &mut import).await {
+            if let Err(e) = store_batch(&state, batch, ahead, &mut report, &mut import).await {
                 failed = Some(e);
             }
         }
@@ -241,11 +243,48 @@ pub async fn import_orders(
     }
 }
 
+/// The parsed batches, each with its customers found by identity ahead of its transaction
+/// (while the previous batch is written) on a store with one writer at a time: there the
+/// lookups, most of a batch's reading once its customers exist, run beside the writer instead
+/// of inside it. Elsewhere (PostgreSQL) every lookup stays inside the batch's transaction.
+fn read_ahead(
+    state: &AppState,
+    mut parsed: tokio::sync::mpsc::Receiver<Batch>,
+) -> tokio::sync::mpsc::Receiver<(Batch, Option<Owners>)> {
+    let (ready, out) = tokio::sync::mpsc::channel(1);
+    let ahead = state.store.single_writer();
+    let store = state.store.clone();
+    tokio::spawn(async move {
+        while let Some(batch) = parsed.recv().await {
+            let owners = match ahead {
+                true => owners_of(&store, &batch).await,
+                false => None,
+            };
+            if ready.send((batch, owners)).await.is_err() {
+                break;
+            }
+        }
+    });
+    out
+}
+
+/// The owners of `batch`'s customer identities as committed now (none if they cannot be
+/// read: the batch then looks them all up itself).
+async fn owners_of(store: &crate::store::Store, batch: &Batch) -> Option<Owners> {
+    let wanted: Vec<(&str, &str)> = batch
+        .iter()
+        .flatten()
+        .map(|r| (r.identity.0.as_str(), r.identity.1.as_str()))
+        .collect();
+    Owners::read(store, &wanted).await.ok()
+}
+
 /// Store one batch in one transaction and add its figures to `report`; its customers'
-/// totals are left to `import`'s end.
+/// totals are left to `import`'s end. `ahead`: its customers as read ahead.
 async fn store_batch(
     state: &AppState,
     batch: Batch,
+    ahead: Option<Owners>,
     report: &mut ImportReport,
     import: &mut super::totals::Import,
 ) -> ApiResult<()> {
@@ -268,7 +307,7 @@ async fn store_batch(
     let mut tx = state.store.begin().await?;
     let result = async {
         let wanted: Vec<_> = rows.iter().map(|r| r.identity.clone()).collect();
-        let customers = super::resolve_identities(&mut tx, &wanted).await?;
+        let customers = super::resolve_identities_ahead(&mut tx, &wanted, ahead).await?;
         let orders: Vec<NewOrder> = rows
             .into_iter()
             .map(|r| NewOrder {

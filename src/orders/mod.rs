@@ -10,6 +10,7 @@ pub mod routes;
 pub mod shop;
 pub mod totals;
 
+use crate::customers::owners::Owners;
 use crate::store::bulk::{insert_rows_counted, V};
 use crate::store::{dialect, ms_to_rfc3339, new_id, now_ms, StoreError, StoreResult, Tx};
 use serde::Serialize;
@@ -263,6 +264,28 @@ pub async fn by_external_id(pool: &sqlx::AnyPool, external_id: &str) -> StoreRes
 
 /// (normalised value, raw value, name) of an identity to find or create.
 type NewIdentity = (String, String, Option<String>);
+
+/// [`resolve_identities`], with owners read ahead of `tx` ([`Owners::read`]) where they still
+/// hold: only the identities they lack are looked up (or created) inside `tx`.
+pub async fn resolve_identities_ahead(
+    tx: &mut Tx,
+    wanted: &[(String, String, String)],
+    ahead: Option<Owners>,
+) -> StoreResult<HashMap<(String, String), String>> {
+    let mut out = match ahead {
+        Some(owners) if owners.current(tx).await? => owners.found,
+        _ => HashMap::new(),
+    };
+    let rest: Vec<_> = wanted
+        .iter()
+        .filter(|(kind, value, _)| !out.contains_key(&(kind.clone(), value.clone())))
+        .cloned()
+        .collect();
+    if !rest.is_empty() {
+        out.extend(resolve_identities(tx, &rest).await?);
+    }
+    Ok(out)
+}
 
 /// Which customer each distinct identity (kind, normalised value, raw) is, creating
 /// customers for unknown ones (safe against concurrent creators).

@@ -5,6 +5,7 @@ use crate::helpers::*;
 use reqwest::StatusCode;
 use serde_json::Value;
 
+mod ahead;
 mod cdnow;
 mod figures;
 mod lease;

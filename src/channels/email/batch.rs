@@ -463,7 +463,9 @@ impl<'a> Plan<'a> {
 
     /// Whether [`Self::acknowledge`] writes anything.
     fn acknowledges(&self) -> bool {
-        self.new_convs.iter().any(|c| Self::acknowledging(c).is_some())
+        self.new_convs
+            .iter()
+            .any(|c| Self::acknowledging(c).is_some())
     }
 
     /// Acknowledge the new conversations opened by a person's mail to a mailbox that
