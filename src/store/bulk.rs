@@ -333,6 +333,7 @@ async fn together<'a>(
     };
     let (names, main) = match &last {
         None => match steps.pop() {
+            Some(main) if tail.is_empty() => (named(&steps), main),
             Some(main) => (named(&steps), format!("{main} {tail}")),
             None => return Ok(Ok(Vec::new())),
         },
