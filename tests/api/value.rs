@@ -40,6 +40,18 @@ async fn refit(app: &TestApp) {
     assert_eq!(s, StatusCode::OK, "{body}");
 }
 
+/// Merge customer `from` into `into` (as admin).
+async fn merge(app: &TestApp, into: &str, from: &str) {
+    let (s, merged) = app
+        .post(
+            &format!("/api/v1/customers/{into}/merge"),
+            &app.admin_token,
+            serde_json::json!({"source_id": from}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{merged}");
+}
+
 /// Upload `csv` to the import; returns status and JSON answer.
 async fn import(app: &TestApp, token: &str, csv: impl Into<String>) -> (StatusCode, Value) {
     let resp = app

@@ -4,7 +4,6 @@
 //! itself.
 use super::*;
 use crate::storage_tests;
-use serde_json::json;
 use switchboard::customers::owners::Owners;
 use switchboard::orders::resolve_identities_ahead;
 
@@ -59,14 +58,7 @@ async fn owners_read_ahead_are_used_while_no_identity_left_its_customer(b: Backe
 async fn a_merge_after_the_read_ahead_sends_the_orders_to_the_merged_profile(b: Backend) {
     let (app, a, bee) = two_customers(b).await;
     let ahead = read_ahead(&app).await;
-    let (s, merged) = app
-        .post(
-            &format!("/api/v1/customers/{bee}/merge"),
-            &app.admin_token,
-            json!({"source_id": a}),
-        )
-        .await;
-    assert_eq!(s, StatusCode::OK, "{merged}");
+    merge(&app, &bee, &a).await;
     assert_eq!(owner_in_batch(&app, ahead).await, bee);
 }
 

@@ -95,14 +95,7 @@ async fn a_shop_update_to_a_pending_order_enters_it_once(b: Backend) {
 async fn a_customer_merged_while_orders_are_pending_keeps_them(b: Backend) {
     let (app, a, bee) = imported(b).await;
     make_pending(&app, &a, "live", &["i-1", "i-3"]).await;
-    let (s, merged) = app
-        .post(
-            &format!("/api/v1/customers/{bee}/merge"),
-            &app.admin_token,
-            json!({"source_id": a}),
-        )
-        .await;
-    assert_eq!(s, StatusCode::OK, "{merged}");
+    merge(&app, &bee, &a).await;
     // b's 20 dollars and a's 10 + 30, at once: the import's range holding b may be merged
     // already, so a's pending orders could not wait for it.
     assert_eq!(pending_rows(&app).await, 0);
