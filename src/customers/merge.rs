@@ -47,7 +47,6 @@ pub async fn merge_customers(
         .bind(&source.id)
         .execute(tx.conn())
         .await?;
-    super::owners::move_epoch(tx.conn()).await?;
     crate::orders::move_customer(
         &mut tx,
         &source.id,

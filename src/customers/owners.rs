@@ -4,8 +4,9 @@
 //!
 //! Such owners may be overtaken: an identity can leave its customer (a merge moves it, a
 //! person removes it) after it was read. Every such change moves the identity epoch
-//! (`identity_epoch`, in the same transaction), and owners read ahead are used only if the
-//! epoch inside the writing transaction is still the one read with them.
+//! (`identity_epoch`, by the database's own triggers on `identities`, migration 0037), and
+//! owners read ahead are used only if the epoch inside the writing transaction is still the
+//! one read with them.
 
 use super::identities_of;
 use crate::store::{Store, StoreError, StoreResult, Tx};
@@ -58,14 +59,4 @@ async fn epoch(conn: &mut AnyConnection) -> StoreResult<i64> {
         .await
         .map_err(StoreError::from_sqlx)?;
     Ok(n)
-}
-
-/// Move the identity epoch: call in every transaction that takes an identity from its
-/// customer.
-pub async fn move_epoch(conn: &mut AnyConnection) -> StoreResult<()> {
-    sqlx::query("UPDATE identity_epoch SET n = n + 1 WHERE id = 1")
-        .execute(conn)
-        .await
-        .map_err(StoreError::from_sqlx)?;
-    Ok(())
 }

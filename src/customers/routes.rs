@@ -390,17 +390,13 @@ async fn delete_identity(
     ApiPath((id, identity_id)): ApiPath<(String, String)>,
 ) -> ApiResult<StatusCode> {
     caller.require(Role::Agent, "customers")?;
-    let mut tx = state.store.begin().await?;
     let res = sqlx::query("DELETE FROM identities WHERE id = $1 AND customer_id = $2")
         .bind(&identity_id)
         .bind(&id)
-        .execute(tx.conn())
+        .execute(state.store.pool())
         .await?;
     if res.rows_affected() == 0 {
-        tx.rollback().await;
         return Err(ApiError::NotFound("identity"));
     }
-    super::owners::move_epoch(tx.conn()).await?;
-    tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }
