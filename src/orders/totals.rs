@@ -72,24 +72,25 @@ pub(super) async fn add(
     .await
 }
 
-/// Add import `import_id`'s pending rows of customers in (`after`, `upto`] to their totals
-/// in `currency`, in customer order.
+/// Add import `import_id`'s pending rows of customers in (`after`, `upto`] (from its runs
+/// `0..=last_run`) to their totals in `currency`, in customer order.
 async fn add_pending(
     tx: &mut Tx,
-    import_id: &str,
+    (import_id, last_run): (&str, i64),
     (after, upto): (&str, Option<&str>),
     currency: &str,
 ) -> StoreResult<()> {
+    let rows = by_customer::pending_range(upto.is_some());
     sqlx::query(&format!(
-        "INSERT INTO customer_values (customer_id, orders, total_e4, updated_at) \
-         SELECT customer_id, {SUMS}, $5 FROM order_pending \
-         WHERE import_id = $1 AND customer_id > $2 AND ($3 IS NULL OR customer_id <= $3) \
-           AND currency = $4 AND status <> 'cancelled' \
-         GROUP BY customer_id ORDER BY customer_id {ADD_TOTALS}"
+        "{} INSERT INTO customer_values (customer_id, orders, total_e4, updated_at) \
+         SELECT customer_id, {SUMS}, $6 {rows} AND currency = $5 AND status <> 'cancelled' \
+         GROUP BY customer_id ORDER BY customer_id {ADD_TOTALS}",
+        by_customer::RUNS
     ))
     .bind(import_id)
     .bind(after)
     .bind(upto)
+    .bind(last_run)
     .bind(currency)
     .bind(now_ms())
     .execute(tx.conn())
@@ -229,6 +230,8 @@ pub(super) struct Import {
     marked: bool,
     /// Orders staged so far (how many customers' totals its end may add to, at most).
     staged: usize,
+    /// Batches staged so far (the next batch's run number).
+    runs: i64,
 }
 
 impl Import {
@@ -237,6 +240,7 @@ impl Import {
             id: new_id(),
             marked: false,
             staged: 0,
+            runs: 0,
         }
     }
 
@@ -246,7 +250,8 @@ impl Import {
         mark(tx, std::slice::from_ref(&self.id)).await?;
         self.marked = true;
         self.staged += ids.len();
-        by_customer::stage(tx, &self.id, ids).await
+        self.runs += 1;
+        by_customer::stage(tx, &self.id, self.runs - 1, ids).await
     }
 
     /// Merge the import's orders into `customer_orders`, adding them to their customers'
@@ -307,6 +312,7 @@ async fn mass_merge(state: &AppState, staged: usize) -> StoreResult<bool> {
 /// [`merge`]'s ranges, a transaction each.
 async fn merge_ranges(state: &AppState, id: &str, totals: Option<&str>) -> StoreResult<()> {
     let mark_ids = [id.to_string()];
+    let last_run = by_customer::last_run(state, id).await?;
     let mut bounds: Vec<Option<String>> = by_customer::boundaries(state, id)
         .await?
         .into_iter()
@@ -317,9 +323,10 @@ async fn merge_ranges(state: &AppState, id: &str, totals: Option<&str>) -> Store
     for upto in bounds {
         let mut tx = state.store.begin().await?;
         let result = async {
-            by_customer::enter_range(&mut tx, id, &after, upto.as_deref()).await?;
+            let range = (after.as_str(), upto.as_deref());
+            by_customer::enter_range(&mut tx, id, last_run, range).await?;
             if let Some(currency) = totals {
-                add_pending(&mut tx, id, (&after, upto.as_deref()), currency).await?;
+                add_pending(&mut tx, (id, last_run), range, currency).await?;
             }
             mark(&mut tx, &mark_ids).await
         }

@@ -32,6 +32,7 @@ pub struct ValueSettings {
     pub refit_after_orders_secs: u64,
     pub refit_lease_secs: u64,
     pub import_batch: usize,
+    pub import_merge_range: i64,
     pub woocommerce_secret: String,
     pub tier_from_segment: String,
 }

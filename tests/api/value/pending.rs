@@ -64,24 +64,61 @@ async fn imported(b: Backend) -> (TestApp, String, String) {
     (app, a, bee)
 }
 
+/// A shop's change to `customer`'s stored order `external_id`: its amount is now `amount`.
+async fn update(app: &TestApp, customer: &str, external_id: &str, amount: i64) {
+    let mut tx = app.state.store.begin().await.unwrap();
+    let order = NewOrder {
+        customer_id: customer.to_string(),
+        external_id: external_id.into(),
+        source: "csv".into(),
+        amount_e4: amount * 10_000,
+        currency: "USD".into(),
+        status: "completed".into(),
+        placed_at: 1_767_312_000_000,
+    };
+    assert!(!upsert(&mut tx, &order, "USD").await.unwrap());
+    tx.commit().await.unwrap();
+}
+
+/// Move the pending row of the order `external_id` to run (batch) `run` of its import, as a
+/// later batch of the import leaves it.
+async fn in_run(app: &TestApp, external_id: &str, run: i64) {
+    let moved = sqlx::query(
+        "UPDATE order_pending SET batch = $1 \
+         WHERE order_id = (SELECT id FROM orders WHERE external_id = $2)",
+    )
+    .bind(run)
+    .bind(external_id)
+    .execute(app.state.store.pool())
+    .await
+    .unwrap();
+    assert_eq!(moved.rows_affected(), 1, "{external_id}");
+}
+
+/// A customer's pending rows are looked up in each run of the import (by a seek), not only
+/// its first: a shop's change finds its order in run 2, a merge moves the one in run 5.
+async fn pending_orders_in_later_runs_are_found_by_an_update_and_a_merge(b: Backend) {
+    let (app, a, bee) = imported(b).await;
+    make_pending(&app, &a, "live", &["i-1", "i-3"]).await;
+    in_run(&app, "i-1", 2).await;
+    in_run(&app, "i-3", 5).await;
+    update(&app, &a, "i-1", 15).await;
+    assert_eq!(pending_rows(&app).await, 1, "i-1 left the pending rows");
+    assert_eq!(profile_orders(&app, &a).await, 1);
+    merge(&app, &bee, &a).await;
+    assert_eq!(pending_rows(&app).await, 0, "i-3 left with its customer");
+    assert_eq!(profile_orders(&app, &bee).await, 3);
+    // b's 20 dollars, a's changed 15 and pending 30.
+    assert_eq!(totals(&app, &bee).await, (3, 650_000));
+}
+
 async fn a_shop_update_to_a_pending_order_enters_it_once(b: Backend) {
     let (app, a, _) = imported(b).await;
     make_pending(&app, &a, "live", &["i-1", "i-3"]).await;
     assert_eq!(profile_orders(&app, &a).await, 0);
     assert_eq!(pending_rows(&app).await, 2);
     for (external_id, amount) in [("i-1", 15), ("i-3", 35)] {
-        let mut tx = app.state.store.begin().await.unwrap();
-        let order = NewOrder {
-            customer_id: a.clone(),
-            external_id: external_id.into(),
-            source: "csv".into(),
-            amount_e4: amount * 10_000,
-            currency: "USD".into(),
-            status: "completed".into(),
-            placed_at: 1_767_312_000_000,
-        };
-        assert!(!upsert(&mut tx, &order, "USD").await.unwrap());
-        tx.commit().await.unwrap();
+        update(&app, &a, external_id, amount).await;
     }
     assert_eq!(
         pending_rows(&app).await,
@@ -239,5 +276,6 @@ async fn an_imports_merge_waits_for_a_customer_merge_in_progress_on_postgresql()
 
 storage_tests!(
     a_shop_update_to_a_pending_order_enters_it_once,
+    pending_orders_in_later_runs_are_found_by_an_update_and_a_merge,
     a_customer_merged_while_orders_are_pending_keeps_them,
 );

@@ -30,6 +30,8 @@ pub(super) async fn small_batches(b: Backend) -> TestApp {
         s.value.refit_interval_secs = 0;
         s.value.refit_after_orders_secs = 3600;
         s.value.import_batch = 3;
+        // Several merge ranges at the import's end (one per sampled run).
+        s.value.import_merge_range = 1;
     })
     .await
 }
