@@ -20,6 +20,8 @@ use axum::Json;
 use futures::TryStreamExt;
 use serde::Serialize;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use utoipa::ToSchema;
 
 /// Most rejected lines listed in a report (all are counted).
@@ -210,13 +212,17 @@ pub async fn import_orders(
     let parser = tokio::task::spawn_blocking(move || {
         parse_csv(input, size, &region, |b| batches.blocking_send(b).is_ok())
     });
-    let mut ready = read_ahead(&state, received);
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut ready = read_ahead(&state, received, stop.clone());
     let mut report = ImportReport::default();
     let mut failed = None;
     let mut import = super::totals::Import::new();
+    // After a failed batch the rest of the upload is still read (the caller gets a clean
+    // answer), but neither stored nor read ahead.
     while let Some((batch, ahead)) = ready.recv().await {
         if failed.is_none() {
             if let Err(e) = store_batch(&state, batch, ahead, &mut report, &mut import).await {
+                stop.store(true, Ordering::Relaxed);
                 failed = Some(e);
             }
         }
@@ -246,17 +252,19 @@ pub async fn import_orders(
 /// The parsed batches, each with its customers found by identity ahead of its transaction
 /// (while the previous batch is written) on a store with one writer at a time: there the
 /// lookups, most of a batch's reading once its customers exist, run beside the writer instead
-/// of inside it. Elsewhere (PostgreSQL) every lookup stays inside the batch's transaction.
+/// of inside it. Elsewhere (PostgreSQL) every lookup stays inside the batch's transaction,
+/// and once `stop` is set none is read ahead.
 fn read_ahead(
     state: &AppState,
     mut parsed: tokio::sync::mpsc::Receiver<Batch>,
+    stop: Arc<AtomicBool>,
 ) -> tokio::sync::mpsc::Receiver<(Batch, Option<Owners>)> {
     let (ready, out) = tokio::sync::mpsc::channel(1);
     let ahead = state.store.single_writer();
     let store = state.store.clone();
     tokio::spawn(async move {
         while let Some(batch) = parsed.recv().await {
-            let owners = match ahead {
+            let owners = match ahead && !stop.load(Ordering::Relaxed) {
                 true => owners_of(&store, &batch).await,
                 false => None,
             };
