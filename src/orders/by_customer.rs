@@ -9,8 +9,8 @@
 //! (`totals::Import::finish`, [`enter_range`]), a range of customers per transaction, so the
 //! table's pages are written in one sweep: a fraction of a page per order. Each range takes
 //! its rows from every run by a seek ([`pending_range`]), so the end reads each pending row
-//! once however many ranges the upload needs. Until then an import's orders are stored (and counted as duplicates by a retry)
-//! but not yet on their customers' profiles. An order is in `customer_orders` or pending,
+//! once however many ranges the upload needs. Until then an import's orders are stored (and
+//! counted as duplicates by a retry) but not yet on their customers' profiles. An order is in `customer_orders` or pending,
 //! never both: a changed order leaves `order_pending` as it is entered ([`unindex`]), and so
 //! do the pending orders of a customer merged into another ([`move_customer`]).
 
@@ -201,10 +201,10 @@ pub(super) async fn drop_pending(tx: &mut Tx, import_id: &str) -> StoreResult<()
 /// Every [`SAMPLE`]th row of each of the import's runs (all in customer order already).
 const SAMPLE: i64 = 64;
 
-/// About every `value.import_merge_range`th customer of the import's pending orders, in order: the upper
-/// bounds of the merge's ranges, a transaction each (the last range is open). Taken from a
-/// sample of each run (every [`SAMPLE`]th row, read in index order), not by sorting every
-/// pending row: the ranges only bound how much one transaction writes.
+/// About every `value.import_merge_range`th customer of the import's pending orders, in
+/// order: the upper bounds of the merge's ranges, a transaction each (the last range is
+/// open). Taken from a sample of each run (every [`SAMPLE`]th row, read in index order), not
+/// by sorting every pending row: the ranges only bound how much one transaction writes.
 pub(super) async fn boundaries(state: &AppState, import_id: &str) -> StoreResult<Vec<String>> {
     let rows: Vec<(String,)> = sqlx::query_as(
         "SELECT customer_id FROM (SELECT customer_id, \
