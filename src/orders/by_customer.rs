@@ -10,9 +10,10 @@
 //! table's pages are written in one sweep: a fraction of a page per order. Each range takes
 //! its rows from every run by a seek ([`pending_range`]), so the end reads each pending row
 //! once however many ranges the upload needs. Until then an import's orders are stored (and
-//! counted as duplicates by a retry) but not yet on their customers' profiles. An order is in `customer_orders` or pending,
-//! never both: a changed order leaves `order_pending` as it is entered ([`unindex`]), and so
-//! do the pending orders of a customer merged into another ([`move_customer`]).
+//! counted as duplicates by a retry) but not yet on their customers' profiles. An order is
+//! in `customer_orders` or pending, never both: a changed order leaves `order_pending` as it
+//! is entered ([`unindex`]), and so do the pending orders of a customer merged into another
+//! ([`move_customer`]).
 
 use crate::state::AppState;
 use crate::store::{dialect, StoreError, StoreResult, Tx};
