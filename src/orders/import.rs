@@ -252,8 +252,8 @@ pub async fn import_orders(
 /// The parsed batches, each with its customers found by identity ahead of its transaction
 /// (while the previous batch is written) on a store with one writer at a time: there the
 /// lookups, most of a batch's reading once its customers exist, run beside the writer instead
-/// of inside it. Elsewhere (PostgreSQL) every lookup stays inside the batch's transaction,
-/// and once `stop` is set none is read ahead.
+/// of inside it. Elsewhere (PostgreSQL) every lookup stays inside the batch's transaction.
+/// Once `stop` is set (a batch failed), nothing more is read ahead.
 fn read_ahead(
     state: &AppState,
     mut parsed: tokio::sync::mpsc::Receiver<Batch>,
