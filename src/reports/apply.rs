@@ -8,7 +8,8 @@
 //! facts, and a pass cut short by a crash leaves nothing half-counted (its position is saved
 //! only after the last group, so the next pass recomputes the same conversations and finds
 //! them up to date). Between groups the writer is released: other writers queued for it go
-//! first. The group size adapts so that each transaction takes about [`TARGET`].
+//! first, and each group waits for the writer until no transaction someone waits on is
+//! queued for it (for a while: [`crate::store::writer`]). The group size adapts so that each transaction takes about [`TARGET`].
 
 use super::collect::{apply_deltas, groups_of, insert_facts, Deltas};
 use super::figures::{Fact, FACT_COLS};
@@ -69,8 +70,10 @@ pub async fn write(store: &Store, changes: Vec<Change>) -> StoreResult<()> {
         }
         let (group, after) = rest.split_at(take);
         rest = after;
+        // Behind transactions someone waits on (a chat commit), for a while; timed from
+        // when it holds the writer, as the size adapts to how long it holds it.
+        let mut tx = store.begin_background().await?;
         let started = Instant::now();
-        let mut tx = store.begin().await?;
         let result = swap(&mut tx, group).await;
         tx.finish(result).await?;
         let took = started.elapsed();

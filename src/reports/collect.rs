@@ -107,7 +107,7 @@ pub async fn run_once(state: &AppState) -> StoreResult<(usize, bool)> {
     }
     read.rollback().await;
     apply::write(&state.store, apply::changed(&ids, old, new)).await?;
-    let mut tx = state.store.begin().await?;
+    let mut tx = state.store.begin_background().await?;
     scan::lock_positions(&mut tx).await?;
     for s in &scans {
         scan::save(&mut tx, s).await?;

@@ -13,6 +13,7 @@ pub mod fulltext;
 pub mod lease;
 pub mod rebuild;
 pub mod statistics;
+pub mod writer;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyConnection, AnyPool, Executor};
@@ -20,7 +21,6 @@ use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{Mutex, OwnedMutexGuard};
 
 /// Which database the store talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,8 +61,9 @@ pub struct Store {
     pool: AnyPool,
     backend: Backend,
     /// SQLite allows one writer; serialising write transactions in-process avoids
-    /// `SQLITE_BUSY` upgrade failures. PostgreSQL needs no such lock.
-    write_lock: Option<Arc<Mutex<()>>>,
+    /// `SQLITE_BUSY` upgrade failures (background work takes a back seat, see [`writer`]).
+    /// PostgreSQL needs no such lock.
+    write_lock: Option<writer::WriteLock>,
     webhooks: Arc<WebhookCache>,
     /// Transactions committed so far (for [`Store::run_checkpoints`]).
     commits: Arc<AtomicU64>,
@@ -80,7 +81,7 @@ const WEBHOOK_CACHE_MS: i64 = 1000;
 /// A write transaction (holding the SQLite writer lock where needed).
 pub struct Tx {
     tx: sqlx::Transaction<'static, sqlx::Any>,
-    _guard: Option<OwnedMutexGuard<()>>,
+    _guard: Option<writer::WriteGuard>,
     webhooks: Arc<WebhookCache>,
     commits: Arc<AtomicU64>,
     /// Events to write in the event log at commit ([`Tx::log_event`]).
@@ -296,7 +297,7 @@ impl Store {
             }
             Backend::Postgres => pg_pool(pool_opts).connect_with(opts).await?,
         };
-        let write_lock = (backend == Backend::Sqlite).then(|| Arc::new(Mutex::new(())));
+        let write_lock = (backend == Backend::Sqlite).then(writer::WriteLock::default);
         Ok(Store {
             pool,
             backend,
@@ -369,9 +370,24 @@ impl Store {
     /// deferred `BEGIN` allowed, failing a chat batch and then its messages one by one.
     pub async fn begin(&self) -> StoreResult<Tx> {
         let guard = match &self.write_lock {
-            Some(lock) => Some(lock.clone().lock_owned().await),
+            Some(lock) => Some(lock.foreground().await),
             None => None,
         };
+        self.begin_holding(guard).await
+    }
+
+    /// [`Store::begin`] for background work that only has to catch up (the report worker):
+    /// on SQLite it lets transactions someone waits on go first, for a while
+    /// ([`writer::WriteLock::background`]).
+    pub async fn begin_background(&self) -> StoreResult<Tx> {
+        let guard = match &self.write_lock {
+            Some(lock) => Some(lock.background().await),
+            None => None,
+        };
+        self.begin_holding(guard).await
+    }
+
+    async fn begin_holding(&self, guard: Option<writer::WriteGuard>) -> StoreResult<Tx> {
         let tx = match self.backend {
             Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
             Backend::Postgres => self.pool.begin().await,
