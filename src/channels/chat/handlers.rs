@@ -22,6 +22,9 @@ impl Session {
         match p {
             Push::Messages(upto) if upto <= self.delivered => Ok(()),
             Push::Messages(_) => self.catch_up(key).await,
+            // This socket's own new conversation (it opened it, and its echo went out with
+            // the ack): nothing to read back. Other tabs of the visitor learn it here.
+            Push::Conversation(c) if self.conversation.as_deref() == Some(c.as_str()) => Ok(()),
             Push::Conversation(c) => {
                 if self.conversation.is_none() {
                     self.conversation = Some(c);
