@@ -9,7 +9,8 @@
 //! only after the last group, so the next pass recomputes the same conversations and finds
 //! them up to date). Between groups the writer is released: other writers queued for it go
 //! first, and each group waits for the writer until no transaction someone waits on is
-//! queued for it (for a while: [`crate::store::writer`]). The group size adapts so that each transaction takes about [`TARGET`].
+//! queued for it (for a while: [`crate::store::writer`]). The group size adapts so that each
+//! transaction takes about [`TARGET`].
 
 use super::collect::{apply_deltas, groups_of, insert_facts, Deltas};
 use super::figures::{Fact, FACT_COLS};
