@@ -27,7 +27,7 @@ use super::contact::{channel_of, is_missed, Contact};
 use super::ingest::{store_contact, with_anonymous, IngestReport, Outcome};
 use super::pairing;
 use super::records::ParsedLine;
-use super::summary::{body, meta};
+use super::summary::{body, meta, subject};
 use crate::bus::Event;
 use crate::customers;
 use crate::state::AppState;
@@ -35,7 +35,7 @@ use crate::store::{now_ms, StoreError, StoreResult, Tx};
 use sql::fetch_in;
 use std::collections::{HashMap, HashSet};
 use switchboard_voice::Direction;
-use write::{NewConv, Plan, PlannedMsg, Target};
+use write::{NewConv, Plan, PlannedMsg, Subject, Target};
 
 /// Records stored per transaction.
 pub const BATCH_SIZE: usize = 1000;
@@ -227,8 +227,18 @@ async fn fast_batch(
     if items.is_empty() {
         return Ok((outcomes.into_iter().map(Option::unwrap).collect(), vec![]));
     }
+    let summaries = summarise(source, region, lines, &items);
     let mut tx = state.store.begin().await?;
-    let written = in_tx(state, source, lines, &mut tx, items, &mut outcomes).await;
+    let written = in_tx(
+        state,
+        source,
+        lines,
+        &mut tx,
+        items,
+        &mut outcomes,
+        summaries,
+    )
+    .await;
     let events = tx.finish(written).await?;
     Ok((outcomes.into_iter().map(Option::unwrap).collect(), events))
 }
@@ -241,8 +251,8 @@ async fn in_tx(
     tx: &mut Tx,
     mut items: Vec<Item>,
     outcomes: &mut [Option<Outcome>],
+    summaries: Summaries,
 ) -> StoreResult<Vec<Event>> {
-    let region = state.settings.text.default_region.as_str();
     let window = state.settings.voice.callback_window_ms();
     drop_stored(tx, &mut items, outcomes).await?;
     let customers = resolve_customers(tx, lines, &items).await?;
@@ -272,6 +282,7 @@ async fn in_tx(
         .into_iter()
         .collect();
     let mut open = open_conversations(tx, &customer_ids).await?;
+    let mut summaries = summaries.await.map_err(write::join_error)?;
     let mut plan = Plan::default();
     for Item {
         i,
@@ -293,17 +304,18 @@ async fn in_tx(
         // Anonymous callers are unrelated people: no callback, no joining.
         let missed = is_missed(rec) && !anonymous;
         let found = find_open(list, anonymous, missed, channel, at, window);
+        let mut summary = summaries[i].take().expect("summarised");
         let (conv_id, target) = match found {
             Some(c) => {
                 c.last_at = Some(at);
                 (c.id.clone(), c.target.clone())
             }
             None => {
-                let shown = match &number {
-                    Some(n) => n.clone(),
-                    None => ANONYMOUS_SHOWN.to_string(),
-                };
-                let new = NewConv::new(&customer_id, channel, missed, rec, &shown, now);
+                let subject = summary
+                    .subject
+                    .take()
+                    .expect("one new conversation a record");
+                let new = NewConv::new(&customer_id, channel, missed, subject, now);
                 let target = Target::New(plan.new_convs.len());
                 if missed {
                     list.push(OpenConv {
@@ -322,15 +334,17 @@ async fn in_tx(
             }
         };
         let outbound = rec.direction == Direction::Outbound;
-        let c = contact(source, rec.clone());
+        if let Some(agent) = agent_id {
+            summary.meta["agent_id"] = agent.into();
+        }
         plan.push_msg(PlannedMsg {
             line: i,
             conv_id,
             target,
             customer_id,
             author_kind: if outbound { "system" } else { "customer" },
-            body: body(rec, None),
-            meta: with_anonymous(meta(&c, region, agent_id.as_deref()), anonymous),
+            body: summary.body,
+            meta: summary.meta,
             channel,
             external_id,
             at,
@@ -340,6 +354,52 @@ async fn in_tx(
     let mut events = fold_events;
     events.extend(plan.write(state, tx, outcomes).await?);
     Ok(events)
+}
+
+/// What a record's entry says, made before the batch's reads: its message body, its `meta`
+/// (with no agent: the planner sets it) and the subject of a conversation it would open.
+struct Summary {
+    body: String,
+    meta: serde_json::Value,
+    subject: Option<Subject>,
+}
+
+/// Each line's [`Summary`], by line index.
+type Summaries = tokio::task::JoinHandle<Vec<Option<Summary>>>;
+
+/// The summaries of `items`' records, made on a blocking-pool thread while the batch's reads
+/// run on the database (formatting numbers and folding text are most of a record's CPU).
+fn summarise(
+    source: &'static str,
+    region: &str,
+    lines: &[ParsedLine],
+    items: &[Item],
+) -> Summaries {
+    let records: Vec<_> = items
+        .iter()
+        .map(|it| (it.i, it.number.clone(), record(lines, it.i).clone()))
+        .collect();
+    let (region, len) = (region.to_string(), lines.len());
+    tokio::task::spawn_blocking(move || {
+        let mut out: Vec<Option<Summary>> = std::iter::repeat_with(|| None).take(len).collect();
+        for (i, number, rec) in records {
+            let anonymous = number.is_none();
+            let shown = number.as_deref().unwrap_or(ANONYMOUS_SHOWN);
+            // Anonymous callers are unrelated people: no callback (as the planner decides).
+            let text = if is_missed(&rec) && !anonymous {
+                format!("Missed call from {shown}")
+            } else {
+                subject(&rec, shown)
+            };
+            let search = switchboard_text::search_fold(&text);
+            out[i] = Some(Summary {
+                body: body(&rec, None),
+                meta: with_anonymous(meta(&contact(source, rec), &region, None), anonymous),
+                subject: Some(Subject { text, search }),
+            });
+        }
+        out
+    })
 }
 
 /// Take the records already stored (or folded into another entry) out of `items`, each a

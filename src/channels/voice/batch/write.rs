@@ -4,7 +4,6 @@ use super::sql::{insert_rows, V};
 use crate::bus::Event;
 use crate::channels::voice::contact::CALLBACK_TAG;
 use crate::channels::voice::ingest::Outcome;
-use crate::channels::voice::summary::subject;
 use crate::conversations::ledger::{batch as ledger, sql};
 use crate::conversations::{self, Message};
 use crate::events;
@@ -13,7 +12,6 @@ use crate::store::event_log::Logged;
 use crate::store::{ms_to_rfc3339, new_id, StoreError, StoreResult, Tx};
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap, HashSet};
-use switchboard_voice::CallRecord;
 
 /// Where a planned message goes.
 #[derive(Debug, Clone)]
@@ -29,7 +27,7 @@ pub struct NewConv {
     pub id: String,
     customer_id: String,
     channel: String,
-    subject: String,
+    subject: Subject,
     /// Missed-call callback (stays open, tagged) rather than a logged contact (resolved).
     callback: bool,
     created_at: i64,
@@ -39,24 +37,14 @@ pub struct NewConv {
 }
 
 impl NewConv {
-    /// A conversation for `rec` of the customer shown as `shown`, opened at `now`.
-    pub fn new(
-        customer_id: &str,
-        channel: &str,
-        missed: bool,
-        rec: &CallRecord,
-        shown: &str,
-        now: i64,
-    ) -> Self {
+    /// A conversation of `customer_id` titled `subject` (with its search folding), opened
+    /// at `now`; `missed`: a callback.
+    pub fn new(customer_id: &str, channel: &str, missed: bool, subject: Subject, now: i64) -> Self {
         NewConv {
             id: new_id(),
             customer_id: customer_id.to_string(),
             channel: channel.to_string(),
-            subject: if missed {
-                format!("Missed call from {shown}")
-            } else {
-                subject(rec, shown)
-            },
+            subject,
             callback: missed,
             created_at: now,
             updated_at: now,
@@ -64,6 +52,12 @@ impl NewConv {
             last_at: 0,
         }
     }
+}
+
+/// A new conversation's subject and its search folding.
+pub struct Subject {
+    pub text: String,
+    pub search: String,
 }
 
 /// A message the batch appends.
@@ -209,8 +203,8 @@ async fn write_conversations(
             V::S(c.customer_id.clone()),
             V::S(c.channel.clone()),
             V::S(if c.callback { "open" } else { "resolved" }.into()),
-            V::S(c.subject.clone()),
-            V::S(switchboard_text::search_fold(&c.subject)),
+            V::S(c.subject.text.clone()),
+            V::S(c.subject.search.clone()),
             V::I(c.created_at),
             V::I(c.updated_at),
             V::I(c.last_at),
