@@ -23,6 +23,18 @@ after(async () => {
   await browser?.close();
 });
 
+// Every column of the queues table is on the screen: nobody scrolls a wall display.
+async function assertQueueColumnsOnScreen(page, who) {
+  const off = await page.evaluate(() => {
+    const width = document.documentElement.clientWidth;
+    return [...document.querySelectorAll('[data-testid="wb-queues"] thead th')]
+      .map((th) => [th.innerText.trim(), th.getBoundingClientRect()])
+      .filter(([, r]) => r.left < 0 || r.right > width)
+      .map(([name, r]) => `${name} (${Math.round(r.left)} to ${Math.round(r.right)} of ${width})`);
+  });
+  assert.deepEqual(off, [], `every queue column on the screen (${who})`);
+}
+
 async function open(name, locale, allowed = [], zone = 'UTC') {
   const p = await watchedPage(browser, locale, allowed, zone);
   pages.push([name, p]);
@@ -141,6 +153,7 @@ test('the full-screen wallboard has its own address, large type and no chrome', 
   await until(sup.page, 'assigned', '1');
   const size = await sup.page.locator('[data-testid="wb-queue"] [data-field="waiting"]').first().evaluate((el) => parseFloat(getComputedStyle(el).fontSize));
   assert.ok(size >= 20, `large type on the wall (${size}px)`);
+  await assertQueueColumnsOnScreen(sup.page, 'the wall');
   await sup.page.screenshot({ path: join(ARTIFACT_DIR, 'wallboard-wall.png') });
   await readmeShot(sup.page, 'wallboard-wall.png');
   await sup.page.keyboard.press('Escape');
@@ -221,6 +234,12 @@ test('the wallboard in Persian reads right to left with Persian digits', async (
   await assertTopbarOneRow(fa.page, 'the Persian supervisor');
   await fa.page.screenshot({ path: join(ARTIFACT_DIR, 'wallboard-fa.png') });
   await readmeShot(fa.page, 'wallboard-fa.png');
+  // The wall in Persian: its last column (at the left) on the screen too.
+  await fa.page.getByTestId('wb-wall-link').click();
+  await fa.page.locator('.wallboard.wall').waitFor();
+  await assertQueueColumnsOnScreen(fa.page, 'the Persian wall');
+  await fa.page.keyboard.press('Escape');
+  await fa.page.locator('#topbar').waitFor();
 
   // Reports in Persian: the period in Jalali; "this week" starts on Saturday; a typed Jalali day
   // (Persian digits) is asked for as its Gregorian date.
