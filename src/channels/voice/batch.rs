@@ -301,8 +301,7 @@ async fn in_tx(
         let at = rec.started_at.unix_timestamp() * 1000;
         let now = now_ms();
         let list = open.entry(customer_id.clone()).or_default();
-        // Anonymous callers are unrelated people: no callback, no joining.
-        let missed = is_missed(rec) && !anonymous;
+        let missed = callback(rec, anonymous);
         let found = find_open(list, anonymous, missed, channel, at, window);
         let mut summary = summaries[i].take().expect("summarised");
         let (conv_id, target) = match found {
@@ -356,6 +355,12 @@ async fn in_tx(
     Ok(events)
 }
 
+/// Whether `rec` opens or joins a callback conversation: a missed call from a known caller
+/// (anonymous callers are unrelated people: no callback, no joining).
+fn callback(rec: &switchboard_voice::CallRecord, anonymous: bool) -> bool {
+    is_missed(rec) && !anonymous
+}
+
 /// What a record's entry says, made before the batch's reads: its message body, its `meta`
 /// (with no agent: the planner sets it) and the subject of a conversation it would open.
 struct Summary {
@@ -385,8 +390,7 @@ fn summarise(
         for (i, number, rec) in records {
             let anonymous = number.is_none();
             let shown = number.as_deref().unwrap_or(ANONYMOUS_SHOWN);
-            // Anonymous callers are unrelated people: no callback (as the planner decides).
-            let text = if is_missed(&rec) && !anonymous {
+            let text = if callback(&rec, anonymous) {
                 format!("Missed call from {shown}")
             } else {
                 subject(&rec, shown)
