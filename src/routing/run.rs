@@ -34,7 +34,7 @@ pub struct RunReport {
 /// on the node holding the router lease. Safe to run concurrently on any number of nodes:
 /// every change re-checks the database inside its own transaction.
 pub async fn run_once(state: &AppState, now: i64) -> StoreResult<RunReport> {
-    run_kept(state, now, &mut Kept::default()).await
+    run_kept(state, now, &[], &mut Kept::default()).await
 }
 
 /// The engine of the router's last pass, kept for the passes that need no fresh one: those
@@ -46,6 +46,22 @@ pub async fn run_once(state: &AppState, now: i64) -> StoreResult<RunReport> {
 pub(crate) struct Kept(Option<(Engine, std::time::Instant)>, Option<i64>);
 
 impl Kept {
+    /// Drop the kept engine: something it holds may have changed (an event a periodic pass
+    /// took from the bus), so the next pass loads a fresh one.
+    pub(crate) fn forget(&mut self) {
+        self.0 = None;
+    }
+
+    #[cfg(test)]
+    pub(crate) fn keep(&mut self, engine: Engine) {
+        self.0 = Some((engine, std::time::Instant::now()));
+    }
+
+    #[cfg(test)]
+    pub(crate) fn holds_engine(&self) -> bool {
+        self.0.is_some()
+    }
+
     fn take_fresh(&mut self) -> Option<(Engine, std::time::Instant)> {
         self.0
             .take()
@@ -58,7 +74,7 @@ impl Kept {
     /// running out), every [`super::REQUEUE_EVERY`].
     fn requeue_due(&mut self, now: i64, pass: &Pass<'_>, gone_offline: usize) -> bool {
         let every = super::REQUEUE_EVERY.as_millis() as i64;
-        let due = !matches!(pass, Pass::Tick)
+        let due = !matches!(pass, Pass::Tick(_))
             || gone_offline > 0
             || self.1.is_none_or(|at| now - at >= every || now < at);
         if due {
@@ -68,10 +84,12 @@ impl Kept {
     }
 }
 
-/// [`run_once`] keeping its engine in `kept` for later event passes.
+/// [`run_once`] keeping its engine in `kept` for later event passes; `arrivals` are the new
+/// conversations whose events this pass took from the bus, added to the kept engine.
 pub(crate) async fn run_kept(
     state: &AppState,
     now: i64,
+    arrivals: &[String],
     kept: &mut Kept,
 ) -> StoreResult<RunReport> {
     let started = std::time::Instant::now();
@@ -89,7 +107,7 @@ pub(crate) async fn run_kept(
         breached: timed("breaches", breaches(state, now)).await?,
         ..RunReport::default()
     };
-    route(state, now, &mut report, Pass::Tick, kept).await?;
+    route(state, now, &mut report, Pass::Tick(arrivals), kept).await?;
     metrics::histogram!("switchboard_routing_pass_seconds", "pass" => "tick")
         .record(started.elapsed().as_secs_f64());
     Ok(report)
@@ -108,8 +126,9 @@ pub async fn route_once(state: &AppState, now: i64, settle: bool) -> StoreResult
 
 /// What an event pass was called for.
 pub(crate) enum Pass<'a> {
-    /// The periodic pass (after its housekeeping).
-    Tick,
+    /// The periodic pass (after its housekeeping), with the conversations that arrived since
+    /// the last pass.
+    Tick(&'a [String]),
     /// Agents or conversations changed: withdraw and re-queue, then route.
     Settle,
     /// Route what waits.
@@ -141,8 +160,8 @@ async fn route(
     kept: &mut Kept,
 ) -> StoreResult<()> {
     let (settle, tick) = (
-        matches!(pass, Pass::Settle | Pass::Tick),
-        matches!(pass, Pass::Tick),
+        matches!(pass, Pass::Settle | Pass::Tick(_)),
+        matches!(pass, Pass::Tick(_)),
     );
     let reuse = kept.take_fresh();
     if settle {
@@ -197,10 +216,9 @@ async fn engine(
     let s = &state.settings.routing;
     if let Some((mut engine, loaded)) = reuse {
         let fits = match pass {
-            Pass::Arrivals(ids) => {
+            Pass::Arrivals(ids) | Pass::Tick(ids) => {
                 snapshot::add_arrivals(&state.store, s, &mut engine, ids, now).await?
             }
-            Pass::Tick => true,
             Pass::Settle | Pass::Route => false,
         };
         if fits {
@@ -562,22 +580,22 @@ mod tests {
         let every = super::super::REQUEUE_EVERY.as_millis() as i64;
         let mut kept = Kept::default();
         assert!(
-            kept.requeue_due(1_000, &Pass::Tick, 0),
+            kept.requeue_due(1_000, &Pass::Tick(&[]), 0),
             "the first pass looks"
         );
-        assert!(!kept.requeue_due(2_000, &Pass::Tick, 0));
+        assert!(!kept.requeue_due(2_000, &Pass::Tick(&[]), 0));
         assert!(
-            kept.requeue_due(2_000, &Pass::Tick, 1),
+            kept.requeue_due(2_000, &Pass::Tick(&[]), 1),
             "an agent just went offline"
         );
         assert!(
             kept.requeue_due(2_500, &Pass::Settle, 0),
             "an event may have made some"
         );
-        assert!(!kept.requeue_due(2_500 + every - 1, &Pass::Tick, 0));
-        assert!(kept.requeue_due(2_500 + every, &Pass::Tick, 0));
+        assert!(!kept.requeue_due(2_500 + every - 1, &Pass::Tick(&[]), 0));
+        assert!(kept.requeue_due(2_500 + every, &Pass::Tick(&[]), 0));
         assert!(
-            kept.requeue_due(0, &Pass::Tick, 0),
+            kept.requeue_due(0, &Pass::Tick(&[]), 0),
             "a clock set back looks again"
         );
     }

@@ -93,6 +93,23 @@ async fn release_lease(state: &AppState) {
 /// thousands of new conversations a second) took CPU from the chats being stored.
 const EVENT_PASS_GAP: Duration = Duration::from_millis(10);
 
+/// The pass for what the events taken from the bus call for. The periodic pass handles them
+/// too: a settling event calls for a fresh engine, and new conversations join the kept one.
+/// (Before, a periodic pass that took them left both unseen on the kept engine until its
+/// reload, 30 s on: a new conversation could wait that long for its offer.)
+fn choose<'a>(periodic: bool, settle: bool, arrivals: &'a [String], kept: &mut Kept) -> Pass<'a> {
+    if periodic {
+        if settle {
+            kept.forget();
+        }
+        Pass::Tick(arrivals)
+    } else if settle {
+        Pass::Settle
+    } else {
+        Pass::Arrivals(arrivals)
+    }
+}
+
 /// Route until `stop` is cancelled: on every relevant local event, and every
 /// [`ROUTER_TICK`] while this node holds the router lease.
 pub(crate) async fn run(state: AppState, stop: CancellationToken) {
@@ -159,15 +176,9 @@ pub(crate) async fn run(state: AppState, stop: CancellationToken) {
             last_event_pass = tokio::time::Instant::now();
         }
         for _ in 0..3 {
-            let pass = if periodic {
-                run_kept(&state, now_ms(), &mut kept).await
-            } else {
-                let pass = if settle {
-                    Pass::Settle
-                } else {
-                    Pass::Arrivals(&arrivals)
-                };
-                route_kept(&state, now_ms(), pass, &mut kept).await
+            let pass = match choose(periodic, settle, &arrivals, &mut kept) {
+                Pass::Tick(arrivals) => run_kept(&state, now_ms(), arrivals, &mut kept).await,
+                pass => route_kept(&state, now_ms(), pass, &mut kept).await,
             };
             match pass {
                 // Decisions lost to another node: the next pass sees the new state.
@@ -179,5 +190,44 @@ pub(crate) async fn run(state: AppState, stop: CancellationToken) {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{choose, Kept, Pass};
+    use switchboard_routing::{Engine, RoutingConfig};
+
+    fn kept() -> Kept {
+        let mut kept = Kept::default();
+        kept.keep(Engine::new(RoutingConfig::default()));
+        kept
+    }
+
+    #[test]
+    fn a_periodic_pass_handles_the_events_it_took_from_the_bus() {
+        let ids = vec!["c1".to_string()];
+        let mut k = kept();
+        let pass = choose(true, false, &ids, &mut k);
+        assert!(
+            matches!(pass, Pass::Tick(a) if a == ids.as_slice()),
+            "arrivals join"
+        );
+        assert!(k.holds_engine(), "nothing settling: the engine is kept");
+        let pass = choose(true, true, &ids, &mut k);
+        assert!(matches!(pass, Pass::Tick(_)));
+        assert!(!k.holds_engine(), "a settling event: a fresh engine");
+    }
+
+    #[test]
+    fn an_event_pass_settles_or_adds_arrivals() {
+        let ids = vec!["c1".to_string()];
+        let mut k = kept();
+        assert!(matches!(choose(false, true, &ids, &mut k), Pass::Settle));
+        assert!(matches!(
+            choose(false, false, &ids, &mut k),
+            Pass::Arrivals(_)
+        ));
+        assert!(k.holds_engine(), "the settle pass itself loads afresh");
     }
 }
