@@ -23,16 +23,17 @@ after(async () => {
   await browser?.close();
 });
 
-// Every column of the queues table is on the screen: nobody scrolls a wall display.
-async function assertQueueColumnsOnScreen(page, who) {
-  const off = await page.evaluate(() => {
+// Every column of a table is on the screen: nobody scrolls a wall display, and a report's day
+// table is read whole on a desk screen.
+async function assertColumnsOnScreen(page, table, who) {
+  const off = await page.evaluate((sel) => {
     const width = document.documentElement.clientWidth;
-    return [...document.querySelectorAll('[data-testid="wb-queues"] thead th')]
+    return [...document.querySelectorAll(`[data-testid="${sel}"] thead th`)]
       .map((th) => [th.innerText.trim(), th.getBoundingClientRect()])
       .filter(([, r]) => r.left < 0 || r.right > width)
       .map(([name, r]) => `${name} (${Math.round(r.left)} to ${Math.round(r.right)} of ${width})`);
-  });
-  assert.deepEqual(off, [], `every queue column on the screen (${who})`);
+  }, table);
+  assert.deepEqual(off, [], `every column of ${table} on the screen (${who})`);
 }
 
 async function open(name, locale, allowed = [], zone = 'UTC') {
@@ -153,7 +154,7 @@ test('the full-screen wallboard has its own address, large type and no chrome', 
   await until(sup.page, 'assigned', '1');
   const size = await sup.page.locator('[data-testid="wb-queue"] [data-field="waiting"]').first().evaluate((el) => parseFloat(getComputedStyle(el).fontSize));
   assert.ok(size >= 20, `large type on the wall (${size}px)`);
-  await assertQueueColumnsOnScreen(sup.page, 'the wall');
+  await assertColumnsOnScreen(sup.page, 'wb-queues', 'the wall');
   await sup.page.screenshot({ path: join(ARTIFACT_DIR, 'wallboard-wall.png') });
   await readmeShot(sup.page, 'wallboard-wall.png');
   await sup.page.keyboard.press('Escape');
@@ -190,6 +191,11 @@ test('the report has today\'s row with the offered count, and a CSV that downloa
   const line = lines.map((l) => l.split(',')).find((l) => l.includes(key));
   assert.ok(line, `today in the CSV:\n${csv}`);
   assert.equal(line[cols.indexOf('offered')], '1');
+  await assertColumnsOnScreen(page, 'report-table', 'reports at 1400 px');
+  // A common laptop screen.
+  await page.setViewportSize({ width: 1366, height: 768 });
+  await assertColumnsOnScreen(page, 'report-table', 'reports at 1366 px');
+  await page.setViewportSize({ width: 1400, height: 900 });
   await page.screenshot({ path: join(ARTIFACT_DIR, 'report.png'), fullPage: true });
   await readmeShot(page, 'report.png');
   assert.deepEqual(sup.problems, [], 'no errors on the reports page');
@@ -237,7 +243,7 @@ test('the wallboard in Persian reads right to left with Persian digits', async (
   // The wall in Persian: its last column (at the left) on the screen too.
   await fa.page.getByTestId('wb-wall-link').click();
   await fa.page.locator('.wallboard.wall').waitFor();
-  await assertQueueColumnsOnScreen(fa.page, 'the Persian wall');
+  await assertColumnsOnScreen(fa.page, 'wb-queues', 'the Persian wall');
   await fa.page.keyboard.press('Escape');
   await fa.page.locator('#topbar').waitFor();
 
@@ -258,5 +264,7 @@ test('the wallboard in Persian reads right to left with Persian digits', async (
   from = new URL((await asked).url()).searchParams.get('from');
   assert.equal(from, '2026-11-22', '1 Azar 1405 is 22 November 2026');
   await fa.page.getByTestId('report-row').first().waitFor();
+  await assertColumnsOnScreen(fa.page, 'report-table', 'Persian reports at 1400 px');
+  await fa.page.screenshot({ path: join(ARTIFACT_DIR, 'report-fa.png'), fullPage: true });
   assert.deepEqual(fa.problems, [], 'no errors in the Persian console');
 });
