@@ -1,7 +1,8 @@
 // Live chat signals both ways between a visitor (the widget protocol, from a page of the same
 // browser) and the agent's console: opening the chat tells the visitor it was read, the agent's
 // typing reaches the visitor, the visitor's typing shows above the composer, and the visitor's
-// read mark puts "Seen" on the agent's reply.
+// read mark puts "Seen" on the agent's reply; a late answer to an older reload keeps a message
+// that came live since.
 // Started by `console::signals::typing_and_read_signals_both_ways_in_a_real_browser`.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -69,6 +70,32 @@ test('typing and read signals travel both ways between a visitor and the agent',
     await v.send({ type: 'read', seq: reply.seq });
     await bubble.getByTestId('read-mark').waitFor();
     await page.screenshot({ path: join(ARTIFACT_DIR, 'console-signals.png') });
+
+    // A late answer to an older reload does not take a message that came live since off the
+    // screen: the conversation's reloads are answered only after the visitor's next message.
+    const conversation = (url) => url.pathname === `/api/v1/conversations/${conv}`;
+    let held = 0;
+    let release;
+    const gate = new Promise((r) => { release = r; });
+    await page.route(conversation, async (route) => {
+      if (route.request().method() !== 'GET') return route.continue();
+      const response = await route.fetch();
+      held++;
+      await gate;
+      await route.fulfill({ response });
+    });
+    await page.getByTestId('tag-input').fill('late');
+    await page.getByTestId('tag-input').press('Enter');
+    await poll('a reload read before the next message', async () => held > 0);
+    await v.send({ type: 'message', client_id: 'v2', text: 'هنوز اینجایید؟' });
+    const next = await v.frame("f.type === 'ack' && f.client_id === 'v2'");
+    const live = page.locator(`[data-testid="message"][data-seq="${next.seq}"]`);
+    await live.waitFor();
+    release();
+    // The tag shows once the held answer is on the screen.
+    await page.getByTestId('tag').filter({ hasText: 'late' }).waitFor();
+    assert.equal(await live.count(), 1, 'the live message is still shown');
+    await page.unroute(conversation);
     assert.deepEqual(problems, [], 'no console errors or failed requests');
   } catch (e) {
     await page.screenshot({ path: join(ARTIFACT_DIR, 'console-signals-failure.png') }).catch(() => {});

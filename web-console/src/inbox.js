@@ -159,6 +159,7 @@ function openConversation(id) {
   if (!id) return;
   if (S.currentId && S.currentId !== id) saveDraft();
   var mySeq = ++convSeq;
+  reloadSeq++; // a reload asked before this opening is older than its answer
   var same = S.currentId === id;
   S.currentId = id;
   saveRoute();
@@ -192,17 +193,28 @@ function stripDetail(conv) {
   return c;
 }
 
-// Re-fetch without rebuilding the composer (polling, live events).
+// Re-fetch without rebuilding the composer (polling, live events). Only the newest answer is
+// shown, and messages that came live after it was read are kept: an older answer arriving late
+// (a busy server answers in any order) took a message just shown off the screen again.
+var reloadSeq = 0;
 function reloadCurrent() {
   if (!S.currentId) return;
   var id = S.currentId;
+  var mine = ++reloadSeq;
   api('GET', '/conversations/' + encodeURIComponent(id)).then(function (conv) {
-    if (S.currentId !== id) return;
+    if (S.currentId !== id || mine !== reloadSeq) return;
+    keepLaterMessages(conv, S.current);
     S.current = conv;
     markSeen(conv);
     updateListItem(stripDetail(conv));
     refreshConversationView();
   }, function () { /* keep what we have */ });
+}
+
+function keepLaterMessages(conv, shown) {
+  if (!shown || shown.id !== conv.id || !conv.messages) return;
+  var last = conv.messages.reduce(function (n, m) { return Math.max(n, m.seq); }, 0);
+  (shown.messages || []).forEach(function (m) { if (m.seq > last) conv.messages.push(m); });
 }
 
 function saveDraft() {

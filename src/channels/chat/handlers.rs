@@ -64,7 +64,14 @@ impl Session {
                 .bind(conv)
                 .fetch_optional(self.state.store.pool())
                 .await;
-        row.ok().flatten().and_then(|r| r.0)
+        match row {
+            Ok(row) => row.and_then(|r| r.0),
+            Err(e) => {
+                // The signal then reaches supervisors only, not the agent on the chat.
+                tracing::warn!(error = %e, "cannot read the chat's assignee");
+                None
+            }
+        }
     }
 
     pub(super) async fn handle(
