@@ -5,6 +5,7 @@
 use crate::auth::{Caller, Role};
 use crate::error::{ApiError, ApiQuery, ApiResult};
 use crate::state::AppState;
+use crate::store::now_ms;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
@@ -18,6 +19,8 @@ pub struct KeyParams {
     /// `value` (net total, the default), `clv` (expected value over the horizon) or `at_risk`
     /// (P(alive) below `value.at_risk_p_alive`, highest total first).
     pub by: Option<String>,
+    /// Only customers of this RFM segment (e.g. `Champions`, `cant_lose_them`).
+    pub segment: Option<String>,
     /// Rows, default 100, at most 10,000.
     pub limit: Option<usize>,
     /// `csv` for a CSV file.
@@ -41,6 +44,23 @@ pub struct KeyCustomer {
     #[sqlx(rename = "p_alive_e6")]
     #[serde(serialize_with = "opt_e6")]
     pub p_alive: Option<i64>,
+    /// With `by=at_risk`: why, as on the profile (`p_alive`, `negative_csat`,
+    /// `repeated_contacts`).
+    #[sqlx(skip)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub at_risk_reasons: Option<Vec<String>>,
+    #[serde(skip)]
+    risks: i32,
+}
+
+/// The at-risk reasons of `risks`, bit by bit in the order of [`RISK_SQL`]'s flags.
+fn reasons(risks: i32) -> Vec<String> {
+    ["p_alive", "negative_csat", "repeated_contacts"]
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| risks & (1 << i) != 0)
+        .map(|(_, r)| r.to_string())
+        .collect()
 }
 
 /// Amounts are stored in ten-thousandths, P(alive) in millionths.
@@ -71,10 +91,11 @@ pub async fn key_customers(
 ) -> ApiResult<Response> {
     caller.require(Role::Supervisor, "stats")?;
     let by = p.by.as_deref().unwrap_or("value");
+    let risks = risk_flags(&state.settings.value, now_ms());
     let (filter, order) = match by {
-        "value" => ("1 = 1", "v.total_e4 DESC"),
-        "clv" => ("v.clv_e4 IS NOT NULL", "v.clv_e4 DESC"),
-        "at_risk" => ("v.p_alive_e6 < $2", "v.total_e4 DESC"),
+        "value" => ("1 = 1".to_string(), "v.total_e4 DESC"),
+        "clv" => ("v.clv_e4 IS NOT NULL".to_string(), "v.clv_e4 DESC"),
+        "at_risk" => (format!("({risks}) > 0"), "v.total_e4 DESC"),
         o => {
             return Err(ApiError::invalid(
                 "invalid_by",
@@ -82,6 +103,7 @@ pub async fn key_customers(
             ))
         }
     };
+    let segment = super::routes::segment_param(p.segment.as_deref())?;
     let csv = match p.format.as_deref() {
         None | Some("json") => false,
         Some("csv") => true,
@@ -99,23 +121,26 @@ pub async fn key_customers(
              ORDER BY i.id LIMIT 1)"
         )
     };
-    let threshold = (state.settings.value.at_risk_p_alive * 1e6).round() as i64;
-    // Every variant binds the same two parameters; `$2` (the P(alive) threshold) is only
-    // read by `at_risk`, so the others compare it with itself.
-    let filter = format!("{filter} AND $2 = $2");
-    let rows: Vec<KeyCustomer> = sqlx::query_as(&format!(
+    let risks = if by == "at_risk" { risks } else { "0".into() };
+    let mut rows: Vec<KeyCustomer> = sqlx::query_as(&format!(
         "SELECT c.id AS customer_id, c.name, {} AS email, {} AS phone, v.segment, v.orders, \
-           v.total_e4, v.clv_e4, v.p_alive_e6 \
+           v.total_e4, v.clv_e4, v.p_alive_e6, {risks} AS risks \
          FROM customer_values v JOIN customers c ON c.id = v.customer_id \
-         WHERE c.merged_into IS NULL AND v.orders > 0 AND {filter} \
+         WHERE c.merged_into IS NULL AND v.orders > 0 AND ($2 = '' OR v.segment = $2) \
+           AND {filter} \
          ORDER BY {order}, c.id LIMIT $1",
         identity("email"),
         identity("phone"),
     ))
     .bind(limit)
-    .bind(threshold)
+    .bind(&segment)
     .fetch_all(state.store.pool())
     .await?;
+    if by == "at_risk" {
+        for r in &mut rows {
+            r.at_risk_reasons = Some(reasons(r.risks));
+        }
+    }
     if !csv {
         let currency = &state.settings.value.default_currency;
         return Ok(
@@ -126,17 +151,21 @@ pub async fn key_customers(
     let mut out = csv::Writer::from_writer(Vec::new());
     let as_text = |v: Option<f64>| v.map(|v| v.to_string()).unwrap_or_default();
     let write = |out: &mut csv::Writer<Vec<u8>>, r: &KeyCustomer| {
-        out.write_record([
-            r.customer_id.clone(),
-            r.name.clone().unwrap_or_default(),
-            r.email.clone().unwrap_or_default(),
-            r.phone.clone().unwrap_or_default(),
-            r.segment.clone().unwrap_or_default(),
-            r.orders.to_string(),
-            (r.total as f64 / 1e4).to_string(),
-            as_text(r.clv.map(|v| v as f64 / 1e4)),
-            as_text(r.p_alive.map(|v| v as f64 / 1e6)),
-        ])
+        out.write_record(
+            [
+                r.customer_id.clone(),
+                r.name.clone().unwrap_or_default(),
+                r.email.clone().unwrap_or_default(),
+                r.phone.clone().unwrap_or_default(),
+                r.segment.clone().unwrap_or_default(),
+                r.orders.to_string(),
+                (r.total as f64 / 1e4).to_string(),
+                as_text(r.clv.map(|v| v as f64 / 1e4)),
+                as_text(r.p_alive.map(|v| v as f64 / 1e6)),
+            ]
+            .into_iter()
+            .chain(r.at_risk_reasons.as_ref().map(|v| v.join(" "))),
+        )
     };
     let header = [
         "customer_id",
@@ -149,7 +178,8 @@ pub async fn key_customers(
         "clv",
         "p_alive",
     ];
-    out.write_record(header)
+    let reasons_column = (by == "at_risk").then_some("at_risk_reasons");
+    out.write_record(header.into_iter().chain(reasons_column))
         .map_err(|e| ApiError::Internal(e.into()))?;
     for r in &rows {
         write(&mut out, r).map_err(|e| ApiError::Internal(e.into()))?;
@@ -168,4 +198,36 @@ pub async fn key_customers(
         body,
     )
         .into_response())
+}
+
+/// The at-risk test of a row of `customer_values v JOIN customers c`, as on the profile
+/// (`super::profile`): 1 when P(alive) is below `value.at_risk_p_alive`, + 2 when the customer
+/// rated a conversation at or below `value.at_risk_csat_max` within `value.at_risk_days`, + 4
+/// when they sent `value.at_risk_repeat_contacts` messages or more on one conversation in that
+/// time. The settings are numbers, written into the text; the two contact tests each read
+/// their window once (conversations by `updated_at`, which every message moves).
+fn risk_flags(s: &super::ValueSettings, now: i64) -> String {
+    let since = now - s.at_risk_days.max(0) * super::DAY_MS;
+    let threshold = (s.at_risk_p_alive * 1e6).round() as i64;
+    let low = format!(
+        "SELECT c2.customer_id FROM chat_ratings r JOIN conversations c2 \
+           ON c2.id = r.conversation_id WHERE r.score <= {} AND r.updated_at >= {since}",
+        s.at_risk_csat_max
+    );
+    let repeated = if s.at_risk_repeat_contacts > 0 {
+        format!(
+            "CASE WHEN c.id IN (SELECT c3.customer_id FROM conversations c3 \
+               JOIN messages m ON m.conversation_id = c3.id \
+               WHERE c3.updated_at >= {since} AND m.author_kind = 'customer' \
+                 AND m.created_at >= {since} \
+               GROUP BY c3.id, c3.customer_id HAVING COUNT(*) >= {}) THEN 4 ELSE 0 END",
+            s.at_risk_repeat_contacts
+        )
+    } else {
+        "0".into()
+    };
+    format!(
+        "CASE WHEN v.p_alive_e6 < {threshold} THEN 1 ELSE 0 END \
+         + CASE WHEN c.id IN ({low}) THEN 2 ELSE 0 END + {repeated}"
+    )
 }

@@ -107,6 +107,17 @@ struct ValueRow {
     value_total: i64,
 }
 
+/// The segment a `segment` parameter names, by its display name (`""` without one).
+pub(crate) fn segment_param(segment: Option<&str>) -> ApiResult<String> {
+    match segment.filter(|s| !s.is_empty()) {
+        None => Ok(String::new()),
+        Some(s) => Ok(Segment::parse(s)
+            .ok_or_else(|| ApiError::invalid("invalid_segment", format!("unknown segment `{s}`")))?
+            .name()
+            .to_string()),
+    }
+}
+
 /// Customers filtered by segment (as of the newest refit) and sorted by net total
 /// (`-value`: highest first, the default; `value`: lowest first), each with its `value`.
 pub async fn list_by_value(state: &AppState, p: &ListParams) -> ApiResult<Page<Customer>> {
@@ -116,13 +127,7 @@ pub async fn list_by_value(state: &AppState, p: &ListParams) -> ApiResult<Page<C
             "`q` cannot be combined with `segment` or `sort`",
         ));
     }
-    let segment = match p.segment.as_deref() {
-        None => String::new(),
-        Some(s) => Segment::parse(s)
-            .ok_or_else(|| ApiError::invalid("invalid_segment", format!("unknown segment `{s}`")))?
-            .name()
-            .to_string(),
-    };
+    let segment = segment_param(p.segment.as_deref())?;
     let descending = match p.sort.as_deref().unwrap_or("-value") {
         "-value" => true,
         "value" => false,

@@ -96,8 +96,21 @@ test('a supervisor reads the key customers, downloads them and opens one', async
     assert.match(lines[1], new RegExp(',' + env.CUSTOMER_EMAIL.replace(/\./g, '\\.') + ',,Champions,3,1005000,'));
     assert.equal(lines.length, 6);
 
+    // At risk: Sara alone (her conversation), with the reason in words.
     await view.getByTestId('key-by').selectOption('at_risk');
     await poll('the CSV link follows the choice', async () => /by=at_risk/.test(await csv.getAttribute('href')));
+    await poll('Sara alone at risk', async () => (await rows.count()) === 1);
+    assert.match(await first.innerText(), new RegExp(env.CUSTOMER_EMAIL.replace(/\./g, '\\.')));
+    assert.ok(await view.getByRole('columnheader', { name: 'Why at risk' }).isVisible());
+    assert.equal((await first.getByTestId('key-reasons').innerText()).trim(), 'They contacted us repeatedly about one issue');
+
+    // One segment: the Champions by what they spent (Sara alone), in the CSV link too.
+    await view.getByTestId('key-by').selectOption('value');
+    await view.getByTestId('key-segment-filter').selectOption('champions');
+    await poll('the Champions alone', async () => (await rows.count()) === 1 &&
+      /segment=champions/.test(await csv.getAttribute('href')));
+    assert.equal((await first.getByTestId('key-segment').textContent()).trim(), 'Champions');
+    await view.getByTestId('key-segment-filter').selectOption('');
 
     await view.getByTestId('key-by').selectOption('value');
     await poll('the ranking by value again', async () => (await rows.count()) === 5 &&
@@ -106,6 +119,11 @@ test('a supervisor reads the key customers, downloads them and opens one', async
     const name = page.getByTestId('customer-profile').getByTestId('customer-name');
     await name.waitFor();
     assert.equal((await name.textContent()).trim(), env.CUSTOMER_EMAIL);
+    // Her long address does not push her segment off the panel.
+    const pane = await page.locator('#custpane').boundingBox();
+    const badge = await page.getByTestId('customer-profile').getByTestId('segment-badge').boundingBox();
+    assert.ok(badge.x >= pane.x && badge.x + badge.width <= pane.x + pane.width,
+      `the segment badge (${Math.round(badge.x)} to ${Math.round(badge.x + badge.width)}) is inside the panel (to ${Math.round(pane.x + pane.width)})`);
     assert.match(await page.getByTestId('filter-customer').innerText(), new RegExp(env.CUSTOMER_EMAIL.replace(/\./g, '\\.')));
     await page.screenshot({ path: join(ARTIFACT_DIR, 'console-key-customers.png') });
     assert.deepEqual(problems, [], 'no console errors or failed requests');

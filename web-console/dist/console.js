@@ -863,6 +863,8 @@ Object.assign(STRINGS.en, {
 'kc.by.clv': 'by lifetime value',
 'kc.by.at_risk': 'valuable, at risk',
 'kc.customer': 'Customer',
+'kc.segment.any': 'Any',
+'kc.why': 'Why at risk',
 'kc.none': 'No customers with orders yet.',
 'stat.today': 'Today',
 'stat.available_agents': 'Agents available',
@@ -1056,6 +1058,8 @@ Object.assign(STRINGS.fa, {
 'kc.by.clv': 'بر پایهٔ ارزش طول عمر',
 'kc.by.at_risk': 'ارزشمند و در معرض ریزش',
 'kc.customer': 'مشتری',
+'kc.segment.any': 'همه',
+'kc.why': 'چرا در معرض ریزش',
 'kc.none': 'هنوز مشتری‌ای با سفارش نیست.',
 'stat.today': 'امروز',
 'stat.available_agents': 'کارشناس آماده',
@@ -2821,28 +2825,37 @@ refreshCustomerValue(shown);
 refreshCustomerValue([ev.customer_id]);
 }
 }
-var KC = { by: 'value', items: null, currency: null, error: null };
+var KC = { by: 'value', segment: '', items: null, currency: null, error: null };
 var KC_BY = ['value', 'clv', 'at_risk'];
+var KC_SEGMENTS = ['champions', 'loyal', 'potential_loyalist', 'new', 'promising', 'need_attention',
+'about_to_sleep', 'at_risk', 'cant_lose_them', 'hibernating', 'lost'];
 function keyCustomersParams(extra) {
-return qs(Object.assign({ by: KC.by, limit: 100 }, extra || {}));
+var p = { by: KC.by, limit: 100 };
+if (KC.segment) p.segment = KC.segment;
+return qs(Object.assign(p, extra || {}));
 }
 function renderKeyCustomersView(main) {
 var by = h('select', { 'data-testid': 'key-by', onchange: function (e) { KC.by = e.target.value; loadKeyCustomers(); } },
 KC_BY.map(function (b) { return h('option', { value: b, selected: KC.by === b }, t('kc.by.' + b)); }));
+var segment = h('select', { 'data-testid': 'key-segment-filter', onchange: function (e) { KC.segment = e.target.value; loadKeyCustomers(); } },
+[h('option', { value: '', selected: !KC.segment }, t('kc.segment.any'))].concat(KC_SEGMENTS.map(function (g) {
+return h('option', { value: g, selected: KC.segment === g }, t('segment.' + g));
+})));
 var csv = h('a', { class: 'btn', id: 'key-csv', 'data-testid': 'key-csv', download: 'key-customers.csv',
 href: API_BASE + '/insights/key-customers' + keyCustomersParams({ format: 'csv' }) }, t('rep.csv'));
 main.appendChild(h('section', { id: 'key-customers', class: 'reports', 'data-testid': 'key-customers-view', 'aria-label': t('view.key-customers') },
 h('div', { class: 'wb-head' }, h('h1', null, t('view.key-customers')), h('div', { class: 'spacer' }),
-h('label', { class: 'rep-field' }, h('span', null, t('kc.by')), by), csv),
+h('label', { class: 'rep-field' }, h('span', null, t('kc.by')), by),
+h('label', { class: 'rep-field' }, h('span', null, t('value.segment')), segment), csv),
 h('div', { id: 'key-body', 'aria-live': 'polite' })));
 loadKeyCustomers();
 }
 function loadKeyCustomers() {
 var csv = $('#key-csv');
 if (csv) csv.href = API_BASE + '/insights/key-customers' + keyCustomersParams({ format: 'csv' });
-var by = KC.by;
-api('GET', '/insights/key-customers' + keyCustomersParams()).then(function (r) {
-if (KC.by !== by) return;
+var asked = keyCustomersParams();
+api('GET', '/insights/key-customers' + asked).then(function (r) {
+if (keyCustomersParams() !== asked) return;
 KC.items = (r && r.items) || [];
 KC.currency = r && r.currency;
 KC.error = null;
@@ -2867,8 +2880,10 @@ return;
 }
 var num = function (v, f) { return typeof v === 'number' ? f(v) : '—'; };
 var money = function (v) { return fmtMoney(v, KC.currency); };
+var risky = KC.by === 'at_risk';
+var cols = ['#', t('kc.customer'), t('value.segment'), t('value.orders'), t('value.total'), t('value.clv'), t('value.pAlive')];
 box.appendChild(h('div', { class: 'rep-table-wrap' }, h('table', { class: 'stats rep-table', 'data-testid': 'key-table' },
-h('thead', null, h('tr', null, ['#', t('kc.customer'), t('value.segment'), t('value.orders'), t('value.total'), t('value.clv'), t('value.pAlive')]
+h('thead', null, h('tr', null, cols.concat(risky ? [t('kc.why')] : [])
 .map(function (x) { return h('th', { scope: 'col' }, x); }))),
 h('tbody', null, KC.items.map(function (c, i) {
 var who = c.name || c.email || c.phone || c.customer_id;
@@ -2881,7 +2896,10 @@ h('td', null, segmentBadge({ value: { rfm: c.segment ? { segment: c.segment } : 
 h('td', null, fmtNum(c.orders)),
 h('td', { class: 'money', 'data-testid': 'key-total' }, money(c.total)),
 h('td', { class: 'money' }, num(c.clv, money)),
-h('td', null, num(c.p_alive, fmtPercent)));
+h('td', null, num(c.p_alive, fmtPercent)),
+risky ? h('td', { class: 'kc-why', 'data-testid': 'key-reasons' }, (c.at_risk_reasons || []).map(function (r) {
+return h('div', { 'data-reason': r }, t('value.reason.' + r));
+})) : null);
 })))));
 }
 function openKeyCustomer(id) {

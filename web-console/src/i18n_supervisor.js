@@ -179,6 +179,8 @@ Object.assign(STRINGS.en, {
   'kc.by.clv': 'by lifetime value',
   'kc.by.at_risk': 'valuable, at risk',
   'kc.customer': 'Customer',
+  'kc.segment.any': 'Any',
+  'kc.why': 'Why at risk',
   'kc.none': 'No customers with orders yet.',
   // Supervisor tables' columns (GET /stats/queues and /stats/agents), beside stat.* in i18n.js.
   'stat.today': 'Today',
@@ -373,6 +375,8 @@ Object.assign(STRINGS.fa, {
   'kc.by.clv': 'بر پایهٔ ارزش طول عمر',
   'kc.by.at_risk': 'ارزشمند و در معرض ریزش',
   'kc.customer': 'مشتری',
+  'kc.segment.any': 'همه',
+  'kc.why': 'چرا در معرض ریزش',
   'kc.none': 'هنوز مشتری‌ای با سفارش نیست.',
   'stat.today': 'امروز',
   'stat.available_agents': 'کارشناس آماده',

@@ -108,7 +108,8 @@ async fn customer_value_in_the_profile_and_the_list_in_a_real_browser() {
 /// `tests/browser/console_value_live.test.mjs`: Sara (one small, old order) among four other
 /// customers, no model fitted yet; the script refits (she is Lost: the oldest and smallest)
 /// and then orders twice for her (Champions), watching the badges change without a reload;
-/// then a supervisor reads the key-customers report (Sara first), its CSV, and opens her.
+/// then a supervisor reads the key-customers report (Sara first; at risk alone, for her one
+/// conversation), its CSV, the Champions alone, and opens her.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_segment_badge_follows_refits_and_orders_live() {
     super::node::browser_dir();
@@ -116,6 +117,8 @@ async fn the_segment_badge_follows_refits_and_orders_live() {
         s.value.default_currency = "IRT".into();
         s.value.refit_interval_secs = 0;
         s.value.refit_after_orders_secs = 3600;
+        // One message on one conversation puts a customer at risk (repeated contacts).
+        s.value.at_risk_repeat_contacts = 1;
     })
     .await;
     app.agent(AGENT_EMAIL, "agent", json!({"name": "Nima"}))

@@ -45,14 +45,15 @@ async fn a_customer_writing_again_and_again_about_one_conversation_is_at_risk(b:
     assert_eq!(v["at_risk_reasons"], json!(["repeated_contacts"]));
 }
 
-async fn a_negative_chat_rating_flags_the_customer_at_risk(b: Backend) {
+/// A chat whose visitor rated it `score` once it was resolved; the visitor's customer, once
+/// the rating counts on their profile.
+async fn rated_chat(app: &TestApp, score: i64) -> String {
     use crate::chat::client::{site, Visitor};
-    let app = value_app(b).await;
-    let key = site(&app, json!({})).await["site_key"]
+    let key = site(app, json!({})).await["site_key"]
         .as_str()
         .unwrap()
         .to_string();
-    let (mut v, _) = Visitor::join(&app, &key, None, None).await;
+    let (mut v, _) = Visitor::join(app, &key, None, None).await;
     let conv = v.say("h", "سفارشم خراب رسید").await["conversation_id"]
         .as_str()
         .unwrap()
@@ -61,7 +62,7 @@ async fn a_negative_chat_rating_flags_the_customer_at_risk(b: Backend) {
         .get(&format!("/api/v1/conversations/{conv}"), &app.admin_token)
         .await;
     let customer = c["customer_id"].as_str().unwrap().to_string();
-    assert_eq!(value_of(&app, &customer).await["at_risk"], false);
+    assert_eq!(value_of(app, &customer).await["at_risk"], false);
     let (s, body) = app
         .patch(
             &format!("/api/v1/conversations/{conv}"),
@@ -71,21 +72,21 @@ async fn a_negative_chat_rating_flags_the_customer_at_risk(b: Backend) {
         .await;
     assert_eq!(s, StatusCode::OK, "{body}");
     v.next_of("status").await;
-    v.send(json!({"type": "rating", "score": 1, "comment": "بد"}))
+    v.send(json!({"type": "rating", "score": score, "comment": "بد"}))
         .await;
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    loop {
-        let v = value_of(&app, &customer).await;
-        if v["at_risk"] == true {
-            assert_eq!(v["at_risk_reasons"], json!(["negative_csat"]));
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "rating never counted: {v}"
-        );
+    while value_of(app, &customer).await["at_risk"] != true {
+        assert!(std::time::Instant::now() < deadline, "rating never counted");
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
+    customer
+}
+
+async fn a_negative_chat_rating_flags_the_customer_at_risk(b: Backend) {
+    let app = value_app(b).await;
+    let customer = rated_chat(&app, 1).await;
+    let v = value_of(&app, &customer).await;
+    assert_eq!(v["at_risk_reasons"], json!(["negative_csat"]), "{v}");
 }
 
 async fn a_low_chance_of_still_buying_flags_a_customer_at_risk(b: Backend) {
@@ -174,7 +175,156 @@ async fn merging_customers_moves_their_orders_and_value(b: Backend) {
     );
 }
 
+/// The key-customers report's `at_risk` view: valuable customers at risk for any of the
+/// profile's reasons, each with them, highest total first; and any view by segment.
+async fn the_at_risk_report_gives_every_reason_and_views_filter_by_segment(b: Backend) {
+    // One-time buyers' P(alive) is 1 in BG/NBD; p2's (three orders, the last long ago) is below
+    // a half: p2 is at risk by it.
+    let app = spawn_app_with(b, |s| {
+        s.value.default_currency = "USD".into();
+        s.value.refit_interval_secs = 0;
+        s.value.refit_after_orders_secs = 3600;
+        s.value.at_risk_p_alive = 0.5;
+    })
+    .await;
+    let mut csv = String::from("customer,external_id,amount,placed_at\n");
+    for (who, orders, amount) in [
+        ("p2", 3, 10),
+        ("vex", 1, 500),
+        ("calm", 1, 300),
+        ("loud", 1, 200),
+    ] {
+        for k in 0..orders {
+            csv.push_str(&format!(
+                "{who}@example.com,{who}-{k},{amount},2026-0{}-01\n",
+                1 + k
+            ));
+        }
+    }
+    let (s, report) = import(&app, &app.admin_token, csv).await;
+    assert_eq!(s, StatusCode::OK, "{report}");
+    // vex rated a chat 1 (their chat's profile merged into theirs); loud wrote four times on
+    // one conversation.
+    let vex = customer_id(&app, "vex@example.com").await;
+    let visitor = rated_chat(&app, 1).await;
+    let (s, body) = app
+        .post(
+            &format!("/api/v1/customers/{vex}/merge"),
+            &app.admin_token,
+            json!({"source_id": visitor}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    for n in 0..4 {
+        let reply = (n > 0).then(|| format!("In-Reply-To: <l-{}@example.com>", n - 1));
+        let id = format!("Message-ID: <l-{n}@example.com>");
+        let mut headers = vec![
+            "From: loud@example.com",
+            "Subject: Where is it?",
+            id.as_str(),
+        ];
+        headers.extend(reply.as_deref());
+        stored(&app, &eml(&headers, &format!("Again {n}")), "").await;
+    }
+    super::refit(&app).await;
+    let (s, risky) = app
+        .get(
+            "/api/v1/insights/key-customers?by=at_risk",
+            &app.admin_token,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{risky}");
+    let rows: Vec<(String, Value)> = risky["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["email"].as_str().unwrap().to_string(),
+                r["at_risk_reasons"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        vec![
+            ("vex@example.com".to_string(), json!(["negative_csat"])),
+            ("loud@example.com".to_string(), json!(["repeated_contacts"])),
+            ("p2@example.com".to_string(), json!(["p_alive"])),
+        ],
+        "highest total first, calm is not at risk: {risky}"
+    );
+    // The CSV carries the reasons.
+    let resp = app
+        .client
+        .get(app.url("/api/v1/insights/key-customers?by=at_risk&format=csv&limit=1"))
+        .bearer_auth(&app.admin_token)
+        .send()
+        .await
+        .unwrap();
+    let text = resp.text().await.unwrap();
+    assert!(
+        text.lines()
+            .next()
+            .unwrap()
+            .ends_with(",p_alive,at_risk_reasons"),
+        "{text}"
+    );
+    assert!(
+        text.lines().nth(1).unwrap().ends_with(",negative_csat"),
+        "{text}"
+    );
+    // By segment: p2's segment alone, then an unknown one.
+    let (_, p2) = app
+        .get(
+            "/api/v1/insights/key-customers?by=value&limit=10",
+            &app.admin_token,
+        )
+        .await;
+    let p2_segment = p2["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["email"] == "p2@example.com")
+        .unwrap()["segment"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (s, only) = app
+        .get(
+            &format!(
+                "/api/v1/insights/key-customers?segment={}",
+                p2_segment.replace(' ', "%20")
+            ),
+            &app.admin_token,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{only}");
+    let items = only["items"].as_array().unwrap();
+    assert!(
+        !items.is_empty() && items.iter().all(|r| r["segment"] == p2_segment.as_str()),
+        "{only}"
+    );
+    assert!(
+        items.iter().all(|r| r.get("at_risk_reasons").is_none()),
+        "reasons only in the at-risk view: {only}"
+    );
+    let (s, body) = app
+        .get(
+            "/api/v1/insights/key-customers?segment=royalty",
+            &app.admin_token,
+        )
+        .await;
+    assert_error(
+        s,
+        &body,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_segment",
+    );
+}
+
 storage_tests!(
+    the_at_risk_report_gives_every_reason_and_views_filter_by_segment,
     a_negative_chat_rating_flags_the_customer_at_risk,
     a_customer_writing_again_and_again_about_one_conversation_is_at_risk,
     a_low_chance_of_still_buying_flags_a_customer_at_risk,
