@@ -1,8 +1,9 @@
 // Customer value in the console, in a real browser, in English and in Persian:
 // - the conversation list row shows the customer's RFM segment badge;
-// - the customer panel shows the total spent and the number of orders (toman, Persian digits
-//   in the Persian UI), the segment badge, P(alive), the at-risk flag with its reason and the
-//   recent orders, newest first.
+// - the customer panel shows the total spent, the number of orders, the average order, how
+//   many times the median customer's total, the lifetime value (toman, Persian digits in the
+//   Persian UI), the segment badge, P(alive), the at-risk flag with its reason and the recent
+//   orders, newest first.
 // Started by the Rust test `console::value::customer_value_in_the_profile_and_the_list_in_a_real_browser`.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,9 +12,13 @@ import { env, ARTIFACT_DIR, requireEnv, launch, poll, watchedPage, signIn, row, 
 
 const CASES = [
   { locale: 'en-GB', dir: 'ltr', segment: 'Champions', total: '1,250,000 toman', orders: '3',
-    newest: '350,000 toman', oldest: '400,000 toman', atRisk: 'At risk', reason: 'They contacted us repeatedly about one issue', shot: 'console-en-value.png' },
+    newest: '350,000 toman', oldest: '400,000 toman', atRisk: 'At risk', reason: 'They contacted us repeatedly about one issue', shot: 'console-en-value.png',
+    average: '416,667 toman', timesMedian: '41.7× the median customer',
+    clv: /^([\d,]+ toman over the next 365 days|[\d.]+ orders expected over the next 365 days)$/ },
   { locale: 'fa-IR', dir: 'rtl', segment: 'قهرمانان', total: '۱٬۲۵۰٬۰۰۰ تومان', orders: '۳',
-    newest: '۳۵۰٬۰۰۰ تومان', oldest: '۴۰۰٬۰۰۰ تومان', atRisk: 'در معرض ریزش', reason: 'برای یک موضوع بارها تماس گرفته است', shot: 'console-fa-value.png' },
+    newest: '۳۵۰٬۰۰۰ تومان', oldest: '۴۰۰٬۰۰۰ تومان', atRisk: 'در معرض ریزش', reason: 'برای یک موضوع بارها تماس گرفته است', shot: 'console-fa-value.png',
+    average: '۴۱۶٬۶۶۷ تومان', timesMedian: '۴۱٫۷ برابر مشتری میانه',
+    clv: /^([۰-۹٬]+ تومان در ۳۶۵ روز آینده|[۰-۹٫]+ سفارش در ۳۶۵ روز آینده)$/ },
 ];
 
 for (const c of CASES) {
@@ -40,6 +45,13 @@ for (const c of CASES) {
       assert.equal((await total.textContent()).trim(), c.total);
       assert.ok(await total.isVisible());
       assert.equal((await value.getByTestId('value-orders').textContent()).trim(), c.orders);
+      // Her average order, against the median customer's total (30,000 toman of five), and her
+      // expected value (or orders, before spend can be fitted) over the next year.
+      assert.equal((await value.getByTestId('value-average').textContent()).trim(), c.average);
+      assert.equal((await value.getByTestId('value-times-median').textContent()).trim(), c.timesMedian);
+      const clv = (await value.getByTestId('value-clv').textContent()).trim();
+      assert.match(clv, c.clv, clv);
+      assert.ok(await value.getByTestId('value-clv').isVisible());
       const badge = page.getByTestId('customer-profile').getByTestId('segment-badge');
       assert.equal((await badge.textContent()).trim(), c.segment);
       assert.ok(await badge.isVisible());
