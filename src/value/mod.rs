@@ -174,37 +174,45 @@ pub fn spawn_workers(
             }
         })
     };
-    let state = state.clone();
-    let refitter = tokio::spawn(async move {
-        let s = &state.settings.value;
-        let every = if s.refit_interval_secs == 0 {
-            86_400 * 365
-        } else {
-            s.refit_interval_secs
+    let refitter = tokio::spawn(refit_on_schedule(state.clone(), stop));
+    vec![refitter, healer]
+}
+
+/// The refit worker's loop (see [`spawn_workers`]).
+async fn refit_on_schedule(state: AppState, stop: tokio_util::sync::CancellationToken) {
+    let s = &state.settings.value;
+    let every = std::time::Duration::from_secs(if s.refit_interval_secs == 0 {
+        86_400 * 365
+    } else {
+        s.refit_interval_secs
+    });
+    let gap = std::time::Duration::from_secs(s.refit_after_orders_secs);
+    let half = (every.as_millis() as i64) / 2;
+    let mut scheduled = tokio::time::Instant::now() + every;
+    // Orders arrived (when, and when their refit is due): the schedule keeps running
+    // meanwhile (it waited for the gap, an hour by default, before).
+    let mut orders: Option<(i64, tokio::time::Instant)> = None;
+    loop {
+        let due = orders.map_or(scheduled, |(_, at)| at);
+        let fresh_since = tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = state.value_refit.notified(), if orders.is_none() => {
+                orders = Some((crate::store::now_ms(), tokio::time::Instant::now() + gap));
+                continue;
+            }
+            _ = tokio::time::sleep_until(due), if orders.is_some() => {
+                orders.take().map_or(0, |(asked, _)| asked)
+            }
+            _ = tokio::time::sleep_until(scheduled) => {
+                scheduled = tokio::time::Instant::now() + every;
+                crate::store::now_ms().saturating_sub(half)
+            }
         };
-        let gap = std::time::Duration::from_secs(s.refit_after_orders_secs);
-        let half = (every as i64).saturating_mul(500);
-        loop {
-            let fresh_since = tokio::select! {
-                _ = stop.cancelled() => return,
-                _ = state.value_refit.notified() => {
-                    let asked = crate::store::now_ms();
-                    tokio::select! {
-                        _ = stop.cancelled() => return,
-                        _ = tokio::time::sleep(gap) => asked,
-                    }
-                }
-                _ = tokio::time::sleep(std::time::Duration::from_secs(every)) => {
-                    crate::store::now_ms().saturating_sub(half)
-                }
-            };
-            tokio::select! {
-                _ = stop.cancelled() => return,
-                r = lease::refit(&state, fresh_since) => if let Err(e) = r {
-                    tracing::warn!(error = %e, "customer value refit failed");
-                }
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            r = lease::refit(&state, fresh_since) => if let Err(e) = r {
+                tracing::warn!(error = %e, "customer value refit failed");
             }
         }
-    });
-    vec![refitter, healer]
+    }
 }

@@ -137,4 +137,100 @@ async fn the_refits_sums_equal_each_profiles_orders_folded_one_by_one(b: Backend
     assert_eq!(model["orders"].as_u64(), Some(purchases), "{model}");
 }
 
-storage_tests!(the_refits_sums_equal_each_profiles_orders_folded_one_by_one);
+/// Orders as CSV lines: (customer, days ago, amount).
+fn csv_of(orders: &[(&str, i64, &str)]) -> String {
+    let mut csv = String::from("customer,external_id,amount,placed_at\n");
+    for (n, (who, days, amount)) in orders.iter().enumerate() {
+        csv.push_str(&format!(
+            "{who}@example.com,{who}-{n},{amount},{}\n",
+            days_ago(*days)
+        ));
+    }
+    csv
+}
+
+/// `value.rfm_window_days` bounds what frequency and monetary scores count: a customer who
+/// bought often long ago and little lately scores below a recent steady buyer in a 30-day
+/// window, and above them over ten years.
+async fn frequency_and_monetary_scores_count_the_rfm_window_only(b: Backend) {
+    let orders = [
+        ("old", 200, "100"),
+        ("old", 201, "100"),
+        ("old", 202, "100"),
+        ("old", 203, "100"),
+        ("old", 5, "10"),
+        ("steady", 3, "50"),
+        ("steady", 4, "50"),
+    ];
+    for (window, old_leads) in [(30, false), (3650, true)] {
+        let app = spawn_app_with(b, |s| {
+            s.value.default_currency = "USD".into();
+            s.value.refit_interval_secs = 0;
+            s.value.refit_after_orders_secs = 3600;
+            s.value.rfm_window_days = window;
+        })
+        .await;
+        let (s, report) = import(&app, &app.admin_token, csv_of(&orders)).await;
+        assert_eq!(s, StatusCode::OK, "{report}");
+        super::refit(&app).await;
+        let mut scores = Vec::new();
+        for who in ["old", "steady"] {
+            let id = customer_id(&app, &format!("{who}@example.com")).await;
+            let (_, c) = app
+                .get(&format!("/api/v1/customers/{id}"), &app.admin_token)
+                .await;
+            let rfm = &c["value"]["rfm"];
+            scores.push((rfm["f"].as_u64().unwrap(), rfm["m"].as_u64().unwrap()));
+        }
+        let (old, steady) = (scores[0], scores[1]);
+        assert_eq!(
+            old.0 > steady.0 && old.1 > steady.1,
+            old_leads,
+            "window {window} days: old {old:?}, steady {steady:?}"
+        );
+        assert_eq!(
+            steady.0 > old.0 && steady.1 > old.1,
+            !old_leads,
+            "window {window} days: old {old:?}, steady {steady:?}"
+        );
+    }
+}
+
+/// With `value.refit_interval_secs` set, refits come on their own: orders arriving (whose own
+/// refit waits an hour here) are in the model within a few intervals.
+async fn refits_run_on_their_schedule(b: Backend) {
+    let app = spawn_app_with(b, |s| {
+        s.value.default_currency = "USD".into();
+        s.value.refit_interval_secs = 1;
+        s.value.refit_after_orders_secs = 3600;
+    })
+    .await;
+    for (n, orders) in [
+        (2, &[("a", 10, "5"), ("b", 20, "7")][..]),
+        (3, &[("c", 1, "9")][..]),
+    ] {
+        let (s, report) = import(&app, &app.admin_token, csv_of(orders)).await;
+        assert_eq!(s, StatusCode::OK, "{report}");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            let (s, model) = app
+                .get("/api/v1/insights/customer-value", &app.admin_token)
+                .await;
+            // A stored model: without one the answer is fitted for the request.
+            if s == StatusCode::OK && model["stored"] == true && model["customers"] == n {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no scheduled refit counted {n} customers: {model}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    }
+}
+
+storage_tests!(
+    the_refits_sums_equal_each_profiles_orders_folded_one_by_one,
+    frequency_and_monetary_scores_count_the_rfm_window_only,
+    refits_run_on_their_schedule,
+);
