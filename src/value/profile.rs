@@ -27,6 +27,19 @@ pub struct Clv {
     pub horizon_days: i64,
 }
 
+/// A customer's orders in one currency other than the deployment's: counted apart, never
+/// converted or mixed into the figures.
+#[derive(Debug, Clone, Serialize, ToSchema, sqlx::FromRow)]
+pub struct CurrencyTotal {
+    pub currency: String,
+    /// Purchases (orders not cancelled, with an amount of zero or more).
+    pub orders: i64,
+    /// Net total: purchases less refunds.
+    #[sqlx(rename = "total_e4")]
+    #[serde(serialize_with = "super::report::e4")]
+    pub total: i64,
+}
+
 /// A customer's value in the deployment's currency.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct CustomerValue {
@@ -47,6 +60,27 @@ pub struct CustomerValue {
     pub at_risk_reasons: Vec<String>,
     /// When the model used was fitted (null before the first refit).
     pub model_fitted_at: Option<String>,
+    /// Orders in other currencies, per currency (alphabetical).
+    pub other_currencies: Vec<CurrencyTotal>,
+}
+
+/// The customer's orders in currencies other than `default`, summed per currency.
+async fn other_currencies(
+    state: &AppState,
+    customer_id: &str,
+    default: &str,
+) -> StoreResult<Vec<CurrencyTotal>> {
+    sqlx::query_as(
+        "SELECT currency, COUNT(CASE WHEN amount_e4 >= 0 THEN 1 END) AS orders, \
+           CAST(SUM(amount_e4) AS BIGINT) AS total_e4 FROM customer_orders \
+         WHERE customer_id = $1 AND currency <> $2 AND status <> 'cancelled' \
+         GROUP BY currency ORDER BY currency",
+    )
+    .bind(customer_id)
+    .bind(default)
+    .fetch_all(state.store.pool())
+    .await
+    .map_err(StoreError::from_sqlx)
 }
 
 /// The customer's orders folded as of today.
@@ -134,6 +168,7 @@ pub async fn customer_value(state: &AppState, customer_id: &str) -> StoreResult<
         at_risk: !reasons.is_empty(),
         at_risk_reasons: reasons,
         model_fitted_at: model.map(|m| ms_to_rfc3339(m.fitted_at)),
+        other_currencies: other_currencies(state, customer_id, &settings.default_currency).await?,
     })
 }
 

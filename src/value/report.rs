@@ -64,7 +64,7 @@ fn reasons(risks: i32) -> Vec<String> {
 }
 
 /// Amounts are stored in ten-thousandths, P(alive) in millionths.
-fn e4<S: serde::Serializer>(v: &i64, s: S) -> Result<S::Ok, S::Error> {
+pub(super) fn e4<S: serde::Serializer>(v: &i64, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_f64(*v as f64 / 1e4)
 }
 

@@ -119,6 +119,10 @@ test('a supervisor reads the key customers, downloads them and opens one', async
     const name = page.getByTestId('customer-profile').getByTestId('customer-name');
     await name.waitFor();
     assert.equal((await name.textContent()).trim(), env.CUSTOMER_EMAIL);
+    // Her order in dollars, apart from her toman figures.
+    const usd = page.getByTestId('customer-value').locator('[data-testid="value-other-currency"][data-currency="USD"]');
+    assert.equal((await usd.textContent()).trim(), 'US$25.00 (one order)');
+    assert.ok(await usd.isVisible());
     // Her long address does not push her segment off the panel.
     const pane = await page.locator('#custpane').boundingBox();
     const badge = await page.getByTestId('customer-profile').getByTestId('segment-badge').boundingBox();

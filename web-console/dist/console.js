@@ -210,6 +210,9 @@ en: {
 'value.reason.negative_csat': 'They gave a low satisfaction rating',
 'value.reason.repeated_contacts': 'They contacted us repeatedly about one issue',
 'value.recentOrders': 'Recent orders',
+'value.other': 'Other currencies',
+'value.otherOne': '{money} (one order)',
+'value.otherN': '{money} ({n} orders)',
 'value.noOrders': 'No orders.',
 'value.cancelled': 'Cancelled',
 'value.refund': 'Refund',
@@ -569,6 +572,9 @@ STRINGS.fa = {
 'value.reason.negative_csat': 'امتیاز رضایت پایینی داده است',
 'value.reason.repeated_contacts': 'برای یک موضوع بارها تماس گرفته است',
 'value.recentOrders': 'سفارش‌های اخیر',
+'value.other': 'ارزهای دیگر',
+'value.otherOne': '{money} (یک سفارش)',
+'value.otherN': '{money} ({n} سفارش)',
 'value.noOrders': 'سفارشی نیست.',
 'value.cancelled': 'لغوشده',
 'value.refund': 'بازپرداخت',
@@ -2746,11 +2752,12 @@ function valueSection(c) {
 var v = c.value || {};
 var cur = v.currency;
 var sec = h('section', { class: 'value', 'data-testid': 'customer-value' }, h('h4', null, t('value.title')));
-if (!v.orders) {
+var others = v.other_currencies || [];
+if (!v.orders && !others.length) {
 sec.appendChild(h('p', { class: 'muted', 'data-testid': 'value-none' }, t('value.none')));
 return sec;
 }
-var rows = [
+var rows = !v.orders ? [] : [
 [t('value.total'), h('span', { class: 'money', 'data-testid': 'value-total' }, fmtMoney(v.total, cur))],
 [t('value.orders'), h('span', { 'data-testid': 'value-orders' }, fmtNum(v.orders))],
 typeof v.average === 'number' ? [t('value.average'), h('span', { class: 'money', 'data-testid': 'value-average' }, fmtMoney(v.average, cur))] : null,
@@ -2763,6 +2770,12 @@ v.clv ? [t('value.clv'), h('span', { 'data-testid': 'value-clv' }, typeof v.clv.
 v.clv ? [t('value.pAlive'), h('span', { 'data-testid': 'value-p-alive' }, fmtPercent(v.clv.p_alive))] : null,
 v.last_order_at ? [t('value.lastOrder'), h('time', { datetime: v.last_order_at }, fmtDay(v.last_order_at))] : null
 ].filter(Boolean);
+if (others.length) {
+rows.push([t('value.other'), h('span', null, others.map(function (o) {
+return h('div', { class: 'money', 'data-testid': 'value-other-currency', 'data-currency': o.currency },
+t(o.orders === 1 ? 'value.otherOne' : 'value.otherN', { money: fmtMoney(o.total, o.currency), n: o.orders }));
+}))]);
+}
 if (v.at_risk) {
 sec.appendChild(h('div', { class: 'at-risk', role: 'status', 'data-testid': 'value-at-risk' },
 h('span', { class: 'badge warn' }, t('value.atRisk')),

@@ -65,11 +65,12 @@ function valueSection(c) {
   var v = c.value || {};
   var cur = v.currency;
   var sec = h('section', { class: 'value', 'data-testid': 'customer-value' }, h('h4', null, t('value.title')));
-  if (!v.orders) {
+  var others = v.other_currencies || [];
+  if (!v.orders && !others.length) {
     sec.appendChild(h('p', { class: 'muted', 'data-testid': 'value-none' }, t('value.none')));
     return sec;
   }
-  var rows = [
+  var rows = !v.orders ? [] : [
     [t('value.total'), h('span', { class: 'money', 'data-testid': 'value-total' }, fmtMoney(v.total, cur))],
     [t('value.orders'), h('span', { 'data-testid': 'value-orders' }, fmtNum(v.orders))],
     typeof v.average === 'number' ? [t('value.average'), h('span', { class: 'money', 'data-testid': 'value-average' }, fmtMoney(v.average, cur))] : null,
@@ -82,6 +83,13 @@ function valueSection(c) {
     v.clv ? [t('value.pAlive'), h('span', { 'data-testid': 'value-p-alive' }, fmtPercent(v.clv.p_alive))] : null,
     v.last_order_at ? [t('value.lastOrder'), h('time', { datetime: v.last_order_at }, fmtDay(v.last_order_at))] : null
   ].filter(Boolean);
+  // Orders in other currencies: their own totals, never converted into the figures above.
+  if (others.length) {
+    rows.push([t('value.other'), h('span', null, others.map(function (o) {
+      return h('div', { class: 'money', 'data-testid': 'value-other-currency', 'data-currency': o.currency },
+        t(o.orders === 1 ? 'value.otherOne' : 'value.otherN', { money: fmtMoney(o.total, o.currency), n: o.orders }));
+    }))]);
+  }
   if (v.at_risk) {
     sec.appendChild(h('div', { class: 'at-risk', role: 'status', 'data-testid': 'value-at-risk' },
       h('span', { class: 'badge warn' }, t('value.atRisk')),

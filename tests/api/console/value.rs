@@ -139,6 +139,16 @@ async fn the_segment_badge_follows_refits_and_orders_live() {
         .await;
     let conv = c["id"].as_str().unwrap().to_string();
     order(&app, CUSTOMER_EMAIL, "OLD-1", 5_000, 250).await;
+    // And one in dollars: shown apart, never in her toman figures.
+    let (s, o) = app
+        .post(
+            "/api/v1/orders",
+            &app.admin_token,
+            json!({"identity": {"kind": "email", "value": CUSTOMER_EMAIL}, "external_id": "US-1",
+                   "amount": "25", "currency": "USD", "placed_at": days_ago(300)}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{o}");
     for (i, days) in [200, 150, 120, 60].into_iter().enumerate() {
         let who = format!("other{i}@example.com");
         order(

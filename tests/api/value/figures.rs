@@ -93,6 +93,19 @@ async fn figures_show_at_once_and_scores_follow_the_refit(b: Backend) {
         close(&e["total"], 150.0) && close(&e["average"], 150.0),
         "{e}"
     );
+    // Other currencies are counted apart, per currency, never in the dollar figures.
+    assert_eq!(a["other_currencies"], json!([]), "{a}");
+    let x = value(&app, &customer_id(&app, "x@example.com").await).await;
+    assert_eq!(
+        (x["orders"].as_u64(), x["total"].as_f64()),
+        (Some(0), Some(0.0)),
+        "{x}"
+    );
+    assert_eq!(
+        x["other_currencies"],
+        json!([{"currency": "EUR", "orders": 1, "total": 1000.0}]),
+        "{x}"
+    );
     // A refit on demand (supervisor).
     let (_, sup) = app.agent("sup@example.com", "supervisor", json!({})).await;
     let (s, model) = app
