@@ -104,4 +104,77 @@ async fn a_value_queue_offers_the_champion_first_and_a_plain_queue_does_not(b: B
     assert_eq!(q["skills"], json!(["v"]));
 }
 
-storage_tests!(a_value_queue_offers_the_champion_first_and_a_plain_queue_does_not,);
+/// With points for lifetime value only (`routing.value_clv_step`), a value queue offers the
+/// customer expected to spend the most first, though they wrote last.
+async fn a_value_queue_offers_the_higher_lifetime_value_first(b: Backend) {
+    let app = spawn_app_with(b, |s| {
+        s.value.default_currency = "USD".into();
+        s.value.refit_interval_secs = 0;
+        s.value.refit_after_orders_secs = 3600;
+        s.routing.value_segment_priority = Vec::new();
+        s.routing.value_clv_step = 1.0;
+        s.routing.value_clv_max = 1_000_000;
+    })
+    .await;
+    // A frequent recent buyer, a lapsed small one, and others between them.
+    let mut csv = String::from("customer,external_id,amount,placed_at\n");
+    let day = |ago: i64| {
+        switchboard::store::ms_to_rfc3339(switchboard::store::now_ms() - ago * 86_400_000)
+    };
+    let mut line = |who: &str, n: usize, ago: i64, amount: i64| {
+        csv.push_str(&format!(
+            "{who}@example.com,{who}-{n},{amount},{}\n",
+            day(ago)
+        ));
+    };
+    for n in 0..6 {
+        line("hi", n, 5 + 10 * n as i64, 100);
+        if n < 2 {
+            line("lo", n, 290 + 10 * n as i64, 10);
+        }
+        for k in 0..=n % 3 {
+            line(&format!("f{n}"), k, 20 + 60 * k as i64 + 7 * n as i64, 40);
+        }
+    }
+    let (s, report) = import(&app, &app.admin_token, csv).await;
+    assert_eq!(s, StatusCode::OK, "{report}");
+    super::refit(&app).await;
+    let (_, by_clv) = app
+        .get("/api/v1/insights/key-customers?by=clv", &app.admin_token)
+        .await;
+    let items = by_clv["items"].as_array().unwrap();
+    let (top, low) = (&items[0], &items[items.len() - 1]);
+    assert!(
+        top["clv"].as_f64().unwrap() >= low["clv"].as_f64().unwrap() + 1.0,
+        "a whole point apart: {by_clv}"
+    );
+    let q = make_queue(
+        &app,
+        json!({"name": "Sales", "skills": ["v"], "serve_by_value": true}),
+    )
+    .await;
+    let agent = away_agent(&app, "v@example.com", "v").await;
+    let mut convs = Vec::new();
+    for who in [low, top] {
+        let c = app
+            .conversation(
+                &app.admin_token,
+                who["email"].as_str().unwrap(),
+                "Help",
+                json!({"queue_id": q["id"]}),
+            )
+            .await;
+        convs.push(c["id"].as_str().unwrap().to_string());
+    }
+    presence(&app, &agent, "available").await;
+    assert_eq!(
+        first_offer(&app, &agent).await,
+        convs[1],
+        "the higher lifetime value first: {by_clv}"
+    );
+}
+
+storage_tests!(
+    a_value_queue_offers_the_champion_first_and_a_plain_queue_does_not,
+    a_value_queue_offers_the_higher_lifetime_value_first,
+);
