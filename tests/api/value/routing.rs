@@ -1,5 +1,6 @@
 //! Serving by value: in a queue with `serve_by_value` a Champion's conversation is offered
-//! before an earlier one of a lapsed customer; in a plain queue arrival order stands.
+//! before an earlier one of a lapsed customer, and with points for lifetime value the higher
+//! one first; in a plain queue arrival order stands.
 use super::figures::five_customers;
 use super::*;
 use crate::storage_tests;
