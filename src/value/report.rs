@@ -1,5 +1,6 @@
 //! The key-customers report for supervisors: top customers by value, by lifetime value, or
-//! valuable customers at risk of no longer buying, as JSON or CSV (figures as of the last
+//! valuable customers at risk (of no longer buying, a low rating, repeated contacts), as JSON
+//! or CSV (figures as of the last
 //! refit for CLV and P(alive); totals current).
 
 use crate::auth::{Caller, Role};
@@ -17,7 +18,8 @@ use utoipa::{IntoParams, ToSchema};
 #[into_params(parameter_in = Query)]
 pub struct KeyParams {
     /// `value` (net total, the default), `clv` (expected value over the horizon) or `at_risk`
-    /// (P(alive) below `value.at_risk_p_alive`, highest total first).
+    /// (at risk for any of the profile's reasons, each row with its `at_risk_reasons`; highest
+    /// total first).
     pub by: Option<String>,
     /// Only customers of this RFM segment (e.g. `Champions`, `cant_lose_them`).
     pub segment: Option<String>,
