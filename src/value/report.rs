@@ -1,7 +1,6 @@
 //! The key-customers report for supervisors: top customers by value, by lifetime value, or
 //! valuable customers at risk (of no longer buying, a low rating, repeated contacts), as JSON
-//! or CSV (figures as of the last
-//! refit for CLV and P(alive); totals current).
+//! or CSV (figures as of the last refit for CLV and P(alive); totals current).
 
 use crate::auth::{Caller, Role};
 use crate::error::{ApiError, ApiQuery, ApiResult};
