@@ -46,8 +46,7 @@ pub async fn run_once(state: &AppState, now: i64) -> StoreResult<RunReport> {
 pub(crate) struct Kept(Option<(Engine, std::time::Instant)>, Option<i64>);
 
 impl Kept {
-    /// Drop the kept engine: something it holds may have changed (an event a periodic pass
-    /// took from the bus), so the next pass loads a fresh one.
+    /// Drop the kept engine (what it holds may have changed): the next pass loads afresh.
     pub(crate) fn forget(&mut self) {
         self.0 = None;
     }
@@ -126,8 +125,7 @@ pub async fn route_once(state: &AppState, now: i64, settle: bool) -> StoreResult
 
 /// What an event pass was called for.
 pub(crate) enum Pass<'a> {
-    /// The periodic pass (after its housekeeping), with the conversations that arrived since
-    /// the last pass.
+    /// The periodic pass (after its housekeeping), with the conversations that just arrived.
     Tick(&'a [String]),
     /// Agents or conversations changed: withdraw and re-queue, then route.
     Settle,

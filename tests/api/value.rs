@@ -20,10 +20,19 @@ mod totals;
 
 /// A server whose figures are in US dollars and whose background refits stay out of the way.
 async fn value_app(b: Backend) -> TestApp {
+    value_app_with(b, |_| {}).await
+}
+
+/// [`value_app`] with `more` settings on top.
+async fn value_app_with(
+    b: Backend,
+    more: impl FnOnce(&mut switchboard::settings::Settings),
+) -> TestApp {
     spawn_app_with(b, |s| {
         s.value.default_currency = "USD".into();
         s.value.refit_interval_secs = 0;
         s.value.refit_after_orders_secs = 3600;
+        more(s);
     })
     .await
 }

@@ -333,9 +333,7 @@ async fn the_key_customers_report_ranks_by_value_and_clv_and_exports_csv(b: Back
 }
 
 async fn a_segment_rule_makes_champions_vip_at_the_refit(b: Backend) {
-    let app = spawn_app_with(b, |s| {
-        s.value.default_currency = "USD".into();
-        s.value.refit_after_orders_secs = 3600;
+    let app = value_app_with(b, |s| {
         s.value.tier_from_segment = "champions=VIP, Loyal=gold, nonsense=x".into();
     })
     .await;

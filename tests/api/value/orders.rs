@@ -202,9 +202,7 @@ async fn a_bad_csv_header_or_content_type_is_refused_before_anything_is_stored(b
 }
 
 async fn a_large_import_is_stored_in_batches_with_every_line_counted(b: Backend) {
-    let app = spawn_app_with(b, |s| {
-        s.value.default_currency = "USD".into();
-        s.value.refit_after_orders_secs = 3600;
+    let app = value_app_with(b, |s| {
         s.value.import_batch = 100;
     })
     .await;

@@ -92,9 +92,7 @@ async fn a_negative_chat_rating_flags_the_customer_at_risk(b: Backend) {
 async fn a_low_chance_of_still_buying_flags_a_customer_at_risk(b: Backend) {
     // Every repeat buyer's p_alive is below 1.01, none is below 0.
     for (threshold, flagged) in [(1.01, true), (0.0, false)] {
-        let app = spawn_app_with(b, |s| {
-            s.value.default_currency = "USD".into();
-            s.value.refit_after_orders_secs = 3600;
+        let app = value_app_with(b, |s| {
             s.value.at_risk_p_alive = threshold;
         })
         .await;
@@ -180,10 +178,7 @@ async fn merging_customers_moves_their_orders_and_value(b: Backend) {
 async fn the_at_risk_report_gives_every_reason_and_views_filter_by_segment(b: Backend) {
     // One-time buyers' P(alive) is 1 in BG/NBD; p2's (three orders, the last long ago) is below
     // a half: p2 is at risk by it.
-    let app = spawn_app_with(b, |s| {
-        s.value.default_currency = "USD".into();
-        s.value.refit_interval_secs = 0;
-        s.value.refit_after_orders_secs = 3600;
+    let app = value_app_with(b, |s| {
         s.value.at_risk_p_alive = 0.5;
     })
     .await;

@@ -108,10 +108,7 @@ async fn a_value_queue_offers_the_champion_first_and_a_plain_queue_does_not(b: B
 /// With points for lifetime value only (`routing.value_clv_step`), a value queue offers the
 /// customer expected to spend the most first, though they wrote last.
 async fn a_value_queue_offers_the_higher_lifetime_value_first(b: Backend) {
-    let app = spawn_app_with(b, |s| {
-        s.value.default_currency = "USD".into();
-        s.value.refit_interval_secs = 0;
-        s.value.refit_after_orders_secs = 3600;
+    let app = value_app_with(b, |s| {
         s.routing.value_segment_priority = Vec::new();
         s.routing.value_clv_step = 1.0;
         s.routing.value_clv_max = 1_000_000;

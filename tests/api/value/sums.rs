@@ -163,10 +163,7 @@ async fn frequency_and_monetary_scores_count_the_rfm_window_only(b: Backend) {
         ("steady", 4, "50"),
     ];
     for (window, old_leads) in [(30, false), (3650, true)] {
-        let app = spawn_app_with(b, |s| {
-            s.value.default_currency = "USD".into();
-            s.value.refit_interval_secs = 0;
-            s.value.refit_after_orders_secs = 3600;
+        let app = value_app_with(b, |s| {
             s.value.rfm_window_days = window;
         })
         .await;
@@ -199,10 +196,8 @@ async fn frequency_and_monetary_scores_count_the_rfm_window_only(b: Backend) {
 /// With `value.refit_interval_secs` set, refits come on their own: orders arriving (whose own
 /// refit waits an hour here) are in the model within a few intervals.
 async fn refits_run_on_their_schedule(b: Backend) {
-    let app = spawn_app_with(b, |s| {
-        s.value.default_currency = "USD".into();
+    let app = value_app_with(b, |s| {
         s.value.refit_interval_secs = 1;
-        s.value.refit_after_orders_secs = 3600;
     })
     .await;
     for (n, orders) in [

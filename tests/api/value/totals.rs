@@ -25,10 +25,7 @@ pub(super) async fn marks(app: &TestApp) -> Vec<String> {
 }
 
 pub(super) async fn small_batches(b: Backend) -> TestApp {
-    spawn_app_with(b, |s| {
-        s.value.default_currency = "USD".into();
-        s.value.refit_interval_secs = 0;
-        s.value.refit_after_orders_secs = 3600;
+    value_app_with(b, |s| {
         s.value.import_batch = 3;
         // Several merge ranges at the import's end (one per sampled run).
         s.value.import_merge_range = 1;
