@@ -73,6 +73,15 @@ export async function signIn(page, email, password) {
   await page.locator('[data-testid="live-indicator"].on').waitFor({ timeout: 10000 });
 }
 
+// Open a view from the top bar: its tab is on the bar, or under "More" when the bar is too
+// narrow for every view.
+export async function openView(page, view) {
+  if ((await page.locator('#topbar .views').getByTestId(`view-${view}`).count()) === 0) {
+    await page.getByTestId('views-more').click();
+  }
+  await page.getByTestId(`view-${view}`).click();
+}
+
 export function row(page, id) {
   return page.locator(`[data-testid="conversation-row"][data-id="${id}"]`);
 }

@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { env, ARTIFACT_DIR, requireEnv, launch, watchedPage, signIn, row, assertTopbarOneRow } from './console_support.mjs';
+import { openView, env, ARTIFACT_DIR, requireEnv, launch, watchedPage, signIn, row, assertTopbarOneRow } from './console_support.mjs';
 
 test('agents see and are offered their teams\' work; an admin makes a team', async () => {
   requireEnv(['APP_URL', 'A_EMAIL', 'B_EMAIL', 'ADMIN_EMAIL', 'AGENT_PASSWORD', 'SALES_CONV', 'SUPPORT_CONV', 'TEAM_NAME']);
@@ -27,11 +27,12 @@ test('agents see and are offered their teams\' work; an admin makes a team', asy
     await b.page.getByTestId('offer').waitFor();
     assert.equal(await a.page.getByTestId('offer').count(), 0, 'still nothing offered to A');
 
-    // An admin's bar, with every view, on a 1280px laptop: one row; the last view is reached.
+    // An admin's bar, with every view, on a 1280px laptop: one row; the last view is reached
+    // (under "More").
     await admin.page.setViewportSize({ width: 1280, height: 900 });
     await signIn(admin.page, env.ADMIN_EMAIL, env.AGENT_PASSWORD);
     await assertTopbarOneRow(admin.page, 'the admin at 1280px');
-    await admin.page.getByTestId('view-teams').click();
+    await openView(admin.page, 'teams');
     await admin.page.getByTestId('teams-table').waitFor();
     // The bar is drawn again for the new view: its tab is still in sight.
     const tab = await admin.page.getByTestId('view-teams').boundingBox();

@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { env, ARTIFACT_DIR, requireEnv, launch, watchedPage, signIn } from './console_support.mjs';
+import { openView, env, ARTIFACT_DIR, requireEnv, launch, watchedPage, signIn } from './console_support.mjs';
 
 test('an admin keeps a Saturday-first calendar with a Jalali holiday', async () => {
   requireEnv(['APP_URL', 'ADMIN_EMAIL', 'SUP_EMAIL', 'AGENT_PASSWORD', 'CALENDAR_NAME']);
@@ -18,7 +18,7 @@ test('an admin keeps a Saturday-first calendar with a Jalali holiday', async () 
     assert.equal(await sup.page.getByTestId('view-hours').count(), 0, 'business hours are for admins');
 
     await signIn(page, env.ADMIN_EMAIL, env.AGENT_PASSWORD);
-    await page.getByTestId('view-hours').click();
+    await openView(page, 'hours');
     await page.getByTestId('hours-new').click();
     const days = await page.getByTestId('hours-day').evaluateAll((els) => els.map((e) => e.getAttribute('data-day')));
     assert.deepEqual(days, ['saturday', 'sunday', 'monday', 'tuesday', 'wednesday', 'thursday', 'friday']);

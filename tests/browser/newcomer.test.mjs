@@ -70,6 +70,23 @@ test('a fresh server: console login, available, a chat from the served test page
     assert.equal(await reply.locator('.bubble').getAttribute('dir'), 'rtl');
     await visitor.screenshot({ path: join(ARTIFACT_DIR, 'newcomer-widget.png') });
     await console_.screenshot({ path: join(ARTIFACT_DIR, 'newcomer-console.png') });
+
+    // On this 1,280 px screen the views bar does not scroll: what does not fit is under
+    // "More", and a view there opens from it.
+    const views = console_.locator('#topbar .views');
+    assert.ok(await views.evaluate((el) => el.scrollWidth <= el.clientWidth), 'the views bar does not scroll');
+    const more = console_.getByTestId('views-more');
+    assert.ok(await more.isVisible(), 'a More menu on a narrow screen');
+    await more.click();
+    const keyCustomers = console_.locator('#views-more').getByTestId('view-key-customers');
+    await keyCustomers.click();
+    await console_.getByTestId('key-customers-view').waitFor();
+    const bar = await console_.locator('#topbar').boundingBox();
+    for (const id of ['view-inbox', 'views-more', 'logout']) {
+      const box = await console_.getByTestId(id).boundingBox();
+      assert.ok(box && box.x >= 0 && box.x + box.width <= bar.width, `${id} is on the screen`);
+    }
+    await console_.screenshot({ path: join(ARTIFACT_DIR, 'newcomer-console-more.png') });
   } catch (e) {
     await visitor.screenshot({ path: join(ARTIFACT_DIR, 'newcomer-widget-failure.png') }).catch(() => {});
     await console_.screenshot({ path: join(ARTIFACT_DIR, 'newcomer-console-failure.png') }).catch(() => {});

@@ -19,6 +19,7 @@ en: {
 'view.inbox': 'Inbox',
 'view.supervisor': 'Supervisor',
 'views.label': 'Views',
+'views.more': 'More',
 'tab.mine': 'Mine',
 'tab.unassigned': 'Unassigned',
 'tab.open': 'All open',
@@ -381,6 +382,7 @@ STRINGS.fa = {
 'view.inbox': 'صندوق',
 'view.supervisor': 'سرپرست',
 'views.label': 'نماها',
+'views.more': 'بیشتر',
 'tab.mine': 'مال من',
 'tab.unassigned': 'بدون مسئول',
 'tab.open': 'همهٔ باز',
@@ -1468,9 +1470,31 @@ langButton(),
 h('span', { class: 'me', dir: 'auto', 'data-testid': 'me-name' }, S.me.name),
 h('button', { type: 'button', class: 'btn', 'data-testid': 'logout', onclick: logout }, t('logout'))
 ]);
-var current = views && views.querySelector('.active');
-if (current && current.scrollIntoView) current.scrollIntoView({ block: 'nearest', inline: 'nearest' });
+fitViews();
 }
+function fitViews() {
+var views = $('#topbar .views');
+if (!views) return;
+var more = $('#views-more');
+if (more) {
+more.querySelectorAll('.tabbtn').forEach(function (b) { views.appendChild(b); });
+more.remove();
+}
+if (views.scrollWidth <= views.clientWidth) return;
+var list = h('div', { class: 'views-more-list', role: 'group', 'aria-label': t('views.more') });
+more = h('details', { id: 'views-more', class: 'views-more' },
+h('summary', { class: 'btn', 'data-testid': 'views-more' }, t('views.more')), list);
+views.parentNode.insertBefore(more, views.nextSibling);
+var buttons = Array.prototype.slice.call(views.querySelectorAll('.tabbtn'));
+for (var i = buttons.length - 1; i > 0 && views.scrollWidth > views.clientWidth; i--) {
+if (!buttons[i].classList.contains('active')) list.insertBefore(buttons[i], list.firstChild);
+}
+}
+var fitViewsTimer = null;
+window.addEventListener('resize', function () {
+clearTimeout(fitViewsTimer);
+fitViewsTimer = setTimeout(fitViews, 100);
+});
 function setLive(on) {
 S.live = on;
 var el = $('#live');

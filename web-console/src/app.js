@@ -251,10 +251,35 @@ function renderTopbar() {
     h('span', { class: 'me', dir: 'auto', 'data-testid': 'me-name' }, S.me.name),
     h('button', { type: 'button', class: 'btn', 'data-testid': 'logout', onclick: logout }, t('logout'))
   ]);
-  // On a narrow screen the views scroll sideways: the current one stays in sight.
-  var current = views && views.querySelector('.active');
-  if (current && current.scrollIntoView) current.scrollIntoView({ block: 'nearest', inline: 'nearest' });
+  fitViews();
 }
+
+// On a narrow screen the views that do not fit go, last first, into a "More" menu after the
+// bar (the current view stays on the bar); a wider window takes them back.
+function fitViews() {
+  var views = $('#topbar .views');
+  if (!views) return;
+  var more = $('#views-more');
+  if (more) {
+    more.querySelectorAll('.tabbtn').forEach(function (b) { views.appendChild(b); });
+    more.remove();
+  }
+  if (views.scrollWidth <= views.clientWidth) return;
+  var list = h('div', { class: 'views-more-list', role: 'group', 'aria-label': t('views.more') });
+  more = h('details', { id: 'views-more', class: 'views-more' },
+    h('summary', { class: 'btn', 'data-testid': 'views-more' }, t('views.more')), list);
+  views.parentNode.insertBefore(more, views.nextSibling);
+  var buttons = Array.prototype.slice.call(views.querySelectorAll('.tabbtn'));
+  for (var i = buttons.length - 1; i > 0 && views.scrollWidth > views.clientWidth; i--) {
+    if (!buttons[i].classList.contains('active')) list.insertBefore(buttons[i], list.firstChild);
+  }
+}
+
+var fitViewsTimer = null;
+window.addEventListener('resize', function () {
+  clearTimeout(fitViewsTimer);
+  fitViewsTimer = setTimeout(fitViews, 100);
+});
 
 function setLive(on) {
   S.live = on;

@@ -19,6 +19,7 @@ var STRINGS = {
     'view.inbox': 'Inbox',
     'view.supervisor': 'Supervisor',
     'views.label': 'Views',
+    'views.more': 'More',
     'tab.mine': 'Mine',
     'tab.unassigned': 'Unassigned',
     'tab.open': 'All open',

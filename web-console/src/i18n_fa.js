@@ -17,6 +17,7 @@ STRINGS.fa = {
     'view.inbox': 'صندوق',
     'view.supervisor': 'سرپرست',
     'views.label': 'نماها',
+    'views.more': 'بیشتر',
     'tab.mine': 'مال من',
     'tab.unassigned': 'بدون مسئول',
     'tab.open': 'همهٔ باز',
