@@ -54,7 +54,7 @@ pub struct KeyCustomer {
     risks: i32,
 }
 
-/// The at-risk reasons of `risks`, bit by bit in the order of [`RISK_SQL`]'s flags.
+/// The at-risk reasons of `risks`, bit by bit in the order of [`risk_flags`]' flags.
 fn reasons(risks: i32) -> Vec<String> {
     ["p_alive", "negative_csat", "repeated_contacts"]
         .iter()
@@ -92,7 +92,11 @@ pub async fn key_customers(
 ) -> ApiResult<Response> {
     caller.require(Role::Supervisor, "stats")?;
     let by = p.by.as_deref().unwrap_or("value");
-    let risks = risk_flags(&state.settings.value, now_ms());
+    // The at-risk flags are read for the at-risk view only.
+    let risks = match by {
+        "at_risk" => risk_flags(&state.settings.value, now_ms()),
+        _ => "0".to_string(),
+    };
     let (filter, order) = match by {
         "value" => ("1 = 1".to_string(), "v.total_e4 DESC"),
         "clv" => ("v.clv_e4 IS NOT NULL".to_string(), "v.clv_e4 DESC"),
@@ -122,7 +126,6 @@ pub async fn key_customers(
              ORDER BY i.id LIMIT 1)"
         )
     };
-    let risks = if by == "at_risk" { risks } else { "0".into() };
     let mut rows: Vec<KeyCustomer> = sqlx::query_as(&format!(
         "SELECT c.id AS customer_id, c.name, {} AS email, {} AS phone, v.segment, v.orders, \
            v.total_e4, v.clv_e4, v.p_alive_e6, {risks} AS risks \
