@@ -72,6 +72,18 @@ for (const c of CASES) {
       assert.equal((await first.getByTestId('order-amount').textContent()).trim(), c.newest);
       assert.match(await first.textContent(), /WC-1003/);
       assert.equal((await orders.last().getByTestId('order-amount').textContent()).trim(), c.oldest);
+      // A long order key stays inside the panel, cut short, and is whole on hover.
+      const panel = await page.getByTestId('customer-profile').boundingBox();
+      for (let k = 0; k < 3; k++) {
+        for (const part of ['order-id', 'order-amount']) {
+          const box = await orders.nth(k).getByTestId(part).boundingBox();
+          assert.ok(box.x >= panel.x - 1 && box.x + box.width <= panel.x + panel.width + 1,
+            `order ${k}'s ${part} inside the panel (${box.x} to ${box.x + box.width} of ${panel.x} to ${panel.x + panel.width})`);
+        }
+      }
+      const longId = orders.last().getByTestId('order-id');
+      assert.match(await longId.getAttribute('title'), /^WC-1001-subscription-/);
+      assert.ok(await longId.evaluate((e) => e.scrollWidth > e.clientWidth), 'the long key is cut short');
       if (c.dir === 'rtl') {
         const text = await value.innerText();
         assert.doesNotMatch(text.replace(/WC-\d+|R\d F\d M\d/g, ''), /[0-9]/, 'Persian digits only');

@@ -111,7 +111,7 @@ function valueSection(c) {
       var note = o.status === 'cancelled' ? t('value.cancelled') : o.amount < 0 ? t('value.refund') : null;
       list.appendChild(h('li', { class: 'order' + (o.status === 'cancelled' ? ' cancelled' : ''), 'data-testid': 'order' },
         h('time', { class: 'muted', datetime: o.placed_at }, fmtDay(o.placed_at)),
-        h('bdi', { class: 'order-id', dir: 'ltr' }, o.external_id),
+        h('bdi', { class: 'order-id', dir: 'ltr', title: o.external_id, 'data-testid': 'order-id' }, o.external_id),
         h('span', { class: 'amount money', 'data-testid': 'order-amount' }, fmtMoney(o.amount, o.currency)),
         note ? h('span', { class: 'badge' }, note) : null));
     });

@@ -16,6 +16,9 @@ fn days_ago(days: i64) -> String {
     switchboard::store::ms_to_rfc3339(switchboard::store::now_ms() - days * DAY_MS)
 }
 
+/// An order key wider than the customer panel (the console cuts it short).
+const LONG_ORDER_ID: &str = "WC-1001-subscription-renewal-annual-premium-plan-customer";
+
 async fn order(app: &TestApp, email: &str, external_id: &str, amount: i64, days: i64) {
     let (s, o) = app
         .post(
@@ -64,8 +67,9 @@ async fn customer_value_in_the_profile_and_the_list_in_a_real_browser() {
     assert_eq!(s, StatusCode::OK, "{c}");
     let customer = c["customer_id"].as_str().unwrap().to_string();
 
-    // Her three orders (1,250,000 toman), and four smaller, older customers.
-    order(&app, CUSTOMER_EMAIL, "WC-1001", 400_000, 300).await;
+    // Her three orders (1,250,000 toman), and four smaller, older customers. The oldest has a
+    // shop's long order key, wider than the panel.
+    order(&app, CUSTOMER_EMAIL, LONG_ORDER_ID, 400_000, 300).await;
     order(&app, CUSTOMER_EMAIL, "WC-1002", 500_000, 100).await;
     order(&app, CUSTOMER_EMAIL, "WC-1003", 350_000, 5).await;
     for (i, days) in [200, 150, 120, 60].into_iter().enumerate() {
