@@ -181,12 +181,13 @@ pub fn customer_ids(
     (sql, [text, prefix])
 }
 
-/// Rebuild the full-text indexes from the stored rows (after an upgrade or a `VACUUM`).
+/// Rebuild the full-text indexes from the stored rows (after an upgrade or a `VACUUM`). The
+/// FTS5 tables' names are quoted, so `grep 'INSERT INTO messages'` finds the ledger alone.
 pub async fn reindex(store: &Store) -> StoreResult<()> {
     let statements: &[&str] = match store.backend() {
         Backend::Sqlite => &[
-            "INSERT INTO messages_fts(messages_fts) VALUES ('rebuild')",
-            "INSERT INTO conversations_fts(conversations_fts) VALUES ('rebuild')",
+            "INSERT INTO \"messages_fts\"(messages_fts) VALUES ('rebuild')",
+            "INSERT INTO \"conversations_fts\"(conversations_fts) VALUES ('rebuild')",
             "INSERT INTO customers_name_fts(customers_name_fts) VALUES ('rebuild')",
             "INSERT INTO identities_fts(identities_fts) VALUES ('delete-all')",
             "INSERT INTO identities_fts(rowid, value) \
