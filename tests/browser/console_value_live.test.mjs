@@ -85,6 +85,14 @@ test('a supervisor reads the key customers, downloads them and opens one', async
     assert.equal((await first.getByTestId('key-total').textContent()).trim(), '1,005,000 toman');
     assert.equal((await first.getByTestId('key-segment').textContent()).trim(), 'Champions');
     assert.equal(new URL(page.url()).hash, '#/key-customers', 'the report has its own address');
+    // P(alive) for Sara, who bought three times; a dash, explained on hover, for the four
+    // customers of one order (the model counts them surely still buying until a second).
+    assert.match((await first.getByTestId('key-p-alive').textContent()).trim(), /^\d+%$/);
+    for (let k = 1; k < 5; k++) {
+      const cell = rows.nth(k).getByTestId('key-p-alive');
+      assert.equal((await cell.textContent()).trim(), '—');
+      assert.equal(await cell.getAttribute('title'), 'Known after a second order');
+    }
 
     const csv = view.getByTestId('key-csv');
     assert.ok(await csv.isVisible());
@@ -130,6 +138,14 @@ test('a supervisor reads the key customers, downloads them and opens one', async
       `the segment badge (${Math.round(badge.x)} to ${Math.round(badge.x + badge.width)}) is inside the panel (to ${Math.round(pane.x + pane.width)})`);
     assert.match(await page.getByTestId('filter-customer').innerText(), new RegExp(env.CUSTOMER_EMAIL.replace(/\./g, '\\.')));
     await page.screenshot({ path: join(ARTIFACT_DIR, 'console-key-customers.png') });
+    // A customer of one order: their profile says when the chance will be known.
+    await page.getByTestId('view-key-customers').click();
+    await poll('the ranking again', async () => (await rows.count()) === 5);
+    await rows.nth(4).getByTestId('key-open').click();
+    const unknown = page.getByTestId('customer-value').getByTestId('value-p-alive');
+    await poll('"Known after a second order" in the profile', async () => (await unknown.count()) === 1 &&
+      (await unknown.textContent()).trim() === 'Known after a second order');
+    assert.ok(await unknown.isVisible());
     assert.deepEqual(problems, [], 'no console errors or failed requests');
   } catch (e) {
     await page.screenshot({ path: join(ARTIFACT_DIR, 'console-key-customers-failure.png') }).catch(() => {});

@@ -205,6 +205,7 @@ en: {
 'value.clvN': '{money} over the next {days} days',
 'value.clvOrders': '{n} orders expected over the next {days} days',
 'value.pAlive': 'Chance still buying',
+'value.pAliveAfterRepeat': 'Known after a second order',
 'value.lastOrder': 'Last order',
 'value.atRisk': 'At risk',
 'value.reason.p_alive': 'Their chance of buying again has fallen',
@@ -568,6 +569,7 @@ STRINGS.fa = {
 'value.clvN': '{money} در {days} روز آینده',
 'value.clvOrders': '{n} سفارش در {days} روز آینده',
 'value.pAlive': 'احتمال ادامهٔ خرید',
+'value.pAliveAfterRepeat': 'پس از خرید دوم معلوم می‌شود',
 'value.lastOrder': 'آخرین سفارش',
 'value.atRisk': 'در معرض ریزش',
 'value.reason.p_alive': 'احتمال خرید دوباره‌اش کم شده است',
@@ -2772,6 +2774,11 @@ var badge = segmentBadge(c, slot.getAttribute('data-testid-badge'));
 if (badge) slot.appendChild(badge);
 });
 }
+function pAlive(orders, p, testid, unknown) {
+if (typeof p !== 'number') return h('span', { 'data-testid': testid }, '—');
+if (orders < 2) return h('span', { class: 'muted', title: t('value.pAliveAfterRepeat'), 'data-testid': testid, 'data-unknown': '' }, unknown);
+return h('span', { 'data-testid': testid }, fmtPercent(p));
+}
 function valueSection(c) {
 var v = c.value || {};
 var cur = v.currency;
@@ -2791,7 +2798,7 @@ h('span', { class: 'muted', dir: 'ltr', 'data-testid': 'value-rfm' }, t('value.r
 v.clv ? [t('value.clv'), h('span', { 'data-testid': 'value-clv' }, typeof v.clv.expected_value === 'number'
 ? t('value.clvN', { money: fmtMoney(v.clv.expected_value, cur), days: v.clv.horizon_days })
 : t('value.clvOrders', { n: v.clv.expected_orders, days: v.clv.horizon_days }))] : null,
-v.clv ? [t('value.pAlive'), h('span', { 'data-testid': 'value-p-alive' }, fmtPercent(v.clv.p_alive))] : null,
+v.clv ? [t('value.pAlive'), pAlive(v.orders, v.clv.p_alive, 'value-p-alive', t('value.pAliveAfterRepeat'))] : null,
 v.last_order_at ? [t('value.lastOrder'), h('time', { datetime: v.last_order_at }, fmtDay(v.last_order_at))] : null
 ].filter(Boolean);
 if (others.length) {
@@ -2933,7 +2940,7 @@ h('td', null, segmentBadge({ value: { rfm: c.segment ? { segment: c.segment } : 
 h('td', null, fmtNum(c.orders)),
 h('td', { class: 'money', 'data-testid': 'key-total' }, money(c.total)),
 h('td', { class: 'money' }, num(c.clv, money)),
-h('td', null, num(c.p_alive, fmtPercent)),
+h('td', null, pAlive(c.orders, c.p_alive, 'key-p-alive', '—')),
 risky ? h('td', { class: 'kc-why', 'data-testid': 'key-reasons' }, (c.at_risk_reasons || []).map(function (r) {
 return h('div', { 'data-reason': r }, t('value.reason.' + r));
 })) : null);

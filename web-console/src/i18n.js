@@ -205,6 +205,7 @@ var STRINGS = {
     'value.clvN': '{money} over the next {days} days',
     'value.clvOrders': '{n} orders expected over the next {days} days',
     'value.pAlive': 'Chance still buying',
+    'value.pAliveAfterRepeat': 'Known after a second order',
     'value.lastOrder': 'Last order',
     'value.atRisk': 'At risk',
     'value.reason.p_alive': 'Their chance of buying again has fallen',

@@ -203,6 +203,7 @@ STRINGS.fa = {
     'value.clvN': '{money} در {days} روز آینده',
     'value.clvOrders': '{n} سفارش در {days} روز آینده',
     'value.pAlive': 'احتمال ادامهٔ خرید',
+    'value.pAliveAfterRepeat': 'پس از خرید دوم معلوم می‌شود',
     'value.lastOrder': 'آخرین سفارش',
     'value.atRisk': 'در معرض ریزش',
     'value.reason.p_alive': 'احتمال خرید دوباره‌اش کم شده است',

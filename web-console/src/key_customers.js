@@ -78,7 +78,7 @@ function renderKeyCustomers() {
         h('td', null, fmtNum(c.orders)),
         h('td', { class: 'money', 'data-testid': 'key-total' }, money(c.total)),
         h('td', { class: 'money' }, num(c.clv, money)),
-        h('td', null, num(c.p_alive, fmtPercent)),
+        h('td', null, pAlive(c.orders, c.p_alive, 'key-p-alive', '—')),
         risky ? h('td', { class: 'kc-why', 'data-testid': 'key-reasons' }, (c.at_risk_reasons || []).map(function (r) {
           return h('div', { 'data-reason': r }, t('value.reason.' + r));
         })) : null);

@@ -60,6 +60,15 @@ function fillSegmentSlots(c) {
   });
 }
 
+// P(alive), or a dash while the customer has not bought twice: BG/NBD counts a customer
+// without a repeat purchase as surely still buying (100 %), which next to "Lost" reads as a
+// contradiction; the estimate means something from the second order on.
+function pAlive(orders, p, testid, unknown) {
+  if (typeof p !== 'number') return h('span', { 'data-testid': testid }, '—');
+  if (orders < 2) return h('span', { class: 'muted', title: t('value.pAliveAfterRepeat'), 'data-testid': testid, 'data-unknown': '' }, unknown);
+  return h('span', { 'data-testid': testid }, fmtPercent(p));
+}
+
 // The value section of the profile: figures from `c.value`, then the recent orders.
 function valueSection(c) {
   var v = c.value || {};
@@ -80,7 +89,7 @@ function valueSection(c) {
     v.clv ? [t('value.clv'), h('span', { 'data-testid': 'value-clv' }, typeof v.clv.expected_value === 'number'
       ? t('value.clvN', { money: fmtMoney(v.clv.expected_value, cur), days: v.clv.horizon_days })
       : t('value.clvOrders', { n: v.clv.expected_orders, days: v.clv.horizon_days }))] : null,
-    v.clv ? [t('value.pAlive'), h('span', { 'data-testid': 'value-p-alive' }, fmtPercent(v.clv.p_alive))] : null,
+    v.clv ? [t('value.pAlive'), pAlive(v.orders, v.clv.p_alive, 'value-p-alive', t('value.pAliveAfterRepeat'))] : null,
     v.last_order_at ? [t('value.lastOrder'), h('time', { datetime: v.last_order_at }, fmtDay(v.last_order_at))] : null
   ].filter(Boolean);
   // Orders in other currencies: their own totals, never converted into the figures above.
