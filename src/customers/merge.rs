@@ -83,7 +83,9 @@ pub async fn merge_customers(
     events::record(&mut tx, &ev).await?;
     tx.commit().await?;
     state.bus.publish(ev).await;
-    Ok(Json(get(&state.store, &id).await?))
+    Ok(Json(
+        super::routes::with_value(&state, get(&state.store, &id).await?).await?,
+    ))
 }
 
 /// Both profiles of a merge, checked: different, neither merged already, neither the shared

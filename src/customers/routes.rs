@@ -274,7 +274,10 @@ async fn create_customer(
     events::record(&mut tx, &ev).await?;
     tx.commit().await?;
     state.bus.publish(ev).await;
-    Ok((StatusCode::CREATED, Json(get(&state.store, &id).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(with_value(&state, get(&state.store, &id).await?).await?),
+    ))
 }
 
 /// One customer with identities and contact figures.
@@ -285,9 +288,16 @@ async fn get_customer(
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<Customer>> {
     caller.require(Role::Agent, "customers")?;
-    let mut customer = get(&state.store, &id).await.map_err(not_found)?;
-    customer.value = Some(crate::value::profile::customer_value(&state, &id).await?);
-    Ok(Json(customer))
+    let customer = get(&state.store, &id).await.map_err(not_found)?;
+    Ok(Json(with_value(&state, customer).await?))
+}
+
+/// `customer` with its `value`, the whole profile as `GET /customers/{id}` gives it: also the
+/// answer to a change (create, update, identity added, merge), so a client that shows the
+/// answer shows the customer's orders and segment as before, not "no orders yet".
+pub(super) async fn with_value(state: &AppState, mut customer: Customer) -> ApiResult<Customer> {
+    customer.value = Some(crate::value::profile::customer_value(state, &customer.id).await?);
+    Ok(customer)
 }
 
 /// Update name, language, tier or attributes.
@@ -349,7 +359,9 @@ async fn update_customer(
     events::record(&mut tx, &ev).await?;
     tx.commit().await?;
     state.bus.publish(ev).await;
-    Ok(Json(get(&state.store, &id).await?))
+    Ok(Json(
+        with_value(&state, get(&state.store, &id).await?).await?,
+    ))
 }
 
 /// Add an identity (email, phone, visitor, external) to a customer.
@@ -379,7 +391,10 @@ async fn add_identity_route(
         .await
         .map_err(identity_conflict)?;
     tx.commit().await?;
-    Ok((StatusCode::CREATED, Json(get(&state.store, &id).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(with_value(&state, get(&state.store, &id).await?).await?),
+    ))
 }
 
 /// Remove an identity from a customer.

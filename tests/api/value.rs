@@ -6,6 +6,7 @@ use reqwest::StatusCode;
 use serde_json::Value;
 
 mod ahead;
+mod answers;
 mod cdnow;
 mod figures;
 mod lease;

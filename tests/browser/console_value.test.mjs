@@ -11,11 +11,11 @@ import { join } from 'node:path';
 import { env, ARTIFACT_DIR, requireEnv, launch, poll, watchedPage, signIn, row, openFromTab, readmeShot } from './console_support.mjs';
 
 const CASES = [
-  { locale: 'en-GB', dir: 'ltr', segment: 'Champions', total: '1,250,000 toman', orders: '3',
+  { locale: 'en-GB', dir: 'ltr', afterRepeat: 'Known after a second order', segment: 'Champions', total: '1,250,000 toman', orders: '3',
     newest: '350,000 toman', oldest: '400,000 toman', atRisk: 'At risk', reason: 'They contacted us repeatedly about one issue', shot: 'console-en-value.png',
     average: '416,667 toman', timesMedian: '41.7× the median customer',
     clv: /^([\d,]+ toman over the next 365 days|[\d.]+ orders expected over the next 365 days)$/ },
-  { locale: 'fa-IR', dir: 'rtl', segment: 'قهرمانان', total: '۱٬۲۵۰٬۰۰۰ تومان', orders: '۳',
+  { locale: 'fa-IR', dir: 'rtl', afterRepeat: 'پس از خرید دوم معلوم می‌شود', segment: 'قهرمانان', total: '۱٬۲۵۰٬۰۰۰ تومان', orders: '۳',
     newest: '۳۵۰٬۰۰۰ تومان', oldest: '۴۰۰٬۰۰۰ تومان', atRisk: 'در معرض ریزش', reason: 'برای یک موضوع بارها تماس گرفته است', shot: 'console-fa-value.png',
     average: '۴۱۶٬۶۶۷ تومان', timesMedian: '۴۱٫۷ برابر مشتری میانه',
     clv: /^([۰-۹٬]+ تومان در ۳۶۵ روز آینده|[۰-۹٫]+ سفارش در ۳۶۵ روز آینده)$/ },
@@ -90,6 +90,17 @@ for (const c of CASES) {
       }
       await page.screenshot({ path: join(ARTIFACT_DIR, `console-value-${c.locale}.png`) });
       await readmeShot(page, c.shot);
+
+      // A customer of one order, found by the customer search: the chance still buying is
+      // known after a second order, in the agent's language.
+      await page.getByTestId('customer-search').fill('other0@example.com');
+      const hit = page.getByTestId('search-result').first();
+      await hit.waitFor();
+      await hit.click();
+      const unknown = page.getByTestId('customer-value').getByTestId('value-p-alive');
+      await poll('the one-order customer\'s chance still buying', async () => (await unknown.count()) === 1 &&
+        (await unknown.textContent()).trim() === c.afterRepeat);
+      assert.ok(await unknown.isVisible());
       assert.deepEqual(problems, [], 'no console errors or failed requests');
     } catch (e) {
       await page.screenshot({ path: join(ARTIFACT_DIR, `console-value-${c.locale}-failure.png`) }).catch(() => {});

@@ -1528,7 +1528,6 @@ clear(results);
 var items = (page && page.items) || [];
 if (!items.length) results.appendChild(h('li', { class: 'muted' }, t('search.none')));
 items.forEach(function (c) {
-S.customers[c.id] = c;
 var pick = function () {
 results.hidden = true;
 input.value = '';
@@ -3715,7 +3714,6 @@ if (custs.length) {
 panel.appendChild(h('h3', null, t('csearch.customers')));
 panel.appendChild(h('ul', { class: 'csearch-list', role: 'listbox', 'aria-label': t('csearch.customers') },
 custs.map(function (c) {
-S.customers[c.id] = c;
 var pick = function () {
 done();
 S.filterCustomer = { id: c.id, name: customerLabel(c) };

@@ -315,8 +315,9 @@ function searchBox() {
       clear(results);
       var items = (page && page.items) || [];
       if (!items.length) results.appendChild(h('li', { class: 'muted' }, t('search.none')));
+      // A search result is not the whole profile (no orders, segment or value): the panel
+      // reads the customer itself.
       items.forEach(function (c) {
-        S.customers[c.id] = c;
         var pick = function () {
           results.hidden = true;
           input.value = '';

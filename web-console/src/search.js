@@ -113,7 +113,6 @@ function renderConvSearch(panel, res, input, q) {
     panel.appendChild(h('h3', null, t('csearch.customers')));
     panel.appendChild(h('ul', { class: 'csearch-list', role: 'listbox', 'aria-label': t('csearch.customers') },
       custs.map(function (c) {
-        S.customers[c.id] = c;
         var pick = function () {
           done();
           S.filterCustomer = { id: c.id, name: customerLabel(c) };
