@@ -8,7 +8,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { env, ARTIFACT_DIR, requireEnv, launch, watchedPage, signIn, poll, readmeShot, assertTopbarOneRow } from './console_support.mjs';
+import { env, ARTIFACT_DIR, requireEnv, launch, watchedPage, signIn, poll, readmeShot, assertTopbarOneRow, openView } from './console_support.mjs';
 
 let browser;
 const pages = [];
@@ -160,6 +160,13 @@ test('the full-screen wallboard has its own address, large type and no chrome', 
   await sup.page.keyboard.press('Escape');
   await sup.page.locator('#topbar').waitFor();
   assert.match(sup.page.url(), /#\/wallboard$/);
+  // On a common laptop screen the board's and the supervisor page's queue tables are whole.
+  await sup.page.setViewportSize({ width: 1366, height: 768 });
+  await assertColumnsOnScreen(sup.page, 'wb-queues', 'the wallboard at 1366 px');
+  await openView(sup.page, 'supervisor');
+  await sup.page.getByTestId('stats-queues').locator('tbody tr').first().waitFor();
+  await assertColumnsOnScreen(sup.page, 'stats-queues', 'the supervisor page at 1366 px');
+  await sup.page.setViewportSize({ width: 1400, height: 900 });
   assert.deepEqual(sup.problems, [], 'no errors on the wall');
 });
 
