@@ -274,10 +274,7 @@ async fn create_customer(
     events::record(&mut tx, &ev).await?;
     tx.commit().await?;
     state.bus.publish(ev).await;
-    Ok((
-        StatusCode::CREATED,
-        Json(with_value(&state, get(&state.store, &id).await?).await?),
-    ))
+    Ok((StatusCode::CREATED, Json(whole(&state, &id).await?)))
 }
 
 /// One customer with identities and contact figures.
@@ -295,9 +292,14 @@ async fn get_customer(
 /// `customer` with its `value`, the whole profile as `GET /customers/{id}` gives it: also the
 /// answer to a change (create, update, identity added, merge), so a client that shows the
 /// answer shows the customer's orders and segment as before, not "no orders yet".
-pub(super) async fn with_value(state: &AppState, mut customer: Customer) -> ApiResult<Customer> {
+async fn with_value(state: &AppState, mut customer: Customer) -> ApiResult<Customer> {
     customer.value = Some(crate::value::profile::customer_value(state, &customer.id).await?);
     Ok(customer)
+}
+
+/// Customer `id` read again, [`with_value`].
+pub(super) async fn whole(state: &AppState, id: &str) -> ApiResult<Customer> {
+    with_value(state, get(&state.store, id).await?).await
 }
 
 /// Update name, language, tier or attributes.
@@ -359,9 +361,7 @@ async fn update_customer(
     events::record(&mut tx, &ev).await?;
     tx.commit().await?;
     state.bus.publish(ev).await;
-    Ok(Json(
-        with_value(&state, get(&state.store, &id).await?).await?,
-    ))
+    Ok(Json(whole(&state, &id).await?))
 }
 
 /// Add an identity (email, phone, visitor, external) to a customer.
@@ -391,10 +391,7 @@ async fn add_identity_route(
         .await
         .map_err(identity_conflict)?;
     tx.commit().await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(with_value(&state, get(&state.store, &id).await?).await?),
-    ))
+    Ok((StatusCode::CREATED, Json(whole(&state, &id).await?)))
 }
 
 /// Remove an identity from a customer.

@@ -2775,7 +2775,7 @@ if (badge) slot.appendChild(badge);
 }
 function pAlive(orders, p, testid, unknown) {
 if (typeof p !== 'number') return h('span', { 'data-testid': testid }, '—');
-if (orders < 2) return h('span', { class: 'muted', title: t('value.pAliveAfterRepeat'), 'data-testid': testid, 'data-unknown': '' }, unknown);
+if (orders < 2) return h('span', { class: 'muted', title: t('value.pAliveAfterRepeat'), 'data-testid': testid }, unknown);
 return h('span', { 'data-testid': testid }, fmtPercent(p));
 }
 function valueSection(c) {

@@ -65,7 +65,7 @@ function fillSegmentSlots(c) {
 // contradiction; the estimate means something from the second order on.
 function pAlive(orders, p, testid, unknown) {
   if (typeof p !== 'number') return h('span', { 'data-testid': testid }, '—');
-  if (orders < 2) return h('span', { class: 'muted', title: t('value.pAliveAfterRepeat'), 'data-testid': testid, 'data-unknown': '' }, unknown);
+  if (orders < 2) return h('span', { class: 'muted', title: t('value.pAliveAfterRepeat'), 'data-testid': testid }, unknown);
   return h('span', { 'data-testid': testid }, fmtPercent(p));
 }
 
