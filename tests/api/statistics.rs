@@ -115,3 +115,81 @@ async fn a_running_server_analyses_its_tables_when_autovacuum_is_off() {
 }
 
 crate::storage_tests!(a_table_changed_past_the_thresholds_is_analysed_or_vacuumed);
+
+/// How PostgreSQL plans a foreign-key check of `conversations` once the table holds a row:
+/// the statement it keeps per connection, planned for any key (a generic plan).
+async fn foreign_key_check_plan(store: &Store) -> String {
+    add_customers(store, 0, 1).await;
+    sqlx::query(
+        "INSERT INTO conversations (id, number, customer_id, channel, status, created_at, \
+           updated_at) VALUES ('v1', 1, 'c0', 'email', 'open', 0, 0)",
+    )
+    .execute(store.pool())
+    .await
+    .expect("conversation inserted");
+    let mut conn = store.pool().acquire().await.unwrap();
+    for sql in [
+        "SET plan_cache_mode = force_generic_plan",
+        "PREPARE fk(text) AS SELECT 1 FROM ONLY conversations x WHERE id = $1 FOR KEY SHARE OF x",
+    ] {
+        sqlx::query(sql).execute(&mut *conn).await.unwrap();
+    }
+    let lines: Vec<(String,)> = sqlx::query_as("EXPLAIN EXECUTE fk('v1')")
+        .fetch_all(&mut *conn)
+        .await
+        .unwrap();
+    sqlx::query("RESET plan_cache_mode")
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    lines
+        .into_iter()
+        .map(|l| l.0)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// A new database's foreign-key checks read the primary key: migration 0033 analysed the
+/// empty `conversations` and `messages`, after which PostgreSQL planned those checks (kept
+/// per pooled connection) as scans of the whole table; migration 0039 forgets that.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_databases_foreign_key_checks_read_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store(Backend::Postgres, dir.path()).await;
+    for table in ["conversations", "messages"] {
+        let (tuples,): (f32,) = sqlx::query_as("SELECT reltuples FROM pg_class WHERE relname = $1")
+            .bind(table)
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+        assert!(tuples < 0.0, "{table} counts as analysed: {tuples} rows");
+    }
+    let plan = foreign_key_check_plan(&store).await;
+    assert!(plan.contains("conversations_pkey"), "{plan}");
+}
+
+/// Migration 0039 leaves a database holding anything as it was: run again on one with a
+/// conversation, it keeps every row (and the statistics).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forgetting_the_statistics_keeps_every_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store(Backend::Postgres, dir.path()).await;
+    foreign_key_check_plan(&store).await;
+    sqlx::query("ANALYZE conversations")
+        .execute(store.pool())
+        .await
+        .unwrap();
+    let migration = include_str!("../../migrations/postgres/0039_new_database_statistics.sql");
+    sqlx::raw_sql(migration)
+        .execute(store.pool())
+        .await
+        .expect("the migration runs again");
+    let (rows, tuples): (i64, f32) = sqlx::query_as(
+        "SELECT (SELECT COUNT(*) FROM conversations), \
+           (SELECT reltuples FROM pg_class WHERE relname = 'conversations')",
+    )
+    .fetch_one(store.pool())
+    .await
+    .unwrap();
+    assert_eq!((rows, tuples), (1, 1.0));
+}
