@@ -116,9 +116,8 @@ async fn a_running_server_analyses_its_tables_when_autovacuum_is_off() {
 
 crate::storage_tests!(a_table_changed_past_the_thresholds_is_analysed_or_vacuumed);
 
-/// How PostgreSQL plans a foreign-key check of `conversations` once the table holds a row:
-/// the statement it keeps per connection, planned for any key (a generic plan).
-async fn foreign_key_check_plan(store: &Store) -> String {
+/// One conversation, `v1` (of customer `c0`).
+async fn add_conversation(store: &Store) {
     add_customers(store, 0, 1).await;
     sqlx::query(
         "INSERT INTO conversations (id, number, customer_id, channel, status, created_at, \
@@ -127,6 +126,12 @@ async fn foreign_key_check_plan(store: &Store) -> String {
     .execute(store.pool())
     .await
     .expect("conversation inserted");
+}
+
+/// How PostgreSQL plans a foreign-key check of `conversations` once the table holds a row:
+/// the statement it keeps per connection, planned for any key (a generic plan).
+async fn foreign_key_check_plan(store: &Store) -> String {
+    add_conversation(store).await;
     let mut conn = store.pool().acquire().await.unwrap();
     for sql in [
         "SET plan_cache_mode = force_generic_plan",
@@ -174,7 +179,7 @@ async fn a_new_databases_foreign_key_checks_read_the_key() {
 async fn forgetting_the_statistics_keeps_every_row() {
     let dir = tempfile::tempdir().unwrap();
     let store = store(Backend::Postgres, dir.path()).await;
-    foreign_key_check_plan(&store).await;
+    add_conversation(&store).await;
     sqlx::query("ANALYZE conversations")
         .execute(store.pool())
         .await
