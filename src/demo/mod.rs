@@ -12,6 +12,8 @@ use std::net::SocketAddr;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
 
+mod shop;
+
 /// A demo agent: (email, name, role, skills, languages).
 type DemoAgent = (
     &'static str,
@@ -219,6 +221,7 @@ async fn customers(c: &Client) -> anyhow::Result<()> {
         .await?;
         orders(c, id, ORDERS[i]).await?;
     }
+    shoppers(c).await?;
     // Segments and lifetime value from the orders just stored (a refit also runs on its own).
     c.post("/insights/customer-value/refit", json!({})).await?;
     Ok(())
@@ -239,6 +242,30 @@ const ORDERS: [&[(i64, i64)]; 3] = [
     &[(300, 4_500_000)],
     &[(250, 6_000_000), (35, 3_800_000)],
 ];
+
+/// The shop's past customers ([`shop`]) with their names, and their orders in one import.
+async fn shoppers(c: &Client) -> anyhow::Result<()> {
+    let shoppers = shop::shoppers();
+    for s in &shoppers {
+        c.post(
+            "/customers",
+            json!({"name": s.name, "identities": [{"kind": "email", "value": s.email}]}),
+        )
+        .await?;
+    }
+    let today = time::OffsetDateTime::now_utc().date();
+    let report = c
+        .raw(
+            "/orders/import",
+            "text/csv",
+            shop::orders_csv(&shoppers, today),
+        )
+        .await?;
+    if report["rejected_total"] != 0 {
+        bail!("demo: the shop's orders were refused: {report}");
+    }
+    Ok(())
+}
 
 /// Store `orders` of customer `id` as the shop would send them (in `value.order_currency`).
 async fn orders(c: &Client, id: &str, orders: &[(i64, i64)]) -> anyhow::Result<()> {
