@@ -10,7 +10,7 @@ import { env, ARTIFACT_DIR, requireEnv, launch, watchedPage, signIn, row, poll, 
 const headers = (page, id) => page.locator(`[data-testid="${id}"] th`).allInnerTexts();
 
 test('history in Persian, rating stars, a clean Unassigned list and stable supervisor tables', async () => {
-  requireEnv(['APP_URL', 'AGENT_EMAIL', 'AGENT_PASSWORD', 'CHAT_CONVERSATION_ID', 'CALL_CONVERSATION_ID', 'OPEN_CONVERSATION_ID', 'COMMENT', 'MISSED_CONVERSATION_ID']);
+  requireEnv(['APP_URL', 'AGENT_EMAIL', 'AGENT_PASSWORD', 'CHAT_CONVERSATION_ID', 'CALL_CONVERSATION_ID', 'OPEN_CONVERSATION_ID', 'COMMENT', 'MISSED_CONVERSATION_ID', 'LOGGED_CALL_ID']);
   const browser = await launch();
   const { page, problems } = await watchedPage(browser, 'fa-IR');
   try {
@@ -47,6 +47,16 @@ test('history in Persian, rating stars, a clean Unassigned list and stable super
     }
     await page.screenshot({ path: join(ARTIFACT_DIR, 'console-fa-history.png') });
     await readmeShot(page, 'console-fa-chat.png');
+
+    // A call logged days after it happened: the conversation still opens with its creation,
+    // then the call (not the call first because its time is older than the record's upload).
+    await row(page, env.LOGGED_CALL_ID).click();
+    const thread = page.getByTestId('messages');
+    await thread.locator('[data-testid="message"][data-seq="1"]').waitFor();
+    const order = await thread.locator(':scope > *').evaluateAll((els) =>
+      els.map((e) => e.getAttribute('data-kind') || e.getAttribute('data-testid')));
+    assert.equal(order[0], 'created', `the conversation's first line: ${order}`);
+    assert.ok(order.indexOf('message') > 0, `the call after it: ${order}`);
 
     // Supervisor tables: same columns, once each, after a refresh.
     await page.getByTestId('view-supervisor').click();

@@ -1975,12 +1975,11 @@ var entries = [];
 if (hi.kind === 'message_added' || hi.kind === 'note_added') return;
 entries.push({ at: hi.at, hi: hi });
 });
+var created = function (e) { return e.hi && e.hi.kind === 'created' ? 0 : 1; };
 entries.sort(function (a, b) {
-var d = (parseTime(a.at) || 0) - (parseTime(b.at) || 0);
+var d = created(a) - created(b) || (parseTime(a.at) || 0) - (parseTime(b.at) || 0);
 if (d) return d;
 if (a.m && b.m) return a.m.seq - b.m.seq;
-if (a.hi && a.hi.kind === 'created') return -1;
-if (b.hi && b.hi.kind === 'created') return 1;
 return a.m ? -1 : b.m ? 1 : 0;
 });
 var shown = [];

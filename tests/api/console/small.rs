@@ -143,6 +143,36 @@ async fn small_things_in_a_real_browser() {
         .as_str()
         .unwrap()
         .to_string();
+    // A call the PBX logged days after it happened (its record uploaded now).
+    let record = "\"\",\"09124445566\",\"101\",\"from-trunk\",\"\"\"\"\" <09124445566>\",\
+                  \"PJSIP/trunk-1\",\"PJSIP/101-1\",\"Dial\",\"PJSIP/101,30\",\"2026-12-01 10:00:00\",\
+                  \"2026-12-01 10:00:05\",\"2026-12-01 10:01:35\",95,90,\"ANSWERED\",\"DOCUMENTATION\",\
+                  \"late-1\",\"\"\n";
+    let resp = app
+        .client
+        .post(app.url("/api/v1/channels/voice/records?format=asterisk"))
+        .bearer_auth(&app.admin_token)
+        .header("content-type", "text/plain")
+        .body(record)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let report: Value = resp.json().await.unwrap();
+    assert_eq!(report["stored"], 1, "{report}");
+    let (_, page) = app
+        .get(
+            "/api/v1/conversations?channel=phone&status=resolved",
+            &app.admin_token,
+        )
+        .await;
+    let logged = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap().to_string())
+        .find(|id| *id != call_id)
+        .unwrap_or_else(|| panic!("no logged call: {page}"));
     run_script(
         "console_small.test.mjs",
         &[
@@ -154,6 +184,7 @@ async fn small_things_in_a_real_browser() {
             ("OPEN_CONVERSATION_ID", open["id"].as_str().unwrap().into()),
             ("COMMENT", COMMENT.into()),
             ("MISSED_CONVERSATION_ID", missed),
+            ("LOGGED_CALL_ID", logged),
         ],
         90,
     )
