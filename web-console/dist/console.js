@@ -4414,6 +4414,10 @@ function asciiDigits(s) {
 return String(s || '').replace(/[۰-۹]/g, function (c) { return String(c.charCodeAt(0) - 0x06F0); })
 .replace(/[٠-٩]/g, function (c) { return String(c.charCodeAt(0) - 0x0660); });
 }
+function uiDigits(s) {
+if (LANG !== 'fa') return s;
+return String(s).replace(/[0-9]/g, function (c) { return String.fromCharCode(0x06F0 + Number(c)); });
+}
 function parseDayInput(text) {
 var s = asciiDigits(text).trim();
 var m = /^(\d{4})[\/\-.](\d{1,2})[\/\-.](\d{1,2})$/.exec(s);
@@ -4428,7 +4432,7 @@ function dayInputText(iso) {
 if (!iso || !useJalali()) return iso || '';
 var j = jalaliOfIso(iso);
 var p = function (n) { return (n < 10 ? '0' : '') + n; };
-return j ? j.y + '/' + p(j.m) + '/' + p(j.d) : iso;
+return j ? uiDigits(j.y + '/' + p(j.m) + '/' + p(j.d)) : iso;
 }
 function fmtIsoDay(iso, withWeekday) {
 var m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(iso || '');
@@ -4451,7 +4455,7 @@ else input.reportValidity();
 Object.keys(attrs || {}).forEach(function (k) { a[k] = attrs[k]; });
 if (useJalali()) {
 a.type = 'text';
-a.placeholder = '1405/01/01';
+a.placeholder = uiDigits('1405/01/01');
 a.inputmode = 'numeric';
 a.value = dayInputText(iso);
 } else {

@@ -55,6 +55,12 @@ function asciiDigits(s) {
     .replace(/[٠-٩]/g, function (c) { return String(c.charCodeAt(0) - 0x0660); });
 }
 
+// Digits as the console writes them: Persian in the Persian UI.
+function uiDigits(s) {
+  if (LANG !== 'fa') return s;
+  return String(s).replace(/[0-9]/g, function (c) { return String.fromCharCode(0x06F0 + Number(c)); });
+}
+
 // A typed day ('1405/09/11' in Jalali, '2026-12-02' otherwise) → ISO day or null.
 function parseDayInput(text) {
   var s = asciiDigits(text).trim();
@@ -67,12 +73,13 @@ function parseDayInput(text) {
   return back && isoDay(back) === iso ? iso : null;
 }
 
-// An ISO day as typed in the console's calendar (Jalali 'yyyy/mm/dd' or the ISO day itself).
+// An ISO day as typed in the console's calendar (Jalali 'yyyy/mm/dd', in Persian digits in the
+// Persian UI, or the ISO day itself).
 function dayInputText(iso) {
   if (!iso || !useJalali()) return iso || '';
   var j = jalaliOfIso(iso);
   var p = function (n) { return (n < 10 ? '0' : '') + n; };
-  return j ? j.y + '/' + p(j.m) + '/' + p(j.d) : iso;
+  return j ? uiDigits(j.y + '/' + p(j.m) + '/' + p(j.d)) : iso;
 }
 
 // An ISO day for reading: '۱۱ آذر ۱۴۰۵', '2 Dec 2026' or '11 Azar 1405 AP'.
@@ -99,7 +106,7 @@ function dayField(iso, attrs, onchange) {
   Object.keys(attrs || {}).forEach(function (k) { a[k] = attrs[k]; });
   if (useJalali()) {
     a.type = 'text';
-    a.placeholder = '1405/01/01';
+    a.placeholder = uiDigits('1405/01/01');
     a.inputmode = 'numeric';
     a.value = dayInputText(iso);
   } else {
