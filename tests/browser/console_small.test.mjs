@@ -72,6 +72,13 @@ test('history in Persian, rating stars, a clean Unassigned list and stable super
     for (const c of after.flat()) assert.doesNotMatch(c, /[a-z]{2,}/, `an untranslated column: ${c}`);
     assert.ok(after[0].includes('امروز · پیشنهادشده'), `today's figures named: ${after[0]}`);
     assert.doesNotMatch(await page.getByTestId('stats-agents').innerText(), /\d{4}-\d\d-\d\dT/);
+    // A bilingual queue name ("General — عمومی") on one line, not broken at its dash.
+    const names = page.getByTestId('stats-queues').locator('tbody tr td:first-child bdi');
+    // (Lines counted by their tops: one line of mixed directions is several boxes.)
+    const linesOf = (els) => els.map((e) => [e.textContent, new Set([...e.getClientRects()].map((r) => Math.round(r.top))).size]);
+    for (const [name, lines] of await names.evaluateAll(linesOf)) {
+      assert.equal(lines, 1, `the queue name ${name} wraps`);
+    }
     // A supervisor's top bar (more views than an agent's) keeps one row on a laptop screen.
     const bar = await page.locator('#topbar').boundingBox();
     assert.ok(bar.height < 60, `the top bar wraps: ${bar.height}px high`);
