@@ -29,6 +29,9 @@ pub enum Backend {
     Postgres,
 }
 
+/// Every backend, for code that is the same on each (e.g. a test of SQL built for either).
+pub const BACKENDS: [Backend; 2] = [Backend::Sqlite, Backend::Postgres];
+
 /// Errors the store reports to services.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

@@ -205,13 +205,13 @@ mod tests {
     #[test]
     fn the_clause_is_numbered_after_the_statement_s_parameters() {
         let s = limited(&["support"]);
-        let (sql, binds) = s.clause(Backend::Sqlite, "c.", 3).unwrap();
-        assert!(sql.contains("c.assignee_id = $3"), "{sql}");
-        let hidden = dialect::json_values_at(Backend::Sqlite, 4);
-        assert!(sql.contains(&hidden), "{sql}");
-        assert_eq!(binds, ["me", "[\"support\"]"]);
-        assert!(Scope::everything()
-            .clause(Backend::Postgres, "", 1)
-            .is_none());
+        for backend in crate::store::BACKENDS {
+            let (sql, binds) = s.clause(backend, "c.", 3).unwrap();
+            assert!(sql.contains("c.assignee_id = $3"), "{sql}");
+            let hidden = dialect::json_values_at(backend, 4);
+            assert!(sql.contains(&hidden), "{sql}");
+            assert_eq!(binds, ["me", "[\"support\"]"]);
+            assert!(Scope::everything().clause(backend, "", 1).is_none());
+        }
     }
 }
