@@ -257,6 +257,10 @@ impl Application {
             self.stop.clone(),
         ));
         workers.extend(crate::value::spawn_workers(&self.state, self.stop.clone()));
+        workers.push(crate::orders::totals::spawn_healer(
+            &self.state,
+            self.stop.clone(),
+        ));
         workers.extend(crate::event_log::spawn_workers(
             &self.state,
             self.stop.clone(),

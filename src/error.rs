@@ -228,7 +228,7 @@ where
         let bytes = axum::body::Bytes::from_request(whole, state)
             .await
             .map_err(|_| ApiError::TooLarge)?;
-        let nul = crate::validate::json_has_nul(&bytes);
+        let nul = switchboard_wire::json_has_nul(&bytes);
         let again = axum::extract::Request::from_parts(parts, axum::body::Body::from(bytes));
         let axum::Json(value) = axum::Json::<T>::from_request(again, state).await?;
         if nul {

@@ -15,7 +15,6 @@
 use crate::bus::Bus;
 use crate::state::AppState;
 use crate::store::{event_log, now_ms, StoreResult};
-use serde::Deserialize;
 use sqlx::AnyPool;
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -23,13 +22,7 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-/// The `[events]` settings (documented in `config/default.toml`).
-#[derive(Debug, Clone, Deserialize)]
-pub struct EventLogSettings {
-    pub retention_days: u64,
-    pub relay_poll_ms: u64,
-    pub relay_grace_ms: u64,
-}
+pub use crate::settings::EventLogSettings;
 
 /// The relay and the retention worker, until `stop`.
 pub fn spawn_workers(state: &AppState, stop: CancellationToken) -> Vec<JoinHandle<()>> {

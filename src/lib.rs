@@ -15,6 +15,7 @@ pub mod demo;
 pub mod error;
 pub mod event_log;
 pub mod events;
+pub mod limits;
 pub mod openapi;
 pub mod orders;
 pub mod pagination;

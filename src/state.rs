@@ -3,14 +3,8 @@
 use crate::bus::Bus;
 use crate::settings::Settings;
 use crate::store::Store;
-use governor::clock::DefaultClock;
-use governor::state::keyed::DefaultKeyedStateStore;
-use governor::RateLimiter;
 use metrics_exporter_prometheus::PrometheusHandle;
 use std::sync::Arc;
-
-/// Rate limiter keyed by a string (client IP, email address, …).
-pub type KeyedLimiter = RateLimiter<String, DefaultKeyedStateStore<String>, DefaultClock>;
 
 #[derive(Clone)]
 pub struct AppState {

@@ -14,11 +14,15 @@
 //! kept caller ages out (at most `auth.token_cache_ms`). A token's own expiry is never passed.
 //! Unknown tokens are never kept: each one is looked up (and refused) again.
 
-use super::Caller;
+use super::caller::Caller;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
+
+/// Bus event published when a session token or an API token is revoked (on every node: the
+/// consoles it signed in close, and the kept callers forget it).
+pub const REVOKED: &str = "session.revoked";
 
 /// Most callers kept; when full, all are forgotten (they are one read each to get back).
 const MAX_ENTRIES: usize = 10_000;
@@ -107,7 +111,7 @@ pub async fn forget_on_events(
 }
 
 fn narrows_rights(kind: &str) -> bool {
-    kind == crate::routing::console::REVOKED || kind == "agent.updated"
+    kind == REVOKED || kind == "agent.updated"
 }
 
 #[cfg(test)]

@@ -4,8 +4,8 @@
 //! whose memory (19 MiB per argon2 hash) an attacker would otherwise control.
 
 use crate::error::{ApiError, ApiResult};
+use crate::limits::KeyedLimiter;
 use crate::settings::AuthSettings;
-use crate::state::KeyedLimiter;
 use axum::http::HeaderMap;
 use governor::{Quota, RateLimiter};
 use ipnet::IpNet;

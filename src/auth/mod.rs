@@ -2,6 +2,7 @@
 //! (stored only as SHA-256 hashes), and the [`Caller`] extractor that every route uses.
 
 pub mod cache;
+mod caller;
 pub mod guard;
 pub mod hash_pool;
 pub mod origin;
@@ -15,40 +16,13 @@ use argon2::Argon2;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use base64::Engine;
-use serde::{Deserialize, Serialize};
+pub use cache::REVOKED;
+pub use caller::{AgentRef, Caller, Role};
 use sha2::{Digest, Sha256};
 use std::time::Duration;
-use utoipa::ToSchema;
 
 /// Name of the session cookie set at login.
 pub const SESSION_COOKIE: &str = "sb_session";
-
-/// Agent roles, in increasing power.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    Agent,
-    Supervisor,
-    Admin,
-}
-
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Agent => "agent",
-            Role::Supervisor => "supervisor",
-            Role::Admin => "admin",
-        }
-    }
-    pub fn parse(s: &str) -> Option<Role> {
-        match s {
-            "agent" => Some(Role::Agent),
-            "supervisor" => Some(Role::Supervisor),
-            "admin" => Some(Role::Admin),
-            _ => None,
-        }
-    }
-}
 
 /// Hash a password with argon2id and a random salt (CPU-heavy: call from a blocking task).
 pub fn hash_password(password: &str) -> anyhow::Result<String> {
@@ -119,76 +93,6 @@ pub fn new_token() -> String {
 /// How tokens are stored: only their SHA-256, so a database leak reveals no usable token.
 pub fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
-}
-
-/// The signed-in agent behind a request.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct AgentRef {
-    pub id: String,
-    pub email: String,
-    pub name: String,
-    pub role: Role,
-}
-
-/// Who is calling: an agent (session or bearer token) or an integration's API token.
-#[derive(Debug, Clone)]
-pub enum Caller {
-    Agent {
-        agent: AgentRef,
-        token_id: String,
-    },
-    Integration {
-        token_id: String,
-        name: String,
-        scopes: Vec<String>,
-    },
-}
-
-impl Caller {
-    /// The calling agent, if at least `role`; integrations are refused.
-    pub fn require_role(&self, role: Role) -> ApiResult<&AgentRef> {
-        match self {
-            Caller::Agent { agent, .. } if agent.role >= role => Ok(agent),
-            Caller::Agent { .. } => Err(ApiError::Forbidden(format!(
-                "this action needs the {} role",
-                role.as_str()
-            ))),
-            Caller::Integration { .. } => Err(ApiError::Forbidden(
-                "API tokens cannot use this route".into(),
-            )),
-        }
-    }
-
-    /// Allowed for agents of at least `role`, and for API tokens carrying `scope` (or `*`).
-    pub fn require(&self, role: Role, scope: &str) -> ApiResult<()> {
-        match self {
-            Caller::Integration { scopes, .. } => {
-                if scopes.iter().any(|s| s == scope || s == "*") {
-                    Ok(())
-                } else {
-                    Err(ApiError::Forbidden(format!(
-                        "this API token lacks the `{scope}` scope"
-                    )))
-                }
-            }
-            _ => self.require_role(role).map(|_| ()),
-        }
-    }
-
-    /// (actor kind, actor id) for history records.
-    pub fn actor(&self) -> (&'static str, Option<String>) {
-        match self {
-            Caller::Agent { agent, .. } => ("agent", Some(agent.id.clone())),
-            Caller::Integration { token_id, .. } => ("api", Some(token_id.clone())),
-        }
-    }
-
-    pub fn agent(&self) -> Option<&AgentRef> {
-        match self {
-            Caller::Agent { agent, .. } => Some(agent),
-            _ => None,
-        }
-    }
 }
 
 /// Find the raw token in `Authorization: Bearer …` or the session cookie.

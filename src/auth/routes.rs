@@ -154,7 +154,7 @@ async fn logout(State(state): State<AppState>, caller: Caller) -> ApiResult<Resp
         state.tokens.forget_all();
         // Open console sockets of this session (and kept callers), on every node, go.
         let data = serde_json::json!({ "token_id": token_id });
-        let mut ev = crate::events::new_event(crate::routing::console::REVOKED, data);
+        let mut ev = crate::events::new_event(super::REVOKED, data);
         ev.agent_id = Some(agent.id.clone());
         state.bus.publish(ev).await;
     }
@@ -301,7 +301,7 @@ async fn revoke_api_token(
     // Kept callers forgotten here at once, on other nodes when the event arrives.
     state.tokens.forget_all();
     let data = serde_json::json!({ "token_id": id });
-    let ev = crate::events::new_event(crate::routing::console::REVOKED, data);
+    let ev = crate::events::new_event(super::REVOKED, data);
     state.bus.publish(ev).await;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -8,9 +8,9 @@ pub mod timeline;
 
 use crate::error::{ApiError, ApiResult};
 use crate::store::{ms_to_rfc3339, new_id, now_ms, Store, StoreError, StoreResult, Tx};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sqlx::AnyConnection;
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 
 pub use routes::router;
 
@@ -52,6 +52,20 @@ pub struct Customer {
     /// Orders, RFM segment and lifetime value (on one customer, and in lists by value).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<crate::value::CustomerValue>,
+}
+
+/// Query of the customer list (`GET /customers`), also read by the list by value.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListParams {
+    /// Searches names (Persian/Arabic letter forms folded) and identities.
+    pub q: Option<String>,
+    pub limit: Option<usize>,
+    pub cursor: Option<String>,
+    /// Only customers of this RFM segment (e.g. `Champions`, `cant_lose_them`).
+    pub segment: Option<String>,
+    /// `-value` (highest net total first) or `value`.
+    pub sort: Option<String>,
 }
 
 #[derive(sqlx::FromRow)]

@@ -1,8 +1,8 @@
 //! `/customers`, identities, merge and timeline routes.
 
 use super::{
-    add_identity, get, insert, normalise_identity, update_profile, Customer, CustomerRow, Profile,
-    COLS, IDENTITY_KINDS,
+    add_identity, get, insert, normalise_identity, update_profile, Customer, CustomerRow,
+    ListParams, Profile, COLS, IDENTITY_KINDS,
 };
 use crate::auth::{Caller, Role};
 use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult};
@@ -15,7 +15,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -35,19 +35,6 @@ pub(crate) fn not_found(e: StoreError) -> ApiError {
         StoreError::NotFound => ApiError::NotFound("customer"),
         o => o.into(),
     }
-}
-
-#[derive(Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct ListParams {
-    /// Searches names (Persian/Arabic letter forms folded) and identities.
-    pub q: Option<String>,
-    pub limit: Option<usize>,
-    pub cursor: Option<String>,
-    /// Only customers of this RFM segment (e.g. `Champions`, `cant_lose_them`).
-    pub segment: Option<String>,
-    /// `-value` (highest net total first) or `value`.
-    pub sort: Option<String>,
 }
 
 /// List or search customers (merged-away profiles are left out).

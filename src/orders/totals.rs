@@ -337,6 +337,29 @@ async fn merge_ranges(state: &AppState, id: &str, totals: Option<&str>) -> Store
     Ok(())
 }
 
+/// How often a node looks for order imports that stopped before adding their totals
+/// ([`heal`]).
+const HEAL_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// The healer: every [`HEAL_EVERY`], [`heal`] what an import left unfinished, until `stop`.
+pub fn spawn_healer(
+    state: &AppState,
+    stop: tokio_util::sync::CancellationToken,
+) -> tokio::task::JoinHandle<()> {
+    let state = state.clone();
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = stop.cancelled() => return,
+                _ = tokio::time::sleep(HEAL_EVERY) => {}
+            }
+            if let Err(e) = heal(&state).await {
+                tracing::warn!(error = %e, "cannot recount customers' order totals");
+            }
+        }
+    })
+}
+
 /// Merge the orders of an import that stopped before its end (its mark went stale) and
 /// recount every customer's totals: the marks are claimed first (touched now), so one node heals them, and
 /// dropped when done; a node dying meanwhile leaves them to go stale again. True when it

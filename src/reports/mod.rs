@@ -21,7 +21,6 @@ pub mod today;
 pub mod zone;
 
 use crate::state::AppState;
-use serde::Deserialize;
 use std::time::Duration;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -29,15 +28,7 @@ use tokio_util::sync::CancellationToken;
 pub use collect::rebuild;
 pub use routes::router;
 
-/// `[reports]` settings.
-#[derive(Debug, Clone, Deserialize)]
-pub struct ReportSettings {
-    /// IANA time zone of report days (`Asia/Tehran`).
-    pub time_zone: String,
-    pub short_abandon_seconds: i64,
-    pub interval_ms: u64,
-    pub late_commit_secs: i64,
-}
+pub use crate::settings::ReportSettings;
 
 /// The report worker: rolls new history and call records up every `reports.interval_ms`.
 pub fn spawn_workers(state: &AppState, stop: CancellationToken) -> Vec<JoinHandle<()>> {

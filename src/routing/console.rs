@@ -14,7 +14,7 @@
 //! period, on any node, its presence becomes `offline` and its unanswered work is re-queued.
 
 use super::CONSOLE_HEARTBEAT;
-use crate::auth::{resolve_token, resolve_token_fresh, token_from_parts, Caller, Role};
+use crate::auth::{resolve_token, resolve_token_fresh, token_from_parts, Caller, Role, REVOKED};
 use crate::bus::Event;
 use crate::error::{ApiError, ApiResult};
 use crate::events;
@@ -154,9 +154,6 @@ impl Session {
         }
     }
 }
-
-/// Bus event published when a session token is revoked (on every node's consoles).
-pub const REVOKED: &str = "session.revoked";
 
 /// Close `socket` because its session ended.
 async fn close_revoked(socket: &mut WebSocket) {

@@ -17,24 +17,11 @@ use switchboard_value::{BgNbd, GammaGamma, History, Rfm, Segment};
 pub use profile::CustomerValue;
 pub use routes::router;
 
-/// The `[value]` settings (documented in `config/default.toml`).
-#[derive(Debug, Clone, Deserialize)]
-pub struct ValueSettings {
-    pub default_currency: String,
-    pub order_currency: String,
-    pub rfm_window_days: i64,
-    pub clv_horizon_days: i64,
-    pub at_risk_p_alive: f64,
-    pub at_risk_csat_max: i64,
-    pub at_risk_repeat_contacts: i64,
-    pub at_risk_days: i64,
-    pub refit_interval_secs: u64,
-    pub refit_after_orders_secs: u64,
-    pub refit_lease_secs: u64,
-    pub import_batch: usize,
-    pub import_merge_range: i64,
-    pub woocommerce_secret: String,
-    pub tier_from_segment: String,
+pub use crate::settings::ValueSettings;
+
+/// An amount stored in ten-thousandths, serialised as the amount (`serialize_with`).
+pub(crate) fn e4<S: serde::Serializer>(v: &i64, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64(*v as f64 / 1e4)
 }
 
 pub const DAY_MS: i64 = 86_400_000;
@@ -148,10 +135,6 @@ pub fn refit_soon(state: &AppState) {
     state.value_refit.notify_one();
 }
 
-/// How often a node looks for order imports that stopped before adding their totals
-/// ([`crate::orders::totals::heal`]).
-const HEAL_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
-
 /// Run the refit worker: every `value.refit_interval_secs`, and after orders arrive (at
 /// most once per `value.refit_after_orders_secs`). Across nodes one refits at a time (the
 /// lease), and a node skips a scheduled refit when another node's refit started within the
@@ -160,22 +143,7 @@ pub fn spawn_workers(
     state: &AppState,
     stop: tokio_util::sync::CancellationToken,
 ) -> Vec<tokio::task::JoinHandle<()>> {
-    let healer = {
-        let (state, stop) = (state.clone(), stop.clone());
-        tokio::spawn(async move {
-            loop {
-                tokio::select! {
-                    _ = stop.cancelled() => return,
-                    _ = tokio::time::sleep(HEAL_EVERY) => {}
-                }
-                if let Err(e) = crate::orders::totals::heal(&state).await {
-                    tracing::warn!(error = %e, "cannot recount customers' order totals");
-                }
-            }
-        })
-    };
-    let refitter = tokio::spawn(refit_on_schedule(state.clone(), stop));
-    vec![refitter, healer]
+    vec![tokio::spawn(refit_on_schedule(state.clone(), stop))]
 }
 
 /// The refit worker's loop (see [`spawn_workers`]).

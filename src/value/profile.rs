@@ -36,7 +36,7 @@ pub struct CurrencyTotal {
     pub orders: i64,
     /// Net total: purchases less refunds.
     #[sqlx(rename = "total_e4")]
-    #[serde(serialize_with = "super::report::e4")]
+    #[serde(serialize_with = "super::e4")]
     pub total: i64,
 }
 

@@ -2,6 +2,7 @@
 //! valuable customers at risk (of no longer buying, a low rating, repeated contacts), as JSON
 //! or CSV (figures as of the last refit for CLV and P(alive); totals current).
 
+use super::e4;
 use crate::auth::{Caller, Role};
 use crate::error::{ApiError, ApiQuery, ApiResult};
 use crate::state::AppState;
@@ -64,10 +65,7 @@ fn reasons(risks: i32) -> Vec<String> {
         .collect()
 }
 
-/// Amounts are stored in ten-thousandths, P(alive) in millionths.
-pub(super) fn e4<S: serde::Serializer>(v: &i64, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_f64(*v as f64 / 1e4)
-}
+// Amounts are stored in ten-thousandths (`super::e4`), P(alive) in millionths.
 
 fn opt_e4<S: serde::Serializer>(v: &Option<i64>, s: S) -> Result<S::Ok, S::Error> {
     match v {

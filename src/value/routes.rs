@@ -3,8 +3,7 @@
 
 use super::{fit, Model, DAY_MS};
 use crate::auth::{Caller, Role};
-use crate::customers::routes::ListParams;
-use crate::customers::{Customer, CustomerRow, COLS};
+use crate::customers::{Customer, CustomerRow, ListParams, COLS};
 use crate::error::{ApiError, ApiQuery, ApiResult};
 use crate::orders::parse;
 use crate::pagination::{decode_cursor, finish, page_size, Page};

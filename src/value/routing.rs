@@ -5,37 +5,7 @@
 
 use crate::settings::RoutingSettings;
 use crate::store::{Store, StoreError, StoreResult};
-use serde::{Deserialize, Deserializer};
 use std::collections::HashMap;
-use switchboard_value::Segment;
-
-/// Parse `segment=points` pairs (segment names or slugs, points −1000–1000), refusing a bad
-/// entry so that a mistyped setting stops the server at start-up with its reason.
-pub fn parse_segment_points(setting: &str) -> Result<Vec<(String, i32)>, String> {
-    let mut out = Vec::new();
-    for entry in setting.split(',').map(str::trim).filter(|e| !e.is_empty()) {
-        let (seg, points) = entry
-            .split_once('=')
-            .ok_or_else(|| format!("`{entry}` is not segment=points"))?;
-        let segment = Segment::parse(seg.trim())
-            .ok_or_else(|| format!("unknown segment `{}`", seg.trim()))?;
-        let points: i32 = points
-            .trim()
-            .parse()
-            .ok()
-            .filter(|p| (-1000..=1000).contains(p))
-            .ok_or_else(|| format!("`{}` is not a number of points -1000-1000", points.trim()))?;
-        out.push((segment.name().to_string(), points));
-    }
-    Ok(out)
-}
-
-/// `deserialize_with` for `routing.value_segment_priority`.
-pub fn segment_points<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<(String, i32)>, D::Error> {
-    let s = String::deserialize(d)?;
-    parse_segment_points(&s)
-        .map_err(|e| serde::de::Error::custom(format!("value_segment_priority: {e}")))
-}
 
 /// The priority a customer's stored value adds in a queue that serves by value.
 pub fn boost(s: &RoutingSettings, segment: Option<&str>, clv_e4: Option<i64>) -> i32 {
@@ -81,29 +51,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn segment_points_parse_names_and_slugs_and_refuse_mistakes() {
-        let p = parse_segment_points(" Champions=100, cant_lose_them=80 ,loyal=-5").unwrap();
-        assert_eq!(
-            p,
-            vec![
-                ("Champions".to_string(), 100),
-                ("Can't lose them".to_string(), 80),
-                ("Loyal".to_string(), -5)
-            ]
-        );
-        assert!(parse_segment_points("").unwrap().is_empty());
-        assert!(parse_segment_points("Champs=100")
-            .unwrap_err()
-            .contains("Champs"));
-        assert!(parse_segment_points("Champions").is_err());
-        assert!(parse_segment_points("Champions=lots").is_err());
-        assert!(parse_segment_points("Champions=5000").is_err());
-    }
-
-    #[test]
     fn the_boost_adds_segment_points_and_capped_clv_points() {
         let mut s = crate::settings::Settings::defaults().routing;
-        s.value_segment_priority = parse_segment_points("Champions=100,Loyal=60").unwrap();
+        s.value_segment_priority =
+            crate::settings::parse_segment_points("Champions=100,Loyal=60").unwrap();
         s.value_clv_step = 50.0;
         s.value_clv_max = 30;
         assert_eq!(boost(&s, Some("Champions"), None), 100);

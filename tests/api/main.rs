@@ -1,6 +1,7 @@
 //! Integration tests: the real server on port 0, over HTTP, on SQLite and PostgreSQL.
 
 mod helpers;
+mod imports;
 
 mod auth;
 mod bad_input;

@@ -4,7 +4,8 @@
 //! reorder a message.
 
 use crate::bus::Event;
-use crate::state::{AppState, KeyedLimiter};
+use crate::limits::KeyedLimiter;
+use crate::state::AppState;
 use governor::{Quota, RateLimiter};
 use std::collections::HashMap;
 use std::net::IpAddr;

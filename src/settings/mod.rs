@@ -7,8 +7,13 @@ use secrecy::SecretString;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
+mod sections;
+pub use sections::{
+    parse_segment_points, segment_points, EventLogSettings, ReportSettings, ValueSettings,
+};
+
 /// The defaults shipped with the binary, so `switchboard` runs from any directory.
-pub const DEFAULT_TOML: &str = include_str!("../config/default.toml");
+pub const DEFAULT_TOML: &str = include_str!("../../config/default.toml");
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct Settings {
@@ -23,10 +28,10 @@ pub struct Settings {
     pub routing: RoutingSettings,
     pub email: EmailSettings,
     pub chat: ChatSettings,
-    pub value: crate::value::ValueSettings,
-    pub reports: crate::reports::ReportSettings,
+    pub value: ValueSettings,
+    pub reports: ReportSettings,
     pub logging: LoggingSettings,
-    pub events: crate::event_log::EventLogSettings,
+    pub events: EventLogSettings,
     pub security: crate::secrets::SecuritySettings,
 }
 
@@ -161,7 +166,7 @@ pub struct RoutingSettings {
     pub vip_priority_boost: i32,
     /// In queues with `serve_by_value`: priority added per RFM segment, as
     /// `segment=points` pairs (checked when the settings load).
-    #[serde(deserialize_with = "crate::value::routing::segment_points")]
+    #[serde(deserialize_with = "segment_points")]
     pub value_segment_priority: Vec<(String, i32)>,
     /// ...plus one point per this much lifetime value (0 turns CLV points off)...
     pub value_clv_step: f64,
