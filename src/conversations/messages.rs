@@ -1,9 +1,9 @@
 //! A conversation's messages: the list, and agents' replies and internal notes (each leaving
 //! the way its channel registered in [`Outbound`]).
 
+use super::access::{actor, visible};
 use super::mentions;
 use super::outbound::Outbound;
-use super::routes::{actor, visible};
 use super::service::{self, NewMessage};
 use super::Message;
 use crate::auth::{Caller, Role};

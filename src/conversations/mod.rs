@@ -1,6 +1,7 @@
 //! Conversations: every contact on every channel, with messages, internal notes, tags,
 //! priority, status, assignment and a full history of changes.
 
+mod access;
 pub mod assign;
 pub mod ledger;
 pub mod mentions;

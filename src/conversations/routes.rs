@@ -1,8 +1,9 @@
 //! `/conversations` routes.
 
+use super::access::{actor, not_found, visible};
 use super::assign::{self, AssignError};
 use super::outbound::Outbound;
-use super::service::{self, Actor, NewConversation, NewMessage};
+use super::service::{self, NewConversation, NewMessage};
 use super::{Conversation, ConversationRow, HistoryEntry, Message, COLS, STATUSES};
 use crate::auth::{Caller, Role};
 use crate::customers;
@@ -33,29 +34,6 @@ pub fn router(outbound: Arc<Outbound>) -> OpenApiRouter<AppState> {
         .routes(routes!(assign_conversation))
         .routes(routes!(super::viewing::post_viewing))
         .layer(Extension(outbound))
-}
-
-pub(super) fn actor(caller: &Caller) -> Actor {
-    let (kind, id) = caller.actor();
-    Actor { kind, id }
-}
-
-fn not_found(e: StoreError) -> ApiError {
-    match e {
-        StoreError::NotFound => ApiError::NotFound("conversation"),
-        o => o.into(),
-    }
-}
-
-/// The conversation `id` when `scope` shows it (404 otherwise, as if it did not exist).
-pub(super) async fn visible(
-    scope: &Scope,
-    conn: &mut sqlx::AnyConnection,
-    id: &str,
-) -> ApiResult<Conversation> {
-    let conv = service::get(conn, id).await.map_err(not_found)?;
-    scope.check(&conv)?;
-    Ok(conv)
 }
 
 /// A WHERE clause built from optional filters, with numbered placeholders.

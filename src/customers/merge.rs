@@ -1,6 +1,6 @@
 //! Merging two customer profiles that turn out to be one person.
 
-use super::routes::not_found;
+use super::not_found;
 use super::{get_with, update_profile, Customer, Profile};
 use crate::auth::{Caller, Role};
 use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult};
@@ -83,7 +83,7 @@ pub async fn merge_customers(
     events::record(&mut tx, &ev).await?;
     tx.commit().await?;
     state.bus.publish(ev).await;
-    Ok(Json(super::routes::whole(&state, &id).await?))
+    Ok(Json(super::whole(&state, &id).await?))
 }
 
 /// Both profiles of a merge, checked: different, neither merged already, neither the shared

@@ -7,6 +7,7 @@ pub mod routes;
 pub mod timeline;
 
 use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
 use crate::store::{ms_to_rfc3339, new_id, now_ms, Store, StoreError, StoreResult, Tx};
 use serde::{Deserialize, Serialize};
 use sqlx::AnyConnection;
@@ -52,6 +53,27 @@ pub struct Customer {
     /// Orders, RFM segment and lifetime value (on one customer, and in lists by value).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<crate::value::CustomerValue>,
+}
+
+/// A missing customer as the API says it (404 `customer`).
+pub(crate) fn not_found(e: StoreError) -> ApiError {
+    match e {
+        StoreError::NotFound => ApiError::NotFound("customer"),
+        o => o.into(),
+    }
+}
+
+/// `customer` with its `value`, the whole profile as `GET /customers/{id}` gives it: also the
+/// answer to a change (create, update, identity added, merge), so a client that shows the
+/// answer shows the customer's orders and segment as before, not "no orders yet".
+pub(crate) async fn with_value(state: &AppState, mut customer: Customer) -> ApiResult<Customer> {
+    customer.value = Some(crate::value::profile::customer_value(state, &customer.id).await?);
+    Ok(customer)
+}
+
+/// Customer `id` read again, [`with_value`].
+pub(crate) async fn whole(state: &AppState, id: &str) -> ApiResult<Customer> {
+    with_value(state, get(&state.store, id).await?).await
 }
 
 /// Query of the customer list (`GET /customers`), also read by the list by value.

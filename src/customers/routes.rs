@@ -1,8 +1,8 @@
 //! `/customers`, identities, merge and timeline routes.
 
 use super::{
-    add_identity, get, insert, normalise_identity, update_profile, Customer, CustomerRow,
-    ListParams, Profile, COLS, IDENTITY_KINDS,
+    add_identity, get, insert, normalise_identity, not_found, update_profile, whole, with_value,
+    Customer, CustomerRow, ListParams, Profile, COLS, IDENTITY_KINDS,
 };
 use crate::auth::{Caller, Role};
 use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult};
@@ -28,13 +28,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(super::merge::merge_customers))
         .routes(routes!(super::merge::merge_preview))
         .routes(routes!(super::timeline::customer_timeline))
-}
-
-pub(crate) fn not_found(e: StoreError) -> ApiError {
-    match e {
-        StoreError::NotFound => ApiError::NotFound("customer"),
-        o => o.into(),
-    }
 }
 
 /// List or search customers (merged-away profiles are left out).
@@ -274,19 +267,6 @@ async fn get_customer(
     caller.require(Role::Agent, "customers")?;
     let customer = get(&state.store, &id).await.map_err(not_found)?;
     Ok(Json(with_value(&state, customer).await?))
-}
-
-/// `customer` with its `value`, the whole profile as `GET /customers/{id}` gives it: also the
-/// answer to a change (create, update, identity added, merge), so a client that shows the
-/// answer shows the customer's orders and segment as before, not "no orders yet".
-async fn with_value(state: &AppState, mut customer: Customer) -> ApiResult<Customer> {
-    customer.value = Some(crate::value::profile::customer_value(state, &customer.id).await?);
-    Ok(customer)
-}
-
-/// Customer `id` read again, [`with_value`].
-pub(super) async fn whole(state: &AppState, id: &str) -> ApiResult<Customer> {
-    with_value(state, get(&state.store, id).await?).await
 }
 
 /// Update name, language, tier or attributes.

@@ -1,6 +1,6 @@
 //! A customer's history across every channel, newest first.
 
-use super::routes::not_found;
+use super::not_found;
 use crate::auth::{Caller, Role};
 use crate::error::{ApiError, ApiPath, ApiQuery, ApiResult};
 use crate::pagination::{decode_cursor, finish, page_size, Page};

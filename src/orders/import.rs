@@ -132,7 +132,7 @@ fn row(rec: &csv::StringRecord, cols: &Columns, region: &str) -> Result<Row, Str
             Some(c) => Some(parse::currency(c)?),
             None => None,
         },
-        status: super::routes::status(cols.status.map(get).filter(|s| !s.trim().is_empty()))?,
+        status: super::status(cols.status.map(get).filter(|s| !s.trim().is_empty()))?,
         placed_at: parse::time(get(cols.placed_at))?,
     })
 }
@@ -194,7 +194,7 @@ pub async fn import_orders(
     headers: HeaderMap,
     body: Body,
 ) -> ApiResult<Json<ImportReport>> {
-    caller.require(Role::Supervisor, super::routes::SCOPE)?;
+    caller.require(Role::Supervisor, super::SCOPE)?;
     let csv_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -311,7 +311,7 @@ async fn store_batch(
     if rows.is_empty() {
         return Ok(());
     }
-    let currency = super::routes::order_currency(state);
+    let currency = super::order_currency(state);
     let mut tx = state.store.begin().await?;
     let result = async {
         let wanted: Vec<_> = rows.iter().map(|r| r.identity.clone()).collect();

@@ -11,11 +11,34 @@ pub mod shop;
 pub mod totals;
 
 use crate::customers::owners::Owners;
+use crate::state::AppState;
 use crate::store::bulk::{insert_rows_counted, V};
 use crate::store::{dialect, ms_to_rfc3339, new_id, now_ms, StoreError, StoreResult, Tx};
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
 use utoipa::ToSchema;
+
+/// API tokens with this scope may write orders.
+pub const SCOPE: &str = "orders";
+
+/// The currency of an order that names none.
+pub fn order_currency(state: &AppState) -> String {
+    let s = &state.settings.value;
+    if s.order_currency.trim().is_empty() {
+        s.default_currency.clone()
+    } else {
+        s.order_currency.clone()
+    }
+}
+
+/// `completed` or `cancelled`.
+pub fn status(raw: Option<&str>) -> Result<String, String> {
+    match raw.map(|s| s.trim().to_ascii_lowercase()).as_deref() {
+        None | Some("completed") => Ok("completed".into()),
+        Some("cancelled") => Ok("cancelled".into()),
+        Some(o) => Err(format!("unknown status `{o}` (completed, cancelled)")),
+    }
+}
 
 pub use routes::router;
 pub use totals::refresh;

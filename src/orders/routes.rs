@@ -1,7 +1,7 @@
 //! `POST /orders`, `GET /customers/{id}/orders`, `POST /orders/import` and the shops'
 //! order webhooks.
 
-use super::{parse, NewOrder, Order};
+use super::{order_currency, parse, status, NewOrder, Order, SCOPE};
 use crate::auth::{Caller, Role};
 use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult};
 use crate::pagination::{decode_cursor, finish, page_size, Page};
@@ -14,9 +14,6 @@ use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-
-/// API tokens with this scope may write orders.
-pub const SCOPE: &str = "orders";
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -53,27 +50,8 @@ pub struct OrderInput {
     pub status: Option<String>,
 }
 
-/// The currency of an order that names none.
-pub fn order_currency(state: &AppState) -> String {
-    let s = &state.settings.value;
-    if s.order_currency.trim().is_empty() {
-        s.default_currency.clone()
-    } else {
-        s.order_currency.clone()
-    }
-}
-
 fn field(code: &'static str) -> impl Fn(String) -> ApiError {
     move |m| ApiError::invalid(code, m)
-}
-
-/// `completed` or `cancelled`.
-pub fn status(raw: Option<&str>) -> Result<String, String> {
-    match raw.map(|s| s.trim().to_ascii_lowercase()).as_deref() {
-        None | Some("completed") => Ok("completed".into()),
-        Some("cancelled") => Ok("cancelled".into()),
-        Some(o) => Err(format!("unknown status `{o}` (completed, cancelled)")),
-    }
 }
 
 /// The customer an order names, inside `tx` (following merges; creating one for an
@@ -183,7 +161,7 @@ async fn customer_orders(
     caller.require(Role::Agent, SCOPE)?;
     crate::customers::get(&state.store, &id)
         .await
-        .map_err(crate::customers::routes::not_found)?;
+        .map_err(crate::customers::not_found)?;
     let limit = page_size(p.limit, state.settings.limits.max_page_size);
     let before = match &p.cursor {
         Some(c) => {

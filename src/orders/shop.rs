@@ -200,7 +200,7 @@ pub async fn shop_webhook(
     let currency = order
         .currency
         .clone()
-        .unwrap_or_else(|| super::routes::order_currency(&state));
+        .unwrap_or_else(|| super::order_currency(&state));
     let value_currency = state.settings.value.default_currency.clone();
     let mut tx = state.store.begin().await?;
     let result = async {

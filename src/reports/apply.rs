@@ -12,8 +12,8 @@
 //! queued for it (for a while: [`crate::store::writer`]). The group size adapts so that each
 //! transaction takes about [`TARGET`].
 
-use super::collect::{apply_deltas, groups_of, insert_facts, Deltas};
 use super::figures::{Fact, FACT_COLS};
+use super::rollup::{apply_deltas, groups_of, insert_facts, Deltas};
 use crate::store::bulk::fetch_in_then;
 use crate::store::{Store, StoreError, StoreResult, Tx};
 use std::collections::HashMap;

@@ -15,6 +15,7 @@ pub mod figures;
 pub mod histogram;
 pub mod presence;
 pub mod query;
+mod rollup;
 mod routes;
 mod scan;
 pub mod today;

@@ -1,9 +1,8 @@
 //! Answering a report: whole local days from the rollups, the partial days at either end (and
 //! anything cut by hour or in another time zone) from the facts.
 
-use super::collect::ALL_AGENTS;
 use super::figures::{Fact, Tally, FACT_COLS};
-use super::histogram::Histogram;
+use super::rollup::ALL_AGENTS;
 use super::zone::{day_key, Zone};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
@@ -287,53 +286,5 @@ impl SumRow {
         t.transfers += self.transfers;
         t.callbacks += self.callbacks;
         t.callbacks_answered += self.callbacks_answered;
-    }
-}
-
-/// A row of `report_daily` as the worker reads it (its key columns select the row; the worker
-/// keeps the key it asked for).
-#[derive(sqlx::FromRow)]
-#[allow(dead_code)]
-pub(super) struct RollupRow {
-    day: String,
-    queue_id: String,
-    channel: String,
-    agent_id: String,
-    offered: i64,
-    answered: i64,
-    abandoned: i64,
-    short_abandoned: i64,
-    within_target: i64,
-    wait_ms: i64,
-    handled: i64,
-    handle_ms: i64,
-    csat_sum: i64,
-    csat_count: i64,
-    transfers: i64,
-    callbacks: i64,
-    callbacks_answered: i64,
-    first_response_hist: String,
-    resolution_hist: String,
-}
-
-impl RollupRow {
-    pub(super) fn tally(&self) -> Tally {
-        Tally {
-            offered: self.offered,
-            answered: self.answered,
-            abandoned: self.abandoned,
-            short_abandoned: self.short_abandoned,
-            within_target: self.within_target,
-            wait_ms: self.wait_ms,
-            handled: self.handled,
-            handle_ms: self.handle_ms,
-            csat_sum: self.csat_sum,
-            csat_count: self.csat_count,
-            transfers: self.transfers,
-            callbacks: self.callbacks,
-            callbacks_answered: self.callbacks_answered,
-            first_response: Histogram::from_text(&self.first_response_hist),
-            resolution: Histogram::from_text(&self.resolution_hist),
-        }
     }
 }

@@ -10,6 +10,7 @@ pub mod report;
 pub mod routes;
 pub mod routing;
 
+use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use serde::{Deserialize, Serialize};
 use switchboard_value::{BgNbd, GammaGamma, History, Rfm, Segment};
@@ -18,6 +19,17 @@ pub use profile::CustomerValue;
 pub use routes::router;
 
 pub use crate::settings::ValueSettings;
+
+/// The segment a `segment` parameter names, by its display name (`""` without one).
+pub(crate) fn segment_param(segment: Option<&str>) -> ApiResult<String> {
+    match segment.filter(|s| !s.is_empty()) {
+        None => Ok(String::new()),
+        Some(s) => Ok(Segment::parse(s)
+            .ok_or_else(|| ApiError::invalid("invalid_segment", format!("unknown segment `{s}`")))?
+            .name()
+            .to_string()),
+    }
+}
 
 /// An amount stored in ten-thousandths, serialised as the amount (`serialize_with`).
 pub(crate) fn e4<S: serde::Serializer>(v: &i64, s: S) -> Result<S::Ok, S::Error> {

@@ -106,7 +106,7 @@ pub async fn key_customers(
             ))
         }
     };
-    let segment = super::routes::segment_param(p.segment.as_deref())?;
+    let segment = super::segment_param(p.segment.as_deref())?;
     let csv = match p.format.as_deref() {
         None | Some("json") => false,
         Some("csv") => true,

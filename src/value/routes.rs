@@ -1,7 +1,7 @@
 //! `GET /insights/customer-value`, `POST /insights/customer-value/refit` and customer lists
 //! by value (`GET /customers?segment=…&sort=-value`).
 
-use super::{fit, Model, DAY_MS};
+use super::{fit, segment_param, Model, DAY_MS};
 use crate::auth::{Caller, Role};
 use crate::customers::{Customer, CustomerRow, ListParams, COLS};
 use crate::error::{ApiError, ApiQuery, ApiResult};
@@ -13,7 +13,6 @@ use axum::extract::State;
 use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
-use switchboard_value::Segment;
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -104,17 +103,6 @@ struct ValueRow {
     #[sqlx(flatten)]
     row: CustomerRow,
     value_total: i64,
-}
-
-/// The segment a `segment` parameter names, by its display name (`""` without one).
-pub(crate) fn segment_param(segment: Option<&str>) -> ApiResult<String> {
-    match segment.filter(|s| !s.is_empty()) {
-        None => Ok(String::new()),
-        Some(s) => Ok(Segment::parse(s)
-            .ok_or_else(|| ApiError::invalid("invalid_segment", format!("unknown segment `{s}`")))?
-            .name()
-            .to_string()),
-    }
 }
 
 /// Customers filtered by segment (as of the newest refit) and sorted by net total

@@ -16,12 +16,6 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use std::sync::Arc;
 
-/// The signed, header-free URL of an attachment (relative to the server origin).
-pub fn url(key: &[u8], id: &str, valid_secs: u64) -> String {
-    let (exp, sig) = secrets::attachment_sig(key, id, valid_secs);
-    format!("/api/v1/widget/attachments/{id}?exp={exp}&sig={sig}")
-}
-
 /// The content type of an accepted file, from its first bytes (never from the client's claim).
 pub fn sniff(bytes: &[u8]) -> Option<&'static str> {
     if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
@@ -137,7 +131,7 @@ async fn upload_inner(
     let id = insert(&mut tx, &site.id, &visitor, &name, content_type, &bytes).await?;
     tx.commit().await.map_err(ApiError::from)?;
     Ok(
-        json!({"id": id, "name": name, "content_type": content_type, "size": bytes.len(), "url": url(key, &id, state.settings.chat.attachment_url_secs())}),
+        json!({"id": id, "name": name, "content_type": content_type, "size": bytes.len(), "url": secrets::attachment_url(key, &id, state.settings.chat.attachment_url_secs())}),
     )
 }
 

@@ -12,8 +12,8 @@
 //! of follow-ups is four round trips to SQLite's thread with `BEGIN` and `COMMIT`.
 
 use super::fresh;
+use super::job::Job;
 use super::visitor::{self, Stored, Visitor, CHANNEL};
-use super::writer::Job;
 use crate::bus::Event;
 use crate::conversations::ledger::{batch as ledger, chat_lite, chat_pg};
 use crate::conversations::{self, Message};

@@ -35,7 +35,7 @@ pub fn frame(m: &Message, agent_name: Option<&str>, key: &[u8], url_secs: u64) -
     if let Some(a) = m.meta.get("attachment").filter(|a| a.is_object()) {
         let mut a = a.clone();
         if let Some(id) = a["id"].as_str() {
-            a["url"] = json!(super::attachments::url(key, id, url_secs));
+            a["url"] = json!(super::secrets::attachment_url(key, id, url_secs));
         }
         f["attachment"] = a;
     }

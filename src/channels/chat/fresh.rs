@@ -5,8 +5,8 @@
 //! concurrent writers; with one writer ([`open_lite`]) with one read, the rows then going out
 //! with the batch's one write ([`chat_lite::write`]).
 
+use super::job::Job;
 use super::visitor::{self, Visitor, OFFLINE_TAG};
-use super::writer::Job;
 use crate::conversations::ledger::chat_lite::{self, FreshRows};
 use crate::conversations::ledger::chat_pg;
 use crate::store::bulk::V as B;

@@ -16,25 +16,7 @@ use tokio::sync::{broadcast, mpsc, OnceCell};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-pub use super::mailbox::Mailbox;
-
-/// Something for a visitor socket to do.
-#[derive(Debug, Clone)]
-pub enum Push {
-    /// Messages up to this seq may exist: read those not yet sent from the database.
-    Messages(i64),
-    /// The visitor's conversation was opened (by another tab).
-    Conversation(String),
-    Typing {
-        on: bool,
-        name: String,
-    },
-    AgentJoined {
-        name: String,
-    },
-    Status(String),
-    Read(i64),
-}
+pub use super::mailbox::{Mailbox, Push};
 
 /// A visitor's conversation (if known) and open sockets (id, push queue).
 type VisitorSockets = (Option<String>, Vec<(u64, Arc<Mailbox>)>);
@@ -62,7 +44,7 @@ pub struct Hub {
     sites: Mutex<HashMap<String, Arc<super::sites::Site>>>,
     next_id: AtomicU64,
     /// The group-commit writer of visitor messages (started on first use).
-    writer: OnceLock<mpsc::Sender<super::writer::Job>>,
+    pub(super) writer: OnceLock<mpsc::Sender<super::job::Job>>,
     /// Cancelled when the node stops: open sockets close so the widgets reconnect elsewhere.
     pub stopping: CancellationToken,
 }
@@ -164,12 +146,6 @@ impl Hub {
             hub: self.clone(),
             ip,
         })
-    }
-
-    /// The queue of the group-commit writer, started on first use.
-    pub(super) fn writer(self: &Arc<Self>, state: &AppState) -> &mpsc::Sender<super::writer::Job> {
-        self.writer
-            .get_or_init(|| super::writer::spawn(state.clone(), self.clone()))
     }
 
     /// Register a socket of `visitor`; pushes arrive in the returned mailbox.

@@ -1,11 +1,28 @@
 //! A visitor socket's queue of pushes: a few words while empty (no preallocated channel
 //! block), bounded, and coalescing consecutive "new messages" triggers.
 
-use super::hub::Push;
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use tokio::sync::Notify;
+
+/// Something for a visitor socket to do.
+#[derive(Debug, Clone)]
+pub enum Push {
+    /// Messages up to this seq may exist: read those not yet sent from the database.
+    Messages(i64),
+    /// The visitor's conversation was opened (by another tab).
+    Conversation(String),
+    Typing {
+        on: bool,
+        name: String,
+    },
+    AgentJoined {
+        name: String,
+    },
+    Status(String),
+    Read(i64),
+}
 
 /// Pending pushes a slow socket may hold before it is dropped (the widget reconnects and replays).
 const SOCKET_QUEUE: usize = 256;

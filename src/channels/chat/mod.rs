@@ -14,8 +14,8 @@ mod attachments;
 mod batch;
 mod frames;
 mod fresh;
-mod handlers;
 mod hub;
+mod job;
 mod mailbox;
 mod origin;
 pub mod quotas;
@@ -64,7 +64,7 @@ pub async fn store_visitor_batch(
     site: Arc<sites::Site>,
     messages: &[(String, String, String)],
 ) -> crate::error::ApiResult<usize> {
-    let jobs: Vec<writer::Job> = messages
+    let jobs: Vec<job::Job> = messages
         .iter()
         .map(|(visitor, client_id, text)| {
             let v = visitor::Visitor {
@@ -72,7 +72,7 @@ pub async fn store_visitor_batch(
                 site: site.clone(),
                 identity_customer: None,
             };
-            writer::Job::new(v, client_id.clone(), text.clone()).0
+            job::Job::new(v, client_id.clone(), text.clone()).0
         })
         .collect();
     let mut tx = state.store.begin().await?;

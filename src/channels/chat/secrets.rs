@@ -92,6 +92,12 @@ fn unexpired(exp: &str) -> bool {
     exp.parse::<i64>().is_ok_and(|e| e >= now_ms() / 1000)
 }
 
+/// The signed, header-free URL of an attachment (relative to the server origin).
+pub fn attachment_url(key: &[u8], id: &str, valid_secs: u64) -> String {
+    let (exp, sig) = attachment_sig(key, id, valid_secs);
+    format!("/api/v1/widget/attachments/{id}?exp={exp}&sig={sig}")
+}
+
 /// Expiry and signature that let `<img src>` fetch an attachment without headers for
 /// `valid_secs`: `(exp, sig)`.
 pub fn attachment_sig(key: &[u8], attachment_id: &str, valid_secs: u64) -> (String, String) {

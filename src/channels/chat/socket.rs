@@ -1,6 +1,7 @@
 //! `GET /ws/widget?site=KEY`: the visitor WebSocket (protocol in `docs/widget-protocol.md`).
 
-use super::handlers::{error_frame, Inbound};
+mod handlers;
+
 use super::hub::{Hub, IpSlot, Mailbox, Registration};
 use super::visitor::{self, Visitor};
 use super::{secrets, sites, MAX_FRAME_BYTES, SOCKET_BUFFER};
@@ -14,6 +15,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Extension;
 use futures::stream::{SplitSink, SplitStream};
 use futures::{SinkExt, StreamExt};
+use handlers::{error_frame, Inbound};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::collections::HashMap;

@@ -10,6 +10,7 @@
 //! sent in.
 
 use super::hub::Hub;
+use super::job::Job;
 use super::visitor::{self, Stored, Visitor};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
@@ -21,34 +22,6 @@ use tokio::sync::{mpsc, oneshot};
 pub const MAX_BATCH: usize = 256;
 /// Messages that may wait for the writer; beyond that, sockets wait to queue (back-pressure).
 const QUEUE: usize = 4 * MAX_BATCH;
-
-/// One visitor message waiting to be stored.
-pub struct Job {
-    pub visitor: Visitor,
-    pub client_id: String,
-    pub text: String,
-    pub attachment: Option<Value>,
-    reply: oneshot::Sender<ApiResult<Stored>>,
-}
-
-impl Job {
-    /// A job and the receiver of its answer.
-    pub(super) fn new(
-        visitor: Visitor,
-        client_id: String,
-        text: String,
-    ) -> (Self, oneshot::Receiver<ApiResult<Stored>>) {
-        let (reply, answer) = oneshot::channel();
-        let job = Job {
-            visitor,
-            client_id,
-            text,
-            attachment: None,
-            reply,
-        };
-        (job, answer)
-    }
-}
 
 /// Store a visitor message through the node's writer; returns once it is committed.
 pub async fn store(
@@ -67,7 +40,8 @@ pub async fn store(
         attachment,
         reply,
     };
-    if hub.writer(state).send(job).await.is_err() {
+    let queue = hub.writer.get_or_init(|| spawn(state.clone(), hub.clone()));
+    if queue.send(job).await.is_err() {
         return Err(ApiError::Unavailable);
     }
     answer.await.unwrap_or(Err(ApiError::Unavailable))

@@ -26,7 +26,6 @@ use super::anonymous::{anonymous_customer, customer_party, customer_raw, Party, 
 use super::contact::{channel_of, is_missed, Contact};
 use super::ingest::{store_contact, with_anonymous, IngestReport, Outcome};
 use super::pairing;
-use super::records::ParsedLine;
 use super::summary::{body, meta, subject};
 use crate::bus::Event;
 use crate::customers;
@@ -36,6 +35,9 @@ use sql::fetch_in;
 use std::collections::{HashMap, HashSet};
 use switchboard_voice::Direction;
 use write::{NewConv, Plan, PlannedMsg, Subject, Target};
+
+/// One parsed line: its number and the record or the reason it was skipped.
+pub type ParsedLine = (usize, Result<switchboard_voice::CallRecord, String>);
 
 /// Records stored per transaction.
 pub const BATCH_SIZE: usize = 1000;

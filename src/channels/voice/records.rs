@@ -1,5 +1,6 @@
 //! Log ingest: uploaded or tailed Asterisk, FreeSWITCH and HylaFAX logs, line by line.
 
+pub use super::batch::ParsedLine;
 use super::ingest::IngestReport;
 use crate::auth::{Caller, Role};
 use crate::error::{ApiError, ApiQuery, ApiResult};
@@ -12,7 +13,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::Json;
 use futures::StreamExt;
 use serde::Deserialize;
-use switchboard_voice::{parse_chunk, CallRecord, ParseOptions, Source};
+use switchboard_voice::{parse_chunk, ParseOptions, Source};
 use utoipa::IntoParams;
 
 /// Parse a log format name as used in the API and the `voice.tail` setting.
@@ -42,9 +43,6 @@ pub fn options(utc_offset_secs: i32) -> ParseOptions {
         ..ParseOptions::default()
     }
 }
-
-/// One parsed line: its number and the record or the reason it was skipped.
-pub type ParsedLine = (usize, Result<CallRecord, String>);
 
 /// Parse `input` line by line. Only `\n`-terminated lines are read unless `include_partial`;
 /// returns the lines and the number of bytes consumed. Line numbers start at `first_line`.

@@ -1,8 +1,8 @@
 //! Handling what a visitor sends after `hello`, and what the hub pushes.
 
-use super::hub::Push;
-use super::socket::Session;
-use super::visitor::{self, Visitor};
+use super::super::hub::Push;
+use super::super::visitor::{self, Visitor};
+use super::Session;
 use crate::error::ApiError;
 use serde_json::{json, Value};
 
@@ -171,7 +171,7 @@ impl Session {
         }
         let text = text.trim();
         let attachment = match attachment_id {
-            Some(a) => match super::attachments::meta_for(&self.state, a, &v.id).await {
+            Some(a) => match super::super::attachments::meta_for(&self.state, a, &v.id).await {
                 Ok(Some(m)) => Some(m),
                 Ok(None) => {
                     return self
@@ -204,7 +204,7 @@ impl Session {
                 ))
                 .await;
         }
-        let stored = match super::writer::store(
+        let stored = match super::super::writer::store(
             &self.state,
             &self.hub,
             v,
@@ -233,7 +233,7 @@ impl Session {
             Some(m) if ours && m.seq == self.delivered + 1 => {
                 self.delivered = m.seq;
                 let secs = self.state.settings.chat.attachment_url_secs();
-                match super::frames::frame(&m, None, key, secs) {
+                match super::super::frames::frame(&m, None, key, secs) {
                     Some(f) => self.send(f).await,
                     None => Ok(()),
                 }
