@@ -91,18 +91,7 @@ async fn new_work_of_every_channel_lands_in_the_default_queue_and_is_offered(b: 
     let line = "\"\",\"09121234567\",\"101\",\"from-trunk\",\"\"\"X\"\" <09121234567>\",\
                 \"PJSIP/trunk-1\",\"PJSIP/101-1\",\"Dial\",\"PJSIP/101,30\",\"2026-12-01 10:00:00\",\
                 \"\",\"2026-12-01 10:00:20\",20,0,\"NO ANSWER\",\"DOCUMENTATION\",\"fr-1\",\"\"\n";
-    let resp = app
-        .client
-        .post(app.url("/api/v1/channels/voice/records?format=asterisk"))
-        .bearer_auth(&app.admin_token)
-        .header("content-type", "text/plain")
-        .body(line)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), StatusCode::OK);
-    let report: Value = resp.json().await.unwrap();
-    assert_eq!(report["stored"], 1, "{report}");
+    app.upload_asterisk(&app.admin_token, line, 1).await;
     let callback = poll_list(
         &app,
         &app.admin_token,

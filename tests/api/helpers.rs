@@ -200,6 +200,23 @@ impl TestApp {
     pub async fn get(&self, path: &str, token: &str) -> (StatusCode, Value) {
         self.call("GET", path, Some(token), None).await
     }
+    /// Upload Asterisk call records (`POST /channels/voice/records?format=asterisk`) as
+    /// `token`; the import's report, after checking it answered 200 and stored `stored`.
+    pub async fn upload_asterisk(&self, token: &str, records: &str, stored: i64) -> Value {
+        let resp = self
+            .client
+            .post(self.url("/api/v1/channels/voice/records?format=asterisk"))
+            .bearer_auth(token)
+            .header("content-type", "text/plain")
+            .body(records.to_string())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::OK);
+        let report: Value = resp.json().await.unwrap();
+        assert_eq!(report["stored"], stored, "{report}");
+        report
+    }
     pub async fn post(&self, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
         self.call("POST", path, Some(token), Some(body)).await
     }

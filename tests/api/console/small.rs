@@ -148,18 +148,7 @@ async fn small_things_in_a_real_browser() {
                   \"PJSIP/trunk-1\",\"PJSIP/101-1\",\"Dial\",\"PJSIP/101,30\",\"2026-12-01 10:00:00\",\
                   \"2026-12-01 10:00:05\",\"2026-12-01 10:01:35\",95,90,\"ANSWERED\",\"DOCUMENTATION\",\
                   \"late-1\",\"\"\n";
-    let resp = app
-        .client
-        .post(app.url("/api/v1/channels/voice/records?format=asterisk"))
-        .bearer_auth(&app.admin_token)
-        .header("content-type", "text/plain")
-        .body(record)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), StatusCode::OK);
-    let report: Value = resp.json().await.unwrap();
-    assert_eq!(report["stored"], 1, "{report}");
+    app.upload_asterisk(&app.admin_token, record, 1).await;
     let (_, page) = app
         .get(
             "/api/v1/conversations?channel=phone&status=resolved",

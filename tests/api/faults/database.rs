@@ -205,18 +205,7 @@ async fn nul_characters_in_mail_call_records_and_cti_events_are_dropped_on_postg
                 \"PJSIP/t-1\",\"PJSIP/101-2\",\"Dial\",\"PJSIP/101\",\"2025-03-01 09:00:00\",\
                 \"2025-03-01 09:00:06\",\"2025-03-01 09:03:18\",198,192,\"ANSWERED\",\
                 \"DOCUMENTATION\",\"1740806400.9\",\"\"\n";
-    let resp = app
-        .client
-        .post(app.url("/api/v1/channels/voice/records?format=asterisk"))
-        .bearer_auth(&token)
-        .header("content-type", "text/plain")
-        .body(line)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), StatusCode::OK);
-    let report: Value = resp.json().await.unwrap();
-    assert_eq!(report["stored"], 1, "{report}");
+    app.upload_asterisk(&token, line, 1).await;
     let cti = json!({"event": "newCall", "callId": "nul\u{0}-1", "from": "0912\u{0}1239999",
                      "to": "02133445566", "direction": "in"});
     let resp = app
