@@ -79,6 +79,18 @@ test('history in Persian, rating stars, a clean Unassigned list and stable super
     for (const [name, lines] of await names.evaluateAll(linesOf)) {
       assert.equal(lines, 1, `the queue name ${name} wraps`);
     }
+    // …and both search boxes show their whole placeholder (the conversation search's was cut
+    // to "(En…" in Persian, its key hint now in its title).
+    for (const id of ['conversation-search', 'customer-search']) {
+      const [text, needed, room] = await page.getByTestId(id).evaluate((el) => {
+        const cs = getComputedStyle(el);
+        const ctx = document.createElement('canvas').getContext('2d');
+        ctx.font = cs.font;
+        const room = el.clientWidth - parseFloat(cs.paddingLeft) - parseFloat(cs.paddingRight);
+        return [el.placeholder, ctx.measureText(el.placeholder).width, room];
+      });
+      assert.ok(needed <= room, `the placeholder "${text}" needs ${needed}px of ${room}px`);
+    }
     // A supervisor's top bar (more views than an agent's) keeps one row on a laptop screen.
     const bar = await page.locator('#topbar').boundingBox();
     assert.ok(bar.height < 60, `the top bar wraps: ${bar.height}px high`);

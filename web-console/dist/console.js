@@ -234,7 +234,8 @@ en: {
 'search.placeholder': 'Search customers…',
 'search.none': 'No customers found.',
 'csearch.label': 'Search conversations',
-'csearch.placeholder': 'Search conversations… (Enter)',
+'csearch.placeholder': 'Search conversations…',
+'csearch.hint': 'Search conversations and messages (Enter)',
 'csearch.results': 'Search results',
 'csearch.conversations': 'Conversations',
 'csearch.customers': 'Customers',
@@ -598,7 +599,8 @@ STRINGS.fa = {
 'search.placeholder': 'جستجوی مشتری…',
 'search.none': 'مشتری‌ای پیدا نشد.',
 'csearch.label': 'جستجوی گفتگوها',
-'csearch.placeholder': 'جستجوی گفتگوها… (Enter)',
+'csearch.placeholder': 'جستجوی گفتگوها…',
+'csearch.hint': 'جستجوی گفتگوها و پیام‌ها (Enter)',
 'csearch.results': 'نتایج جستجو',
 'csearch.conversations': 'گفتگوها',
 'csearch.customers': 'مشتریان',
@@ -3635,7 +3637,7 @@ var CONV_SEARCH_PAGE = 20;
 function convSearchBox() {
 var panel = h('div', { class: 'csearch-panel', id: 'csearch-panel', role: 'region', 'aria-label': t('csearch.results'),
 hidden: true, 'data-testid': 'csearch-panel' });
-var input = h('input', { type: 'search', id: 'csearch', dir: 'auto', placeholder: t('csearch.placeholder'), 'aria-label': t('csearch.label'),
+var input = h('input', { type: 'search', id: 'csearch', dir: 'auto', placeholder: t('csearch.placeholder'), title: t('csearch.hint'), 'aria-label': t('csearch.label'),
 'aria-controls': 'csearch-panel', 'data-testid': 'conversation-search', autocomplete: 'off' });
 function close() { panel.hidden = true; }
 function run() {
