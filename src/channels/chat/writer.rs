@@ -16,7 +16,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use serde_json::Value;
 use std::sync::Arc;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 
 /// Most messages in one transaction.
 pub const MAX_BATCH: usize = 256;
@@ -32,14 +32,8 @@ pub async fn store(
     text: &str,
     attachment: Option<Value>,
 ) -> ApiResult<Stored> {
-    let (reply, answer) = oneshot::channel();
-    let job = Job {
-        visitor: v.clone(),
-        client_id: client_id.to_string(),
-        text: text.to_string(),
-        attachment,
-        reply,
-    };
+    let (mut job, answer) = Job::new(v.clone(), client_id.to_string(), text.to_string());
+    job.attachment = attachment;
     let queue = hub.writer.get_or_init(|| spawn(state.clone(), hub.clone()));
     if queue.send(job).await.is_err() {
         return Err(ApiError::Unavailable);
