@@ -1,6 +1,7 @@
 //! Agents: the people answering conversations, with role, skills, languages, per-channel
 //! capacity, PBX extension and presence.
 
+pub mod phone;
 pub mod routes;
 
 use crate::auth::Role;

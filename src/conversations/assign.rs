@@ -84,7 +84,7 @@ pub async fn blocked(tx: &mut Tx, agent_id: &str, channel: &str) -> StoreResult<
         // On a call the PBX reports (AMI), without a phone conversation held.
         if busy == "phone"
             && stopped.iter().any(|c| c == channel)
-            && crate::channels::voice::ami::phone::on_call(tx.conn(), agent_id).await?
+            && crate::agents::phone::on_call(tx.conn(), agent_id).await?
         {
             return Ok(true);
         }
@@ -96,11 +96,7 @@ pub async fn blocked(tx: &mut Tx, agent_id: &str, channel: &str) -> StoreResult<
 /// an available agent (an offline agent, or one who never signed in, would leave it waiting).
 pub fn is_live_work(conv: &Conversation) -> bool {
     conv.channel == "chat"
-        || (conv.channel == "phone"
-            && conv
-                .tags
-                .iter()
-                .any(|t| t == crate::channels::voice::ingest::CALLBACK_TAG))
+        || (conv.channel == "phone" && conv.tags.iter().any(|t| t == super::CALLBACK_TAG))
 }
 
 /// Refuse live work for an agent who is not available, unless they take it themselves.

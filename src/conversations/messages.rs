@@ -31,6 +31,7 @@ pub struct MessageParams {
 pub(super) async fn list_messages(
     State(state): State<AppState>,
     caller: Caller,
+    Extension(outbound): Extension<Arc<Outbound>>,
     ApiPath(id): ApiPath<String>,
     ApiQuery(p): ApiQuery<MessageParams>,
 ) -> ApiResult<Json<Page<Message>>> {
@@ -40,7 +41,7 @@ pub(super) async fn list_messages(
     let mut conn = state.store.pool().acquire().await?;
     visible(&scope, &mut conn, &id).await?;
     let mut items = service::messages(&mut conn, &id, p.after_seq.unwrap_or(0), limit + 1).await?;
-    crate::channels::email::delivery::annotate(&mut conn, &id, &mut items).await?;
+    outbound.annotate(&mut conn, &id, &mut items).await?;
     let next_cursor = if items.len() > limit {
         items.truncate(limit);
         items.last().map(|m| m.seq.to_string())

@@ -18,6 +18,10 @@ use utoipa::ToSchema;
 pub use routes::router;
 pub use service::*;
 
+/// The tag of the callback conversation a missed call opens (the voice adapter tags it;
+/// routing offers it as live work).
+pub const CALLBACK_TAG: &str = "callback";
+
 /// Ticket statuses.
 pub const STATUSES: &[&str] = &["open", "pending", "resolved", "closed"];
 

@@ -7,7 +7,13 @@
 use super::{Conversation, Message};
 use crate::store::{StoreResult, Tx};
 use futures::future::BoxFuture;
+use sqlx::AnyConnection;
 use std::collections::HashMap;
+
+/// Reads onto a conversation's messages what became of them once they left (e.g. the delivery
+/// state of mailed replies, `meta.delivery`).
+pub type Annotate =
+    for<'a> fn(&'a mut AnyConnection, &'a str, &'a mut [Message]) -> BoxFuture<'a, StoreResult<()>>;
 
 /// A step run inside the reply's own transaction (e.g. writing an outbox row).
 pub type Step =
@@ -27,6 +33,7 @@ enum Route {
 #[derive(Default)]
 pub struct Outbound {
     routes: HashMap<&'static str, Route>,
+    annotators: Vec<Annotate>,
 }
 
 impl Outbound {
@@ -52,6 +59,24 @@ impl Outbound {
     /// `channel` has no way to reach the customer: public replies on it are refused.
     pub fn nowhere(&mut self, channel: &'static str) {
         self.routes.insert(channel, Route::Nowhere);
+    }
+
+    /// Conversations read through the API carry what `annotate` reads onto their messages.
+    pub fn annotate_with(&mut self, annotate: Annotate) {
+        self.annotators.push(annotate);
+    }
+
+    /// Read onto `messages` (of `conversation_id`) what the channels registered.
+    pub async fn annotate(
+        &self,
+        conn: &mut AnyConnection,
+        conversation_id: &str,
+        messages: &mut [Message],
+    ) -> StoreResult<()> {
+        for annotate in &self.annotators {
+            annotate(conn, conversation_id, messages).await?;
+        }
+        Ok(())
     }
 
     /// Whether a public reply on `channel` can reach the customer.

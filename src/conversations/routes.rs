@@ -195,11 +195,11 @@ pub struct ConversationDetail {
     pub history: Vec<HistoryEntry>,
 }
 
-async fn detail(state: &AppState, id: &str) -> ApiResult<ConversationDetail> {
+async fn detail(state: &AppState, out: &Outbound, id: &str) -> ApiResult<ConversationDetail> {
     let mut conn = state.store.pool().acquire().await?;
     let conversation = service::get(&mut conn, id).await.map_err(not_found)?;
     let mut messages = service::messages(&mut conn, id, 0, 1000).await?;
-    crate::channels::email::delivery::annotate(&mut conn, id, &mut messages).await?;
+    out.annotate(&mut conn, id, &mut messages).await?;
     let history = service::history(&mut conn, id).await?;
     Ok(ConversationDetail {
         conversation,
@@ -213,6 +213,7 @@ async fn detail(state: &AppState, id: &str) -> ApiResult<ConversationDetail> {
 async fn create_conversation(
     State(state): State<AppState>,
     caller: Caller,
+    Extension(outbound): Extension<Arc<Outbound>>,
     ApiJson(req): ApiJson<CreateConversation>,
 ) -> ApiResult<(StatusCode, Json<ConversationDetail>)> {
     caller.require(Role::Agent, "conversations")?;
@@ -326,7 +327,10 @@ async fn create_conversation(
     for ev in evs {
         state.bus.publish(ev).await;
     }
-    Ok((StatusCode::CREATED, Json(detail(&state, &conv.id).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(detail(&state, &outbound, &conv.id).await?),
+    ))
 }
 
 /// One conversation with its messages and history.
@@ -334,6 +338,7 @@ async fn create_conversation(
 async fn get_conversation(
     State(state): State<AppState>,
     caller: Caller,
+    Extension(outbound): Extension<Arc<Outbound>>,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<ConversationDetail>> {
     caller.require(Role::Agent, "conversations")?;
@@ -341,7 +346,7 @@ async fn get_conversation(
     let mut conn = state.store.pool().acquire().await?;
     visible(&scope, &mut conn, &id).await?;
     drop(conn);
-    Ok(Json(detail(&state, &id).await?))
+    Ok(Json(detail(&state, &outbound, &id).await?))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -359,6 +364,7 @@ pub struct UpdateConversation {
 async fn update_conversation(
     State(state): State<AppState>,
     caller: Caller,
+    Extension(outbound): Extension<Arc<Outbound>>,
     ApiPath(id): ApiPath<String>,
     ApiJson(req): ApiJson<UpdateConversation>,
 ) -> ApiResult<Json<ConversationDetail>> {
@@ -456,7 +462,7 @@ async fn update_conversation(
     for ev in evs {
         state.bus.publish(ev).await;
     }
-    Ok(Json(detail(&state, &id).await?))
+    Ok(Json(detail(&state, &outbound, &id).await?))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -474,6 +480,7 @@ pub struct AssignRequest {
 async fn assign_conversation(
     State(state): State<AppState>,
     caller: Caller,
+    Extension(outbound): Extension<Arc<Outbound>>,
     ApiPath(id): ApiPath<String>,
     ApiJson(req): ApiJson<AssignRequest>,
 ) -> ApiResult<Json<ConversationDetail>> {
@@ -511,5 +518,5 @@ async fn assign_conversation(
     if let Some(ev) = ev {
         state.bus.publish(ev).await;
     }
-    Ok(Json(detail(&state, &id).await?))
+    Ok(Json(detail(&state, &outbound, &id).await?))
 }

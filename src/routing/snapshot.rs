@@ -95,7 +95,7 @@ pub(crate) async fn load(store: &Store, s: &RoutingSettings, now: i64) -> StoreR
     let mut known_agents: HashSet<String> = HashSet::new();
     // Agents the PBX reports on a call: what their blocks of "phone" stop, they cannot take.
     let mut conn = pool.acquire().await.map_err(StoreError::from_sqlx)?;
-    let on_phone = crate::channels::voice::ami::phone::agents_on_call(&mut conn).await?;
+    let on_phone = crate::agents::phone::agents_on_call(&mut conn).await?;
     drop(conn);
     for (id, pres, skills, languages, capacity, presence_at, idle, blocks) in agents {
         let mut a =

@@ -210,20 +210,27 @@ fn circles(graph: &BTreeMap<Module, BTreeSet<Module>>) -> Vec<Vec<Module>> {
     w.found.into_iter().filter(|c| c.len() > 1).collect()
 }
 
-#[test]
-fn no_import_circle_beyond_a_file_and_its_own_sub_files() {
+/// Every source file of `src/` by its module path, with its text.
+fn sources() -> BTreeMap<Module, String> {
     let mut files = BTreeMap::new();
-    modules(
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
-        &Vec::new(),
-        &mut files,
-    );
-    let children = |me: &Module| -> Children {
-        let sub = files
-            .keys()
-            .filter(|m| m.len() == me.len() + 1 && m.starts_with(me));
-        sub.map(|m| m[me.len()].clone()).collect()
-    };
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    modules(&src, &Vec::new(), &mut files);
+    files
+}
+
+/// The names of `me`'s sub-modules.
+fn children(files: &BTreeMap<Module, String>, me: &Module) -> Children {
+    let sub = files
+        .keys()
+        .filter(|m| m.len() == me.len() + 1 && m.starts_with(me));
+    sub.map(|m| m[me.len()].clone()).collect()
+}
+
+/// The import graph of `src/`: file → the files it uses, a file's own sub-files and parent
+/// left out.
+fn graph() -> BTreeMap<Module, BTreeSet<Module>> {
+    let files = sources();
+    let children = |me: &Module| children(&files, me);
     let exported: BTreeMap<Module, BTreeMap<String, Module>> = files
         .iter()
         .map(|(m, s)| (m.clone(), reexports(m, &code(s), &children(m))))
@@ -255,6 +262,12 @@ fn no_import_circle_beyond_a_file_and_its_own_sub_files() {
         let targets = uses.iter().filter_map(file_of).filter(|t| !family(t));
         graph.insert(me.clone(), targets.collect());
     }
+    graph
+}
+
+#[test]
+fn no_import_circle_beyond_a_file_and_its_own_sub_files() {
+    let graph = graph();
     assert!(
         graph[&vec!["state".to_string()]].contains(&vec!["settings".to_string()]),
         "the reader finds `state` using `settings`: {:?}",
@@ -272,4 +285,32 @@ fn no_import_circle_beyond_a_file_and_its_own_sub_files() {
         })
         .collect();
     assert!(bad.is_empty(), "import circles: {bad:#?}");
+}
+
+/// Adapters plug into the core, never the other way: outside `src/channels/`, only the
+/// application's wiring (`app.rs`) names a channel. Conversations, routing and agents read
+/// what a channel registered (`conversations::outbound`) or a table of their own.
+#[test]
+fn only_the_wiring_imports_the_channels() {
+    let files = sources();
+    let mut reaching = Vec::new();
+    for (me, source) in &files {
+        let paths = named(me, &code(source), &children(&files, me));
+        for p in paths
+            .iter()
+            .filter(|p| p.first().is_some_and(|d| d == "channels"))
+        {
+            reaching.push((me.join("::"), p.join("::")));
+        }
+    }
+    let core = |(m, _): &&(String, String)| !m.starts_with("channels") && m != "app";
+    let wrong: Vec<_> = reaching.iter().filter(core).collect();
+    assert!(
+        wrong.is_empty(),
+        "the core reaches into channels: {wrong:#?}"
+    );
+    assert!(
+        reaching.iter().any(|(m, _)| m == "app"),
+        "the reader sees the wiring use the channels: {reaching:?}"
+    );
 }

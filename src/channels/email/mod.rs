@@ -101,4 +101,5 @@ pub fn register_outbound(o: &mut crate::conversations::outbound::Outbound) {
     o.add_step("chat", |tx, conv, m| {
         Box::pin(outbox::enqueue_chat_copy(tx, conv, m))
     });
+    o.annotate_with(|conn, id, messages| Box::pin(delivery::annotate(conn, id, messages)));
 }

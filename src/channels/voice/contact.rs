@@ -3,8 +3,7 @@
 
 use switchboard_voice::{CallRecord, ContactKind, Direction, Disposition};
 
-/// The tag put on callback conversations opened for missed calls.
-pub const CALLBACK_TAG: &str = "callback";
+pub use crate::conversations::CALLBACK_TAG;
 
 /// A call or fax to store, with where it came from.
 #[derive(Debug, Clone)]

@@ -2,15 +2,13 @@
 //! `State: INUSE`) and `ExtensionStatus` (`Exten: 201`, `Status: 1`). An agent whose phone is
 //! in use, busy or holding a call is *on the phone*: the channels their `blocks` stop while on
 //! a call (`{"phone": ["chat"]}`) get them no new work, exactly as when they hold a phone
-//! conversation, without a manual presence change (see [`on_call`] and [`agents_on_call`]).
+//! conversation, without a manual presence change (read by `crate::agents::phone`).
 
 use crate::channels::voice::ingest::agent_by_extension;
 use crate::events;
 use crate::state::AppState;
 use crate::store::{now_ms, StoreError, StoreResult};
 use serde_json::json;
-use sqlx::AnyConnection;
-use std::collections::HashSet;
 use switchboard_ami::Message;
 
 /// The extension and state an event reports, and whether that state is "on a call".
@@ -80,27 +78,6 @@ pub async fn device_event(state: &AppState, ev: &Message) -> StoreResult<()> {
         state.bus.publish(ev).await;
     }
     Ok(())
-}
-
-/// Whether the PBX reports the agent's phone in use.
-pub async fn on_call(conn: &mut AnyConnection, agent_id: &str) -> StoreResult<bool> {
-    let row: Option<(i64,)> =
-        sqlx::query_as("SELECT on_call FROM agent_phone_states WHERE agent_id = $1")
-            .bind(agent_id)
-            .fetch_optional(conn)
-            .await
-            .map_err(StoreError::from_sqlx)?;
-    Ok(row.is_some_and(|r| r.0 == 1))
-}
-
-/// Agents whose phone the PBX reports in use.
-pub async fn agents_on_call(conn: &mut AnyConnection) -> StoreResult<HashSet<String>> {
-    let rows: Vec<(String,)> =
-        sqlx::query_as("SELECT agent_id FROM agent_phone_states WHERE on_call = 1")
-            .fetch_all(conn)
-            .await
-            .map_err(StoreError::from_sqlx)?;
-    Ok(rows.into_iter().map(|r| r.0).collect())
 }
 
 #[cfg(test)]
