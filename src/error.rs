@@ -54,6 +54,15 @@ pub enum ApiError {
 pub type ApiResult<T> = Result<T, ApiError>;
 
 impl ApiError {
+    /// `map_err` for a read of one `what`: a missing row is 404 `what`, any other failure as
+    /// usual.
+    pub fn missing(what: &'static str) -> impl Fn(StoreError) -> ApiError {
+        move |e| match e {
+            StoreError::NotFound => ApiError::NotFound(what),
+            o => o.into(),
+        }
+    }
+
     pub fn invalid(code: &'static str, message: impl Into<String>) -> Self {
         ApiError::Invalid {
             code,

@@ -339,13 +339,6 @@ async fn create_queue(
     Ok((StatusCode::CREATED, Json(get(&state.store, &id).await?)))
 }
 
-fn not_found(e: StoreError) -> ApiError {
-    match e {
-        StoreError::NotFound => ApiError::NotFound("queue"),
-        o => o.into(),
-    }
-}
-
 /// One queue.
 #[utoipa::path(get, path = "/queues/{id}", tag = "queues", responses((status = 200, body = Queue), (status = 404, body = crate::error::ErrorBody)))]
 async fn get_queue(
@@ -354,7 +347,10 @@ async fn get_queue(
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<Queue>> {
     caller.require_role(Role::Agent)?;
-    get(&state.store, &id).await.map(Json).map_err(not_found)
+    get(&state.store, &id)
+        .await
+        .map(Json)
+        .map_err(ApiError::missing("queue"))
 }
 
 /// Update a queue (admin).
@@ -366,7 +362,9 @@ async fn update_queue(
     ApiJson(req): ApiJson<QueueInput>,
 ) -> ApiResult<Json<Queue>> {
     caller.require_role(Role::Admin)?;
-    let cur = get(&state.store, &id).await.map_err(not_found)?;
+    let cur = get(&state.store, &id)
+        .await
+        .map_err(ApiError::missing("queue"))?;
     let hours = queue_hours(&state, &req, Some(&cur)).await?;
     let by_value = req.serve_by_value.unwrap_or(cur.serve_by_value);
     let c = check(&state, req, Some(&cur))?;

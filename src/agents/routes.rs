@@ -169,10 +169,10 @@ async fn get_agent(
 ) -> ApiResult<Json<Agent>> {
     caller.require_role(Role::Agent)?;
     let id = resolve_id(&caller, &id)?;
-    get(&state.store, &id).await.map(Json).map_err(|e| match e {
-        StoreError::NotFound => ApiError::NotFound("agent"),
-        o => o.into(),
-    })
+    get(&state.store, &id)
+        .await
+        .map(Json)
+        .map_err(ApiError::missing("agent"))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -201,10 +201,9 @@ async fn update_agent(
 ) -> ApiResult<Json<Agent>> {
     caller.require_role(Role::Admin)?;
     let id = resolve_id(&caller, &id)?;
-    let cur = get(&state.store, &id).await.map_err(|e| match e {
-        StoreError::NotFound => ApiError::NotFound("agent"),
-        o => o.into(),
-    })?;
+    let cur = get(&state.store, &id)
+        .await
+        .map_err(ApiError::missing("agent"))?;
     let max = state.settings.limits.max_name_chars;
     let name = match &req.name {
         Some(n) => validate::name("name", n, max)?,

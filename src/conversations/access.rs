@@ -4,7 +4,6 @@ use super::service::{self, Actor};
 use super::Conversation;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
-use crate::store::StoreError;
 use crate::teams::Scope;
 
 /// Who acts, as history records them.
@@ -13,21 +12,15 @@ pub(super) fn actor(caller: &Caller) -> Actor {
     Actor { kind, id }
 }
 
-/// A missing conversation as the API says it (404 `conversation`).
-pub(super) fn not_found(e: StoreError) -> ApiError {
-    match e {
-        StoreError::NotFound => ApiError::NotFound("conversation"),
-        o => o.into(),
-    }
-}
-
 /// The conversation `id` when `scope` shows it (404 otherwise, as if it did not exist).
 pub(super) async fn visible(
     scope: &Scope,
     conn: &mut sqlx::AnyConnection,
     id: &str,
 ) -> ApiResult<Conversation> {
-    let conv = service::get(conn, id).await.map_err(not_found)?;
+    let conv = service::get(conn, id)
+        .await
+        .map_err(ApiError::missing("conversation"))?;
     scope.check(&conv)?;
     Ok(conv)
 }

@@ -1,6 +1,6 @@
 //! `/conversations` routes.
 
-use super::access::{actor, not_found, visible};
+use super::access::{actor, visible};
 use super::assign::{self, AssignError};
 use super::outbound::Outbound;
 use super::service::{self, NewConversation, NewMessage};
@@ -197,7 +197,9 @@ pub struct ConversationDetail {
 
 async fn detail(state: &AppState, out: &Outbound, id: &str) -> ApiResult<ConversationDetail> {
     let mut conn = state.store.pool().acquire().await?;
-    let conversation = service::get(&mut conn, id).await.map_err(not_found)?;
+    let conversation = service::get(&mut conn, id)
+        .await
+        .map_err(ApiError::missing("conversation"))?;
     let mut messages = service::messages(&mut conn, id, 0, 1000).await?;
     out.annotate(&mut conn, id, &mut messages).await?;
     let history = service::history(&mut conn, id).await?;

@@ -6,7 +6,6 @@
 use crate::auth::{Caller, Role};
 use crate::error::{ApiError, ApiJson, ApiPath, ApiResult};
 use crate::state::AppState;
-use crate::store::StoreError;
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
@@ -36,10 +35,7 @@ pub async fn post_viewing(
     let mut conn = state.store.pool().acquire().await?;
     let conv = super::service::get(&mut conn, &id)
         .await
-        .map_err(|e| match e {
-            StoreError::NotFound => ApiError::NotFound("conversation"),
-            other => other.into(),
-        })?;
+        .map_err(ApiError::missing("conversation"))?;
     drop(conn);
     scope.check(&conv)?;
     let mut ev = crate::events::new_event(

@@ -1,6 +1,5 @@
 //! Merging two customer profiles that turn out to be one person.
 
-use super::not_found;
 use super::{get_with, update_profile, Customer, Profile};
 use crate::auth::{Caller, Role};
 use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult};
@@ -99,8 +98,12 @@ async fn pair(
             "cannot merge a customer into itself",
         ));
     }
-    let target = get_with(&mut *conn, id).await.map_err(not_found)?;
-    let source = get_with(&mut *conn, source_id).await.map_err(not_found)?;
+    let target = get_with(&mut *conn, id)
+        .await
+        .map_err(ApiError::missing("customer"))?;
+    let source = get_with(&mut *conn, source_id)
+        .await
+        .map_err(ApiError::missing("customer"))?;
     if target.merged_into.is_some() || source.merged_into.is_some() {
         return Err(ApiError::Conflict(
             "one of these customers was already merged".into(),

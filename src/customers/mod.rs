@@ -55,14 +55,6 @@ pub struct Customer {
     pub value: Option<crate::value::CustomerValue>,
 }
 
-/// A missing customer as the API says it (404 `customer`).
-pub(crate) fn not_found(e: StoreError) -> ApiError {
-    match e {
-        StoreError::NotFound => ApiError::NotFound("customer"),
-        o => o.into(),
-    }
-}
-
 /// `customer` with its `value`, the whole profile as `GET /customers/{id}` gives it: also the
 /// answer to a change (create, update, identity added, merge), so a client that shows the
 /// answer shows the customer's orders and segment as before, not "no orders yet".

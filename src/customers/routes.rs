@@ -1,8 +1,8 @@
 //! `/customers`, identities, merge and timeline routes.
 
 use super::{
-    add_identity, get, insert, normalise_identity, not_found, update_profile, whole, with_value,
-    Customer, CustomerRow, ListParams, Profile, COLS, IDENTITY_KINDS,
+    add_identity, get, insert, normalise_identity, update_profile, whole, with_value, Customer,
+    CustomerRow, ListParams, Profile, COLS, IDENTITY_KINDS,
 };
 use crate::auth::{Caller, Role};
 use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult};
@@ -265,7 +265,9 @@ async fn get_customer(
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<Customer>> {
     caller.require(Role::Agent, "customers")?;
-    let customer = get(&state.store, &id).await.map_err(not_found)?;
+    let customer = get(&state.store, &id)
+        .await
+        .map_err(ApiError::missing("customer"))?;
     Ok(Json(with_value(&state, customer).await?))
 }
 
@@ -284,7 +286,9 @@ async fn update_customer(
             "use the identities endpoints to change identities",
         ));
     }
-    let cur = get(&state.store, &id).await.map_err(not_found)?;
+    let cur = get(&state.store, &id)
+        .await
+        .map_err(ApiError::missing("customer"))?;
     let max = state.settings.limits.max_name_chars;
     let name = match &req.name {
         Some(n) if n.trim().is_empty() => None,
@@ -347,7 +351,9 @@ async fn add_identity_route(
         ));
     }
     let value = normalise_identity(&req.kind, &req.value, &state.settings.text.default_region)?;
-    let cur = get(&state.store, &id).await.map_err(not_found)?;
+    let cur = get(&state.store, &id)
+        .await
+        .map_err(ApiError::missing("customer"))?;
     if cur.merged_into.is_some() {
         return Err(ApiError::Conflict(
             "this customer was merged into another".into(),

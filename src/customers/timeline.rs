@@ -1,6 +1,5 @@
 //! A customer's history across every channel, newest first.
 
-use super::not_found;
 use crate::auth::{Caller, Role};
 use crate::error::{ApiError, ApiPath, ApiQuery, ApiResult};
 use crate::pagination::{decode_cursor, finish, page_size, Page};
@@ -149,7 +148,9 @@ pub async fn customer_timeline(
     ApiQuery(p): ApiQuery<TimelineParams>,
 ) -> ApiResult<Json<Page<TimelineItem>>> {
     caller.require(Role::Agent, "customers")?;
-    super::get(&state.store, &id).await.map_err(not_found)?;
+    super::get(&state.store, &id)
+        .await
+        .map_err(ApiError::missing("customer"))?;
     let limit = page_size(p.limit, state.settings.limits.max_page_size);
     let (before_at, before_id) = match &p.cursor {
         Some(c) => {

@@ -18,6 +18,9 @@ use serde::Serialize;
 use std::collections::{HashMap, HashSet};
 use utoipa::ToSchema;
 
+pub use routes::router;
+pub use totals::refresh;
+
 /// API tokens with this scope may write orders.
 pub const SCOPE: &str = "orders";
 
@@ -39,9 +42,6 @@ pub fn status(raw: Option<&str>) -> Result<String, String> {
         Some(o) => Err(format!("unknown status `{o}` (completed, cancelled)")),
     }
 }
-
-pub use routes::router;
-pub use totals::refresh;
 
 /// An order as the API shows it.
 #[derive(Debug, Clone, Serialize, ToSchema)]

@@ -6,7 +6,7 @@ use crate::auth::{Caller, Role};
 use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult};
 use crate::pagination::{decode_cursor, finish, page_size, Page};
 use crate::state::AppState;
-use crate::store::{now_ms, StoreError, Tx};
+use crate::store::{now_ms, Tx};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
@@ -161,7 +161,7 @@ async fn customer_orders(
     caller.require(Role::Agent, SCOPE)?;
     crate::customers::get(&state.store, &id)
         .await
-        .map_err(crate::customers::not_found)?;
+        .map_err(ApiError::missing("customer"))?;
     let limit = page_size(p.limit, state.settings.limits.max_page_size);
     let before = match &p.cursor {
         Some(c) => {
@@ -176,10 +176,7 @@ async fn customer_orders(
     };
     let items = super::list_for_customer(state.store.pool(), &id, before, limit + 1)
         .await
-        .map_err(|e| match e {
-            StoreError::NotFound => ApiError::NotFound("customer"),
-            o => o.into(),
-        })?;
+        .map_err(ApiError::missing("customer"))?;
     Ok(Json(finish(items, limit, |o: &Order| {
         format!("{}:{}", o.placed_ms, o.id)
     })))

@@ -54,13 +54,6 @@ pub struct ListParams {
     pub cursor: Option<String>,
 }
 
-fn not_found(e: StoreError) -> ApiError {
-    match e {
-        StoreError::NotFound => ApiError::NotFound("team"),
-        o => o.into(),
-    }
-}
-
 fn conflict(e: StoreError) -> ApiError {
     match e {
         StoreError::Conflict(_) => {
@@ -151,7 +144,9 @@ async fn commit_change(state: &AppState, mut tx: Tx, id: &str, deleted: bool) ->
 
 async fn load(state: &AppState, id: &str) -> ApiResult<Team> {
     let mut conn = state.store.pool().acquire().await?;
-    super::get(&mut conn, id).await.map_err(not_found)
+    super::get(&mut conn, id)
+        .await
+        .map_err(ApiError::missing("team"))
 }
 
 /// List teams with their queues and members (supervisors and admins).
@@ -212,7 +207,9 @@ async fn update_team(
 ) -> ApiResult<Json<Team>> {
     caller.require_role(Role::Admin)?;
     let mut tx = state.store.begin().await?;
-    let cur = super::get(tx.conn(), &id).await.map_err(not_found)?;
+    let cur = super::get(tx.conn(), &id)
+        .await
+        .map_err(ApiError::missing("team"))?;
     save(&mut tx, &id, req, Some(&cur)).await?;
     commit_change(&state, tx, &id, false).await?;
     Ok(Json(load(&state, &id).await?))
@@ -229,7 +226,9 @@ async fn delete_team(
 ) -> ApiResult<StatusCode> {
     caller.require_role(Role::Admin)?;
     let mut tx = state.store.begin().await?;
-    super::get(tx.conn(), &id).await.map_err(not_found)?;
+    super::get(tx.conn(), &id)
+        .await
+        .map_err(ApiError::missing("team"))?;
     super::set_members(&mut tx, &id, &[], &[]).await?;
     sqlx::query("DELETE FROM teams WHERE id = $1")
         .bind(&id)

@@ -200,20 +200,33 @@ impl TestApp {
     pub async fn get(&self, path: &str, token: &str) -> (StatusCode, Value) {
         self.call("GET", path, Some(token), None).await
     }
+    /// POST `body` as `content_type` to `path` as `token`: status and JSON answer.
+    pub async fn post_raw(
+        &self,
+        path: &str,
+        token: &str,
+        content_type: &str,
+        body: impl Into<String>,
+    ) -> (StatusCode, Value) {
+        let resp = self
+            .client
+            .post(self.url(path))
+            .bearer_auth(token)
+            .header("content-type", content_type)
+            .body(body.into())
+            .send()
+            .await
+            .expect("request sent");
+        let status = resp.status();
+        (status, resp.json().await.expect("JSON answer"))
+    }
+
     /// Upload Asterisk call records (`POST /channels/voice/records?format=asterisk`) as
     /// `token`; the import's report, after checking it answered 200 and stored `stored`.
     pub async fn upload_asterisk(&self, token: &str, records: &str, stored: i64) -> Value {
-        let resp = self
-            .client
-            .post(self.url("/api/v1/channels/voice/records?format=asterisk"))
-            .bearer_auth(token)
-            .header("content-type", "text/plain")
-            .body(records.to_string())
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(resp.status(), StatusCode::OK);
-        let report: Value = resp.json().await.unwrap();
+        let path = "/api/v1/channels/voice/records?format=asterisk";
+        let (status, report) = self.post_raw(path, token, "text/plain", records).await;
+        assert_eq!(status, StatusCode::OK);
         assert_eq!(report["stored"], stored, "{report}");
         report
     }

@@ -64,17 +64,8 @@ async fn merge(app: &TestApp, into: &str, from: &str) {
 
 /// Upload `csv` to the import; returns status and JSON answer.
 async fn import(app: &TestApp, token: &str, csv: impl Into<String>) -> (StatusCode, Value) {
-    let resp = app
-        .client
-        .post(app.url("/api/v1/orders/import"))
-        .bearer_auth(token)
-        .header("content-type", "text/csv")
-        .body(csv.into())
-        .send()
+    app.post_raw("/api/v1/orders/import", token, "text/csv", csv)
         .await
-        .expect("import sent");
-    let status = resp.status();
-    (status, resp.json().await.expect("JSON answer"))
 }
 
 /// The id of the customer with an identity, through the API's search.

@@ -5,7 +5,7 @@ use crate::auth::{Caller, Role};
 use crate::conversations;
 use crate::error::{ApiError, ApiJson, ApiPath, ApiResult};
 use crate::state::AppState;
-use crate::store::{ms_to_rfc3339, StoreError};
+use crate::store::ms_to_rfc3339;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
@@ -47,10 +47,7 @@ async fn chat_conversation(
     let mut conn = state.store.pool().acquire().await?;
     let conv = conversations::get(&mut conn, id)
         .await
-        .map_err(|e| match e {
-            StoreError::NotFound => ApiError::NotFound("conversation"),
-            other => other.into(),
-        })?;
+        .map_err(ApiError::missing("conversation"))?;
     scope.check(&conv)?;
     if conv.channel != CHANNEL {
         return Err(ApiError::invalid(

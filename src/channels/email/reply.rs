@@ -7,7 +7,7 @@ use crate::auth::{Caller, Role};
 use crate::conversations::{self as convs, Actor, NewMessage};
 use crate::error::{ApiError, ApiPath, ApiResult};
 use crate::state::AppState;
-use crate::store::{new_id, StoreError, Tx};
+use crate::store::{new_id, Tx};
 use crate::uploads::{clean_name, multipart_error};
 use axum::extract::{Request, State};
 use axum::http::{header, StatusCode};
@@ -59,10 +59,7 @@ pub async fn reply_with_files(
     let mut tx = state.store.begin().await?;
     let conv = convs::service::get(tx.conn(), &id)
         .await
-        .map_err(|e| match e {
-            StoreError::NotFound => ApiError::NotFound("conversation"),
-            o => o.into(),
-        })?;
+        .map_err(ApiError::missing("conversation"))?;
     scope.check(&conv)?;
     if conv.channel != "email" {
         return Err(ApiError::invalid(
