@@ -4,7 +4,8 @@
 // - an email's PDF is listed with a working download link; the agent replies with a file
 //   (staged, one removed, sent as one reply, listed and downloadable); its `cid:` logo shows after
 //   "Show images"; the Persian HTML body (`<body dir="rtl">`) reads right to left; the quoted
-//   history is folded.
+//   history is folded; the frame is as tall as the message (it grows when the quote unfolds,
+//   shrinks when it folds) and a link in it opens in a new tab.
 // Started by the Rust test `console::files::attachments_and_persian_html_email_in_a_real_browser`.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -14,7 +15,7 @@ import { env, ARTIFACT_DIR, requireEnv, launch, poll, watchedPage, signIn, openF
 const AGENT_PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAUAAAAFCAIAAAACDbGyAAAAEUlEQVR4nGMQqTiBjBgo5AMAHychNbRPxAYAAAAASUVORK5CYII=', 'base64');
 
 test('an agent sees and sends chat images, downloads an email PDF and reads a Persian email right to left', async () => {
-  requireEnv(['APP_URL', 'AGENT_EMAIL', 'AGENT_PASSWORD', 'CHAT_CONVERSATION_ID', 'EMAIL_CONVERSATION_ID', 'PDF_NAME', 'QUOTED', 'EMAIL_SUBJECT']);
+  requireEnv(['APP_URL', 'AGENT_EMAIL', 'AGENT_PASSWORD', 'CHAT_CONVERSATION_ID', 'EMAIL_CONVERSATION_ID', 'PDF_NAME', 'QUOTED', 'EMAIL_SUBJECT', 'LINK_URL', 'LINK_TEXT']);
   const browser = await launch();
   const { page, problems } = await watchedPage(browser, 'en-GB');
   try {
@@ -59,6 +60,31 @@ test('an agent sees and sends chat images, downloads an email PDF and reads a Pe
     assert.equal(await quoted.count(), 1);
     assert.equal(await quoted.isVisible(), false, 'quoted history is folded');
     assert.equal(await frame.locator('details.quoted > summary').isVisible(), true);
+
+    // The frame is as tall as the message: nothing to scroll inside it, no empty box below.
+    const sizes = () => page.getByTestId('email-frame').evaluate((f) => {
+      const html = f.contentDocument.documentElement;
+      return { frame: f.clientHeight, message: Math.ceil(html.getBoundingClientRect().height) };
+    });
+    const fitted = async (what, ok) => {
+      let last;
+      await poll(what, async () => { last = await sizes(); return Math.abs(last.frame - last.message) <= 1 && ok(last); });
+      return last;
+    };
+    const folded = await fitted('the frame to fit the message', (s) => s.message > 40);
+    assert.ok(folded.frame < 160, `a three-line message in a ${folded.frame}px frame`);
+    await frame.locator('details.quoted > summary').click();
+    const unfolded = await fitted('the frame to grow with the quote', (s) => s.frame > folded.frame + 10);
+    assert.equal(await quoted.isVisible(), true);
+    await frame.locator('details.quoted > summary').click();
+    await fitted('the frame to shrink with the quote', (s) => s.frame < unfolded.frame);
+
+    // A link opens in a new tab, outside the frame.
+    const [tab] = await Promise.all([page.context().waitForEvent('page'), frame.getByText(env.LINK_TEXT).click()]);
+    await tab.waitForLoadState();
+    assert.equal(tab.url(), env.LINK_URL);
+    assert.equal((await tab.locator('body').textContent()).trim(), 'ok');
+    await tab.close();
 
     // The cid: logo is blank until "Show images", then loads.
     const logo = frame.locator('img[alt="logo"]');

@@ -9,6 +9,25 @@ import { env, ARTIFACT_DIR, requireEnv, launch, watchedPage, signIn, row, poll, 
 
 const headers = (page, id) => page.locator(`[data-testid="${id}"] th`).allInnerTexts();
 
+// Both search boxes show their whole placeholder, and the top bar is one row.
+async function wholeTopBar(page) {
+  for (const id of ['conversation-search', 'customer-search']) {
+    const [text, needed, room] = await page.getByTestId(id).evaluate((el) => {
+      const cs = getComputedStyle(el);
+      const ctx = document.createElement('canvas').getContext('2d');
+      ctx.font = cs.font;
+      const room = el.clientWidth - parseFloat(cs.paddingLeft) - parseFloat(cs.paddingRight);
+      return [el.placeholder, ctx.measureText(el.placeholder).width, room];
+    });
+    assert.ok(needed <= room, `the placeholder "${text}" needs ${needed}px of ${room}px`);
+  }
+  const bar = await page.locator('#topbar').boundingBox();
+  assert.ok(bar.height < 60, `the top bar wraps: ${bar.height}px high`);
+  // No view button is cut at the views' edge ("Repo…"): those that do not fit are under "More".
+  const past = await page.locator('#topbar .views').evaluate((v) => v.scrollWidth - v.clientWidth);
+  assert.ok(past <= 0, `the views run ${past}px past their room`);
+}
+
 test('history in Persian, rating stars, a clean Unassigned list and stable supervisor tables', async () => {
   requireEnv(['APP_URL', 'AGENT_EMAIL', 'AGENT_PASSWORD', 'CHAT_CONVERSATION_ID', 'CALL_CONVERSATION_ID', 'OPEN_CONVERSATION_ID', 'COMMENT', 'MISSED_CONVERSATION_ID', 'LOGGED_CALL_ID']);
   const browser = await launch();
@@ -28,6 +47,17 @@ test('history in Persian, rating stars, a clean Unassigned list and stable super
     const line = page.locator('[data-testid="message"][data-seq="1"] .body');
     await line.filter({ hasText: 'تماس ورودی، بی‌پاسخ' }).waitFor();
     assert.doesNotMatch(await page.getByTestId('messages').innerText(), /Missed|Inbound|answered/);
+    // On a narrow screen its subject is cut, and the cut takes words, never the number's
+    // digits ("…9124445566 تماس ورودی از" had lost the 0).
+    await page.setViewportSize({ width: 760, height: 800 });
+    await poll('the missed call\'s subject to be cut', async () => missed.locator('.subject-words').evaluate((w) => w.scrollWidth > w.clientWidth).catch(() => false));
+    const number = await missed.locator('.subject').evaluate((el) => {
+      const n = el.querySelector('.subject-number');
+      const [a, b] = [el.getBoundingClientRect(), n.getBoundingClientRect()];
+      return { text: n.textContent, whole: n.scrollWidth <= n.clientWidth && b.left >= a.left - 0.5 && b.right <= a.right + 0.5 };
+    });
+    assert.deepEqual(number, { text: '+989121112222', whole: true });
+    await page.setViewportSize({ width: 1400, height: 900 });
 
     // The rated chat: stars and comment; the transfer in Persian.
     await page.getByTestId('filter-status').selectOption('resolved');
@@ -80,20 +110,9 @@ test('history in Persian, rating stars, a clean Unassigned list and stable super
       assert.equal(lines, 1, `the queue name ${name} wraps`);
     }
     // …and both search boxes show their whole placeholder (the conversation search's was cut
-    // to "(En…" in Persian, its key hint now in its title).
-    for (const id of ['conversation-search', 'customer-search']) {
-      const [text, needed, room] = await page.getByTestId(id).evaluate((el) => {
-        const cs = getComputedStyle(el);
-        const ctx = document.createElement('canvas').getContext('2d');
-        ctx.font = cs.font;
-        const room = el.clientWidth - parseFloat(cs.paddingLeft) - parseFloat(cs.paddingRight);
-        return [el.placeholder, ctx.measureText(el.placeholder).width, room];
-      });
-      assert.ok(needed <= room, `the placeholder "${text}" needs ${needed}px of ${room}px`);
-    }
-    // A supervisor's top bar (more views than an agent's) keeps one row on a laptop screen.
-    const bar = await page.locator('#topbar').boundingBox();
-    assert.ok(bar.height < 60, `the top bar wraps: ${bar.height}px high`);
+    // to "(En…" in Persian, its key hint now in its title); the top bar (more views than an
+    // agent's) keeps one row on a laptop screen.
+    await wholeTopBar(page);
     // A table wider than the page scrolls inside its box: nothing runs off the screen's edge.
     const width = page.viewportSize().width;
     for (const id of ['stats-queues', 'stats-agents']) {
@@ -102,6 +121,14 @@ test('history in Persian, rating stars, a clean Unassigned list and stable super
     }
     await page.screenshot({ path: join(ARTIFACT_DIR, 'console-fa-supervisor.png') });
     await readmeShot(page, 'console-fa-supervisor.png');
+    // The same in English on a smaller laptop (1,280 px cut both to "Search custo…"): the
+    // views make room, into "More".
+    await page.getByTestId('lang-toggle').click();
+    await page.getByTestId('customer-search').and(page.locator('[placeholder="Search customers…"]')).waitFor();
+    await page.setViewportSize({ width: 1280, height: 800 });
+    await poll('the top bar to fit the window', async () => wholeTopBar(page).then(() => true, () => false), 3000).catch(() => {});
+    await wholeTopBar(page);
+    await page.screenshot({ path: join(ARTIFACT_DIR, 'console-en-1280.png') });
     assert.deepEqual(problems, [], 'no console errors or failed requests');
   } catch (e) {
     await page.screenshot({ path: join(ARTIFACT_DIR, 'console-small-failure.png') }).catch(() => {});

@@ -1477,6 +1477,7 @@ h('button', { type: 'button', class: 'btn', 'data-testid': 'logout', onclick: lo
 fitViews();
 }
 function fitViews() {
+fitSearchBoxes();
 var views = $('#topbar .views');
 if (!views) return;
 var more = $('#views-more');
@@ -1493,6 +1494,18 @@ var buttons = Array.prototype.slice.call(views.querySelectorAll('.tabbtn'));
 for (var i = buttons.length - 1; i > 0 && views.scrollWidth > views.clientWidth; i--) {
 if (!buttons[i].classList.contains('active')) list.insertBefore(buttons[i], list.firstChild);
 }
+}
+var measuring = null;
+function fitSearchBoxes() {
+measuring = measuring || document.createElement('canvas').getContext('2d');
+document.querySelectorAll('#topbar .search input').forEach(function (input) {
+var cs = getComputedStyle(input);
+measuring.font = cs.font;
+var edges = ['paddingLeft', 'paddingRight', 'borderLeftWidth', 'borderRightWidth']
+.reduce(function (sum, k) { return sum + (parseFloat(cs[k]) || 0); }, 0);
+var need = Math.ceil(measuring.measureText(input.placeholder).width + edges) + 2;
+input.parentNode.style.setProperty('--fit', need + 'px');
+});
 }
 var fitViewsTimer = null;
 window.addEventListener('resize', function () {
@@ -1722,7 +1735,7 @@ h('span', { class: 'chan' }, channelIcon(c.channel)),
 h('span', { class: 'rowmain' },
 h('span', { class: 'line1' }, name, segmentSlot(c.customer_id, 'row-segment'), h('time', { class: 'time', datetime: c.last_message_at || c.updated_at }, fmtShortTime(c.last_message_at || c.updated_at))),
 h('span', { class: 'line2' },
-h('span', { class: 'subject', dir: 'auto' }, localSubject(c.subject) || convNumber(c)),
+subjectLine(c.subject, convNumber(c), 'subject'),
 h('span', { class: 'status-pill status-' + c.status }, t('status.' + c.status, null, c.status)),
 unread ? h('span', { class: 'dot', 'data-testid': 'unread-dot', role: 'img', 'aria-label': t('list.unread') }) : null)));
 return li;
@@ -2202,6 +2215,10 @@ var url = images.cid[img.getAttribute('data-cid')];
 if (url) { img.setAttribute('src', url); img.removeAttribute('data-cid'); }
 });
 }
+doc.querySelectorAll('a[href]').forEach(function (a) {
+a.setAttribute('target', '_blank');
+a.setAttribute('rel', 'noopener noreferrer nofollow');
+});
 emailDirection(doc);
 foldEmailQuotes(doc);
 var csp = doc.createElement('meta');
@@ -2213,8 +2230,25 @@ base.textContent = 'body{font-family:Vazirmatn,Tahoma,system-ui,sans-serif;margi
 doc.head.appendChild(base);
 return '<!DOCTYPE html>' + doc.documentElement.outerHTML;
 }
+function fitFrame(frame) {
+var doc = frame.contentDocument;
+if (!doc || !doc.documentElement) return;
+if (frame.fitting) frame.fitting.disconnect();
+var fit = function () {
+var box = frame.closest('#messages');
+var atBottom = box && box.scrollHeight - box.scrollTop - box.clientHeight < 40;
+var border = frame.offsetHeight - frame.clientHeight;
+frame.style.height = Math.ceil(doc.documentElement.getBoundingClientRect().height) + border + 'px';
+if (atBottom) box.scrollTop = box.scrollHeight;
+};
+fit();
+frame.fitting = new ResizeObserver(fit);
+frame.fitting.observe(doc.documentElement);
+}
 function emailFrame(html, m) {
-var frame = h('iframe', { sandbox: '', referrerpolicy: 'no-referrer', class: 'email-frame', title: t('msg.html'), 'data-testid': 'email-frame' });
+var frame = h('iframe', { sandbox: 'allow-same-origin allow-popups allow-popups-to-escape-sandbox', referrerpolicy: 'no-referrer',
+class: 'email-frame', title: t('msg.html'), 'data-testid': 'email-frame' });
+frame.addEventListener('load', function () { fitFrame(frame); });
 frame.srcdoc = emailDoc(html, null);
 var hasImages = /data-remote-src|data-cid/.test(html);
 var btn = hasImages ? h('button', { type: 'button', class: 'btn small', 'data-testid': 'show-images',
@@ -2554,13 +2588,25 @@ var SUBJECT_FORMS = [
 [/^Inbound fax from (.+)$/, 'subject.inboundFax'],
 [/^Outbound fax to (.+)$/, 'subject.outboundFax']
 ];
+function subjectForm(s) {
+for (var i = 0; s && i < SUBJECT_FORMS.length; i++) {
+var m = SUBJECT_FORMS[i][0].exec(s);
+if (m) return { key: SUBJECT_FORMS[i][1], number: m[1] };
+}
+return null;
+}
 function localSubject(s) {
 if (!s || LANG === 'en') return s;
-for (var i = 0; i < SUBJECT_FORMS.length; i++) {
-var m = SUBJECT_FORMS[i][0].exec(s);
-if (m) return t(SUBJECT_FORMS[i][1], { n: '\u2066' + m[1] + '\u2069' });
+var form = subjectForm(s);
+return form ? t(form.key, { n: '\u2066' + form.number + '\u2069' }) : s;
 }
-return s;
+function subjectLine(s, fallback, cls) {
+var form = subjectForm(s);
+if (!form) return h('span', { class: cls, dir: 'auto' }, localSubject(s) || fallback);
+var words = function (x) { return x.trim() ? h('span', { class: 'subject-words' }, x.trim()) : null; };
+var parts = t(form.key, { n: '\u0000' }).split('\u0000');
+return h('span', { class: cls + ' split', dir: 'auto', title: localSubject(s) },
+words(parts[0]), h('bdi', { class: 'subject-number', dir: 'ltr' }, form.number), words(parts[1] || ''));
 }
 function clockText(secs) {
 return fmtCountdown(typeof secs === 'number' ? secs : 0);
@@ -3110,7 +3156,7 @@ ol.appendChild(h('li', { class: 'tl-item tl-' + it.kind + (it.internal ? ' inter
 'data-testid': 'timeline-item', tabindex: '0', role: 'link',
 onclick: function () { openConversation(it.conversation_id); },
 onkeydown: function (e) { if (e.key === 'Enter') openConversation(it.conversation_id); } },
-h('div', { class: 'tl-meta' }, channelIcon(it.channel), h('span', { dir: 'auto', class: 'tl-subject' }, localSubject(it.subject) || num),
+h('div', { class: 'tl-meta' }, channelIcon(it.channel), subjectLine(it.subject, num, 'tl-subject'),
 h('time', { class: 'muted', datetime: it.at }, fmtShortTime(it.at))),
 h('div', { class: 'tl-body', dir: 'auto' }, text)));
 });
@@ -3685,7 +3731,7 @@ onclick: open, onkeydown: function (e) { if (e.key === 'Enter') open(); } },
 h('div', { class: 'csearch-head' },
 channelIcon(c.channel),
 h('span', { class: 'num' }, convNumber(c)),
-h('span', { class: 'subject', dir: 'auto' }, localSubject(c.subject) || ''),
+subjectLine(c.subject, '', 'subject'),
 name,
 h('span', { class: 'chip status-' + c.status }, t('status.' + c.status))),
 h('p', { class: 'snippet', dir: 'auto', 'data-testid': 'search-snippet' }, snippetNodes(c.snippet))));

@@ -257,6 +257,7 @@ function renderTopbar() {
 // On a narrow screen the views that do not fit go, last first, into a "More" menu after the
 // bar (the current view stays on the bar); a wider window takes them back.
 function fitViews() {
+  fitSearchBoxes();
   var views = $('#topbar .views');
   if (!views) return;
   var more = $('#views-more');
@@ -273,6 +274,22 @@ function fitViews() {
   for (var i = buttons.length - 1; i > 0 && views.scrollWidth > views.clientWidth; i--) {
     if (!buttons[i].classList.contains('active')) list.insertBefore(buttons[i], list.firstChild);
   }
+}
+
+// A search box is never narrower than its placeholder ("Search custo…" said nothing): its
+// least width (`--fit`) is the placeholder's, measured in its own font, and the views give
+// way first.
+var measuring = null;
+function fitSearchBoxes() {
+  measuring = measuring || document.createElement('canvas').getContext('2d');
+  document.querySelectorAll('#topbar .search input').forEach(function (input) {
+    var cs = getComputedStyle(input);
+    measuring.font = cs.font;
+    var edges = ['paddingLeft', 'paddingRight', 'borderLeftWidth', 'borderRightWidth']
+      .reduce(function (sum, k) { return sum + (parseFloat(cs[k]) || 0); }, 0);
+    var need = Math.ceil(measuring.measureText(input.placeholder).width + edges) + 2;
+    input.parentNode.style.setProperty('--fit', need + 'px');
+  });
 }
 
 var fitViewsTimer = null;

@@ -114,10 +114,13 @@ function emailDirection(doc) {
 }
 
 // E-mail HTML (already sanitised by the server) goes only into a sandboxed iframe via srcdoc.
-// The sandbox has no tokens at all: no scripts, no same origin, no forms, no popups. Remote
-// images arrive as data-remote-src and inline ones as data-cid; "show images" rewrites the
-// document (parsed inertly with DOMParser, never attached to our page) and reloads the iframe.
-// A CSP meta tag blocks any remote fetch until then.
+// The sandbox runs no scripts and sends no forms. It keeps the page's origin so that the
+// console can measure the message and make the frame as tall as it is (without scripts a
+// same-origin frame can do nothing with that origin), and it lets a link open in a new tab
+// outside the sandbox (a link followed inside the frame would load a whole site into it).
+// Remote images arrive as data-remote-src and inline ones as data-cid; "show images" rewrites
+// the document (parsed inertly with DOMParser, never attached to our page) and reloads the
+// iframe. A CSP meta tag blocks any remote fetch until then.
 function emailDoc(html, images) {
   var doc = new DOMParser().parseFromString(html, 'text/html');
   doc.querySelectorAll('script, meta[http-equiv], base, object, embed').forEach(function (el) { el.remove(); });
@@ -131,6 +134,10 @@ function emailDoc(html, images) {
       if (url) { img.setAttribute('src', url); img.removeAttribute('data-cid'); }
     });
   }
+  doc.querySelectorAll('a[href]').forEach(function (a) {
+    a.setAttribute('target', '_blank');
+    a.setAttribute('rel', 'noopener noreferrer nofollow');
+  });
   emailDirection(doc);
   foldEmailQuotes(doc);
   var csp = doc.createElement('meta');
@@ -143,8 +150,29 @@ function emailDoc(html, images) {
   return '<!DOCTYPE html>' + doc.documentElement.outerHTML;
 }
 
+// The frame as tall as the message it shows, measured when it loads and again whenever the
+// message's size changes (an image arrives, quoted text unfolds, the window narrows). The
+// border is counted, so a message sized by its frame (height: 100%) stays put.
+function fitFrame(frame) {
+  var doc = frame.contentDocument;
+  if (!doc || !doc.documentElement) return;
+  if (frame.fitting) frame.fitting.disconnect();
+  var fit = function () {
+    var box = frame.closest('#messages');
+    var atBottom = box && box.scrollHeight - box.scrollTop - box.clientHeight < 40;
+    var border = frame.offsetHeight - frame.clientHeight;
+    frame.style.height = Math.ceil(doc.documentElement.getBoundingClientRect().height) + border + 'px';
+    if (atBottom) box.scrollTop = box.scrollHeight;
+  };
+  fit();
+  frame.fitting = new ResizeObserver(fit);
+  frame.fitting.observe(doc.documentElement);
+}
+
 function emailFrame(html, m) {
-  var frame = h('iframe', { sandbox: '', referrerpolicy: 'no-referrer', class: 'email-frame', title: t('msg.html'), 'data-testid': 'email-frame' });
+  var frame = h('iframe', { sandbox: 'allow-same-origin allow-popups allow-popups-to-escape-sandbox', referrerpolicy: 'no-referrer',
+    class: 'email-frame', title: t('msg.html'), 'data-testid': 'email-frame' });
+  frame.addEventListener('load', function () { fitFrame(frame); });
   frame.srcdoc = emailDoc(html, null);
   var hasImages = /data-remote-src|data-cid/.test(html);
   var btn = hasImages ? h('button', { type: 'button', class: 'btn small', 'data-testid': 'show-images',

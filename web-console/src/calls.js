@@ -10,14 +10,32 @@ var SUBJECT_FORMS = [
   [/^Outbound fax to (.+)$/, 'subject.outboundFax']
 ];
 
+// The form a server-written subject has, with its number; null for any other subject.
+function subjectForm(s) {
+  for (var i = 0; s && i < SUBJECT_FORMS.length; i++) {
+    var m = SUBJECT_FORMS[i][0].exec(s);
+    if (m) return { key: SUBJECT_FORMS[i][1], number: m[1] };
+  }
+  return null;
+}
+
 // A server-written subject in the UI language; anything else as it is.
 function localSubject(s) {
   if (!s || LANG === 'en') return s;
-  for (var i = 0; i < SUBJECT_FORMS.length; i++) {
-    var m = SUBJECT_FORMS[i][0].exec(s);
-    if (m) return t(SUBJECT_FORMS[i][1], { n: '\u2066' + m[1] + '\u2069' });
-  }
-  return s;
+  var form = subjectForm(s);
+  return form ? t(form.key, { n: '\u2066' + form.number + '\u2069' }) : s;
+}
+
+// A subject on one line that may be cut (a list row, a search hit, the history): a call's or
+// fax's number stays whole and its words give way ("…9124445566 تماس ورودی از" had lost the
+// number's first digits at the cut); any other subject is one text that ends in "…".
+function subjectLine(s, fallback, cls) {
+  var form = subjectForm(s);
+  if (!form) return h('span', { class: cls, dir: 'auto' }, localSubject(s) || fallback);
+  var words = function (x) { return x.trim() ? h('span', { class: 'subject-words' }, x.trim()) : null; };
+  var parts = t(form.key, { n: '\u0000' }).split('\u0000');
+  return h('span', { class: cls + ' split', dir: 'auto', title: localSubject(s) },
+    words(parts[0]), h('bdi', { class: 'subject-number', dir: 'ltr' }, form.number), words(parts[1] || ''));
 }
 
 function clockText(secs) {

@@ -112,7 +112,7 @@ function listRow(c, i) {
     h('span', { class: 'rowmain' },
       h('span', { class: 'line1' }, name, segmentSlot(c.customer_id, 'row-segment'), h('time', { class: 'time', datetime: c.last_message_at || c.updated_at }, fmtShortTime(c.last_message_at || c.updated_at))),
       h('span', { class: 'line2' },
-        h('span', { class: 'subject', dir: 'auto' }, localSubject(c.subject) || convNumber(c)),
+        subjectLine(c.subject, convNumber(c), 'subject'),
         h('span', { class: 'status-pill status-' + c.status }, t('status.' + c.status, null, c.status)),
         unread ? h('span', { class: 'dot', 'data-testid': 'unread-dot', role: 'img', 'aria-label': t('list.unread') }) : null)));
   return li;

@@ -174,7 +174,7 @@ function renderTimeline() {
       'data-testid': 'timeline-item', tabindex: '0', role: 'link',
       onclick: function () { openConversation(it.conversation_id); },
       onkeydown: function (e) { if (e.key === 'Enter') openConversation(it.conversation_id); } },
-      h('div', { class: 'tl-meta' }, channelIcon(it.channel), h('span', { dir: 'auto', class: 'tl-subject' }, localSubject(it.subject) || num),
+      h('div', { class: 'tl-meta' }, channelIcon(it.channel), subjectLine(it.subject, num, 'tl-subject'),
         h('time', { class: 'muted', datetime: it.at }, fmtShortTime(it.at))),
       h('div', { class: 'tl-body', dir: 'auto' }, text)));
   });

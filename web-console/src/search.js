@@ -82,7 +82,7 @@ function renderConvSearch(panel, res, input, q) {
       h('div', { class: 'csearch-head' },
         channelIcon(c.channel),
         h('span', { class: 'num' }, convNumber(c)),
-        h('span', { class: 'subject', dir: 'auto' }, localSubject(c.subject) || ''),
+        subjectLine(c.subject, '', 'subject'),
         name,
         h('span', { class: 'chip status-' + c.status }, t('status.' + c.status))),
       h('p', { class: 'snippet', dir: 'auto', 'data-testid': 'search-snippet' }, snippetNodes(c.snippet))));

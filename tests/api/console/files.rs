@@ -10,6 +10,7 @@ use serde_json::{json, Value};
 const AGENT_EMAIL: &str = "files.agent@example.com";
 const PDF_NAME: &str = "invoice-1403.pdf";
 const QUOTED: &str = "متن نامهٔ قبلی";
+const LINK_TEXT: &str = "پیگیری سفارش";
 
 /// An 8×6 red PNG (a real image: the browser must decode it).
 const PNG_8X6: &[u8] = b"\x89\x50\x4e\x47\x0d\x0a\x1a\x0a\x00\x00\x00\x0d\x49\x48\x44\x52\x00\x00\x00\x08\x00\x00\x00\x06\x08\x02\x00\x00\x00\x71\x67\x48\xac\x00\x00\x00\x11\x49\x44\x41\x54\x78\x9c\x63\x38\x21\x27\x87\x15\x31\x0c\xa4\x04\x00\x69\x88\x30\xc1\x64\x85\xa2\xe2\x00\x00\x00\x00\x49\x45\x4e\x44\xae\x42\x60\x82";
@@ -19,9 +20,9 @@ fn b64(bytes: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
-/// A Persian HTML email (`<body dir="rtl">`) with a quoted reply, an inline `cid:` logo and a
-/// PDF attachment.
-fn persian_email() -> Vec<u8> {
+/// A Persian HTML email (`<body dir="rtl">`) with a link to `link`, a quoted reply, an inline
+/// `cid:` logo and a PDF attachment.
+fn persian_email(link: &str) -> Vec<u8> {
     format!(
         "From: Sara <sara@example.com>\r\nTo: support@example.com\r\nSubject: =?UTF-8?B?{subject}?=\r\n\
          Message-ID: <files-1@example.com>\r\nMIME-Version: 1.0\r\n\
@@ -37,6 +38,7 @@ fn persian_email() -> Vec<u8> {
         subject = b64("فاکتور سفارش".as_bytes()),
         html = b64(format!(
             "<html><body dir=\"rtl\" lang=\"fa\"><p>سلام، فاکتور پیوست است.</p>\
+             <p><a href=\"{link}\">{LINK_TEXT}</a></p>\
              <img src=\"cid:logo@shop.example\" alt=\"logo\"><blockquote>{QUOTED}</blockquote></body></html>"
         ).as_bytes()),
         png = b64(PNG_8X6),
@@ -103,7 +105,8 @@ async fn attachments_and_persian_html_email_in_a_real_browser() {
     app.agent(AGENT_EMAIL, "agent", json!({"name": "Nima"}))
         .await;
     let chat = visitor_sends_image(&app).await;
-    let email = inbound(&app, persian_email()).await;
+    let link = app.url("/healthz");
+    let email = inbound(&app, persian_email(&link)).await;
     let email_conv = email["conversation_id"].as_str().unwrap().to_string();
     // The agent route serves the visitor's file to agents only.
     let anon = app
@@ -124,6 +127,8 @@ async fn attachments_and_persian_html_email_in_a_real_browser() {
             ("EMAIL_CONVERSATION_ID", email_conv.clone()),
             ("PDF_NAME", PDF_NAME.into()),
             ("QUOTED", QUOTED.into()),
+            ("LINK_URL", link.clone()),
+            ("LINK_TEXT", LINK_TEXT.into()),
             ("EMAIL_SUBJECT", "فاکتور سفارش".into()),
         ],
         120,
