@@ -34,6 +34,23 @@ test('history in Persian, rating stars, a clean Unassigned list and stable super
   const { page, problems } = await watchedPage(browser, 'fa-IR');
   try {
     await signIn(page, env.AGENT_EMAIL, env.AGENT_PASSWORD);
+    // The list's key hint wraps between keys, never between a key and what it does ("/" at
+    // one line's end, "جستجو" on the next).
+    const apart = await page.getByTestId('shortcuts').evaluate((p) => {
+      const text = p.firstChild;
+      const parts = text.data.split('، ');
+      const lines = [];
+      let at = 0;
+      for (const part of parts) {
+        const r = document.createRange();
+        r.setStart(text, at);
+        r.setEnd(text, at + part.length);
+        lines.push([part, new Set([...r.getClientRects()].map((b) => Math.round(b.top))).size]);
+        at += part.length + 2;
+      }
+      return lines.filter(([, n]) => n > 1);
+    });
+    assert.deepEqual(apart, [], 'a key and its action on two lines');
     // Unassigned: the open conversation, not the resolved call log.
     await page.getByTestId('tab-unassigned').click();
     await row(page, env.OPEN_CONVERSATION_ID).waitFor();

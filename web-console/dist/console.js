@@ -310,7 +310,7 @@ en: {
 'stat.oldest_wait_seconds': 'Oldest wait',
 'stat.avg_wait_seconds': 'Average wait',
 'stat.agents_available': 'Agents available',
-'shortcuts': 'Keys: j/k move, Enter open, r reply, n note, / search',
+'shortcuts': 'Keys: j/k\u00a0move, Enter\u00a0open, r\u00a0reply, n\u00a0note, /\u00a0search',
 'view.teams': 'Teams',
 'tm.new': 'New team',
 'tm.none': 'No teams yet.',
@@ -678,7 +678,7 @@ STRINGS.fa = {
 'role.agent': 'کارشناس',
 'role.supervisor': 'سرپرست',
 'role.admin': 'مدیر',
-'shortcuts': 'کلیدها: j/k جابه‌جایی، Enter باز کردن، r پاسخ، n یادداشت، / جستجو',
+'shortcuts': 'کلیدها: j/k\u00a0جابه‌جایی، Enter\u00a0باز\u00a0کردن، r\u00a0پاسخ، n\u00a0یادداشت، /\u00a0جستجو',
 'view.teams': 'تیم‌ها',
 'tm.new': 'تیم تازه',
 'tm.none': 'هنوز تیمی نیست.',
@@ -1701,7 +1701,7 @@ onscroll: function (e) {
 var el = e.currentTarget;
 if (S.listCursor && !S.listLoading && el.scrollTop + el.clientHeight > el.scrollHeight - 60) loadList(true);
 } }),
-h('p', { class: 'hint muted' }, t('shortcuts'))]);
+h('p', { class: 'hint muted', 'data-testid': 'shortcuts' }, t('shortcuts'))]);
 renderListRows();
 }
 function renderListRows() {

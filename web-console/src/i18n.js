@@ -310,7 +310,7 @@ var STRINGS = {
     'stat.oldest_wait_seconds': 'Oldest wait',
     'stat.avg_wait_seconds': 'Average wait',
     'stat.agents_available': 'Agents available',
-    'shortcuts': 'Keys: j/k move, Enter open, r reply, n note, / search',
+    'shortcuts': 'Keys: j/k\u00a0move, Enter\u00a0open, r\u00a0reply, n\u00a0note, /\u00a0search',
     'view.teams': 'Teams',
     'tm.new': 'New team',
     'tm.none': 'No teams yet.',

@@ -311,7 +311,8 @@ STRINGS.fa = {
     'role.agent': 'کارشناس',
     'role.supervisor': 'سرپرست',
     'role.admin': 'مدیر',
-    'shortcuts': 'کلیدها: j/k جابه‌جایی، Enter باز کردن، r پاسخ، n یادداشت، / جستجو',
+    // A key and what it does stay on one line (no-break spaces); lines break after the commas.
+    'shortcuts': 'کلیدها: j/k\u00a0جابه‌جایی، Enter\u00a0باز\u00a0کردن، r\u00a0پاسخ، n\u00a0یادداشت، /\u00a0جستجو',
     'view.teams': 'تیم‌ها',
     'tm.new': 'تیم تازه',
     'tm.none': 'هنوز تیمی نیست.',

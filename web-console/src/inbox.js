@@ -76,7 +76,7 @@ function renderListPane() {
         var el = e.currentTarget;
         if (S.listCursor && !S.listLoading && el.scrollTop + el.clientHeight > el.scrollHeight - 60) loadList(true);
       } }),
-    h('p', { class: 'hint muted' }, t('shortcuts'))]);
+    h('p', { class: 'hint muted', 'data-testid': 'shortcuts' }, t('shortcuts'))]);
   renderListRows();
 }
 
