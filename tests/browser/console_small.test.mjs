@@ -141,7 +141,7 @@ test('history in Persian, rating stars, a clean Unassigned list and stable super
     // The same in English on a smaller laptop (1,280 px cut both to "Search custo…"): the
     // views make room, into "More".
     await page.getByTestId('lang-toggle').click();
-    await page.getByTestId('customer-search').and(page.locator('[placeholder="Search customers…"]')).waitFor();
+    await page.getByTestId('customer-search').and(page.locator('[data-long="Search customers…"]')).waitFor();
     await page.setViewportSize({ width: 1280, height: 800 });
     await poll('the top bar to fit the window', async () => wholeTopBar(page).then(() => true, () => false), 3000).catch(() => {});
     await wholeTopBar(page);

@@ -232,9 +232,11 @@ en: {
 'timeline.opened': 'Conversation {num} opened',
 'search.label': 'Search customers',
 'search.placeholder': 'Search customers…',
+'search.short': 'Customers…',
 'search.none': 'No customers found.',
 'csearch.label': 'Search conversations',
 'csearch.placeholder': 'Search conversations…',
+'csearch.short': 'Conversations…',
 'csearch.hint': 'Search conversations and messages (Enter)',
 'csearch.results': 'Search results',
 'csearch.conversations': 'Conversations',
@@ -597,9 +599,11 @@ STRINGS.fa = {
 'timeline.opened': 'گفتگوی {num} باز شد',
 'search.label': 'جستجوی مشتری',
 'search.placeholder': 'جستجوی مشتری…',
+'search.short': 'مشتری…',
 'search.none': 'مشتری‌ای پیدا نشد.',
 'csearch.label': 'جستجوی گفتگوها',
 'csearch.placeholder': 'جستجوی گفتگوها…',
+'csearch.short': 'گفتگوها…',
 'csearch.hint': 'جستجوی گفتگوها و پیام‌ها (Enter)',
 'csearch.results': 'نتایج جستجو',
 'csearch.conversations': 'گفتگوها',
@@ -1477,7 +1481,15 @@ h('button', { type: 'button', class: 'btn', 'data-testid': 'logout', onclick: lo
 fitViews();
 }
 function fitViews() {
-fitSearchBoxes();
+var boxes = Array.prototype.slice.call(document.querySelectorAll('#topbar .search input'));
+boxes.forEach(function (input) { fitSearchBox(input, input.getAttribute('data-short')); });
+moveViews();
+boxes.forEach(function (input) {
+var long = input.getAttribute('data-long');
+if (textWidth(input, long) <= input.clientWidth - edges(input, false)) input.placeholder = long;
+});
+}
+function moveViews() {
 var views = $('#topbar .views');
 if (!views) return;
 var more = $('#views-more');
@@ -1496,16 +1508,19 @@ if (!buttons[i].classList.contains('active')) list.insertBefore(buttons[i], list
 }
 }
 var measuring = null;
-function fitSearchBoxes() {
+function textWidth(input, text) {
 measuring = measuring || document.createElement('canvas').getContext('2d');
-document.querySelectorAll('#topbar .search input').forEach(function (input) {
+measuring.font = getComputedStyle(input).font;
+return Math.ceil(measuring.measureText(text || '').width) + 2;
+}
+function edges(input, borders) {
 var cs = getComputedStyle(input);
-measuring.font = cs.font;
-var edges = ['paddingLeft', 'paddingRight', 'borderLeftWidth', 'borderRightWidth']
-.reduce(function (sum, k) { return sum + (parseFloat(cs[k]) || 0); }, 0);
-var need = Math.ceil(measuring.measureText(input.placeholder).width + edges) + 2;
-input.parentNode.style.setProperty('--fit', need + 'px');
-});
+var keys = ['paddingLeft', 'paddingRight'].concat(borders ? ['borderLeftWidth', 'borderRightWidth'] : []);
+return keys.reduce(function (sum, k) { return sum + (parseFloat(cs[k]) || 0); }, 0);
+}
+function fitSearchBox(input, placeholder) {
+input.placeholder = placeholder;
+input.parentNode.style.setProperty('--fit', textWidth(input, placeholder) + edges(input, true) + 'px');
 }
 var fitViewsTimer = null;
 window.addEventListener('resize', function () {
@@ -1533,7 +1548,7 @@ renderLogin();
 }
 function searchBox() {
 var results = h('ul', { class: 'search-results', id: 'search-results', role: 'listbox', hidden: true, 'data-testid': 'search-results' });
-var input = h('input', { type: 'search', id: 'search', dir: 'auto', placeholder: t('search.placeholder'), 'aria-label': t('search.label'),
+var input = h('input', { type: 'search', id: 'search', dir: 'auto', placeholder: t('search.placeholder'), 'data-long': t('search.placeholder'), 'data-short': t('search.short'), 'aria-label': t('search.label'),
 'aria-controls': 'search-results', 'data-testid': 'customer-search', autocomplete: 'off' });
 var run = debounce(function () {
 var q = input.value.trim();
@@ -3683,7 +3698,7 @@ var CONV_SEARCH_PAGE = 20;
 function convSearchBox() {
 var panel = h('div', { class: 'csearch-panel', id: 'csearch-panel', role: 'region', 'aria-label': t('csearch.results'),
 hidden: true, 'data-testid': 'csearch-panel' });
-var input = h('input', { type: 'search', id: 'csearch', dir: 'auto', placeholder: t('csearch.placeholder'), title: t('csearch.hint'), 'aria-label': t('csearch.label'),
+var input = h('input', { type: 'search', id: 'csearch', dir: 'auto', placeholder: t('csearch.placeholder'), 'data-long': t('csearch.placeholder'), 'data-short': t('csearch.short'), title: t('csearch.hint'), 'aria-label': t('csearch.label'),
 'aria-controls': 'csearch-panel', 'data-testid': 'conversation-search', autocomplete: 'off' });
 function close() { panel.hidden = true; }
 function run() {

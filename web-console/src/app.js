@@ -254,10 +254,21 @@ function renderTopbar() {
   fitViews();
 }
 
+// The top bar on one row, at every width: search boxes at their least, then the views, then
+// the search boxes' whole placeholders where they have room.
+function fitViews() {
+  var boxes = Array.prototype.slice.call(document.querySelectorAll('#topbar .search input'));
+  boxes.forEach(function (input) { fitSearchBox(input, input.getAttribute('data-short')); });
+  moveViews();
+  boxes.forEach(function (input) {
+    var long = input.getAttribute('data-long');
+    if (textWidth(input, long) <= input.clientWidth - edges(input, false)) input.placeholder = long;
+  });
+}
+
 // On a narrow screen the views that do not fit go, last first, into a "More" menu after the
 // bar (the current view stays on the bar); a wider window takes them back.
-function fitViews() {
-  fitSearchBoxes();
+function moveViews() {
   var views = $('#topbar .views');
   if (!views) return;
   var more = $('#views-more');
@@ -276,20 +287,25 @@ function fitViews() {
   }
 }
 
-// A search box is never narrower than its placeholder ("Search custo…" said nothing): its
-// least width (`--fit`) is the placeholder's, measured in its own font, and the views give
-// way first.
+// A search box is never narrower than its placeholder ("Search custo…" said nothing): it
+// shows its short one ("Customers…") and is at least that wide (`--fit`); the views give way
+// first, and a box with room for its whole placeholder ("Search customers…") shows that.
 var measuring = null;
-function fitSearchBoxes() {
+function textWidth(input, text) {
   measuring = measuring || document.createElement('canvas').getContext('2d');
-  document.querySelectorAll('#topbar .search input').forEach(function (input) {
-    var cs = getComputedStyle(input);
-    measuring.font = cs.font;
-    var edges = ['paddingLeft', 'paddingRight', 'borderLeftWidth', 'borderRightWidth']
-      .reduce(function (sum, k) { return sum + (parseFloat(cs[k]) || 0); }, 0);
-    var need = Math.ceil(measuring.measureText(input.placeholder).width + edges) + 2;
-    input.parentNode.style.setProperty('--fit', need + 'px');
-  });
+  measuring.font = getComputedStyle(input).font;
+  return Math.ceil(measuring.measureText(text || '').width) + 2;
+}
+
+function edges(input, borders) {
+  var cs = getComputedStyle(input);
+  var keys = ['paddingLeft', 'paddingRight'].concat(borders ? ['borderLeftWidth', 'borderRightWidth'] : []);
+  return keys.reduce(function (sum, k) { return sum + (parseFloat(cs[k]) || 0); }, 0);
+}
+
+function fitSearchBox(input, placeholder) {
+  input.placeholder = placeholder;
+  input.parentNode.style.setProperty('--fit', textWidth(input, placeholder) + edges(input, true) + 'px');
 }
 
 var fitViewsTimer = null;
@@ -323,7 +339,7 @@ function logout() {
 
 function searchBox() {
   var results = h('ul', { class: 'search-results', id: 'search-results', role: 'listbox', hidden: true, 'data-testid': 'search-results' });
-  var input = h('input', { type: 'search', id: 'search', dir: 'auto', placeholder: t('search.placeholder'), 'aria-label': t('search.label'),
+  var input = h('input', { type: 'search', id: 'search', dir: 'auto', placeholder: t('search.placeholder'), 'data-long': t('search.placeholder'), 'data-short': t('search.short'), 'aria-label': t('search.label'),
     'aria-controls': 'search-results', 'data-testid': 'customer-search', autocomplete: 'off' });
   var run = debounce(function () {
     var q = input.value.trim();

@@ -33,7 +33,7 @@ var CONV_SEARCH_PAGE = 20;
 function convSearchBox() {
   var panel = h('div', { class: 'csearch-panel', id: 'csearch-panel', role: 'region', 'aria-label': t('csearch.results'),
     hidden: true, 'data-testid': 'csearch-panel' });
-  var input = h('input', { type: 'search', id: 'csearch', dir: 'auto', placeholder: t('csearch.placeholder'), title: t('csearch.hint'), 'aria-label': t('csearch.label'),
+  var input = h('input', { type: 'search', id: 'csearch', dir: 'auto', placeholder: t('csearch.placeholder'), 'data-long': t('csearch.placeholder'), 'data-short': t('csearch.short'), title: t('csearch.hint'), 'aria-label': t('csearch.label'),
     'aria-controls': 'csearch-panel', 'data-testid': 'conversation-search', autocomplete: 'off' });
   function close() { panel.hidden = true; }
   function run() {
