@@ -5,7 +5,8 @@
 //   (staged, one removed, sent as one reply, listed and downloadable); its `cid:` logo shows after
 //   "Show images"; the Persian HTML body (`<body dir="rtl">`) reads right to left; the quoted
 //   history is folded; the frame is as tall as the message (it grows when the quote unfolds,
-//   shrinks when it folds) and a link in it opens in a new tab.
+//   shrinks when it folds, and a block sized to the window does not make it grow without end)
+//   and a link in it opens in a new tab.
 // Started by the Rust test `console::files::attachments_and_persian_html_email_in_a_real_browser`.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

@@ -2230,6 +2230,11 @@ var url = images.cid[img.getAttribute('data-cid')];
 if (url) { img.setAttribute('src', url); img.removeAttribute('data-cid'); }
 });
 }
+doc.querySelectorAll('[style]').forEach(function (el) {
+['height', 'min-height', 'max-height'].forEach(function (p) {
+if (/v(h|w|min|max|b|i)\b/i.test(el.style.getPropertyValue(p))) el.style.removeProperty(p);
+});
+});
 doc.querySelectorAll('a[href]').forEach(function (a) {
 a.setAttribute('target', '_blank');
 a.setAttribute('rel', 'noopener noreferrer nofollow');

@@ -134,6 +134,12 @@ function emailDoc(html, images) {
       if (url) { img.setAttribute('src', url); img.removeAttribute('data-cid'); }
     });
   }
+  // A height relative to the frame's own (100vh) would grow with the frame that fits it.
+  doc.querySelectorAll('[style]').forEach(function (el) {
+    ['height', 'min-height', 'max-height'].forEach(function (p) {
+      if (/v(h|w|min|max|b|i)\b/i.test(el.style.getPropertyValue(p))) el.style.removeProperty(p);
+    });
+  });
   doc.querySelectorAll('a[href]').forEach(function (a) {
     a.setAttribute('target', '_blank');
     a.setAttribute('rel', 'noopener noreferrer nofollow');

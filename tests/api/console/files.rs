@@ -20,8 +20,9 @@ fn b64(bytes: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
-/// A Persian HTML email (`<body dir="rtl">`) with a link to `link`, a quoted reply, an inline
-/// `cid:` logo and a PDF attachment.
+/// A Persian HTML email (`<body dir="rtl">`) with a link to `link`, a block as tall as the
+/// window (`100vh`, as newsletters have), a quoted reply, an inline `cid:` logo and a PDF
+/// attachment.
 fn persian_email(link: &str) -> Vec<u8> {
     format!(
         "From: Sara <sara@example.com>\r\nTo: support@example.com\r\nSubject: =?UTF-8?B?{subject}?=\r\n\
@@ -38,7 +39,7 @@ fn persian_email(link: &str) -> Vec<u8> {
         subject = b64("فاکتور سفارش".as_bytes()),
         html = b64(format!(
             "<html><body dir=\"rtl\" lang=\"fa\"><p>سلام، فاکتور پیوست است.</p>\
-             <p><a href=\"{link}\">{LINK_TEXT}</a></p>\
+             <p><a href=\"{link}\">{LINK_TEXT}</a></p><div style=\"height: 100vh\"></div>\
              <img src=\"cid:logo@shop.example\" alt=\"logo\"><blockquote>{QUOTED}</blockquote></body></html>"
         ).as_bytes()),
         png = b64(PNG_8X6),
