@@ -1,5 +1,6 @@
 // Attachments and HTML email in the console, in a real browser (English UI):
-// - a visitor's image sent from the widget is shown to the agent (the image really loads);
+// - a visitor's image sent from the widget is shown to the agent (the image really loads), and
+//   the web address the visitor typed is a link that opens in a new tab;
 // - the agent sends an image into the chat from the composer;
 // - an email's PDF is listed with a working download link; the agent replies with a file
 //   (staged, one removed, sent as one reply, listed and downloadable); its `cid:` logo shows after
@@ -29,6 +30,15 @@ test('an agent sees and sends chat images, downloads an email PDF and reads a Pe
     await visitorImg.waitFor();
     await poll('the visitor image to load', async () => (await loadedWidth(visitorImg)) === 8);
     assert.equal(await visitorImg.getAttribute('alt'), 'receipt.png');
+
+    // The visitor's address is a link (without the sentence's full stop) that opens in a new tab.
+    const said = page.locator('[data-testid="message"].customer [data-testid="message-link"]');
+    await said.waitFor();
+    assert.equal(await said.innerText(), env.LINK_URL);
+    const [opened] = await Promise.all([page.context().waitForEvent('page'), said.click()]);
+    await opened.waitForLoadState();
+    assert.equal(opened.url(), env.LINK_URL);
+    await opened.close();
 
     // The agent sends an image into the chat.
     const sent = page.waitForResponse((r) => r.request().method() === 'POST' && r.url().endsWith(`/channels/chat/conversations/${env.CHAT_CONVERSATION_ID}/attachments`));

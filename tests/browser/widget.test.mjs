@@ -15,6 +15,7 @@ const ARTIFACT_DIR = process.env.ARTIFACT_DIR || 'artifacts';
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const QUESTION = 'سلام، سفارشم کجاست؟';
 const ANSWER = 'سفارش شما ارسال شد';
+const TRACK = 'https://shop.example/track/42';
 // A 1×1 PNG.
 const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==', 'base64');
 
@@ -72,12 +73,15 @@ test('a visitor asks in Persian, sees the reply right-to-left, sends a picture a
     });
     const messages = await api('GET', `/api/v1/conversations/${conv.id}/messages`);
     assert.equal(messages.items[0].body, QUESTION);
-    await api('POST', `/api/v1/conversations/${conv.id}/messages`, { body: ANSWER });
+    await api('POST', `/api/v1/conversations/${conv.id}/messages`, { body: `${ANSWER}: ${TRACK}.` });
 
     const reply = page.locator('[data-testid="message"][data-author="agent"]').first();
     await reply.waitFor({ timeout: 15000 });
     assert.equal(await reply.getAttribute('data-seq'), '2');
     assert.match(await reply.innerText(), new RegExp(ANSWER));
+    // The address in it is a link to a new tab, without the sentence's full stop.
+    const track = reply.locator('a');
+    assert.deepEqual([await track.getAttribute('href'), await track.innerText(), await track.getAttribute('target')], [TRACK, TRACK, '_blank']);
     assert.equal(await reply.locator('.bubble').getAttribute('dir'), 'rtl');
     const state = await page.evaluate(() => window.Switchboard.state());
     assert.equal(state.lastSeq, 2);

@@ -1114,6 +1114,18 @@ if (Array.isArray(child)) { child.forEach(function (c) { append(el, c); }); retu
 if (typeof child === 'string' || typeof child === 'number') el.appendChild(document.createTextNode(String(child)));
 else el.appendChild(child);
 }
+function linkedText(text) {
+var out = [];
+String(text || '').split(/(https?:\/\/[^\s<>"]+)/).forEach(function (part, i) {
+if (!part) return;
+if (i % 2 === 0) { out.push(part); return; }
+var tail = (/[.,;:!?)\]}»،؛؟]+$/.exec(part) || [''])[0];
+var url = part.slice(0, part.length - tail.length);
+out.push(h('a', { href: url, target: '_blank', rel: 'noopener noreferrer nofollow', dir: 'ltr', 'data-testid': 'message-link' }, url));
+if (tail) out.push(tail);
+});
+return out;
+}
 function clear(el) {
 while (el.firstChild) el.removeChild(el.firstChild);
 return el;
@@ -2110,10 +2122,11 @@ else author = agentName(m.author_id) || t('msg.agent');
 var html = m.meta && typeof m.meta.html_sanitized === 'string' ? m.meta.html_sanitized : null;
 var body;
 if (html) {
-body = h('div', { class: 'body html' }, emailFrame(html, m), m.body ? h('details', { class: 'plain' }, h('summary', null, t('msg.plain')), h('div', { class: 'text', dir: 'auto' }, m.body)) : null);
+body = h('div', { class: 'body html' }, emailFrame(html, m), m.body ? h('details', { class: 'plain' }, h('summary', null, t('msg.plain')), h('div', { class: 'text', dir: 'auto' }, linkedText(m.body))) : null);
 } else if (!attachmentOnly(m)) {
-var text = callLine(m) || m.body;
-body = h('div', { class: 'body text', dir: textDir(text) === 'auto' ? 'auto' : textDir(text) }, text);
+var line = callLine(m);
+var text = line || m.body;
+body = h('div', { class: 'body text', dir: textDir(text) === 'auto' ? 'auto' : textDir(text) }, line || linkedText(m.body));
 }
 return h('article', {
 class: 'bubble ' + kind + (m.internal ? ' internal' : ''), 'data-testid': 'message', 'data-seq': String(m.seq),

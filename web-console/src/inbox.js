@@ -522,10 +522,11 @@ function messageBubble(m) {
   var html = m.meta && typeof m.meta.html_sanitized === 'string' ? m.meta.html_sanitized : null;
   var body;
   if (html) {
-    body = h('div', { class: 'body html' }, emailFrame(html, m), m.body ? h('details', { class: 'plain' }, h('summary', null, t('msg.plain')), h('div', { class: 'text', dir: 'auto' }, m.body)) : null);
+    body = h('div', { class: 'body html' }, emailFrame(html, m), m.body ? h('details', { class: 'plain' }, h('summary', null, t('msg.plain')), h('div', { class: 'text', dir: 'auto' }, linkedText(m.body))) : null);
   } else if (!attachmentOnly(m)) {
-    var text = callLine(m) || m.body;
-    body = h('div', { class: 'body text', dir: textDir(text) === 'auto' ? 'auto' : textDir(text) }, text);
+    var line = callLine(m);
+    var text = line || m.body;
+    body = h('div', { class: 'body text', dir: textDir(text) === 'auto' ? 'auto' : textDir(text) }, line || linkedText(m.body));
   }
   return h('article', {
     class: 'bubble ' + kind + (m.internal ? ' internal' : ''), 'data-testid': 'message', 'data-seq': String(m.seq),

@@ -32,6 +32,21 @@ function append(el, child) {
   else el.appendChild(child);
 }
 
+// Text with its web addresses as links that open in a new tab; everything else stays text
+// (nodes, never markup). Punctuation right after an address ("… /track/42.") is not part of it.
+function linkedText(text) {
+  var out = [];
+  String(text || '').split(/(https?:\/\/[^\s<>"]+)/).forEach(function (part, i) {
+    if (!part) return;
+    if (i % 2 === 0) { out.push(part); return; }
+    var tail = (/[.,;:!?)\]}»،؛؟]+$/.exec(part) || [''])[0];
+    var url = part.slice(0, part.length - tail.length);
+    out.push(h('a', { href: url, target: '_blank', rel: 'noopener noreferrer nofollow', dir: 'ltr', 'data-testid': 'message-link' }, url));
+    if (tail) out.push(tail);
+  });
+  return out;
+}
+
 function clear(el) {
   while (el.firstChild) el.removeChild(el.firstChild);
   return el;

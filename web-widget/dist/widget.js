@@ -250,8 +250,11 @@ function richText(el, text) {
 var parts = String(text || '').split(/(https?:\/\/[^\s<>"]+)/);
 for (var i = 0; i < parts.length; i++) {
 if (!parts[i]) continue;
-if (i % 2) el.appendChild(h('a', { href: parts[i], target: '_blank', rel: 'noopener noreferrer nofollow', text: parts[i] }));
-else el.appendChild(D.createTextNode(parts[i]));
+if (i % 2 === 0) { el.appendChild(D.createTextNode(parts[i])); continue; }
+var tail = (/[.,;:!?)\]}»،؛؟]+$/.exec(parts[i]) || [''])[0];
+var url = parts[i].slice(0, parts[i].length - tail.length);
+el.appendChild(h('a', { href: url, target: '_blank', rel: 'noopener noreferrer nofollow', dir: 'ltr', text: url }));
+if (tail) el.appendChild(D.createTextNode(tail));
 }
 }
 var host, root, launcher, badge, panel, siteNameEl, subEl, offlineEl, bannerEl, list, typingEl;

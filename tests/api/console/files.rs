@@ -62,8 +62,9 @@ async fn inbound(app: &TestApp, raw: Vec<u8>) -> Value {
     resp.json().await.unwrap()
 }
 
-/// A visitor uploads the PNG and sends it; returns the chat conversation id.
-async fn visitor_sends_image(app: &TestApp) -> String {
+/// A visitor uploads the PNG and sends it, then a line with `link` in it; returns the chat
+/// conversation id.
+async fn visitor_sends_image(app: &TestApp, link: &str) -> String {
     let key = site(app, json!({})).await["site_key"]
         .as_str()
         .unwrap()
@@ -91,10 +92,17 @@ async fn visitor_sends_image(app: &TestApp) -> String {
     let att: Value = resp.json().await.unwrap();
     v.send(json!({"type": "message", "client_id": "img", "text": "", "attachment_id": att["id"]}))
         .await;
+    let text = format!("سفارشم اینجاست: {link}. ممنون");
+    v.send(json!({"type": "message", "client_id": "link", "text": text}))
+        .await;
+    let mut conversation = None;
     loop {
         let f = v.next().await;
         if f["type"] == "ack" && f["client_id"] == "img" {
-            return f["conversation_id"].as_str().unwrap().to_string();
+            conversation = f["conversation_id"].as_str().map(str::to_string);
+        }
+        if f["type"] == "ack" && f["client_id"] == "link" {
+            return conversation.expect("the image acknowledged first");
         }
     }
 }
@@ -105,8 +113,8 @@ async fn attachments_and_persian_html_email_in_a_real_browser() {
     let app = spawn_app(Backend::Sqlite).await;
     app.agent(AGENT_EMAIL, "agent", json!({"name": "Nima"}))
         .await;
-    let chat = visitor_sends_image(&app).await;
     let link = app.url("/healthz");
+    let chat = visitor_sends_image(&app, &link).await;
     let email = inbound(&app, persian_email(&link)).await;
     let email_conv = email["conversation_id"].as_str().unwrap().to_string();
     // The agent route serves the visitor's file to agents only.
