@@ -104,6 +104,9 @@ test('history in Persian, rating stars, a clean Unassigned list and stable super
       els.map((e) => e.getAttribute('data-kind') || e.getAttribute('data-testid')));
     assert.equal(order[0], 'created', `the conversation's first line: ${order}`);
     assert.ok(order.indexOf('message') > 0, `the call after it: ${order}`);
+    // A day alone said when the call came, not at what time: an older entry shows both.
+    const when = await thread.locator('[data-testid="message"][data-seq="1"] time').innerText();
+    assert.match(when, /[0-9۰-۹]{1,2}:[0-9۰-۹]{2}/, `the call's time: ${when}`);
 
     // Supervisor tables: same columns, once each, after a refresh.
     await page.getByTestId('view-supervisor').click();

@@ -1195,6 +1195,12 @@ var sameDay = dayKey(d) === dayKey(new Date());
 var opts = sameDay ? { hour: '2-digit', minute: '2-digit' } : { month: 'short', day: 'numeric' };
 return new Intl.DateTimeFormat(locale(), withTz(opts)).format(d);
 }
+function fmtThreadTime(s) {
+var d = parseTime(s);
+if (!d) return '';
+if (dayKey(d) === dayKey(new Date())) return fmtShortTime(s);
+return new Intl.DateTimeFormat(locale(), withTz({ month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' })).format(d);
+}
 function fmtDateTime(s) {
 var d = parseTime(s);
 if (!d) return '';
@@ -2097,7 +2103,7 @@ return h('div', { class: 'history', 'data-testid': 'history-entry', 'data-kind':
 h('bdi', null, text),
 actor ? [h('span', { 'aria-hidden': 'true' }, '·'), h('bdi', null, actor)] : null,
 h('span', { 'aria-hidden': 'true' }, '·'),
-h('time', { datetime: hi.at }, fmtShortTime(hi.at)));
+h('time', { datetime: hi.at }, fmtThreadTime(hi.at)));
 }
 function ratingLine(hi) {
 var d = hi.data || {};
@@ -2107,7 +2113,7 @@ h('span', { class: 'stars', role: 'img', 'aria-label': t('rating.label', { n: fm
 '★★★★★'.slice(0, score) + '☆☆☆☆☆'.slice(0, 5 - score)),
 d.comment ? h('q', { dir: 'auto', 'data-testid': 'rating-comment' }, d.comment) : null,
 h('span', { 'aria-hidden': 'true' }, '·'),
-h('time', { datetime: hi.at }, fmtShortTime(hi.at)));
+h('time', { datetime: hi.at }, fmtThreadTime(hi.at)));
 }
 function messageBubble(m) {
 var kind = m.author_kind === 'customer' ? 'customer' : m.author_kind === 'system' ? 'system' : 'agent';
@@ -2136,7 +2142,7 @@ h('header', { class: 'meta' },
 h('span', { class: 'author', dir: 'auto', 'data-customer-name': custId || null, 'data-testid': 'message-author' }, author),
 m.internal ? h('span', { class: 'badge note' }, t('msg.internal')) : null,
 m.channel ? channelIcon(m.channel) : null,
-h('time', { datetime: m.created_at, title: fmtDateTime(m.created_at) }, fmtShortTime(m.created_at))),
+h('time', { datetime: m.created_at, title: fmtDateTime(m.created_at) }, fmtThreadTime(m.created_at))),
 body, callRecording(m), attachmentsOf(m));
 }
 var CHAT_FILE = '/api/v1/channels/chat/attachments/';

@@ -493,7 +493,7 @@ function historyLine(hi) {
     h('bdi', null, text),
     actor ? [h('span', { 'aria-hidden': 'true' }, '·'), h('bdi', null, actor)] : null,
     h('span', { 'aria-hidden': 'true' }, '·'),
-    h('time', { datetime: hi.at }, fmtShortTime(hi.at)));
+    h('time', { datetime: hi.at }, fmtThreadTime(hi.at)));
 }
 
 // A customer's satisfaction rating: stars (score of 5) and their comment.
@@ -505,7 +505,7 @@ function ratingLine(hi) {
       '★★★★★'.slice(0, score) + '☆☆☆☆☆'.slice(0, 5 - score)),
     d.comment ? h('q', { dir: 'auto', 'data-testid': 'rating-comment' }, d.comment) : null,
     h('span', { 'aria-hidden': 'true' }, '·'),
-    h('time', { datetime: hi.at }, fmtShortTime(hi.at)));
+    h('time', { datetime: hi.at }, fmtThreadTime(hi.at)));
 }
 
 function messageBubble(m) {
@@ -536,6 +536,6 @@ function messageBubble(m) {
       h('span', { class: 'author', dir: 'auto', 'data-customer-name': custId || null, 'data-testid': 'message-author' }, author),
       m.internal ? h('span', { class: 'badge note' }, t('msg.internal')) : null,
       m.channel ? channelIcon(m.channel) : null,
-      h('time', { datetime: m.created_at, title: fmtDateTime(m.created_at) }, fmtShortTime(m.created_at))),
+      h('time', { datetime: m.created_at, title: fmtDateTime(m.created_at) }, fmtThreadTime(m.created_at))),
     body, callRecording(m), attachmentsOf(m));
 }

@@ -136,6 +136,15 @@ function fmtShortTime(s) {
   return new Intl.DateTimeFormat(locale(), withTz(opts)).format(d);
 }
 
+// A time in a conversation's thread: the clock today, the day and the clock before (a day
+// alone said when a message came, not at what time).
+function fmtThreadTime(s) {
+  var d = parseTime(s);
+  if (!d) return '';
+  if (dayKey(d) === dayKey(new Date())) return fmtShortTime(s);
+  return new Intl.DateTimeFormat(locale(), withTz({ month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' })).format(d);
+}
+
 function fmtDateTime(s) {
   var d = parseTime(s);
   if (!d) return '';
