@@ -40,6 +40,12 @@ test('an agent sees and sends chat images, downloads an email PDF and reads a Pe
     assert.equal(opened.url(), env.LINK_URL);
     await opened.close();
 
+    // The file button sits at the composer's start and Send at its end (the button was centred).
+    const [foot, attachBtn, sendBtn] = await Promise.all(['.composer-foot', '.composer-foot label.attach', '[data-testid="send"]']
+      .map((sel) => page.locator(sel).boundingBox()));
+    assert.ok(attachBtn.x - foot.x < 4, `the file button ${attachBtn.x - foot.x}px from the start`);
+    assert.ok(foot.x + foot.width - (sendBtn.x + sendBtn.width) < 4, 'Send at the end');
+
     // The agent sends an image into the chat.
     const sent = page.waitForResponse((r) => r.request().method() === 'POST' && r.url().endsWith(`/channels/chat/conversations/${env.CHAT_CONVERSATION_ID}/attachments`));
     await page.getByTestId('attach-file').setInputFiles({ name: 'label.png', mimeType: 'image/png', buffer: AGENT_PNG });
