@@ -2,7 +2,7 @@
 //! anything cut by hour or in another time zone) from the facts.
 
 use super::figures::{Fact, Tally, FACT_COLS};
-use super::rollup::ALL_AGENTS;
+use super::rollup::{Counts, ALL_AGENTS};
 use super::zone::{day_key, Zone};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
@@ -211,7 +211,7 @@ impl Query {
         }
         for r in q.fetch_all(state.store.pool()).await? {
             let k = if one { String::new() } else { r.k.clone() };
-            r.add_to(sums.groups.entry(k).or_default());
+            r.counts.add_to(sums.groups.entry(k).or_default());
         }
         let sql = format!(
             "SELECT {key} AS k, first_response_hist, resolution_hist {rows} \
@@ -256,35 +256,6 @@ const SUMMED: [&str; 13] = [
 #[derive(sqlx::FromRow)]
 struct SumRow {
     k: String,
-    offered: i64,
-    answered: i64,
-    abandoned: i64,
-    short_abandoned: i64,
-    within_target: i64,
-    wait_ms: i64,
-    handled: i64,
-    handle_ms: i64,
-    csat_sum: i64,
-    csat_count: i64,
-    transfers: i64,
-    callbacks: i64,
-    callbacks_answered: i64,
-}
-
-impl SumRow {
-    fn add_to(&self, t: &mut Tally) {
-        t.offered += self.offered;
-        t.answered += self.answered;
-        t.abandoned += self.abandoned;
-        t.short_abandoned += self.short_abandoned;
-        t.within_target += self.within_target;
-        t.wait_ms += self.wait_ms;
-        t.handled += self.handled;
-        t.handle_ms += self.handle_ms;
-        t.csat_sum += self.csat_sum;
-        t.csat_count += self.csat_count;
-        t.transfers += self.transfers;
-        t.callbacks += self.callbacks;
-        t.callbacks_answered += self.callbacks_answered;
-    }
+    #[sqlx(flatten)]
+    counts: Counts,
 }

@@ -78,7 +78,7 @@ pub async fn insert_facts(tx: &mut Tx, facts: &[Fact]) -> StoreResult<()> {
 /// held SQLite's writer for 150–500 ms at 2,000 chat messages/s).
 pub async fn apply_deltas(tx: &mut Tx, deltas: Deltas) -> StoreResult<()> {
     let read = format!(
-        "SELECT day, queue_id, channel, agent_id, {ROLLUP_COLS} FROM report_daily \
+        "SELECT {ROLLUP_COLS} FROM report_daily \
          WHERE day = $1 AND queue_id = $2 AND channel = $3 AND agent_id = $4"
     );
     let mut rows = BTreeMap::new();
@@ -169,15 +169,10 @@ async fn write_rollups(
     insert_rows(tx, &head, rows, "", tail).await
 }
 
-/// A row of `report_daily` as the worker reads it (its key columns select the row; the worker
-/// keeps the key it asked for).
+/// The counters a row of `report_daily` holds and a report sums per group (columns of these
+/// names in both).
 #[derive(sqlx::FromRow)]
-#[allow(dead_code)]
-pub(super) struct RollupRow {
-    day: String,
-    queue_id: String,
-    channel: String,
-    agent_id: String,
+pub(super) struct Counts {
     offered: i64,
     answered: i64,
     abandoned: i64,
@@ -191,28 +186,43 @@ pub(super) struct RollupRow {
     transfers: i64,
     callbacks: i64,
     callbacks_answered: i64,
+}
+
+impl Counts {
+    pub(super) fn add_to(&self, t: &mut Tally) {
+        t.offered += self.offered;
+        t.answered += self.answered;
+        t.abandoned += self.abandoned;
+        t.short_abandoned += self.short_abandoned;
+        t.within_target += self.within_target;
+        t.wait_ms += self.wait_ms;
+        t.handled += self.handled;
+        t.handle_ms += self.handle_ms;
+        t.csat_sum += self.csat_sum;
+        t.csat_count += self.csat_count;
+        t.transfers += self.transfers;
+        t.callbacks += self.callbacks;
+        t.callbacks_answered += self.callbacks_answered;
+    }
+}
+
+/// A row of `report_daily` as the worker reads it (the worker keeps the key it asked for).
+#[derive(sqlx::FromRow)]
+pub(super) struct RollupRow {
+    #[sqlx(flatten)]
+    counts: Counts,
     first_response_hist: String,
     resolution_hist: String,
 }
 
 impl RollupRow {
     pub(super) fn tally(&self) -> Tally {
-        Tally {
-            offered: self.offered,
-            answered: self.answered,
-            abandoned: self.abandoned,
-            short_abandoned: self.short_abandoned,
-            within_target: self.within_target,
-            wait_ms: self.wait_ms,
-            handled: self.handled,
-            handle_ms: self.handle_ms,
-            csat_sum: self.csat_sum,
-            csat_count: self.csat_count,
-            transfers: self.transfers,
-            callbacks: self.callbacks,
-            callbacks_answered: self.callbacks_answered,
+        let mut t = Tally {
             first_response: Histogram::from_text(&self.first_response_hist),
             resolution: Histogram::from_text(&self.resolution_hist),
-        }
+            ..Tally::default()
+        };
+        self.counts.add_to(&mut t);
+        t
     }
 }
