@@ -136,11 +136,7 @@ fn spawn(state: AppState, load: Arc<Load>) -> mpsc::Sender<Job> {
         let (state, rx, load) = (state.clone(), rx.clone(), load.clone());
         tokio::spawn(async move {
             let mut held = None;
-            loop {
-                let want = load.share(writers);
-                let Some(batch) = next_batch(&rx, &mut held, want).await else {
-                    break;
-                };
+            while let Some(batch) = next_batch(&rx, &mut held, &load, writers).await {
                 write(&state, batch).await;
             }
         });
@@ -158,17 +154,20 @@ const GATHER: Duration = Duration::from_millis(2);
 
 /// The next batch: one job waited for, then whatever is queued within the limits (a job
 /// over the byte limit is `held` for the next batch), waiting up to [`GATHER`] until it
-/// holds `want`. None when the queue is closed.
+/// holds its share of the load as it is when the first job came. None when the queue is
+/// closed.
 async fn next_batch(
     rx: &Mutex<mpsc::Receiver<Job>>,
     held: &mut Option<Job>,
-    want: usize,
+    load: &Load,
+    writers: usize,
 ) -> Option<Vec<Job>> {
     let mut rx = rx.lock().await;
     let first = match held.take() {
         Some(job) => job,
         None => rx.recv().await?,
     };
+    let want = load.share(writers);
     let until = Instant::now() + GATHER;
     let mut bytes = first.raw.len();
     let mut batch = vec![first];
@@ -275,6 +274,11 @@ mod tests {
     async fn a_writer_gathers_the_pushes_that_come_back_within_the_wait() {
         let (tx, rx) = mpsc::channel(QUEUE);
         let rx = Mutex::new(rx);
+        // Eight pushes waiting lately: each of two writers gathers four.
+        let load = Load::default();
+        for _ in 0..8 {
+            load.arrived();
+        }
         let mut answers = Vec::new();
         let (first, a) = job();
         answers.push(a);
@@ -292,7 +296,7 @@ mod tests {
                 late.send(j).await.ok().unwrap();
             }
         });
-        let batch = next_batch(&rx, &mut None, 4).await.unwrap();
+        let batch = next_batch(&rx, &mut None, &load, 2).await.unwrap();
         assert_eq!(
             batch.len(),
             4,
@@ -302,7 +306,7 @@ mod tests {
         let (alone, _a) = job();
         tx.send(alone).await.ok().unwrap();
         let started = Instant::now();
-        let batch = next_batch(&rx, &mut None, 4).await.unwrap();
+        let batch = next_batch(&rx, &mut None, &load, 2).await.unwrap();
         assert_eq!(batch.len(), 1, "nobody else came");
         assert_eq!(
             started.elapsed(),
